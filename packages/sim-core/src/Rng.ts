@@ -1,0 +1,159 @@
+/**
+ * Seeded, named random streams.
+ *
+ * One seed per run; every consumer draws from its own stream derived from `(seed, name)`, so
+ * adding a consumer never changes another's numbers. The generator is sfc32 (Chris Doty-Humphrey's
+ * Small Fast Counting generator, 128-bit state, pure 32-bit integer arithmetic); the state is
+ * seeded from the seed and a hash of the name through splitmix32, then warmed up.
+ *
+ * Invariants:
+ * - same seed and name → same sequence on every machine (integer ops only in `nextU32`);
+ * - `float` uses 53 random bits; `exponential` uses `Math.log`, which V8 computes with its fdlibm
+ *   port (deterministic for the pinned Node); times derived from it are rounded to integer ns by
+ *   the caller (`exponentialNs` does it).
+ *
+ * @module
+ */
+
+/** Thrown for an invalid seed or argument. */
+export class RngError extends RangeError {
+  override readonly name = "RngError"
+}
+
+/** The largest seed accepted (seeds are non-negative safe integers). */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER
+
+/** FNV-1a over UTF-16 code units, then a murmur3 finaliser: a 32-bit hash of a string. */
+export const hashString = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return fmix32(h)
+}
+
+/** murmur3's 32-bit finaliser: a bijective avalanche of a 32-bit integer. */
+export const fmix32 = (x: number): number => {
+  let h = x | 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** Validates a run seed: a non-negative safe integer. Names the bad value in the error. */
+export const checkSeed = (seed: number): number => {
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RngError(`seed ${seed} must be an integer between 0 and ${MAX_SEED}`)
+  }
+  return seed
+}
+
+/** A deterministic random stream. Create with {@link stream}. */
+export class RngStream {
+  readonly name: string
+  private a: number
+  private b: number
+  private c: number
+  private d: number
+
+  constructor(seed: number, name: string) {
+    checkSeed(seed)
+    this.name = name
+    // splitmix32 over (seed low, seed high, name hash) fills the 128-bit state.
+    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x1_0000_0000), 0x9e3779b9) ^ hashString(name)
+    const next = (): number => {
+      x = (x + 0x9e3779b9) | 0
+      let z = x
+      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad)
+      z = Math.imul(z ^ (z >>> 15), 0x735a2d97)
+      return (z ^ (z >>> 15)) >>> 0
+    }
+    this.a = next()
+    this.b = next()
+    this.c = next()
+    this.d = next()
+    for (let i = 0; i < 12; i++) this.nextU32()
+  }
+
+  /** The next 32-bit unsigned integer. */
+  nextU32(): number {
+    const a = this.a, b = this.b, c = this.c, d = this.d
+    const t = (((a + b) | 0) + d) | 0
+    this.d = (d + 1) | 0
+    this.a = b ^ (b >>> 9)
+    this.b = (c + (c << 3)) | 0
+    this.c = ((c << 21) | (c >>> 11)) + t | 0
+    return t >>> 0
+  }
+
+  /** A float uniform in [0, 1) with 53 random bits. */
+  float(): number {
+    const hi = this.nextU32() >>> 5 // 27 bits
+    const lo = this.nextU32() >>> 6 // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992
+  }
+
+  /**
+   * An integer uniform in [lo, hi] (both inclusive), without modulo bias.
+   * `lo` and `hi` must be safe integers with `lo <= hi` and `hi - lo < 2^53`.
+   */
+  int(lo: number, hi: number): number {
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo > hi) {
+      throw new RngError(`int(${lo}, ${hi}): bounds must be safe integers with lo <= hi`)
+    }
+    const range = hi - lo + 1
+    if (range <= 0x1_0000_0000) {
+      // Rejection sampling on 32 bits: accept below the largest multiple of `range`.
+      const limit = 0x1_0000_0000 - (0x1_0000_0000 % range)
+      let x = this.nextU32()
+      while (x >= limit) x = this.nextU32()
+      return lo + (x % range)
+    }
+    // Wide ranges: 53-bit rejection.
+    const limit = 9007199254740992 - (9007199254740992 % range)
+    for (;;) {
+      const x = (this.nextU32() >>> 5) * 67108864 + (this.nextU32() >>> 6)
+      if (x < limit) return lo + (x % range)
+    }
+  }
+
+  /** True with probability `p`. */
+  bernoulli(p: number): boolean {
+    return this.float() < p
+  }
+
+  /** An exponential variate with the given mean (a float). */
+  exponential(mean: number): number {
+    if (!(mean > 0)) throw new RngError(`exponential(${mean}): mean must be positive`)
+    return -mean * Math.log(1 - this.float())
+  }
+
+  /** An exponential duration in integer ns (rounded half up), at least 1 ns. */
+  exponentialNs(meanNs: number): number {
+    return Math.max(1, Math.floor(this.exponential(meanNs) + 0.5))
+  }
+
+  /** A uniformly chosen element of a non-empty array. */
+  pick<A>(items: ReadonlyArray<A>): A {
+    if (items.length === 0) throw new RngError("pick: the array is empty")
+    return items[this.int(0, items.length - 1)]!
+  }
+
+  /** Shuffles `items` in place (Fisher–Yates) and returns it. */
+  shuffle<A>(items: A[]): A[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i)
+      const tmp = items[i]!
+      items[i] = items[j]!
+      items[j] = tmp
+    }
+    return items
+  }
+}
+
+/** The stream named `name` of run `seed`. Streams of different names are independent. */
+export const stream = (seed: number, name: string): RngStream => new RngStream(seed, name)

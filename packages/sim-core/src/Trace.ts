@@ -1,0 +1,279 @@
+/**
+ * Trace records, sinks and the run fingerprint.
+ *
+ * A model declares its record kinds once (`trace.kind("nic.rx", ["frame", "len"])`) and subjects
+ * once (`trace.subject("sandbox0/nic", 0)`), then emits records with numeric values only:
+ * `trace.emit(kind, subject, frame, len)`. A record is `{t, kind, subject, ...fields}`; a field
+ * declared with a `$` prefix (`"$phase"`) holds a symbol id from `trace.symbol("vm-exit")` and is
+ * written as its string.
+ *
+ * Invariants:
+ * - the fingerprint (two 32-bit lanes, see `Fingerprint`) is always computed, over the canonical
+ *   encoding of every record: time, kind name, subject name, then each field value (symbols by
+ *   their string). It does not depend on interning order or on whether a sink listens;
+ * - each subject has a scope (e.g. its sandbox, or -1 for global): a fingerprint per scope is kept
+ *   as well, so a property can compare one sandbox's records between two runs;
+ * - emitting allocates nothing when no sink listens (NOTE: values are passed positionally to
+ *   avoid an array or object per record).
+ *
+ * @module
+ */
+import { hashString } from "./Rng.ts"
+import { Fingerprint } from "./Fingerprint.ts"
+
+/** A record kind: its name and field names (a `$` prefix marks a symbol field). */
+export class RecordKind {
+  readonly id: number
+  readonly name: string
+  /** Field names as written in records (without the `$`). */
+  readonly fields: readonly string[]
+  /** For each field, whether it is a symbol. */
+  readonly isSymbol: readonly boolean[]
+  readonly hash: number
+  constructor(id: number, name: string, fields: readonly string[]) {
+    this.id = id
+    this.name = name
+    this.fields = fields.map((f) => (f.startsWith("$") ? f.slice(1) : f))
+    this.isSymbol = fields.map((f) => f.startsWith("$"))
+    this.hash = hashString(name)
+  }
+}
+
+/** A record subject (a model entity), with a scope for per-scope fingerprints. */
+export interface Subject {
+  readonly id: number
+  readonly name: string
+  readonly scope: number
+  readonly hash: number
+}
+
+/** A trace record as an object: `{t, kind, subject, ...fields}`. */
+export interface TraceRecord {
+  readonly t: number
+  readonly kind: string
+  readonly subject: string
+  readonly [field: string]: number | string
+}
+
+/** Receives every record while attached to a trace. */
+export interface TraceSink {
+  /** `values[i]` is the i-th field value (a symbol id for symbol fields). */
+  onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void
+  /** Flushes and releases what the sink holds. */
+  close?(): void
+}
+
+/** The header line of a trace file. */
+export interface TraceHeader {
+  readonly type: "header"
+  readonly qvsim: string
+  readonly scenario: { readonly name: string; readonly hash: string; readonly source?: string }
+  readonly seed: number
+  readonly options: Readonly<Record<string, unknown>>
+}
+
+const MAX_FIELDS = 8
+
+export class Trace {
+  private readonly kinds: RecordKind[] = []
+  private readonly kindsByName = new Map<string, RecordKind>()
+  private readonly subjects: Subject[] = []
+  private readonly subjectsByName = new Map<string, Subject>()
+  private readonly symbols: string[] = []
+  private readonly symbolHashes: number[] = []
+  private readonly symbolIds = new Map<string, number>()
+  private readonly print = new Fingerprint()
+  private readonly scopePrints = new Map<number, Fingerprint>()
+  private readonly values = new Float64Array(MAX_FIELDS)
+  private sinks: TraceSink[] = []
+  /** Records emitted so far. */
+  count = 0
+  /** Where the record time comes from (the simulation). */
+  private readonly clock: { readonly now: number }
+
+  constructor(clock: { readonly now: number }) {
+    this.clock = clock
+  }
+
+  /** Declares (or returns the already declared) record kind `name`. */
+  kind(name: string, fields: readonly string[] = []): RecordKind {
+    const existing = this.kindsByName.get(name)
+    if (existing !== undefined) {
+      const same = existing.fields.length === fields.length &&
+        fields.every((f, i) => (f.startsWith("$") ? f.slice(1) : f) === existing.fields[i] && f.startsWith("$") === existing.isSymbol[i])
+      if (!same) throw new TypeError(`Trace.kind("${name}"): declared twice with different fields`)
+      return existing
+    }
+    if (fields.length > MAX_FIELDS) throw new TypeError(`Trace.kind("${name}"): at most ${MAX_FIELDS} fields`)
+    for (const f of fields) {
+      const bare = f.startsWith("$") ? f.slice(1) : f
+      if (bare === "t" || bare === "kind" || bare === "subject") {
+        throw new TypeError(`Trace.kind("${name}"): field name "${bare}" is reserved`)
+      }
+    }
+    const kind = new RecordKind(this.kinds.length, name, fields)
+    this.kinds.push(kind)
+    this.kindsByName.set(name, kind)
+    return kind
+  }
+
+  /** Declares (or returns) the subject `name` in `scope` (-1 = global). */
+  subject(name: string, scope = -1): Subject {
+    const existing = this.subjectsByName.get(name)
+    if (existing !== undefined) return existing
+    const subject: Subject = { id: this.subjects.length, name, scope, hash: hashString(name) }
+    this.subjects.push(subject)
+    this.subjectsByName.set(name, subject)
+    if (!this.scopePrints.has(scope)) this.scopePrints.set(scope, new Fingerprint())
+    return subject
+  }
+
+  /** Interns a string for a symbol field. */
+  symbol(text: string): number {
+    let id = this.symbolIds.get(text)
+    if (id === undefined) {
+      id = this.symbols.length
+      this.symbols.push(text)
+      this.symbolHashes.push(hashString(text))
+      this.symbolIds.set(text, id)
+    }
+    return id
+  }
+
+  /** The string of symbol `id`. */
+  symbolText(id: number): string {
+    return this.symbols[id]!
+  }
+
+  /** Attaches a sink; records emitted from now on reach it. */
+  attach(sink: TraceSink): void {
+    this.sinks = [...this.sinks, sink]
+  }
+
+  /** Detaches a sink (without closing it). */
+  detach(sink: TraceSink): void {
+    this.sinks = this.sinks.filter((s) => s !== sink)
+  }
+
+  /** True when at least one sink listens (models may skip building costly fields otherwise). */
+  get listening(): boolean {
+    return this.sinks.length > 0
+  }
+
+  /**
+   * Emits one record at the current simulated time. Pass exactly one value per declared field.
+   */
+  emit(kind: RecordKind, subject: Subject, v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0): void {
+    const t = this.clock.now
+    const n = kind.fields.length
+    const values = this.values
+    values[0] = v0; values[1] = v1; values[2] = v2; values[3] = v3
+    values[4] = v4; values[5] = v5; values[6] = v6; values[7] = v7
+    this.feed(this.print, kind, t, subject, values, n)
+    this.feed(this.scopePrints.get(subject.scope)!, kind, t, subject, values, n)
+    this.count++
+    const sinks = this.sinks
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
+  }
+
+  private feed(fp: Fingerprint, kind: RecordKind, t: number, subject: Subject, values: Float64Array, n: number): void {
+    fp.number(t)
+    fp.word(kind.hash)
+    fp.word(subject.hash)
+    for (let i = 0; i < n; i++) {
+      if (kind.isSymbol[i]) fp.word(this.symbolHashes[values[i]!]!)
+      else fp.number(values[i]!)
+    }
+  }
+
+  /** The fingerprint of every record so far (16 hex digits). */
+  fingerprint(): string {
+    return this.print.hex()
+  }
+
+  /** The fingerprint of the records whose subject is in `scope` (16 hex digits). */
+  scopeFingerprint(scope: number): string {
+    return (this.scopePrints.get(scope) ?? new Fingerprint()).hex()
+  }
+
+  /** The scopes that have subjects, ascending. */
+  scopes(): number[] {
+    return [...this.scopePrints.keys()].sort((a, b) => a - b)
+  }
+
+  /** Builds the record object for sinks that need one (allocates). */
+  toRecord(kind: RecordKind, t: number, subject: Subject, values: Float64Array): TraceRecord {
+    const rec: Record<string, number | string> = { t, kind: kind.name, subject: subject.name }
+    for (let i = 0; i < kind.fields.length; i++) {
+      rec[kind.fields[i]!] = kind.isSymbol[i] ? this.symbols[values[i]!]! : values[i]!
+    }
+    return rec as TraceRecord
+  }
+
+  /** Closes every sink. */
+  close(): void {
+    for (const sink of this.sinks) sink.close?.()
+    this.sinks = []
+  }
+}
+
+/** The canonical JSON line of a record: keys `t`, `kind`, `subject`, then fields in order. */
+export const canonicalJson = (rec: TraceRecord): string => JSON.stringify(rec)
+
+/** Fingerprint of a sequence of record objects, equal to `Trace.fingerprint()` of the run. */
+export const fingerprintRecords = (records: Iterable<TraceRecord>): string => {
+  const fp = new Fingerprint()
+  for (const rec of records) {
+    fp.number(rec.t)
+    fp.word(hashString(rec.kind))
+    fp.word(hashString(rec.subject))
+    for (const key of Object.keys(rec)) {
+      if (key === "t" || key === "kind" || key === "subject") continue
+      const v = rec[key]!
+      if (typeof v === "string") fp.word(hashString(v))
+      else fp.number(v)
+    }
+  }
+  return fp.hex()
+}
+
+/** Keeps every record as an object, in memory. */
+export class MemorySink implements TraceSink {
+  readonly records: TraceRecord[] = []
+  onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
+    this.records.push(trace.toRecord(kind, t, subject, values))
+  }
+}
+
+/** Where a JSONL sink writes: a file (written atomically by the caller), a buffer, a pipe. */
+export interface TextWriter {
+  write(text: string): void
+  close(): void
+}
+
+/**
+ * Writes a header line, then one canonical JSON line per record, batching output in chunks.
+ */
+export class JsonlSink implements TraceSink {
+  private readonly out: TextWriter
+  private buffer = ""
+  private closed = false
+  constructor(out: TextWriter, header: TraceHeader) {
+    this.out = out
+    this.buffer = JSON.stringify(header) + "\n"
+  }
+  onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
+    this.buffer += canonicalJson(trace.toRecord(kind, t, subject, values)) + "\n"
+    if (this.buffer.length >= 1 << 16) {
+      this.out.write(this.buffer)
+      this.buffer = ""
+    }
+  }
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.out.write(this.buffer)
+    this.buffer = ""
+    this.out.close()
+  }
+}
