@@ -6,12 +6,14 @@
  * with equal time and priority pop in insertion order (FIFO). The order never depends on heap
  * stability, object identity or anything but these three numbers.
  *
- * Storage: the heap holds `(time, key, slot)` with `key = priority * 2^44 + seq` (exact in a
- * double while `seq < 2^44`); each event's payload (handler id, two numeric arguments) lives in a
- * slot of a free-listed pool. Nothing is allocated per event: arrays grow by doubling.
+ * Storage: the heap holds `(time, slot)`; each event's tie-break key
+ * `priority * 2^44 + seq` (exact in a double while `seq < 2^44`) and payload (handler id, two
+ * numeric arguments) live in a slot of a free-listed pool, so a sift moves two numbers per level
+ * and reads the key only on equal times. Nothing is allocated per event: arrays grow by doubling.
  *
- * Cancellation is O(1) by generation: a handle encodes `(slot, generation)`; cancelling marks the
- * slot dead; a dead entry is dropped when it reaches the top. If dead entries outnumber live ones
+ * Cancellation is O(1) by generation: a handle encodes `(slot, generation)`; a slot's generation
+ * is odd while its event is pending and even otherwise, so cancelling (or popping) bumps it once
+ * and every older handle goes stale; a dead entry is dropped when it reaches the top. If dead entries outnumber live ones
  * the heap is compacted (amortised O(1) per cancel).
  *
  * NOTE: sift loops are written with a "hole" (one write per level instead of a swap) and
@@ -34,15 +36,14 @@ export class EventQueueError extends RangeError {
 export class EventQueue {
   // heap, by position
   private hTime: Float64Array
-  private hKey: Float64Array
   private hSlot: Int32Array
   private length = 0
   // pool, by slot
+  private sKey: Float64Array
   private sHandler: Int32Array
   private sA0: Float64Array
   private sA1: Float64Array
   private sGen: Uint32Array
-  private sLive: Uint8Array
   private freeSlots: Int32Array
   private freeCount = 0
   private slotCount = 0
@@ -51,22 +52,30 @@ export class EventQueue {
 
   /** Fields of the last popped event (a reused record: read them right after `pop`). */
   time = 0
-  priority = 0
-  seq = 0
   handler = 0
   a0 = 0
   a1 = 0
+  private key = 0
+
+  /** Priority of the last popped event. */
+  get priority(): number {
+    return Math.floor(this.key / PRIORITY_SHIFT)
+  }
+
+  /** Insertion number of the last popped event. */
+  get seq(): number {
+    return this.key % PRIORITY_SHIFT
+  }
 
   constructor(initialCapacity = 1024) {
     const n = Math.max(16, initialCapacity | 0)
     this.hTime = new Float64Array(n)
-    this.hKey = new Float64Array(n)
     this.hSlot = new Int32Array(n)
+    this.sKey = new Float64Array(n)
     this.sHandler = new Int32Array(n)
     this.sA0 = new Float64Array(n)
     this.sA1 = new Float64Array(n)
     this.sGen = new Uint32Array(n)
-    this.sLive = new Uint8Array(n)
     this.freeSlots = new Int32Array(n)
   }
 
@@ -85,12 +94,8 @@ export class EventQueue {
    * Returns a handle for `cancel`.
    */
   push(time: number, priority: number, handler: number, a0 = 0, a1 = 0): EventHandle {
-    if (!(time >= 0 && Math.floor(time) === time && time <= Number.MAX_SAFE_INTEGER)) {
-      throw new EventQueueError(`EventQueue.push: time ${time} must be a non-negative integer (ns)`)
-    }
-    if (!(priority >= 0 && priority <= 255 && (priority | 0) === priority)) {
-      throw new EventQueueError(`EventQueue.push: priority ${priority} must be an integer in 0..255`)
-    }
+    if (!(time >= 0 && time <= Number.MAX_SAFE_INTEGER && Math.floor(time) === time)) badTime(time)
+    if ((priority & 255) !== priority) badPriority(priority)
     let slot: number
     if (this.freeCount > 0) {
       slot = this.freeSlots[--this.freeCount]!
@@ -98,28 +103,28 @@ export class EventQueue {
       slot = this.slotCount++
       if (slot >= this.sHandler.length) this.growSlots()
     }
+    const key = priority * PRIORITY_SHIFT + this.seqCounter++
+    const sKey = this.sKey
+    sKey[slot] = key
     this.sHandler[slot] = handler
     this.sA0[slot] = a0
     this.sA1[slot] = a1
-    this.sLive[slot] = 1
-    const gen = this.sGen[slot]!
+    const gen = (this.sGen[slot]! + 1) & 0x1fff_ffff // odd: pending
+    this.sGen[slot] = gen
 
     if (this.length >= this.hTime.length) this.growHeap()
-    const key = priority * PRIORITY_SHIFT + this.seqCounter++
-    // NOTE: sift-up with a hole, comparisons inlined.
-    const hTime = this.hTime, hKey = this.hKey, hSlot = this.hSlot
+    // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
+    const hTime = this.hTime, hSlot = this.hSlot
     let pos = this.length++
     while (pos > 0) {
       const parent = (pos - 1) >> 1
       const pt = hTime[parent]!
-      if (pt < time || (pt === time && hKey[parent]! <= key)) break
+      if (pt < time || (pt === time && sKey[hSlot[parent]!]! <= key)) break
       hTime[pos] = pt
-      hKey[pos] = hKey[parent]!
       hSlot[pos] = hSlot[parent]!
       pos = parent
     }
     hTime[pos] = time
-    hKey[pos] = key
     hSlot[pos] = slot
     return gen * SLOT_BITS + slot
   }
@@ -128,8 +133,8 @@ export class EventQueue {
   cancel(handle: EventHandle): boolean {
     const slot = handle % SLOT_BITS
     const gen = (handle - slot) / SLOT_BITS
-    if (slot >= this.slotCount || this.sGen[slot] !== gen || this.sLive[slot] !== 1) return false
-    this.sLive[slot] = 0
+    if (slot >= this.slotCount || this.sGen[slot] !== gen || (gen & 1) === 0) return false
+    this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: dead, its heap entry is dropped later
     this.dead++
     if (this.dead > 64 && this.dead > this.length >> 1) this.compact()
     return true
@@ -139,7 +144,7 @@ export class EventQueue {
   isPending(handle: EventHandle): boolean {
     const slot = handle % SLOT_BITS
     const gen = (handle - slot) / SLOT_BITS
-    return slot < this.slotCount && this.sGen[slot] === gen && this.sLive[slot] === 1
+    return slot < this.slotCount && this.sGen[slot] === gen && (gen & 1) === 1
   }
 
   /** Time of the earliest live event, or `Infinity` when none is pending. */
@@ -153,13 +158,15 @@ export class EventQueue {
    * `a0`, `a1`. Returns false (and changes nothing) when the queue is empty.
    */
   pop(): boolean {
-    this.dropDeadTop()
     if (this.length === 0) return false
-    const slot = this.hSlot[0]!
-    const key = this.hKey[0]!
+    let slot = this.hSlot[0]!
+    if ((this.sGen[slot]! & 1) === 0) {
+      this.dropDeadTop()
+      if (this.length === 0) return false
+      slot = this.hSlot[0]!
+    }
     this.time = this.hTime[0]!
-    this.priority = Math.floor(key / PRIORITY_SHIFT)
-    this.seq = key - this.priority * PRIORITY_SHIFT
+    this.key = this.sKey[slot]!
     this.handler = this.sHandler[slot]!
     this.a0 = this.sA0[slot]!
     this.a1 = this.sA1[slot]!
@@ -170,29 +177,21 @@ export class EventQueue {
 
   /** Removes every event. Handles issued before become stale. */
   clear(): void {
-    for (let i = 0; i < this.length; i++) {
-      const slot = this.hSlot[i]!
-      if (this.sLive[slot] === 1) this.releaseSlot(slot)
-      else this.freeDeadSlot(slot)
-    }
+    for (let i = 0; i < this.length; i++) this.releaseSlot(this.hSlot[i]!)
     this.length = 0
     this.dead = 0
   }
 
+  /** Returns a slot to the free list, making its generation even (not pending) if it was odd. */
   private releaseSlot(slot: number): void {
-    this.sLive[slot] = 0
-    this.sGen[slot] = (this.sGen[slot]! + 1) % 0x2000_0000
-    this.freeSlots[this.freeCount++] = slot
-  }
-
-  private freeDeadSlot(slot: number): void {
-    this.sGen[slot] = (this.sGen[slot]! + 1) % 0x2000_0000
+    const gen = this.sGen[slot]!
+    if ((gen & 1) === 1) this.sGen[slot] = (gen + 1) & 0x1fff_ffff
     this.freeSlots[this.freeCount++] = slot
   }
 
   private dropDeadTop(): void {
-    while (this.length > 0 && this.sLive[this.hSlot[0]!] !== 1) {
-      this.freeDeadSlot(this.hSlot[0]!)
+    while (this.length > 0 && (this.sGen[this.hSlot[0]!]! & 1) === 0) {
+      this.freeSlots[this.freeCount++] = this.hSlot[0]!
       this.dead--
       this.removeTop()
     }
@@ -201,48 +200,43 @@ export class EventQueue {
   private removeTop(): void {
     const last = --this.length
     if (last === 0) return
-    const hTime = this.hTime, hKey = this.hKey, hSlot = this.hSlot
-    const time = hTime[last]!, key = hKey[last]!, slot = hSlot[last]!
-    // NOTE: sift-down with a hole, comparisons inlined.
+    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
+    const time = hTime[last]!, slot = hSlot[last]!
+    // NOTE: sift-down with a hole, comparisons inlined; keys read only on equal times.
     const half = last >> 1
     let pos = 0
     while (pos < half) {
       let child = 2 * pos + 1
       let ct = hTime[child]!
-      let ck = hKey[child]!
       const right = child + 1
       if (right < last) {
         const rt = hTime[right]!
-        if (rt < ct || (rt === ct && hKey[right]! < ck)) {
+        if (rt < ct || (rt === ct && sKey[hSlot[right]!]! < sKey[hSlot[child]!]!)) {
           child = right
           ct = rt
-          ck = hKey[right]!
         }
       }
-      if (time < ct || (time === ct && key <= ck)) break
+      if (time < ct || (time === ct && sKey[slot]! <= sKey[hSlot[child]!]!)) break
       hTime[pos] = ct
-      hKey[pos] = ck
       hSlot[pos] = hSlot[child]!
       pos = child
     }
     hTime[pos] = time
-    hKey[pos] = key
     hSlot[pos] = slot
   }
 
   /** Drops every dead entry and re-heapifies (Floyd), O(n). */
   private compact(): void {
-    const hTime = this.hTime, hKey = this.hKey, hSlot = this.hSlot
+    const hTime = this.hTime, hSlot = this.hSlot
     let n = 0
     for (let i = 0; i < this.length; i++) {
       const slot = hSlot[i]!
-      if (this.sLive[slot] === 1) {
+      if ((this.sGen[slot]! & 1) === 1) {
         hTime[n] = hTime[i]!
-        hKey[n] = hKey[i]!
         hSlot[n] = slot
         n++
       } else {
-        this.freeDeadSlot(slot)
+        this.freeSlots[this.freeCount++] = slot
       }
     }
     this.length = n
@@ -251,49 +245,53 @@ export class EventQueue {
   }
 
   private siftDown(start: number): void {
-    const hTime = this.hTime, hKey = this.hKey, hSlot = this.hSlot
+    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
     const n = this.length
-    const time = hTime[start]!, key = hKey[start]!, slot = hSlot[start]!
+    const time = hTime[start]!, slot = hSlot[start]!, key = sKey[slot]!
     let pos = start
     for (;;) {
       let child = 2 * pos + 1
       if (child >= n) break
       const right = child + 1
-      if (right < n && (hTime[right]! < hTime[child]! || (hTime[right] === hTime[child] && hKey[right]! < hKey[child]!))) {
+      if (right < n && (hTime[right]! < hTime[child]! || (hTime[right] === hTime[child] && sKey[hSlot[right]!]! < sKey[hSlot[child]!]!))) {
         child = right
       }
       const ct = hTime[child]!
-      if (time < ct || (time === ct && key <= hKey[child]!)) break
+      if (time < ct || (time === ct && key <= sKey[hSlot[child]!]!)) break
       hTime[pos] = ct
-      hKey[pos] = hKey[child]!
       hSlot[pos] = hSlot[child]!
       pos = child
     }
     hTime[pos] = time
-    hKey[pos] = key
     hSlot[pos] = slot
   }
 
   private growHeap(): void {
     const n = this.hTime.length * 2
     this.hTime = grow(this.hTime, new Float64Array(n))
-    this.hKey = grow(this.hKey, new Float64Array(n))
     this.hSlot = grow(this.hSlot, new Int32Array(n))
   }
 
   private growSlots(): void {
     const n = this.sHandler.length * 2
     if (n > SLOT_BITS) throw new EventQueueError(`EventQueue: more than ${SLOT_BITS} events pending`)
+    this.sKey = grow(this.sKey, new Float64Array(n))
     this.sHandler = grow(this.sHandler, new Int32Array(n))
     this.sA0 = grow(this.sA0, new Float64Array(n))
     this.sA1 = grow(this.sA1, new Float64Array(n))
     this.sGen = grow(this.sGen, new Uint32Array(n))
-    this.sLive = grow(this.sLive, new Uint8Array(n))
     this.freeSlots = grow(this.freeSlots, new Int32Array(n))
   }
 }
 
-const grow = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(from: A, to: A): A => {
+const badTime = (time: number): never => {
+  throw new EventQueueError(`EventQueue.push: time ${time} must be a non-negative integer (ns)`)
+}
+const badPriority = (priority: number): never => {
+  throw new EventQueueError(`EventQueue.push: priority ${priority} must be an integer in 0..255`)
+}
+
+const grow = <A extends Float64Array | Int32Array | Uint32Array>(from: A, to: A): A => {
   to.set(from as never)
   return to
 }

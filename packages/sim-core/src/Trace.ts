@@ -19,7 +19,7 @@
  * @module
  */
 import { hashString } from "./Rng.ts"
-import { Fingerprint } from "./Fingerprint.ts"
+import { Fingerprint, RecordDigest } from "./Fingerprint.ts"
 
 /** A record kind: its name and field names (a `$` prefix marks a symbol field). */
 export class RecordKind {
@@ -45,6 +45,8 @@ export interface Subject {
   readonly name: string
   readonly scope: number
   readonly hash: number
+  /** The fingerprint of the subject's scope (shared by every subject of that scope). */
+  readonly scopePrint: Fingerprint
 }
 
 /** A trace record as an object: `{t, kind, subject, ...fields}`. */
@@ -83,6 +85,7 @@ export class Trace {
   private readonly symbolHashes: number[] = []
   private readonly symbolIds = new Map<string, number>()
   private readonly print = new Fingerprint()
+  private readonly digest = new RecordDigest()
   private readonly scopePrints = new Map<number, Fingerprint>()
   private readonly values = new Float64Array(MAX_FIELDS)
   private sinks: TraceSink[] = []
@@ -121,10 +124,14 @@ export class Trace {
   subject(name: string, scope = -1): Subject {
     const existing = this.subjectsByName.get(name)
     if (existing !== undefined) return existing
-    const subject: Subject = { id: this.subjects.length, name, scope, hash: hashString(name) }
+    let scopePrint = this.scopePrints.get(scope)
+    if (scopePrint === undefined) {
+      scopePrint = new Fingerprint()
+      this.scopePrints.set(scope, scopePrint)
+    }
+    const subject: Subject = { id: this.subjects.length, name, scope, hash: hashString(name), scopePrint }
     this.subjects.push(subject)
     this.subjectsByName.set(name, subject)
-    if (!this.scopePrints.has(scope)) this.scopePrints.set(scope, new Fingerprint())
     return subject
   }
 
@@ -169,21 +176,21 @@ export class Trace {
     const values = this.values
     values[0] = v0; values[1] = v1; values[2] = v2; values[3] = v3
     values[4] = v4; values[5] = v5; values[6] = v6; values[7] = v7
-    this.feed(this.print, kind, t, subject, values, n)
-    this.feed(this.scopePrints.get(subject.scope)!, kind, t, subject, values, n)
+    // NOTE: the record is hashed once into a digest, folded into the run's and the scope's prints.
+    const d = this.digest
+    d.start()
+    d.number(t)
+    d.word(kind.hash)
+    d.word(subject.hash)
+    for (let i = 0; i < n; i++) {
+      if (kind.isSymbol[i]) d.word(this.symbolHashes[values[i]!]!)
+      else d.number(values[i]!)
+    }
+    this.print.add(d)
+    subject.scopePrint.add(d)
     this.count++
     const sinks = this.sinks
     for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
-  }
-
-  private feed(fp: Fingerprint, kind: RecordKind, t: number, subject: Subject, values: Float64Array, n: number): void {
-    fp.number(t)
-    fp.word(kind.hash)
-    fp.word(subject.hash)
-    for (let i = 0; i < n; i++) {
-      if (kind.isSymbol[i]) fp.word(this.symbolHashes[values[i]!]!)
-      else fp.number(values[i]!)
-    }
   }
 
   /** The fingerprint of every record so far (16 hex digits). */
@@ -223,16 +230,19 @@ export const canonicalJson = (rec: TraceRecord): string => JSON.stringify(rec)
 /** Fingerprint of a sequence of record objects, equal to `Trace.fingerprint()` of the run. */
 export const fingerprintRecords = (records: Iterable<TraceRecord>): string => {
   const fp = new Fingerprint()
+  const d = new RecordDigest()
   for (const rec of records) {
-    fp.number(rec.t)
-    fp.word(hashString(rec.kind))
-    fp.word(hashString(rec.subject))
+    d.start()
+    d.number(rec.t)
+    d.word(hashString(rec.kind))
+    d.word(hashString(rec.subject))
     for (const key of Object.keys(rec)) {
       if (key === "t" || key === "kind" || key === "subject") continue
       const v = rec[key]!
-      if (typeof v === "string") fp.word(hashString(v))
-      else fp.number(v)
+      if (typeof v === "string") d.word(hashString(v))
+      else d.number(v)
     }
+    fp.add(d)
   }
   return fp.hex()
 }

@@ -9,7 +9,14 @@ interface Model { events: ModelEvent[]; seq: number; handles: number[] }
 const before = (a: ModelEvent, b: ModelEvent): number => a.time - b.time || a.priority - b.priority || a.seq - b.seq
 
 class PushCommand implements fc.Command<Model, EventQueue> {
-  constructor(readonly time: number, readonly priority: number, readonly a0: number) {}
+  readonly time: number
+  readonly priority: number
+  readonly a0: number
+  constructor(time: number, priority: number, a0: number) {
+    this.time = time
+    this.priority = priority
+    this.a0 = a0
+  }
   check = () => true
   run(m: Model, q: EventQueue): void {
     const handle = q.push(this.time, this.priority, 7, this.a0, -this.a0)
@@ -40,7 +47,10 @@ class PopCommand implements fc.Command<Model, EventQueue> {
 }
 
 class CancelCommand implements fc.Command<Model, EventQueue> {
-  constructor(readonly pick: number) {}
+  readonly pick: number
+  constructor(pick: number) {
+    this.pick = pick
+  }
   check = (m: Readonly<Model>) => m.handles.length > 0
   run(m: Model, q: EventQueue): void {
     const handle = m.handles[this.pick % m.handles.length]!

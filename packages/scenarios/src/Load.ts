@@ -1,0 +1,71 @@
+/**
+ * Resolving `<scenario>` on the command line: a built-in name, a `.ts` file whose default export
+ * is a scenario, or a `.json` file. Validates with zod and computes the scenario's identity hash
+ * (SHA-256 of its canonical JSON; functions by their source text).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto"
+import { existsSync, readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { Effect } from "effect"
+import * as Builtins from "./Builtins.ts"
+import { parseScenario, type Scenario, ScenarioError } from "./Scenario.ts"
+
+export interface Loaded {
+  readonly scenario: Scenario
+  /** How to load it again: a built-in name or an absolute file path. */
+  readonly source: string
+  /** SHA-256 (16 hex digits) of the scenario's canonical form. */
+  readonly hash: string
+}
+
+/** Canonical JSON: sorted keys; functions by their source; no undefined. */
+export const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "function") return `<fn ${v.toString()}>`
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+    }
+    return v
+  })
+
+export const hashOf = (input: unknown): string => createHash("sha256").update(canonical(input)).digest("hex").slice(0, 16)
+
+const fail = (message: string) => Effect.fail(new ScenarioError(message))
+
+const importDefault = (path: string) =>
+  Effect.tryPromise({
+    try: () => import(pathToFileURL(path).href) as Promise<{ default?: unknown }>,
+    catch: (e) => new ScenarioError(`cannot load ${path}: ${(e as Error).message.split("\n")[0]}`),
+  })
+
+/** Loads and validates a scenario named on the command line. */
+export const load = (spec: string): Effect.Effect<Loaded, ScenarioError> =>
+  Effect.gen(function* () {
+    const builtin = Builtins.find(spec)
+    if (builtin !== undefined) {
+      const scenario = yield* Effect.try({ try: () => parseScenario(builtin, `"${spec}"`), catch: (e) => e as ScenarioError })
+      return { scenario, source: spec, hash: hashOf(builtin) }
+    }
+    if (!spec.endsWith(".ts") && !spec.endsWith(".json")) {
+      return yield* fail(`unknown scenario "${spec}": not a built-in (try \`qvsim list\`) nor a .ts or .json file`)
+    }
+    const path = resolve(spec)
+    if (!existsSync(path)) return yield* fail(`scenario file ${spec} does not exist`)
+    let input: unknown
+    if (path.endsWith(".json")) {
+      try {
+        input = JSON.parse(readFileSync(path, "utf8"))
+      } catch (e) {
+        return yield* fail(`invalid scenario ${spec}: malformed JSON (${(e as Error).message.split("\n")[0]})`)
+      }
+    } else {
+      const mod = yield* importDefault(path)
+      if (mod.default === undefined) return yield* fail(`invalid scenario ${spec}: no default export`)
+      input = mod.default
+    }
+    const scenario = yield* Effect.try({ try: () => parseScenario(input, spec), catch: (e) => e as ScenarioError })
+    return { scenario, source: path, hash: hashOf(input) }
+  })

@@ -1,0 +1,74 @@
+/**
+ * Builds a simulation from a validated scenario and runs it. Plain TypeScript (the run loop is
+ * the hot path); the CLI wraps it in Effect for files, errors and timing.
+ *
+ * @module
+ */
+import { Simulation, type Trace } from "@qvsim/sim-core"
+import type { Scenario } from "./Scenario.ts"
+import * as Timers from "./models/Timers.ts"
+
+/** A simulation ready to run, with the metrics collectors of its models. */
+export interface Prepared {
+  readonly scenario: Scenario
+  readonly sim: Simulation.Simulation
+  readonly untilNs: number
+  readonly metrics: () => Record<string, unknown>
+}
+
+/** The summary of a run (the `--json` contract, less `wallMs`, which the caller measures). */
+export interface Summary {
+  readonly scenario: string
+  readonly seed: number
+  readonly simTimeNs: number
+  readonly events: number
+  readonly records: number
+  readonly stopReason: Simulation.StopReason | null
+  readonly fingerprint: string
+  readonly metrics: Record<string, unknown>
+}
+
+export interface PrepareOptions {
+  readonly seed?: number
+  readonly untilNs?: number
+  readonly sinks?: ReadonlyArray<Trace.TraceSink>
+}
+
+/** Builds the simulation of `scenario`; sinks are attached before any model emits. */
+export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepared => {
+  const sim = new Simulation.Simulation(options.seed ?? scenario.seed)
+  for (const sink of options.sinks ?? []) sim.trace.attach(sink)
+  const collectors: Array<[string, () => unknown]> = []
+  if (scenario.sources.length > 0) collectors.push(["timers", Timers.install(sim, scenario.sources)])
+  return {
+    scenario,
+    sim,
+    untilNs: options.untilNs ?? scenario.duration,
+    metrics: () => Object.fromEntries(collectors.map(([name, collect]) => [name, collect()])),
+  }
+}
+
+/** Runs a prepared simulation to its time limit and closes the trace sinks. */
+export const execute = (prepared: Prepared): Summary => {
+  const { sim } = prepared
+  try {
+    sim.run({ untilNs: prepared.untilNs })
+  } finally {
+    sim.trace.close()
+  }
+  return summarize(prepared)
+}
+
+export const summarize = ({ scenario, sim, metrics }: Prepared): Summary => ({
+  scenario: scenario.name,
+  seed: sim.seed,
+  simTimeNs: sim.now,
+  events: sim.events,
+  records: sim.trace.count,
+  stopReason: sim.stopReason,
+  fingerprint: sim.trace.fingerprint(),
+  metrics: metrics(),
+})
+
+/** Prepares and runs in one call. */
+export const run = (scenario: Scenario, options: PrepareOptions = {}): Summary => execute(prepare(scenario, options))

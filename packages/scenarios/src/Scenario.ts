@@ -1,0 +1,74 @@
+/**
+ * The scenario: what a researcher writes (a `.ts` file whose default export is
+ * `defineScenario({...})`, or the same structure as `.json`), validated by zod.
+ *
+ * A scenario has a name, a default seed and duration, and model sections; each section present
+ * adds its model to the run. Invalid input is reported by field path
+ * (`sources[1].period: invalid duration "1.5ns": ...`).
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Duration, PositiveDuration } from "./Duration.ts"
+
+/** A periodic event source: fires at `offset + k·period`, each firing delayed by U[0, jitter]. */
+export const PeriodicSource = z.strictObject({
+  kind: z.literal("periodic"),
+  name: z.string().min(1),
+  period: PositiveDuration,
+  jitter: Duration.default(0),
+  offset: Duration.default(0),
+})
+
+/** A Poisson event source: exponential inter-arrival times with the given mean. */
+export const PoissonSource = z.strictObject({
+  kind: z.literal("poisson"),
+  name: z.string().min(1),
+  mean: PositiveDuration,
+})
+
+export const Source = z.discriminatedUnion("kind", [PeriodicSource, PoissonSource])
+export type Source = z.output<typeof Source>
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, "use lowercase letters, digits and dashes"),
+  description: z.string().default(""),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),
+  duration: PositiveDuration,
+  sources: z.array(Source).default([]),
+})
+  .superRefine((s, ctx) => {
+    const seen = new Set<string>()
+    s.sources.forEach((src, i) => {
+      if (seen.has(src.name)) ctx.issues.push({ code: "custom", input: src.name, path: ["sources", i, "name"], message: `duplicate source name "${src.name}"` })
+      seen.add(src.name)
+    })
+  })
+
+/** What a scenario file says (durations as strings or ns). */
+export type ScenarioInput = z.input<typeof ScenarioSchema>
+/** A validated scenario (durations in ns, defaults filled). */
+export type Scenario = z.output<typeof ScenarioSchema>
+
+/** Typed identity: gives a scenario file editor completion and checking. */
+export const defineScenario = (input: ScenarioInput): ScenarioInput => input
+
+/** Thrown for an invalid scenario: the message lists each bad field by path. */
+export class ScenarioError extends Error {
+  override readonly name = "ScenarioError"
+}
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`), "")
+
+/** Validates scenario input; throws a `ScenarioError` naming the first bad fields by path. */
+export const parseScenario = (input: unknown, origin: string): Scenario => {
+  const result = ScenarioSchema.safeParse(input)
+  if (result.success) return result.data
+  const issues = result.error.issues.slice(0, 3).map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`)
+  const more = result.error.issues.length > 3 ? ` (and ${result.error.issues.length - 3} more)` : ""
+  throw new ScenarioError(`invalid scenario ${origin}: ${issues.join("; ")}${more}`)
+}
+
+/** The JSON Schema of scenario files, for editors. */
+export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any" })

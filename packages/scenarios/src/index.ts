@@ -1,0 +1,11 @@
+/**
+ * @qvsim/scenarios — the scenario DSL, built-in scenarios, the runner and the `qvsim` CLI.
+ */
+export * as Scenario from "./Scenario.ts"
+export * as Duration from "./Duration.ts"
+export * as Builtins from "./Builtins.ts"
+export * as Runner from "./Runner.ts"
+export * as Load from "./Load.ts"
+export * as TraceFile from "./TraceFile.ts"
+export * as Files from "./Files.ts"
+export { defineScenario } from "./Scenario.ts"
