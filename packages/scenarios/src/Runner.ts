@@ -48,11 +48,21 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
   }
 }
 
+/** Called between slices of a run (every `EVENTS_PER_SLICE` events), e.g. to show progress. */
+export type OnSlice = (sim: Simulation.Simulation, untilNs: number) => void
+
+/** Events per slice when an `onSlice` callback is given. Slicing never changes the run. */
+export const EVENTS_PER_SLICE = 250_000
+
 /** Runs a prepared simulation to its time limit and closes the trace sinks. */
-export const execute = (prepared: Prepared): Summary => {
-  const { sim } = prepared
+export const execute = (prepared: Prepared, onSlice?: OnSlice): Summary => {
+  const { sim, untilNs } = prepared
   try {
-    sim.run({ untilNs: prepared.untilNs })
+    if (onSlice === undefined) {
+      sim.run({ untilNs })
+    } else {
+      while (sim.run({ untilNs, maxEvents: EVENTS_PER_SLICE }) === "maxEvents") onSlice(sim, untilNs)
+    }
   } finally {
     sim.trace.close()
   }

@@ -7,13 +7,14 @@ import { Diff, Replay, Time, type Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
-import { parseScenario } from "../Scenario.ts"
+import { jsonSchema, parseScenario } from "../Scenario.ts"
 import { load, type Loaded } from "../Load.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
 import { jsonlFileSink, readHeader, readRecords } from "../TraceFile.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
+import * as Progress from "./Progress.ts"
 
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -89,7 +90,9 @@ export const run = Command.make(
       (file) =>
         attempt(() => {
           const prepared = Runner.prepare(loaded.scenario, { seed: runSeed, untilNs, sinks: file === undefined ? [] : [file.sink] })
-          const [s, wallMs] = timed(() => Runner.execute(prepared))
+          const progress = Progress.make(!json)
+          const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
+          progress.done()
           return { ...s, wallMs: Math.round(wallMs * 1000) / 1000 }
         }),
       // The trace is renamed into place by the run's normal close; on failure, drop the temp file.
@@ -147,7 +150,11 @@ export const diff = Command.make(
   }),
 ).pipe(Command.withDescription("compare two traces and report the first differing record"))
 
+export const schema = Command.make("schema", {}, () => Console.log(JSON.stringify(jsonSchema(), null, 2))).pipe(
+  Command.withDescription("print the JSON Schema of scenario files (for editors)"),
+)
+
 export const root = Command.make("qvsim").pipe(
   Command.withDescription("qvsim: a deterministic discrete-event simulator of the Quest-V multikernel"),
-  Command.withSubcommands([list, run, replay, diff]),
+  Command.withSubcommands([list, run, replay, diff, schema]),
 )
