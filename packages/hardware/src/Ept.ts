@@ -1,0 +1,270 @@
+/**
+ * A per-sandbox extended page table (spec §D.3): guest-physical page → machine frame with read,
+ * write and execute bits, at 4 KiB granularity, over the 4 GiB guest-physical space.
+ *
+ * Representation (NOTE: bent for speed and memory): like the hardware's last two levels — a
+ * directory of 1024 entries each covering 4 MiB, and 1024-entry `Int32Array` tables holding
+ * `frame << 3 | rwx` (0 = not present). A directory entry may instead say "identity-mapped with
+ * permissions p" for its whole 4 MiB (the 2–4 GiB region of every sandbox); any change to one
+ * page in it first expands it into a table, so every protection decision stays per 4 KiB page.
+ *
+ * Invariants:
+ * - `translate(gpn, need)` returns the machine frame iff the page is present and has every bit of
+ *   `need`, else -1; an entry with no permission bit is not present;
+ * - every mutation is a monitor operation: it takes the acting core, which must be in VMX root
+ *   mode (the simulation fails otherwise);
+ * - no mutation ever maps a frame the guard protects (the EPT structures themselves, F13): such a
+ *   request fails the simulation and changes nothing.
+ *
+ * @module
+ */
+import type { Simulation, Trace } from "@qvsim/sim-core"
+import type { Core } from "./Core.ts"
+
+/** Permission bits of an entry, also the access kinds (a fetch needs X). */
+export const Perm = { None: 0, R: 1, W: 2, X: 4, RW: 3, RX: 5, RWX: 7 } as const
+export type Perm = number
+
+/** Access kinds: the permission bit each needs. */
+export const Access = { Read: 1, Write: 2, Execute: 4 } as const
+export type Access = (typeof Access)[keyof typeof Access]
+
+/** Guest-physical pages covered: 4 GiB / 4 KiB. */
+export const GUEST_PAGES = 1 << 20
+const TABLE_SHIFT = 10
+const TABLE_SIZE = 1 << TABLE_SHIFT
+const TABLE_MASK = TABLE_SIZE - 1
+const DIR_SIZE = GUEST_PAGES >>> TABLE_SHIFT
+/** Directory modes: 0 = nothing present; TABLE = look in the table; IDENTITY | rwx = identity with rwx. */
+const DIR_TABLE = 0x20
+const DIR_IDENTITY = 0x10
+
+/** Frames a mapping must never reach (the EPT areas). */
+export interface FrameGuard {
+  /** True if any frame of `[first, first + count)` is protected. */
+  overlaps(first: number, count: number): boolean
+}
+
+/** A guard that protects nothing. */
+export const noGuard: FrameGuard = { overlaps: () => false }
+
+/** Exit qualification of an EPT violation: guest-physical address · 8 + access bits. */
+export const qualification = (gpa: number, access: number): number => gpa * 8 + access
+/** The guest-physical address of an EPT-violation qualification. */
+export const qualificationAddress = (q: number): number => Math.floor(q / 8)
+/** The access bits of an EPT-violation qualification. */
+export const qualificationAccess = (q: number): number => q % 8
+
+export class Ept {
+  /** The sandbox this EPT belongs to (also the scope of its trace records). */
+  readonly sandbox: number
+  /** Frames in the machine (mappings must stay below). */
+  readonly machineFrames: number
+  protected readonly guard: FrameGuard
+  private readonly dir = new Uint8Array(DIR_SIZE)
+  private readonly tables: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(DIR_SIZE).fill(undefined)
+  private readonly sim: Simulation.Simulation
+  private readonly subject: Trace.Subject
+  private readonly kindUpdate: Trace.RecordKind
+  private readonly ops: Record<"map" | "unmap" | "protect" | "redirect", number>
+
+  constructor(sim: Simulation.Simulation, sandbox: number, machineFrames: number, guard: FrameGuard = noGuard) {
+    this.sim = sim
+    this.sandbox = sandbox
+    this.machineFrames = machineFrames
+    this.guard = guard
+    this.subject = sim.trace.subject(`ept${sandbox}`, sandbox)
+    this.kindUpdate = sim.trace.kind("ept.update", ["$op", "gpn", "count", "frame", "perms", "byCore"])
+    this.ops = {
+      map: sim.trace.symbol("map"),
+      unmap: sim.trace.symbol("unmap"),
+      protect: sim.trace.symbol("protect"),
+      redirect: sim.trace.symbol("redirect"),
+    }
+  }
+
+  /**
+   * The machine frame guest page `gpn` maps to if it allows every access bit in `need` (≠ 0),
+   * else -1. The hot path of every simulated memory access.
+   */
+  translate(gpn: number, need: number): number {
+    const d = gpn >>> TABLE_SHIFT
+    const mode = this.dir[d]!
+    if (mode === DIR_TABLE) {
+      const e = this.tables[d]![gpn & TABLE_MASK]!
+      return (e & need) === need && e !== 0 ? e >>> 3 : -1
+    }
+    return (mode & need) === need && mode !== 0 && gpn < GUEST_PAGES ? gpn : -1
+  }
+
+  /** The frame `gpn` maps to, or -1 if not present. */
+  frameOf(gpn: number): number {
+    const e = this.entry(gpn)
+    return e === 0 ? -1 : e >>> 3
+  }
+
+  /** The permission bits of `gpn` (0 = not present). */
+  permsOf(gpn: number): number {
+    return this.entry(gpn) & 7
+  }
+
+  private entry(gpn: number): number {
+    if (!Number.isInteger(gpn) || gpn < 0 || gpn >= GUEST_PAGES) return 0
+    const d = gpn >>> TABLE_SHIFT
+    const mode = this.dir[d]!
+    if (mode === DIR_TABLE) return this.tables[d]![gpn & TABLE_MASK]!
+    return mode === 0 ? 0 : gpn * 8 + (mode & 7)
+  }
+
+  private checkRange(api: string, gpn: number, count: number): void {
+    if (!Number.isInteger(gpn) || !Number.isInteger(count) || gpn < 0 || count < 0 || gpn + count > GUEST_PAGES) {
+      this.sim.fail(`Ept${this.sandbox}.${api}: guest pages [${gpn}, ${gpn + count}) are not inside the 4 GiB guest space`)
+    }
+  }
+
+  private checkTarget(api: string, frame: number, count: number): void {
+    if (!Number.isInteger(frame) || frame < 0 || frame + count > this.machineFrames) {
+      this.sim.fail(`Ept${this.sandbox}.${api}: frames [${frame}, ${frame + count}) are outside machine memory`)
+    }
+    if (this.guard.overlaps(frame, count)) {
+      this.sim.fail(`Ept${this.sandbox}.${api}: frames [${frame}, ${frame + count}) include EPT-structure frames, which no EPT may map`)
+    }
+  }
+
+  private checkPerms(api: string, perms: number): void {
+    if (!Number.isInteger(perms) || perms < 0 || perms > 7) this.sim.fail(`Ept${this.sandbox}.${api}: permissions ${perms} must be 0..7`)
+  }
+
+  private table(d: number): Int32Array {
+    const mode = this.dir[d]!
+    if (mode === DIR_TABLE) return this.tables[d]!
+    const t = new Int32Array(TABLE_SIZE)
+    if (mode !== 0) {
+      const base = d << TABLE_SHIFT
+      for (let i = 0; i < TABLE_SIZE; i++) t[i] = (base + i) * 8 + (mode & 7)
+    }
+    this.tables[d] = t
+    this.dir[d] = DIR_TABLE
+    return t
+  }
+
+  private set(gpn: number, value: number): void {
+    this.table(gpn >>> TABLE_SHIFT)[gpn & TABLE_MASK] = value
+  }
+
+  /**
+   * Maps guest pages `[gpn, gpn + count)` to frames `[frame, frame + count)` with `perms`.
+   * Whole aligned 4 MiB identity runs are stored compactly. Monitor only.
+   */
+  map(byCore: Core, gpn: number, count: number, frame: number, perms: Perm): void {
+    byCore.requireRoot(`Ept${this.sandbox}.map`)
+    this.checkRange("map", gpn, count)
+    this.checkPerms("map", perms)
+    if (perms !== 0) this.checkTarget("map", frame, count)
+    this.trace(this.ops.map, gpn, count, frame, perms, byCore)
+    let g = gpn
+    const end = gpn + count
+    while (g < end) {
+      const f = frame + (g - gpn)
+      if (perms !== 0 && f === g && (g & TABLE_MASK) === 0 && end - g >= TABLE_SIZE) {
+        const d = g >>> TABLE_SHIFT
+        this.dir[d] = DIR_IDENTITY | perms
+        this.tables[d] = undefined
+        g += TABLE_SIZE
+        continue
+      }
+      this.set(g, perms === 0 ? 0 : f * 8 + perms)
+      g++
+    }
+  }
+
+  /** Removes guest pages `[gpn, gpn + count)`. Monitor only. */
+  unmap(byCore: Core, gpn: number, count: number): void {
+    byCore.requireRoot(`Ept${this.sandbox}.unmap`)
+    this.checkRange("unmap", gpn, count)
+    this.trace(this.ops.unmap, gpn, count, 0, 0, byCore)
+    for (let g = gpn; g < gpn + count; g++) {
+      const d = g >>> TABLE_SHIFT
+      if (this.dir[d] === 0) continue
+      if ((g & TABLE_MASK) === 0 && gpn + count - g >= TABLE_SIZE) {
+        this.dir[d] = 0
+        this.tables[d] = undefined
+        g += TABLE_SIZE - 1
+        continue
+      }
+      this.set(g, 0)
+    }
+  }
+
+  /**
+   * Sets the permissions of the present pages in `[gpn, gpn + count)` to `perms` (0 removes them),
+   * keeping their frames; absent pages stay absent. Monitor only (hypercall 5).
+   */
+  protect(byCore: Core, gpn: number, count: number, perms: Perm): void {
+    byCore.requireRoot(`Ept${this.sandbox}.protect`)
+    this.checkRange("protect", gpn, count)
+    this.checkPerms("protect", perms)
+    this.trace(this.ops.protect, gpn, count, 0, perms, byCore)
+    for (let g = gpn; g < gpn + count; g++) {
+      const e = this.entry(g)
+      if (e === 0) continue
+      this.set(g, perms === 0 ? 0 : (e >>> 3) * 8 + perms)
+    }
+  }
+
+  /**
+   * Re-points guest pages `[gpn, gpn + count)` at frames `[frame, frame + count)`, keeping each
+   * page's permissions (the driver switch of spec §D.9). Every page must be present. Monitor only.
+   */
+  redirect(byCore: Core, gpn: number, count: number, frame: number): void {
+    byCore.requireRoot(`Ept${this.sandbox}.redirect`)
+    this.checkRange("redirect", gpn, count)
+    this.checkTarget("redirect", frame, count)
+    for (let g = gpn; g < gpn + count; g++) {
+      if (this.entry(g) === 0) this.sim.fail(`Ept${this.sandbox}.redirect: guest page ${g} is not present`)
+    }
+    this.trace(this.ops.redirect, gpn, count, frame, 0, byCore)
+    for (let g = gpn; g < gpn + count; g++) this.set(g, (frame + g - gpn) * 8 + (this.entry(g) & 7))
+  }
+
+  private trace(op: number, gpn: number, count: number, frame: number, perms: number, byCore: Core): void {
+    this.sim.trace.emit(this.kindUpdate, this.subject, op, gpn, count, frame, perms, byCore.index)
+  }
+
+  /** Present guest pages. */
+  presentPages(): number {
+    let n = 0
+    for (let d = 0; d < DIR_SIZE; d++) {
+      const mode = this.dir[d]!
+      if (mode === DIR_TABLE) {
+        const t = this.tables[d]!
+        for (let i = 0; i < TABLE_SIZE; i++) if (t[i] !== 0) n++
+      } else if (mode !== 0) n += TABLE_SIZE
+    }
+    return n
+  }
+
+  /**
+   * The first guest page whose frame lies in `[first, first + count)`, or -1 (F13 checks: does
+   * this EPT reach any EPT-structure frame?). Scans compactly stored runs by range.
+   */
+  findPageMappingFrames(first: number, count: number): number {
+    const end = first + count
+    for (let d = 0; d < DIR_SIZE; d++) {
+      const mode = this.dir[d]!
+      const base = d << TABLE_SHIFT
+      if (mode === DIR_TABLE) {
+        const t = this.tables[d]!
+        for (let i = 0; i < TABLE_SIZE; i++) {
+          const e = t[i]!
+          if (e === 0) continue
+          const f = e >>> 3
+          if (f >= first && f < end) return base + i
+        }
+      } else if (mode !== 0 && base < end && base + TABLE_SIZE > first) {
+        return Math.max(base, first)
+      }
+    }
+    return -1
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Local APICs and the APIC bus (spec §D.5, §D.6): per-core one-shot timer, interrupt acceptance
+ * with a task-priority register, IPIs in the flat logical destination model.
+ *
+ * Flat logical model: each core has an 8-bit logical ID with one bit set — `1 << i` in the 2011
+ * code, `0x2 << i` for i < 7 and `0x1` for i = 7 in the 2015 code. A destination mask reaches
+ * every core whose ID shares a bit with it. Quest-V sets every TPR to 0 so that each core accepts
+ * every device vector (needed for multicast).
+ *
+ * Invariants:
+ * - a delivery reaches a core's listener only in guest mode with interrupts enabled and when the
+ *   vector's priority class (vector >> 4) is above the TPR's class; otherwise the vector waits in
+ *   the IRR (one bit per vector: a second arrival of a pending vector coalesces, as on hardware)
+ *   and is delivered, highest vector first, by an event at the time it becomes deliverable;
+ * - every delivery event is Device class; timer expiries are Timer class; nothing here allocates
+ *   per event (deliveries are `(mask, vector | source << 8)` event arguments);
+ * - no delivery causes a VM exit.
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Simulation, type EventQueue, type Trace } from "@qvsim/sim-core"
+import type { Core } from "./Core.ts"
+import { int, durationNs, parseConfig, vector } from "./internal/config.ts"
+
+/** Where a delivered vector came from (a trace field). */
+export const Source = { IoApic: 0, Ipi: 1, Timer: 2 } as const
+export type Source = (typeof Source)[keyof typeof Source]
+const SOURCE_NAMES = ["ioapic", "ipi", "timer"] as const
+
+/** The two logical-ID assignments of the Quest code. */
+export type LogicalIdScheme = "2011" | "2015"
+
+/** Logical APIC ID of core `index` (0..7) under `scheme`. */
+export const logicalId = (index: number, scheme: LogicalIdScheme): number =>
+  scheme === "2011" ? 1 << index : index < 7 ? 0x2 << index : 0x1
+
+/** The LAPIC timer vector used by Quest (`0x3E`). */
+export const TIMER_VECTOR = 0x3e
+
+/** Local APIC options (spec §D.5, §D.6, §D.12). */
+export const schema = z.strictObject({
+  /** Vector of the one-shot timer. Quest: 0x3E. */
+  timerVector: vector().default(TIMER_VECTOR),
+  /** Extra delay between the programmed expiry and the delivery (spec `timerLatency`, default 0). */
+  timerLatencyNs: durationNs().default(0),
+  /** Timer granularity: a programmed delay is rounded up to whole ticks. Default 1 ns (idealised; divide-by-1). */
+  timerTickNs: int(1).default(1),
+  /** Largest count of the 32-bit initial-count register. */
+  timerMaxTicks: int(1, 0xffff_ffff).default(0xffff_ffff),
+  /** Initial task-priority register. Quest-V: 0 on every core. */
+  tpr: int(0, 255).default(0),
+  /** Logical-ID assignment; defaults to the memory layout's year. */
+  logicalIds: z.enum(["2011", "2015"]).optional(),
+  /** The IPI sender polls "delivery pending" at most this many times (`[SRC smp/apic.c]` 1000). */
+  ipiPollLimit: int(1).default(1000),
+  /** Cycles per poll iteration of the sender (`[ASSUMED]` 20). */
+  ipiPollCycles: int(1).default(20),
+})
+export type LocalApicInput = z.input<typeof schema>
+export type LocalApicConfig = z.output<typeof schema>
+
+/** Timing the bus needs, in ns. */
+export interface BusTiming {
+  /** IPI delivery latency (cost model `ipiOneWay`). */
+  readonly ipiOneWayNs: number
+  /** The most an IPI sender waits on "delivery pending" (poll limit × poll cost). */
+  readonly ipiPollBoundNs: number
+}
+
+/** The interrupt fabric: every local APIC, multicast delivery by logical mask, the timers. */
+export class ApicBus {
+  readonly lapics: LocalApic[] = []
+  readonly config: LocalApicConfig
+  readonly timing: BusTiming
+  readonly scheme: LogicalIdScheme
+  readonly sim: Simulation.Simulation
+  /** Deliveries made to listeners, all cores. */
+  delivered = 0
+  private readonly deliverHandler: number
+  readonly timerHandler: number
+  readonly drainHandler: number
+  readonly kindDeliver: Trace.RecordKind
+  readonly kindPending: Trace.RecordKind
+  readonly kindIpi: Trace.RecordKind
+  readonly sourceSymbols: readonly number[]
+
+  /** Validates `input` (refusals name `lapic.<field>`); `scheme` defaults to `input.logicalIds`, else 2011. */
+  constructor(sim: Simulation.Simulation, input: LocalApicInput, timing: BusTiming, scheme?: LogicalIdScheme, prefix = "lapic") {
+    const config = parseConfig("LocalApic", schema, input, prefix)
+    this.sim = sim
+    this.config = config
+    this.scheme = scheme ?? config.logicalIds ?? "2011"
+    this.timing = timing
+    const trace = sim.trace
+    this.kindDeliver = trace.kind("irq.deliver", ["vector", "$source"])
+    this.kindPending = trace.kind("irq.pending", ["vector", "$source"])
+    this.kindIpi = trace.kind("ipi.send", ["destMask", "vector"])
+    this.sourceSymbols = SOURCE_NAMES.map((s) => trace.symbol(s))
+    this.deliverHandler = sim.register("apic.deliver", (mask, packed) => this.fanOut(mask, packed & 0xff, (packed >>> 8) as Source))
+    this.timerHandler = sim.register("lapic.timer", (core) => this.lapics[core]!.expire())
+    this.drainHandler = sim.register("lapic.drain", (core) => this.lapics[core]!.drain())
+  }
+
+  /** Creates the local APIC of `core` (cores must be attached in index order). */
+  attach(core: Core): LocalApic {
+    if (core.index !== this.lapics.length) throw new RangeError(`ApicBus.attach: core ${core.index} attached out of order`)
+    if (core.index > 7) throw new RangeError(`ApicBus.attach: core ${core.index}: the flat logical model has 8 IDs`)
+    const lapic = new LocalApic(this, core, logicalId(core.index, this.scheme))
+    this.lapics.push(lapic)
+    core.lapic = lapic
+    return lapic
+  }
+
+  /** The logical mask that reaches exactly the cores in `cores`. */
+  maskOf(cores: readonly number[]): number {
+    let mask = 0
+    for (const c of cores) mask |= this.lapics[c]!.logicalId
+    return mask
+  }
+
+  /** Indices of the cores a logical `mask` reaches, ascending. */
+  coresIn(mask: number): number[] {
+    const out: number[] = []
+    for (const l of this.lapics) if ((l.logicalId & mask) !== 0) out.push(l.core.index)
+    return out
+  }
+
+  /**
+   * Schedules one delivery of `vector` to every core in `mask`, `delayNs` from now (Device class).
+   * NOTE: one event fans out to all cores in index order instead of one event per core; the order
+   * and times are those of per-core events pushed in index order.
+   */
+  send(mask: number, vector: number, source: Source, delayNs: number): void {
+    this.sim.after(delayNs, Simulation.EventClass.Device, this.deliverHandler, mask & 0xff, vector | (source << 8))
+  }
+
+  /** Delivers `vector` to every core in `mask` now, in core order. */
+  fanOut(mask: number, vector: number, source: Source): void {
+    const lapics = this.lapics
+    for (let i = 0; i < lapics.length; i++) {
+      const l = lapics[i]!
+      if ((l.logicalId & mask) !== 0) l.accept(vector, source)
+    }
+  }
+}
+
+/** One core's local APIC. */
+export class LocalApic {
+  readonly bus: ApicBus
+  readonly core: Core
+  /** 8-bit flat logical ID (one bit set). */
+  readonly logicalId: number
+  /** Task-priority register: vectors whose class is ≤ its class wait. */
+  tpr: number
+  /** Vectors that arrived (accepted into the IRR), including coalesced ones. */
+  received = 0
+  /** Arrivals merged into an already pending vector. */
+  coalesced = 0
+  /** Global time the armed timer fires, or -1. */
+  timerDeadlineNs = -1
+  private timerHandle: EventQueue.EventHandle = -1
+  private readonly irr = new Uint32Array(8)
+  private readonly irrSource = new Uint8Array(256)
+  private pendingCount = 0
+  private drainScheduled = false
+
+  constructor(bus: ApicBus, core: Core, logicalId: number) {
+    this.bus = bus
+    this.core = core
+    this.logicalId = logicalId
+    this.tpr = bus.config.tpr
+  }
+
+  /** Vectors waiting in the IRR. */
+  get pending(): number {
+    return this.pendingCount
+  }
+
+  /** True if `vector` waits in the IRR. */
+  isPending(vector: number): boolean {
+    return (this.irr[vector >>> 5]! & (1 << (vector & 31))) !== 0
+  }
+
+  /** Accepts an arriving `vector`: delivers it now if possible, else holds it in the IRR. */
+  accept(vector: number, source: Source): void {
+    this.received++
+    const core = this.core
+    if (core.interruptsEnabled && !core.inVmxRoot && vector >>> 4 > this.tpr >>> 4 && this.pendingCount === 0) {
+      this.deliver(vector, source)
+      return
+    }
+    const word = vector >>> 5
+    const bit = 1 << (vector & 31)
+    if ((this.irr[word]! & bit) !== 0) {
+      this.coalesced++
+      return
+    }
+    this.irr[word] = this.irr[word]! | bit
+    this.irrSource[vector] = source
+    this.pendingCount++
+    this.bus.sim.trace.emit(this.bus.kindPending, core.subject, vector, this.bus.sourceSymbols[source]!)
+    this.kick()
+  }
+
+  private deliver(vector: number, source: Source): void {
+    const bus = this.bus
+    bus.delivered++
+    bus.sim.trace.emit(bus.kindDeliver, this.core.subject, vector, bus.sourceSymbols[source]!)
+    this.core.listener.interrupt(this.core.index, vector)
+  }
+
+  /** Schedules delivery of held vectors (an event now) if any is deliverable. */
+  kick(): void {
+    if (this.drainScheduled || this.highestDeliverable() < 0) return
+    this.drainScheduled = true
+    this.bus.sim.at(this.bus.sim.now, Simulation.EventClass.Device, this.bus.drainHandler, this.core.index)
+  }
+
+  /** Delivers held vectors, highest first, while the core accepts them. */
+  drain(): void {
+    this.drainScheduled = false
+    for (;;) {
+      const v = this.highestDeliverable()
+      if (v < 0) return
+      this.irr[v >>> 5] = this.irr[v >>> 5]! & ~(1 << (v & 31))
+      this.pendingCount--
+      this.deliver(v, this.irrSource[v] as Source)
+    }
+  }
+
+  private highestDeliverable(): number {
+    const core = this.core
+    if (this.pendingCount === 0 || !core.interruptsEnabled || core.inVmxRoot) return -1
+    for (let w = 7; w >= 0; w--) {
+      const bits = this.irr[w]!
+      if (bits === 0) continue
+      const v = w * 32 + 31 - Math.clz32(bits)
+      return v >>> 4 > this.tpr >>> 4 ? v : -1
+    }
+    return -1
+  }
+
+  /** Sets the task-priority register (0..255); held vectors above it are then delivered. */
+  setTpr(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 255) this.bus.sim.fail(`lapic${this.core.index}.setTpr(${value}): must be 0..255`)
+    this.tpr = value
+    this.kick()
+  }
+
+  /**
+   * Arms the one-shot timer `delayNs` from now (rounded up to whole ticks, plus the configured
+   * timer latency), replacing any armed expiry. Expiry delivers the timer vector.
+   */
+  armTimer(delayNs: number): void {
+    const bus = this.bus
+    const cfg = bus.config
+    if (!Number.isSafeInteger(delayNs) || delayNs < 0) bus.sim.fail(`lapic${this.core.index}.armTimer(${delayNs}): delay must be an integer ≥ 0`)
+    const ticks = Math.ceil(delayNs / cfg.timerTickNs)
+    if (ticks > cfg.timerMaxTicks) bus.sim.fail(`lapic${this.core.index}.armTimer(${delayNs}): ${ticks} ticks exceed the 32-bit count (${cfg.timerMaxTicks})`)
+    if (this.timerHandle >= 0) bus.sim.cancel(this.timerHandle)
+    this.timerDeadlineNs = bus.sim.now + ticks * cfg.timerTickNs + cfg.timerLatencyNs
+    this.timerHandle = bus.sim.at(this.timerDeadlineNs, Simulation.EventClass.Timer, bus.timerHandler, this.core.index)
+  }
+
+  /** Disarms the timer; true if it was armed. */
+  cancelTimer(): boolean {
+    if (this.timerHandle < 0) return false
+    this.bus.sim.cancel(this.timerHandle)
+    this.timerHandle = -1
+    this.timerDeadlineNs = -1
+    return true
+  }
+
+  /** True while the timer is armed. */
+  get timerArmed(): boolean {
+    return this.timerHandle >= 0
+  }
+
+  /** Timer expiry (called by the bus). */
+  expire(): void {
+    this.timerHandle = -1
+    this.timerDeadlineNs = -1
+    this.accept(this.bus.config.timerVector, Source.Timer)
+  }
+
+  /**
+   * Sends an IPI (logical destination mode, fixed delivery) of `vector` to every core in
+   * `destMask`, arriving after the one-way IPI latency. Returns the ns the sender then spends
+   * polling "delivery pending" (the latency, bounded by the poll limit) — the kernel charges it.
+   */
+  sendIpi(destMask: number, vector: number): number {
+    const bus = this.bus
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) bus.sim.fail(`lapic${this.core.index}.sendIpi: vector ${vector} must be 16..255`)
+    bus.sim.trace.emit(bus.kindIpi, this.core.subject, destMask & 0xff, vector)
+    bus.send(destMask, vector, Source.Ipi, bus.timing.ipiOneWayNs)
+    return Math.min(bus.timing.ipiOneWayNs, bus.timing.ipiPollBoundNs)
+  }
+
+  /** Sends an IPI to one core by index. */
+  sendIpiToCore(core: number, vector: number): number {
+    return this.sendIpi(this.bus.lapics[core]!.logicalId, vector)
+  }
+}

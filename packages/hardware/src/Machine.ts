@@ -1,0 +1,226 @@
+/**
+ * The machine: cores with their TSCs and local APICs, the I/O APIC, physical memory with the
+ * Quest-V layout and one EPT per sandbox, the NIC on the wire, and the cost table — assembled
+ * from one validated {@link MachineConfig.MachineConfig}.
+ *
+ * Guest memory accesses go through the accessing core's loaded EPT: allowed → performed (RAM, or
+ * the I/O APIC's registers for its MMIO page); refused → nothing is written and the core takes an
+ * EPT-violation VM exit (counted, traced `ept.violation`, the listener told by a Device-class event
+ * at the same time). EPT changes (map, protect, redirect — the driver switch) are monitor
+ * operations: the acting core must be in VMX root mode.
+ *
+ * Invariants:
+ * - one EPT per sandbox; core c runs sandbox `sandboxOfCore[c]` with that sandbox's EPT loaded;
+ * - a refused access changes no frame (`memory.digest()` unchanged) and yields exactly one
+ *   EPT-violation exit on the accessing core (F11);
+ * - interrupts, IPIs, timers and NIC traffic never cause a VM exit (F15, F17).
+ *
+ * @module
+ */
+import { Time, type Simulation, type Trace } from "@qvsim/sim-core"
+import * as MachineConfig from "./MachineConfig.ts"
+import { CostTable } from "./CostModel.ts"
+import { Core, VmExitReason, type CoreListener } from "./Core.ts"
+import { Tsc } from "./Tsc.ts"
+import { ApicBus, type LocalApic } from "./LocalApic.ts"
+import { IoApic, Trigger } from "./IoApic.ts"
+import { PhysicalMemory, PAGE_BYTES } from "./PhysicalMemory.ts"
+import { MemoryLayout } from "./MemoryLayout.ts"
+import { Access, Ept, qualification } from "./Ept.ts"
+import { FrameStore } from "./FrameStore.ts"
+import { Wire } from "./Wire.ts"
+import { Nic } from "./Nic.ts"
+
+const ADDRESS_SPACE = 2 ** 32
+
+export class Machine {
+  readonly sim: Simulation.Simulation
+  readonly config: MachineConfig.MachineConfig
+  readonly costs: CostTable
+  readonly cores: readonly Core[]
+  readonly lapics: readonly LocalApic[]
+  readonly apicBus: ApicBus
+  readonly ioapic: IoApic
+  readonly memory: PhysicalMemory
+  readonly layout: MemoryLayout
+  /** The EPT of each sandbox (what `boot` builds and loads). */
+  readonly epts: readonly Ept[]
+  readonly frames: FrameStore
+  readonly wire: Wire
+  readonly nic: Nic
+  readonly sandboxes: number
+  /** Sandbox of each core. */
+  readonly sandboxOfCore: readonly number[]
+  private readonly ioapicFrame: number
+  private readonly kindViolation: Trace.RecordKind
+
+  /** Builds the machine from `input` (validated; see {@link MachineConfig.parse}). */
+  constructor(sim: Simulation.Simulation, input: MachineConfig.MachineInput = {}) {
+    const config = MachineConfig.parse(input)
+    this.sim = sim
+    this.config = config
+    this.costs = new CostTable(config.cpuHz, config.costs)
+    this.sandboxOfCore = config.sandboxOfCore ?? Array.from({ length: config.cores }, (_, i) => i)
+    this.sandboxes = MachineConfig.sandboxCount(config)
+    const timing = {
+      ipiOneWayNs: this.costs.ns.ipiOneWay,
+      ipiPollBoundNs: Time.cyclesToNs(config.lapic.ipiPollLimit * config.lapic.ipiPollCycles, config.cpuHz),
+    }
+    this.apicBus = new ApicBus(sim, config.lapic, timing, MachineConfig.logicalIdScheme(config))
+    const cores: Core[] = []
+    for (let i = 0; i < config.cores; i++) {
+      const core = new Core(sim, i, new Tsc(config.cpuHz, config.clockOffsetNs[i] ?? 0, config.clockDriftPpm[i] ?? 0))
+      this.apicBus.attach(core)
+      cores.push(core)
+    }
+    this.cores = cores
+    this.lapics = this.apicBus.lapics
+    this.ioapic = new IoApic(sim, this.apicBus, config.ioapic)
+    this.memory = new PhysicalMemory(ADDRESS_SPACE)
+    this.layout = new MemoryLayout(config.layout, this.sandboxes)
+    this.epts = Array.from({ length: this.sandboxes }, (_, s) => new Ept(sim, s, this.memory.frames, this.layout))
+    this.frames = new FrameStore()
+    this.wire = new Wire(sim, this.frames, config.wire)
+    this.nic = new Nic(sim, this.ioapic, this.wire, config.nic)
+    this.ioapicFrame = this.layout.ioapicBase / PAGE_BYTES
+    this.kindViolation = sim.trace.kind("ept.violation", ["gpa", "access"])
+    if (config.boot.mode === "postBoot") this.boot()
+  }
+
+  /** Registers the one listener every core reports to (the kernel, or a test double). */
+  setListener(listener: CoreListener): void {
+    for (const core of this.cores) core.listener = listener
+  }
+
+  /** Cores running sandbox `s`, ascending. */
+  coresOf(s: number): number[] {
+    const out: number[] = []
+    this.sandboxOfCore.forEach((sb, c) => {
+      if (sb === s) out.push(c)
+    })
+    return out
+  }
+
+  /** Logical APIC mask of the cores of sandboxes `sandboxes`. */
+  sandboxMask(sandboxes: readonly number[]): number {
+    return this.apicBus.maskOf(sandboxes.flatMap((s) => this.coresOf(s)))
+  }
+
+  /**
+   * The post-boot state (spec §D.2): boot images in every slice, the info page (and, 2015, the
+   * channel pages) backed with bytes, each sandbox's EPT built by its first core and loaded on
+   * its cores, the NIC's line programmed edge-triggered to the sharers, every core in guest mode.
+   */
+  boot(): void {
+    const layout = this.layout
+    layout.loadImages(this.memory)
+    this.memory.backWithBytes(layout.infoPage / PAGE_BYTES)
+    for (let a = layout.channelsBase; a < layout.screensBase; a += PAGE_BYTES) this.memory.backWithBytes(a / PAGE_BYTES)
+    for (let s = 0; s < this.sandboxes; s++) layout.buildEpt(this.epts[s]!, s, this.cores[this.coresOf(s)[0]!]!)
+    this.cores.forEach((core, c) => core.loadEpt(this.epts[this.sandboxOfCore[c]!]!))
+    const sharers = this.config.boot.nicSharers ?? Math.min(4, this.sandboxes)
+    if (sharers > 0) {
+      const mask = this.sandboxMask(Array.from({ length: sharers }, (_, s) => s))
+      this.ioapic.program(this.nic.irqLine, { vector: this.config.boot.nicVector, trigger: Trigger.Edge, destination: mask })
+    }
+    for (const core of this.cores) core.vmEntry()
+  }
+
+  // ------------------------------------------------------------------ guest accesses
+
+  /**
+   * Checks an access of `kind` (Access.Read/Write/Execute) by `core` to guest-physical address
+   * `gpa` against the core's EPT: the machine frame, or -1 after raising the EPT violation.
+   */
+  access(core: number, gpa: number, kind: number): number {
+    const c = this.cores[core]!
+    if (c.inVmxRoot) c.requireGuest("Machine.access")
+    if (!(gpa >= 0 && gpa < ADDRESS_SPACE)) this.sim.fail(`Machine.access: address ${gpa} is outside the 32-bit guest-physical space`)
+    // NOTE: gpa < 2^32, so `>>> 12` is the page number without a float division.
+    const frame = c.ept!.translate(gpa >>> 12, kind)
+    if (frame < 0) this.violation(c, gpa, kind)
+    return frame
+  }
+
+  private violation(c: Core, gpa: number, kind: number): void {
+    c.eptViolations++
+    this.sim.trace.emit(this.kindViolation, c.subject, gpa, kind)
+    c.vmExit(VmExitReason.EptViolation, qualification(gpa, kind))
+  }
+
+  /**
+   * A guest write of `size` bytes (1, 2, 4; inside one page) of `value` at `gpa` by `core`.
+   * Returns false — nothing written — on an EPT violation.
+   */
+  write(core: number, gpa: number, size: 1 | 2 | 4, value: number): boolean {
+    const frame = this.access(core, gpa, Access.Write)
+    if (frame < 0) return false
+    const offset = gpa % PAGE_BYTES
+    if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.write: ${size} bytes at ${gpa} cross a page boundary`)
+    if (frame === this.ioapicFrame) {
+      if (size === 4) this.ioapic.mmioWrite(offset, value)
+      return true
+    }
+    this.memory.write(frame, offset, size, value)
+    return true
+  }
+
+  /**
+   * A guest read of `size` bytes at `gpa` by `core`: the value (unsigned, little-endian), or -1
+   * after an EPT violation.
+   */
+  read(core: number, gpa: number, size: 1 | 2 | 4): number {
+    const frame = this.access(core, gpa, Access.Read)
+    if (frame < 0) return -1
+    const offset = gpa % PAGE_BYTES
+    if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.read: ${size} bytes at ${gpa} cross a page boundary`)
+    if (frame === this.ioapicFrame) return size === 4 ? this.ioapic.mmioRead(offset) : 0
+    return this.memory.read(frame, offset, size)
+  }
+
+  /**
+   * A guest copy of `length` bytes of `src` (from `srcOffset`) to `gpa` by `core`, across pages.
+   * Every page is checked first: on a violation (one exit, at the first refused page) nothing is
+   * written. Returns whether the copy happened.
+   */
+  writeBytes(core: number, gpa: number, src: Uint8Array, srcOffset: number, length: number): boolean {
+    if (length === 0) return true
+    const firstPage = Math.floor(gpa / PAGE_BYTES)
+    const lastPage = Math.floor((gpa + length - 1) / PAGE_BYTES)
+    for (let p = firstPage; p <= lastPage; p++) {
+      if (this.access(core, p === firstPage ? gpa : p * PAGE_BYTES, Access.Write) < 0) return false
+    }
+    const ept = this.cores[core]!.ept!
+    let done = 0
+    while (done < length) {
+      const a = gpa + done
+      const offset = a % PAGE_BYTES
+      const n = Math.min(length - done, PAGE_BYTES - offset)
+      const frame = ept.translate(Math.floor(a / PAGE_BYTES), Access.Write)
+      if (frame !== this.ioapicFrame) this.memory.writeBytes(frame, offset, src, srcOffset + done, n)
+      done += n
+    }
+    return true
+  }
+
+  // ------------------------------------------------------------------ monitor operations
+
+  /**
+   * The driver switch (spec §D.9): re-points sandbox `sandbox`'s EPT entries for the shared
+   * driver's data/bss pages at sandbox `source`'s physical copy. `byCore` must be in root mode.
+   */
+  driverSwitch(byCore: number, sandbox: number, source: number): void {
+    const layout = this.layout
+    this.epts[sandbox]!.redirect(this.cores[byCore]!, layout.driverDataFrame(sandbox), layout.driverDataPages, layout.driverDataFrame(source))
+  }
+
+  /** Digest of sandbox `s`'s slice (16 hex digits): equal before and after ⇔ nothing in it changed. */
+  sliceDigest(s: number): string {
+    return this.memory.rangeDigest(this.layout.sliceFirstFrame(s), this.layout.sliceFrames(s))
+  }
+
+  /** The frame `core`'s EPT maps `gpa` to for `kind`, or -1 — a look-up without side effects (no exit, no trace). */
+  probe(core: number, gpa: number, kind: number): number {
+    return this.cores[core]!.ept?.translate(Math.floor(gpa / PAGE_BYTES), kind) ?? -1
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Machine (host-physical) memory: the 4 GiB physical address space of the 32-bit Quest-V machine
+ * as sparse 4 KiB frames that hold real contents, cheaply.
+ *
+ * Every frame has a 64-bit content hash (two 32-bit lanes). A never-written frame is all zeros
+ * and hashes to (0, 0). Each write mixes `(offset, size, value)` — or the written bytes — into
+ * the frame's hash, so the hash identifies the frame's content history: equal hashes mean the
+ * same writes from the same starting content (copies included: `copyFrame` copies the hash). A
+ * frame can also hold real bytes (`backWithBytes`), for the pages channels and mailboxes use;
+ * writes then update both the bytes and the hash, so the hash means the same in both cases.
+ *
+ * A running XOR digest over all frames (each frame's contribution mixes its number and hash) is
+ * updated in O(1) per write: `digest()` changes iff some frame's hash changed. `rangeDigest`
+ * gives the same over a range (a sandbox's slice) for isolation checks (F11, F19).
+ *
+ * Invariants:
+ * - frames are 4096 bytes; frame numbers are 0 .. frames − 1;
+ * - a write that is not performed changes nothing (no hash, no byte, no digest);
+ * - reading a frame that holds only a hash of non-zero content is refused (its bytes are unknown);
+ * - a write always changes the hash, even when it stores a value already there (conservative:
+ *   "unchanged hash" proves "nothing written").
+ *
+ * @module
+ */
+import { HardwareError } from "./Errors.ts"
+import { contribution1, contribution2, hex64, round1, round2 } from "./internal/hash.ts"
+
+export const PAGE_BYTES = 4096
+export const PAGE_SHIFT = 12
+/** Frames per hash chunk (allocated on first write). */
+const CHUNK_FRAMES = 1024
+const CHUNK_SHIFT = 10
+
+/** Frame number of a physical address. */
+export const frameOf = (address: number): number => Math.floor(address / PAGE_BYTES)
+
+export class PhysicalMemory {
+  /** Number of 4 KiB frames. */
+  readonly frames: number
+  /** Writes performed so far. */
+  writes = 0
+  // NOTE: lo/hi hash lanes interleaved in chunks of 1024 frames, allocated on first write.
+  private readonly chunks: (Uint32Array | undefined)[]
+  private readonly bytes = new Map<number, Uint8Array>()
+  private digest1 = 0
+  private digest2 = 0
+
+  /** @param bytes size of the physical address space (a multiple of 4 KiB; default 4 GiB) */
+  constructor(bytes = 2 ** 32) {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % PAGE_BYTES !== 0 || bytes > 2 ** 40) {
+      throw new HardwareError(`PhysicalMemory: size ${bytes} must be a positive multiple of 4096 up to 2^40`)
+    }
+    this.frames = bytes / PAGE_BYTES
+    this.chunks = new Array<Uint32Array | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
+  }
+
+  private check(api: string, frame: number, offset = 0, length = 0): void {
+    if (!Number.isInteger(frame) || frame < 0 || frame >= this.frames) {
+      throw new HardwareError(`PhysicalMemory.${api}: frame ${frame} is not 0..${this.frames - 1}`)
+    }
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0 || offset + length > PAGE_BYTES) {
+      throw new HardwareError(`PhysicalMemory.${api}: bytes [${offset}, ${offset + length}) are not inside a 4096-byte frame`)
+    }
+  }
+
+  /** Lane 1 of the hash of `frame` (0 with lane 2 = never written). */
+  hash1(frame: number): number {
+    const c = this.chunks[frame >>> CHUNK_SHIFT]
+    return c === undefined ? 0 : c[(frame & (CHUNK_FRAMES - 1)) * 2]!
+  }
+
+  /** Lane 2 of the hash of `frame`. */
+  hash2(frame: number): number {
+    const c = this.chunks[frame >>> CHUNK_SHIFT]
+    return c === undefined ? 0 : c[(frame & (CHUNK_FRAMES - 1)) * 2 + 1]!
+  }
+
+  /** The hash of `frame` as 16 hex digits. */
+  frameHash(frame: number): string {
+    this.check("frameHash", frame)
+    return hex64(this.hash1(frame), this.hash2(frame))
+  }
+
+  /** True if `frame` was never written (all zeros). */
+  isZero(frame: number): boolean {
+    return (this.hash1(frame) | this.hash2(frame)) === 0
+  }
+
+  private setHash(frame: number, h1: number, h2: number): void {
+    const ci = frame >>> CHUNK_SHIFT
+    let c = this.chunks[ci]
+    if (c === undefined) {
+      c = new Uint32Array(CHUNK_FRAMES * 2)
+      this.chunks[ci] = c
+    }
+    const i = (frame & (CHUNK_FRAMES - 1)) * 2
+    const o1 = c[i]!
+    const o2 = c[i + 1]!
+    this.digest1 ^= contribution1(frame, o1, o2) ^ contribution1(frame, h1, h2)
+    this.digest2 ^= contribution2(frame, o1, o2) ^ contribution2(frame, h1, h2)
+    c[i] = h1
+    c[i + 1] = h2
+  }
+
+  /**
+   * Writes `size` (1, 2 or 4) bytes of `value` (little-endian) at `offset` in `frame`: into the
+   * bytes if the frame has them, and into the hash in every case.
+   */
+  write(frame: number, offset: number, size: 1 | 2 | 4, value: number): void {
+    this.check("write", frame, offset, size)
+    const b = this.bytes.get(frame)
+    if (b !== undefined) {
+      for (let i = 0; i < size; i++) b[offset + i] = (value >>> (8 * i)) & 0xff
+    }
+    const v = size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1)
+    const w = offset | (size << 12)
+    this.setHash(frame, round1(round1(this.hash1(frame), w), v), round2(round2(this.hash2(frame), w), v))
+    this.writes++
+  }
+
+  /** Writes `length` bytes of `src` from `srcOffset` at `offset` in `frame`. */
+  writeBytes(frame: number, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
+    this.check("writeBytes", frame, offset, length)
+    if (srcOffset < 0 || srcOffset + length > src.length) throw new HardwareError(`PhysicalMemory.writeBytes: source range [${srcOffset}, ${srcOffset + length}) outside a ${src.length}-byte array`)
+    const b = this.bytes.get(frame)
+    if (b !== undefined) b.set(src.subarray(srcOffset, srcOffset + length), offset)
+    let h1 = round1(this.hash1(frame), offset | (length << 12) | 0x8000_0000)
+    let h2 = round2(this.hash2(frame), offset | (length << 12) | 0x8000_0000)
+    for (let i = 0; i < length; i++) {
+      h1 = round1(h1, src[srcOffset + i]!)
+      h2 = round2(h2, src[srcOffset + i]!)
+    }
+    this.setHash(frame, h1, h2)
+    this.writes++
+  }
+
+  /** Gives `frame` real bytes (zeros; the frame must still be all zeros) and returns them. */
+  backWithBytes(frame: number): Uint8Array {
+    this.check("backWithBytes", frame)
+    let b = this.bytes.get(frame)
+    if (b !== undefined) return b
+    if (!this.isZero(frame)) throw new HardwareError(`PhysicalMemory.backWithBytes: frame ${frame} was already written; back frames with bytes before their first use`)
+    b = new Uint8Array(PAGE_BYTES)
+    this.bytes.set(frame, b)
+    return b
+  }
+
+  /** The bytes of `frame` if it has them (read-only use: writes must go through `write`). */
+  bytesOf(frame: number): Uint8Array | undefined {
+    return this.bytes.get(frame)
+  }
+
+  /** Reads `size` bytes at `offset` in `frame` (little-endian, unsigned). */
+  read(frame: number, offset: number, size: 1 | 2 | 4): number {
+    this.check("read", frame, offset, size)
+    const b = this.bytes.get(frame)
+    if (b === undefined) {
+      if (this.isZero(frame)) return 0
+      throw new HardwareError(`PhysicalMemory.read: frame ${frame} holds only a content hash; back it with bytes (backWithBytes) before its first write to read it`)
+    }
+    let v = 0
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + b[offset + i]!
+    return v
+  }
+
+  /** Copies frame `from` onto frame `to` (hash and bytes): the VM fork, a monitor copy. */
+  copyFrame(from: number, to: number): void {
+    this.check("copyFrame", from)
+    this.check("copyFrame", to)
+    const src = this.bytes.get(from)
+    if (src !== undefined) this.bytes.set(to, src.slice())
+    else this.bytes.delete(to)
+    this.setHash(to, this.hash1(from), this.hash2(from))
+    this.writes++
+  }
+
+  /**
+   * Sets `frame`'s content identity to `(h1, h2)` without bytes (boot images: every sandbox's
+   * kernel copy of page k gets the same identity). `(0, 0)` means zeros.
+   */
+  setContent(frame: number, h1: number, h2: number): void {
+    this.check("setContent", frame)
+    this.bytes.delete(frame)
+    this.setHash(frame, h1 | 0, h2 | 0)
+  }
+
+  /** The XOR digest of every frame (16 hex digits); O(1). */
+  digest(): string {
+    return hex64(this.digest1, this.digest2)
+  }
+
+  /** The XOR digest of frames `[first, first + count)` (16 hex digits); skips untouched chunks. */
+  rangeDigest(first: number, count: number): string {
+    if (count > 0) this.check("rangeDigest", first + count - 1)
+    this.check("rangeDigest", first)
+    let d1 = 0
+    let d2 = 0
+    const end = first + count
+    let f = first
+    while (f < end) {
+      const c = this.chunks[f >>> CHUNK_SHIFT]
+      const chunkEnd = Math.min(end, ((f >>> CHUNK_SHIFT) + 1) * CHUNK_FRAMES)
+      if (c !== undefined) {
+        for (; f < chunkEnd; f++) {
+          const i = (f & (CHUNK_FRAMES - 1)) * 2
+          const h1 = c[i]!
+          const h2 = c[i + 1]!
+          if ((h1 | h2) === 0) continue
+          d1 ^= contribution1(f, h1, h2)
+          d2 ^= contribution2(f, h1, h2)
+        }
+      }
+      f = chunkEnd
+    }
+    return hex64(d1, d2)
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * An external host on the wire that pings a sandbox, the way the paper measures Quest-V from
+ * outside (§4.1: a request every 500 ms; §4.3: 30,000 requests 3 ms apart; §4.6: a flood).
+ *
+ * Modes: `interval` sends request k at `startNs + k · intervalNs`; `flood` sends the next request
+ * as soon as the reply to the last one arrives, or `floodIntervalNs` after it, whichever comes
+ * first (`ping -f`). Each request's send time and reply time are kept by sequence number, so
+ * round-trip times, lost requests (no reply within `timeoutNs`) and late replies (after
+ * `timeoutNs`) are reported exactly; duplicates, replies to no request and corrupt frames are
+ * counted, never dropped silently.
+ *
+ * Invariants: `received + lost + outstanding = sent`; `late ≤ received`; every reply matches at
+ * most one request (16-bit ICMP sequence numbers are unwrapped against the latest request);
+ * RTT = reply arrival − request send time, integer ns; the host frees every frame it receives.
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Simulation, type EventQueue, type Trace } from "@qvsim/sim-core"
+import type { Wire, WireEndpoint } from "./Wire.ts"
+import * as Frame from "./Frame.ts"
+import { durationNs, int, ipv4, mac, parseConfig } from "./internal/config.ts"
+
+/** Ping host options. */
+export const schema = z.strictObject({
+  /** Name (trace subject `host:<name>`; must be unique in a simulation). */
+  name: z.string().min(1, "must not be empty").default("pinger"),
+  /** This host's MAC (locally administered by default). */
+  mac: mac().default(0x0200_0000_0064),
+  /** This host's IP. */
+  ip: ipv4().prefault("192.168.2.100"),
+  /** The pinged IP (default: sandbox 0, 192.168.2.11). */
+  targetIp: ipv4().prefault("192.168.2.11"),
+  /** The MAC requests are sent to (default: the NIC's). No ARP is modelled. */
+  targetMac: mac().default(0x00e0_4c00_0001),
+  /** `interval` (fixed spacing) or `flood` (next on reply or after `floodIntervalNs`). */
+  mode: z.enum(["interval", "flood"]).default("interval"),
+  /** Spacing of requests in interval mode, ns (ping's default 1 s). */
+  intervalNs: int(1).default(1_000_000_000),
+  /** Flood mode: longest wait for a reply before the next request, ns (`ping -f`: 10 ms). */
+  floodIntervalNs: int(1).default(10_000_000),
+  /** A reply later than this after its request is late; a request without a reply by then is lost. */
+  timeoutNs: int(1).default(1_000_000_000),
+  /** Requests to send; unlimited when absent. */
+  count: int(1).optional(),
+  /** ICMP payload bytes (ping's default 56 → 98-byte frames). */
+  payloadBytes: int(0, 1472).default(56),
+  /** Time of the first request, ns. */
+  startNs: durationNs().default(0),
+  /** ICMP identifier of this host's requests. */
+  ident: int(0, 0xffff).default(0x5156),
+  /** Link speed of this host's port, bit/s (default: the wire's). */
+  linkBps: int(1).optional(),
+})
+export type PingHostInput = z.input<typeof schema>
+export type PingHostConfig = z.output<typeof schema>
+
+/** What a ping run measured, at the time `stats()` was called. */
+export interface PingStats {
+  readonly sent: number
+  readonly received: number
+  /** Requests without a reply whose timeout has passed. */
+  readonly lost: number
+  /** Requests without a reply still within their timeout. */
+  readonly outstanding: number
+  /** Replies that arrived after `timeoutNs` (included in `received`). */
+  readonly late: number
+  readonly duplicates: number
+  /** Echo replies carrying this host's identifier but matching no request sent. */
+  readonly unexpected: number
+  /** Frames failing their IPv4/ICMP checksums. */
+  readonly corrupt: number
+  /** RTT statistics over received replies, ns (NaN when none). */
+  readonly minRttNs: number
+  readonly meanRttNs: number
+  readonly maxRttNs: number
+  readonly p50RttNs: number
+  readonly p99RttNs: number
+}
+
+export class PingHost implements WireEndpoint {
+  readonly config: PingHostConfig
+  readonly mac: number
+  readonly rxLatencyNs = 0
+  readonly port: number
+  sent = 0
+  received = 0
+  late = 0
+  duplicates = 0
+  unexpected = 0
+  corrupt = 0
+  /** Frames received that were not echo replies to this host. */
+  ignored = 0
+  private sendTimes = new Float64Array(1024)
+  private replyTimes = new Float64Array(1024).fill(-1)
+  private running = false
+  private startedAtNs = 0
+  private floodHandle: EventQueue.EventHandle = -1
+  private readonly sim: Simulation.Simulation
+  private readonly wire: Wire
+  private readonly sendHandler: number
+  private readonly subject: Trace.Subject
+  private readonly kindRequest: Trace.RecordKind
+  private readonly kindReply: Trace.RecordKind
+
+  /** Validates `input` (refusals name `pingHost.<field>`) and plugs the host into `wire`; `start()` begins. */
+  constructor(sim: Simulation.Simulation, wire: Wire, input: PingHostInput = {}, prefix = "pingHost") {
+    const config = parseConfig("PingHost", schema, input, prefix)
+    this.sim = sim
+    this.wire = wire
+    this.config = config
+    this.mac = config.mac
+    this.port = wire.attach(this, config.linkBps)
+    this.subject = sim.trace.subject(`host:${config.name}`, -1)
+    this.kindRequest = sim.trace.kind("host.echo.request", ["seq"])
+    this.kindReply = sim.trace.kind("host.echo.reply", ["seq", "rttNs", "late"])
+    this.sendHandler = sim.register(`host:${config.name}.send`, () => this.onSendEvent())
+  }
+
+  /** Schedules the first request at `startNs` (or now, if later); request k follows k intervals after it. */
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.startedAtNs = Math.max(this.sim.now, this.config.startNs)
+    this.sim.at(this.startedAtNs, Simulation.EventClass.Workload, this.sendHandler)
+  }
+
+  /** Sends no more requests (replies still count). */
+  stop(): void {
+    this.running = false
+    if (this.floodHandle >= 0) this.sim.cancel(this.floodHandle)
+    this.floodHandle = -1
+  }
+
+  /** True once `count` requests were sent (never for an unlimited host). */
+  get done(): boolean {
+    return this.config.count !== undefined && this.sent >= this.config.count
+  }
+
+  private onSendEvent(): void {
+    this.floodHandle = -1
+    if (!this.running) return
+    this.sendRequest()
+    if (this.done) return
+    if (this.config.mode === "interval") {
+      this.sim.at(this.startedAtNs + this.sent * this.config.intervalNs, Simulation.EventClass.Workload, this.sendHandler)
+    } else {
+      this.floodHandle = this.sim.after(this.config.floodIntervalNs, Simulation.EventClass.Workload, this.sendHandler)
+    }
+  }
+
+  private sendRequest(): void {
+    const seq = this.sent
+    if (seq === this.sendTimes.length) this.growRecords()
+    const frames = this.wire.frames
+    const slot = frames.alloc()
+    const c = this.config
+    const length = Frame.buildEchoRequest(frames.bytes, frames.offset(slot), c.mac, c.targetMac, c.ip, c.targetIp, c.ident, seq, c.payloadBytes)
+    frames.setLength(slot, length)
+    this.sendTimes[seq] = this.sim.now
+    this.sent++
+    this.sim.trace.emit(this.kindRequest, this.subject, seq)
+    this.wire.send(this.port, slot)
+  }
+
+  private growRecords(): void {
+    const n = this.sendTimes.length * 2
+    const s = new Float64Array(n)
+    s.set(this.sendTimes)
+    this.sendTimes = s
+    const r = new Float64Array(n).fill(-1)
+    r.set(this.replyTimes)
+    this.replyTimes = r
+  }
+
+  /** WireEndpoint: matches echo replies to requests; frees the frame. */
+  receiveFrame(slot: number): void {
+    const frames = this.wire.frames
+    const b = frames.bytes
+    const o = frames.offset(slot)
+    const length = frames.length(slot)
+    const seq = this.matchReply(b, o, length)
+    frames.free(slot)
+    if (seq < 0) return
+    const now = this.sim.now
+    this.replyTimes[seq] = now
+    this.received++
+    const rtt = now - this.sendTimes[seq]!
+    const late = rtt > this.config.timeoutNs ? 1 : 0
+    this.late += late
+    this.sim.trace.emit(this.kindReply, this.subject, seq, rtt, late)
+    if (this.config.mode === "flood" && this.running && seq === this.sent - 1 && !this.done) {
+      if (this.floodHandle >= 0) this.sim.cancel(this.floodHandle)
+      this.floodHandle = -1
+      this.onSendEvent()
+    }
+  }
+
+  /** The request index a frame replies to, or -1 (counted by kind). */
+  private matchReply(b: Uint8Array, o: number, length: number): number {
+    if (!Frame.isIcmp(b, o, length) || Frame.icmpType(b, o) !== Frame.IcmpType.EchoReply ||
+      Frame.ipDst(b, o) !== this.config.ip || Frame.icmpIdent(b, o) !== this.config.ident) {
+      this.ignored++
+      return -1
+    }
+    if (!Frame.checksumsValid(b, o, length)) {
+      this.corrupt++
+      return -1
+    }
+    const last = this.sent - 1
+    const seq = last - ((last - Frame.icmpSeq(b, o)) & 0xffff)
+    if (seq < 0) {
+      this.unexpected++
+      return -1
+    }
+    if (this.replyTimes[seq]! >= 0) {
+      this.duplicates++
+      return -1
+    }
+    return seq
+  }
+
+  /** Send time of request `seq`, ns (-1 if not sent). */
+  sendTimeNs(seq: number): number {
+    return seq >= 0 && seq < this.sent ? this.sendTimes[seq]! : -1
+  }
+
+  /** Round-trip time of request `seq`, ns, or -1 without a reply. */
+  rttNs(seq: number): number {
+    if (seq < 0 || seq >= this.sent || this.replyTimes[seq]! < 0) return -1
+    return this.replyTimes[seq]! - this.sendTimes[seq]!
+  }
+
+  /** RTTs of the replied requests in sequence order, ns. */
+  rtts(): Float64Array {
+    const out = new Float64Array(this.received)
+    let k = 0
+    for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! >= 0) out[k++] = this.replyTimes[s]! - this.sendTimes[s]!
+    return out
+  }
+
+  /** Sequence numbers of the requests lost so far (no reply, timeout passed). */
+  lostSeqs(): number[] {
+    const out: number[] = []
+    const deadline = this.sim.now - this.config.timeoutNs
+    for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! < 0 && this.sendTimes[s]! <= deadline) out.push(s)
+    return out
+  }
+
+  /** The measurements so far. */
+  stats(): PingStats {
+    const rtts = this.rtts().sort()
+    const n = rtts.length
+    const lost = this.lostSeqs().length
+    const rank = (p: number): number => (n === 0 ? NaN : rtts[Math.max(0, Math.ceil(p * n) - 1)]!)
+    let sum = 0
+    for (let i = 0; i < n; i++) sum += rtts[i]!
+    return {
+      sent: this.sent,
+      received: this.received,
+      lost,
+      outstanding: this.sent - this.received - lost,
+      late: this.late,
+      duplicates: this.duplicates,
+      unexpected: this.unexpected,
+      corrupt: this.corrupt,
+      minRttNs: n === 0 ? NaN : rtts[0]!,
+      meanRttNs: n === 0 ? NaN : sum / n,
+      maxRttNs: n === 0 ? NaN : rtts[n - 1]!,
+      p50RttNs: rank(0.5),
+      p99RttNs: rank(0.99),
+    }
+  }
+}
