@@ -1,0 +1,208 @@
+/**
+ * Main VCPU: the corrected sporadic server of spec §B.3, as Quest implements it (rules SS0–SS7).
+ *
+ * State: the replenishment queue `Q` of `(t, b)` entries sorted by `t` (two parallel typed arrays
+ * of capacity `maxRepl`, head at index 0), the used-but-uncharged time `u` (`usedNs`), and the
+ * budget `b` (`budgetNs`) the scheduler sees. `capacity(now)` = `head.b − u` when `head.t ≤ now`,
+ * else 0.
+ *
+ * Invariants (F1, checked by {@link checkInvariants}): Σ amounts in `Q` = `C`; every amount > 0;
+ * `Q` sorted by time; `|Q| ≤ maxRepl`; `0 ≤ b ≤ C`. A new entry goes before existing entries of
+ * equal time; inserting into a full queue throws (the rules always pop before they push).
+ *
+ * Choices where §B.3 is silent (documented in the README too):
+ * - SS5 with `maxRepl = 1` (full queue, no second entry): the whole chunk moves to `head.t + T`
+ *   (seL4's in-place case).
+ * - SS5 with `splitAdvancesHead`: the used part is re-posted at the ORIGINAL `head.t + T` (as seL4
+ *   does) and the remnant, moved to `head.t + u`, is re-inserted in order.
+ *
+ * NOTE: the queue is shifted in place (copyWithin) instead of a ring: it holds 1–3 entries in
+ * practice, and index 0 = head keeps every rule a direct array access.
+ *
+ * @module
+ */
+import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
+
+export interface MainVcpuOptions {
+  /** Queue capacity (`MAX_REPL`), default 32. */
+  readonly maxRepl?: number
+  /** SS5 variant, default false. */
+  readonly splitAdvancesHead?: boolean
+}
+
+export class MainVcpu implements Vcpu {
+  readonly kind = "main" as const
+  readonly budgetCapNs: number
+  periodNs: number
+  budgetNs = 0
+  /** `u`: time consumed but not yet charged to a chunk, ns. */
+  usedNs = 0
+  readonly maxRepl: number
+  readonly splitAdvancesHead: boolean
+  /** Replenishment times (ns), sorted; entries `[0, count)` are live. */
+  readonly times: Float64Array
+  /** Replenishment amounts (ns), parallel to `times`. */
+  readonly amounts: Float64Array
+  count = 0
+
+  /** SS0: `Q := [(createdAtNs, C)]`, `u := 0`. */
+  constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: MainVcpuOptions = {}) {
+    checkBudgetPeriod("MainVcpu", budgetNs, periodNs)
+    const maxRepl = options.maxRepl ?? 32
+    if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
+    this.budgetCapNs = budgetNs
+    this.periodNs = periodNs
+    this.maxRepl = maxRepl
+    this.splitAdvancesHead = options.splitAdvancesHead ?? false
+    this.times = new Float64Array(maxRepl)
+    this.amounts = new Float64Array(maxRepl)
+    this.times[0] = createdAtNs
+    this.amounts[0] = budgetNs
+    this.count = 1
+  }
+
+  /** `head.b − u` if the head is eligible at `nowNs`, else 0 (may be ≤ 0). */
+  capacity(nowNs: number): number {
+    return this.count === 0 || this.times[0]! > nowNs ? 0 : this.amounts[0]! - this.usedNs
+  }
+
+  /** SS1. */
+  refresh(nowNs: number): void {
+    const c = this.capacity(nowNs)
+    this.budgetNs = c > 0 ? c : 0
+  }
+
+  peekBudget(nowNs: number): number {
+    const c = this.capacity(nowNs)
+    return c > 0 ? c : 0
+  }
+
+  /** SS2: the earliest entry time strictly after `nowNs`, or `NONE`. */
+  nextEventNs(nowNs: number): number {
+    const times = this.times
+    for (let i = 0; i < this.count; i++) if (times[i]! > nowNs) return times[i]!
+    return NONE
+  }
+
+  /** SS3: `u += Δ`; SS4; SS5 if no longer runnable; `b := max(capacity, 0)`. */
+  endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {
+    this.usedNs += deltaNs
+    this.budgetCheck(nowNs)
+    if (!runnable) this.splitCheck(nowNs)
+    const c = this.capacity(nowNs)
+    this.budgetNs = c > 0 ? c : 0
+  }
+
+  /** SS4: exhaustion handling (only when `capacity(now) ≤ 0`). */
+  protected budgetCheck(nowNs: number): void {
+    if (this.capacity(nowNs) > 0) return
+    const times = this.times, amounts = this.amounts
+    // SS4.1: every fully used chunk comes back one period after it became eligible.
+    while (this.count > 0 && amounts[0]! <= this.usedNs) {
+      const t = times[0]!, b = amounts[0]!
+      this.usedNs -= b
+      this.removeHead()
+      this.insert(t + this.periodNs, b)
+    }
+    // SS4.2: an overrun both delays and reduces the next chunk; merge once if they would touch.
+    if (this.usedNs > 0) {
+      times[0] = times[0]! + this.usedNs
+      if (this.count > 1 && times[0]! + amounts[0]! >= times[1]!) {
+        const t = times[0]!, b = amounts[0]!
+        this.removeHead()
+        amounts[0] = amounts[0]! + b
+        times[0] = t
+      }
+    }
+  }
+
+  /** SS5: blocking with a partially used, eligible chunk. */
+  protected splitCheck(nowNs: number): void {
+    if (!(this.usedNs > 0 && this.times[0]! <= nowNs)) return
+    const times = this.times, amounts = this.amounts
+    const used = this.usedNs
+    const headT = times[0]!
+    const remnant = amounts[0]! - used
+    if (this.count === this.maxRepl) {
+      if (this.count === 1) {
+        // No second entry to fold the remnant into: the whole chunk comes back one period later.
+        times[0] = headT + this.periodNs
+      } else {
+        // SS5.2 full queue: the remnant is deferred to the next chunk; SS5.3 uses that chunk's time.
+        this.removeHead()
+        amounts[0] = amounts[0]! + remnant
+        this.insert(times[0]! + this.periodNs, used)
+      }
+    } else if (this.splitAdvancesHead) {
+      this.removeHead()
+      this.insert(headT + used, remnant)
+      this.insert(headT + this.periodNs, used)
+    } else {
+      amounts[0] = remnant
+      this.insert(headT + this.periodNs, used)
+    }
+    this.usedNs = 0
+  }
+
+  /** SS6: activation. */
+  unblock(nowNs: number): void {
+    if (!(this.capacity(nowNs) > 0)) return
+    const times = this.times, amounts = this.amounts
+    times[0] = nowNs
+    while (this.count > 1 && times[1]! <= nowNs + amounts[0]! - this.usedNs) {
+      const b = amounts[0]!
+      this.removeHead()
+      amounts[0] = amounts[0]! + b
+      times[0] = nowNs
+    }
+  }
+
+  protected removeHead(): void {
+    this.times.copyWithin(0, 1, this.count)
+    this.amounts.copyWithin(0, 1, this.count)
+    this.count--
+  }
+
+  /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */
+  protected insert(t: number, b: number): void {
+    if (this.count >= this.maxRepl) {
+      throw new VcpuError(`MainVcpu: insert (${t}, ${b}) into a full replenishment queue (maxRepl ${this.maxRepl})`)
+    }
+    const times = this.times, amounts = this.amounts
+    let i = this.count
+    while (i > 0 && times[i - 1]! >= t) {
+      times[i] = times[i - 1]!
+      amounts[i] = amounts[i - 1]!
+      i--
+    }
+    times[i] = t
+    amounts[i] = b
+    this.count++
+  }
+
+  /** The queue as `[t, b]` pairs, head first (allocates; for tests and reports). */
+  replenishments(): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    for (let i = 0; i < this.count; i++) out.push([this.times[i]!, this.amounts[i]!])
+    return out
+  }
+}
+
+/** The queue in the spec's notation, e.g. `"5:2, 10:2"`, with times and amounts divided by `unitNs`. */
+export const queueString = (v: { replenishments(): Array<[number, number]> }, unitNs = 1): string =>
+  v.replenishments().map(([t, b]) => `${t / unitNs}:${b / unitNs}`).join(", ")
+
+/** F1 for a quest-policy Main VCPU: `null` when it holds, else what is wrong. */
+export const checkInvariants = (v: MainVcpu): string | null => {
+  let sum = 0
+  for (let i = 0; i < v.count; i++) {
+    const t = v.times[i]!, b = v.amounts[i]!
+    if (!(b > 0)) return `F1: amount ${b} at index ${i} is not > 0 (Q = ${queueString(v)})`
+    if (i > 0 && t < v.times[i - 1]!) return `F1: Q not sorted at index ${i} (Q = ${queueString(v)})`
+    sum += b
+  }
+  if (sum !== v.budgetCapNs) return `F1: Σ Q = ${sum} ≠ C = ${v.budgetCapNs} (Q = ${queueString(v)})`
+  if (v.count > v.maxRepl) return `F1: |Q| = ${v.count} > maxRepl ${v.maxRepl}`
+  if (!(v.budgetNs >= 0 && v.budgetNs <= v.budgetCapNs)) return `F1: b = ${v.budgetNs} outside [0, C = ${v.budgetCapNs}]`
+  return null
+}

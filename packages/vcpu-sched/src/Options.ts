@@ -1,0 +1,110 @@
+/**
+ * Scheduler options: every constant of spec §B–§C and §D.12 that concerns VCPU scheduling, named,
+ * documented, with the spec's (Quest-faithful) default.
+ *
+ * Invariants: {@link resolveOptions} returns a complete, frozen record whose durations are
+ * non-negative safe integers (ns) or `Infinity` where documented; it refuses anything else with an
+ * error naming the option and the bad value.
+ *
+ * @module
+ */
+
+/** Which Main-VCPU budget algorithm runs: the corrected server of §B.3 or the naive POSIX rules of §B.1. */
+export type SsPolicy = "quest" | "posixNaive"
+
+/** §C.2 P7: whether a depleted I/O VCPU may run in a background band below every VCPU with budget. */
+export type IoBackground = "none" | "belowAll"
+
+export interface SchedulerOptions {
+  /** Main-VCPU algorithm (§D.12 `ssPolicy`). Default `'quest'`. */
+  readonly ssPolicy: SsPolicy
+  /** Replenishment-queue capacity per Main VCPU (§B.3 `MAX_REPL`, §D.12 `maxRepl`). Default 32; ≥ 1. */
+  readonly maxRepl: number
+  /** §B.3 SS5 variant: the remnant's time advances by the used amount (seL4 style). Default false (Quest). */
+  readonly splitAdvancesHead: boolean
+  /**
+   * Enforcement latency δ, ns (§D.12 `enforcementLatency`): when the one-shot timer is programmed
+   * to fire at or after the moment the chosen VCPU's budget runs out, it fires δ later, so the VCPU
+   * keeps the CPU δ longer than its budget allows. Default 0.
+   */
+  readonly enforcementLatencyNs: number
+  /** §C.2 P7 background band for depleted I/O VCPUs. Default `'none'`. */
+  readonly ioBackground: IoBackground
+  /** §C.2 deviation fix: clamp PIBS `b` and `r.b` to `U·T_current` at every refresh. Default false (code-faithful). */
+  readonly pibsClampOnInherit: boolean
+  /**
+   * Scheduler overhead per invocation, ns (§D.12 `schedOverhead`): the chosen thread starts this
+   * long after the invocation; the time is charged to the chosen VCPU (its timeslice starts at the
+   * invocation). Default 0.
+   */
+  readonly schedOverheadNs: number
+  /** Round-robin quantum of threads inside a VCPU, ns of the VCPU's own execution (§C.1 S3). Default 1 ms. */
+  readonly quantumNs: number
+  /**
+   * Upper clamp of the one-shot timer, ns (§C.1 S4, `QUANTUM_HZ = 1000`): the scheduler runs at least
+   * this often, busy or idle. Default 1 ms. `Infinity` disables the rule (the timer then fires only for
+   * budgets and replenishments; an idle PCPU with nothing pending programs no timer).
+   */
+  readonly maxTimerIntervalNs: number
+  /** Lower clamp of the one-shot timer, ns: one LAPIC timer tick (§C.1 S4). Default 1 ns (exact timing). */
+  readonly timerTickNs: number
+  /**
+   * Idealisation, not in Quest: a wakeup that cannot preempt only because the woken VCPU has no
+   * budget yet still asks for an immediate invocation, so the timer is re-armed for its next
+   * replenishment. Quest (default false) waits for the already-programmed timer (≤ 1 ms).
+   */
+  readonly rearmOnBudgetlessWakeup: boolean
+}
+
+const NS_PER_MS = 1_000_000
+
+/** The spec's defaults (§D.12). */
+export const defaults: SchedulerOptions = Object.freeze({
+  ssPolicy: "quest",
+  maxRepl: 32,
+  splitAdvancesHead: false,
+  enforcementLatencyNs: 0,
+  ioBackground: "none",
+  pibsClampOnInherit: false,
+  schedOverheadNs: 0,
+  quantumNs: NS_PER_MS,
+  maxTimerIntervalNs: NS_PER_MS,
+  timerTickNs: 1,
+  rearmOnBudgetlessWakeup: false,
+})
+
+/** Thrown for an invalid option; the message names the option and the value. */
+export class OptionsError extends RangeError {
+  override readonly name = "OptionsError"
+}
+
+const isDuration = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
+
+/** Completes `partial` with {@link defaults} and validates every field. */
+export const resolveOptions = (partial: Partial<SchedulerOptions> = {}): SchedulerOptions => {
+  const o: SchedulerOptions = { ...defaults, ...stripUndefined(partial) }
+  const bad = (name: string, value: unknown, want: string): never => {
+    throw new OptionsError(`vcpu-sched option ${name}=${JSON.stringify(value)}: ${want}`)
+  }
+  if (o.ssPolicy !== "quest" && o.ssPolicy !== "posixNaive") bad("ssPolicy", o.ssPolicy, "expected 'quest' or 'posixNaive'")
+  if (!Number.isSafeInteger(o.maxRepl) || o.maxRepl < 1) bad("maxRepl", o.maxRepl, "expected an integer ≥ 1")
+  if (typeof o.splitAdvancesHead !== "boolean") bad("splitAdvancesHead", o.splitAdvancesHead, "expected a boolean")
+  if (!isDuration(o.enforcementLatencyNs)) bad("enforcementLatencyNs", o.enforcementLatencyNs, "expected an integer ≥ 0 (ns)")
+  if (o.ioBackground !== "none" && o.ioBackground !== "belowAll") bad("ioBackground", o.ioBackground, "expected 'none' or 'belowAll'")
+  if (typeof o.pibsClampOnInherit !== "boolean") bad("pibsClampOnInherit", o.pibsClampOnInherit, "expected a boolean")
+  if (!isDuration(o.schedOverheadNs)) bad("schedOverheadNs", o.schedOverheadNs, "expected an integer ≥ 0 (ns)")
+  if (!isDuration(o.quantumNs) || o.quantumNs === 0) bad("quantumNs", o.quantumNs, "expected an integer > 0 (ns)")
+  if (!(o.maxTimerIntervalNs === Infinity || (isDuration(o.maxTimerIntervalNs) && o.maxTimerIntervalNs > 0))) {
+    bad("maxTimerIntervalNs", o.maxTimerIntervalNs, "expected an integer > 0 (ns) or Infinity")
+  }
+  if (!isDuration(o.timerTickNs) || o.timerTickNs === 0) bad("timerTickNs", o.timerTickNs, "expected an integer > 0 (ns)")
+  if (o.timerTickNs > o.maxTimerIntervalNs) bad("timerTickNs", o.timerTickNs, `must not exceed maxTimerIntervalNs (${o.maxTimerIntervalNs})`)
+  if (typeof o.rearmOnBudgetlessWakeup !== "boolean") bad("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup, "expected a boolean")
+  return Object.freeze(o)
+}
+
+const stripUndefined = <A extends object>(a: A): Partial<A> => {
+  const out: Partial<A> = {}
+  for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
+  return out
+}

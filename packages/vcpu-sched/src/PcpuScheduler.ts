@@ -1,0 +1,435 @@
+/**
+ * The per-PCPU scheduler of spec §C.1 (rules S1–S5, W1–W2), hardware-agnostic: it is told about
+ * wakeups, blocks and invocations, and answers with a {@link Decision} (what runs, from when, when
+ * the one-shot timer must fire). The harness of this package wires it to sim-core events; the
+ * sandbox kernel wires it to a LAPIC timer model.
+ *
+ * Model:
+ * - VCPUs are budget policies ({@link Vcpu}): `addMainVcpu` builds a {@link MainVcpu} or a
+ *   {@link PosixSporadicServer} according to `ssPolicy`, `addIoVcpu` an {@link IoVcpu}, and
+ *   `addVcpu` takes any implementation (tests use it for deliberately broken variants).
+ * - Threads belong to one VCPU. Each VCPU keeps a FIFO of its queued threads; the PCPU keeps the
+ *   ordered runnable list `R` (append at the tail, no duplicates). Invariant outside calls:
+ *   a VCPU is in `R` ⇔ its thread queue is non-empty.
+ * - The running thread is not queued (it was taken by S3); every invocation first re-queues it if
+ *   it is still runnable (W2), so its VCPU competes again from the tail of `R`.
+ * - Time charged to a VCPU is the wall time between invocations (S1): top-half interrupt time and
+ *   scheduler overhead land on whichever VCPU was current, as in Quest.
+ *
+ * Protocol for the caller (kernel or harness), all times integer ns, never decreasing:
+ * - `wakeup(thread, now)` when a thread becomes runnable; if it returns true, call `invoke(now)`
+ *   before letting time advance (W1 preemption; F9);
+ * - `block(thread, now)` when the running thread stops being runnable, then `invoke(now)`;
+ * - `invoke(now)` when the timer fires (W2) or as asked; apply the returned decision: run
+ *   `decision.thread` from `decision.runFromNs` and fire the timer at `decision.timerAtNs`.
+ *
+ * @module
+ */
+import { IoVcpu } from "./IoVcpu.ts"
+import { MainVcpu } from "./MainVcpu.ts"
+import { resolveOptions, type SchedulerOptions } from "./Options.ts"
+import { PosixSporadicServer } from "./PosixSporadicServer.ts"
+import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
+
+/** Thread states as the scheduler sees them. */
+export const ThreadState = {
+  /** Not runnable, not running. */
+  Blocked: 0,
+  /** Runnable, in its VCPU's queue. */
+  Queued: 1,
+  /** The PCPU's current thread, runnable. */
+  Running: 2,
+  /** The PCPU's current thread, blocked since the last invocation (the next `invoke` retires it). */
+  RunningBlocked: 3,
+} as const
+export type ThreadState = (typeof ThreadState)[keyof typeof ThreadState]
+
+/** The answer of `invoke`. One record per scheduler, reused: read it before the next call. */
+export class Decision {
+  /** Chosen VCPU index, or -1 when the PCPU idles. */
+  vcpu = -1
+  /** Chosen thread id, or -1 when the PCPU idles. */
+  thread = -1
+  /** When the thread starts executing: the invocation time plus `schedOverheadNs`, ns. */
+  runFromNs = 0
+  /** When the one-shot timer must fire (the next invocation at the latest), ns; `Infinity` = no timer. */
+  timerAtNs = Infinity
+  /** The chosen VCPU's budget `b` at dispatch, ns (0 when idle or in the background band). */
+  budgetNs = 0
+  /** True when the chosen VCPU runs in the I/O background band (`ioBackground: 'belowAll'`, uncharged). */
+  background = false
+  /** True when the timer fires because the budget runs out (δ was added). */
+  budgetLimited = false
+}
+
+/** Per-VCPU scheduler bookkeeping (not the budget policy). */
+class Slot {
+  readonly vcpu: Vcpu
+  inR = false
+  /** Ring buffer of queued thread ids. */
+  queue: Int32Array = new Int32Array(4)
+  qHead = 0
+  qLen = 0
+  /** The thread the VCPU dispatched last (round-robin), or -1. */
+  lastThread = -1
+  /** What is left of `lastThread`'s quantum, ns of this VCPU's execution. */
+  quantumLeftNs = 0
+  threads = 0
+  constructor(vcpu: Vcpu) {
+    this.vcpu = vcpu
+  }
+}
+
+export class PcpuScheduler {
+  readonly options: SchedulerOptions
+  /** The budget policies, by VCPU index. */
+  readonly vcpus: Vcpu[] = []
+  private readonly slots: Slot[] = []
+  /** `R`: runnable VCPU indices in list order; entries `[0, rCount)`. */
+  private rList = new Int32Array(8)
+  private rCount = 0
+  private readonly threadVcpu: number[] = []
+  private readonly threadState: number[] = []
+  /** Current VCPU (-1 = idle) and thread (-1 = none) since the last invocation. */
+  currentVcpu = -1
+  currentThread = -1
+  /** True when the current VCPU runs in the background band. */
+  currentBackground = false
+  /** `t_prev`: time of the last invocation, ns. */
+  tPrevNs = 0
+  /** Invocations so far. */
+  invocations = 0
+  /** The reused decision record. */
+  readonly decision = new Decision()
+  // Copies of hot options. NOTE: read once, kept as fields to avoid a property chain per invocation.
+  private readonly tickNs: number
+  private readonly maxTimerNs: number
+  private readonly latencyNs: number
+  private readonly overheadNs: number
+  private readonly quantumNs: number
+  private readonly background: boolean
+
+  constructor(options: Partial<SchedulerOptions> = {}) {
+    this.options = resolveOptions(options)
+    this.tickNs = this.options.timerTickNs
+    this.maxTimerNs = this.options.maxTimerIntervalNs
+    this.latencyNs = this.options.enforcementLatencyNs
+    this.overheadNs = this.options.schedOverheadNs
+    this.quantumNs = this.options.quantumNs
+    this.background = this.options.ioBackground === "belowAll"
+  }
+
+  /** Adds a Main VCPU `(C, T)` under the configured `ssPolicy` (SS0 at `createdAtNs`); returns its index. */
+  addMainVcpu(budgetNs: number, periodNs: number, createdAtNs = 0): number {
+    const o = this.options
+    return this.addVcpu(
+      o.ssPolicy === "quest"
+        ? new MainVcpu(budgetNs, periodNs, createdAtNs, { maxRepl: o.maxRepl, splitAdvancesHead: o.splitAdvancesHead })
+        : new PosixSporadicServer(budgetNs, periodNs, createdAtNs, { maxRepl: o.maxRepl }),
+    )
+  }
+
+  /** Adds an I/O VCPU (PIBS) with `U = C/T` and initial period `T` (P0); returns its index. */
+  addIoVcpu(budgetNs: number, periodNs: number, createdAtNs = 0): number {
+    return this.addVcpu(new IoVcpu(budgetNs, periodNs, createdAtNs, { pibsClampOnInherit: this.options.pibsClampOnInherit }))
+  }
+
+  /** Adds any budget policy; returns its index. */
+  addVcpu(vcpu: Vcpu): number {
+    this.vcpus.push(vcpu)
+    this.slots.push(new Slot(vcpu))
+    if (this.vcpus.length > this.rList.length) {
+      const grown = new Int32Array(this.rList.length * 2)
+      grown.set(this.rList)
+      this.rList = grown
+    }
+    return this.vcpus.length - 1
+  }
+
+  /** Adds a (blocked) thread bound to VCPU `vcpu`; returns its id. */
+  addThread(vcpu: number): number {
+    const slot = this.slots[vcpu]
+    if (slot === undefined) throw new VcpuError(`PcpuScheduler.addThread: no VCPU ${vcpu}`)
+    slot.threads++
+    if (slot.threads > slot.queue.length) {
+      const grown = new Int32Array(slot.queue.length * 2)
+      for (let i = 0; i < slot.qLen; i++) grown[i] = slot.queue[(slot.qHead + i) % slot.queue.length]!
+      slot.queue = grown
+      slot.qHead = 0
+    }
+    this.threadVcpu.push(vcpu)
+    this.threadState.push(ThreadState.Blocked)
+    return this.threadVcpu.length - 1
+  }
+
+  /** Number of threads. */
+  get threadCount(): number {
+    return this.threadVcpu.length
+  }
+
+  /** The VCPU a thread belongs to. */
+  vcpuOf(thread: number): number {
+    return this.threadVcpu[thread]!
+  }
+
+  /** A thread's {@link ThreadState}. */
+  stateOf(thread: number): ThreadState {
+    return this.threadState[thread] as ThreadState
+  }
+
+  /** True when VCPU `v` is in `R`. */
+  isRunnable(v: number): boolean {
+    return this.slots[v]!.inR
+  }
+
+  /** `R` in list order (allocates; for checks and reports). */
+  runnableList(): number[] {
+    return Array.from(this.rList.subarray(0, this.rCount))
+  }
+
+  /** Queued threads of VCPU `v`, head first (allocates). */
+  queuedThreads(v: number): number[] {
+    const s = this.slots[v]!
+    const out: number[] = []
+    for (let i = 0; i < s.qLen; i++) out.push(s.queue[(s.qHead + i) % s.queue.length]!)
+    return out
+  }
+
+  /**
+   * W1: `thread` becomes runnable at `nowNs`. Returns true when the caller must invoke the
+   * scheduler now (the thread's VCPU has budget and outranks the current one, or the PCPU idles).
+   */
+  wakeup(thread: number, nowNs: number): boolean {
+    const state = this.threadState[thread]
+    if (state === undefined) throw new VcpuError(`PcpuScheduler.wakeup: no thread ${thread}`)
+    if (state === ThreadState.Running || state === ThreadState.RunningBlocked) {
+      this.threadState[thread] = ThreadState.Running // still current: its VCPU is running, no hook
+      return false
+    }
+    const v = this.threadVcpu[thread]!
+    const slot = this.slots[v]!
+    const vcpu = slot.vcpu
+    if (state === ThreadState.Blocked) {
+      const wasActive = slot.inR || v === this.currentVcpu
+      this.enqueue(slot, thread)
+      if (!slot.inR) this.appendR(v, slot)
+      if (!wasActive) vcpu.unblock(nowNs) // SS6 / P4 / N1
+    }
+    vcpu.refresh(nowNs)
+    const cur = this.currentVcpu
+    const outranks = cur < 0 || this.currentBackground || this.vcpus[cur]!.periodNs > vcpu.periodNs
+    if (vcpu.budgetNs > 0) return outranks
+    return this.options.rearmOnBudgetlessWakeup && (outranks || this.vcpus[cur]!.periodNs === vcpu.periodNs)
+  }
+
+  /**
+   * P1 + W1: the Main VCPU of period `requesterPeriodNs` hands a job to `ioThread` of I/O VCPU
+   * `ioVcpu` (priority inheritance), then wakes it. Returns what `wakeup` returns.
+   */
+  requestIo(ioVcpu: number, requesterPeriodNs: number, ioThread: number, nowNs: number): boolean {
+    const vcpu = this.vcpus[ioVcpu]
+    if (!(vcpu instanceof IoVcpu)) throw new VcpuError(`PcpuScheduler.requestIo: VCPU ${ioVcpu} is not an I/O VCPU`)
+    if (this.threadVcpu[ioThread] !== ioVcpu) throw new VcpuError(`PcpuScheduler.requestIo: thread ${ioThread} is not on VCPU ${ioVcpu}`)
+    const idle = !this.slots[ioVcpu]!.inR && ioVcpu !== this.currentVcpu
+    vcpu.inherit(requesterPeriodNs, idle)
+    return this.wakeup(ioThread, nowNs)
+  }
+
+  /** The running thread stops being runnable at `nowNs`; the caller must `invoke(nowNs)` next. */
+  block(thread: number, _nowNs: number): void {
+    if (thread !== this.currentThread || this.threadState[thread] !== ThreadState.Running) {
+      throw new VcpuError(`PcpuScheduler.block: thread ${thread} is not the running thread (${this.currentThread})`)
+    }
+    this.threadState[thread] = ThreadState.RunningBlocked
+  }
+
+  /** S1–S5 (with W2's re-queue of the running thread). Returns the reused {@link Decision}. */
+  invoke(nowNs: number): Decision {
+    this.invocations++
+    // S1 + W2: charge the current VCPU for the wall time since the last invocation.
+    const cv = this.currentVcpu
+    if (cv >= 0) {
+      const slot = this.slots[cv]!
+      const delta = nowNs - this.tPrevNs
+      slot.quantumLeftNs -= delta
+      const th = this.currentThread
+      if (this.threadState[th] === ThreadState.Running) {
+        this.enqueue(slot, th)
+        if (!slot.inR) this.appendR(cv, slot)
+      } else {
+        this.threadState[th] = ThreadState.Blocked
+      }
+      slot.vcpu.endTimeslice(this.currentBackground ? 0 : delta, nowNs, slot.qLen > 0)
+    }
+    this.currentVcpu = -1
+    this.currentThread = -1
+    this.currentBackground = false
+
+    // S2 (and P7's background band when nothing with budget is runnable).
+    let best = this.select(nowNs)
+    let bg = false
+    if (best < 0 && this.background) {
+      best = this.selectBackground()
+      bg = best >= 0
+    }
+    const d = this.decision
+    let thread = -1
+    let budget = 0
+    let limitT = Infinity
+    if (best >= 0) {
+      const slot = this.slots[best]!
+      thread = this.pickThread(slot) // S3
+      this.threadState[thread] = ThreadState.Running
+      if (slot.qLen === 0) this.removeR(best, slot)
+      if (!bg) {
+        budget = slot.vcpu.budgetNs
+        limitT = slot.vcpu.periodNs
+      }
+    }
+
+    // S4: the one-shot timer.
+    let fire = best >= 0 && !bg ? budget : Infinity
+    const rList = this.rList, vcpus = this.vcpus
+    for (let i = 0; i < this.rCount; i++) {
+      const vcpu = vcpus[rList[i]!]!
+      if (vcpu.periodNs <= limitT) {
+        const e = vcpu.nextEventNs(nowNs)
+        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+      }
+    }
+    if (fire < this.tickNs) fire = this.tickNs
+    if (fire > this.maxTimerNs) fire = this.maxTimerNs
+    let timerAt = nowNs + fire
+    const budgetLimited = best >= 0 && !bg && fire >= budget
+    if (budgetLimited) timerAt += this.latencyNs
+    const runFrom = nowNs + this.overheadNs
+    if (timerAt < runFrom) timerAt = runFrom
+
+    // S5.
+    this.tPrevNs = nowNs
+    this.currentVcpu = best
+    this.currentThread = thread
+    this.currentBackground = bg
+    d.vcpu = best
+    d.thread = thread
+    d.runFromNs = runFrom
+    d.timerAtNs = timerAt
+    d.budgetNs = budget
+    d.background = bg
+    d.budgetLimited = budgetLimited
+    return d
+  }
+
+  /**
+   * S2: walk `R` keeping the best period so far; refresh only VCPUs strictly better than it; the
+   * first with `b > 0` at a strictly better period becomes the candidate. Returns its index or -1.
+   */
+  protected select(nowNs: number): number {
+    let best = -1
+    let bestT = Infinity
+    const rList = this.rList, vcpus = this.vcpus
+    for (let i = 0; i < this.rCount; i++) {
+      const v = rList[i]!
+      const vcpu = vcpus[v]!
+      if (vcpu.periodNs < bestT) {
+        vcpu.refresh(nowNs)
+        if (vcpu.budgetNs > 0) {
+          best = v
+          bestT = vcpu.periodNs
+        }
+      }
+    }
+    return best
+  }
+
+  /** P7 `'belowAll'`: the runnable I/O VCPU of smallest period (earlier in `R` on ties), or -1. */
+  private selectBackground(): number {
+    let best = -1
+    let bestT = Infinity
+    for (let i = 0; i < this.rCount; i++) {
+      const v = this.rList[i]!
+      const vcpu = this.vcpus[v]!
+      if (vcpu.kind === "io" && vcpu.periodNs < bestT) {
+        best = v
+        bestT = vcpu.periodNs
+      }
+    }
+    return best
+  }
+
+  /** S3 round-robin: keep the last thread while its quantum lasts and it is queued, else the head. */
+  private pickThread(slot: Slot): number {
+    const last = slot.lastThread
+    if (last >= 0 && slot.quantumLeftNs > 0 && this.threadState[last] === ThreadState.Queued) {
+      this.removeQueued(slot, last)
+      return last
+    }
+    const q = slot.queue
+    const th = q[slot.qHead]!
+    slot.qHead = slot.qHead + 1 === q.length ? 0 : slot.qHead + 1
+    slot.qLen--
+    slot.lastThread = th
+    slot.quantumLeftNs = this.quantumNs
+    return th
+  }
+
+  private enqueue(slot: Slot, thread: number): void {
+    const q = slot.queue
+    let i = slot.qHead + slot.qLen
+    if (i >= q.length) i -= q.length
+    q[i] = thread
+    slot.qLen++
+    this.threadState[thread] = ThreadState.Queued
+  }
+
+  /** Removes a queued thread; it is at the tail in the common case (just re-queued by W2). */
+  private removeQueued(slot: Slot, thread: number): void {
+    const q = slot.queue, n = q.length
+    let pos = slot.qLen - 1
+    while (pos >= 0 && q[(slot.qHead + pos) % n] !== thread) pos--
+    if (pos < 0) throw new VcpuError(`PcpuScheduler: thread ${thread} is not queued`)
+    for (let j = pos; j < slot.qLen - 1; j++) q[(slot.qHead + j) % n] = q[(slot.qHead + j + 1) % n]!
+    slot.qLen--
+  }
+
+  private appendR(v: number, slot: Slot): void {
+    this.rList[this.rCount++] = v
+    slot.inR = true
+  }
+
+  private removeR(v: number, slot: Slot): void {
+    const r = this.rList
+    let i = 0
+    while (r[i] !== v) i++
+    r.copyWithin(i, i + 1, this.rCount)
+    this.rCount--
+    slot.inR = false
+  }
+}
+
+/**
+ * F2 and F3 right after an `invoke` at `nowNs` (uses `peekBudget`, changes nothing): a dispatched
+ * VCPU had `b > 0` and no runnable VCPU with budget has a strictly smaller period; an idle PCPU
+ * (or one running the background band) has no runnable VCPU with budget. `null` when both hold.
+ */
+export const checkDispatch = (sched: PcpuScheduler, nowNs: number): string | null => {
+  const d = sched.decision
+  const r = sched.runnableList()
+  if (d.vcpu >= 0 && !d.background) {
+    if (!(d.budgetNs > 0)) return `F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs}`
+    const t = sched.vcpus[d.vcpu]!.periodNs
+    for (const v of r) {
+      if (v === d.vcpu) continue
+      const other = sched.vcpus[v]!
+      if (other.periodNs < t && other.peekBudget(nowNs) > 0) {
+        return `F2: VCPU ${d.vcpu} (T=${t}) dispatched while VCPU ${v} (T=${other.periodNs}) has b = ${other.peekBudget(nowNs)}`
+      }
+    }
+    return null
+  }
+  for (const v of r) {
+    const b = sched.vcpus[v]!.peekBudget(nowNs)
+    if (b > 0) return `F3: PCPU ${d.background ? "in background" : "idle"} while VCPU ${v} is runnable with b = ${b}`
+  }
+  return null
+}

@@ -1,0 +1,148 @@
+/**
+ * The naive POSIX `SCHED_SPORADIC` rules of spec §B.1 (N1–N5), kept as a second Main-VCPU policy
+ * (`ssPolicy: 'posixNaive'`) so the defects of §B.2 (budget amplification, premature
+ * replenishment) can be shown beside the corrected server ({@link MainVcpu}).
+ *
+ * State: capacity `cap`, activation time `act`, whether the server is active (at foreground
+ * priority since `act`), the time consumed since `act`, and the pending replenishments
+ * `(time, amount)` sorted by time.
+ *
+ * Invariants: `0 ≤ cap ≤ C` between calls; pending amounts > 0, sorted, at most `maxRepl`;
+ * `b = cap` while active, else 0 (no background band: D3 is not modelled, so a server with
+ * `cap = 0` waits for its replenishment, as in the spec's tables). Σ pending may exceed `C`: that
+ * is defect D1, not a bug.
+ *
+ * Choices where §B.1 is silent:
+ * - activation by a replenishment (N4) takes the replenishment's own time as `act`, even when the
+ *   scheduler only looks at the server later (a POSIX server is at foreground priority from then on);
+ * - N5, queue full: the new amount is merged into the latest pending entry, which takes the later
+ *   of the two times (lossless and conservative).
+ *
+ * @module
+ */
+import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
+
+export class PosixSporadicServer implements Vcpu {
+  readonly kind = "main" as const
+  readonly budgetCapNs: number
+  periodNs: number
+  budgetNs = 0
+  /** `cap`, ns. */
+  capacityNs: number
+  /** True between an activation (N1/N4) and the next block or exhaustion (N3). */
+  active = false
+  /** `act`, ns. */
+  activatedAtNs = 0
+  /** Execution since `act`, ns (the amount N3 posts). */
+  consumedNs = 0
+  readonly maxRepl: number
+  readonly times: Float64Array
+  readonly amounts: Float64Array
+  count = 0
+
+  constructor(budgetNs: number, periodNs: number, _createdAtNs = 0, options: { readonly maxRepl?: number } = {}) {
+    checkBudgetPeriod("PosixSporadicServer", budgetNs, periodNs)
+    const maxRepl = options.maxRepl ?? 32
+    if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`PosixSporadicServer: maxRepl ${maxRepl} must be an integer ≥ 1`)
+    this.budgetCapNs = budgetNs
+    this.periodNs = periodNs
+    this.capacityNs = budgetNs
+    this.maxRepl = maxRepl
+    this.times = new Float64Array(maxRepl)
+    this.amounts = new Float64Array(maxRepl)
+  }
+
+  /** N4 (called for a runnable server): apply due replenishments; activate if capacity came back. */
+  refresh(nowNs: number): void {
+    const raisedAt = this.applyDue(nowNs)
+    if (!this.active && this.capacityNs > 0) this.activate(raisedAt >= 0 ? raisedAt : nowNs)
+    this.budgetNs = this.active ? this.capacityNs : 0
+  }
+
+  peekBudget(nowNs: number): number {
+    let cap = this.capacityNs
+    for (let i = 0; i < this.count && this.times[i]! <= nowNs; i++) cap += this.amounts[i]!
+    if (cap > this.budgetCapNs) cap = this.budgetCapNs
+    return cap > 0 ? cap : 0
+  }
+
+  nextEventNs(nowNs: number): number {
+    for (let i = 0; i < this.count; i++) if (this.times[i]! > nowNs) return this.times[i]!
+    return NONE
+  }
+
+  /** N2 (capacity decreases with execution) and N3 (post what was consumed since `act`). */
+  endTimeslice(deltaNs: number, _nowNs: number, runnable: boolean): void {
+    if (this.active) {
+      this.capacityNs -= deltaNs
+      this.consumedNs += deltaNs
+      if (this.capacityNs <= 0 || !runnable) {
+        if (this.consumedNs > 0) this.post(this.activatedAtNs + this.periodNs, this.consumedNs)
+        this.active = false
+        this.consumedNs = 0
+        if (this.capacityNs < 0) this.capacityNs = 0 // N3: overrun is not carried as debt
+      }
+    }
+    this.budgetNs = this.active ? this.capacityNs : 0
+  }
+
+  /** N1: becoming runnable with capacity activates the server now. */
+  unblock(nowNs: number): void {
+    this.applyDue(nowNs)
+    if (this.capacityNs > 0) this.activate(nowNs)
+  }
+
+  private activate(atNs: number): void {
+    this.active = true
+    this.activatedAtNs = atNs
+    this.consumedNs = 0
+  }
+
+  /** Applies every replenishment due at `nowNs`; returns the time of the one that lifted `cap` above 0, or -1. */
+  private applyDue(nowNs: number): number {
+    let raisedAt = -1
+    while (this.count > 0 && this.times[0]! <= nowNs) {
+      const before = this.capacityNs
+      this.capacityNs = Math.min(this.budgetCapNs, before + this.amounts[0]!)
+      if (before <= 0 && this.capacityNs > 0 && raisedAt < 0) raisedAt = this.times[0]!
+      this.times.copyWithin(0, 1, this.count)
+      this.amounts.copyWithin(0, 1, this.count)
+      this.count--
+    }
+    return raisedAt
+  }
+
+  /** N3/N5: posts a replenishment (before equal times); a full queue merges into its latest entry. */
+  private post(t: number, amount: number): void {
+    const times = this.times, amounts = this.amounts
+    if (this.count === this.maxRepl) {
+      const last = this.count - 1
+      amounts[last] = amounts[last]! + amount
+      if (t > times[last]!) times[last] = t
+      return
+    }
+    let i = this.count
+    while (i > 0 && times[i - 1]! >= t) {
+      times[i] = times[i - 1]!
+      amounts[i] = amounts[i - 1]!
+      i--
+    }
+    times[i] = t
+    amounts[i] = amount
+    this.count++
+  }
+
+  /** Pending replenishments as `[t, amount]`, earliest first (allocates). */
+  replenishments(): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    for (let i = 0; i < this.count; i++) out.push([this.times[i]!, this.amounts[i]!])
+    return out
+  }
+
+  /** Σ pending amounts, ns (grows past `C` under defect D1). */
+  pendingSum(): number {
+    let s = 0
+    for (let i = 0; i < this.count; i++) s += this.amounts[i]!
+    return s
+  }
+}
