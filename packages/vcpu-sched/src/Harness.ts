@@ -515,7 +515,8 @@ export class Harness {
     else this.cancelComputeEnd()
     if (d.timerAtNs !== Infinity) {
       if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)
-      this.invokeHandle = this.sim.at(d.timerAtNs, INVOKE_PRIORITY, this.hInvoke)
+      // NOTE: straight to the queue (timerAtNs ≥ now by construction): skips sim.at's second validation.
+      this.invokeHandle = this.sim.queue.push(d.timerAtNs, INVOKE_PRIORITY, this.hInvoke)
       this.invokeAtNs = d.timerAtNs
     }
   }

@@ -87,7 +87,8 @@ export class MainVcpu implements Vcpu {
   /** SS3: `u += Δ`; SS4; SS5 if no longer runnable; `b := max(capacity, 0)`. */
   endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {
     this.usedNs += deltaNs
-    this.budgetCheck(nowNs)
+    // NOTE: SS4's guard (capacity ≤ 0) inlined: most invocations charge an eligible head with budget left.
+    if (this.times[0]! > nowNs || this.amounts[0]! <= this.usedNs) this.budgetCheck(nowNs)
     if (!runnable) this.splitCheck(nowNs)
     const c = this.capacity(nowNs)
     this.budgetNs = c > 0 ? c : 0
@@ -158,9 +159,14 @@ export class MainVcpu implements Vcpu {
   }
 
   protected removeHead(): void {
-    this.times.copyWithin(0, 1, this.count)
-    this.amounts.copyWithin(0, 1, this.count)
-    this.count--
+    const times = this.times, amounts = this.amounts
+    const n = this.count - 1
+    // NOTE: a plain loop, not copyWithin: the queue holds a few entries and the builtin call costs more.
+    for (let i = 0; i < n; i++) {
+      times[i] = times[i + 1]!
+      amounts[i] = amounts[i + 1]!
+    }
+    this.count = n
   }
 
   /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */

@@ -399,10 +399,12 @@ export class PcpuScheduler {
 
   private removeR(v: number, slot: Slot): void {
     const r = this.rList
+    const n = this.rCount - 1
     let i = 0
     while (r[i] !== v) i++
-    r.copyWithin(i, i + 1, this.rCount)
-    this.rCount--
+    // NOTE: a plain loop, not copyWithin: R is short and the builtin call costs more than the copy.
+    for (; i < n; i++) r[i] = r[i + 1]!
+    this.rCount = n
     slot.inR = false
   }
 }

@@ -1,0 +1,86 @@
+/**
+ * Jobs completed per wall second simulating rate-monotonic periodic task sets of 5, 10 and 20
+ * tasks at U = 0.7 (UUniFast; periods log-uniform in 10–1000 ms, integer ns; five sets per size,
+ * from fixed seeds, so the figure does not hang on one draw's job count; one Main VCPU
+ * `(C_i, T_i)` and one thread with jobs of demand `C_i` released every `T_i`), 100 s of simulated
+ * time, trace and schedule recording off, Quest's 1 ms timer rule on (the default options).
+ * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
+ * show that memory does not grow with simulated time.
+ *
+ *   npx node packages/vcpu-sched/bench/jobs.bench.ts
+ */
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import { Rng } from "@qvsim/sim-core"
+import { Bench } from "tinybench"
+import * as Generators from "../src/Generators.ts"
+import { Harness } from "../src/Harness.ts"
+import { periodicSpec, type PeriodicTask } from "../src/Workload.ts"
+
+const SIM_NS = 100_000_000_000 // 100 s
+const SEED = 2026
+
+const SETS = 5
+
+/** Task set `k` of `n` tasks used by the benchmark (fixed seed). */
+export const taskSetOf = (n: number, k = 0): PeriodicTask[] => {
+  const rng = Rng.stream(SEED, `bench/jobs/${n}/${k}`)
+  return Generators.taskSet(Generators.uunifast(rng, n, 0.7), Generators.periodsLogUniform(rng, n, 10_000_000, 1_000_000_000))
+}
+
+const runOnce = (tasks: readonly PeriodicTask[]): Harness => new Harness(periodicSpec(tasks), { recordSchedule: false }).run(SIM_NS)
+
+export const rows: Array<Record<string, string | number>> = []
+const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 })
+const jobsOf = new Map<number, { jobs: number; invocations: number; events: number; missed: number }>()
+for (const n of [5, 10, 20]) {
+  const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(n, k))
+  const total = { jobs: 0, invocations: 0, events: 0, missed: 0 }
+  for (const tasks of sets) {
+    const h = runOnce(tasks)
+    total.jobs += h.jobsCompleted
+    total.invocations += h.sched.invocations
+    total.events += h.sim.events
+    for (let i = 0; i < n; i++) total.missed += h.statsOf(i).missed
+  }
+  jobsOf.set(n, total)
+  bench.add(`${n} tasks`, () => { for (const tasks of sets) runOnce(tasks) })
+}
+await bench.run()
+for (const task of bench.tasks) {
+  const r = task.result
+  if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`)
+  const n = Number(task.name.split(" ")[0])
+  const j = jobsOf.get(n)!
+  rows.push({
+    "task set (U = 0.7)": task.name,
+    "jobs (5 sets × 100 s)": j.jobs,
+    "sched invocations": j.invocations,
+    "events": j.events,
+    "deadline misses": j.missed,
+    "ms for 5 runs (mean)": +r.latency.mean.toFixed(2),
+    "jobs/s (wall)": Math.round((j.jobs / r.latency.mean) * 1000),
+    "events/s (wall)": Math.round((j.events / r.latency.mean) * 1000),
+  })
+}
+
+/** Heap in use after a full GC at several simulated times of one 10-task run. */
+export const memoryRows: Array<Record<string, string | number>> = []
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
+{
+  const h = new Harness(periodicSpec(taskSetOf(10)), { recordSchedule: false })
+  for (const seconds of [10, 100, 1000]) {
+    h.run(seconds * 1_000_000_000)
+    gc()
+    gc()
+    memoryRows.push({ "simulated time": `${seconds} s`, "jobs completed": h.jobsCompleted, "heap used (KiB)": Math.round(process.memoryUsage().heapUsed / 1024) })
+  }
+}
+
+if (import.meta.main) {
+  console.log(`vcpu-sched harness: rate-monotonic periodic sets, 100 s simulated, 1 ms timer rule on, trace off`)
+  console.table(rows)
+  console.log("Heap after GC during one 10-task run (must not grow with simulated time):")
+  console.table(memoryRows)
+}
