@@ -1,0 +1,165 @@
+/**
+ * Main VCPU (§B.3): rules SS0–SS6 one by one, then properties F1 (conservation) and F4 (window
+ * bound) over random workloads and options, each with a deliberately broken variant that the
+ * property must catch.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as Arbitraries from "../src/Arbitraries.ts"
+import { MainVcpu, checkInvariants, queueString } from "../src/MainVcpu.ts"
+import { checkWindowBound } from "../src/Schedule.ts"
+import type { PcpuSpec } from "../src/Workload.ts"
+import { MS, US, assertHolds, findViolation, runChecked } from "./support.ts"
+
+describe("MainVcpu rules", () => {
+  it("SS0: one chunk of C eligible at creation; SS1 budget = capacity", () => {
+    const v = new MainVcpu(4, 10, 7)
+    expect(queueString(v)).toBe("7:4")
+    v.refresh(6)
+    expect(v.budgetNs).toBe(0)
+    v.refresh(7)
+    expect(v.budgetNs).toBe(4)
+    expect(v.nextEventNs(6)).toBe(7)
+    expect(v.nextEventNs(7)).toBe(-1)
+  })
+
+  it("SS4: fully used chunks come back at eligibility + T; an overrun delays the next chunk and merges once", () => {
+    const v = new MainVcpu(4, 10, 0)
+    v.unblock(0)
+    v.endTimeslice(2, 2, false) // split: 0:2, 10:2
+    expect(queueString(v)).toBe("0:2, 10:2")
+    v.unblock(5) // 5:2, 10:2
+    v.endTimeslice(3, 8, true) // used 3 of a 2-chunk: 5:2 → 15; overrun 1 delays 10 → 11
+    expect(queueString(v)).toBe("11:2, 15:2")
+    expect(v.usedNs).toBe(1)
+    // Merge: overrun pushes the head so close to the next chunk that they touch.
+    const w = new MainVcpu(4, 10, 0)
+    w.endTimeslice(1, 1, false) // 0:3, 10:1
+    w.unblock(9) // 9:3, merged with 10:1 (10 ≤ 9 + 3) → 9:4
+    expect(queueString(w)).toBe("9:4")
+    const x = new MainVcpu(6, 10, 0)
+    x.endTimeslice(2, 2, false) // 0:4, 10:2
+    x.endTimeslice(5, 7, true) // u = 5 ≥ 4: 0:4 → 10:4; u = 1: head (10:2) → 11, 11 + 2 ≥ 10+... second is 10:4
+    expect(queueString(x)).toBe("11:6")
+    expect(checkInvariants(x)).toBeNull()
+  })
+
+  it("SS5: split keeps the remnant eligible; a full queue folds it into the next chunk", () => {
+    const v = new MainVcpu(4, 10, 0, { maxRepl: 2 })
+    v.endTimeslice(1, 1, false) // 0:3, 10:1
+    expect(queueString(v)).toBe("0:3, 10:1")
+    v.endTimeslice(1, 2, false) // full: remove 0:3, 10:1 += 2 → 10:3, insert (10+10, 1)
+    expect(queueString(v)).toBe("10:3, 20:1")
+    const s = new MainVcpu(4, 10, 0, { splitAdvancesHead: true })
+    s.endTimeslice(1, 1, false)
+    expect(queueString(s)).toBe("1:3, 10:1")
+    const one = new MainVcpu(4, 10, 0, { maxRepl: 1 })
+    one.endTimeslice(1, 1, false)
+    expect(queueString(one)).toBe("10:4")
+  })
+
+  it("SS6: activation moves the head to now and merges chunks reached before it is used up", () => {
+    const v = new MainVcpu(4, 10, 0)
+    v.endTimeslice(3, 3, false) // 0:1, 10:3
+    v.unblock(8)
+    expect(queueString(v)).toBe("8:1, 10:3")
+    const w = new MainVcpu(4, 10, 0)
+    w.endTimeslice(3, 3, false)
+    w.unblock(9) // 10 ≤ 9 + 1 → merge: 9:4
+    expect(queueString(w)).toBe("9:4")
+    const z = new MainVcpu(4, 10, 20)
+    z.unblock(5) // capacity 0: nothing changes
+    expect(queueString(z)).toBe("20:4")
+  })
+
+  it("refuses a bad (C, T) and inserting into a full queue is impossible through the rules", () => {
+    expect(() => new MainVcpu(0, 10)).toThrow(/0 < C ≤ T/)
+    expect(() => new MainVcpu(11, 10)).toThrow(/0 < C ≤ T/)
+    expect(() => new MainVcpu(1, 10, 0, { maxRepl: 0 })).toThrow(/maxRepl/)
+  })
+})
+
+/** Broken: SS4.1 drops fully used chunks instead of re-posting them. */
+class ForgetsRepost extends MainVcpu {
+  protected override budgetCheck(nowNs: number): void {
+    if (this.capacity(nowNs) > 0) return
+    while (this.count > 1 && this.amounts[0]! <= this.usedNs) {
+      this.usedNs -= this.amounts[0]!
+      this.removeHead()
+    }
+  }
+}
+
+/** Broken: the overrun is re-posted with the exhausted chunk (as N3 does: defect D1, budget amplification). */
+class AmplifiesOverrun extends MainVcpu {
+  protected override budgetCheck(nowNs: number): void {
+    if (this.capacity(nowNs) > 0) return
+    while (this.amounts[0]! <= this.usedNs) {
+      const t = this.times[0]!, b = this.amounts[0]!
+      this.usedNs -= b
+      this.removeHead()
+      const overrun = this.count === 0 || this.amounts[0]! > this.usedNs ? this.usedNs : 0
+      this.insert(t + this.periodNs, b + overrun)
+      this.usedNs -= overrun
+    }
+  }
+}
+
+const UNIT = 100 * US
+const HORIZON = 600 * UNIT
+const specs = (latency: boolean, llFraction?: number) =>
+  Arbitraries.pcpuSpec({
+    unitNs: UNIT, mains: [1, 4], threadsPerVcpu: [1, 2], options: Arbitraries.schedulerOptions({ latency, overhead: true }),
+    ...(llFraction === undefined ? {} : { llFraction }),
+  })
+
+const f1 = (spec: PcpuSpec, make?: (C: number, T: number) => MainVcpu) =>
+  runChecked(spec, HORIZON, (h) => {
+    for (const v of h.sched.vcpus) if (v instanceof MainVcpu) { const m = checkInvariants(v); if (m !== null) return m }
+    return null
+  }, make === undefined ? {} : { makeVcpu: (_i, v) => make(v.budgetNs, v.periodNs) })
+
+const f4 = (spec: PcpuSpec, make?: (C: number, T: number, o: PcpuSpec["options"]) => MainVcpu) =>
+  runChecked(spec, HORIZON, null, make === undefined ? {} : { makeVcpu: (_i, v) => make(v.budgetNs, v.periodNs, spec.options) }, (h) => {
+    const delta = h.sched.options.enforcementLatencyNs + h.sched.options.schedOverheadNs
+    for (let i = 0; i < spec.vcpus.length; i++) {
+      const v = spec.vcpus[i]!
+      const m = checkWindowBound(h.schedule.intervalsOf(i), v.budgetNs, v.periodNs, delta, 4)
+      if (m !== null) return `VCPU ${i} (C=${v.budgetNs}, T=${v.periodNs}): ${m}`
+    }
+    return null
+  })
+
+describe("F1 conservation (Σ Q = C, amounts > 0, sorted, |Q| ≤ maxRepl, 0 ≤ b ≤ C) at every invocation", () => {
+  it("holds for random workloads, options and enforcement latencies", () => {
+    assertHolds(specs(true), (spec) => f1(spec), 150)
+  })
+  it("catches a Main VCPU that forgets to re-post a used chunk", () => {
+    const r = findViolation(specs(false), (spec) => f1(spec, (C, T) => new ForgetsRepost(C, T)), 150)
+    expect(r.failed).toBe(true)
+  })
+})
+
+describe("F4 window bound: execution in any window k·T ≤ (k+1)·(C+δ), for sets within the Liu & Layland bound", () => {
+  it("holds for random workloads, options and latencies (δ = enforcement latency + scheduler overhead)", () => {
+    assertHolds(specs(true, 1), (spec) => f4(spec), 150)
+  })
+  it("does not hold without the utilisation premise: a starved server catches up with back-to-back chunks", () => {
+    // Chunks come back one period after they became ELIGIBLE (SS4.1), so a VCPU delayed by more
+    // than T (overload) consumes its backlog of chunks in a burst: more than (k+1)·C in k·T.
+    const r = findViolation(specs(false), (spec) => f4(spec), 300)
+    expect(r.failed).toBe(true)
+  })
+  it("catches a Main VCPU that re-posts overruns with the chunk (budget amplification)", () => {
+    const heavy = fc.record({ spec: specs(false, 1), delta: fc.constantFrom(300 * US, 500 * US) })
+      .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, enforcementLatencyNs: delta } }))
+    const r = findViolation(heavy, (spec) => f4(spec, (C, T, o) => new AmplifiesOverrun(C, T, 0, { maxRepl: o?.maxRepl ?? 32 })), 200)
+    expect(r.failed).toBe(true)
+  })
+  it("catches the naive POSIX rules with δ > 0 (worked example 1's window of 10 > 2·(4+1))", () => {
+    const naive = fc.record({ spec: specs(false, 1), delta: fc.constantFrom(300 * US, 500 * US) })
+      .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, ssPolicy: "posixNaive", enforcementLatencyNs: delta } }))
+    const r = findViolation(naive, (spec) => f4(spec), 200)
+    expect(r.failed).toBe(true)
+  })
+})

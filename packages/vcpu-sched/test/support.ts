@@ -1,0 +1,46 @@
+/** Shared helpers for the property tests: run a spec with a check after every invocation. */
+import fc from "fast-check"
+import { Harness, type HarnessOptions } from "../src/Harness.ts"
+import type { PcpuSpec } from "../src/Workload.ts"
+
+export const US = 1_000
+export const MS = 1_000_000
+
+/** Thrown by checks to stop a run at the first violation. */
+export class Violation extends Error {}
+
+/**
+ * Runs `spec` until `untilNs`, calling `check` after every scheduler invocation; returns the first
+ * violation message (or what `after` returns once the run is over), or null.
+ */
+export const runChecked = (
+  spec: PcpuSpec,
+  untilNs: number,
+  check: ((h: Harness, now: number) => string | null) | null,
+  options: HarnessOptions = {},
+  after?: (h: Harness) => string | null,
+): string | null => {
+  let h: Harness
+  try {
+    h = new Harness(spec, {
+      ...options,
+      onInvoke: (harness, now) => {
+        const msg = check?.(harness, now) ?? null
+        if (msg !== null) throw new Violation(`t=${now}ns: ${msg}`)
+      },
+    })
+    h.run(untilNs)
+  } catch (e) {
+    if (e instanceof Violation) return e.message
+    throw e
+  }
+  return after?.(h) ?? null
+}
+
+/** `fc.check` of a property over `arb` where `prop` returns a violation message or null. */
+export const findViolation = <A>(arb: fc.Arbitrary<A>, prop: (a: A) => string | null, numRuns: number) =>
+  fc.check(fc.property(arb, (a) => { const m = prop(a); if (m !== null) throw new Error(m) }), { numRuns })
+
+/** Asserts the property holds (fc.assert with the message as the failure). */
+export const assertHolds = <A>(arb: fc.Arbitrary<A>, prop: (a: A) => string | null, numRuns: number): void =>
+  fc.assert(fc.property(arb, (a) => { const m = prop(a); if (m !== null) throw new Error(m) }), { numRuns })
