@@ -44,7 +44,7 @@ export class Machine {
   readonly memory: PhysicalMemory
   readonly layout: MemoryLayout
   /** The EPT of each sandbox (what `boot` builds and loads). */
-  readonly epts: readonly Ept[]
+  epts: readonly Ept[]
   readonly frames: FrameStore
   readonly wire: Wire
   readonly nic: Nic
@@ -110,8 +110,12 @@ export class Machine {
    * The post-boot state (spec §D.2): boot images in every slice, the info page (and, 2015, the
    * channel pages) backed with bytes, each sandbox's EPT built by its first core and loaded on
    * its cores, the NIC's line programmed edge-triggered to the sharers, every core in guest mode.
+   * `epts` replaces the sandboxes' (empty) EPT objects, e.g. with instrumented or deliberately
+   * broken ones in tests.
    */
-  boot(): void {
+  boot(epts: readonly Ept[] = this.epts): void {
+    if (epts.length !== this.sandboxes) this.sim.fail(`Machine.boot: ${epts.length} EPTs for ${this.sandboxes} sandboxes`)
+    this.epts = epts
     const layout = this.layout
     layout.loadImages(this.memory)
     this.memory.backWithBytes(layout.infoPage / PAGE_BYTES)

@@ -22,8 +22,9 @@
  *   rxDroppedBad` always: no frame is lost silently;
  * - frames fill descriptors in ring order; TX descriptors complete in ring order, each after its
  *   wire time, and are reusable only after the host cleans them;
- * - while down (reset), arriving frames are dropped (counted) and nothing is transmitted; coming
- *   up leaves the device as the driver's initialisation does: rings fresh, interrupt mask set.
+ * - while down (reset), arriving frames are dropped (counted) and nothing is transmitted (a frame
+ *   being sent when the reset comes is aborted); coming up leaves the device as the driver's
+ *   initialisation does: rings fresh, interrupt mask set.
  *
  * @module
  */
@@ -309,13 +310,14 @@ export class Nic implements WireEndpoint {
       return
     }
     this.transmitting = true
-    // The NIC reads the buffer when it starts sending it; the wire gets its own copy.
-    const end = this.wire.send(this.port, this.frames.clone(this.txBuffer[i]!))
+    const end = this.wire.reserve(this.port, this.frames.length(this.txBuffer[i]!))
     this.sim.at(end, Simulation.EventClass.Device, this.txDoneHandler, i, this.generation)
   }
 
   private txDone(i: number, generation: number): void {
+    // A reset during the transmission aborted the frame: it never reaches the wire's far end.
     if (generation !== this.generation) return
+    this.wire.route(this.port, this.frames.clone(this.txBuffer[i]!), this.sim.now)
     this.txStates[i] = TxState.Done
     this.txNext = i + 1 === this.txRingSize ? 0 : i + 1
     this.txFrames++

@@ -102,16 +102,34 @@ export class Wire {
   }
 
   /**
-   * Sends the frame in `slot` (its ownership passes to the wire) from port `from`. Returns the
-   * time the sender's transmission ends (its link is busy until then).
+   * Sends the frame in `slot` (its ownership passes to the wire) from port `from` as soon as the
+   * port is free. Returns the time the sender's transmission ends (its link is busy until then).
    */
   send(from: number, slot: number): number {
-    const frames = this.frames
-    const length = frames.length(slot)
-    const now = this.sim.now
-    const start = Math.max(now, this.txFreeAt[from]!)
+    const txEnd = this.reserve(from, this.frames.length(slot))
+    this.route(from, slot, txEnd)
+    return txEnd
+  }
+
+  /**
+   * Occupies port `from` for a frame of `length` bytes, from when the port is free; returns the
+   * time its transmission ends. A device that may abort a frame (a NIC reset) reserves first and
+   * hands the frame over with {@link route} only once it is fully sent.
+   */
+  reserve(from: number, length: number): number {
+    const start = Math.max(this.sim.now, this.txFreeAt[from]!)
     const txEnd = start + wireTimeNs(length, this.bps[from]!)
     this.txFreeAt[from] = txEnd
+    return txEnd
+  }
+
+  /**
+   * Forwards the frame in `slot` (ownership passes to the wire), whose transmission on port `from`
+   * ends at `txEnd` (≥ now), to the port(s) of its destination MAC.
+   */
+  route(from: number, slot: number, txEnd: number): void {
+    const frames = this.frames
+    const length = frames.length(slot)
     this.sent++
     const dst = dstMac(frames.bytes, frames.offset(slot))
     if (dst === BROADCAST_MAC) {
@@ -122,12 +140,11 @@ export class Wire {
         first = false
       }
       if (first) this.drop(from, slot, length)
-      return txEnd
+      return
     }
     const to = this.portOf(dst)
     if (to < 0 || to === from) this.drop(from, slot, length)
     else this.forward(slot, length, to, txEnd)
-    return txEnd
   }
 
   private forward(slot: number, length: number, to: number, txEnd: number): void {

@@ -8,7 +8,11 @@ class Sink implements WireEndpoint {
   readonly got: { t: number; seq: number }[] = []
   readonly rxLatencyNs: number
   readonly mac: number
-  constructor(private readonly sim: Simulation.Simulation, private readonly frames: FrameStore, mac: number, rxLatencyNs = 0) {
+  private readonly sim: Simulation.Simulation
+  private readonly frames: FrameStore
+  constructor(sim: Simulation.Simulation, frames: FrameStore, mac: number, rxLatencyNs = 0) {
+    this.sim = sim
+    this.frames = frames
     this.mac = mac
     this.rxLatencyNs = rxLatencyNs
   }

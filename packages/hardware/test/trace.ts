@@ -4,7 +4,9 @@ import type { Simulation, Trace } from "@qvsim/sim-core"
 export class MemorySinkKinds implements Trace.TraceSink {
   readonly counts = new Map<string, number>()
   readonly records: Trace.TraceRecord[] = []
-  constructor(sim: Simulation.Simulation, private readonly keep = false) {
+  private readonly keep: boolean
+  constructor(sim: Simulation.Simulation, keep = false) {
+    this.keep = keep
     sim.trace.attach(this)
   }
   onRecord(trace: Trace.Trace, kind: Trace.RecordKind, t: number, subject: Trace.Subject, values: Float64Array): void {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest"
+import fc from "fast-check"
+import { PhysicalMemory } from "../src/PhysicalMemory.ts"
+
+describe("PhysicalMemory", () => {
+  it("starts all zeros: hash 0, reads 0, digest of nothing", () => {
+    const m = new PhysicalMemory()
+    expect(m.frames).toBe(1 << 20)
+    expect(m.isZero(12345)).toBe(true)
+    expect(m.read(12345, 100, 4)).toBe(0)
+    expect(m.digest()).toBe("0000000000000000")
+  })
+
+  it("changes a frame's hash and the digest on every write, including rewriting the same value", () => {
+    const m = new PhysicalMemory()
+    m.write(7, 0, 4, 0xdeadbeef)
+    const h1 = m.frameHash(7)
+    const d1 = m.digest()
+    m.write(7, 0, 4, 0xdeadbeef)
+    expect(m.frameHash(7)).not.toBe(h1)
+    expect(m.digest()).not.toBe(d1)
+    expect(m.writes).toBe(2)
+  })
+
+  it("keeps the O(1) digest equal to the digest recomputed over all frames", () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ frame: fc.integer({ min: 0, max: (1 << 20) - 1 }), offset: fc.integer({ min: 0, max: 4092 }), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }), copyTo: fc.option(fc.integer({ min: 0, max: (1 << 20) - 1 })) }), { maxLength: 30 }),
+      (writes) => {
+        const m = new PhysicalMemory()
+        for (const w of writes) {
+          m.write(w.frame, w.offset, 4, w.value)
+          if (w.copyTo !== null) m.copyFrame(w.frame, w.copyTo)
+        }
+        expect(m.rangeDigest(0, m.frames)).toBe(m.digest())
+      },
+    ), { numRuns: 50 })
+  })
+
+  it("gives a range digest that changes only when a frame inside the range changes", () => {
+    const m = new PhysicalMemory()
+    m.write(2000, 0, 1, 1)
+    const inside = m.rangeDigest(1024, 2048)
+    m.write(5000, 0, 1, 1)
+    m.write(1000, 0, 1, 1)
+    expect(m.rangeDigest(1024, 2048)).toBe(inside)
+    m.write(3071, 4095, 1, 1)
+    expect(m.rangeDigest(1024, 2048)).not.toBe(inside)
+  })
+
+  it("holds real bytes for backed frames: little-endian reads of what was written", () => {
+    const m = new PhysicalMemory()
+    m.backWithBytes(9)
+    m.write(9, 60, 4, 0x0403_0201)
+    m.write(9, 63, 1, 0xff) // a mailbox's sequence byte
+    expect(m.read(9, 60, 4)).toBe(0xff03_0201)
+    expect(m.read(9, 62, 2)).toBe(0xff03)
+    m.writeBytes(9, 100, Uint8Array.from([1, 2, 3, 4, 5]), 1, 3)
+    expect([...m.bytesOf(9)!.subarray(100, 104)]).toEqual([2, 3, 4, 0])
+  })
+
+  it("copies hash and bytes: a copy hashes like its source", () => {
+    const m = new PhysicalMemory()
+    m.backWithBytes(1)
+    m.write(1, 0, 2, 0xabcd)
+    m.copyFrame(1, 2)
+    expect(m.frameHash(2)).toBe(m.frameHash(1))
+    expect(m.read(2, 0, 2)).toBe(0xabcd)
+    m.write(1, 0, 2, 0)
+    expect(m.read(2, 0, 2)).toBe(0xabcd)
+  })
+
+  it("refuses to read what it only knows by hash, to back a written frame, and out-of-range frames", () => {
+    const m = new PhysicalMemory()
+    m.write(3, 0, 4, 5)
+    expect(() => m.read(3, 0, 4)).toThrow(/holds only a content hash/)
+    expect(() => m.backWithBytes(3)).toThrow(/already written/)
+    expect(() => m.write(1 << 20, 0, 1, 0)).toThrow(/frame 1048576 is not 0\.\.1048575/)
+    expect(() => m.write(0, 4094, 4, 0)).toThrow(/not inside a 4096-byte frame/)
+  })
+})
