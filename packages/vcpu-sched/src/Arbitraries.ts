@@ -165,7 +165,7 @@ export const pcpuSpec = (o: SpecOptions = {}): fc.Arbitrary<PcpuSpec> => {
         fc.record({ period: fc.integer({ min: periodUnits[0], max: periodUnits[1] }), budgetPerMille: fc.integer({ min: 10, max: 300 }) }),
         { minLength: ioCount, maxLength: ioCount },
       ),
-      options: o.options ?? fc.constant({}),
+      options: o.options ?? fc.constant<Partial<SchedulerOptions>>({}),
     }).map(({ mains, ios, options }): PcpuSpec => {
       const vcpus: VcpuSpec[] = []
       const threads: ThreadSpec[] = []
