@@ -48,6 +48,13 @@ export class IoVcpu implements Vcpu {
   budgeted = false
   /** Largest period this VCPU has had (creation or inherited), ns. */
   maxPeriodNs: number
+  /** Eligibility time of the grant being used (the `r.t` taken by the last P2), ns. */
+  grantTimeNs = 0
+  /**
+   * Longest time from a grant's eligibility to the end of its use (block or exhaustion), ns: how
+   * late a grant was used. The window bound F6 needs it (see `Schedule.checkBandwidth`).
+   */
+  maxGrantSpanNs = 0
   readonly clampOnInherit: boolean
 
   /** P0: `b := U·T₀` (= C), `e := 0`, no `r`, not budgeted. */
@@ -83,6 +90,7 @@ export class IoVcpu implements Vcpu {
   refresh(nowNs: number): void {
     if (this.hasRepl && this.replTimeNs <= nowNs) {
       this.budgetNs = this.replBudgetNs
+      this.grantTimeNs = this.replTimeNs
       this.hasRepl = false
     }
     if (this.clampOnInherit) this.clamp()
@@ -103,10 +111,11 @@ export class IoVcpu implements Vcpu {
   }
 
   /** P3. */
-  endTimeslice(deltaNs: number, _nowNs: number, runnable: boolean): void {
+  endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {
     this.budgetNs -= deltaNs < this.budgetNs ? deltaNs : this.budgetNs
     this.usedNs += deltaNs
     if (!runnable || this.budgetNs === 0) {
+      if (nowNs - this.grantTimeNs > this.maxGrantSpanNs) this.maxGrantSpanNs = nowNs - this.grantTimeNs
       this.eligibleNs += mulDivFloor(this.usedNs, this.creationPeriodNs, this.budgetCapNs)
       if (!this.hasRepl) {
         this.hasRepl = true

@@ -173,18 +173,24 @@ export const checkWindowBound = (
 }
 
 /**
- * F6: a PIBS VCPU with `U = C/T₀` executes at most `U·W + U·T_max` in any window `W`. Exact: with
- * `g(t) = T₀·E(t) − C·t`, the check is `max_{a ≤ b} g(b) − g(a) ≤ C·T_max`. Returns `null` or the
- * worst window.
+ * F6: a PIBS VCPU with `U = C/T₀` executes at most `U·W + U·T_max + U·S` in any window `W`. The
+ * spec states the bound with `S = 0`; that only holds when every grant is used within about `U·T`
+ * of its eligibility. In general `S` = the longest span from a grant's eligibility to the end of its
+ * use (`IoVcpu.maxGrantSpanNs`): a grant used late is followed by the next one at
+ * `e + used/U`, so the two can run closer together than `1/U` apart.
+ *
+ * Exact: with `g(t) = T₀·E(t) − C·t`, the check is `max_{a ≤ b} g(b) − g(a) ≤ C·(T_max + S)`.
+ * Returns `null` or the worst window.
  */
 export const checkBandwidth = (
   intervals: ReadonlyArray<readonly [number, number]>,
   budgetNs: number,
   creationPeriodNs: number,
   maxPeriodNs: number,
+  spanNs = 0,
 ): string | null => {
   const C = BigInt(budgetNs), T0 = BigInt(creationPeriodNs)
-  const bound = C * BigInt(maxPeriodNs)
+  const bound = C * BigInt(maxPeriodNs + spanNs)
   let e = 0n
   let minG: bigint | null = null
   let minAt = 0
