@@ -1,7 +1,8 @@
 /**
  * @qvsim/vcpu-sched — Quest-V real-time scheduling: Main VCPUs (corrected sporadic server and the
  * naive POSIX variant), I/O VCPUs (PIBS), the per-PCPU scheduler, a single-PCPU harness,
- * schedulability analysis, task-set generators and fast-check arbitraries.
+ * schedulability analysis, task-set generators, fast-check arbitraries and the spec's worked
+ * examples. One namespace per concept.
  */
 export * as Options from "./Options.ts"
 export * as Vcpu from "./Vcpu.ts"
@@ -12,3 +13,7 @@ export * as PcpuScheduler from "./PcpuScheduler.ts"
 export * as Workload from "./Workload.ts"
 export * as Schedule from "./Schedule.ts"
 export * as Harness from "./Harness.ts"
+export * as Analysis from "./Analysis.ts"
+export * as Generators from "./Generators.ts"
+export * as Arbitraries from "./Arbitraries.ts"
+export * as Examples from "./Examples.ts"

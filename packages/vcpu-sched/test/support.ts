@@ -41,6 +41,12 @@ export const runChecked = (
 export const findViolation = <A>(arb: fc.Arbitrary<A>, prop: (a: A) => string | null, numRuns: number) =>
   fc.check(fc.property(arb, (a) => { const m = prop(a); if (m !== null) throw new Error(m) }), { numRuns })
 
+/**
+ * Multiplies the runs of every `assertHolds` property: `QVSIM_PROP_SCALE=20` turns the suite into
+ * a long campaign (`npm run campaign -w @qvsim/vcpu-sched`); the default keeps `npm test` short.
+ */
+export const PROP_SCALE = Math.max(1, Number(process.env["QVSIM_PROP_SCALE"] ?? "1") || 1)
+
 /** Asserts the property holds (fc.assert with the message as the failure). */
 export const assertHolds = <A>(arb: fc.Arbitrary<A>, prop: (a: A) => string | null, numRuns: number): void =>
-  fc.assert(fc.property(arb, (a) => { const m = prop(a); if (m !== null) throw new Error(m) }), { numRuns })
+  fc.assert(fc.property(arb, (a) => { const m = prop(a); if (m !== null) throw new Error(m) }), { numRuns: numRuns * PROP_SCALE })

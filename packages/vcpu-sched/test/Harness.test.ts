@@ -1,0 +1,124 @@
+/**
+ * The single-PCPU harness: determinism, trace records, arrival kinds, sleeps and I/O requests with
+ * priority inheritance, job statistics, validation errors; options validation; and the source rule
+ * (no wall clock or unseeded randomness in src).
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Trace } from "@qvsim/sim-core"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as Arbitraries from "../src/Arbitraries.ts"
+import { Harness } from "../src/Harness.ts"
+import { defaults, resolveOptions } from "../src/Options.ts"
+import { validate, type PcpuSpec } from "../src/Workload.ts"
+import { MS, US } from "./support.ts"
+
+describe("Harness", () => {
+  it("is deterministic: same spec and seed → same schedule and trace fingerprint (F22)", () => {
+    fc.assert(fc.property(Arbitraries.pcpuSpec({ ios: [0, 1] }), fc.nat(1000), (spec, seed) => {
+      const a = new Harness(spec, { seed, trace: true }).run(50 * MS)
+      const b = new Harness(spec, { seed, trace: true }).run(50 * MS)
+      expect(b.schedule.segments()).toEqual(a.schedule.segments())
+      expect(b.sim.trace.fingerprint()).toBe(a.sim.trace.fingerprint())
+    }), { numRuns: 40 })
+  })
+
+  it("emits sched.dispatch, job.release and job.complete records when asked, none otherwise", () => {
+    const spec: PcpuSpec = { vcpus: [{ budgetNs: 2 * MS, periodNs: 5 * MS }], threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 5 * MS }, job: [{ compute: 1 * MS }] }] }
+    const on = new Harness(spec, { trace: true })
+    const sink = new Trace.MemorySink()
+    on.sim.trace.attach(sink)
+    on.run(10 * MS)
+    const kinds = new Set(sink.records.map((r) => r.kind))
+    expect([...kinds].sort()).toEqual(["job.complete", "job.release", "sched.dispatch"])
+    expect(sink.records.filter((r) => r.kind === "job.complete").map((r) => [r.t, r["response"]])).toEqual([[1 * MS, 1 * MS], [6 * MS, 1 * MS]])
+    const off = new Harness(spec).run(10 * MS)
+    expect(off.sim.trace.count).toBe(0)
+    expect(off.statsOf(0)).toMatchObject({ released: 3, completed: 2, missed: 0, maxResponseNs: 1 * MS })
+  })
+
+  it("releases jobs periodically (with offset), sporadically (≥ minimum inter-arrival), as Poisson and explicitly", () => {
+    const spec: PcpuSpec = {
+      vcpus: [{ budgetNs: 10 * MS, periodNs: 10 * MS }],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "periodic", periodNs: 3 * MS, offsetNs: 1 * MS }, job: [{ compute: 1 }] },
+        { vcpu: 0, arrivals: { kind: "sporadic", minInterArrivalNs: 2 * MS, maxExtraNs: 1 * MS }, job: [{ compute: 1 }] },
+        { vcpu: 0, arrivals: { kind: "poisson", meanInterArrivalNs: 1 * MS }, job: [{ compute: 1 }] },
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [5, 5, 7] }, job: [{ compute: 1 }] },
+      ],
+    }
+    const h = new Harness(spec, { recordJobs: true }).run(100 * MS)
+    const rel = (th: number) => h.jobs.filter((j) => j.thread === th).map((j) => j.releaseNs)
+    expect(rel(0).slice(0, 3)).toEqual([1 * MS, 4 * MS, 7 * MS])
+    const sp = rel(1)
+    for (let i = 1; i < sp.length; i++) expect(sp[i]! - sp[i - 1]!).toBeGreaterThanOrEqual(2 * MS)
+    for (let i = 1; i < sp.length; i++) expect(sp[i]! - sp[i - 1]!).toBeLessThanOrEqual(3 * MS)
+    expect(rel(2).length).toBeGreaterThan(60)
+    expect(rel(3)).toEqual([5, 5, 7])
+  })
+
+  it("sleeps block the thread; an I/O request inherits the requester's priority and wakes it after work + delay", () => {
+    const spec: PcpuSpec = {
+      vcpus: [
+        { kind: "main", budgetNs: 5 * MS, periodNs: 10 * MS }, // requester, high priority
+        { kind: "main", budgetNs: 50 * MS, periodNs: 100 * MS }, // background load
+        { kind: "io", budgetNs: 10 * MS, periodNs: 100 * MS }, // U = 0.1, created at T = 100 ms
+      ],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 1 * MS }, { io: { vcpu: 2, work: 500 * US, delay: 2 * MS } }, { sleep: 1 * MS }, { compute: 1 * MS }] },
+        { vcpu: 1, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 20 * MS }] },
+      ],
+    }
+    const h = new Harness(spec, { recordJobs: true }).run(30 * MS)
+    const seg = h.schedule.segments().map((s) => [s.vcpu, s.start / US, s.end / US])
+    // 0–1 ms requester; the I/O VCPU inherits T = 10 ms and preempts the background load at once
+    // (U·T = 1 ms of budget ≥ 0.5 ms of work); device 2 ms; sleep 1 ms; requester again at 4.5 ms.
+    expect(seg.slice(0, 5)).toEqual([[0, 0, 1000], [2, 1000, 1500], [1, 1500, 4500], [0, 4500, 5500], [1, 5500, 22500]])
+    expect(h.jobs.find((j) => j.thread === 0)!.completeNs).toBe(5.5 * MS)
+    expect(h.sched.vcpus[2]!.periodNs).toBe(10 * MS)
+  })
+
+  it("counts deadline misses against the period by default", () => {
+    const spec: PcpuSpec = { vcpus: [{ budgetNs: 1 * MS, periodNs: 4 * MS }], threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 4 * MS }, job: [{ compute: 2 * MS }] }] }
+    const h = new Harness(spec).run(40 * MS)
+    expect(h.statsOf(0).missed).toBeGreaterThan(0)
+  })
+
+  it("validation names the bad field", () => {
+    const bad = (spec: unknown) => () => validate(spec as PcpuSpec)
+    expect(bad({ vcpus: [] , threads: [] })).toThrow(/^vcpus: at least one/)
+    expect(bad({ vcpus: [{ budgetNs: 5, periodNs: 4 }], threads: [] })).toThrow(/vcpus\[0\]\.budgetNs/)
+    expect(bad({ vcpus: [{ budgetNs: 1, periodNs: 4 }], threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 4 }, job: [{ compute: 1.5 }] }] })).toThrow(/threads\[0\]\.job\[0\]\.compute/)
+    expect(bad({ vcpus: [{ budgetNs: 1, periodNs: 4 }], threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 4 }, job: [{ io: { vcpu: 0, work: 1 } }] }] })).toThrow(/threads\[0\]\.job\[0\]\.io\.vcpu: VCPU 0 is not an I\/O VCPU/)
+    expect(bad({ vcpus: [{ budgetNs: 1, periodNs: 4 }], threads: [{ vcpu: 3, arrivals: { kind: "periodic", periodNs: 4 }, job: [] }] })).toThrow(/threads\[0\]\.vcpu: no VCPU 3/)
+  })
+})
+
+describe("Options", () => {
+  it("defaults are the spec's (§D.12)", () => {
+    expect(defaults).toEqual({
+      ssPolicy: "quest", maxRepl: 32, splitAdvancesHead: false, enforcementLatencyNs: 0, ioBackground: "none", pibsClampOnInherit: false,
+      schedOverheadNs: 0, quantumNs: 1_000_000, maxTimerIntervalNs: 1_000_000, timerTickNs: 1, rearmOnBudgetlessWakeup: false,
+    })
+    expect(resolveOptions({ maxRepl: undefined })).toEqual(defaults)
+  })
+  it("refuses bad values, naming the option", () => {
+    expect(() => resolveOptions({ ssPolicy: "posix" as never })).toThrow(/ssPolicy="posix"/)
+    expect(() => resolveOptions({ enforcementLatencyNs: -1 })).toThrow(/enforcementLatencyNs=-1/)
+    expect(() => resolveOptions({ timerTickNs: 2_000_000 })).toThrow(/timerTickNs=2000000: must not exceed maxTimerIntervalNs/)
+    expect(() => resolveOptions({ ioBackground: "yes" as never })).toThrow(/ioBackground/)
+  })
+})
+
+describe("source rule", () => {
+  it("no wall clock or unseeded randomness in src", () => {
+    const dir = join(import.meta.dirname, "..", "src")
+    const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".ts"))
+    expect(files.length).toBeGreaterThan(10)
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), "utf8")
+      expect(text, f).not.toMatch(/Math\.random|Date\.now|performance\.now|new Date\(/)
+    }
+  })
+})
