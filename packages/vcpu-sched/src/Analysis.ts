@@ -165,3 +165,6 @@ export const analyse = (vcpus: readonly VcpuParams[], options: RtaOptions = {}):
   mainIo: mainIoTest(vcpus),
   hyperperiodNs: hyperperiodNs(vcpus.map((v) => v.periodNs)),
 })
+
+/** {@link PcpuAnalysis} as plain JSON (the hyperperiod as a decimal string), for `--json` output. */
+export const toJson = (a: PcpuAnalysis): Record<string, unknown> => ({ ...a, hyperperiodNs: a.hyperperiodNs.toString() })

@@ -67,6 +67,8 @@ export const schedulerOptions = (o: {
   readonly latency?: boolean
   readonly overhead?: boolean
   readonly pibsClampOnInherit?: boolean
+  /** Fix `rearmOnBudgetlessWakeup` (default: both values). */
+  readonly rearm?: boolean
 } = {}): fc.Arbitrary<Partial<SchedulerOptions>> =>
   fc.record({
     maxRepl: fc.constantFrom(32, 1, 2, 3, 4),
@@ -75,7 +77,7 @@ export const schedulerOptions = (o: {
     schedOverheadNs: o.overhead ? fc.constantFrom(0, 1, 2 * US) : fc.constant(0),
     maxTimerIntervalNs: fc.constantFrom(1_000_000, Infinity, 250 * US),
     quantumNs: fc.constantFrom(1_000_000, 300 * US),
-    rearmOnBudgetlessWakeup: fc.boolean(),
+    rearmOnBudgetlessWakeup: o.rearm === undefined ? fc.boolean() : fc.constant(o.rearm),
   }).map((r) => ({
     ...r,
     ssPolicy: o.ssPolicy ?? "quest",

@@ -16,7 +16,7 @@
  *   (`[runFrom, now)`), so segments and job completions are exact to the ns;
  * - memory does not grow with simulated time unless asked (`recordSchedule`, `recordJobs`) or
  *   unless job backlogs grow (an overloaded VCPU);
- * - no randomness except from sim-core streams named `harness/thread<i>/arrivals` and `/job`.
+ * - no randomness except from sim-core streams named `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
  *
  * NOTE: hot path written with reused per-thread records, one handler per event kind (ids, no
  * closures per event), and the end-of-computation event posted only when it falls before the
@@ -52,6 +52,11 @@ export interface HarnessOptions {
   readonly makeVcpu?: (index: number, spec: PcpuSpec["vcpus"][number], sched: PcpuScheduler) => Vcpu | undefined
   /** Use this scheduler instead of a new one (tests inject broken variants); it must be empty. */
   readonly scheduler?: PcpuScheduler
+  /**
+   * Run on this simulation instead of a new one (several PCPUs in one run, one trace). Then drive
+   * it with `sim.run(...)` and call {@link Harness.flush} at the end; `seed` is ignored.
+   */
+  readonly sim?: Simulation.Simulation
 }
 
 /** A completed job. */
@@ -119,15 +124,15 @@ class ThreadRt {
   readonly rngArrivals: Rng.RngStream
   readonly rngJob: Rng.RngStream
   readonly stats = new ThreadStats()
-  constructor(index: number, vcpu: number, service: boolean, program: CompiledStep[], jobPrograms: CompiledStep[][], deadlineNs: number, sim: Simulation.Simulation) {
+  constructor(index: number, vcpu: number, service: boolean, program: CompiledStep[], jobPrograms: CompiledStep[][], deadlineNs: number, sim: Simulation.Simulation, pcpu: number) {
     this.index = index
     this.vcpu = vcpu
     this.service = service
     this.program = program
     this.jobPrograms = jobPrograms
     this.deadlineNs = deadlineNs
-    this.rngArrivals = sim.rng(`harness/thread${index}/arrivals`)
-    this.rngJob = sim.rng(`harness/thread${index}/job`)
+    this.rngArrivals = sim.rng(`harness/pcpu${pcpu}/thread${index}/arrivals`)
+    this.rngJob = sim.rng(`harness/pcpu${pcpu}/thread${index}/job`)
   }
 }
 
@@ -157,6 +162,8 @@ const compile = (steps: readonly Step[]): CompiledStep[] =>
 export class Harness {
   readonly sim: Simulation.Simulation
   readonly sched: PcpuScheduler
+  /** PCPU number (segments, trace subject, random stream names). */
+  readonly pcpu: number
   readonly spec: PcpuSpec
   readonly schedule: Schedule
   readonly jobs: JobRecord[] = []
@@ -199,10 +206,11 @@ export class Harness {
   constructor(spec: PcpuSpec, options: HarnessOptions = {}) {
     validate(spec)
     this.spec = spec
-    this.sim = new Simulation.Simulation(options.seed ?? 1)
+    this.sim = options.sim ?? new Simulation.Simulation(options.seed ?? 1)
+    this.pcpu = options.pcpu ?? 0
     this.sched = options.scheduler ?? new PcpuScheduler(spec.options ?? {})
     if (this.sched.vcpus.length !== 0) throw new RangeError("Harness: the injected scheduler must be empty")
-    this.schedule = new Schedule(options.pcpu ?? 0)
+    this.schedule = new Schedule(this.pcpu)
     this.recordSchedule = options.recordSchedule ?? true
     this.recordJobs = options.recordJobs ?? false
     this.traceOn = options.trace ?? false
@@ -223,7 +231,7 @@ export class Harness {
       if (v.kind !== "io") { this.serviceThreadOf.push(-1); return }
       const id = sched.addThread(i)
       this.serviceThreadOf.push(id)
-      this.threads.push(new ThreadRt(id, i, true, [], [], Infinity, sim))
+      this.threads.push(new ThreadRt(id, i, true, [], [], Infinity, sim, this.pcpu))
     })
     this.hRelease = sim.register("harness.release", (a0) => this.onRelease(a0))
     this.hStep = sim.register("harness.computeDone", (a0) => this.onComputeDone(a0))
@@ -234,7 +242,7 @@ export class Harness {
       this.kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
       this.kRelease = sim.trace.kind("job.release", ["thread", "job"])
       this.kComplete = sim.trace.kind("job.complete", ["thread", "job", "response"])
-      this.subject = sim.trace.subject(`pcpu${options.pcpu ?? 0}`, options.pcpu ?? 0)
+      this.subject = sim.trace.subject(`pcpu${this.pcpu}`, this.pcpu)
     }
     // First releases, then a first invocation at 0 (the scheduler starts with the PCPU).
     for (const t of this.threads) if (!t.service) this.scheduleFirstRelease(t)
@@ -245,8 +253,13 @@ export class Harness {
   /** Runs until `untilNs` (inclusive of events at that time) and accounts the running thread up to it. */
   run(untilNs: number): this {
     this.sim.run({ untilNs })
-    this.progress(untilNs)
+    this.flush(untilNs)
     return this
+  }
+
+  /** Accounts the running thread's execution up to `nowNs` (segments, remaining work); call after `sim.run`. */
+  flush(nowNs: number): void {
+    this.progress(nowNs)
   }
 
   /** Job statistics of thread `thread`. */
@@ -274,7 +287,7 @@ export class Harness {
   // ---------------------------------------------------------------- set-up
 
   private makeThread(i: number, t: ThreadSpec): ThreadRt {
-    const rt = new ThreadRt(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), relativeDeadline(t), this.sim)
+    const rt = new ThreadRt(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), relativeDeadline(t), this.sim, this.pcpu)
     const a = t.arrivals
     switch (a.kind) {
       case "periodic": rt.arrKind = ARR_PERIODIC; rt.arrA = a.periodNs; rt.arrB = a.offsetNs ?? 0; break

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Trace } from "@qvsim/sim-core"
+import { Simulation, Trace } from "@qvsim/sim-core"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
@@ -120,5 +120,27 @@ describe("source rule", () => {
       const text = readFileSync(join(dir, f), "utf8")
       expect(text, f).not.toMatch(/Math\.random|Date\.now|performance\.now|new Date\(/)
     }
+  })
+})
+
+describe("several PCPUs on one simulation", () => {
+  it("each harness keeps its own schedule and random streams; the run is the same as alone", () => {
+    const spec = (k: number): PcpuSpec => ({
+      vcpus: [{ budgetNs: 2 * MS, periodNs: 5 * MS }, { budgetNs: 3 * MS, periodNs: 7 * MS }],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "poisson", meanInterArrivalNs: (3 + k) * MS }, job: [{ compute: [100 * US, 900 * US] }] },
+        { vcpu: 1, arrivals: { kind: "sporadic", minInterArrivalNs: 4 * MS, maxExtraNs: 3 * MS }, job: [{ compute: [1 * MS, 2 * MS] }, { sleep: [0, 1 * MS] }] },
+      ],
+    })
+    const alone = [0, 1].map((p) => new Harness(spec(p), { seed: 9, pcpu: p }).run(100 * MS))
+    const shared = new Simulation.Simulation(9)
+    const a = new Harness(spec(0), { sim: shared, pcpu: 0 })
+    const b = new Harness(spec(1), { sim: shared, pcpu: 1 })
+    shared.run({ untilNs: 100 * MS })
+    a.flush(100 * MS)
+    b.flush(100 * MS)
+    expect(a.schedule.segments()).toEqual(alone[0]!.schedule.segments())
+    expect(b.schedule.segments()).toEqual(alone[1]!.schedule.segments())
+    expect(b.schedule.segments()[0]!.pcpu).toBe(1)
   })
 })

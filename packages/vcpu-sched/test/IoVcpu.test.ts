@@ -183,7 +183,9 @@ describe("F7 PIBS bookkeeping: e never decreases, e ≥ now after P4, b ≤ U·T
 
 // ------------------------------------------------------------------ F8 / E8
 
-const mixed = Arbitraries.mixedSet({ unitNs: UNIT, tasks: [2, 5], ios: [1, 2], periodUnits: [10, 100], boundPerMille: [900, 1000] })
+// Widely spread periods and an I/O request in every job make the deviation of §C.2 reachable:
+// about 1.7 % of such sets miss with the code-faithful rules (0 with the clamp).
+const mixed = Arbitraries.mixedSet({ unitNs: UNIT, tasks: [2, 5], ios: [1, 2], periodUnits: [10, 400], boundPerMille: [950, 1000], ioProbability: 1 })
 
 /** F5 for the Main VCPUs (chunk age and no deadline miss) in a mixed Main + I/O set. */
 const f8 = (spec: PcpuSpec, clamp: boolean): string | null => {
@@ -198,7 +200,7 @@ const f8 = (spec: PcpuSpec, clamp: boolean): string | null => {
       if (v instanceof MainVcpu && v.capacity(now) > 0 && v.times[0]! <= now - v.periodNs) return `F5: Main VCPU ${th} holds a chunk eligible since ${v.times[0]}`
     }
     return null
-  }, {}, (h) => {
+  }, { recordSchedule: false }, (h) => {
     for (let th = 0; th < mains; th++) if (h.statsOf(th).missed > 0) return `F5: Main VCPU ${th} missed ${h.statsOf(th).missed} deadlines`
     return null
   })
@@ -206,10 +208,10 @@ const f8 = (spec: PcpuSpec, clamp: boolean): string | null => {
 
 describe("F8 mixed test (E8): when the §C.3 inequality holds, Main VCPUs keep F5", () => {
   it("holds with pibsClampOnInherit = true", () => {
-    assertHolds(mixed, (spec) => f8(spec, true), 300)
+    assertHolds(mixed, (spec) => f8(spec, true), 1000)
   })
   it("has counterexamples with pibsClampOnInherit = false (the code-faithful default), as the spec expects", () => {
-    const r = findViolation(mixed, (spec) => f8(spec, false), 2000)
+    const r = findViolation(mixed, (spec) => f8(spec, false), 3000)
     expect(r.failed).toBe(true)
     const error = r.errorInstance instanceof Error ? r.errorInstance.message : String(r.errorInstance)
     console.log(`F8 counterexample with pibsClampOnInherit = false (shrunk ${r.numShrinks} times):\n${JSON.stringify(r.counterexample?.[0])}\n${error}`)

@@ -196,8 +196,22 @@ describe("F5 chunk age: under the Liu & Layland bound no pending work waits on a
       return f5(periodicSpec(tasks), undefined, horizonOf(tasks))
     }, 150)
   })
-  it("holds for random sporadic workloads with blocking (δ = 0)", () => {
-    assertHolds(specs({ ios: [0, 0], llFraction: 1, options: Arbitraries.schedulerOptions({}) }), (spec) => f5(spec, undefined, HORIZON, false), 150)
+  it("holds for random sporadic workloads with blocking (δ = 0; timer re-armed on budgetless wakeups)", () => {
+    assertHolds(specs({ ios: [0, 0], llFraction: 1, options: Arbitraries.schedulerOptions({ rearm: true }) }), (spec) => f5(spec, undefined, HORIZON, false), 150)
+  })
+  it("Quest's W1 does not re-arm the timer for a wakeup without budget: eligible budget can wait for the next tick", () => {
+    // C = 0.5 ms, T = 1.7 ms. Job 1 runs 0–0.5 ms; the idle PCPU's timer then fires at 1.5 and 2.5 ms.
+    // Job 2 arrives at 1.6 ms with no budget (its chunk is eligible at 1.7 ms): Quest runs it at the
+    // 2.5 ms tick; with rearmOnBudgetlessWakeup at 1.7 ms; with the timer rule relaxed and no re-arm, never.
+    const spec = (o: PcpuSpec["options"]): PcpuSpec => ({
+      vcpus: [{ budgetNs: 500 * US, periodNs: 1700 * US }],
+      threads: [{ vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0, 1600 * US] }, job: [{ compute: 500 * US }] }],
+      options: o,
+    })
+    const starts = (o: PcpuSpec["options"]) => new Harness(spec(o)).run(10 * MS).schedule.segments().map((x) => x.start / US)
+    expect(starts({})).toEqual([0, 2500])
+    expect(starts({ rearmOnBudgetlessWakeup: true })).toEqual([0, 1700])
+    expect(starts({ maxTimerIntervalNs: Infinity })).toEqual([0])
   })
   it("catches rate-monotonic upside down", () => {
     const r = findViolation(llSets, (tasks) => f5(periodicSpec(tasks), new InverseRm(), horizonOf(tasks)), 150)
