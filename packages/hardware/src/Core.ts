@@ -78,6 +78,8 @@ export class Core {
   ept: Ept | null = null
   /** True in VMX root mode (the monitor); cores start there, before the first VM entry. */
   inVmxRoot = true
+  /** The EPT guest accesses go through: `ept` in guest mode, null in root mode. */
+  guestEpt: Ept | null = null
   /** The guest's interrupt flag (IF). */
   interruptsEnabled = true
   /** VM exits taken so far. */
@@ -183,6 +185,7 @@ export class Core {
   vmExit(reason: number, qualification = 0): void {
     if (this.inVmxRoot) this.sim.fail(`core${this.index}: VM exit (reason ${reason}) while already in VMX root mode`)
     this.inVmxRoot = true
+    this.guestEpt = null
     this.vmExits++
     this.sim.trace.emit(this.kindExit, this.subject, reason, qualification)
     this.sim.at(this.sim.now, Simulation.EventClass.Device, this.exitHandler, reason, qualification)
@@ -193,6 +196,7 @@ export class Core {
     if (!this.inVmxRoot) this.sim.fail(`core${this.index}: VM entry while already in guest mode`)
     if (this.ept === null) this.sim.fail(`core${this.index}: VM entry with no EPT loaded`)
     this.inVmxRoot = false
+    this.guestEpt = this.ept
     this.lapic.kick()
   }
 

@@ -138,12 +138,18 @@ export class Machine {
    */
   access(core: number, gpa: number, kind: number): number {
     const c = this.cores[core]!
-    if (c.inVmxRoot) c.requireGuest("Machine.access")
-    if (!(gpa >= 0 && gpa < ADDRESS_SPACE)) this.sim.fail(`Machine.access: address ${gpa} is outside the 32-bit guest-physical space`)
-    // NOTE: gpa < 2^32, so `>>> 12` is the page number without a float division.
-    const frame = c.ept!.translate(gpa >>> 12, kind)
+    // NOTE: one field read (the EPT in force, null in root mode) and one range test on the hot
+    // path; the error reports live out of line in `badAccess`.
+    const ept = c.guestEpt
+    if (ept === null || !(gpa >= 0 && gpa < ADDRESS_SPACE)) return this.badAccess(c, gpa)
+    const frame = ept.translate(gpa >>> 12, kind)
     if (frame < 0) this.violation(c, gpa, kind)
     return frame
+  }
+
+  private badAccess(c: Core, gpa: number): never {
+    if (c.inVmxRoot) c.requireGuest("Machine.access")
+    return this.sim.fail(`Machine.access: address ${gpa} is outside the 32-bit guest-physical space`)
   }
 
   private violation(c: Core, gpa: number, kind: number): void {

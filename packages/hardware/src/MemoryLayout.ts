@@ -236,6 +236,13 @@ export class MemoryLayout implements FrameGuard {
     return false
   }
 
+  /** One byte per machine frame (`frames` of them): 1 for EPT-area frames (for `Ept.findPageMapping`). */
+  eptFrameMarks(frames: number): Uint8Array {
+    const marks = new Uint8Array(frames)
+    for (const first of this.eptFirst) marks.fill(1, first, first + this.eptCount)
+    return marks
+  }
+
   /** Physical address of the private channel page of sandboxes `x ≠ y` (2015 layout). */
   channelPage(x: number, y: number): number {
     if (this.kind !== "2015") throw new RangeError(`MemoryLayout.channelPage: the ${this.kind} layout has no private channels`)

@@ -42,6 +42,9 @@ export class PhysicalMemory {
   // NOTE: lo/hi hash lanes interleaved in chunks of 1024 frames, allocated on first write.
   private readonly chunks: (Uint32Array | undefined)[]
   private readonly bytes = new Map<number, Uint8Array>()
+  // NOTE: one byte per frame says whether it has bytes, so a write to a hash-only frame (the common
+  // case) skips the Map look-up.
+  private readonly backed: Uint8Array
   private digest1 = 0
   private digest2 = 0
 
@@ -52,6 +55,7 @@ export class PhysicalMemory {
     }
     this.frames = bytes / PAGE_BYTES
     this.chunks = new Array<Uint32Array | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
+    this.backed = new Uint8Array(this.frames)
   }
 
   private check(api: string, frame: number, offset = 0, length = 0): void {
@@ -108,8 +112,8 @@ export class PhysicalMemory {
    */
   write(frame: number, offset: number, size: 1 | 2 | 4, value: number): void {
     this.check("write", frame, offset, size)
-    const b = this.bytes.get(frame)
-    if (b !== undefined) {
+    if (this.backed[frame] === 1) {
+      const b = this.bytes.get(frame)!
       for (let i = 0; i < size; i++) b[offset + i] = (value >>> (8 * i)) & 0xff
     }
     const v = size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1)
@@ -142,6 +146,7 @@ export class PhysicalMemory {
     if (!this.isZero(frame)) throw new HardwareError(`PhysicalMemory.backWithBytes: frame ${frame} was already written; back frames with bytes before their first use`)
     b = new Uint8Array(PAGE_BYTES)
     this.bytes.set(frame, b)
+    this.backed[frame] = 1
     return b
   }
 
@@ -170,6 +175,7 @@ export class PhysicalMemory {
     const src = this.bytes.get(from)
     if (src !== undefined) this.bytes.set(to, src.slice())
     else this.bytes.delete(to)
+    this.backed[to] = this.backed[from]!
     this.setHash(to, this.hash1(from), this.hash2(from))
     this.writes++
   }
@@ -181,6 +187,7 @@ export class PhysicalMemory {
   setContent(frame: number, h1: number, h2: number): void {
     this.check("setContent", frame)
     this.bytes.delete(frame)
+    this.backed[frame] = 0
     this.setHash(frame, h1 | 0, h2 | 0)
   }
 

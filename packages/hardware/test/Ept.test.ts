@@ -84,7 +84,7 @@ describe("Ept", () => {
     expect(fc.check(matchesModel(ForgetsWriteBit), { numRuns: 150 }).failed).toBe(true)
   })
 
-  it("stores aligned identity runs compactly and splits them on a per-page change", () => {
+  it("decides per 4 KiB page inside a large identity mapping", () => {
     const sim = new Simulation.Simulation(1)
     const core = rootCore(sim)
     const ept = new Ept(sim, 0, FRAMES)
@@ -122,7 +122,10 @@ describe("Ept", () => {
     ept.map(core, 0, 50, 0, Perm.RW)
     expect(() => ept.map(core, 200, 30, 95, Perm.R)).toThrow(/include EPT-structure frames/)
     expect(() => ept.redirect(core, 10, 5, 118)).toThrow(/include EPT-structure frames/)
-    expect(ept.findPageMappingFrames(100, 20)).toBe(-1)
+    const marks = new Uint8Array(FRAMES).fill(1, 100, 120)
+    expect(ept.findPageMapping(marks)).toBe(-1)
+    ept.map(core, 300, 1, 99, Perm.R)
+    expect(ept.findPageMapping(new Uint8Array(FRAMES).fill(1, 99, 100))).toBe(300)
     expect(ept.frameOf(10)).toBe(10)
     expect(ept.frameOf(200)).toBe(-1)
     expect(() => ept.redirect(core, 49, 2, 500)).toThrow(/guest page 50 is not present/)

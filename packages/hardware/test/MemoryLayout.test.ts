@@ -16,6 +16,9 @@ describe("MemoryLayout — the 2011 and 2015 layouts of spec §D.3", () => {
     expect(l.slices).toEqual([0, 1, 2, 3].map((i) => ({ base: MiB + i * 128 * MiB, bytes: 128 * MiB })))
     expect(l.eptAreaFirstFrame(1) * PAGE).toBe(MiB + 2 * 128 * MiB - 10 * MiB)
     expect(l.eptAreaFrames).toBe(2560)
+    const marks = l.eptFrameMarks(1 << 20)
+    expect(marks.reduce((n, m) => n + m, 0)).toBe(4 * 2560)
+    expect([marks[l.eptAreaFirstFrame(3)], marks[l.eptAreaFirstFrame(3) - 1]]).toEqual([1, 0])
     expect(l.shmBase).toBe(0x9fc0_0000)
     expect(l.infoPage).toBe(0x9fff_f000)
     expect(l.screensBase).toBe(0x9fff_7000)
@@ -97,9 +100,9 @@ const f13 = (Layout: typeof MemoryLayout, guardOf: (l: MemoryLayout) => FrameGua
         expect(String(e)).toMatch(/EPT-structure frames|outside machine memory/)
       }
     }
-    for (const ept of epts) {
-      for (let s = 0; s < n; s++) expect(ept.findPageMappingFrames(layout.eptAreaFirstFrame(s), layout.eptAreaFrames)).toBe(-1)
-    }
+    const marks = new Uint8Array(FRAMES)
+    for (let s = 0; s < n; s++) marks.fill(1, layout.eptAreaFirstFrame(s), layout.eptAreaFirstFrame(s) + layout.eptAreaFrames)
+    for (const ept of epts) expect(ept.findPageMapping(marks)).toBe(-1)
   })
 
 /** Broken: builds each slice's mapping over the whole slice, EPT area included. */
