@@ -297,6 +297,17 @@ export class LocalApic {
     return Math.min(bus.timing.ipiOneWayNs, bus.timing.ipiPollBoundNs)
   }
 
+  /**
+   * A self-IPI: `vector` arrives at this core `delayNs` from now (default 0, no bus latency), as
+   * any interrupt does — held while masked. For interrupts the kernel raises at a time it chooses.
+   */
+  selfInterrupt(vector: number, delayNs = 0): void {
+    const bus = this.bus
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: vector ${vector} must be 16..255`)
+    if (!Number.isSafeInteger(delayNs) || delayNs < 0) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: delay ${delayNs} must be an integer ≥ 0`)
+    bus.send(this.logicalId, vector, Source.Ipi, delayNs)
+  }
+
   /** Sends an IPI to one core by index. */
   sendIpiToCore(core: number, vector: number): number {
     return this.sendIpi(this.bus.lapics[core]!.logicalId, vector)

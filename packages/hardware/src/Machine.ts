@@ -168,7 +168,7 @@ export class Machine {
     const offset = gpa % PAGE_BYTES
     if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.write: ${size} bytes at ${gpa} cross a page boundary`)
     if (frame === this.ioapicFrame) {
-      if (size === 4) this.ioapic.mmioWrite(offset, value)
+      if (size === 4) this.ioapic.mmioWrite(offset, value) // the I/O APIC decodes 32-bit accesses only
       return true
     }
     this.memory.write(frame, offset, size, value)

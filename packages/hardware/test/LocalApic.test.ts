@@ -70,6 +70,14 @@ describe("IPIs", () => {
     expect(machine.lapics[0]!.sendIpi(2, 64)).toBe(Time.cyclesToNs(20_000, 2_130_000_000))
   })
 
+  it("a self-interrupt arrives at its own core after the delay the kernel chose", () => {
+    const { sim, machine, recorder } = machineWith()
+    machine.lapics[2]!.selfInterrupt(0x90, 1_234)
+    machine.lapics[3]!.selfInterrupt(0x91)
+    sim.run()
+    expect(recorder.log).toEqual(["irq 3 145 @0", "irq 2 144 @1234"])
+  })
+
   it("never cause VM exits", () => {
     const { sim, machine } = machineWith()
     for (let i = 0; i < 50; i++) machine.lapics[i % 4]!.sendIpi(0xff, 64 + (i % 100))
