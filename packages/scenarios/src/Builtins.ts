@@ -3,8 +3,10 @@
  */
 import type { ScenarioInput } from "./Scenario.ts"
 import timers from "./builtins/timers.ts"
+import rmPeriodic from "./builtins/rm-periodic.ts"
+import ssAmplification from "./builtins/ss-amplification.ts"
 
-export const builtins: ReadonlyArray<ScenarioInput> = [timers]
+export const builtins: ReadonlyArray<ScenarioInput> = [timers, rmPeriodic, ssAmplification]
 
 /** The built-in named `name`, or undefined. */
 export const find = (name: string): ScenarioInput | undefined => builtins.find((s) => s.name === name)

@@ -7,6 +7,7 @@
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { Scenario } from "./Scenario.ts"
 import * as Timers from "./models/Timers.ts"
+import * as Pcpus from "./models/Pcpus.ts"
 
 /** A simulation ready to run, with the metrics collectors of its models. */
 export interface Prepared {
@@ -14,6 +15,10 @@ export interface Prepared {
   readonly sim: Simulation.Simulation
   readonly untilNs: number
   readonly metrics: () => Record<string, unknown>
+  /** Called once after the run loop returns (models settle their accounting at `sim.now`). */
+  readonly finish: () => void
+  /** The executed scheduling segments, when `recordSchedule` was asked for. */
+  readonly segments: () => Pcpus.NamedSegment[]
 }
 
 /** The summary of a run (the `--json` contract, less `wallMs`, which the caller measures). */
@@ -32,6 +37,8 @@ export interface PrepareOptions {
   readonly seed?: number
   readonly untilNs?: number
   readonly sinks?: ReadonlyArray<Trace.TraceSink>
+  /** Record executed scheduling segments (costs memory growing with simulated time). */
+  readonly recordSchedule?: boolean
 }
 
 /** Builds the simulation of `scenario`; sinks are attached before any model emits. */
@@ -40,11 +47,15 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
   for (const sink of options.sinks ?? []) sim.trace.attach(sink)
   const collectors: Array<[string, () => unknown]> = []
   if (scenario.sources.length > 0) collectors.push(["timers", Timers.install(sim, scenario.sources)])
+  const pcpus = scenario.pcpus.length > 0 ? Pcpus.install(sim, scenario.pcpus, scenario.scheduler, options.recordSchedule ?? false) : undefined
+  if (pcpus !== undefined) collectors.push(["pcpus", pcpus.metrics])
   return {
     scenario,
     sim,
     untilNs: options.untilNs ?? scenario.duration,
     metrics: () => Object.fromEntries(collectors.map(([name, collect]) => [name, collect()])),
+    finish: () => pcpus?.finish(),
+    segments: () => pcpus?.segments() ?? [],
   }
 }
 
@@ -63,11 +74,16 @@ export const execute = (prepared: Prepared, onSlice?: OnSlice): Summary => {
     } else {
       while (sim.run({ untilNs, maxEvents: EVENTS_PER_SLICE }) === "maxEvents") onSlice(sim, untilNs)
     }
+    prepared.finish()
   } finally {
     sim.trace.close()
   }
   return summarize(prepared)
 }
+
+/** The `--schedule` file: executed segments as a JSON array, one segment per line. */
+export const segmentsJson = (prepared: Prepared): string =>
+  `[\n${prepared.segments().map((s) => JSON.stringify(s)).join(",\n")}\n]\n`
 
 export const summarize = ({ scenario, sim, metrics }: Prepared): Summary => ({
   scenario: scenario.name,

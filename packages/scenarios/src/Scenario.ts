@@ -10,6 +10,7 @@
  */
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
+import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
 
 /** A periodic event source: fires at `offset + k·period`, each firing delayed by U[0, jitter]. */
 export const PeriodicSource = z.strictObject({
@@ -36,12 +37,22 @@ export const ScenarioSchema = z.strictObject({
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),
   duration: PositiveDuration,
   sources: z.array(Source).default([]),
+  /** Scheduler options applied to every PCPU (each PCPU's own `options` win). */
+  scheduler: SchedulerOptionsDecl.default({}),
+  /** PCPUs run on the single-PCPU scheduling harness (VCPUs and threads with job releases). */
+  pcpus: z.array(PcpuDecl).default([]),
 })
   .superRefine((s, ctx) => {
     const seen = new Set<string>()
     s.sources.forEach((src, i) => {
       if (seen.has(src.name)) ctx.issues.push({ code: "custom", input: src.name, path: ["sources", i, "name"], message: `duplicate source name "${src.name}"` })
       seen.add(src.name)
+    })
+    const pcpuNames = new Set<string>()
+    s.pcpus.forEach((p, i) => {
+      const name = p.name ?? `pcpu${i}`
+      if (pcpuNames.has(name)) ctx.issues.push({ code: "custom", input: name, path: ["pcpus", i, "name"], message: `duplicate PCPU name "${name}"` })
+      pcpuNames.add(name)
     })
   })
 

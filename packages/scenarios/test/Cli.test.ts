@@ -65,6 +65,27 @@ describe("qvsim CLI", { timeout: 60_000 }, () => {
     expect(qvsim(["diff", t, t]).code).toBe(0)
   })
 
+  it("check prints per-PCPU verdicts and RTA response times; --json gives the numbers", () => {
+    const text = qvsim(["check", "rm-periodic"])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/rta\s+schedulable/)
+    expect(text.stdout).toMatch(/t5\s+36ms\s+200ms\s+89ms/)
+    const json = JSON.parse(qvsim(["check", "rm-periodic", "--json"]).stdout)
+    expect(json.pcpus[0].rta.responses.map((r: { responseNs: number }) => r.responseNs)).toEqual([1e6, 5e6, 15e6, 30e6, 89e6])
+    const none = qvsim(["check", "timers"])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/declares no PCPUs/)
+  })
+
+  it("run --schedule writes the executed segments in ns", () => {
+    const dir = fresh()
+    const out = join(dir, "s.json")
+    expect(qvsim(["run", "rm-periodic", "--until", "100ms", "--schedule", out]).code).toBe(0)
+    const segs = JSON.parse(readFileSync(out, "utf8")) as Array<{ pcpu: string; start: number; end: number; vcpu: string; thread: string }>
+    expect(segs[0]).toEqual({ pcpu: "pcpu0", start: 0, end: 1_000_000, vcpu: "t1", thread: "task1" })
+    expect(segs.every((x) => Number.isInteger(x.start) && x.end > x.start)).toBe(true)
+  })
+
   it("runs a .ts scenario file (default export) and a .json file", () => {
     const ts = qvsim(["run", join(fixtures, "two-sources.ts"), "--json"])
     expect(ts.code).toBe(0)

@@ -7,6 +7,8 @@ import { Diff, Replay, Time, type Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
+import * as Check from "../Check.ts"
+import { writeFileAtomic } from "../Files.ts"
 import { jsonSchema, parseScenario } from "../Scenario.ts"
 import { load, type Loaded } from "../Load.ts"
 import * as Runner from "../Runner.ts"
@@ -47,6 +49,12 @@ const traceFlag = Flag.String("trace").pipe(
   Flag.optional,
 )
 
+const scheduleFlag = Flag.String("schedule").pipe(
+  Flag.withDescription("write the executed segments [{pcpu, start, end, vcpu, thread}] (ns) to FILE as JSON"),
+  Flag.withMetavar("FILE"),
+  Flag.optional,
+)
+
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
 const header = (loaded: Loaded, seed: number, untilNs: number): Trace.TraceHeader => ({
@@ -78,21 +86,29 @@ export const run = Command.make(
     seed: seedFlag,
     until: untilFlag,
     trace: traceFlag,
+    schedule: scheduleFlag,
     json: jsonFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, json }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, schedule, json }) {
     const loaded = yield* loadScenario(spec)
     const runSeed = Option.getOrElse(seed, () => loaded.scenario.seed)
     const untilNs = Option.getOrElse(until, () => loaded.scenario.duration)
     const output = Option.getOrUndefined(trace)
+    const scheduleOut = Option.getOrUndefined(schedule)
     const summary = yield* Effect.acquireUseRelease(
       attempt(() => (output === undefined ? undefined : jsonlFileSink(output, header(loaded, runSeed, untilNs)))),
       (file) =>
         attempt(() => {
-          const prepared = Runner.prepare(loaded.scenario, { seed: runSeed, untilNs, sinks: file === undefined ? [] : [file.sink] })
+          const prepared = Runner.prepare(loaded.scenario, {
+            seed: runSeed,
+            untilNs,
+            sinks: file === undefined ? [] : [file.sink],
+            recordSchedule: scheduleOut !== undefined,
+          })
           const progress = Progress.make(!json)
           const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
           progress.done()
+          if (scheduleOut !== undefined) writeFileAtomic(scheduleOut, Runner.segmentsJson(prepared))
           return { ...s, wallMs: Math.round(wallMs * 1000) / 1000 }
         }),
       // The trace is renamed into place by the run's normal close; on failure, drop the temp file.
@@ -150,11 +166,25 @@ export const diff = Command.make(
   }),
 ).pipe(Command.withDescription("compare two traces and report the first differing record"))
 
+export const check = Command.make(
+  "check",
+  {
+    scenario: Argument.String("scenario").pipe(Argument.withDescription("a built-in name, a .ts file or a .json file")),
+    json: jsonFlag,
+  },
+  Effect.fn("check")(function* ({ scenario: spec, json }) {
+    const loaded = yield* loadScenario(spec)
+    const checks = yield* attempt(() => Check.check(loaded.scenario))
+    if (checks.length === 0) return yield* badInput(`scenario ${loaded.scenario.name} declares no PCPUs with VCPUs to analyse`)
+    yield* Console.log(json ? JSON.stringify(Check.toJson(loaded.scenario.name, checks)) : Check.format(loaded.scenario.name, checks))
+  }),
+).pipe(Command.withDescription("per-PCPU schedulability analysis: utilisation, LL, hyperbolic, Main+I/O, RTA"))
+
 export const schema = Command.make("schema", {}, () => Console.log(JSON.stringify(jsonSchema(), null, 2))).pipe(
   Command.withDescription("print the JSON Schema of scenario files (for editors)"),
 )
 
 export const root = Command.make("qvsim").pipe(
   Command.withDescription("qvsim: a deterministic discrete-event simulator of the Quest-V multikernel"),
-  Command.withSubcommands([list, run, replay, diff, schema]),
+  Command.withSubcommands([list, run, check, replay, diff, schema]),
 )

@@ -1,0 +1,159 @@
+/**
+ * The scheduling section of a scenario: PCPUs, each with its VCPUs `(C, T, kind)` and the threads
+ * on them (job releases and what each job does), run on vcpu-sched's single-PCPU harness. Names
+ * refer to VCPUs; durations are strings with units or integer ns. `toSpec` turns a validated PCPU
+ * into vcpu-sched's `PcpuSpec` (indices, ns).
+ *
+ * @module
+ */
+import type { Workload, Options } from "@qvsim/vcpu-sched"
+import { z } from "zod"
+import { Duration, PositiveDuration } from "./Duration.ts"
+
+/** A fixed duration or `[lo, hi]`, drawn uniformly per job from the thread's own stream. */
+const RangeNs = z.union([Duration, z.tuple([Duration, Duration])]).refine(
+  (r) => typeof r === "number" || r[0] <= r[1],
+  { message: "expected lo ≤ hi" },
+)
+
+const Step = z.union([
+  z.strictObject({ compute: RangeNs }),
+  z.strictObject({ sleep: RangeNs }),
+  z.strictObject({
+    io: z.strictObject({
+      vcpu: z.string(),
+      work: RangeNs,
+      delay: RangeNs.optional(),
+      wait: z.boolean().optional(),
+      probability: z.number().min(0).max(1).optional(),
+    }),
+  }),
+])
+
+const Arrivals = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("periodic"), period: PositiveDuration, offset: Duration.default(0) }),
+  z.strictObject({ kind: z.literal("sporadic"), minInterArrival: PositiveDuration, maxExtra: Duration.default(0), offset: Duration.default(0) }),
+  z.strictObject({ kind: z.literal("poisson"), mean: PositiveDuration, offset: Duration.default(0) }),
+  z.strictObject({ kind: z.literal("explicit"), at: z.array(Duration).min(1) }),
+])
+
+export const VcpuDecl = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(["main", "io"]).default("main"),
+  /** `C`: budget per period (for an I/O VCPU, `U = C/T`). */
+  budget: PositiveDuration,
+  /** `T`: period; rate-monotonic priority (smaller = higher). */
+  period: PositiveDuration,
+})
+
+export const ThreadDecl = z.strictObject({
+  name: z.string().min(1),
+  vcpu: z.string(),
+  arrivals: Arrivals,
+  job: z.array(Step).min(1),
+  deadline: PositiveDuration.optional(),
+})
+
+/** Scheduler options (spec D.12), all optional; durations with units. */
+export const SchedulerOptionsDecl = z.strictObject({
+  ssPolicy: z.enum(["quest", "posixNaive"]).optional(),
+  maxRepl: z.number().int().min(1).optional(),
+  splitAdvancesHead: z.boolean().optional(),
+  enforcementLatency: Duration.optional(),
+  ioBackground: z.enum(["none", "belowAll"]).optional(),
+  pibsClampOnInherit: z.boolean().optional(),
+  schedOverhead: Duration.optional(),
+  quantum: PositiveDuration.optional(),
+  /** `"none"` disables the 1 ms timer rule. */
+  maxTimerInterval: z.union([PositiveDuration, z.literal("none")]).optional(),
+  timerTick: PositiveDuration.optional(),
+})
+
+export const PcpuDecl = z.strictObject({
+  name: z.string().min(1).optional(),
+  /**
+   * Keep the executed schedule during the run (memory grows with simulated time), so the metrics
+   * add, per VCPU, its execution, its share and its most execution in any window of one period.
+   */
+  recordSchedule: z.boolean().default(false),
+  options: SchedulerOptionsDecl.default({}),
+  vcpus: z.array(VcpuDecl).min(1),
+  threads: z.array(ThreadDecl).default([]),
+}).superRefine((p, ctx) => {
+  const names = new Map<string, number>()
+  p.vcpus.forEach((v, i) => {
+    if (names.has(v.name)) ctx.issues.push({ code: "custom", input: v.name, path: ["vcpus", i, "name"], message: `duplicate VCPU name "${v.name}"` })
+    names.set(v.name, i)
+    if (v.budget > v.period) ctx.issues.push({ code: "custom", input: v.budget, path: ["vcpus", i, "budget"], message: `budget ${v.budget}ns exceeds the period ${v.period}ns` })
+  })
+  const known = [...names.keys()].join(", ")
+  p.threads.forEach((t, i) => {
+    const v = names.get(t.vcpu)
+    if (v === undefined) ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `no VCPU "${t.vcpu}" (known: ${known})` })
+    else if (p.vcpus[v]!.kind === "io") ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `"${t.vcpu}" is an I/O VCPU: threads run on Main VCPUs and reach I/O VCPUs with io steps` })
+    t.job.forEach((s, k) => {
+      if ("io" in s) {
+        const io = names.get(s.io.vcpu)
+        if (io === undefined || p.vcpus[io]!.kind !== "io") {
+          ctx.issues.push({ code: "custom", input: s.io.vcpu, path: ["threads", i, "job", k, "io", "vcpu"], message: `"${s.io.vcpu}" is not an I/O VCPU of this PCPU` })
+        }
+      }
+    })
+  })
+})
+
+export type PcpuDecl = z.output<typeof PcpuDecl>
+export type SchedulerOptionsDecl = z.output<typeof SchedulerOptionsDecl>
+
+/** Scenario-level scheduler options (durations in ns) → vcpu-sched options. */
+export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOptions> => {
+  const out: Record<string, unknown> = {}
+  if (o.ssPolicy !== undefined) out["ssPolicy"] = o.ssPolicy
+  if (o.maxRepl !== undefined) out["maxRepl"] = o.maxRepl
+  if (o.splitAdvancesHead !== undefined) out["splitAdvancesHead"] = o.splitAdvancesHead
+  if (o.enforcementLatency !== undefined) out["enforcementLatencyNs"] = o.enforcementLatency
+  if (o.ioBackground !== undefined) out["ioBackground"] = o.ioBackground
+  if (o.pibsClampOnInherit !== undefined) out["pibsClampOnInherit"] = o.pibsClampOnInherit
+  if (o.schedOverhead !== undefined) out["schedOverheadNs"] = o.schedOverhead
+  if (o.quantum !== undefined) out["quantumNs"] = o.quantum
+  if (o.maxTimerInterval !== undefined) out["maxTimerIntervalNs"] = o.maxTimerInterval === "none" ? Infinity : o.maxTimerInterval
+  if (o.timerTick !== undefined) out["timerTickNs"] = o.timerTick
+  return out as Partial<Options.SchedulerOptions>
+}
+
+/** A validated PCPU → vcpu-sched's spec, with the scenario-wide options under the PCPU's own. */
+export const toSpec = (p: PcpuDecl, scenarioOptions: SchedulerOptionsDecl = {}): Workload.PcpuSpec => {
+  const index = new Map(p.vcpus.map((v, i) => [v.name, i]))
+  const step = (s: z.output<typeof Step>): Workload.Step => {
+    if ("compute" in s) return { compute: s.compute }
+    if ("sleep" in s) return { sleep: s.sleep }
+    return {
+      io: {
+        vcpu: index.get(s.io.vcpu)!,
+        work: s.io.work,
+        ...(s.io.delay !== undefined ? { delay: s.io.delay } : {}),
+        ...(s.io.wait !== undefined ? { wait: s.io.wait } : {}),
+        ...(s.io.probability !== undefined ? { probability: s.io.probability } : {}),
+      },
+    }
+  }
+  const arrivals = (a: z.output<typeof Arrivals>): Workload.Arrivals => {
+    switch (a.kind) {
+      case "periodic": return { kind: "periodic", periodNs: a.period, offsetNs: a.offset }
+      case "sporadic": return { kind: "sporadic", minInterArrivalNs: a.minInterArrival, maxExtraNs: a.maxExtra, offsetNs: a.offset }
+      case "poisson": return { kind: "poisson", meanInterArrivalNs: a.mean, offsetNs: a.offset }
+      case "explicit": return { kind: "explicit", releasesNs: a.at }
+    }
+  }
+  return {
+    vcpus: p.vcpus.map((v) => ({ kind: v.kind, name: v.name, budgetNs: v.budget, periodNs: v.period })),
+    threads: p.threads.map((t) => ({
+      vcpu: index.get(t.vcpu)!,
+      name: t.name,
+      arrivals: arrivals(t.arrivals),
+      job: t.job.map(step),
+      ...(t.deadline !== undefined ? { deadlineNs: t.deadline } : {}),
+    })),
+    options: { ...toOptions(scenarioOptions), ...toOptions(p.options) },
+  }
+}
