@@ -53,6 +53,12 @@ export interface HarnessOptions {
   /** Use this scheduler instead of a new one (tests inject broken variants); it must be empty. */
   readonly scheduler?: PcpuScheduler
   /**
+   * Top-half cost of each I/O completion interrupt, ns (default 0). The interrupted thread makes no
+   * progress meanwhile, yet its VCPU is charged (S1 charges wall time): the accounting detail of
+   * §C.1. A dispatch during a top half starts when it ends.
+   */
+  readonly irqTopHalfNs?: number
+  /**
    * Run on this simulation instead of a new one (several PCPUs in one run, one trace). Then drive
    * it with `sim.run(...)` and call {@link Harness.flush} at the end; `seed` is ignored.
    */
@@ -197,6 +203,9 @@ export class Harness {
   private stepThread = -1
   private stepAtNs = -1
   private timerAtNs = Infinity
+  // interrupt top halves
+  private readonly irqNs: number
+  private irqBusyUntilNs = 0
   // trace
   private readonly kDispatch: Trace.RecordKind | null = null
   private readonly kRelease: Trace.RecordKind | null = null
@@ -215,6 +224,8 @@ export class Harness {
     this.recordJobs = options.recordJobs ?? false
     this.traceOn = options.trace ?? false
     this.onInvoke = options.onInvoke
+    this.irqNs = options.irqTopHalfNs ?? 0
+    if (!Number.isSafeInteger(this.irqNs) || this.irqNs < 0) throw new RangeError(`Harness: irqTopHalfNs ${this.irqNs} must be an integer ≥ 0`)
     const sched = this.sched
     spec.vcpus.forEach((v, i) => {
       const custom = options.makeVcpu?.(i, v, sched)
@@ -345,7 +356,19 @@ export class Harness {
 
   /** A device finished the I/O of a request from thread `requester` (`wait` = 1 when it waits). */
   private onIoDone(requester: number, wait: number): void {
+    if (this.irqNs > 0) this.topHalf(this.sim.now)
     if (wait === 1) this.onWake(requester)
+  }
+
+  /** An interrupt's top half runs now for `irqTopHalfNs`: the running thread is held back meanwhile. */
+  private topHalf(now: number): void {
+    const start = now > this.irqBusyUntilNs ? now : this.irqBusyUntilNs
+    this.irqBusyUntilNs = start + this.irqNs
+    const th = this.running
+    if (th < 0) return
+    this.progress(now)
+    if (this.runFromNs < this.irqBusyUntilNs) this.runFromNs = this.irqBusyUntilNs
+    this.postComputeEnd(this.threads[th]!, this.runFromNs)
   }
 
   private onInvokeEvent(): void {
@@ -445,9 +468,8 @@ export class Harness {
       svc.ioDelay.push(delay)
       svc.ioRequester.push(t.index)
       svc.ioWait.push(step.wait ? 1 : 0)
-      const requesterT = this.sched.vcpus[t.vcpu]!.periodNs
-      if (svc.status === IDLE) this.nextIoJob(svc)
-      if (this.sched.requestIo(step.ioVcpu, requesterT, svc.index, now)) this.wantInvoke(now)
+      if (svc.status === IDLE) this.nextIoJob(svc) // may complete a zero-work request at once
+      if (svc.status === COMPUTE && this.sched.requestIo(step.ioVcpu, this.sched.vcpus[t.vcpu]!.periodNs, svc.index, now)) this.wantInvoke(now)
       if (step.wait) {
         t.status = IOWAIT
         return false
@@ -522,7 +544,7 @@ export class Harness {
   private apply(d: Decision): void {
     this.running = d.thread
     this.runningVcpu = d.vcpu
-    this.runFromNs = d.runFromNs
+    this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
     this.timerAtNs = d.timerAtNs
     if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, d.runFromNs)
     else this.cancelComputeEnd()

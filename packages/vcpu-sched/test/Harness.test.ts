@@ -10,6 +10,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
 import { Harness } from "../src/Harness.ts"
+import { MainVcpu, queueString } from "../src/MainVcpu.ts"
 import { defaults, resolveOptions } from "../src/Options.ts"
 import { validate, type PcpuSpec } from "../src/Workload.ts"
 import { MS, US } from "./support.ts"
@@ -142,5 +143,26 @@ describe("several PCPUs on one simulation", () => {
     expect(a.schedule.segments()).toEqual(alone[0]!.schedule.segments())
     expect(b.schedule.segments()).toEqual(alone[1]!.schedule.segments())
     expect(b.schedule.segments()[0]!.pcpu).toBe(1)
+  })
+})
+
+describe("interrupt top halves", () => {
+  it("hold back the running thread while its VCPU is still charged (§C.1 accounting)", () => {
+    const spec: PcpuSpec = {
+      vcpus: [
+        { kind: "main", budgetNs: 1 * MS, periodNs: 10 * MS },
+        { kind: "main", budgetNs: 5 * MS, periodNs: 20 * MS },
+        { kind: "io", budgetNs: 1 * MS, periodNs: 10 * MS },
+      ],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ io: { vcpu: 2, work: 0, delay: 1 * MS, wait: false } }] },
+        { vcpu: 1, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 3 * MS }] },
+      ],
+    }
+    const h = new Harness(spec, { irqTopHalfNs: 100 * US, recordJobs: true }).run(10 * MS)
+    expect(h.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 1000], [1, 1100, 3100]])
+    expect(queueString(h.sched.vcpus[1] as MainVcpu, US)).toBe("0:1900, 20000:3100")
+    const plain = new Harness(spec).run(10 * MS)
+    expect(plain.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 3000]])
   })
 })
