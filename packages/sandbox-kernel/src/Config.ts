@@ -1,0 +1,207 @@
+/**
+ * The configuration of a Quest-V system: the machine (hardware), the scheduler options, and per
+ * sandbox its VCPUs and threads, plus the kernel, monitor, NIC-driver, channel, recovery and
+ * virtualisation options — validated by zod; every refusal names the path of the bad field
+ * (`sandboxes.1.threads.0.vcpu: VCPU 9 does not exist (the sandbox has 7)`), all at once, in one
+ * `ConfigError` (the hardware package's error type, so the CLI reports both alike).
+ *
+ * Defaults: the paper's machine (Xeon E5506, 4 cores, one sandbox per core, 2011 layout, the NIC
+ * shared by the four sandboxes) and the `p11` VCPU set per sandbox (spec §C.4): four Main VCPUs
+ * `(20 ms, 100 ms)` and three I/O VCPUs `(1 ms, 10 ms)` for USB, ATA and NET.
+ *
+ * Invariants: `parse` returns a complete record (every default filled) or throws; it never
+ * half-applies input. Programs are functions, so a configuration with threads is TypeScript, not
+ * JSON (the scenarios package maps declarative workloads onto programs).
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Errors, MachineConfig } from "@qvsim/hardware"
+import { Options as SchedOptions } from "@qvsim/vcpu-sched"
+import * as Program from "./Program.ts"
+import {
+  channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
+} from "./Options.ts"
+
+const MS = 1_000_000
+
+const deviceNames = Object.keys(Program.DeviceClass) as [Program.DeviceClassName, ...Program.DeviceClassName[]]
+
+/** A VCPU of a sandbox. */
+export const vcpuSchema = z.strictObject({
+  /** `'main'` (sporadic server, default) or `'io'` (PIBS). */
+  kind: z.enum(["main", "io"]).default("main"),
+  name: z.string().min(1, "must not be empty").optional(),
+  /** `C`, ns (for I/O VCPUs `U = C/T`). */
+  budgetNs: int(1),
+  /** `T`, ns (the rate-monotonic priority). */
+  periodNs: int(1),
+  /** I/O VCPUs: the device classes served. */
+  device: z.union([z.enum(deviceNames), z.array(z.enum(deviceNames))]).optional(),
+  /** Index of the core within the sandbox's cores (default 0). */
+  core: int(0).default(0),
+}).refine((v) => v.budgetNs <= v.periodNs, { message: "budgetNs must not exceed periodNs", path: ["budgetNs"] })
+
+/** A thread of a sandbox. */
+export const threadSchema = z.strictObject({
+  /** Unique in its sandbox. */
+  name: z.string().min(1, "must not be empty"),
+  /** Index of its (Main) VCPU in the sandbox's `vcpus`. */
+  vcpu: int(0),
+  /** Its behaviour: a generator function (see `Program`). */
+  program: z.custom<Program.Program>((v) => typeof v === "function", { message: "must be a generator function (function*)" }),
+  /** Periodic releases for `Program.waitJob()`: period, first release offset, relative deadline (default the period). */
+  periodic: z.strictObject({ periodNs: int(1), offsetNs: int(0).default(0), deadlineNs: int(1).optional() }).optional(),
+  /** Local time the thread first becomes runnable, ns. */
+  startNs: int(0).default(0),
+  /** Address-space pages (`fork` copies them); default `kernel.processPages`. */
+  pages: int(1).optional(),
+  /** A user thread (system calls pay their entry, default) or a kernel thread. */
+  user: z.boolean().default(true),
+})
+
+/** One sandbox. */
+export const sandboxSchema = z.strictObject({
+  /** VCPUs (default: the p11 set — 4 Main (20 ms, 100 ms), 3 I/O (1 ms, 10 ms) for USB, ATA, NET). */
+  vcpus: z.array(vcpuSchema).min(1, "a sandbox needs at least one VCPU").optional(),
+  threads: z.array(threadSchema).default([]),
+  /** Monitor options of this sandbox (default: the system's `monitor`). */
+  monitor: monitorSchema.partial().optional(),
+})
+
+export const systemSchema = z.strictObject({
+  /** Run seed: every random stream is derived from it and its name. */
+  seed: int(0).default(1),
+  /** The machine (hardware `MachineConfig`); `boot.mode` is the kernel's business and must not be set. */
+  machine: z.record(z.string(), z.unknown()).default({}),
+  /** vcpu-sched options for every core's scheduler (validated by vcpu-sched). */
+  scheduler: z.record(z.string(), z.unknown()).default({}),
+  kernel: kernelSchema.prefault({}),
+  monitor: monitorSchema.prefault({}),
+  nic: nicSchema.prefault({}),
+  channelOptions: channelOptionsSchema.prefault({}),
+  recovery: recoverySchema.prefault({}),
+  virtualization: virtualizationSchema.prefault({}),
+  /** One entry per sandbox (default: every sandbox with the default VCPUs and no threads). */
+  sandboxes: z.array(sandboxSchema).optional(),
+  /** Record executed segments per core (`--schedule`). */
+  recordSchedule: z.boolean().default(false),
+})
+
+export type SystemInput = z.input<typeof systemSchema>
+type Parsed = z.output<typeof systemSchema>
+
+/** A resolved VCPU. */
+export interface VcpuConfig {
+  readonly kind: "main" | "io"
+  readonly name: string
+  readonly budgetNs: number
+  readonly periodNs: number
+  readonly classMask: number
+  readonly core: number
+}
+
+export type ThreadConfig = z.output<typeof threadSchema>
+
+export interface SandboxConfig {
+  readonly index: number
+  /** Machine cores of the sandbox, ascending. */
+  readonly cores: readonly number[]
+  readonly vcpus: readonly VcpuConfig[]
+  readonly threads: readonly ThreadConfig[]
+  readonly monitor: z.output<typeof monitorSchema>
+}
+
+/** A validated configuration with every default filled. */
+export interface SystemConfig extends Omit<Parsed, "sandboxes" | "machine" | "scheduler"> {
+  readonly machine: MachineConfig.MachineConfig
+  /** The machine input as given (with `boot.mode: 'none'`), for building the Machine. */
+  readonly machineInput: MachineConfig.MachineInput
+  readonly scheduler: SchedOptions.SchedulerOptions
+  readonly sandboxes: readonly SandboxConfig[]
+  /** NIC sharers (resolved) and master. */
+  readonly nicSharers: readonly number[]
+  readonly nicMaster: number
+}
+
+/** The default VCPU set of a sandbox (spec §C.4, `p11`). */
+export const defaultVcpus = (): VcpuConfig[] => [
+  ...[0, 1, 2, 3].map((i) => ({ kind: "main" as const, name: `main${i}`, budgetNs: 20 * MS, periodNs: 100 * MS, classMask: 0, core: 0 })),
+  ...(["usb", "ata", "net"] as const).map((d) => ({ kind: "io" as const, name: `io-${d}`, budgetNs: 1 * MS, periodNs: 10 * MS, classMask: Program.DeviceClass[d], core: 0 })),
+]
+
+const path = (p: ReadonlyArray<PropertyKey>): string => p.map(String).join(".")
+
+/** Validates `input` and fills every default; throws one `ConfigError` listing every problem by path. */
+export const parse = (input: SystemInput = {}): SystemConfig => {
+  const issues: string[] = []
+  const r = systemSchema.safeParse(input)
+  if (!r.success) {
+    throw new Errors.ConfigError("SystemConfig", r.error.issues.map((i) => `${path(i.path) || "(root)"}: ${i.message}`))
+  }
+  const c = r.data
+  // Machine: the kernel does the boot (its own post-boot state or boot phase).
+  const bootIn = (c.machine["boot"] ?? {}) as Record<string, unknown>
+  if (bootIn["mode"] !== undefined) issues.push("machine.boot.mode: set by the sandbox kernel; leave it out")
+  const machineInput = { ...c.machine, boot: { ...bootIn, mode: "none" } } as MachineConfig.MachineInput
+  let machine: MachineConfig.MachineConfig | null = null
+  try {
+    machine = MachineConfig.parse(machineInput)
+  } catch (e) {
+    if (!(e instanceof Errors.ConfigError)) throw e
+    for (const line of e.issues) issues.push(`machine.${line}`)
+  }
+  let scheduler: SchedOptions.SchedulerOptions | null = null
+  try {
+    scheduler = SchedOptions.resolveOptions(c.scheduler as Partial<SchedOptions.SchedulerOptions>)
+  } catch (e) {
+    issues.push(`scheduler: ${(e as Error).message}`)
+  }
+  if (machine === null || scheduler === null) throw new Errors.ConfigError("SystemConfig", issues)
+
+  const n = MachineConfig.sandboxCount(machine)
+  const sandboxOfCore = machine.sandboxOfCore ?? Array.from({ length: machine.cores }, (_, i) => i)
+  const given = c.sandboxes ?? Array.from({ length: n }, () => ({ threads: [] as ThreadConfig[] }))
+  if (given.length !== n) issues.push(`sandboxes: ${given.length} entries for the machine's ${n} sandboxes`)
+  const sandboxes: SandboxConfig[] = []
+  for (let s = 0; s < Math.min(n, given.length); s++) {
+    const g = given[s]! as z.output<typeof sandboxSchema>
+    const cores = sandboxOfCore.flatMap((sb, core) => (sb === s ? [core] : []))
+    const vcpus: VcpuConfig[] = g.vcpus === undefined
+      ? defaultVcpus()
+      : g.vcpus.map((v, i) => {
+        const devices = v.device === undefined ? [] : Array.isArray(v.device) ? v.device : [v.device]
+        if (v.kind === "main" && devices.length > 0) issues.push(`sandboxes.${s}.vcpus.${i}.device: only I/O VCPUs serve devices`)
+        if (v.core >= cores.length) issues.push(`sandboxes.${s}.vcpus.${i}.core: core ${v.core} of a sandbox with ${cores.length} core(s)`)
+        const mask = devices.reduce((m, d) => m | Program.DeviceClass[d], 0)
+        return { kind: v.kind, name: v.name ?? `${v.kind}${i}`, budgetNs: v.budgetNs, periodNs: v.periodNs, classMask: mask, core: v.core }
+      })
+    const names = new Set<string>()
+    g.threads.forEach((t, i) => {
+      const at = `sandboxes.${s}.threads.${i}`
+      if (names.has(t.name)) issues.push(`${at}.name: duplicate thread name "${t.name}"`)
+      names.add(t.name)
+      const v = vcpus[t.vcpu]
+      if (v === undefined) issues.push(`${at}.vcpu: VCPU ${t.vcpu} does not exist (the sandbox has ${vcpus.length})`)
+      else if (v.kind !== "main") issues.push(`${at}.vcpu: VCPU ${t.vcpu} is an I/O VCPU; threads run on Main VCPUs`)
+    })
+    sandboxes.push({ index: s, cores, vcpus, threads: g.threads, monitor: { ...c.monitor, ...stripUndefined(g.monitor ?? {}) } })
+  }
+
+  const sharers = c.nic.sharers ?? Array.from({ length: Math.min(4, n) }, (_, i) => i)
+  sharers.forEach((s, i) => {
+    if (s >= n) issues.push(`nic.sharers.${i}: sandbox ${s} does not exist (${n} sandboxes)`)
+    if (sharers.indexOf(s) !== i) issues.push(`nic.sharers.${i}: sandbox ${s} listed twice`)
+  })
+  const master = c.nic.master ?? sharers[0] ?? 0
+  if (sharers.length > 0 && !sharers.includes(master)) issues.push(`nic.master: sandbox ${master} is not a sharer`)
+  if (issues.length > 0) throw new Errors.ConfigError("SystemConfig", issues)
+  const { sandboxes: _s, machine: _m, scheduler: _sc, ...rest } = c
+  return { ...rest, machine, machineInput, scheduler, sandboxes, nicSharers: sharers, nicMaster: master }
+}
+
+const stripUndefined = <A extends object>(a: A): Partial<A> => {
+  const out: Partial<A> = {}
+  for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
+  return out
+}

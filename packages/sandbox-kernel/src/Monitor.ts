@@ -1,0 +1,212 @@
+/**
+ * The per-sandbox monitor (spec §D.4): VMX root on the sandbox's own cores. It does nothing in
+ * steady state — external interrupts, scheduling and channel traffic never exit (F17) — and it
+ * handles the exits that do happen: EPT violations (a refused memory access, a fault), hypercalls
+ * (VMCALL / CPUID with the hypercall leaf), the injection of interrupts in the hypervisor-mediated
+ * baseline, and the monitor side of recovery and migration (tasks other modules hand it).
+ *
+ * Every exit charges its core: the VM exit, the handling, the VM entry (costs in cycles from the
+ * machine's cost table and {@link MonitorOptions}, converted once to ns). The time lands on
+ * whichever VCPU was current (spec §C.1 accounting).
+ *
+ * Invariants:
+ * - exactly one `mon.exit` record per VM exit taken by the sandbox's cores;
+ * - a refused access is never performed (the hardware guarantees it; the monitor only decides
+ *   what the guest sees: `skip` gives the thread its failure value, `killThread` ends it,
+ *   `recover` hands the sandbox to its recovery);
+ * - tasks run in order, one at a time per core; when the last one ends the kernel enters the guest.
+ *
+ * @module
+ */
+import type { Trace } from "@qvsim/sim-core"
+import { Core as CoreNs, Ept } from "@qvsim/hardware"
+import type { ExitHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { MonitorOptions } from "./Options.ts"
+
+const R = CoreNs.VmExitReason
+
+/** Work the monitor does on a core: phases of ns, like an {@link ExitHandler}. */
+export interface MonitorTask {
+  /** First phase: ns of work, or -1 when there is nothing to do. */
+  start(k: Kernel, p: Pcpu): number
+  /** Next phase: ns, or -1 when done. */
+  next(k: Kernel, p: Pcpu): number
+}
+
+/** Who decides what a fault means (the recovery engine); returns a task or null to apply the policy. */
+export interface FaultHandler {
+  /** An EPT violation (or an explicit trigger) in sandbox `k.sandbox`: a recovery task, or null. */
+  onFault(k: Kernel, p: Pcpu, reason: number, qualification: number): MonitorTask | null
+  /** An exit the kernel forced for a monitor-to-monitor message (remote recovery, migration IPIs). */
+  onMessage(k: Kernel, p: Pcpu, qualification: number): MonitorTask | null
+}
+
+/** Hypercall handlers by number (spec §D.4: 1 migrate, 2 lookup, …, 7 allocate). */
+export type HypercallHandler = (k: Kernel, p: Pcpu, number: number) => MonitorTask | null
+
+/** Exit reason the kernel uses for a monitor-to-monitor IPI (the IPI handler forces the exit). */
+export const MESSAGE_EXIT = R.ExceptionOrNmi
+
+export class Monitor implements ExitHandler {
+  readonly sandbox: number
+  readonly options: MonitorOptions
+  /** Exits handled, by reason. */
+  readonly exitsByReason = new Map<number, number>()
+  eptViolations = 0
+  hypercalls = 0
+  injections = 0
+  faultHandler: FaultHandler | null = null
+  readonly hypercallHandlers = new Map<number, HypercallHandler>()
+  private readonly vmExitNs: number
+  private readonly vmEntryNs: number
+  private readonly violationNs: number
+  private readonly hypercallNs: number
+  private readonly injectNs: number
+  /** Per core: the task in progress and those queued behind it. */
+  private readonly running: (MonitorTask | null)[] = []
+  private readonly queued: MonitorTask[][] = []
+  private readonly subject: Trace.Subject
+  private readonly kExit: Trace.RecordKind
+  private readonly actions: Record<"skip" | "kill" | "recover" | "hypercall" | "inject" | "message", number>
+  private readonly trace: Trace.Trace
+
+  constructor(k: Kernel, options: MonitorOptions, injectCycles: number) {
+    this.sandbox = k.sandbox
+    this.options = options
+    const costs = k.machine.costs
+    this.vmExitNs = costs.ns.vmExit
+    this.vmEntryNs = costs.ns.vmEntry
+    this.violationNs = costs.toNs(options.eptViolationCycles)
+    this.hypercallNs = costs.toNs(options.hypercallCycles)
+    this.injectNs = costs.toNs(injectCycles)
+    for (let i = 0; i < k.pcpus.length; i++) {
+      this.running.push(null)
+      this.queued.push([])
+    }
+    const trace = k.sim.trace
+    this.trace = trace
+    this.subject = trace.subject(`sandbox${k.sandbox}/monitor`, k.sandbox)
+    this.kExit = trace.kind("mon.exit", ["pcpu", "reason", "qualification", "$action"])
+    this.actions = {
+      skip: trace.symbol("skip"),
+      kill: trace.symbol("kill-thread"),
+      recover: trace.symbol("recover"),
+      hypercall: trace.symbol("hypercall"),
+      inject: trace.symbol("inject"),
+      message: trace.symbol("message"),
+    }
+    k.exitHandler = this
+  }
+
+  /** VM exit + `ns` of handling + VM entry, as one piece of work. */
+  private simple(ns: number): number {
+    return this.vmExitNs + ns + this.vmEntryNs
+  }
+
+  start(k: Kernel, p: Pcpu, reason: number, qualification: number): number {
+    this.exitsByReason.set(reason, (this.exitsByReason.get(reason) ?? 0) + 1)
+    let action: keyof typeof this.actions
+    let task: MonitorTask | null = null
+    let ns = 0
+    switch (reason) {
+      case R.EptViolation: {
+        this.eptViolations++
+        task = this.faultHandler?.onFault(k, p, reason, qualification) ?? null
+        if (task !== null) {
+          action = "recover"
+          break
+        }
+        const policy = this.options.onEptViolation
+        if (policy === "recover") {
+          // No recovery engine claims it: behave as "skip".
+          action = "skip"
+        } else if (policy === "killThread") {
+          action = "kill"
+          k.killStopped(p)
+        } else {
+          action = "skip"
+        }
+        if (action === "skip") k.resolveStopped(p, k.stoppedThread(p)?.failValue)
+        ns = this.simple(this.violationNs)
+        break
+      }
+      case R.Vmcall:
+      case R.Cpuid: {
+        this.hypercalls++
+        action = "hypercall"
+        const h = this.hypercallHandlers.get(qualification)
+        task = h?.(k, p, qualification) ?? null
+        if (task === null) {
+          if (reason === R.Cpuid && this.faultHandler !== null) {
+            // CPUID forced by a fault handler: the explicit detection trigger (paper §3.7, note 4).
+            task = this.faultHandler.onFault(k, p, reason, qualification)
+            if (task !== null) action = "recover"
+          }
+          if (task === null) {
+            k.resolveStopped(p, undefined)
+            ns = this.simple(this.hypercallNs)
+          }
+        }
+        break
+      }
+      case R.ExternalInterrupt:
+        this.injections++
+        action = "inject"
+        ns = this.simple(this.injectNs)
+        break
+      case MESSAGE_EXIT:
+        action = "message"
+        task = this.faultHandler?.onMessage(k, p, qualification) ?? null
+        if (task === null) ns = this.simple(0)
+        break
+      default:
+        action = "skip"
+        k.resolveStopped(p, undefined)
+        ns = this.simple(0)
+    }
+    this.trace.emit(this.kExit, this.subject, p.index, reason, reason === R.EptViolation ? Ept.qualificationAddress(qualification) : qualification, this.actions[action])
+    if (task !== null) return this.begin(k, p, task)
+    return ns
+  }
+
+  next(k: Kernel, p: Pcpu): number {
+    const t = this.running[p.index]
+    if (t === null) return -1
+    const ns = t.next(k, p)
+    if (ns >= 0) return ns
+    return this.advance(k, p)
+  }
+
+  /** Queues `task` on `p` (it starts when the task in progress ends). */
+  enqueue(p: Pcpu, task: MonitorTask): void {
+    if (this.running[p.index] === null) this.running[p.index] = task
+    else this.queued[p.index]!.push(task)
+  }
+
+  private begin(k: Kernel, p: Pcpu, task: MonitorTask): number {
+    this.running[p.index] = task
+    const ns = task.start(k, p)
+    if (ns >= 0) return ns
+    return this.advance(k, p)
+  }
+
+  private advance(k: Kernel, p: Pcpu): number {
+    const q = this.queued[p.index]!
+    const nextTask = q.shift()
+    if (nextTask === undefined) {
+      this.running[p.index] = null
+      return -1
+    }
+    return this.begin(k, p, nextTask)
+  }
+
+  /** VM exit cost, ns. */
+  get exitNs(): number {
+    return this.vmExitNs
+  }
+
+  /** VM entry cost, ns. */
+  get entryNs(): number {
+    return this.vmEntryNs
+  }
+}

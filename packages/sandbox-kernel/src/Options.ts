@@ -1,0 +1,175 @@
+/**
+ * Every cost and quirk of the sandbox kernel, monitor, shared NIC driver, channels and recovery
+ * that is not a device cost: named options with the spec's default and a source tag (spec §D.12,
+ * DESIGN.md "Configuration"). Device and platform costs (VM exit/entry, IPI, driver switch and
+ * re-initialisation, interrupt entry, copy, demux, stack, TX clean, EPT walk) live in the hardware
+ * cost table (`machine.costs`, cycles) and are read from there.
+ *
+ * Sources: `[PAPER]` the seed paper; `[SRC …]` the Quest code as the spec reports it; `[SPEC]` a
+ * rule of `spec/quest-v-model.md`; `[ASSUMED]` no published figure — an order-of-magnitude default
+ * to calibrate per experiment.
+ *
+ * Invariants: the zod schemas refuse unknown keys and bad values with the field path; every
+ * duration is an integer number of ns and every cost an integer number of cycles.
+ *
+ * @module
+ */
+import { z } from "zod"
+
+/** An integer field ≥ `min` (and ≤ `max`). */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.number("must be a number").int("must be an integer").min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`)
+
+/** Kernel costs and quirks. */
+export const kernelSchema = z.strictObject({
+  /**
+   * When sleeping threads wake: `'timerInterrupt'` (default, `[SPEC §C.1 W2]`: the sleep queue is
+   * processed by the LAPIC timer handler, so a wake-up waits for the next scheduler tick ≤ 1 ms)
+   * or `'exact'` (idealised: a timer event at the wake time).
+   */
+  sleepWakeup: z.enum(["timerInterrupt", "exact"]).default("timerInterrupt"),
+  /** `[ASSUMED]` Cycles of the LAPIC timer handler before the scheduler runs (0: folded into `schedOverheadNs`). */
+  timerIrqCycles: int(0).default(0),
+  /** System-call entry of user threads: SYSENTER 128 or INT 300 cycles `[SRC docs/NOTES]`, or none. */
+  syscallEntry: z.enum(["sysenter", "int", "none"]).default("sysenter"),
+  /** `[ASSUMED]` Cycles of one `read`/`write` request (an instruction and its cache access). */
+  memAccessCycles: int(0).default(10),
+  /** `[ASSUMED]` Fixed cycles of `fork` (process record, page tables) besides copying pages. */
+  forkBaseCycles: int(0).default(30_000),
+  /** `[ASSUMED]` Cycles to copy one 4 KiB page of the address space (64 lines × 16 cycles). */
+  forkPageCycles: int(0).default(1_024),
+  /** `[ASSUMED]` TLB misses per copied page; each costs `eptWalkExtra` more under EPT (spec §E1). */
+  forkTlbMissesPerPage: int(0).default(1),
+  /** `[ASSUMED]` Cycles of `exit` (tearing the address space down). */
+  exitCycles: int(0).default(8_000),
+  /** `[ASSUMED]` Cycles of `waitpid` (reaping the child). */
+  waitpidCycles: int(0).default(2_000),
+  /** `[ASSUMED]` Pages of a process's address space (what `fork` copies by default). */
+  processPages: int(1).default(64),
+  /** Guard: consecutive zero-time requests of one thread before the run fails (a program that never computes). */
+  maxZeroTimeSteps: int(1).default(100_000),
+})
+export type KernelInput = z.input<typeof kernelSchema>
+export type KernelOptions = z.output<typeof kernelSchema>
+
+/** What a monitor does after an EPT violation it did not expect (no fault recovery pending). */
+export const EptViolationPolicy = z.enum(["skip", "killThread", "recover"])
+export type EptViolationPolicy = z.output<typeof EptViolationPolicy>
+
+/** Monitor costs and policies (spec §D.4). */
+export const monitorSchema = z.strictObject({
+  /** `[ASSUMED]` Cycles the monitor spends on an EPT-violation exit besides exit and entry. */
+  eptViolationCycles: int(0).default(2_000),
+  /** `[ASSUMED]` Cycles the monitor spends on a hypercall besides exit and entry. */
+  hypercallCycles: int(0).default(1_000),
+  /**
+   * After an EPT violation by a thread: `'skip'` (default: the access is dropped, the thread sees
+   * `false`/-1 and goes on), `'killThread'`, or `'recover'` (the sandbox's configured recovery).
+   */
+  onEptViolation: EptViolationPolicy.default("skip"),
+})
+export type MonitorInput = z.input<typeof monitorSchema>
+export type MonitorOptions = z.output<typeof monitorSchema>
+
+/** Shared NIC driver options (spec §D.7). */
+export const nicSchema = z.strictObject({
+  /**
+   * `'faithful'` (default): the driver as coded — the recycle flag initialised once per handler
+   * invocation, cursor fast-forward to the sharers' furthest cursor when a walk ends; `'ideal'`:
+   * per-descriptor recycling decision, no fast-forward (every sharer gets every frame exactly once).
+   */
+  mode: z.enum(["faithful", "ideal"]).default("faithful"),
+  /** `'late'` (default, the code: every sharer's IP layer drops others' frames) or `'early'` (paper: driver checks the header). */
+  demux: z.enum(["late", "early"]).default("late"),
+  /** RX protocol processing on a NET-class I/O VCPU (true) or in the interrupt handler (false, default). */
+  rxInBottomHalf: z.boolean().default(false),
+  /** Sandboxes sharing the NIC (default 0..min(4, sandboxes)−1, `MAX_NUM_SHARE` = 4). */
+  sharers: z.array(int(0, 7)).max(4, "at most 4 sharers (MAX_NUM_SHARE)").optional(),
+  /** The master sandbox (initialised the NIC; handles TX completions and acknowledges interrupts). Default the first sharer. */
+  master: int(0, 7).optional(),
+  /**
+   * Bottom halves inherit the period of this Main VCPU index of the sandbox (`[SRC]`: the drivers
+   * hard-wire "VCPU #2"); when the sandbox has fewer VCPUs, its first Main VCPU.
+   */
+  bottomHalfRequesterVcpu: int(0).default(2),
+  /** Lag between sharers' cursors (descriptors) at which the driver warns (`[SRC r8169.c]` 200). */
+  lagWarning: int(1).default(200),
+})
+export type NicInput = z.input<typeof nicSchema>
+export type NicOptions = z.output<typeof nicSchema>
+
+/** Channel options (spec §D.8). */
+export const channelOptionsSchema = z.strictObject({
+  /** Private channels: write the type word before the payload (true, faithful: a torn read is possible). */
+  typeBeforePayload: z.boolean().default(true),
+  /** Private channels: sender's sleep before retrying an occupied half, ns (`[SRC vm/shm.c]` 50 ms). */
+  sendRetryNs: int(1).default(50_000_000),
+  /** Private channels: sender's attempts (`[SRC vm/shm.c]` 20). */
+  sendAttempts: int(1).default(20),
+  /** Private channels: the polling thread's period, ns (`[SRC vm/shm.c]` 50 ms). */
+  receiverPollNs: int(1).default(50_000_000),
+  /** Private channels: the polling thread's Main VCPU `(C, T)` in ns (`[SRC vm/shm.c]` (10 ms, 1000 ms)). */
+  receiverBudgetNs: int(1).default(10_000_000),
+  receiverPeriodNs: int(1).default(1_000_000_000),
+  /** Private channels: messages kept per channel for `recv` before the oldest is dropped. */
+  inboxLimit: int(1).default(1024),
+})
+export type ChannelOptionsInput = z.input<typeof channelOptionsSchema>
+export type ChannelOptions = z.output<typeof channelOptionsSchema>
+
+/** The recovery phases (spec §D.9, the paper's Table 1). */
+export const PhaseName = z.enum(["vmExit", "driverSwitch", "ipiRoundTrip", "vmEntry", "driverReinit", "networkReinit", "channelReinit"])
+export type PhaseName = z.output<typeof PhaseName>
+
+/** One phase of a recovery: its name and (optionally) its cycles, else the cost table's. */
+export const phaseSchema = z.union([
+  PhaseName,
+  z.strictObject({ phase: PhaseName, cycles: int(0).optional() }),
+])
+export type PhaseInput = z.input<typeof phaseSchema>
+
+/** Local recovery phases of Table 1 (driver switch, no IPI). */
+export const LOCAL_PHASES: readonly PhaseName[] = ["vmExit", "driverSwitch", "vmEntry", "driverReinit", "networkReinit"]
+/** Remote recovery phases of Table 1 (IPI round trip, no driver switch). */
+export const REMOTE_PHASES: readonly PhaseName[] = ["vmExit", "ipiRoundTrip", "vmEntry", "driverReinit", "networkReinit"]
+
+/** Recovery options (spec §D.9). */
+export const recoverySchema = z.strictObject({
+  /** Phases of a local recovery, in order (default Table 1's local column). */
+  local: z.array(phaseSchema).default([...LOCAL_PHASES]),
+  /** Phases of a remote recovery, in order (default Table 1's remote column). */
+  remote: z.array(phaseSchema).default([...REMOTE_PHASES]),
+  /** `[ASSUMED]` Machine down-time of the full-reboot baseline, ns (BIOS + boot of every sandbox; the paper gives no figure). */
+  rebootNs: int(1).default(10_000_000_000),
+  /** Main VCPU (index in the sandbox) of the kernel thread running the guest phases (default the first Main VCPU). */
+  vcpu: int(0).optional(),
+  /**
+   * Remote recovery re-targets the NIC's I/O APIC entry: `'replaceSource'` (default: the failed
+   * sandbox leaves the destination mask, the target joins it) or `'targetOnly'`.
+   */
+  remoteReroute: z.enum(["replaceSource", "targetOnly"]).default("replaceSource"),
+})
+export type RecoveryInput = z.input<typeof recoverySchema>
+export type RecoveryOptions = z.output<typeof recoverySchema>
+
+/**
+ * Virtualisation baseline (spec §E6): `'questv'` (default: interrupts go straight to the sandbox
+ * kernels, EPT on), `'none'` (Quest without virtualisation: no EPT walk cost; monitors never
+ * entered), `'hypervisor'` (every device interrupt exits to the monitor, which injects it),
+ * `'xen'` (as `'hypervisor'`, and network I/O goes through a driver-domain sandbox).
+ */
+export const virtualizationSchema = z.strictObject({
+  mode: z.enum(["questv", "none", "hypervisor", "xen"]).default("questv"),
+  /** Hypervisor modes: which interrupts exit (`'device'` default, or `'all'` incl. the LAPIC timer). */
+  exitOn: z.enum(["device", "all"]).default("device"),
+  /** `[ASSUMED]` Cycles of the monitor's interrupt injection (besides exit and entry). */
+  injectCycles: int(0).default(1_500),
+  /** Xen mode: the driver-domain sandbox (it alone handles the NIC). */
+  driverDomain: int(0, 7).default(0),
+  /** `[ASSUMED]` Xen mode: cycles of netback work per frame in the driver domain (bridge, grant copy set-up). */
+  netbackCycles: int(0).default(6_000),
+  /** `[ASSUMED]` Xen mode: cycles of netfront work per frame in the guest. */
+  netfrontCycles: int(0).default(2_000),
+})
+export type VirtualizationInput = z.input<typeof virtualizationSchema>
+export type VirtualizationOptions = z.output<typeof virtualizationSchema>

@@ -1,0 +1,131 @@
+/**
+ * A sandbox: one (or more) cores with their own kernel copy, EPT, monitor, clock, VCPU scheduler
+ * per core (wired to the core's LAPIC timer), network stack instance and IP address
+ * `192.168.2.(11 + s)` (spec §D.1, `drivers/net/netsetup.c`).
+ *
+ * Invariants: everything the sandbox records is traced under subjects of scope `s` (its kernel,
+ * monitor, stack), so `trace.scopeFingerprint(s)` is the sandbox's own fingerprint (F19); its cores'
+ * hardware records share that scope (the system declares `core<c>` subjects in scope `s`).
+ *
+ * @module
+ */
+import type { Simulation } from "@qvsim/sim-core"
+import { Frame, type Machine } from "@qvsim/hardware"
+import type { PcpuScheduler } from "@qvsim/vcpu-sched"
+import type { SandboxConfig, SystemConfig } from "./Config.ts"
+import { Kernel, ThreadStatus, type Thread } from "./Kernel.ts"
+import { Monitor } from "./Monitor.ts"
+
+/** Per-thread figures. */
+export interface ThreadMetrics {
+  readonly name: string
+  readonly tid: number
+  readonly status: string
+  /** CPU executed, ns. */
+  readonly cpuNs: number
+  readonly jobsReleased: number
+  readonly jobsStarted: number
+  readonly jobsCompleted: number
+  readonly jobsMissed: number
+  readonly maxResponseNs: number
+  readonly meanResponseNs: number
+}
+
+/** Per-sandbox figures. */
+export interface SandboxMetrics {
+  readonly sandbox: number
+  readonly ip: string
+  readonly vmExits: number
+  readonly eptViolations: number
+  readonly hypercalls: number
+  readonly injections: number
+  /** Interrupts handled (device, IPI, timer handlers with a cost), all cores. */
+  readonly interrupts: number
+  /** CPU time in interrupt context (top halves), ns. */
+  readonly irqNs: number
+  /** CPU time in the monitor, ns. */
+  readonly monitorNs: number
+  readonly schedulerInvocations: number
+  readonly threads: readonly ThreadMetrics[]
+}
+
+const statusNames = ["runnable", "sleeping", "io-wait", "wait-child", "blocked", "exited", "migrated", "detached"]
+
+export class Sandbox {
+  readonly index: number
+  readonly config: SandboxConfig
+  readonly kernel: Kernel
+  readonly monitor: Monitor
+  /** IPv4 address (unsigned 32-bit). */
+  readonly ip: number
+
+  constructor(sim: Simulation.Simulation, machine: Machine.Machine, system: SystemConfig, config: SandboxConfig, makeScheduler?: (core: number) => PcpuScheduler.PcpuScheduler | undefined) {
+    this.index = config.index
+    this.config = config
+    this.ip = Frame.sandboxIp(config.index)
+    const v = system.virtualization
+    this.kernel = new Kernel({
+      sim,
+      machine,
+      sandbox: config.index,
+      cores: config.cores,
+      options: system.kernel,
+      schedOptions: system.scheduler,
+      vcpus: config.vcpus,
+      recordSchedule: system.recordSchedule,
+      eptActive: v.mode !== "none",
+      exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? 2 : 1) : 0,
+      ip: this.ip,
+      makeScheduler,
+    })
+    this.monitor = new Monitor(this.kernel, config.monitor, v.injectCycles)
+  }
+
+  /** Adds the configured threads (after every module has registered with the kernel). */
+  addConfiguredThreads(): void {
+    for (const t of this.config.threads) {
+      this.kernel.addThread({ name: t.name, vcpu: t.vcpu, program: t.program, periodic: t.periodic, startNs: t.startNs, pages: t.pages, user: t.user })
+    }
+  }
+
+  /** The sandbox's figures now. */
+  metrics(): SandboxMetrics {
+    const k = this.kernel
+    let interrupts = 0, irqNs = 0, monitorNs = 0, invocations = 0
+    for (const p of k.pcpus) {
+      interrupts += p.irqCount
+      irqNs += p.irqNs
+      monitorNs += p.monitorNs
+      invocations += p.invocations
+    }
+    return {
+      sandbox: this.index,
+      ip: Frame.formatIp(this.ip),
+      vmExits: k.vmExits(),
+      eptViolations: this.monitor.eptViolations,
+      hypercalls: this.monitor.hypercalls,
+      injections: this.monitor.injections,
+      interrupts,
+      irqNs,
+      monitorNs,
+      schedulerInvocations: invocations,
+      threads: k.threads.filter((t) => t.status !== ThreadStatus.Migrated || t.cpuNs > 0).map((t) => threadMetrics(k, t)),
+    }
+  }
+}
+
+const threadMetrics = (k: Kernel, t: Thread): ThreadMetrics => {
+  const s = t.stats
+  return {
+    name: t.name,
+    tid: t.tid,
+    status: statusNames[t.status] ?? String(t.status),
+    cpuNs: t.cpuNs,
+    jobsReleased: t.releasedBy(k.localNow(t.pcpu)),
+    jobsStarted: s.started,
+    jobsCompleted: s.completed,
+    jobsMissed: s.missed,
+    maxResponseNs: s.maxResponseNs,
+    meanResponseNs: s.completed === 0 ? 0 : s.sumResponseNs / s.completed,
+  }
+}

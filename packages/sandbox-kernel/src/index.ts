@@ -1,0 +1,13 @@
+/**
+ * @qvsim/sandbox-kernel — Quest-V sandboxes on the simulated machine: kernels (threads as
+ * generator programs on VCPUs), monitors, the shared NIC driver and network stacks, channels,
+ * faults and recovery, migration, and the hypervisor-mediated baselines.
+ */
+export * as Options from "./Options.ts"
+export * as Program from "./Program.ts"
+export * as Config from "./Config.ts"
+export * as Kernel from "./Kernel.ts"
+export * as Monitor from "./Monitor.ts"
+export * as Boot from "./Boot.ts"
+export * as Sandbox from "./Sandbox.ts"
+export * as System from "./System.ts"
