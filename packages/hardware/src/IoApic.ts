@@ -22,7 +22,7 @@
 import { z } from "zod"
 import type { Simulation, Trace } from "@qvsim/sim-core"
 import { Source, type ApicBus } from "./LocalApic.ts"
-import { int, durationNs, parseConfig } from "./internal/config.ts"
+import { int, durationNs, isVector, parseConfig } from "./internal/config.ts"
 
 export const Trigger = { Edge: 0, Level: 1 } as const
 export type Trigger = (typeof Trigger)[keyof typeof Trigger]
@@ -111,7 +111,7 @@ export class IoApic {
   /** Programs line `line` (the whole entry). */
   program(line: number, entry: Entry): void {
     this.checkLine("program", line)
-    if (!Number.isInteger(entry.vector) || entry.vector < 16 || entry.vector > 255) this.sim.fail(`IoApic.program: line ${line}: vector ${entry.vector} must be 16..255`)
+    if (!isVector(entry.vector)) this.sim.fail(`IoApic.program: line ${line}: vector ${entry.vector} must be 16..255`)
     if (!Number.isInteger(entry.destination) || entry.destination < 0 || entry.destination > 255) this.sim.fail(`IoApic.program: line ${line}: destination ${entry.destination} must be 0..255`)
     const logical = (entry.destinationMode ?? DestinationMode.Logical) === DestinationMode.Logical
     const low = entry.vector |

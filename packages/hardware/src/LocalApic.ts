@@ -21,7 +21,7 @@
 import { z } from "zod"
 import { Simulation, type EventQueue, type Trace } from "@qvsim/sim-core"
 import type { Core } from "./Core.ts"
-import { int, durationNs, parseConfig, vector } from "./internal/config.ts"
+import { int, durationNs, isVector, parseConfig, vector } from "./internal/config.ts"
 
 /** Where a delivered vector came from (a trace field). */
 export const Source = { IoApic: 0, Ipi: 1, Timer: 2 } as const
@@ -291,7 +291,7 @@ export class LocalApic {
    */
   sendIpi(destMask: number, vector: number): number {
     const bus = this.bus
-    if (!Number.isInteger(vector) || vector < 16 || vector > 255) bus.sim.fail(`lapic${this.core.index}.sendIpi: vector ${vector} must be 16..255`)
+    if (!isVector(vector)) bus.sim.fail(`lapic${this.core.index}.sendIpi: vector ${vector} must be 16..255`)
     bus.sim.trace.emit(bus.kindIpi, this.core.subject, destMask & 0xff, vector)
     bus.send(destMask, vector, Source.Ipi, bus.timing.ipiOneWayNs)
     return Math.min(bus.timing.ipiOneWayNs, bus.timing.ipiPollBoundNs)
@@ -303,7 +303,7 @@ export class LocalApic {
    */
   selfInterrupt(vector: number, delayNs = 0): void {
     const bus = this.bus
-    if (!Number.isInteger(vector) || vector < 16 || vector > 255) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: vector ${vector} must be 16..255`)
+    if (!isVector(vector)) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: vector ${vector} must be 16..255`)
     if (!Number.isSafeInteger(delayNs) || delayNs < 0) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: delay ${delayNs} must be an integer ≥ 0`)
     bus.send(this.logicalId, vector, Source.Ipi, delayNs)
   }

@@ -20,7 +20,10 @@ export const durationNs = () => int(0)
 export const pageAligned = (min = 0) =>
   int(min).refine((v) => v % 4096 === 0, "must be a multiple of 4096 (4 KiB pages)")
 
-/** An interrupt vector a device may use: 16..255 (0..15 are reserved by the architecture). */
+/** True for an interrupt vector a device may use: 16..255 (0..15 are reserved by the architecture). */
+export const isVector = (v: number): boolean => Number.isInteger(v) && v >= 16 && v <= 255
+
+/** A schema field holding an interrupt vector (see {@link isVector}). */
 export const vector = () => int(16, 255)
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
