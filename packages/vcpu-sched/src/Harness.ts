@@ -26,7 +26,6 @@
  */
 import { Simulation, type Rng, type Trace } from "@qvsim/sim-core"
 import { Ring } from "./internal/Ring.ts"
-import { IoVcpu } from "./IoVcpu.ts"
 import { PcpuScheduler, type Decision } from "./PcpuScheduler.ts"
 import { Schedule } from "./Schedule.ts"
 import type { Vcpu } from "./Vcpu.ts"
@@ -578,6 +577,3 @@ export class Harness {
     }
   }
 }
-
-/** True when `v` is an I/O VCPU (PIBS). */
-export const isIoVcpu = (v: Vcpu): v is IoVcpu => v instanceof IoVcpu

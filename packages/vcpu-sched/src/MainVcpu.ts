@@ -10,7 +10,10 @@
  * `Q` sorted by time; `|Q| ≤ maxRepl`; `0 ≤ b ≤ C`. A new entry goes before existing entries of
  * equal time; inserting into a full queue throws (the rules always pop before they push).
  *
- * Choices where §B.3 is silent (documented in the README too):
+ * Choices where §B.3 is silent or inconsistent (documented in the README too):
+ * - SS4.2 can push the head past two or more entries; "merge once" then leaves `Q` unsorted,
+ *   breaking F1. After the one merge of the rule, entries still out of order are merged too (at the
+ *   head's later time). Found by the F1 property with δ > 0 and small `maxRepl`.
  * - SS5 with `maxRepl = 1` (full queue, no second entry): the whole chunk moves to `head.t + T`
  *   (seL4's in-place case).
  * - SS5 with `splitAdvancesHead`: the used part is re-posted at the ORIGINAL `head.t + T` (as seL4
@@ -108,13 +111,20 @@ export class MainVcpu implements Vcpu {
     // SS4.2: an overrun both delays and reduces the next chunk; merge once if they would touch.
     if (this.usedNs > 0) {
       times[0] = times[0]! + this.usedNs
-      if (this.count > 1 && times[0]! + amounts[0]! >= times[1]!) {
-        const t = times[0]!, b = amounts[0]!
-        this.removeHead()
-        amounts[0] = amounts[0]! + b
-        times[0] = t
-      }
+      if (this.count > 1 && times[0]! + amounts[0]! >= times[1]!) this.mergeHead()
+      // Not in §B.3: the pushed head can pass more than one entry; one merge then leaves Q unsorted
+      // (F1). Keep merging while it is out of order, at the head's (later) time: conservative, and
+      // identical to the rule whenever one merge keeps Q sorted.
+      while (this.count > 1 && times[0]! > times[1]!) this.mergeHead()
     }
+  }
+
+  /** Removes the head and adds its amount to the next entry, which takes the head's time. */
+  private mergeHead(): void {
+    const t = this.times[0]!, b = this.amounts[0]!
+    this.removeHead()
+    this.amounts[0] = this.amounts[0]! + b
+    this.times[0] = t
   }
 
   /** SS5: blocking with a partially used, eligible chunk. */

@@ -44,6 +44,17 @@ describe("MainVcpu rules", () => {
     expect(checkInvariants(x)).toBeNull()
   })
 
+  it("SS4.2 regression: an overrun that pushes the head past two entries keeps Q sorted (F1)", () => {
+    const v = new MainVcpu(40, 1000, 0, { maxRepl: 4 })
+    v.times.set([100, 102, 104, 106])
+    v.amounts.set([10, 10, 10, 10])
+    v.count = 4
+    v.endTimeslice(15, 120, true) // 100:10 used up → 1100; overrun 5 pushes 102 → 107, past 104 and 106
+    expect(queueString(v)).toBe("107:30, 1100:10") // one merge alone would leave "107:20, 106:10, 1100:10"
+    expect(v.usedNs).toBe(5)
+    expect(checkInvariants(v)).toBeNull()
+  })
+
   it("SS5: split keeps the remnant eligible; a full queue folds it into the next chunk", () => {
     const v = new MainVcpu(4, 10, 0, { maxRepl: 2 })
     v.endTimeslice(1, 1, false) // 0:3, 10:1
