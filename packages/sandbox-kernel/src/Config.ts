@@ -19,6 +19,7 @@ import { z } from "zod"
 import { Errors, MachineConfig } from "@qvsim/hardware"
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "./Program.ts"
+import { faultSchema } from "./Faults.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
 } from "./Options.ts"
@@ -84,6 +85,8 @@ export const systemSchema = z.strictObject({
   virtualization: virtualizationSchema.prefault({}),
   /** One entry per sandbox (default: every sandbox with the default VCPUs and no threads). */
   sandboxes: z.array(sandboxSchema).optional(),
+  /** The fault schedule (spec §D.9). */
+  faults: z.array(faultSchema).default([]),
   /** Record executed segments per core (`--schedule`). */
   recordSchedule: z.boolean().default(false),
 })
@@ -195,6 +198,24 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
   })
   const master = c.nic.master ?? sharers[0] ?? 0
   if (sharers.length > 0 && !sharers.includes(master)) issues.push(`nic.master: sandbox ${master} is not a sharer`)
+  c.faults.forEach((f, i) => {
+    const at = `faults.${i}`
+    if (f.sandbox >= n) issues.push(`${at}.sandbox: sandbox ${f.sandbox} does not exist (${n} sandboxes)`)
+    if ((f.atNs === undefined) === (f.afterReplies === undefined)) issues.push(`${at}: give exactly one of atNs and afterReplies`)
+    if (f.afterReplies !== undefined) issues.push(`${at}.afterReplies: no ping host named "${f.afterReplies.host}"`)
+    if (f.kind === "corruptDriver" || f.kind === "trigger" || ("recovery" in f && f.recovery !== "none")) {
+      issues.push(`${at}: ${f.kind === "wildWrite" ? "recovery" : f.kind} is not supported by this build (recovery lands with the NIC driver)`)
+    }
+    if (f.kind === "killThread" && f.sandbox < sandboxes.length && !sandboxes[f.sandbox]!.threads.some((t) => t.name === f.thread)) {
+      issues.push(`${at}.thread: sandbox ${f.sandbox} has no thread "${f.thread}"`)
+    }
+    if (f.kind === "wildWrite" || f.kind === "corruptDriver") {
+      f.writes.forEach((w, j) => {
+        if ("channel" in w) issues.push(`${at}.writes.${j}.channel: no channel named "${w.channel}"`)
+        if ("sandbox" in w && w.sandbox >= n) issues.push(`${at}.writes.${j}.sandbox: sandbox ${w.sandbox} does not exist`)
+      })
+    }
+  })
   if (issues.length > 0) throw new Errors.ConfigError("SystemConfig", issues)
   const { sandboxes: _s, machine: _m, scheduler: _sc, ...rest } = c
   return { ...rest, machine, machineInput, scheduler, sandboxes, nicSharers: sharers, nicMaster: master }

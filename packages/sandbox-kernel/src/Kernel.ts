@@ -330,6 +330,9 @@ export class Kernel {
   readonly schedIndexOf: number[] = []
   readonly threads: Thread[] = []
   readonly ip: number
+  /** Guest-physical base of the sandbox's slice and of its bytes-backed data area. */
+  readonly sliceBase: number
+  readonly dataBase: number
   readonly eptActive: boolean
   readonly exitOnInterrupt: 0 | 1 | 2
   readonly timerVector: number
@@ -365,6 +368,8 @@ export class Kernel {
     this.options = d.options
     this.vcpus = d.vcpus
     this.ip = d.ip
+    this.sliceBase = d.machine.layout.slices[d.sandbox]!.base
+    this.dataBase = this.sliceBase + d.machine.layout.kernelImageBytes
     this.eptActive = d.eptActive
     this.exitOnInterrupt = d.exitOnInterrupt
     this.timerVector = d.machine.config.lapic.timerVector
@@ -433,6 +438,8 @@ export class Kernel {
       pid,
       rng: this.sim.rng(`sandbox${this.sandbox}/thread/${spec.name}`),
       ip: this.ip,
+      dataBase: this.dataBase,
+      sliceBase: this.sliceBase,
     }
     let gen: Generator<Program.Request, unknown, unknown>
     try {
@@ -723,7 +730,12 @@ export class Kernel {
         return this.waitJob(p, th)
       case Program.Op.Read: {
         th.failValue = -1
-        const v = this.machine.read(p.core.index, req.gpa, req.size)
+        let v: number
+        try {
+          v = this.machine.read(p.core.index, req.gpa, req.size)
+        } catch (e) {
+          this.sim.fail(`${describe(this, th)}: read at ${req.gpa}: ${(e as Error).message}`)
+        }
         if (p.core.inVmxRoot) return this.stop(th)
         th.result = v
         return O_DONE

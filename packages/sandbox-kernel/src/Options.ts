@@ -46,6 +46,8 @@ export const kernelSchema = z.strictObject({
   waitpidCycles: int(0).default(2_000),
   /** `[ASSUMED]` Pages of a process's address space (what `fork` copies by default). */
   processPages: int(1).default(64),
+  /** Pages of each sandbox's data area (backed with bytes, so programs can read what they write), after its kernel image. */
+  dataPages: int(0, 1024).default(16),
   /** Guard: consecutive zero-time requests of one thread before the run fails (a program that never computes). */
   maxZeroTimeSteps: int(1).default(100_000),
 })

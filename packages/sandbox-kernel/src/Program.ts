@@ -73,6 +73,10 @@ export interface ThreadContext {
   readonly rng: Rng.RngStream
   /** The sandbox's IPv4 address (unsigned 32-bit). */
   readonly ip: number
+  /** Guest-physical base of the sandbox's data area (`kernel.dataPages` pages backed with bytes, RW). */
+  readonly dataBase: number
+  /** Guest-physical base of the sandbox's memory slice. */
+  readonly sliceBase: number
 }
 
 /** A thread program: a generator function over requests. */

@@ -25,6 +25,8 @@ import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
 import { postBoot, type BootSetup } from "./Boot.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
+import { Faults, type FaultRecord } from "./Faults.ts"
+import { PhysicalMemory } from "@qvsim/hardware"
 
 /** Test hooks: deliberately broken variants injected by property tests. */
 export interface SystemHooks {
@@ -46,6 +48,7 @@ export class System implements Core.CoreListener {
   readonly sim: Simulation.Simulation
   readonly machine: Machine.Machine
   readonly sandboxes: readonly Sandbox[]
+  readonly faults: Faults
   /** Sandbox of each core. */
   private readonly sandboxOfCore: readonly number[]
   /** Monitor set-up work done at boot (channels add theirs). */
@@ -67,8 +70,24 @@ export class System implements Core.CoreListener {
     const epts = hooks.makeEpt === undefined
       ? undefined
       : machine.epts.map((e, s) => hooks.makeEpt!(s, machine) ?? e)
+    // Each sandbox's data area is backed with bytes so programs can read what was written there.
+    this.bootSetup.push((m) => {
+      for (const sb of this.sandboxes) {
+        const first = sb.kernel.dataBase / PhysicalMemory.PAGE_BYTES
+        for (let i = 0; i < config.kernel.dataPages; i++) m.memory.backWithBytes(first + i)
+      }
+    })
     postBoot(machine, config.nicSharers, this.bootSetup, epts)
     machine.setListener(this)
+    const kernels = this.sandboxes.map((s) => s.kernel)
+    this.faults = new Faults(sim, {
+      kernels,
+      channelStatusAddress: () => -1,
+      corruptDriver: () => sim.fail("corruptDriver faults are refused by the configuration"),
+      armRecovery: () => sim.fail("recovery is refused by the configuration"),
+      trigger: () => sim.fail("trigger faults are refused by the configuration"),
+      sliceBase: (s) => machine.layout.slices[s]!.base,
+    }, config.faults)
     for (const sb of this.sandboxes) sb.addConfiguredThreads()
   }
 
@@ -112,6 +131,11 @@ export class System implements Core.CoreListener {
   /** Figures of every sandbox now. */
   metrics(): Metrics {
     return { simTimeNs: this.sim.now, events: this.sim.events, sandboxes: this.sandboxes.map((s) => s.metrics()) }
+  }
+
+  /** What happened to each configured fault. */
+  faultRecords(): readonly FaultRecord[] {
+    return this.faults.records
   }
 
   /** Sandbox `s`'s trace fingerprint (its kernel, monitor, stack and cores' records). */

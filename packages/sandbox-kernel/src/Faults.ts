@@ -1,0 +1,254 @@
+/**
+ * Fault injection (spec §D.9, paper §4.1 and §4.5): a schedule of faults, each striking one sandbox
+ * at a given time (or when a ping host has seen a number of replies):
+ *
+ * - `wildWrite`: faulty kernel code (a driver) in the sandbox writes into memory — another
+ *   sandbox's slice, its own, a channel, any guest-physical address. The writes run in kernel
+ *   context on the sandbox's first core, one after the other, through its EPT: a refused write is
+ *   an EPT violation that traps to the sandbox's monitor (detection), which either skips it or
+ *   starts the configured recovery (the remaining writes are then abandoned: the faulty component
+ *   is being replaced);
+ * - `corruptDriver`: the sandbox's NIC driver stops working (its interrupt handler does nothing);
+ *   optional wild writes done by the corrupted driver; detection by EPT violation, by an explicit
+ *   trigger after `detectAfterNs`, or never;
+ * - `killThread`: a thread of the sandbox dies;
+ * - `trigger`: an explicit detection (the fault handler forces a VM exit with CPUID, paper note 4)
+ *   that starts the configured recovery.
+ *
+ * Invariants: every fault and every write it attempts is traced in the faulty sandbox's scope
+ * (`fault.inject`, `fault.write`) and kept in {@link FaultRecord}s; a refused write changes no
+ * machine page (the hardware guarantees it, F11).
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Simulation, type Trace } from "@qvsim/sim-core"
+import type { IrqHandler, Kernel, Pcpu } from "./Kernel.ts"
+import { int } from "./Options.ts"
+
+/** A target of a wild write. */
+export const writeTargetSchema = z.union([
+  /** `bytes` at `offset` in sandbox `sandbox`'s slice. */
+  z.strictObject({ sandbox: int(0, 7), offset: int(0), bytes: int(1, 65_536).default(4), value: int(0, 255).default(0xff) }),
+  /** `bytes` at guest-physical `gpa`. */
+  z.strictObject({ gpa: int(0, 2 ** 32 - 1), bytes: int(1, 65_536).default(4), value: int(0, 255).default(0xff) }),
+  /** The channel `channel` (its status word / type word: the receiver sees it corrupted). */
+  z.strictObject({ channel: z.string().min(1), value: int(0, 255).default(0xff) }),
+])
+export type WriteTargetInput = z.input<typeof writeTargetSchema>
+
+/** Recovery the monitor starts when the fault is detected. */
+export const RecoveryMode = z.enum(["none", "local", "remote", "reboot"])
+export type RecoveryMode = z.output<typeof RecoveryMode>
+
+/** When a fault strikes: at a global time, or after a ping host's n-th reply. */
+const when = {
+  /** Global time of the fault, ns. */
+  atNs: int(0).optional(),
+  /** Or: when ping host `host` has received `replies` replies (paper §4.1: after the 20th). */
+  afterReplies: z.strictObject({ host: z.string().min(1), replies: int(1) }).optional(),
+  /** The faulty sandbox. */
+  sandbox: int(0, 7),
+}
+
+export const faultSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("wildWrite"),
+    ...when,
+    writes: z.array(writeTargetSchema).min(1, "at least one write"),
+    /** `[ASSUMED]` Cycles per write attempt (the faulty code's loop). */
+    writeCycles: int(0).default(200),
+    /** Recovery started at the first EPT violation (`'none'`: the monitor skips each refused write). */
+    recovery: RecoveryMode.default("none"),
+    /** Remote recovery target (default: the next NIC sharer). */
+    target: int(0, 7).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("corruptDriver"),
+    ...when,
+    /** Wild writes the corrupted driver makes (each through the EPT). */
+    writes: z.array(writeTargetSchema).default([]),
+    writeCycles: int(0).default(200),
+    /** Detection: `'eptViolation'` (the first refused write), `'trigger'` (after `detectAfterNs`), or `'never'`. */
+    detection: z.enum(["eptViolation", "trigger", "never"]).default("trigger"),
+    detectAfterNs: int(0).default(0),
+    recovery: RecoveryMode.default("local"),
+    target: int(0, 7).optional(),
+  }),
+  z.strictObject({ kind: z.literal("killThread"), ...when, thread: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal("trigger"),
+    ...when,
+    recovery: RecoveryMode.default("local"),
+    target: int(0, 7).optional(),
+  }),
+])
+export type FaultInput = z.input<typeof faultSchema>
+export type Fault = z.output<typeof faultSchema>
+export type WriteTarget = z.output<typeof writeTargetSchema>
+
+/** One attempted write. */
+export interface WriteRecord {
+  readonly gpa: number
+  readonly bytes: number
+  /** Whether the EPT let it through. */
+  readonly ok: boolean
+  readonly atNs: number
+}
+
+/** What happened to one fault. */
+export interface FaultRecord {
+  readonly index: number
+  readonly kind: Fault["kind"]
+  readonly sandbox: number
+  /** When it struck, ns (−1 before). */
+  firedNs: number
+  /** When it was detected (VM exit that started recovery), ns (−1 if not). */
+  detectedNs: number
+  readonly writes: WriteRecord[]
+}
+
+/** What the fault machinery needs from the system. */
+export interface FaultEnv {
+  readonly kernels: readonly Kernel[]
+  /** Guest-physical address of channel `name`'s status word, or -1. */
+  channelStatusAddress(name: string): number
+  /** Breaks sandbox `s`'s NIC driver. */
+  corruptDriver(s: number): void
+  /** Asks sandbox `s`'s monitor to start `mode` recovery at its next exit, for fault `index`. */
+  armRecovery(s: number, mode: RecoveryMode, target: number | undefined, fault: number): void
+  /** Forces the explicit detection exit (CPUID) on sandbox `s`. */
+  trigger(s: number, fault: number): void
+  /** The slice base of sandbox `s`. */
+  sliceBase(s: number): number
+}
+
+/** Resolves a write target to `(gpa, bytes, value)`. */
+const resolve = (env: FaultEnv, t: WriteTarget): [number, number, number] => {
+  if ("channel" in t) return [env.channelStatusAddress(t.channel), 1, t.value]
+  if ("gpa" in t) return [t.gpa, t.bytes, t.value]
+  return [env.sliceBase(t.sandbox) + t.offset, t.bytes, t.value]
+}
+
+/** The wild writes of a fault, in kernel context (an interrupt-context task of the kernel). */
+export class WildWriteTask implements IrqHandler {
+  private i = 0
+  /** Set when recovery took over: the remaining writes are abandoned. */
+  aborted = false
+  private readonly faults: Faults
+  private readonly record: FaultRecord
+  private readonly targets: readonly WriteTarget[]
+  private readonly writeNs: number
+  constructor(faults: Faults, record: FaultRecord, targets: readonly WriteTarget[], writeNs: number) {
+    this.faults = faults
+    this.record = record
+    this.targets = targets
+    this.writeNs = writeNs
+  }
+
+  start(k: Kernel, p: Pcpu): number {
+    return this.step(k, p)
+  }
+
+  next(k: Kernel, p: Pcpu): number {
+    return this.step(k, p)
+  }
+
+  private step(k: Kernel, p: Pcpu): number {
+    if (this.aborted || this.i >= this.targets.length) return -1
+    const [gpa, bytes, value] = resolve(this.faults.env, this.targets[this.i++]!)
+    if (gpa < 0) return this.writeNs
+    const buf = new Uint8Array(bytes).fill(value)
+    this.faults.current = this
+    const ok = k.machine.writeBytes(p.core.index, gpa, buf, 0, bytes)
+    this.faults.current = null
+    this.record.writes.push({ gpa, bytes, ok, atNs: k.sim.now })
+    this.faults.traceWrite(k.sandbox, gpa, bytes, ok)
+    return this.writeNs
+  }
+}
+
+export class Faults {
+  readonly env: FaultEnv
+  readonly faults: readonly Fault[]
+  readonly records: FaultRecord[]
+  /** The wild-write task performing a write right now (the monitor asks whose violation it is). */
+  current: WildWriteTask | null = null
+  private readonly sim: Simulation.Simulation
+  private readonly hFire: number
+  private readonly hTrigger: number
+  private readonly triggerAt = new Map<number, number>()
+  private readonly kInject: Trace.RecordKind
+  private readonly kWrite: Trace.RecordKind
+  private readonly subjects: Trace.Subject[]
+
+  constructor(sim: Simulation.Simulation, env: FaultEnv, faults: readonly Fault[]) {
+    this.sim = sim
+    this.env = env
+    this.faults = faults
+    this.records = faults.map((f, index) => ({ index, kind: f.kind, sandbox: f.sandbox, firedNs: -1, detectedNs: -1, writes: [] }))
+    this.hFire = sim.register("fault.fire", (i) => this.fire(i))
+    this.hTrigger = sim.register("fault.trigger", (i) => {
+      if (this.records[i]!.detectedNs >= 0) return
+      this.env.trigger(this.triggerAt.get(i)!, i)
+    })
+    this.kInject = sim.trace.kind("fault.inject", ["fault", "$what"])
+    this.kWrite = sim.trace.kind("fault.write", ["gpa", "bytes", "ok"])
+    this.subjects = env.kernels.map((k) => sim.trace.subject(`sandbox${k.sandbox}/faults`, k.sandbox))
+    faults.forEach((f, i) => {
+      if (f.atNs !== undefined) sim.at(f.atNs, Simulation.EventClass.Workload, this.hFire, i)
+    })
+  }
+
+  /** Fires fault `i` now (a condition-triggered fault, or a test). */
+  fireNow(i: number): void {
+    this.sim.at(this.sim.now, Simulation.EventClass.Workload, this.hFire, i)
+  }
+
+  private fire(i: number): void {
+    const f = this.faults[i]!
+    const rec = this.records[i]!
+    if (rec.firedNs >= 0) return
+    rec.firedNs = this.sim.now
+    const k = this.env.kernels[f.sandbox]!
+    this.sim.trace.emit(this.kInject, this.subjects[f.sandbox]!, i, this.sim.trace.symbol(f.kind))
+    const p = k.pcpus[0]!
+    const ns = (cycles: number) => k.machine.costs.toNs(cycles)
+    switch (f.kind) {
+      case "wildWrite":
+        if (f.recovery !== "none") this.env.armRecovery(f.sandbox, f.recovery, f.target, i)
+        k.runTask(p, new WildWriteTask(this, rec, f.writes, ns(f.writeCycles)))
+        return
+      case "corruptDriver":
+        this.env.corruptDriver(f.sandbox)
+        if (f.detection !== "never") this.env.armRecovery(f.sandbox, f.recovery, f.target, i)
+        if (f.writes.length > 0) k.runTask(p, new WildWriteTask(this, rec, f.writes, ns(f.writeCycles)))
+        if (f.detection === "trigger") {
+          this.triggerAt.set(i, f.sandbox)
+          this.sim.after(f.detectAfterNs, Simulation.EventClass.Workload, this.hTrigger, i)
+        }
+        return
+      case "killThread": {
+        const th = k.threadNamed(f.thread)
+        if (th === undefined) this.sim.fail(`fault ${i}: sandbox ${f.sandbox} has no thread "${f.thread}"`)
+        k.kill(th)
+        return
+      }
+      case "trigger":
+        this.env.armRecovery(f.sandbox, f.recovery, f.target, i)
+        this.env.trigger(f.sandbox, i)
+        return
+    }
+  }
+
+  /** Marks fault `i` detected now. */
+  detected(i: number): void {
+    const rec = this.records[i]
+    if (rec !== undefined && rec.detectedNs < 0) rec.detectedNs = this.sim.now
+  }
+
+  /** Traces one attempted write. */
+  traceWrite(sandbox: number, gpa: number, bytes: number, ok: boolean): void {
+    this.sim.trace.emit(this.kWrite, this.subjects[sandbox]!, gpa, bytes, ok ? 1 : 0)
+  }
+}
