@@ -21,11 +21,19 @@ const PAGE = PhysicalMemory.PAGE_BYTES
 export type BootSetup = (machine: Machine.Machine) => void
 
 /**
- * Brings `machine` (built with `boot.mode: 'none'`) to the post-boot state. `epts` replaces the
- * sandboxes' EPT objects (tests inject deliberately broken ones); `sharers` are the NIC's sharing
- * sandboxes; `setup` runs after the EPTs are built, before the VM entries.
+ * The logical mask that delivers the NIC's interrupt to sandboxes `sandboxes` (each one's first
+ * core: the driver runs once per sandbox).
  */
-export const postBoot = (machine: Machine.Machine, sharers: readonly number[], setup: readonly BootSetup[], epts?: readonly Ept.Ept[]): void => {
+export const nicMaskOf = (machine: Machine.Machine, sandboxes: readonly number[]): number =>
+  machine.apicBus.maskOf(sandboxes.map((s) => machine.coresOf(s)[0]!))
+
+/**
+ * Brings `machine` (built with `boot.mode: 'none'`) to the post-boot state. `epts` replaces the
+ * sandboxes' EPT objects (tests inject deliberately broken ones); `nicMask` is the logical
+ * destination of the NIC's line (the sharers' first cores; 0 = not programmed); `setup` runs after
+ * the EPTs are built, before the VM entries.
+ */
+export const postBoot = (machine: Machine.Machine, nicMask: number, setup: readonly BootSetup[], epts?: readonly Ept.Ept[]): void => {
   if (epts !== undefined) {
     if (epts.length !== machine.sandboxes) throw new RangeError(`Boot.postBoot: ${epts.length} EPTs for ${machine.sandboxes} sandboxes`)
     machine.epts = epts
@@ -36,11 +44,11 @@ export const postBoot = (machine: Machine.Machine, sharers: readonly number[], s
   for (let a = layout.channelsBase; a < layout.screensBase; a += PAGE) machine.memory.backWithBytes(a / PAGE)
   for (let s = 0; s < machine.sandboxes; s++) layout.buildEpt(machine.epts[s]!, s, machine.cores[machine.coresOf(s)[0]!]!)
   machine.cores.forEach((core, c) => core.loadEpt(machine.epts[machine.sandboxOfCore[c]!]!))
-  if (sharers.length > 0) {
+  if (nicMask !== 0) {
     machine.ioapic.program(machine.nic.irqLine, {
       vector: machine.config.boot.nicVector,
       trigger: IoApic.Trigger.Edge,
-      destination: machine.sandboxMask(sharers),
+      destination: nicMask,
     })
   }
   for (const f of setup) f(machine)

@@ -66,6 +66,8 @@ export const sandboxSchema = z.strictObject({
   /** VCPUs (default: the p11 set — 4 Main (20 ms, 100 ms), 3 I/O (1 ms, 10 ms) for USB, ATA, NET). */
   vcpus: z.array(vcpuSchema).min(1, "a sandbox needs at least one VCPU").optional(),
   threads: z.array(threadSchema).default([]),
+  /** The info page's transmit-enable flag (false: frames the sandbox sends are silently dropped). */
+  transmitEnabled: z.boolean().default(true),
   /** Monitor options of this sandbox (default: the system's `monitor`). */
   monitor: monitorSchema.partial().optional(),
 })
@@ -85,6 +87,11 @@ export const systemSchema = z.strictObject({
   virtualization: virtualizationSchema.prefault({}),
   /** One entry per sandbox (default: every sandbox with the default VCPUs and no threads). */
   sandboxes: z.array(sandboxSchema).optional(),
+  /**
+   * External hosts on the wire: ping hosts (the hardware `PingHost` options, plus `target`, the
+   * pinged sandbox, which sets `targetIp` to its address).
+   */
+  hosts: z.array(z.looseObject({ kind: z.literal("ping"), target: int(0, 7).optional() })).default([]),
   /** The fault schedule (spec §D.9). */
   faults: z.array(faultSchema).default([]),
   /** Record executed segments per core (`--schedule`). */
@@ -113,6 +120,7 @@ export interface SandboxConfig {
   readonly vcpus: readonly VcpuConfig[]
   readonly threads: readonly ThreadConfig[]
   readonly monitor: z.output<typeof monitorSchema>
+  readonly transmitEnabled: boolean
 }
 
 /** A validated configuration with every default filled. */
@@ -188,7 +196,7 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
       if (v === undefined) issues.push(`${at}.vcpu: VCPU ${t.vcpu} does not exist (the sandbox has ${vcpus.length})`)
       else if (v.kind !== "main") issues.push(`${at}.vcpu: VCPU ${t.vcpu} is an I/O VCPU; threads run on Main VCPUs`)
     })
-    sandboxes.push({ index: s, cores, vcpus, threads: g.threads, monitor: { ...c.monitor, ...stripUndefined(g.monitor ?? {}) } })
+    sandboxes.push({ index: s, cores, vcpus, threads: g.threads, transmitEnabled: g.transmitEnabled ?? true, monitor: { ...c.monitor, ...stripUndefined(g.monitor ?? {}) } })
   }
 
   const sharers = c.nic.sharers ?? Array.from({ length: Math.min(4, n) }, (_, i) => i)
@@ -202,7 +210,9 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     const at = `faults.${i}`
     if (f.sandbox >= n) issues.push(`${at}.sandbox: sandbox ${f.sandbox} does not exist (${n} sandboxes)`)
     if ((f.atNs === undefined) === (f.afterReplies === undefined)) issues.push(`${at}: give exactly one of atNs and afterReplies`)
-    if (f.afterReplies !== undefined) issues.push(`${at}.afterReplies: no ping host named "${f.afterReplies.host}"`)
+    if (f.afterReplies !== undefined && !c.hosts.some((h, j) => ((h as { name?: string }).name ?? `pinger${j}`) === f.afterReplies!.host)) {
+      issues.push(`${at}.afterReplies.host: no ping host named "${f.afterReplies.host}"`)
+    }
     if (f.kind === "corruptDriver" || f.kind === "trigger" || ("recovery" in f && f.recovery !== "none")) {
       issues.push(`${at}: ${f.kind === "wildWrite" ? "recovery" : f.kind} is not supported by this build (recovery lands with the NIC driver)`)
     }
@@ -215,6 +225,10 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
         if ("sandbox" in w && w.sandbox >= n) issues.push(`${at}.writes.${j}.sandbox: sandbox ${w.sandbox} does not exist`)
       })
     }
+  })
+  c.hosts.forEach((h, i) => {
+    if (h.target !== undefined && h.target >= n) issues.push(`hosts.${i}.target: sandbox ${h.target} does not exist (${n} sandboxes)`)
+    if (h.target !== undefined && (h as { targetIp?: unknown }).targetIp !== undefined) issues.push(`hosts.${i}: give target or targetIp, not both`)
   })
   if (issues.length > 0) throw new Errors.ConfigError("SystemConfig", issues)
   const { sandboxes: _s, machine: _m, scheduler: _sc, ...rest } = c

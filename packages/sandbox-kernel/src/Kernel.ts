@@ -909,6 +909,12 @@ export class Kernel {
     return best
   }
 
+  /** The VCPU serving device class `mask`: its I/O VCPU, else the lowest-priority Main VCPU (spec §C.2). */
+  ioVcpuFor(mask: number): number {
+    const v = this.selectIoVcpu(mask)
+    return v >= 0 ? v : this.lowestMain()
+  }
+
   /** The lowest-priority Main VCPU (largest period; ties to the highest index). */
   private lowestMain(): number {
     let best = -1
@@ -973,8 +979,7 @@ export class Kernel {
   }
 
   private startIo(p: Pcpu, th: Thread, req: Program.Io): number {
-    let v = this.selectIoVcpu(req.classMask)
-    if (v < 0) v = this.lowestMain()
+    const v = this.ioVcpuFor(req.classMask)
     if (v < 0) this.sim.fail(`${describe(this, th)}: an I/O request but the sandbox has no VCPU to serve it`)
     this.submitIo(v, th.vcpu, req.workNs, 0, th.tid, req.delayNs, req.wait)
     if (!req.wait) return O_DONE

@@ -23,10 +23,12 @@ import { Simulation } from "@qvsim/sim-core"
 import { Machine, type Core, type Ept } from "@qvsim/hardware"
 import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
-import { postBoot, type BootSetup } from "./Boot.ts"
+import { nicMaskOf, postBoot, type BootSetup } from "./Boot.ts"
+import { NetStack } from "./NetStack.ts"
+import { SharedNicDriver, type DriverStats } from "./SharedNicDriver.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
-import { PhysicalMemory } from "@qvsim/hardware"
+import { Frame, PhysicalMemory, PingHost } from "@qvsim/hardware"
 
 /** Test hooks: deliberately broken variants injected by property tests. */
 export interface SystemHooks {
@@ -34,6 +36,8 @@ export interface SystemHooks {
   readonly makeEpt?: (sandbox: number, machine: Machine.Machine) => Ept.Ept | undefined
   /** Replace the scheduler of core `core`. */
   readonly makeScheduler?: (core: number) => PcpuScheduler.PcpuScheduler | undefined
+  /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
+  readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
 }
 
 /** Whole-system figures. */
@@ -41,6 +45,39 @@ export interface Metrics {
   readonly simTimeNs: number
   readonly events: number
   readonly sandboxes: readonly SandboxMetrics[]
+  readonly net: readonly NetMetrics[]
+  readonly nic: NicMetrics
+  readonly hosts: readonly HostMetrics[]
+}
+
+/** A sandbox's network stack and driver figures. */
+export interface NetMetrics extends DriverStats {
+  readonly sandbox: number
+  readonly rxFrames: number
+  readonly rxForUs: number
+  readonly rxNotOurs: number
+  readonly rxWhileDown: number
+  readonly echoReplies: number
+  readonly txDisabled: number
+  readonly txNoDescriptor: number
+}
+
+/** The NIC's counters. */
+export interface NicMetrics {
+  readonly rxArrivals: number
+  readonly rxFrames: number
+  readonly rxOverruns: number
+  readonly rxDroppedDown: number
+  readonly txFrames: number
+  readonly interrupts: number
+  readonly resets: number
+  readonly master: number
+  readonly lagWarnings: number
+}
+
+/** A ping host's measurements. */
+export interface HostMetrics extends PingHost.PingStats {
+  readonly name: string
 }
 
 export class System implements Core.CoreListener {
@@ -49,6 +86,12 @@ export class System implements Core.CoreListener {
   readonly machine: Machine.Machine
   readonly sandboxes: readonly Sandbox[]
   readonly faults: Faults
+  /** Each sandbox's network stack. */
+  readonly stacks: readonly NetStack[]
+  /** The shared NIC driver (one state for every sharer). */
+  readonly driver: SharedNicDriver
+  /** External ping hosts, in configuration order. */
+  readonly hosts: readonly PingHost.PingHost[]
   /** Sandbox of each core. */
   private readonly sandboxOfCore: readonly number[]
   /** Monitor set-up work done at boot (channels add theirs). */
@@ -77,9 +120,13 @@ export class System implements Core.CoreListener {
         for (let i = 0; i < config.kernel.dataPages; i++) m.memory.backWithBytes(first + i)
       }
     })
-    postBoot(machine, config.nicSharers, this.bootSetup, epts)
-    machine.setListener(this)
     const kernels = this.sandboxes.map((s) => s.kernel)
+    this.stacks = this.sandboxes.map((sb) => new NetStack(sb.index, sb.ip, machine.nic, sim.trace, sb.config.transmitEnabled))
+    const driverArgs = [machine.nic, kernels, this.stacks, config.nicSharers, config.nicMaster, config.nic, machine.config.boot.nicVector] as const
+    this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
+    postBoot(machine, config.nicSharers.length > 0 ? nicMaskOf(machine, config.nicSharers) : 0, this.bootSetup, epts)
+    machine.setListener(this)
+    this.hosts = config.hosts.map((h, i) => this.makePingHost(h as Record<string, unknown>, i))
     this.faults = new Faults(sim, {
       kernels,
       channelStatusAddress: () => -1,
@@ -96,6 +143,31 @@ export class System implements Core.CoreListener {
     if (this.started) return
     this.started = true
     for (const sb of this.sandboxes) sb.kernel.start()
+    for (const h of this.hosts) h.start()
+  }
+
+  private makePingHost(h: Record<string, unknown>, i: number): PingHost.PingHost {
+    const { kind: _kind, target, ...rest } = h
+    const input = {
+      name: `pinger${i}`,
+      mac: 0x0200_0000_0064 + i,
+      ip: Frame.formatIp(Frame.parseIp("192.168.2.100") + i),
+      ...rest,
+      ...(typeof target === "number" ? { targetIp: Frame.formatIp(this.stacks[target]!.ips[0]!) } : {}),
+    } as PingHost.PingHostInput
+    const name = String(input.name)
+    const triggers = this.config.faults.flatMap((f, fi) => (f.afterReplies !== undefined && f.afterReplies.host === name ? [[f.afterReplies.replies, fi] as const] : []))
+    const faults = (): Faults => this.faults
+    if (triggers.length === 0) return new PingHost.PingHost(this.sim, this.machine.wire, input, `hosts.${i}`)
+    // A host whose replies trigger faults (paper §4.1: recovery after the 20th reply).
+    return new (class extends PingHost.PingHost {
+      override receiveFrame(slot: number): void {
+        const before = this.received
+        super.receiveFrame(slot)
+        if (this.received === before) return
+        for (const [n, fi] of triggers) if (this.received === n) faults().fireNow(fi)
+      }
+    })(this.sim, this.machine.wire, input, `hosts.${i}`)
   }
 
   /** Runs the simulation until `untilNs` (inclusive of events at that time). */
@@ -130,7 +202,35 @@ export class System implements Core.CoreListener {
 
   /** Figures of every sandbox now. */
   metrics(): Metrics {
-    return { simTimeNs: this.sim.now, events: this.sim.events, sandboxes: this.sandboxes.map((s) => s.metrics()) }
+    const nic = this.machine.nic
+    return {
+      simTimeNs: this.sim.now,
+      events: this.sim.events,
+      sandboxes: this.sandboxes.map((s) => s.metrics()),
+      net: this.stacks.map((st, s) => ({
+        sandbox: s,
+        rxFrames: st.rxFrames,
+        rxForUs: st.rxForUs,
+        rxNotOurs: st.rxNotOurs,
+        rxWhileDown: st.rxWhileDown,
+        echoReplies: st.echoReplies,
+        txDisabled: st.txDisabled,
+        txNoDescriptor: st.txNoDescriptor,
+        ...this.driver.stats[s]!,
+      })),
+      nic: {
+        rxArrivals: nic.rxArrivals,
+        rxFrames: nic.rxFrames,
+        rxOverruns: nic.rxOverruns,
+        rxDroppedDown: nic.rxDroppedDown,
+        txFrames: nic.txFrames,
+        interrupts: nic.interrupts,
+        resets: nic.resets,
+        master: this.driver.master,
+        lagWarnings: this.driver.lagWarnings,
+      },
+      hosts: this.hosts.map((h) => ({ name: h.config.name, ...h.stats() })),
+    }
   }
 
   /** What happened to each configured fault. */
