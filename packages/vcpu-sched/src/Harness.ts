@@ -141,6 +141,8 @@ class ThreadRt {
   }
 }
 
+/** An integer in `[lo, hi]`: no draw when the range is a single value. */
+const draw = (rng: Rng.RngStream, lo: number, hi: number): number => (lo === hi ? lo : rng.int(lo, hi))
 const lo = (r: Range): number => (typeof r === "number" ? r : r[0])
 const hi = (r: Range): number => (typeof r === "number" ? r : r[1])
 const compile = (steps: readonly Step[]): CompiledStep[] =>
@@ -446,22 +448,22 @@ export class Harness {
       }
       const step = prog[t.stepIdx]!
       if (step.kind === STEP_COMPUTE) {
-        const d = step.lo === step.hi ? step.lo : t.rngJob.int(step.lo, step.hi)
+        const d = draw(t.rngJob, step.lo, step.hi)
         if (d === 0) { t.stepIdx++; continue }
         t.remainingNs = d
         t.status = COMPUTE
         return true
       }
       if (step.kind === STEP_SLEEP) {
-        const d = step.lo === step.hi ? step.lo : t.rngJob.int(step.lo, step.hi)
+        const d = draw(t.rngJob, step.lo, step.hi)
         t.status = SLEEP
         this.sim.at(now + d, Simulation.EventClass.Timer, this.hWake, t.index)
         return false
       }
       // STEP_IO
       if (step.probability < 1 && !(t.rngJob.float() < step.probability)) { t.stepIdx++; continue }
-      const work = step.lo === step.hi ? step.lo : t.rngJob.int(step.lo, step.hi)
-      const delay = step.delayLo === step.delayHi ? step.delayLo : t.rngJob.int(step.delayLo, step.delayHi)
+      const work = draw(t.rngJob, step.lo, step.hi)
+      const delay = draw(t.rngJob, step.delayLo, step.delayHi)
       const svc = this.threads[this.serviceThreadOf[step.ioVcpu]!]!
       svc.ioWork.push(work)
       svc.ioDelay.push(delay)

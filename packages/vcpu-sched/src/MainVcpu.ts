@@ -19,11 +19,12 @@
  * - SS5 with `splitAdvancesHead`: the used part is re-posted at the ORIGINAL `head.t + T` (as seL4
  *   does) and the remnant, moved to `head.t + u`, is re-inserted in order.
  *
- * NOTE: the queue is shifted in place (copyWithin) instead of a ring: it holds 1–3 entries in
- * practice, and index 0 = head keeps every rule a direct array access.
+ * NOTE: the queue is shifted in place instead of a ring: it holds 1–3 entries in practice, and
+ * index 0 = head keeps every rule a direct array access.
  *
  * @module
  */
+import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
 
 export interface MainVcpuOptions {
@@ -169,14 +170,8 @@ export class MainVcpu implements Vcpu {
   }
 
   protected removeHead(): void {
-    const times = this.times, amounts = this.amounts
-    const n = this.count - 1
-    // NOTE: a plain loop, not copyWithin: the queue holds a few entries and the builtin call costs more.
-    for (let i = 0; i < n; i++) {
-      times[i] = times[i + 1]!
-      amounts[i] = amounts[i + 1]!
-    }
-    this.count = n
+    shiftHead(this.times, this.amounts, this.count)
+    this.count--
   }
 
   /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */
@@ -184,15 +179,7 @@ export class MainVcpu implements Vcpu {
     if (this.count >= this.maxRepl) {
       throw new VcpuError(`MainVcpu: insert (${t}, ${b}) into a full replenishment queue (maxRepl ${this.maxRepl})`)
     }
-    const times = this.times, amounts = this.amounts
-    let i = this.count
-    while (i > 0 && times[i - 1]! >= t) {
-      times[i] = times[i - 1]!
-      amounts[i] = amounts[i - 1]!
-      i--
-    }
-    times[i] = t
-    amounts[i] = b
+    insertBeforeEqual(this.times, this.amounts, this.count, t, b)
     this.count++
   }
 

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
 
 export class PosixSporadicServer implements Vcpu {
@@ -105,8 +106,7 @@ export class PosixSporadicServer implements Vcpu {
       const before = this.capacityNs
       this.capacityNs = Math.min(this.budgetCapNs, before + this.amounts[0]!)
       if (before <= 0 && this.capacityNs > 0 && raisedAt < 0) raisedAt = this.times[0]!
-      this.times.copyWithin(0, 1, this.count)
-      this.amounts.copyWithin(0, 1, this.count)
+      shiftHead(this.times, this.amounts, this.count)
       this.count--
     }
     return raisedAt
@@ -121,14 +121,7 @@ export class PosixSporadicServer implements Vcpu {
       if (t > times[last]!) times[last] = t
       return
     }
-    let i = this.count
-    while (i > 0 && times[i - 1]! >= t) {
-      times[i] = times[i - 1]!
-      amounts[i] = amounts[i - 1]!
-      i--
-    }
-    times[i] = t
-    amounts[i] = amount
+    insertBeforeEqual(times, amounts, this.count, t, amount)
     this.count++
   }
 
