@@ -20,6 +20,7 @@ import { Errors, MachineConfig } from "@qvsim/hardware"
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "./Program.ts"
 import { faultSchema } from "./Faults.ts"
+import { channelSchema, RECEIVER } from "./Channels.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
 } from "./Options.ts"
@@ -92,6 +93,8 @@ export const systemSchema = z.strictObject({
    * pinged sandbox, which sets `targetIp` to its address).
    */
   hosts: z.array(z.looseObject({ kind: z.literal("ping"), target: int(0, 7).optional() })).default([]),
+  /** Inter-sandbox channels: 2011 mailboxes and 2015 private channels (spec §D.8). */
+  channels: z.array(channelSchema).default([]),
   /** The fault schedule (spec §D.9). */
   faults: z.array(faultSchema).default([]),
   /** Record executed segments per core (`--schedule`). */
@@ -187,8 +190,13 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
         const mask = devices.reduce((m, d) => m | Program.DeviceClass[d], 0)
         return { kind: v.kind, name: v.name ?? `${v.kind}${i}`, budgetNs: v.budgetNs, periodNs: v.periodNs, classMask: mask, core: v.core }
       })
+    // A party of a private channel gets the polling thread's own Main VCPU (spec §D.8).
+    if (c.channels.some((ch) => ch.kind === "private" && ch.between.includes(s))) {
+      vcpus.push({ kind: "main", name: RECEIVER, budgetNs: c.channelOptions.receiverBudgetNs, periodNs: c.channelOptions.receiverPeriodNs, classMask: 0, core: 0 })
+    }
     const names = new Set<string>()
     g.threads.forEach((t, i) => {
+      if (t.name === RECEIVER) issues.push(`sandboxes.${s}.threads.${i}.name: "${RECEIVER}" is the channel-polling thread's name`)
       const at = `sandboxes.${s}.threads.${i}`
       if (names.has(t.name)) issues.push(`${at}.name: duplicate thread name "${t.name}"`)
       names.add(t.name)
@@ -221,9 +229,20 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     }
     if (f.kind === "wildWrite" || f.kind === "corruptDriver") {
       f.writes.forEach((w, j) => {
-        if ("channel" in w) issues.push(`${at}.writes.${j}.channel: no channel named "${w.channel}"`)
+        if ("channel" in w && !c.channels.some((ch) => ch.name === w.channel)) issues.push(`${at}.writes.${j}.channel: no channel named "${w.channel}"`)
         if ("sandbox" in w && w.sandbox >= n) issues.push(`${at}.writes.${j}.sandbox: sandbox ${w.sandbox} does not exist`)
       })
+    }
+  })
+  const chNames = new Set<string>()
+  c.channels.forEach((ch, i) => {
+    if (chNames.has(ch.name)) issues.push(`channels.${i}.name: duplicate channel name "${ch.name}"`)
+    chNames.add(ch.name)
+    ch.between.forEach((x, j) => {
+      if (x >= n) issues.push(`channels.${i}.between.${j}: sandbox ${x} does not exist (${n} sandboxes)`)
+    })
+    if (ch.kind === "private" && c.channels.some((o, j) => j < i && o.kind === "private" && o.between.includes(ch.between[0]) && o.between.includes(ch.between[1]))) {
+      issues.push(`channels.${i}.between: the pair already has a private channel (one page per pair)`)
     }
   })
   c.hosts.forEach((h, i) => {

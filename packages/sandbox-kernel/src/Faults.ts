@@ -111,8 +111,8 @@ export interface FaultRecord {
 /** What the fault machinery needs from the system. */
 export interface FaultEnv {
   readonly kernels: readonly Kernel[]
-  /** Guest-physical address of channel `name`'s status word, or -1. */
-  channelStatusAddress(name: string): number
+  /** Guest-physical address of the status word of channel `name` that sandbox `s` receives on, or -1. */
+  channelStatusAddress(name: string, s: number): number
   /** Breaks sandbox `s`'s NIC driver. */
   corruptDriver(s: number): void
   /** Asks sandbox `s`'s monitor to start `mode` recovery at its next exit, for fault `index`. */
@@ -124,8 +124,8 @@ export interface FaultEnv {
 }
 
 /** Resolves a write target to `(gpa, bytes, value)`. */
-const resolve = (env: FaultEnv, t: WriteTarget): [number, number, number] => {
-  if ("channel" in t) return [env.channelStatusAddress(t.channel), 1, t.value]
+const resolve = (env: FaultEnv, s: number, t: WriteTarget): [number, number, number] => {
+  if ("channel" in t) return [env.channelStatusAddress(t.channel, s), 1, t.value]
   if ("gpa" in t) return [t.gpa, t.bytes, t.value]
   return [env.sliceBase(t.sandbox) + t.offset, t.bytes, t.value]
 }
@@ -156,7 +156,7 @@ export class WildWriteTask implements IrqHandler {
 
   private step(k: Kernel, p: Pcpu): number {
     if (this.aborted || this.i >= this.targets.length) return -1
-    const [gpa, bytes, value] = resolve(this.faults.env, this.targets[this.i++]!)
+    const [gpa, bytes, value] = resolve(this.faults.env, k.sandbox, this.targets[this.i++]!)
     if (gpa < 0) return this.writeNs
     const buf = new Uint8Array(bytes).fill(value)
     this.faults.current = this

@@ -140,8 +140,10 @@ export interface PollResult {
   readonly changed: boolean
   /** Bytes read (the message, when changed; 0 otherwise). */
   readonly bytes: number
-  /** True when the status reads as the "channel corrupted" marker (0xFF on a 64-byte mailbox). */
+  /** True when the status reads as the "channel corrupted" marker (0xFF on a last-byte mailbox) or the message was torn. */
   readonly corrupted: boolean
+  /** Private channels: the message was read before its payload was written (spec F20). */
+  readonly torn: boolean
   /** False when the access was refused (EPT violation). */
   readonly ok: boolean
 }

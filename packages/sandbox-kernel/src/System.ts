@@ -26,6 +26,8 @@ import * as Config from "./Config.ts"
 import { nicMaskOf, postBoot, type BootSetup } from "./Boot.ts"
 import { NetStack } from "./NetStack.ts"
 import { SharedNicDriver, type DriverStats } from "./SharedNicDriver.ts"
+import { Channels, RECEIVER } from "./Channels.ts"
+import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
 import { Frame, PhysicalMemory, PingHost } from "@qvsim/hardware"
@@ -88,6 +90,8 @@ export class System implements Core.CoreListener {
   readonly faults: Faults
   /** Each sandbox's network stack. */
   readonly stacks: readonly NetStack[]
+  /** The channels (mailboxes, private channels). */
+  readonly channels: Channels
   /** The shared NIC driver (one state for every sharer). */
   readonly driver: SharedNicDriver
   /** External ping hosts, in configuration order. */
@@ -124,18 +128,24 @@ export class System implements Core.CoreListener {
     this.stacks = this.sandboxes.map((sb) => new NetStack(sb.index, sb.ip, machine.nic, sim.trace, sb.config.transmitEnabled))
     const driverArgs = [machine.nic, kernels, this.stacks, config.nicSharers, config.nicMaster, config.nic, machine.config.boot.nicVector] as const
     this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
+    this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace)
+    this.bootSetup.push((m) => this.channels.bootSetup(m))
+    for (const k of kernels) k.channelOps = this.channels.lookupFor(k)
     postBoot(machine, config.nicSharers.length > 0 ? nicMaskOf(machine, config.nicSharers) : 0, this.bootSetup, epts)
     machine.setListener(this)
     this.hosts = config.hosts.map((h, i) => this.makePingHost(h as Record<string, unknown>, i))
     this.faults = new Faults(sim, {
       kernels,
-      channelStatusAddress: () => -1,
+      channelStatusAddress: (name, s) => this.channels.statusAddress(name, s),
       corruptDriver: () => sim.fail("corruptDriver faults are refused by the configuration"),
       armRecovery: () => sim.fail("recovery is refused by the configuration"),
       trigger: () => sim.fail("trigger faults are refused by the configuration"),
       sliceBase: (s) => machine.layout.slices[s]!.base,
     }, config.faults)
-    for (const sb of this.sandboxes) sb.addConfiguredThreads()
+    for (const sb of this.sandboxes) {
+      sb.addConfiguredThreads()
+      this.addChannelPoller(sb)
+    }
   }
 
   /** Starts every core's scheduler (done by the first `run`). */
@@ -144,6 +154,21 @@ export class System implements Core.CoreListener {
     this.started = true
     for (const sb of this.sandboxes) sb.kernel.start()
     for (const h of this.hosts) h.start()
+  }
+
+  /** The private-channel polling thread of a party sandbox, on its own VCPU (spec §D.8). */
+  private addChannelPoller(sb: Sandbox): void {
+    const names = this.channels.privateOf(sb.index).map((c) => c.name)
+    if (names.length === 0) return
+    const polls = names.map((n) => Program.poll(n))
+    const pause = Program.sleep(this.config.channelOptions.receiverPollNs)
+    const program: Program.Program = function* () {
+      for (;;) {
+        for (const p of polls) yield p
+        yield pause
+      }
+    }
+    sb.kernel.addThread({ name: RECEIVER, vcpu: sb.config.vcpus.findIndex((v) => v.name === RECEIVER), program, startNs: 0, user: false })
   }
 
   private makePingHost(h: Record<string, unknown>, i: number): PingHost.PingHost {

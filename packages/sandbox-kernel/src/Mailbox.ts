@@ -1,0 +1,217 @@
+/**
+ * The 2011 experiment mailboxes (spec §D.8, `sched/msgt.c` at `oct11`): a raw shared frame holding a
+ * message of `bytes` (64 B in the isolation experiment) whose status is a sequence number — the
+ * message's last byte (`'lastByte'`, mod 255, so 0xFF never appears unless the mailbox is
+ * corrupted) or a 32-bit word in a second "meta" page `[size, seq]` (`'meta'`, the ping-pong
+ * experiment; each side bumps the shared word: read-modify-write). Polling only: a reader reads the
+ * status, and the message when the status changed.
+ *
+ * Memory: the pages come from the shared pool and are set up once by the monitors at boot so that
+ * only the two parties' EPTs map them (RW); the data path never involves a monitor. Every access
+ * goes through the accessing sandbox's EPT: a sandbox outside the pair that touches the mailbox
+ * takes an EPT violation.
+ *
+ * Costs: writing copies the message (per 64-byte line), reading a changed message copies it and
+ * pays a cache-to-cache transfer per line (`remoteLineTransfer`); each poll costs `pollCheck`.
+ *
+ * Invariants (F20): the status changes at most once per poll as seen by a reader (one read per
+ * poll); a single writer's sequence never goes backwards; observations are kept per reader with the
+ * reader's local time (`observations`) and traced in the reader's scope.
+ *
+ * @module
+ */
+import type { Trace } from "@qvsim/sim-core"
+import type { ChannelOps, Kernel, Pcpu, Thread } from "./Kernel.ts"
+import type * as Program from "./Program.ts"
+
+/** A status read by a reader (an observation when it changed). */
+export interface Observation {
+  /** Reader sandbox. */
+  readonly sandbox: number
+  /** Reader's local time, ns. */
+  readonly localNs: number
+  /** Global time, ns. */
+  readonly atNs: number
+  /** The status read. */
+  readonly seq: number
+  /** Status 0xFF on a last-byte mailbox: "channel corrupted". */
+  readonly corrupted: boolean
+}
+
+const O_DONE = 0, O_STOPPED = 2, O_AGAIN = 3
+
+/** The corrupted marker of a last-byte mailbox. */
+export const CORRUPTED = 0xff
+
+export class Mailbox {
+  readonly index: number
+  readonly name: string
+  /** The two sandboxes that may touch it. */
+  readonly parties: readonly [number, number]
+  /** Message bytes. */
+  readonly bytes: number
+  readonly status: "lastByte" | "meta"
+  /** Guest-physical address of the message. */
+  readonly dataGpa: number
+  /** Guest-physical address of the status (the last byte, or the meta page's seq word). */
+  readonly statusGpa: number
+  /** Guest-physical address of the meta page (`'meta'`), or -1. */
+  readonly metaGpa: number
+  /** Each writer's next sequence number, by sandbox. */
+  readonly nextSeq: number[]
+  /** What each reader saw last, by sandbox (-1 = nothing yet). */
+  readonly lastSeen: number[]
+  /** Changes seen, in order, by every reader. */
+  readonly observations: Observation[] = []
+  /** Messages written, by sandbox. */
+  readonly sent: number[]
+  private readonly trace: Trace.Trace
+  private readonly subjects: Trace.Subject[]
+  private readonly kSend: Trace.RecordKind
+  private readonly kSeen: Trace.RecordKind
+  private readonly message: Uint8Array
+
+  constructor(index: number, name: string, parties: readonly [number, number], bytes: number, status: "lastByte" | "meta", dataGpa: number, metaGpa: number, sandboxes: number, trace: Trace.Trace) {
+    this.index = index
+    this.name = name
+    this.parties = parties
+    this.bytes = bytes
+    this.status = status
+    this.dataGpa = dataGpa
+    this.metaGpa = metaGpa
+    this.statusGpa = status === "lastByte" ? dataGpa + bytes - 1 : metaGpa + 4
+    this.nextSeq = new Array<number>(sandboxes).fill(1)
+    this.lastSeen = new Array<number>(sandboxes).fill(-1)
+    this.sent = new Array<number>(sandboxes).fill(0)
+    this.message = new Uint8Array(bytes)
+    this.trace = trace
+    this.subjects = Array.from({ length: sandboxes }, (_, s) => trace.subject(`sandbox${s}/channels`, s))
+    this.kSend = trace.kind("chan.send", ["channel", "seq", "bytes"])
+    this.kSeen = trace.kind("chan.seen", ["channel", "seq", "corrupted"])
+  }
+
+  /** The ops sandbox `s` uses for `send`/`poll` on this mailbox. */
+  opsFor(s: number): ChannelOps {
+    return new MailboxOps(this, s)
+  }
+
+  /** The sequence number writer `s` uses next on a last-byte mailbox (and advances). Broken test variants override this. */
+  takeSeq(s: number): number {
+    const seq = this.nextSeq[s]!
+    this.nextSeq[s] = this.status === "lastByte" ? (seq + 1) % 255 : seq + 1
+    return seq
+  }
+
+  /** Writer `s`'s message with sequence `seq` into `buf` (its last byte is the status on a last-byte mailbox). */
+  fillMessage(seq: number): Uint8Array {
+    const m = this.message
+    m.fill(seq & 0xff)
+    return m
+  }
+
+  /** Re-initialises the mailbox memory as its set-up does (zeros) — used by a channel recovery. */
+  reinitialise(k: Kernel, p: Pcpu): boolean {
+    const zero = new Uint8Array(this.bytes)
+    if (!k.machine.writeBytes(p.core.index, this.dataGpa, zero, 0, this.bytes)) return false
+    if (this.metaGpa >= 0 && !k.machine.writeBytes(p.core.index, this.metaGpa, zero, 0, 8)) return false
+    return true
+  }
+
+  /** Records what reader `s` saw (traced in its scope). */
+  observe(k: Kernel, p: Pcpu, s: number, seq: number): void {
+    const corrupted = this.status === "lastByte" && seq === CORRUPTED
+    this.observations.push({ sandbox: s, localNs: k.localNow(p), atNs: k.sim.now, seq, corrupted })
+    this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
+  }
+
+  /** Traces a message written by `s`. */
+  traceSend(s: number, seq: number): void {
+    this.sent[s]!++
+    this.trace.emit(this.kSend, this.subjects[s]!, this.index, seq, this.bytes)
+  }
+}
+
+const PH_START = 0, PH_READ_DATA = 1
+
+/** Sandbox `s`'s side of a mailbox, as its kernel drives it. */
+class MailboxOps implements ChannelOps {
+  private readonly box: Mailbox
+  private readonly s: number
+
+  constructor(box: Mailbox, s: number) {
+    this.box = box
+    this.s = s
+  }
+
+  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv): number {
+    const costs = k.machine.costs
+    th.effectState = PH_START
+    if (req.op === 9 /* Send */) {
+      if (req.bytes > this.box.bytes) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": ${req.bytes} bytes do not fit mailbox "${this.box.name}" (${this.box.bytes})`)
+      return costs.copyNs(req.bytes)
+    }
+    if (req.op === 11 /* Recv */) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": recv on mailbox "${this.box.name}" (mailboxes are polled)`)
+    return costs.ns.pollCheck
+  }
+
+  finish(k: Kernel, p: Pcpu, th: Thread): number {
+    const box = this.box
+    const req = th.req as Program.Send | Program.Poll
+    const core = p.core.index
+    const m = k.machine
+    if (req.op === 9 /* Send */) {
+      th.failValue = false
+      let seq: number
+      if (box.status === "meta") {
+        // Ping-pong protocol: each side bumps the shared sequence (read-modify-write).
+        const cur = m.read(core, box.statusGpa, 4)
+        if (p.core.inVmxRoot) return O_STOPPED
+        seq = cur + 1
+      } else {
+        seq = box.takeSeq(this.s)
+      }
+      const msg = box.fillMessage(seq)
+      if (box.status === "lastByte") {
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes === box.bytes ? box.bytes - 1 : req.bytes)) return O_STOPPED
+        if (!m.write(core, box.statusGpa, 1, seq)) return O_STOPPED
+      } else {
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes)) return O_STOPPED
+        if (!m.write(core, box.metaGpa, 4, req.bytes)) return O_STOPPED
+        if (!m.write(core, box.statusGpa, 4, seq)) return O_STOPPED
+      }
+      box.traceSend(this.s, seq)
+      th.result = true
+      return O_DONE
+    }
+    // Poll: read the status; when it changed, read the message (a second CPU phase).
+    if (th.effectState === PH_START) {
+      th.failValue = FAILED_POLL
+      const seq = m.read(core, box.statusGpa, box.status === "lastByte" ? 1 : 4)
+      if (p.core.inVmxRoot) return O_STOPPED
+      const changed = seq !== box.lastSeen[this.s]
+      box.lastSeen[this.s] = seq
+      if (!changed) {
+        th.result = { seq, changed: false, bytes: 0, corrupted: box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
+        return O_DONE
+      }
+      box.observe(k, p, this.s, seq)
+      th.effectState = PH_READ_DATA
+      const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, m.read(core, box.metaGpa, 4)))
+      th.effectArg = seq
+      th.effectArg2 = bytes
+      const costs = k.machine.costs
+      th.remainingNs = costs.copyNs(bytes) + Math.ceil(bytes / 64) * costs.ns.remoteLineTransfer
+      return th.remainingNs > 0 ? O_AGAIN : this.done(th)
+    }
+    return this.done(th)
+  }
+
+  private done(th: Thread): number {
+    const seq = th.effectArg
+    const bytes = th.effectArg2
+    th.result = { seq, changed: true, bytes, corrupted: this.box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
+    return O_DONE
+  }
+}
+
+const FAILED_POLL: Program.PollResult = Object.freeze({ seq: -1, changed: false, bytes: 0, corrupted: false, torn: false, ok: false })
