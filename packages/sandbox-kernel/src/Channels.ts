@@ -58,7 +58,7 @@ export class Channels {
   /** Pages (guest-physical = machine, identity) of each channel, for the boot set-up. */
   private readonly pages: number[][] = []
 
-  constructor(machine: Machine.Machine, configs: readonly ChannelConfig[], options: ChannelOptions, trace: Trace.Trace) {
+  constructor(machine: Machine.Machine, configs: readonly ChannelConfig[], options: ChannelOptions, trace: Trace.Trace, mailboxClass: typeof Mailbox = Mailbox) {
     const layout = machine.layout
     const n = machine.sandboxes
     let next = layout.shmBase
@@ -75,7 +75,7 @@ export class Channels {
         const data = take()
         const meta = status === "meta" ? take() : -1
         this.pages.push(meta >= 0 ? [data, meta] : [data])
-        return new Mailbox(i, c.name, [x, y], c.bytes, status, data, meta, n, trace)
+        return new mailboxClass(i, c.name, [x, y], c.bytes, status, data, meta, n, trace)
       }
       const page = layout.kind === "2015" ? layout.channelPage(x, y) : take()
       this.pages.push(layout.kind === "2015" ? [] : [page])

@@ -21,6 +21,8 @@ import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "./Program.ts"
 import { faultSchema } from "./Faults.ts"
 import { channelSchema, RECEIVER } from "./Channels.ts"
+import { checkPhases, resolvePhases } from "./Recovery.ts"
+import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
 } from "./Options.ts"
@@ -144,6 +146,10 @@ export const defaultVcpus = (): VcpuConfig[] => [
   ...(["usb", "ata", "net"] as const).map((d) => ({ kind: "io" as const, name: `io-${d}`, budgetNs: 1 * MS, periodNs: 10 * MS, classMask: Program.DeviceClass[d], core: 0 })),
 ]
 
+/** The cycles of a recovery phase when the configuration does not give them: the machine's cost table (Table 1). */
+export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number, machine: MachineConfig.MachineConfig): number =>
+  name === "channelReinit" ? channelReinitCycles : (machine.costs as Record<string, number>)[name]!
+
 const path = (p: ReadonlyArray<PropertyKey>): string => p.map(String).join(".")
 
 /** Validates `input` and fills every default; throws one `ConfigError` listing every problem by path. */
@@ -221,8 +227,20 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     if (f.afterReplies !== undefined && !c.hosts.some((h, j) => ((h as { name?: string }).name ?? `pinger${j}`) === f.afterReplies!.host)) {
       issues.push(`${at}.afterReplies.host: no ping host named "${f.afterReplies.host}"`)
     }
-    if (f.kind === "corruptDriver" || f.kind === "trigger" || ("recovery" in f && f.recovery !== "none")) {
-      issues.push(`${at}: ${f.kind === "wildWrite" ? "recovery" : f.kind} is not supported by this build (recovery lands with the NIC driver)`)
+    if ("target" in f && f.target !== undefined) {
+      if (f.target >= n) issues.push(`${at}.target: sandbox ${f.target} does not exist (${n} sandboxes)`)
+      else if (f.target === f.sandbox) issues.push(`${at}.target: the target of a remote recovery must be another sandbox`)
+      if (f.recovery !== "remote") issues.push(`${at}.target: only a remote recovery has a target`)
+    }
+    if ("recovery" in f && (f.recovery === "local" || f.recovery === "remote")) {
+      const rv = c.recovery.vcpu
+      const recovering = f.recovery === "local" ? [f.sandbox] : f.target !== undefined ? [f.target] : sandboxes.map((sb) => sb.index).filter((x) => x !== f.sandbox)
+      for (const r of recovering) {
+        const sb = sandboxes[r]
+        if (sb === undefined) continue
+        const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[rv]
+        if (v === undefined || v.kind !== "main") issues.push(`recovery.vcpu: sandbox ${r} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
+      }
     }
     if (f.kind === "killThread" && f.sandbox < sandboxes.length && !sandboxes[f.sandbox]!.threads.some((t) => t.name === f.thread)) {
       issues.push(`${at}.thread: sandbox ${f.sandbox} has no thread "${f.thread}"`)
@@ -245,6 +263,11 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
       issues.push(`channels.${i}.between: the pair already has a private channel (one page per pair)`)
     }
   })
+  for (const mode of ["local", "remote"] as const) {
+    const phases = resolvePhases(c.recovery[mode], (name) => defaultPhaseCycles(name, c.recovery.channelReinitCycles, machine!))
+    const problem = checkPhases(mode, phases)
+    if (problem !== null) issues.push(problem)
+  }
   c.hosts.forEach((h, i) => {
     if (h.target !== undefined && h.target >= n) issues.push(`hosts.${i}.target: sandbox ${h.target} does not exist (${n} sandboxes)`)
     if (h.target !== undefined && (h as { targetIp?: unknown }).targetIp !== undefined) issues.push(`hosts.${i}: give target or targetIp, not both`)

@@ -143,6 +143,8 @@ export const recoverySchema = z.strictObject({
   remote: z.array(phaseSchema).default([...REMOTE_PHASES]),
   /** `[ASSUMED]` Machine down-time of the full-reboot baseline, ns (BIOS + boot of every sandbox; the paper gives no figure). */
   rebootNs: int(1).default(10_000_000_000),
+  /** `[ASSUMED]` Cycles of the `channelReinit` phase when a phase list names it without cycles. */
+  channelReinitCycles: int(0).default(100_000),
   /** Main VCPU (index in the sandbox) of the kernel thread running the guest phases (default the first Main VCPU). */
   vcpu: int(0).optional(),
   /**

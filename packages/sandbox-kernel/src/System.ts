@@ -27,6 +27,10 @@ import { nicMaskOf, postBoot, type BootSetup } from "./Boot.ts"
 import { NetStack } from "./NetStack.ts"
 import { SharedNicDriver, type DriverStats } from "./SharedNicDriver.ts"
 import { Channels, RECEIVER } from "./Channels.ts"
+import type { Mailbox } from "./Mailbox.ts"
+import { Recovery, resolvePhases, type RecoveryRecord } from "./Recovery.ts"
+import type { IrqHandler } from "./Kernel.ts"
+import { defaultPhaseCycles } from "./Config.ts"
 import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
@@ -38,8 +42,21 @@ export interface SystemHooks {
   readonly makeEpt?: (sandbox: number, machine: Machine.Machine) => Ept.Ept | undefined
   /** Replace the scheduler of core `core`. */
   readonly makeScheduler?: (core: number) => PcpuScheduler.PcpuScheduler | undefined
+  /** Mailbox implementation (e.g. one whose re-initialisation resets the writers' sequence). */
+  readonly mailboxClass?: typeof Mailbox
+  /** Recovery implementation (e.g. one that skips a phase's time). */
+  readonly recoveryClass?: typeof Recovery
   /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
   readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
+}
+
+/** The explicit detection: the fault handler forces a VM exit with CPUID (paper §3.7, note 4). */
+const TRIGGER: IrqHandler = {
+  start: (_k, p) => {
+    p.core.vmExit(10 /* CPUID */, 0)
+    return 0
+  },
+  next: () => -1,
 }
 
 /** Whole-system figures. */
@@ -92,6 +109,8 @@ export class System implements Core.CoreListener {
   readonly stacks: readonly NetStack[]
   /** The channels (mailboxes, private channels). */
   readonly channels: Channels
+  /** Fault recovery (local, remote, reboot). */
+  readonly recovery: Recovery
   /** The shared NIC driver (one state for every sharer). */
   readonly driver: SharedNicDriver
   /** External ping hosts, in configuration order. */
@@ -128,7 +147,7 @@ export class System implements Core.CoreListener {
     this.stacks = this.sandboxes.map((sb) => new NetStack(sb.index, sb.ip, machine.nic, sim.trace, sb.config.transmitEnabled))
     const driverArgs = [machine.nic, kernels, this.stacks, config.nicSharers, config.nicMaster, config.nic, machine.config.boot.nicVector] as const
     this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
-    this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace)
+    this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
     for (const k of kernels) k.channelOps = this.channels.lookupFor(k)
     postBoot(machine, config.nicSharers.length > 0 ? nicMaskOf(machine, config.nicSharers) : 0, this.bootSetup, epts)
@@ -137,11 +156,23 @@ export class System implements Core.CoreListener {
     this.faults = new Faults(sim, {
       kernels,
       channelStatusAddress: (name, s) => this.channels.statusAddress(name, s),
-      corruptDriver: () => sim.fail("corruptDriver faults are refused by the configuration"),
-      armRecovery: () => sim.fail("recovery is refused by the configuration"),
-      trigger: () => sim.fail("trigger faults are refused by the configuration"),
+      corruptDriver: (s) => { this.driver.broken[s] = true },
+      armRecovery: (s, mode, target, fault) => { if (mode !== "none") this.recovery.arm(s, mode, target, fault) },
+      trigger: (s) => { kernels[s]!.runTask(kernels[s]!.pcpus[0]!, TRIGGER) },
       sliceBase: (s) => machine.layout.slices[s]!.base,
     }, config.faults)
+    const phaseCycles = (name: Parameters<typeof defaultPhaseCycles>[0]) => defaultPhaseCycles(name, config.recovery.channelReinitCycles, config.machine)
+    const RecoveryClass = hooks.recoveryClass ?? Recovery
+    this.recovery = new RecoveryClass({
+      kernels,
+      monitors: this.sandboxes.map((s) => s.monitor),
+      driver: this.driver,
+      stacks: this.stacks,
+      channels: this.channels,
+      faults: this.faults,
+      ioapic: machine.ioapic,
+      nicMask: (sbs) => nicMaskOf(machine, sbs),
+    }, config.recovery, resolvePhases(config.recovery.local, phaseCycles), resolvePhases(config.recovery.remote, phaseCycles))
     for (const sb of this.sandboxes) {
       sb.addConfiguredThreads()
       this.addChannelPoller(sb)
@@ -256,6 +287,11 @@ export class System implements Core.CoreListener {
       },
       hosts: this.hosts.map((h) => ({ name: h.config.name, ...h.stats() })),
     }
+  }
+
+  /** The recoveries so far, with their phases. */
+  recoveries(): readonly RecoveryRecord[] {
+    return this.recovery.records
   }
 
   /** What happened to each configured fault. */
