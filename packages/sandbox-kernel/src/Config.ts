@@ -22,6 +22,7 @@ import * as Program from "./Program.ts"
 import { faultSchema } from "./Faults.ts"
 import { channelSchema, RECEIVER } from "./Channels.ts"
 import { checkPhases, resolvePhases } from "./Recovery.ts"
+import { migrationSchema } from "./Migration.ts"
 import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
@@ -88,6 +89,7 @@ export const systemSchema = z.strictObject({
   channelOptions: channelOptionsSchema.prefault({}),
   recovery: recoverySchema.prefault({}),
   virtualization: virtualizationSchema.prefault({}),
+  migration: migrationSchema.prefault({}),
   /** One entry per sandbox (default: every sandbox with the default VCPUs and no threads). */
   sandboxes: z.array(sandboxSchema).optional(),
   /**

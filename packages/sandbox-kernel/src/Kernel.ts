@@ -132,6 +132,8 @@ export interface ThreadSpec {
   readonly pages?: number | undefined
   /** User thread (system calls cost their entry) or kernel thread. */
   readonly user: boolean
+  /** Migration only: the context the (already running) program holds. */
+  readonly adoptCtx?: Program.ThreadContext | undefined
 }
 
 /** Interrupt-context work: a top half, or a kernel-context task (a fault). */
@@ -434,7 +436,7 @@ export class Kernel {
     const schedId = p.freeSched[si]!.pop() ?? p.sched.addThread(si)
     const tid = this.threads.length
     const pid = this.nextPid++
-    const ctx: Program.ThreadContext = {
+    const ctx: Program.ThreadContext = spec.adoptCtx ?? {
       sandbox: this.sandbox,
       name: spec.name,
       pid,
@@ -464,6 +466,7 @@ export class Kernel {
       th.nextReleaseNs = th.firstReleaseNs
     }
     const local = this.localNow(p)
+    if (spec.startNs === Infinity) return th // adopted: the caller wakes it
     if (spec.startNs <= local) {
       th.status = ThreadStatus.Runnable
       this.schedWake(p, th)
@@ -471,6 +474,41 @@ export class Kernel {
       this.sleepThread(p, th, spec.startNs)
     }
     return th
+  }
+
+  /**
+   * Adopts a thread migrated from another sandbox (spec §D.10 step 5): a new record on VCPU
+   * `vcpu` running the same generator, its context re-pointed at this sandbox; it is runnable now
+   * and its pending `migrate` request returns `true`.
+   */
+  adoptThread(from: Thread, vcpu: number): Thread {
+    const ctx = from.ctx as { -readonly [K in keyof Program.ThreadContext]: Program.ThreadContext[K] }
+    ctx.sandbox = this.sandbox
+    ctx.ip = this.ip
+    ctx.dataBase = this.dataBase
+    ctx.sliceBase = this.sliceBase
+    const gen = from.gen
+    const th = this.addThread({ name: from.name, vcpu, program: () => gen, startNs: Infinity, user: from.user, pages: from.pages, adoptCtx: ctx })
+    th.result = true
+    th.periodNs = from.periodNs
+    th.deadlineNs = from.deadlineNs
+    th.status = ThreadStatus.Runnable
+    this.schedWake(th.pcpu, th)
+    return th
+  }
+
+  /** Takes `th` (the running thread, which has just asked to migrate) off its VCPU for good. */
+  detachThread(th: Thread): void {
+    th.status = ThreadStatus.Detached
+    th.pending = false
+    if (th.pcpu.current === th) this.retiring.push(th)
+    else this.releaseSlot(th.pcpu, this.schedIndexOf[th.vcpu]!, th.schedId)
+  }
+
+  /** Marks a detached thread as moved away (its record stays for statistics). */
+  markMigrated(th: Thread): void {
+    th.status = ThreadStatus.Migrated
+    th.gen = FINISHED
   }
 
   /** The thread named `name`, or undefined. */
@@ -581,7 +619,7 @@ export class Kernel {
       this.blockCurrent(p, th)
       return
     }
-    if (th.status === ThreadStatus.Detached) {
+    if (th.status === ThreadStatus.Detached || th.status === ThreadStatus.Migrated) {
       this.blockCurrent(p, th)
       return
     }
@@ -1068,7 +1106,7 @@ export class Kernel {
   private readonly retiring: Thread[] = []
 
   private releaseSlot(p: Pcpu, si: number, schedId: number): void {
-    if (p.sched.stateOf(schedId) === 0) {
+    if (p.bySched[schedId] !== null && p.sched.stateOf(schedId) === 0) {
       p.freeSched[si]!.push(schedId)
       p.bySched[schedId] = null
     }

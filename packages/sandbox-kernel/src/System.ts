@@ -31,6 +31,7 @@ import type { Mailbox } from "./Mailbox.ts"
 import { Recovery, resolvePhases, type RecoveryRecord } from "./Recovery.ts"
 import type { IrqHandler } from "./Kernel.ts"
 import { defaultPhaseCycles } from "./Config.ts"
+import { Migration, type MigrationRecord } from "./Migration.ts"
 import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
@@ -46,6 +47,8 @@ export interface SystemHooks {
   readonly mailboxClass?: typeof Mailbox
   /** Recovery implementation (e.g. one that skips a phase's time). */
   readonly recoveryClass?: typeof Recovery
+  /** Migration implementation (e.g. one that forgets the clock shift). */
+  readonly migrationClass?: typeof Migration
   /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
   readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
 }
@@ -109,6 +112,8 @@ export class System implements Core.CoreListener {
   readonly stacks: readonly NetStack[]
   /** The channels (mailboxes, private channels). */
   readonly channels: Channels
+  /** Thread migration between sandboxes. */
+  readonly migration: Migration
   /** Fault recovery (local, remote, reboot). */
   readonly recovery: Recovery
   /** The shared NIC driver (one state for every sharer). */
@@ -161,6 +166,7 @@ export class System implements Core.CoreListener {
       trigger: (s) => { kernels[s]!.runTask(kernels[s]!.pcpus[0]!, TRIGGER) },
       sliceBase: (s) => machine.layout.slices[s]!.base,
     }, config.faults)
+    this.migration = new (hooks.migrationClass ?? Migration)(kernels, this.sandboxes.map((s) => s.monitor), config.migration)
     const phaseCycles = (name: Parameters<typeof defaultPhaseCycles>[0]) => defaultPhaseCycles(name, config.recovery.channelReinitCycles, config.machine)
     const RecoveryClass = hooks.recoveryClass ?? Recovery
     this.recovery = new RecoveryClass({
@@ -292,6 +298,11 @@ export class System implements Core.CoreListener {
   /** The recoveries so far, with their phases. */
   recoveries(): readonly RecoveryRecord[] {
     return this.recovery.records
+  }
+
+  /** The migrations so far. */
+  migrations(): readonly MigrationRecord[] {
+    return this.migration.records
   }
 
   /** What happened to each configured fault. */

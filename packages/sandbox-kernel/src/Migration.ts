@@ -1,0 +1,292 @@
+/**
+ * Thread migration between sandboxes (spec §D.10; the 2012–2013 code, RTSS 2014):
+ *
+ * 1. the thread asks (`Program.migrate(dest)`); at its sandbox's next scheduler pass it is detached
+ *    from its VCPU, whose replenishment list, budget and usage are saved with it;
+ * 2. the request goes into `migration_queue[dest]` (one slot per destination: occupied → refused),
+ *    the sender stores its TSC in `remote_tsc[dest]` and sends IPI 240;
+ * 3. the destination computes the clock offset on the IPI's arrival (the IPI latency is NOT
+ *    compensated, as in the code, unless `compensateIpiLatency`) and wakes its migration thread,
+ *    on its highest-priority Main VCPU;
+ * 4. the migration thread traps to its monitor (hypercall 1), which copies the thread's address
+ *    space — preemptibly: at most `budget − reserve` per period, resuming in the next one;
+ * 5. attach: a destination VCPU with the same `(C, T)` takes the saved replenishment list with every
+ *    time shifted by the offset, the budget and usage; the thread runs on from its `migrate` request.
+ *
+ * The admission check of the code (`E_s ≥ ⌊Δ/C_m⌋·T_m + (Δ mod C_m)`) is computed and recorded,
+ * not enforced (as in the code).
+ *
+ * Invariants (F18): each scheduler reads only its own clock; the migrated replenishment list keeps
+ * F1 (amounts sum to C, sorted, positive) and its order, and every chunk becomes eligible at the
+ * same global time as before the migration, or later by at most the uncompensated IPI latency.
+ *
+ * @module
+ */
+import { z } from "zod"
+import { Simulation, type Trace } from "@qvsim/sim-core"
+import { MainVcpu } from "@qvsim/vcpu-sched"
+import type { IrqHandler, Kernel, MigrationOps, Pcpu, Thread } from "./Kernel.ts"
+import { Kernel as KernelClass } from "./Kernel.ts"
+import type { Monitor, MonitorTask } from "./Monitor.ts"
+import * as Program from "./Program.ts"
+import { int } from "./Options.ts"
+
+/** IPI vectors of the migration code (`[SRC vm/migration.c]`): request and clean-up. */
+export const MIGRATION_VECTOR = 240
+
+/** Migration options. */
+export const migrationSchema = z.strictObject({
+  /** `[ASSUMED]` Monitor cycles to copy the thread record and set up the clone. */
+  baseCycles: int(0).default(20_000),
+  /** `[ASSUMED]` Monitor cycles per 4 KiB page of the address space copied. */
+  pageCycles: int(0).default(1_024),
+  /** Reserve before the end of the migration thread's budget at which the copy pauses (`[SRC include/vm/migration.h]` 1,500,000 cycles). */
+  reserveCycles: int(0).default(1_500_000),
+  /** Idealisation: subtract the IPI latency from the computed clock offset (the code does not: a TODO). */
+  compensateIpiLatency: z.boolean().default(false),
+  /** The Main VCPU (index in the destination) of the migration thread; default its highest-priority Main VCPU. */
+  vcpu: int(0).optional(),
+})
+export type MigrationInput = z.input<typeof migrationSchema>
+export type MigrationOptions = z.output<typeof migrationSchema>
+
+/** One migration. */
+export interface MigrationRecord {
+  readonly id: number
+  readonly thread: string
+  readonly from: number
+  readonly to: number
+  /** Destination VCPU index. */
+  readonly destVcpu: number
+  readonly requestNs: number
+  /** Offset the destination computed (its local − the sender's TSC), ns. */
+  offsetNs: number
+  /** The true offset between the two clocks at the IPI's arrival, ns. */
+  trueOffsetNs: number
+  /** Source replenishment list at detach, `[t, b]` in the source's local ns; usage. */
+  sourceQueue: Array<[number, number]>
+  sourceUsedNs: number
+  /** Destination list after attach, in the destination's local ns. */
+  destQueue: Array<[number, number]>
+  /** Address-space copy, ns of monitor work, and pieces it took. */
+  copyNs: number
+  copyPieces: number
+  /** The code's admission check (recorded, not enforced). */
+  admissible: boolean
+  /** Attach time, ns (−1 while in progress). */
+  attachNs: number
+}
+
+interface Pending {
+  readonly rec: MigrationRecord
+  readonly th: Thread
+  readonly srcV: MainVcpu.MainVcpu
+  remainingNs: number
+}
+
+export class Migration implements MigrationOps {
+  readonly options: MigrationOptions
+  readonly records: MigrationRecord[] = []
+  /** Refused requests (no matching VCPU, slot occupied, non-quest policy). */
+  refused = 0
+  private readonly kernels: readonly Kernel[]
+  private readonly slots: (Pending | null)[]
+  private readonly remoteTsc: number[]
+  private readonly threads: (Thread | null)[]
+  private readonly sim: Simulation.Simulation
+  private readonly hSnapshot: number
+  private readonly trace: Trace.Trace
+  private readonly subjects: Trace.Subject[]
+  private readonly kRequest: Trace.RecordKind
+  private readonly kAttach: Trace.RecordKind
+
+  constructor(kernels: readonly Kernel[], monitors: readonly Monitor[], options: MigrationOptions) {
+    this.kernels = kernels
+    this.options = options
+    const n = kernels.length
+    this.slots = new Array<Pending | null>(n).fill(null)
+    this.remoteTsc = new Array<number>(n).fill(0)
+    this.threads = new Array<Thread | null>(n).fill(null)
+    this.sim = kernels[0]!.sim
+    this.trace = this.sim.trace
+    this.subjects = kernels.map((k) => this.trace.subject(`sandbox${k.sandbox}/migration`, k.sandbox))
+    this.kRequest = this.trace.kind("mig.request", ["thread", "to"])
+    this.kAttach = this.trace.kind("mig.attach", ["from", "offsetNs", "copyNs"])
+    this.hSnapshot = this.sim.register("migration.snapshot", (to) => this.snapshot(to))
+    for (const k of kernels) {
+      k.migration = this
+      k.irqHandlers[MIGRATION_VECTOR] = new ArrivalHandler(this)
+    }
+    monitors.forEach((m, s) => m.hypercallHandlers.set(1, (k, p) => this.copyTask(k, p, s)))
+  }
+
+  /** Step 1–2: `th` (running on `p` in `k`) asks to move to `to`. */
+  request(k: Kernel, p: Pcpu, th: Thread, to: number): boolean {
+    const dest = this.kernels[to]
+    const srcV = p.sched.vcpus[k.schedIndexOf[th.vcpu]!]
+    const spec = k.vcpus[th.vcpu]!
+    // A destination VCPU with the same (C, T), not the one the migration thread runs on.
+    const mv = dest === undefined ? -1 : this.migrationVcpu(dest).index
+    const destVcpu = dest === undefined ? -1 : dest.vcpus.findIndex((v, i) => i !== mv && v.kind === "main" && v.budgetNs === spec.budgetNs && v.periodNs === spec.periodNs)
+    if (dest === undefined || !(srcV instanceof MainVcpu.MainVcpu) || destVcpu < 0 || this.slots[to] !== null) {
+      this.refused++
+      return false
+    }
+    const id = this.records.length
+    const rec: MigrationRecord = {
+      id, thread: th.name, from: k.sandbox, to, destVcpu, requestNs: this.sim.now, offsetNs: 0, trueOffsetNs: 0,
+      sourceQueue: [], sourceUsedNs: 0, destQueue: [], copyNs: 0, copyPieces: 0, admissible: false, attachNs: -1,
+    }
+    this.records.push(rec)
+    const costs = k.machine.costs
+    this.slots[to] = { rec, th, srcV, remainingNs: costs.toNs(this.options.baseCycles + th.pages * this.options.pageCycles) }
+    k.detachThread(th)
+    this.trace.emit(this.kRequest, this.subjects[k.sandbox]!, th.tid, to)
+    // The VCPU state is saved after the scheduler pass that retires the thread (same instant).
+    this.sim.at(this.sim.now, Simulation.EventClass.Workload, this.hSnapshot, to)
+    return true
+  }
+
+  private snapshot(to: number): void {
+    const pend = this.slots[to]!
+    const rec = pend.rec
+    const src = this.kernels[rec.from]!
+    const p = pend.th.pcpu
+    const v = pend.srcV
+    rec.sourceQueue = v.replenishments()
+    rec.sourceUsedNs = v.usedNs
+    this.remoteTsc[to] = src.localNow(p)
+    // Admission check (monitor-only in the code, not enforced).
+    const local = src.localNow(p)
+    let next = Infinity
+    for (const [t] of rec.sourceQueue) if (t > local) { next = t; break }
+    const m = this.migrationVcpu(this.kernels[to]!)
+    const cm = m.budgetNs, tm = m.periodNs
+    const delta = pend.remainingNs
+    rec.admissible = next - local >= Math.floor(delta / cm) * tm + (delta % cm)
+    p.lapic.sendIpiToCore(this.kernels[to]!.pcpus[0]!.core.index, MIGRATION_VECTOR)
+  }
+
+  /** Step 3, in the destination's IPI handler: compute the offset, wake the migration thread. */
+  arrived(k: Kernel, p: Pcpu): void {
+    const pend = this.slots[k.sandbox]
+    if (pend === null || pend === undefined) return
+    const rec = pend.rec
+    const src = this.kernels[rec.from]!
+    const local = k.localNow(p)
+    const oneWay = k.machine.costs.ns.ipiOneWay
+    rec.offsetNs = local - this.remoteTsc[k.sandbox]! - (this.options.compensateIpiLatency ? oneWay : 0)
+    rec.trueOffsetNs = local - src.localNow(pend.th.pcpu)
+    const th = this.threads[k.sandbox] ?? (this.threads[k.sandbox] = this.spawnThread(k))
+    k.wake(th)
+  }
+
+  /** The migration thread's VCPU in `k`. */
+  private migrationVcpu(k: Kernel): { budgetNs: number; periodNs: number; index: number } {
+    const o = this.options.vcpu
+    if (o !== undefined && k.vcpus[o]?.kind === "main") return { ...k.vcpus[o]!, index: o }
+    let best = -1
+    k.vcpus.forEach((v, i) => {
+      if (v.kind === "main" && (best < 0 || v.periodNs < k.vcpus[best]!.periodNs)) best = i
+    })
+    return { ...k.vcpus[best]!, index: best }
+  }
+
+  private spawnThread(k: Kernel): Thread {
+    const self = this
+    const s = k.sandbox
+    const hc = Program.hypercall(1)
+    const v = this.migrationVcpu(k)
+    const attach = Program.kernelCall(() => self.attach(s))
+    const program: Program.Program = function* () {
+      for (;;) {
+        const pend = self.slots[s]
+        if (pend === null || pend === undefined || pend.rec.attachNs >= 0) {
+          yield KernelClass.blockRequest()
+          continue
+        }
+        // Step 4: the monitor copies the address space, pausing before the budget runs out.
+        while (pend.remainingNs > 0) {
+          yield hc
+          if (pend.remainingNs > 0) yield Program.sleep(v.periodNs)
+        }
+        yield attach
+      }
+    }
+    return k.addThread({ name: `migration`, vcpu: v.index, program, startNs: 0, user: false })
+  }
+
+  /** Hypercall 1 in sandbox `s`'s monitor: one piece of the copy. */
+  private copyTask(k: Kernel, p: Pcpu, s: number): MonitorTask | null {
+    const pend = this.slots[s]
+    if (pend === null || pend === undefined) return null
+    const v = this.migrationVcpu(k)
+    const reserve = k.machine.costs.toNs(this.options.reserveCycles)
+    const piece = v.budgetNs > reserve ? Math.min(pend.remainingNs, v.budgetNs - reserve) : pend.remainingNs
+    const exit = k.machine.costs.ns.vmExit, entry = k.machine.costs.ns.vmEntry
+    let done = false
+    return {
+      start: () => exit + piece + entry,
+      next: () => {
+        if (!done) {
+          done = true
+          pend.remainingNs -= piece
+          pend.rec.copyNs += piece
+          pend.rec.copyPieces++
+          k.resolveStopped(p, undefined)
+        }
+        return -1
+      },
+    }
+  }
+
+  /** Step 5: attach in `s` with the replenishment list shifted by the offset. */
+  private attach(s: number): void {
+    const pend = this.slots[s]!
+    const rec = pend.rec
+    const k = this.kernels[s]!
+    const src = this.kernels[rec.from]!
+    const p = k.pcpus[k.vcpus[rec.destVcpu]!.core]!
+    const dv = p.sched.vcpus[k.schedIndexOf[rec.destVcpu]!]
+    if (!(dv instanceof MainVcpu.MainVcpu)) this.sim.fail(`migration: destination VCPU ${rec.destVcpu} of sandbox ${s} is not a corrected sporadic server`)
+    this.install(dv, rec.sourceQueue, rec.sourceUsedNs, this.shift(rec))
+    rec.destQueue = dv.replenishments()
+    rec.attachNs = this.sim.now
+    this.slots[s] = null
+    k.adoptThread(pend.th, rec.destVcpu)
+    src.markMigrated(pend.th)
+    this.trace.emit(this.kAttach, this.subjects[s]!, rec.from, rec.offsetNs, rec.copyNs)
+  }
+
+  /** The shift applied to replenishment times (broken test variants return 0). */
+  protected shift(rec: MigrationRecord): number {
+    return rec.offsetNs
+  }
+
+  /** Replaces `v`'s replenishment list with `queue` shifted by `shiftNs`, and its usage. */
+  private install(v: MainVcpu.MainVcpu, queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): void {
+    if (queue.length > v.maxRepl) this.sim.fail(`migration: ${queue.length} replenishments exceed the destination's maxRepl ${v.maxRepl}`)
+    for (let i = 0; i < queue.length; i++) {
+      v.times[i] = Math.max(0, queue[i]![0] + shiftNs)
+      v.amounts[i] = queue[i]![1]
+    }
+    v.count = queue.length
+    v.usedNs = usedNs
+    v.budgetNs = 0
+  }
+}
+
+/** IPI 240 in the destination: entry cost, then the offset and the wake-up. */
+class ArrivalHandler implements IrqHandler {
+  private readonly m: Migration
+  constructor(m: Migration) {
+    this.m = m
+  }
+  start(k: Kernel, p: Pcpu): number {
+    this.m.arrived(k, p)
+    return k.machine.costs.ns.interruptEntry
+  }
+  next(): number {
+    return -1
+  }
+}
