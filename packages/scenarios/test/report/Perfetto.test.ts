@@ -1,0 +1,223 @@
+/**
+ * The Perfetto sink: valid trace-event JSON with the expected processes, tracks and phases for a
+ * real run; exact timestamps; the rule table (instants, counters, B/E, X, flows) on synthetic
+ * records; escaping; streaming in chunks; and, as a property over generated scenarios, the
+ * structure the Perfetto importer relies on (every B has its E, ts never decreasing per track).
+ */
+import { Trace } from "@qvsim/sim-core"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { parseScenario } from "../../src/Scenario.ts"
+import { PerfettoSink, RULES, us, type Labels } from "../../src/report/Perfetto.ts"
+import { builtin, ChunkWriter, pcpuScenario, perfettoOf, problems, type TraceDocument, type TraceEvent } from "./support.ts"
+
+const parse = (w: ChunkWriter): TraceDocument => JSON.parse(w.text) as TraceDocument
+const named = (doc: TraceDocument, what: "process_name" | "thread_name"): Map<string, string> =>
+  new Map(doc.traceEvents.filter((e) => e.ph === "M" && e.name === what).map((e) => [what === "process_name" ? `${e.pid}` : `${e.pid}/${e.tid}`, String(e.args!["name"])]))
+
+describe("PerfettoSink on a run", () => {
+  it("rm-periodic: one process per PCPU, a schedule track of VCPU slices, budget counters, job instants", () => {
+    const { writer, summary } = perfettoOf(builtin("rm-periodic"), 100_000_000)
+    const doc = parse(writer)
+    expect(problems(doc)).toEqual([])
+    expect(doc.otherData).toBeUndefined()
+    const procs = named(doc, "process_name")
+    expect([...procs.values()]).toEqual(["pcpu0"])
+    const threads = named(doc, "thread_name")
+    const schedule = [...threads].find(([, n]) => n === "pcpu0 schedule")![0]
+    const jobs = [...threads].find(([, n]) => n === "jobs")![0]
+    const on = (track: string) => doc.traceEvents.filter((e) => e.ph !== "M" && `${e.pid}/${e.tid}` === track)
+    const slices = on(schedule).filter((e) => e.ph === "B")
+    // The first hyperperiod's opening: RM order t1, t2, t3, then t1 again at 10 ms.
+    expect(slices.slice(0, 4).map((e) => [e.name, e.ts])).toEqual([["t1", 0], ["t2", 1000], ["t3", 5000], ["t1", 10000]])
+    expect(slices[0]!.args).toEqual({ vcpu: "t1", thread: "task1", timerAt: 1_000_000, budget: 1_000_000 })
+    expect(on(schedule).filter((e) => e.ph === "E")).toHaveLength(slices.length)
+    // Every job release and completion is an instant on the jobs track.
+    const instants = on(jobs)
+    expect(instants.every((e) => e.ph === "i")).toBe(true)
+    expect(instants.filter((e) => e.name === "release task1")).toHaveLength(11) // 0, 10, ..., 100 ms
+    expect(instants.find((e) => e.name === "complete task5")?.args).toEqual({ thread: "task5", job: 0, response: 89_000_000 })
+    // Budget counters: t2 starts with 4 ms at 1 ms and has 0 left when it leaves the CPU at 5 ms.
+    const t2 = doc.traceEvents.filter((e) => e.ph === "C" && e.name === "t2 budget").map((e) => [e.ts, e.args!["ms"]])
+    expect(t2.slice(0, 5)).toEqual([[1000, 4], [2000, 3], [3000, 2], [4000, 1], [5000, 0]])
+    // The slice open at the end closes at the clock's time (100 ms), not at the last record's.
+    const lastE = on(schedule).filter((e) => e.ph === "E").at(-1)!
+    expect(lastE.ts).toBe(summary.simTimeNs / 1000)
+  })
+
+  it("ss-amplification: two PCPU processes named after the scenario's PCPUs", () => {
+    const doc = parse(perfettoOf(builtin("ss-amplification"), 50_000_000).writer)
+    expect(problems(doc)).toEqual([])
+    expect([...named(doc, "process_name").values()].sort()).toEqual(["posix-naive", "quest"])
+    expect([...named(doc, "thread_name").values()]).toContain("quest schedule")
+  })
+
+  it("timers: unknown-to-PCPU records go to their subject's track in the global process", () => {
+    const doc = parse(perfettoOf(builtin("timers"), 5_000_000).writer)
+    expect(problems(doc)).toEqual([])
+    expect([...named(doc, "process_name").values()]).toEqual(["global"])
+    expect([...named(doc, "thread_name").values()]).toContain("timer/tick-1ms")
+    const fires = doc.traceEvents.filter((e) => e.name === "fire")
+    expect(fires.length).toBeGreaterThan(5)
+    expect(fires.every((e) => e.ph === "i")).toBe(true)
+  })
+
+  it("writes in chunks of at least 64 KiB (never the whole trace at once), closes the array once", () => {
+    const { writer, sink } = perfettoOf(builtin("rm-periodic"), 2_000_000_000)
+    expect(writer.chunks.length).toBeGreaterThan(3)
+    for (const c of writer.chunks.slice(0, -1)) {
+      expect(c.length).toBeGreaterThanOrEqual(1 << 16)
+      expect(c.length).toBeLessThan((1 << 16) + 4096)
+    }
+    expect(writer.text.endsWith("\n]}\n")).toBe(true)
+    expect(writer.closed).toBe(1)
+    sink.close() // idempotent
+    expect(writer.closed).toBe(1)
+    expect(parse(writer).traceEvents).toHaveLength(sink.events)
+  })
+
+  it("property: every B has its E and ts never decreases per track, for generated scenarios", () => {
+    fc.assert(
+      fc.property(pcpuScenario, (input) => {
+        const doc = parse(perfettoOf(parseScenario(input, "generated"), 150_000_000).writer)
+        expect(problems(doc)).toEqual([])
+        expect(doc.traceEvents.some((e) => e.ph === "B")).toBe(true)
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  it("the structural check catches a broken document (an E dropped, two events swapped)", () => {
+    const doc = parse(perfettoOf(builtin("rm-periodic"), 50_000_000).writer)
+    const events = doc.traceEvents
+    const lastE = events.findLastIndex((e) => e.ph === "E")
+    expect(problems({ traceEvents: events.filter((_, i) => i !== lastE) })).toEqual([expect.stringMatching(/1 B without E/)])
+    const [b1, b2] = events.flatMap((e, i) => (e.ph === "B" ? [i] : [])).slice(1, 3) as [number, number]
+    expect(events[b1]!.ts).toBeLessThan(events[b2]!.ts!)
+    const swapped = [...events]
+    ;[swapped[b1], swapped[b2]] = [swapped[b2]!, swapped[b1]!]
+    expect(problems({ traceEvents: swapped })).toEqual([expect.stringMatching(/ts \d+ before \d+ on track/)])
+  })
+})
+
+describe("PerfettoSink rules", () => {
+  /** A trace with a settable clock and a sink with `rules` and `labels`. */
+  const setup = (rules: ConstructorParameters<typeof PerfettoSink>[1] = {}) => {
+    const clock = { now: 0 }
+    const trace = new Trace.Trace(clock)
+    const writer = new ChunkWriter()
+    const sink = new PerfettoSink(writer, { clock, ...rules })
+    trace.attach(sink)
+    return { clock, trace, writer, sink }
+  }
+
+  it("us(): integer ns become µs with three exact decimals", () => {
+    expect([0, 1, 999, 1000, 1001, 1_234_567, 10_000_000_000, 9_007_199_254_740_991].map(us))
+      .toEqual(["0", "0.001", "0.999", "1", "1.001", "1234.567", "10000000", "9007199254740.991"])
+    // Perfetto reads ts as a double × 1000, rounded: every value comes back exact.
+    for (const ns of [1, 7, 123_456_789, 3_600_000_000_123]) expect(Math.round(Number(us(ns)) * 1000)).toBe(ns)
+  })
+
+  it("begin/end, complete, counter, flows and unknown kinds, with symbols and templates", () => {
+    const { clock, trace, writer, sink } = setup({
+      rules: {
+        "x.begin": { as: "begin", name: "phase {phase}", track: "recovery" },
+        "x.end": { as: "end", track: "recovery" },
+        "x.span": { as: "complete", name: "{phase}", start: "startNs", track: "phases" },
+        "x.count": { as: "counter", name: "queue", value: "n", scale: 0.5 },
+        "x.send": { as: "flowOut", name: "send ch{channel}", id: ["channel", "seq"], track: "channels" },
+        "x.recv": { as: "flowIn", name: "recv ch{channel}", id: ["channel", "seq"], track: "channels" },
+        "x.quiet": { as: "ignore" },
+      },
+    })
+    const kBegin = trace.kind("x.begin", ["$phase"])
+    const kEnd = trace.kind("x.end", [])
+    const kSpan = trace.kind("x.span", ["$phase", "startNs"])
+    const kCount = trace.kind("x.count", ["n"])
+    const kSend = trace.kind("x.send", ["channel", "seq"])
+    const kRecv = trace.kind("x.recv", ["channel", "seq"])
+    const kQuiet = trace.kind("x.quiet", [])
+    const kOther = trace.kind("some.thing", ["a", "$b"])
+    const s0 = trace.subject("sandbox0/recovery", 0)
+    const s1 = trace.subject("sandbox1/channels", 1)
+    trace.emit(kEnd, s0) // no open slice: ignored
+    trace.emit(kBegin, s0, trace.symbol("reinit"))
+    clock.now = 2_500
+    trace.emit(kSend, s1, 3, 7)
+    trace.emit(kCount, s0, 10)
+    clock.now = 4_000
+    trace.emit(kRecv, s0, 3, 7)
+    trace.emit(kSpan, s0, trace.symbol("copy"), 3_000)
+    trace.emit(kQuiet, s0)
+    trace.emit(kOther, s1, 42, trace.symbol("why \"not\""))
+    trace.emit(kBegin, s0, trace.symbol("nested"))
+    clock.now = 9_000
+    sink.close()
+    const doc = parse(writer)
+    expect(problems(doc)).toEqual([])
+    const ev = doc.traceEvents.filter((e) => e.ph !== "M")
+    const pick = ({ ph, ts, dur, name, s, bind_id, flow_in, flow_out, args }: TraceEvent) =>
+      Object.fromEntries(Object.entries({ ph, ts, dur, name, s, bind_id, flow_in, flow_out, args }).filter(([, v]) => v !== undefined))
+    expect(ev.map(pick)).toEqual([
+      { ph: "B", ts: 0, name: "phase reinit", args: { phase: "reinit" } },
+      { ph: "X", ts: 2.5, dur: 0.001, name: "send ch3", bind_id: (3 * 2 ** 32 + 7).toString(16), flow_out: true, args: { channel: 3, seq: 7 } },
+      { ph: "C", ts: 2.5, name: "queue", args: { value: 5 } },
+      { ph: "X", ts: 4, dur: 0.001, name: "recv ch3", bind_id: (3 * 2 ** 32 + 7).toString(16), flow_in: true, args: { channel: 3, seq: 7 } },
+      { ph: "X", ts: 3, dur: 1, name: "copy", args: { phase: "copy", startNs: 3000 } },
+      { ph: "i", ts: 4, name: "some.thing", s: "t", args: { a: 42, b: "why \"not\"" } },
+      { ph: "B", ts: 4, name: "phase nested", args: { phase: "nested" } },
+      // Both open slices end at the clock's time.
+      { ph: "E", ts: 9 },
+      { ph: "E", ts: 9 },
+    ])
+    const threads = [...named(doc, "thread_name").values()]
+    expect(threads.sort()).toEqual(["channels", "channels", "phases", "recovery", "sandbox1/channels"])
+  })
+
+  it("labels name processes, tracks and slices; any text is escaped into valid JSON", () => {
+    const evil = "q\"u\\o</script>\n\u2028é"
+    const labels: Labels = {
+      scope: (s) => `${evil} ${s}`,
+      fields: ["vcpu", "thread"],
+      entity: (_s, field, v) => (field === "vcpu" ? `${evil}v${v}` : undefined),
+    }
+    const { clock, trace, writer, sink } = setup({ labels })
+    const k = trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
+    const s = trace.subject("pcpu0", 0)
+    trace.emit(k, s, 0, 5, 100, 50)
+    clock.now = 100
+    trace.emit(k, s, -1, -1, -1, 0)
+    sink.close()
+    const doc = parse(writer)
+    expect(problems(doc)).toEqual([])
+    expect([...named(doc, "process_name").values()]).toEqual([`${evil} 0`])
+    expect([...named(doc, "thread_name").values()]).toEqual(["pcpu 0 schedule"])
+    const b = doc.traceEvents.find((e) => e.ph === "B")!
+    expect(b.name).toBe(`${evil}v0`)
+    expect(b.args).toEqual({ vcpu: `${evil}v0`, thread: 5, timerAt: 100, budget: 50 })
+    // The idle dispatch (vcpu -1) ends the slice and opens none.
+    expect(doc.traceEvents.filter((e) => e.ph === "E").map((e) => e.ts)).toEqual([0.1])
+    expect(doc.traceEvents.filter((e) => e.ph === "C").map((e) => [e.name, e.ts, e.args])).toEqual([
+      [`${evil}v0 budget`, 0, { ms: 0.00005 }],
+      [`${evil}v0 budget`, 0.1, { ms: 0 }],
+    ])
+  })
+
+  it("a rule that does not fit its kind falls back to plain instants with a warning", () => {
+    const { trace, writer, sink } = setup({ rules: { "x.bad": { as: "counter", name: "n", value: "missing" } } })
+    const k = trace.kind("x.bad", ["present"])
+    trace.emit(k, trace.subject("thing"), 1)
+    sink.close()
+    expect(sink.warnings).toEqual([expect.stringMatching(/"x\.bad": value field "missing" is not a field/)])
+    expect(parse(writer).traceEvents.filter((e) => e.ph === "i").map((e) => e.name)).toEqual(["x.bad"])
+  })
+
+  it("metadata goes to otherData; the default table covers the harness, kernel, hardware and timers records", () => {
+    const writer = new ChunkWriter()
+    new PerfettoSink(writer, { metadata: { seed: 3, scenario: { name: "a</script>" } } }).close()
+    expect(parse(writer)).toEqual({ otherData: { seed: 3, scenario: { name: "a</script>" } }, traceEvents: [] })
+    for (const kind of ["sched.dispatch", "job.release", "job.complete", "k.dispatch", "irq.deliver", "ipi.send", "chan.send", "chan.seen", "recovery.phase", "fault.inject", "timer.fire"]) {
+      expect(RULES).toHaveProperty([kind])
+    }
+  })
+})
