@@ -1,0 +1,294 @@
+/**
+ * The HTML report of one run: a single self-contained page (styles, SVG charts, the Vega runtime
+ * and chart specs inline; a Content-Security-Policy forbids any network access) with the run
+ * summary, a zoomable Gantt chart of VCPUs per PCPU, the experiment's plot ({@link Plots}) and
+ * the schedulability analysis verdicts ({@link Check}) beside what the run observed.
+ *
+ * Invariants:
+ * - every text from the scenario or the run is HTML-escaped; JSON inside `<script>` has `<`
+ *   escaped, so no name can close the element;
+ * - the page reads without scripts (charts are SVG rendered in Node); with scripts, the Gantt
+ *   chart is re-rendered live by Vega at the same window and zooms (wheel) and pans (drag);
+ * - the size is bounded: the Gantt chart holds at most `maxSegments` segments (the first ones,
+ *   said on the page), plots at most {@link Plots.MAX_POINTS} points per series.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { Time } from "@qvsim/sim-core"
+import * as Check from "../Check.ts"
+import type { NamedSegment } from "../models/Pcpus.ts"
+import type { Summary } from "../Runner.ts"
+import type { Scenario } from "../Scenario.ts"
+import { metricRows } from "../Summary.ts"
+import { VERSION } from "../Version.ts"
+import * as Charts from "./Charts.ts"
+import type { Collected } from "./Collect.ts"
+import * as Labels from "./Labels.ts"
+import * as Plots from "./Plots.ts"
+
+export interface ReportInput {
+  readonly scenario: Scenario
+  /** The run's summary; `wallMs` when measured. */
+  readonly summary: Summary & { readonly wallMs?: number }
+  /** Executed segments in start order (`Runner.prepare(..., { recordSchedule: true })`). */
+  readonly segments: ReadonlyArray<NamedSegment>
+  readonly collected: Collected
+  /** The scenario's identity hash and source (`Load`), shown in the summary. */
+  readonly identity?: { readonly hash: string; readonly source: string }
+}
+
+export interface ReportOptions {
+  /** Segments the Gantt chart holds at most (default 5,000: the first ones). */
+  readonly maxSegments?: number
+  /** The Gantt chart first shows about this many segments (default 100), zoom for the rest. */
+  readonly initialSegments?: number
+}
+
+/** Escapes text for HTML content and attribute values. */
+export const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;"))
+
+/** JSON safe inside a `<script>` element. */
+export const scriptJson = (value: unknown): string =>
+  JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")
+
+const MS = 1e6
+const fmtInt = (n: number): string => n.toLocaleString("en-US")
+const fmt4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : String(x))
+
+/** The smallest 1, 2, 5 × 10^k at or above `x` (> 0). */
+export const niceCeil = (x: number): number => {
+  if (!(x > 0)) return 1
+  const p = Math.pow(10, Math.floor(Math.log10(x)))
+  for (const m of [1, 2, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p
+  return 10 * p
+}
+
+let vegaRuntime: string | undefined
+/** The Vega runtime (vega.min.js from the `vega` package), read once. */
+const vegaScript = (): string => {
+  if (vegaRuntime === undefined) {
+    const entry = createRequire(import.meta.url).resolve("vega")
+    vegaRuntime = readFileSync(join(dirname(entry), "vega.min.js"), "utf8").replace(/<\/script/gi, "<\\/script")
+  }
+  return vegaRuntime
+}
+
+// ---------------------------------------------------------------- sections
+
+interface GanttPart {
+  readonly html: string
+  /** The compiled Vega spec for the live chart, if any. */
+  readonly vega?: unknown
+}
+
+const ganttSection = async (input: ReportInput, options: ReportOptions): Promise<GanttPart> => {
+  const { scenario, segments, summary } = input
+  const head = `<h2>Schedule</h2>`
+  if (scenario.pcpus.length === 0) {
+    return { html: `${head}<p class="note">This scenario declares no PCPUs: there is no schedule to draw.</p>` }
+  }
+  const max = options.maxSegments ?? 5000
+  const shown = segments.length > max ? segments.slice(0, max) : segments
+  const pcpus = Labels.pcpuNames(scenario)
+  const lane = (pcpu: string, vcpu: string): string => `${pcpu} · ${vcpu}`
+  const lanes = scenario.pcpus.flatMap((p, i) => p.vcpus.map((v) => lane(pcpus[i]!, v.name)))
+  const bars: Charts.GanttBar[] = shown.map((s) => ({
+    lane: lane(s.pcpu, s.vcpu), pcpu: s.pcpu, vcpu: s.vcpu, thread: s.thread, start: s.start / MS, end: s.end / MS,
+  }))
+  for (const b of bars) if (!lanes.includes(b.lane)) lanes.push(b.lane)
+  const windowEndNs = shown.length < segments.length ? shown[shown.length - 1]!.end : summary.simTimeNs
+  const first = options.initialSegments ?? 100
+  const initialEndNs = shown.length > 2 * first ? Math.min(windowEndNs, niceCeil(shown[first - 1]!.end / MS) * MS) : windowEndNs
+  const initial: [number, number] = [0, Math.max(initialEndNs, 1) / MS]
+  const vcpus = [...new Set([...scenario.pcpus.flatMap((p) => p.vcpus.map((v) => v.name)), ...bars.map((b) => b.vcpu)])]
+  const spec = Charts.gantt(bars, { lanes, vcpus, initialMs: initial })
+  // The SVG shows the initial window only: the bars outside it would be clipped anyway.
+  const inWindow = bars.filter((b) => b.end >= initial[0] && b.start <= initial[1])
+  const svg = await Charts.toSvg(Charts.gantt(inWindow, { lanes, vcpus, initialMs: initial }))
+  const extent = shown.length < segments.length
+    ? `the first ${fmtInt(shown.length)} of ${fmtInt(segments.length)} executed segments (0 – ${Time.show(windowEndNs)} of ${Time.show(summary.simTimeNs)} simulated)`
+    : `all ${fmtInt(segments.length)} executed segments (0 – ${Time.show(summary.simTimeNs)})`
+  const note = `VCPUs per PCPU: one lane per VCPU, a bar per uninterrupted run. Showing ${extent}; the view opens on 0 – ${Time.show(initialEndNs)}. Scroll over the chart to zoom, drag to pan, double-click to see everything; hover a bar for its thread and times.`
+  return {
+    html: `${head}<p class="note">${escapeHtml(note)}</p><div class="chart" id="gantt" data-live="0">${svg}</div>`,
+    vega: Charts.toVega(spec),
+  }
+}
+
+const plotSection = async (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): Promise<string> => {
+  const plot = Plots.plotFor({ ...input, checks })
+  if (plot === undefined) return `<h2>Experiment</h2><p class="note">No plot for this scenario: it produced no data a plot draws.</p>`
+  const svg = await Charts.toSvg(plot.spec)
+  const notes = plot.notes.length > 0 ? `<ul class="notes">${plot.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""
+  return `<h2>${escapeHtml(plot.title)}</h2><p class="note">${escapeHtml(plot.caption)}</p><div class="chart" id="plot">${svg}</div>${notes}`
+}
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, cls = ""): string =>
+  `<table${cls === "" ? "" : ` class="${cls}"`}><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")
+  }</tbody></table>`
+
+const verdict = (v: string): string => `<span class="verdict ${v === "schedulable" ? "ok" : v === "unschedulable" ? "bad" : "maybe"}">${escapeHtml(v)}</span>`
+
+/** `metrics.pcpus[pcpu].threads[thread]` of the scheduling model, if present. */
+const threadMetrics = (summary: Summary, pcpu: string, thread: string): { maxResponseNs?: number; missed?: number; completed?: number } | undefined => {
+  const pcpus = (summary.metrics as { pcpus?: Record<string, { threads?: Record<string, { maxResponseNs?: number; missed?: number; completed?: number }> }> }).pcpus
+  return pcpus?.[pcpu]?.threads?.[thread]
+}
+
+const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): string => {
+  const head = `<h2>Schedulability analysis</h2>`
+  if (checks.length === 0) return `${head}<p class="note">This scenario declares no PCPUs with VCPUs: nothing to analyse.</p>`
+  const parts: string[] = [head, `<p class="note">Per PCPU, VCPUs as rate-monotonic periodic servers (C, T): the sufficient utilisation tests, the §C.3 Main + I/O test, and exact response-time analysis (RTA), beside the largest response time the run observed for the threads of each VCPU.</p>`]
+  for (const c of checks) {
+    const a = c.analysis
+    const nMain = c.vcpus.filter((v) => v.kind === "main").length
+    parts.push(`<h3>${escapeHtml(c.name)}</h3><p class="facts-line">utilisation ${fmt4(a.utilisation)} (Main ${fmt4(a.mainUtilisation)}; ${nMain} Main, ${c.vcpus.length - nMain} I/O VCPUs) · hyperperiod ${escapeHtml(Time.show(Number(a.hyperperiodNs)))}</p>`)
+    parts.push(table(["test", "verdict", "condition"], [
+      ["Liu &amp; Layland", verdict(a.liuLayland.verdict), escapeHtml(`Σ C/T = ${fmt4(a.liuLayland.value)} ≤ n(2^(1/n) − 1) = ${fmt4(a.liuLayland.bound)}`)],
+      ["hyperbolic", verdict(a.hyperbolic.verdict), escapeHtml(`Π (U_i + 1) = ${fmt4(a.hyperbolic.value)} ≤ ${fmt4(a.hyperbolic.bound)}`)],
+      ["Main + I/O", verdict(a.mainIo.verdict), escapeHtml(`Σ C/T + Σ (2 − U)U = ${fmt4(a.mainIo.value)} ≤ ${fmt4(a.mainIo.bound)}`)],
+      ["RTA", verdict(a.rta.verdict), escapeHtml(`exact response times (ties: ${a.rta.ties})`)],
+    ], "tests"))
+    const decl = input.scenario.pcpus[checks.indexOf(c)]
+    const rows = a.rta.responses.map((r) => {
+      const v = c.vcpus[r.index]!
+      const threads = decl?.threads.filter((t) => t.vcpu === v.name) ?? []
+      let observed = 0, missed = 0, completed = 0
+      for (const t of threads) {
+        const m = threadMetrics(input.summary, c.name, t.name)
+        observed = Math.max(observed, m?.maxResponseNs ?? 0)
+        missed += m?.missed ?? 0
+        completed += m?.completed ?? 0
+      }
+      return [
+        escapeHtml(v.name),
+        escapeHtml(Time.show(r.budgetNs)),
+        escapeHtml(Time.show(r.periodNs)),
+        escapeHtml(Time.show(r.responseNs)),
+        r.schedulable ? `<span class="verdict ok">R ≤ T</span>` : `<span class="verdict bad">R &gt; T</span>`,
+        escapeHtml(threads.map((t) => t.name).join(", ") || "—"),
+        completed > 0 ? escapeHtml(Time.show(observed)) : "—",
+        completed > 0 ? `${fmtInt(missed)} of ${fmtInt(completed)}` : "—",
+      ]
+    })
+    parts.push(table(["VCPU", "C", "T", "RTA response R", "", "threads", "observed max response", "deadline misses"], rows, "rta"))
+  }
+  return parts.join("")
+}
+
+const summarySection = (input: ReportInput): string => {
+  const s = input.summary
+  const wall = s.wallMs
+  const facts: Array<[string, string]> = [
+    ["scenario", s.scenario],
+    ...(input.scenario.description !== "" ? [["description", input.scenario.description] as [string, string]] : []),
+    ["seed", String(s.seed)],
+    ["simulated", Time.show(s.simTimeNs)],
+    ["stopped by", String(s.stopReason)],
+    ["events", fmtInt(s.events)],
+    ["trace records", fmtInt(s.records)],
+    ...(wall !== undefined ? [["wall time", `${wall.toFixed(0)} ms (${fmtInt(wall > 0 ? Math.round(s.events / (wall / 1000)) : 0)} events/s)`] as [string, string]] : []),
+    ["fingerprint", s.fingerprint],
+    ...(input.identity !== undefined ? [["scenario hash", `${input.identity.hash} (${input.identity.source})`] as [string, string]] : []),
+    ["qvsim", VERSION],
+  ]
+  const dl = `<dl class="facts">${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd${k === "fingerprint" ? ` class="mono"` : ""}>${escapeHtml(v)}</dd>`).join("")}</dl>`
+  const rows = metricRows(s.metrics)
+  const metrics = rows.length === 0 ? "" : `<details${rows.length <= 12 ? " open" : ""}><summary>Metrics (${rows.length})</summary>${
+    table(["metric", "value"], rows.map(([k, v]) => [`<span class="mono">${escapeHtml(k)}</span>`, escapeHtml(v)]), "metrics")
+  }</details>`
+  return `<h2>Run</h2>${dl}${metrics}`
+}
+
+const STYLE = `
+:root { color-scheme: light; --fg: #1d232b; --muted: #5b6570; --line: #e3e6ea; --accent: #2f6fb3; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--fg); background: #fafbfc; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 24px 48px; }
+header h1 { font-size: 22px; margin: 0 0 2px; }
+header h1 .seed { font-weight: 400; color: var(--muted); font-size: 16px; }
+header p { margin: 0; color: var(--muted); }
+section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 14px 18px 16px; margin-top: 18px; }
+h2 { font-size: 16px; margin: 0 0 6px; }
+h3 { font-size: 14px; margin: 14px 0 2px; }
+.note { color: var(--muted); margin: 0 0 10px; max-width: 90ch; }
+.notes { color: var(--muted); margin: 6px 0 0; padding-left: 18px; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0 0 10px; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; }
+.facts-line { color: var(--muted); margin: 0 0 6px; }
+.mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
+details summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
+table { border-collapse: collapse; margin: 4px 0 8px; }
+th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-weight: 600; font-size: 12.5px; color: var(--muted); }
+table.metrics td:last-child, table.rta td:nth-child(n+2):nth-child(-n+4) { font-variant-numeric: tabular-nums; }
+.verdict { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; font-weight: 600; }
+.verdict.ok { background: #e3f4e8; color: #1c6b34; }
+.verdict.bad { background: #fbe4e4; color: #a12626; }
+.verdict.maybe { background: #fdf1d8; color: #85570b; }
+.chart { overflow-x: auto; }
+.chart svg { display: block; max-width: 100%; height: auto; }
+footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
+`
+
+const LIVE = `
+(function () {
+  var holder = document.getElementById("gantt");
+  var specEl = document.getElementById("gantt-spec");
+  if (!holder || !specEl || typeof vega === "undefined") return;
+  var live = document.createElement("div");
+  var view = new vega.View(vega.parse(JSON.parse(specEl.textContent)), { renderer: "svg", hover: true });
+  view.initialize(live);
+  view.runAsync().then(function () {
+    holder.replaceChildren(live);
+    holder.setAttribute("data-live", "1");
+  }, function (e) { console.error("qvsim report: the live chart failed: " + e); });
+})();
+`
+
+/** The CSP: inline styles and scripts only (Vega compiles expressions with `Function`), no network. */
+const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
+
+/** Builds the report page of a run. */
+export const build = async (input: ReportInput, options: ReportOptions = {}): Promise<string> => {
+  const checks = Check.check(input.scenario)
+  const gantt = await ganttSection(input, options)
+  const plot = await plotSection(input, checks)
+  const s = input.summary
+  const scripts = gantt.vega === undefined ? "" : [
+    `<script>${vegaScript()}</script>`,
+    `<script type="application/json" id="gantt-spec">${scriptJson(gantt.vega)}</script>`,
+    `<script>${LIVE}</script>`,
+  ].join("\n")
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<title>${escapeHtml(`qvsim · ${s.scenario} (seed ${s.seed})`)}</title>
+<link rel="icon" href="data:,">
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<header><h1>${escapeHtml(s.scenario)} <span class="seed">seed ${escapeHtml(String(s.seed))} · ${escapeHtml(Time.show(s.simTimeNs))} simulated</span></h1>${
+    input.scenario.description === "" ? "" : `<p>${escapeHtml(input.scenario.description)}</p>`
+  }</header>
+<section id="summary">${summarySection(input)}</section>
+<section id="schedule">${gantt.html}</section>
+<section id="experiment">${plot}</section>
+<section id="analysis">${analysisSection(input, checks)}</section>
+<footer>qvsim ${escapeHtml(VERSION)} · a self-contained page: charts by Vega-Lite ${escapeHtml("(rendered to SVG; the schedule re-rendered live by Vega)")}, no network access.</footer>
+</main>
+${scripts}
+</body>
+</html>
+`
+}
