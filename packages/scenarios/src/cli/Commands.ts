@@ -3,17 +3,18 @@
  * scenarios, files and their cleanup, timing, exit codes. The simulation itself runs in plain
  * TypeScript (`Runner`).
  */
+import { basename } from "node:path"
 import { Diff, Replay, Time, type Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
 import * as Check from "../Check.ts"
-import { writeFileAtomic } from "../Files.ts"
 import { jsonSchema, parseScenario } from "../Scenario.ts"
 import { load, type Loaded } from "../Load.ts"
+import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
-import { jsonlFileSink, readHeader, readRecords } from "../TraceFile.ts"
+import { readHeader, readRecords } from "../TraceFile.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
 import * as Progress from "./Progress.ts"
@@ -55,6 +56,22 @@ const scheduleFlag = Flag.String("schedule").pipe(
   Flag.optional,
 )
 
+/** An output file flag whose name must end with one of `extensions`. */
+const fileFlag = (name: string, description: string, extensions: ReadonlyArray<string>) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(description),
+    Flag.withMetavar("FILE"),
+    Flag.filter(
+      (path) => extensions.some((ext) => basename(path).toLowerCase().endsWith(ext) && basename(path).length > ext.length),
+      () => `Expected a file name ending in ${extensions.join(" or ")}`,
+    ),
+    Flag.optional,
+  )
+
+const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event JSON file (open it at ui.perfetto.dev)", [".json"])
+
+const reportFlag = fileFlag("report", "write a self-contained HTML report: summary, Gantt chart, the experiment's plot, analysis", [".html", ".htm"])
+
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
 const header = (loaded: Loaded, seed: number, untilNs: number): Trace.TraceHeader => ({
@@ -86,40 +103,51 @@ export const run = Command.make(
     seed: seedFlag,
     until: untilFlag,
     trace: traceFlag,
+    perfetto: perfettoFlag,
     schedule: scheduleFlag,
+    report: reportFlag,
     json: jsonFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, schedule, json }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, report, json }) {
+    const paths = {
+      trace: Option.getOrUndefined(trace),
+      perfetto: Option.getOrUndefined(perfetto),
+      schedule: Option.getOrUndefined(schedule),
+      report: Option.getOrUndefined(report),
+    }
+    const clash = Outputs.sameFile(paths)
+    if (clash !== undefined) return yield* badInput(clash)
     const loaded = yield* loadScenario(spec)
     const runSeed = Option.getOrElse(seed, () => loaded.scenario.seed)
     const untilNs = Option.getOrElse(until, () => loaded.scenario.duration)
-    const output = Option.getOrUndefined(trace)
-    const scheduleOut = Option.getOrUndefined(schedule)
+    // Every output is written under a temporary name and renamed into place only if the whole run succeeds.
     const summary = yield* Effect.acquireUseRelease(
-      attempt(() => (output === undefined ? undefined : jsonlFileSink(output, header(loaded, runSeed, untilNs)))),
-      (file) =>
-        attempt(() => {
-          const prepared = Runner.prepare(loaded.scenario, {
-            seed: runSeed,
-            untilNs,
-            sinks: file === undefined ? [] : [file.sink],
-            recordSchedule: scheduleOut !== undefined,
+      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs) })),
+      (outputs) =>
+        Effect.gen(function* () {
+          const s = yield* attempt(() => {
+            const prepared = Runner.prepare(loaded.scenario, { seed: runSeed, untilNs, sinks: outputs.sinks, recordSchedule: outputs.recordSchedule })
+            outputs.bind(prepared)
+            const progress = Progress.make(!json)
+            const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
+            progress.done()
+            return { ...s, wallMs: Math.round(wallMs * 1000) / 1000 }
           })
-          const progress = Progress.make(!json)
-          const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
-          progress.done()
-          if (scheduleOut !== undefined) writeFileAtomic(scheduleOut, Runner.segmentsJson(prepared))
-          return { ...s, wallMs: Math.round(wallMs * 1000) / 1000 }
+          yield* Effect.tryPromise({ try: () => outputs.finish(s, { hash: loaded.hash, source: loaded.source }), catch: fromUnknown })
+          for (const w of outputs.warnings) yield* Console.error(`qvsim: warning: ${w}`)
+          return s
         }),
-      // The trace is renamed into place by the run's normal close; on failure, drop the temp file.
-      (file, exit) => Effect.sync(() => { if (file !== undefined && exit._tag === "Failure") file.file.abort() }),
+      (outputs, exit) => Effect.sync(() => { if (exit._tag === "Failure") outputs.abort() }),
     )
     if (json) {
       const { scenario, seed: s, simTimeNs, events, wallMs, fingerprint, metrics, stopReason, records } = summary
       yield* Console.log(JSON.stringify({ scenario, seed: s, simTimeNs, events, wallMs, fingerprint, metrics, stopReason, records }))
     } else {
       yield* Console.log(Summary.format(summary))
-      if (output !== undefined) yield* Console.log(`trace        ${output} (${summary.records.toLocaleString("en-US")} records)`)
+      if (paths.trace !== undefined) yield* Console.log(`trace        ${paths.trace} (${summary.records.toLocaleString("en-US")} records)`)
+      if (paths.perfetto !== undefined) yield* Console.log(`perfetto     ${paths.perfetto} (open it at ui.perfetto.dev)`)
+      if (paths.schedule !== undefined) yield* Console.log(`schedule     ${paths.schedule}`)
+      if (paths.report !== undefined) yield* Console.log(`report       ${paths.report}`)
     }
   }),
 ).pipe(Command.withDescription("run a scenario and print its summary and fingerprint"))
