@@ -195,9 +195,11 @@ export class SharedNicDriver {
     let p = this.cursor[s]!
     let latched = true
     let seen = 0, delivered = 0, recycled = 0
-    for (;;) {
+    // At most one lap: a descriptor still holding a frame this sandbox already passed (the ring is
+    // full behind a lagging sharer) ends the walk like a NIC-owned one.
+    for (let lap = 0; lap < ring; lap++) {
       const i = p % ring
-      if (nic.rxOwnedByNic(i)) break
+      if (nic.rxOwnedByNic(i) || nic.rxSeq(i) - this.base < p) break
       const slot = nic.rxSlot(i)
       const o = frames.offset(slot)
       const length = nic.rxLength(i)

@@ -112,7 +112,7 @@ const f18 = (c: F18Case, hooks: System.SystemHooks = {}): string | null => {
     machine: { cores: 3, clockOffsetNs: [...c.offsets], clockDriftPpm: [...c.drifts] },
     migration: { vcpu: 1 },
     sandboxes: [{ vcpus, threads: [{ name: "m", vcpu: 0, program: prog }] }, { vcpus }, { vcpus }],
-  }, hooks).run(c.atUs * US + 400 * MS)
+  }, hooks).run(Math.ceil((c.atUs * US * c.periodMs) / c.budgetMs) + 400 * MS) // the compute before the request runs at C/T
   const r = sys.migrations()[0]
   if (r === undefined || r.attachNs < 0) return "the migration did not complete"
   const src = sys.machine.cores[r.from]!.tsc, dst = sys.machine.cores[r.to]!.tsc

@@ -80,6 +80,22 @@ describe("pings through the shared driver", () => {
   })
 })
 
+describe("a sharer whose driver is broken (regression: a full ring)", () => {
+  it("holds recycling back until the ring is full; the others' walks end after one lap, frames are dropped by the NIC, nothing leaks", () => {
+    const sys = new System.System({
+      machine: { nic: { rxRing: 16 } },
+      nic: { master: 1, sharers: [0, 1, 2, 3] },
+      hosts: [{ kind: "ping", target: 1, intervalNs: 300 * US, count: 200 }],
+      faults: [{ kind: "corruptDriver", atNs: 5 * MS, sandbox: 0, detection: "never" }],
+    }).run(100 * MS)
+    const m = sys.metrics()
+    expect(m.nic.rxOverruns).toBeGreaterThan(0)
+    expect(m.hosts[0]!.received).toBeLessThan(200)
+    // Frames alive: the NIC's own buffers (16 RX + 64 TX) and nothing handed out and lost.
+    expect(sys.machine.frames.inUse).toBeLessThanOrEqual(16 + 64 + 4)
+  })
+})
+
 // ---------------------------------------------------------------------------- F16
 
 interface F16Case {
