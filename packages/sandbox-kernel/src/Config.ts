@@ -215,7 +215,12 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     sandboxes.push({ index: s, cores, vcpus, threads: g.threads, transmitEnabled: g.transmitEnabled ?? true, monitor: { ...c.monitor, ...stripUndefined(g.monitor ?? {}) } })
   }
 
-  const sharers = c.nic.sharers ?? Array.from({ length: Math.min(4, n) }, (_, i) => i)
+  const xen = c.virtualization.mode === "xen"
+  if (xen && c.virtualization.driverDomain >= n) issues.push(`virtualization.driverDomain: sandbox ${c.virtualization.driverDomain} does not exist (${n} sandboxes)`)
+  if (xen && c.nic.sharers !== undefined && (c.nic.sharers.length !== 1 || c.nic.sharers[0] !== c.virtualization.driverDomain)) {
+    issues.push(`nic.sharers: in the Xen baseline only the driver domain (${c.virtualization.driverDomain}) runs the NIC driver`)
+  }
+  const sharers = c.nic.sharers ?? (xen ? [c.virtualization.driverDomain] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
   sharers.forEach((s, i) => {
     if (s >= n) issues.push(`nic.sharers.${i}: sandbox ${s} does not exist (${n} sandboxes)`)
     if (sharers.indexOf(s) !== i) issues.push(`nic.sharers.${i}: sandbox ${s} listed twice`)

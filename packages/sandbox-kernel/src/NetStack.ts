@@ -38,6 +38,8 @@ export class NetStack {
   txDisabled = 0
   /** Replies dropped because the TX ring had no free descriptor (or the NIC was down). */
   txNoDescriptor = 0
+  /** Where replies go instead of the NIC (a Xen-style guest hands them to its driver domain), or null. */
+  txRedirect: ((slot: number, length: number) => boolean) | null = null
   private readonly frames: FrameStore.FrameStore
   private readonly nic: Nic.Nic
   private readonly trace: Trace.Trace
@@ -98,13 +100,14 @@ export class NetStack {
   }
 
   /** Transmits the frame in `slot` (consumed) through the shared driver's TX path. */
-  private transmit(slot: number, length: number): boolean {
+  transmit(slot: number, length: number): boolean {
     const frames = this.frames
     if (!this.transmitEnabled) {
       this.txDisabled++
       frames.free(slot)
       return false
     }
+    if (this.txRedirect !== null) return this.txRedirect(slot, length)
     const nic = this.nic
     const t = nic.txAcquire()
     if (t < 0) {
@@ -119,6 +122,15 @@ export class NetStack {
       return false
     }
     return true
+  }
+
+  /** Transmits `slot` on the NIC itself, bypassing `txRedirect` (the Xen driver domain's netback). */
+  transmitRaw(slot: number, length: number): boolean {
+    const redirect = this.txRedirect
+    this.txRedirect = null
+    const ok = this.transmit(slot, length)
+    this.txRedirect = redirect
+    return ok
   }
 
   /** True if the frame in `slot` is an echo request to one of our IPs (what the stack would answer). */

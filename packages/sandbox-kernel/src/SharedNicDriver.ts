@@ -97,6 +97,11 @@ export class SharedNicDriver {
   lagWarnings = 0
   /** Driver initialisations (boot counts as the first). */
   inits = 1
+  /**
+   * Driver-domain forwarding (Xen-style baseline): called for a frame whose destination another
+   * sandbox owns; takes the slot (a copy) and returns the ns the walk spends on it. Null in Quest-V.
+   */
+  forwarder: ((s: number, owner: number, slot: number) => number) | null = null
   /** Test hooks: a frame (NIC sequence number) handed to sandbox `s`; a descriptor at `position` given back by `s`. */
   onDeliver: ((s: number, seq: number) => void) | null = null
   onGiveBack: ((s: number, position: number) => void) | null = null
@@ -205,6 +210,21 @@ export class SharedNicDriver {
       const length = nic.rxLength(i)
       seen++
       const dst = Frame.demuxIp(frames.bytes, o, length)
+      if (this.forwarder !== null) {
+        const owner = this.ownerOf(dst)
+        if (owner >= 0 && owner !== s) {
+          cost += this.forwarder(s, owner, frames.clone(slot))
+          const may = this.mayRecycle(s, p, latched)
+          if (this.faithful) latched = may
+          if (may) {
+            if (this.onGiveBack !== null) this.onGiveBack(s, p)
+            nic.rxGiveBack(i)
+            recycled++
+          }
+          p++
+          continue
+        }
+      }
       const mine = this.early ? this.ownerOf(dst) === s : true
       if (this.early) cost += costs.demuxCheck
       if (mine) {

@@ -32,6 +32,7 @@ import { Recovery, resolvePhases, type RecoveryRecord } from "./Recovery.ts"
 import type { IrqHandler } from "./Kernel.ts"
 import { defaultPhaseCycles } from "./Config.ts"
 import { Migration, type MigrationRecord } from "./Migration.ts"
+import { XenNet } from "./Baseline.ts"
 import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
@@ -112,6 +113,8 @@ export class System implements Core.CoreListener {
   readonly stacks: readonly NetStack[]
   /** The channels (mailboxes, private channels). */
   readonly channels: Channels
+  /** The Xen-style split network driver (`virtualization.mode: 'xen'`), or null. */
+  readonly xen: XenNet | null
   /** Thread migration between sandboxes. */
   readonly migration: Migration
   /** Fault recovery (local, remote, reboot). */
@@ -166,6 +169,7 @@ export class System implements Core.CoreListener {
       trigger: (s) => { kernels[s]!.runTask(kernels[s]!.pcpus[0]!, TRIGGER) },
       sliceBase: (s) => machine.layout.slices[s]!.base,
     }, config.faults)
+    this.xen = config.virtualization.mode === "xen" ? new XenNet(kernels, this.stacks, this.driver, config.virtualization) : null
     this.migration = new (hooks.migrationClass ?? Migration)(kernels, this.sandboxes.map((s) => s.monitor), config.migration)
     const phaseCycles = (name: Parameters<typeof defaultPhaseCycles>[0]) => defaultPhaseCycles(name, config.recovery.channelReinitCycles, config.machine)
     const RecoveryClass = hooks.recoveryClass ?? Recovery
