@@ -36,10 +36,17 @@ export interface Plot {
 export type PlotHook = (input: PlotInput) => Plot | undefined
 
 const MS = 1e6
-/** Points drawn per series at most (evenly strided beyond). */
-export const MAX_POINTS = 4000
+/** Points a plot draws at most, over all its series (each series evenly strided to its share). */
+export const MAX_POINTS = 2500
 
-const stride = (n: number): number => Math.max(1, Math.ceil(n / MAX_POINTS))
+/** The stride that keeps `n` points of one of `series` series within its share of {@link MAX_POINTS}. */
+const ordinal = (n: number): string => {
+  const tens = n % 100
+  const suffix = tens >= 11 && tens <= 13 ? "th" : n % 10 === 1 ? "st" : n % 10 === 2 ? "nd" : n % 10 === 3 ? "rd" : "th"
+  return `${n}${suffix}`
+}
+
+const stride = (n: number, series: number): number => Math.max(1, Math.ceil(n / Math.max(100, Math.floor(MAX_POINTS / series))))
 
 /** Response time of each completed job against its release, with RTA's bound of its VCPU. */
 export const responseTimes: PlotHook = ({ scenario, collected, checks }) => {
@@ -55,10 +62,10 @@ export const responseTimes: PlotHook = ({ scenario, collected, checks }) => {
   const jobs: Charts.JobPoint[] = []
   for (const s of collected.jobs) {
     const label = threadLabel(s.scope, s.thread)
-    const step = stride(s.releaseNs.length)
+    const step = stride(s.releaseNs.length, collected.jobs.length)
     for (let i = 0; i < s.releaseNs.length; i += step) jobs.push({ thread: label, releaseMs: s.releaseNs[i]! / MS, responseMs: s.responseNs[i]! / MS })
     if (s.completed > s.releaseNs.length) notes.push(`${label}: the first ${s.releaseNs.length.toLocaleString("en-US")} of ${s.completed.toLocaleString("en-US")} jobs are drawn.`)
-    if (step > 1) notes.push(`${label}: every ${step}th job is drawn.`)
+    if (step > 1) notes.push(`${label}: every ${ordinal(step)} job is drawn.`)
   }
   const levels: Charts.ThreadLevel[] = []
   for (const s of collected.jobs) {
@@ -94,8 +101,8 @@ export const cumulativeExecution: PlotHook = ({ scenario, segments, summary }) =
   const notes: string[] = []
   const pcpus = Labels.pcpuNames(scenario)
   for (const [series, list] of bySeries) {
-    const step = stride(list.length)
-    if (step > 1) notes.push(`${series}: every ${step}th segment's end is drawn.`)
+    const step = stride(list.length, bySeries.size)
+    if (step > 1) notes.push(`${series}: every ${ordinal(step)} segment's end is drawn.`)
     let executed = 0
     points.push({ series, line: "executed", tMs: list[0]!.start / MS, executedMs: 0 })
     for (let i = 0; i < list.length; i++) {

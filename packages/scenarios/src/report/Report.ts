@@ -10,7 +10,7 @@
  * - the page reads without scripts (charts are SVG rendered in Node); with scripts, the Gantt
  *   chart is re-rendered live by Vega at the same window and zooms (wheel) and pans (drag);
  * - the size is bounded: the Gantt chart holds at most `maxSegments` segments (the first ones,
- *   said on the page), plots at most {@link Plots.MAX_POINTS} points per series.
+ *   said on the page), a plot at most {@link Plots.MAX_POINTS} points in all (strided, said too).
  *
  * @module
  */

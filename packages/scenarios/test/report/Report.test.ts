@@ -8,6 +8,7 @@ import * as Runner from "../../src/Runner.ts"
 import { parseScenario, type Scenario } from "../../src/Scenario.ts"
 import * as Charts from "../../src/report/Charts.ts"
 import { Collector } from "../../src/report/Collect.ts"
+import * as Plots from "../../src/report/Plots.ts"
 import * as Report from "../../src/report/Report.ts"
 import { builtin } from "./support.ts"
 
@@ -98,11 +99,16 @@ describe("Report.build", { timeout: 30_000 }, () => {
     expect(html.length).toBeLessThan(200_000)
   })
 
-  it("caps the Gantt chart at maxSegments and says so", async () => {
-    const { html, segments } = await reportOf(builtin("rm-periodic"), 2_000_000_000, { maxSegments: 100 })
+  it("caps the Gantt chart at maxSegments and the plot at MAX_POINTS, and says so", async () => {
+    const { html, segments } = await reportOf(builtin("rm-periodic"), 10_000_000_000, { maxSegments: 100 })
     expect(segments.length).toBeGreaterThan(100)
     expect(html).toContain(`the first 100 of ${segments.length.toLocaleString("en-US")} executed segments`)
     expect(liveBars(html)).toHaveLength(100)
+    // 1,717 jobs over 5 threads: task1's 1,000 exceed its share (500), so every 2nd is drawn.
+    expect(html).toContain("<li>task1: every 2nd job is drawn.</li>")
+    const points = marks(chartOf(html, "plot"), "symbol")
+    expect(points).toBe(500 + 400 + 167 + 100 + 50)
+    expect(points).toBeLessThanOrEqual(Plots.MAX_POINTS)
   })
 
   it("escapes every name from the scenario: no markup gets through", async () => {
