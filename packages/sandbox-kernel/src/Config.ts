@@ -23,6 +23,7 @@ import { faultSchema } from "./Faults.ts"
 import { channelSchema, RECEIVER } from "./Channels.ts"
 import { checkPhases, resolvePhases } from "./Recovery.ts"
 import { migrationSchema } from "./Migration.ts"
+import { bootSchema } from "./Boot.ts"
 import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
@@ -90,6 +91,8 @@ export const systemSchema = z.strictObject({
   recovery: recoverySchema.prefault({}),
   virtualization: virtualizationSchema.prefault({}),
   migration: migrationSchema.prefault({}),
+  /** The optional boot phase (spec §D.2). */
+  boot: bootSchema.prefault({}),
   /** One entry per sandbox (default: every sandbox with the default VCPUs and no threads). */
   sandboxes: z.array(sandboxSchema).optional(),
   /**

@@ -23,7 +23,7 @@ import { Simulation } from "@qvsim/sim-core"
 import { Machine, type Core, type Ept } from "@qvsim/hardware"
 import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
-import { nicMaskOf, postBoot, type BootSetup } from "./Boot.ts"
+import { nicMaskOf, postBoot, timeline, type BootRecord, type BootSetup } from "./Boot.ts"
 import { NetStack } from "./NetStack.ts"
 import { SharedNicDriver, type DriverStats } from "./SharedNicDriver.ts"
 import { Channels, RECEIVER } from "./Channels.ts"
@@ -115,6 +115,8 @@ export class System implements Core.CoreListener {
   readonly channels: Channels
   /** The Xen-style split network driver (`virtualization.mode: 'xen'`), or null. */
   readonly xen: XenNet | null
+  /** When each sandbox entered its guest and became ready (all 0 without the boot phase). */
+  readonly boots: readonly BootRecord[]
   /** Thread migration between sandboxes. */
   readonly migration: Migration
   /** Fault recovery (local, remote, reboot). */
@@ -158,7 +160,11 @@ export class System implements Core.CoreListener {
     this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
     for (const k of kernels) k.channelOps = this.channels.lookupFor(k)
-    postBoot(machine, config.nicSharers.length > 0 ? nicMaskOf(machine, config.nicSharers) : 0, this.bootSetup, epts)
+    const phase = config.boot.phase
+    // With the boot phase the NIC's line starts with no destination; sandboxes join when ready.
+    postBoot(machine, config.nicSharers.length > 0 ? (phase ? 0 : nicMaskOf(machine, config.nicSharers)) : 0, this.bootSetup, epts, !phase)
+    if (phase && config.nicSharers.length > 0) machine.ioapic.program(machine.nic.irqLine, { vector: machine.config.boot.nicVector, destination: 0 })
+    this.boots = phase ? timeline(machine, config.boot) : this.sandboxes.map((s) => ({ sandbox: s.index, entryNs: 0, readyNs: 0 }))
     machine.setListener(this)
     this.hosts = config.hosts.map((h, i) => this.makePingHost(h as Record<string, unknown>, i))
     this.faults = new Faults(sim, {
@@ -193,8 +199,32 @@ export class System implements Core.CoreListener {
   start(): void {
     if (this.started) return
     this.started = true
-    for (const sb of this.sandboxes) sb.kernel.start()
+    if (this.config.boot.phase) {
+      const hEntry = this.sim.register("boot.entry", (s) => {
+        for (const c of this.machine.coresOf(s)) this.machine.cores[c]!.vmEntry()
+      })
+      const hReady = this.sim.register("boot.ready", (s) => this.sandboxReady(s))
+      for (const b of this.boots) {
+        this.sim.at(b.entryNs, Simulation.EventClass.Scheduler, hEntry, b.sandbox)
+        this.sim.at(b.readyNs, Simulation.EventClass.Scheduler, hReady, b.sandbox)
+      }
+    } else {
+      for (const sb of this.sandboxes) sb.kernel.start()
+    }
     for (const h of this.hosts) h.start()
+  }
+
+  /** Boot phase: sandbox `s` registers with the shared NIC and starts its scheduler. */
+  private sandboxReady(s: number): void {
+    const m = this.machine
+    if (this.config.nicSharers.includes(s)) {
+      const line = m.nic.irqLine
+      m.ioapic.setDestination(line, m.ioapic.destinationMask(line) | nicMaskOf(m, [s]))
+      // The master's driver initialisation clears stale interrupt status (the edge-triggered line can fire again).
+      if (s === this.driver.master) m.nic.ackInterrupt(m.nic.isr)
+    }
+    this.sim.trace.emit(this.sim.trace.kind("boot.ready", ["sandbox"]), this.sim.trace.subject(`sandbox${s}`, s), s)
+    this.sandboxes[s]!.kernel.start()
   }
 
   /** The private-channel polling thread of a party sandbox, on its own VCPU (spec §D.8). */
