@@ -19,7 +19,7 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import { Core as CoreNs, Ept } from "@qvsim/hardware"
+import { Core as CoreNs, Ept, IoApic, PhysicalMemory } from "@qvsim/hardware"
 import type { ExitHandler, Kernel, Pcpu } from "./Kernel.ts"
 import type { MonitorOptions } from "./Options.ts"
 
@@ -62,12 +62,17 @@ export class Monitor implements ExitHandler {
   private readonly violationNs: number
   private readonly hypercallNs: number
   private readonly injectNs: number
+  private readonly singleStepNs: number
+  private readonly blacklist: IoApic.RegisterBlacklist
+  /** Trapped I/O APIC writes performed / refused by I/O partitioning. */
+  ioapicWrites = 0
+  ioapicDenied = 0
   /** Per core: the task in progress and those queued behind it. */
   private readonly running: (MonitorTask | null)[] = []
   private readonly queued: MonitorTask[][] = []
   private readonly subject: Trace.Subject
   private readonly kExit: Trace.RecordKind
-  private readonly actions: Record<"skip" | "kill" | "recover" | "hypercall" | "inject" | "message", number>
+  private readonly actions: Record<"skip" | "kill" | "recover" | "hypercall" | "inject" | "message" | "ioapic", number>
   private readonly trace: Trace.Trace
 
   constructor(k: Kernel, options: MonitorOptions, injectCycles: number) {
@@ -79,6 +84,9 @@ export class Monitor implements ExitHandler {
     this.violationNs = costs.toNs(options.eptViolationCycles)
     this.hypercallNs = costs.toNs(options.hypercallCycles)
     this.injectNs = costs.toNs(injectCycles)
+    this.singleStepNs = costs.toNs(options.singleStepCycles)
+    this.blacklist = new IoApic.RegisterBlacklist()
+    for (const r of options.ioapicDeny) this.blacklist.deny(k.sandbox, r)
     for (let i = 0; i < k.pcpus.length; i++) {
       this.running.push(null)
       this.queued.push([])
@@ -94,6 +102,7 @@ export class Monitor implements ExitHandler {
       hypercall: trace.symbol("hypercall"),
       inject: trace.symbol("inject"),
       message: trace.symbol("message"),
+      ioapic: trace.symbol("ioapic-emulate"),
     }
     k.exitHandler = this
   }
@@ -111,6 +120,12 @@ export class Monitor implements ExitHandler {
     switch (reason) {
       case R.EptViolation: {
         this.eptViolations++
+        const io = this.ioPartition(k, p, qualification)
+        if (io >= 0) {
+          action = "ioapic"
+          ns = io
+          break
+        }
         task = this.faultHandler?.onFault(k, p, reason, qualification) ?? null
         if (task !== null) {
           action = "recover"
@@ -198,6 +213,26 @@ export class Monitor implements ExitHandler {
       return -1
     }
     return this.begin(k, p, nextTask)
+  }
+
+  /**
+   * I/O partitioning: a thread's 4-byte write to the read-only I/O APIC page is performed by the
+   * monitor (grant, single-step, restore) unless the selected register is denied to this sandbox.
+   * Returns the ns of monitor work, or -1 when this exit is not such a write.
+   */
+  private ioPartition(k: Kernel, p: Pcpu, qualification: number): number {
+    if (!this.options.ioPartitioning) return -1
+    const gpa = Ept.qualificationAddress(qualification)
+    const base = k.machine.layout.ioapicBase
+    if (Math.floor(gpa / PhysicalMemory.PAGE_BYTES) !== base / PhysicalMemory.PAGE_BYTES || (Ept.qualificationAccess(qualification) & Ept.Access.Write) === 0) return -1
+    const th = k.stoppedThread(p)
+    const req = th?.req
+    if (th === null || req === undefined || req === null || req.op !== 6 /* Write */ || req.size !== 4) return -1
+    const done = this.blacklist.emulateWrite(k.machine.ioapic, k.sandbox, gpa - base, req.value)
+    if (done) this.ioapicWrites++
+    else this.ioapicDenied++
+    k.resolveStopped(p, done)
+    return this.simple(this.singleStepNs)
   }
 
   /** VM exit cost, ns. */

@@ -69,6 +69,16 @@ export const monitorSchema = z.strictObject({
    * `false`/-1 and goes on), `'killThread'`, or `'recover'` (the sandbox's configured recovery).
    */
   onEptViolation: EptViolationPolicy.default("skip"),
+  /**
+   * I/O partitioning (2013+, spec §D.4; 2015 layout, where the I/O APIC page is read-only): the
+   * monitor performs a trapped I/O APIC write unless the selected register is in `ioapicDeny`.
+   * Default false (the 2011 monitors have no I/O partitioning: such a write is just refused).
+   */
+  ioPartitioning: z.boolean().default(false),
+  /** I/O APIC registers (IOREGSEL indices) this sandbox may not write (I/O partitioning). */
+  ioapicDeny: z.array(int(0, 255)).default([]),
+  /** `[ASSUMED]` Cycles to grant the page, single-step the write and restore read-only (I/O partitioning). */
+  singleStepCycles: int(0).default(3_000),
 })
 export type MonitorInput = z.input<typeof monitorSchema>
 export type MonitorOptions = z.output<typeof monitorSchema>

@@ -42,6 +42,8 @@ type Nic = NicNs.Nic
 
 /** Per-sandbox driver figures. */
 export interface DriverStats {
+  /** NIC interrupts taken (handler invocations). */
+  irqs: number
   /** Handler invocations that walked the ring. */
   walks: number
   /** Descriptors passed (frames seen). */
@@ -62,7 +64,7 @@ export interface DriverStats {
   lockSpinNs: number
 }
 
-const newStats = (): DriverStats => ({ walks: 0, frames: 0, delivered: 0, recycled: 0, skipped: 0, acks: 0, txCleaned: 0, brokenInvocations: 0, lockSpinNs: 0 })
+const newStats = (): DriverStats => ({ irqs: 0, walks: 0, frames: 0, delivered: 0, recycled: 0, skipped: 0, acks: 0, txCleaned: 0, brokenInvocations: 0, lockSpinNs: 0 })
 
 /** Cost figures of the driver path, ns. */
 interface Costs {
@@ -339,6 +341,7 @@ export class NicIrqHandler implements IrqHandler {
   }
 
   start(k: Kernel, _p: Pcpu, _vector: number): number {
+    this.driver.stats[this.sandbox]!.irqs++
     this.phase = P_ENTRY
     this.spinFrom = -1
     return k.machine.costs.ns.interruptEntry

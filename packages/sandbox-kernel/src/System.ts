@@ -50,6 +50,8 @@ export interface SystemHooks {
   readonly recoveryClass?: typeof Recovery
   /** Migration implementation (e.g. one that forgets the clock shift). */
   readonly migrationClass?: typeof Migration
+  /** The NIC line's destination at boot for the given sharers (e.g. a broken one that reaches every core). */
+  readonly nicMask?: (machine: Machine.Machine, sharers: readonly number[]) => number
   /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
   readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
 }
@@ -162,7 +164,8 @@ export class System implements Core.CoreListener {
     for (const k of kernels) k.channelOps = this.channels.lookupFor(k)
     const phase = config.boot.phase
     // With the boot phase the NIC's line starts with no destination; sandboxes join when ready.
-    postBoot(machine, config.nicSharers.length > 0 ? (phase ? 0 : nicMaskOf(machine, config.nicSharers)) : 0, this.bootSetup, epts, !phase)
+    const mask = (hooks.nicMask ?? nicMaskOf)(machine, config.nicSharers)
+    postBoot(machine, config.nicSharers.length > 0 ? (phase ? 0 : mask) : 0, this.bootSetup, epts, !phase)
     if (phase && config.nicSharers.length > 0) machine.ioapic.program(machine.nic.irqLine, { vector: machine.config.boot.nicVector, destination: 0 })
     this.boots = phase ? timeline(machine, config.boot) : this.sandboxes.map((s) => ({ sandbox: s.index, entryNs: 0, readyNs: 0 }))
     machine.setListener(this)
