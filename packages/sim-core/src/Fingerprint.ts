@@ -16,6 +16,8 @@
  * @module
  */
 
+import { fmix32 as fmix } from "./Rng.ts"
+
 const scratch = new Float64Array(1)
 const scratchWords = new Uint32Array(scratch.buffer)
 
@@ -40,16 +42,6 @@ export const lane2 = (h: number, w: number): number => {
   h ^= k
   h = (h << 19) | (h >>> 13)
   return (Math.imul(h, 9) + 0x52dce729) | 0
-}
-
-const fmix = (x: number): number => {
-  let h = x | 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }
 
 /** The two-lane digest of one record's words. Reused: `start()` before each record. */

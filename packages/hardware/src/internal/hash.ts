@@ -7,27 +7,11 @@
  * word pair for the XOR digests of whole memory or a range; a never-written frame (hash 0, 0)
  * contributes nothing.
  */
-import { Rng } from "@qvsim/sim-core"
+import { Fingerprint, Rng } from "@qvsim/sim-core"
 
-/** One murmur3-style round of lane 1. */
-export const round1 = (h: number, w: number): number => {
-  let k = Math.imul(w, 0xcc9e2d51)
-  k = (k << 15) | (k >>> 17)
-  k = Math.imul(k, 0x1b873593)
-  h ^= k
-  h = (h << 13) | (h >>> 19)
-  return (Math.imul(h, 5) + 0xe6546b64) | 0
-}
-
-/** One round of lane 2 (different constants and rotations). */
-export const round2 = (h: number, w: number): number => {
-  let k = Math.imul(w ^ 0x5bd1e995, 0x85ebca6b)
-  k = (k << 17) | (k >>> 15)
-  k = Math.imul(k, 0xc2b2ae35)
-  h ^= k
-  h = (h << 19) | (h >>> 13)
-  return (Math.imul(h, 9) + 0x52dce729) | 0
-}
+/** One round of lane 1 / lane 2: the same mixing as the trace fingerprint's two lanes. */
+export const round1 = Fingerprint.lane1
+export const round2 = Fingerprint.lane2
 
 /** A frame's lane-1 contribution to an XOR digest (0 for a never-written frame). */
 export const contribution1 = (frame: number, h1: number, h2: number): number =>
