@@ -155,7 +155,7 @@ export interface ExitHandler {
 /** A channel as the kernel drives it (mailboxes, private channels). */
 export interface ChannelOps {
   /** Begins `req` for `th`: ns of CPU before `finish` (it may act at once, e.g. write a type word). */
-  begin(k: Kernel, p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv): number
+  begin(k: Kernel, p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number
   /** Completes it: 0 done (result in `th.result`), 1 blocked, 2 stopped (VM exit), 3 again (`th.remainingNs` set). */
   finish(k: Kernel, p: Pcpu, th: Thread): number
 }
@@ -709,7 +709,8 @@ export class Kernel {
         return
       case Program.Op.Send:
       case Program.Op.Poll:
-      case Program.Op.Recv: {
+      case Program.Op.Recv:
+      case Program.Op.PollUntilChanged: {
         const ops = this.channelOps(req.channel)
         if (ops === undefined) this.sim.fail(`${describe(this, th)}: no channel "${req.channel}" in sandbox ${this.sandbox}`)
         th.effectObj = ops
@@ -799,7 +800,8 @@ export class Kernel {
         return this.startIo(p, th, req)
       case Program.Op.Send:
       case Program.Op.Poll:
-      case Program.Op.Recv: {
+      case Program.Op.Recv:
+      case Program.Op.PollUntilChanged: {
         const o = (th.effectObj as ChannelOps).finish(this, p, th)
         if (o === O_STOPPED) return this.stop(th)
         if (o === O_AGAIN || o === O_BLOCKED) th.pending = true
@@ -1289,6 +1291,35 @@ export class Kernel {
     }
     p.activity = Activity.Idle
     this.resume(p)
+  }
+
+  /** CPU `th` has executed so far, ns, including the piece running now. */
+  executedNs(th: Thread): number {
+    const p = th.pcpu
+    return th.cpuNs + (p.current === th && p.activity === Activity.Thread ? this.sim.now - th.runStartNs : 0)
+  }
+
+  /**
+   * Sets what is left of `th`'s current CPU cost to `ns` (another sandbox's write ends a busy-wait
+   * early): if it is executing now, its core work is cut and restarted with the new length.
+   */
+  setRemaining(th: Thread, ns: number): void {
+    const p = th.pcpu
+    if (p.current === th && p.activity === Activity.Thread) {
+      const now = this.sim.now
+      const left = p.core.preempt()
+      if (left >= 0) th.cpuNs += th.remainingNs - left
+      if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid)
+      th.remainingNs = ns
+      th.runStartNs = now
+      if (ns > 0) {
+        p.core.startWork(ns, W_THREAD)
+        return
+      }
+      this.runCurrent(p)
+      return
+    }
+    th.remainingNs = ns
   }
 
   /** Sets the result of the thread whose effect raised the VM exit being handled on `p` (the monitor resolves it). */

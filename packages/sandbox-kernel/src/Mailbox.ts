@@ -65,6 +65,8 @@ export class Mailbox {
   readonly observations: Observation[] = []
   /** Messages written, by sandbox. */
   readonly sent: number[]
+  /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
+  readonly spinners: Array<{ th: Thread; k: Kernel; baseCpuNs: number; pollNs: number }> = []
   private readonly trace: Trace.Trace
   private readonly subjects: Trace.Subject[]
   private readonly kSend: Trace.RecordKind
@@ -128,10 +130,25 @@ export class Mailbox {
   traceSend(s: number, seq: number): void {
     this.sent[s]!++
     this.trace.emit(this.kSend, this.subjects[s]!, this.index, seq, this.bytes)
+    this.wakeSpinners()
+  }
+
+  /** The status changed: every busy-poller notices at its next poll boundary (its own execution time). */
+  private wakeSpinners(): void {
+    const list = this.spinners
+    if (list.length === 0) return
+    for (const sp of list.splice(0)) {
+      const e = sp.k.executedNs(sp.th) - sp.baseCpuNs
+      const boundary = (Math.floor(e / sp.pollNs) + 1) * sp.pollNs
+      sp.th.effectState = PH_START
+      sp.k.setRemaining(sp.th, boundary - e)
+    }
   }
 }
 
-const PH_START = 0, PH_READ_DATA = 1
+const PH_START = 0, PH_READ_DATA = 1, PH_SPIN = 2
+/** A busy-poll's CPU piece while waiting (the writer's change cuts it short). */
+const SPIN_NS = 1e15
 
 /** Sandbox `s`'s side of a mailbox, as its kernel drives it. */
 class MailboxOps implements ChannelOps {
@@ -143,7 +160,7 @@ class MailboxOps implements ChannelOps {
     this.s = s
   }
 
-  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv): number {
+  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
     const costs = k.machine.costs
     th.effectState = PH_START
     if (req.op === 9 /* Send */) {
@@ -156,7 +173,7 @@ class MailboxOps implements ChannelOps {
 
   finish(k: Kernel, p: Pcpu, th: Thread): number {
     const box = this.box
-    const req = th.req as Program.Send | Program.Poll
+    const req = th.req as Program.Send | Program.Poll | Program.PollUntilChanged
     const core = p.core.index
     const m = k.machine
     if (req.op === 9 /* Send */) {
@@ -190,6 +207,13 @@ class MailboxOps implements ChannelOps {
       if (p.core.inVmxRoot) return O_STOPPED
       const changed = seq !== box.lastSeen[this.s]
       box.lastSeen[this.s] = seq
+      if (!changed && req.op === 20 /* PollUntilChanged */) {
+        // Keep polling: burn CPU until a writer changes the status (it cuts this piece short).
+        th.effectState = PH_SPIN
+        box.spinners.push({ th, k, baseCpuNs: k.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
+        th.remainingNs = SPIN_NS
+        return O_AGAIN
+      }
       if (!changed) {
         th.result = { seq, changed: false, bytes: 0, corrupted: box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
         return O_DONE
@@ -203,6 +227,7 @@ class MailboxOps implements ChannelOps {
       th.remainingNs = costs.copyNs(bytes) + Math.ceil(bytes / 64) * costs.ns.remoteLineTransfer
       return th.remainingNs > 0 ? O_AGAIN : this.done(th)
     }
+    if (th.effectState === PH_SPIN) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": busy-poll on "${box.name}" never saw a change`)
     return this.done(th)
   }
 

@@ -144,7 +144,8 @@ class PrivateOps implements ChannelOps {
     this.s = s
   }
 
-  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv): number {
+  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
+    if (req.op === 20) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
     th.effectState = S_CHECK
     th.effectArg = 0
     if (req.op === 9 /* Send */ && req.bytes > MAX_PAYLOAD) {

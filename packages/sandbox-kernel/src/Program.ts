@@ -24,7 +24,7 @@
  * Results of `yield` (the kernel passes them back): `compute`, `sleep*`, `waitJob`, `syscall`,
  * `io`, `hypercall` → `undefined`; `read` → the value, or -1 when the monitor refused the access;
  * `write`/`writeBytes` → whether the write happened; `send` → whether the message was written;
- * `poll` → a {@link PollResult}; `recv` → a {@link Message} or `null`; `fork` → the child's pid;
+ * `poll`, `pollUntilChanged` → a {@link PollResult}; `recv` → a {@link Message} or `null`; `fork` → the child's pid;
  * `waitpid` → the child's exit code; `migrate` → whether the thread now runs in the destination;
  * `now` → the sandbox's local time, ns; `kernelCall` → the function's return value.
  *
@@ -54,6 +54,7 @@ export const Op = {
   Now: 17,
   KernelCall: 18,
   TlbMisses: 19,
+  PollUntilChanged: 20,
 } as const
 export type Op = (typeof Op)[keyof typeof Op]
 
@@ -127,10 +128,11 @@ export interface Migrate { readonly op: 16; readonly sandbox: number }
 export interface Now { readonly op: 17 }
 export interface KernelCall { readonly op: 18; readonly costNs: number; readonly fn: (ctx: ThreadContext) => unknown }
 export interface TlbMisses { readonly op: 19; readonly count: number }
+export interface PollUntilChanged { readonly op: 20; readonly channel: string }
 
 export type Request =
   | Compute | Sleep | SleepUntil | WaitJob | Syscall | Read | Write | WriteBytes | Io | Send | Poll | Recv
-  | Fork | Exit | Waitpid | Hypercall | Migrate | Now | KernelCall | TlbMisses
+  | Fork | Exit | Waitpid | Hypercall | Migrate | Now | KernelCall | TlbMisses | PollUntilChanged
 
 /** What `poll` returns. */
 export interface PollResult {
@@ -250,6 +252,17 @@ export const send = (channel: string, o: { readonly bytes?: number; readonly typ
 export const poll = (channel: string): Poll => {
   if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.poll: channel must be a non-empty name`)
   return { op: Op.Poll, channel }
+}
+
+/**
+ * Busy-polls mailbox `channel` until its status differs from what this reader saw last, and
+ * returns that poll's result: exactly `while (!(yield poll(channel)).changed) {}` — every poll costs
+ * `pollCheck` of CPU and the VCPU is charged throughout — but simulated without an event per poll
+ * (the change is noticed at the first poll boundary after the write).
+ */
+export const pollUntilChanged = (channel: string): PollUntilChanged => {
+  if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.pollUntilChanged: channel must be a non-empty name`)
+  return { op: Op.PollUntilChanged, channel }
 }
 
 /** Takes the next message the sandbox's channel-polling thread received on private channel `channel`, or null. */

@@ -128,6 +128,53 @@ describe("2011 mailboxes", () => {
   })
 })
 
+describe("busy-polling without an event per poll", () => {
+  const pingPong = (spin: boolean, bytes: number) => {
+    const rtts: number[] = []
+    const wait = function* (): Generator<Program.Request, Program.PollResult, unknown> {
+      if (spin) return (yield Program.pollUntilChanged("pp")) as Program.PollResult
+      for (;;) {
+        const r = (yield Program.poll("pp")) as Program.PollResult
+        if (r.changed) return r
+      }
+    }
+    const ping: Program.Program = function* () {
+      for (let i = 0; i < 30; i++) {
+        const t0 = (yield Program.now()) as number
+        yield Program.send("pp", { bytes })
+        yield* wait()
+        rtts.push(((yield Program.now()) as number) - t0)
+      }
+      yield Program.sleep(1e12)
+    }
+    const pong: Program.Program = function* () {
+      for (let i = 0; i < 30; i++) {
+        yield* wait()
+        yield Program.compute(3 * US)
+        yield Program.send("pp", { bytes })
+        yield* wait() // its own write
+      }
+      yield Program.sleep(1e12)
+    }
+    const mains = [{ budgetNs: 50 * MS, periodNs: 100 * MS }]
+    const sys = new System.System({
+      machine: { cores: 2 },
+      channels: [{ kind: "mailbox", name: "pp", between: [0, 1], bytes: 4096 }],
+      sandboxes: [{ vcpus: mains, threads: [{ name: "ping", vcpu: 0, program: ping }] }, { vcpus: mains, threads: [{ name: "pong", vcpu: 0, program: pong }] }],
+    }).run(20 * MS)
+    return { rtts, events: sys.sim.events }
+  }
+
+  it("pollUntilChanged gives the same round trips as an explicit poll loop, with far fewer events", () => {
+    for (const bytes of [64, 4096]) {
+      const loop = pingPong(false, bytes), spin = pingPong(true, bytes)
+      expect(spin.rtts.length).toBe(30)
+      expect(spin.rtts).toEqual(loop.rtts)
+      expect(spin.events * 5).toBeLessThan(loop.events)
+    }
+  })
+})
+
 describe("2015 private channels", () => {
   const twoSandboxes = (prog: Program.Program, options: Config.SystemInput["channelOptions"] = {}): System.System =>
     new System.System({
