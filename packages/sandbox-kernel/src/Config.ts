@@ -292,3 +292,6 @@ const stripUndefined = <A extends object>(a: A): Partial<A> => {
   for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
   return out
 }
+
+/** The JSON schema of the configuration (programs appear as "any": they are functions). */
+export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any" })
