@@ -610,7 +610,11 @@ export class Kernel {
 
   // ------------------------------------------------------------------ stepping
 
-  /** Steps the current thread until it must compute (core work), blocks, stops or is preempted. */
+  /**
+   * Steps the current thread until it must compute (core work), blocks, stops or is preempted.
+   * NOTE: zero-time requests (`now`, effects whose cost is 0) are chained in this loop within the
+   * same event instead of one event each.
+   */
   private runCurrent(p: Pcpu): void {
     const th = p.current!
     p.activity = Activity.Step

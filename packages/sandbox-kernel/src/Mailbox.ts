@@ -133,7 +133,11 @@ export class Mailbox {
     this.wakeSpinners()
   }
 
-  /** The status changed: every busy-poller notices at its next poll boundary (its own execution time). */
+  /**
+   * The status changed: every busy-poller notices at its next poll boundary (its own execution time).
+   * NOTE: `pollUntilChanged` is simulated as one long CPU piece cut short here, instead of one event
+   * per `pollCheck` (23 ns) poll; the boundaries are the same, so the results equal the poll loop's.
+   */
   private wakeSpinners(): void {
     const list = this.spinners
     if (list.length === 0) return
