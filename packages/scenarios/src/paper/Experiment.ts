@@ -1,0 +1,101 @@
+/**
+ * A paper experiment (spec section E): a named group of runs ("variants", each one Quest-V
+ * system from sandbox-kernel built from a `SystemInput` and run to a time), and an analysis that
+ * turns the finished runs into result tables and checks the paper's claims.
+ *
+ * How the CLI uses it: `qvsim run <experiment>` runs every variant and prints the tables and the
+ * claims (and writes them as CSV and JSON); `qvsim run <experiment>/<variant>` runs one variant as
+ * an ordinary scenario, so `--trace`, `replay`, `--perfetto`, `--report`, `--schedule` work on it.
+ *
+ * Invariants:
+ * - a variant is a pure function of the seed (and the scale): same seed, same system, same run;
+ * - `analyse` reads only the finished systems (metrics, recoveries, channel observations, host
+ *   statistics): it never runs anything itself;
+ * - claims are computed, never hard-coded: each says what the paper claims, whether the run
+ *   supports it, and the numbers behind the verdict.
+ *
+ * @module
+ */
+import { System, type Config } from "@qvsim/sandbox-kernel"
+
+/** One run of an experiment. */
+export interface Variant {
+  /** Unique in its experiment; lowercase letters, digits, dashes (`local`, `remote`, `reboot`). */
+  readonly name: string
+  /** One line: what this run is. */
+  readonly description: string
+  /**
+   * The system to build. `scale` (default 1) shrinks long experiments for tests: a variant should
+   * scale its request counts or duration by it (e.g. 30,000 pings × 0.01 = 300) and nothing else.
+   */
+  readonly system: (seed: number, scale: number) => Config.SystemInput
+  /** Simulated time to run to, ns, at the given scale. */
+  readonly untilNs: (scale: number) => number
+}
+
+/** A results table: named columns, one record per row (numbers or strings). */
+export interface ResultTable {
+  readonly title: string
+  readonly columns: readonly string[]
+  readonly rows: ReadonlyArray<Readonly<Record<string, number | string>>>
+}
+
+/** One claim of the paper, checked against the runs. */
+export interface Claim {
+  /** The claim, in the paper's terms ("local and remote recovery give very similar results"). */
+  readonly text: string
+  /** Whether the runs support it. */
+  readonly holds: boolean
+  /** The numbers behind the verdict ("outage local 95.3 ms, remote 95.3 ms, reboot 10,000 ms"). */
+  readonly detail: string
+}
+
+export interface ExperimentResult {
+  readonly tables: readonly ResultTable[]
+  readonly claims: readonly Claim[]
+  /** The analogue of the paper's figure, as a Vega-Lite spec (rendered by the report), if any. */
+  readonly plot?: Readonly<Record<string, unknown>>
+}
+
+/** A finished run handed to `analyse`. */
+export interface Run {
+  readonly variant: string
+  readonly system: System.System
+}
+
+export interface Experiment {
+  /** Built-in name (`driver-recovery`). */
+  readonly name: string
+  readonly description: string
+  /** Where it comes from: paper section and figure/table, spec experiment id. */
+  readonly source: string
+  /** Default seed. */
+  readonly seed: number
+  readonly variants: readonly Variant[]
+  /** Tables and claims from the finished runs (in variant order). */
+  readonly analyse: (runs: readonly Run[]) => ExperimentResult
+}
+
+/** Typed identity for experiment modules. */
+export const defineExperiment = (e: Experiment): Experiment => e
+
+/** Runs every variant of an experiment at `scale` and analyses them (plain TS; no files). */
+export const runAll = (e: Experiment, options: { seed?: number; scale?: number } = {}): { runs: Run[]; result: ExperimentResult } => {
+  const seed = options.seed ?? e.seed
+  const scale = options.scale ?? 1
+  const runs: Run[] = e.variants.map((v) => {
+    const system = new System.System(v.system(seed, scale))
+    system.run(v.untilNs(scale))
+    return { variant: v.name, system }
+  })
+  return { runs, result: e.analyse(runs) }
+}
+
+/** A table as CSV (RFC 4180 quoting). */
+export const toCsv = (t: ResultTable): string => {
+  const cell = (v: unknown): string => {
+    const s = v === undefined ? "" : String(v)
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+  }
+  return [t.columns.map(cell).join(","), ...t.rows.map((r) => t.columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n"
+}
