@@ -1,0 +1,12 @@
+/**
+ * The paper's experiments, by name (spec section E), in listing order. One line per experiment;
+ * each lives in its own file of this folder.
+ */
+import type { Experiment } from "./Experiment.ts"
+
+export const experiments: ReadonlyArray<Experiment> = [
+  // add one line per experiment module, e.g. `driverRecovery,` after importing it above
+]
+
+/** The experiment named `name`, or undefined. */
+export const find = (name: string): Experiment | undefined => experiments.find((e) => e.name === name)
