@@ -74,6 +74,13 @@ export interface Experiment {
   readonly variants: readonly Variant[]
   /** Tables and claims from the finished runs (in variant order). */
   readonly analyse: (runs: readonly Run[]) => ExperimentResult
+  /**
+   * Optional: an experiment that is not a set of Quest-V systems (e.g. single-PCPU scheduler
+   * harness runs, spec E7/E8) computes its result here instead, as a pure function of the seed and
+   * the scale; it then has `variants: []` and an `analyse` that is never given runs. `runAll` calls
+   * it when present (and `analyse` otherwise).
+   */
+  readonly compute?: (seed: number, scale: number) => ExperimentResult
 }
 
 /** Typed identity for experiment modules. */
@@ -83,6 +90,7 @@ export const defineExperiment = (e: Experiment): Experiment => e
 export const runAll = (e: Experiment, options: { seed?: number; scale?: number } = {}): { runs: Run[]; result: ExperimentResult } => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
+  if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale) }
   const runs: Run[] = e.variants.map((v) => {
     const system = new System.System(v.system(seed, scale))
     system.run(v.untilNs(scale))
