@@ -6,7 +6,9 @@
  */
 import { Time } from "@qvsim/sim-core"
 import { Analysis } from "@qvsim/vcpu-sched"
+import { Config } from "@qvsim/sandbox-kernel"
 import type { Scenario } from "./Scenario.ts"
+import { toSystemInput } from "./SystemDecl.ts"
 
 export interface PcpuCheck {
   readonly name: string
@@ -14,12 +16,24 @@ export interface PcpuCheck {
   readonly analysis: Analysis.PcpuAnalysis
 }
 
-/** Analyses every PCPU of a scenario (empty when it declares none). */
-export const check = (scenario: Scenario): PcpuCheck[] =>
-  scenario.pcpus.map((p, i) => {
+/**
+ * Analyses every PCPU of a scenario (empty when it declares none). For a `system`, every core of
+ * every sandbox with the VCPUs placed on it (`sandbox<s>/core<c>`, `c` the machine core),
+ * resolved by sandbox-kernel (defaults, the private-channel polling VCPU).
+ */
+export const check = (scenario: Scenario): PcpuCheck[] => {
+  if (scenario.system !== undefined) {
+    const config = Config.parse(toSystemInput(scenario.system, scenario.seed))
+    return config.sandboxes.flatMap((sb) => sb.cores.flatMap((core, k) => {
+      const vcpus = sb.vcpus.filter((v) => v.core === k).map((v) => ({ name: v.name, kind: v.kind, budgetNs: v.budgetNs, periodNs: v.periodNs }))
+      return vcpus.length === 0 ? [] : [{ name: `sandbox${sb.index}/core${core}`, vcpus, analysis: Analysis.analyse(vcpus) }]
+    }))
+  }
+  return scenario.pcpus.map((p, i) => {
     const vcpus = p.vcpus.map((v) => ({ name: v.name, kind: v.kind, budgetNs: v.budget, periodNs: v.period }))
     return { name: p.name ?? `pcpu${i}`, vcpus, analysis: Analysis.analyse(vcpus) }
   })
+}
 
 export const toJson = (scenario: string, checks: ReadonlyArray<PcpuCheck>): Record<string, unknown> => ({
   scenario,

@@ -8,6 +8,8 @@ import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { Scenario } from "./Scenario.ts"
 import * as Timers from "./models/Timers.ts"
 import * as Pcpus from "./models/Pcpus.ts"
+import * as SystemModel from "./models/System.ts"
+import type { System } from "@qvsim/sandbox-kernel"
 
 /** A simulation ready to run, with the metrics collectors of its models. */
 export interface Prepared {
@@ -19,6 +21,8 @@ export interface Prepared {
   readonly finish: () => void
   /** The executed scheduling segments, when `recordSchedule` was asked for. */
   readonly segments: () => Pcpus.NamedSegment[]
+  /** The Quest-V system, for a scenario with a `system` section. */
+  readonly system?: System.System
 }
 
 /** The summary of a run (the `--json` contract, less `wallMs`, which the caller measures). */
@@ -43,6 +47,7 @@ export interface PrepareOptions {
 
 /** Builds the simulation of `scenario`; sinks are attached before any model emits. */
 export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepared => {
+  if (scenario.system !== undefined) return prepareSystem(scenario, options)
   const sim = new Simulation.Simulation(options.seed ?? scenario.seed)
   for (const sink of options.sinks ?? []) sim.trace.attach(sink)
   const collectors: Array<[string, () => unknown]> = []
@@ -56,6 +61,22 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
     metrics: () => Object.fromEntries(collectors.map(([name, collect]) => [name, collect()])),
     finish: () => pcpus?.finish(),
     segments: () => pcpus?.segments() ?? [],
+  }
+}
+
+/** A scenario with a `system`: one sandbox-kernel System on the run's seed, sinks on its trace. */
+const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared => {
+  const system = SystemModel.build(scenario, options.seed ?? scenario.seed, options.recordSchedule ?? false)
+  for (const sink of options.sinks ?? []) system.sim.trace.attach(sink)
+  system.start()
+  return {
+    scenario,
+    sim: system.sim,
+    untilNs: options.untilNs ?? scenario.duration,
+    metrics: () => ({ system: SystemModel.metrics(system) }),
+    finish: () => {},
+    segments: () => SystemModel.segments(system),
+    system,
   }
 }
 

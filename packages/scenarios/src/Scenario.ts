@@ -11,6 +11,7 @@
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
+import { crossCheck, SystemDecl, threadChecks } from "./SystemDecl.ts"
 
 /** A periodic event source: fires at `offset + k·period`, each firing delayed by U[0, jitter]. */
 export const PeriodicSource = z.strictObject({
@@ -41,6 +42,11 @@ export const ScenarioSchema = z.strictObject({
   scheduler: SchedulerOptionsDecl.default({}),
   /** PCPUs run on the single-PCPU scheduling harness (VCPUs and threads with job releases). */
   pcpus: z.array(PcpuDecl).default([]),
+  /**
+   * One Quest-V system (sandbox-kernel's configuration, see `SystemDecl`), run with the run's
+   * seed. The scenario-wide `scheduler` options apply to its cores under `system.scheduler`.
+   */
+  system: SystemDecl.optional(),
 })
   .superRefine((s, ctx) => {
     const seen = new Set<string>()
@@ -54,6 +60,13 @@ export const ScenarioSchema = z.strictObject({
       if (pcpuNames.has(name)) ctx.issues.push({ code: "custom", input: name, path: ["pcpus", i, "name"], message: `duplicate PCPU name "${name}"` })
       pcpuNames.add(name)
     })
+    if (s.system !== undefined) {
+      if (s.sources.length > 0) ctx.issues.push({ code: "custom", input: s.sources, path: ["sources"], message: "a scenario with a system runs no event sources (put them in the system as hosts or threads)" })
+      if (s.pcpus.length > 0) ctx.issues.push({ code: "custom", input: s.pcpus, path: ["pcpus"], message: "a scenario runs either a system or PCPUs on the scheduling harness, not both" })
+      const local = threadChecks(s.system)
+      const issues = local.length > 0 ? local : crossCheck(s.system)
+      for (const i of issues) ctx.issues.push({ code: "custom", input: undefined, path: ["system", ...i.path], message: i.message })
+    }
   })
 
 /** What a scenario file says (durations as strings or ns). */
@@ -82,4 +95,4 @@ export const parseScenario = (input: unknown, origin: string): Scenario => {
 }
 
 /** The JSON Schema of scenario files, for editors. */
-export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any" })
+export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any", target: "draft-2020-12" })

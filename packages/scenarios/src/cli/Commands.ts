@@ -165,9 +165,10 @@ export const replay = Command.make(
     }
     const untilNs = typeof head.options["untilNs"] === "number" ? head.options["untilNs"] : loaded.scenario.duration
     const result = yield* attempt(() => {
-      const prepared = Runner.prepare(loaded.scenario, { seed: head.seed, untilNs })
-      const sink = new Replay.ReplaySink(readRecords(trace), () => prepared.sim.stop())
-      prepared.sim.trace.attach(sink)
+      // The replay sink listens from the start, like the trace's sink did (a system emits when it starts).
+      let prepared: Runner.Prepared | undefined
+      const sink = new Replay.ReplaySink(readRecords(trace), () => prepared?.sim.stop())
+      prepared = Runner.prepare(loaded.scenario, { seed: head.seed, untilNs, sinks: [sink] })
       Runner.execute(prepared)
       return { difference: sink.finish(), compared: sink.compared }
     })

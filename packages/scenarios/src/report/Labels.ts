@@ -2,11 +2,14 @@
  * Names for the numbers in trace records, from the scenario that produced them: the process of
  * scope `i` is PCPU `i` (the scheduling model runs PCPU `i` in scope `i`), field `vcpu` indexes
  * its VCPUs, `thread` its threads (declared threads first, then one I/O service thread per I/O
- * VCPU, in VCPU order, as vcpu-sched's harness numbers them) and `pcpu` the PCPUs.
+ * VCPU, in VCPU order, as vcpu-sched's harness numbers them) and `pcpu` the PCPUs. A scenario
+ * with a `system` is labelled by {@link fromSystem} (scope = sandbox).
  *
  * @module
  */
 import type { Scenario } from "../Scenario.ts"
+import type { System } from "@qvsim/sandbox-kernel"
+import * as SystemModel from "../models/System.ts"
 import type { Labels } from "./Perfetto.ts"
 
 /** Thread names of a PCPU in the harness's numbering. */
@@ -35,3 +38,22 @@ export const fromScenario = (scenario: Scenario): Labels => {
     },
   }
 }
+
+/**
+ * Labels of a Quest-V system run: scope `s` is sandbox `s`; `vcpu` and `thread` name the
+ * sandbox's VCPUs and kernel threads (looked up when first needed, so threads created during the
+ * run are named too); `pcpu` is the machine core (`core<c>`).
+ */
+export const fromSystem = (system: () => System.System | undefined): Labels => ({
+  scope: (scope) => (scope < 0 ? "global" : `sandbox${scope}`),
+  fields: ["vcpu", "thread", "pcpu"],
+  entity: (scope, field, value) => {
+    const sys = system()
+    switch (field) {
+      case "pcpu": return value < 0 ? undefined : SystemModel.coreName(value)
+      case "vcpu": return value < 0 ? "idle" : sys === undefined ? undefined : SystemModel.vcpuName(sys, scope, value)
+      case "thread": return sys === undefined ? undefined : SystemModel.threadName(sys, scope, value)
+      default: return undefined
+    }
+  },
+})

@@ -100,7 +100,7 @@ export class RunOutputs {
         const h = options.header
         const clock = { now: (): number => this.prepared?.sim.now ?? 0 }
         this.sinks.push(this.perfetto = new PerfettoSink(file, {
-          labels: Labels.fromScenario(options.scenario),
+          labels: options.scenario.system !== undefined ? Labels.fromSystem(() => this.prepared?.system) : Labels.fromScenario(options.scenario),
           clock: { get now() { return clock.now() } },
           metadata: { qvsim: h.qvsim, scenario: h.scenario, seed: h.seed, options: h.options },
         }))

@@ -88,8 +88,8 @@ interface GanttPart {
 const ganttSection = async (input: ReportInput, options: ReportOptions): Promise<GanttPart> => {
   const { scenario, segments, summary } = input
   const head = `<h2>Schedule</h2>`
-  if (scenario.pcpus.length === 0) {
-    return { html: `${head}<p class="note">This scenario declares no PCPUs: there is no schedule to draw.</p>` }
+  if (scenario.pcpus.length === 0 && segments.length === 0) {
+    return { html: `${head}<p class="note">This scenario declares no PCPUs and recorded no executed segments: there is no schedule to draw.</p>` }
   }
   const max = options.maxSegments ?? 5000
   const shown = segments.length > max ? segments.slice(0, max) : segments
