@@ -3,10 +3,12 @@
  * each lives in its own file of this folder.
  */
 import type { Experiment } from "./Experiment.ts"
+import { forkwait } from "./Forkwait.ts"
 import { ssDefects } from "./SsDefects.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
+  forkwait,
   ssDefects,
 ]
 
