@@ -1,0 +1,117 @@
+/**
+ * `driver-recovery` (paper §4.1, Figure 6, Table 1): at paper size (50 replies, recovery after the
+ * 20th) every claim holds and the phase table equals Table 1 exactly; each claim is shown to fail
+ * on runs of a deliberately changed configuration (phase cycles, a short reboot, a starved remote
+ * target).
+ */
+import { describe, expect, it } from "vitest"
+import { compile, type TopLevelSpec } from "vega-lite"
+import { System, type Config } from "@qvsim/sandbox-kernel"
+import { runAll, type Claim, type Experiment, type Run } from "../../src/paper/Experiment.ts"
+import { driverRecovery, TABLE1, TABLE1_TOTALS } from "../../src/paper/driver-recovery.ts"
+import { find } from "../../src/paper/registry.ts"
+
+const MS = 1_000_000
+
+/** Runs every variant at `scale`, each configuration passed through `change` (a broken variant). */
+const runWith = (e: Experiment, scale: number, change: (variant: string, input: Config.SystemInput) => Config.SystemInput): Run[] =>
+  e.variants.map((v) => {
+    const system = new System.System(change(v.name, v.system(e.seed, scale)))
+    system.run(v.untilNs(scale))
+    return { variant: v.name, system }
+  })
+
+const claim = (claims: readonly Claim[], start: string): Claim => {
+  const c = claims.find((x) => x.text.startsWith(start))
+  if (c === undefined) throw new Error(`no claim starting "${start}"`)
+  return c
+}
+
+describe("driver-recovery at paper size", () => {
+  const { runs, result } = runAll(driverRecovery)
+
+  it("is registered", () => {
+    expect(find("driver-recovery")).toBe(driverRecovery)
+  })
+
+  it("every claim holds", () => {
+    for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
+    expect(result.claims.length).toBe(4)
+  })
+
+  it("the phase table equals the paper's Table 1 exactly", () => {
+    const t = result.tables[0]!
+    expect(t.columns).toEqual(["phase", "local", "remote", "reboot"])
+    for (const row of TABLE1) {
+      const r = t.rows.find((x) => x["phase"] === row.label)!
+      expect(r["local"]).toBe(row.local ?? "N/A")
+      expect(r["remote"]).toBe(row.remote ?? "N/A")
+    }
+    const total = t.rows.find((x) => x["phase"] === "Total")!
+    expect(total["local"]).toBe(203_008_622)
+    expect(total["remote"]).toBe(202_997_486)
+    expect(TABLE1_TOTALS).toEqual({ local: 203_008_622, remote: 202_997_486 })
+  })
+
+  it("down-time: online recovery ≈ 95 ms of phases (stretched by the 20 % recovery VCPU), no reply lost; the reboot loses 20", () => {
+    const rows = Object.fromEntries(result.tables[1]!.rows.map((r) => [r["variant"], r]))
+    expect(rows["local"]!["phase sum (ms)"]).toBeCloseTo(95.3, 1)
+    expect(rows["remote"]!["phase sum (ms)"]).toBeCloseTo(95.3, 1)
+    for (const v of ["local", "remote"]) {
+      expect(rows[v]!["outage (ms)"]).toBeGreaterThanOrEqual(95.3)
+      expect(rows[v]!["outage (ms)"]).toBeLessThan(500)
+      expect(rows[v]!["lost replies"]).toBe(0)
+      expect(rows[v]!["replies"]).toBe(50)
+    }
+    expect(rows["reboot"]!["outage (ms)"]).toBe(10_000)
+    expect(rows["reboot"]!["lost replies"]).toBe(20)
+    // The recovery starts right after the 20th reply.
+    for (const r of runs) {
+      const rec = r.system.recoveries()[0]!
+      const host = r.system.hosts[0]!
+      const reply20 = host.sendTimeNs(19) + host.rttNs(19)
+      expect(rec.detectedNs - reply20).toBeGreaterThanOrEqual(0)
+      expect(rec.detectedNs - reply20).toBeLessThan(10_000)
+    }
+  })
+
+  it("the plot is a valid Vega-Lite spec with requests and replies of every variant", () => {
+    expect(() => compile(result.plot as unknown as TopLevelSpec)).not.toThrow()
+    const values = ((result.plot!["layer"] as Array<{ data: { values: Array<{ series: string }> } }>)[1]!.data.values)
+    expect(new Set(values.map((v) => v.series))).toEqual(new Set(["ICMP request", "reply (local)", "reply (remote)", "reply (reboot)"]))
+  })
+
+  it("is deterministic: same seed, same fingerprints", () => {
+    const again = runAll(driverRecovery, { scale: 0.2 })
+    const twice = runAll(driverRecovery, { scale: 0.2 })
+    expect(again.runs.map((r) => r.system.sim.trace.fingerprint())).toEqual(twice.runs.map((r) => r.system.sim.trace.fingerprint()))
+  })
+})
+
+describe("driver-recovery: each claim can fail", () => {
+  it("Table 1 and the re-initialisation share fail when the phases' cycles are changed", () => {
+    const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "local"
+      ? { ...input, recovery: { local: ["vmExit", "driverSwitch", "vmEntry", { phase: "driverReinit", cycles: 1_000 }, { phase: "networkReinit", cycles: 1_000 }] } }
+      : input))
+    const r = driverRecovery.analyse(runs)
+    expect(claim(r.claims, "Table 1").holds).toBe(false)
+    expect(claim(r.claims, "Table 1").detail).toMatch(/local: recorded/)
+    expect(claim(r.claims, "re-initialisation").holds).toBe(false)
+  })
+
+  it("'much shorter than a reboot' fails when the reboot is short", () => {
+    const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "reboot" ? { ...input, recovery: { rebootNs: 300 * MS } } : input))
+    const r = driverRecovery.analyse(runs)
+    expect(claim(r.claims, "the down-time of online recovery").holds).toBe(false)
+    expect(claim(r.claims, "Table 1").holds).toBe(true)
+  })
+
+  it("'local and remote similar' fails when the remote target's recovery VCPU is starved", () => {
+    const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "remote"
+      ? { ...input, sandboxes: [{}, { vcpus: [{ budgetNs: 2 * MS, periodNs: 100 * MS }] }, {}, {}] }
+      : input))
+    const r = driverRecovery.analyse(runs)
+    expect(claim(r.claims, "local and remote").holds).toBe(false)
+    expect(claim(r.claims, "Table 1").holds).toBe(true)
+  })
+})
