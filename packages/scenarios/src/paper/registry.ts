@@ -4,12 +4,14 @@
  */
 import type { Experiment } from "./Experiment.ts"
 import { forkwait } from "./Forkwait.ts"
+import { sharedDriver } from "./SharedDriver.ts"
 import { ssDefects } from "./SsDefects.ts"
 import { driverRecovery } from "./driver-recovery.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
   forkwait,
+  sharedDriver,
   ssDefects,
   driverRecovery,
 ]
