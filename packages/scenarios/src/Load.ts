@@ -11,6 +11,7 @@ import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import * as Builtins from "./Builtins.ts"
+import * as Experiments from "./Experiments.ts"
 import { parseScenario, type Scenario, ScenarioError } from "./Scenario.ts"
 
 export interface Loaded {
@@ -41,9 +42,35 @@ const importDefault = (path: string) =>
     catch: (e) => new ScenarioError(`cannot load ${path}: ${(e as Error).message.split("\n")[0]}`),
   })
 
-/** Loads and validates a scenario named on the command line. */
-export const load = (spec: string): Effect.Effect<Loaded, ScenarioError> =>
+export interface LoadOptions {
+  /** For `<experiment>/<variant>`: the seed its system is built for (default the experiment's). */
+  readonly seed?: number
+  /** For `<experiment>/<variant>`: the experiment's scale (default 1). */
+  readonly scale?: number
+}
+
+/** One variant of an experiment as a scenario (`<experiment>/<variant>`; the experiment a name or a `.ts` file). */
+const loadVariant = (experiment: string, variant: string, options: LoadOptions): Effect.Effect<Loaded, ScenarioError> =>
   Effect.gen(function* () {
+    const found = yield* Effect.tryPromise({ try: () => Experiments.find(experiment), catch: (e) => e instanceof ScenarioError ? e : new ScenarioError(String(e)) })
+    if (found === undefined) return yield* fail(`unknown experiment "${experiment}" (try \`qvsim list\`)`)
+    const e = found.experiment
+    return yield* Effect.try({
+      try: () => {
+        const v = Experiments.variantOf(e, variant)
+        const { input, scenario } = Experiments.parseVariant(e, v, options.seed ?? e.seed, options.scale ?? 1)
+        const source = `${found.source}/${variant}`
+        return { scenario, source, hash: hashOf(input) }
+      },
+      catch: (err) => (err instanceof ScenarioError ? err : new ScenarioError(`${experiment}/${variant}: ${(err as Error).message.split("\n")[0]}`)),
+    })
+  })
+
+/** Loads and validates a scenario named on the command line (or one variant of an experiment). */
+export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loaded, ScenarioError> =>
+  Effect.gen(function* () {
+    const variant = Experiments.splitVariant(spec)
+    if (variant !== undefined) return yield* loadVariant(variant.experiment, variant.variant, options)
     const builtin = Builtins.find(spec)
     if (builtin !== undefined) {
       const scenario = yield* Effect.try({ try: () => parseScenario(builtin, `"${spec}"`), catch: (e) => e as ScenarioError })

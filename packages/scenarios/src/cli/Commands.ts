@@ -3,14 +3,17 @@
  * scenarios, files and their cleanup, timing, exit codes. The simulation itself runs in plain
  * TypeScript (`Runner`).
  */
-import { basename } from "node:path"
-import { Diff, Replay, Time, type Trace } from "@qvsim/sim-core"
+import { mkdirSync } from "node:fs"
+import { basename, join } from "node:path"
+import { Diff, Replay, Time, Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
 import * as Check from "../Check.ts"
 import { jsonSchema, parseScenario } from "../Scenario.ts"
-import { load, type Loaded } from "../Load.ts"
+import * as Experiments from "../Experiments.ts"
+import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
+import * as ExperimentReport from "../report/ExperimentReport.ts"
 import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
@@ -22,7 +25,9 @@ import * as Progress from "./Progress.ts"
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
 
-const loadScenario = (spec: string) => load(spec).pipe(Effect.mapError(fromUnknown))
+const loadScenario = (spec: string, options: LoadOptions = {}) => load(spec, options).pipe(Effect.mapError(fromUnknown))
+
+const findExperiment = (spec: string) => Effect.tryPromise({ try: () => Experiments.find(spec), catch: fromUnknown })
 
 const seedFlag = Flag.Int("seed").pipe(
   Flag.withDescription("run seed (a non-negative integer; default: the scenario's)"),
@@ -72,14 +77,31 @@ const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event J
 
 const reportFlag = fileFlag("report", "write a self-contained HTML report: summary, Gantt chart, the experiment's plot, analysis", [".html", ".htm"])
 
+const scaleFlag = Flag.Finite("scale").pipe(
+  Flag.withDescription("experiments: shrink request counts or durations by this factor for a quick look (default 1, the paper's size)"),
+  Flag.filter((x) => Number.isFinite(x) && x > 0 && x <= 1, () => "Expected a number in (0, 1]"),
+  Flag.optional,
+)
+
+const outFlag = Flag.String("out").pipe(
+  Flag.withDescription("experiments: the folder for results.csv, results.json (and --traces); default out/<experiment>"),
+  Flag.withMetavar("DIR"),
+  Flag.optional,
+)
+
+const tracesFlag = Flag.Boolean("traces").pipe(
+  Flag.withDescription("experiments: write each variant's trace to <out>/<variant>.trace.jsonl (replayable)"),
+  Flag.withDefault(false),
+)
+
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
-const header = (loaded: Loaded, seed: number, untilNs: number): Trace.TraceHeader => ({
+const header = (loaded: Loaded, seed: number, untilNs: number, scale?: number): Trace.TraceHeader => ({
   type: "header",
   qvsim: VERSION,
   scenario: { name: loaded.scenario.name, hash: loaded.hash, source: loaded.source },
   seed,
-  options: { untilNs },
+  options: scale === undefined ? { untilNs } : { untilNs, scale },
 })
 
 /** Measures wall time around `f` (the CLI is the one place allowed to read the clock). */
@@ -90,11 +112,105 @@ const timed = <A>(f: () => A): [A, number] => {
 }
 
 export const list = Command.make("list", {}, () =>
-  Effect.forEach(Builtins.builtins, (input) => {
-    const s = parseScenario(input, input.name)
-    return Console.log(`${s.name.padEnd(20)} ${s.description}`)
-  }, { discard: true }),
-).pipe(Command.withDescription("list the built-in scenarios, one line each"))
+  Effect.gen(function* () {
+    yield* Console.log("scenarios")
+    for (const input of Builtins.builtins) {
+      const s = parseScenario(input, input.name)
+      yield* Console.log(`  ${s.name.padEnd(20)} ${s.description}`)
+    }
+    yield* Console.log("experiments (qvsim run <experiment>, or <experiment>/<variant> for one run)")
+    for (const e of Experiments.registered()) {
+      yield* Console.log(`  ${e.name.padEnd(20)} ${e.description}`)
+      yield* Console.log(`  ${"".padEnd(20)} source: ${e.source}${e.variants.length > 0 ? `; variants: ${e.variants.map((v) => v.name).join(", ")}` : ""}`)
+    }
+  }),
+).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))
+
+interface ExperimentFlags {
+  readonly seed: Option.Option<number>
+  readonly scale: Option.Option<number>
+  readonly out: Option.Option<string>
+  readonly traces: boolean
+  readonly report: string | undefined
+  readonly json: boolean
+}
+
+/** `qvsim run <experiment>`: every variant, the tables and claims, results.csv/json (all or nothing). */
+const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
+  Effect.gen(function* () {
+    const e = found.experiment
+    const seed = Option.getOrElse(flags.seed, () => e.seed)
+    const scale = Option.getOrElse(flags.scale, () => 1)
+    const outDir = Option.getOrElse(flags.out, () => join("out", e.name))
+    yield* attempt(() => mkdirSync(outDir, { recursive: true }))
+    const pending: Outputs.PendingFile[] = []
+    const open = (path: string, flag: string): Outputs.PendingFile => {
+      const f = new Outputs.PendingFile(path, flag)
+      pending.push(f)
+      return f
+    }
+    const abort = () => { for (const f of pending) f.abort() }
+    const done = yield* Effect.gen(function* () {
+      const sinks = flags.traces
+        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] => {
+          const file = open(join(outDir, `${v.name}.trace.jsonl`), "--traces")
+          const h: Trace.TraceHeader = {
+            type: "header",
+            qvsim: VERSION,
+            scenario: { name: scenario.name, hash: hashOf(input), source: `${found.source}/${v.name}` },
+            seed,
+            options: { untilNs: v.untilNs(scale), scale },
+          }
+          return [new Trace.JsonlSink(file, h)]
+        }
+        : undefined
+      const [ran, wallMs] = yield* attempt(() => timed(() => Experiments.run(e, { seed, scale, ...(sinks !== undefined ? { sinks } : {}) })))
+      const { result } = ran
+      const files = [
+        ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),
+        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result), null, 2)}\n` },
+      ]
+      for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
+      if (flags.report !== undefined) {
+        const html = yield* Effect.tryPromise({
+          try: () => ExperimentReport.build({
+            experiment: e, seed, scale, result, wallMs,
+            variants: ran.runs.map((r) => ({
+              name: r.variant,
+              description: e.variants.find((v) => v.name === r.variant)?.description ?? "",
+              simTimeNs: r.system.sim.now,
+              events: r.system.sim.events,
+              fingerprint: r.system.sim.trace.fingerprint(),
+            })),
+          }),
+          catch: fromUnknown,
+        })
+        yield* attempt(() => open(flags.report!, "--report").write(html))
+      }
+      yield* attempt(() => {
+        const renamed: Outputs.PendingFile[] = []
+        for (const f of pending) { f.commit(); renamed.push(f) }
+      })
+      return { ran, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.path) }
+    }).pipe(Effect.onError(() => Effect.sync(abort)))
+    const { result } = done.ran
+    if (flags.json) {
+      return yield* Console.log(JSON.stringify({ experiment: e.name, seed, wallMs: done.wallMs, tables: result.tables, claims: result.claims }))
+    }
+    const rate = done.wallMs > 0 ? Math.round(done.ran.events / (done.wallMs / 1000)) : 0
+    const lines = [
+      `experiment   ${e.name} (seed ${seed}${scale !== 1 ? `, scale ${scale}` : ""})`,
+      `             ${e.description}`,
+      `source       ${e.source}`,
+      `ran          ${done.ran.runs.length > 0 ? `${done.ran.runs.length} variant(s)` : "computed"} in ${done.wallMs.toFixed(0)} ms wall${done.ran.events > 0 ? ` (${done.ran.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s)` : ""}`,
+      ...result.tables.flatMap((t) => ["", Experiments.formatTable(t)]),
+      "",
+      Experiments.formatClaims(result.claims),
+      "",
+      `wrote        ${done.files.join(", ")}`,
+    ]
+    yield* Console.log(lines.join("\n"))
+  })
 
 export const run = Command.make(
   "run",
@@ -107,8 +223,20 @@ export const run = Command.make(
     schedule: scheduleFlag,
     report: reportFlag,
     json: jsonFlag,
+    scale: scaleFlag,
+    out: outFlag,
+    traces: tracesFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, report, json }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, report, json, scale, out, traces }) {
+    const found = yield* findExperiment(spec)
+    if (found !== undefined) {
+      for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--until", Option.isSome(until)]] as const) {
+        if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces for every variant's trace)`)
+      }
+      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json })
+    }
+    if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
+    if (traces) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
     const paths = {
       trace: Option.getOrUndefined(trace),
       perfetto: Option.getOrUndefined(perfetto),
@@ -117,12 +245,13 @@ export const run = Command.make(
     }
     const clash = Outputs.sameFile(paths)
     if (clash !== undefined) return yield* badInput(clash)
-    const loaded = yield* loadScenario(spec)
+    const scaleV = Option.getOrUndefined(scale)
+    const loaded = yield* loadScenario(spec, { ...(Option.isSome(seed) ? { seed: seed.value } : {}), ...(scaleV !== undefined ? { scale: scaleV } : {}) })
     const runSeed = Option.getOrElse(seed, () => loaded.scenario.seed)
     const untilNs = Option.getOrElse(until, () => loaded.scenario.duration)
     // Every output is written under a temporary name and renamed into place only if the whole run succeeds.
     const summary = yield* Effect.acquireUseRelease(
-      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs) })),
+      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs, scaleV) })),
       (outputs) =>
         Effect.gen(function* () {
           const s = yield* attempt(() => {
@@ -150,7 +279,7 @@ export const run = Command.make(
       if (paths.report !== undefined) yield* Console.log(`report       ${paths.report}`)
     }
   }),
-).pipe(Command.withDescription("run a scenario and print its summary and fingerprint"))
+).pipe(Command.withDescription("run a scenario (or an experiment: every variant, its tables and claims) and print its summary"))
 
 export const replay = Command.make(
   "replay",
@@ -159,7 +288,9 @@ export const replay = Command.make(
     const head = yield* attempt(() => readHeader(trace))
     const source = head.scenario.source
     if (source === undefined) return yield* badInput(`${trace}: the header names no scenario source to replay`)
-    const loaded = yield* loadScenario(source)
+    const scaleOpt = head.options["scale"]
+    const scale = typeof scaleOpt === "number" ? scaleOpt : undefined
+    const loaded = yield* loadScenario(source, { seed: head.seed, ...(scale !== undefined ? { scale } : {}) })
     if (loaded.hash !== head.scenario.hash) {
       return yield* different(`${trace}: scenario ${source} changed since the trace was written (hash ${loaded.hash}, trace says ${head.scenario.hash})`)
     }

@@ -205,7 +205,7 @@ const summarySection = (input: ReportInput): string => {
   return `<h2>Run</h2>${dl}${metrics}`
 }
 
-const STYLE = `
+export const STYLE = `
 :root { color-scheme: light; --fg: #1d232b; --muted: #5b6570; --line: #e3e6ea; --accent: #2f6fb3; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--fg); background: #fafbfc; }
@@ -253,7 +253,7 @@ const LIVE = `
 `
 
 /** The CSP: inline styles and scripts only (Vega compiles expressions with `Function`), no network. */
-const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
+export const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
 
 /** Builds the report page of a run. */
 export const build = async (input: ReportInput, options: ReportOptions = {}): Promise<string> => {

@@ -1,0 +1,179 @@
+/**
+ * The paper's experiments at the CLI's reach: finding one (a registry name, or a `.ts` file whose
+ * default export is an experiment), turning one variant into an ordinary scenario (so `--trace`,
+ * `replay`, `--perfetto`, `--report`, `--schedule` work on it), running all variants, and the
+ * results as text, CSV and JSON. Plain TypeScript; the CLI adds files and timing.
+ *
+ * Invariants:
+ * - a variant scenario is a pure function of (experiment, variant, seed, scale): the same
+ *   arguments give the same scenario and the same identity hash, so a variant's trace replays;
+ * - running an experiment here gives the same runs as `Experiment.runAll` (each variant's system
+ *   built from its `SystemInput` with the run's seed and run to `untilNs(scale)`); with trace
+ *   sinks the variants go through the Runner, which builds the same system.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import type { Trace } from "@qvsim/sim-core"
+import type { System } from "@qvsim/sandbox-kernel"
+import * as Experiment from "./paper/Experiment.ts"
+import * as Registry from "./paper/registry.ts"
+import * as Runner from "./Runner.ts"
+import { parseScenario, type Scenario, ScenarioError, type ScenarioInput } from "./Scenario.ts"
+
+/** An experiment found for a spec, and how to name it again. */
+export interface Found {
+  readonly experiment: Experiment.Experiment
+  /** The registry name or the absolute file path. */
+  readonly source: string
+}
+
+const isExperiment = (x: unknown): x is Experiment.Experiment =>
+  typeof x === "object" && x !== null && typeof (x as { name?: unknown }).name === "string" &&
+  Array.isArray((x as { variants?: unknown }).variants) && typeof (x as { analyse?: unknown }).analyse === "function"
+
+/** The experiments of the registry, in listing order. */
+export const registered = (): ReadonlyArray<Experiment.Experiment> => Registry.experiments
+
+/**
+ * The experiment `spec` names: a registry name, or a `.ts` file whose default export is an
+ * experiment; undefined otherwise (e.g. a file exporting a scenario).
+ */
+export const find = async (spec: string): Promise<Found | undefined> => {
+  const named = Registry.find(spec)
+  if (named !== undefined) return { experiment: named, source: spec }
+  if (!spec.endsWith(".ts")) return undefined
+  const path = resolve(spec)
+  if (!existsSync(path)) return undefined
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
+  } catch (e) {
+    throw new ScenarioError(`cannot load ${spec}: ${(e as Error).message.split("\n")[0]}`)
+  }
+  return isExperiment(mod.default) ? { experiment: mod.default, source: path } : undefined
+}
+
+/** `<experiment>/<variant>` (the experiment a registry name or a `.ts` file), or undefined. */
+export const splitVariant = (spec: string): { experiment: string; variant: string } | undefined => {
+  const m = /^(.+)\/([a-z0-9][a-z0-9-]*)$/.exec(spec)
+  if (m === null) return undefined
+  if (!m[1]!.endsWith(".ts") && Registry.find(m[1]!) === undefined) return undefined
+  return { experiment: m[1]!, variant: m[2]! }
+}
+
+/** The scenario of one variant: its system (less the seed, which the run gives), run to `untilNs(scale)`. */
+export const variantScenario = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number): ScenarioInput => {
+  const { seed: _seed, ...system } = v.system(seed, scale)
+  return {
+    name: `${e.name}-${v.name}`,
+    description: v.description,
+    seed,
+    duration: v.untilNs(scale),
+    system: system as NonNullable<ScenarioInput["system"]>,
+  }
+}
+
+/** The variant named `name` of `e`, or a `ScenarioError` listing the known ones. */
+export const variantOf = (e: Experiment.Experiment, name: string): Experiment.Variant => {
+  const v = e.variants.find((x) => x.name === name)
+  if (v !== undefined) return v
+  const known = e.variants.map((x) => x.name).join(", ")
+  throw new ScenarioError(`experiment ${e.name} has no variant "${name}"${known === "" ? " (it has no variants: it computes its results without systems)" : ` (variants: ${known})`}`)
+}
+
+/** The validated scenario of a variant (errors name the variant). */
+export const parseVariant = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number): { input: ScenarioInput; scenario: Scenario } => {
+  const input = variantScenario(e, v, seed, scale)
+  return { input, scenario: parseScenario(input, `${e.name}/${v.name}`) }
+}
+
+export interface RunOptions {
+  readonly seed?: number
+  readonly scale?: number
+  /** Trace sinks per variant (e.g. a JSONL file); given, the variants run through the Runner. */
+  readonly sinks?: (v: Experiment.Variant, scenario: Scenario, input: ScenarioInput) => Trace.TraceSink[]
+  /** Called after each variant with its events (for progress and benchmarks). */
+  readonly onVariant?: (v: Experiment.Variant, events: number) => void
+}
+
+export interface Ran {
+  readonly runs: Experiment.Run[]
+  readonly result: Experiment.ExperimentResult
+  /** Simulation events over all variants. */
+  readonly events: number
+}
+
+/** Runs every variant and analyses them. */
+export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => {
+  const seed = options.seed ?? e.seed
+  const scale = options.scale ?? 1
+  if (options.sinks === undefined || e.compute !== undefined) {
+    const { runs, result } = Experiment.runAll(e, { seed, scale })
+    let events = 0
+    for (const r of runs) events += r.system.sim.events
+    return { runs, result, events }
+  }
+  const runs: Experiment.Run[] = []
+  let events = 0
+  for (const v of e.variants) {
+    const { input, scenario } = parseVariant(e, v, seed, scale)
+    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks(v, scenario, input) })
+    Runner.execute(prepared)
+    events += prepared.sim.events
+    options.onVariant?.(v, prepared.sim.events)
+    runs.push({ variant: v.name, system: prepared.system as System.System })
+  }
+  return { runs, result: e.analyse(runs), events }
+}
+
+/** A file-name slug of a table title. */
+export const slug = (title: string): string =>
+  title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "table"
+
+/** The CSV files of a result: `results.csv` for one table, else `<slug>.csv` per table (unique). */
+export const csvFiles = (result: Experiment.ExperimentResult): Array<{ name: string; text: string }> => {
+  if (result.tables.length === 1) return [{ name: "results.csv", text: Experiment.toCsv(result.tables[0]!) }]
+  const used = new Set<string>()
+  return result.tables.map((t, i) => {
+    let name = slug(t.title)
+    if (used.has(name) || name === "results") name = `${name}-${i + 1}`
+    used.add(name)
+    return { name: `${name}.csv`, text: Experiment.toCsv(t) }
+  })
+}
+
+const cellText = (v: unknown): string => {
+  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 4 })
+  return v === undefined ? "" : String(v)
+}
+
+/** A table as aligned text columns (numbers right-aligned). */
+export const formatTable = (t: Experiment.ResultTable): string => {
+  const cells = t.rows.map((r) => t.columns.map((c) => cellText(r[c])))
+  const numeric = t.columns.map((c) => t.rows.length > 0 && t.rows.every((r) => typeof r[c] === "number" || r[c] === undefined))
+  const widths = t.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  const line = (row: readonly string[]) => row.map((x, i) => (numeric[i] ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [t.title, line(t.columns), line(widths.map((w) => "─".repeat(w))), ...cells.map(line)].join("\n")
+}
+
+/** The claims as `✓ text — detail` lines, and a closing verdict. */
+export const formatClaims = (claims: ReadonlyArray<Experiment.Claim>): string => {
+  if (claims.length === 0) return "claims: none"
+  const failed = claims.filter((c) => !c.holds).length
+  return [
+    "claims",
+    ...claims.map((c) => `  ${c.holds ? "✓" : "✗"} ${c.text}\n      ${c.detail}`),
+    failed === 0 ? `all ${claims.length} claims hold` : `${failed} of ${claims.length} claims do NOT hold`,
+  ].join("\n")
+}
+
+/** `results.json`. */
+export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult): Record<string, unknown> => ({
+  experiment: e.name,
+  seed,
+  tables: result.tables,
+  claims: result.claims,
+})

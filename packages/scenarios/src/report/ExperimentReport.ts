@@ -1,0 +1,84 @@
+/**
+ * The HTML report of an experiment run (`qvsim run <experiment> --report r.html`): one
+ * self-contained page with every results table, each claim with its verdict and numbers, and the
+ * experiment's plot (`ExperimentResult.plot`, a Vega-Lite spec rendered to SVG in Node). Same
+ * style and Content-Security-Policy as the run report; every text is HTML-escaped.
+ *
+ * @module
+ */
+import { Time } from "@qvsim/sim-core"
+import type { Experiment, ExperimentResult } from "../paper/Experiment.ts"
+import { VERSION } from "../Version.ts"
+import * as Charts from "./Charts.ts"
+import { CSP, escapeHtml, STYLE } from "./Report.ts"
+
+export interface ExperimentReportInput {
+  readonly experiment: Experiment
+  readonly seed: number
+  readonly scale: number
+  readonly result: ExperimentResult
+  readonly wallMs?: number
+  /** Per variant: simulated time and events (absent for experiments computed without systems). */
+  readonly variants: ReadonlyArray<{ readonly name: string; readonly description: string; readonly simTimeNs: number; readonly events: number; readonly fingerprint: string }>
+}
+
+const cell = (v: unknown): string =>
+  escapeHtml(typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 4 }) : v === undefined ? "" : String(v))
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
+  `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")
+  }</tbody></table>`
+
+const EXTRA_STYLE = `
+.claim { margin: 6px 0; }
+.claim .detail { color: var(--muted); margin-left: 2.2em; }
+`
+
+/** Builds the report page of an experiment run. */
+export const build = async (input: ExperimentReportInput): Promise<string> => {
+  const { experiment: e, result } = input
+  const failed = result.claims.filter((c) => !c.holds).length
+  const facts: Array<[string, string]> = [
+    ["experiment", e.name],
+    ["source", e.source],
+    ["seed", String(input.seed)],
+    ["scale", String(input.scale)],
+    ...(input.wallMs !== undefined ? [["wall time", `${input.wallMs.toFixed(0)} ms`] as [string, string]] : []),
+    ["claims", failed === 0 ? `all ${result.claims.length} hold` : `${failed} of ${result.claims.length} do not hold`],
+    ["qvsim", VERSION],
+  ]
+  const run = `<h2>Run</h2><dl class="facts">${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>${
+    input.variants.length === 0 ? "" : table(["variant", "what", "simulated", "events", "fingerprint"], input.variants.map((v) => [
+      escapeHtml(v.name), escapeHtml(v.description), escapeHtml(Time.show(v.simTimeNs)), cell(v.events), `<span class="mono">${escapeHtml(v.fingerprint)}</span>`,
+    ]))
+  }`
+  const claims = `<h2>Claims</h2>${result.claims.length === 0 ? `<p class="note">This experiment checks no claims.</p>` : result.claims.map((c) =>
+    `<div class="claim"><span class="verdict ${c.holds ? "ok" : "bad"}">${c.holds ? "✓ holds" : "✗ does not hold"}</span> ${escapeHtml(c.text)}<div class="detail">${escapeHtml(c.detail)}</div></div>`).join("")}`
+  const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))))}`).join("")
+  const plot = result.plot === undefined
+    ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
+    : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(result.plot as unknown as Charts.TopLevelSpec)}</div>`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<title>${escapeHtml(`qvsim · ${e.name} (seed ${input.seed})`)}</title>
+<link rel="icon" href="data:,">
+<style>${STYLE}${EXTRA_STYLE}</style>
+</head>
+<body>
+<main>
+<header><h1>${escapeHtml(e.name)} <span class="seed">seed ${escapeHtml(String(input.seed))}</span></h1><p>${escapeHtml(e.description)}</p></header>
+<section id="summary">${run}</section>
+<section id="claims">${claims}</section>
+<section id="tables">${tables}</section>
+<section id="experiment">${plot}</section>
+<footer>qvsim ${escapeHtml(VERSION)} · a self-contained page: the plot by Vega-Lite (rendered to SVG), no network access.</footer>
+</main>
+</body>
+</html>
+`
+}
