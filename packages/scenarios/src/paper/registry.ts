@@ -7,6 +7,7 @@ import { forkwait } from "./Forkwait.ts"
 import { sharedDriver } from "./SharedDriver.ts"
 import { ssDefects } from "./SsDefects.ts"
 import { driverRecovery } from "./driver-recovery.ts"
+import { isolation } from "./isolation.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
@@ -14,6 +15,7 @@ export const experiments: ReadonlyArray<Experiment> = [
   sharedDriver,
   ssDefects,
   driverRecovery,
+  isolation,
 ]
 
 /** The experiment named `name`, or undefined. */

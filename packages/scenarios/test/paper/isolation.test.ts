@@ -1,0 +1,141 @@
+/**
+ * `isolation` (paper §4.5, Figure 10): at paper size (50 observations per receiver, ≈ 50 s
+ * simulated) every claim holds — receivers see steps 2, 16, 20; the faulty driver's writes into
+ * sandboxes 1–3 trap; only sandbox 0's services are interrupted and it recovers; sandboxes 1–3 keep
+ * their per-sandbox fingerprints. Each claim is shown to fail on deliberately broken runs: an EPT
+ * that lets the wild writes through, no fault at all, a sender whose sequence skips, a NIC shared
+ * by all four sandboxes (F19's shared-device clause).
+ */
+import { describe, expect, it } from "vitest"
+import { compile, type TopLevelSpec } from "vega-lite"
+import { Ept, type Machine } from "@qvsim/hardware"
+import { Mailbox, System, type Config } from "@qvsim/sandbox-kernel"
+import { runAll, type Claim, type Run } from "../../src/paper/Experiment.ts"
+import { isolation } from "../../src/paper/isolation.ts"
+import { find } from "../../src/paper/registry.ts"
+
+/** An EPT that lets refused writes through to the identity frame (a broken variant). */
+class LeakyEpt extends Ept.Ept {
+  override translate(gpn: number, need: number): number {
+    const f = super.translate(gpn, need)
+    if (f >= 0 || need !== Ept.Access.Write) return f
+    return this.guard.overlaps(gpn, 1) ? -1 : gpn
+  }
+}
+
+/** A mailbox whose writer's sequence advances by 2 (a broken variant). */
+class SkippingMailbox extends Mailbox.Mailbox {
+  override takeSeq(s: number): number {
+    super.takeSeq(s)
+    return super.takeSeq(s)
+  }
+}
+
+const runWith = (scale: number, change: (variant: string, input: Config.SystemInput) => Config.SystemInput, hooks: System.SystemHooks = {}): Run[] =>
+  isolation.variants.map((v) => {
+    const system = new System.System(change(v.name, v.system(isolation.seed, scale)), hooks)
+    system.run(v.untilNs(scale))
+    return { variant: v.name, system }
+  })
+
+const claim = (claims: readonly Claim[], start: string): Claim => {
+  const c = claims.find((x) => x.text.startsWith(start))
+  if (c === undefined) throw new Error(`no claim starting "${start}"`)
+  return c
+}
+
+const INTERRUPTED = "message passing and ICMP service are interrupted"
+const UNAFFECTED = "sandboxes 1, 2 and 3 are unaffected"
+const EPT = "the faulty driver's writes"
+const STEPS = "a receiver polling every P ms"
+const RECOVERS = "sandbox 0 recovers"
+
+describe("isolation at paper size", () => {
+  const t0 = performance.now()
+  const { runs, result } = runAll(isolation)
+  const wallMs = performance.now() - t0
+
+  it("is registered and fast (both runs in well under 5 s of wall time)", () => {
+    expect(find("isolation")).toBe(isolation)
+    expect(wallMs).toBeLessThan(5000)
+  })
+
+  it("every claim holds", () => {
+    for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
+    expect(result.claims.length).toBe(5)
+  })
+
+  it("receivers record 50 observations with steps P/50 = 2, 16, 20 (sandbox 0's faulty run: one corrupted read)", () => {
+    const rows = result.tables[0]!.rows
+    for (const row of rows) expect(row["observations"]).toBe(50)
+    const get = (variant: string, receiver: string) => rows.find((r) => r["variant"] === variant && r["receiver"] === receiver)!
+    expect(get("fault-free", "sandbox 0")["steps seen (step×count)"]).toBe("2×49")
+    expect(get("fault-free", "sandbox 2")["steps seen (step×count)"]).toBe("16×49")
+    expect(get("fault-free", "sandbox 3")["steps seen (step×count)"]).toBe("20×49")
+    expect(get("faulty", "sandbox 2")["steps seen (step×count)"]).toBe("16×49")
+    expect(get("faulty", "sandbox 3")["steps seen (step×count)"]).toBe("20×49")
+    expect(get("faulty", "sandbox 0")["corrupted reads"]).toBe(1)
+    // Receiver 3's 50th observation: 49 polls after the first, at 25 ms.
+    expect(get("fault-free", "sandbox 3")["last (ms)"]).toBeCloseTo(49_025, 0)
+  })
+
+  it("three writes into sandboxes 1–3 trap to sandbox 0's monitor; no exit anywhere else", () => {
+    const rows = result.tables[2]!.rows.filter((r) => r["variant"] === "faulty")
+    expect(rows.map((r) => r["EPT violations"])).toEqual([3, 0, 0, 0])
+    expect(rows.map((r) => r["of which refused"])).toEqual([0, 1, 1, 1])
+    expect(result.tables[2]!.rows.filter((r) => r["variant"] === "fault-free").every((r) => r["VM exits"] === 0)).toBe(true)
+  })
+
+  it("per-sandbox fingerprints: sandbox 0's differs, 1–3 equal the fault-free run's", () => {
+    const fp = result.tables[3]!.rows
+    expect(fp.map((r) => r["trace equal"])).toEqual(["no", "yes", "yes", "yes"])
+    const [clean, faulty] = runs
+    for (const s of [1, 2, 3]) expect(faulty!.system.fingerprintOf(s)).toBe(clean!.system.fingerprintOf(s))
+  })
+
+  it("ICMP: only sandbox 0 answers; in the faulty run its replies stop for a second", () => {
+    const rows = result.tables[1]!.rows
+    for (const r of rows) expect([r["replies by sandbox 1"], r["replies by sandbox 2"], r["replies by sandbox 3"]]).toEqual([0, 0, 0])
+    expect(rows[0]!["longest reply gap (ms)"]).toBe(500)
+    expect(rows[1]!["longest reply gap (ms)"]).toBeGreaterThan(750)
+  })
+
+  it("the plot is a valid Vega-Lite spec", () => {
+    expect(() => compile(result.plot as unknown as TopLevelSpec)).not.toThrow()
+  })
+})
+
+describe("isolation: each claim can fail", () => {
+  it("an EPT that lets the wild writes through breaks containment: the EPT and 'unaffected' claims fail", () => {
+    const runs = runWith(0.2, (_v, input) => input, { makeEpt: (s: number, m: Machine.Machine) => new LeakyEpt(m.sim, s, m.memory.frames, m.layout) })
+    const r = isolation.analyse(runs)
+    expect(claim(r.claims, EPT).holds).toBe(false)
+    expect(claim(r.claims, UNAFFECTED).holds).toBe(false)
+    expect(claim(r.claims, UNAFFECTED).detail).toMatch(/memory slices equal for \[\]/)
+  })
+
+  it("without the fault nothing is interrupted and nothing recovers: those claims fail", () => {
+    const runs = runWith(0.2, (_v, input) => ({ ...input, faults: [] }))
+    const r = isolation.analyse(runs)
+    expect(claim(r.claims, INTERRUPTED).holds).toBe(false)
+    expect(claim(r.claims, RECOVERS).holds).toBe(false)
+    expect(claim(r.claims, EPT).holds).toBe(false)
+    expect(claim(r.claims, UNAFFECTED).holds).toBe(true)
+  })
+
+  it("a sender whose sequence skips breaks the P/50 steps", () => {
+    const runs = runWith(0.2, (_v, input) => input, { mailboxClass: SkippingMailbox })
+    const r = isolation.analyse(runs)
+    expect(claim(r.claims, STEPS).holds).toBe(false)
+    expect(claim(r.claims, INTERRUPTED).holds).toBe(false) // the fault-free baseline is disturbed too
+  })
+
+  it("with the NIC shared by all four sandboxes, the per-sandbox fingerprints of 1–3 differ (device-level events, F19) while their timelines do not", () => {
+    const runs = runWith(0.2, (_v, input) => ({ ...input, nic: {} }))
+    const r = isolation.analyse(runs)
+    const c = claim(r.claims, UNAFFECTED)
+    expect(c.holds).toBe(false)
+    expect(c.detail).toMatch(/fingerprints equal for sandboxes \[\]/)
+    expect(c.detail).toMatch(/identical for receivers \[2, 3\]/)
+  })
+})
