@@ -6,6 +6,7 @@ import type { Experiment } from "./Experiment.ts"
 import { forkwait } from "./Forkwait.ts"
 import { sharedDriver } from "./SharedDriver.ts"
 import { ssDefects } from "./SsDefects.ts"
+import { pibsConformance } from "./PibsConformance.ts"
 import { driverRecovery } from "./driver-recovery.ts"
 import { isolation } from "./isolation.ts"
 
@@ -14,6 +15,7 @@ export const experiments: ReadonlyArray<Experiment> = [
   forkwait,
   sharedDriver,
   ssDefects,
+  pibsConformance,
   driverRecovery,
   isolation,
 ]
