@@ -9,6 +9,7 @@ import { ssDefects } from "./SsDefects.ts"
 import { pibsConformance } from "./PibsConformance.ts"
 import { driverRecovery } from "./driver-recovery.ts"
 import { isolation } from "./isolation.ts"
+import { interrupts } from "./interrupts.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
@@ -18,6 +19,7 @@ export const experiments: ReadonlyArray<Experiment> = [
   pibsConformance,
   driverRecovery,
   isolation,
+  interrupts,
 ]
 
 /** The experiment named `name`, or undefined. */
