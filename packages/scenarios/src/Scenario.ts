@@ -33,6 +33,8 @@ export const Source = z.discriminatedUnion("kind", [PeriodicSource, PoissonSourc
 export type Source = z.output<typeof Source>
 
 export const ScenarioSchema = z.strictObject({
+  /** The JSON Schema an editor checks a `.json` scenario against (`qvsim schema > scenario.schema.json`); ignored. */
+  $schema: z.string().optional(),
   name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, "use lowercase letters, digits and dashes"),
   description: z.string().default(""),
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),

@@ -113,15 +113,14 @@ const timed = <A>(f: () => A): [A, number] => {
 
 export const list = Command.make("list", {}, () =>
   Effect.gen(function* () {
-    yield* Console.log("scenarios")
     for (const input of Builtins.builtins) {
       const s = parseScenario(input, input.name)
-      yield* Console.log(`  ${s.name.padEnd(20)} ${s.description}`)
+      yield* Console.log(`${s.name.padEnd(20)} ${s.description}`)
     }
-    yield* Console.log("experiments (qvsim run <experiment>, or <experiment>/<variant> for one run)")
+    yield* Console.log("\nexperiments (qvsim run <experiment>; one run: qvsim run <experiment>/<variant>)")
     for (const e of Experiments.registered()) {
-      yield* Console.log(`  ${e.name.padEnd(20)} ${e.description}`)
-      yield* Console.log(`  ${"".padEnd(20)} source: ${e.source}${e.variants.length > 0 ? `; variants: ${e.variants.map((v) => v.name).join(", ")}` : ""}`)
+      yield* Console.log(`${e.name.padEnd(20)} ${e.description}`)
+      yield* Console.log(`${"".padEnd(20)}   source: ${e.source}${e.variants.length > 0 ? `; variants: ${e.variants.map((v) => v.name).join(", ")}` : ""}`)
     }
   }),
 ).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))

@@ -55,7 +55,7 @@ export const segments = (sys: System.System): NamedSegment[] => {
   return all.map(({ order: _order, ...s }) => s)
 }
 
-/** `System.metrics()` with arrays keyed by name (`sandbox0.threads.t.cpuNs`). */
+/** `System.metrics()` with arrays keyed by name (`sandbox0.threads.t.cpuNs`), idle threads left out. */
 export const metrics = (sys: System.System): Record<string, unknown> => {
   const m = sys.metrics()
   const keyed = <A>(items: readonly A[], key: (a: A, i: number) => string, strip: (a: A) => Record<string, unknown>) =>
@@ -63,7 +63,8 @@ export const metrics = (sys: System.System): Record<string, unknown> => {
   return {
     sandboxes: keyed(m.sandboxes, (s) => `sandbox${s.sandbox}`, ({ sandbox: _s, threads, ...rest }) => ({
       ...rest,
-      threads: keyed(threads, (t) => t.name, ({ name: _n, ...t }) => t),
+      // Threads that never ran nor had a release (idle I/O service threads) are left out.
+      threads: keyed(threads.filter((t) => t.cpuNs > 0 || t.jobsReleased > 0), (t) => t.name, ({ name: _n, ...t }) => t),
     })),
     net: keyed(m.net, (n) => `sandbox${n.sandbox}`, ({ sandbox: _s, ...rest }) => rest),
     nic: m.nic,
