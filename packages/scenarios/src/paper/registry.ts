@@ -4,6 +4,7 @@
  */
 import type { Experiment } from "./Experiment.ts"
 import { forkwait } from "./Forkwait.ts"
+import { messagePassing } from "./MessagePassing.ts"
 import { sharedDriver } from "./SharedDriver.ts"
 import { ssDefects } from "./SsDefects.ts"
 import { pibsConformance } from "./PibsConformance.ts"
@@ -14,6 +15,7 @@ import { interrupts } from "./interrupts.ts"
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
   forkwait,
+  messagePassing,
   sharedDriver,
   ssDefects,
   pibsConformance,

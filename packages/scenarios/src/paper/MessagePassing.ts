@@ -1,0 +1,316 @@
+/**
+ * Experiment E3 (paper §4.4, Figure 9): message passing between two sandboxes over shared memory,
+ * message sizes 64 B doubling to 512 KiB (14 sizes), with the two communicating threads on
+ * high-priority VCPUs at 50 % ("Quest-V Hi") or lower-priority VCPUs at 40 % ("Quest-V Low").
+ *
+ * Set-up (the `oct11` ping-pong protocol, spec §E3, §D.8): a sender thread in sandbox 0 and an echo
+ * thread in sandbox 1, each on a Main VCPU of its sandbox. A message goes in chunks of at most
+ * 4 KiB, one round trip per chunk: the sender writes the chunk into a 4 KiB mailbox page and bumps
+ * the sequence word of its meta page, then busy-waits (`Program.pollUntilChanged`: CPU charged
+ * throughout) until the echo thread, itself busy-waiting, has read the chunk and written it back
+ * through a second mailbox. Two mailboxes (one per direction) stand for the paper's one 4 KB
+ * channel so that each side polls only what the other writes (sandbox-kernel's meta mailboxes keep
+ * one shared sequence word per mailbox).
+ *
+ * VCPUs (both sandboxes alike, in phase; other VCPUs run CPU-bound threads so that priority matters):
+ * - Hi: comm (50 ms, 100 ms) — the highest priority — plus (20 ms, 200 ms) and (10 ms, 400 ms);
+ * - Low: comm (40 ms, 100 ms) below a (10 ms, 50 ms) VCPU, plus (10 ms, 200 ms).
+ *
+ * Payload bytes: the mailboxes carry a 1-byte message and each side computes the rest of the copy
+ * (the mailbox's own cost model: the writer's copy per 64-byte line; the reader's copy plus a
+ * cache-to-cache transfer per line), because hashing every written byte into the memory fingerprint
+ * (hardware `PhysicalMemory.writeBytes`) made the paper-size run take minutes; the times are the same.
+ *
+ * Measured: the sender's times of seeing each reply (the mailbox's observations), so the cost of an
+ * exchange of size `s` = elapsed time over the size's iterations ÷ iterations (wall time of the
+ * sandbox, including the time the VCPUs wait for budget — as the paper's cycle counter would).
+ *
+ * @module
+ */
+import type { Config } from "@qvsim/sandbox-kernel"
+import { CostModel, MachineConfig } from "@qvsim/hardware"
+import { Mailbox, Program } from "@qvsim/sandbox-kernel"
+import { defineExperiment, type Claim, type Run, type Variant } from "./Experiment.ts"
+
+const MS = 1_000_000
+const HZ = 2.13e9
+/** Bytes per chunk (one round trip each). */
+export const CHUNK = 4096
+/** 64 B, 128 B, …, 512 KiB. */
+export const SIZES: readonly number[] = Array.from({ length: 14 }, (_, i) => 64 * 2 ** i)
+/** The paper's minimum number of trials per size. */
+export const ITERATIONS = 5000
+
+export const iterationsAt = (scale: number): number => Math.max(2, Math.round(ITERATIONS * scale))
+const chunksOf = (size: number): number[] => {
+  const out: number[] = []
+  for (let left = size; left > 0; left -= CHUNK) out.push(Math.min(CHUNK, left))
+  return out
+}
+
+/** Waits for a real change (sequence ≥ 1: the first poll of a fresh mailbox reports its zero status as a change). */
+function* awaitMessage(channel: string): Generator<Program.Request, Program.PollResult, Program.PollResult> {
+  const req = Program.pollUntilChanged(channel)
+  for (;;) {
+    const r = yield req
+    if (r.seq >= 1) return r
+  }
+}
+
+/** The machine of both variants. */
+const MACHINE = { cores: 2 }
+// The programs compute the copy with the default cost table of this machine (a variant that overrides
+// `machine.costs` would make them disagree with the mailbox's own one-byte charges).
+const machine = MachineConfig.parse(MACHINE)
+const costs = new CostModel.CostTable(machine.cpuHz, machine.costs)
+/** The writer's copy of `b` bytes beyond the 1-byte message the mailbox carries, ns. */
+const extraWriteNs = (b: number): number => costs.copyNs(b) - costs.copyNs(1)
+/** The reader's copy and cache-to-cache transfers of `b` bytes beyond the 1-byte message, ns. */
+const extraReadNs = (b: number): number => costs.copyNs(b) + Math.ceil(b / 64) * costs.ns.remoteLineTransfer - (costs.copyNs(1) + costs.ns.remoteLineTransfer)
+const ONE_BYTE_PING = Program.send("ping", { bytes: 1 })
+const ONE_BYTE_PONG = Program.send("pong", { bytes: 1 })
+
+/** Every chunk of the run in order: the warm-up (64 B), then `iterations` messages of each size. */
+function* chunkSequence(iterations: number): Generator<number> {
+  yield 64
+  for (const size of SIZES) for (let i = 0; i < iterations; i++) yield* chunksOf(size)
+}
+
+const senderProgram = (iterations: number): Program.Program =>
+  function* () {
+    // The reader's copy of reply k and the writer's copy of chunk k + 1 run back to back: one compute.
+    let read = 0
+    for (const c of chunkSequence(iterations)) {
+      const w = read + extraWriteNs(c)
+      if (w > 0) yield Program.compute(w)
+      yield ONE_BYTE_PING
+      yield* awaitMessage("pong")
+      read = extraReadNs(c)
+    }
+    if (read > 0) yield Program.compute(read)
+    yield Program.sleep(1e15)
+  }
+
+const echoProgram = (iterations: number): Program.Program =>
+  function* () {
+    for (const c of chunkSequence(iterations)) {
+      yield* awaitMessage("ping")
+      const work = extraReadNs(c) + extraWriteNs(c)
+      if (work > 0) yield Program.compute(work)
+      yield ONE_BYTE_PONG
+    }
+    yield Program.sleep(1e15)
+  }
+
+const busy: Program.Program = function* () {
+  for (;;) yield Program.compute(1_000_000_000)
+}
+
+export type Level = "hi" | "low"
+/** The VCPUs of each sandbox: index 0 carries the communicating thread. */
+export const VCPUS: Record<Level, ReadonlyArray<{ name: string; budgetNs: number; periodNs: number }>> = {
+  hi: [
+    { name: "comm", budgetNs: 50 * MS, periodNs: 100 * MS },
+    { name: "bg1", budgetNs: 20 * MS, periodNs: 200 * MS },
+    { name: "bg2", budgetNs: 10 * MS, periodNs: 400 * MS },
+  ],
+  low: [
+    { name: "comm", budgetNs: 40 * MS, periodNs: 100 * MS },
+    { name: "fg", budgetNs: 10 * MS, periodNs: 50 * MS },
+    { name: "bg", budgetNs: 10 * MS, periodNs: 200 * MS },
+  ],
+}
+
+/** The system of one variant; `vcpus` overrides the VCPU set (tests build broken variants). */
+export const messageSystem = (level: Level, vcpus = VCPUS[level]) => (seed: number, scale: number): Config.SystemInput => {
+  const sandbox = (comm: { name: string; program: Program.Program }) => ({
+    vcpus: vcpus.map((v) => ({ ...v })),
+    threads: [
+      { name: comm.name, vcpu: 0, program: comm.program, user: false },
+      ...vcpus.slice(1).map((_, i) => ({ name: `load${i + 1}`, vcpu: i + 1, program: busy })),
+    ],
+  })
+  return {
+    seed,
+    machine: { ...MACHINE },
+    channels: [
+      { kind: "mailbox", name: "ping", between: [0, 1], bytes: 64, status: "meta" },
+      { kind: "mailbox", name: "pong", between: [0, 1], bytes: 64, status: "meta" },
+    ],
+    sandboxes: [sandbox({ name: "sender", program: senderProgram(iterationsAt(scale)) }), sandbox({ name: "echo", program: echoProgram(iterationsAt(scale)) })],
+  }
+}
+
+/** Round trips the sender makes at `scale` (the warm-up included). */
+export const roundTrips = (scale: number): number => 1 + iterationsAt(scale) * SIZES.reduce((a, s) => a + chunksOf(s).length, 0)
+
+const variant = (level: Level, description: string): Variant => ({
+  name: level,
+  description,
+  system: messageSystem(level),
+  // ≈ 8 µs of CPU per 4 KiB round trip, at ≥ 40 % of the time; margin 3×, plus one second.
+  untilNs: (scale) => Math.ceil((roundTrips(scale) * 10_000 * 3) / 0.4) + 1000 * MS,
+})
+
+/** Cost per exchange (ns) per size of one finished run, and whether the run completed. */
+export interface ExchangeCosts {
+  readonly variant: string
+  readonly complete: boolean
+  readonly iterations: number
+  /** Mean cost of an exchange per size (the paper's averaged figure), ns. */
+  readonly meanNs: readonly number[]
+  /** Cheapest exchange per size (never interrupted by the VCPUs' budgets; the first exchange of a size excluded), ns. */
+  readonly bestNs: readonly number[]
+  /** Dearest exchange per size, ns. */
+  readonly worstNs: readonly number[]
+  /** Elapsed time of each size's measurement, ns. */
+  readonly spanNs: readonly number[]
+  /** Copy and cache-transfer cost of one exchange per size (the model's memory costs), ns. */
+  readonly copyNs: readonly number[]
+}
+
+export const exchangeCosts = (run: Run): ExchangeCosts => {
+  const box = run.system.channels.get("pong")
+  if (!(box instanceof Mailbox.Mailbox)) throw new Error("message-passing: no pong mailbox")
+  const seen = box.observations.filter((o) => o.sandbox === 0 && o.seq >= 1).map((o) => o.atNs)
+  const sent = box.sent[1] ?? 0
+  // The iterations the sender's program was built with, from the round trips the echo made.
+  const perIter = SIZES.reduce((a, s) => a + chunksOf(s).length, 0)
+  const iterations = Math.round((sent - 1) / perIter)
+  const complete = sent > 1 && seen.length === 1 + iterations * perIter
+  const costs = run.system.machine.costs
+  const mean: number[] = [], best: number[] = [], worst: number[] = [], span: number[] = [], copy: number[] = []
+  let at = 0 // index of the observation that starts the size's measurement (the previous reply seen)
+  for (const size of SIZES) {
+    const n = chunksOf(size).length
+    let lo = Infinity, hi = -Infinity
+    // The first exchange of a size also reads the previous size's last reply: best and worst skip it.
+    for (let i = 1; i < iterations; i++) {
+      const t0 = seen[at + i * n], t1 = seen[at + (i + 1) * n]
+      if (t0 === undefined || t1 === undefined) { lo = hi = NaN; break }
+      lo = Math.min(lo, t1 - t0)
+      hi = Math.max(hi, t1 - t0)
+    }
+    const end = at + iterations * n
+    const t0 = seen[at], t1 = seen[end]
+    const ok = t0 !== undefined && t1 !== undefined && iterations > 0
+    span.push(ok ? t1 - t0 : NaN)
+    mean.push(ok ? (t1 - t0) / iterations : NaN)
+    best.push(ok ? lo : NaN)
+    worst.push(ok ? hi : NaN)
+    // Each direction: the writer's copy, the reader's copy plus a cache-to-cache transfer per line.
+    copy.push(chunksOf(size).reduce((a, b) => a + 2 * (2 * costs.copyNs(b) + Math.ceil(b / 64) * costs.ns.remoteLineTransfer), 0))
+    at = end
+  }
+  return { variant: run.variant, complete, iterations, meanNs: mean, bestNs: best, worstNs: worst, spanNs: span, copyNs: copy }
+}
+
+/** Least-squares fit y = a + b x; R². */
+export const linearFit = (xs: readonly number[], ys: readonly number[]): { a: number; b: number; r2: number } => {
+  const n = xs.length
+  const mx = xs.reduce((s, x) => s + x, 0) / n
+  const my = ys.reduce((s, y) => s + y, 0) / n
+  let sxy = 0, sxx = 0, syy = 0
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my)
+    sxx += (xs[i]! - mx) ** 2
+    syy += (ys[i]! - my) ** 2
+  }
+  const b = sxy / sxx
+  const a = my - b * mx
+  return { a, b, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) }
+}
+
+/** The sizes of the linearity checks: multi-chunk messages (≥ 8 KiB). */
+const LARGE = SIZES.filter((s) => s >= 2 * CHUNK)
+/** A VCPU period: a size's mean samples the budgets' gaps only over spans of at least this. */
+const PERIOD = 100 * MS
+const r3 = (x: number): number => Math.round(x * 1000) / 1000
+const cyc = (ns: number): number => Math.round((ns * HZ) / 1e9)
+
+export const analyseMessagePassing = (runs: readonly Run[]) => {
+  const hi = exchangeCosts(runs.find((r) => r.variant === "hi")!)
+  const low = exchangeCosts(runs.find((r) => r.variant === "low")!)
+  const complete = hi.complete && low.complete
+  const idx = SIZES.map((_, i) => i)
+  // A size's mean samples the VCPUs' scheduling only when its measurement lasts at least a period.
+  const sampled = idx.filter((i) => Math.min(hi.spanNs[i]!, low.spanNs[i]!) >= PERIOD)
+  const neverFaster = idx.every((i) => low.meanNs[i]! >= hi.meanNs[i]!)
+  const claims: Claim[] = [{
+    text: "The VCPU parameters affect transfer times: Quest-V Low is slower than Quest-V Hi on average (at every size whose measurement spans a VCPU period, and never faster)",
+    holds: complete && sampled.length > 0 && sampled.every((i) => low.meanNs[i]! > hi.meanNs[i]!) && neverFaster,
+    detail: `${sampled.length} sizes span ≥ 100 ms; mean Low/Hi there: ${sampled.map((i) => `${SIZES[i]! / 1024} KiB ${r3(low.meanNs[i]! / hi.meanNs[i]!)}`).join(", ")}; Low never faster: ${neverFaster}`,
+  }]
+  const large = LARGE.map((s) => SIZES.indexOf(s))
+  const [p, q] = [SIZES.length - 2, SIZES.length - 1]
+  for (const c of [hi, low]) {
+    const fit = linearFit(LARGE, large.map((i) => c.bestNs[i]!))
+    const bestRatio = c.bestNs[q]! / c.bestNs[p]!
+    // The mean per exchange includes the waits for budget; it is linear too once a size's measurement spans
+    // several VCPU periods (a span of k periods quantises the waits to about 1/k).
+    const long = idx.filter((i) => c.spanNs[i]! >= 5 * PERIOD)
+    const meanRatios = long.slice(1).map((i) => c.meanNs[i]! / c.meanNs[i - 1]!)
+    claims.push({
+      text: `Quest-V ${c.variant === "hi" ? "Hi" : "Low"}: the cost grows linearly with the message size (uninterrupted exchanges 8 KiB–512 KiB: R² ≥ 0.9999, cost(512 KiB)/cost(256 KiB) = 2 ± 0.05; mean cost of sizes measured over ≥ 5 VCPU periods: cost(2s)/cost(s) = 2 ± 0.2)`,
+      holds: c.complete && fit.r2 >= 0.9999 && Math.abs(bestRatio - 2) <= 0.05 && meanRatios.length > 0 && meanRatios.every((r) => Math.abs(r - 2) <= 0.2),
+      detail: `best: R² = ${fit.r2.toFixed(6)}, slope ${r3((fit.b * HZ) / 1e9)} cycles/B, ratio ${r3(bestRatio)}; mean ratios over ${long.map((i) => `${SIZES[i]! / 1024} KiB`).join(", ") || "no size"}: ${meanRatios.map(r3).join(", ") || "none"}`,
+    })
+  }
+  // Apart from the copy, a constant: the uninterrupted exchange minus the memory costs, over the one-chunk sizes,
+  // constant up to the busy poll's granularity (each side notices a change at its next poll boundary).
+  const small = idx.filter((i) => SIZES[i]! <= CHUNK)
+  const resid = small.map((i) => hi.bestNs[i]! - hi.copyNs[i]!)
+  const mean = resid.reduce((a, b) => a + b, 0) / resid.length
+  const spread = Math.max(...resid) - Math.min(...resid)
+  const pollNs = runs[0]!.system.machine.costs.ns.pollCheck
+  claims.push({
+    text: "Discounting the memory read and write costs, the overhead of an exchange is a constant (Quest-V Hi, uninterrupted one-chunk exchanges 64 B–4 KiB: cost − copy varies by at most two busy-poll checks)",
+    holds: hi.complete && resid.every(Number.isFinite) && spread <= 2 * pollNs,
+    detail: `cost − copy per exchange: ${resid.map((r) => cyc(r)).join(", ")} cycles (mean ${cyc(mean)}, spread ${cyc(spread)}; a poll check is ${cyc(pollNs)})`,
+  })
+  const rows = SIZES.map((s, i) => ({
+    "size B": s,
+    chunks: chunksOf(s).length,
+    "Hi mean cycles": cyc(hi.meanNs[i]!),
+    "Low mean cycles": cyc(low.meanNs[i]!),
+    "Hi mean µs": r3(hi.meanNs[i]! / 1000),
+    "Low mean µs": r3(low.meanNs[i]! / 1000),
+    "Low / Hi": r3(low.meanNs[i]! / hi.meanNs[i]!),
+    "best cycles": cyc(Math.min(hi.bestNs[i]!, low.bestNs[i]!)),
+    "Hi worst µs": r3(hi.worstNs[i]! / 1000),
+    "Low worst µs": r3(low.worstNs[i]! / 1000),
+    "copy cycles": cyc(hi.copyNs[i]!),
+    "span ms (Low)": r3(low.spanNs[i]! / MS),
+  }))
+  return {
+    tables: [{
+      title: `Message passing: cost per exchange (${hi.iterations.toLocaleString("en-US")} exchanges per size; a size's mean samples the VCPUs' budget gaps only when its span is ≥ 100 ms)`,
+      columns: ["size B", "chunks", "Hi mean cycles", "Low mean cycles", "Hi mean µs", "Low mean µs", "Low / Hi", "best cycles", "Hi worst µs", "Low worst µs", "copy cycles", "span ms (Low)"],
+      rows,
+    }],
+    claims,
+    plot: {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      title: "Message passing: mean cost per exchange vs message size",
+      data: { values: SIZES.flatMap((s, i) => [{ size: s, variant: "Quest-V Hi", us: hi.meanNs[i]! / 1000 }, { size: s, variant: "Quest-V Low", us: low.meanNs[i]! / 1000 }]) },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "size", type: "quantitative", scale: { type: "log", base: 2 }, title: "message size (bytes)" },
+        y: { field: "us", type: "quantitative", title: "µs per exchange" },
+        color: { field: "variant", type: "nominal" },
+      },
+    },
+  }
+}
+
+export const messagePassing = defineExperiment({
+  name: "message-passing",
+  description: "Inter-sandbox message passing: 64 B to 512 KiB in 4 KiB chunks (one round trip each), sender and echo threads on 50 % high-priority (Hi) or 40 % lower-priority (Low) VCPUs, 5,000 exchanges per size",
+  source: "paper §4.4, Figure 9; spec E3",
+  seed: 1,
+  variants: [
+    variant("hi", "Quest-V Hi: sender and echo on the highest-priority VCPU of their sandbox, (50 ms, 100 ms)"),
+    variant("low", "Quest-V Low: sender and echo on a lower-priority VCPU, (40 ms, 100 ms), below a (10 ms, 50 ms) VCPU"),
+  ],
+  analyse: analyseMessagePassing,
+})
