@@ -94,7 +94,7 @@ export interface RunOptions {
   readonly seed?: number
   readonly scale?: number
   /** Trace sinks per variant (e.g. a JSONL file); given, the variants run through the Runner. */
-  readonly sinks?: (v: Experiment.Variant, scenario: Scenario, input: ScenarioInput) => Trace.TraceSink[]
+  readonly sinks?: (v: Experiment.Variant, scenario: Scenario, input: ScenarioInput) => Trace.TraceSink[] | undefined
   /** Called after each variant with its events (for progress and benchmarks). */
   readonly onVariant?: (v: Experiment.Variant, events: number) => void
 }
@@ -120,7 +120,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   let events = 0
   for (const v of e.variants) {
     const { input, scenario } = parseVariant(e, v, seed, scale)
-    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks(v, scenario, input) })
+    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks(v, scenario, input) ?? [] })
     Runner.execute(prepared)
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)
@@ -130,8 +130,15 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
 }
 
 /** A file-name slug of a table title. */
-export const slug = (title: string): string =>
-  title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "table"
+export const slug = (title: string): string => {
+  const words = title.toLowerCase().replace(/\(.*?\)/g, " ").split(/[^a-z0-9]+/).filter((w) => w !== "")
+  let out = ""
+  for (const w of words) {
+    if (out !== "" && out.length + 1 + w.length > 40) break
+    out = out === "" ? w.slice(0, 40) : `${out}-${w}`
+  }
+  return out || "table"
+}
 
 /** The CSV files of a result: `results.csv` for one table, else `<slug>.csv` per table (unique). */
 export const csvFiles = (result: Experiment.ExperimentResult): Array<{ name: string; text: string }> => {

@@ -52,8 +52,9 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
 
   it("--traces writes one replayable trace per variant; run <experiment>/<variant> is the same run", () => {
     const out = fresh()
-    expect(qvsim(["run", tiny, "--out", out, "--traces", "--json"]).code).toBe(0)
+    expect(qvsim(["run", tiny, "--out", out, "--traces", "heavy", "--json"]).code).toBe(0)
     expect(existsSync(join(out, "heavy.trace.jsonl"))).toBe(true)
+    expect(existsSync(join(out, "light.trace.jsonl"))).toBe(false)
     const head = JSON.parse(readFileSync(join(out, "heavy.trace.jsonl"), "utf8").split("\n")[0]!)
     expect(head.scenario.source).toBe(`${tiny}/heavy`)
     const replay = qvsim(["replay", join(out, "heavy.trace.jsonl")])

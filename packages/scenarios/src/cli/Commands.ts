@@ -89,9 +89,10 @@ const outFlag = Flag.String("out").pipe(
   Flag.optional,
 )
 
-const tracesFlag = Flag.Boolean("traces").pipe(
-  Flag.withDescription("experiments: write each variant's trace to <out>/<variant>.trace.jsonl (replayable)"),
-  Flag.withDefault(false),
+const tracesFlag = Flag.String("traces").pipe(
+  Flag.withDescription("experiments: write the traces of these variants (comma-separated, or all) to <out>/<variant>.trace.jsonl (replayable)"),
+  Flag.withMetavar("VARIANTS"),
+  Flag.optional,
 )
 
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
@@ -129,7 +130,7 @@ interface ExperimentFlags {
   readonly seed: Option.Option<number>
   readonly scale: Option.Option<number>
   readonly out: Option.Option<string>
-  readonly traces: boolean
+  readonly traces: Option.Option<string>
   readonly report: string | undefined
   readonly json: boolean
 }
@@ -141,6 +142,14 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
     const seed = Option.getOrElse(flags.seed, () => e.seed)
     const scale = Option.getOrElse(flags.scale, () => 1)
     const outDir = Option.getOrElse(flags.out, () => join("out", e.name))
+    const traced = new Set<string>()
+    if (Option.isSome(flags.traces)) {
+      const names = flags.traces.value === "all" ? e.variants.map((v) => v.name) : flags.traces.value.split(",").map((x) => x.trim()).filter((x) => x !== "")
+      for (const n of names) {
+        if (!e.variants.some((v) => v.name === n)) return yield* badInput(`--traces: experiment ${e.name} has no variant "${n}" (variants: ${e.variants.map((v) => v.name).join(", ") || "none"})`)
+        traced.add(n)
+      }
+    }
     yield* attempt(() => mkdirSync(outDir, { recursive: true }))
     const pending: Outputs.PendingFile[] = []
     const open = (path: string, flag: string): Outputs.PendingFile => {
@@ -150,8 +159,9 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
     }
     const abort = () => { for (const f of pending) f.abort() }
     const done = yield* Effect.gen(function* () {
-      const sinks = flags.traces
-        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] => {
+      const sinks = traced.size > 0
+        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] | undefined => {
+          if (!traced.has(v.name)) return undefined
           const file = open(join(outDir, `${v.name}.trace.jsonl`), "--traces")
           const h: Trace.TraceHeader = {
             type: "header",
@@ -230,12 +240,12 @@ export const run = Command.make(
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
       for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--until", Option.isSome(until)]] as const) {
-        if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces for every variant's trace)`)
+        if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
       return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json })
     }
     if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
-    if (traces) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
+    if (Option.isSome(traces)) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
     const paths = {
       trace: Option.getOrUndefined(trace),
       perfetto: Option.getOrUndefined(perfetto),
