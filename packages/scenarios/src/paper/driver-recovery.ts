@@ -238,48 +238,44 @@ const claims = (byName: ReadonlyMap<string, RecoveryRun>): Claim[] => {
   return out
 }
 
-/** Figure 6's analogue: each ICMP request's send time and each reply's arrival, by sequence number, per variant. */
+/** Figure 6's analogue: per variant, each ICMP request's send time and each reply's arrival by sequence number, the outage shaded. */
 const plot = (runs: readonly RecoveryRun[]): Record<string, unknown> => {
-  const points: Array<{ series: string; seq: number; tS: number; rttMs: number | null }> = []
-  const first = runs[0]
-  if (first !== undefined) {
-    // The requests' schedule is the same in every run up to the longest one's last request.
-    const longest = runs.reduce((a, r) => (r.requests.length > a.requests.length ? r : a), first)
-    for (const q of longest.requests) points.push({ series: "ICMP request", seq: q.seq, tS: q.sentNs / S, rttMs: null })
+  const tMax = Math.max(1, ...runs.flatMap((r) => r.requests.map((q) => Math.max(q.sentNs, q.replyNs) / S)))
+  const seqMax = Math.max(1, ...runs.map((r) => r.requests.length))
+  const panel = (r: RecoveryRun): Record<string, unknown> => {
+    const points = [
+      ...r.requests.map((q) => ({ series: "ICMP request", seq: q.seq, tS: q.sentNs / S, rttMs: null as number | null })),
+      ...r.requests.filter((q) => q.replyNs >= 0).map((q) => ({ series: "echo reply", seq: q.seq, tS: q.replyNs / S, rttMs: q.rttNs / MS })),
+    ]
+    const outage = Number.isFinite(r.outageNs) && r.phases.length > 0 ? [{ fromS: r.phases[0]!.startNs / S, toS: (r.phases[0]!.startNs + r.outageNs) / S }] : []
+    return {
+      title: `${r.variant}: outage ${(r.outageNs / MS).toFixed(1)} ms, ${r.lost} of ${r.requests.length} requests unanswered`,
+      width: 920,
+      height: 150,
+      layer: [
+        {
+          data: { values: outage },
+          mark: { type: "rect", opacity: 0.18, color: "#e45756" },
+          encoding: { x: { field: "fromS", type: "quantitative", scale: { domain: [0, tMax] } }, x2: { field: "toS" } },
+        },
+        {
+          data: { values: points },
+          mark: { type: "point", filled: true, size: 20 },
+          encoding: {
+            x: { field: "tS", type: "quantitative", title: "time (s)", scale: { domain: [0, tMax] } },
+            y: { field: "seq", type: "quantitative", title: "ICMP sequence number", scale: { domain: [0, seqMax] } },
+            color: { field: "series", type: "nominal", title: null, scale: { domain: ["ICMP request", "echo reply"], range: ["#9d9d9d", "#4c78a8"] } },
+            shape: { field: "series", type: "nominal", title: null, scale: { domain: ["ICMP request", "echo reply"], range: ["cross", "circle"] } },
+            tooltip: [{ field: "series" }, { field: "seq" }, { field: "tS", title: "time (s)", format: ",.6~f" }, { field: "rttMs", title: "RTT (ms)", format: ",.4~f" }],
+          },
+        },
+      ],
+    }
   }
-  for (const r of runs) {
-    for (const q of r.requests) if (q.replyNs >= 0) points.push({ series: `reply (${r.variant})`, seq: q.seq, tS: q.replyNs / S, rttMs: q.rttNs / MS })
-  }
-  const windows = runs.flatMap((r) => (Number.isFinite(r.outageNs) && r.phases.length > 0
-    ? [{ series: `reply (${r.variant})`, fromS: r.phases[0]!.startNs / S, toS: (r.phases[0]!.startNs + r.outageNs) / S }]
-    : []))
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "NIC driver recovery: ICMP requests and replies (Figure 6 analogue; shaded: recovery outage)",
-    width: 920,
-    height: 320,
-    layer: [
-      {
-        data: { values: windows },
-        mark: { type: "rect", opacity: 0.15 },
-        encoding: {
-          x: { field: "fromS", type: "quantitative" },
-          x2: { field: "toS" },
-          color: { field: "series", type: "nominal" },
-        },
-      },
-      {
-        data: { values: points },
-        mark: { type: "point", filled: true, size: 22 },
-        encoding: {
-          x: { field: "tS", type: "quantitative", title: "time (s)" },
-          y: { field: "seq", type: "quantitative", title: "ICMP sequence number" },
-          color: { field: "series", type: "nominal", title: "series", scale: { scheme: "tableau10" } },
-          shape: { field: "series", type: "nominal" },
-          tooltip: [{ field: "series" }, { field: "seq" }, { field: "tS", title: "time (s)", format: ",.6~f" }, { field: "rttMs", title: "RTT (ms)", format: ",.4~f" }],
-        },
-      },
-    ],
+    title: "NIC driver recovery: ICMP requests (every 500 ms) and echo replies, per variant (Figure 6 analogue; shaded: recovery outage)",
+    vconcat: runs.map(panel),
   }
 }
 
