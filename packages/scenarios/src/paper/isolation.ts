@@ -144,6 +144,8 @@ export interface IsolationRun {
   readonly recovery: { readonly phases: readonly string[]; readonly startNs: number; readonly endNs: number } | null
   /** ICMP reply times (global, ns). */
   readonly replyTimesNs: readonly number[]
+  /** Sandboxes registered with the NIC driver. */
+  readonly nicSharers: readonly number[]
 }
 
 const stepOf = (prev: number, seq: number): number => (((seq - prev) % 255) + 255) % 255
@@ -186,6 +188,7 @@ export const measure = (run: Run): IsolationRun => {
     sliceDigests: sys.sandboxes.map((_, s) => sys.machine.sliceDigest(s)),
     recovery: rec === undefined || rec.endNs < 0 ? null : { phases: rec.phases.map((p) => p.phase), startNs: rec.phases[0]!.startNs, endNs: rec.endNs },
     replyTimesNs: replyTimes,
+    nicSharers: sys.config.nicSharers,
   }
 }
 
@@ -329,7 +332,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     out.push({
       text: "sandboxes 1, 2 and 3 are unaffected (their traces, memory, observation timelines and sends equal the fault-free run's)",
       holds: fpSame.length === 3 && memSame.length === 3 && tlSame.length === 2 && sentSame,
-      detail: `per-sandbox trace fingerprints equal for sandboxes [${fpSame.join(", ")}] of [1, 2, 3] (spec F19: a fault in sandbox 0 may change only sandbox 0's trace, plus the shared device's events for NIC sharers — here only sandbox 0 uses the NIC, and sandbox 1 shares only the mailbox it writes and never reads, so all three are compared); memory slices equal for [${memSame.join(", ")}]; observation timelines (local time and sequence number of every observation) identical for receivers [${tlSame.join(", ")}] of [2, 3]; sandbox 1 wrote ${faulty.sent.join("/")} messages (fault-free ${clean.sent.join("/")})`,
+      detail: `per-sandbox trace fingerprints equal for sandboxes [${fpSame.join(", ")}] of [1, 2, 3] (spec F19: a fault in sandbox 0 may change only sandbox 0's trace, plus the shared device's events seen by the other NIC sharers — NIC sharers here: [${faulty.nicSharers.join(", ")}]${faulty.nicSharers.some((x) => x !== 0) ? ", so the fingerprints of the other sharers may legitimately differ and the timelines are the comparison F19 supports" : ", so sandboxes 1–3 share no device with it"}; sandbox 1 shares only the mailbox, which it writes and never reads); memory slices equal for [${memSame.join(", ")}]; observation timelines (local time and sequence number of every observation) identical for receivers [${tlSame.join(", ")}] of [2, 3]; sandbox 1 wrote ${faulty.sent.join("/")} messages (fault-free ${clean.sent.join("/")})`,
     })
   }
   // 3. EPT containment.
