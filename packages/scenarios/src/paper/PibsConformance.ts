@@ -19,7 +19,7 @@
  * @module
  */
 import { Rng } from "@qvsim/sim-core"
-import { Analysis, Harness, type Workload } from "@qvsim/vcpu-sched"
+import { Analysis, Harness, MainVcpu, type Workload } from "@qvsim/vcpu-sched"
 import { defineExperiment, type ExperimentResult } from "./Experiment.ts"
 
 const UNIT = 100_000
@@ -69,26 +69,47 @@ export interface SetOutcome {
   /** Main VCPUs' missed deadlines with the clamp on / off. */
   readonly missesClamp: number
   readonly missesFaithful: number
+  /**
+   * Whether a Main VCPU with work held a budget chunk eligible for a whole period or longer (spec F5:
+   * it was denied service it was entitled to, the step before a miss), with the clamp on / off.
+   */
+  readonly starvedClamp: boolean
+  readonly starvedFaithful: boolean
 }
 
 /** Longest periods each set runs for. */
 export const HORIZON_PERIODS = 20
 
-/** Main-VCPU misses of `spec` with the clamp set to `clamp`, over {@link HORIZON_PERIODS} of its longest periods. */
-export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number): number => {
+/** Main-VCPU misses of `spec` with the clamp set to `clamp`, over {@link HORIZON_PERIODS} of its longest periods, and whether F5 failed. */
+export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number): { missed: number; starved: boolean } => {
   const horizon = HORIZON_PERIODS * Math.max(...spec.vcpus.map((v) => v.periodNs))
-  const h = new Harness.Harness({ ...spec, options: { ...spec.options, pibsClampOnInherit: clamp } }, { seed, recordSchedule: false })
+  const mains = spec.threads.length
+  let starved = false
+  const h = new Harness.Harness({ ...spec, options: { ...spec.options, pibsClampOnInherit: clamp } }, {
+    seed,
+    recordSchedule: false,
+    onInvoke: (hh, now) => {
+      if (starved) return
+      for (let th = 0; th < mains; th++) {
+        if (!hh.hasPendingWork(th)) continue
+        const v = hh.sched.vcpus[th]
+        if (v instanceof MainVcpu.MainVcpu && v.capacity(now) > 0 && v.times[0]! <= now - v.periodNs) starved = true
+      }
+    },
+  })
   h.run(horizon)
   let missed = 0
-  for (let th = 0; th < spec.threads.length; th++) missed += h.statsOf(th).missed
-  return missed
+  for (let th = 0; th < mains; th++) missed += h.statsOf(th).missed
+  return { missed, starved }
 }
 
 export const pibsOutcomes = (seed: number, scale: number): SetOutcome[] =>
   Array.from({ length: setsAt(scale) }, (_, index) => {
     const spec = mixedSet(Rng.stream(seed, `pibs/set${index}`))
     const passes = Analysis.mainIoTest(spec.vcpus).verdict === "schedulable"
-    return { index, passes, missesClamp: mainMisses(spec, true, seed), missesFaithful: mainMisses(spec, false, seed) }
+    const c = mainMisses(spec, true, seed)
+    const f = mainMisses(spec, false, seed)
+    return { index, passes, missesClamp: c.missed, missesFaithful: f.missed, starvedClamp: c.starved, starvedFaithful: f.starved }
   })
 
 /** Tables and claims from the outcomes (exported so tests can feed broken outcomes). */
@@ -100,10 +121,10 @@ export const analysePibs = (outcomes: readonly SetOutcome[]): ExperimentResult =
   return {
     tables: [{
       title: `PIBS conformance: random near-bound Main + I/O sets (Main VCPU misses over ${HORIZON_PERIODS} longest periods)`,
-      columns: ["pibsClampOnInherit", "sets", "sets passing the §C.3 test", "sets with a Main VCPU miss", "missed deadlines"],
+      columns: ["pibsClampOnInherit", "sets", "sets passing the §C.3 test", "sets with a Main VCPU miss", "missed deadlines", "sets where a Main VCPU waited a period with budget (F5)"],
       rows: [
-        { pibsClampOnInherit: "true (clamp)", sets: outcomes.length, "sets passing the §C.3 test": passing.length, "sets with a Main VCPU miss": missClamp.length, "missed deadlines": passing.reduce((a, o) => a + o.missesClamp, 0) },
-        { pibsClampOnInherit: "false (code-faithful)", sets: outcomes.length, "sets passing the §C.3 test": passing.length, "sets with a Main VCPU miss": missFaithful.length, "missed deadlines": passing.reduce((a, o) => a + o.missesFaithful, 0) },
+        { pibsClampOnInherit: "true (clamp)", sets: outcomes.length, "sets passing the §C.3 test": passing.length, "sets with a Main VCPU miss": missClamp.length, "missed deadlines": passing.reduce((a, o) => a + o.missesClamp, 0), "sets where a Main VCPU waited a period with budget (F5)": passing.filter((o) => o.starvedClamp).length },
+        { pibsClampOnInherit: "false (code-faithful)", sets: outcomes.length, "sets passing the §C.3 test": passing.length, "sets with a Main VCPU miss": missFaithful.length, "missed deadlines": passing.reduce((a, o) => a + o.missesFaithful, 0), "sets where a Main VCPU waited a period with budget (F5)": passing.filter((o) => o.starvedFaithful).length },
       ],
     }],
     claims: [
