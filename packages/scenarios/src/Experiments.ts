@@ -95,8 +95,10 @@ export interface RunOptions {
   readonly scale?: number
   /** Trace sinks per variant (e.g. a JSONL file); given, the variants run through the Runner. */
   readonly sinks?: (v: Experiment.Variant, scenario: Scenario, input: ScenarioInput) => Trace.TraceSink[] | undefined
-  /** Called after each variant with its events (for progress and benchmarks). */
+  /** Called after each variant with its events (for progress and benchmarks); given, the variants run through the Runner. */
   readonly onVariant?: (v: Experiment.Variant, events: number) => void
+  /** Called between slices of each variant's run (progress); given, the variants run through the Runner. */
+  readonly onSlice?: (v: Experiment.Variant) => Runner.OnSlice | undefined
 }
 
 export interface Ran {
@@ -110,7 +112,8 @@ export interface Ran {
 export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
-  if (options.sinks === undefined || e.compute !== undefined) {
+  const viaRunner = options.sinks !== undefined || options.onVariant !== undefined || options.onSlice !== undefined
+  if (!viaRunner || e.compute !== undefined) {
     const { runs, result } = Experiment.runAll(e, { seed, scale })
     let events = 0
     for (const r of runs) events += r.system.sim.events
@@ -120,8 +123,8 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   let events = 0
   for (const v of e.variants) {
     const { input, scenario } = parseVariant(e, v, seed, scale)
-    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks(v, scenario, input) ?? [] })
-    Runner.execute(prepared)
+    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [] })
+    Runner.execute(prepared, options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)
     runs.push({ variant: v.name, system: prepared.system as System.System })

@@ -173,7 +173,22 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
           return [new Trace.JsonlSink(file, h)]
         }
         : undefined
-      const [ran, wallMs] = yield* attempt(() => timed(() => Experiments.run(e, { seed, scale, ...(sinks !== undefined ? { sinks } : {}) })))
+      // Progress on stderr (runs longer than a second; silent with --json): the variant, then its simulated time and events/s.
+      const started = performance.now()
+      let progress: Progress.Progress | undefined
+      const onSlice = flags.json ? undefined : (v: { readonly name: string }) => {
+        progress?.done()
+        progress = Progress.make(true, `${v.name}: `)
+        return progress.onSlice
+      }
+      const onVariant = flags.json ? undefined : (v: { readonly name: string }, events: number) => {
+        progress?.done()
+        progress = undefined
+        if (performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
+      }
+      const [ran, wallMs] = yield* attempt(() => timed(() => Experiments.run(e, {
+        seed, scale, ...(sinks !== undefined ? { sinks } : {}), ...(onSlice !== undefined ? { onSlice } : {}), ...(onVariant !== undefined ? { onVariant } : {}),
+      })))
       const { result } = ran
       const files = [
         ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),

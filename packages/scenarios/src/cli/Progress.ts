@@ -12,7 +12,8 @@ export interface Progress {
   readonly done: () => void
 }
 
-export const make = (enabled: boolean): Progress => {
+/** `prefix` starts the line (e.g. the variant of an experiment). */
+export const make = (enabled: boolean, prefix = ""): Progress => {
   const start = performance.now()
   let drawn = false
   let lastDraw = 0
@@ -24,7 +25,7 @@ export const make = (enabled: boolean): Progress => {
     drawn = true
     const rate = Math.round(sim.events / ((now - start) / 1000))
     const pct = untilNs > 0 ? ((100 * sim.now) / untilNs).toFixed(1) : "?"
-    const line = `  ${Time.show(sim.now)} of ${Time.show(untilNs)} (${pct}%), ${sim.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s`
+    const line = `  ${prefix}${Time.show(sim.now)} of ${Time.show(untilNs)} (${pct}%), ${sim.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s`
     process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(78)}` : `${line}\n`)
   }
   const done = (): void => {
