@@ -13,7 +13,7 @@ import * as Check from "../Check.ts"
 import { jsonSchema, parseScenario } from "../Scenario.ts"
 import * as Experiments from "../Experiments.ts"
 import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
-import * as ExperimentReport from "../report/ExperimentReport.ts"
+import type * as ExperimentReport from "../report/ExperimentReport.ts"
 import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
@@ -197,7 +197,8 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
       for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
       if (flags.report !== undefined) {
         const html = yield* Effect.tryPromise({
-          try: () => ExperimentReport.build({
+          // Loaded only for a report: the charts' modules (vega) take about a second to load.
+          try: async () => ((await import("../report/ExperimentReport.ts")) as typeof ExperimentReport).build({
             experiment: e, seed, scale, result, wallMs,
             variants: ran.runs.map((r) => ({
               name: r.variant,

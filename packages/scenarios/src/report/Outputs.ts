@@ -18,7 +18,7 @@ import type { Scenario } from "../Scenario.ts"
 import { Collector } from "./Collect.ts"
 import * as Labels from "./Labels.ts"
 import { PerfettoSink } from "./Perfetto.ts"
-import * as Report from "./Report.ts"
+import type * as Report from "./Report.ts"
 
 /** A file whose writer's `close` keeps it pending: {@link PendingFile.commit} renames it into place. */
 export class PendingFile implements Trace.TextWriter {
@@ -138,7 +138,9 @@ export class RunOutputs {
     if (prepared === undefined) throw new Error("RunOutputs.finish: bind(prepared) was not called")
     if (this.scheduleFile !== undefined) this.scheduleFile.write(Runner.segmentsJson(prepared))
     if (this.reportFile !== undefined) {
-      const html = await Report.build({
+      // Loaded only for a report: the charts' modules (vega) take about a second to load.
+      const { build } = (await import("./Report.ts")) as typeof Report
+      const html = await build({
         scenario: this.options.scenario,
         summary,
         segments: prepared.segments(),
