@@ -14,6 +14,8 @@ export interface PcpuCheck {
   readonly name: string
   readonly vcpus: ReadonlyArray<{ readonly name: string; readonly kind: "main" | "io"; readonly budgetNs: number; readonly periodNs: number }>
   readonly analysis: Analysis.PcpuAnalysis
+  /** For a `system`: the sandbox, and its threads with the name of their VCPU (the report compares their observed responses). */
+  readonly system?: { readonly sandbox: number; readonly threads: ReadonlyArray<{ readonly name: string; readonly vcpu: string }> }
 }
 
 /**
@@ -26,7 +28,11 @@ export const check = (scenario: Scenario): PcpuCheck[] => {
     const config = Config.parse(toSystemInput(scenario.system, scenario.seed))
     return config.sandboxes.flatMap((sb) => sb.cores.flatMap((core, k) => {
       const vcpus = sb.vcpus.filter((v) => v.core === k).map((v) => ({ name: v.name, kind: v.kind, budgetNs: v.budgetNs, periodNs: v.periodNs }))
-      return vcpus.length === 0 ? [] : [{ name: `sandbox${sb.index}/core${core}`, vcpus, analysis: Analysis.analyse(vcpus) }]
+      const threads = sb.threads.flatMap((t) => {
+        const v = sb.vcpus[t.vcpu]
+        return v !== undefined && v.core === k ? [{ name: t.name, vcpu: v.name }] : []
+      })
+      return vcpus.length === 0 ? [] : [{ name: `sandbox${sb.index}/core${core}`, vcpus, analysis: Analysis.analyse(vcpus), system: { sandbox: sb.index, threads } }]
     }))
   }
   return scenario.pcpus.map((p, i) => {

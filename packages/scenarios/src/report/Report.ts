@@ -140,6 +140,14 @@ const threadMetrics = (summary: Summary, pcpu: string, thread: string): { maxRes
   return pcpus?.[pcpu]?.threads?.[thread]
 }
 
+/** `metrics.system.sandboxes.sandbox<s>.threads[thread]` of a system run, in the scheduling model's terms. */
+const systemThreadMetrics = (summary: Summary, sandbox: number, thread: string): { maxResponseNs?: number; missed?: number; completed?: number } | undefined => {
+  type T = { maxResponseNs?: number; jobsMissed?: number; jobsCompleted?: number }
+  const sys = (summary.metrics as { system?: { sandboxes?: Record<string, { threads?: Record<string, T> }> } }).system
+  const t = sys?.sandboxes?.[`sandbox${sandbox}`]?.threads?.[thread]
+  return t === undefined ? undefined : { maxResponseNs: t.maxResponseNs ?? 0, missed: t.jobsMissed ?? 0, completed: t.jobsCompleted ?? 0 }
+}
+
 const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): string => {
   const head = `<h2>Schedulability analysis</h2>`
   if (checks.length === 0) return `${head}<p class="note">This scenario declares no PCPUs with VCPUs: nothing to analyse.</p>`
@@ -157,10 +165,10 @@ const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuChe
     const decl = input.scenario.pcpus[checks.indexOf(c)]
     const rows = a.rta.responses.map((r) => {
       const v = c.vcpus[r.index]!
-      const threads = decl?.threads.filter((t) => t.vcpu === v.name) ?? []
+      const threads = c.system !== undefined ? c.system.threads.filter((t) => t.vcpu === v.name) : decl?.threads.filter((t) => t.vcpu === v.name) ?? []
       let observed = 0, missed = 0, completed = 0
       for (const t of threads) {
-        const m = threadMetrics(input.summary, c.name, t.name)
+        const m = c.system !== undefined ? systemThreadMetrics(input.summary, c.system.sandbox, t.name) : threadMetrics(input.summary, c.name, t.name)
         observed = Math.max(observed, m?.maxResponseNs ?? 0)
         missed += m?.missed ?? 0
         completed += m?.completed ?? 0
