@@ -1228,10 +1228,16 @@ export class Kernel {
     this.endIrq(p)
   }
 
-  private endIrq(p: Pcpu): void {
+  /** Accounts and records interrupt-context time from `irqStartNs` to now; the next piece starts now. */
+  private closeIrqSegment(p: Pcpu): void {
     const now = this.sim.now
     p.irqNs += now - p.irqStartNs
     if (p.schedule !== null) p.schedule.add(p.irqStartNs, now, p.currentVcpu, SEGMENT_IRQ)
+    p.irqStartNs = now
+  }
+
+  private endIrq(p: Pcpu): void {
+    this.closeIrqSegment(p)
     p.irq = null
     const next = p.tasks.shift()
     if (next !== undefined) {
@@ -1257,6 +1263,10 @@ export class Kernel {
   onVmExit(core: number, reason: number, qualification: number): void {
     const p = this.pcpuOfCore[core]!
     if (p.activity === Activity.Thread || p.activity === Activity.Overhead) this.suspendThread(p)
+    // An exit from interrupt context (e.g. a wild write by a driver): the interrupt-context
+    // segment so far is closed here and reopened when the monitor returns to it, so the monitor's
+    // time is neither double-counted in irqNs nor recorded as overlapping segments.
+    if (p.activity === Activity.Irq) this.closeIrqSegment(p)
     if (p.activity !== Activity.ExitWait && p.activity !== Activity.Irq && p.activity !== Activity.Idle && p.activity !== Activity.Step) {
       this.sim.fail(`sandbox ${this.sandbox} core ${core}: VM exit (reason ${reason}) while the core is in activity ${p.activity}`)
     }
@@ -1290,6 +1300,7 @@ export class Kernel {
     }
     if (p.irq !== null) {
       p.activity = Activity.Irq
+      p.irqStartNs = now
       this.continueIrq(p, p.irq.next(this, p))
       return
     }

@@ -12,44 +12,11 @@ import type { Scenario } from "../Scenario.ts"
 import { toSystemInput } from "../SystemDecl.ts"
 import type { NamedSegment } from "./Pcpus.ts"
 
-/** Overlapping segments clipped per system (see {@link tolerateOverlaps}). */
-const clipped = new WeakMap<System.System, { count: number }>()
-
-/**
- * WORKAROUND (sandbox-kernel, reported): with `recordSchedule`, a thread's segment that resumes
- * after a monitor or interrupt segment nested in its run can start before that segment's end
- * (seen in the isolation experiment's recovery: `Schedule.add: segment [2210000000, 2210005159)
- * overlaps the previous one ending at 2210005159`), and `Schedule.add` throws, ending the run.
- * Recording only observes the run, so here each core's recorder clips such a segment to start at
- * the previous end (the time was already recorded for the nested work) and counts it.
- */
-const tolerateOverlaps = (sys: System.System): void => {
-  const counter = { count: 0 }
-  clipped.set(sys, counter)
-  for (const sb of sys.sandboxes) {
-    for (const p of sb.kernel.pcpus) {
-      const schedule = p.schedule
-      if (schedule === null) continue
-      const add = schedule.add.bind(schedule)
-      schedule.add = (start: number, end: number, vcpu: number, thread: number): void => {
-        const n = schedule.length
-        const prevEnd = n > 0 ? schedule.endOf(n - 1) : -Infinity
-        if (start < prevEnd) {
-          counter.count++
-          start = prevEnd
-        }
-        add(start, end, vcpu, thread)
-      }
-    }
-  }
-}
-
 /** Builds the system of `scenario` (which must have a `system` section). */
 export const build = (scenario: Scenario, seed: number, recordSchedule: boolean): System.System => {
   const decl = scenario.system
   if (decl === undefined) throw new Error(`scenario ${scenario.name} has no system section`)
   const sys = new System.System(toSystemInput(decl, seed, { recordSchedule, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }))
-  if (recordSchedule || decl.recordSchedule) tolerateOverlaps(sys)
   return sys
 }
 
@@ -105,6 +72,5 @@ export const metrics = (sys: System.System): Record<string, unknown> => {
     hosts: keyed(m.hosts, (h) => h.name, ({ name: _n, ...rest }) => rest),
     recoveries: sys.recoveries().length,
     migrations: sys.migrations().length,
-    ...((clipped.get(sys)?.count ?? 0) > 0 ? { scheduleOverlapsClipped: clipped.get(sys)!.count } : {}),
   }
 }
