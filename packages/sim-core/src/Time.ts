@@ -122,12 +122,24 @@ export const cyclesToNs = (cycles: number, hz: number): Ns => {
   if (!Number.isSafeInteger(cycles) || cycles < 0) {
     throw new TimeError(`cyclesToNs: cycles ${cycles} must be a non-negative integer`)
   }
-  return Number(roundHalfUp(BigInt(cycles) * BigInt(NS_PER_S), BigInt(hz)))
+  return mulDivRoundHalfUp(cycles, NS_PER_S, hz)
+}
+
+/**
+ * `roundHalfUp(a·b, d)` for non-negative safe integers, exact. When `2ab + d` is a safe integer
+ * the double arithmetic is exact and so is floor(num / 2d) (a wrong floor would need a numerator
+ * ≥ 2^53); otherwise BigInt does it. NOTE: the fast path keeps cost conversions on hot paths
+ * (a copy cost per message, per phase) free of BigInt allocation.
+ */
+const mulDivRoundHalfUp = (a: number, b: number, d: number): number => {
+  const num = 2 * a * b + d
+  if (num <= Number.MAX_SAFE_INTEGER) return Math.floor(num / (2 * d))
+  return Number(roundHalfUp(BigInt(a) * BigInt(b), BigInt(d)))
 }
 
 /** Nanoseconds to CPU cycles at `hz`, rounded half up. */
 export const nsToCycles = (t: Ns, hz: number): number => {
   checkHz("nsToCycles", hz)
   if (!isTime(t)) throw new TimeError(`nsToCycles: ${t} is not a valid duration in ns`)
-  return Number(roundHalfUp(BigInt(t) * BigInt(hz), BigInt(NS_PER_S)))
+  return mulDivRoundHalfUp(t, hz, NS_PER_S)
 }

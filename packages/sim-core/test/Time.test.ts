@@ -67,3 +67,19 @@ describe("Time", () => {
     )
   })
 })
+
+describe("Time conversions: the double fast path equals the exact BigInt rule", () => {
+  it("cyclesToNs and nsToCycles equal roundHalfUp in BigInt for any inputs (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.nat(10_000), fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        fc.oneof(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1_000_000, max: 6_000_000_000 })),
+        (x, hz) => {
+          expect(Time.cyclesToNs(x, hz)).toBe(Number(Time.roundHalfUp(BigInt(x) * 1_000_000_000n, BigInt(hz))))
+          expect(Time.nsToCycles(x, hz)).toBe(Number(Time.roundHalfUp(BigInt(x) * BigInt(hz), 1_000_000_000n)))
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+})
