@@ -10,7 +10,7 @@ import { Time } from "@qvsim/sim-core"
 import type { Experiment, ExperimentResult } from "../paper/Experiment.ts"
 import { VERSION } from "../Version.ts"
 import * as Charts from "./Charts.ts"
-import { CSP, escapeHtml, STYLE } from "./Report.ts"
+import { escapeHtml, pageHead } from "./Report.ts"
 
 export interface ExperimentReportInput {
   readonly experiment: Experiment
@@ -59,17 +59,7 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
   const plot = result.plot === undefined
     ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
     : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(result.plot as unknown as Charts.TopLevelSpec)}</div>`
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${escapeHtml(`qvsim · ${e.name} (seed ${input.seed})`)}</title>
-<link rel="icon" href="data:,">
-<style>${STYLE}${EXTRA_STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`qvsim · ${e.name} (seed ${input.seed})`, EXTRA_STYLE)}
 <main>
 <header><h1>${escapeHtml(e.name)} <span class="seed">seed ${escapeHtml(String(input.seed))}</span></h1><p>${escapeHtml(e.description)}</p></header>
 <section id="summary">${run}</section>

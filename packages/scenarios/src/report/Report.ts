@@ -263,6 +263,19 @@ const LIVE = `
 /** The CSP: inline styles and scripts only (Vega compiles expressions with `Function`), no network. */
 export const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:"
 
+/** The start of every report page up to `<body>`: charset, viewport, CSP (no network), title, style. */
+export const pageHead = (title: string, extraStyle = ""): string => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<title>${escapeHtml(title)}</title>
+<link rel="icon" href="data:,">
+<style>${STYLE}${extraStyle}</style>
+</head>
+<body>`
+
 /** Builds the report page of a run. */
 export const build = async (input: ReportInput, options: ReportOptions = {}): Promise<string> => {
   const checks = Check.check(input.scenario)
@@ -274,17 +287,7 @@ export const build = async (input: ReportInput, options: ReportOptions = {}): Pr
     `<script type="application/json" id="gantt-spec">${scriptJson(gantt.vega)}</script>`,
     `<script>${LIVE}</script>`,
   ].join("\n")
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${escapeHtml(`qvsim · ${s.scenario} (seed ${s.seed})`)}</title>
-<link rel="icon" href="data:,">
-<style>${STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`qvsim · ${s.scenario} (seed ${s.seed})`)}
 <main>
 <header><h1>${escapeHtml(s.scenario)} <span class="seed">seed ${escapeHtml(String(s.seed))} · ${escapeHtml(Time.show(s.simTimeNs))} simulated</span></h1>${
     input.scenario.description === "" ? "" : `<p>${escapeHtml(input.scenario.description)}</p>`
