@@ -10,6 +10,9 @@ export default defineConfig({
         root: `packages/${name}`,
         include: ["test/**/*.test.ts"],
         setupFiles: ["../../vitest.setup.ts"],
+        // Property tests run hundreds of simulations; on a loaded 2-core machine (CI) a few take
+        // well over vitest's 5 s default. A hang still fails, after a minute.
+        testTimeout: 60_000,
       },
     })),
   },
