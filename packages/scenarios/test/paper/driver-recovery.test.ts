@@ -6,26 +6,14 @@
  */
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
-import { System, type Config } from "@qvsim/sandbox-kernel"
-import { runAll, type Claim, type Experiment, type Run } from "../../src/paper/Experiment.ts"
+import { runAll } from "../../src/paper/Experiment.ts"
 import { driverRecovery, TABLE1, TABLE1_TOTALS } from "../../src/paper/driver-recovery.ts"
 import { find } from "../../src/paper/registry.ts"
+import { claim, runWith } from "./support.ts"
 
 const MS = 1_000_000
 
-/** Runs every variant at `scale`, each configuration passed through `change` (a broken variant). */
-const runWith = (e: Experiment, scale: number, change: (variant: string, input: Config.SystemInput) => Config.SystemInput): Run[] =>
-  e.variants.map((v) => {
-    const system = new System.System(change(v.name, v.system(e.seed, scale)))
-    system.run(v.untilNs(scale))
-    return { variant: v.name, system }
-  })
 
-const claim = (claims: readonly Claim[], start: string): Claim => {
-  const c = claims.find((x) => x.text.startsWith(start))
-  if (c === undefined) throw new Error(`no claim starting "${start}"`)
-  return c
-}
 
 describe("driver-recovery at paper size", () => {
   const { runs, result } = runAll(driverRecovery)

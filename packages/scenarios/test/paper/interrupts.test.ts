@@ -5,26 +5,15 @@
  */
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
-import { System, type Config } from "@qvsim/sandbox-kernel"
-import { runAll, type Claim, type Run } from "../../src/paper/Experiment.ts"
+import { runAll } from "../../src/paper/Experiment.ts"
 import { interrupts } from "../../src/paper/interrupts.ts"
 import { find } from "../../src/paper/registry.ts"
+import { claim, runWith } from "./support.ts"
 
 const SCALE = 1
 const N = 30_000
 
-const runWith = (scale: number, change: (variant: string, input: Config.SystemInput) => Config.SystemInput): Run[] =>
-  interrupts.variants.map((v) => {
-    const system = new System.System(change(v.name, v.system(interrupts.seed, scale)))
-    system.run(v.untilNs(scale))
-    return { variant: v.name, system }
-  })
 
-const claim = (claims: readonly Claim[], start: string): Claim => {
-  const c = claims.find((x) => x.text.startsWith(start))
-  if (c === undefined) throw new Error(`no claim starting "${start}"`)
-  return c
-}
 
 const NEGLIGIBLE = "the performance difference"
 const EARLY = "in Quest-V every core"
@@ -70,19 +59,19 @@ describe(`interrupts at scale ${SCALE} (${N.toLocaleString("en-US")} pings)`, ()
 
 describe("interrupts: each claim can fail", () => {
   it("'almost negligible' fails when Quest's directed handler is very costly", () => {
-    const r = interrupts.analyse(runWith(0.01, (v, input) => (v === "quest-directed" ? { ...input, machine: { costs: { interruptEntry: 50_000 } } } : input)))
+    const r = interrupts.analyse(runWith(interrupts, 0.01, (v, input) => (v === "quest-directed" ? { ...input, machine: { costs: { interruptEntry: 50_000 } } } : input)))
     expect(claim(r.claims, NEGLIGIBLE).holds).toBe(false)
     expect(claim(r.claims, MONITOR).holds).toBe(true)
   })
 
   it("hypervisor-mediated interrupts in place of Quest-V's: the monitor claim and 'almost negligible' fail", () => {
-    const r = interrupts.analyse(runWith(0.01, (v, input) => (v === "questv-broadcast" ? { ...input, virtualization: { mode: "hypervisor" } } : input)))
+    const r = interrupts.analyse(runWith(interrupts, 0.01, (v, input) => (v === "questv-broadcast" ? { ...input, virtualization: { mode: "hypervisor" } } : input)))
     expect(claim(r.claims, MONITOR).holds).toBe(false)
     expect(claim(r.claims, NEGLIGIBLE).holds).toBe(false)
   })
 
   it("late demultiplexing in place of early: the non-owners' processing is not discontinued", () => {
-    const r = interrupts.analyse(runWith(0.01, (v, input) => (v === "questv-broadcast" ? { ...input, nic: { demux: "late" } } : input)))
+    const r = interrupts.analyse(runWith(interrupts, 0.01, (v, input) => (v === "questv-broadcast" ? { ...input, nic: { demux: "late" } } : input)))
     expect(claim(r.claims, EARLY).holds).toBe(false)
   })
 })

@@ -9,10 +9,11 @@
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
 import { Ept, type Machine } from "@qvsim/hardware"
-import { Mailbox, System, type Config } from "@qvsim/sandbox-kernel"
-import { runAll, type Claim, type Run } from "../../src/paper/Experiment.ts"
+import { Mailbox } from "@qvsim/sandbox-kernel"
+import { runAll } from "../../src/paper/Experiment.ts"
 import { isolation } from "../../src/paper/isolation.ts"
 import { find } from "../../src/paper/registry.ts"
+import { claim, runWith } from "./support.ts"
 
 /** An EPT that lets refused writes through to the identity frame (a broken variant). */
 class LeakyEpt extends Ept.Ept {
@@ -31,18 +32,7 @@ class SkippingMailbox extends Mailbox.Mailbox {
   }
 }
 
-const runWith = (scale: number, change: (variant: string, input: Config.SystemInput) => Config.SystemInput, hooks: System.SystemHooks = {}): Run[] =>
-  isolation.variants.map((v) => {
-    const system = new System.System(change(v.name, v.system(isolation.seed, scale)), hooks)
-    system.run(v.untilNs(scale))
-    return { variant: v.name, system }
-  })
 
-const claim = (claims: readonly Claim[], start: string): Claim => {
-  const c = claims.find((x) => x.text.startsWith(start))
-  if (c === undefined) throw new Error(`no claim starting "${start}"`)
-  return c
-}
 
 const INTERRUPTED = "message passing and ICMP service are interrupted"
 const UNAFFECTED = "sandboxes 1, 2 and 3 are unaffected"
@@ -107,7 +97,7 @@ describe("isolation at paper size", () => {
 
 describe("isolation: each claim can fail", () => {
   it("an EPT that lets the wild writes through breaks containment: the EPT and 'unaffected' claims fail", () => {
-    const runs = runWith(0.2, (_v, input) => input, { makeEpt: (s: number, m: Machine.Machine) => new LeakyEpt(m.sim, s, m.memory.frames, m.layout) })
+    const runs = runWith(isolation, 0.2, (_v, input) => input, { makeEpt: (s: number, m: Machine.Machine) => new LeakyEpt(m.sim, s, m.memory.frames, m.layout) })
     const r = isolation.analyse(runs)
     expect(claim(r.claims, EPT).holds).toBe(false)
     expect(claim(r.claims, UNAFFECTED).holds).toBe(false)
@@ -115,7 +105,7 @@ describe("isolation: each claim can fail", () => {
   })
 
   it("without the fault nothing is interrupted and nothing recovers: those claims fail", () => {
-    const runs = runWith(0.2, (_v, input) => ({ ...input, faults: [] }))
+    const runs = runWith(isolation, 0.2, (_v, input) => ({ ...input, faults: [] }))
     const r = isolation.analyse(runs)
     expect(claim(r.claims, INTERRUPTED).holds).toBe(false)
     expect(claim(r.claims, RECOVERS).holds).toBe(false)
@@ -124,14 +114,14 @@ describe("isolation: each claim can fail", () => {
   })
 
   it("a sender whose sequence skips breaks the P/50 steps", () => {
-    const runs = runWith(0.2, (_v, input) => input, { mailboxClass: SkippingMailbox })
+    const runs = runWith(isolation, 0.2, (_v, input) => input, { mailboxClass: SkippingMailbox })
     const r = isolation.analyse(runs)
     expect(claim(r.claims, STEPS).holds).toBe(false)
     expect(claim(r.claims, INTERRUPTED).holds).toBe(false) // the fault-free baseline is disturbed too
   })
 
   it("with the NIC shared by all four sandboxes, the per-sandbox fingerprints of 1–3 differ (device-level events, F19) while their timelines do not", () => {
-    const runs = runWith(0.2, (_v, input) => ({ ...input, nic: {} }))
+    const runs = runWith(isolation, 0.2, (_v, input) => ({ ...input, nic: {} }))
     const r = isolation.analyse(runs)
     const c = claim(r.claims, UNAFFECTED)
     expect(c.holds).toBe(false)
