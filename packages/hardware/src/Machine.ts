@@ -114,6 +114,17 @@ export class Machine {
    * broken ones in tests.
    */
   boot(epts: readonly Ept[] = this.epts): void {
+    const sharers = this.config.boot.nicSharers ?? Math.min(4, this.sandboxes)
+    this.prepareBoot(epts, sharers > 0 ? this.sandboxMask(Array.from({ length: sharers }, (_, s) => s)) : 0)
+    for (const core of this.cores) core.vmEntry()
+  }
+
+  /**
+   * Everything of {@link boot} but the VM entries, with the NIC line's destination given
+   * (`nicMask` 0: not programmed): a kernel that does monitor set-up before entering its guests
+   * (sandbox-kernel's post-boot state) calls this, then its own set-up, then `vmEntry` per core.
+   */
+  prepareBoot(epts: readonly Ept[], nicMask: number): void {
     if (epts.length !== this.sandboxes) this.sim.fail(`Machine.boot: ${epts.length} EPTs for ${this.sandboxes} sandboxes`)
     this.epts = epts
     const layout = this.layout
@@ -122,12 +133,9 @@ export class Machine {
     for (let a = layout.channelsBase; a < layout.screensBase; a += PAGE_BYTES) this.memory.backWithBytes(a / PAGE_BYTES)
     for (let s = 0; s < this.sandboxes; s++) layout.buildEpt(this.epts[s]!, s, this.cores[this.coresOf(s)[0]!]!)
     this.cores.forEach((core, c) => core.loadEpt(this.epts[this.sandboxOfCore[c]!]!))
-    const sharers = this.config.boot.nicSharers ?? Math.min(4, this.sandboxes)
-    if (sharers > 0) {
-      const mask = this.sandboxMask(Array.from({ length: sharers }, (_, s) => s))
-      this.ioapic.program(this.nic.irqLine, { vector: this.config.boot.nicVector, trigger: Trigger.Edge, destination: mask })
+    if (nicMask !== 0) {
+      this.ioapic.program(this.nic.irqLine, { vector: this.config.boot.nicVector, trigger: Trigger.Edge, destination: nicMask })
     }
-    for (const core of this.cores) core.vmEntry()
   }
 
   // ------------------------------------------------------------------ guest accesses

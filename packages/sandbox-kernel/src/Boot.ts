@@ -23,7 +23,7 @@
  * @module
  */
 import { z } from "zod"
-import { IoApic, PhysicalMemory, type Ept, type Machine } from "@qvsim/hardware"
+import { PhysicalMemory, type Ept, type Machine } from "@qvsim/hardware"
 import { int } from "./Options.ts"
 
 const PAGE = PhysicalMemory.PAGE_BYTES
@@ -45,23 +45,7 @@ export const nicMaskOf = (machine: Machine.Machine, sandboxes: readonly number[]
  * the EPTs are built, before the VM entries.
  */
 export const postBoot = (machine: Machine.Machine, nicMask: number, setup: readonly BootSetup[], epts?: readonly Ept.Ept[], enterGuests = true): void => {
-  if (epts !== undefined) {
-    if (epts.length !== machine.sandboxes) throw new RangeError(`Boot.postBoot: ${epts.length} EPTs for ${machine.sandboxes} sandboxes`)
-    machine.epts = epts
-  }
-  const layout = machine.layout
-  layout.loadImages(machine.memory)
-  machine.memory.backWithBytes(layout.infoPage / PAGE)
-  for (let a = layout.channelsBase; a < layout.screensBase; a += PAGE) machine.memory.backWithBytes(a / PAGE)
-  for (let s = 0; s < machine.sandboxes; s++) layout.buildEpt(machine.epts[s]!, s, machine.cores[machine.coresOf(s)[0]!]!)
-  machine.cores.forEach((core, c) => core.loadEpt(machine.epts[machine.sandboxOfCore[c]!]!))
-  if (nicMask !== 0) {
-    machine.ioapic.program(machine.nic.irqLine, {
-      vector: machine.config.boot.nicVector,
-      trigger: IoApic.Trigger.Edge,
-      destination: nicMask,
-    })
-  }
+  machine.prepareBoot(epts ?? machine.epts, nicMask)
   for (const f of setup) f(machine)
   if (enterGuests) for (const core of machine.cores) core.vmEntry()
 }
