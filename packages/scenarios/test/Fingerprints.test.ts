@@ -1,27 +1,102 @@
 /**
- * Fingerprint regression (OMNeT++-style): each built-in scenario's fingerprint for a fixed seed
- * and duration is pinned here. A change of model behaviour changes it: if the change is intended,
- * update the value in the same commit and say why in its message.
+ * The regression net (OMNeT++-style fingerprint pins): every built-in scenario, every variant of
+ * every paper experiment (at scale 0.01, the experiment's default seed), every computed
+ * experiment's result (at scale 0.1, as a hash of its tables and claims) and every example of
+ * docs/ is pinned here. Any change of model behaviour changes at least one of them: if the change
+ * is intended, update the values in the same commit and say in its message why the behaviour
+ * changed. A refactor must leave every pin as it is.
  */
+import { readFileSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Builtins from "../src/Builtins.ts"
-import { parseScenario } from "../src/Scenario.ts"
+import * as Experiments from "../src/Experiments.ts"
+import { hashOf } from "../src/Load.ts"
+import * as Registry from "../src/paper/registry.ts"
 import * as Runner from "../src/Runner.ts"
+import { parseScenario, type ScenarioInput } from "../src/Scenario.ts"
 
-const pinned: Record<string, string> = {
+/** Built-ins at seed 1, over their first 200 ms. */
+const builtins: Record<string, string> = {
   timers: "33175b0596c249db",
   "rm-periodic": "e8556f78b2dba91b",
   "ss-amplification": "ec053cd1abd74d36",
 }
 
-describe("built-in fingerprints", () => {
-  it("every built-in has a pinned fingerprint", () => {
-    expect(Object.keys(pinned).sort()).toEqual(Builtins.names().sort())
+/** Experiment variants at scale 0.01 and the experiment's default seed, run to `untilNs(0.01)`. */
+const VARIANT_SCALE = 0.01
+const variants: Record<string, string> = {
+  "forkwait/quest-v": "29ddff0d2d01e1a8",
+  "forkwait/quest": "3afa86af39768f1f",
+  "message-passing/hi": "ba97f12979ae83e9",
+  "message-passing/low": "3fd5f6ca927d1999",
+  "shared-driver/none-single": "3746264a3600706e",
+  "shared-driver/questv-single": "3746264a3600706e",
+  "shared-driver/hypervisor-single": "f8defb5b1a5959b4",
+  "shared-driver/xen-single": "805569612c38d400",
+  "shared-driver/questv-two": "828228fb47ee5013",
+  "shared-driver/hypervisor-two": "d6b9d5c00ea6069f",
+  "shared-driver/xen-two": "9ed35f39a8644753",
+  "driver-recovery/local": "2c1b559d443980bc",
+  "driver-recovery/remote": "1a930f4ad292828a",
+  "driver-recovery/reboot": "b2c02006276af749",
+  "isolation/fault-free": "310b445d04b46c05",
+  "isolation/faulty": "4923094375dce900",
+  "interrupts/quest-directed": "3bfecaec80807e89",
+  "interrupts/questv-broadcast": "0addef8443851b7a",
+  "interrupts/questv-broadcast-late": "c7ba8752f69edead",
+}
+
+/** Experiments computed without systems, at scale 0.1 and their default seed: hash of tables and claims. */
+const COMPUTED_SCALE = 0.1
+const computed: Record<string, string> = {
+  "ss-defects": "5b9fa98e70abcd6e",
+  "pibs-conformance": "7ae89190800c2538",
+}
+
+/** docs/examples at their own seed, over their first 200 ms. */
+const examples: Record<string, string> = {
+  "mailbox-ping.json": "401bbd0920a4bfb2",
+  "mailbox-ping.ts": "d5f905511cb2a712",
+  "periodic-tasks.ts": "84c3cd569aeecd97",
+}
+
+describe("regression net: pinned fingerprints", () => {
+  it("every built-in, experiment variant, computed experiment and docs example is pinned", () => {
+    expect(Object.keys(builtins).sort()).toEqual(Builtins.names().sort())
+    const all = Registry.experiments.flatMap((e) => e.variants.map((v) => `${e.name}/${v.name}`))
+    expect(Object.keys(variants).sort()).toEqual(all.sort())
+    expect(Object.keys(computed).sort()).toEqual(Registry.experiments.filter((e) => e.compute !== undefined).map((e) => e.name).sort())
+    expect(Object.keys(examples).sort()).toEqual(readdirSync(examplesDir).sort())
   })
 
-  it.each(Object.keys(pinned))("%s (seed 1, first 200 ms) keeps its fingerprint", (name) => {
+  it.each(Object.keys(builtins))("built-in %s (seed 1, first 200 ms)", (name) => {
     const s = parseScenario(Builtins.find(name)!, name)
     const summary = Runner.run(s, { seed: 1, untilNs: Math.min(s.duration, 200_000_000) })
-    expect(summary.fingerprint).toBe(pinned[name])
+    expect(summary.fingerprint).toBe(builtins[name])
+  })
+
+  it.each(Object.keys(variants))(`variant %s (scale ${VARIANT_SCALE})`, (key) => {
+    const [name, variant] = key.split("/") as [string, string]
+    const e = Registry.find(name)!
+    const v = Experiments.variantOf(e, variant)
+    const { scenario } = Experiments.parseVariant(e, v, e.seed, VARIANT_SCALE)
+    const summary = Runner.run(scenario, { seed: e.seed, untilNs: v.untilNs(VARIANT_SCALE) })
+    expect(summary.fingerprint).toBe(variants[key])
+  })
+
+  it.each(Object.keys(computed))(`computed experiment %s (scale ${COMPUTED_SCALE})`, (name) => {
+    const e = Registry.find(name)!
+    const result = e.compute!(e.seed, COMPUTED_SCALE)
+    expect(hashOf({ tables: result.tables, claims: result.claims })).toBe(computed[name])
+  })
+
+  it.each(Object.keys(examples))("docs example %s (first 200 ms)", async (file) => {
+    const path = join(examplesDir, file)
+    const input = (file.endsWith(".json") ? JSON.parse(readFileSync(path, "utf8")) : (await import(path)).default) as ScenarioInput
+    const summary = Runner.run(parseScenario(input, file), { untilNs: 200_000_000 })
+    expect(summary.fingerprint).toBe(examples[file])
   })
 })
+
+const examplesDir = join(import.meta.dirname, "../../../docs/examples")
