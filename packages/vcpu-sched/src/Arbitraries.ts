@@ -69,6 +69,8 @@ export const schedulerOptions = (o: {
   readonly pibsClampOnInherit?: boolean
   /** Fix `rearmOnBudgetlessWakeup` (default: both values). */
   readonly rearm?: boolean
+  /** Fix the tie rule (default: both). */
+  readonly ties?: SchedulerOptions["ties"]
 } = {}): fc.Arbitrary<Partial<SchedulerOptions>> =>
   fc.record({
     maxRepl: fc.constantFrom(32, 1, 2, 3, 4),
@@ -78,6 +80,7 @@ export const schedulerOptions = (o: {
     maxTimerIntervalNs: fc.constantFrom(1_000_000, Infinity, 250 * US),
     quantumNs: fc.constantFrom(1_000_000, 300 * US),
     rearmOnBudgetlessWakeup: o.rearm === undefined ? fc.boolean() : fc.constant(o.rearm),
+    ties: o.ties === undefined ? fc.constantFrom<SchedulerOptions["ties"]>("rotate", "declaration") : fc.constant(o.ties),
   }).map((r) => ({
     ...r,
     ssPolicy: o.ssPolicy ?? "quest",

@@ -26,6 +26,7 @@
  */
 import { Simulation, type Rng, type Trace } from "@qvsim/sim-core"
 import { Ring } from "./internal/Ring.ts"
+import { attach } from "./Invariants.ts"
 import { PcpuScheduler, type Decision } from "./PcpuScheduler.ts"
 import { Schedule } from "./Schedule.ts"
 import type { Vcpu } from "./Vcpu.ts"
@@ -41,6 +42,12 @@ export interface HarnessOptions {
   readonly recordSchedule?: boolean
   /** Keep one {@link JobRecord} per completed job in `jobs` (default false). */
   readonly recordJobs?: boolean
+  /**
+   * Check the scheduling invariants (F1–F3, F7, F9, F10, W1; see `Invariants.ts`) at every wakeup
+   * and invocation; a violation throws a sim-core `SimulationError` naming the PCPU and the VCPU
+   * (default false: no cost).
+   */
+  readonly checkInvariants?: boolean
   /** Emit trace records (`sched.dispatch`, `job.release`, `job.complete`) through sim-core (default false). */
   readonly trace?: boolean
   /** PCPU number written in segments (default 0). */
@@ -64,12 +71,23 @@ export interface HarnessOptions {
   readonly sim?: Simulation.Simulation
 }
 
-/** A completed job. */
+/**
+ * A job: of a declared thread (its releases) or of an I/O service thread (one I/O request; released
+ * when it is handed over, no deadline).
+ */
 export interface JobRecord {
   readonly thread: number
+  /** 0-based, per thread. */
   readonly job: number
   readonly releaseNs: number
+  /** When the job first executed, ns (-1: it never did). */
+  readonly firstStartNs: number
+  /** When it completed, ns (-1: not by the end of the run; see {@link Harness.unfinishedJobs}). */
   readonly completeNs: number
+  /** Absolute deadline `release + relative deadline`, ns (`Infinity` for I/O jobs). See {@link Harness.relativeDeadlineOf}. */
+  readonly deadlineNs: number
+  /** Times the job lost the PCPU while it could still run (a higher-priority VCPU, its budget, the round-robin quantum). */
+  readonly preemptions: number
 }
 
 /** Per-thread job statistics. */
@@ -119,6 +137,9 @@ class ThreadRt {
   curIoRequester = -1
   curIoDelay = 0
   curIoWait = 0
+  /** The current job: first execution (-1: not yet) and preemptions so far. */
+  curFirstStartNs = -1
+  curPreemptions = 0
   nextJobNo = 0
   arrKind = ARR_NONE
   arrA = 0
@@ -245,6 +266,9 @@ export class Harness {
       this.serviceThreadOf.push(id)
       this.threads.push(new ThreadRt(id, i, true, [], [], Infinity, sim, this.pcpu))
     })
+    if (options.checkInvariants === true) {
+      attach(sched, { fail: (message, v) => sim.fail(`pcpu ${this.pcpu}${v >= 0 ? ` VCPU ${spec.vcpus[v]?.name ?? v} (index ${v})` : ""}: ${message}`) })
+    }
     this.hRelease = sim.register("harness.release", (a0) => this.onRelease(a0))
     this.hStep = sim.register("harness.computeDone", (a0) => this.onComputeDone(a0))
     this.hWake = sim.register("harness.wake", (a0) => this.onWake(a0))
@@ -291,6 +315,31 @@ export class Harness {
     return n
   }
 
+  /**
+   * The relative deadline of declared thread `thread`'s jobs, ns: its `deadlineNs`, else the period
+   * (periodic) or minimum inter-arrival time (sporadic) of its arrivals, else its VCPU's period.
+   */
+  relativeDeadlineOf(thread: number): number {
+    return this.threads[thread]!.deadlineNs
+  }
+
+  /** Jobs released but not completed by now (in progress first, then queued), with `completeNs = -1`. */
+  unfinishedJobs(): JobRecord[] {
+    const out: JobRecord[] = []
+    for (const t of this.threads) {
+      if (t.service) {
+        if (t.status === COMPUTE) out.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: -1, deadlineNs: Infinity, preemptions: t.curPreemptions })
+        continue
+      }
+      if (t.curProgram !== null) out.push({ thread: t.index, job: t.curJobNo, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: -1, deadlineNs: t.curReleaseNs + t.deadlineNs, preemptions: t.curPreemptions })
+      for (let i = 0; i < t.releases.length; i++) {
+        const r = t.releases.at(i)
+        out.push({ thread: t.index, job: t.jobNos.at(i), releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + t.deadlineNs, preemptions: 0 })
+      }
+    }
+    return out
+  }
+
   /** Whether thread `thread` currently has work it could run (its VCPU has "pending work"). */
   hasPendingWork(thread: number): boolean {
     return this.threads[thread]!.status === COMPUTE
@@ -299,7 +348,9 @@ export class Harness {
   // ---------------------------------------------------------------- set-up
 
   private makeThread(i: number, t: ThreadSpec): ThreadRt {
-    const rt = new ThreadRt(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), relativeDeadline(t), this.sim, this.pcpu)
+    const rel = relativeDeadline(t)
+    const deadline = rel === Infinity ? this.spec.vcpus[t.vcpu]!.periodNs : rel
+    const rt = new ThreadRt(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), deadline, this.sim, this.pcpu)
     const a = t.arrivals
     switch (a.kind) {
       case "periodic": rt.arrKind = ARR_PERIODIC; rt.arrA = a.periodNs; rt.arrB = a.offsetNs ?? 0; break
@@ -381,6 +432,11 @@ export class Harness {
     const th = this.running
     if (th >= 0 && this.threads[th]!.remainingNs === 0) this.afterCompute(this.threads[th]!, now)
     const d = this.sched.invoke(now)
+    // A job that has executed and could go on loses the PCPU: one preemption.
+    if (th >= 0 && d.thread !== th) {
+      const t = this.threads[th]!
+      if (t.status === COMPUTE && t.curFirstStartNs >= 0) t.curPreemptions++
+    }
     if (this.lastInvokeNs >= 0 && now - this.lastInvokeNs > this.maxInvocationGapNs) this.maxInvocationGapNs = now - this.lastInvokeNs
     this.lastInvokeNs = now
     if (this.preemptWantedNs >= 0) {
@@ -438,6 +494,8 @@ export class Harness {
         }
         t.curReleaseNs = t.releases.shift()
         t.curJobNo = t.jobNos.shift()
+        t.curFirstStartNs = -1
+        t.curPreemptions = 0
         prog = t.curJobNo < t.jobPrograms.length ? t.jobPrograms[t.curJobNo]! : t.program
         t.curProgram = prog
         t.stepIdx = 0
@@ -486,7 +544,12 @@ export class Harness {
     s.sumResponseNs += response
     if (response > s.maxResponseNs) s.maxResponseNs = response
     if (response > t.deadlineNs) s.missed++
-    if (this.recordJobs) this.jobs.push({ thread: t.index, job: t.curJobNo, releaseNs: t.curReleaseNs, completeNs: now })
+    if (this.recordJobs) {
+      this.jobs.push({
+        thread: t.index, job: t.curJobNo, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now,
+        deadlineNs: t.curReleaseNs + t.deadlineNs, preemptions: t.curPreemptions,
+      })
+    }
     if (this.traceOn) this.sim.trace.emit(this.kComplete!, this.subject!, t.index, t.curJobNo, response)
     t.curProgram = null
   }
@@ -503,6 +566,8 @@ export class Harness {
     t.curIoRequester = t.ioRequester.shift()
     t.curIoWait = t.ioWait.shift()
     t.curReleaseNs = this.sim.now
+    t.curFirstStartNs = -1
+    t.curPreemptions = 0
     t.status = COMPUTE
     if (t.remainingNs === 0) {
       this.finishIoJob(t, this.sim.now)
@@ -512,6 +577,9 @@ export class Harness {
   }
 
   private finishIoJob(t: ThreadRt, now: number): void {
+    if (this.recordJobs) {
+      this.jobs.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now, deadlineNs: Infinity, preemptions: t.curPreemptions })
+    }
     t.stats.completed++
     t.remainingNs = 0
     this.sim.at(now + t.curIoDelay, Simulation.EventClass.Device, this.hIoDone, t.curIoRequester, t.curIoWait)
@@ -538,7 +606,8 @@ export class Harness {
     const t = this.threads[th]!
     t.remainingNs -= now - from
     if (t.remainingNs < 0) throw new RangeError(`Harness: thread ${th} ran past the end of its computation at ${now}ns`)
-    if (this.recordSchedule) this.schedule.add(from, now, this.runningVcpu, th)
+    if (t.curFirstStartNs < 0) t.curFirstStartNs = from
+    if (this.recordSchedule) this.schedule.add(from, now, this.runningVcpu, th, t.service ? t.stats.completed : t.curJobNo)
     this.runFromNs = now
   }
 

@@ -3,8 +3,9 @@
  * documented, with the spec's (Quest-faithful) default.
  *
  * Invariants: {@link resolveOptions} returns a complete, frozen record whose durations are
- * non-negative safe integers (ns) or `Infinity` where documented; it refuses anything else with an
- * error naming the option and the bad value.
+ * non-negative safe integers (ns) or `Infinity` where documented; it refuses anything else, and any
+ * name that is not an option (a typo must not pass silently), with an error naming the option and
+ * the bad value.
  *
  * @module
  */
@@ -14,6 +15,15 @@ export type SsPolicy = "quest" | "posixNaive"
 
 /** §C.2 P7: whether a depleted I/O VCPU may run in a background band below every VCPU with budget. */
 export type IoBackground = "none" | "belowAll"
+
+/**
+ * §C.1 S2: how VCPUs of equal period are ordered. `'rotate'` (Quest) = the runnable list's order:
+ * a VCPU joins the tail of `R` when it becomes runnable and, once dispatched with no other queued
+ * thread, leaves `R` and rejoins at the tail when its thread is re-queued (W2), so equal-period
+ * VCPUs take turns at every invocation (with the 1 ms timer rule: 1 ms slices). `'declaration'` =
+ * the smaller VCPU index first (textbook fixed priority, SimSo): a distinct priority per VCPU.
+ */
+export type Ties = "rotate" | "declaration"
 
 export interface SchedulerOptions {
   /** Main-VCPU algorithm (§D.12 `ssPolicy`). Default `'quest'`. */
@@ -54,6 +64,13 @@ export interface SchedulerOptions {
    * replenishment. Quest (default false) waits for the already-programmed timer (≤ 1 ms).
    */
   readonly rearmOnBudgetlessWakeup: boolean
+  /**
+   * Equal periods (§C.1 S2, W1): `'rotate'` (default, Quest: `kernel/sched/vcpu.c` on `intel_branch`
+   * keeps one FIFO runnable list, `vcpu_queue_append` at the tail, ties to the earlier position,
+   * and the LAPIC timer handler re-queues the running task at the back) or `'declaration'` (the
+   * smaller VCPU index wins and a woken VCPU preempts an equal-period VCPU of larger index).
+   */
+  readonly ties: Ties
 }
 
 const NS_PER_MS = 1_000_000
@@ -71,6 +88,7 @@ export const defaults: SchedulerOptions = Object.freeze({
   maxTimerIntervalNs: NS_PER_MS,
   timerTickNs: 1,
   rearmOnBudgetlessWakeup: false,
+  ties: "rotate",
 })
 
 /** Thrown for an invalid option; the message names the option and the value. */
@@ -80,8 +98,14 @@ export class OptionsError extends RangeError {
 
 const isDuration = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
 
-/** Completes `partial` with {@link defaults} and validates every field. */
+/** The option names, in declaration order. */
+export const names: readonly (keyof SchedulerOptions)[] = Object.freeze(Object.keys(defaults) as (keyof SchedulerOptions)[])
+
+/** Completes `partial` with {@link defaults} and validates every field; an unknown name is refused. */
 export const resolveOptions = (partial: Partial<SchedulerOptions> = {}): SchedulerOptions => {
+  for (const key of Object.keys(partial)) {
+    if (!(names as readonly string[]).includes(key) && (partial as Record<string, unknown>)[key] !== undefined) throw new OptionsError(`vcpu-sched option ${key}: unknown option (known: ${names.join(", ")})`)
+  }
   const o: SchedulerOptions = { ...defaults, ...stripUndefined(partial) }
   const bad = (name: string, value: unknown, want: string): never => {
     throw new OptionsError(`vcpu-sched option ${name}=${JSON.stringify(value)}: ${want}`)
@@ -100,6 +124,7 @@ export const resolveOptions = (partial: Partial<SchedulerOptions> = {}): Schedul
   if (!isDuration(o.timerTickNs) || o.timerTickNs === 0) bad("timerTickNs", o.timerTickNs, "expected an integer > 0 (ns)")
   if (o.timerTickNs > o.maxTimerIntervalNs) bad("timerTickNs", o.timerTickNs, `must not exceed maxTimerIntervalNs (${o.maxTimerIntervalNs})`)
   if (typeof o.rearmOnBudgetlessWakeup !== "boolean") bad("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup, "expected a boolean")
+  if (o.ties !== "rotate" && o.ties !== "declaration") bad("ties", o.ties, "expected 'rotate' or 'declaration'")
   return Object.freeze(o)
 }
 

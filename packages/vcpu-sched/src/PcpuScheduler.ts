@@ -15,6 +15,11 @@
  *   it is still runnable (W2), so its VCPU competes again from the tail of `R`.
  * - Time charged to a VCPU is the wall time between invocations (S1): top-half interrupt time and
  *   scheduler overhead land on whichever VCPU was current, as in Quest.
+ * - Equal periods follow the `ties` option: `'rotate'` (Quest) takes the earlier VCPU in `R`, and
+ *   a re-queued running VCPU rejoins `R` at the tail; `'declaration'` takes the smaller VCPU index
+ *   (and lets a woken VCPU preempt an equal-period VCPU of larger index).
+ * - An {@link SchedulerObserver} (`observer`, null by default) sees every wakeup and invocation:
+ *   the invariant checker (`Invariants.ts`) hangs there, so checking costs nothing when off.
  *
  * Protocol for the caller (kernel or harness), all times integer ns, never decreasing:
  * - `wakeup(thread, now)` when a thread becomes runnable; if it returns true, call `invoke(now)`
@@ -62,6 +67,15 @@ export class Decision {
   budgetLimited = false
 }
 
+/**
+ * Sees the scheduler after every `wakeup` (also the one `requestIo` makes) and every `invoke`,
+ * before the caller acts on the answer. Must not change the scheduler's state.
+ */
+export interface SchedulerObserver {
+  afterWakeup(sched: PcpuScheduler, thread: number, nowNs: number, preempt: boolean): void
+  afterInvoke(sched: PcpuScheduler, nowNs: number, decision: Decision): void
+}
+
 /** Per-VCPU scheduler bookkeeping (not the budget policy). */
 class Slot {
   readonly vcpu: Vcpu
@@ -101,6 +115,8 @@ export class PcpuScheduler {
   invocations = 0
   /** The reused decision record. */
   readonly decision = new Decision()
+  /** Called after every wakeup and invocation when set (invariant checking); null costs nothing. */
+  observer: SchedulerObserver | null = null
   // Copies of hot options. NOTE: read once, kept as fields to avoid a property chain per invocation.
   private readonly tickNs: number
   private readonly maxTimerNs: number
@@ -108,6 +124,8 @@ export class PcpuScheduler {
   private readonly overheadNs: number
   private readonly quantumNs: number
   private readonly background: boolean
+  /** `ties: 'declaration'`: equal periods go to the smaller VCPU index. */
+  private readonly byIndex: boolean
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.options = resolveOptions(options)
@@ -117,6 +135,7 @@ export class PcpuScheduler {
     this.overheadNs = this.options.schedOverheadNs
     this.quantumNs = this.options.quantumNs
     this.background = this.options.ioBackground === "belowAll"
+    this.byIndex = this.options.ties === "declaration"
   }
 
   /** Adds a Main VCPU `(C, T)` under the configured `ssPolicy` (SS0 at `createdAtNs`); returns its index. */
@@ -187,6 +206,11 @@ export class PcpuScheduler {
     return Array.from(this.rList.subarray(0, this.rCount))
   }
 
+  /** Number of queued threads of VCPU `v`. */
+  queuedCount(v: number): number {
+    return this.slots[v]!.qLen
+  }
+
   /** Queued threads of VCPU `v`, head first (allocates). */
   queuedThreads(v: number): number[] {
     const s = this.slots[v]!
@@ -200,6 +224,14 @@ export class PcpuScheduler {
    * scheduler now (the thread's VCPU has budget and outranks the current one, or the PCPU idles).
    */
   wakeup(thread: number, nowNs: number): boolean {
+    const preempt = this.wake(thread, nowNs)
+    const obs = this.observer
+    if (obs !== null) obs.afterWakeup(this, thread, nowNs, preempt)
+    return preempt
+  }
+
+  /** W1 proper (protected: tests override it with deliberately broken variants the observer must catch). */
+  protected wake(thread: number, nowNs: number): boolean {
     const state = this.threadState[thread]
     if (state === undefined) throw new VcpuError(`PcpuScheduler.wakeup: no thread ${thread}`)
     if (state === ThreadState.Running || state === ThreadState.RunningBlocked) {
@@ -217,7 +249,8 @@ export class PcpuScheduler {
     }
     vcpu.refresh(nowNs)
     const cur = this.currentVcpu
-    const outranks = cur < 0 || this.currentBackground || this.vcpus[cur]!.periodNs > vcpu.periodNs
+    const outranks = cur < 0 || this.currentBackground || this.vcpus[cur]!.periodNs > vcpu.periodNs ||
+      (this.byIndex && v < cur && this.vcpus[cur]!.periodNs === vcpu.periodNs)
     if (vcpu.budgetNs > 0) return outranks
     return this.options.rearmOnBudgetlessWakeup && (outranks || this.vcpus[cur]!.periodNs === vcpu.periodNs)
   }
@@ -317,21 +350,25 @@ export class PcpuScheduler {
     d.budgetNs = budget
     d.background = bg
     d.budgetLimited = budgetLimited
+    const obs = this.observer
+    if (obs !== null) obs.afterInvoke(this, nowNs, d)
     return d
   }
 
   /**
    * S2: walk `R` keeping the best period so far; refresh only VCPUs strictly better than it; the
-   * first with `b > 0` at a strictly better period becomes the candidate. Returns its index or -1.
+   * first with `b > 0` at a strictly better period becomes the candidate (`ties: 'declaration'`:
+   * an equal period with a smaller index is better too). Returns its index or -1.
    */
   protected select(nowNs: number): number {
     let best = -1
     let bestT = Infinity
-    const rList = this.rList, vcpus = this.vcpus
+    const rList = this.rList, vcpus = this.vcpus, byIndex = this.byIndex
     for (let i = 0; i < this.rCount; i++) {
       const v = rList[i]!
       const vcpu = vcpus[v]!
-      if (vcpu.periodNs < bestT) {
+      const t = vcpu.periodNs
+      if (t < bestT || (byIndex && t === bestT && v < best)) {
         vcpu.refresh(nowNs)
         if (vcpu.budgetNs > 0) {
           best = v
@@ -342,14 +379,14 @@ export class PcpuScheduler {
     return best
   }
 
-  /** P7 `'belowAll'`: the runnable I/O VCPU of smallest period (earlier in `R` on ties), or -1. */
+  /** P7 `'belowAll'`: the runnable I/O VCPU of smallest period (ties as in S2), or -1. */
   private selectBackground(): number {
     let best = -1
     let bestT = Infinity
     for (let i = 0; i < this.rCount; i++) {
       const v = this.rList[i]!
       const vcpu = this.vcpus[v]!
-      if (vcpu.kind === "io" && vcpu.periodNs < bestT) {
+      if (vcpu.kind === "io" && (vcpu.periodNs < bestT || (this.byIndex && vcpu.periodNs === bestT && v < best))) {
         best = v
         bestT = vcpu.periodNs
       }
@@ -411,7 +448,8 @@ export class PcpuScheduler {
 
 /**
  * F2 and F3 right after an `invoke` at `nowNs` (uses `peekBudget`, changes nothing): a dispatched
- * VCPU had `b > 0` and no runnable VCPU with budget has a strictly smaller period; an idle PCPU
+ * VCPU had `b > 0` and no runnable VCPU with budget has a strictly smaller period (nor, with
+ * `ties: 'declaration'`, an equal period and a smaller index); an idle PCPU
  * (or one running the background band) has no runnable VCPU with budget. `null` when both hold.
  */
 export const checkDispatch = (sched: PcpuScheduler, nowNs: number): string | null => {
@@ -423,7 +461,8 @@ export const checkDispatch = (sched: PcpuScheduler, nowNs: number): string | nul
     for (const v of r) {
       if (v === d.vcpu) continue
       const other = sched.vcpus[v]!
-      if (other.periodNs < t && other.peekBudget(nowNs) > 0) {
+      const better = other.periodNs < t || (sched.options.ties === "declaration" && other.periodNs === t && v < d.vcpu)
+      if (better && other.peekBudget(nowNs) > 0) {
         return `F2: VCPU ${d.vcpu} (T=${t}) dispatched while VCPU ${v} (T=${other.periodNs}) has b = ${other.peekBudget(nowNs)}`
       }
     }

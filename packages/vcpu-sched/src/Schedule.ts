@@ -1,13 +1,13 @@
 /**
- * The executed schedule: segments `[start, end)` of one thread of one VCPU on one PCPU, in ns, and
+ * The executed schedule: segments `[start, end)` of one job of one thread of one VCPU on one PCPU, in ns, and
  * exact checks over it (execution in sliding windows for F4, PIBS bandwidth for F6, rendering as a
  * one-character-per-unit string for the worked examples).
  *
  * Invariants: segments are appended in time order and never overlap; a segment that continues the
- * previous one (same VCPU and thread, `start` = previous `end`) extends it instead. All arithmetic
+ * previous one (same VCPU, thread and job, `start` = previous `end`) extends it instead. All arithmetic
  * is exact (integers; BigInt where products can leave the safe range).
  *
- * NOTE: storage is four growable typed arrays (no object per segment) so recording costs little
+ * NOTE: storage is five growable typed arrays (no object per segment) so recording costs little
  * on the hot path; `segments()` builds objects on demand.
  *
  * @module
@@ -22,6 +22,8 @@ export interface Segment {
   readonly end: number
   readonly vcpu: number
   readonly thread: number
+  /** The thread's job (0-based, per thread) the segment executes, or -1 (no job: not a job-released thread, interrupt or monitor time). */
+  readonly job: number
 }
 
 export class Schedule {
@@ -30,6 +32,7 @@ export class Schedule {
   private ends = new Float64Array(256)
   private vcpus = new Int32Array(256)
   private threads = new Int32Array(256)
+  private jobs = new Int32Array(256)
   /** Number of segments. */
   length = 0
 
@@ -37,14 +40,14 @@ export class Schedule {
     this.pcpu = pcpu
   }
 
-  /** Appends `[start, end)` of `thread` on `vcpu` (merged with the previous segment when contiguous). */
-  add(start: number, end: number, vcpu: number, thread: number): void {
+  /** Appends `[start, end)` of `thread`'s job `job` on `vcpu` (merged with the previous segment when contiguous). */
+  add(start: number, end: number, vcpu: number, thread: number, job = -1): void {
     if (!(end > start)) return
     const n = this.length
     if (n > 0) {
       const prevEnd = this.ends[n - 1]!
       if (start < prevEnd) throw new RangeError(`Schedule.add: segment [${start}, ${end}) overlaps the previous one ending at ${prevEnd}`)
-      if (start === prevEnd && this.vcpus[n - 1] === vcpu && this.threads[n - 1] === thread) {
+      if (start === prevEnd && this.vcpus[n - 1] === vcpu && this.threads[n - 1] === thread && this.jobs[n - 1] === job) {
         this.ends[n - 1] = end
         return
       }
@@ -54,6 +57,7 @@ export class Schedule {
     this.ends[n] = end
     this.vcpus[n] = vcpu
     this.threads[n] = thread
+    this.jobs[n] = job
     this.length = n + 1
   }
 
@@ -74,12 +78,15 @@ export class Schedule {
   threadOf(i: number): number {
     return this.threads[i]!
   }
+  jobOf(i: number): number {
+    return this.jobs[i]!
+  }
 
-  /** The segments as objects `{pcpu, start, end, vcpu, thread}` (allocates). */
+  /** The segments as objects `{pcpu, start, end, vcpu, thread, job}` (allocates). */
   segments(): Segment[] {
     const out: Segment[] = []
     for (let i = 0; i < this.length; i++) {
-      out.push({ pcpu: this.pcpu, start: this.starts[i]!, end: this.ends[i]!, vcpu: this.vcpus[i]!, thread: this.threads[i]! })
+      out.push({ pcpu: this.pcpu, start: this.starts[i]!, end: this.ends[i]!, vcpu: this.vcpus[i]!, thread: this.threads[i]!, job: this.jobs[i]! })
     }
     return out
   }
@@ -116,6 +123,7 @@ export class Schedule {
     this.ends = f(this.ends)
     this.vcpus = g(this.vcpus)
     this.threads = g(this.threads)
+    this.jobs = g(this.jobs)
   }
 }
 

@@ -101,6 +101,7 @@ describe("Options", () => {
     expect(defaults).toEqual({
       ssPolicy: "quest", maxRepl: 32, splitAdvancesHead: false, enforcementLatencyNs: 0, ioBackground: "none", pibsClampOnInherit: false,
       schedOverheadNs: 0, quantumNs: 1_000_000, maxTimerIntervalNs: 1_000_000, timerTickNs: 1, rearmOnBudgetlessWakeup: false,
+      ties: "rotate",
     })
     expect(resolveOptions({ maxRepl: undefined })).toEqual(defaults)
   })
@@ -109,6 +110,10 @@ describe("Options", () => {
     expect(() => resolveOptions({ enforcementLatencyNs: -1 })).toThrow(/enforcementLatencyNs=-1/)
     expect(() => resolveOptions({ timerTickNs: 2_000_000 })).toThrow(/timerTickNs=2000000: must not exceed maxTimerIntervalNs/)
     expect(() => resolveOptions({ ioBackground: "yes" as never })).toThrow(/ioBackground/)
+    expect(() => resolveOptions({ ties: "fifo" as never })).toThrow(/ties="fifo": expected 'rotate' or 'declaration'/)
+  })
+  it("refuses a name that is not an option (a typo must not pass silently)", () => {
+    expect(() => resolveOptions({ rearmOnBudgetlesWakeup: true } as never)).toThrow(/option rearmOnBudgetlesWakeup: unknown option \(known: ssPolicy, .*ties\)/)
   })
 })
 

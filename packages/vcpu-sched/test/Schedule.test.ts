@@ -7,23 +7,25 @@ import { describe, expect, it } from "vitest"
 import { Schedule, checkBandwidth, checkWindowBound, maxExecutionInWindow, unitString } from "../src/Schedule.ts"
 
 describe("Schedule recording", () => {
-  it("merges contiguous segments of the same thread, refuses overlaps, drops empty ones", () => {
+  it("merges contiguous segments of the same thread and job, refuses overlaps, drops empty ones", () => {
     const s = new Schedule(3)
     s.add(0, 5, 0, 0)
     s.add(5, 8, 0, 0)
     s.add(8, 8, 1, 1)
-    s.add(8, 9, 1, 1)
+    s.add(8, 9, 1, 1, 4)
+    s.add(9, 10, 1, 1, 5) // the next job of the same thread: a segment of its own
     s.add(10, 12, 0, 0)
     expect(s.segments()).toEqual([
-      { pcpu: 3, start: 0, end: 8, vcpu: 0, thread: 0 },
-      { pcpu: 3, start: 8, end: 9, vcpu: 1, thread: 1 },
-      { pcpu: 3, start: 10, end: 12, vcpu: 0, thread: 0 },
+      { pcpu: 3, start: 0, end: 8, vcpu: 0, thread: 0, job: -1 },
+      { pcpu: 3, start: 8, end: 9, vcpu: 1, thread: 1, job: 4 },
+      { pcpu: 3, start: 9, end: 10, vcpu: 1, thread: 1, job: 5 },
+      { pcpu: 3, start: 10, end: 12, vcpu: 0, thread: 0, job: -1 },
     ])
     expect(() => s.add(11, 13, 0, 0)).toThrow(/overlaps/)
     expect(s.intervalsOf(0)).toEqual([[0, 8], [10, 12]])
     expect(s.executionOf(0, 4, 11)).toBe(5)
     for (let i = 0; i < 1000; i++) s.add(20 + 2 * i, 21 + 2 * i, 2, 2) // growth
-    expect(s.length).toBe(1003)
+    expect(s.length).toBe(1004)
   })
 
   it("renders one character per unit", () => {

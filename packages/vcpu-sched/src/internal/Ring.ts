@@ -22,6 +22,10 @@ export class Ring {
     this.length--
     return x
   }
+  /** The `i`-th element from the head (0 = the next `shift`). */
+  at(i: number): number {
+    return this.buf[(this.head + i) % this.buf.length]!
+  }
   private grow(): void {
     const next = new Float64Array(this.buf.length * 2)
     for (let i = 0; i < this.length; i++) next[i] = this.buf[(this.head + i) % this.buf.length]!
