@@ -106,6 +106,8 @@ export const systemSchema = z.strictObject({
   faults: z.array(faultSchema).default([]),
   /** Record executed segments per core (`--schedule`). */
   recordSchedule: z.boolean().default(false),
+  /** Keep one row per job of every periodic thread (`System.jobs()`, `--jobs`). */
+  recordJobs: z.boolean().default(false),
 })
 
 export type SystemInput = z.input<typeof systemSchema>

@@ -25,7 +25,10 @@
  *   in guest mode with no handler running; its progress is exactly the wall time it held the core;
  * - at most one piece of core work is outstanding per core (the core model asserts it);
  * - the kernel itself never causes a VM exit: only memory effects through the EPT, hypercalls,
- *   migrations, recovery and the hypervisor baseline do (F17).
+ *   migrations, recovery and the hypervisor baseline do (F17);
+ * - with `kernel.checkInvariants`, every core's scheduler is checked at every wakeup and decision
+ *   (vcpu-sched `Invariants`), knowing the core's clock and the time it held interrupts (handlers,
+ *   monitor), during which the scheduler cannot run.
  *
  * NOTE: hot path (stepping, dispatch, interrupts) uses integer activity codes, reused per-thread
  * records and handler ids registered once; no closure or promise per event.
@@ -34,7 +37,7 @@
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { Machine as MachineNs, Core as CoreNs, LocalApic as LocalApicNs, Tsc as TscNs } from "@qvsim/hardware"
-import { PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
+import { Invariants, PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
 
 type Machine = MachineNs.Machine
 type Core = CoreNs.Core
@@ -105,6 +108,24 @@ export class JobStats {
   missed = 0
   maxResponseNs = 0
   sumResponseNs = 0
+}
+
+/**
+ * One job of a periodic thread (`waitJob` releases), times in the sandbox's local ns. The job's
+ * deadline is `release + the thread's relative deadline` (its `periodic.deadlineNs`, else its period).
+ */
+export interface JobRow {
+  readonly thread: string
+  /** 0-based per thread name (it continues across a migration). */
+  readonly job: number
+  readonly releaseNs: number
+  /** When the job's first CPU work started (-1: not yet). */
+  readonly firstStartNs: number
+  /** When it completed (-1: not by now). */
+  readonly completeNs: number
+  readonly deadlineNs: number
+  /** Times the job lost its core while it could still run (another thread dispatched). */
+  readonly preemptions: number
 }
 
 /** A VCPU as configured in the sandbox. */
@@ -213,6 +234,11 @@ export class Thread {
   nextReleaseNs = 0
   jobActive = false
   jobReleaseNs = 0
+  /** The active job's first CPU work (local ns, -1: not yet) and its preemptions. */
+  jobFirstStartNs = -1
+  jobPreemptions = 0
+  /** Jobs of this thread taken before it migrated here (job numbers continue from it). */
+  jobBase = 0
   readonly stats = new JobStats()
   // processes
   parent: Thread | null = null
@@ -308,6 +334,8 @@ export interface KernelDeps {
   readonly vcpus: readonly VcpuSpec[]
   /** Record executed segments per core. */
   readonly recordSchedule: boolean
+  /** Keep a {@link JobRow} per completed job (`Kernel.jobRows`). */
+  readonly recordJobs?: boolean
   /** EPT in use (Quest-V): TLB misses cost the extra walk. */
   readonly eptActive: boolean
   /** Which interrupts exit to the monitor: 0 none (Quest-V), 1 device, 2 all (hypervisor baseline). */
@@ -358,6 +386,8 @@ export class Kernel {
   readonly ioJobs: IoQueue[] = []
   /** Handlers of non-user I/O jobs by kind (kind 0 = user request). */
   readonly ioJobHandlers: ((k: Kernel, p: Pcpu, arg: number) => void)[] = []
+  /** Completed jobs of periodic threads, when recorded (`recordJobs`), else null. */
+  readonly jobRows: JobRow[] | null
   private nextPid = 1
   private readonly procs = new Map<number, Thread>()
   private readonly hInvoke: number
@@ -403,6 +433,8 @@ export class Kernel {
       this.ioService.push(null)
       this.ioJobs.push(new IoQueue())
     }
+    this.jobRows = d.recordJobs === true ? [] : null
+    if (d.options.checkInvariants) for (const p of this.pcpus) this.checkScheduler(p)
     this.ioJobHandlers.push(() => {})
     this.hInvoke = d.sim.register(`sandbox${d.sandbox}.invoke`, (pi) => this.invokeNow(this.pcpus[pi]!))
     this.hWake = d.sim.register(`sandbox${d.sandbox}.wake`, (tid, gen) => this.onSleepTimer(tid, gen))
@@ -411,6 +443,31 @@ export class Kernel {
     d.vcpus.forEach((v, i) => {
       if (v.kind === "io") this.ioService[i] = this.spawnService(i)
     })
+  }
+
+  /** Hangs vcpu-sched's invariant checker on `p`'s scheduler, with this core's clock and held time. */
+  private checkScheduler(p: Pcpu): void {
+    const lapic = this.machine.config.lapic
+    Invariants.attach(p.sched, {
+      fail: (message, v) => {
+        const sv = v >= 0 ? p.vcpuOfSched[v] : undefined
+        const name = sv === undefined ? "" : ` VCPU ${sv} "${this.vcpus[sv]!.name}"`
+        this.sim.fail(`sandbox ${this.sandbox} core ${p.core.index}${name}: ${message}`)
+      },
+      globalNowNs: () => this.sim.now,
+      globalAt: (local) => p.tsc.globalAt(local),
+      heldNs: () => this.heldNs(p),
+      timerSlackNs: lapic.timerTickNs - 1 + lapic.timerLatencyNs,
+    })
+  }
+
+  /** ns `p`'s core has spent, up to now, in interrupt context and in the monitor (the scheduler cannot run there). */
+  heldNs(p: Pcpu): number {
+    const now = this.sim.now
+    let ns = p.irqNs + p.monitorNs
+    if (p.activity === Activity.Irq && p.irq !== null) ns += now - p.irqStartNs
+    else if (p.activity === Activity.Monitor) ns += now - p.monitorStartNs
+    return ns
   }
 
   /** Starts the cores: a first scheduler invocation on each at the current time. */
@@ -479,9 +536,10 @@ export class Kernel {
   /**
    * Adopts a thread migrated from another sandbox (spec §D.10 step 5): a new record on VCPU
    * `vcpu` running the same generator, its context re-pointed at this sandbox; it is runnable now
-   * and its pending `migrate` request returns `true`.
+   * and its pending `migrate` request returns `true`. A periodic thread keeps its releases and its
+   * active job, their times shifted by `shiftNs` (this clock minus the source's).
    */
-  adoptThread(from: Thread, vcpu: number): Thread {
+  adoptThread(from: Thread, vcpu: number, shiftNs = 0): Thread {
     const ctx = from.ctx as { -readonly [K in keyof Program.ThreadContext]: Program.ThreadContext[K] }
     ctx.sandbox = this.sandbox
     ctx.ip = this.ip
@@ -492,6 +550,17 @@ export class Kernel {
     th.result = true
     th.periodNs = from.periodNs
     th.deadlineNs = from.deadlineNs
+    if (from.periodNs > 0) {
+      th.firstReleaseNs = from.firstReleaseNs + shiftNs
+      th.nextReleaseNs = from.nextReleaseNs + shiftNs
+      th.jobActive = from.jobActive
+      th.jobReleaseNs = from.jobReleaseNs + shiftNs
+      th.jobFirstStartNs = from.jobFirstStartNs < 0 ? -1 : from.jobFirstStartNs + shiftNs
+      th.jobPreemptions = from.jobPreemptions
+      // The active job is finished (and counted) here; the earlier ones stay the source's.
+      th.jobBase = from.jobBase + from.stats.started - (from.jobActive ? 1 : 0)
+      th.stats.started = from.jobActive ? 1 : 0
+    }
     th.status = ThreadStatus.Runnable
     this.schedWake(th.pcpu, th)
     return th
@@ -571,6 +640,9 @@ export class Kernel {
     const local = p.tsc.localNs(now)
     const d = p.sched.invoke(local)
     const th = d.thread >= 0 ? p.bySched[d.thread]! : null
+    const prev = p.current
+    // A started job that could go on loses the core: one preemption.
+    if (prev !== null && prev !== th && prev.jobFirstStartNs >= 0 && prev.status === ThreadStatus.Runnable && prev.jobActive) prev.jobPreemptions++
     p.current = th
     if (this.retiring.length > 0) this.recycleRetired()
     p.currentVcpu = d.vcpu >= 0 ? p.vcpuOfSched[d.vcpu]! : -1
@@ -604,8 +676,14 @@ export class Kernel {
       th.cpuNs += th.remainingNs - left
       th.remainingNs = left
     }
-    if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid)
+    this.ran(p, th, now)
     p.activity = Activity.Idle
+  }
+
+  /** `th` executed on `p` from `th.runStartNs` to `now`: its segment, and its job's first start. */
+  private ran(p: Pcpu, th: Thread, now: number): void {
+    if (th.jobFirstStartNs < 0 && th.jobActive && now > th.runStartNs) th.jobFirstStartNs = p.tsc.localNs(th.runStartNs)
+    if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid, jobOf(th))
   }
 
   // ------------------------------------------------------------------ stepping
@@ -919,6 +997,8 @@ export class Kernel {
     th.nextReleaseNs = r + th.periodNs
     th.jobReleaseNs = r
     th.jobActive = true
+    th.jobFirstStartNs = -1
+    th.jobPreemptions = 0
     th.stats.started++
     if (r <= local) return O_DONE
     this.sleepThread(p, th, r)
@@ -933,6 +1013,12 @@ export class Kernel {
     if (response > s.maxResponseNs) s.maxResponseNs = response
     const missed = response > th.deadlineNs
     if (missed) s.missed++
+    if (this.jobRows !== null) {
+      this.jobRows.push({
+        thread: th.name, job: th.jobBase + s.started - 1, releaseNs: th.jobReleaseNs, firstStartNs: th.jobFirstStartNs,
+        completeNs: localNs, deadlineNs: th.jobReleaseNs + th.deadlineNs, preemptions: th.jobPreemptions,
+      })
+    }
     th.jobActive = false
     this.trace.job(th.tid, s.completed - 1, response, missed ? 1 : 0)
   }
@@ -1139,7 +1225,7 @@ export class Kernel {
       const th = p.current!
       th.cpuNs += th.remainingNs
       th.remainingNs = 0
-      if (p.schedule !== null) p.schedule.add(th.runStartNs, this.sim.now, p.currentVcpu, th.tid)
+      this.ran(p, th, this.sim.now)
       this.runCurrent(p)
     } else if (tag === W_IRQ) {
       this.continueIrq(p, p.irq!.next(this, p))
@@ -1324,7 +1410,7 @@ export class Kernel {
       const now = this.sim.now
       const left = p.core.preempt()
       if (left >= 0) th.cpuNs += th.remainingNs - left
-      if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid)
+      this.ran(p, th, now)
       th.remainingNs = ns
       th.runStartNs = now
       if (ns > 0) {
@@ -1362,6 +1448,25 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ metrics
+
+  /** Jobs of periodic threads released but not completed by now (`completeNs` -1), by thread. */
+  openJobs(): JobRow[] {
+    const out: JobRow[] = []
+    for (const th of this.threads) {
+      if (th.periodNs === 0 || th.status === ThreadStatus.Migrated || th.status === ThreadStatus.Detached) continue
+      const taken = th.jobBase + th.stats.started
+      if (th.jobActive) {
+        out.push({ thread: th.name, job: taken - 1, releaseNs: th.jobReleaseNs, firstStartNs: th.jobFirstStartNs, completeNs: -1, deadlineNs: th.jobReleaseNs + th.deadlineNs, preemptions: th.jobPreemptions })
+      }
+      if (th.status === ThreadStatus.Exited) continue
+      const released = th.releasedBy(this.localNow(th.pcpu))
+      for (let j = taken; j < released; j++) {
+        const r = th.firstReleaseNs + j * th.periodNs
+        out.push({ thread: th.name, job: j, releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + th.deadlineNs, preemptions: 0 })
+      }
+    }
+    return out
+  }
 
   /** VM exits taken by the sandbox's cores. */
   vmExits(): number {
@@ -1421,6 +1526,9 @@ const SPURIOUS_HANDLER: IrqHandler = {
 
 /** The generator of an exited thread (its own is dropped so it can be collected). */
 const FINISHED: Generator<Program.Request, unknown, unknown> = (function* (): Generator<Program.Request, unknown, unknown> { return undefined })()
+
+/** The job a thread is executing (for schedule segments), or -1. */
+const jobOf = (th: Thread): number => (th.jobActive ? th.jobBase + th.stats.started - 1 : -1)
 
 const popcount = (x: number): number => {
   let n = 0

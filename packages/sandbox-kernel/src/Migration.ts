@@ -253,7 +253,7 @@ export class Migration implements MigrationOps {
     rec.destQueue = dv.replenishments()
     rec.attachNs = this.sim.now
     this.slots[s] = null
-    k.adoptThread(pend.th, rec.destVcpu)
+    k.adoptThread(pend.th, rec.destVcpu, this.shift(rec))
     src.markMigrated(pend.th)
     this.trace.emit(this.kAttach, this.subjects[s]!, rec.from, rec.offsetNs, rec.copyNs)
   }

@@ -50,6 +50,12 @@ export const kernelSchema = z.strictObject({
   dataPages: int(0, 1024).default(16),
   /** Guard: consecutive zero-time requests of one thread before the run fails (a program that never computes). */
   maxZeroTimeSteps: int(1).default(100_000),
+  /**
+   * Check every core's scheduler at every decision (vcpu-sched `Invariants`: F1–F3, F7, F9, F10,
+   * W1 and the runnable-list structure); a violation stops the run with a `SimulationError` naming
+   * the time, sandbox, core, VCPU and seed (the CLI's exit 3). Default false: no cost.
+   */
+  checkInvariants: z.boolean().default(false),
 })
 export type KernelInput = z.input<typeof kernelSchema>
 export type KernelOptions = z.output<typeof kernelSchema>

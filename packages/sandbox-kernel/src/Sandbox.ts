@@ -73,6 +73,7 @@ export class Sandbox {
       schedOptions: system.scheduler,
       vcpus: config.vcpus,
       recordSchedule: system.recordSchedule,
+      recordJobs: system.recordJobs,
       eptActive: v.mode !== "none",
       exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? 2 : 1) : 0,
       ip: this.ip,

@@ -29,7 +29,7 @@ import { SharedNicDriver, type DriverStats } from "./SharedNicDriver.ts"
 import { Channels, RECEIVER } from "./Channels.ts"
 import type { Mailbox } from "./Mailbox.ts"
 import { Recovery, resolvePhases, type RecoveryRecord } from "./Recovery.ts"
-import type { IrqHandler } from "./Kernel.ts"
+import type { IrqHandler, JobRow } from "./Kernel.ts"
 import { defaultPhaseCycles } from "./Config.ts"
 import { Migration, type MigrationRecord } from "./Migration.ts"
 import { XenNet } from "./Baseline.ts"
@@ -359,7 +359,16 @@ export class System implements Core.CoreListener {
     return out.sort((a, b) => a.pcpu - b.pcpu)
   }
 
-  /** The executed segments `{pcpu, start, end, vcpu, thread}` of every core (thread -2 = interrupt handler, -3 = monitor). */
+  /**
+   * Every job of every periodic thread, per sandbox: the completed ones (`recordJobs` must be on),
+   * then those released but not completed (`completeNs` -1). Times are the sandbox's local ns.
+   */
+  jobs(): Array<JobRow & { readonly sandbox: number }> {
+    if (!this.config.recordJobs) throw new RangeError("System.jobs: the system was built without recordJobs")
+    return this.sandboxes.flatMap((sb) => [...sb.kernel.jobRows!, ...sb.kernel.openJobs()].map((j) => ({ sandbox: sb.index, ...j })))
+  }
+
+  /** The executed segments `{pcpu, start, end, vcpu, thread, job}` of every core (thread -2 = interrupt handler, -3 = monitor; job -1 = none). */
   segments(): Schedule.Segment[] {
     return this.schedules().flatMap((s) => s.segments())
   }

@@ -1,0 +1,79 @@
+/**
+ * The scheduling invariants in the full system (`kernel.checkInvariants`): they hold at every
+ * decision of every core's scheduler over random whole systems (see `systemArb.ts` for the domain),
+ * checking changes nothing in a run, and a deliberately broken scheduler inside the system is
+ * caught with the time, sandbox, core, VCPU and seed.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Simulation } from "@qvsim/sim-core"
+import { PcpuScheduler } from "@qvsim/vcpu-sched"
+import { System } from "../src/index.ts"
+import { systemArb, toConfig, type SystemDesc } from "./systemArb.ts"
+
+const MS = 1_000_000
+const UNTIL = 200 * MS
+
+/** Runs a generated system with checking on; the violation's message, or null. */
+const run = (d: SystemDesc, hooks: System.SystemHooks = {}): string | null => {
+  try {
+    new System.System(toConfig(d, { kernel: { checkInvariants: true } }), hooks).run(UNTIL)
+    return null
+  } catch (e) {
+    if (e instanceof Simulation.SimulationError) return e.message
+    throw e
+  }
+}
+
+/** S2 broken: the first runnable VCPU with budget wins, whatever its period. */
+class IgnoresPriority extends PcpuScheduler.PcpuScheduler {
+  protected override select(nowNs: number): number {
+    for (const v of this.runnableList()) {
+      const vcpu = this.vcpus[v]!
+      vcpu.refresh(nowNs)
+      if (vcpu.budgetNs > 0) return v
+    }
+    return -1
+  }
+}
+
+/** S4 broken: an idle PCPU programs no timer. */
+class NoIdleTimer extends PcpuScheduler.PcpuScheduler {
+  override invoke(nowNs: number): PcpuScheduler.Decision {
+    const d = super.invoke(nowNs)
+    if (d.vcpu < 0) d.timerAtNs = Infinity
+    return d
+  }
+}
+
+describe("scheduler invariants in the full system", { timeout: 120_000 }, () => {
+  it("hold at every decision of random whole systems (compute, sleep, I/O, channels, NIC, faults and recovery, migration)", () => {
+    fc.assert(fc.property(systemArb, (d) => {
+      const m = run(d)
+      if (m !== null) throw new Error(m)
+    }), { numRuns: 40 })
+  })
+
+  it("checking changes nothing: the same fingerprint with checks on and off", () => {
+    fc.assert(fc.property(systemArb, (d) => {
+      const off = new System.System(toConfig(d)).run(50 * MS)
+      const on = new System.System(toConfig(d, { kernel: { checkInvariants: true } })).run(50 * MS)
+      expect(on.sim.trace.fingerprint()).toBe(off.sim.trace.fingerprint())
+      expect(on.sim.events).toBe(off.sim.events)
+    }), { numRuns: 15 })
+  })
+
+  it("catch a scheduler that ignores priority, naming time, sandbox, core, VCPU and seed", () => {
+    const r = fc.check(fc.property(systemArb, (d) => run(d, { makeScheduler: () => new IgnoresPriority(toConfig(d).scheduler as never) }) === null), { numRuns: 40 })
+    expect(r.failed).toBe(true)
+    const m = run(r.counterexample![0], { makeScheduler: () => new IgnoresPriority(toConfig(r.counterexample![0]).scheduler as never) })
+    expect(m).toMatch(/^sandbox \d+ core \d+ VCPU \d+ "[^"]+": F2: VCPU \d+ .* S2 \(ties: (rotate|declaration)\) selects VCPU \d+ .*\(at t=\d+ns, event .*, seed \d+\)$/)
+  })
+
+  it("catch an idle core that programs no timer (F10, with the core's held time allowed for)", () => {
+    const timed = systemArb.filter((d) => d.scheduler["maxTimerIntervalNs"] !== Infinity)
+    const r = fc.check(fc.property(timed, (d) => run(d, { makeScheduler: () => new NoIdleTimer(toConfig(d).scheduler as never) }) === null), { numRuns: 40 })
+    expect(r.failed).toBe(true)
+    expect(run(r.counterexample![0], { makeScheduler: () => new NoIdleTimer(toConfig(r.counterexample![0]).scheduler as never) })).toMatch(/F10: the scheduler ran at \d+ns/)
+  })
+})
