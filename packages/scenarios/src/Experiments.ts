@@ -99,6 +99,10 @@ export interface RunOptions {
   readonly onVariant?: (v: Experiment.Variant, events: number) => void
   /** Called between slices of each variant's run (progress); given, the variants run through the Runner. */
   readonly onSlice?: (v: Experiment.Variant) => Runner.OnSlice | undefined
+  /** Check every scheduler at every decision (`--check-invariants`). */
+  readonly checkInvariants?: boolean
+  /** Record every variant's jobs (`--strict` counts their missed deadlines). */
+  readonly recordJobs?: boolean
 }
 
 export interface Ran {
@@ -114,7 +118,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   const scale = options.scale ?? 1
   const viaRunner = options.sinks !== undefined || options.onVariant !== undefined || options.onSlice !== undefined
   if (!viaRunner || e.compute !== undefined) {
-    const { runs, result } = Experiment.runAll(e, { seed, scale })
+    const { runs, result } = Experiment.runAll(e, { seed, scale, checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false })
     let events = 0
     for (const r of runs) events += r.system.sim.events
     return { runs, result, events }
@@ -123,7 +127,10 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   let events = 0
   for (const v of e.variants) {
     const { input, scenario } = parseVariant(e, v, seed, scale)
-    const prepared = Runner.prepare(scenario, { seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [] })
+    const prepared = Runner.prepare(scenario, {
+      seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [],
+      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
+    })
     Runner.execute(prepared, options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)

@@ -54,19 +54,40 @@ export const ThreadDecl = z.strictObject({
   deadline: PositiveDuration.optional(),
 })
 
-/** Scheduler options (spec D.12), all optional; durations with units. */
+const nsInt = (min: number) => z.number().int().min(min).max(Number.MAX_SAFE_INTEGER)
+const none = z.literal("none")
+
+/**
+ * vcpu-sched's options (`packages/vcpu-sched/src/Options.ts`, spec D.12), all optional, under the
+ * same names wherever a scenario sets them: the scenario-wide `scheduler`, a PCPU's `options` and
+ * `system.scheduler`. A duration option takes vcpu-sched's own name and unit (`enforcementLatencyNs`:
+ * integer ns) or the scenario's name without `Ns` and a duration with units (`enforcementLatency:
+ * "50us"`) — one of the two; `"none"` turns the 1 ms timer rule off. Unknown names are refused.
+ */
 export const SchedulerOptionsDecl = z.strictObject({
-  ssPolicy: z.enum(["quest", "posixNaive"]).optional(),
-  maxRepl: z.number().int().min(1).optional(),
-  splitAdvancesHead: z.boolean().optional(),
-  enforcementLatency: Duration.optional(),
-  ioBackground: z.enum(["none", "belowAll"]).optional(),
-  pibsClampOnInherit: z.boolean().optional(),
-  schedOverhead: Duration.optional(),
-  quantum: PositiveDuration.optional(),
-  /** `"none"` disables the 1 ms timer rule. */
-  maxTimerInterval: z.union([PositiveDuration, z.literal("none")]).optional(),
-  timerTick: PositiveDuration.optional(),
+  ssPolicy: z.enum(["quest", "posixNaive"]).optional().describe("Main-VCPU algorithm: 'quest' (corrected sporadic server, §B.3) or 'posixNaive' (§B.1)"),
+  maxRepl: z.number().int().min(1).optional().describe("replenishment-queue capacity (MAX_REPL, default 32)"),
+  splitAdvancesHead: z.boolean().optional().describe("SS5 variant (seL4): the remnant's time advances by the used amount (default false, Quest)"),
+  enforcementLatency: Duration.optional().describe("enforcement latency δ (default 0)"),
+  enforcementLatencyNs: nsInt(0).optional().describe("enforcement latency δ, ns"),
+  ioBackground: z.enum(["none", "belowAll"]).optional().describe("P7: a depleted I/O VCPU's background band (default 'none')"),
+  pibsClampOnInherit: z.boolean().optional().describe("clamp PIBS budgets to U·T_current (default false, code-faithful)"),
+  schedOverhead: Duration.optional().describe("scheduler overhead per invocation (default 0)"),
+  schedOverheadNs: nsInt(0).optional().describe("scheduler overhead per invocation, ns"),
+  quantum: PositiveDuration.optional().describe("round-robin quantum of threads inside a VCPU (default 1ms)"),
+  quantumNs: nsInt(1).optional().describe("round-robin quantum, ns"),
+  maxTimerInterval: z.union([PositiveDuration, none]).optional().describe("the scheduler runs at least this often (default 1ms; 'none' turns the rule off)"),
+  maxTimerIntervalNs: z.union([nsInt(1), none]).optional().describe("the same, ns ('none': off)"),
+  timerTick: PositiveDuration.optional().describe("one LAPIC timer tick, the timer's lower clamp (default 1ns)"),
+  timerTickNs: nsInt(1).optional().describe("one LAPIC timer tick, ns"),
+  rearmOnBudgetlessWakeup: z.boolean().optional().describe("idealisation: a wakeup without budget re-arms the timer for its replenishment (default false, Quest)"),
+  ties: z.enum(["rotate", "declaration"]).optional().describe("equal periods: 'rotate' (default, Quest's runnable list) or 'declaration' (smaller VCPU index first)"),
+}).superRefine((o, ctx) => {
+  for (const name of ["enforcementLatency", "schedOverhead", "quantum", "maxTimerInterval", "timerTick"] as const) {
+    if (o[name] !== undefined && o[`${name}Ns`] !== undefined) {
+      ctx.issues.push({ code: "custom", input: o[`${name}Ns`], path: [`${name}Ns`], message: `give ${name} (a duration) or ${name}Ns (ns), not both` })
+    }
+  }
 })
 
 export const PcpuDecl = z.strictObject({
@@ -105,19 +126,23 @@ export const PcpuDecl = z.strictObject({
 export type PcpuDecl = z.output<typeof PcpuDecl>
 export type SchedulerOptionsDecl = z.output<typeof SchedulerOptionsDecl>
 
-/** Scenario-level scheduler options (durations in ns) → vcpu-sched options. */
+/** Scheduler options as a scenario gives them (either spelling) → vcpu-sched options. */
 export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOptions> => {
   const out: Record<string, unknown> = {}
-  if (o.ssPolicy !== undefined) out["ssPolicy"] = o.ssPolicy
-  if (o.maxRepl !== undefined) out["maxRepl"] = o.maxRepl
-  if (o.splitAdvancesHead !== undefined) out["splitAdvancesHead"] = o.splitAdvancesHead
-  if (o.enforcementLatency !== undefined) out["enforcementLatencyNs"] = o.enforcementLatency
-  if (o.ioBackground !== undefined) out["ioBackground"] = o.ioBackground
-  if (o.pibsClampOnInherit !== undefined) out["pibsClampOnInherit"] = o.pibsClampOnInherit
-  if (o.schedOverhead !== undefined) out["schedOverheadNs"] = o.schedOverhead
-  if (o.quantum !== undefined) out["quantumNs"] = o.quantum
-  if (o.maxTimerInterval !== undefined) out["maxTimerIntervalNs"] = o.maxTimerInterval === "none" ? Infinity : o.maxTimerInterval
-  if (o.timerTick !== undefined) out["timerTickNs"] = o.timerTick
+  const timer = (x: number | "none" | undefined) => (x === "none" ? Infinity : x)
+  const set = (name: keyof Options.SchedulerOptions, value: unknown) => { if (value !== undefined) out[name] = value }
+  set("ssPolicy", o.ssPolicy)
+  set("maxRepl", o.maxRepl)
+  set("splitAdvancesHead", o.splitAdvancesHead)
+  set("enforcementLatencyNs", o.enforcementLatency ?? o.enforcementLatencyNs)
+  set("ioBackground", o.ioBackground)
+  set("pibsClampOnInherit", o.pibsClampOnInherit)
+  set("schedOverheadNs", o.schedOverhead ?? o.schedOverheadNs)
+  set("quantumNs", o.quantum ?? o.quantumNs)
+  set("maxTimerIntervalNs", timer(o.maxTimerInterval ?? o.maxTimerIntervalNs))
+  set("timerTickNs", o.timerTick ?? o.timerTickNs)
+  set("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup)
+  set("ties", o.ties)
   return out as Partial<Options.SchedulerOptions>
 }
 

@@ -6,6 +6,7 @@
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { Scenario } from "./Scenario.ts"
+import * as Jobs from "./Jobs.ts"
 import * as Timers from "./models/Timers.ts"
 import * as Pcpus from "./models/Pcpus.ts"
 import * as SystemModel from "./models/System.ts"
@@ -21,6 +22,8 @@ export interface Prepared {
   readonly finish: () => void
   /** The executed scheduling segments, when `recordSchedule` was asked for. */
   readonly segments: () => Pcpus.NamedSegment[]
+  /** Every job released so far, when `recordJobs` was asked for (see `Jobs.ts`). */
+  readonly jobs: () => Jobs.JobRow[]
   /** The Quest-V system, for a scenario with a `system` section. */
   readonly system?: System.System
 }
@@ -43,6 +46,10 @@ export interface PrepareOptions {
   readonly sinks?: ReadonlyArray<Trace.TraceSink>
   /** Record executed scheduling segments (costs memory growing with simulated time). */
   readonly recordSchedule?: boolean
+  /** Record one row per job (costs memory growing with simulated time). */
+  readonly recordJobs?: boolean
+  /** Check the scheduling invariants at every decision of every scheduler (`--check-invariants`). */
+  readonly checkInvariants?: boolean
 }
 
 /** Builds the simulation of `scenario`; sinks are attached before any model emits. */
@@ -52,7 +59,9 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
   for (const sink of options.sinks ?? []) sim.trace.attach(sink)
   const collectors: Array<[string, () => unknown]> = []
   if (scenario.sources.length > 0) collectors.push(["timers", Timers.install(sim, scenario.sources)])
-  const pcpus = scenario.pcpus.length > 0 ? Pcpus.install(sim, scenario.pcpus, scenario.scheduler, options.recordSchedule ?? false) : undefined
+  const pcpus = scenario.pcpus.length > 0
+    ? Pcpus.install(sim, scenario.pcpus, scenario.scheduler, { recordSchedule: options.recordSchedule ?? false, recordJobs: options.recordJobs ?? false, checkInvariants: options.checkInvariants ?? false })
+    : undefined
   if (pcpus !== undefined) collectors.push(["pcpus", pcpus.metrics])
   return {
     scenario,
@@ -61,12 +70,15 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
     metrics: () => Object.fromEntries(collectors.map(([name, collect]) => [name, collect()])),
     finish: () => pcpus?.finish(),
     segments: () => pcpus?.segments() ?? [],
+    jobs: () => (options.recordJobs === true ? pcpus?.jobs() ?? [] : []),
   }
 }
 
 /** A scenario with a `system`: one sandbox-kernel System on the run's seed, sinks on its trace. */
 const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared => {
-  const system = SystemModel.build(scenario, options.seed ?? scenario.seed, options.recordSchedule ?? false)
+  const system = SystemModel.build(scenario, options.seed ?? scenario.seed, {
+    recordSchedule: options.recordSchedule ?? false, recordJobs: options.recordJobs ?? false, checkInvariants: options.checkInvariants ?? false,
+  })
   for (const sink of options.sinks ?? []) system.sim.trace.attach(sink)
   system.start()
   return {
@@ -76,6 +88,7 @@ const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared =>
     metrics: () => ({ system: SystemModel.metrics(system) }),
     finish: () => {},
     segments: () => SystemModel.segments(system),
+    jobs: () => (system.config.recordJobs ? Jobs.fromSystem(system) : []),
     system,
   }
 }

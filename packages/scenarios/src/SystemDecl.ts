@@ -5,6 +5,9 @@
  * migration, boot, sandboxes with VCPUs and threads, hosts, channels, faults), with two changes:
  *
  * - no `seed`: the system uses the run's seed (the scenario's `seed`, or `--seed`);
+ * - `scheduler` is the scenario's scheduler section (`SchedulerOptionsDecl`: every vcpu-sched
+ *   option by its own name, durations also with units; unknown names refused), the same as a
+ *   `pcpus` scenario's;
  * - a thread gives either a generator `program` (TypeScript) or a declarative `job` (JSON):
  *   steps (`compute`, `sleep`, `io`, `send`, `poll`, `syscall`), released every `every` (or by
  *   the thread's `periodic`), else run once (or forever with `repeat`). The job is compiled into
@@ -20,6 +23,7 @@
 import { Config, Program } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
+import { SchedulerOptionsDecl, toOptions } from "./Pcpus.ts"
 
 /** A fixed duration or `[lo, hi]`, drawn uniformly per job from the thread's own stream. */
 const RangeNs = z.union([Duration, z.tuple([Duration, Duration])]).refine(
@@ -71,8 +75,10 @@ export const ThreadDecl = Config.threadSchema.omit({ program: true }).extend({
 
 export const SandboxDecl = Config.sandboxSchema.extend({ threads: z.array(ThreadDecl).default([]) })
 
-/** The `system` section (sandbox-kernel's `systemSchema` less `seed`, with declarative jobs). */
-export const SystemDecl = Config.systemSchema.omit({ seed: true, sandboxes: true }).extend({
+/** The `system` section (sandbox-kernel's `systemSchema` less `seed`, with declarative jobs and the scenario's scheduler section). */
+export const SystemDecl = Config.systemSchema.omit({ seed: true, sandboxes: true, scheduler: true }).extend({
+  /** vcpu-sched options for every core's scheduler (the same section as a `pcpus` scenario's `scheduler`). */
+  scheduler: SchedulerOptionsDecl.default({}),
   sandboxes: z.array(SandboxDecl).optional(),
 })
 export type SystemDecl = z.output<typeof SystemDecl>
@@ -118,14 +124,26 @@ export const compileJob = (job: JobDecl, periodic: boolean): Program.Program => 
   return function* (ctx) { yield* once(ctx) }
 }
 
+/** What a run adds to a declared system: outputs it records, checking, the scenario-wide scheduler options. */
+export interface SystemExtra {
+  readonly recordSchedule?: boolean
+  readonly recordJobs?: boolean
+  /** `kernel.checkInvariants` on (`--check-invariants`). */
+  readonly checkInvariants?: boolean
+  /** vcpu-sched options applied under the section's own `scheduler`. */
+  readonly scheduler?: Record<string, unknown>
+}
+
 /** A validated `system` section → sandbox-kernel's input, with the run's seed; jobs become programs. */
-export const toSystemInput = (decl: SystemDecl, seed: number, extra: { readonly recordSchedule?: boolean; readonly scheduler?: Record<string, unknown> } = {}): Config.SystemInput => {
+export const toSystemInput = (decl: SystemDecl, seed: number, extra: SystemExtra = {}): Config.SystemInput => {
   const { sandboxes, ...rest } = decl
   return {
     ...rest,
     seed,
-    scheduler: { ...(extra.scheduler ?? {}), ...decl.scheduler },
+    scheduler: { ...(extra.scheduler ?? {}), ...toOptions(decl.scheduler) },
+    kernel: { ...decl.kernel, ...(extra.checkInvariants === true ? { checkInvariants: true } : {}) },
     recordSchedule: decl.recordSchedule || (extra.recordSchedule ?? false),
+    recordJobs: decl.recordJobs || (extra.recordJobs ?? false),
     ...(sandboxes === undefined ? {} : {
       sandboxes: sandboxes.map((sb) => ({
         ...sb,

@@ -81,8 +81,8 @@ describe("qvsim CLI", { timeout: 60_000 }, () => {
     const dir = fresh()
     const out = join(dir, "s.json")
     expect(qvsim(["run", "rm-periodic", "--until", "100ms", "--schedule", out]).code).toBe(0)
-    const segs = JSON.parse(readFileSync(out, "utf8")) as Array<{ pcpu: string; start: number; end: number; vcpu: string; thread: string }>
-    expect(segs[0]).toEqual({ pcpu: "pcpu0", start: 0, end: 1_000_000, vcpu: "t1", thread: "task1" })
+    const segs = JSON.parse(readFileSync(out, "utf8")) as Array<{ pcpu: string; start: number; end: number; vcpu: string; thread: string; job: number | null }>
+    expect(segs[0]).toEqual({ pcpu: "pcpu0", start: 0, end: 1_000_000, vcpu: "t1", thread: "task1", job: 0 })
     expect(segs.every((x) => Number.isInteger(x.start) && x.end > x.start)).toBe(true)
   })
 

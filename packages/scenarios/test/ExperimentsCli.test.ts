@@ -94,10 +94,12 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
       expect(replay.code).toBe(0)
       expect(replay.stdout).toMatch(/^identical: [\d,]+ records of mailbox-ping/)
     }
+    // The default (p11) VCPU set reserves 4 × 20 % + 3 × 10 % = 110 % of a core: over the necessary condition.
     const c = qvsim(["check", join(fixtures, "mailbox-ping.json")])
-    expect(c.code).toBe(0)
-    expect(c.stdout).toMatch(/^sandbox0\/core0: utilisation/m)
+    expect(c.code).toBe(1)
+    expect(c.stdout).toMatch(/^sandbox0\/core0: utilisation 1\.1000/m)
     expect(c.stdout).toMatch(/^sandbox1\/core1: utilisation/m)
+    expect(c.stderr).toMatch(/unschedulable: sandbox0\/core0: utilisation 1\.1000 > 1 \(necessary condition\)/)
   })
 
   it("list shows the experiments section; schema prints a JSON Schema with the system section", () => {

@@ -12,8 +12,10 @@ import * as Builtins from "../Builtins.ts"
 import * as Check from "../Check.ts"
 import { jsonSchema, parseScenario } from "../Scenario.ts"
 import * as Experiments from "../Experiments.ts"
+import * as Jobs from "../Jobs.ts"
 import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
 import type * as ExperimentReport from "../report/ExperimentReport.ts"
+import type { Claim } from "../paper/Experiment.ts"
 import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
@@ -56,7 +58,7 @@ const traceFlag = Flag.String("trace").pipe(
 )
 
 const scheduleFlag = Flag.String("schedule").pipe(
-  Flag.withDescription("write the executed segments [{pcpu, start, end, vcpu, thread}] (ns) to FILE as JSON"),
+  Flag.withDescription("write the executed segments [{pcpu, start, end, vcpu, thread, job}] (ns) to FILE as JSON"),
   Flag.withMetavar("FILE"),
   Flag.optional,
 )
@@ -72,6 +74,18 @@ const fileFlag = (name: string, description: string, extensions: ReadonlyArray<s
     ),
     Flag.optional,
   )
+
+const jobsFlag = fileFlag("jobs", "write one row per job (thread, job, release, firstStart, finish, response, deadline, missed, preemptions; ns) to FILE: CSV, or JSON for .json", [".csv", ".json"])
+
+const checkInvariantsFlag = Flag.Boolean("check-invariants").pipe(
+  Flag.withDescription("check every scheduler at every decision (spec F1–F3, F7, F9, F10); a violation stops the run with exit 3"),
+  Flag.withDefault(false),
+)
+
+const strictFlag = Flag.Boolean("strict").pipe(
+  Flag.withDescription("exit 1 when a claim of the experiment does not hold or a deadline is missed (for CI)"),
+  Flag.withDefault(false),
+)
 
 const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event JSON file (open it at ui.perfetto.dev)", [".json"])
 
@@ -133,6 +147,21 @@ interface ExperimentFlags {
   readonly traces: Option.Option<string>
   readonly report: string | undefined
   readonly json: boolean
+  readonly checkInvariants: boolean
+  readonly strict: boolean
+}
+
+/** `--strict`: what fails a run — claims that do not hold, missed deadlines — as one line, or undefined. */
+const strictVerdict = (claims: ReadonlyArray<Claim>, missed: ReadonlyArray<{ readonly where: string; readonly misses: ReturnType<typeof Jobs.misses> }>): string | undefined => {
+  const parts: string[] = []
+  const failed = claims.filter((c) => !c.holds)
+  if (failed.length > 0) parts.push(`${failed.length} of ${claims.length} claims do not hold (${failed.map((c) => `"${c.text}"`).join("; ")})`)
+  const total = missed.reduce((a, m) => a + m.misses.count, 0)
+  if (total > 0) {
+    const list = missed.flatMap((m) => [...m.misses.byThread].map(([t, n]) => `${m.where === "" ? "" : `${m.where}: `}${t} ${n}`))
+    parts.push(`${total} missed deadline(s) (${list.slice(0, 8).join(", ")}${list.length > 8 ? ", ..." : ""})`)
+  }
+  return parts.length === 0 ? undefined : `strict: ${parts.join("; ")}`
 }
 
 /** `qvsim run <experiment>`: every variant, the tables and claims, results.csv/json (all or nothing). */
@@ -188,6 +217,7 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
       }
       const [ran, wallMs] = yield* attempt(() => timed(() => Experiments.run(e, {
         seed, scale, ...(sinks !== undefined ? { sinks } : {}), ...(onSlice !== undefined ? { onSlice } : {}), ...(onVariant !== undefined ? { onVariant } : {}),
+        checkInvariants: flags.checkInvariants, recordJobs: flags.strict,
       })))
       const { result } = ran
       const files = [
@@ -219,8 +249,13 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
       return { ran, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.path) }
     }).pipe(Effect.onError(() => Effect.sync(abort)))
     const { result } = done.ran
+    const verdict = flags.strict
+      ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
+      : undefined
     if (flags.json) {
-      return yield* Console.log(JSON.stringify({ experiment: e.name, seed, wallMs: done.wallMs, tables: result.tables, claims: result.claims }))
+      yield* Console.log(JSON.stringify({ experiment: e.name, seed, wallMs: done.wallMs, tables: result.tables, claims: result.claims }))
+      if (verdict !== undefined) return yield* different(verdict)
+      return
     }
     const rate = done.wallMs > 0 ? Math.round(done.ran.events / (done.wallMs / 1000)) : 0
     const lines = [
@@ -235,6 +270,7 @@ const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
       `wrote        ${done.files.join(", ")}`,
     ]
     yield* Console.log(lines.join("\n"))
+    if (verdict !== undefined) return yield* different(verdict)
   })
 
 export const run = Command.make(
@@ -246,19 +282,22 @@ export const run = Command.make(
     trace: traceFlag,
     perfetto: perfettoFlag,
     schedule: scheduleFlag,
+    jobs: jobsFlag,
     report: reportFlag,
     json: jsonFlag,
     scale: scaleFlag,
     out: outFlag,
     traces: tracesFlag,
+    checkInvariants: checkInvariantsFlag,
+    strict: strictFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, report, json, scale, out, traces }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, checkInvariants, strict }) {
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
-      for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--until", Option.isSome(until)]] as const) {
+      for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--jobs", Option.isSome(jobs)], ["--until", Option.isSome(until)]] as const) {
         if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
-      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json })
+      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, checkInvariants, strict })
     }
     if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
     if (Option.isSome(traces)) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
@@ -266,6 +305,7 @@ export const run = Command.make(
       trace: Option.getOrUndefined(trace),
       perfetto: Option.getOrUndefined(perfetto),
       schedule: Option.getOrUndefined(schedule),
+      jobs: Option.getOrUndefined(jobs),
       report: Option.getOrUndefined(report),
     }
     const clash = Outputs.sameFile(paths)
@@ -280,12 +320,16 @@ export const run = Command.make(
       (outputs) =>
         Effect.gen(function* () {
           const s = yield* attempt(() => {
-            const prepared = Runner.prepare(loaded.scenario, { seed: runSeed, untilNs, sinks: outputs.sinks, recordSchedule: outputs.recordSchedule })
+            const prepared = Runner.prepare(loaded.scenario, {
+              seed: runSeed, untilNs, sinks: outputs.sinks, recordSchedule: outputs.recordSchedule,
+              recordJobs: outputs.recordJobs || strict, checkInvariants,
+            })
             outputs.bind(prepared)
             const progress = Progress.make(!json)
             const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
             progress.done()
-            return { ...s, wallMs: Math.round(wallMs * 1000) / 1000 }
+            const misses = strict ? Jobs.misses(prepared.jobs()) : undefined
+            return { ...s, wallMs: Math.round(wallMs * 1000) / 1000, misses }
           })
           yield* Effect.tryPromise({ try: () => outputs.finish(s, { hash: loaded.hash, source: loaded.source }), catch: fromUnknown })
           for (const w of outputs.warnings) yield* Console.error(`qvsim: warning: ${w}`)
@@ -301,7 +345,12 @@ export const run = Command.make(
       if (paths.trace !== undefined) yield* Console.log(`trace        ${paths.trace} (${summary.records.toLocaleString("en-US")} records)`)
       if (paths.perfetto !== undefined) yield* Console.log(`perfetto     ${paths.perfetto} (open it at ui.perfetto.dev)`)
       if (paths.schedule !== undefined) yield* Console.log(`schedule     ${paths.schedule}`)
+      if (paths.jobs !== undefined) yield* Console.log(`jobs         ${paths.jobs}`)
       if (paths.report !== undefined) yield* Console.log(`report       ${paths.report}`)
+    }
+    if (summary.misses !== undefined) {
+      const verdict = strictVerdict([], [{ where: "", misses: summary.misses }])
+      if (verdict !== undefined) return yield* different(verdict)
     }
   }),
 ).pipe(Command.withDescription("run a scenario (or an experiment: every variant, its tables and claims) and print its summary"))
@@ -362,8 +411,10 @@ export const check = Command.make(
     const checks = yield* attempt(() => Check.check(loaded.scenario))
     if (checks.length === 0) return yield* badInput(`scenario ${loaded.scenario.name} declares no PCPUs with VCPUs to analyse`)
     yield* Console.log(json ? JSON.stringify(Check.toJson(loaded.scenario.name, checks)) : Check.format(loaded.scenario.name, checks))
+    const bad = Check.unschedulable(checks)
+    if (bad.length > 0) return yield* different(`unschedulable: ${bad.join("; ")}`)
   }),
-).pipe(Command.withDescription("per-PCPU schedulability analysis: utilisation, LL, hyperbolic, Main+I/O, RTA"))
+).pipe(Command.withDescription("per-PCPU schedulability analysis: utilisation, LL, hyperbolic, Main+I/O, RTA; exit 1 when a PCPU is unschedulable (U > 1 or an RTA response beyond its period)"))
 
 export const schema = Command.make("schema", {}, () => Console.log(JSON.stringify(jsonSchema(), null, 2))).pipe(
   Command.withDescription("print the JSON Schema of scenario files (for editors)"),

@@ -5,6 +5,7 @@
  */
 import type { Simulation } from "@qvsim/sim-core"
 import { Harness, Schedule } from "@qvsim/vcpu-sched"
+import * as Jobs from "../Jobs.ts"
 import { toSpec, type PcpuDecl, type SchedulerOptionsDecl } from "../Pcpus.ts"
 
 /** One executed segment as written by `--schedule`. */
@@ -14,6 +15,8 @@ export interface NamedSegment {
   readonly end: number
   readonly vcpu: string
   readonly thread: string
+  /** The thread's job (0-based), or null (no job: interrupt or monitor time, a thread without releases). */
+  readonly job: number | null
 }
 
 export interface Installed {
@@ -22,16 +25,29 @@ export interface Installed {
   readonly finish: () => void
   /** The executed segments of every PCPU, by start time then PCPU order (needs `recordSchedule`). */
   readonly segments: () => NamedSegment[]
+  /** Every job released so far (needs `recordJobs`). */
+  readonly jobs: () => Jobs.JobRow[]
+}
+
+/** What a run asks of the harnesses besides the scenario. */
+export interface InstallOptions {
+  readonly recordSchedule?: boolean
+  readonly recordJobs?: boolean
+  /** Check the scheduling invariants at every decision (`--check-invariants`). */
+  readonly checkInvariants?: boolean
 }
 
 export const install = (
   sim: Simulation.Simulation,
   pcpus: ReadonlyArray<PcpuDecl>,
   options: SchedulerOptionsDecl,
-  recordSchedule: boolean,
+  run: InstallOptions = {},
 ): Installed => {
   const harnesses = pcpus.map((p, i) =>
-    new Harness.Harness(toSpec(p, options), { sim, pcpu: i, recordSchedule: recordSchedule || p.recordSchedule, trace: true }),
+    new Harness.Harness(toSpec(p, options), {
+      sim, pcpu: i, recordSchedule: (run.recordSchedule ?? false) || p.recordSchedule, trace: true,
+      recordJobs: run.recordJobs ?? false, checkInvariants: run.checkInvariants ?? false,
+    }),
   )
   const nameOf = (i: number): string => pcpus[i]!.name ?? `pcpu${i}`
   const threadName = (i: number, thread: number): string => {
@@ -70,7 +86,7 @@ export const install = (
     harnesses.forEach((h, i) => {
       const sched = h.schedule
       for (const s of sched.segments()) {
-        all.push({ pcpu: nameOf(i), start: s.start, end: s.end, vcpu: pcpus[i]!.vcpus[s.vcpu]?.name ?? String(s.vcpu), thread: threadName(i, s.thread), order: i })
+        all.push({ pcpu: nameOf(i), start: s.start, end: s.end, vcpu: pcpus[i]!.vcpus[s.vcpu]?.name ?? String(s.vcpu), thread: threadName(i, s.thread), job: s.job >= 0 ? s.job : null, order: i })
       }
     })
     all.sort((a, b) => a.start - b.start || a.order - b.order)
@@ -79,5 +95,7 @@ export const install = (
   const finish = (): void => {
     for (const h of harnesses) h.flush(sim.now)
   }
-  return { metrics, segments, finish }
+  const jobs = (): Jobs.JobRow[] =>
+    Jobs.fromHarnesses(harnesses.map((h, i) => ({ name: nameOf(i), harness: h, threadName: (th: number) => threadName(i, th) })), sim.now)
+  return { metrics, segments, finish, jobs }
 }

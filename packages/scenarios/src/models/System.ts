@@ -9,14 +9,14 @@
 import { Kernel, System } from "@qvsim/sandbox-kernel"
 import { toOptions } from "../Pcpus.ts"
 import type { Scenario } from "../Scenario.ts"
-import { toSystemInput } from "../SystemDecl.ts"
+import { toSystemInput, type SystemExtra } from "../SystemDecl.ts"
 import type { NamedSegment } from "./Pcpus.ts"
 
 /** Builds the system of `scenario` (which must have a `system` section). */
-export const build = (scenario: Scenario, seed: number, recordSchedule: boolean): System.System => {
+export const build = (scenario: Scenario, seed: number, extra: Omit<SystemExtra, "scheduler"> = {}): System.System => {
   const decl = scenario.system
   if (decl === undefined) throw new Error(`scenario ${scenario.name} has no system section`)
-  const sys = new System.System(toSystemInput(decl, seed, { recordSchedule, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }))
+  const sys = new System.System(toSystemInput(decl, seed, { ...extra, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }))
   return sys
 }
 
@@ -49,6 +49,7 @@ export const segments = (sys: System.System): NamedSegment[] => {
       end: seg.end,
       vcpu: vcpuName(sys, s, seg.vcpu) ?? String(seg.vcpu),
       thread: threadName(sys, s, seg.thread) ?? String(seg.thread),
+      job: seg.job >= 0 ? seg.job : null,
       order: seg.pcpu,
     }
   })

@@ -78,21 +78,44 @@ export interface Experiment {
    * Optional: an experiment that is not a set of Quest-V systems (e.g. single-PCPU scheduler
    * harness runs, spec E7/E8) computes its result here instead, as a pure function of the seed and
    * the scale; it then has `variants: []` and an `analyse` that is never given runs. `runAll` calls
-   * it when present (and `analyse` otherwise).
+   * it when present (and `analyse` otherwise). `options.checkInvariants`: check every scheduler it
+   * runs at every decision (`--check-invariants`); it must not change the result.
    */
-  readonly compute?: (seed: number, scale: number) => ExperimentResult
+  readonly compute?: (seed: number, scale: number, options?: ComputeOptions) => ExperimentResult
 }
+
+/** How a computed experiment is run. */
+export interface ComputeOptions {
+  readonly checkInvariants?: boolean
+}
+
+/** How the variants' systems are built besides their input. */
+export interface RunAllOptions {
+  readonly seed?: number
+  readonly scale?: number
+  /** `kernel.checkInvariants` in every variant (`--check-invariants`). */
+  readonly checkInvariants?: boolean
+  /** `recordJobs` in every variant (`--strict` counts missed deadlines from them). */
+  readonly recordJobs?: boolean
+}
+
+/** A variant's input with the run's options applied (they change what is checked or recorded, never the run). */
+export const withRunOptions = (input: Config.SystemInput, o: RunAllOptions): Config.SystemInput => ({
+  ...input,
+  ...(o.recordJobs === true ? { recordJobs: true } : {}),
+  ...(o.checkInvariants === true ? { kernel: { ...input.kernel, checkInvariants: true } } : {}),
+})
 
 /** Typed identity for experiment modules. */
 export const defineExperiment = (e: Experiment): Experiment => e
 
 /** Runs every variant of an experiment at `scale` and analyses them (plain TS; no files). */
-export const runAll = (e: Experiment, options: { seed?: number; scale?: number } = {}): { runs: Run[]; result: ExperimentResult } => {
+export const runAll = (e: Experiment, options: RunAllOptions = {}): { runs: Run[]; result: ExperimentResult } => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
-  if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale) }
+  if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale, { checkInvariants: options.checkInvariants ?? false }) }
   const runs: Run[] = e.variants.map((v) => {
-    const system = new System.System(v.system(seed, scale))
+    const system = new System.System(withRunOptions(v.system(seed, scale), options))
     system.run(v.untilNs(scale))
     return { variant: v.name, system }
   })

@@ -80,14 +80,18 @@ export interface SetOutcome {
 /** Longest periods each set runs for. */
 export const HORIZON_PERIODS = 20
 
-/** Main-VCPU misses of `spec` with the clamp set to `clamp`, over {@link HORIZON_PERIODS} of its longest periods, and whether F5 failed. */
-export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number): { missed: number; starved: boolean } => {
+/**
+ * Main-VCPU misses of `spec` with the clamp set to `clamp`, over {@link HORIZON_PERIODS} of its
+ * longest periods, and whether F5 failed (`checkInvariants`: the scheduler is checked at every decision).
+ */
+export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number, checkInvariants = false): { missed: number; starved: boolean } => {
   const horizon = HORIZON_PERIODS * Math.max(...spec.vcpus.map((v) => v.periodNs))
   const mains = spec.threads.length
   let starved = false
   const h = new Harness.Harness({ ...spec, options: { ...spec.options, pibsClampOnInherit: clamp } }, {
     seed,
     recordSchedule: false,
+    checkInvariants,
     onInvoke: (hh, now) => {
       if (starved) return
       for (let th = 0; th < mains; th++) {
@@ -103,12 +107,12 @@ export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number
   return { missed, starved }
 }
 
-export const pibsOutcomes = (seed: number, scale: number): SetOutcome[] =>
+export const pibsOutcomes = (seed: number, scale: number, checkInvariants = false): SetOutcome[] =>
   Array.from({ length: setsAt(scale) }, (_, index) => {
     const spec = mixedSet(Rng.stream(seed, `pibs/set${index}`))
     const passes = Analysis.mainIoTest(spec.vcpus).verdict === "schedulable"
-    const c = mainMisses(spec, true, seed)
-    const f = mainMisses(spec, false, seed)
+    const c = mainMisses(spec, true, seed, checkInvariants)
+    const f = mainMisses(spec, false, seed, checkInvariants)
     return { index, passes, missesClamp: c.missed, missesFaithful: f.missed, starvedClamp: c.starved, starvedFaithful: f.starved }
   })
 
@@ -150,5 +154,5 @@ export const pibsConformance = defineExperiment({
   variants: [],
   // No systems: a caller that only knows `analyse` gets the default seed's result at scale 1.
   analyse: () => analysePibs(pibsOutcomes(1, 1)),
-  compute: (seed, scale) => analysePibs(pibsOutcomes(seed, scale)),
+  compute: (seed, scale, o) => analysePibs(pibsOutcomes(seed, scale, o?.checkInvariants ?? false)),
 })

@@ -1,5 +1,5 @@
 /**
- * The output files of `qvsim run` (`--trace`, `--perfetto`, `--schedule`, `--report`) as one
+ * The output files of `qvsim run` (`--trace`, `--perfetto`, `--schedule`, `--jobs`, `--report`) as one
  * all-or-nothing set: each is written under a temporary name while the run goes on and renamed
  * into place only when the whole run (and the report) succeeded; on any failure every temporary
  * file is removed and no target path is touched.
@@ -13,6 +13,7 @@ import { rmSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import { Trace } from "@qvsim/sim-core"
 import { AtomicFile } from "../Files.ts"
+import * as Jobs from "../Jobs.ts"
 import * as Runner from "../Runner.ts"
 import type { Scenario } from "../Scenario.ts"
 import { Collector } from "./Collect.ts"
@@ -55,6 +56,8 @@ export interface OutputPaths {
   readonly trace?: string | undefined
   readonly perfetto?: string | undefined
   readonly schedule?: string | undefined
+  /** `.csv` or `.json` (by extension). */
+  readonly jobs?: string | undefined
   readonly report?: string | undefined
 }
 
@@ -84,6 +87,7 @@ export class RunOutputs {
   private readonly options: OpenOptions
   private readonly collector: Collector | undefined
   private readonly scheduleFile: PendingFile | undefined
+  private readonly jobsFile: PendingFile | undefined
   private readonly reportFile: PendingFile | undefined
   private prepared: Runner.Prepared | undefined
   private perfetto: PerfettoSink | undefined
@@ -106,6 +110,7 @@ export class RunOutputs {
         }))
       }
       if (options.schedule !== undefined) this.scheduleFile = this.pending(options.schedule, "--schedule")
+      if (options.jobs !== undefined) this.jobsFile = this.pending(options.jobs, "--jobs")
       if (options.report !== undefined) {
         this.reportFile = this.pending(options.report, "--report")
         this.collector = new Collector()
@@ -127,6 +132,11 @@ export class RunOutputs {
     return this.scheduleFile !== undefined || this.reportFile !== undefined
   }
 
+  /** Whether the run must record its jobs (`--jobs`). */
+  get recordJobs(): boolean {
+    return this.jobsFile !== undefined
+  }
+
   /** The simulation the sinks listen to (the Perfetto sink ends open slices at its clock). */
   bind(prepared: Runner.Prepared): void {
     this.prepared = prepared
@@ -137,6 +147,10 @@ export class RunOutputs {
     const prepared = this.prepared
     if (prepared === undefined) throw new Error("RunOutputs.finish: bind(prepared) was not called")
     if (this.scheduleFile !== undefined) this.scheduleFile.write(Runner.segmentsJson(prepared))
+    if (this.jobsFile !== undefined) {
+      const rows = prepared.jobs()
+      this.jobsFile.write(this.options.jobs!.toLowerCase().endsWith(".json") ? Jobs.toJson(rows) : Jobs.toCsv(rows))
+    }
     if (this.reportFile !== undefined) {
       // Loaded only for a report: the charts' modules (vega) take about a second to load.
       const { build } = (await import("./Report.ts")) as typeof Report
