@@ -4,7 +4,8 @@
  * (one per Main VCPU, periods 10/20/50/100 ms, one doing an I/O request per job), sandbox 1
  * broadcasting a 64-byte mailbox message to the three others every 50 ms (receivers polling at 100,
  * 800, 1000 ms), and an external host pinging sandbox 0 every 500 ms. Measured without a trace
- * sink (the fingerprint is still computed) and with every record written to a JSONL file.
+ * sink (the fingerprint is still computed), with every record written to a JSONL file, and with
+ * the scheduling invariants checked at every decision (`kernel.checkInvariants`).
  *
  *   npx node packages/sandbox-kernel/bench/system.bench.ts
  */
@@ -60,11 +61,16 @@ export const config = (): Config.SystemInput => ({
 })
 
 const dir = mkdtempSync(join(tmpdir(), "qvsim-bench-"))
-const stats = { noSink: { events: 0, records: 0 }, jsonl: { events: 0, records: 0, bytes: 0 } }
+const stats = { noSink: { events: 0, records: 0 }, jsonl: { events: 0, records: 0, bytes: 0 }, checked: { events: 0, records: 0 } }
 
 const runNoSink = (): void => {
   const sys = new System.System(config()).run(SIM_S * 1e9)
   stats.noSink = { events: sys.sim.events, records: sys.sim.trace.count }
+}
+
+const runChecked = (): void => {
+  const sys = new System.System({ ...config(), kernel: { checkInvariants: true } }).run(SIM_S * 1e9)
+  stats.checked = { events: sys.sim.events, records: sys.sim.trace.count }
 }
 
 const runJsonl = (): void => {
@@ -84,6 +90,7 @@ const runJsonl = (): void => {
 const bench = new Bench({ time: 3000, warmup: true, warmupTime: 1000, iterations: 3 })
 bench.add("4 sandboxes, no trace sink", runNoSink)
 bench.add("4 sandboxes, JSONL trace file", runJsonl)
+bench.add("4 sandboxes, invariants checked", runChecked)
 await bench.run()
 rmSync(dir, { recursive: true, force: true })
 
@@ -91,7 +98,7 @@ const rows = bench.tasks.map((task) => {
   const r = task.result
   if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`)
   const ms = r.latency.mean
-  const s = task.name.includes("JSONL") ? stats.jsonl : stats.noSink
+  const s = task.name.includes("JSONL") ? stats.jsonl : task.name.includes("checked") ? stats.checked : stats.noSink
   return {
     run: task.name,
     "simulated s": SIM_S,
