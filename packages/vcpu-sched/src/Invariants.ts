@@ -61,8 +61,11 @@ const throwing = (message: string): never => {
 export class InvariantChecker implements SchedulerObserver {
   private readonly env: Required<CheckEnv>
   private localNow = 0
-  /** `R`, the current VCPU and thread as they were after the last call. */
-  private prevR: number[] = []
+  /** `R` (entries `[0, prevRLen)`), the current VCPU and thread as they were after the last call. */
+  private prevR = new Int32Array(8)
+  private prevRLen = 0
+  /** Scratch: `R` as S2 walked it. */
+  private walked = new Int32Array(9)
   private prevVcpu = -1
   private prevThread = -1
   /** Per VCPU: last `e` and `budgeted` of an I/O VCPU. */
@@ -74,6 +77,8 @@ export class InvariantChecker implements SchedulerObserver {
   /** Global time the last decision's timer is due (Infinity = none) and held ns at that decision. */
   private timerDueNs = Infinity
   private heldAtDecisionNs = 0
+  /** Scratch: occurrences of each VCPU in R. */
+  private inR = new Int32Array(8)
   /** Checks done (wakeups + invocations). */
   checks = 0
 
@@ -112,7 +117,7 @@ export class InvariantChecker implements SchedulerObserver {
       this.pendingAtNs = this.env.globalNowNs()
       this.pendingHeldNs = this.env.heldNs()
     }
-    this.prevR = sched.runnableList()
+    this.saveR(sched)
   }
 
   afterInvoke(sched: PcpuScheduler, nowNs: number, d: Decision): void {
@@ -121,25 +126,29 @@ export class InvariantChecker implements SchedulerObserver {
     const o = sched.options
     // R as S2 walked it: R after the last call, plus the previously running VCPU if W2 re-queued
     // its thread and it was not in R (it then joined at the tail).
-    const walked = this.prevR.slice()
+    if (this.walked.length < this.prevRLen + 1) this.walked = new Int32Array(2 * (this.prevRLen + 1))
+    const walked = this.walked
+    let n = 0
+    for (let i = 0; i < this.prevRLen; i++) walked[n++] = this.prevR[i]!
     const pt = this.prevThread
-    if (pt >= 0 && sched.stateOf(pt) !== ThreadState.Blocked && !walked.includes(this.prevVcpu)) walked.push(this.prevVcpu)
+    if (pt >= 0 && sched.stateOf(pt) !== ThreadState.Blocked && !walked.subarray(0, n).includes(this.prevVcpu)) walked[n++] = this.prevVcpu
     let exp = -1, expT = Infinity
-    for (const v of walked) {
+    for (let i = 0; i < n; i++) {
+      const v = walked[i]!
       const vcpu = sched.vcpus[v]!
       if (!(vcpu.peekBudget(nowNs) > 0)) continue
       const t = vcpu.periodNs
       if (t < expT || (o.ties === "declaration" && t === expT && v < exp)) { exp = v; expT = t }
     }
-    const list = `R = [${walked.join(", ")}]`
+    const list = (): string => `R = [${Array.from(walked.subarray(0, n)).join(", ")}]`
     if (d.background) {
-      if (exp >= 0) this.fail(`F3: VCPU ${d.vcpu} runs in the background band while VCPU ${exp} is runnable with b = ${sched.vcpus[exp]!.peekBudget(nowNs)} (${list})`, exp)
+      if (exp >= 0) this.fail(`F3: VCPU ${d.vcpu} runs in the background band while VCPU ${exp} is runnable with b = ${sched.vcpus[exp]!.peekBudget(nowNs)} (${list()})`, exp)
       if (o.ioBackground !== "belowAll" || sched.vcpus[d.vcpu]?.kind !== "io") this.fail(`P7: VCPU ${d.vcpu} runs in a background band that ioBackground '${o.ioBackground}' does not allow`, d.vcpu)
     } else if (exp >= 0 && d.vcpu !== exp) {
       const what = d.vcpu < 0 ? "F3: the PCPU idles" : `F2: VCPU ${d.vcpu} (T=${sched.vcpus[d.vcpu]!.periodNs}, b=${d.budgetNs}) was dispatched`
-      this.fail(`${what}, but S2 (ties: ${o.ties}) selects VCPU ${exp} (T=${expT}, b=${sched.vcpus[exp]!.peekBudget(nowNs)}) from ${list}`, d.vcpu < 0 ? exp : d.vcpu)
+      this.fail(`${what}, but S2 (ties: ${o.ties}) selects VCPU ${exp} (T=${expT}, b=${sched.vcpus[exp]!.peekBudget(nowNs)}) from ${list()}`, d.vcpu < 0 ? exp : d.vcpu)
     } else if (exp < 0 && d.vcpu >= 0) {
-      this.fail(`F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs} while no runnable VCPU has budget (${list})`, d.vcpu)
+      this.fail(`F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs} while no runnable VCPU has budget (${list()})`, d.vcpu)
     }
     if (d.vcpu >= 0) {
       if (!d.background && d.budgetNs !== sched.vcpus[d.vcpu]!.peekBudget(nowNs)) this.fail(`F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs}, but its budget at ${nowNs} is ${sched.vcpus[d.vcpu]!.peekBudget(nowNs)}`, d.vcpu)
@@ -150,11 +159,13 @@ export class InvariantChecker implements SchedulerObserver {
       this.fail(`S3: thread ${d.thread} dispatched with no VCPU`, -1)
     }
     // Structure: R = exactly the VCPUs with queued threads, each once.
-    const r = sched.runnableList()
+    const inR = this.inR.length >= sched.vcpus.length ? this.inR : (this.inR = new Int32Array(sched.vcpus.length * 2))
+    inR.fill(0)
+    for (let i = 0; i < sched.runnableCount; i++) inR[sched.runnableAt(i)]!++
     for (let v = 0; v < sched.vcpus.length; v++) {
-      const n = r.filter((x) => x === v).length
-      if (n > 1) this.fail(`S: VCPU ${v} is ${n} times in R = [${r.join(", ")}]`, v)
-      if ((n === 1) !== (sched.queuedCount(v) > 0)) this.fail(`S: VCPU ${v} ${n === 1 ? "is" : "is not"} in R = [${r.join(", ")}] with ${sched.queuedCount(v)} queued thread(s)`, v)
+      const k = inR[v]!
+      if (k > 1) this.fail(`S: VCPU ${v} is ${k} times in R = [${sched.runnableList().join(", ")}]`, v)
+      if ((k === 1) !== (sched.queuedCount(v) > 0)) this.fail(`S: VCPU ${v} ${k === 1 ? "is" : "is not"} in R = [${sched.runnableList().join(", ")}] with ${sched.queuedCount(v)} queued thread(s)`, v)
       this.checkVcpu(sched, v, nowNs)
     }
     const g = this.env.globalNowNs()
@@ -177,7 +188,7 @@ export class InvariantChecker implements SchedulerObserver {
     }
     this.timerDueNs = d.timerAtNs === Infinity ? Infinity : this.env.globalAt(d.timerAtNs)
     this.heldAtDecisionNs = held
-    this.prevR = r
+    this.saveR(sched)
     this.prevVcpu = d.vcpu
     this.prevThread = d.thread
   }
@@ -208,8 +219,16 @@ export class InvariantChecker implements SchedulerObserver {
     return this.env.fail(message, vcpu)
   }
 
+  /** Copies `R` into `prevR`. */
+  private saveR(sched: PcpuScheduler): void {
+    const n = sched.runnableCount
+    if (this.prevR.length < n) this.prevR = new Int32Array(2 * n)
+    for (let i = 0; i < n; i++) this.prevR[i] = sched.runnableAt(i)
+    this.prevRLen = n
+  }
+
   private snapshot(sched: PcpuScheduler): void {
-    this.prevR = sched.runnableList()
+    this.saveR(sched)
     this.prevVcpu = sched.currentVcpu
     this.prevThread = sched.currentThread
     for (let v = 0; v < sched.vcpus.length; v++) {

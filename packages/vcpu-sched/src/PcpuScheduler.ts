@@ -201,6 +201,16 @@ export class PcpuScheduler {
     return this.slots[v]!.inR
   }
 
+  /** Length of `R`. */
+  get runnableCount(): number {
+    return this.rCount
+  }
+
+  /** The `i`-th VCPU of `R` (0 = head), without allocating. */
+  runnableAt(i: number): number {
+    return this.rList[i]!
+  }
+
   /** `R` in list order (allocates; for checks and reports). */
   runnableList(): number[] {
     return Array.from(this.rList.subarray(0, this.rCount))
