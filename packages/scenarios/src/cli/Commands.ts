@@ -15,7 +15,6 @@ import * as Experiments from "../Experiments.ts"
 import * as Jobs from "../Jobs.ts"
 import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
 import type * as ExperimentReport from "../report/ExperimentReport.ts"
-import type { Claim } from "../paper/Experiment.ts"
 import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
@@ -23,6 +22,7 @@ import { readHeader, readRecords } from "../TraceFile.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
 import * as Progress from "./Progress.ts"
+import { strictVerdict } from "./Strict.ts"
 
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -149,19 +149,6 @@ interface ExperimentFlags {
   readonly json: boolean
   readonly checkInvariants: boolean
   readonly strict: boolean
-}
-
-/** `--strict`: what fails a run — claims that do not hold, missed deadlines — as one line, or undefined. */
-const strictVerdict = (claims: ReadonlyArray<Claim>, missed: ReadonlyArray<{ readonly where: string; readonly misses: ReturnType<typeof Jobs.misses> }>): string | undefined => {
-  const parts: string[] = []
-  const failed = claims.filter((c) => !c.holds)
-  if (failed.length > 0) parts.push(`${failed.length} of ${claims.length} claims do not hold (${failed.map((c) => `"${c.text}"`).join("; ")})`)
-  const total = missed.reduce((a, m) => a + m.misses.count, 0)
-  if (total > 0) {
-    const list = missed.flatMap((m) => [...m.misses.byThread].map(([t, n]) => `${m.where === "" ? "" : `${m.where}: `}${t} ${n}`))
-    parts.push(`${total} missed deadline(s) (${list.slice(0, 8).join(", ")}${list.length > 8 ? ", ..." : ""})`)
-  }
-  return parts.length === 0 ? undefined : `strict: ${parts.join("; ")}`
 }
 
 /** `qvsim run <experiment>`: every variant, the tables and claims, results.csv/json (all or nothing). */
