@@ -418,7 +418,7 @@ export class Kernel {
     d.cores.forEach((c, i) => {
       const core = d.machine.cores[c]!
       const sched = d.makeScheduler?.(c) ?? new PcpuScheduler(d.schedOptions)
-      const p = new Pcpu(i, core, sched, d.recordSchedule ? new Schedule(c) : null)
+      const p = new Pcpu(i, core, sched, d.recordSchedule ? new Schedule(c, true) : null)
       this.pcpus.push(p)
       this.pcpuOfCore[c] = p
     })

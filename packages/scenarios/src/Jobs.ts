@@ -67,7 +67,7 @@ export const fromHarnesses = (
 ): JobRow[] => {
   const out: JobRow[] = []
   for (const { name, harness, threadName } of harnesses) {
-    for (const j of [...harness.jobs, ...harness.unfinishedJobs()]) out.push(row(name, threadName(j.thread), j, nowNs))
+    for (const j of [...harness.jobs, ...harness.ioJobs, ...harness.unfinishedJobs()]) out.push(row(name, threadName(j.thread), j, nowNs))
   }
   return out.sort(order)
 }

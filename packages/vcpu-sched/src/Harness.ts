@@ -40,8 +40,10 @@ export interface HarnessOptions {
   readonly seed?: number
   /** Record executed segments in `schedule` (default true). */
   readonly recordSchedule?: boolean
-  /** Keep one {@link JobRecord} per completed job in `jobs` (default false). */
+  /** Keep one {@link JobRecord} per completed job in `jobs` (declared threads) and `ioJobs` (I/O requests) (default false). */
   readonly recordJobs?: boolean
+  /** Recorded segments end where a thread's job ends (one job per segment, `qvsim run --schedule`; default false). */
+  readonly segmentsByJob?: boolean
   /**
    * Check the scheduling invariants (F1–F3, F7, F9, F10, W1; see `Invariants.ts`) at every wakeup
    * and invocation; a violation throws a sim-core `SimulationError` naming the PCPU and the VCPU
@@ -194,7 +196,10 @@ export class Harness {
   readonly pcpu: number
   readonly spec: PcpuSpec
   readonly schedule: Schedule
+  /** Completed jobs of the declared threads (`recordJobs`). */
   readonly jobs: JobRecord[] = []
+  /** Completed I/O requests of the I/O VCPUs' service threads (`recordJobs`). */
+  readonly ioJobs: JobRecord[] = []
   /** Thread ids of the declared threads are `0..threads.length-1`; I/O service threads follow. */
   readonly serviceThreadOf: number[] = []
   /** Largest gap between consecutive invocations seen, ns (F10). */
@@ -241,7 +246,7 @@ export class Harness {
     this.pcpu = options.pcpu ?? 0
     this.sched = options.scheduler ?? new PcpuScheduler(spec.options ?? {})
     if (this.sched.vcpus.length !== 0) throw new RangeError("Harness: the injected scheduler must be empty")
-    this.schedule = new Schedule(this.pcpu)
+    this.schedule = new Schedule(this.pcpu, options.segmentsByJob ?? false)
     this.recordSchedule = options.recordSchedule ?? true
     this.recordJobs = options.recordJobs ?? false
     this.traceOn = options.trace ?? false
@@ -578,7 +583,7 @@ export class Harness {
 
   private finishIoJob(t: ThreadRt, now: number): void {
     if (this.recordJobs) {
-      this.jobs.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now, deadlineNs: Infinity, preemptions: t.curPreemptions })
+      this.ioJobs.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now, deadlineNs: Infinity, preemptions: t.curPreemptions })
     }
     t.stats.completed++
     t.remainingNs = 0

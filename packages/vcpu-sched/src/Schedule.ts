@@ -4,7 +4,8 @@
  * one-character-per-unit string for the worked examples).
  *
  * Invariants: segments are appended in time order and never overlap; a segment that continues the
- * previous one (same VCPU, thread and job, `start` = previous `end`) extends it instead. All arithmetic
+ * previous one (same VCPU and thread, `start` = previous `end`; with `splitJobs`, same job too)
+ * extends it instead. All arithmetic
  * is exact (integers; BigInt where products can leave the safe range).
  *
  * NOTE: storage is five growable typed arrays (no object per segment) so recording costs little
@@ -22,12 +23,18 @@ export interface Segment {
   readonly end: number
   readonly vcpu: number
   readonly thread: number
-  /** The thread's job (0-based, per thread) the segment executes, or -1 (no job: not a job-released thread, interrupt or monitor time). */
+  /**
+   * The thread's job (0-based, per thread) the segment executes, or -1 (no job: not a job-released
+   * thread, interrupt or monitor time). Without `splitJobs`, a thread running its next job straight
+   * on continues the segment, which keeps the job it started with.
+   */
   readonly job: number
 }
 
 export class Schedule {
   readonly pcpu: number
+  /** A new job of the same thread starts a new segment (`qvsim run --schedule`: one job per segment). */
+  readonly splitJobs: boolean
   private starts = new Float64Array(256)
   private ends = new Float64Array(256)
   private vcpus = new Int32Array(256)
@@ -36,8 +43,9 @@ export class Schedule {
   /** Number of segments. */
   length = 0
 
-  constructor(pcpu = 0) {
+  constructor(pcpu = 0, splitJobs = false) {
     this.pcpu = pcpu
+    this.splitJobs = splitJobs
   }
 
   /** Appends `[start, end)` of `thread`'s job `job` on `vcpu` (merged with the previous segment when contiguous). */
@@ -47,7 +55,7 @@ export class Schedule {
     if (n > 0) {
       const prevEnd = this.ends[n - 1]!
       if (start < prevEnd) throw new RangeError(`Schedule.add: segment [${start}, ${end}) overlaps the previous one ending at ${prevEnd}`)
-      if (start === prevEnd && this.vcpus[n - 1] === vcpu && this.threads[n - 1] === thread && this.jobs[n - 1] === job) {
+      if (start === prevEnd && this.vcpus[n - 1] === vcpu && this.threads[n - 1] === thread && (this.jobs[n - 1] === job || !this.splitJobs)) {
         this.ends[n - 1] = end
         return
       }

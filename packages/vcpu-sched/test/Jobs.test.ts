@@ -1,6 +1,7 @@
 /**
- * Per-job outputs of the harness: segments carry the job they execute, and `recordJobs` gives one
- * row per job (release, first start, finish, absolute deadline, preemptions), unfinished ones too.
+ * Per-job outputs of the harness: segments carry the job they execute (one job per segment with
+ * `segmentsByJob`), and `recordJobs` gives one row per job (release, first start, finish, absolute
+ * deadline, preemptions) — declared threads' in `jobs`, I/O requests' in `ioJobs` — unfinished ones too.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -20,7 +21,7 @@ const spec: PcpuSpec = {
 
 describe("jobs", () => {
   it("segments carry the job; rows give release, first start, finish, deadline and preemptions", () => {
-    const h = new Harness(spec, { recordJobs: true, checkInvariants: true }).run(21 * MS)
+    const h = new Harness(spec, { recordJobs: true, segmentsByJob: true, checkInvariants: true }).run(21 * MS)
     const segs = h.schedule.segments().filter((s) => s.end <= 9 * MS).map((s) => [s.thread, s.job, s.start / MS, s.end / MS])
     expect(segs).toEqual([[0, 0, 0, 1], [1, 0, 1, 4], [0, 1, 4, 5], [1, 0, 5, 6], [0, 2, 8, 9]])
     const lo = h.jobs.filter((j) => j.thread === 1)
@@ -37,7 +38,7 @@ describe("jobs", () => {
   it("the rows agree with the statistics and the segments, for random workloads", () => {
     const specs = Arbitraries.pcpuSpec({ unitNs: 100 * US, mains: [1, 4], ios: [0, 1] })
     fc.assert(fc.property(specs, (s) => {
-      const h = new Harness(s, { recordJobs: true }).run(60 * MS)
+      const h = new Harness(s, { recordJobs: true, segmentsByJob: true }).run(60 * MS)
       for (let th = 0; th < s.threads.length; th++) {
         const rows = h.jobs.filter((j) => j.thread === th)
         const st = h.statsOf(th)
@@ -51,6 +52,9 @@ describe("jobs", () => {
           expect(j.releaseNs).toBeLessThanOrEqual(j.completeNs)
         }
       }
+      // I/O requests are rows of the service threads, one per completed request.
+      for (const j of h.ioJobs) expect(h.serviceThreadOf).toContain(j.thread)
+      for (const svc of h.serviceThreadOf.filter((x) => x >= 0)) expect(h.ioJobs.filter((j) => j.thread === svc).length).toBe(h.statsOf(svc).completed)
       // Every released job is either a row or unfinished.
       const released = s.threads.reduce((a, _t, th) => a + h.statsOf(th).released, 0)
       const unfinished = h.unfinishedJobs().filter((j) => j.thread < s.threads.length).length

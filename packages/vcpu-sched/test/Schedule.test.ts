@@ -7,8 +7,15 @@ import { describe, expect, it } from "vitest"
 import { Schedule, checkBandwidth, checkWindowBound, maxExecutionInWindow, unitString } from "../src/Schedule.ts"
 
 describe("Schedule recording", () => {
+  it("without splitJobs, a thread's next job continues its segment (which keeps its first job)", () => {
+    const s = new Schedule(0)
+    s.add(0, 5, 0, 0, 1)
+    s.add(5, 8, 0, 0, 2)
+    expect(s.segments()).toEqual([{ pcpu: 0, start: 0, end: 8, vcpu: 0, thread: 0, job: 1 }])
+  })
+
   it("merges contiguous segments of the same thread and job, refuses overlaps, drops empty ones", () => {
-    const s = new Schedule(3)
+    const s = new Schedule(3, true)
     s.add(0, 5, 0, 0)
     s.add(5, 8, 0, 0)
     s.add(8, 8, 1, 1)

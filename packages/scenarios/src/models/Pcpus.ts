@@ -45,7 +45,7 @@ export const install = (
 ): Installed => {
   const harnesses = pcpus.map((p, i) =>
     new Harness.Harness(toSpec(p, options), {
-      sim, pcpu: i, recordSchedule: (run.recordSchedule ?? false) || p.recordSchedule, trace: true,
+      sim, pcpu: i, recordSchedule: (run.recordSchedule ?? false) || p.recordSchedule, segmentsByJob: true, trace: true,
       recordJobs: run.recordJobs ?? false, checkInvariants: run.checkInvariants ?? false,
     }),
   )
