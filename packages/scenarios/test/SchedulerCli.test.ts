@@ -177,6 +177,11 @@ describe("--strict", { timeout: 120_000 }, () => {
     expect(r.stderr.trim()).toMatch(/^qvsim: strict: \d+ missed deadline\(s\) \(cpu\/s \d+\)$/)
     expect(qvsim(["run", fx("rta-miss.json")]).code).toBe(0)
     expect(qvsim(["run", "rm-periodic", "--until", "1s", "--strict"]).code).toBe(0)
+    // A system run (one variant as a scenario): its periodic thread's jobs, printed as JSON first.
+    const sys = qvsim(["run", `${join(fixtures, "tiny-experiment.ts")}/heavy`, "--strict", "--json"])
+    expect(sys.code).toBe(1)
+    expect(JSON.parse(sys.stdout).scenario).toBe("tiny-heavy")
+    expect(sys.stderr.trim()).toMatch(/^qvsim: strict: \d+ missed deadline\(s\) \(sandbox0\/worker \d+\)$/)
   })
 
   it("an experiment with a claim that does not hold exits 1 (exit 3 stays for invariants)", () => {
