@@ -21,6 +21,7 @@ import * as Summary from "../Summary.ts"
 import { readHeader, readRecords } from "../TraceFile.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
+import * as List from "./List.ts"
 import * as Progress from "./Progress.ts"
 import { strictVerdict } from "./Strict.ts"
 
@@ -126,19 +127,7 @@ const timed = <A>(f: () => A): [A, number] => {
   return [value, performance.now() - start]
 }
 
-export const list = Command.make("list", {}, () =>
-  Effect.gen(function* () {
-    for (const input of Builtins.builtins) {
-      const s = parseScenario(input, input.name)
-      yield* Console.log(`${s.name.padEnd(20)} ${s.description}`)
-    }
-    yield* Console.log("\nexperiments (qvsim run <experiment>; one run: qvsim run <experiment>/<variant>)")
-    for (const e of Experiments.registered()) {
-      yield* Console.log(`${e.name.padEnd(20)} ${e.description}`)
-      yield* Console.log(`${"".padEnd(20)}   source: ${e.source}${e.variants.length > 0 ? `; variants: ${e.variants.map((v) => v.name).join(", ")}` : ""}`)
-    }
-  }),
-).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))
+export const list = Command.make("list", {}, () => Console.log(List.lines().join("\n"))).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))
 
 interface ExperimentFlags {
   readonly seed: Option.Option<number>
