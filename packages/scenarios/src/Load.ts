@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import * as Builtins from "./Builtins.ts"
 import * as Experiments from "./Experiments.ts"
+import * as Override from "./Override.ts"
 import { parseScenario, type Scenario, ScenarioError } from "./Scenario.ts"
 
 export interface Loaded {
@@ -47,6 +48,8 @@ export interface LoadOptions {
   readonly seed?: number
   /** For `<experiment>/<variant>`: the experiment's scale (default 1). */
   readonly scale?: number
+  /** Fields to change before validation (`--set path=value`); the hash is the changed input's. */
+  readonly overrides?: ReadonlyArray<Override.Override>
 }
 
 /** One variant of an experiment as a scenario (`<experiment>/<variant>`; the experiment a name or a `.ts` file). */
@@ -58,7 +61,8 @@ const loadVariant = (experiment: string, variant: string, options: LoadOptions):
     return yield* Effect.try({
       try: () => {
         const v = Experiments.variantOf(e, variant)
-        const { input, scenario } = Experiments.parseVariant(e, v, options.seed ?? e.seed, options.scale ?? 1)
+        const input = Override.apply(Experiments.variantScenario(e, v, options.seed ?? e.seed, options.scale ?? 1), options.overrides ?? [])
+        const scenario = parseScenario(input, `${e.name}/${v.name}`)
         const source = `${found.source}/${variant}`
         return { scenario, source, hash: hashOf(input) }
       },
@@ -73,8 +77,9 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
     if (variant !== undefined) return yield* loadVariant(variant.experiment, variant.variant, options)
     const builtin = Builtins.find(spec)
     if (builtin !== undefined) {
-      const scenario = yield* Effect.try({ try: () => parseScenario(builtin, `"${spec}"`), catch: (e) => e as ScenarioError })
-      return { scenario, source: spec, hash: hashOf(builtin) }
+      const input = Override.apply(builtin, options.overrides ?? [])
+      const scenario = yield* Effect.try({ try: () => parseScenario(input, `"${spec}"`), catch: (e) => e as ScenarioError })
+      return { scenario, source: spec, hash: hashOf(input) }
     }
     if (!spec.endsWith(".ts") && !spec.endsWith(".json")) {
       return yield* fail(`unknown scenario "${spec}": not a built-in (try \`qvsim list\`) nor a .ts or .json file`)
@@ -93,6 +98,7 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
       if (mod.default === undefined) return yield* fail(`invalid scenario ${spec}: no default export`)
       input = mod.default
     }
-    const scenario = yield* Effect.try({ try: () => parseScenario(input, spec), catch: (e) => e as ScenarioError })
-    return { scenario, source: path, hash: hashOf(input) }
+    const changed = yield* Effect.try({ try: () => Override.apply(input, options.overrides ?? []), catch: (e) => e as ScenarioError })
+    const scenario = yield* Effect.try({ try: () => parseScenario(changed, spec), catch: (e) => e as ScenarioError })
+    return { scenario, source: path, hash: hashOf(changed) }
   })

@@ -10,9 +10,10 @@ import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
 import * as Check from "../Check.ts"
-import { jsonSchema, parseScenario } from "../Scenario.ts"
+import { jsonSchema, parseScenario, ScenarioError } from "../Scenario.ts"
 import * as Experiments from "../Experiments.ts"
 import * as Jobs from "../Jobs.ts"
+import * as Override from "../Override.ts"
 import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
 import type * as ExperimentReport from "../report/ExperimentReport.ts"
 import * as Outputs from "../report/Outputs.ts"
@@ -110,14 +111,30 @@ const tracesFlag = Flag.String("traces").pipe(
   Flag.optional,
 )
 
+const setFlag = Flag.String("set").pipe(
+  Flag.withDescription("change a scenario field before the run, by path (repeatable): --set scheduler.quantum=1ms --set pcpus[0].vcpus[1].budget=2ms"),
+  Flag.withMetavar("PATH=VALUE"),
+  Flag.atLeast(0),
+)
+
+/** `--set` assignments, checked against the scenario schema (errors name the flag and the path). */
+const parseSets = (sets: ReadonlyArray<string>) =>
+  attempt(() => sets.map((text) => {
+    try {
+      return { ...Override.parseAssignment(text), origin: "--set" }
+    } catch (e) {
+      throw new ScenarioError(`--set ${(e as Error).message}`)
+    }
+  }))
+
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
-const header = (loaded: Loaded, seed: number, untilNs: number, scale?: number): Trace.TraceHeader => ({
+const header = (loaded: Loaded, seed: number, untilNs: number, scale?: number, set: ReadonlyArray<string> = []): Trace.TraceHeader => ({
   type: "header",
   qvsim: VERSION,
   scenario: { name: loaded.scenario.name, hash: loaded.hash, source: loaded.source },
   seed,
-  options: scale === undefined ? { untilNs } : { untilNs, scale },
+  options: { untilNs, ...(scale === undefined ? {} : { scale }), ...(set.length === 0 ? {} : { set: [...set] }) },
 })
 
 /** Measures wall time around `f` (the CLI is the one place allowed to read the clock). */
@@ -266,10 +283,12 @@ export const run = Command.make(
     traces: tracesFlag,
     checkInvariants: checkInvariantsFlag,
     strict: strictFlag,
+    set: setFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, checkInvariants, strict }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, checkInvariants, strict, set }) {
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
+      if (set.length > 0) return yield* badInput(`--set applies to one run: use \`qvsim run ${spec}/<variant> --set ...\``)
       for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--jobs", Option.isSome(jobs)], ["--until", Option.isSome(until)]] as const) {
         if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
@@ -287,12 +306,13 @@ export const run = Command.make(
     const clash = Outputs.sameFile(paths)
     if (clash !== undefined) return yield* badInput(clash)
     const scaleV = Option.getOrUndefined(scale)
-    const loaded = yield* loadScenario(spec, { ...(Option.isSome(seed) ? { seed: seed.value } : {}), ...(scaleV !== undefined ? { scale: scaleV } : {}) })
+    const overrides = yield* parseSets(set)
+    const loaded = yield* loadScenario(spec, { ...(Option.isSome(seed) ? { seed: seed.value } : {}), ...(scaleV !== undefined ? { scale: scaleV } : {}), overrides })
     const runSeed = Option.getOrElse(seed, () => loaded.scenario.seed)
     const untilNs = Option.getOrElse(until, () => loaded.scenario.duration)
     // Every output is written under a temporary name and renamed into place only if the whole run succeeds.
     const summary = yield* Effect.acquireUseRelease(
-      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs, scaleV) })),
+      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs, scaleV, set) })),
       (outputs) =>
         Effect.gen(function* () {
           const s = yield* attempt(() => {
@@ -340,7 +360,9 @@ export const replay = Command.make(
     if (source === undefined) return yield* badInput(`${trace}: the header names no scenario source to replay`)
     const scaleOpt = head.options["scale"]
     const scale = typeof scaleOpt === "number" ? scaleOpt : undefined
-    const loaded = yield* loadScenario(source, { seed: head.seed, ...(scale !== undefined ? { scale } : {}) })
+    const setOpt = head.options["set"]
+    const overrides = yield* parseSets(Array.isArray(setOpt) ? setOpt.map(String) : [])
+    const loaded = yield* loadScenario(source, { seed: head.seed, ...(scale !== undefined ? { scale } : {}), overrides })
     if (loaded.hash !== head.scenario.hash) {
       return yield* different(`${trace}: scenario ${source} changed since the trace was written (hash ${loaded.hash}, trace says ${head.scenario.hash})`)
     }
