@@ -25,6 +25,7 @@ import { badInput, different, fromUnknown } from "./Errors.ts"
 import * as List from "./List.ts"
 import * as Progress from "./Progress.ts"
 import { strictVerdict } from "./Strict.ts"
+import { merge, sweep } from "./SweepCommands.ts"
 
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -414,11 +415,18 @@ export const check = Command.make(
   }),
 ).pipe(Command.withDescription("per-PCPU schedulability analysis: utilisation, LL, hyperbolic, Main+I/O, RTA; exit 1 when a PCPU is unschedulable (U > 1 or an RTA response beyond its period)"))
 
-export const schema = Command.make("schema", {}, () => Console.log(JSON.stringify(jsonSchema(), null, 2))).pipe(
-  Command.withDescription("print the JSON Schema of scenario files (for editors)"),
+export const schema = Command.make(
+  "schema",
+  { sweep: Flag.Boolean("sweep").pipe(Flag.withDescription("the schema of sweep files instead"), Flag.withDefault(false)) },
+  ({ sweep }) => Effect.gen(function* () {
+    const schemaOf = sweep ? (yield* Effect.promise(() => import("../sweep/Sweep.ts"))).jsonSchema : jsonSchema
+    yield* Console.log(JSON.stringify(schemaOf(), null, 2))
+  }),
+).pipe(
+  Command.withDescription("print the JSON Schema of scenario files (with --sweep: of sweep files), for editors"),
 )
 
 export const root = Command.make("qvsim").pipe(
   Command.withDescription("qvsim: a deterministic discrete-event simulator of the Quest-V multikernel"),
-  Command.withSubcommands([list, run, check, replay, diff, schema]),
+  Command.withSubcommands([list, run, check, replay, diff, schema, sweep, merge]),
 )

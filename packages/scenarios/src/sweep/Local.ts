@@ -1,0 +1,157 @@
+/**
+ * Running a sweep (or one shard of it) on this machine: plan, skip the runs already in
+ * `runs.jsonl` (`--resume`), hand batches of run indices to the worker pool, append each result
+ * as it arrives, show progress, and at the end write the sorted runs, the summary and the report.
+ *
+ * Invariants:
+ * - the results do not depend on `jobs` or batch sizes: runs are keyed and sorted in plan order
+ *   before anything is summarised;
+ * - a run that throws is a failed record (RunOne), never the end of the sweep; a worker that dies
+ *   fails its batch's runs the same way;
+ * - cancelling (the `signal`) writes every finished run durably at once, stops the workers and
+ *   leaves `runs.jsonl` ready for `--resume`: only the runs in flight are lost;
+ * - a shard writes only its `runs.jsonl` (in `DIR/shards/<i>/`); `merge` writes the summary.
+ *
+ * @module
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import * as Plan from "./Plan.ts"
+import * as Pool from "./Pool.ts"
+import * as Results from "./Results.ts"
+import * as RunOne from "./RunOne.ts"
+import * as Shards from "./Shards.ts"
+import * as Store from "./Store.ts"
+import * as Summary from "./Summary.ts"
+import type { LoadedSweep } from "./SweepFile.ts"
+
+export interface Options {
+  readonly loaded: LoadedSweep
+  readonly plan: Plan.Plan
+  /** The sweep file as the user named it (replay lines). */
+  readonly fileArg: string
+  readonly jobs: number
+  readonly outDir: string
+  readonly resume: boolean
+  readonly shard?: Shards.Shard
+  readonly command: string
+  readonly reportPath?: string
+  /** Progress lines on stderr. */
+  readonly progress: boolean
+  readonly signal?: AbortSignal
+  readonly runtime?: Pool.Runtime
+}
+
+export interface Outcome {
+  /** Where runs.jsonl went (`DIR`, or `DIR/shards/<i>`). */
+  readonly dir: string
+  /** Runs of this sweep or shard, those skipped as already done, those run now, and failed (all). */
+  readonly total: number
+  readonly skipped: number
+  readonly ran: number
+  readonly failed: number
+  readonly wallMs: number
+  readonly files: string[]
+  readonly interrupted: boolean
+}
+
+/** Runs per batch: small enough to balance the workers and stream results, large enough to amortise messages. */
+export const batchSize = (todo: number, jobs: number): number => Math.max(1, Math.min(8, Math.ceil(todo / (jobs * 16))))
+
+const eta = (s: number): string => (!Number.isFinite(s) ? "?" : s < 90 ? `${Math.ceil(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`)
+
+export const run = async (o: Options): Promise<Outcome> => {
+  const start = performance.now()
+  const { loaded, plan } = o
+  const dir = o.shard === undefined ? o.outDir : Shards.dirOf(o.outDir, o.shard.index)
+  mkdirSync(dir, { recursive: true })
+  const prov = Results.provenance(loaded, plan, o.command)
+  const header = Results.header(prov, o.shard === undefined ? null : { index: o.shard.index, count: o.shard.count })
+  const runsPath = join(dir, "runs.jsonl")
+  const mine = Shards.select(plan, o.shard)
+  const { writer, done } = Store.Writer.open(runsPath, header, o.resume)
+  const doneKeys = new Set(done.map((r) => r.key))
+  const todo = mine.filter((r) => !doneKeys.has(r.key))
+  const records: RunOne.RunRecord[] = [...done]
+  let ran = 0
+  let failed = done.filter((r) => !r.ok).length
+  let interrupted = false
+
+  // Progress: done/total, runs/s, ETA; redrawn at most every 250 ms (every 5 s when stderr is a file).
+  const tty = process.stderr.isTTY === true
+  let lastDraw = 0
+  const draw = (final: boolean): void => {
+    if (!o.progress) return
+    const now = performance.now()
+    if (!final && now - lastDraw < (tty ? 250 : 5000)) return
+    lastDraw = now
+    const rate = ran / ((now - start) / 1000)
+    const doneNow = done.length + ran
+    const line = `  ${doneNow}/${mine.length} runs${failed > 0 ? ` (${failed} failed)` : ""}, ${rate.toFixed(1)} runs/s, ETA ${eta((todo.length - ran) / rate)}`
+    process.stderr.write(tty ? `\r${line.padEnd(70)}${final ? "\n" : ""}` : `${line}\n`)
+  }
+
+  const onAbort = (): void => {
+    interrupted = true
+    // Every finished run is already written: make it durable now (the process may exit next).
+    writer.sync()
+  }
+  o.signal?.addEventListener("abort", onAbort, { once: true })
+  try {
+    if (todo.length > 0 && !o.signal?.aborted) {
+      const jobs = Math.max(1, Math.min(o.jobs, todo.length))
+      const pool = Pool.make(jobs, o.runtime)
+      const size = batchSize(todo.length, jobs)
+      let next = 0
+      const accept = (batch: ReadonlyArray<RunOne.RunRecord>): void => {
+        const now = performance.now()
+        for (const r of batch) {
+          if (interrupted) return
+          writer.append(r, now)
+          records.push(r)
+          ran++
+          if (!r.ok) failed++
+        }
+        draw(false)
+      }
+      // Keep two batches per worker queued, so no worker waits for the parent.
+      const lane = async (): Promise<void> => {
+        while (next < todo.length && !interrupted) {
+          const specs = todo.slice(next, next + size)
+          next += specs.length
+          let batch: RunOne.RunRecord[]
+          try {
+            batch = await pool.run({ file: loaded.file, fileArg: o.fileArg, hash: loaded.hash, indices: specs.map((s) => s.index) })
+          } catch (e) {
+            if (interrupted) return
+            // A worker that died (out of memory, a crash in native code) fails its batch's runs, not the sweep.
+            const error = `worker failed: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`
+            batch = specs.map((s) => ({
+              type: "run", key: s.key, point: Object.fromEntries(plan.params.map((p, i) => [p.path, plan.points[s.point]![i]])),
+              ...(s.set !== undefined ? { set: s.set } : {}), seed: s.seed, ok: false, error, replay: RunOne.replayLine(o.fileArg, s.key), wallMs: 0,
+            }))
+          }
+          accept(batch)
+        }
+      }
+      try {
+        await Promise.all(Array.from({ length: jobs * 2 }, lane))
+      } finally {
+        await pool.destroy()
+      }
+    }
+    writer.close()
+    draw(true)
+    if (interrupted || o.signal?.aborted) {
+      return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: performance.now() - start, files: [runsPath], interrupted: true }
+    }
+    const wallS = Math.round((performance.now() - start) / 10) / 100
+    const written = o.shard === undefined
+      ? await Results.write(dir, loaded, plan, records, header, { wallS, jobs: o.jobs }, o.reportPath)
+      : (Store.writeDurably(runsPath, Store.format(header, Summary.sortRuns(plan, records))), { files: [runsPath], failed })
+    return { dir, total: mine.length, skipped: done.length, ran, failed: written.failed, wallMs: performance.now() - start, files: written.files, interrupted: false }
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort)
+    writer.close()
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The pool of long-lived sweep workers (tinypool): `jobs` workers, each loading the models and
+ * the sweep once and running many batches. Worker threads by default; child processes with
+ * `QVSIM_SWEEP_RUNTIME=child_process` (measured by `npm run bench -- sweep`; see the README).
+ *
+ * Invariant: the pool only transports: which worker runs a batch never changes its records.
+ *
+ * @module
+ */
+import { Tinypool } from "tinypool"
+import type { RunRecord } from "./RunOne.ts"
+import type { Task } from "./Worker.ts"
+
+export type Runtime = "worker_threads" | "child_process"
+
+export interface Pool {
+  readonly run: (task: Task) => Promise<RunRecord[]>
+  /** Stops every worker (in-flight batches are dropped). */
+  readonly destroy: () => Promise<void>
+}
+
+export const runtimeFromEnv = (): Runtime => (process.env["QVSIM_SWEEP_RUNTIME"] === "child_process" ? "child_process" : "worker_threads")
+
+export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool => {
+  const pool = new Tinypool({
+    filename: new URL("./worker.mjs", import.meta.url).href,
+    runtime,
+    minThreads: jobs,
+    maxThreads: jobs,
+    // Workers live as long as the sweep: never recycled between batches.
+    isolateWorkers: false,
+    idleTimeout: 60_000,
+  })
+  return {
+    run: (task) => pool.run(task) as Promise<RunRecord[]>,
+    destroy: () => pool.destroy(),
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A finished sweep's outputs, the same for a local run and a merge: `runs.jsonl` sorted in plan
+ * order, `summary.csv`, `summary.json` (with provenance) and, when asked, the HTML report. Each
+ * is written durably under a temporary name and renamed into place.
+ *
+ * @module
+ */
+import { join } from "node:path"
+import { VERSION } from "../Version.ts"
+import type { Plan } from "./Plan.ts"
+import type { RunRecord } from "./RunOne.ts"
+import * as Store from "./Store.ts"
+import * as Summary from "./Summary.ts"
+import type { LoadedSweep } from "./SweepFile.ts"
+
+/** Provenance: in every output's header or `provenance` field. */
+export interface Provenance {
+  readonly qvsim: string
+  readonly sweep: { readonly name: string; readonly file: string; readonly hash: string }
+  readonly command: string
+  readonly gridPoints: number
+  readonly runs: number
+  readonly seeds: ReadonlyArray<number>
+  readonly sets: number
+}
+
+export const provenance = (loaded: LoadedSweep, plan: Plan, command: string): Provenance => ({
+  qvsim: VERSION,
+  sweep: { name: loaded.sweep.name, file: loaded.file, hash: loaded.hash },
+  command,
+  gridPoints: plan.points.length,
+  runs: plan.runs.length,
+  seeds: plan.seeds,
+  sets: plan.sets,
+})
+
+export const header = (p: Provenance, shard: Store.Header["shard"]): Store.Header => ({ type: "header", ...p, shard })
+
+export interface Written {
+  readonly files: string[]
+  readonly rows: Summary.Row[]
+  readonly failed: number
+}
+
+/**
+ * Writes runs (sorted), summary.csv/json and (with `reportPath`) the report. `extra` goes into
+ * summary.json's provenance (shards merged, wall time).
+ */
+export const write = async (
+  outDir: string,
+  loaded: LoadedSweep,
+  plan: Plan,
+  runs: ReadonlyArray<RunRecord>,
+  runsHeader: Store.Header,
+  extra: Readonly<Record<string, unknown>>,
+  reportPath?: string,
+): Promise<Written> => {
+  const sorted = Summary.sortRuns(plan, runs)
+  const rows = Summary.rows(plan, sorted)
+  const failed = sorted.filter((r) => !r.ok).length
+  const { type: _type, shard: _shard, ...prov } = runsHeader
+  const provenanceJson = { ...prov, ...extra, completedRuns: sorted.length, failedRuns: failed }
+  const files = [join(outDir, "runs.jsonl"), join(outDir, "summary.csv"), join(outDir, "summary.json")]
+  Store.writeDurably(files[0]!, Store.format(runsHeader, sorted))
+  Store.writeDurably(files[1]!, Summary.toCsv(plan, rows))
+  Store.writeDurably(files[2]!, `${JSON.stringify(Summary.toJson(plan, rows, provenanceJson), null, 2)}\n`)
+  if (reportPath !== undefined) {
+    // Loaded only for a report: the charts' modules (vega) take about a second to load.
+    const Report = await import("../report/SweepReport.ts")
+    Store.writeDurably(reportPath, await Report.build({ loaded, plan, runs: sorted, rows, provenance: provenanceJson }))
+    files.push(reportPath)
+  }
+  return { files, rows, failed }
+}
