@@ -6,7 +6,7 @@
  * Student t quantiles: no well-kept, dependency-free library gives them (jstat is unmaintained
  * since 2022; stdlib's quantile pulls a tree of packages), so they are computed here: the t CDF
  * from the regularized incomplete beta function (Lentz's continued fraction, as in Numerical
- * Recipes §6.4, with a Lanczos log-gamma), inverted by bisection to 1e-12. The tests pin them to
+ * Recipes, section 6.4, with a Lanczos log-gamma), inverted by bisection to 1e-12. The tests pin them to
  * the printed tables.
  *
  * Invariant: every statistic is a pure function of the values in the order given (sums in that
