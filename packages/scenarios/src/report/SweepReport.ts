@@ -178,7 +178,11 @@ export const build = async (input: Input): Promise<string> => {
   ]
   const sections: string[] = []
   sections.push(`<section id="summary"><h2>Sweep</h2><dl class="facts">${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl></section>`)
-  if (rows.some((r) => r.kind === "verdict")) {
+  if (rows.some((r) => r.kind === "verdict") && x === undefined) {
+    // One point: a sentence per test says it better than a chart of one dot.
+    sections.push(`<section id="acceptance"><h2>Acceptance</h2>${rows.filter((r) => r.kind === "verdict").map((r) =>
+      `<p><b>${escapeHtml(TEST_LABELS[r.name] ?? r.name)}</b>: ${fmt(r.accepted)} of ${fmt(r.count)} runs (${fmt(r.acceptanceRatio)}; 95 % Wilson interval ${fmt(r.wilson95Low)} – ${fmt(r.wilson95High)})</p>`).join("")}</section>`)
+  } else if (rows.some((r) => r.kind === "verdict")) {
     const utilisation = x !== undefined && plan.params[x]!.path === "tasksets.utilisation"
     sections.push(`<section id="acceptance"><h2>${utilisation ? "Acceptance ratio against utilisation" : "Acceptance ratio"}</h2>
 <p class="note">Per point, the share of runs each test accepts (schedulable), with its 95 % Wilson interval as a band. The analyses are sufficient tests (Liu &amp; Layland, hyperbolic, Main + I/O) or exact for fixed priorities (RTA); "no deadline miss in simulation" is what the simulated run observed.</p>

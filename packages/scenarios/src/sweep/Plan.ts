@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { Time } from "@qvsim/sim-core"
 import * as Override from "../Override.ts"
 import { parseScenario, ScenarioError, type ScenarioInput } from "../Scenario.ts"
 import * as Grid from "./Grid.ts"
@@ -58,6 +59,30 @@ export const runKey = (pointKeyText: string, set: number | undefined, seed: numb
 const axisOf = (path: string, v: number | Parameters<typeof Grid.expandAxis>[1]): Grid.Param =>
   typeof v === "number" ? { path, values: [v], durationNs: false } : Grid.expandAxis(path, v)
 
+/**
+ * A list of durations with units (`["1ms", "250us"]`) on a field that takes integer ns becomes
+ * integer ns (numbers in the summary, `_ns` in its column); a list mixing other values
+ * (`["1ms", "none"]`) stays as written.
+ */
+const asDurations = (p: Grid.Param): Grid.Param => {
+  if (p.durationNs || !p.values.every((v) => typeof v === "string")) return p
+  const ns: number[] = []
+  for (const v of p.values as string[]) {
+    try {
+      ns.push(Time.parseDuration(v))
+    } catch {
+      return p
+    }
+  }
+  let schemas
+  try {
+    schemas = Override.fieldSchemas(Override.parsePath(p.path))
+  } catch (e) {
+    throw new ScenarioError(`grid ${(e as Error).message}`)
+  }
+  return ns.every((x) => Override.checkValue(schemas, x) === undefined) ? { path: p.path, values: ns, durationNs: true } : p
+}
+
 /** The scenario input of a run (before validation): base for its seed, its task set, its overrides. */
 export const inputOf = (loaded: LoadedSweep, plan: Plan, point: number, set: number | undefined, seed: number): ScenarioInput => {
   let input = loaded.baseInput(seed)
@@ -74,11 +99,7 @@ export const inputOf = (loaded: LoadedSweep, plan: Plan, point: number, set: num
 /** Expands and checks the sweep (throws a `ScenarioError` naming the path, value or point). */
 export const make = (loaded: LoadedSweep): Plan => {
   const { sweep } = loaded
-  const gridParams = Object.entries(sweep.grid).map(([path, axis]) => {
-    const param = Grid.expandAxis(path, axis)
-    Override.parsePath(path)
-    return param
-  })
+  const gridParams = Object.entries(sweep.grid).map(([path, axis]) => asDurations(Grid.expandAxis(path, axis)))
   // Each value checked against the field it lands on (one-line error naming the path and the value).
   const checked = gridParams.map((p) => p.values.map((v) => {
     try {

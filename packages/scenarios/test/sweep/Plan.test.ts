@@ -53,7 +53,9 @@ describe("Plan", () => {
     const p = await planOf({ name: "g", base: "rm-periodic", grid: { "pcpus[0].vcpus[4].budget": ["30ms", "36ms"], "scheduler.quantum": { from: "1ms", to: "3ms", step: "1ms" } } })
     expect(p.points).toHaveLength(6)
     expect(p.seeds).toEqual([1])
-    expect(p.runs[0]!.key).toBe(`pcpus[0].vcpus[4].budget="30ms",scheduler.quantum=1000000,seed=1`)
+    expect(p.runs[0]!.key).toBe(`pcpus[0].vcpus[4].budget=30000000,scheduler.quantum=1000000,seed=1`)
+    // Durations written with units become integer ns (numbers in the summary, `_ns` in the column).
+    expect(p.params.map((x) => x.durationNs)).toEqual([true, true])
   })
 
   it("bad grids: one line naming the path and value, before anything runs", async () => {
@@ -61,7 +63,7 @@ describe("Plan", () => {
     expect(await errorOf({ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[4].budget": ["soon"] } })).toMatch(/^ScenarioError: grid pcpus\[0\]\.vcpus\[4\]\.budget: invalid value "soon"/)
     expect(await errorOf({ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[9].budget": ["1ms"] } })).toMatch(/^ScenarioError: grid pcpus\[0\]\.vcpus\[9\]\.budget: pcpus\[0\]\.vcpus has 5 elements/)
     expect(await errorOf({ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[4].budget": [] } })).toMatch(/^ScenarioError: invalid sweep .*: grid\.pcpus\[0\]\.vcpus\[4\]\.budget: an axis needs at least one value/)
-    expect(await errorOf({ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[4].budget": ["300ms"] } })).toMatch(/grid point pcpus\[0\]\.vcpus\[4\]\.budget="300ms": invalid scenario .*budget 300000000ns exceeds the period/)
+    expect(await errorOf({ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[4].budget": ["300ms"] } })).toMatch(/grid point pcpus\[0\]\.vcpus\[4\]\.budget=300000000: invalid scenario .*budget 300000000ns exceeds the period/)
     expect(await errorOf({ name: "b", base: "rm-periodic", grid: { seed: [1, 1] } })).toMatch(/the point seed=1 appears twice/)
     expect(await errorOf({ name: "b", base: "no-such-scenario" })).toMatch(/base: unknown scenario "no-such-scenario"/)
     expect(await errorOf({ name: "b" })).toMatch(/base: a sweep needs a base scenario or tasksets/)
