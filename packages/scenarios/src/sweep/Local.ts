@@ -23,6 +23,8 @@ import * as RunOne from "./RunOne.ts"
 import * as Shards from "./Shards.ts"
 import * as Store from "./Store.ts"
 import * as Summary from "./Summary.ts"
+import { CHANGED } from "./Worker.ts"
+import { ScenarioError } from "../Scenario.ts"
 import type { LoadedSweep } from "./SweepFile.ts"
 
 export interface Options {
@@ -76,6 +78,7 @@ export const run = async (o: Options): Promise<Outcome> => {
   let ran = 0
   let failed = done.filter((r) => !r.ok).length
   let interrupted = false
+  let stopped: ScenarioError | undefined
 
   // Progress: done/total, runs/s, ETA; redrawn at most every 250 ms (every 5 s when stderr is a file).
   const tty = process.stderr.isTTY === true
@@ -124,6 +127,12 @@ export const run = async (o: Options): Promise<Outcome> => {
             batch = await pool.run({ file: loaded.file, fileArg: o.fileArg, hash: loaded.hash, indices: specs.map((s) => s.index) })
           } catch (e) {
             if (interrupted) return
+            if (e instanceof Error && e.message.includes(CHANGED)) {
+              // Not a failed run: the plan no longer matches the file. Stop; what is written stays (resume refuses a changed file).
+              interrupted = true
+              stopped = new ScenarioError(`${e.message.split("\n")[0]}: stopped (the runs written so far are in ${runsPath})`)
+              return
+            }
             // A worker that died (out of memory, a crash in native code) fails its batch's runs, not the sweep.
             const error = `worker failed: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`
             batch = specs.map((s) => ({
@@ -142,6 +151,7 @@ export const run = async (o: Options): Promise<Outcome> => {
     }
     writer.close()
     draw(true)
+    if (stopped !== undefined) throw stopped
     if (interrupted || o.signal?.aborted) {
       return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: performance.now() - start, files: [runsPath], interrupted: true }
     }

@@ -96,8 +96,11 @@ export const inputOf = (loaded: LoadedSweep, plan: Plan, point: number, set: num
   return Override.apply(input, plan.overrides[point]!)
 }
 
-/** Expands and checks the sweep (throws a `ScenarioError` naming the path, value or point). */
-export const make = (loaded: LoadedSweep): Plan => {
+/**
+ * Expands and checks the sweep (throws a `ScenarioError` naming the path, value or point).
+ * `validate: false` skips validating each point's whole scenario (the workers: the parent did).
+ */
+export const make = (loaded: LoadedSweep, options: { readonly validate?: boolean } = {}): Plan => {
   const { sweep } = loaded
   const gridParams = Object.entries(sweep.grid).map(([path, axis]) => asDurations(Grid.expandAxis(path, axis)))
   // Each value checked against the field it lands on (one-line error naming the path and the value).
@@ -125,6 +128,7 @@ export const make = (loaded: LoadedSweep): Plan => {
     if (seen.has(pointKeys[i]!)) throw new ScenarioError(`grid: the point ${pointKeys[i]} appears twice (a value repeated on an axis)`)
     seen.add(pointKeys[i]!)
     if (t !== undefined) Tasksets.checkPoint(t, p[params.length - 2], p[params.length - 1])
+    if (options.validate === false) return
     const input = inputOf(loaded, plan, i, t === undefined ? undefined : 0, seeds[0]!)
     try {
       parseScenario(input, loaded.baseSpec)

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { join } from "node:path"
+import { mkdirSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { VERSION } from "../Version.ts"
 import type { Plan } from "./Plan.ts"
 import type { RunRecord } from "./RunOne.ts"
@@ -67,6 +68,7 @@ export const write = async (
   if (reportPath !== undefined) {
     // Loaded only for a report: the charts' modules (vega) take about a second to load.
     const Report = await import("../report/SweepReport.ts")
+    mkdirSync(dirname(reportPath), { recursive: true })
     Store.writeDurably(reportPath, await Report.build({ loaded, plan, runs: sorted, rows, provenance: provenanceJson }))
     files.push(reportPath)
   }

@@ -19,16 +19,19 @@ export interface Task {
   readonly indices: ReadonlyArray<number>
 }
 
+/** The start of the error a worker throws when the sweep file changed under it (the parent stops the sweep). */
+export const CHANGED = "the sweep file changed during the sweep"
+
 let loading: Promise<RunOne.Context> | undefined
 
 const contextOf = (task: Task): Promise<RunOne.Context> => {
-  loading ??= SweepFile.load(task.file).then((loaded) => RunOne.context(loaded, Plan.make(loaded), task.fileArg))
+  loading ??= SweepFile.load(task.file).then((loaded) => RunOne.context(loaded, Plan.make(loaded, { validate: false }), task.fileArg))
   return loading
 }
 
 /** Runs the task's runs in order; never throws for a run (a failed run is a record). */
 export default async function run(task: Task): Promise<RunOne.RunRecord[]> {
   const ctx = await contextOf(task)
-  if (ctx.loaded.hash !== task.hash) throw new Error(`${task.fileArg} changed during the sweep (hash ${ctx.loaded.hash}, planned ${task.hash})`)
+  if (ctx.loaded.hash !== task.hash) throw new Error(`${CHANGED}: ${task.fileArg} now hashes ${ctx.loaded.hash}, planned ${task.hash}`)
   return task.indices.map((i) => RunOne.execute(ctx, ctx.plan.runs[i]!))
 }
