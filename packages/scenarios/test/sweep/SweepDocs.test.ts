@@ -1,6 +1,6 @@
 /**
  * docs/sweeps.md as a user meets it: its first ```json block is a complete sweep that runs here
- * in under 30 s and gives what the page says; every sweep block is the example file it names, and
+ * in under 30 s and gives what the page says; every sweep block is the file of docs/sweeps/ it names, and
  * each of them plans (every path and grid value valid).
  */
 import { spawnSync } from "node:child_process"
@@ -17,10 +17,10 @@ const blocks = [...page.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.par
 const main = join(import.meta.dirname, "../../src/cli/qvsim.mjs")
 
 describe("docs/sweeps.md", { timeout: 120_000 }, () => {
-  it("each sweep block is its file in docs/examples/, and plans", async () => {
+  it("each sweep block is its file in docs/sweeps/, and plans", async () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3)
     for (const b of blocks) {
-      const file = join(root, "docs/examples", `${b.name}.json`)
+      const file = join(root, "docs/sweeps", `${b.name}.json`)
       expect(JSON.parse(readFileSync(file, "utf8")), file).toEqual(b)
       const plan = Plan.make(await SweepFile.load(file))
       expect(plan.runs.length).toBeGreaterThan(0)
