@@ -70,6 +70,19 @@ describe("Plan", () => {
     expect(await errorOf({ name: "b", tasksets: { ...TASKSETS, utilisation: 2 }, until: "1s" })).toMatch(/tasksets\.utilisation: 2 > 1 with uunifast/)
   })
 
+  it("a .ts sweep file (defineSweep) with a scenario file as base, relative to the sweep file", async () => {
+    const loaded = await SweepFile.load(join(import.meta.dirname, "../fixtures/seed-sweep.ts"))
+    expect(loaded.baseSpec).toBe(join(import.meta.dirname, "../fixtures/two-sources.ts"))
+    const p = Plan.make(loaded)
+    expect(p.runs.map((r) => r.key)).toEqual([
+      "sources[0].jitter=0,seed=3", "sources[0].jitter=0,seed=4", "sources[0].jitter=100000,seed=3", "sources[0].jitter=100000,seed=4",
+    ])
+    const ctx = RunOne.context(loaded, p, "seed-sweep.ts")
+    const records = p.runs.map((r) => RunOne.execute(ctx, r))
+    expect(records.every((r) => r.ok && r.simTimeNs === 100_000_000)).toBe(true)
+    expect(new Set(records.map((r) => r.fingerprint)).size).toBe(4)
+  })
+
   it("an experiment variant as base: its system is built per run seed", async () => {
     const loaded = await loadSweep({ name: "v", base: { experiment: "isolation", variant: "faulty", scale: 0.01 }, seeds: [1, 2], until: "50ms" })
     expect(loaded.baseSpec).toBe("isolation/faulty")
