@@ -10,15 +10,21 @@ import { basename, join, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ScenarioError } from "../Scenario.ts"
-import * as Local from "../sweep/Local.ts"
-import * as Plan from "../sweep/Plan.ts"
-import * as Results from "../sweep/Results.ts"
-import * as RunOne from "../sweep/RunOne.ts"
-import * as Shards from "../sweep/Shards.ts"
-import * as Slurm from "../sweep/Slurm.ts"
-import * as Store from "../sweep/Store.ts"
-import * as SweepFile from "../sweep/SweepFile.ts"
+import type * as Plan from "../sweep/Plan.ts"
+import type * as SweepFile from "../sweep/SweepFile.ts"
 import { badInput, fromUnknown } from "./Errors.ts"
+
+/** The sweep modules, loaded when a sweep command runs (not for every qvsim command). */
+const modules = () => Effect.promise(async () => ({
+  Local: await import("../sweep/Local.ts"),
+  Plan: await import("../sweep/Plan.ts"),
+  Results: await import("../sweep/Results.ts"),
+  RunOne: await import("../sweep/RunOne.ts"),
+  Shards: await import("../sweep/Shards.ts"),
+  Slurm: await import("../sweep/Slurm.ts"),
+  Store: await import("../sweep/Store.ts"),
+  SweepFile: await import("../sweep/SweepFile.ts"),
+}))
 
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
 const promise = <A>(f: (signal: AbortSignal) => Promise<A>) => Effect.tryPromise({ try: f, catch: fromUnknown })
@@ -43,9 +49,11 @@ const reportFlag = Flag.String("report").pipe(
 
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout; no progress on stderr"), Flag.withDefault(false))
 
-const load = (file: string) => promise(() => SweepFile.load(file))
+type Modules = Effect.Success<ReturnType<typeof modules>>
 
-const plan = (loaded: SweepFile.LoadedSweep) => attempt(() => Plan.make(loaded))
+const load = (m: Modules, file: string) => promise(() => m.SweepFile.load(file))
+
+const plan = (m: Modules, loaded: SweepFile.LoadedSweep) => attempt(() => m.Plan.make(loaded))
 
 const sizeText = (p: Plan.Plan): string =>
   `${p.points.length} point${p.points.length === 1 ? "" : "s"}${p.sets > 0 ? ` × ${p.sets} sets` : ""} × ${p.seeds.length} seed${p.seeds.length === 1 ? "" : "s"} = ${p.runs.length} runs`
@@ -66,8 +74,10 @@ export const sweep = Command.make(
     json: jsonFlag,
   },
   Effect.fn("sweep")(function* ({ file, jobs, out, resume, shard, shards, slurm, submit, only, report, json }) {
-    const loaded = yield* load(file)
-    const p = yield* plan(loaded)
+    const m = yield* modules()
+    const { Local, RunOne, Shards, Slurm, Store } = m
+    const loaded = yield* load(m, file)
+    const p = yield* plan(m, loaded)
     if (p.runs.length === 0) return yield* badInput(`${file}: the sweep has no runs`)
     const outDir = Option.getOrElse(out, () => join("out", loaded.sweep.name))
     if (Option.isSome(only)) {
@@ -142,6 +152,8 @@ export const merge = Command.make(
     json: jsonFlag,
   },
   Effect.fn("merge")(function* ({ dir, sweepFile, report, json }) {
+    const m = yield* modules()
+    const { Results, Shards, Store } = m
     const first = yield* attempt(() => {
       const root = join(dir, "shards")
       try {
@@ -152,8 +164,8 @@ export const merge = Command.make(
       }
     })
     const file = Option.getOrElse(sweepFile, () => first!.sweep.file)
-    const loaded = yield* load(file)
-    const p = yield* plan(loaded)
+    const loaded = yield* load(m, file)
+    const p = yield* plan(m, loaded)
     const merged = yield* attempt(() => Shards.merge(dir, p, loaded.hash))
     const existing = join(dir, "runs.jsonl")
     if (existsSync(existing)) {
