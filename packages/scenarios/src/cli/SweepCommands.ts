@@ -62,7 +62,7 @@ export const sweep = Command.make(
   "sweep",
   {
     file: Argument.String("sweep-file").pipe(Argument.withDescription("a .json sweep, or a .ts file whose default export is defineSweep({...})")),
-    jobs: positive("jobs", "worker processes on this machine (default: the number of cores)"),
+    jobs: positive("jobs", "workers on this machine, each running many runs (default: the number of cores)"),
     out: Flag.String("out").pipe(Flag.withDescription("the folder for runs.jsonl, summary.csv, summary.json (default out/<sweep>)"), Flag.withMetavar("DIR"), Flag.optional),
     resume: Flag.Boolean("resume").pipe(Flag.withDescription("continue DIR/runs.jsonl: skip the runs already there (refused if the sweep changed)"), Flag.withDefault(false)),
     shard: Flag.String("shard").pipe(Flag.withDescription("run only shard I of N (from 0) into DIR/shards/I/; default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX"), Flag.withMetavar("I/N"), Flag.optional),

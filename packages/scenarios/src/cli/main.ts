@@ -21,7 +21,7 @@ import { enableCompileCache } from "node:module"
 enableCompileCache?.()
 
 const args = process.argv.slice(2)
-if (args.length === 1 && args[0] === "--version") {
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
   const { VERSION } = await import("../Version.ts")
   process.stdout.write(`qvsim ${VERSION}\n`)
 } else if (args.length === 1 && args[0] === "list") {
