@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto"
+import { hashOf } from "./Hash.ts"
 import { existsSync, readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -23,17 +23,7 @@ export interface Loaded {
   readonly hash: string
 }
 
-/** Canonical JSON: sorted keys; functions by their source; no undefined. */
-export const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "function") return `<fn ${v.toString()}>`
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-    }
-    return v
-  })
-
-export const hashOf = (input: unknown): string => createHash("sha256").update(canonical(input)).digest("hex").slice(0, 16)
+export { canonical, hashOf } from "./Hash.ts"
 
 const fail = (message: string) => Effect.fail(new ScenarioError(message))
 

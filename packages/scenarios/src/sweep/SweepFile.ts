@@ -16,7 +16,7 @@ import { dirname, isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Builtins from "../Builtins.ts"
 import * as Experiments from "../Experiments.ts"
-import { hashOf } from "../Load.ts"
+import { hashOf } from "../Hash.ts"
 import { ScenarioError, type ScenarioInput } from "../Scenario.ts"
 import { parseSweep, type Sweep } from "./Sweep.ts"
 
