@@ -126,6 +126,7 @@ export const sweep = Command.make(
         ...(Option.isSome(report) ? { reportPath: report.value } : {}),
       })
     })
+    for (const w of outcome.warnings) yield* Console.error(`qvsim: warning: ${w}`)
     const rate = outcome.ran / (outcome.wallMs / 1000)
     if (json) {
       return yield* Console.log(JSON.stringify({
@@ -175,6 +176,7 @@ export const merge = Command.make(
     const start = performance.now()
     const runsHeader = { ...Results.header(Results.provenance(loaded, p, commandLine()), null), merged: merged.shards }
     const written = yield* promise(() => Results.write(dir, loaded, p, merged.runs, runsHeader, { shards: merged.shards }, Option.getOrUndefined(report)))
+    for (const w of written.warnings) yield* Console.error(`qvsim: warning: ${w}`)
     if (json) {
       return yield* Console.log(JSON.stringify({ sweep: loaded.sweep.name, hash: loaded.hash, dir, shards: merged.shards, runs: merged.runs.length, duplicates: merged.duplicates, failed: written.failed, files: written.files, wallMs: Math.round(performance.now() - start) }))
     }

@@ -55,6 +55,7 @@ export interface Outcome {
   readonly wallMs: number
   readonly files: string[]
   readonly interrupted: boolean
+  readonly warnings: string[]
 }
 
 /** Runs per batch: small enough to balance the workers and stream results, large enough to amortise messages. */
@@ -153,13 +154,13 @@ export const run = async (o: Options): Promise<Outcome> => {
     draw(true)
     if (stopped !== undefined) throw stopped
     if (interrupted || o.signal?.aborted) {
-      return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: performance.now() - start, files: [runsPath], interrupted: true }
+      return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: performance.now() - start, files: [runsPath], interrupted: true, warnings: [] }
     }
     const wallS = Math.round((performance.now() - start) / 10) / 100
     const written = o.shard === undefined
       ? await Results.write(dir, loaded, plan, records, header, { wallS, jobs: o.jobs }, o.reportPath)
-      : (Store.writeDurably(runsPath, Store.format(header, Summary.sortRuns(plan, records))), { files: [runsPath], failed })
-    return { dir, total: mine.length, skipped: done.length, ran, failed: written.failed, wallMs: performance.now() - start, files: written.files, interrupted: false }
+      : (Store.writeDurably(runsPath, Store.format(header, Summary.sortRuns(plan, records))), { files: [runsPath], failed, warnings: Results.unmatched(loaded, records) })
+    return { dir, total: mine.length, skipped: done.length, ran, failed: written.failed, wallMs: performance.now() - start, files: written.files, interrupted: false, warnings: written.warnings }
   } finally {
     o.signal?.removeEventListener("abort", onAbort)
     writer.close()

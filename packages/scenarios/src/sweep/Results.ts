@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { VERSION } from "../Version.ts"
 import type { Plan } from "./Plan.ts"
-import type { RunRecord } from "./RunOne.ts"
+import { matcher, type RunRecord } from "./RunOne.ts"
 import * as Store from "./Store.ts"
 import * as Summary from "./Summary.ts"
 import type { LoadedSweep } from "./SweepFile.ts"
@@ -41,6 +41,17 @@ export interface Written {
   readonly files: string[]
   readonly rows: Summary.Row[]
   readonly failed: number
+  /** For the user, one line each (e.g. a `measure.metrics` pattern that matched nothing). */
+  readonly warnings: string[]
+}
+
+/** `measure.metrics` patterns that matched no metric of any successful run (a typo, usually). */
+export const unmatched = (loaded: LoadedSweep, runs: ReadonlyArray<RunRecord>): string[] => {
+  const patterns = loaded.sweep.measure.metrics ?? []
+  const names = new Set<string>()
+  for (const r of runs) for (const k of Object.keys(r.metrics ?? {})) names.add(k)
+  if (!runs.some((r) => r.ok)) return []
+  return patterns.filter((p) => ![...names].some(matcher([p]))).map((p) => `measure.metrics: "${p}" matched no metric of any run (names are as \`qvsim run\` prints them, e.g. pcpus.pcpu0.threads.task1.maxResponseNs)`)
 }
 
 /**
@@ -72,5 +83,5 @@ export const write = async (
     Store.writeDurably(reportPath, await Report.build({ loaded, plan, runs: sorted, rows, provenance: provenanceJson }))
     files.push(reportPath)
   }
-  return { files, rows, failed }
+  return { files, rows, failed, warnings: unmatched(loaded, sorted) }
 }

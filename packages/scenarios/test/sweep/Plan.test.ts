@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Plan from "../../src/sweep/Plan.ts"
+import * as Results from "../../src/sweep/Results.ts"
 import * as RunOne from "../../src/sweep/RunOne.ts"
 import * as SweepFile from "../../src/sweep/SweepFile.ts"
 import * as Tasksets from "../../src/sweep/Tasksets.ts"
@@ -157,6 +158,13 @@ describe("RunOne", () => {
     expect(failed[0]!.error).toMatch(/^SimulationError: .*flaky thread gave up/)
     expect(failed[0]!.replay).toBe(`qvsim sweep 'my sweep.json' --only seed=${failed[0]!.seed}`)
     expect(failed[0]!.fingerprint).toBeUndefined()
+  })
+
+  it("a measure.metrics pattern that matches nothing is named in a warning", async () => {
+    const loaded = await loadSweep({ name: "w", base: "rm-periodic", until: "50ms", measure: { metrics: ["pcpus.*.invocations", "pcpus.*.invocation"] } })
+    const p = Plan.make(loaded)
+    const records = p.runs.map((r) => RunOne.execute(RunOne.context(loaded, p, "w.json"), r))
+    expect(Results.unmatched(loaded, records)).toEqual([expect.stringMatching(/^measure\.metrics: "pcpus\.\*\.invocation" matched no metric of any run/)])
   })
 
   it("metric patterns: * one part, ** any parts", () => {
