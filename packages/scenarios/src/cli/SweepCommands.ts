@@ -89,6 +89,7 @@ export const sweep = Command.make(
     if (submit && Option.isNone(slurm)) return yield* badInput("--submit applies to --slurm N")
     if (Option.isSome(slurm)) {
       if (Option.isSome(shard) || resume) return yield* badInput("--slurm writes an array job script; --shard and --resume apply to the tasks, which the script runs")
+      if (Option.isSome(report)) return yield* badInput("--report with --slurm: the report comes with the merge, `qvsim merge DIR --report FILE` once every task is done")
       if (slurm.value > p.runs.length) return yield* badInput(`--slurm ${slurm.value}: more shards than runs (${p.runs.length})`)
       const outAbs = resolve(outDir)
       const path = join(outAbs, "sweep.sbatch")
