@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import * as Plan from "./Plan.ts"
 import * as Pool from "./Pool.ts"
@@ -67,6 +67,7 @@ export const run = async (o: Options): Promise<Outcome> => {
   const start = performance.now()
   const { loaded, plan } = o
   const dir = o.shard === undefined ? o.outDir : Shards.dirOf(o.outDir, o.shard.index)
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ScenarioError(`--out ${o.outDir}: ${dir} is not a folder`)
   mkdirSync(dir, { recursive: true })
   const prov = Results.provenance(loaded, plan, o.command)
   const header = Results.header(prov, o.shard === undefined ? null : { index: o.shard.index, count: o.shard.count })
