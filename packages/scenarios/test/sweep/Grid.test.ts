@@ -50,10 +50,20 @@ describe("Grid", () => {
     expect(() => Grid.combine([a, b], [["a", "q"]])).toThrow(/zip: "q" is not an axis/)
   })
 
-  test.prop([fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: 4 })])("the cartesian product has Π|axis| distinct points", (lengths) => {
+  /** The cartesian product of axes of these lengths has Π|axis| points, all distinct. */
+  const productHolds = (combine: typeof Grid.combine, lengths: number[]): boolean => {
     const params = lengths.map((n, i) => ({ path: `p${i}`, values: Array.from({ length: n }, (_, k) => k), durationNs: false }))
-    const points = Grid.combine(params, false)
-    expect(points).toHaveLength(lengths.reduce((a, n) => a * n, 1))
-    expect(new Set(points.map((p) => JSON.stringify(p))).size).toBe(points.length)
+    const points = combine(params, false)
+    return points.length === lengths.reduce((a, n) => a * n, 1) && new Set(points.map((p) => JSON.stringify(p))).size === points.length
+  }
+  const lengthsArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: 4 })
+
+  test.prop([lengthsArb])("the cartesian product has Π|axis| distinct points", (lengths) => {
+    expect(productHolds(Grid.combine, lengths)).toBe(true)
+  })
+
+  it("the property catches a broken product (the last axis's last value dropped)", () => {
+    const broken: typeof Grid.combine = (params, zip) => Grid.combine(params.map((p, i) => (i === params.length - 1 && p.values.length > 1 ? { ...p, values: p.values.slice(0, -1) } : p)), zip)
+    expect(fc.check(fc.property(lengthsArb, (lengths) => productHolds(broken, lengths))).failed).toBe(true)
   })
 })
