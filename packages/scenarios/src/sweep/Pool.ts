@@ -29,6 +29,9 @@ export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool =>
     maxThreads: jobs,
     // Workers live as long as the sweep: never recycled between batches.
     isolateWorkers: false,
+    // A second batch waits in each worker while it runs one, so no worker idles while the parent
+    // (busy writing results) hands out the next (a task runs to completion: nothing interleaves).
+    concurrentTasksPerWorker: 2,
     idleTimeout: 60_000,
   })
   return {

@@ -4,7 +4,8 @@
  *
  * Invariants:
  * - streaming: each run is appended as one whole line with one `write` as it arrives, and the
- *   file is fsync'ed per batch (at most every `FSYNC_MS`), so a crash, `kill -9` or Ctrl-C loses
+ *   file is fsync'ed per batch (every `FSYNC_MS`, in the background; on Ctrl-C and at the end
+ *   waiting for it), so a crash, `kill -9` or Ctrl-C loses
  *   at most the runs in flight and never leaves a torn line; a torn last line (power loss) is cut
  *   off when the file is read back or resumed;
  * - resuming checks the header's sweep hash and refuses a file of another sweep; the runs already
@@ -14,7 +15,7 @@
  *
  * @module
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
+import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { ScenarioError } from "../Scenario.ts"
 import type { RunRecord } from "./RunOne.ts"
@@ -78,6 +79,7 @@ export class Writer {
   readonly path: string
   private fd: number | null
   private dirty = false
+  private syncing = false
   private lastSync = 0
   constructor(path: string, fd: number) {
     this.path = path
@@ -113,14 +115,30 @@ export class Writer {
     if (this.fd === null) throw new Error(`${this.path}: closed`)
     writeSync(this.fd, `${JSON.stringify(record)}\n`)
     this.dirty = true
-    if (nowMs - this.lastSync >= FSYNC_MS) this.sync(nowMs)
+    if (nowMs - this.lastSync >= FSYNC_MS) this.syncInBackground(nowMs)
   }
 
+  /** fsyncs now, waiting for it (before closing, or when the process may exit next). */
   sync(nowMs = 0): void {
-    if (this.fd === null || !this.dirty) return
+    // A background fsync in flight may not have completed: fsync again, waiting.
+    if (this.fd === null || (!this.dirty && !this.syncing)) return
     fsyncSync(this.fd)
     this.dirty = false
     this.lastSync = nowMs
+  }
+
+  /**
+   * The per-batch fsync, off the main thread (libuv's pool) so the parent keeps handing out work
+   * meanwhile; the lines written before it are durable once it completes. At most one in flight.
+   */
+  private syncInBackground(nowMs: number): void {
+    if (this.fd === null || !this.dirty || this.syncing) return
+    this.dirty = false
+    this.lastSync = nowMs
+    this.syncing = true
+    fsync(this.fd, () => {
+      this.syncing = false
+    })
   }
 
   close(): void {
