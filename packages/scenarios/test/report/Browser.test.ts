@@ -1,25 +1,21 @@
 /**
- * The report in a real browser: Debian's Chromium (`/usr/bin/chromium`, installed by `.ci/run`)
- * driven headless by playwright-core. The page must load from a file:// URL with no console
- * error, no uncaught exception and no request but its own file; the Gantt chart must be redrawn
- * live (SVG with bars) and zoom on the wheel; the plot must show its marks.
- *
- * Without Chromium this test fails (it is never skipped) and says how to install it.
+ * The report in a real browser: the headless Chromium that npm installs with the project
+ * (`./browser.ts`), driven by playwright-core. The page must load from a file:// URL with no
+ * console error, no uncaught exception and no request but its own file; the Gantt chart must be
+ * redrawn live (SVG with bars) and zoom on the wheel; the plot must show its marks.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { chromium, type BrowserContext, type Page } from "playwright-core"
+import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Runner from "../../src/Runner.ts"
 import type { Scenario } from "../../src/Scenario.ts"
 import { Collector } from "../../src/report/Collect.ts"
 import * as Report from "../../src/report/Report.ts"
+import { launchChromium } from "./browser.ts"
 import { builtin } from "./support.ts"
-
-const CHROMIUM = "/usr/bin/chromium"
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 const writeReport = async (dir: string, scenario: Scenario, untilNs: number): Promise<string> => {
   const collector = new Collector()
@@ -39,24 +35,17 @@ interface Loaded {
 
 describe("the report in headless Chromium", { timeout: 60_000 }, () => {
   let dir = ""
+  let browser: Browser | undefined
   let context: BrowserContext | undefined
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: the report's browser test needs Debian's Chromium. Install it with \`apt-get update && apt-get install -y --no-install-recommends chromium\` (as root; .ci/run does this before npm test).`)
-    }
     dir = mkdtempSync(join(tmpdir(), "qvsim-browser-"))
-    // A fresh profile directory per run (--user-data-dir), removed afterwards.
-    context = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1100, height: 900 },
-    })
+    browser = await launchChromium()
+    context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
   })
 
   afterAll(async () => {
-    await context?.close()
+    await browser?.close()
     if (dir !== "") rmSync(dir, { recursive: true, force: true })
   })
 
