@@ -12,7 +12,8 @@
  *   would otherwise pay for type stripping itself: about 15 MiB);
  * - answers `qvsim --version` and `qvsim list` itself, without loading Effect (they print the same
  *   as the Effect CLI's own `--version` and `list`);
- * - imports the Effect CLI only for everything else.
+ * - imports the Effect CLI only for everything else, after installing the resolve hook that lets
+ *   user files anywhere import `@qvsim/*` (`WorkspaceImports.ts`).
  *
  * Measured by `npm run bench -- startup` (never a timed test).
  */
@@ -28,5 +29,8 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
   const List = await import("./List.ts")
   process.stdout.write(`${List.lines().join("\n")}\n`)
 } else {
+  // Scenario and experiment files outside the checkout import `@qvsim/*` from it.
+  const WorkspaceImports = await import("./WorkspaceImports.ts")
+  WorkspaceImports.install()
   await import("./Cli.ts")
 }
