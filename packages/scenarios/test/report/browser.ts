@@ -1,8 +1,9 @@
 /**
  * The headless Chromium of the report's browser tests, installed by npm with the project: the
- * `@sparticuz/chromium` package ships a Chromium build (brotli-compressed, linked only against
- * libc, libexpat and libgcc) that is inflated here on first use and driven by `playwright-core`.
- * Nothing is downloaded and no system browser is used.
+ * `@sparticuz/chromium` package ships a Chromium build (brotli-compressed) with the NSS and expat
+ * libraries it links against, inflated here on first use and driven by `playwright-core`; of the
+ * system it needs only glibc and libgcc (Debian's libc6, libgcc-s1). Nothing is downloaded and no
+ * system browser is used.
  *
  * Invariants:
  * - The browser is inflated once per installed version into `node_modules/.cache/qvsim-chromium-<version>/`
@@ -74,13 +75,19 @@ export const chromiumDir = (): string => {
   mkdirSync(cache, { recursive: true })
   const staging = mkdtempSync(join(cache, `qvsim-chromium-${version}.staging-`))
   try {
-    // The package inflates into os.tmpdir(): run it in a child whose TMPDIR is the staging directory.
-    const inflate = `import(${JSON.stringify(pathToFileURL(join(pkg, "build", "index.js")).href)}).then((m) => m.default.executablePath())`
+    // The package inflates into os.tmpdir(): run it in a child whose TMPDIR is the staging
+    // directory. Besides the browser, its fonts and SwiftShader: the NSS and expat libraries it
+    // links against (shipped for Amazon Linux 2023, glibc 2.34), so the system needs only glibc and libgcc.
+    const inflate = [
+      `const m = await import(${JSON.stringify(pathToFileURL(join(pkg, "build", "index.js")).href)})`,
+      `await m.default.executablePath()`,
+      `await m.inflate(${JSON.stringify(join(pkg, "bin", "al2023.tar.br"))})`,
+    ].join("\n")
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", inflate], {
       env: { ...process.env, TMPDIR: staging },
       encoding: "utf8",
     })
-    if (run.status !== 0 || !existsSync(join(staging, "chromium"))) {
+    if (run.status !== 0 || !existsSync(join(staging, "chromium")) || !existsSync(join(staging, "al2023", "lib", "libnss3.so"))) {
       throw new Error(`inflating @sparticuz/chromium ${version} into ${staging} failed (exit ${run.status}): ${run.stderr}${run.stdout}`)
     }
     writeFileSync(join(staging, "fonts.conf"), fontsConf(dir))
@@ -108,6 +115,10 @@ export const launchChromium = async (): Promise<Browser> => {
     executablePath: join(dir, "chromium"),
     headless: true,
     args: FLAGS,
-    env: { ...process.env, FONTCONFIG_FILE: join(dir, "fonts.conf") },
+    env: {
+      ...process.env,
+      FONTCONFIG_FILE: join(dir, "fonts.conf"),
+      LD_LIBRARY_PATH: [join(dir, "al2023", "lib"), process.env["LD_LIBRARY_PATH"] ?? ""].filter((p) => p !== "").join(":"),
+    },
   })
 }
