@@ -39,10 +39,13 @@ free_port() {
   die "no free TCP port found in 20000-39999"
 }
 
-# Is PID running the program NAME? (Guards against a recycled PID.)
+# Is PID running the program NAME? (Guards against a recycled PID; an exited, unreaped one is not running.)
 running() {
-  local pid=$1 name=$2
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
+  local pid=$1 name=$2 stat
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat:0:1}" != Z ]
 }
 
 stop_daemon() {
