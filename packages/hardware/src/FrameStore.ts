@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { Capacity } from "@qvsim/sim-core"
 import { HardwareError } from "./Errors.ts"
 
 /** Bytes per slot: room for a 1518-byte Ethernet frame and headroom. */
@@ -97,7 +98,7 @@ export class FrameStore {
   private grow(): void {
     const old = this.capacity
     const next = Math.min(old * 2, this.maxSlots)
-    if (next <= old) throw new HardwareError(`FrameStore: more than ${this.maxSlots} frames alive at once (a leak?)`)
+    if (next <= old) throw new Capacity.CapacityError(`FrameStore: more than ${this.maxSlots} frames alive at once (frames queue faster than the wire and the NIC drain them)`)
     const bytes = new Uint8Array(next * SLOT_BYTES)
     bytes.set(this.bytes)
     this.bytes = bytes

@@ -4,6 +4,7 @@
  * table. Device models only: the kernel, its drivers and monitors live in sandbox-kernel.
  */
 export * as Errors from "./Errors.ts"
+export * as Issues from "./Issues.ts"
 export * as MachineConfig from "./MachineConfig.ts"
 export * as CostModel from "./CostModel.ts"
 export * as Tsc from "./Tsc.ts"

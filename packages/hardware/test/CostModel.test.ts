@@ -39,6 +39,6 @@ describe("CostModel", () => {
     expect(new CostTable(HZ, { vmExit: 1000 }).cycles.vmExit).toBe(1000)
     expect(() => new CostTable(HZ, { vmExit: -1 })).toThrow(/costs\.vmExit: must be ≥ 0/)
     expect(() => new CostTable(HZ, { vmExit: 1.5 })).toThrow(/costs\.vmExit: must be an integer/)
-    expect(() => new CostTable(HZ, { vmexit: 3 } as never)).toThrow(/costs: Unrecognized key: "vmexit"/)
+    expect(() => new CostTable(HZ, { vmexit: 3 } as never)).toThrow(/costs: unknown key "vmexit" \(did you mean "vmExit"\?\)/)
   })
 })

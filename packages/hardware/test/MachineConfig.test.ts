@@ -30,23 +30,23 @@ describe("MachineConfig", () => {
   })
 
   it("refuses bad device configurations at construction, naming the field", () => {
-    expect(refused({ nic: { rxRing: 0 } })).toEqual(["nic.rxRing: must be ≥ 1"])
-    expect(refused({ cpuHz: -1 })).toEqual(["cpuHz: must be a positive integer number of Hz"])
+    expect(refused({ nic: { rxRing: 0 } })).toEqual(["nic.rxRing: must be ≥ 1 (got 0)"])
+    expect(refused({ cpuHz: -1 })).toEqual(["cpuHz: must be a positive integer number of Hz (got -1)"])
     expect(refused({ layout: { slices: [{ base: 0x100000, bytes: 0x4000000 }, { base: 0x2000000, bytes: 0x4000000 }] }, cores: 2 }))
       .toEqual(["layout.slices.1: slice 1 [0x2000000, 0x6000000) overlaps slice 0 [0x100000, 0x4100000)"])
-    expect(refused({ cores: 9 })).toEqual(["cores: must be ≤ 8"])
-    expect(refused({ nic: { rxRng: 3 } as never })).toEqual(['nic: Unrecognized key: "rxRng"'])
+    expect(refused({ cores: 9 })).toEqual(["cores: must be ≤ 8 (got 9)"])
+    expect(refused({ nic: { rxRng: 3 } as never })).toEqual(['nic: unknown key "rxRng" (did you mean "rxRing"?)'])
     expect(refused({ clockOffsetNs: [0, 0, 0, 0, 0] })).toEqual(["clockOffsetNs: 5 entries for 4 cores"])
-    expect(refused({ clockDriftPpm: [0.0001] })).toEqual(["clockDriftPpm.0: must be a multiple of 0.001 ppm"])
+    expect(refused({ clockDriftPpm: [0.0001] })).toEqual(["clockDriftPpm.0: must be a multiple of 0.001 ppm (got 0.0001)"])
     expect(refused({ nic: { irqLine: 30 } })).toEqual(["nic.irqLine: line 30 does not exist on an I/O APIC with 24 lines"])
     expect(refused({ sandboxOfCore: [0, 0, 2, 2] })).toEqual(["sandboxOfCore: sandbox 1 has no core (sandbox ids must be 0..2)"])
   })
 
   it("reports every problem at once", () => {
     expect(refused({ cpuHz: 0, nic: { txRing: 0 }, ioapic: { lines: 0 } })).toEqual([
-      "cpuHz: must be a positive integer number of Hz",
-      "ioapic.lines: must be ≥ 1",
-      "nic.txRing: must be ≥ 1",
+      "cpuHz: must be a positive integer number of Hz (got 0)",
+      "ioapic.lines: must be ≥ 1 (got 0)",
+      "nic.txRing: must be ≥ 1 (got 0)",
       "nic.irqLine: line 16 does not exist on an I/O APIC with 0 lines",
     ])
   })

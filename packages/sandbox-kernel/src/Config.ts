@@ -16,7 +16,7 @@
  * @module
  */
 import { z } from "zod"
-import { Errors, MachineConfig } from "@qvsim/hardware"
+import { Errors, Issues, MachineConfig } from "@qvsim/hardware"
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "./Program.ts"
 import { faultSchema } from "./Faults.ts"
@@ -24,6 +24,7 @@ import { channelSchema, RECEIVER } from "./Channels.ts"
 import { checkPhases, resolvePhases } from "./Recovery.ts"
 import { migrationSchema } from "./Migration.ts"
 import { bootSchema } from "./Boot.ts"
+import * as Validate from "./Validate.ts"
 import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
@@ -55,7 +56,7 @@ export const threadSchema = z.strictObject({
   /** Index of its (Main) VCPU in the sandbox's `vcpus`. */
   vcpu: int(0),
   /** Its behaviour: a generator function (see `Program`). */
-  program: z.custom<Program.Program>((v) => typeof v === "function", { message: "must be a generator function (function*)" }),
+  program: z.custom<Program.Program>((v) => Program.programProblem(v) === undefined, { error: (iss) => Program.programProblem(iss.input) }),
   /** Periodic releases for `Program.waitJob()`: period, first release offset, relative deadline (default the period). */
   periodic: z.strictObject({ periodNs: int(1), offsetNs: int(0).default(0), deadlineNs: int(1).optional() }).optional(),
   /** Local time the thread first becomes runnable, ns. */
@@ -157,15 +158,11 @@ export const defaultVcpus = (): VcpuConfig[] => [
 export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number, machine: MachineConfig.MachineConfig): number =>
   name === "channelReinit" ? channelReinitCycles : (machine.costs as Record<string, number>)[name]!
 
-const path = (p: ReadonlyArray<PropertyKey>): string => p.map(String).join(".")
-
 /** Validates `input` and fills every default; throws one `ConfigError` listing every problem by path. */
 export const parse = (input: SystemInput = {}): SystemConfig => {
   const issues: string[] = []
-  const r = systemSchema.safeParse(input)
-  if (!r.success) {
-    throw new Errors.ConfigError("SystemConfig", r.error.issues.map((i) => `${path(i.path) || "(root)"}: ${i.message}`))
-  }
+  const r = systemSchema.safeParse(input, Issues.parseOptions)
+  if (!r.success) throw new Errors.ConfigError("SystemConfig", Issues.lines(Issues.flatten(r.error.issues)))
   const c = r.data
   // Machine: the kernel does the boot (its own post-boot state or boot phase).
   const bootIn = (c.machine["boot"] ?? {}) as Record<string, unknown>
@@ -176,13 +173,14 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     machine = MachineConfig.parse(machineInput)
   } catch (e) {
     if (!(e instanceof Errors.ConfigError)) throw e
-    for (const line of e.issues) issues.push(`machine.${line}`)
+    for (const line of e.issues) issues.push(line.startsWith("(root): ") ? `machine: ${line.slice(8)}` : `machine.${line}`)
   }
   let scheduler: SchedOptions.SchedulerOptions | null = null
+  issues.push(...Validate.schedulerKeys(c.scheduler))
   try {
     scheduler = SchedOptions.resolveOptions(c.scheduler as Partial<SchedOptions.SchedulerOptions>)
   } catch (e) {
-    issues.push(`scheduler: ${(e as Error).message}`)
+    issues.push(Validate.schedulerError((e as Error).message))
   }
   if (machine === null || scheduler === null) throw new Errors.ConfigError("SystemConfig", issues)
 
@@ -284,6 +282,12 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     if (h.target !== undefined && h.target >= n) issues.push(`hosts.${i}.target: sandbox ${h.target} does not exist (${n} sandboxes)`)
     if (h.target !== undefined && (h as { targetIp?: unknown }).targetIp !== undefined) issues.push(`hosts.${i}: give target or targetIp, not both`)
   })
+  issues.push(
+    ...Validate.hosts(c.hosts, machine),
+    ...Validate.timeRange({ ...c, machine: undefined }, machine.cpuHz),
+    ...Validate.writes(c.faults, machine),
+    ...Validate.vcpuNames(sandboxes),
+  )
   if (issues.length > 0) throw new Errors.ConfigError("SystemConfig", issues)
   const { sandboxes: _s, machine: _m, scheduler: _sc, ...rest } = c
   return { ...rest, machine, machineInput, scheduler, sandboxes, nicSharers: sharers, nicMaster: master }

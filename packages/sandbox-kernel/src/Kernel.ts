@@ -346,8 +346,19 @@ export interface KernelDeps {
   readonly makeScheduler?: ((core: number) => PcpuScheduler | undefined) | undefined
 }
 
-/** A failure of a thread program (thrown inside the simulation as a SimulationError). */
-const describe = (k: Kernel, th: Thread): string => `sandbox ${k.sandbox} thread "${th.name}"`
+
+/** The message of anything a program threw (it may throw a non-Error). */
+const errorText = (e: unknown): string => (e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message.split("\n")[0]}` : String(e))
+
+/** A short JSON rendering of a bad request (it may be cyclic or hold a bigint). */
+const safeJson = (v: unknown): string => {
+  try {
+    const text = JSON.stringify(v) ?? String(v)
+    return text.length > 80 ? `${text.slice(0, 80)}…` : text
+  } catch {
+    return String(v)
+  }
+}
 
 export class Kernel {
   readonly sim: Simulation.Simulation
@@ -503,13 +514,16 @@ export class Kernel {
       sliceBase: this.sliceBase,
     }
     let gen: Generator<Program.Request, unknown, unknown>
+    const who = `sandbox ${this.sandbox} thread "${spec.name}"`
+    const problem = Program.programProblem(spec.program)
+    if (problem !== undefined) throw new Program.ProgramError(`${who}: its program ${problem}`)
     try {
       gen = spec.program(ctx)
     } catch (e) {
-      throw new RangeError(`sandbox ${this.sandbox} thread "${spec.name}": its program threw when called: ${(e as Error).message}`)
+      throw new Program.ProgramError(`${who}: its program threw when called: ${errorText(e)}`)
     }
     if (gen === null || typeof gen !== "object" || typeof gen.next !== "function") {
-      throw new RangeError(`sandbox ${this.sandbox} thread "${spec.name}": program must be a generator function (function*)`)
+      throw new Program.ProgramError(`${who}: program must be a generator function (function*)`)
     }
     const th = new Thread(tid, spec.name, pid, spec.user, p, spec.vcpu, schedId, ctx, gen, spec.pages ?? this.options.processPages)
     th.parent = parent
@@ -737,13 +751,13 @@ export class Kernel {
         return
       }
       if (++guard > this.options.maxZeroTimeSteps) {
-        this.sim.fail(`${describe(this, th)} made ${guard - 1} requests without using any time (a program that never computes or sleeps?)`)
+        this.misuse(th, `made ${guard - 1} requests without using any time (a program that never computes or sleeps?)`)
       }
       let r: IteratorResult<Program.Request, unknown>
       try {
         r = th.gen.next(th.result)
       } catch (e) {
-        this.sim.fail(`${describe(this, th)}: its program threw: ${(e as Error).message}`)
+        this.misuse(th, `its program threw: ${errorText(e)}`)
       }
       th.result = undefined
       if (r.done === true) {
@@ -751,8 +765,19 @@ export class Kernel {
         this.blockCurrent(p, th)
         return
       }
-      this.begin(p, th, r.value)
+      const req = r.value
+      if (typeof req !== "object" || req === null) {
+        this.misuse(th, typeof (r as { then?: unknown }).then === "function"
+          ? "its program is async (a program must be a generator function, function*)"
+          : `yielded ${String(req)}, which is not a request (use the Program constructors)`)
+      }
+      this.begin(p, th, req)
     }
+  }
+
+  /** Stops the run on a program's misuse (see `Program.ProgramError`), naming the thread and the time. */
+  misuse(th: { readonly name: string }, message: string): never {
+    throw new Program.ProgramError(`sandbox ${this.sandbox} thread "${th.name}": ${message} (at t=${this.sim.now}ns)`)
   }
 
   /** The current thread stops being runnable: tell the scheduler and invoke it. */
@@ -794,7 +819,7 @@ export class Kernel {
       case Program.Op.Recv:
       case Program.Op.PollUntilChanged: {
         const ops = this.channelOps(req.channel)
-        if (ops === undefined) this.sim.fail(`${describe(this, th)}: no channel "${req.channel}" in sandbox ${this.sandbox}`)
+        if (ops === undefined) this.misuse(th, `no channel "${req.channel}" in sandbox ${this.sandbox}`)
         th.effectObj = ops
         th.effectState = 0
         th.remainingNs = ops.begin(this, p, th, req)
@@ -833,7 +858,7 @@ export class Kernel {
           th.remainingNs = 0
           return
         }
-        this.sim.fail(`${describe(this, th)} yielded ${JSON.stringify(req)}, which is not a request (use the Program constructors)`)
+        this.misuse(th, `yielded ${safeJson(req)}, which is not a request (use the Program constructors)`)
     }
   }
 
@@ -857,7 +882,7 @@ export class Kernel {
         try {
           v = this.machine.read(p.core.index, req.gpa, req.size)
         } catch (e) {
-          this.sim.fail(`${describe(this, th)}: read at ${req.gpa}: ${(e as Error).message}`)
+          this.misuse(th, `read at ${req.gpa}: ${errorText(e)}`)
         }
         if (p.core.inVmxRoot) return this.stop(th)
         th.result = v
@@ -990,7 +1015,7 @@ export class Kernel {
   }
 
   private waitJob(p: Pcpu, th: Thread): number {
-    if (th.periodNs === 0) this.sim.fail(`${describe(this, th)} called waitJob but has no "periodic" option`)
+    if (th.periodNs === 0) this.misuse(th, `called waitJob but has no "periodic" option`)
     const local = this.localNow(p)
     if (th.jobActive) this.completeJob(th, local)
     const r = th.nextReleaseNs
@@ -1112,7 +1137,7 @@ export class Kernel {
 
   private startIo(p: Pcpu, th: Thread, req: Program.Io): number {
     const v = this.ioVcpuFor(req.classMask)
-    if (v < 0) this.sim.fail(`${describe(this, th)}: an I/O request but the sandbox has no VCPU to serve it`)
+    if (v < 0) this.misuse(th, `an I/O request but the sandbox has no VCPU to serve it`)
     this.submitIo(v, th.vcpu, req.workNs, 0, th.tid, req.delayNs, req.wait)
     if (!req.wait) return O_DONE
     th.status = ThreadStatus.IoWait

@@ -168,10 +168,10 @@ class MailboxOps implements ChannelOps {
     const costs = k.machine.costs
     th.effectState = PH_START
     if (req.op === 9 /* Send */) {
-      if (req.bytes > this.box.bytes) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": ${req.bytes} bytes do not fit mailbox "${this.box.name}" (${this.box.bytes})`)
+      if (req.bytes > this.box.bytes) k.misuse(th, `${req.bytes} bytes do not fit mailbox "${this.box.name}" (${this.box.bytes})`)
       return costs.copyNs(req.bytes)
     }
-    if (req.op === 11 /* Recv */) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": recv on mailbox "${this.box.name}" (mailboxes are polled)`)
+    if (req.op === 11 /* Recv */) k.misuse(th, `recv on mailbox "${this.box.name}" (mailboxes are polled)`)
     return costs.ns.pollCheck
   }
 
@@ -231,7 +231,7 @@ class MailboxOps implements ChannelOps {
       th.remainingNs = costs.copyNs(bytes) + Math.ceil(bytes / 64) * costs.ns.remoteLineTransfer
       return th.remainingNs > 0 ? O_AGAIN : this.done(th)
     }
-    if (th.effectState === PH_SPIN) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": busy-poll on "${box.name}" never saw a change`)
+    if (th.effectState === PH_SPIN) k.misuse(th, `busy-poll on "${box.name}" never saw a change`)
     return this.done(th)
   }
 

@@ -145,11 +145,11 @@ class PrivateOps implements ChannelOps {
   }
 
   begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
-    if (req.op === 20) k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
+    if (req.op === 20) k.misuse(th, `pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
     th.effectState = S_CHECK
     th.effectArg = 0
     if (req.op === 9 /* Send */ && req.bytes > MAX_PAYLOAD) {
-      k.sim.fail(`sandbox ${k.sandbox} thread "${th.name}": ${req.bytes} bytes do not fit a private-channel half (${MAX_PAYLOAD})`)
+      k.misuse(th, `${req.bytes} bytes do not fit a private-channel half (${MAX_PAYLOAD})`)
     }
     return req.op === 11 /* Recv */ ? 0 : k.machine.costs.ns.pollCheck
   }

@@ -161,9 +161,24 @@ export interface Message {
   readonly receivedLocalNs: number
 }
 
-/** A request refused at construction. */
+/**
+ * A program's misuse: a request refused at construction, or at run time a program that yields
+ * something that is not a request, makes a request its sandbox cannot serve (a channel it is not
+ * on, a message too big for the channel), or throws. The author's mistake, not a model invariant:
+ * the CLI reports it as bad input, naming the thread.
+ */
 export class ProgramError extends RangeError {
   override readonly name = "ProgramError"
+}
+
+/** Why `v` cannot be a program (not a function, an async function), or undefined when it may be one. */
+export const programProblem = (v: unknown): string | undefined => {
+  if (typeof v !== "function") return "must be a generator function (function*)"
+  const kind = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name
+  if (kind === "AsyncGeneratorFunction" || kind === "AsyncFunction") {
+    return "must be a generator function (function*), not an async one: a program yields requests and the kernel resumes it at simulated times"
+  }
+  return undefined
 }
 
 const nat = (api: string, what: string, v: number, min = 0): number => {

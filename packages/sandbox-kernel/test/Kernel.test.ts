@@ -165,11 +165,32 @@ describe("fork, exit, waitpid", () => {
 describe("programs that misbehave fail the run with the thread named", () => {
   it("a program that never uses time", () => {
     const sys = new System.System({ machine: { cores: 1 }, kernel: { maxZeroTimeSteps: 50 }, sandboxes: [{ threads: [{ name: "spin", vcpu: 0, program: function* () { for (;;) yield Program.now() } }] }] })
-    expect(() => sys.run(10 * MS)).toThrow(/thread "spin" made 50 requests without using any time/)
+    expect(() => sys.run(10 * MS)).toThrow(/thread "spin": made 50 requests without using any time/)
   })
-  it("a program that yields something else", () => {
-    const sys = new System.System({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "odd", vcpu: 0, program: function* () { yield { op: 42 } as never } }] }] })
-    expect(() => sys.run(10 * MS)).toThrow(/thread "odd" yielded .* not a request/)
+  const misuse = (program: unknown): Error => {
+    const sys = new System.System({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "odd", vcpu: 0, program: program as Program.Program }] }] })
+    try {
+      sys.run(10 * MS)
+    } catch (e) {
+      return e as Error
+    }
+    throw new Error("the run did not fail")
+  }
+  it("a program that yields something else, or null, or throws: a ProgramError naming the thread and the time", () => {
+    const odd = misuse(function* () { yield { op: 42 } as never })
+    expect(odd).toBeInstanceOf(Program.ProgramError)
+    expect(odd.message).toMatch(/^sandbox 0 thread "odd": yielded \{"op":42\}, which is not a request .*\(at t=\d+ns\)$/)
+    expect(misuse(function* () { yield Program.compute(1000); yield null as never }).message).toMatch(/thread "odd": yielded null, which is not a request/)
+    const thrown = misuse(function* () { yield Program.compute(1000); throw new TypeError("oops") })
+    expect(thrown).toBeInstanceOf(Program.ProgramError)
+    expect(thrown.message).toMatch(/thread "odd": its program threw: TypeError: oops/)
+  })
+  it("an async program is refused at construction; a forked one when it starts", () => {
+    expect(() => new System.System({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "a", vcpu: 0, program: (async function* () {}) as never }] }] }))
+      .toThrow(/sandboxes\.0\.threads\.0\.program: must be a generator function \(function\*\), not an async one/)
+    const forked = misuse(function* () { yield Program.fork((async function* () {}) as never) })
+    expect(forked).toBeInstanceOf(Program.ProgramError)
+    expect(forked.message).toMatch(/its program must be a generator function \(function\*\), not an async one/)
   })
   it("a bad configuration names the field", () => {
     expect(() => new System.System({ sandboxes: [{ threads: [{ name: "x", vcpu: 9, program: function* () {} }] }, {}, {}, {}] }))

@@ -15,13 +15,13 @@
  */
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import type { Trace } from "@qvsim/sim-core"
 import type { System } from "@qvsim/sandbox-kernel"
 import * as Experiment from "./paper/Experiment.ts"
 import * as Registry from "./paper/registry.ts"
 import * as Runner from "./Runner.ts"
 import { parseScenario, type Scenario, ScenarioError, type ScenarioInput } from "./Scenario.ts"
+import { importModule } from "./UserModule.ts"
 
 /** An experiment found for a spec, and how to name it again. */
 export interface Found {
@@ -47,12 +47,7 @@ export const find = async (spec: string): Promise<Found | undefined> => {
   if (!spec.endsWith(".ts")) return undefined
   const path = resolve(spec)
   if (!existsSync(path)) return undefined
-  let mod: { default?: unknown }
-  try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown }
-  } catch (e) {
-    throw new ScenarioError(`cannot load ${spec}: ${(e as Error).message.split("\n")[0]}`)
-  }
+  const mod = await importModule(path, ".ts file")
   return isExperiment(mod.default) ? { experiment: mod.default, source: path } : undefined
 }
 

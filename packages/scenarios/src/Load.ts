@@ -6,14 +6,15 @@
  * @module
  */
 import { hashOf } from "./Hash.ts"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import * as Builtins from "./Builtins.ts"
 import * as Experiments from "./Experiments.ts"
+import * as Input from "./Input.ts"
 import * as Override from "./Override.ts"
 import { parseScenario, type Scenario, ScenarioError } from "./Scenario.ts"
+import { importModule } from "./UserModule.ts"
 
 export interface Loaded {
   readonly scenario: Scenario
@@ -29,9 +30,15 @@ const fail = (message: string) => Effect.fail(new ScenarioError(message))
 
 const importDefault = (path: string) =>
   Effect.tryPromise({
-    try: () => import(pathToFileURL(path).href) as Promise<{ default?: unknown }>,
-    catch: (e) => new ScenarioError(`cannot load ${path}: ${(e as Error).message.split("\n")[0]}`),
+    try: () => importModule(path, "scenario file"),
+    catch: (e) => (e instanceof ScenarioError ? e : new ScenarioError(`cannot load ${path}: ${String((e as Error)?.message ?? e).split("\n")[0]}`)),
   })
+
+/** Refuses a value too deep or cyclic to hash and validate (see `Input.checkShape`). */
+const checkShape = (input: unknown, origin: string) => {
+  const problem = Input.checkShape(input)
+  return problem === undefined ? Effect.void : fail(`invalid scenario ${origin}: ${problem}`)
+}
 
 export interface LoadOptions {
   /** For `<experiment>/<variant>`: the seed its system is built for (default the experiment's). */
@@ -52,6 +59,8 @@ const loadVariant = (experiment: string, variant: string, options: LoadOptions):
       try: () => {
         const v = Experiments.variantOf(e, variant)
         const input = Override.apply(Experiments.variantScenario(e, v, options.seed ?? e.seed, options.scale ?? 1), options.overrides ?? [])
+        const problem = Input.checkShape(input)
+        if (problem !== undefined) throw new ScenarioError(`invalid scenario ${experiment}/${variant}: ${problem}`)
         const scenario = parseScenario(input, `${e.name}/${v.name}`)
         const source = `${found.source}/${variant}`
         return { scenario, source, hash: hashOf(input) }
@@ -78,8 +87,12 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
     if (!existsSync(path)) return yield* fail(`scenario file ${spec} does not exist`)
     let input: unknown
     if (path.endsWith(".json")) {
+      const text = yield* Effect.try({
+        try: () => Input.readText(path, "scenario file", Input.limits().scenarioBytes, "QVSIM_MAX_SCENARIO_BYTES", ScenarioError),
+        catch: (e) => e as ScenarioError,
+      })
       try {
-        input = JSON.parse(readFileSync(path, "utf8"))
+        input = JSON.parse(text)
       } catch (e) {
         return yield* fail(`invalid scenario ${spec}: malformed JSON (${(e as Error).message.split("\n")[0]})`)
       }
@@ -88,6 +101,7 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
       if (mod.default === undefined) return yield* fail(`invalid scenario ${spec}: no default export`)
       input = mod.default
     }
+    yield* checkShape(input, spec)
     const changed = yield* Effect.try({ try: () => Override.apply(input, options.overrides ?? []), catch: (e) => e as ScenarioError })
     const scenario = yield* Effect.try({ try: () => parseScenario(changed, spec), catch: (e) => e as ScenarioError })
     return { scenario, source: path, hash: hashOf(changed) }

@@ -112,6 +112,11 @@ export const PcpuDecl = z.strictObject({
     const v = names.get(t.vcpu)
     if (v === undefined) ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `no VCPU "${t.vcpu}" (known: ${known})` })
     else if (p.vcpus[v]!.kind === "io") ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `"${t.vcpu}" is an I/O VCPU: threads run on Main VCPUs and reach I/O VCPUs with io steps` })
+    if (t.arrivals.kind === "explicit") {
+      const at = t.arrivals.at
+      const k = at.findIndex((x, j) => j > 0 && x < at[j - 1]!)
+      if (k > 0) ctx.issues.push({ code: "custom", input: at[k], path: ["threads", i, "arrivals", "at", k], message: `${at[k]} ns is before the previous release (${at[k - 1]} ns): list the releases in time order` })
+    }
     t.job.forEach((s, k) => {
       if ("io" in s) {
         const io = names.get(s.io.vcpu)

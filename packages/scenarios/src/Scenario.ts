@@ -8,10 +8,11 @@
  *
  * @module
  */
+import { Issues } from "@qvsim/hardware"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
-import { crossCheck, SystemDecl, threadChecks } from "./SystemDecl.ts"
+import { crossCheck, jobChannelChecks, SystemDecl, threadChecks } from "./SystemDecl.ts"
 
 /** A periodic event source: fires at `offset + k·period`, each firing delayed by U[0, jitter]. */
 export const PeriodicSource = z.strictObject({
@@ -65,7 +66,7 @@ export const ScenarioSchema = z.strictObject({
     if (s.system !== undefined) {
       if (s.sources.length > 0) ctx.issues.push({ code: "custom", input: s.sources, path: ["sources"], message: "a scenario with a system runs no event sources (put them in the system as hosts or threads)" })
       if (s.pcpus.length > 0) ctx.issues.push({ code: "custom", input: s.pcpus, path: ["pcpus"], message: "a scenario runs either a system or PCPUs on the scheduling harness, not both" })
-      const local = threadChecks(s.system)
+      const local = [...threadChecks(s.system), ...jobChannelChecks(s.system)]
       const issues = local.length > 0 ? local : crossCheck(s.system)
       for (const i of issues) ctx.issues.push({ code: "custom", input: undefined, path: ["system", ...i.path], message: i.message })
     }
@@ -84,15 +85,13 @@ export class ScenarioError extends Error {
   override readonly name = "ScenarioError"
 }
 
-const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`), "")
-
-/** Validates scenario input; throws a `ScenarioError` naming the first bad fields by path. */
+/** Validates scenario input; throws a `ScenarioError` naming the first bad fields by path, with their values. */
 export const parseScenario = (input: unknown, origin: string): Scenario => {
-  const result = ScenarioSchema.safeParse(input)
+  const result = ScenarioSchema.safeParse(input, Issues.parseOptions)
   if (result.success) return result.data
-  const issues = result.error.issues.slice(0, 3).map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`)
-  const more = result.error.issues.length > 3 ? ` (and ${result.error.issues.length - 3} more)` : ""
+  const all = Issues.flatten(result.error.issues)
+  const issues = all.slice(0, 3).map((i) => `${Issues.formatPath(i.path) || "(root)"}: ${i.message}`)
+  const more = all.length > 3 ? ` (and ${all.length - 3} more)` : ""
   throw new ScenarioError(`invalid scenario ${origin}: ${issues.join("; ")}${more}`)
 }
 

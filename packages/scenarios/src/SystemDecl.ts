@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { Config, Program } from "@qvsim/sandbox-kernel"
+import { Config, PrivateChannel, Program } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { SchedulerOptionsDecl, toOptions } from "./Pcpus.ts"
@@ -65,7 +65,7 @@ export const JobDecl = z.strictObject({
 })
 export type JobDecl = z.output<typeof JobDecl>
 
-const programField = z.custom<Program.Program>((v) => typeof v === "function", { message: "must be a generator function (function*)" })
+const programField = z.custom<Program.Program>((v) => Program.programProblem(v) === undefined, { error: (iss) => Program.programProblem(iss.input) })
 
 /** sandbox-kernel's thread, with `program` optional and `job` as its declarative alternative. */
 export const ThreadDecl = Config.threadSchema.omit({ program: true }).extend({
@@ -179,6 +179,36 @@ export const crossCheck = (decl: SystemDecl): Array<{ path: PropertyKey[]; messa
       return at < 0 ? { path: [], message: line } : { path: splitPath(line.slice(0, at)), message: line.slice(at + 2) }
     })
   }
+}
+
+/**
+ * The channel steps of declarative jobs against the channels: the channel exists, the thread's
+ * sandbox is one of its two parties, the message fits (a mailbox's `bytes`, a private channel's
+ * half), as `{path, message}` relative to the section.
+ */
+export const jobChannelChecks = (decl: SystemDecl): Array<{ path: PropertyKey[]; message: string }> => {
+  const out: Array<{ path: PropertyKey[]; message: string }> = []
+  const channels = new Map((decl.channels ?? []).map((c) => [c.name, c]))
+  decl.sandboxes?.forEach((sb, s) => sb.threads.forEach((t, i) => t.job?.steps.forEach((step, k) => {
+    const use = "send" in step ? { op: "send", ...step.send } : "poll" in step ? { op: "poll", ...step.poll, bytes: 0 } : undefined
+    if (use === undefined) return
+    const at: PropertyKey[] = ["sandboxes", s, "threads", i, "job", "steps", k, use.op]
+    const ch = channels.get(use.channel)
+    if (ch === undefined) {
+      const near = [...channels.keys()]
+      out.push({ path: [...at, "channel"], message: `no channel named ${JSON.stringify(use.channel)} (${near.length === 0 ? "the system has no channels" : `channels: ${near.join(", ")}`})` })
+      return
+    }
+    if (!ch.between.includes(s)) {
+      out.push({ path: [...at, "channel"], message: `channel ${JSON.stringify(use.channel)} is between sandboxes ${ch.between[0]} and ${ch.between[1]}, not sandbox ${s}` })
+      return
+    }
+    const limit = ch.kind === "mailbox" ? ch.bytes : PrivateChannel.MAX_PAYLOAD
+    if (use.bytes > limit) {
+      out.push({ path: [...at, "bytes"], message: `${use.bytes} bytes do not fit ${ch.kind === "mailbox" ? `mailbox ${JSON.stringify(ch.name)} (${limit} bytes)` : `a half of private channel ${JSON.stringify(ch.name)} (${limit} bytes)`}` })
+    }
+  })))
+  return out
 }
 
 /** Thread-level checks of the scenario layer (one of `program` and `job`), as `{path, message}`. */

@@ -25,6 +25,8 @@
 /** A handle returned by `push`, for `cancel`/`isPending`. Never 0 for a live event... but opaque. */
 export type EventHandle = number
 
+import { CapacityError } from "./Capacity.ts"
+
 const SLOT_BITS = 2 ** 24 // slots per generation step: at most 16 M events pending at once
 const PRIORITY_SHIFT = 2 ** 44 // seq < 2^44 ≈ 1.76e13 events per run
 
@@ -274,7 +276,7 @@ export class EventQueue {
 
   private growSlots(): void {
     const n = this.sHandler.length * 2
-    if (n > SLOT_BITS) throw new EventQueueError(`EventQueue: more than ${SLOT_BITS} events pending`)
+    if (n > SLOT_BITS) throw new CapacityError(`EventQueue: more than ${SLOT_BITS} events pending at once (the input asks for more than the simulator holds)`)
     this.sKey = grow(this.sKey, new Float64Array(n))
     this.sHandler = grow(this.sHandler, new Int32Array(n))
     this.sA0 = grow(this.sA0, new Float64Array(n))

@@ -26,6 +26,10 @@
 import { EventQueue, type EventHandle } from "./EventQueue.ts"
 import { Trace } from "./Trace.ts"
 import { checkSeed, stream, type RngStream } from "./Rng.ts"
+import { MAX_TIME } from "./Time.ts"
+import { CapacityError } from "./Capacity.ts"
+
+export { CapacityError }
 
 export const EventClass = {
   Device: 0,
@@ -104,7 +108,10 @@ export class Simulation {
 
   /** Schedules `handler` at absolute time `timeNs` (≥ now). */
   at(timeNs: number, priority: number, handler: number, a0 = 0, a1 = 0): EventHandle {
-    if (!(timeNs >= this.now) || Math.floor(timeNs) !== timeNs) {
+    if (!(timeNs >= this.now && timeNs <= MAX_TIME) || Math.floor(timeNs) !== timeNs) {
+      if (timeNs > MAX_TIME && timeNs !== Infinity) {
+        throw new CapacityError(`${this.handlerName(handler)} asked for an event at ${timeNs}ns, beyond the time range (2^53 ns ≈ 104 days) (at t=${this.now}ns, seed ${this.seed}): a duration or period too large?`)
+      }
       this.fail(`cannot schedule ${this.handlerName(handler)} at ${timeNs}ns: time must be an integer ≥ now (${this.now}ns)`)
     }
     return this.queue.push(timeNs, priority, handler, a0, a1)

@@ -20,6 +20,17 @@ export const NS_PER_S = 1_000_000_000
 /** The largest representable simulated time. */
 export const MAX_TIME: Ns = Number.MAX_SAFE_INTEGER
 
+/**
+ * `[ASSUMED]` The longest duration an input may give (2^50 ns, about 13 days): a run's end plus a
+ * few such durations (an offset, a period, a deadline) stays below {@link MAX_TIME}, so a valid
+ * input never asks for an event beyond the representable time. Inputs above it are refused at
+ * load time, naming the field.
+ */
+export const MAX_INPUT_NS: Ns = 2 ** 50
+
+/** The refusal of a duration above {@link MAX_INPUT_NS}, for validation messages. */
+export const tooLong = (t: number): string => `${t} ns is beyond the time range (at most 2^50 ns ≈ 13 days)`
+
 const unitNs = { ns: 1, us: NS_PER_US, "µs": NS_PER_US, ms: NS_PER_MS, s: NS_PER_S } as const
 export type Unit = keyof typeof unitNs
 

@@ -3,8 +3,10 @@
  * after a field path (`nic.rxRing: must be ≥ 1`), and `parseConfig`, which turns zod issues into
  * one {@link ConfigError}.
  */
+import { Time } from "@qvsim/sim-core"
 import { z } from "zod"
 import { ConfigError } from "../Errors.ts"
+import { flatten, lines, parseOptions } from "../Issues.ts"
 
 /** An integer field ≥ `min` (and ≤ `max` if given). */
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -13,8 +15,8 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .min(min, `must be ≥ ${min}`)
     .max(max, `must be ≤ ${max}`)
 
-/** A duration in integer nanoseconds (≥ 0). */
-export const durationNs = () => int(0)
+/** A duration in integer nanoseconds (≥ 0, within the time range `Time.MAX_INPUT_NS`). */
+export const durationNs = () => int(0).refine((v) => v <= Time.MAX_INPUT_NS, { error: (iss) => Time.tooLong(iss.input as number) })
 
 /** A page-aligned byte count or address (multiple of 4096). */
 export const pageAligned = (min = 0) =>
@@ -44,13 +46,7 @@ export const mac = () => int(0, 0xffff_ffff_ffff)
 
 /** Validates `input` against `schema`; throws one {@link ConfigError} listing every issue. */
 export const parseConfig = <S extends z.ZodType>(what: string, schema: S, input: unknown, prefix = ""): z.output<S> => {
-  const result = schema.safeParse(input)
+  const result = schema.safeParse(input, parseOptions)
   if (result.success) return result.data
-  throw new ConfigError(
-    what,
-    result.error.issues.map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".")
-      return `${path === "" ? "(root)" : path}: ${issue.message}`
-    }),
-  )
+  throw new ConfigError(what, lines(flatten(result.error.issues), prefix))
 }

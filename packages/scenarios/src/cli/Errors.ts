@@ -1,7 +1,16 @@
 /**
- * CLI failures and their exit codes: 2 = bad input (scenario, flag, file), 1 = a comparison
- * found a difference, 3 = an invariant violated inside the simulation. Each prints one line on
- * stderr, never a stack trace.
+ * CLI failures and their exit codes, each printed as ONE line on stderr, never a stack trace:
+ *
+ * | code | meaning                                                                     |
+ * |------|-----------------------------------------------------------------------------|
+ * | 1    | a comparison found a difference (replay, diff)                              |
+ * | 2    | bad input: a flag, a file, a scenario field, a program's misuse, a limit    |
+ * | 3    | a model invariant violated inside the simulation (a bug in the model)       |
+ * | 70   | an internal error (a bug in qvsim outside the model)                        |
+ * | 130  | interrupted by SIGINT (143: by SIGTERM); nothing written                    |
+ *
+ * Invariant: exit 3 is reserved for sim-core's `SimulationError` (an invariant the model asserts);
+ * input problems found while a run goes on (a program's misuse, a capacity exceeded) are exit 2.
  */
 import { Runtime, Schema } from "effect"
 import { CliError } from "effect/cli"
@@ -18,26 +27,35 @@ export class ExitError extends Schema.TaggedError<ExitError>()("ExitError", {
 export const EXIT_BAD_INPUT = 2
 export const EXIT_DIFFERENT = 1
 export const EXIT_INVARIANT = 3
+export const EXIT_INTERNAL = 70
+export const EXIT_SIGINT = 130
+export const EXIT_SIGTERM = 143
 
 export const badInput = (message: string): ExitError => new ExitError({ code: EXIT_BAD_INPUT, message })
 export const different = (message: string): ExitError => new ExitError({ code: EXIT_DIFFERENT, message })
+
+/** Errors whose message names the bad input (a field path, a flag, a file, a thread). */
+const BAD_INPUT = new Set([
+  "ScenarioError", "TraceFileError", "OutputError", "TimeError", "RngError", "ZodError", "ProgramError",
+  "WorkloadError", "OptionsError", "CapacityError", "ConfigError",
+])
+
+const oneLine = (text: string): string => text.split("\n")[0]!.trim()
 
 /** Maps anything thrown below the CLI to an exit error, by its kind. */
 export const fromUnknown = (e: unknown): ExitError => {
   if (e instanceof ExitError) return e
   const err = e instanceof Error ? e : new Error(String(e))
-  const firstLine = err.message.split("\n")[0] ?? String(e)
-  switch (err.name) {
-    case "ScenarioError":
-    case "TraceFileError":
-    case "TimeError":
-    case "RngError":
-    case "ZodError":
-      return badInput(firstLine)
-    case "SimulationError":
-      return new ExitError({ code: EXIT_INVARIANT, message: `invariant violated: ${firstLine}` })
-    default:
-      if ((err as NodeJS.ErrnoException).code !== undefined) return badInput(firstLine)
-      return new ExitError({ code: EXIT_INVARIANT, message: `internal error: ${err.name}: ${firstLine}` })
+  const issues = (err as { issues?: unknown }).issues
+  // A configuration error lists one `path: problem` line per issue: keep them all, on one line.
+  const message = err.name === "ConfigError" && Array.isArray(issues) && issues.length > 0
+    ? `invalid configuration: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""}`
+    : oneLine(err.message)
+  if (BAD_INPUT.has(err.name)) return badInput(message)
+  if (err.name === "SimulationError") {
+    return new ExitError({ code: EXIT_INVARIANT, message: `invariant violated (a bug in the model; please report it with this line): ${message}` })
   }
+  // A system call's refusal (ENOENT, EACCES, ENOSPC, EISDIR, ...): a file the user named.
+  if (/^E[A-Z0-9]+$/.test(String((err as NodeJS.ErrnoException).code ?? ""))) return badInput(message)
+  return new ExitError({ code: EXIT_INTERNAL, message: `internal error (a bug in qvsim; please report it with the command line): ${err.name}: ${message}` })
 }

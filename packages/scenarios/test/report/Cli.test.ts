@@ -66,9 +66,10 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
   it("a run that fails mid-way leaves no output file, not even a temporary one", () => {
     const dir = fresh()
     const outputs = ["--perfetto", join(dir, "p.json"), "--report", join(dir, "r.html"), "--trace", join(dir, "t.jsonl"), "--schedule", join(dir, "s.json")]
-    const r = qvsim(["run", join(import.meta.dirname, "fixtures", "overflow.json"), ...outputs])
-    expect(r.code).toBe(3)
+    const r = qvsim(["run", join(import.meta.dirname, "fixtures", "fails-midway.ts"), ...outputs])
+    expect(r.code).toBe(2)
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(/thread "doomed": its program threw: gave up \(at t=\d+ns\)/)
     expect(readdirSync(dir)).toEqual([])
   })
 })
