@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { Simulation } from "@qvsim/sim-core"
+import { Simulation, type Trace } from "@qvsim/sim-core"
 import { Machine, type Core, type Ept } from "@qvsim/hardware"
 import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
@@ -133,10 +133,16 @@ export class System implements Core.CoreListener {
   private readonly bootSetup: BootSetup[] = []
   private started = false
 
-  constructor(input: Config.SystemInput = {}, hooks: SystemHooks = {}) {
+  /**
+   * `sinks` listen from the first record: building the system emits records (memory, EPT and
+   * interrupt set-up), and a sink attached afterwards would miss them (its record count and
+   * fingerprint would differ from the run's).
+   */
+  constructor(input: Config.SystemInput = {}, hooks: SystemHooks = {}, sinks: ReadonlyArray<Trace.TraceSink> = []) {
     const config = Config.parse(input)
     this.config = config
     const sim = new Simulation.Simulation(config.seed)
+    for (const sink of sinks) sim.trace.attach(sink)
     this.sim = sim
     const sandboxOfCore = config.machine.sandboxOfCore ?? Array.from({ length: config.machine.cores }, (_, i) => i)
     this.sandboxOfCore = sandboxOfCore

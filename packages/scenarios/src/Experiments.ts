@@ -134,6 +134,33 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   return { runs, result: e.analyse(runs), events }
 }
 
+/**
+ * As {@link run}, always through the Runner, each variant's run sharing its thread through
+ * `control` (see `Runner.executeAsync`; `control(v)` may stop the run by throwing). Computed
+ * experiments (no variants) run as in {@link run}, checked once before and after.
+ */
+export const runAsync = async (e: Experiment.Experiment, options: RunOptions & { readonly control: (v: Experiment.Variant) => Runner.RunControl; readonly check?: () => void }): Promise<Ran> => {
+  const seed = options.seed ?? e.seed
+  const scale = options.scale ?? 1
+  options.check?.()
+  if (e.compute !== undefined) return run(e, { seed, scale })
+  const runs: Experiment.Run[] = []
+  let events = 0
+  for (const v of e.variants) {
+    const { input, scenario } = parseVariant(e, v, seed, scale)
+    const prepared = Runner.prepare(scenario, {
+      seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [],
+      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
+    })
+    await Runner.executeAsync(prepared, options.control(v), options.onSlice?.(v))
+    events += prepared.sim.events
+    options.onVariant?.(v, prepared.sim.events)
+    runs.push({ variant: v.name, system: prepared.system as System.System })
+  }
+  options.check?.()
+  return { runs, result: e.analyse(runs), events }
+}
+
 /** A file-name slug of a table title. */
 export const slug = (title: string): string => {
   const words = title.toLowerCase().replace(/\(.*?\)/g, " ").split(/[^a-z0-9]+/).filter((w) => w !== "")

@@ -78,8 +78,7 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
 const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared => {
   const system = SystemModel.build(scenario, options.seed ?? scenario.seed, {
     recordSchedule: options.recordSchedule ?? false, recordJobs: options.recordJobs ?? false, checkInvariants: options.checkInvariants ?? false,
-  })
-  for (const sink of options.sinks ?? []) system.sim.trace.attach(sink)
+  }, options.sinks ?? [])
   system.start()
   return {
     scenario,
@@ -96,8 +95,23 @@ const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared =>
 /** Called between slices of a run (every `EVENTS_PER_SLICE` events), e.g. to show progress. */
 export type OnSlice = (sim: Simulation.Simulation, untilNs: number) => void
 
-/** Events per slice when an `onSlice` callback is given. Slicing never changes the run. */
-export const EVENTS_PER_SLICE = 250_000
+/**
+ * Events per slice when an `onSlice` callback or a {@link RunControl} is given (a few ms of wall
+ * time even for the slowest models, so a signal is seen well within 100 ms). Slicing never
+ * changes the run: `Simulation.run` stops and resumes between two events.
+ */
+export const EVENTS_PER_SLICE = 4096
+
+/**
+ * How an asynchronous run shares its thread (see {@link executeAsync}): after every slice it asks
+ * `due()` (cheap) and, when due, awaits `pause()` (e.g. one turn of the event loop, where signal
+ * handlers run); then `check` may throw to stop the run (e.g. on a signal).
+ */
+export interface RunControl {
+  readonly due: () => boolean
+  readonly pause: () => Promise<void>
+  readonly check: (sim: Simulation.Simulation, untilNs: number) => void
+}
 
 /** Runs a prepared simulation to its time limit and closes the trace sinks. */
 export const execute = (prepared: Prepared, onSlice?: OnSlice): Summary => {
@@ -107,6 +121,26 @@ export const execute = (prepared: Prepared, onSlice?: OnSlice): Summary => {
       sim.run({ untilNs })
     } else {
       while (sim.run({ untilNs, maxEvents: EVENTS_PER_SLICE }) === "maxEvents") onSlice(sim, untilNs)
+    }
+    prepared.finish()
+  } finally {
+    sim.trace.close()
+  }
+  return summarize(prepared)
+}
+
+/**
+ * As {@link execute}, but yields its thread when `control` says so, and stops when its `check`
+ * throws (the trace sinks are closed either way; the caller drops what they wrote).
+ */
+export const executeAsync = async (prepared: Prepared, control: RunControl, onSlice?: OnSlice): Promise<Summary> => {
+  const { sim, untilNs } = prepared
+  try {
+    control.check(sim, untilNs)
+    while (sim.run({ untilNs, maxEvents: EVENTS_PER_SLICE }) === "maxEvents") {
+      onSlice?.(sim, untilNs)
+      if (control.due()) await control.pause()
+      control.check(sim, untilNs)
     }
     prepared.finish()
   } finally {

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative } from "node:path"
 import { describe, expect, it } from "vitest"
 
 const main = join(import.meta.dirname, "../src/cli/main.ts")
@@ -29,7 +29,8 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/✓ the heavy variant uses more CPU/)
     expect(r.stdout).toMatch(/✗ both variants use the same CPU/)
     expect(r.stdout).toMatch(/1 of 2 claims do NOT hold/)
-    expect(readdirSync(out).sort()).toEqual(["report.html", "results.csv", "results.json"])
+    expect(readdirSync(out).sort()).toEqual(["qvsim-run.json", "report.html", "results.csv", "results.json"])
+    expect(JSON.parse(readFileSync(join(out, "qvsim-run.json"), "utf8"))).toMatchObject({ experiment: "tiny", seed: 3, scale: 1, files: ["report.html", "results.csv", "results.json"] })
     expect(readFileSync(join(out, "results.csv"), "utf8").split("\n")[0]).toBe('variant,jobs,cpuMs,"max response, ms"')
     const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"))
     expect(json.experiment).toBe("tiny")
@@ -41,12 +42,13 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(html).toMatch(/<svg/)
   })
 
-  it("--json prints {experiment, seed, wallMs, tables, claims} only; --seed changes the runs", () => {
+  it("--json prints {experiment, seed, scale, wallMs, out, tables, claims} only; --seed changes the runs", () => {
     const out = fresh()
     const r = qvsim(["run", tiny, "--out", out, "--json", "--seed", "4"])
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout)
-    expect(Object.keys(j).sort()).toEqual(["claims", "experiment", "seed", "tables", "wallMs"])
+    expect(Object.keys(j).sort()).toEqual(["claims", "experiment", "out", "scale", "seed", "tables", "wallMs"])
+    expect(j.out).toBe(out)
     expect(j.seed).toBe(4)
   })
 
@@ -56,7 +58,9 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(existsSync(join(out, "heavy.trace.jsonl"))).toBe(true)
     expect(existsSync(join(out, "light.trace.jsonl"))).toBe(false)
     const head = JSON.parse(readFileSync(join(out, "heavy.trace.jsonl"), "utf8").split("\n")[0]!)
-    expect(head.scenario.source).toBe(`${tiny}/heavy`)
+    // The experiment's file named relative to the trace, with its content hash (replay checks it before importing).
+    expect(head.scenario.source).toBe(`${relative(out, tiny)}/heavy`)
+    expect(head.scenario.file.sha256).toMatch(/^[0-9a-f]{16}$/)
     const replay = qvsim(["replay", join(out, "heavy.trace.jsonl")])
     expect(replay.stdout).toMatch(/^identical: /)
     expect(replay.code).toBe(0)

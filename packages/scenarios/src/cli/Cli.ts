@@ -1,10 +1,9 @@
 /**
  * The `qvsim` command line (Effect CLI), imported by `main.ts` for every command it does not
- * answer itself. Exit codes: 0 ok, 1 a difference found (replay, diff), 2 bad input,
- * 3 an invariant violated inside the simulation.
+ * answer itself. Exit codes (see `Errors`): 0 ok, 1 a difference or a verdict (replay, diff, check,
+ * --strict), 2 bad input, 3 a model invariant violated, 70 an internal error, 130/143 interrupted.
  */
 // NOTE: the two modules, not the package's index, which loads HTTP, sockets and clusters too (~0.3 s).
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
@@ -12,6 +11,7 @@ import { VERSION } from "../Version.ts"
 import { root } from "./Commands.ts"
 import { badInput, fromUnknown } from "./Errors.ts"
 import * as Output from "./Output.ts"
+import { runMain } from "./RunMain.ts"
 
 const main = Command.run(root, { version: VERSION }).pipe(
   // Usage errors were already printed (one line) by the presenter: exit 2.
@@ -24,4 +24,4 @@ const main = Command.run(root, { version: VERSION }).pipe(
   Effect.provide(Layer.mergeAll(NodeServices.layer, Output.layer)),
 )
 
-NodeRuntime.runMain(main)
+runMain(main, { disableErrorReporting: true })

@@ -3,27 +3,28 @@
  * scenarios, files and their cleanup, timing, exit codes. The simulation itself runs in plain
  * TypeScript (`Runner`).
  */
-import { mkdirSync } from "node:fs"
-import { basename, join } from "node:path"
-import { Diff, Replay, Time, Trace } from "@qvsim/sim-core"
+import { basename } from "node:path"
+import { Diff, Replay, Time, type Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Builtins from "../Builtins.ts"
 import * as Check from "../Check.ts"
 import { jsonSchema, parseScenario, ScenarioError } from "../Scenario.ts"
 import * as Experiments from "../Experiments.ts"
+import { load, type Loaded, type LoadOptions } from "../Load.ts"
 import * as Jobs from "../Jobs.ts"
 import * as Override from "../Override.ts"
-import { hashOf, load, type Loaded, type LoadOptions } from "../Load.ts"
-import type * as ExperimentReport from "../report/ExperimentReport.ts"
 import * as Outputs from "../report/Outputs.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
 import { readHeader, readRecords } from "../TraceFile.ts"
+import { headerScenario, resolveForReplay } from "../TraceSource.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
+import { runExperiment } from "./ExperimentRun.ts"
 import * as List from "./List.ts"
 import * as Progress from "./Progress.ts"
+import * as Signals from "./Signals.ts"
 import { strictVerdict } from "./Strict.ts"
 import { merge, sweep } from "./SweepCommands.ts"
 
@@ -78,6 +79,8 @@ const fileFlag = (name: string, description: string, extensions: ReadonlyArray<s
     Flag.optional,
   )
 
+const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event JSON file (open it at ui.perfetto.dev)", [".json"])
+
 const jobsFlag = fileFlag("jobs", "write one row per job (thread, job, release, firstStart, finish, response, deadline, missed, preemptions; ns) to FILE: CSV, or JSON for .json", [".csv", ".json"])
 
 const checkInvariantsFlag = Flag.Boolean("check-invariants").pipe(
@@ -89,8 +92,6 @@ const strictFlag = Flag.Boolean("strict").pipe(
   Flag.withDescription("exit 1 when a claim of the experiment does not hold or a deadline is missed (for CI)"),
   Flag.withDefault(false),
 )
-
-const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event JSON file (open it at ui.perfetto.dev)", [".json"])
 
 const reportFlag = fileFlag("report", "write a self-contained HTML report: summary, Gantt chart, the experiment's plot, analysis", [".html", ".htm"])
 
@@ -128,144 +129,29 @@ const parseSets = (sets: ReadonlyArray<string>) =>
     }
   }))
 
+const forceFlag = Flag.Boolean("force").pipe(
+  Flag.withDescription("write through a symbolic link at an output path; experiments: replace another run's results in --out"),
+  Flag.withDefault(false),
+)
+
+const trustFlag = Flag.Boolean("trust").pipe(
+  Flag.withDescription("replay a trace whose .ts scenario lies outside the trace's folder and the qvsim checkout (replay imports, i.e. runs, it)"),
+  Flag.withDefault(false),
+)
+
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
-const header = (loaded: Loaded, seed: number, untilNs: number, scale?: number, set: ReadonlyArray<string> = []): Trace.TraceHeader => ({
+/** The trace header of a run whose trace goes to `tracePath` (the scenario's file named relative to it). */
+const header = (loaded: Loaded, tracePath: string, seed: number, untilNs: number, scale?: number, set: ReadonlyArray<string> = []): Trace.TraceHeader => ({
   type: "header",
   qvsim: VERSION,
-  scenario: { name: loaded.scenario.name, hash: loaded.hash, source: loaded.source },
+  scenario: headerScenario(loaded.scenario.name, loaded.hash, loaded.source, tracePath),
   seed,
   options: { untilNs, ...(scale === undefined ? {} : { scale }), ...(set.length === 0 ? {} : { set: [...set] }) },
 })
 
-/** Measures wall time around `f` (the CLI is the one place allowed to read the clock). */
-const timed = <A>(f: () => A): [A, number] => {
-  const start = performance.now()
-  const value = f()
-  return [value, performance.now() - start]
-}
 
 export const list = Command.make("list", {}, () => Console.log(List.lines().join("\n"))).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))
-
-interface ExperimentFlags {
-  readonly seed: Option.Option<number>
-  readonly scale: Option.Option<number>
-  readonly out: Option.Option<string>
-  readonly traces: Option.Option<string>
-  readonly report: string | undefined
-  readonly json: boolean
-  readonly checkInvariants: boolean
-  readonly strict: boolean
-}
-
-/** `qvsim run <experiment>`: every variant, the tables and claims, results.csv/json (all or nothing). */
-const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
-  Effect.gen(function* () {
-    const e = found.experiment
-    const seed = Option.getOrElse(flags.seed, () => e.seed)
-    const scale = Option.getOrElse(flags.scale, () => 1)
-    const outDir = Option.getOrElse(flags.out, () => join("out", e.name))
-    const traced = new Set<string>()
-    if (Option.isSome(flags.traces)) {
-      const names = flags.traces.value === "all" ? e.variants.map((v) => v.name) : flags.traces.value.split(",").map((x) => x.trim()).filter((x) => x !== "")
-      for (const n of names) {
-        if (!e.variants.some((v) => v.name === n)) return yield* badInput(`--traces: experiment ${e.name} has no variant "${n}" (variants: ${e.variants.map((v) => v.name).join(", ") || "none"})`)
-        traced.add(n)
-      }
-    }
-    yield* attempt(() => mkdirSync(outDir, { recursive: true }))
-    const pending: Outputs.PendingFile[] = []
-    const open = (path: string, flag: string): Outputs.PendingFile => {
-      const f = new Outputs.PendingFile(path, flag)
-      pending.push(f)
-      return f
-    }
-    const abort = () => { for (const f of pending) f.abort() }
-    const done = yield* Effect.gen(function* () {
-      const sinks = traced.size > 0
-        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] | undefined => {
-          if (!traced.has(v.name)) return undefined
-          const file = open(join(outDir, `${v.name}.trace.jsonl`), "--traces")
-          const h: Trace.TraceHeader = {
-            type: "header",
-            qvsim: VERSION,
-            scenario: { name: scenario.name, hash: hashOf(input), source: `${found.source}/${v.name}` },
-            seed,
-            options: { untilNs: v.untilNs(scale), scale },
-          }
-          return [new Trace.JsonlSink(file, h)]
-        }
-        : undefined
-      // Progress on stderr (runs longer than a second; silent with --json): the variant, then its simulated time and events/s.
-      const started = performance.now()
-      let progress: Progress.Progress | undefined
-      const onSlice = flags.json ? undefined : (v: { readonly name: string }) => {
-        progress?.done()
-        progress = Progress.make(true, `${v.name}: `)
-        return progress.onSlice
-      }
-      const onVariant = flags.json ? undefined : (v: { readonly name: string }, events: number) => {
-        progress?.done()
-        progress = undefined
-        if (performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
-      }
-      const [ran, wallMs] = yield* attempt(() => timed(() => Experiments.run(e, {
-        seed, scale, ...(sinks !== undefined ? { sinks } : {}), ...(onSlice !== undefined ? { onSlice } : {}), ...(onVariant !== undefined ? { onVariant } : {}),
-        checkInvariants: flags.checkInvariants, recordJobs: flags.strict,
-      })))
-      const { result } = ran
-      const files = [
-        ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),
-        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result), null, 2)}\n` },
-      ]
-      for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
-      if (flags.report !== undefined) {
-        const html = yield* Effect.tryPromise({
-          // Loaded only for a report: the charts' modules (vega) take about a second to load.
-          try: async () => ((await import("../report/ExperimentReport.ts")) as typeof ExperimentReport).build({
-            experiment: e, seed, scale, result, wallMs,
-            variants: ran.runs.map((r) => ({
-              name: r.variant,
-              description: e.variants.find((v) => v.name === r.variant)?.description ?? "",
-              simTimeNs: r.system.sim.now,
-              events: r.system.sim.events,
-              fingerprint: r.system.sim.trace.fingerprint(),
-            })),
-          }),
-          catch: fromUnknown,
-        })
-        yield* attempt(() => open(flags.report!, "--report").write(html))
-      }
-      yield* attempt(() => {
-        const renamed: Outputs.PendingFile[] = []
-        for (const f of pending) { f.commit(); renamed.push(f) }
-      })
-      return { ran, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.path) }
-    }).pipe(Effect.onError(() => Effect.sync(abort)))
-    const { result } = done.ran
-    const verdict = flags.strict
-      ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
-      : undefined
-    if (flags.json) {
-      yield* Console.log(JSON.stringify({ experiment: e.name, seed, wallMs: done.wallMs, tables: result.tables, claims: result.claims }))
-      if (verdict !== undefined) return yield* different(verdict)
-      return
-    }
-    const rate = done.wallMs > 0 ? Math.round(done.ran.events / (done.wallMs / 1000)) : 0
-    const lines = [
-      `experiment   ${e.name} (seed ${seed}${scale !== 1 ? `, scale ${scale}` : ""})`,
-      `             ${e.description}`,
-      `source       ${e.source}`,
-      `ran          ${done.ran.runs.length > 0 ? `${done.ran.runs.length} variant(s)` : "computed"} in ${done.wallMs.toFixed(0)} ms wall${done.ran.events > 0 ? ` (${done.ran.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s)` : ""}`,
-      ...result.tables.flatMap((t) => ["", Experiments.formatTable(t)]),
-      "",
-      Experiments.formatClaims(result.claims),
-      "",
-      `wrote        ${done.files.join(", ")}`,
-    ]
-    yield* Console.log(lines.join("\n"))
-    if (verdict !== undefined) return yield* different(verdict)
-  })
 
 export const run = Command.make(
   "run",
@@ -282,18 +168,19 @@ export const run = Command.make(
     scale: scaleFlag,
     out: outFlag,
     traces: tracesFlag,
+    force: forceFlag,
     checkInvariants: checkInvariantsFlag,
     strict: strictFlag,
     set: setFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, checkInvariants, strict, set }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set }) {
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
       if (set.length > 0) return yield* badInput(`--set applies to one run: use \`qvsim run ${spec}/<variant> --set ...\``)
       for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--jobs", Option.isSome(jobs)], ["--until", Option.isSome(until)]] as const) {
         if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
-      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, checkInvariants, strict })
+      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict })
     }
     if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
     if (Option.isSome(traces)) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
@@ -311,24 +198,35 @@ export const run = Command.make(
     const loaded = yield* loadScenario(spec, { ...(Option.isSome(seed) ? { seed: seed.value } : {}), ...(scaleV !== undefined ? { scale: scaleV } : {}), overrides })
     const runSeed = Option.getOrElse(seed, () => loaded.scenario.seed)
     const untilNs = Option.getOrElse(until, () => loaded.scenario.duration)
+    // The files this run reads, which no output may overwrite.
+    const inputs = loaded.source.startsWith("/") ? [loaded.source.replace(/(\.ts)\/[a-z0-9][a-z0-9-]*$/, "$1")] : []
+    // From here on, Ctrl-C / SIGTERM stop the run and remove its temporaries (before, they end the process at once).
+    Signals.install()
     // Every output is written under a temporary name and renamed into place only if the whole run succeeds.
     const summary = yield* Effect.acquireUseRelease(
-      attempt(() => Outputs.RunOutputs.open({ ...paths, scenario: loaded.scenario, header: header(loaded, runSeed, untilNs, scaleV, set) })),
+      attempt(() => Outputs.RunOutputs.open({ ...paths, inputs, force, scenario: loaded.scenario, header: header(loaded, paths.trace ?? paths.perfetto ?? ".", runSeed, untilNs, scaleV, set) })),
       (outputs) =>
         Effect.gen(function* () {
-          const s = yield* attempt(() => {
-            const prepared = Runner.prepare(loaded.scenario, {
-              seed: runSeed, untilNs, sinks: outputs.sinks, recordSchedule: outputs.recordSchedule,
-              recordJobs: outputs.recordJobs || strict, checkInvariants,
-            })
-            outputs.bind(prepared)
-            const progress = Progress.make(!json)
-            const [s, wallMs] = timed(() => Runner.execute(prepared, progress.onSlice))
-            progress.done()
-            const misses = strict ? Jobs.misses(prepared.jobs()) : undefined
-            return { ...s, wallMs: Math.round(wallMs * 1000) / 1000, misses }
+          const progress = Progress.make(!json)
+          const started = performance.now()
+          const ran = yield* Effect.tryPromise({
+            try: () => {
+              const prepared = Runner.prepare(loaded.scenario, {
+                seed: runSeed, untilNs, sinks: outputs.sinks, recordSchedule: outputs.recordSchedule,
+                recordJobs: outputs.recordJobs || strict, checkInvariants,
+              })
+              outputs.bind(prepared)
+              return Runner.executeAsync(prepared, Signals.control(), progress.onSlice).then((s) => ({ ...s, misses: strict ? Jobs.misses(prepared.jobs()) : undefined }))
+            },
+            catch: fromUnknown,
+          }).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
+          const s = { ...ran, wallMs: Math.round((performance.now() - started) * 1000) / 1000 }
+          yield* Effect.tryPromise({
+            try: async () => {
+              await outputs.finish(s, { hash: loaded.hash, source: loaded.source }, () => Signals.check(() => `after the run (${Time.show(s.simTimeNs)} simulated), while writing its outputs`))
+            },
+            catch: fromUnknown,
           })
-          yield* Effect.tryPromise({ try: () => outputs.finish(s, { hash: loaded.hash, source: loaded.source }), catch: fromUnknown })
           for (const w of outputs.warnings) yield* Console.error(`qvsim: warning: ${w}`)
           return s
         }),
@@ -354,27 +252,33 @@ export const run = Command.make(
 
 export const replay = Command.make(
   "replay",
-  { trace: Argument.String("trace.jsonl").pipe(Argument.withDescription("a trace written by `qvsim run --trace`")) },
-  Effect.fn("replay")(function* ({ trace }) {
+  {
+    trace: Argument.String("trace.jsonl").pipe(Argument.withDescription("a trace written by `qvsim run --trace`")),
+    trust: trustFlag,
+  },
+  Effect.fn("replay")(function* ({ trace, trust }) {
     const head = yield* attempt(() => readHeader(trace))
-    const source = head.scenario.source
-    if (source === undefined) return yield* badInput(`${trace}: the header names no scenario source to replay`)
-    const scaleOpt = head.options["scale"]
-    const scale = typeof scaleOpt === "number" ? scaleOpt : undefined
-    const setOpt = head.options["set"]
-    const overrides = yield* parseSets(Array.isArray(setOpt) ? setOpt.map(String) : [])
-    const loaded = yield* loadScenario(source, { seed: head.seed, ...(scale !== undefined ? { scale } : {}), overrides })
+    // Version, file, content hash and trust are checked before anything is imported.
+    const where = yield* attempt(() => resolveForReplay(trace, head, trust))
+    if (where.changed !== undefined) return yield* different(where.changed)
+    const scale = head.options.scale
+    const overrides = yield* parseSets(head.options.set ?? [])
+    const loaded = yield* loadScenario(where.spec, { seed: head.seed, ...(scale !== undefined ? { scale } : {}), overrides })
     if (loaded.hash !== head.scenario.hash) {
-      return yield* different(`${trace}: scenario ${source} changed since the trace was written (hash ${loaded.hash}, trace says ${head.scenario.hash})`)
+      return yield* different(`${trace}: scenario ${head.scenario.source} changed since the trace was written (hash ${loaded.hash}, trace says ${head.scenario.hash})`)
     }
-    const untilNs = typeof head.options["untilNs"] === "number" ? head.options["untilNs"] : loaded.scenario.duration
-    const result = yield* attempt(() => {
-      // The replay sink listens from the start, like the trace's sink did (a system emits when it starts).
-      let prepared: Runner.Prepared | undefined
-      const sink = new Replay.ReplaySink(readRecords(trace), () => prepared?.sim.stop())
-      prepared = Runner.prepare(loaded.scenario, { seed: head.seed, untilNs, sinks: [sink] })
-      Runner.execute(prepared)
-      return { difference: sink.finish(), compared: sink.compared }
+    const untilNs = head.options.untilNs ?? loaded.scenario.duration
+    Signals.install()
+    const result = yield* Effect.tryPromise({
+      try: async () => {
+        // The replay sink listens from the first record, like the trace's sink did (a system emits while it is built).
+        let prepared: Runner.Prepared | undefined
+        const sink = new Replay.ReplaySink(readRecords(trace), () => prepared?.sim.stop())
+        prepared = Runner.prepare(loaded.scenario, { seed: head.seed, untilNs, sinks: [sink] })
+        await Runner.executeAsync(prepared, Signals.control())
+        return { difference: sink.finish(), compared: sink.compared }
+      },
+      catch: fromUnknown,
     })
     if (result.difference !== null) {
       return yield* different(`${trace}:${result.difference.index + 2}: ${Diff.describe(result.difference)}`)

@@ -52,6 +52,7 @@ export const fromUnknown = (e: unknown): ExitError => {
     ? `invalid configuration: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""}`
     : oneLine(err.message)
   if (BAD_INPUT.has(err.name)) return badInput(message)
+  if (err.name === "Interrupted") return new ExitError({ code: (err as { code?: number }).code ?? EXIT_SIGINT, message })
   if (err.name === "SimulationError") {
     return new ExitError({ code: EXIT_INVARIANT, message: `invariant violated (a bug in the model; please report it with this line): ${message}` })
   }

@@ -1,11 +1,12 @@
 /**
  * The Quest-V system model: a scenario's `system` section built as one sandbox-kernel `System`
- * with the run's seed. Its simulation is the run's simulation (sinks attach to `system.sim.trace`
- * before it starts). Metrics are `System.metrics()` keyed by name (sandboxes, threads, hosts), so
+ * with the run's seed. Its simulation is the run's simulation (sinks listen from its first record,
+ * emitted while the system is built). Metrics are `System.metrics()` keyed by name (sandboxes, threads, hosts), so
  * the summary prints them as rows; segments carry names (`core<c>`, VCPU and thread names).
  *
  * @module
  */
+import type { Trace } from "@qvsim/sim-core"
 import { Kernel, System } from "@qvsim/sandbox-kernel"
 import { toOptions } from "../Pcpus.ts"
 import type { Scenario } from "../Scenario.ts"
@@ -13,11 +14,10 @@ import { toSystemInput, type SystemExtra } from "../SystemDecl.ts"
 import type { NamedSegment } from "./Pcpus.ts"
 
 /** Builds the system of `scenario` (which must have a `system` section). */
-export const build = (scenario: Scenario, seed: number, extra: Omit<SystemExtra, "scheduler"> = {}): System.System => {
+export const build = (scenario: Scenario, seed: number, extra: Omit<SystemExtra, "scheduler"> = {}, sinks: ReadonlyArray<Trace.TraceSink> = []): System.System => {
   const decl = scenario.system
   if (decl === undefined) throw new Error(`scenario ${scenario.name} has no system section`)
-  const sys = new System.System(toSystemInput(decl, seed, { ...extra, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }))
-  return sys
+  return new System.System(toSystemInput(decl, seed, { ...extra, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }), {}, sinks)
 }
 
 /** The name of PCPU (machine core) `core`. */

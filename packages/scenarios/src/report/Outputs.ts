@@ -1,19 +1,21 @@
 /**
- * The output files of `qvsim run` (`--trace`, `--perfetto`, `--schedule`, `--jobs`, `--report`) as one
- * all-or-nothing set: each is written under a temporary name while the run goes on and renamed
- * into place only when the whole run (and the report) succeeded; on any failure every temporary
- * file is removed and no target path is touched.
+ * The output files of `qvsim run` (`--trace`, `--perfetto`, `--schedule`, `--jobs`, `--report`) as
+ * one all-or-nothing set: each target is checked before the run (`SafeOutput`: a new name or a
+ * regular file that is not an input; no directory, FIFO, device or link), written under a
+ * temporary name while the run goes on and renamed into place only when the whole run (and the
+ * report) succeeded; on any failure every temporary file is removed and no target path is touched.
  *
  * Plain TypeScript: the CLI wraps it in Effect (acquire = {@link open}, release = `abort` on
  * failure).
  *
  * @module
  */
-import { rmSync, statSync } from "node:fs"
+import { rmSync } from "node:fs"
 import { resolve } from "node:path"
 import { Trace } from "@qvsim/sim-core"
-import { AtomicFile } from "../Files.ts"
+import { AtomicFile, OutputError } from "../Files.ts"
 import * as Jobs from "../Jobs.ts"
+import { checkTarget, type TargetOptions } from "../SafeOutput.ts"
 import * as Runner from "../Runner.ts"
 import type { Scenario } from "../Scenario.ts"
 import { Collector } from "./Collect.ts"
@@ -25,14 +27,18 @@ import type * as Report from "./Report.ts"
 export class PendingFile implements Trace.TextWriter {
   private readonly file: AtomicFile
   private committed = false
-  constructor(path: string, flag: string) {
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
-      throw Object.assign(new Error(`${flag}: ${path} is a directory`), { code: "EISDIR" })
-    }
+  /** What the user should know about the target (a link written through under `--force`). */
+  readonly notice: string | undefined
+  /** The path as given (the file written is {@link path}). */
+  readonly given: string
+  constructor(path: string, flag: string, options: TargetOptions = {}) {
+    const target = checkTarget(path, flag, options)
+    this.notice = target.notice
+    this.given = path
     try {
-      this.file = new AtomicFile(path)
+      this.file = new AtomicFile(target.path)
     } catch (e) {
-      throw Object.assign(new Error(`${flag}: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code ?? "EIO" })
+      throw new OutputError(`${flag}: ${(e as Error).message}`, (e as OutputError).code)
     }
   }
   get path(): string {
@@ -74,7 +80,7 @@ export const sameFile = (paths: OutputPaths): string | undefined => {
   return undefined
 }
 
-export interface OpenOptions extends OutputPaths {
+export interface OpenOptions extends OutputPaths, TargetOptions {
   readonly scenario: Scenario
   /** The JSONL trace's header; its identity fields also go to the Perfetto file's `otherData`. */
   readonly header: Trace.TraceHeader
@@ -142,8 +148,11 @@ export class RunOutputs {
     this.prepared = prepared
   }
 
-  /** After a successful run: writes the schedule and the report, then renames every file into place. */
-  async finish(summary: Runner.Summary & { readonly wallMs?: number }, identity?: { readonly hash: string; readonly source: string }): Promise<void> {
+  /**
+   * After a successful run: writes the schedule and the report, then renames every file into
+   * place. `check` runs just before the renames (it may throw to stop, e.g. on a signal).
+   */
+  async finish(summary: Runner.Summary & { readonly wallMs?: number }, identity?: { readonly hash: string; readonly source: string }, check: () => void = () => {}): Promise<void> {
     const prepared = this.prepared
     if (prepared === undefined) throw new Error("RunOutputs.finish: bind(prepared) was not called")
     if (this.scheduleFile !== undefined) this.scheduleFile.write(Runner.segmentsJson(prepared))
@@ -163,6 +172,7 @@ export class RunOutputs {
       })
       this.reportFile.write(html)
     }
+    check()
     // All or nothing: if a rename fails, the files already renamed into place are removed again.
     const renamed: PendingFile[] = []
     try {
@@ -177,9 +187,9 @@ export class RunOutputs {
     }
   }
 
-  /** Perfetto rules that did not fit their record kind (see `PerfettoSink.warnings`). */
+  /** Targets written through a link (`--force`), then Perfetto rules that did not fit their record kind (see `PerfettoSink.warnings`). */
   get warnings(): ReadonlyArray<string> {
-    return this.perfetto?.warnings ?? []
+    return [...this.files.flatMap((f) => (f.notice === undefined ? [] : [f.notice])), ...(this.perfetto?.warnings ?? [])]
   }
 
   /** Drops every temporary file (after a failure). Idempotent. */
@@ -188,7 +198,7 @@ export class RunOutputs {
   }
 
   private pending(path: string, flag: string): PendingFile {
-    const file = new PendingFile(path, flag)
+    const file = new PendingFile(path, flag, this.options)
     this.files.push(file)
     return file
   }

@@ -43,7 +43,7 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
     [["--report", "r.pdf"], /Invalid value for flag --report: "r\.pdf"\. Expected a file name ending in \.html or \.htm$/],
     [["--report", ".html"], /--report/],
     [["--perfetto", "x.json", "--schedule", "x.json"], /--perfetto and --schedule name the same file x\.json$/],
-    [["--report", "missing/r.html"], /--report: cannot write missing\/r\.html: no such directory$/],
+    [["--report", "missing/r.html"], /--report: cannot write missing\/r\.html: no such directory missing$/],
   ])("%j is refused with one line naming the flag, exit 2, nothing written", (flags, pattern) => {
     const dir = fresh()
     const args = (flags as string[]).map((a) => (a.includes(".") ? join(dir, a) : a))

@@ -1,0 +1,164 @@
+/**
+ * `qvsim run <experiment>`: every variant, the tables and claims, and the run's folder of results
+ * (`RunDirectory`: CSV, results.json, the traces asked for, the report if it is written there, the
+ * manifest), all or nothing: every file is written under a temporary name and renamed into place
+ * only when the whole run succeeded; then the previous run's files that this one did not write are
+ * removed. Ctrl-C / SIGTERM stop it within 100 ms (`Signals`): nothing is written.
+ *
+ * @module
+ */
+import { join } from "node:path"
+import { Trace } from "@qvsim/sim-core"
+import { Console, Effect, Option } from "effect"
+import * as Experiments from "../Experiments.ts"
+import { hashOf } from "../Load.ts"
+import type * as ExperimentReport from "../report/ExperimentReport.ts"
+import * as Outputs from "../report/Outputs.ts"
+import { headerScenario } from "../TraceSource.ts"
+import { VERSION } from "../Version.ts"
+import * as Jobs from "../Jobs.ts"
+import { badInput, different, fromUnknown } from "./Errors.ts"
+import * as Progress from "./Progress.ts"
+import * as RunDirectory from "./RunDirectory.ts"
+import * as Signals from "./Signals.ts"
+import { strictVerdict } from "./Strict.ts"
+
+export interface ExperimentFlags {
+  readonly seed: Option.Option<number>
+  readonly scale: Option.Option<number>
+  readonly out: Option.Option<string>
+  readonly traces: Option.Option<string>
+  readonly report: string | undefined
+  readonly json: boolean
+  readonly force: boolean
+  readonly checkInvariants: boolean
+  readonly strict: boolean
+}
+
+const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
+
+export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) =>
+  Effect.gen(function* () {
+    const e = found.experiment
+    const seed = Option.getOrElse(flags.seed, () => e.seed)
+    const scale = Option.getOrElse(flags.scale, () => 1)
+    const id = { experiment: e.name, seed, scale }
+    const outDir = Option.getOrElse(flags.out, () => RunDirectory.defaultFolder(id))
+    const traced = new Set<string>()
+    if (Option.isSome(flags.traces)) {
+      const names = flags.traces.value === "all" ? e.variants.map((v) => v.name) : flags.traces.value.split(",").map((x) => x.trim()).filter((x) => x !== "")
+      for (const n of names) {
+        if (!e.variants.some((v) => v.name === n)) return yield* badInput(`--traces: experiment ${e.name} has no variant "${n}" (variants: ${e.variants.map((v) => v.name).join(", ") || "none"})`)
+        traced.add(n)
+      }
+    }
+    const inputs = found.source.endsWith(".ts") ? [found.source] : []
+    const previous = yield* attempt(() => RunDirectory.prepare(outDir, id, flags.force))
+    Signals.install()
+    const pending: Outputs.PendingFile[] = []
+    const open = (path: string, flag: string): Outputs.PendingFile => {
+      const f = new Outputs.PendingFile(path, flag, { inputs, force: flags.force })
+      pending.push(f)
+      return f
+    }
+    const abort = () => { for (const f of pending) f.abort() }
+    const done = yield* Effect.gen(function* () {
+      const sinks = traced.size > 0
+        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] | undefined => {
+          if (!traced.has(v.name)) return undefined
+          const path = join(outDir, `${v.name}.trace.jsonl`)
+          const file = open(path, "--traces")
+          const h: Trace.TraceHeader = {
+            type: "header",
+            qvsim: VERSION,
+            scenario: headerScenario(scenario.name, hashOf(input), `${found.source}/${v.name}`, path),
+            seed,
+            options: { untilNs: v.untilNs(scale), scale },
+          }
+          return [new Trace.JsonlSink(file, h)]
+        }
+        : undefined
+      // Progress on stderr (runs longer than a second; silent with --json): the variant, then its simulated time and events/s.
+      const started = performance.now()
+      let progress: Progress.Progress | undefined
+      const onSlice = flags.json ? undefined : (v: { readonly name: string }) => {
+        progress?.done()
+        progress = Progress.make(true, `${v.name}: `)
+        return progress.onSlice
+      }
+      let variantsDone = 0
+      const onVariant = (v: { readonly name: string }, events: number) => {
+        variantsDone++
+        progress?.done()
+        progress = undefined
+        if (!flags.json && performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
+      }
+      const ran = yield* Effect.tryPromise({
+        try: () => e.compute !== undefined
+          // A computed experiment is one synchronous computation: the signals keep their default action meanwhile (no file is open yet).
+          ? Signals.withDefaultAction(() => Experiments.run(e, { seed, scale, checkInvariants: flags.checkInvariants, recordJobs: flags.strict }))
+          : Experiments.runAsync(e, {
+            seed, scale, onVariant, checkInvariants: flags.checkInvariants, recordJobs: flags.strict,
+            ...(sinks !== undefined ? { sinks } : {}), ...(onSlice !== undefined ? { onSlice } : {}),
+            control: (v) => Signals.control(`in variant ${v.name} (${variantsDone} of ${e.variants.length} done) `),
+          }),
+        catch: fromUnknown,
+      })
+      const wallMs = performance.now() - started
+      const { result } = ran
+      const files = [
+        ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),
+        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result), null, 2)}\n` },
+      ]
+      for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
+      if (flags.report !== undefined) {
+        const html = yield* Effect.tryPromise({
+          // Loaded only for a report: the charts' modules (vega) take about a second to load.
+          try: async () => ((await import("../report/ExperimentReport.ts")) as typeof ExperimentReport).build({
+            experiment: e, seed, scale, result, wallMs,
+            variants: ran.runs.map((r) => ({
+              name: r.variant,
+              description: e.variants.find((v) => v.name === r.variant)?.description ?? "",
+              simTimeNs: r.system.sim.now,
+              events: r.system.sim.events,
+              fingerprint: r.system.sim.trace.fingerprint(),
+            })),
+          }),
+          catch: fromUnknown,
+        })
+        yield* attempt(() => open(flags.report!, "--report").write(html))
+      }
+      const inFolder = pending.flatMap((f) => RunDirectory.nameIn(outDir, f.path) ?? [])
+      yield* attempt(() => open(join(outDir, RunDirectory.MANIFEST), "--out").write(RunDirectory.manifestText({ ...id, source: found.source }, inFolder)))
+      yield* attempt(() => {
+        Signals.check(() => "after the runs, while writing the results")
+        for (const f of pending) f.commit()
+        RunDirectory.removeLeftovers(outDir, previous, inFolder)
+      })
+      return { ran, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.given), notices: pending.flatMap((f) => f.notice ?? []) }
+    }).pipe(Effect.onError(() => Effect.sync(abort)))
+    for (const n of done.notices) yield* Console.error(`qvsim: warning: ${n}`)
+    const { result } = done.ran
+    const verdict = flags.strict
+      ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
+      : undefined
+    if (flags.json) {
+      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, wallMs: done.wallMs, out: outDir, tables: result.tables, claims: result.claims }))
+      if (verdict !== undefined) return yield* different(verdict)
+      return
+    }
+    const rate = done.wallMs > 0 ? Math.round(done.ran.events / (done.wallMs / 1000)) : 0
+    const lines = [
+      `experiment   ${e.name} (seed ${seed}${scale !== 1 ? `, scale ${scale}` : ""})`,
+      `             ${e.description}`,
+      `source       ${e.source}`,
+      `ran          ${done.ran.runs.length > 0 ? `${done.ran.runs.length} variant(s)` : "computed"} in ${done.wallMs.toFixed(0)} ms wall${done.ran.events > 0 ? ` (${done.ran.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s)` : ""}`,
+      ...result.tables.flatMap((t) => ["", Experiments.formatTable(t)]),
+      "",
+      Experiments.formatClaims(result.claims),
+      "",
+      `wrote        ${done.files.join(", ")}`,
+    ]
+    yield* Console.log(lines.join("\n"))
+    if (verdict !== undefined) return yield* different(verdict)
+  })
