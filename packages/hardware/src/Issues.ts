@@ -124,7 +124,7 @@ export const flatten = (issues: ReadonlyArray<ZodIssueLike>, prefix: ReadonlyArr
     }
     const primitive = i.input === null || (typeof i.input !== "object" && typeof i.input !== "function")
     const got = !SELF_DESCRIBED.has(i.code ?? "") && "input" in i && i.input !== undefined && primitive &&
-      !/\bgot\b|received/.test(i.message) && !i.message.includes(String(i.input))
+      !/\bgot\b/.test(i.message) && !i.message.includes(String(i.input))
       ? ` (got ${showValue(i.input)})`
       : ""
     out.push({ path, message: `${i.message}${got}` })

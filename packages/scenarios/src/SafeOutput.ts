@@ -38,7 +38,7 @@ const lstat = (path: string): Stats | undefined => {
 }
 
 const what = (st: Stats): string =>
-  st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO (named pipe)" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file"
+  st.isFile() ? "a regular file" : st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO (named pipe)" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file"
 
 /** True when `st` is the same file as one of `inputs` (device and inode: links and hard links too). */
 const isInput = (st: Stats, inputs: ReadonlyArray<string>): string | undefined =>
