@@ -99,6 +99,15 @@ export const check = (where: () => string = () => ""): void => {
   if (received !== null) throw new Interrupted(received, where(), why === "" ? received : why)
 }
 
+/**
+ * Forgets a received signal, for in-process runs of the CLI one after another (the fuzz
+ * campaign stops a slow case as SIGTERM would, then goes on with the next).
+ */
+export const reset = (): void => {
+  received = null
+  why = ""
+}
+
 /** `at 4.2s simulated of 98.9s` */
 export const progress = (nowNs: number, untilNs: number): string => `at ${Time.show(nowNs)} simulated of ${Time.show(untilNs)}`
 
