@@ -4,7 +4,7 @@ const packages = ["sim-core", "hardware", "vcpu-sched", "sandbox-kernel", "scena
 
 export default defineConfig({
   test: {
-    projects: packages.map((name) => ({
+    projects: [...packages.map((name) => ({
       test: {
         name,
         root: `packages/${name}`,
@@ -14,6 +14,9 @@ export default defineConfig({
         // well over vitest's 5 s default. A hang still fails, after a minute.
         testTimeout: 60_000,
       },
-    })),
+    })), {
+      // The repository's scripts (the campaigns).
+      test: { name: "scripts", root: "scripts", include: ["test/**/*.test.ts"], setupFiles: ["../vitest.setup.ts"], testTimeout: 60_000 },
+    }],
   },
 })
