@@ -56,6 +56,7 @@ const computed: Record<string, string> = {
 
 /** docs/examples at their own seed, over their first 200 ms. */
 const examples: Record<string, string> = {
+  "faults.json": "8763a5a6a09507b8",
   "mailbox-ping.json": "401bbd0920a4bfb2",
   "mailbox-ping.ts": "d5f905511cb2a712",
   "periodic-tasks.ts": "84c3cd569aeecd97",
