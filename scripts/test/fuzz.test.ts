@@ -18,7 +18,7 @@ describe("the classifier", () => {
     expect(classify({ code: 2, stdout: "", stderr: "  1s of 2s (50%), 10 events\nqvsim: sandbox 0 thread \"t\": yielded null (at t=5ns)\n", stopped: false }).cls).toBe("refused")
     expect(classify({ code: 0, stdout: "scenario x", stderr: "qvsim: warning: --trace: t is a symbolic link\n", stopped: false }).cls).toBe("ok")
     expect(classify({ code: 143, stdout: "", stderr: "qvsim: interrupted (SIGTERM) at 1s simulated of 9s; nothing written\n", stopped: true }).cls).toBe("stopped")
-    expect(classify({ code: 3, stdout: "", stderr: "qvsim: invariant violated (a bug in the model ...): x\n", stopped: false }).cls).toBe("invariant")
+    expect(classify({ code: 3, stdout: "", stderr: "qvsim: invariant violated: x (at t=5ns, event e, seed 1)\n", stopped: false }).cls).toBe("invariant")
     // Deliberately broken outcomes.
     expect(classify({ code: 70, stdout: "", stderr: "qvsim: internal error (a bug in qvsim ...): TypeError: x\n", stopped: false })).toEqual({ cls: "failure", reason: "internal error" })
     expect(classify({ code: 1, stdout: "", stderr: "file:///x.ts:3\nTypeError: boom\n    at f (file:///x.ts:3:9)\n", stopped: false })).toEqual({ cls: "failure", reason: "stack trace" })

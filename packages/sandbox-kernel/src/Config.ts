@@ -176,13 +176,15 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     for (const line of e.issues) issues.push(line.startsWith("(root): ") ? `machine: ${line.slice(8)}` : `machine.${line}`)
   }
   let scheduler: SchedOptions.SchedulerOptions | null = null
-  issues.push(...Validate.schedulerKeys(c.scheduler))
+  const unknownOptions = Validate.schedulerKeys(c.scheduler)
+  issues.push(...unknownOptions)
   try {
-    scheduler = SchedOptions.resolveOptions(c.scheduler as Partial<SchedOptions.SchedulerOptions>)
+    // Unknown names are reported above, with a suggestion; vcpu-sched checks the values.
+    scheduler = SchedOptions.resolveOptions(Validate.knownSchedulerOptions(c.scheduler) as Partial<SchedOptions.SchedulerOptions>)
   } catch (e) {
     issues.push(Validate.schedulerError((e as Error).message))
   }
-  if (machine === null || scheduler === null) throw new Errors.ConfigError("SystemConfig", issues)
+  if (machine === null || scheduler === null || unknownOptions.length > 0) throw new Errors.ConfigError("SystemConfig", issues)
 
   const n = MachineConfig.sandboxCount(machine)
   const sandboxOfCore = machine.sandboxOfCore ?? Array.from({ length: machine.cores }, (_, i) => i)

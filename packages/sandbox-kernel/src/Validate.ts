@@ -27,6 +27,12 @@ export const schedulerKeys = (given: Record<string, unknown>): string[] => {
   return Object.keys(given).filter((k) => !known.includes(k)).map((k) => `scheduler: ${Issues.unknownKey(k, known)}`)
 }
 
+/** The scheduler options given whose names vcpu-sched knows. */
+export const knownSchedulerOptions = (given: Record<string, unknown>): Record<string, unknown> => {
+  const known = Object.keys(SchedOptions.defaults)
+  return Object.fromEntries(Object.entries(given).filter(([k]) => known.includes(k)))
+}
+
 /** vcpu-sched's `OptionsError` (`vcpu-sched option quantumNs=0: expected …`) as a `scheduler.<name>` line. */
 export const schedulerError = (message: string): string => {
   const m = /^vcpu-sched option ([A-Za-z0-9]+)=(.*?): (.*)$/.exec(message)

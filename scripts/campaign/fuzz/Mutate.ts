@@ -28,7 +28,8 @@ const paths = (v: unknown, at: Path = [], out: Path[] = []): Path[] => {
   // Not into deep nesting an earlier edit made (its inside is all alike).
   if (at.length >= 24) return out
   if (Array.isArray(v)) v.forEach((x, i) => { if (typeof x !== "function") paths(x, [...at, i], out) })
-  else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) { if (typeof x !== "function") paths(x, [...at, k], out) }
+  // Plain objects only: a Deep marker is a leaf.
+  else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) for (const [k, x] of Object.entries(v)) { if (typeof x !== "function") paths(x, [...at, k], out) }
   return out
 }
 
@@ -50,7 +51,7 @@ const get = (root: unknown, p: Path): unknown => p.reduce<unknown>((v, k) => (v 
 export class Deep {
   readonly depth: number
   constructor(depth: number) {
-    this.depth = depth
+    this.depth = Math.min(Math.max(0, Math.trunc(depth)), 100_000)
   }
 }
 

@@ -54,7 +54,8 @@ export const fromUnknown = (e: unknown): ExitError => {
   if (BAD_INPUT.has(err.name)) return badInput(message)
   if (err.name === "Interrupted") return new ExitError({ code: (err as { code?: number }).code ?? EXIT_SIGINT, message })
   if (err.name === "SimulationError") {
-    return new ExitError({ code: EXIT_INVARIANT, message: `invariant violated (a bug in the model; please report it with this line): ${message}` })
+    // "invariant violated" says it: a model invariant, not the input (the line carries the time, the event and the seed).
+    return new ExitError({ code: EXIT_INVARIANT, message: `invariant violated: ${message}` })
   }
   // A system call's refusal (ENOENT, EACCES, ENOSPC, EISDIR, ...): a file the user named.
   if (/^E[A-Z0-9]+$/.test(String((err as NodeJS.ErrnoException).code ?? ""))) return badInput(message)
