@@ -24,6 +24,7 @@ export const usage = `npm run campaign -- fuzz [flags]
   --limit-ms T    stop a case after T ms of wall time, as SIGTERM would (default 8000)
   --memory-mb M   heap limit of the worker and of each executable run, MiB (default 1024)
   --only i,j      only these case numbers (replay a failure)
+  --workers W     worker processes running cases side by side (default 1)
   --out DIR       where to keep the report and failing cases (default: a new folder in the OS temp folder)`
 
 /** Thrown for a bad flag: one line, exit 2. */
@@ -38,7 +39,7 @@ const int = (flag: string, text: string | undefined, min: number, max: number): 
 }
 
 export const parse = (argv: readonly string[]): Campaign.Options & { readonly outGiven: boolean } => {
-  const o: { seed?: number; cases: number; cliEvery: number; limitMs: number; memoryMb: number; only?: number[]; out?: string } = { cases: 1000, cliEvery: 25, limitMs: 8000, memoryMb: 1024 }
+  const o: { seed?: number; cases: number; cliEvery: number; limitMs: number; memoryMb: number; only?: number[]; out?: string; workers: number } = { cases: 1000, cliEvery: 25, limitMs: 8000, memoryMb: 1024, workers: 1 }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     const value = argv[i + 1]
@@ -48,13 +49,14 @@ export const parse = (argv: readonly string[]): Campaign.Options & { readonly ou
       case "--cli-every": o.cliEvery = int(flag, value, 0, 1_000_000); i++; break
       case "--limit-ms": o.limitMs = int(flag, value, 100, 3_600_000); i++; break
       case "--memory-mb": o.memoryMb = int(flag, value, 64, 65_536); i++; break
+      case "--workers": o.workers = int(flag, value, 1, 64); i++; break
       case "--only": o.only = (value ?? "").split(",").map((x) => int(flag, x, 0, 10_000_000)); i++; break
       case "--out": if (value === undefined) throw new UsageError("--out: missing value"); o.out = value; i++; break
-      default: throw new UsageError(`${flag}: unknown flag (known: --cases, --seed, --cli-every, --limit-ms, --memory-mb, --only, --out)`)
+      default: throw new UsageError(`${flag}: unknown flag (known: --cases, --seed, --cli-every, --limit-ms, --memory-mb, --only, --workers, --out)`)
     }
   }
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31)
-  return { seed, cases: o.cases, cliEvery: o.cliEvery, limitMs: o.limitMs, memoryMb: o.memoryMb, ...(o.only !== undefined ? { only: o.only } : {}), workDir: o.out ?? mkdtempSync(join(tmpdir(), `qvsim-fuzz-${seed}-`)), outGiven: o.out !== undefined }
+  return { seed, cases: o.cases, workers: o.workers, cliEvery: o.cliEvery, limitMs: o.limitMs, memoryMb: o.memoryMb, ...(o.only !== undefined ? { only: o.only } : {}), workDir: o.out ?? mkdtempSync(join(tmpdir(), `qvsim-fuzz-${seed}-`)), outGiven: o.out !== undefined }
 }
 
 export const main = async (argv: readonly string[]): Promise<number> => {

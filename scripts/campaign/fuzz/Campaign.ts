@@ -30,6 +30,8 @@ export interface Options {
   readonly workDir: string
   /** Only these case numbers (replaying a failure). */
   readonly only?: readonly number[]
+  /** In-process worker processes running cases side by side (default 1). */
+  readonly workers?: number
   readonly log?: (line: string) => void
 }
 
@@ -114,13 +116,25 @@ class WorkerPool {
     this.basesPath = basesPath
     this.memoryMb = memoryMb
   }
+  private ready: Promise<void> | undefined
   private start(): ChildProcess {
     const child = fork(workerFile, ["--worker", this.basesPath], { execArgv: [`--max-old-space-size=${this.memoryMb}`], stdio: ["ignore", "ignore", "pipe", "ipc"], env: { ...process.env, npm_command: "" } })
     child.stderr?.on("data", () => {})
+    // Its start-up (module loading, seconds on a cold cache) is not the first case's time.
+    this.ready = new Promise((res) => {
+      const onReady = (m: unknown) => { if (m === "ready") { child.off("message", onReady); res() } }
+      child.on("message", onReady)
+      child.on("exit", () => res())
+    })
     return child
   }
-  run(req: Request, hangMs: number): Promise<{ outcome?: Outcome; crashed?: string; hung?: boolean }> {
+  async run(req: Request, hangMs: number): Promise<{ outcome?: Outcome; crashed?: string; hung?: boolean }> {
     const child = (this.child ??= this.start())
+    await this.ready
+    if (child.exitCode !== null || child.signalCode !== null) {
+      this.child = undefined
+      return { crashed: `the worker did not start (${child.signalCode ?? `exit ${child.exitCode}`})` }
+    }
     return new Promise((res) => {
       let done = false
       const finish = (r: { outcome?: Outcome; crashed?: string; hung?: boolean }) => {
@@ -150,7 +164,7 @@ export const run = async (o: Options): Promise<Report> => {
   const started = performance.now()
   mkdirSync(o.workDir, { recursive: true })
   const { bases, path } = writeBases(o.workDir)
-  const pool = new WorkerPool(path, o.memoryMb)
+  const pools = Array.from({ length: Math.max(1, o.workers ?? 1) }, () => new WorkerPool(path, o.memoryMb))
   const tally: Report["tally"] = { "in-process": emptyTally(), cli: emptyTally() }
   const byKind: Report["byKind"] = {}
   const msByKind: Record<string, number> = {}
@@ -164,10 +178,14 @@ export const run = async (o: Options): Promise<Report> => {
     if (f.cls === "failure") failures.push(f)
     if (f.cls === "invariant") invariants.push(f)
     if (keepDir !== undefined && f.cls !== "failure" && f.cls !== "invariant") rmSync(keepDir, { recursive: true, force: true })
-    else if (keepDir !== undefined) writeFileSync(join(keepDir, "argv.txt"), `${f.argv.join("\n")}\n`)
+    else if (keepDir !== undefined) {
+      mkdirSync(keepDir, { recursive: true })
+      writeFileSync(join(keepDir, "argv.txt"), `${f.argv.join("\n")}\n`)
+    }
   }
   const indices = o.only ?? Array.from({ length: o.cases }, (_, i) => i)
-  for (const [n, index] of indices.entries()) {
+  let next = 0, finished = 0
+  const one = async (pool: WorkerPool, index: number) => {
     const dir = join(o.workDir, "cases")
     const r = await pool.run({ seed: o.seed, index, dir, limitMs: o.limitMs }, o.limitMs + 15_000)
     const c = caseOf(o.seed, index, bases)
@@ -192,10 +210,14 @@ export const run = async (o: Options): Promise<Report> => {
         note({ index, mode: "cli", kind: c.kind, origin: c.origin, cls: cv.cls, ...(cv.reason !== undefined ? { reason: cv.reason } : {}), argv, message: firstError(obs.stderr) }, cdir)
       })
     }
-    if (o.log !== undefined && (n + 1) % 500 === 0) o.log(`  ${n + 1} of ${indices.length} cases (${failures.length} failures so far)`)
+    finished++
+    if (o.log !== undefined && finished % 500 === 0) o.log(`  ${finished} of ${indices.length} cases (${failures.length} failures so far)`)
   }
+  await Promise.all(pools.map(async (pool) => {
+    while (next < indices.length) await one(pool, indices[next++]!)
+  }))
   await cliQueue
-  pool.close()
+  for (const pool of pools) pool.close()
   closeSync(log)
   return { seed: o.seed, cases: indices.length, cliRuns, tally, byKind, msByKind, failures, invariants, wallMs: Math.round(performance.now() - started) }
 }

@@ -109,4 +109,5 @@ if (process.send !== undefined && process.argv[2] === "--worker") {
     void runCase(req, bases).then((o) => process.send!(o), (e: unknown) => process.send!({ index: req.index, kind: "?", origin: "?", argv: [], code: -1, stdout: "", stderr: `worker: ${(e as Error)?.stack ?? String(e)}`, ms: 0, stopped: false }))
   })
   process.on("disconnect", () => process.exit(0))
+  process.send("ready")
 }
