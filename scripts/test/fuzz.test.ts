@@ -19,6 +19,8 @@ describe("the classifier", () => {
     expect(classify({ code: 0, stdout: "scenario x", stderr: "qvsim: warning: --trace: t is a symbolic link\n", stopped: false }).cls).toBe("ok")
     expect(classify({ code: 143, stdout: "", stderr: "qvsim: interrupted (SIGTERM) at 1s simulated of 9s; nothing written\n", stopped: true }).cls).toBe("stopped")
     expect(classify({ code: 3, stdout: "", stderr: "qvsim: invariant violated: x (at t=5ns, event e, seed 1)\n", stopped: false }).cls).toBe("invariant")
+    expect(classify({ code: 1, stdout: "", stderr: "qvsim: unschedulable: pcpu0: utilisation 1.1 > 1\n", stopped: false, command: "check" }).cls).toBe("ok")
+    expect(classify({ code: 1, stdout: "", stderr: "qvsim: x\n", stopped: false, command: "run" }).cls).toBe("failure")
     // Deliberately broken outcomes.
     expect(classify({ code: 70, stdout: "", stderr: "qvsim: internal error (a bug in qvsim ...): TypeError: x\n", stopped: false })).toEqual({ cls: "failure", reason: "internal error" })
     expect(classify({ code: 1, stdout: "", stderr: "file:///x.ts:3\nTypeError: boom\n    at f (file:///x.ts:3:9)\n", stopped: false })).toEqual({ cls: "failure", reason: "stack trace" })

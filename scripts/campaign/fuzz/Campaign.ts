@@ -103,7 +103,7 @@ const runExecutable = (argv: readonly string[], cwd: string, o: Options): Promis
     child.on("exit", (code, signal) => {
       clearTimeout(stop)
       clearTimeout(kill)
-      res({ code, signal: hung ? null : signal, stdout, stderr, stopped, hung, command: argv[0] ?? "" })
+      res({ code, signal: hung ? null : signal, stdout, stderr, stopped, hung, command: argv[0] ?? "", strict: argv.includes("--strict") })
     })
   })
 
@@ -190,7 +190,7 @@ export const run = async (o: Options): Promise<Report> => {
     const r = await pool.run({ seed: o.seed, index, dir, limitMs: o.limitMs }, o.limitMs + 15_000)
     const c = caseOf(o.seed, index, bases)
     const observed: Observed = r.outcome !== undefined
-      ? { code: r.outcome.code, stdout: r.outcome.stdout, stderr: r.outcome.stderr, stopped: r.outcome.stopped, command: c.kind === "variant" ? "run" : (c.argv[0] ?? "") }
+      ? { code: r.outcome.code, stdout: r.outcome.stdout, stderr: r.outcome.stderr, stopped: r.outcome.stopped, command: c.kind === "variant" ? "run" : (c.argv[0] ?? ""), strict: c.kind !== "variant" && c.argv.includes("--strict") }
       : { code: null, signal: r.crashed ?? null, stdout: "", stderr: "", stopped: false, hung: r.hung === true }
     const v = classify(observed)
     tally["in-process"]![v.cls]++

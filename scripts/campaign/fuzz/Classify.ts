@@ -4,7 +4,7 @@
  * | class        | when                                                                    |
  * |--------------|-------------------------------------------------------------------------|
  * | `refused`    | exit 2 with exactly one `qvsim:` line, no stack trace                   |
- * | `ok`         | exit 0 (or 1, a difference, for replay and diff), nothing on stderr but progress and warnings |
+ * | `ok`         | exit 0 (or 1 for replay, diff, check and --strict), nothing on stderr but progress and warnings |
  * | `stopped`    | a case past its time limit, stopped as by SIGTERM: exit 143, "interrupted" |
  * | `invariant`  | exit 3 with "invariant violated": a model invariant, listed for review  |
  * | `failure`    | anything else: a crash, a hang, a stack trace, an internal error (exit 70), a multi-line or empty error, an unexpected exit code |
@@ -30,6 +30,8 @@ export interface Observed {
   /** It did not end at all, even after the stop (killed). */
   readonly hung?: boolean
   readonly command?: string
+  /** The command line has --strict (exit 1 then reports a failed claim or a missed deadline). */
+  readonly strict?: boolean
 }
 
 const STACK = /\n\s+at \S+.*(\(|:\d+:\d+)/
@@ -49,7 +51,8 @@ export const classify = (o: Observed): Verdict => {
     case 0:
       return lines.length === 0 ? { cls: "ok" } : { cls: "failure", reason: `exit 0 with an error line: ${lines[0]}` }
     case 1:
-      return o.command === "replay" || o.command === "diff" ? { cls: "ok" } : { cls: "failure", reason: "exit 1 outside replay/diff" }
+      // A difference (replay, diff), an unschedulable set (check), a failed claim or a missed deadline (--strict).
+      return o.command === "replay" || o.command === "diff" || o.command === "check" || o.strict === true ? { cls: "ok" } : { cls: "failure", reason: "exit 1 outside replay, diff, check and --strict" }
     case 2:
       if (lines.length !== 1) return { cls: "failure", reason: `exit 2 with ${lines.length} error lines` }
       return /^qvsim/.test(lines[0]!) ? { cls: "refused" } : { cls: "failure", reason: `exit 2 without a qvsim line: ${lines[0]}` }
