@@ -108,7 +108,11 @@ export const PcpuDecl = z.strictObject({
     if (v.budget > v.period) ctx.issues.push({ code: "custom", input: v.budget, path: ["vcpus", i, "budget"], message: `budget ${v.budget}ns exceeds the period ${v.period}ns` })
   })
   const known = [...names.keys()].join(", ")
+  const threadNames = new Map<string, number>()
   p.threads.forEach((t, i) => {
+    const first = threadNames.get(t.name)
+    if (first !== undefined) ctx.issues.push({ code: "custom", input: t.name, path: ["threads", i, "name"], message: `duplicate thread name "${t.name}" (threads[${first}] has it)` })
+    else threadNames.set(t.name, i)
     const v = names.get(t.vcpu)
     if (v === undefined) ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `no VCPU "${t.vcpu}" (known: ${known})` })
     else if (p.vcpus[v]!.kind === "io") ctx.issues.push({ code: "custom", input: t.vcpu, path: ["threads", i, "vcpu"], message: `"${t.vcpu}" is an I/O VCPU: threads run on Main VCPUs and reach I/O VCPUs with io steps` })

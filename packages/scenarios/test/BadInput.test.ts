@@ -54,6 +54,7 @@ describe("bad inputs are refused at load time, naming the field and the value", 
     ["a misspelt key at the top", { name: "p", duration: "1s", sytem: {} }, '(root): unknown key "sytem" (did you mean "system"?)'],
     ["two ping hosts with the same name", system({ hosts: [{ kind: "ping", name: "a", target: 0 }, { kind: "ping", name: "a", target: 1 }] }), 'system.hosts[1].name: duplicate host name "a" (hosts.0 has it)'],
     ["two VCPUs of a sandbox with the same name", system({ sandboxes: [{ vcpus: [{ name: "v", budgetNs: 1, periodNs: 10 }, { name: "v", budgetNs: 1, periodNs: 10 }] }, {}, {}, {}] }), 'system.sandboxes[0].vcpus[1].name: duplicate VCPU name "v"'],
+    ["two threads of a PCPU with the same name", { name: "p", duration: "1s", pcpus: [{ vcpus: [{ name: "a", budget: "1ms", period: "10ms" }], threads: [{ name: "t", vcpu: "a", arrivals: { kind: "periodic", period: "10ms" }, job: [{ compute: "1ms" }] }, { name: "t", vcpu: "a", arrivals: { kind: "periodic", period: "20ms" }, job: [{ compute: "1ms" }] }] }] }, 'pcpus[0].threads[1].name: duplicate thread name "t" (threads[0] has it)'],
     ["a scenario duration beyond the time range", { name: "p", duration: 2 ** 51, sources: [] }, "duration: 2251799813685248 ns is beyond the time range"],
     ["20,000-deep nesting", { name: "p", duration: "1s", description: JSON.parse(`${"[".repeat(20_000)}${"]".repeat(20_000)}`) }, "expected string"],
   ])("%s", (_what, input, expected) => {
