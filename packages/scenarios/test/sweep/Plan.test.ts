@@ -155,7 +155,7 @@ describe("RunOne", () => {
     const failed = records.filter((r) => !r.ok)
     expect(failed.length).toBeGreaterThan(0)
     expect(failed.length).toBeLessThan(records.length)
-    expect(failed[0]!.error).toMatch(/^SimulationError: .*flaky thread gave up/)
+    expect(failed[0]!.error).toMatch(/^ProgramError: .*thread "flaky": its program threw: flaky thread gave up/)
     expect(failed[0]!.replay).toBe(`qvsim sweep 'my sweep.json' --only seed=${failed[0]!.seed}`)
     expect(failed[0]!.fingerprint).toBeUndefined()
   })

@@ -134,7 +134,7 @@ describe("qvsim sweep", { timeout: 180_000 }, () => {
     expect(r.stdout).toMatch(/failed {7}\d runs: each has its error and replay command line in out\/thr\/runs\.jsonl/)
     const failed = lines(join(dir, "out", "thr", "runs.jsonl")).slice(1).map((l) => JSON.parse(l)).filter((x) => !x.ok)
     expect(failed.length).toBeGreaterThan(0)
-    expect(failed[0].error).toMatch(/SimulationError: .*flaky thread gave up/)
+    expect(failed[0].error).toMatch(/ProgramError: .*thread "flaky": its program threw: flaky thread gave up/)
     expect(failed[0].replay).toBe(`qvsim sweep thr.json --only seed=${failed[0].seed}`)
     const replay = qvsim(["sweep", "thr.json", "--only", `seed=${failed[0].seed}`, "--json"], dir)
     expect(replay.code).toBe(0)
