@@ -621,7 +621,7 @@ export class Harness {
     this.runningVcpu = d.vcpu
     this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
     this.timerAtNs = d.timerAtNs
-    if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, d.runFromNs)
+    if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
     else this.cancelComputeEnd()
     if (d.timerAtNs !== Infinity) {
       if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)

@@ -171,3 +171,26 @@ describe("interrupt top halves", () => {
     expect(plain.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 3000]])
   })
 })
+
+describe("regressions found by the differential test against the reference (test/reference/)", () => {
+  it("a thread dispatched during an interrupt top half gets its whole computation (its end moves with its start)", () => {
+    // th0's I/O completes at 1 ms: a 100 µs top half. th2 (higher priority) is released at 1 ms and
+    // dispatched at once, so it starts at 1.1 ms and must run its 500 µs until 1.6 ms. The harness
+    // used to time its end from the decision (1 ms), so th2 "finished" at 1.5 ms with 100 µs undone.
+    const spec: PcpuSpec = {
+      vcpus: [
+        { kind: "main", budgetNs: 1 * MS, periodNs: 10 * MS },
+        { kind: "main", budgetNs: 5 * MS, periodNs: 20 * MS },
+        { kind: "io", budgetNs: 1 * MS, periodNs: 10 * MS },
+      ],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ io: { vcpu: 2, work: 0, delay: 1 * MS, wait: false } }] },
+        { vcpu: 1, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 3 * MS }] },
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [1 * MS] }, job: [{ compute: 500 * US }] },
+      ],
+    }
+    const h = new Harness(spec, { irqTopHalfNs: 100 * US, recordJobs: true }).run(10 * MS)
+    expect(h.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 1000], [2, 1100, 1600], [1, 1600, 3600]])
+    expect(h.jobs.map((j) => [j.thread, j.completeNs / US])).toEqual([[0, 0], [2, 1600], [1, 3600]])
+  })
+})
