@@ -4,10 +4,14 @@
  * schedule, per-thread job statistics and (optionally) trace records.
  *
  * Event classes (sim-core order at equal time, lower first): I/O device completions `Device`,
- * sleep expiries `Timer`, job releases and end-of-computation `Workload`, then the scheduler
- * invocation at {@link INVOKE_PRIORITY}, after every other event of the same instant. So all the
- * releases, completions and expiries of an instant are applied before the scheduler runs once
- * (a timer expiry and a release at the same time give one invocation, not two).
+ * sleep expiries `Timer`, job releases `Workload` (each class in creation order), then the end of
+ * the running thread's computation at {@link COMPUTE_END_PRIORITY}, then the scheduler invocation
+ * at {@link INVOKE_PRIORITY}, after every other event of the same instant. So all the releases,
+ * completions and expiries of an instant — also those a computation ending at that instant causes
+ * (a device completing with no delay, a zero sleep) — are applied before the scheduler runs once
+ * (a timer expiry and a release at the same time give one invocation, not two), and the order of
+ * an instant's wakeups (hence of R, which breaks ties) never depends on when an event was posted
+ * relative to the end of a computation.
  *
  * Invariants:
  * - at most one invocation event is pending; a preempting wakeup (W1) moves it to `now`, so the
@@ -19,8 +23,8 @@
  * - no randomness except from sim-core streams named `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
  *
  * NOTE: hot path written with reused per-thread records, one handler per event kind (ids, no
- * closures per event), and the end-of-computation event posted only when it falls before the
- * next timer expiry (otherwise the invocation accounts for it).
+ * closures per event), and the end-of-computation event posted only when it falls at or before the
+ * next timer expiry (otherwise the invocation accounts for the progress).
  *
  * @module
  */
@@ -32,8 +36,10 @@ import { Schedule } from "./Schedule.ts"
 import type { Vcpu } from "./Vcpu.ts"
 import { relativeDeadline, validate, type PcpuSpec, type Range, type Step, type ThreadSpec } from "./Workload.ts"
 
-/** sim-core priority of the scheduler invocation event: after Probe (4), i.e. last in an instant. */
-export const INVOKE_PRIORITY = Simulation.EventClass.Probe + 1
+/** sim-core priority of the end of the running thread's computation: after every workload event and Probe (4). */
+export const COMPUTE_END_PRIORITY = Simulation.EventClass.Probe + 1
+/** sim-core priority of the scheduler invocation event: after the end of a computation, i.e. last in an instant. */
+export const INVOKE_PRIORITY = Simulation.EventClass.Probe + 2
 
 export interface HarnessOptions {
   /** Run seed (default 1). */
@@ -631,17 +637,18 @@ export class Harness {
     }
   }
 
-  /** Posts (or keeps) the end-of-computation event of the running thread if it falls before the timer. */
+  /** Posts (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
   private postComputeEnd(t: ThreadRt, fromNs: number): void {
     const end = fromNs + t.remainingNs
-    if (end >= this.timerAtNs) {
+    // At the timer's instant too: the computation must end (and what it causes happen) before the invocation.
+    if (end > this.timerAtNs) {
       this.cancelComputeEnd()
       return
     }
     // NOTE: an unchanged pending event is kept (same thread still running, same end) to save a cancel+push.
     if (this.stepHandle >= 0 && this.stepThread === t.index && this.stepAtNs === end) return
     this.cancelComputeEnd()
-    this.stepHandle = this.sim.at(end, Simulation.EventClass.Workload, this.hStep, t.index)
+    this.stepHandle = this.sim.at(end, COMPUTE_END_PRIORITY, this.hStep, t.index)
     this.stepThread = t.index
     this.stepAtNs = end
   }

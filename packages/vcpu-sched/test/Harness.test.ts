@@ -193,4 +193,20 @@ describe("regressions found by the differential test against the reference (test
     expect(h.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 1000], [2, 1100, 1600], [1, 1600, 3600]])
     expect(h.jobs.map((j) => [j.thread, j.completeNs / US])).toEqual([[0, 0], [2, 1600], [1, 3600]])
   })
+
+  it("a computation that ends when the timer fires is over before the invocation: its zero-delay consequences come first", () => {
+    // The I/O VCPU (U = 0.5, inherits T = 10 ms: 5 ms of budget) does th0's first 1 ms job; it ends
+    // at 1 ms, exactly when the 1 ms timer fires. The device completes at once (delay 0) and th0
+    // hands it a second job at the same instant, so the I/O VCPU never blocks: it goes on at 1 ms.
+    // The harness used to end the computation inside the invocation and apply the completion after
+    // it: the I/O VCPU blocked (P3 forfeits its budget, e := 2 ms) and the second job ran at 2 ms.
+    const spec: PcpuSpec = {
+      vcpus: [{ kind: "main", budgetNs: 5 * MS, periodNs: 10 * MS }, { kind: "io", budgetNs: 5 * MS, periodNs: 10 * MS }],
+      threads: [{ vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ io: { vcpu: 1, work: 1 * MS } }, { io: { vcpu: 1, work: 100 * US } }] }],
+    }
+    const times: number[] = []
+    const h = new Harness(spec, { onInvoke: (_h, now) => times.push(now) }).run(10 * MS)
+    expect(h.schedule.segments().map((x) => [x.thread, x.start / US, x.end / US])).toEqual([[1, 0, 1100]])
+    expect(new Set(times).size).toBe(times.length) // one invocation per instant
+  })
 })
