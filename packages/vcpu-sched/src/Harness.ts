@@ -430,6 +430,8 @@ export class Harness {
     const th = this.running
     if (th < 0) return
     this.progress(now)
+    // A computation that ends at this instant is over: its end (pending at `now`) is not delayed.
+    if (this.threads[th]!.remainingNs === 0) return
     if (this.runFromNs < this.irqBusyUntilNs) this.runFromNs = this.irqBusyUntilNs
     this.postComputeEnd(this.threads[th]!, this.runFromNs)
   }

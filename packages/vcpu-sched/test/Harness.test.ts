@@ -194,6 +194,22 @@ describe("regressions found by the differential test against the reference (test
     expect(h.jobs.map((j) => [j.thread, j.completeNs / US])).toEqual([[0, 0], [2, 1600], [1, 3600]])
   })
 
+  it("a computation that ends exactly when an interrupt's top half starts ends then: the top half does not delay it", () => {
+    // B's zero-work request completes at once; its device interrupt comes at 1 ms (top half 100 µs),
+    // exactly when A's 1 ms computation ends. The harness used to push A's end past the top half
+    // (job done at 1.1 ms) — or, when the timer fired then too, to end it inside the invocation.
+    const spec: PcpuSpec = {
+      vcpus: [{ kind: "main", budgetNs: 5 * MS, periodNs: 10 * MS }, { kind: "io", budgetNs: 1 * MS, periodNs: 10 * MS }],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 1 * MS }] },
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ io: { vcpu: 1, work: 0, delay: 1 * MS, wait: false } }] },
+      ],
+      options: { maxTimerIntervalNs: Infinity },
+    }
+    const h = new Harness(spec, { irqTopHalfNs: 100 * US, recordJobs: true }).run(10 * MS)
+    expect(h.jobs.map((j) => [j.thread, j.completeNs / US])).toEqual([[1, 0], [0, 1000]])
+  })
+
   it("a computation that ends when the timer fires is over before the invocation: its zero-delay consequences come first", () => {
     // The I/O VCPU (U = 0.5, inherits T = 10 ms: 5 ms of budget) does th0's first 1 ms job; it ends
     // at 1 ms, exactly when the 1 ms timer fires. The device completes at once (delay 0) and th0
