@@ -6,7 +6,8 @@
  * (periodic, sporadic, Poisson, explicit), job programs of compute / sleep / I/O steps, one service
  * thread per I/O VCPU (ids after the declared threads) whose jobs inherit the requester's period
  * (P1), a device completion `delay` after the work, interrupt top halves that hold the running
- * thread back while its VCPU is charged. Random draws come from the same named sim-core streams
+ * thread back while its VCPU is charged (a computation that ends at the instant a top half starts
+ * is over: nothing is held back). Random draws come from the same named sim-core streams
  * (`harness/pcpu<p>/thread<i>/arrivals` and `/job`), one draw per ranged value, in program order.
  *
  * Order of the events of one instant (the part that decides R's order, hence ties):
@@ -212,7 +213,8 @@ export class RefSimulator {
       // A top half: the CPU is in interrupt context from max(now, end of the previous one) for irqTopHalfNs.
       this.progress(this.now)
       this.irqBusyUntil = Math.max(this.now, this.irqBusyUntil) + this.irqNs
-      if (this.running >= 0) this.runFrom = Math.max(this.runFrom, this.irqBusyUntil)
+      // The running thread is held back, unless its computation ends right now (nothing left to hold back).
+      if (this.running >= 0 && this.threads[this.running]!.remaining > 0) this.runFrom = Math.max(this.runFrom, this.irqBusyUntil)
     }
     if (wait === 1) this.onWake(requester)
   }
