@@ -39,7 +39,7 @@ type Make = (o: Partial<SchedulerOptions>) => { makeVcpu?: (i: number, v: { kind
 
 /** Finds a case where the harness, built with `make`, differs from the reference; returns the report. */
 const findDifference = (make: Make, runs: number, arb = diffCases()): string | null => {
-  const r = fc.check(fc.property(arb, (c) => differ(c, make(c.spec.options ?? {})) === null), { numRuns: runs })
+  const r = fc.check(fc.property(arb, (c) => differ(c, make(c.spec.options ?? {})) === null), { numRuns: runs, endOnFailure: true })
   return r.failed ? `seed ${r.seed}: ${differ(r.counterexample![0], make(r.counterexample![0].spec.options ?? {}))}` : null
 }
 
