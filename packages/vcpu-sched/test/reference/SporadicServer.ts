@@ -64,10 +64,10 @@ export class RefSporadicServer {
 
   /** SS3. */
   endTimeslice(delta: number, now: number, runnable: boolean): void {
-    this.u += delta // SS3.1
-    this.budgetCheck(now) // SS3.2
-    if (!runnable) this.splitCheck(now) // SS3.3
-    this.b = Math.max(this.capacity(now), 0) // SS3.4
+    this.u += delta // SS3, step 1
+    this.budgetCheck(now) // SS3, step 2
+    if (!runnable) this.splitCheck(now) // SS3, step 3
+    this.b = Math.max(this.capacity(now), 0) // SS3, step 4
   }
 
   /** SS4, only when `capacity(now) ≤ 0`. */
