@@ -20,7 +20,8 @@
  *   `T ≤ T_current`), so the timer is re-armed for its next replenishment;
  * - `ties`: how S2 breaks equal periods. `'rotate'` is the spec's text (R in list order, ties to the
  *   earlier position; the running VCPU re-enters R at the tail at every invocation, W2), so equal
- *   periods take turns; `'declaration'`: the smaller VCPU index wins.
+ *   periods take turns; `'declaration'`: the smaller VCPU index wins — in S2, in the background
+ *   band, and in W1 (a woken VCPU preempts an equal-period VCPU of larger index); S4 is unchanged.
  */
 import type { SchedulerOptions } from "../../src/Options.ts"
 import { RefPibs } from "./Pibs.ts"
@@ -122,7 +123,7 @@ export class RefScheduler {
     vcpu.refresh(now)
     const cur = this.current
     const idleLike = cur < 0 || this.currentBackground
-    if (vcpu.b > 0) return idleLike || this.vcpus[cur]!.T > vcpu.T
+    if (vcpu.b > 0) return idleLike || this.better(vcpu.T, v, this.vcpus[cur]!.T, cur)
     return this.o.rearmOnBudgetlessWakeup && (idleLike || this.vcpus[cur]!.T >= vcpu.T)
   }
 
