@@ -48,6 +48,9 @@ export const describeSrc = (s: PcpuScheduler): string => {
 const line = (t: number, vcpu: number, thread: number, runFrom: number, timerAt: number, budget: number, bg: boolean, state: string) =>
   `t=${t} run v${vcpu}/th${thread} from ${runFrom} timer ${timerAt} b=${budget}${bg ? " (background)" : ""} | ${state}`
 
+const jobLine = (thread: number, job: number, release: number, firstStart: number, complete: number, preemptions: number) =>
+  `th${thread} job ${job} released ${release} first ran ${firstStart} done ${complete} preempted ${preemptions}×`
+
 export interface DiffRun {
   readonly decisions: string[]
   readonly segments: string[]
@@ -87,7 +90,7 @@ export const runHarness = (c: DiffCase, options: HarnessOptions = {}, expected?:
   return {
     decisions,
     segments: h.schedule.segments().map((s) => `[${s.start}, ${s.end}) v${s.vcpu}/th${s.thread}`),
-    jobs: h.jobs.map((j) => `th${j.thread} job ${j.job} released ${j.releaseNs} done ${j.completeNs}`),
+    jobs: [...h.jobs, ...h.ioJobs].map((j) => jobLine(j.thread, j.job, j.releaseNs, j.firstStartNs, j.completeNs, j.preemptions)),
   }
 }
 
@@ -96,7 +99,7 @@ export const runReference = (c: DiffCase): DiffRun => {
   return {
     decisions: r.observations.map((o) => line(o.t, o.decision.vcpu, o.decision.thread, o.decision.runFrom, o.decision.timerAt, o.decision.budget, o.decision.background, o.state)),
     segments: r.segments.map((s) => `[${s.start}, ${s.end}) v${s.vcpu}/th${s.thread}`),
-    jobs: r.jobs.map((j) => `th${j.thread} job ${j.job} released ${j.release} done ${j.complete}`),
+    jobs: [...r.jobs, ...r.ioJobs].map((j) => jobLine(j.thread, j.job, j.release, j.firstStart, j.complete, j.preemptions)),
   }
 }
 

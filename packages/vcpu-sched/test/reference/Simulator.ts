@@ -58,6 +58,12 @@ interface RThread {
   rngJob: Rng.RngStream
   ioJobs: IoJob[]
   ioCurrent: IoJob | null
+  /** The current job (or I/O request): when it first executed (-1: not yet), times it lost the PCPU while it could go on. */
+  firstStart: number
+  preemptions: number
+  /** Service threads: when the current request was taken, requests done so far. */
+  ioTaken: number
+  ioDone: number
 }
 
 export interface RefObservation {
@@ -77,7 +83,9 @@ export interface RefJob {
   thread: number
   job: number
   release: number
+  firstStart: number
   complete: number
+  preemptions: number
 }
 
 export interface RefRunOptions {
@@ -97,6 +105,8 @@ export class RefSimulator {
   readonly observations: RefObservation[] = []
   readonly segments: RefSegment[] = []
   readonly jobs: RefJob[] = []
+  /** I/O requests done by the service threads (release = when the service thread took it). */
+  readonly ioJobs: RefJob[] = []
   private readonly threads: RThread[] = []
   private readonly serviceOf: number[] = []
   private events: Ev[] = []
@@ -121,7 +131,7 @@ export class RefSimulator {
     }
     const mk = (id: number, vcpu: number, service: boolean): RThread => ({
       id, vcpu, service, status: "idle", releases: [], jobNos: [], nextJobNo: 0, program: null, step: 0, remaining: 0,
-      release: 0, jobNo: 0, arrivalIndex: 0, ioJobs: [], ioCurrent: null,
+      release: 0, jobNo: 0, arrivalIndex: 0, ioJobs: [], ioCurrent: null, firstStart: -1, preemptions: 0, ioTaken: 0, ioDone: 0,
       rngArr: Rng.stream(o.seed, `harness/pcpu${pcpu}/thread${id}/arrivals`),
       rngJob: Rng.stream(o.seed, `harness/pcpu${pcpu}/thread${id}/job`),
     })
@@ -249,9 +259,11 @@ export class RefSimulator {
         t.jobNo = t.jobNos.shift()!
         t.program = spec.jobs !== undefined && t.jobNo < spec.jobs.length ? spec.jobs[t.jobNo]! : spec.job
         t.step = 0
+        t.firstStart = -1
+        t.preemptions = 0
       }
       if (t.step >= t.program.length) {
-        this.jobs.push({ thread: t.id, job: t.jobNo, release: t.release, complete: this.now })
+        this.jobs.push({ thread: t.id, job: t.jobNo, release: t.release, firstStart: t.firstStart, complete: this.now, preemptions: t.preemptions })
         t.program = null
         continue
       }
@@ -299,6 +311,9 @@ export class RefSimulator {
       t.ioCurrent = job
       t.status = "compute"
       t.remaining = job.work
+      t.ioTaken = this.now
+      t.firstStart = -1
+      t.preemptions = 0
       if (job.work > 0) return true
       this.finishIoJob(t)
     }
@@ -306,6 +321,7 @@ export class RefSimulator {
 
   private finishIoJob(t: RThread): void {
     const job = t.ioCurrent!
+    this.ioJobs.push({ thread: t.id, job: t.ioDone++, release: t.ioTaken, firstStart: t.firstStart, complete: this.now, preemptions: t.preemptions })
     t.remaining = 0
     this.post(this.now + job.delay, DEVICE, "ioDone", job.requester, job.wait ? 1 : 0)
   }
@@ -326,6 +342,7 @@ export class RefSimulator {
     if (this.running < 0 || now <= this.runFrom) return
     const t = this.threads[this.running]!
     t.remaining -= now - this.runFrom
+    if (t.firstStart < 0) t.firstStart = this.runFrom
     if (t.remaining < 0) throw new Error(`reference: thread ${t.id} ran past its computation at ${now}`)
     const last = this.segments[this.segments.length - 1]
     if (last !== undefined && last.end === this.runFrom && last.vcpu === this.runningVcpu && last.thread === t.id) last.end = now
@@ -338,7 +355,10 @@ export class RefSimulator {
   private invoke(): void {
     const now = this.now
     this.progress(now)
+    const prev = this.running
     const d = this.sched.invoke(now)
+    // The previous thread loses the PCPU while its job could go on, after it has executed: a preemption.
+    if (prev >= 0 && d.thread !== prev && this.threads[prev]!.status === "compute" && this.threads[prev]!.firstStart >= 0) this.threads[prev]!.preemptions++
     this.observations.push({ t: now, decision: d, state: this.sched.describe() })
     this.running = d.thread
     this.runningVcpu = d.vcpu
