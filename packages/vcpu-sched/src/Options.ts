@@ -60,8 +60,9 @@ export interface SchedulerOptions {
   readonly timerTickNs: number
   /**
    * Idealisation, not in Quest: a wakeup that cannot preempt only because the woken VCPU has no
-   * budget yet still asks for an immediate invocation, so the timer is re-armed for its next
-   * replenishment. Quest (default false) waits for the already-programmed timer (≤ 1 ms).
+   * budget yet (or whose period equals the current VCPU's, whose turn may come next) still asks for
+   * an immediate invocation, so the timer is re-armed for its next replenishment. Quest (default
+   * false) waits for the already-programmed timer (≤ 1 ms).
    */
   readonly rearmOnBudgetlessWakeup: boolean
   /**
