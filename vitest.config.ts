@@ -15,7 +15,7 @@ export default defineConfig({
         testTimeout: 60_000,
       },
     })), {
-      // The repository's scripts (the campaigns).
+      // The repository's scripts (the campaigns); campaign fixtures are *.fixture.ts, never run here.
       test: { name: "scripts", root: "scripts", include: ["test/**/*.test.ts"], setupFiles: ["../vitest.setup.ts"], testTimeout: 60_000 },
     }],
   },

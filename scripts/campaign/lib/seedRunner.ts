@@ -150,7 +150,8 @@ const send = (msg: FromRunner): void => {
 }
 
 let runner: Runner | null = null
-process.on("message", (msg: ToRunner) => {
+// Only as the forked runner: importing this module (its tests do) must not listen to the importer's IPC.
+if (import.meta.main) process.on("message", (msg: ToRunner) => {
   const handle = async (): Promise<void> => {
     if (msg.type === "init") {
       runner = new Runner(msg)
