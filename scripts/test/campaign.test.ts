@@ -35,8 +35,10 @@ describe("npm run campaign", () => {
   })
 
   it("parses --name value, --name=value and comma-separated repeatable flags", () => {
-    const spec = { count: { kind: "int", min: 1, max: 9, help: "" }, project: { kind: "strings", help: "" }, out: { kind: "string", help: "" } } as const
-    expect(parseFlags(spec, ["--count=3", "--project", "a,b", "--project", "c", "--out", "x"])).toEqual({ count: 3, project: ["a", "b", "c"], out: "x" })
+    const spec = { count: { kind: "int", min: 1, max: 9, help: "" }, project: { kind: "strings", help: "" }, out: { kind: "string", help: "" }, isolate: { kind: "bool", help: "" } } as const
+    expect(parseFlags(spec, ["--count=3", "--project", "a,b", "--project", "c", "--out", "x"])).toEqual({ count: 3, project: ["a", "b", "c"], out: "x", isolate: false })
+    expect(parseFlags(spec, ["--isolate", "--count", "2"])).toMatchObject({ count: 2, isolate: true })
+    expect(() => parseFlags(spec, ["--isolate=yes"])).toThrow("--isolate: takes no value")
     expect(() => parseFlags(spec, ["--count", "1.5"])).toThrow(UsageError)
     expect(() => parseFlags(spec, ["--out"])).toThrow("--out: missing value")
   })

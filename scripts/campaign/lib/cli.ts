@@ -1,6 +1,6 @@
 /**
  * Flag parsing shared by the campaigns (`npm run campaign -- <name> [flags]`): `--name value` or
- * `--name=value`, integers checked against a range, repeatable string flags. A bad flag is a
+ * `--name=value`, integers checked against a range, repeatable string flags, switches (`--name`). A bad flag is a
  * {@link UsageError} whose message is one line naming the flag and the bad value; the dispatcher
  * prints it and exits 2.
  *
@@ -17,17 +17,22 @@ export type FlagSpec =
   | { readonly kind: "int"; readonly min: number; readonly max: number; readonly help: string }
   | { readonly kind: "string"; readonly help: string }
   | { readonly kind: "strings"; readonly help: string }
+  | { readonly kind: "bool"; readonly help: string }
 
 export type FlagValues<S extends Record<string, FlagSpec>> = {
   readonly [K in keyof S]: S[K] extends { kind: "int" } ? number | undefined
     : S[K] extends { kind: "string" } ? string | undefined
+    : S[K] extends { kind: "bool" } ? boolean
     : readonly string[]
 }
 
 /** Parses `argv` against `spec`; throws {@link UsageError} naming the first bad flag. */
 export const parseFlags = <S extends Record<string, FlagSpec>>(spec: S, argv: readonly string[]): FlagValues<S> => {
   const out: Record<string, unknown> = {}
-  for (const [name, s] of Object.entries(spec)) if (s.kind === "strings") out[name] = []
+  for (const [name, s] of Object.entries(spec)) {
+    if (s.kind === "strings") out[name] = []
+    if (s.kind === "bool") out[name] = false
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (flags are --name value)`)
@@ -35,6 +40,11 @@ export const parseFlags = <S extends Record<string, FlagSpec>>(spec: S, argv: re
     const name = arg.slice(2, eq < 0 ? undefined : eq)
     const s = spec[name]
     if (s === undefined) throw new UsageError(`--${name}: unknown flag (known: ${Object.keys(spec).map((k) => `--${k}`).join(", ")})`)
+    if (s.kind === "bool") {
+      if (eq >= 0) throw new UsageError(`--${name}: takes no value (got ${JSON.stringify(arg.slice(eq + 1))})`)
+      out[name] = true
+      continue
+    }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i]
     if (value === undefined) throw new UsageError(`--${name}: missing value`)
     if (s.kind === "int") {
