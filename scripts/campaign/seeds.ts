@@ -37,6 +37,7 @@ const flags = {
   test: { kind: "string", help: "keep tests whose full name matches this regular expression" },
   config: { kind: "string", help: "vitest config file (default vitest.config.ts)" },
   out: { kind: "string", help: "also write every result (each failure in full) to this JSON file" },
+  "seed-timeout": { kind: "int", min: 1, max: 86_400, help: "seconds after which a seed's run counts as hung (default 1800): recorded as a failure, runner restarted" },
   isolate: { kind: "bool", help: "run each test file in a fresh worker, as npm test does (default: one worker per run, ~25% cheaper)" },
 } as const
 
@@ -53,7 +54,11 @@ ${flagHelp(flags)}`
 interface RunnerState {
   readonly child: ChildProcess
   readonly id: number
+  /** The seed under way. */
   busy: number | null
+  timer: NodeJS.Timeout | undefined
+  /** Killed for a hung seed: start another in its place. */
+  restart: boolean
 }
 
 export const main = async (argv: readonly string[]): Promise<number> => {
@@ -78,6 +83,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   const startedMs = performance.now()
   const queue = [...seeds]
   const runners: RunnerState[] = []
+  const seedTimeoutS = f["seed-timeout"] ?? 1800
   let crashed: string | null = null
   let interrupted = false
   let files = -1
@@ -92,12 +98,22 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return
       }
       r.busy = seed
+      r.timer = setTimeout(() => hung(r), seedTimeoutS * 1000)
       r.child.send({ type: "seed", seed } satisfies ToRunner)
     }
-    for (let id = 0; id < jobs; id++) {
-      const child = fork(join(import.meta.dirname, "lib", "seedRunner.ts"), [], { cwd: root, stdio: ["ignore", "inherit", "inherit", "ipc"] })
-      const r: RunnerState = { child, id, busy: null }
-      runners.push(r)
+    /** A seed that never finishes (a test looping forever): record it, kill the runner and its worker, start another. */
+    const hung = (r: RunnerState): void => {
+      tally.add(r.busy!, [{ project: "*", file: "(every file)", name: "(the seed's run)", state: "failed", seeded: true, error: `no result after ${seedTimeoutS} s: a test hangs (or the machine is overloaded)` }])
+      console.log(`[${tally.seedsDone}/${seeds.length}] seed ${r.busy} TIMED OUT after ${seedTimeoutS} s (runner ${r.id} restarted)`)
+      r.busy = null
+      r.restart = true
+      process.kill(-r.child.pid!, "SIGKILL")
+    }
+    const spawnRunner = (id: number): void => {
+      // detached: the runner leads a process group, so a hung run is killed with its vitest worker.
+      const child = fork(join(import.meta.dirname, "lib", "seedRunner.ts"), [], { cwd: root, detached: true, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+      const r: RunnerState = { child, id, busy: null, timer: undefined, restart: false }
+      runners[id] = r
       live++
       child.on("message", (msg: FromRunner) => {
         if (msg.type === "ready") {
@@ -105,6 +121,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
           if (msg.files === 0) crashed ??= "no test file imports fast-check under these --project/--filter flags"
           next(r)
         } else if (msg.type === "done") {
+          clearTimeout(r.timer)
           tally.add(msg.seed, msg.outcomes)
           const failed = msg.outcomes.filter((o) => o.state === "failed").length
           const run = msg.outcomes.filter((o) => o.state === "passed" || o.state === "failed").length
@@ -116,18 +133,22 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         }
       })
       child.on("exit", (code) => {
-        if (r.busy !== null || code !== 0) crashed ??= `runner ${r.id} exited with code ${code} while running seed ${r.busy}`
-        if (--live === 0) resolveAll()
+        clearTimeout(r.timer)
+        live--
+        if (r.restart && !interrupted && crashed === null && queue.length > 0) spawnRunner(id)
+        else if (!r.restart && (r.busy !== null || code !== 0)) crashed ??= `runner ${r.id} exited with code ${code} while running seed ${r.busy}`
+        if (live === 0) resolveAll()
       })
       child.send({ type: "init", root, config, projects: f.project, filters: f.filter, testPattern: f.test ?? null, isolate: f.isolate } satisfies ToRunner)
     }
+    for (let id = 0; id < jobs; id++) spawnRunner(id)
   })
   const onSigint = (): void => {
     if (interrupted) return
     interrupted = true
     console.log("\ninterrupted: finishing the seeds under way, then reporting (Ctrl-C again to abort)")
     process.once("SIGINT", () => {
-      for (const r of runners) r.child.kill()
+      for (const r of runners) if (r.child.exitCode === null) process.kill(-r.child.pid!, "SIGKILL")
       process.exit(130)
     })
   }

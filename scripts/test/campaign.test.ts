@@ -99,7 +99,7 @@ describe("seed campaign, end to end on a fixture project", () => {
     const dir = mkdtempSync(join(tmpdir(), "campaign-"))
     try {
       const out = join(dir, "r.json")
-      const r = campaign("seeds", "--count", "4", "--master-seed", String(master), "--jobs", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--out", out)
+      const r = campaign("seeds", "--count", "4", "--master-seed", String(master), "--jobs", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "props", "--out", out)
       expect(r.status, r.stderr).toBe(1)
       expect(r.stdout).toContain(`master seed ${master}, 4 seeds, 2 runner(s)`)
       const rows = (JSON.parse(readFileSync(out, "utf8")) as { rows: Row[] }).rows
@@ -121,5 +121,16 @@ describe("seed campaign, end to end on a fixture project", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("counts a seed whose run never ends as failed, kills that runner with its worker, and goes on with a new one", () => {
+    const r = campaign("seeds", "--count", "2", "--master-seed", "1", "--jobs", "1", "--seed-timeout", "4", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "hang")
+    expect(r.status, r.stderr).toBe(1)
+    const [a, b] = deriveSeeds(1, 2)
+    expect(r.stdout).toContain(`[1/2] seed ${a} TIMED OUT after 4 s (runner 0 restarted)`)
+    expect(r.stdout).toContain(`[2/2] seed ${b} TIMED OUT after 4 s (runner 0 restarted)`)
+    expect(r.stdout).toContain(`replay: FC_SEED=${b} npx vitest run\n`)
+    expect(r.stdout).toMatch(/2 of 2 seeds in \d+ s wall/)
+    expect(r.stderr).toBe("")
   })
 })

@@ -127,7 +127,7 @@ export class Tally {
 
 /** The command that replays one test file with one seed. */
 export const replayCommand = (row: Pick<Row, "project" | "file">, seed: number): string =>
-  `FC_SEED=${seed} npx vitest run --project ${row.project} ${row.file}`
+  row.project === "*" ? `FC_SEED=${seed} npx vitest run` : `FC_SEED=${seed} npx vitest run --project ${row.project} ${row.file}`
 
 const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars; full text in --out)`)
 

@@ -159,6 +159,9 @@ const send = (msg: FromRunner): void => {
 
 let runner: Runner | null = null
 // Only as the forked runner: importing this module (its tests do) must not listen to the importer's IPC.
+// The parent gone (crashed or killed), the runner goes too.
+let stopping = false
+if (import.meta.main) process.on("disconnect", () => stopping || process.exit(1))
 if (import.meta.main) process.on("message", (msg: ToRunner) => {
   const handle = async (): Promise<void> => {
     if (msg.type === "init") {
@@ -169,6 +172,7 @@ if (import.meta.main) process.on("message", (msg: ToRunner) => {
       const outcomes = await runner!.run(msg.seed)
       send({ type: "done", seed: msg.seed, outcomes, ms: performance.now() - t0, rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) })
     } else {
+      stopping = true
       await runner?.close()
       // vitest sets a failing exit code after a run with failures; those are reported, not crashes.
       process.exitCode = 0
@@ -177,6 +181,7 @@ if (import.meta.main) process.on("message", (msg: ToRunner) => {
   }
   handle().catch((e: unknown) => {
     send({ type: "error", message: e instanceof Error ? (e.stack ?? e.message) : String(e) })
+    stopping = true
     process.exitCode = 1
     process.disconnect()
   })
