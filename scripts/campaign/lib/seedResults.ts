@@ -41,6 +41,8 @@ export interface TestOutcome {
   readonly seeded: boolean
   /** The error text (message, then each cause's), when failed. */
   readonly error?: string
+  /** How long the test ran, ms (wall, on a possibly loaded machine). */
+  readonly ms?: number
 }
 
 /** What to print about one failure. */
@@ -87,6 +89,8 @@ export interface Row {
   /** True if it read the fast-check seed in some run. */
   seeded: boolean
   seedsRun: number
+  /** Total running time over the seeds, ms. */
+  totalMs: number
   readonly failures: Failure[]
 }
 
@@ -102,11 +106,12 @@ export class Tally {
       const key = `${o.project}\0${o.file}\0${o.name}`
       let row = this.rows.get(key)
       if (row === undefined) {
-        row = { project: o.project, file: o.file, name: o.name, seeded: false, seedsRun: 0, failures: [] }
+        row = { project: o.project, file: o.file, name: o.name, seeded: false, seedsRun: 0, totalMs: 0, failures: [] }
         this.rows.set(key, row)
       }
       row.seeded ||= o.seeded
       row.seedsRun++
+      row.totalMs += o.ms ?? 0
       if (o.state === "failed") row.failures.push({ seed, error: o.error ?? "" })
     }
   }
@@ -148,12 +153,12 @@ export const formatFailures = (rows: readonly Row[], perRow = 10, maxChars = 600
   return out.join("\n")
 }
 
-/** The summary table: one row per property (and per failing non-property test). */
+/** The summary table: one row per property (and per failing non-property test), with its mean time per seed. */
 export const formatTable = (rows: readonly Row[]): string => {
-  const head = ["seeds", "failed", "package", "property (file > test)"]
-  const body = rows.map((r) => [String(r.seedsRun), String(r.failures.length), r.project, `${r.file.replace(/^packages\/[^/]+\//, "")} > ${r.name}`])
-  const widths = head.slice(0, 3).map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
+  const head = ["seeds", "failed", "ms/seed", "package", "property (file > test)"]
+  const body = rows.map((r) => [String(r.seedsRun), String(r.failures.length), String(Math.round(r.totalMs / Math.max(1, r.seedsRun))), r.project, `${r.file.replace(/^packages\/[^/]+\//, "")} > ${r.name}`])
+  const widths = head.slice(0, 4).map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i < 2 ? c.padStart(widths[i]!) : i < 3 ? c.padEnd(widths[i]!) : c)).join("  ")
+    cells.map((c, i) => (i < 3 ? c.padStart(widths[i]!) : i < 4 ? c.padEnd(widths[i]!) : c)).join("  ")
   return [line(head), ...body.map(line)].join("\n")
 }

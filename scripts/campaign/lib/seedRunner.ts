@@ -138,7 +138,8 @@ class Runner {
         const seeded = t.meta().fcSeed !== undefined
         if (seeded) discovered.set(m.moduleId, [...(discovered.get(m.moduleId) ?? []), t.fullName])
         const error = r.state === "failed" ? r.errors.map(errorText).join("\n") : undefined
-        outcomes.push({ project, file, name: t.fullName, state: r.state, seeded, ...(error !== undefined ? { error } : {}) })
+        const ms = Math.round(t.diagnostic()?.duration ?? 0)
+        outcomes.push({ project, file, name: t.fullName, state: r.state, seeded, ms, ...(error !== undefined ? { error } : {}) })
       }
     }
     for (const e of result.unhandledErrors) {
