@@ -124,11 +124,11 @@ describe("seed campaign, end to end on a fixture project", () => {
   })
 
   it("counts a seed whose run never ends as failed, kills that runner with its worker, and goes on with a new one", () => {
-    const r = campaign("seeds", "--count", "2", "--master-seed", "1", "--jobs", "1", "--seed-timeout", "4", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "hang")
+    const r = campaign("seeds", "--count", "2", "--master-seed", "1", "--jobs", "1", "--seed-timeout", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "hang")
     expect(r.status, r.stderr).toBe(1)
     const [a, b] = deriveSeeds(1, 2)
-    expect(r.stdout).toContain(`[1/2] seed ${a} TIMED OUT after 4 s (runner 0 restarted)`)
-    expect(r.stdout).toContain(`[2/2] seed ${b} TIMED OUT after 4 s (runner 0 restarted)`)
+    expect(r.stdout).toContain(`[1/2] seed ${a} TIMED OUT after 2 s (runner 0 restarted)`)
+    expect(r.stdout).toContain(`[2/2] seed ${b} TIMED OUT after 2 s (runner 0 restarted)`)
     expect(r.stdout).toContain(`replay: FC_SEED=${b} npx vitest run\n`)
     expect(r.stdout).toMatch(/2 of 2 seeds in \d+ s wall/)
     expect(r.stderr).toBe("")
