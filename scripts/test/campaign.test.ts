@@ -99,12 +99,15 @@ describe("seed campaign, end to end on a fixture project", () => {
     const dir = mkdtempSync(join(tmpdir(), "campaign-"))
     try {
       const out = join(dir, "r.json")
-      const r = campaign("seeds", "--count", "4", "--master-seed", String(master), "--jobs", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "props", "--out", out)
+      const r = campaign("seeds", "--count", "4", "--master-seed", String(master), "--jobs", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "props,examples", "--out", out)
       expect(r.status, r.stderr).toBe(1)
       expect(r.stdout).toContain(`master seed ${master}, 4 seeds, 2 runner(s)`)
       const rows = (JSON.parse(readFileSync(out, "utf8")) as { rows: Row[] }).rows
       const byName = new Map(rows.map((row) => [row.name, row]))
-      expect([...byName.keys()].sort()).toEqual(["fails for every seed", "fails for some seeds", "holds for every seed"])
+      expect([...byName.keys()].sort()).toEqual(["a failing example", "fails for every seed", "fails for some seeds", "holds for every seed"])
+      // The example reads no seed: it ran in each runner's first (discovery) run only.
+      expect(byName.get("a failing example")).toMatchObject({ seeded: false, seedsRun: 2 })
+      expect(byName.get("a failing example")!.failures.map((f) => f.seed).sort()).toEqual(seeds.slice(0, 2).sort())
       expect(byName.get("holds for every seed")).toMatchObject({ seedsRun: 4, failures: [] })
       expect(byName.get("fails for every seed")!.failures.map((f) => f.seed).sort()).toEqual([...seeds].sort())
       expect(byName.get("fails for some seeds")!.failures.map((f) => f.seed).sort()).toEqual([...sometimesFails].sort())
@@ -117,7 +120,7 @@ describe("seed campaign, end to end on a fixture project", () => {
         expect(r.stdout).toMatch(new RegExp(expected))
       }
       expect(r.stdout.match(/counterexample \(shrunk \d+×\): \[0\]/g)).toHaveLength(4)
-      expect(r.stdout).toMatch(/4 of 4 seeds in \d+ s wall on 2 runner\(s\) \(1 test files\): \d+ seeds\/h; 3 properties/)
+      expect(r.stdout).toMatch(/4 of 4 seeds in \d+ s wall on 2 runner\(s\) \(2 test files\): \d+ seeds\/h; 3 properties/)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -129,7 +129,10 @@ class Runner {
     const result = await this.vitest.runTestSpecifications(specs)
     const outcomes: TestOutcome[] = []
     const discovered = new Map<string, string[]>()
+    // The result lists every module vitest's state holds, also those of earlier runs: keep this run's.
+    const ran = new Set(specs.map((s) => s.moduleId))
     for (const m of result.testModules) {
+      if (!ran.has(m.moduleId)) continue
       const file = relative(root, m.moduleId)
       const project = m.project.name
       for (const e of m.errors()) outcomes.push({ project, file, name: "(the file itself)", state: "failed", seeded: false, error: errorText(e) })
