@@ -1,6 +1,6 @@
 /**
  * The seed campaign: `npm run campaign -- seeds --count N [--master-seed M] [--jobs J]
- * [--project P] [--filter S] [--test REGEX] [--out results.json]`.
+ * [--project P] [--filter S] [--test REGEX] [--out results.json]`, or `--seed S1,S2` to rerun given seeds.
  *
  * Runs every property test (every test that reads the fast-check seed, see `vitest.setup.ts`) of
  * every package under N distinct seeds derived from one master seed (printed; drawn when not
@@ -29,7 +29,8 @@ import { deriveSeeds, formatFailures, formatTable, SEED_LIMIT, Tally } from "./l
 const root = resolve(import.meta.dirname, "..", "..")
 
 const flags = {
-  count: { kind: "int", min: 1, max: 1_000_000, help: "number of seeds (required), e.g. 200" },
+  count: { kind: "int", min: 1, max: 1_000_000, help: "number of seeds (required unless --seed), e.g. 200" },
+  seed: { kind: "strings", help: "run these seeds instead (e.g. a campaign's failing ones: --seed 123,456)" },
   "master-seed": { kind: "int", min: 0, max: SEED_LIMIT, help: "the seed the N seeds derive from (default: drawn and printed)" },
   jobs: { kind: "int", min: 1, max: 256, help: `runners in parallel (default: cores = ${availableParallelism()})` },
   project: { kind: "strings", help: "vitest project(s) to run, e.g. sandbox-kernel (repeatable or comma-separated; default all)" },
@@ -63,7 +64,13 @@ interface RunnerState {
 
 export const main = async (argv: readonly string[]): Promise<number> => {
   const f = parseFlags(flags, argv)
-  if (f.count === undefined) throw new UsageError("--count: required (the number of seeds, e.g. --count 200)")
+  if (f.count === undefined && f.seed.length === 0) throw new UsageError("--count: required (the number of seeds, e.g. --count 200)")
+  if (f.count !== undefined && f.seed.length > 0) throw new UsageError(`--seed ${f.seed.join(",")}: give either --count (derived seeds) or --seed (these seeds)`)
+  const given = f.seed.map((text) => {
+    const n = Number(text)
+    if (!Number.isSafeInteger(n) || n < 0 || n > SEED_LIMIT) throw new UsageError(`--seed ${JSON.stringify(text)}: expected an integer in [0, ${SEED_LIMIT}]`)
+    return n
+  })
   const config = resolve(f.config ?? join(root, "vitest.config.ts"))
   if (!existsSync(config)) throw new UsageError(`--config ${JSON.stringify(f.config)}: no such file`)
   if (f.test !== undefined) {
@@ -73,11 +80,15 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       throw new UsageError(`--test ${JSON.stringify(f.test)}: not a regular expression`)
     }
   }
-  const master = f["master-seed"] ?? Math.floor(Math.random() * SEED_LIMIT)
-  const seeds = deriveSeeds(master, f.count)
+  const master = f.count === undefined ? null : (f["master-seed"] ?? Math.floor(Math.random() * SEED_LIMIT))
+  const seeds = master === null ? given : deriveSeeds(master, f.count!)
   const jobs = Math.min(f.jobs ?? availableParallelism(), seeds.length)
-  console.log(`seed campaign: master seed ${master}, ${seeds.length} seeds, ${jobs} runner(s)`)
-  console.log(`  rerun: npm run campaign -- seeds --count ${f.count} --master-seed ${master}${argv.filter((a, i) => !/^--(count|master-seed)/.test(a) && !/^--(count|master-seed)$/.test(argv[i - 1] ?? "")).map((a) => ` ${a}`).join("")}`)
+  if (master === null) {
+    console.log(`seed campaign: ${seeds.length} given seed(s), ${jobs} runner(s)`)
+  } else {
+    console.log(`seed campaign: master seed ${master}, ${seeds.length} seeds, ${jobs} runner(s)`)
+    console.log(`  rerun: npm run campaign -- seeds --count ${f.count} --master-seed ${master}${argv.filter((a, i) => !/^--(count|master-seed)/.test(a) && !/^--(count|master-seed)$/.test(argv[i - 1] ?? "")).map((a) => ` ${a}`).join("")}`)
+  }
 
   const tally = new Tally()
   const startedMs = performance.now()
@@ -123,10 +134,11 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         } else if (msg.type === "done") {
           clearTimeout(r.timer)
           tally.add(msg.seed, msg.outcomes)
-          const failed = msg.outcomes.filter((o) => o.state === "failed").length
+          const failed = msg.outcomes.filter((o) => o.state === "failed")
           const run = msg.outcomes.filter((o) => o.state === "passed" || o.state === "failed").length
           const h = (performance.now() - startedMs) / 3.6e6
-          console.log(`[${String(tally.seedsDone).padStart(String(seeds.length).length)}/${seeds.length}] seed ${String(msg.seed).padStart(10)}  ${run} tests  ${failed === 0 ? "ok" : `${failed} FAILED`}  ${(msg.ms / 1000).toFixed(1)} s  (runner ${r.id}, ${msg.rssMiB} MiB; ${(tally.seedsDone / h).toFixed(0)} seeds/h)`)
+          console.log(`[${String(tally.seedsDone).padStart(String(seeds.length).length)}/${seeds.length}] seed ${String(msg.seed).padStart(10)}  ${run} tests  ${failed.length === 0 ? "ok" : `${failed.length} FAILED`}  ${(msg.ms / 1000).toFixed(1)} s  (runner ${r.id}, ${msg.rssMiB} MiB; ${(tally.seedsDone / h).toFixed(0)} seeds/h)`)
+          for (const o of failed) console.log(`      ✗ ${o.project}  ${o.file} > ${o.name}`)
           next(r)
         } else {
           crashed ??= `runner ${r.id}: ${msg.message}`
@@ -162,7 +174,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   if (listing !== "") console.log(`\nfailures:\n${listing}`)
   console.log(`\n${formatTable(rows)}`)
   const perHour = tally.seedsDone / (wallS / 3600)
-  console.log(`\n${tally.seedsDone} of ${seeds.length} seeds in ${wallS.toFixed(0)} s wall on ${jobs} runner(s) (${files} test files): ${perHour.toFixed(0)} seeds/h; ${rows.filter((r) => r.seeded).length} properties, ${tally.failureCount} failure(s); master seed ${master}`)
+  console.log(`\n${tally.seedsDone} of ${seeds.length} seeds in ${wallS.toFixed(0)} s wall on ${jobs} runner(s) (${files} test files): ${perHour.toFixed(0)} seeds/h; ${rows.filter((r) => r.seeded).length} properties, ${tally.failureCount} failure(s)${master === null ? "" : `; master seed ${master}`}`)
   if (f.out !== undefined) {
     const out = resolve(f.out)
     const tmp = `${out}.${process.pid}.tmp`

@@ -26,7 +26,7 @@ describe("npm run campaign", () => {
     expect(list.stdout).toMatch(/^ {2}seeds {8}every property test/m)
     const unknown = campaign("nosuch")
     expect([unknown.status, unknown.stderr.trim()]).toEqual([2, `campaign: unknown campaign "nosuch" (known: ${list.stdout.match(/^ {2}(\S+)/gm)!.map((l) => l.trim()).join(", ")})`])
-    for (const [args, msg] of [[["seeds"], "--count: required"], [["seeds", "--count", "0"], '--count "0": expected an integer in [1, 1000000]'], [["seeds", "--count", "2", "--jobz", "2"], "--jobz: unknown flag"]] as const) {
+    for (const [args, msg] of [[["seeds"], "--count: required"], [["seeds", "--count", "0"], '--count "0": expected an integer in [1, 1000000]'], [["seeds", "--count", "2", "--jobz", "2"], "--jobz: unknown flag"], [["seeds", "--count", "2", "--seed", "7"], "--seed 7: give either --count"], [["seeds", "--seed", "x"], '--seed "x": expected an integer']] as const) {
       const r = campaign(...args)
       expect(r.status).toBe(2)
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
@@ -127,9 +127,10 @@ describe("seed campaign, end to end on a fixture project", () => {
   })
 
   it("counts a seed whose run never ends as failed, kills that runner with its worker, and goes on with a new one", () => {
-    const r = campaign("seeds", "--count", "2", "--master-seed", "1", "--jobs", "1", "--seed-timeout", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "hang")
+    const [a, b] = [5, 6]
+    const r = campaign("seeds", "--seed", `${a},${b}`, "--jobs", "1", "--seed-timeout", "2", "--config", "scripts/test/fixtures/campaign/vitest.config.ts", "--filter", "hang")
     expect(r.status, r.stderr).toBe(1)
-    const [a, b] = deriveSeeds(1, 2)
+    expect(r.stdout).toContain("seed campaign: 2 given seed(s), 1 runner(s)")
     expect(r.stdout).toContain(`[1/2] seed ${a} TIMED OUT after 2 s (runner 0 restarted)`)
     expect(r.stdout).toContain(`[2/2] seed ${b} TIMED OUT after 2 s (runner 0 restarted)`)
     expect(r.stdout).toContain(`replay: FC_SEED=${b} npx vitest run\n`)
