@@ -379,6 +379,13 @@ export class Kernel {
   readonly eptActive: boolean
   readonly exitOnInterrupt: 0 | 1 | 2
   readonly timerVector: number
+  /**
+   * The longest delay the LAPIC's 32-bit initial count holds (`timerMaxTicks · timerTickNs`): a
+   * longer wait (possible when the 1 ms timer rule is off) is armed in steps, the scheduler
+   * re-arming at each expiry, as a kernel must with a hardware counter (Quest's own cap is the
+   * 1 ms quantum, vcpu.c).
+   */
+  readonly timerMaxDelayNs: number
   /** Interrupt handlers by vector. */
   readonly irqHandlers: (IrqHandler | undefined)[] = new Array<IrqHandler | undefined>(256).fill(undefined)
   exitHandler: ExitHandler | null = null
@@ -418,6 +425,7 @@ export class Kernel {
     this.eptActive = d.eptActive
     this.exitOnInterrupt = d.exitOnInterrupt
     this.timerVector = d.machine.config.lapic.timerVector
+    this.timerMaxDelayNs = d.machine.config.lapic.timerMaxTicks * d.machine.config.lapic.timerTickNs
     const costs = d.machine.costs
     const hz = costs.hz
     this.syscallNs = d.options.syscallEntry === "sysenter" ? costs.ns.syscallSysenter : d.options.syscallEntry === "int" ? costs.ns.syscallInt : 0
@@ -662,7 +670,7 @@ export class Kernel {
     p.currentVcpu = d.vcpu >= 0 ? p.vcpuOfSched[d.vcpu]! : -1
     this.trace.dispatch(p.index, p.currentVcpu, th === null ? -1 : th.tid, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
     if (d.timerAtNs === Infinity) p.lapic.cancelTimer()
-    else p.lapic.armTimer(Math.max(0, p.tsc.globalAt(d.timerAtNs) - now))
+    else p.lapic.armTimer(Math.min(this.timerMaxDelayNs, Math.max(0, p.tsc.globalAt(d.timerAtNs) - now)))
     if (th === null) {
       p.activity = Activity.Idle
       return

@@ -54,6 +54,17 @@ describe("scheduler invariants in the full system", { timeout: 120_000 }, () => 
     }), { numRuns: 40 })
   })
 
+  it("regression (FC_SEED=1600997541, seed campaign): a wait beyond the LAPIC's 32-bit count is armed in steps, not refused", () => {
+    // The 1 µs-per-32 ms VCPU overruns by up to the 300 µs enforcement latency and pays it back
+    // ~300 periods later: the scheduler's next timer is 9.6 s away, 2^32 ticks of 1 ns are 4.29 s.
+    const found: SystemDesc = JSON.parse(`{"seed":0,"twoCores":false,"offsetsNs":[0,0,0,0],"driftsPpm":[0,0,0,0],"lapic":{"timerTickNs":1,"timerLatencyNs":0},"virtualization":"questv","scheduler":{"maxRepl":32,"splitAdvancesHead":false,"enforcementLatencyNs":300000,"schedOverheadNs":0,"maxTimerIntervalNs":null,"quantumNs":1000000,"rearmOnBudgetlessWakeup":false,"ties":"rotate","ssPolicy":"quest","ioBackground":"belowAll"},"kernel":{"sleepWakeup":"timerInterrupt","timerIrqCycles":0},"sandboxes":[{"defaults":true,"mains":[{"budgetNs":1000,"periodNs":2000000}],"ios":[],"threads":[]},{"defaults":true,"mains":[{"budgetNs":1000,"periodNs":2000000}],"ios":[],"threads":[]},{"defaults":false,"mains":[{"budgetNs":1000,"periodNs":32000000}],"ios":[],"threads":[{"vcpu":0,"startNs":0,"periodic":{"periodNs":5000000,"lo":293083,"hi":293091},"steps":[{"send":0}]}]}],"channels":[],"ping":{"target":1,"intervalNs":1000000},"fault":null,"migration":null}`)
+    found.scheduler["maxTimerIntervalNs"] = Infinity
+    expect(run(found)).toBeNull()
+    // Over 10 s the core's timer expires early once per 2^32 ns and the scheduler re-arms.
+    const sys = new System.System(toConfig(found, { kernel: { checkInvariants: true } })).run(10_000 * MS)
+    expect(sys.sim.now).toBe(10_000 * MS)
+  })
+
   it("checking changes nothing: the same fingerprint with checks on and off", () => {
     fc.assert(fc.property(systemArb, (d) => {
       const off = new System.System(toConfig(d)).run(50 * MS)
