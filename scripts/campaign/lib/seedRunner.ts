@@ -36,6 +36,8 @@ export interface RunnerInit {
   readonly config: string
   /** vitest project names to keep (all when empty). */
   readonly projects: readonly string[]
+  /** vitest project names to leave out. */
+  readonly skipProjects: readonly string[]
   /** Substrings of a test file's path (relative to the root); a file is kept if it contains one (all when empty). */
   readonly filters: readonly string[]
   /** A regular expression a test's full name must match (all when null). */
@@ -112,7 +114,7 @@ class Runner {
     )
     this.specs = (await this.vitest.globTestSpecifications()).filter((s) => {
       const rel = relative(i.root, s.moduleId)
-      return (i.filters.length === 0 || i.filters.some((f) => rel.includes(f))) && importsFastCheck(s.moduleId)
+      return !i.skipProjects.includes(s.project.name) && (i.filters.length === 0 || i.filters.some((f) => rel.includes(f))) && importsFastCheck(s.moduleId)
     })
     return this.specs.length
   }
