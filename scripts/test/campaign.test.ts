@@ -26,7 +26,9 @@ describe("npm run campaign", () => {
     expect(list.stdout).toMatch(/^ {2}seeds {8}every property test/m)
     const unknown = campaign("nosuch")
     expect([unknown.status, unknown.stderr.trim()]).toEqual([2, `campaign: unknown campaign "nosuch" (known: ${list.stdout.match(/^ {2}(\S+)/gm)!.map((l) => l.trim()).join(", ")})`])
-    for (const [args, msg] of [[["seeds"], "--count: required"], [["seeds", "--count", "0"], '--count "0": expected an integer in [1, 1000000]'], [["seeds", "--count", "2", "--jobz", "2"], "--jobz: unknown flag"], [["seeds", "--count", "2", "--seed", "7"], "--seed 7: give either --count"], [["seeds", "--seed", "x"], '--seed "x": expected an integer']] as const) {
+    for (const [args, msg] of [[["seeds"], "--count: required"], [["seeds", "--count", "0"], '--count "0": expected an integer in [1, 1000000]'], [["seeds", "--count", "2", "--jobz", "2"], "--jobz: unknown flag"], [["seeds", "--count", "2", "--seed", "7"], "--seed 7: give either --count"], [["seeds", "--seed", "x"], '--seed "x": expected an integer'],
+      // The tool's own tests are left out unless named: here nothing is left.
+      [["seeds", "--count", "1", "--filter", "scripts/test/"], "--project (all) --filter scripts/test/: no test file that imports fast-check"]] as const) {
       const r = campaign(...args)
       expect(r.status).toBe(2)
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
@@ -105,9 +107,12 @@ describe("seed campaign, end to end on a fixture project", () => {
       const rows = (JSON.parse(readFileSync(out, "utf8")) as { rows: Row[] }).rows
       const byName = new Map(rows.map((row) => [row.name, row]))
       expect([...byName.keys()].sort()).toEqual(["a failing example", "fails for every seed", "fails for some seeds", "holds for every seed"])
-      // The example reads no seed: it ran in each runner's first (discovery) run only.
+      // The example reads no seed: it ran in each runner's first (discovery) run only, under two
+      // different seeds (which two depends on which runner was ready first).
       expect(byName.get("a failing example")).toMatchObject({ seeded: false, seedsRun: 2 })
-      expect(byName.get("a failing example")!.failures.map((f) => f.seed).sort()).toEqual(seeds.slice(0, 2).sort())
+      const exampleSeeds = byName.get("a failing example")!.failures.map((f) => f.seed)
+      expect(new Set(exampleSeeds).size).toBe(2)
+      expect(exampleSeeds.every((seed) => seeds.includes(seed))).toBe(true)
       expect(byName.get("holds for every seed")).toMatchObject({ seedsRun: 4, failures: [] })
       expect(byName.get("fails for every seed")!.failures.map((f) => f.seed).sort()).toEqual([...seeds].sort())
       expect(byName.get("fails for some seeds")!.failures.map((f) => f.seed).sort()).toEqual([...sometimesFails].sort())
