@@ -18,7 +18,7 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import type { IrqHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import type { NetStack } from "./NetStack.ts"
 import type { SharedNicDriver } from "./SharedNicDriver.ts"
 import type { VirtualizationOptions } from "./Options.ts"

@@ -16,7 +16,7 @@
 import { z } from "zod"
 import { Ept, PhysicalMemory, type Machine } from "@qvsim/hardware"
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel } from "./Kernel.ts"
+import type { ChannelOps, Kernel } from "./kernel/index.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { PrivateChannel } from "./PrivateChannel.ts"
 import { int, type ChannelOptions } from "./Options.ts"

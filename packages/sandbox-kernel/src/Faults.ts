@@ -23,7 +23,7 @@
  */
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import type { IrqHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import { int } from "./Options.ts"
 
 /** A target of a wild write. */

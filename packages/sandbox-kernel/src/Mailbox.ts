@@ -21,7 +21,7 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel, Pcpu, Thread } from "./Kernel.ts"
+import type { ChannelOps, Kernel, Pcpu, Thread } from "./kernel/index.ts"
 import type * as Program from "./Program.ts"
 
 /** A status read by a reader (an observation when it changed). */

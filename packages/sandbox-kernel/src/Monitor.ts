@@ -20,7 +20,7 @@
  */
 import type { Trace } from "@qvsim/sim-core"
 import { Core as CoreNs, Ept, IoApic, PhysicalMemory } from "@qvsim/hardware"
-import type { ExitHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { ExitHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import type { MonitorOptions } from "./Options.ts"
 
 const R = CoreNs.VmExitReason

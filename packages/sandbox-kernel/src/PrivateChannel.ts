@@ -23,7 +23,7 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel, Pcpu, Thread } from "./Kernel.ts"
+import type { ChannelOps, Kernel, Pcpu, Thread } from "./kernel/index.ts"
 import type * as Program from "./Program.ts"
 import type { ChannelOptions } from "./Options.ts"
 

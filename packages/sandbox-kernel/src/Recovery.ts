@@ -31,7 +31,7 @@
 import type { Trace } from "@qvsim/sim-core"
 import { Time } from "@qvsim/sim-core"
 import type { IoApic } from "@qvsim/hardware"
-import type { IrqHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import { MESSAGE_EXIT, type FaultHandler, type Monitor, type MonitorTask } from "./Monitor.ts"
 import type { SharedNicDriver } from "./SharedNicDriver.ts"
 import type { NetStack } from "./NetStack.ts"

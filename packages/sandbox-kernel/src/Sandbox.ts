@@ -13,7 +13,7 @@ import type { Simulation } from "@qvsim/sim-core"
 import { Frame, type Machine } from "@qvsim/hardware"
 import type { PcpuScheduler } from "@qvsim/vcpu-sched"
 import type { SandboxConfig, SystemConfig } from "./Config.ts"
-import { Kernel, ThreadStatus, type Thread } from "./Kernel.ts"
+import { Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
 import { Monitor } from "./Monitor.ts"
 
 /** Per-thread figures. */

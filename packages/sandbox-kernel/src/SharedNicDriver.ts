@@ -33,7 +33,7 @@
  */
 import type { Trace } from "@qvsim/sim-core"
 import { Frame, type Nic as NicNs } from "@qvsim/hardware"
-import type { IrqHandler, Kernel, Pcpu } from "./Kernel.ts"
+import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import type { NetStack } from "./NetStack.ts"
 import type { NicOptions } from "./Options.ts"
 import { DeviceClass } from "./Program.ts"

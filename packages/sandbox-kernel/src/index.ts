@@ -6,7 +6,7 @@
 export * as Options from "./Options.ts"
 export * as Program from "./Program.ts"
 export * as Config from "./Config.ts"
-export * as Kernel from "./Kernel.ts"
+export * as Kernel from "./kernel/index.ts"
 export * as Monitor from "./Monitor.ts"
 export * as Boot from "./Boot.ts"
 export * as Sandbox from "./Sandbox.ts"

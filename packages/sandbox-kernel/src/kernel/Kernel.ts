@@ -35,98 +35,32 @@
  *
  * @module
  */
-import { Simulation, type Trace } from "@qvsim/sim-core"
-import type { Machine as MachineNs, Core as CoreNs, LocalApic as LocalApicNs, Tsc as TscNs } from "@qvsim/hardware"
+import { Simulation } from "@qvsim/sim-core"
+import type { Machine as MachineNs } from "@qvsim/hardware"
 import { Invariants, PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
+import * as Program from "../Program.ts"
+import type { KernelOptions } from "../Options.ts"
+import { IntRing } from "../internal/IntRing.ts"
+import { JobStats, type JobRow } from "./Jobs.ts"
+import { KernelTrace } from "./KernelTrace.ts"
+import { Activity, Pcpu, SEGMENT_IRQ, SEGMENT_MONITOR } from "./Pcpu.ts"
+import { Thread, ThreadStatus, type ThreadSpec } from "./Thread.ts"
+import type { IrqHandler } from "./Interrupts.ts"
+import type { ExitHandler } from "./Exits.ts"
 
 type Machine = MachineNs.Machine
-type Core = CoreNs.Core
-type LocalApic = LocalApicNs.LocalApic
-type Tsc = TscNs.Tsc
 type PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
 const PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
-type Schedule = ScheduleNs.Schedule
 const Schedule = ScheduleNs.Schedule
-import * as Program from "./Program.ts"
-import type { KernelOptions } from "./Options.ts"
-import { IntRing } from "./internal/IntRing.ts"
-
-/** What a core is doing. */
-export const Activity = {
-  /** No thread, no handler: the idle loop. */
-  Idle: 0,
-  /** Inside the kernel's stepping of the current thread (zero simulated time). */
-  Step: 1,
-  /** The current thread's CPU work runs on the core. */
-  Thread: 2,
-  /** The scheduler's per-invocation overhead runs before the thread. */
-  Overhead: 3,
-  /** An interrupt handler (or a kernel-context task) runs, interrupts disabled. */
-  Irq: 4,
-  /** A VM exit was raised; the monitor's listener event has not run yet. */
-  ExitWait: 5,
-  /** The monitor works (VMX root mode). */
-  Monitor: 6,
-} as const
-export type Activity = (typeof Activity)[keyof typeof Activity]
-
-/** Thread states as the kernel sees them. */
-export const ThreadStatus = {
-  Runnable: 0,
-  Sleeping: 1,
-  IoWait: 2,
-  WaitChild: 3,
-  /** Blocked on a kernel condition (`Kernel.blockRequest`), woken by `Kernel.wake`. */
-  Blocked: 4,
-  Exited: 5,
-  /** Moved to another sandbox (D.10); the record stays for statistics. */
-  Migrated: 6,
-  /** Taken off its VCPU for a migration in progress. */
-  Detached: 7,
-} as const
-export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus]
 
 /** Core work tags. */
 const W_THREAD = 1, W_IRQ = 2, W_MONITOR = 3, W_OVERHEAD = 4
 /** Effect outcomes. */
 const O_DONE = 0, O_BLOCKED = 1, O_STOPPED = 2, O_AGAIN = 3
 
-/** Segment thread ids for non-thread work in recorded schedules. */
-export const SEGMENT_IRQ = -2
-export const SEGMENT_MONITOR = -3
-
 /** Internal request: block until `Kernel.wake` (returns at once if a wake is already pending). */
 const OP_BLOCK = 100
 const BLOCK = Object.freeze({ op: OP_BLOCK }) as unknown as Program.Request
-
-/** Per-thread job statistics (periodic threads; responses in the sandbox's local ns). */
-export class JobStats {
-  /** Jobs started (a release taken by `waitJob`). */
-  started = 0
-  completed = 0
-  /** Completed after their deadline. */
-  missed = 0
-  maxResponseNs = 0
-  sumResponseNs = 0
-}
-
-/**
- * One job of a periodic thread (`waitJob` releases), times in the sandbox's local ns. The job's
- * deadline is `release + the thread's relative deadline` (its `periodic.deadlineNs`, else its period).
- */
-export interface JobRow {
-  readonly thread: string
-  /** 0-based per thread name (it continues across a migration). */
-  readonly job: number
-  readonly releaseNs: number
-  /** When the job's first CPU work started (-1: not yet). */
-  readonly firstStartNs: number
-  /** When it completed (-1: not by now). */
-  readonly completeNs: number
-  readonly deadlineNs: number
-  /** Times the job lost its core while it could still run (another thread dispatched). */
-  readonly preemptions: number
-}
 
 /** A VCPU as configured in the sandbox. */
 export interface VcpuSpec {
@@ -140,38 +74,6 @@ export interface VcpuSpec {
   readonly core: number
 }
 
-/** A thread as configured. */
-export interface ThreadSpec {
-  readonly name: string
-  /** Sandbox VCPU index. */
-  readonly vcpu: number
-  readonly program: Program.Program
-  readonly periodic?: { readonly periodNs: number; readonly offsetNs: number; readonly deadlineNs?: number | undefined } | undefined
-  /** Local time the thread becomes runnable, ns. */
-  readonly startNs: number
-  /** Address-space pages (fork copies them). */
-  readonly pages?: number | undefined
-  /** User thread (system calls cost their entry) or kernel thread. */
-  readonly user: boolean
-  /** Migration only: the context the (already running) program holds. */
-  readonly adoptCtx?: Program.ThreadContext | undefined
-}
-
-/** Interrupt-context work: a top half, or a kernel-context task (a fault). */
-export interface IrqHandler {
-  /** Starts on `p` for `vector`: ns of work before `next`, or -1 when done. */
-  start(k: Kernel, p: Pcpu, vector: number): number
-  /** After the previous work (or after a VM exit it raised was handled): ns more, or -1 when done. */
-  next(k: Kernel, p: Pcpu): number
-}
-
-/** The monitor as the kernel drives it. */
-export interface ExitHandler {
-  /** A VM exit on `p`'s core: ns of monitor work before `next`, or -1 when done. */
-  start(k: Kernel, p: Pcpu, reason: number, qualification: number): number
-  /** ns more, or -1 when done (the kernel then enters the guest unless the handler did). */
-  next(k: Kernel, p: Pcpu): number
-}
 
 /** A channel as the kernel drives it (mailboxes, private channels). */
 export interface ChannelOps {
@@ -187,140 +89,7 @@ export interface MigrationOps {
   request(k: Kernel, p: Pcpu, th: Thread, sandbox: number): boolean
 }
 
-/** A kernel thread: its program, scheduler binding, pending request and statistics. */
-export class Thread {
-  /** Thread id in its sandbox (dense, in creation order). */
-  readonly tid: number
-  readonly name: string
-  readonly pid: number
-  readonly user: boolean
-  pcpu: Pcpu
-  /** Sandbox VCPU index. */
-  vcpu: number
-  /** Thread id in the PCPU scheduler. */
-  schedId: number
-  gen: Generator<Program.Request, unknown, unknown>
-  readonly ctx: Program.ThreadContext
-  pages: number
-  status: ThreadStatus = ThreadStatus.Blocked
-  /** CPU still needed by the current request before its effect, ns. */
-  remainingNs = 0
-  /** True while the current request's effect waits for `remainingNs`. */
-  pending = false
-  /** The current request. */
-  req: Program.Request | null = null
-  /** Value for the next `gen.next`. */
-  result: unknown = undefined
-  /** What the current memory effect yields when the monitor refuses it. */
-  failValue: unknown = undefined
-  /** Waiting for the monitor to resolve a VM exit its effect raised. */
-  stopped = false
-  /** A `wake` arrived while not blocked (semaphore). */
-  wakePending = false
-  /** Killed (a fault): exits at its next dispatch. */
-  killed = false
-  /** Effect scratch (channels, migrations): the ops object, a phase, two numbers. */
-  effectState = 0
-  effectObj: unknown = null
-  effectArg = 0
-  effectArg2 = 0
-  // sleep
-  wakeLocalNs = 0
-  sleepGen = 0
-  // periodic releases (local ns)
-  periodNs = 0
-  deadlineNs = Infinity
-  firstReleaseNs = 0
-  nextReleaseNs = 0
-  jobActive = false
-  jobReleaseNs = 0
-  /** The active job's first CPU work (local ns, -1: not yet) and its preemptions. */
-  jobFirstStartNs = -1
-  jobPreemptions = 0
-  /** Jobs of this thread taken before it migrated here (job numbers continue from it). */
-  jobBase = 0
-  readonly stats = new JobStats()
-  // processes
-  parent: Thread | null = null
-  exitCode = 0
-  waitingFor = -1
-  reaped = false
-  // accounting
-  runStartNs = 0
-  /** CPU executed, ns (global). */
-  cpuNs = 0
-  /** Times the thread was dispatched with work. */
-  dispatches = 0
 
-  constructor(tid: number, name: string, pid: number, user: boolean, pcpu: Pcpu, vcpu: number, schedId: number, ctx: Program.ThreadContext, gen: Generator<Program.Request, unknown, unknown>, pages: number) {
-    this.tid = tid
-    this.name = name
-    this.pid = pid
-    this.user = user
-    this.pcpu = pcpu
-    this.vcpu = vcpu
-    this.schedId = schedId
-    this.ctx = ctx
-    this.gen = gen
-    this.pages = pages
-  }
-
-  /** Released jobs up to local time `localNs` (periodic threads). */
-  releasedBy(localNs: number): number {
-    if (this.periodNs === 0 || localNs < this.firstReleaseNs) return 0
-    return Math.floor((localNs - this.firstReleaseNs) / this.periodNs) + 1
-  }
-}
-
-/** One core of the sandbox: its scheduler, what it runs, its sleep queue. */
-export class Pcpu {
-  /** Index of the core in the sandbox. */
-  readonly index: number
-  readonly core: Core
-  readonly lapic: LocalApic
-  readonly tsc: Tsc
-  readonly sched: PcpuScheduler
-  readonly schedule: Schedule | null
-  activity: Activity = Activity.Idle
-  /** The scheduler's current thread (dispatched by the last invocation), or null. */
-  current: Thread | null = null
-  /** Its VCPU (sandbox index), or -1. */
-  currentVcpu = -1
-  /** Scheduler-thread id → kernel thread. */
-  readonly bySched: (Thread | null)[] = []
-  /** Sandbox VCPU index of each scheduler VCPU index. */
-  readonly vcpuOfSched: number[] = []
-  /** A wakeup asked for an invocation while the core could not take it. */
-  invokeWanted = false
-  /** Interrupt-context work in progress (or stopped by a VM exit). */
-  irq: IrqHandler | null = null
-  irqStartNs = 0
-  /** Vector the monitor injects when it is done (hypervisor baseline), or -1. */
-  injectVector = -1
-  /** Kernel-context tasks waiting for the core. */
-  readonly tasks: IrqHandler[] = []
-  monitorStartNs = 0
-  // sleep queue, sorted by local wake time
-  readonly sleepAt: number[] = []
-  readonly sleepers: Thread[] = []
-  /** Scheduler thread ids of exited threads, per scheduler VCPU, for reuse. */
-  readonly freeSched: number[][] = []
-  // statistics
-  invocations = 0
-  irqCount = 0
-  irqNs = 0
-  monitorNs = 0
-  haltedUntilNs = 0
-
-  constructor(index: number, core: Core, sched: PcpuScheduler, schedule: Schedule | null) {
-    this.index = index
-    this.core = core
-    this.lapic = core.lapic
-    this.tsc = core.tsc
-    this.sched = sched
-    this.schedule = schedule
-  }
-}
 
 /** What the kernel is built from. */
 export interface KernelDeps {
@@ -1576,27 +1345,3 @@ const fillBuffer = (length: number, fill: number): Uint8Array => {
   return fillCache
 }
 
-/** The kernel's trace records (subjects scoped by sandbox, so per-sandbox fingerprints work, F19). */
-export class KernelTrace {
-  readonly trace: Trace.Trace
-  readonly subject: Trace.Subject
-  private readonly kDispatch: Trace.RecordKind
-  private readonly kJob: Trace.RecordKind
-  private readonly kThread: Trace.RecordKind
-  constructor(trace: Trace.Trace, sandbox: number) {
-    this.trace = trace
-    this.subject = trace.subject(`sandbox${sandbox}`, sandbox)
-    this.kDispatch = trace.kind("k.dispatch", ["pcpu", "vcpu", "thread", "timerAt", "budget"])
-    this.kJob = trace.kind("k.job", ["thread", "job", "responseNs", "missed"])
-    this.kThread = trace.kind("k.thread", ["$event", "thread", "arg"])
-  }
-  dispatch(pcpu: number, vcpu: number, thread: number, timerAt: number, budget: number): void {
-    this.trace.emit(this.kDispatch, this.subject, pcpu, vcpu, thread, timerAt, budget)
-  }
-  job(thread: number, job: number, response: number, missed: number): void {
-    this.trace.emit(this.kJob, this.subject, thread, job, response, missed)
-  }
-  thread(event: string, thread: number, arg: number): void {
-    this.trace.emit(this.kThread, this.subject, this.trace.symbol(event), thread, arg)
-  }
-}

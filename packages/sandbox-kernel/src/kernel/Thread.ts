@@ -1,0 +1,135 @@
+/**
+ * A kernel thread: the record every room of the kernel reads and writes — its program (a
+ * generator), where it runs (PCPU, sandbox VCPU, scheduler thread id), the request it is executing,
+ * its sleep, periodic-release, process and accounting state.
+ *
+ * Invariants:
+ * - `tid` is dense in creation order within the sandbox and never reused (`Kernel.threads[tid]`);
+ *   the scheduler thread id `schedId` may be reused once the thread has exited and been retired;
+ * - `pending` is true exactly while the current request's effect waits: for `remainingNs` of CPU,
+ *   for a wake-up (a channel's retry), or for the monitor (`stopped`);
+ * - `status` is one of {@link ThreadStatus}; a thread in `Exited` or `Migrated` never runs again.
+ *
+ * @module
+ */
+import type * as Program from "../Program.ts"
+import { JobStats } from "./Jobs.ts"
+import type { Pcpu } from "./Pcpu.ts"
+
+/** Thread states as the kernel sees them. */
+export const ThreadStatus = {
+  Runnable: 0,
+  Sleeping: 1,
+  IoWait: 2,
+  WaitChild: 3,
+  /** Blocked on a kernel condition (`Kernel.blockRequest`), woken by `Kernel.wake`. */
+  Blocked: 4,
+  Exited: 5,
+  /** Moved to another sandbox (D.10); the record stays for statistics. */
+  Migrated: 6,
+  /** Taken off its VCPU for a migration in progress. */
+  Detached: 7,
+} as const
+export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus]
+
+/** A thread as configured. */
+export interface ThreadSpec {
+  readonly name: string
+  /** Sandbox VCPU index. */
+  readonly vcpu: number
+  readonly program: Program.Program
+  readonly periodic?: { readonly periodNs: number; readonly offsetNs: number; readonly deadlineNs?: number | undefined } | undefined
+  /** Local time the thread becomes runnable, ns. */
+  readonly startNs: number
+  /** Address-space pages (fork copies them). */
+  readonly pages?: number | undefined
+  /** User thread (system calls cost their entry) or kernel thread. */
+  readonly user: boolean
+  /** Migration only: the context the (already running) program holds. */
+  readonly adoptCtx?: Program.ThreadContext | undefined
+}
+
+/** A kernel thread: its program, scheduler binding, pending request and statistics. */
+export class Thread {
+  /** Thread id in its sandbox (dense, in creation order). */
+  readonly tid: number
+  readonly name: string
+  readonly pid: number
+  readonly user: boolean
+  pcpu: Pcpu
+  /** Sandbox VCPU index. */
+  vcpu: number
+  /** Thread id in the PCPU scheduler. */
+  schedId: number
+  gen: Generator<Program.Request, unknown, unknown>
+  readonly ctx: Program.ThreadContext
+  pages: number
+  status: ThreadStatus = ThreadStatus.Blocked
+  /** CPU still needed by the current request before its effect, ns. */
+  remainingNs = 0
+  /** True while the current request's effect waits for `remainingNs`. */
+  pending = false
+  /** The current request. */
+  req: Program.Request | null = null
+  /** Value for the next `gen.next`. */
+  result: unknown = undefined
+  /** What the current memory effect yields when the monitor refuses it. */
+  failValue: unknown = undefined
+  /** Waiting for the monitor to resolve a VM exit its effect raised. */
+  stopped = false
+  /** A `wake` arrived while not blocked (semaphore). */
+  wakePending = false
+  /** Killed (a fault): exits at its next dispatch. */
+  killed = false
+  /** Effect scratch (channels, migrations): the ops object, a phase, two numbers. */
+  effectState = 0
+  effectObj: unknown = null
+  effectArg = 0
+  effectArg2 = 0
+  // sleep
+  wakeLocalNs = 0
+  sleepGen = 0
+  // periodic releases (local ns)
+  periodNs = 0
+  deadlineNs = Infinity
+  firstReleaseNs = 0
+  nextReleaseNs = 0
+  jobActive = false
+  jobReleaseNs = 0
+  /** The active job's first CPU work (local ns, -1: not yet) and its preemptions. */
+  jobFirstStartNs = -1
+  jobPreemptions = 0
+  /** Jobs of this thread taken before it migrated here (job numbers continue from it). */
+  jobBase = 0
+  readonly stats = new JobStats()
+  // processes
+  parent: Thread | null = null
+  exitCode = 0
+  waitingFor = -1
+  reaped = false
+  // accounting
+  runStartNs = 0
+  /** CPU executed, ns (global). */
+  cpuNs = 0
+  /** Times the thread was dispatched with work. */
+  dispatches = 0
+
+  constructor(tid: number, name: string, pid: number, user: boolean, pcpu: Pcpu, vcpu: number, schedId: number, ctx: Program.ThreadContext, gen: Generator<Program.Request, unknown, unknown>, pages: number) {
+    this.tid = tid
+    this.name = name
+    this.pid = pid
+    this.user = user
+    this.pcpu = pcpu
+    this.vcpu = vcpu
+    this.schedId = schedId
+    this.ctx = ctx
+    this.gen = gen
+    this.pages = pages
+  }
+
+  /** Released jobs up to local time `localNs` (periodic threads). */
+  releasedBy(localNs: number): number {
+    if (this.periodNs === 0 || localNs < this.firstReleaseNs) return 0
+    return Math.floor((localNs - this.firstReleaseNs) / this.periodNs) + 1
+  }
+}
