@@ -61,7 +61,7 @@ export class XenNet {
     this.kHop = this.trace.kind("xen.hop", ["$dir", "peer"])
     driver.forwarder = (s, owner, slot) => this.forward(s, owner, slot)
     for (const k of kernels) {
-      k.irqHandlers[EVTCHN_VECTOR] = k.sandbox === this.domain ? new NetbackHandler(this) : new NetfrontHandler(this)
+      k.interrupts.register(EVTCHN_VECTOR, k.sandbox === this.domain ? new NetbackHandler(this) : new NetfrontHandler(this))
       if (k.sandbox !== this.domain) {
         const g = k.sandbox
         stacks[g]!.txRedirect = (slot) => this.reply(g, slot)

@@ -142,10 +142,10 @@ export class Mailbox {
     const list = this.spinners
     if (list.length === 0) return
     for (const sp of list.splice(0)) {
-      const e = sp.k.executedNs(sp.th) - sp.baseCpuNs
+      const e = sp.k.dispatch.executedNs(sp.th) - sp.baseCpuNs
       const boundary = (Math.floor(e / sp.pollNs) + 1) * sp.pollNs
       sp.th.effectState = PH_START
-      sp.k.setRemaining(sp.th, boundary - e)
+      sp.k.dispatch.setRemaining(sp.th, boundary - e)
     }
   }
 }
@@ -214,7 +214,7 @@ class MailboxOps implements ChannelOps {
       if (!changed && req.op === 20 /* PollUntilChanged */) {
         // Keep polling: burn CPU until a writer changes the status (it cuts this piece short).
         th.effectState = PH_SPIN
-        box.spinners.push({ th, k, baseCpuNs: k.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
+        box.spinners.push({ th, k, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
         th.remainingNs = SPIN_NS
         return O_AGAIN
       }

@@ -115,7 +115,7 @@ export class Migration implements MigrationOps {
     this.hSnapshot = this.sim.register("migration.snapshot", (to) => this.snapshot(to))
     for (const k of kernels) {
       k.migration = this
-      k.irqHandlers[MIGRATION_VECTOR] = new ArrivalHandler(this)
+      k.interrupts.register(MIGRATION_VECTOR, new ArrivalHandler(this))
     }
     monitors.forEach((m, s) => m.hypercallHandlers.set(1, (k, p) => this.copyTask(k, p, s)))
   }
@@ -233,7 +233,7 @@ export class Migration implements MigrationOps {
           pend.remainingNs -= piece
           pend.rec.copyNs += piece
           pend.rec.copyPieces++
-          k.resolveStopped(p, undefined)
+          k.exits.resolveStopped(p, undefined)
         }
         return -1
       },

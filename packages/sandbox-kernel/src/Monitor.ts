@@ -104,7 +104,7 @@ export class Monitor implements ExitHandler {
       message: trace.symbol("message"),
       ioapic: trace.symbol("ioapic-emulate"),
     }
-    k.exitHandler = this
+    k.exits.handler = this
   }
 
   /** VM exit + `ns` of handling + VM entry, as one piece of work. */
@@ -137,11 +137,11 @@ export class Monitor implements ExitHandler {
           action = "skip"
         } else if (policy === "killThread") {
           action = "kill"
-          k.killStopped(p)
+          k.exits.killStopped(p)
         } else {
           action = "skip"
         }
-        if (action === "skip") k.resolveStopped(p, k.stoppedThread(p)?.failValue)
+        if (action === "skip") k.exits.resolveStopped(p, k.exits.stoppedThread(p)?.failValue)
         ns = this.simple(this.violationNs)
         break
       }
@@ -158,7 +158,7 @@ export class Monitor implements ExitHandler {
             if (task !== null) action = "recover"
           }
           if (task === null) {
-            k.resolveStopped(p, undefined)
+            k.exits.resolveStopped(p, undefined)
             ns = this.simple(this.hypercallNs)
           }
         }
@@ -176,7 +176,7 @@ export class Monitor implements ExitHandler {
         break
       default:
         action = "skip"
-        k.resolveStopped(p, undefined)
+        k.exits.resolveStopped(p, undefined)
         ns = this.simple(0)
     }
     this.trace.emit(this.kExit, this.subject, p.index, reason, reason === R.EptViolation ? Ept.qualificationAddress(qualification) : qualification, this.actions[action])
@@ -225,13 +225,13 @@ export class Monitor implements ExitHandler {
     const gpa = Ept.qualificationAddress(qualification)
     const base = k.machine.layout.ioapicBase
     if (Math.floor(gpa / PhysicalMemory.PAGE_BYTES) !== base / PhysicalMemory.PAGE_BYTES || (Ept.qualificationAccess(qualification) & Ept.Access.Write) === 0) return -1
-    const th = k.stoppedThread(p)
+    const th = k.exits.stoppedThread(p)
     const req = th?.req
     if (th === null || req === undefined || req === null || req.op !== 6 /* Write */ || req.size !== 4) return -1
     const done = this.blacklist.emulateWrite(k.machine.ioapic, k.sandbox, gpa - base, req.value)
     if (done) this.ioapicWrites++
     else this.ioapicDenied++
-    k.resolveStopped(p, done)
+    k.exits.resolveStopped(p, done)
     return this.simple(this.singleStepNs)
   }
 

@@ -180,7 +180,7 @@ class PrivateOps implements ChannelOps {
         }
         // Occupied: sleep and retry (the check is paid again on wake-up).
         th.remainingNs = k.machine.costs.ns.pollCheck
-        k.sleepThread(p, th, k.localNow(p) + ch.options.sendRetryNs)
+        k.sleepQueue.sleep(p, th, k.localNow(p) + ch.options.sendRetryNs)
         return O_BLOCKED
       }
       th.effectArg2 = ch.nextSeq[this.s]!++

@@ -146,8 +146,7 @@ export class Recovery implements FaultHandler {
     this.kPhase = this.trace.kind("recovery.phase", ["$phase", "cycles", "startNs", "endNs"])
     this.kDone = this.trace.kind("recovery.done", ["$mode", "source", "target", "outageNs"])
     for (const k of env.kernels) {
-      k.irqHandlers[RECOVERY_VECTOR] = new MessageHandler()
-      k.directVectors.add(RECOVERY_VECTOR)
+      k.interrupts.register(RECOVERY_VECTOR, new MessageHandler(), true)
     }
     for (const m of env.monitors) m.faultHandler = this
   }
@@ -246,7 +245,7 @@ export class Recovery implements FaultHandler {
       case "ipiRoundTrip":
         if (at === "start") {
           const tk = env.kernels[t]!
-          ;(tk.irqHandlers[RECOVERY_VECTOR] as MessageHandler).carry(rec.id)
+          ;(tk.interrupts.handlerOf(RECOVERY_VECTOR) as MessageHandler).carry(rec.id)
           p.lapic.sendIpiToCore(tk.pcpus[0]!.core.index, RECOVERY_VECTOR)
         }
         return

@@ -148,10 +148,9 @@ export class SharedNicDriver {
     for (const k of kernels) {
       const h = new NicIrqHandler(this, k.sandbox)
       this.handlers.push(h)
-      k.irqHandlers[vector] = h
+      k.interrupts.register(vector, h)
       const stack = stacks[k.sandbox]!
-      this.netJobKind.push(k.ioJobHandlers.length)
-      k.ioJobHandlers.push((_k, _p, slot) => { stack.receive(slot) })
+      this.netJobKind.push(k.io.registerJobKind((_k, _p, slot) => { stack.receive(slot) }))
     }
   }
 
@@ -235,7 +234,7 @@ export class SharedNicDriver {
         const copy = frames.clone(slot)
         if (this.bottomHalf) {
           const work = costs.stackRx + (this.stacks[s]!.wouldAnswer(copy) ? costs.stackTx : 0)
-          k.submitIo(k.ioVcpuFor(DeviceClass.net), this.requesterVcpu(k), work, this.netJobKind[s]!, copy)
+          k.io.submit(k.io.vcpuFor(DeviceClass.net), this.requesterVcpu(k), work, this.netJobKind[s]!, copy)
         } else {
           cost += costs.stackRx
           toStack.push(copy)

@@ -133,3 +133,6 @@ export class Thread {
     return Math.floor((localNs - this.firstReleaseNs) / this.periodNs) + 1
   }
 }
+
+/** The generator of an exited or migrated thread (its own is dropped so it can be collected). */
+export const FINISHED: Generator<Program.Request, unknown, unknown> = (function* (): Generator<Program.Request, unknown, unknown> { return undefined })()

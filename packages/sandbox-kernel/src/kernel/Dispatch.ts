@@ -1,0 +1,275 @@
+/**
+ * PCPU invocation and thread stepping: how a sandbox's kernel drives one core's VCPU scheduler and
+ * runs the thread it picks.
+ *
+ * - A scheduler invocation (`invokeNow`) charges the current VCPU, picks a thread, arms the LAPIC
+ *   timer at the decision's time (converted from the sandbox's local clock to global time) and
+ *   resumes the thread: its pending CPU cost runs as core work (`core.startWork`); when it
+ *   completes, the request's effect is applied and the generator is stepped to the next request
+ *   (`runCurrent`), zero-time requests in the same instant. What a request costs and does is the
+ *   request table's ({@link RequestTable}), not this module's.
+ * - The kernel invokes inline, where Quest does: in the timer handler (W2), after a block, or at
+ *   the end of an interrupt whose wakeup asked for preemption (W1, `requestInvoke`). The
+ *   single-PCPU harness of vcpu-sched invokes once per instant instead; docs/architecture.md
+ *   ("Order") says why the two differ.
+ *
+ * Invariants:
+ * - the scheduler sees only this sandbox's local clock (F18): every time passed to it is
+ *   `tsc.localNs(now)`; timer deadlines go back to global time through `tsc.globalAt`;
+ * - a thread executes its CPU cost only while it is the scheduler's current thread and the core is
+ *   in guest mode with no handler running; its progress is exactly the wall time it held the core
+ *   (`cpuNs`), and each executed piece is one schedule segment;
+ * - a job loses its core (one preemption) when an invocation picks another thread while the job
+ *   has started and could go on.
+ *
+ * NOTE: hot path. Integer activity codes and work tags, reused per-thread records, no closure or
+ * allocation per event; requests are dispatched through the table's function arrays.
+ *
+ * @module
+ */
+import type * as Program from "../Program.ts"
+import type { Kernel } from "./Kernel.ts"
+import { jobOf } from "./Jobs.ts"
+import { errorText, safeJson } from "./Misuse.ts"
+import { Activity, Work, type Pcpu } from "./Pcpu.ts"
+import { Outcome, type RequestTable } from "./Requests.ts"
+import { ThreadStatus, type Thread } from "./Thread.ts"
+
+export class Dispatch {
+  private readonly k: Kernel
+  private readonly table: RequestTable
+  private readonly maxZeroTimeSteps: number
+  /**
+   * The longest delay the LAPIC's 32-bit initial count holds (`timerMaxTicks · timerTickNs`): a
+   * longer wait (possible when the 1 ms timer rule is off) is armed in steps, the scheduler
+   * re-arming at each expiry, as a kernel must with a hardware counter (Quest's own cap is the
+   * 1 ms quantum, vcpu.c).
+   */
+  private readonly timerMaxDelayNs: number
+
+  constructor(k: Kernel, table: RequestTable) {
+    this.k = k
+    this.table = table
+    this.maxZeroTimeSteps = k.options.maxZeroTimeSteps
+    const lapic = k.machine.config.lapic
+    this.timerMaxDelayNs = lapic.timerMaxTicks * lapic.timerTickNs
+  }
+
+  /** Asks for a scheduler invocation on `p` as soon as the core can take it (now if it runs a thread or idles). */
+  requestInvoke(p: Pcpu): void {
+    switch (p.activity) {
+      case Activity.Idle:
+        this.invokeNow(p)
+        return
+      case Activity.Thread:
+      case Activity.Overhead:
+        this.suspendThread(p)
+        this.invokeNow(p)
+        return
+      default:
+        p.invokeWanted = true
+    }
+  }
+
+  /** Runs the scheduler on `p` now and applies its decision. */
+  invokeNow(p: Pcpu): void {
+    if (p.activity === Activity.Thread || p.activity === Activity.Overhead) this.suspendThread(p)
+    const k = this.k
+    p.invokeWanted = false
+    p.invocations++
+    const now = k.sim.now
+    const local = p.tsc.localNs(now)
+    const d = p.sched.invoke(local)
+    const th = d.thread >= 0 ? p.bySched[d.thread]! : null
+    const prev = p.current
+    // A started job that could go on loses the core: one preemption.
+    if (prev !== null && prev !== th && prev.jobFirstStartNs >= 0 && prev.status === ThreadStatus.Runnable && prev.jobActive) prev.jobPreemptions++
+    p.current = th
+    const lifecycle = k.lifecycle
+    if (lifecycle.retiring.length > 0) lifecycle.recycleRetired()
+    p.currentVcpu = d.vcpu >= 0 ? p.vcpuOfSched[d.vcpu]! : -1
+    k.trace.dispatch(p.index, p.currentVcpu, th === null ? -1 : th.tid, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
+    if (d.timerAtNs === Infinity) p.lapic.cancelTimer()
+    else p.lapic.armTimer(Math.min(this.timerMaxDelayNs, Math.max(0, p.tsc.globalAt(d.timerAtNs) - now)))
+    if (th === null) {
+      p.activity = Activity.Idle
+      return
+    }
+    th.dispatches++
+    if (d.runFromNs > local) {
+      p.activity = Activity.Overhead
+      p.core.startWork(Math.max(0, p.tsc.globalAt(d.runFromNs) - now), Work.Overhead)
+      return
+    }
+    this.runCurrent(p)
+  }
+
+  /** Back to thread context: invoke if asked, else continue the current thread (or idle). */
+  resume(p: Pcpu): void {
+    if (p.invokeWanted) {
+      this.invokeNow(p)
+      return
+    }
+    if (p.current !== null) this.runCurrent(p)
+    else p.activity = Activity.Idle
+  }
+
+  /** Stops the current thread's CPU work (an interrupt, a preemption), keeping what is left. */
+  suspendThread(p: Pcpu): void {
+    if (p.activity === Activity.Overhead) {
+      p.core.preempt()
+      p.activity = Activity.Idle
+      return
+    }
+    const th = p.current!
+    const left = p.core.preempt()
+    const now = this.k.sim.now
+    if (left >= 0) {
+      th.cpuNs += th.remainingNs - left
+      th.remainingNs = left
+    }
+    this.ran(p, th, now)
+    p.activity = Activity.Idle
+  }
+
+  /** The current thread's CPU work completed (`Work.Thread`): account it and step the thread on. */
+  threadWorkDone(p: Pcpu): void {
+    const th = p.current!
+    th.cpuNs += th.remainingNs
+    th.remainingNs = 0
+    this.ran(p, th, this.k.sim.now)
+    this.runCurrent(p)
+  }
+
+  /** `th` executed on `p` from `th.runStartNs` to `now`: its segment, and its job's first start. */
+  private ran(p: Pcpu, th: Thread, now: number): void {
+    if (th.jobFirstStartNs < 0 && th.jobActive && now > th.runStartNs) th.jobFirstStartNs = p.tsc.localNs(th.runStartNs)
+    if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid, jobOf(th))
+  }
+
+  /** CPU `th` has executed so far, ns, including the piece running now. */
+  executedNs(th: Thread): number {
+    const p = th.pcpu
+    return th.cpuNs + (p.current === th && p.activity === Activity.Thread ? this.k.sim.now - th.runStartNs : 0)
+  }
+
+  /**
+   * Sets what is left of `th`'s current CPU cost to `ns` (another sandbox's write ends a busy-wait
+   * early): if it is executing now, its core work is cut and restarted with the new length.
+   */
+  setRemaining(th: Thread, ns: number): void {
+    const p = th.pcpu
+    if (p.current === th && p.activity === Activity.Thread) {
+      const now = this.k.sim.now
+      const left = p.core.preempt()
+      if (left >= 0) th.cpuNs += th.remainingNs - left
+      this.ran(p, th, now)
+      th.remainingNs = ns
+      th.runStartNs = now
+      if (ns > 0) {
+        p.core.startWork(ns, Work.Thread)
+        return
+      }
+      this.runCurrent(p)
+      return
+    }
+    th.remainingNs = ns
+  }
+
+  /**
+   * Steps the current thread until it must compute (core work), blocks, stops or is preempted.
+   * NOTE: zero-time requests (`now`, effects whose cost is 0) are chained in this loop within the
+   * same event instead of one event each.
+   */
+  runCurrent(p: Pcpu): void {
+    const k = this.k
+    const th = p.current!
+    p.activity = Activity.Step
+    if (th.killed) {
+      k.processes.exit(th, -9)
+      this.blockCurrent(p, th)
+      return
+    }
+    if (th.status === ThreadStatus.Detached || th.status === ThreadStatus.Migrated) {
+      this.blockCurrent(p, th)
+      return
+    }
+    let guard = 0
+    for (;;) {
+      if (th.remainingNs > 0) {
+        p.activity = Activity.Thread
+        th.runStartNs = k.sim.now
+        p.core.startWork(th.remainingNs, Work.Thread)
+        return
+      }
+      if (th.stopped) {
+        // Resumed by the monitor without a resolution: the effect failed.
+        th.stopped = false
+        th.pending = false
+        th.result = th.failValue
+      }
+      if (th.pending) {
+        const req = th.req!
+        th.pending = false
+        const o = this.table.finish[req.op]!(k, p, th, req)
+        if (o !== Outcome.Done) {
+          if (o === Outcome.Again) {
+            th.pending = true
+            continue
+          }
+          if (o === Outcome.Stopped) {
+            th.pending = true
+            th.stopped = true
+            p.activity = Activity.ExitWait
+            return
+          }
+          if (o === Outcome.Wait) th.pending = true
+          this.blockCurrent(p, th)
+          return
+        }
+      }
+      if (p.invokeWanted) {
+        this.invokeNow(p)
+        return
+      }
+      if (++guard > this.maxZeroTimeSteps) {
+        this.k.misuse(th, `made ${guard - 1} requests without using any time (a program that never computes or sleeps?)`)
+      }
+      let r: IteratorResult<Program.Request, unknown>
+      try {
+        r = th.gen.next(th.result)
+      } catch (e) {
+        this.k.misuse(th, `its program threw: ${errorText(e)}`)
+      }
+      th.result = undefined
+      if (r.done === true) {
+        k.processes.exit(th, typeof r.value === "number" ? r.value : 0)
+        this.blockCurrent(p, th)
+        return
+      }
+      const req = r.value
+      if (typeof req !== "object" || req === null) {
+        this.k.misuse(th, typeof (r as { then?: unknown }).then === "function"
+          ? "its program is async (a program must be a generator function, function*)"
+          : `yielded ${String(req)}, which is not a request (use the Program constructors)`)
+      }
+      this.begin(p, th, req)
+    }
+  }
+
+  /** Starts request `req`: its CPU cost, and whether an effect follows it. */
+  private begin(p: Pcpu, th: Thread, req: Program.Request): void {
+    const op: unknown = req.op
+    const begin = typeof op === "number" ? this.table.begin[op] : undefined
+    if (begin === undefined) this.k.misuse(th, `yielded ${safeJson(req)}, which is not a request (use the Program constructors)`)
+    th.req = req
+    th.pending = this.table.finish[op as number] !== null
+    th.remainingNs = begin(this.k, p, th, req)
+  }
+
+  /** The current thread stops being runnable: tell the scheduler and invoke it. */
+  private blockCurrent(p: Pcpu, th: Thread): void {
+    p.sched.block(th.schedId, this.k.localNow(p))
+    this.invokeNow(p)
+  }
+}
