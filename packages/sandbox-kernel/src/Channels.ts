@@ -7,16 +7,23 @@
  * in configuration order, one page (two for a mailbox with a meta page) each, from the bottom of the
  * pool; under the 2015 layout a private channel uses the layout's page for its pair.
  *
+ * Requests: {@link Channels.attach} registers `send`, `poll`, `recv` and `pollUntilChanged` in a
+ * kernel's request table; each names its channel, and the sandbox's side of that channel
+ * ({@link ChannelOps}: a mailbox's or a private channel's) serves it. What a request keeps between
+ * its phases (a poll that reads the status, then the message) is the channels' own
+ * {@link ChannelCall}, one per thread, not the kernel's.
+ *
  * Invariants: a channel's pages are mapped only for its parties; a sandbox that is not a party has
- * no ops for it (its kernel fails the run if a program names it) and any raw access to its pages
- * is an EPT violation.
+ * no ops for it (a program that names it is a misuse) and any raw access to its pages is an EPT
+ * violation.
  *
  * @module
  */
 import { z } from "zod"
 import { Ept, PhysicalMemory, type Machine } from "@qvsim/hardware"
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel } from "./kernel/index.ts"
+import type { Kernel, Outcome, Pcpu, Thread } from "./kernel/index.ts"
+import * as Program from "./Program.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { PrivateChannel } from "./PrivateChannel.ts"
 import { int, type ChannelOptions } from "./Options.ts"
@@ -47,14 +54,65 @@ export type ChannelConfig = z.output<typeof channelSchema>
 
 export type Channel = Mailbox | PrivateChannel
 
+/** A channel request of the kernel's request table. */
+export type ChannelRequest = Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged
+
+/**
+ * A channel request in progress: what the channel keeps between the request's phases (a poll
+ * reads the status, then, after the copy's CPU, the message). One per thread, reused.
+ */
+export class ChannelCall {
+  /** The channel side serving the request. */
+  ops: ChannelOps | null = null
+  /** The request's phase (each channel kind numbers its own). */
+  phase = 0
+  /** Attempts so far (a private channel's send to an occupied half). */
+  attempts = 0
+  /** The sequence number read, or being written. */
+  seq = 0
+  /** The message type read (private channels). */
+  type = 0
+  /** Message bytes read. */
+  bytes = 0
+}
+
+/** One sandbox's side of a channel, as its kernel's channel requests drive it. */
+export interface ChannelOps {
+  /** Begins `req` for `th` (`call.phase` is 0): ns of CPU before `finish` (it may act at once, e.g. refuse a message too big). */
+  begin(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number
+  /** Applies it (the result in `th.result`); `Again` and `Wait` come back to `finish` with `call` as left. */
+  finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome
+}
+
+/** A sandbox's channels as its kernel reaches them: its sides by name, and its threads' calls. */
+class ChannelPort {
+  readonly byName = new Map<string, ChannelOps>()
+  /** The call of each thread (by tid) that has made a channel request. */
+  private readonly calls: (ChannelCall | undefined)[] = []
+
+  begin(k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): number {
+    const ops = this.byName.get(req.channel)
+    if (ops === undefined) k.misuse(th, `no channel "${req.channel}" in sandbox ${k.sandbox}`)
+    const call = this.calls[th.tid] ?? (this.calls[th.tid] = new ChannelCall())
+    call.ops = ops
+    call.phase = 0
+    return ops.begin(k, p, th, call, req)
+  }
+
+  finish(k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): Outcome {
+    const call = this.calls[th.tid]!
+    return call.ops!.finish(k, p, th, call, req)
+  }
+}
+
 /** The name of the private-channel polling thread (and of its VCPU) in a party sandbox. */
 export const RECEIVER = "chan-rx"
 
 export class Channels {
   readonly list: readonly Channel[]
   private readonly byName = new Map<string, Channel>()
-  /** Per sandbox: name → ops. */
-  private readonly ops: Map<string, ChannelOps>[]
+  /** Per sandbox: its sides by name, its threads' calls. */
+  private readonly ports: ChannelPort[]
   /** Pages (guest-physical = machine, identity) of each channel, for the boot set-up. */
   private readonly pages: number[][] = []
 
@@ -81,11 +139,11 @@ export class Channels {
       this.pages.push(layout.kind === "2015" ? [] : [page])
       return new PrivateChannel(i, c.name, [x, y], page, options, n, trace)
     })
-    this.ops = Array.from({ length: n }, () => new Map())
+    this.ports = Array.from({ length: n }, () => new ChannelPort())
     for (const ch of this.list) {
       this.byName.set(ch.name, ch)
       const parties = ch instanceof Mailbox ? ch.parties : ch.pair
-      for (const s of parties) this.ops[s]!.set(ch.name, ch.opsFor(s))
+      for (const s of parties) this.ports[s]!.byName.set(ch.name, ch.opsFor(s))
     }
   }
 
@@ -109,10 +167,13 @@ export class Channels {
     return this.byName.get(name)
   }
 
-  /** The lookup kernel `k` uses. */
-  lookupFor(k: Kernel): (name: string) => ChannelOps | undefined {
-    const m = this.ops[k.sandbox]!
-    return (name) => m.get(name)
+  /** Registers the channel requests in kernel `k`'s request table (once per kernel, at construction). */
+  attach(k: Kernel): void {
+    const port = this.ports[k.sandbox]!
+    // Bound once per kernel (not per request).
+    const begin = (k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): number => port.begin(k, p, th, req)
+    const finish = (k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): Outcome => port.finish(k, p, th, req)
+    for (const op of [Program.Op.Send, Program.Op.Poll, Program.Op.Recv, Program.Op.PollUntilChanged]) k.requests.register(op, "channels", begin, finish)
   }
 
   /** Private channels sandbox `s` is a party of. */

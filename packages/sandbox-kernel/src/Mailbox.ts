@@ -21,8 +21,9 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel, Pcpu, Thread } from "./kernel/index.ts"
-import type * as Program from "./Program.ts"
+import type { ChannelCall, ChannelOps, ChannelRequest } from "./Channels.ts"
+import { Outcome, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
+import * as Program from "./Program.ts"
 
 /** A status read by a reader (an observation when it changed). */
 export interface Observation {
@@ -37,8 +38,6 @@ export interface Observation {
   /** Status 0xFF on a last-byte mailbox: "channel corrupted". */
   readonly corrupted: boolean
 }
-
-const O_DONE = 0, O_STOPPED = 2, O_AGAIN = 3
 
 /** The corrupted marker of a last-byte mailbox. */
 export const CORRUPTED = 0xff
@@ -66,7 +65,7 @@ export class Mailbox {
   /** Messages written, by sandbox. */
   readonly sent: number[]
   /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
-  readonly spinners: Array<{ th: Thread; k: Kernel; baseCpuNs: number; pollNs: number }> = []
+  readonly spinners: Array<{ th: Thread; k: Kernel; call: ChannelCall; baseCpuNs: number; pollNs: number }> = []
   private readonly trace: Trace.Trace
   private readonly subjects: Trace.Subject[]
   private readonly kSend: Trace.RecordKind
@@ -144,7 +143,7 @@ export class Mailbox {
     for (const sp of list.splice(0)) {
       const e = sp.k.dispatch.executedNs(sp.th) - sp.baseCpuNs
       const boundary = (Math.floor(e / sp.pollNs) + 1) * sp.pollNs
-      sp.th.effectState = PH_START
+      sp.call.phase = PH_START
       sp.k.dispatch.setRemaining(sp.th, boundary - e)
     }
   }
@@ -164,82 +163,81 @@ class MailboxOps implements ChannelOps {
     this.s = s
   }
 
-  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
+  begin(k: Kernel, _p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number {
     const costs = k.machine.costs
-    th.effectState = PH_START
-    if (req.op === 9 /* Send */) {
+    call.phase = PH_START
+    if (req.op === Program.Op.Send) {
       if (req.bytes > this.box.bytes) k.misuse(th, `${req.bytes} bytes do not fit mailbox "${this.box.name}" (${this.box.bytes})`)
       return costs.copyNs(req.bytes)
     }
-    if (req.op === 11 /* Recv */) k.misuse(th, `recv on mailbox "${this.box.name}" (mailboxes are polled)`)
+    if (req.op === Program.Op.Recv) k.misuse(th, `recv on mailbox "${this.box.name}" (mailboxes are polled)`)
     return costs.ns.pollCheck
   }
 
-  finish(k: Kernel, p: Pcpu, th: Thread): number {
+  finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
     const box = this.box
-    const req = th.req as Program.Send | Program.Poll | Program.PollUntilChanged
     const core = p.core.index
     const m = k.machine
-    if (req.op === 9 /* Send */) {
+    if (req.op === Program.Op.Send) {
       th.failValue = false
       let seq: number
       if (box.status === "meta") {
         // Ping-pong protocol: each side bumps the shared sequence (read-modify-write).
         const cur = m.read(core, box.statusGpa, 4)
-        if (p.core.inVmxRoot) return O_STOPPED
+        if (p.core.inVmxRoot) return Outcome.Stopped
         seq = cur + 1
       } else {
         seq = box.takeSeq(this.s)
       }
       const msg = box.fillMessage(seq)
       if (box.status === "lastByte") {
-        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes === box.bytes ? box.bytes - 1 : req.bytes)) return O_STOPPED
-        if (!m.write(core, box.statusGpa, 1, seq)) return O_STOPPED
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes === box.bytes ? box.bytes - 1 : req.bytes)) return Outcome.Stopped
+        if (!m.write(core, box.statusGpa, 1, seq)) return Outcome.Stopped
       } else {
-        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes)) return O_STOPPED
-        if (!m.write(core, box.metaGpa, 4, req.bytes)) return O_STOPPED
-        if (!m.write(core, box.statusGpa, 4, seq)) return O_STOPPED
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes)) return Outcome.Stopped
+        if (!m.write(core, box.metaGpa, 4, req.bytes)) return Outcome.Stopped
+        if (!m.write(core, box.statusGpa, 4, seq)) return Outcome.Stopped
       }
       box.traceSend(this.s, seq)
       th.result = true
-      return O_DONE
+      return Outcome.Done
     }
     // Poll: read the status; when it changed, read the message (a second CPU phase).
-    if (th.effectState === PH_START) {
+    if (call.phase === PH_START) {
       th.failValue = FAILED_POLL
       const seq = m.read(core, box.statusGpa, box.status === "lastByte" ? 1 : 4)
-      if (p.core.inVmxRoot) return O_STOPPED
+      if (p.core.inVmxRoot) return Outcome.Stopped
       const changed = seq !== box.lastSeen[this.s]
       box.lastSeen[this.s] = seq
-      if (!changed && req.op === 20 /* PollUntilChanged */) {
+      if (!changed && req.op === Program.Op.PollUntilChanged) {
         // Keep polling: burn CPU until a writer changes the status (it cuts this piece short).
-        th.effectState = PH_SPIN
-        box.spinners.push({ th, k, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
+        call.phase = PH_SPIN
+        box.spinners.push({ th, k, call, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
         th.remainingNs = SPIN_NS
-        return O_AGAIN
+        return Outcome.Again
       }
       if (!changed) {
         th.result = { seq, changed: false, bytes: 0, corrupted: box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
-        return O_DONE
+        return Outcome.Done
       }
       box.observe(k, p, this.s, seq)
-      th.effectState = PH_READ_DATA
+      call.phase = PH_READ_DATA
       const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, m.read(core, box.metaGpa, 4)))
-      th.effectArg = seq
-      th.effectArg2 = bytes
+      call.seq = seq
+      call.bytes = bytes
       const costs = k.machine.costs
       th.remainingNs = costs.copyNs(bytes) + Math.ceil(bytes / 64) * costs.ns.remoteLineTransfer
-      return th.remainingNs > 0 ? O_AGAIN : this.done(th)
+      return th.remainingNs > 0 ? Outcome.Again : this.done(th, call)
     }
-    if (th.effectState === PH_SPIN) k.misuse(th, `busy-poll on "${box.name}" never saw a change`)
-    return this.done(th)
+    if (call.phase === PH_SPIN) k.misuse(th, `busy-poll on "${box.name}" never saw a change`)
+    return this.done(th, call)
   }
 
-  private done(th: Thread): number {
-    const seq = th.effectArg
-    const bytes = th.effectArg2
+  private done(th: Thread, call: ChannelCall): Outcome {
+    const seq = call.seq
+    const bytes = call.bytes
     th.result = { seq, changed: true, bytes, corrupted: this.box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
-    return O_DONE
+    return Outcome.Done
   }
 }
 

@@ -25,8 +25,7 @@
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import { MainVcpu } from "@qvsim/vcpu-sched"
-import type { IrqHandler, Kernel, MigrationOps, Pcpu, Thread } from "./kernel/index.ts"
-import { Kernel as KernelClass } from "./kernel/index.ts"
+import { Kernel as KernelClass, Outcome, beginSyscallEntry, type IrqHandler, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import type { Monitor, MonitorTask } from "./Monitor.ts"
 import * as Program from "./Program.ts"
 import { int } from "./Options.ts"
@@ -84,7 +83,7 @@ interface Pending {
   remainingNs: number
 }
 
-export class Migration implements MigrationOps {
+export class Migration {
   readonly options: MigrationOptions
   readonly records: MigrationRecord[] = []
   /** Refused requests (no matching VCPU, slot occupied, non-quest policy). */
@@ -114,10 +113,24 @@ export class Migration implements MigrationOps {
     this.kAttach = this.trace.kind("mig.attach", ["from", "offsetNs", "copyNs"])
     this.hSnapshot = this.sim.register("migration.snapshot", (to) => this.snapshot(to))
     for (const k of kernels) {
-      k.migration = this
+      // Bound once per kernel (not per request).
+      k.requests.register(Program.Op.Migrate, "migration", beginSyscallEntry, (k: Kernel, p: Pcpu, th: Thread, req: Program.Migrate) => this.onRequest(k, p, th, req.sandbox))
       k.interrupts.register(MIGRATION_VECTOR, new ArrivalHandler(this))
     }
     monitors.forEach((m, s) => m.hypercallHandlers.set(1, (k, p) => this.copyTask(k, p, s)))
+  }
+
+  /** The `migrate` request's effect: `true` at once for the thread's own sandbox; `false` when refused; else the thread is detached until attached in `to`. */
+  onRequest(k: Kernel, p: Pcpu, th: Thread, to: number): Outcome {
+    if (to === k.sandbox) {
+      th.result = true
+      return Outcome.Done
+    }
+    if (!this.request(k, p, th, to)) {
+      th.result = false
+      return Outcome.Done
+    }
+    return Outcome.Blocked
   }
 
   /** Step 1–2: `th` (running on `p` in `k`) asks to move to `to`. */

@@ -23,11 +23,11 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
-import type { ChannelOps, Kernel, Pcpu, Thread } from "./kernel/index.ts"
-import type * as Program from "./Program.ts"
+import type { ChannelCall, ChannelOps, ChannelRequest } from "./Channels.ts"
+import { Outcome, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
+import * as Program from "./Program.ts"
 import type { ChannelOptions } from "./Options.ts"
 
-const O_DONE = 0, O_BLOCKED = 1, O_STOPPED = 2, O_AGAIN = 3
 const HALF = 2048
 const HEADER = 16
 /** Largest payload of one message, bytes. */
@@ -144,90 +144,89 @@ class PrivateOps implements ChannelOps {
     this.s = s
   }
 
-  begin(k: Kernel, _p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
-    if (req.op === 20) k.misuse(th, `pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
-    th.effectState = S_CHECK
-    th.effectArg = 0
-    if (req.op === 9 /* Send */ && req.bytes > MAX_PAYLOAD) {
+  begin(k: Kernel, _p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number {
+    if (req.op === Program.Op.PollUntilChanged) k.misuse(th, `pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
+    call.phase = S_CHECK
+    call.attempts = 0
+    if (req.op === Program.Op.Send && req.bytes > MAX_PAYLOAD) {
       k.misuse(th, `${req.bytes} bytes do not fit a private-channel half (${MAX_PAYLOAD})`)
     }
-    return req.op === 11 /* Recv */ ? 0 : k.machine.costs.ns.pollCheck
+    return req.op === Program.Op.Recv ? 0 : k.machine.costs.ns.pollCheck
   }
 
-  finish(k: Kernel, p: Pcpu, th: Thread): number {
-    const req = th.req as Program.Send | Program.Poll | Program.Recv
-    if (req.op === 9) return this.send(k, p, th, req)
-    if (req.op === 10) return this.poll(k, p, th)
+  finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
+    if (req.op === Program.Op.Send) return this.send(k, p, th, call, req)
+    if (req.op === Program.Op.Poll) return this.poll(k, p, th, call)
     th.result = this.ch.inbox[this.s]!.shift() ?? null
-    return O_DONE
+    return Outcome.Done
   }
 
-  private send(k: Kernel, p: Pcpu, th: Thread, req: Program.Send): number {
+  private send(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: Program.Send): Outcome {
     const ch = this.ch
     const m = k.machine
     const core = p.core.index
     const half = ch.halfWrittenBy(this.s)
     th.failValue = false
-    if (th.effectState === S_CHECK) {
+    if (call.phase === S_CHECK) {
       const type = m.read(core, half, 4)
-      if (p.core.inVmxRoot) return O_STOPPED
+      if (p.core.inVmxRoot) return Outcome.Stopped
       if (type !== 0) {
-        th.effectArg++
-        if (th.effectArg >= ch.options.sendAttempts) {
+        call.attempts++
+        if (call.attempts >= ch.options.sendAttempts) {
           ch.failedSends[this.s]!++
           th.result = false
-          return O_DONE
+          return Outcome.Done
         }
         // Occupied: sleep and retry (the check is paid again on wake-up).
         th.remainingNs = k.machine.costs.ns.pollCheck
         k.sleepQueue.sleep(p, th, k.localNow(p) + ch.options.sendRetryNs)
-        return O_BLOCKED
+        return Outcome.Wait
       }
-      th.effectArg2 = ch.nextSeq[this.s]!++
-      if (ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return O_STOPPED
-      th.effectState = S_PAYLOAD
+      call.seq = ch.nextSeq[this.s]!++
+      if (ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return Outcome.Stopped
+      call.phase = S_PAYLOAD
       th.remainingNs = m.costs.copyNs(req.bytes + 12)
-      return th.remainingNs > 0 ? O_AGAIN : this.send(k, p, th, req)
+      return th.remainingNs > 0 ? Outcome.Again : this.send(k, p, th, call, req)
     }
-    const seq = th.effectArg2
+    const seq = call.seq
     const buf = ch.fill(req.type, req.bytes, seq)
-    if (!m.writeBytes(core, half + 4, buf, 0, 12 + req.bytes)) return O_STOPPED
-    if (!ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return O_STOPPED
+    if (!m.writeBytes(core, half + 4, buf, 0, 12 + req.bytes)) return Outcome.Stopped
+    if (!ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return Outcome.Stopped
     ch.traceSend(this.s, seq, req.bytes)
     th.result = true
-    return O_DONE
+    return Outcome.Done
   }
 
-  private poll(k: Kernel, p: Pcpu, th: Thread): number {
+  private poll(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall): Outcome {
     const ch = this.ch
     const m = k.machine
     const core = p.core.index
     const half = ch.halfWrittenBy(ch.peerOf(this.s))
     th.failValue = FAILED_POLL
-    if (th.effectState === S_CHECK) {
+    if (call.phase === S_CHECK) {
       const type = m.read(core, half, 4)
-      if (p.core.inVmxRoot) return O_STOPPED
+      if (p.core.inVmxRoot) return Outcome.Stopped
       if (type === 0) {
         th.result = EMPTY_POLL
-        return O_DONE
+        return Outcome.Done
       }
-      th.effectArg = type
-      th.effectState = S_READ
+      call.type = type
+      call.phase = S_READ
       const length = Math.min(m.read(core, half + 4, 4), 2032)
       const costs = m.costs
       th.remainingNs = costs.copyNs(length + 12) + Math.ceil((length + 12) / 64) * costs.ns.remoteLineTransfer
-      th.effectArg2 = length
-      return th.remainingNs > 0 ? O_AGAIN : this.poll(k, p, th)
+      call.bytes = length
+      return th.remainingNs > 0 ? Outcome.Again : this.poll(k, p, th, call)
     }
     // Read the header now (the payload may have landed meanwhile), check it, clear the type.
-    const type = th.effectArg
+    const type = call.type
     const length = m.read(core, half + 4, 4)
     const seq = m.read(core, half + 8, 4)
     const check = m.read(core, half + 12, 4)
-    if (p.core.inVmxRoot) return O_STOPPED
+    if (p.core.inVmxRoot) return Outcome.Stopped
     const expected = ch.expected[this.s]!
     const torn = seq !== expected || check !== PrivateChannel.check(type, length, seq)
-    if (!m.write(core, half, 4, 0)) return O_STOPPED
+    if (!m.write(core, half, 4, 0)) return Outcome.Stopped
     ch.expected[this.s] = torn ? expected + 1 : seq + 1
     if (torn) ch.torn[this.s]!++
     const msg: Program.Message = { type, bytes: length, seq, torn, receivedLocalNs: k.localNow(p) }
@@ -237,7 +236,7 @@ class PrivateOps implements ChannelOps {
     ch.received.push({ ...msg, sandbox: this.s, atNs: k.sim.now })
     ch.traceSeen(this.s, seq, torn)
     th.result = { seq, changed: true, bytes: length, corrupted: torn, torn, ok: true }
-    return O_DONE
+    return Outcome.Done
   }
 }
 

@@ -167,7 +167,7 @@ export class System implements Core.CoreListener {
     this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
     this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
-    for (const k of kernels) k.channelOps = this.channels.lookupFor(k)
+    for (const k of kernels) this.channels.attach(k)
     const phase = config.boot.phase
     // With the boot phase the NIC's line starts with no destination; sandboxes join when ready.
     const mask = (hooks.nicMask ?? nicMaskOf)(machine, config.nicSharers)

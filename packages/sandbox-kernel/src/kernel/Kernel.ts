@@ -44,7 +44,7 @@ import { KernelTrace } from "./KernelTrace.ts"
 import { misuseError } from "./Misuse.ts"
 import { Activity, Pcpu, Work } from "./Pcpu.ts"
 import { Processes } from "./Processes.ts"
-import { BLOCK, beginSyscallEntry, Outcome, RequestTable, type FinishRequest } from "./Requests.ts"
+import { BLOCK, RequestTable } from "./Requests.ts"
 import { SleepQueue } from "./SleepQueue.ts"
 import { ThreadStatus, type Thread, type ThreadSpec } from "./Thread.ts"
 import { ThreadLifecycle } from "./Threads.ts"
@@ -64,20 +64,6 @@ export interface VcpuSpec {
   readonly classMask: number
   /** Index of the core within the sandbox's cores. */
   readonly core: number
-}
-
-/** A channel as the kernel drives it (mailboxes, private channels). */
-export interface ChannelOps {
-  /** Begins `req` for `th`: ns of CPU before `finish` (it may act at once, e.g. write a type word). */
-  begin(k: Kernel, p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number
-  /** Completes it: 0 done (result in `th.result`), 1 blocked, 2 stopped (VM exit), 3 again (`th.remainingNs` set). */
-  finish(k: Kernel, p: Pcpu, th: Thread): number
-}
-
-/** Migration as the kernel drives it (D.10). */
-export interface MigrationOps {
-  /** `th` asks to move to `sandbox`: true if the migration starts (the thread is then detached). */
-  request(k: Kernel, p: Pcpu, th: Thread, sandbox: number): boolean
 }
 
 /** What the kernel is built from. */
@@ -137,8 +123,6 @@ export class Kernel {
   readonly io: IoService
   readonly interrupts: Interrupts
   readonly exits: Exits
-  channelOps: (name: string) => ChannelOps | undefined = () => undefined
-  migration: MigrationOps | null = null
   /** Set by {@link start}: from then on a preempting wakeup invokes the scheduler. */
   started = false
   private readonly hInvoke: number
@@ -186,8 +170,6 @@ export class Kernel {
     this.hInvoke = d.sim.register(`sandbox${d.sandbox}.invoke`, (pi) => this.dispatch.invokeNow(this.pcpus[pi]!))
     this.sleepQueue = new SleepQueue(this, table)
     this.io = new IoService(this, table)
-    for (const op of [Program.Op.Send, Program.Op.Poll, Program.Op.Recv, Program.Op.PollUntilChanged]) table.register(op, "channels", beginChannel, finishChannel)
-    table.register(Program.Op.Migrate, "migration", beginSyscallEntry, finishMigrate)
     // I/O VCPUs get their service threads.
     this.io.spawnIoVcpuServices()
   }
@@ -321,30 +303,4 @@ export class Kernel {
     for (const p of this.pcpus) n += p.core.vmExits
     return n
   }
-}
-
-function beginChannel(k: Kernel, p: Pcpu, th: Thread, req: Program.Send | Program.Poll | Program.Recv | Program.PollUntilChanged): number {
-  const ops = k.channelOps(req.channel)
-  if (ops === undefined) k.misuse(th, `no channel "${req.channel}" in sandbox ${k.sandbox}`)
-  th.effectObj = ops
-  th.effectState = 0
-  return ops.begin(k, p, th, req)
-}
-
-const finishChannel: FinishRequest = (k, p, th) => {
-  const o = (th.effectObj as ChannelOps).finish(k, p, th)
-  return o === 1 /* blocked: retry after the wake */ ? Outcome.Wait : (o as Outcome)
-}
-
-const finishMigrate: FinishRequest<Program.Migrate> = (k, p, th, req) => {
-  const m = k.migration
-  if (m === null || req.sandbox === k.sandbox) {
-    th.result = req.sandbox === k.sandbox
-    return Outcome.Done
-  }
-  if (!m.request(k, p, th, req.sandbox)) {
-    th.result = false
-    return Outcome.Done
-  }
-  return Outcome.Blocked
 }

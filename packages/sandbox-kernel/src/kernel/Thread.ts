@@ -81,11 +81,6 @@ export class Thread {
   wakePending = false
   /** Killed (a fault): exits at its next dispatch. */
   killed = false
-  /** Effect scratch (channels, migrations): the ops object, a phase, two numbers. */
-  effectState = 0
-  effectObj: unknown = null
-  effectArg = 0
-  effectArg2 = 0
   // sleep
   wakeLocalNs = 0
   sleepGen = 0
