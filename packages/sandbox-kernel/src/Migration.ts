@@ -26,7 +26,7 @@ import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import { MainVcpu } from "@qvsim/vcpu-sched"
 import { Kernel as KernelClass, Outcome, beginSyscallEntry, type IrqHandler, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
-import type { Monitor, MonitorTask } from "./Monitor.ts"
+import { Hypercall, type Monitor, type MonitorTask } from "./Monitor.ts"
 import * as Program from "./Program.ts"
 import { int } from "./Options.ts"
 
@@ -117,7 +117,7 @@ export class Migration {
       k.requests.register(Program.Op.Migrate, "migration", beginSyscallEntry, (k: Kernel, p: Pcpu, th: Thread, req: Program.Migrate) => this.onRequest(k, p, th, req.sandbox))
       k.interrupts.register(MIGRATION_VECTOR, new ArrivalHandler(this))
     }
-    monitors.forEach((m, s) => m.hypercallHandlers.set(1, (k, p) => this.copyTask(k, p, s)))
+    monitors.forEach((m, s) => m.hypercallHandlers.set(Hypercall.Migrate, (k, p) => this.copyTask(k, p, s)))
   }
 
   /** The `migrate` request's effect: `true` at once for the thread's own sandbox; `false` when refused; else the thread is detached until attached in `to`. */
@@ -208,7 +208,7 @@ export class Migration {
   private spawnThread(k: Kernel): Thread {
     const self = this
     const s = k.sandbox
-    const hc = Program.hypercall(1)
+    const hc = Program.hypercall(Hypercall.Migrate)
     const v = this.migrationVcpu(k)
     const attach = Program.kernelCall(() => self.attach(s))
     const program: Program.Program = function* () {

@@ -22,6 +22,7 @@ import type { Trace } from "@qvsim/sim-core"
 import { Core as CoreNs, Ept, IoApic, PhysicalMemory } from "@qvsim/hardware"
 import type { ExitHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import type { MonitorOptions } from "./Options.ts"
+import * as Program from "./Program.ts"
 
 const R = CoreNs.VmExitReason
 
@@ -41,7 +42,23 @@ export interface FaultHandler {
   onMessage(k: Kernel, p: Pcpu, qualification: number): MonitorTask | null
 }
 
-/** Hypercall handlers by number (spec §D.4: 1 migrate, 2 lookup, …, 7 allocate). */
+/** Hypercall numbers (spec §D.4, 2013+ code). qvsim handles `Migrate` (`Migration.ts`); any other costs `monitor.hypercallCycles` and does nothing else. */
+export const Hypercall = {
+  /** Copy a migrating thread's address space. */
+  Migrate: 1,
+  /** Guest-to-host physical address lookup. */
+  Lookup: 2,
+  BootLinux: 3,
+  UnmapSandbox: 4,
+  /** Set EPT rights on N frames. */
+  SetEptRights: 5,
+  /** Map a guest page to a machine page. */
+  MapPage: 6,
+  AllocateSharedFrames: 7,
+} as const
+export type Hypercall = (typeof Hypercall)[keyof typeof Hypercall]
+
+/** Hypercall handlers by number ({@link Hypercall}). */
 export type HypercallHandler = (k: Kernel, p: Pcpu, number: number) => MonitorTask | null
 
 /** Exit reason the kernel uses for a monitor-to-monitor IPI (the IPI handler forces the exit). */
@@ -227,7 +244,7 @@ export class Monitor implements ExitHandler {
     if (Math.floor(gpa / PhysicalMemory.PAGE_BYTES) !== base / PhysicalMemory.PAGE_BYTES || (Ept.qualificationAccess(qualification) & Ept.Access.Write) === 0) return -1
     const th = k.exits.stoppedThread(p)
     const req = th?.req
-    if (th === null || req === undefined || req === null || req.op !== 6 /* Write */ || req.size !== 4) return -1
+    if (th === null || req === undefined || req === null || req.op !== Program.Op.Write || req.size !== 4) return -1
     const done = this.blacklist.emulateWrite(k.machine.ioapic, k.sandbox, gpa - base, req.value)
     if (done) this.ioapicWrites++
     else this.ioapicDenied++

@@ -30,8 +30,20 @@ import type { ChannelOptions } from "./Options.ts"
 
 const HALF = 2048
 const HEADER = 16
+/** Byte offsets in a half: the type word (the status), then length, sequence and check (the rest of the header). */
+const OFF_TYPE = 0, OFF_LENGTH = 4, OFF_SEQ = 8, OFF_CHECK = 12
+/** The header after the type word: what a send copies besides the payload. */
+const REST_OF_HEADER = HEADER - OFF_LENGTH
 /** Largest payload of one message, bytes. */
 export const MAX_PAYLOAD = HALF - HEADER
+
+/** Writes `v` as a little-endian u32 at `o`. */
+const putU32 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = v & 255
+  b[o + 1] = (v >>> 8) & 255
+  b[o + 2] = (v >>> 16) & 255
+  b[o + 3] = (v >>> 24) & 255
+}
 
 /** A message's check word (deterministic mix of its header). */
 const checkOf = (type: number, length: number, seq: number): number => {
@@ -99,16 +111,11 @@ export class PrivateChannel {
   /** The message buffer for a payload of `bytes` with sequence `seq`: header (without the type) then the payload pattern. */
   fill(type: number, bytes: number, seq: number): Uint8Array {
     const b = this.payload
-    const put = (o: number, v: number) => {
-      b[o] = v & 255
-      b[o + 1] = (v >>> 8) & 255
-      b[o + 2] = (v >>> 16) & 255
-      b[o + 3] = (v >>> 24) & 255
-    }
-    put(0, bytes)
-    put(4, seq)
-    put(8, checkOf(type, bytes, seq))
-    b.fill(seq & 255, 12, 12 + bytes)
+    // Written from the half's length word: a half offset `o` is `o - OFF_LENGTH` here.
+    putU32(b, OFF_LENGTH - OFF_LENGTH, bytes)
+    putU32(b, OFF_SEQ - OFF_LENGTH, seq)
+    putU32(b, OFF_CHECK - OFF_LENGTH, checkOf(type, bytes, seq))
+    b.fill(seq & 255, REST_OF_HEADER, REST_OF_HEADER + bytes)
     return b
   }
 
@@ -168,7 +175,7 @@ class PrivateOps implements ChannelOps {
     const half = ch.halfWrittenBy(this.s)
     th.failValue = false
     if (call.phase === S_CHECK) {
-      const type = m.read(core, half, 4)
+      const type = m.read(core, half + OFF_TYPE, 4)
       if (p.core.inVmxRoot) return Outcome.Stopped
       if (type !== 0) {
         call.attempts++
@@ -183,15 +190,15 @@ class PrivateOps implements ChannelOps {
         return Outcome.Wait
       }
       call.seq = ch.nextSeq[this.s]!++
-      if (ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return Outcome.Stopped
+      if (ch.options.typeBeforePayload && !m.write(core, half + OFF_TYPE, 4, req.type)) return Outcome.Stopped
       call.phase = S_PAYLOAD
-      th.remainingNs = m.costs.copyNs(req.bytes + 12)
+      th.remainingNs = m.costs.copyNs(req.bytes + REST_OF_HEADER)
       return th.remainingNs > 0 ? Outcome.Again : this.send(k, p, th, call, req)
     }
     const seq = call.seq
     const buf = ch.fill(req.type, req.bytes, seq)
-    if (!m.writeBytes(core, half + 4, buf, 0, 12 + req.bytes)) return Outcome.Stopped
-    if (!ch.options.typeBeforePayload && !m.write(core, half, 4, req.type)) return Outcome.Stopped
+    if (!m.writeBytes(core, half + OFF_LENGTH, buf, 0, REST_OF_HEADER + req.bytes)) return Outcome.Stopped
+    if (!ch.options.typeBeforePayload && !m.write(core, half + OFF_TYPE, 4, req.type)) return Outcome.Stopped
     ch.traceSend(this.s, seq, req.bytes)
     th.result = true
     return Outcome.Done
@@ -204,7 +211,7 @@ class PrivateOps implements ChannelOps {
     const half = ch.halfWrittenBy(ch.peerOf(this.s))
     th.failValue = FAILED_POLL
     if (call.phase === S_CHECK) {
-      const type = m.read(core, half, 4)
+      const type = m.read(core, half + OFF_TYPE, 4)
       if (p.core.inVmxRoot) return Outcome.Stopped
       if (type === 0) {
         th.result = EMPTY_POLL
@@ -212,21 +219,21 @@ class PrivateOps implements ChannelOps {
       }
       call.type = type
       call.phase = S_READ
-      const length = Math.min(m.read(core, half + 4, 4), 2032)
+      const length = Math.min(m.read(core, half + OFF_LENGTH, 4), MAX_PAYLOAD)
       const costs = m.costs
-      th.remainingNs = costs.copyNs(length + 12) + Math.ceil((length + 12) / 64) * costs.ns.remoteLineTransfer
+      th.remainingNs = costs.copyNs(length + REST_OF_HEADER) + Math.ceil((length + REST_OF_HEADER) / 64) * costs.ns.remoteLineTransfer
       call.bytes = length
       return th.remainingNs > 0 ? Outcome.Again : this.poll(k, p, th, call)
     }
     // Read the header now (the payload may have landed meanwhile), check it, clear the type.
     const type = call.type
-    const length = m.read(core, half + 4, 4)
-    const seq = m.read(core, half + 8, 4)
-    const check = m.read(core, half + 12, 4)
+    const length = m.read(core, half + OFF_LENGTH, 4)
+    const seq = m.read(core, half + OFF_SEQ, 4)
+    const check = m.read(core, half + OFF_CHECK, 4)
     if (p.core.inVmxRoot) return Outcome.Stopped
     const expected = ch.expected[this.s]!
     const torn = seq !== expected || check !== PrivateChannel.check(type, length, seq)
-    if (!m.write(core, half, 4, 0)) return Outcome.Stopped
+    if (!m.write(core, half + OFF_TYPE, 4, 0)) return Outcome.Stopped
     ch.expected[this.s] = torn ? expected + 1 : seq + 1
     if (torn) ch.torn[this.s]!++
     const msg: Program.Message = { type, bytes: length, seq, torn, receivedLocalNs: k.localNow(p) }

@@ -13,7 +13,7 @@ import type { Simulation } from "@qvsim/sim-core"
 import { Frame, type Machine } from "@qvsim/hardware"
 import type { PcpuScheduler } from "@qvsim/vcpu-sched"
 import type { SandboxConfig, SystemConfig } from "./Config.ts"
-import { Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
+import { ExitOnInterrupt, Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
 import { Monitor } from "./Monitor.ts"
 
 /** Per-thread figures. */
@@ -75,7 +75,7 @@ export class Sandbox {
       recordSchedule: system.recordSchedule,
       recordJobs: system.recordJobs,
       eptActive: v.mode !== "none",
-      exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? 2 : 1) : 0,
+      exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? ExitOnInterrupt.All : ExitOnInterrupt.Device) : ExitOnInterrupt.None,
       ip: this.ip,
       makeScheduler,
     })

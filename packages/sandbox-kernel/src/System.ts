@@ -20,7 +20,7 @@
  * @module
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import { Machine, type Core, type Ept } from "@qvsim/hardware"
+import { Core, Machine, type Ept } from "@qvsim/hardware"
 import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
 import { nicMaskOf, postBoot, timeline, type BootRecord, type BootSetup } from "./Boot.ts"
@@ -59,7 +59,7 @@ export interface SystemHooks {
 /** The explicit detection: the fault handler forces a VM exit with CPUID (paper §3.7, note 4). */
 const TRIGGER: IrqHandler = {
   start: (_k, p) => {
-    p.core.vmExit(10 /* CPUID */, 0)
+    p.core.vmExit(Core.VmExitReason.Cpuid, 0)
     return 0
   },
   next: () => -1,

@@ -8,17 +8,20 @@
  *   VCPU, a free slot of an exited thread first (`Pcpu.freeSched`), else a new one;
  * - a thread's random stream is named `sandbox<s>/thread/<name>` (a migrated thread keeps its own);
  * - a scheduler slot is reused only once the scheduler no longer runs the thread (it is not the
- *   core's current thread and the scheduler's state for it is 0): an exiting or detaching current
+ *   core's current thread and the scheduler has it `Blocked`): an exiting or detaching current
  *   thread waits in `retiring` until the next invocation has picked another;
  * - a wakeup that preempts asks for an invocation only once the kernel has started.
  *
  * @module
  */
+import { PcpuScheduler } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
 import { errorText } from "./Misuse.ts"
 import type { Pcpu } from "./Pcpu.ts"
 import { FINISHED, Thread, ThreadStatus, type ThreadSpec } from "./Thread.ts"
+
+const ThreadState = PcpuScheduler.ThreadState
 
 export class ThreadLifecycle {
   private readonly k: Kernel
@@ -160,7 +163,7 @@ export class ThreadLifecycle {
   }
 
   private releaseSlot(p: Pcpu, si: number, schedId: number): void {
-    if (p.bySched[schedId] !== null && p.sched.stateOf(schedId) === 0) {
+    if (p.bySched[schedId] !== null && p.sched.stateOf(schedId) === ThreadState.Blocked) {
       p.freeSched[si]!.push(schedId)
       p.bySched[schedId] = null
     }
