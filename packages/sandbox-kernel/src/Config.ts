@@ -25,6 +25,8 @@ import { checkPhases, resolvePhases } from "./Recovery.ts"
 import { migrationSchema } from "./Migration.ts"
 import { bootSchema } from "./Boot.ts"
 import * as Validate from "./Validate.ts"
+import { SystemKind, smpSchema } from "./smp/SmpOptions.ts"
+import * as SmpConfig from "./smp/SmpConfig.ts"
 import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
@@ -81,6 +83,13 @@ export const sandboxSchema = z.strictObject({
 export const systemSchema = z.strictObject({
   /** Run seed: every random stream is derived from it and its name. */
   seed: int(0).default(1),
+  /**
+   * `'questv'` (default): one sandbox kernel per core (or per `machine.sandboxOfCore` group) under
+   * EPT; `'smp'`: SMP Quest, one kernel over every core, the paper's baseline (`smp/SmpConfig.ts`).
+   */
+  kind: SystemKind.default("questv"),
+  /** SMP Quest's options (`kind: 'smp'`): kernel lock costs, wake-up IPIs. */
+  smp: smpSchema.prefault({}),
   /** The machine (hardware `MachineConfig`); `boot.mode` is the kernel's business and must not be set. */
   machine: z.record(z.string(), z.unknown()).default({}),
   /** vcpu-sched options for every core's scheduler (validated by vcpu-sched). */
@@ -167,7 +176,9 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
   // Machine: the kernel does the boot (its own post-boot state or boot phase).
   const bootIn = (c.machine["boot"] ?? {}) as Record<string, unknown>
   if (bootIn["mode"] !== undefined) issues.push("machine.boot.mode: set by the sandbox kernel; leave it out")
-  const machineInput = { ...c.machine, boot: { ...bootIn, mode: "none" } } as MachineConfig.MachineInput
+  const smp = c.kind === "smp"
+  const machineIn = smp ? SmpConfig.machineInput(c.machine) : c.machine
+  const machineInput = { ...machineIn, boot: { ...bootIn, mode: "none" } } as MachineConfig.MachineInput
   let machine: MachineConfig.MachineConfig | null = null
   try {
     machine = MachineConfig.parse(machineInput)
@@ -188,6 +199,10 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
 
   const n = MachineConfig.sandboxCount(machine)
   const sandboxOfCore = machine.sandboxOfCore ?? Array.from({ length: machine.cores }, (_, i) => i)
+  if (smp) {
+    const problems = SmpConfig.issues(c, machine.cores)
+    if (problems.length > 0) throw new Errors.ConfigError("SystemConfig", problems)
+  }
   const given = c.sandboxes ?? Array.from({ length: n }, () => ({ threads: [] as ThreadConfig[] }))
   if (given.length !== n) issues.push(`sandboxes: ${given.length} entries for the machine's ${n} sandboxes`)
   const sandboxes: SandboxConfig[] = []
@@ -195,7 +210,7 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     const g = given[s]! as z.output<typeof sandboxSchema>
     const cores = sandboxOfCore.flatMap((sb, core) => (sb === s ? [core] : []))
     const vcpus: VcpuConfig[] = g.vcpus === undefined
-      ? defaultVcpus()
+      ? smp ? SmpConfig.defaultVcpus(cores.length) : defaultVcpus()
       : g.vcpus.map((v, i) => {
         const devices = v.device === undefined ? [] : Array.isArray(v.device) ? v.device : [v.device]
         if (v.kind === "main" && devices.length > 0) issues.push(`sandboxes.${s}.vcpus.${i}.device: only I/O VCPUs serve devices`)

@@ -15,6 +15,7 @@ import type { PcpuScheduler } from "@qvsim/vcpu-sched"
 import type { SandboxConfig, SystemConfig } from "./Config.ts"
 import { ExitOnInterrupt, Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
 import { Monitor } from "./Monitor.ts"
+import { layout as smpLayout } from "./smp/SharedState.ts"
 
 /** Per-thread figures. */
 export interface ThreadMetrics {
@@ -74,7 +75,9 @@ export class Sandbox {
       vcpus: config.vcpus,
       recordSchedule: system.recordSchedule,
       recordJobs: system.recordJobs,
-      eptActive: v.mode !== "none",
+      // SMP Quest runs on bare hardware: one address space, no EPT walk.
+      eptActive: system.kind !== "smp" && v.mode !== "none",
+      kernelDataBytes: system.kind === "smp" ? smpLayout(config.cores.length).userDataOffset : 0,
       exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? ExitOnInterrupt.All : ExitOnInterrupt.Device) : ExitOnInterrupt.None,
       ip: this.ip,
       makeScheduler,

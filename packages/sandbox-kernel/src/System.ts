@@ -37,6 +37,7 @@ import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
 import { Frame, PhysicalMemory, PingHost } from "@qvsim/hardware"
+import { Smp, type SmpStats } from "./smp/Smp.ts"
 
 /** Test hooks: deliberately broken variants injected by property tests. */
 export interface SystemHooks {
@@ -54,6 +55,10 @@ export interface SystemHooks {
   readonly nicMask?: (machine: Machine.Machine, sharers: readonly number[]) => number
   /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
   readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
+  /** SMP Quest: record every cross-core wake-up (`System.smp.wakes`). */
+  readonly recordWakes?: boolean
+  /** SMP Quest: build the SMP mechanisms yourself (e.g. a variant that wakes remote cores without an IPI). */
+  readonly smpClass?: typeof Smp
 }
 
 /** The explicit detection: the fault handler forces a VM exit with CPUID (paper §3.7, note 4). */
@@ -73,6 +78,8 @@ export interface Metrics {
   readonly net: readonly NetMetrics[]
   readonly nic: NicMetrics
   readonly hosts: readonly HostMetrics[]
+  /** SMP Quest only: the kernel lock, wake-up IPIs and hung cores, per core. */
+  readonly smp?: SmpStats
 }
 
 /** A sandbox's network stack and driver figures. */
@@ -127,6 +134,8 @@ export class System implements Core.CoreListener {
   readonly driver: SharedNicDriver
   /** External ping hosts, in configuration order. */
   readonly hosts: readonly PingHost.PingHost[]
+  /** SMP Quest's single-system-image mechanisms (`kind: 'smp'`), else null. */
+  readonly smp: Smp | null
   /** Sandbox of each core. */
   private readonly sandboxOfCore: readonly number[]
   /** Monitor set-up work done at boot (channels add theirs). */
@@ -168,6 +177,10 @@ export class System implements Core.CoreListener {
     this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
     for (const k of kernels) this.channels.attach(k)
+    // SMP Quest: after every module registered its handlers (they run under the kernel lock), before boot.
+    const smp = config.kind === "smp" ? new (hooks.smpClass ?? Smp)(kernels[0]!, this.driver, config.smp, hooks.recordWakes === true) : null
+    this.smp = smp
+    if (smp !== null) this.bootSetup.push(() => smp.boot())
     const phase = config.boot.phase
     // With the boot phase the NIC's line starts with no destination; sandboxes join when ready.
     const mask = (hooks.nicMask ?? nicMaskOf)(machine, config.nicSharers)
@@ -335,6 +348,7 @@ export class System implements Core.CoreListener {
         lagWarnings: this.driver.lagWarnings,
       },
       hosts: this.hosts.map((h) => ({ name: h.config.name, ...h.stats() })),
+      ...(this.smp === null ? {} : { smp: this.smp.stats() }),
     }
   }
 

@@ -75,6 +75,8 @@ export class Dispatch {
   invokeNow(p: Pcpu): void {
     if (p.activity === Activity.Thread || p.activity === Activity.Overhead) this.suspendThread(p)
     const k = this.k
+    // SMP Quest: a core whose run queue is garbage stops here (smp/Smp.ts).
+    if (k.smp !== null && !k.smp.mayInvoke(p)) return
     p.invokeWanted = false
     p.invocations++
     const now = k.sim.now

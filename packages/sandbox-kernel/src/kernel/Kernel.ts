@@ -48,6 +48,7 @@ import { BLOCK, RequestTable } from "./Requests.ts"
 import { SleepQueue } from "./SleepQueue.ts"
 import { ThreadStatus, type Thread, type ThreadSpec } from "./Thread.ts"
 import { ThreadLifecycle } from "./Threads.ts"
+import type { Smp } from "../smp/Smp.ts"
 
 type Machine = MachineNs.Machine
 type PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
@@ -88,6 +89,8 @@ export interface KernelDeps {
   readonly ip: number
   /** Replace a PCPU scheduler (tests inject broken variants). */
   readonly makeScheduler?: ((core: number) => PcpuScheduler | undefined) | undefined
+  /** Bytes of the data area the kernel keeps for itself before programs' data (SMP Quest's shared structures); default 0. */
+  readonly kernelDataBytes?: number
 }
 
 export class Kernel {
@@ -107,6 +110,8 @@ export class Kernel {
   /** Guest-physical base of the sandbox's slice and of its bytes-backed data area. */
   readonly sliceBase: number
   readonly dataBase: number
+  /** Where programs' data starts (`ctx.dataBase`): `dataBase` plus what the kernel keeps for itself. */
+  readonly userDataBase: number
   readonly eptActive: boolean
   /** A user thread's system-call entry, ns (`kernel.syscallEntry`). */
   readonly syscallNs: number
@@ -125,6 +130,10 @@ export class Kernel {
   readonly exits: Exits
   /** Set by {@link start}: from then on a preempting wakeup invokes the scheduler. */
   started = false
+  /** SMP Quest's single-system-image mechanisms (`kind: "smp"`, set by `Smp`), else null. */
+  smp: Smp | null = null
+  /** The machine core whose event the kernel is handling now (-1 outside core events): who wakes whom. */
+  executingCore = -1
   private readonly hInvoke: number
 
   constructor(d: KernelDeps) {
@@ -136,6 +145,7 @@ export class Kernel {
     this.ip = d.ip
     this.sliceBase = d.machine.layout.slices[d.sandbox]!.base
     this.dataBase = this.sliceBase + d.machine.layout.kernelImageBytes
+    this.userDataBase = this.dataBase + (d.kernelDataBytes ?? 0)
     this.eptActive = d.eptActive
     const costs = d.machine.costs
     this.syscallNs = d.options.syscallEntry === "sysenter" ? costs.ns.syscallSysenter : d.options.syscallEntry === "int" ? costs.ns.syscallInt : 0
@@ -167,7 +177,12 @@ export class Kernel {
     this.jobs = new Jobs(this, table, d.recordJobs === true)
     this.interrupts = new Interrupts(this, d.exitOnInterrupt)
     this.exits = new Exits(this, table)
-    this.hInvoke = d.sim.register(`sandbox${d.sandbox}.invoke`, (pi) => this.dispatch.invokeNow(this.pcpus[pi]!))
+    this.hInvoke = d.sim.register(`sandbox${d.sandbox}.invoke`, (pi) => {
+      const p = this.pcpus[pi]!
+      this.executingCore = p.core.index
+      this.dispatch.invokeNow(p)
+      this.executingCore = -1
+    })
     this.sleepQueue = new SleepQueue(this, table)
     this.io = new IoService(this, table)
     // I/O VCPUs get their service threads.
@@ -269,20 +284,26 @@ export class Kernel {
   /** A piece of core work completed. */
   onWorkDone(core: number, tag: number): void {
     const p = this.pcpuOfCore[core]!
+    this.executingCore = core
     if (tag === Work.Thread) this.dispatch.threadWorkDone(p)
     else if (tag === Work.Irq) this.interrupts.continue(p, p.irq!.next(this, p))
     else if (tag === Work.Monitor) this.exits.workDone(p)
     else if (tag === Work.Overhead) this.dispatch.runCurrent(p)
+    this.executingCore = -1
   }
 
   /** The local APIC delivered `vector` on `core` (guest mode, interrupts enabled). */
   onInterrupt(core: number, vector: number): void {
+    this.executingCore = core
     this.interrupts.onInterrupt(this.pcpuOfCore[core]!, vector)
+    this.executingCore = -1
   }
 
   /** The core took a VM exit (listener event, same time). */
   onVmExit(core: number, reason: number, qualification: number): void {
+    this.executingCore = core
     this.exits.onVmExit(this.pcpuOfCore[core]!, reason, qualification)
+    this.executingCore = -1
   }
 
   // ------------------------------------------------------------------ metrics

@@ -39,6 +39,8 @@ export const Activity = {
   ExitWait: 5,
   /** The monitor works (VMX root mode). */
   Monitor: 6,
+  /** SMP Quest: the core's kernel stopped (corrupted shared state): interrupts off, nothing runs again. */
+  Hung: 7,
 } as const
 export type Activity = (typeof Activity)[keyof typeof Activity]
 

@@ -48,7 +48,7 @@ export class ThreadLifecycle {
       pid,
       rng: k.sim.rng(`sandbox${k.sandbox}/thread/${spec.name}`),
       ip: k.ip,
-      dataBase: k.dataBase,
+      dataBase: k.userDataBase,
       sliceBase: k.sliceBase,
     }
     let gen: Generator<Program.Request, unknown, unknown>
@@ -96,7 +96,7 @@ export class ThreadLifecycle {
     const ctx = from.ctx as { -readonly [K in keyof Program.ThreadContext]: Program.ThreadContext[K] }
     ctx.sandbox = k.sandbox
     ctx.ip = k.ip
-    ctx.dataBase = k.dataBase
+    ctx.dataBase = k.userDataBase
     ctx.sliceBase = k.sliceBase
     const gen = from.gen
     const th = this.add({ name: from.name, vcpu, program: () => gen, startNs: Infinity, user: from.user, pages: from.pages, adoptCtx: ctx })
@@ -153,6 +153,8 @@ export class ThreadLifecycle {
   /** `th` became runnable: tell its core's scheduler, and invoke it if the wakeup preempts (W1). */
   schedWake(p: Pcpu, th: Thread): void {
     const k = this.k
+    // SMP Quest: a wake-up from another core reaches this one by IPI (smp/Smp.ts).
+    if (k.smp !== null && k.started && k.smp.remoteWake(p, th)) return
     if (p.sched.wakeup(th.schedId, k.localNow(p)) && k.started) k.dispatch.requestInvoke(p)
   }
 
