@@ -27,7 +27,9 @@ const builtins: Record<string, string> = {
 const VARIANT_SCALE = 0.01
 const variants: Record<string, string> = {
   "forkwait/quest-v": "29ddff0d2d01e1a8",
-  "forkwait/quest": "3afa86af39768f1f",
+  // Renamed from "forkwait/quest" (same run): "quest" is SMP Quest now.
+  "forkwait/quest-v-no-ept": "3afa86af39768f1f",
+  "forkwait/quest": "87671faf0f59972a",
   "message-passing/hi": "ba97f12979ae83e9",
   "message-passing/low": "3fd5f6ca927d1999",
   "shared-driver/none-single": "3746264a3600706e",
