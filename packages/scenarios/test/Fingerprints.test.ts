@@ -44,7 +44,9 @@ const variants: Record<string, string> = {
   "driver-recovery/reboot": "b2c02006276af749",
   "isolation/fault-free": "310b445d04b46c05",
   "isolation/faulty": "4923094375dce900",
-  "interrupts/quest-directed": "3bfecaec80807e89",
+  // Renamed from "interrupts/quest-directed" (same run): "quest-directed" is SMP Quest now.
+  "interrupts/questv-no-ept-directed": "3bfecaec80807e89",
+  "interrupts/quest-directed": "8b967b58799bebce",
   "interrupts/questv-broadcast": "0addef8443851b7a",
   "interrupts/questv-broadcast-late": "c7ba8752f69edead",
 }

@@ -14,8 +14,9 @@
  * Mechanisms:
  * - **the big kernel lock** ({@link KernelLock}): system calls hold it for their whole kernel cost
  *   (`[SRC kernel/interrupt_handler.c]`: `_fork` takes `lock_kernel()` for the whole call) plus
- *   `lockAcquireCycles`; interrupt handlers hold it for `irqLockHoldCycles` (`[ASSUMED]`). The spin
- *   is CPU time of the waiting core; contention is measured per core;
+ *   `lockAcquireCycles`; interrupt handlers hold it for `irqLockHoldCycles` of their work
+ *   (`[ASSUMED]`). The spin and the acquisition are CPU time of the waiting core, added to its
+ *   work; the hold overlaps the work; contention is measured per core;
  * - **cross-core wake-ups by IPI**: a thread made runnable by kernel code running on another core
  *   (a child's exit waking its parent, a completion) is queued for its core, which learns of it
  *   from a wake-up IPI (`wakeVector`, one-way latency of the cost table, handler `wakeIrqCycles`):
@@ -147,7 +148,7 @@ export class Smp {
 
   // ------------------------------------------------------------------ the kernel lock
 
-  /** A system call's kernel work of `ns` on `p`, under the lock: the ns the thread executes (spin + hold). */
+  /** A system call's kernel work of `ns` on `p`, under the lock: the ns the thread executes (spin, take the lock, the work). */
   lockedCall(p: Pcpu, ns: number): number {
     const hold = ns + this.acquireNs
     const wait = this.lock.acquire(p.index, this.k.sim.now, hold, this.state.lockCorrupted())
@@ -155,12 +156,14 @@ export class Smp {
     return wait + hold
   }
 
-  /** An interrupt handler's entry on `p`: the ns it spins for and holds the lock. */
+  /**
+   * An interrupt handler's entry on `p`: the ns it spins and takes the lock before its own work.
+   * The lock is then held for `irqLockHoldCycles` of that work (the handler's cost is its own).
+   */
   lockedIrq(p: Pcpu): number {
-    const hold = this.irqHoldNs + this.acquireNs
-    const wait = this.lock.acquire(p.index, this.k.sim.now, hold, this.state.lockCorrupted())
+    const wait = this.lock.acquire(p.index, this.k.sim.now, this.irqHoldNs + this.acquireNs, this.state.lockCorrupted())
     if (wait === Infinity) return this.spinForever(p)
-    return wait + hold
+    return wait + this.acquireNs
   }
 
   /** `p` spins on a lock that never frees: interrupts off, no timer, for ever. */
