@@ -44,6 +44,8 @@ const variants: Record<string, string> = {
   "driver-recovery/reboot": "b2c02006276af749",
   "isolation/fault-free": "310b445d04b46c05",
   "isolation/faulty": "4923094375dce900",
+  "isolation/smp-fault-free": "d81f028e72c16221",
+  "isolation/smp-faulty": "6930729d2b7a7c04",
   // Renamed from "interrupts/quest-directed" (same run): "quest-directed" is SMP Quest now.
   "interrupts/questv-no-ept-directed": "3bfecaec80807e89",
   "interrupts/quest-directed": "8b967b58799bebce",

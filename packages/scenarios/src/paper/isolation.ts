@@ -29,41 +29,42 @@
  */
 import { Options, Program, type Config, type Mailbox, type System } from "@qvsim/sandbox-kernel"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
+import { measureSmp, SMP_FAULT_FREE, SMP_FAULTY, smpClaim, smpSystem, smpTable } from "./isolationSmp.ts"
 
 const MS = 1_000_000
 const S = 1_000_000_000
 const MiB = 1 << 20
 
 /** Sender period (paper: 50 ms). */
-const SEND_NS = 50 * MS
+export const SEND_NS = 50 * MS
 /** Receivers and their poll periods (paper: 100, 800, 1000 ms). */
 export const RECEIVERS: ReadonlyArray<{ readonly sandbox: number; readonly pollNs: number }> = [
   { sandbox: 0, pollNs: 100 * MS },
   { sandbox: 2, pollNs: 800 * MS },
   { sandbox: 3, pollNs: 1000 * MS },
 ]
-const SENDER = 1
+export const SENDER = 1
 /** Observations each receiver records (paper's code: 50), at scale 1. */
 const OBSERVATIONS = 50
 /** ICMP echo request spacing (paper: 500 ms). */
-const PING_NS = 500 * MS
+export const PING_NS = 500 * MS
 /** Receivers' release offset after the sender's (half a send period). */
-const RX_OFFSET_NS = 25 * MS
+export const RX_OFFSET_NS = 25 * MS
 /** Delay between the driver fault and the (manual) recovery trigger. */
 const DETECT_NS = 1 * MS
-const HOST = "pinger"
+export const HOST = "pinger"
 
 const mailboxOf = (s: number): string => `1to${s}`
 
 /** Observations per receiver at `scale` (at least 5). */
-const observationsAt = (scale: number): number => Math.max(5, Math.round(OBSERVATIONS * scale))
+export const observationsAt = (scale: number): number => Math.max(5, Math.round(OBSERVATIONS * scale))
 /**
  * The fault's time: 45 % into receiver 0's recording, 10 ms after one of sandbox 1's writes and
  * 15 ms before receiver 0's next poll (2.21 s at scale 1).
  */
-const faultAt = (scale: number): number => Math.floor(observationsAt(scale) * 0.45) * 100 * MS + 10 * MS
+export const faultAt = (scale: number): number => Math.floor(observationsAt(scale) * 0.45) * 100 * MS + 10 * MS
 /** Run length: the slowest receiver's recording plus a second. */
-const untilAt = (scale: number): number => observationsAt(scale) * Math.max(...RECEIVERS.map((r) => r.pollNs)) + 1 * S
+export const untilAt = (scale: number): number => observationsAt(scale) * Math.max(...RECEIVERS.map((r) => r.pollNs)) + 1 * S
 
 /** Sandbox 1: every 50 ms, one 64-byte message into each receiver's mailbox. */
 const sender: Program.Program = Program.periodic(function* () {
@@ -148,7 +149,7 @@ export interface IsolationRun {
   readonly nicSharers: readonly number[]
 }
 
-const stepOf = (prev: number, seq: number): number => (((seq - prev) % 255) + 255) % 255
+export const stepOf = (prev: number, seq: number): number => (((seq - prev) % 255) + 255) % 255
 
 export const measure = (run: Run): IsolationRun => {
   const sys: System.System = run.system
@@ -193,7 +194,7 @@ export const measure = (run: Run): IsolationRun => {
 }
 
 /** How a timeline departs from the expected shape: steps ≠ P/50, corrupted reads, gaps > 1.5 P. */
-const deviations = (t: Timeline): { badSteps: number; corrupted: number; maxGapNs: number } => {
+export const deviations = (t: Timeline): { badSteps: number; corrupted: number; maxGapNs: number } => {
   let badSteps = 0, corrupted = 0, maxGap = 0
   t.points.forEach((p, i) => {
     if (p.corrupted) corrupted++
@@ -204,7 +205,7 @@ const deviations = (t: Timeline): { badSteps: number; corrupted: number; maxGapN
   })
   return { badSteps, corrupted, maxGapNs: maxGap }
 }
-const disturbed = (t: Timeline): boolean => {
+export const disturbed = (t: Timeline): boolean => {
   const d = deviations(t)
   return d.badSteps > 0 || d.corrupted > 0 || d.maxGapNs > 1.5 * t.pollNs
 }
@@ -435,14 +436,26 @@ export const isolation = defineExperiment({
       system: system(true),
       untilNs: untilAt,
     },
+    { name: SMP_FAULT_FREE, description: "SMP Quest (one kernel over the four cores): the same workload as threads of one kernel, shared-memory messages, no fault", system: smpSystem(false), untilNs: untilAt },
+    {
+      name: SMP_FAULTY,
+      description: "SMP Quest: the same driver fault at the same time — its writes land in the one kernel's memory (receiver 0's message, the kernel lock's page, cores 1–3's run queues); no monitor, no recovery",
+      system: smpSystem(true),
+      untilNs: untilAt,
+    },
   ],
   analyse: (runs) => {
-    const measured = runs.map(measure)
+    const isSmp = (r: Run): boolean => r.variant === SMP_FAULT_FREE || r.variant === SMP_FAULTY
+    const measured = runs.filter((r) => !isSmp(r)).map(measure)
+    const smp = runs.filter(isSmp).map(measureSmp)
     const clean = measured.find((r) => r.variant === "fault-free")
     const faulty = measured.find((r) => r.variant === "faulty")
-    const tables = [receiverTable(measured), icmpTable(measured), eptTable(measured)]
+    const all = [...measured, ...smp]
+    const tables = [receiverTable(all), icmpTable(all), eptTable(measured)]
     if (clean !== undefined && faulty !== undefined) tables.push(fingerprintTable(clean, faulty))
-    tables.push(timelineTable(measured))
-    return { tables, claims: claims(clean, faulty), plot: plot(measured) }
+    if (smp.length > 0) tables.push(smpTable(smp))
+    tables.push(timelineTable(all))
+    const smpClean = smp.find((r) => r.variant === SMP_FAULT_FREE), smpFaulty = smp.find((r) => r.variant === SMP_FAULTY)
+    return { tables, claims: [...claims(clean, faulty), smpClaim(smpClean, smpFaulty)], plot: plot(all) }
   },
 })

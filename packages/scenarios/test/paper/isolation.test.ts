@@ -4,12 +4,14 @@
  * sandboxes 1–3 trap; only sandbox 0's services are interrupted and it recovers; sandboxes 1–3 keep
  * their per-sandbox fingerprints. Each claim is shown to fail on deliberately broken runs: an EPT
  * that lets the wild writes through, no fault at all, a sender whose sequence skips, a NIC shared
- * by all four sandboxes (F19's shared-device clause).
+ * by all four sandboxes (F19's shared-device clause). The SMP Quest variants (one kernel over the
+ * four cores) run the same workload and fault: the writes land, cores 1–3 stop when they next use
+ * their corrupted run queues; the claim fails when the SMP kernel never reads its shared state.
  */
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
 import { Ept, type Machine } from "@qvsim/hardware"
-import { Mailbox } from "@qvsim/sandbox-kernel"
+import { Mailbox, Smp, type Kernel } from "@qvsim/sandbox-kernel"
 import { runAll } from "../../src/paper/Experiment.ts"
 import { isolation } from "../../src/paper/isolation.ts"
 import { find } from "../../src/paper/registry.ts"
@@ -34,6 +36,14 @@ class SkippingMailbox extends Mailbox.Mailbox {
 
 
 
+/** An SMP kernel that never reads its run queues' memory (a broken variant: corrupted shared state has no effect). */
+class BlindSmp extends Smp.Smp {
+  override mayInvoke(_p: Kernel.Pcpu): boolean {
+    return true
+  }
+}
+
+const SMP_CLAIM = "the same driver fault in SMP Quest"
 const INTERRUPTED = "message passing and ICMP service are interrupted"
 const UNAFFECTED = "sandboxes 1, 2 and 3 are unaffected"
 const EPT = "the faulty driver's writes"
@@ -45,18 +55,18 @@ describe("isolation at paper size", () => {
   const { runs, result } = runAll(isolation)
   const wallMs = performance.now() - t0
 
-  it("is registered and fast (both runs in well under 5 s of wall time)", () => {
+  it("is registered and fast (four runs in well under 10 s of wall time)", () => {
     expect(find("isolation")).toBe(isolation)
-    expect(wallMs).toBeLessThan(5000)
+    expect(wallMs).toBeLessThan(10_000)
   })
 
   it("every claim holds", () => {
     for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
-    expect(result.claims.length).toBe(5)
+    expect(result.claims.length).toBe(6)
   })
 
   it("receivers record 50 observations with steps P/50 = 2, 16, 20 (sandbox 0's faulty run: one corrupted read)", () => {
-    const rows = result.tables[0]!.rows
+    const rows = result.tables[0]!.rows.filter((r) => r["variant"] !== "smp-faulty")
     for (const row of rows) expect(row["observations"]).toBe(50)
     const get = (variant: string, receiver: string) => rows.find((r) => r["variant"] === variant && r["receiver"] === receiver)!
     expect(get("fault-free", "sandbox 0")["steps seen (step×count)"]).toBe("2×49")
@@ -84,7 +94,7 @@ describe("isolation at paper size", () => {
   })
 
   it("ICMP: only sandbox 0 answers; in the faulty run its replies stop for a second", () => {
-    const rows = result.tables[1]!.rows
+    const rows = result.tables[1]!.rows.filter((r) => !String(r["variant"]).startsWith("smp"))
     for (const r of rows) expect([r["replies by sandbox 1"], r["replies by sandbox 2"], r["replies by sandbox 3"]]).toEqual([0, 0, 0])
     expect(rows[0]!["longest reply gap (ms)"]).toBe(500)
     expect(rows[1]!["longest reply gap (ms)"]).toBeGreaterThan(750)
@@ -92,6 +102,21 @@ describe("isolation at paper size", () => {
 
   it("the plot is a valid Vega-Lite spec", () => {
     expect(() => compile(result.plot as unknown as TopLevelSpec)).not.toThrow()
+  })
+
+  it("SMP Quest: every write lands; cores 1–3 stop at their next use of their run queue, core 0 goes on; receivers 2 and 3 stop, receiver 0 reads the corruption, the pings go unanswered", () => {
+    const smp = result.tables.find((t) => t.title.startsWith("SMP Quest"))!.rows.filter((r) => r["variant"] === "smp-faulty")
+    expect(smp.map((r) => r["why"])).toEqual(["", "its run queue is corrupted", "its run queue is corrupted", "its run queue is corrupted"])
+    // Each stops after the fault, within the longest interval before its scheduler next runs (its next release, ≤ 1 s).
+    for (const r of smp.slice(1)) expect(Number(r["after the fault (ms)"])).toBeGreaterThanOrEqual(0)
+    for (const r of smp.slice(1)) expect(Number(r["after the fault (ms)"])).toBeLessThan(1000)
+    const rows = result.tables[0]!.rows.filter((r) => r["variant"] === "smp-faulty")
+    expect(rows.map((r) => Number(r["observations"]) < 50)).toEqual([true, true, true])
+    expect(rows[0]!["corrupted reads"]).toBe(1)
+    const icmp = result.tables[1]!.rows.find((r) => r["variant"] === "smp-faulty")!
+    expect(Number(icmp["lost"])).toBeGreaterThan(0)
+    const clean = result.tables[0]!.rows.filter((r) => r["variant"] === "smp-fault-free")
+    expect(clean.map((r) => r["steps seen (step×count)"])).toEqual(["2×49", "16×49", "20×49"])
   })
 })
 
@@ -118,6 +143,13 @@ describe("isolation: each claim can fail", () => {
     const r = isolation.analyse(runs)
     expect(claim(r.claims, STEPS).holds).toBe(false)
     expect(claim(r.claims, INTERRUPTED).holds).toBe(false) // the fault-free baseline is disturbed too
+  })
+
+  it("an SMP kernel that never reads its shared state: the same fault stops no core, the SMP claim fails", () => {
+    const runs = runWith(isolation, 0.2, (_v, input) => input, { smpClass: BlindSmp })
+    const r = isolation.analyse(runs)
+    expect(claim(r.claims, SMP_CLAIM).holds).toBe(false)
+    expect(claim(r.claims, SMP_CLAIM).detail).toMatch(/cores stopped: none/)
   })
 
   it("with the NIC shared by all four sandboxes, the per-sandbox fingerprints of 1–3 differ (device-level events, F19) while their timelines do not", () => {
