@@ -42,6 +42,7 @@ const variants: Record<string, string> = {
   "driver-recovery/local": "2c1b559d443980bc",
   "driver-recovery/remote": "1a930f4ad292828a",
   "driver-recovery/reboot": "b2c02006276af749",
+  "driver-recovery/smp": "23c5504cbbd133e7",
   "isolation/fault-free": "310b445d04b46c05",
   "isolation/faulty": "4923094375dce900",
   "isolation/smp-fault-free": "d81f028e72c16221",

@@ -24,12 +24,12 @@ describe("driver-recovery at paper size", () => {
 
   it("every claim holds", () => {
     for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
-    expect(result.claims.length).toBe(4)
+    expect(result.claims.length).toBe(5)
   })
 
   it("the phase table equals the paper's Table 1 exactly", () => {
     const t = result.tables[0]!
-    expect(t.columns).toEqual(["phase", "local", "remote", "reboot"])
+    expect(t.columns).toEqual(["phase", "local", "remote", "reboot", "smp"])
     for (const row of TABLE1) {
       const r = t.rows.find((x) => x["phase"] === row.label)!
       expect(r["local"]).toBe(row.local ?? "N/A")
@@ -53,6 +53,12 @@ describe("driver-recovery at paper size", () => {
     }
     expect(rows["reboot"]!["outage (ms)"]).toBe(10_000)
     expect(rows["reboot"]!["lost replies"]).toBe(20)
+    // SMP Quest: the same reboot, the same losses; every core's heartbeat stops for it (measured).
+    expect(rows["smp"]!["outage (ms)"]).toBe(10_000)
+    expect(rows["smp"]!["lost replies"]).toBe(20)
+    const gaps = result.tables[2]!.rows.map((r) => Number(r["longest heartbeat gap (ms)"]))
+    expect(gaps.length).toBe(4)
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(10_000)
     // The recovery starts right after the 20th reply.
     for (const r of runs) {
       const rec = r.system.recoveries()[0]!
@@ -66,7 +72,7 @@ describe("driver-recovery at paper size", () => {
   it("the plot is a valid Vega-Lite spec: one panel per variant with requests and replies", () => {
     expect(() => compile(result.plot as unknown as TopLevelSpec)).not.toThrow()
     const panels = result.plot!["vconcat"] as Array<{ layer: Array<{ data: { values: Array<{ series: string }> } }> }>
-    expect(panels.length).toBe(3)
+    expect(panels.length).toBe(4)
     for (const p of panels) expect(new Set(p.layer[1]!.data.values.map((v) => v.series))).toEqual(new Set(["ICMP request", "echo reply"]))
   })
 
@@ -93,6 +99,13 @@ describe("driver-recovery: each claim can fail", () => {
     const r = driverRecovery.analyse(runs)
     expect(claim(r.claims, "the down-time of online recovery").holds).toBe(false)
     expect(claim(r.claims, "Table 1").holds).toBe(true)
+  })
+
+  it("the SMP claim fails when SMP Quest's reboot is short (300 ms: the online recovery is no longer ≤ 10 % of it)", () => {
+    const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "smp" ? { ...input, recovery: { rebootNs: 300 * MS } } : input))
+    const r = driverRecovery.analyse(runs)
+    expect(claim(r.claims, "in SMP Quest").holds).toBe(false)
+    expect(claim(r.claims, "the down-time of online recovery").holds).toBe(true)
   })
 
   it("'local and remote similar' fails when the remote target's recovery VCPU is starved", () => {
