@@ -22,22 +22,21 @@ const CORES = 4
 const BEAT_NS = 100 * MS
 export const SMP_VARIANT = "smp"
 
-/** Each heartbeat program's completion times (the program function is what the configuration keeps). */
-const beats = new WeakMap<ProgramNs.Program, number[]>()
+/** Each heartbeat thread's completion times, keyed by its thread context (one per thread of one run). */
+const beats = new WeakMap<ProgramNs.ThreadContext, number[]>()
 
 const heartbeat = (): ProgramNs.Program => {
-  const log: number[] = []
   const work = Program.compute(1 * MS)
   const now = Program.now()
-  const program: ProgramNs.Program = function* () {
+  return function* (ctx) {
+    const log: number[] = []
+    beats.set(ctx, log)
     for (;;) {
       yield Program.waitJob()
       yield work
       log.push((yield now) as number)
     }
   }
-  beats.set(program, log)
-  return program
 }
 
 /** The SMP system: `base` (the Quest-V variant's hosts and fault), one kernel, reboot as the recovery, a heartbeat per core. */
@@ -57,9 +56,9 @@ export const smpSystem = (base: (seed: number, scale: number) => Config.SystemIn
 /** Per core: the longest time between two heartbeats, ns (the first beat counts from 0). */
 export const heartbeatGaps = (run: Run): number[] => {
   const sys: System.System = run.system
-  const threads = sys.config.sandboxes[0]!.threads
   return Array.from({ length: CORES }, (_, c) => {
-    const log = beats.get(threads.find((t) => t.name === `heartbeat@${c}`)!.program) ?? []
+    const th = sys.sandboxes[0]!.kernel.threadNamed(`heartbeat@${c}`)
+    const log = (th === undefined ? undefined : beats.get(th.ctx)) ?? []
     let gap = 0, prev = 0
     for (const t of log) {
       gap = Math.max(gap, t - prev)

@@ -42,8 +42,11 @@ interface Seen {
   readonly localNs: number
   readonly seq: number
 }
-/** Each receiver program's observations (the program function is the key: it is what the configuration keeps). */
-const logs = new WeakMap<ProgramNs.Program, { readonly wanted: number; readonly log: Seen[] }>()
+/**
+ * Each receiver thread's observations, keyed by its thread context (one per thread of one run: a
+ * scenario's programs may run many times, e.g. checked and unchecked, and must not share state).
+ */
+const logs = new WeakMap<ProgramNs.ThreadContext, { readonly wanted: number; readonly log: Seen[] }>()
 
 /** The sender: every period, the next sequence number (mod 255) into each receiver's message. */
 const sender: ProgramNs.Program = function* (ctx) {
@@ -54,9 +57,10 @@ const sender: ProgramNs.Program = function* (ctx) {
 }
 
 /** Receiver `i`: reads its message's status at each release until it has seen `n` changes. */
-const receiver = (i: number, n: number): ProgramNs.Program => {
-  const log: Seen[] = []
-  const program: ProgramNs.Program = function* (ctx) {
+const receiver = (i: number, n: number): ProgramNs.Program =>
+  function* (ctx) {
+    const log: Seen[] = []
+    logs.set(ctx, { wanted: n, log })
     const read = Program.read(ctx.dataBase + statusOffset(i), 1)
     const now = Program.now()
     let last = 0
@@ -69,9 +73,6 @@ const receiver = (i: number, n: number): ProgramNs.Program => {
       }
     }
   }
-  logs.set(program, { wanted: n, log })
-  return program
-}
 
 /** SMP Quest running the isolation workload; `faulty`: the same driver fault as Quest-V's. */
 export const smpSystem = (faulty: boolean) => (seed: number, scale: number): Config.SystemInput => {
@@ -118,8 +119,8 @@ export const measureSmp = (run: Run): SmpIsolationRun => {
   const threads = sys.config.sandboxes[0]!.threads
   let wanted = 0
   const timelines = RECEIVERS.map((r): Timeline => {
-    const th = threads.find((t) => t.name === `receiver@${r.sandbox}`)!
-    const entry = logs.get(th.program)
+    const th = sys.sandboxes[0]!.kernel.threadNamed(`receiver@${r.sandbox}`)
+    const entry = th === undefined ? undefined : logs.get(th.ctx)
     const log = entry?.log ?? []
     wanted = entry?.wanted ?? 0
     const points = log.map((o, i) => ({ localNs: o.localNs, atNs: o.localNs, seq: o.seq, corrupted: o.seq === 0xff, step: i === 0 ? NaN : stepOf(log[i - 1]!.seq, o.seq) }))
