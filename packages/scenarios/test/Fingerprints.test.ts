@@ -65,6 +65,7 @@ const computed: Record<string, string> = {
 const examples: Record<string, string> = {
   "faults.json": "8763a5a6a09507b8",
   "mailbox-ping.json": "401bbd0920a4bfb2",
+  "smp-wild-write.json": "bbbc8ea3f4bc258b",
   "mailbox-ping.ts": "d5f905511cb2a712",
   "periodic-tasks.ts": "84c3cd569aeecd97",
 }

@@ -73,5 +73,7 @@ export const metrics = (sys: System.System): Record<string, unknown> => {
     hosts: keyed(m.hosts, (h) => h.name, ({ name: _n, ...rest }) => rest),
     recoveries: sys.recoveries().length,
     migrations: sys.migrations().length,
+    // SMP Quest only: per core, the kernel lock, wake-up IPIs and whether (when, why) the core stopped.
+    ...(m.smp === undefined ? {} : { smp: { cores: keyed(m.smp.cores, (c) => `core${c.core}`, ({ core: _c, ...rest }) => rest), driverBrokenAtNs: m.smp.driverBrokenAtNs } }),
   }
 }
