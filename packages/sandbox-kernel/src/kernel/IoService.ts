@@ -171,12 +171,15 @@ export class IoService {
         svc.status = ThreadStatus.Runnable
         svc.wakePending = false
       }
+      // SMP Quest: a hand-off from another core reaches this one by IPI (smp/Smp.ts).
+      if (k.smp !== null && k.started && k.smp.remoteIo(p, svc, k.schedIndexOf[ioVcpu]!, period)) return
       preempt = p.sched.requestIo(k.schedIndexOf[ioVcpu]!, period, svc.schedId, local)
     } else {
       if (svc.status === ThreadStatus.Blocked) {
         svc.status = ThreadStatus.Runnable
         svc.wakePending = false
       }
+      if (k.smp !== null && k.started && k.smp.remoteWake(p, svc)) return
       preempt = p.sched.wakeup(svc.schedId, local)
     }
     if (preempt && k.started) k.dispatch.requestInvoke(p)

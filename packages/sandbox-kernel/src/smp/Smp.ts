@@ -18,7 +18,8 @@
  *   (`[ASSUMED]`). The spin and the acquisition are CPU time of the waiting core, added to its
  *   work; the hold overlaps the work; contention is measured per core;
  * - **cross-core wake-ups by IPI**: a thread made runnable by kernel code running on another core
- *   (a child's exit waking its parent, a completion) is queued for its core, which learns of it
+ *   (a child's exit waking its parent, a completion, an I/O hand-off to an I/O VCPU there — its
+ *   P1 inheritance then happens at delivery) is queued for its core, which learns of it
  *   from a wake-up IPI (`wakeVector`, one-way latency of the cost table, handler `wakeIrqCycles`):
  *   the target's scheduler sees the wake-up only when the IPI's handler runs. Quest's own
  *   `vcpu_wakeup` appends to the remote queue and arms only the local timer
@@ -84,6 +85,8 @@ export interface WakeRecord {
   readonly fromCore: number
   readonly toCore: number
   readonly sentNs: number
+  /** Whether it rode on an IPI already in flight to the same core (else it sent one). */
+  readonly rides: boolean
   deliveredNs: number
 }
 
@@ -92,8 +95,10 @@ export class Smp {
   readonly options: SmpOptions
   readonly lock: KernelLock
   readonly state: SharedState
-  /** Wake-ups waiting for their IPI, per PCPU (sandbox-local index). */
+  /** Wake-ups waiting for their IPI, per PCPU (sandbox-local index): the thread, and for an I/O hand-off the I/O VCPU's scheduler index (else -1) and the inherited period. */
   private readonly pending: Thread[][]
+  private readonly pendingIo: number[][]
+  private readonly pendingPeriod: number[][]
   private readonly pendingRec: (WakeRecord | null)[][]
   private readonly hungAt: number[]
   private readonly hungWhy: number[]
@@ -114,6 +119,8 @@ export class Smp {
     this.lock = new KernelLock(n)
     this.state = new SharedState(k.machine, k.dataBase, n)
     this.pending = k.pcpus.map(() => [])
+    this.pendingIo = k.pcpus.map(() => [])
+    this.pendingPeriod = k.pcpus.map(() => [])
     this.pendingRec = k.pcpus.map(() => [])
     this.hungAt = new Array<number>(n).fill(-1)
     this.hungWhy = new Array<number>(n).fill(HangReason.None)
@@ -203,12 +210,27 @@ export class Smp {
    * wake-up IPI. False when the waker runs on `p` itself (or on no core): wake directly.
    */
   remoteWake(p: Pcpu, th: Thread): boolean {
+    return this.remote(p, th, -1, 0)
+  }
+
+  /**
+   * An I/O job handed to I/O VCPU `ioSched` (scheduler index) on `p` by kernel code on another
+   * core: its service thread `svc` joins the VCPU with the inherited `periodNs` (P1) when the
+   * IPI arrives. False when the hand-off runs on `p` itself (or on no core).
+   */
+  remoteIo(p: Pcpu, svc: Thread, ioSched: number, periodNs: number): boolean {
+    return this.remote(p, svc, ioSched, periodNs)
+  }
+
+  private remote(p: Pcpu, th: Thread, ioSched: number, periodNs: number): boolean {
     const from = this.k.executingCore
     if (from < 0 || from === p.core.index) return false
     const q = this.pending[p.index]!
-    const rec = this.wakes === null ? null : { tid: th.tid, fromCore: from, toCore: p.core.index, sentNs: this.k.sim.now, deliveredNs: -1 }
+    const rec = this.wakes === null ? null : { tid: th.tid, fromCore: from, toCore: p.core.index, sentNs: this.k.sim.now, rides: q.length > 0, deliveredNs: -1 }
     if (rec !== null) this.wakes!.push(rec)
     q.push(th)
+    this.pendingIo[p.index]!.push(ioSched)
+    this.pendingPeriod[p.index]!.push(periodNs)
     this.pendingRec[p.index]!.push(rec)
     if (q.length === 1) {
       // One IPI per batch: later wake-ups before its delivery ride on it.
@@ -221,6 +243,8 @@ export class Smp {
   /** The wake-up IPI's handler on `p`: every queued thread joins its VCPU's run queue (W1). */
   takeWakes(p: Pcpu): void {
     const q = this.pending[p.index]!
+    const io = this.pendingIo[p.index]!
+    const period = this.pendingPeriod[p.index]!
     const recs = this.pendingRec[p.index]!
     if (q.length === 0) return
     this.ipisTaken[p.index]!++
@@ -229,9 +253,13 @@ export class Smp {
       const th = q[i]!
       const r = recs[i]
       if (r !== null && r !== undefined) r.deliveredNs = this.k.sim.now
-      if (th.status === ThreadStatus.Runnable && p.sched.wakeup(th.schedId, local)) p.invokeWanted = true
+      if (io[i]! >= 0) {
+        if (p.sched.requestIo(io[i]!, period[i]!, th.schedId, local)) p.invokeWanted = true
+      } else if (th.status === ThreadStatus.Runnable && p.sched.wakeup(th.schedId, local)) p.invokeWanted = true
     }
     q.length = 0
+    io.length = 0
+    period.length = 0
     recs.length = 0
   }
 
