@@ -11,6 +11,8 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Errors } from "@qvsim/hardware"
+import { Simulation } from "@qvsim/sim-core"
+import { PcpuScheduler } from "@qvsim/vcpu-sched"
 import { Config, Program, Smp, System, type Kernel } from "../src/index.ts"
 import { MS } from "./support.ts"
 
@@ -29,6 +31,18 @@ class NoIpiSmp extends Smp.Smp {
 class BlindSmp extends Smp.Smp {
   override mayInvoke(_p: Kernel.Pcpu): boolean {
     return true
+  }
+}
+
+/** S2 broken: the first runnable VCPU with budget wins, whatever its period. */
+class IgnoresPriority extends PcpuScheduler.PcpuScheduler {
+  protected override select(nowNs: number): number {
+    for (const v of this.runnableList()) {
+      const vcpu = this.vcpus[v]!
+      vcpu.refresh(nowNs)
+      if (vcpu.budgetNs > 0) return v
+    }
+    return -1
   }
 }
 
@@ -67,6 +81,30 @@ describe("SMP Quest: configuration", () => {
     expect(refusal({ kind: "smp", kernel: { dataPages: 3 } })).toMatch(/^kernel\.dataPages: 3/m)
     expect(refusal({ kind: "smp", smp: { wakeVector: 7 } } as Config.SystemInput)).toMatch(/smp\.wakeVector/)
     expect(refusal({ kind: "smq" } as unknown as Config.SystemInput)).toMatch(/^kind: /m)
+  })
+})
+
+describe("SMP Quest: scheduler invariants on every core", () => {
+  const input = (): Config.SystemInput => ({
+    kind: "smp",
+    kernel: { checkInvariants: true },
+    sandboxes: [{
+      // Core 2: a long-period VCPU first, a short-period one second, both always busy.
+      vcpus: [...[0, 1, 2, 3].map((c) => ({ budgetNs: 20 * MS, periodNs: 100 * MS, core: c })), { budgetNs: 5 * MS, periodNs: 20 * MS, core: 2 }],
+      threads: [
+        { name: "lo", vcpu: 2, program: Program.periodicCompute(15 * MS), periodic: { periodNs: 100 * MS } },
+        { name: "hi", vcpu: 4, program: Program.periodicCompute(4 * MS), periodic: { periodNs: 20 * MS, offsetNs: 1 * MS } },
+      ],
+    }],
+  })
+
+  it("are checked on every core of the one kernel: a scheduler that ignores priority on core 2 alone is caught, naming core 2", () => {
+    const options = Config.parse(input()).scheduler
+    const sys = new System.System(input(), { makeScheduler: (core) => (core === 2 ? new IgnoresPriority(options) : undefined) })
+    expect(() => sys.run(200 * MS)).toThrow(Simulation.SimulationError)
+    expect(() => new System.System(input(), { makeScheduler: (core) => (core === 2 ? new IgnoresPriority(options) : undefined) }).run(200 * MS)).toThrow(/sandbox 0 core 2 .*F2/)
+    // The correct scheduler passes the same checks.
+    expect(new System.System(input()).run(200 * MS).sim.now).toBe(200 * MS)
   })
 })
 
