@@ -179,9 +179,10 @@ export class Kernel {
     this.exits = new Exits(this, table)
     this.hInvoke = d.sim.register(`sandbox${d.sandbox}.invoke`, (pi) => {
       const p = this.pcpus[pi]!
+      const outer = this.executingCore
       this.executingCore = p.core.index
       this.dispatch.invokeNow(p)
-      this.executingCore = -1
+      this.executingCore = outer
     })
     this.sleepQueue = new SleepQueue(this, table)
     this.io = new IoService(this, table)
@@ -284,26 +285,30 @@ export class Kernel {
   /** A piece of core work completed. */
   onWorkDone(core: number, tag: number): void {
     const p = this.pcpuOfCore[core]!
+    const outer = this.executingCore
     this.executingCore = core
     if (tag === Work.Thread) this.dispatch.threadWorkDone(p)
     else if (tag === Work.Irq) this.interrupts.continue(p, p.irq!.next(this, p))
     else if (tag === Work.Monitor) this.exits.workDone(p)
     else if (tag === Work.Overhead) this.dispatch.runCurrent(p)
-    this.executingCore = -1
+    this.executingCore = outer
   }
 
   /** The local APIC delivered `vector` on `core` (guest mode, interrupts enabled). */
   onInterrupt(core: number, vector: number): void {
+    // An interrupt may be delivered inside another core event (interrupts re-enabled): restore the outer core after.
+    const outer = this.executingCore
     this.executingCore = core
     this.interrupts.onInterrupt(this.pcpuOfCore[core]!, vector)
-    this.executingCore = -1
+    this.executingCore = outer
   }
 
   /** The core took a VM exit (listener event, same time). */
   onVmExit(core: number, reason: number, qualification: number): void {
+    const outer = this.executingCore
     this.executingCore = core
     this.exits.onVmExit(this.pcpuOfCore[core]!, reason, qualification)
-    this.executingCore = -1
+    this.executingCore = outer
   }
 
   // ------------------------------------------------------------------ metrics
