@@ -132,7 +132,9 @@ export class Smp {
     this.wakeIrqNs = costs.toNs(options.wakeIrqCycles)
     this.wakes = recordWakes ? [] : null
     this.kHang = k.sim.trace.kind("smp.hang", ["pcpu", "why"])
-    // System calls take the lock for their kernel cost (wrapped once, here: no closure per request).
+    // System calls take the lock for their kernel cost.
+    // NOTE: each op's begin is wrapped once, here (one closure per op, none per request): a request
+    // pays one extra call; the handlers' wrappers keep their per-core state in arrays.
     for (const op of LOCKED_OPS) {
       const begin = k.requests.begin[op]
       if (begin === undefined) continue
