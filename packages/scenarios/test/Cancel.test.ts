@@ -63,7 +63,7 @@ describe("cancelling runs", { timeout: 120_000 }, () => {
     const out = join(fresh(), "mp")
     const r = await interrupt(process.execPath, [main, "run", "message-passing", "--out", out, "--traces", "all"], /events\/s/, "SIGTERM")
     expect(r.code).toBe(143)
-    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^qvsim: interrupted \(SIGTERM\) in variant \S+ \(\d+ of \d+ done\) at [\d.]+m?s simulated of [\d.]+m?s; nothing written$/)
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^qvsim: interrupted \(SIGTERM\) in variant \S+ \(\d+ of \d+ done\) at [\d.]+(?:ns|us|ms|s) simulated of [\d.]+(?:ns|us|ms|s); nothing written$/)
     expect(readdirSync(out)).toEqual([])
   })
 
