@@ -17,7 +17,7 @@
  */
 import { z } from "zod"
 import { Errors, Issues, MachineConfig } from "@qvsim/hardware"
-import { Options as SchedOptions } from "@qvsim/vcpu-sched"
+import { Options as SchedOptions, Policy } from "@qvsim/vcpu-sched"
 import * as Program from "./Program.ts"
 import { faultSchema } from "./Faults.ts"
 import { channelSchema, RECEIVER } from "./Channels.ts"
@@ -36,6 +36,24 @@ const MS = 1_000_000
 
 const deviceNames = Object.keys(Program.DeviceClass) as [Program.DeviceClassName, ...Program.DeviceClassName[]]
 
+/**
+ * The name of a registered Main-VCPU policy (vcpu-sched's `Policy` registry), checked when the
+ * input is parsed (so a policy registered before, e.g. by a scenario file, is accepted). In a JSON
+ * Schema made with {@link policyEnumOverride}, its enum is the registry's names at that time.
+ */
+export const policyName = z.string().superRefine((name, ctx) => {
+  if (!Policy.has(name)) ctx.addIssue({ code: "custom", input: name, message: `no policy "${name}" (registered: ${Policy.names().join(", ")})` })
+}).meta({ qvsimPolicyName: true })
+
+/** `z.toJSONSchema`'s `override`: gives every {@link policyName} field the registry's names as its enum. */
+export const policyEnumOverride = (ctx: { readonly jsonSchema: object }): void => {
+  const j = ctx.jsonSchema as Record<string, unknown>
+  if (j["qvsimPolicyName"] === true) {
+    delete j["qvsimPolicyName"]
+    j["enum"] = Policy.names()
+  }
+}
+
 /** A VCPU of a sandbox. */
 export const vcpuSchema = z.strictObject({
   /** `'main'` (sporadic server, default) or `'io'` (PIBS). */
@@ -45,11 +63,17 @@ export const vcpuSchema = z.strictObject({
   budgetNs: int(1),
   /** `T`, ns (the rate-monotonic priority). */
   periodNs: int(1),
+  /** Main VCPUs: the relative deadline `D ≤ T` of each replenishment period, ns (the `'edf'` priority; default `T`). */
+  deadlineNs: int(1).optional(),
+  /** Main VCPUs: the budget policy (a registered name; default the scheduler option `policy`). */
+  policy: policyName.optional(),
   /** I/O VCPUs: the device classes served. */
   device: z.union([z.enum(deviceNames), z.array(z.enum(deviceNames))]).optional(),
   /** Index of the core within the sandbox's cores (default 0). */
   core: int(0).default(0),
 }).refine((v) => v.budgetNs <= v.periodNs, { message: "budgetNs must not exceed periodNs", path: ["budgetNs"] })
+  .refine((v) => v.deadlineNs === undefined || v.deadlineNs <= v.periodNs, { message: "deadlineNs must not exceed periodNs", path: ["deadlineNs"] })
+  .refine((v) => v.kind === "main" || (v.policy === undefined && v.deadlineNs === undefined), { message: "I/O VCPUs are PIBS servers: policy and deadlineNs are for Main VCPUs", path: ["policy"] })
 
 /** A thread of a sandbox. */
 export const threadSchema = z.strictObject({
@@ -131,6 +155,10 @@ export interface VcpuConfig {
   readonly periodNs: number
   readonly classMask: number
   readonly core: number
+  /** Main VCPUs: relative deadline, ns (absent: `T`). */
+  readonly deadlineNs?: number
+  /** Main VCPUs: policy name (absent: the scheduler option `policy`). */
+  readonly policy?: string
 }
 
 export type ThreadConfig = z.output<typeof threadSchema>
@@ -216,7 +244,10 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
         if (v.kind === "main" && devices.length > 0) issues.push(`sandboxes.${s}.vcpus.${i}.device: only I/O VCPUs serve devices`)
         if (v.core >= cores.length) issues.push(`sandboxes.${s}.vcpus.${i}.core: core ${v.core} of a sandbox with ${cores.length} core(s)`)
         const mask = devices.reduce((m, d) => m | Program.DeviceClass[d], 0)
-        return { kind: v.kind, name: v.name ?? `${v.kind}${i}`, budgetNs: v.budgetNs, periodNs: v.periodNs, classMask: mask, core: v.core }
+        return {
+          kind: v.kind, name: v.name ?? `${v.kind}${i}`, budgetNs: v.budgetNs, periodNs: v.periodNs, classMask: mask, core: v.core,
+          ...(v.deadlineNs !== undefined ? { deadlineNs: v.deadlineNs } : {}), ...(v.policy !== undefined ? { policy: v.policy } : {}),
+        }
       })
     // A party of a private channel gets the polling thread's own Main VCPU (spec §D.8).
     if (c.channels.some((ch) => ch.kind === "private" && ch.between.includes(s))) {
@@ -317,4 +348,4 @@ const stripUndefined = <A extends object>(a: A): Partial<A> => {
 }
 
 /** The JSON schema of the configuration (programs appear as "any": they are functions). */
-export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any" })
+export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any", override: policyEnumOverride })

@@ -10,8 +10,10 @@
  *    on its highest-priority Main VCPU;
  * 4. the migration thread traps to its monitor (hypercall 1), which copies the thread's address
  *    space — preemptibly: at most `budget − reserve` per period, resuming in the next one;
- * 5. attach: a destination VCPU with the same `(C, T)` takes the saved replenishment list with every
- *    time shifted by the offset, the budget and usage; the thread runs on from its `migrate` request.
+ * 5. attach: a destination VCPU with the same `(C, T)` and policy takes the saved replenishment list
+ *    with every time shifted by the offset, the budget and usage; the thread runs on from its
+ *    `migrate` request. Which policies migrate, and how their state is saved and installed, is the
+ *    policy's (vcpu-sched `VcpuPolicy.migration`; the naive POSIX server does not migrate).
  *
  * The admission check of the code (`E_s ≥ ⌊Δ/C_m⌋·T_m + (Δ mod C_m)`) is computed and recorded,
  * not enforced (as in the code).
@@ -24,7 +26,7 @@
  */
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import { MainVcpu } from "@qvsim/vcpu-sched"
+import { Policy, type Vcpu } from "@qvsim/vcpu-sched"
 import { Kernel as KernelClass, Outcome, beginSyscallEntry, type IrqHandler, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import { Hypercall, type Monitor, type MonitorTask } from "./Monitor.ts"
 import * as Program from "./Program.ts"
@@ -79,14 +81,15 @@ export interface MigrationRecord {
 interface Pending {
   readonly rec: MigrationRecord
   readonly th: Thread
-  readonly srcV: MainVcpu.MainVcpu
+  readonly srcV: Vcpu.Vcpu
+  readonly migration: Policy.PolicyMigration
   remainingNs: number
 }
 
 export class Migration {
   readonly options: MigrationOptions
   readonly records: MigrationRecord[] = []
-  /** Refused requests (no matching VCPU, slot occupied, non-quest policy). */
+  /** Refused requests (no matching VCPU, slot occupied, a policy that does not migrate). */
   refused = 0
   private readonly kernels: readonly Kernel[]
   private readonly slots: (Pending | null)[]
@@ -140,8 +143,10 @@ export class Migration {
     const spec = k.vcpus[th.vcpu]!
     // A destination VCPU with the same (C, T), not the one the migration thread runs on.
     const mv = dest === undefined ? -1 : this.migrationVcpu(dest).index
-    const destVcpu = dest === undefined ? -1 : dest.vcpus.findIndex((v, i) => i !== mv && v.kind === "main" && v.budgetNs === spec.budgetNs && v.periodNs === spec.periodNs)
-    if (dest === undefined || !(srcV instanceof MainVcpu.MainVcpu) || destVcpu < 0 || this.slots[to] !== null) {
+    const migration = srcV === undefined ? null : Policy.of(srcV)?.migration ?? null
+    const destVcpu = dest === undefined || srcV === undefined ? -1 : dest.vcpus.findIndex((v, i) =>
+      i !== mv && v.kind === "main" && v.budgetNs === spec.budgetNs && v.periodNs === spec.periodNs && schedVcpu(dest, i).policy === srcV.policy)
+    if (dest === undefined || srcV === undefined || migration === null || destVcpu < 0 || this.slots[to] !== null) {
       this.refused++
       return false
     }
@@ -152,7 +157,7 @@ export class Migration {
     }
     this.records.push(rec)
     const costs = k.machine.costs
-    this.slots[to] = { rec, th, srcV, remainingNs: costs.toNs(this.options.baseCycles + th.pages * this.options.pageCycles) }
+    this.slots[to] = { rec, th, srcV, migration, remainingNs: costs.toNs(this.options.baseCycles + th.pages * this.options.pageCycles) }
     k.detachThread(th)
     this.trace.emit(this.kRequest, this.subjects[k.sandbox]!, th.tid, to)
     // The VCPU state is saved after the scheduler pass that retires the thread (same instant).
@@ -165,9 +170,9 @@ export class Migration {
     const rec = pend.rec
     const src = this.kernels[rec.from]!
     const p = pend.th.pcpu
-    const v = pend.srcV
-    rec.sourceQueue = v.replenishments()
-    rec.sourceUsedNs = v.usedNs
+    const saved = pend.migration.save(pend.srcV)
+    rec.sourceQueue = saved.queue.map(([t, b]) => [t, b])
+    rec.sourceUsedNs = saved.usedNs
     this.remoteTsc[to] = src.localNow(p)
     // Admission check (monitor-only in the code, not enforced).
     const local = src.localNow(p)
@@ -260,10 +265,11 @@ export class Migration {
     const k = this.kernels[s]!
     const src = this.kernels[rec.from]!
     const p = k.pcpus[k.vcpus[rec.destVcpu]!.core]!
-    const dv = p.sched.vcpus[k.schedIndexOf[rec.destVcpu]!]
-    if (!(dv instanceof MainVcpu.MainVcpu)) this.sim.fail(`migration: destination VCPU ${rec.destVcpu} of sandbox ${s} is not a corrected sporadic server`)
-    this.install(dv, rec.sourceQueue, rec.sourceUsedNs, this.shift(rec))
-    rec.destQueue = dv.replenishments()
+    const dv = p.sched.vcpus[k.schedIndexOf[rec.destVcpu]!]!
+    if (dv.policy !== pend.srcV.policy) this.sim.fail(`migration: destination VCPU ${rec.destVcpu} of sandbox ${s} has policy ${dv.policy}, the source ${pend.srcV.policy}`)
+    const problem = pend.migration.install(dv, { queue: rec.sourceQueue, usedNs: rec.sourceUsedNs }, this.shift(rec))
+    if (problem !== null) this.sim.fail(`migration: ${problem}`)
+    rec.destQueue = pend.migration.save(dv).queue.map(([t, b]) => [t, b])
     rec.attachNs = this.sim.now
     this.slots[s] = null
     k.adoptThread(pend.th, rec.destVcpu, this.shift(rec))
@@ -276,18 +282,10 @@ export class Migration {
     return rec.offsetNs
   }
 
-  /** Replaces `v`'s replenishment list with `queue` shifted by `shiftNs`, and its usage. */
-  private install(v: MainVcpu.MainVcpu, queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): void {
-    if (queue.length > v.maxRepl) this.sim.fail(`migration: ${queue.length} replenishments exceed the destination's maxRepl ${v.maxRepl}`)
-    for (let i = 0; i < queue.length; i++) {
-      v.times[i] = Math.max(0, queue[i]![0] + shiftNs)
-      v.amounts[i] = queue[i]![1]
-    }
-    v.count = queue.length
-    v.usedNs = usedNs
-    v.budgetNs = 0
-  }
 }
+
+/** The scheduler's VCPU for sandbox VCPU `i` of `k`. */
+const schedVcpu = (k: Kernel, i: number): Vcpu.Vcpu => k.pcpus[k.vcpus[i]!.core]!.sched.vcpus[k.schedIndexOf[i]!]!
 
 /** IPI 240 in the destination: entry cost, then the offset and the wake-up. */
 class ArrivalHandler implements IrqHandler {

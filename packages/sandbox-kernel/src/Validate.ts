@@ -23,13 +23,13 @@ import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 
 /** The scheduler options given, checked for unknown names (values are vcpu-sched's to check). */
 export const schedulerKeys = (given: Record<string, unknown>): string[] => {
-  const known = Object.keys(SchedOptions.defaults)
+  const known = [...SchedOptions.names, ...SchedOptions.deprecatedNames]
   return Object.keys(given).filter((k) => !known.includes(k)).map((k) => `scheduler: ${Issues.unknownKey(k, known)}`)
 }
 
 /** The scheduler options given whose names vcpu-sched knows. */
 export const knownSchedulerOptions = (given: Record<string, unknown>): Record<string, unknown> => {
-  const known = Object.keys(SchedOptions.defaults)
+  const known: readonly string[] = [...SchedOptions.names, ...SchedOptions.deprecatedNames]
   return Object.fromEntries(Object.entries(given).filter(([k]) => known.includes(k)))
 }
 

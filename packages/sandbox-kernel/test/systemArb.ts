@@ -120,7 +120,7 @@ const schedulerArb = fc.record({
   background: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
 }).map(({ base, naive, clamp, background }) => ({
   ...base,
-  ...(naive ? { ssPolicy: "posixNaive" } : {}),
+  ...(naive ? { policy: "posixNaive" } : {}),
   ...(clamp ? { pibsClampOnInherit: true } : {}),
   ...(background ? { ioBackground: "belowAll" } : {}),
 }))

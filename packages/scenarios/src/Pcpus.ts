@@ -6,9 +6,12 @@
  *
  * @module
  */
-import type { Workload, Options } from "@qvsim/vcpu-sched"
+import { Config } from "@qvsim/sandbox-kernel"
+import { Policy, type Workload, type Options } from "@qvsim/vcpu-sched"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
+
+const PolicyName = Config.policyName
 
 /** A fixed duration or `[lo, hi]`, drawn uniformly per job from the thread's own stream. */
 const RangeNs = z.union([Duration, z.tuple([Duration, Duration])]).refine(
@@ -44,6 +47,10 @@ export const VcpuDecl = z.strictObject({
   budget: PositiveDuration,
   /** `T`: period; rate-monotonic priority (smaller = higher). */
   period: PositiveDuration,
+  /** Main VCPUs: the relative deadline `D ≤ T` of each replenishment period (the `'edf'` priority and the analyses; default `T`). */
+  deadline: PositiveDuration.optional(),
+  /** Main VCPUs: the budget policy (default: the scheduler option `policy`, itself `'sporadic'` by default). */
+  policy: PolicyName.optional().describe("Main VCPUs: the budget policy (a registered name; default the scheduler option policy)"),
 })
 
 export const ThreadDecl = z.strictObject({
@@ -65,7 +72,9 @@ const none = z.literal("none")
  * "50us"`) — one of the two; `"none"` turns the 1 ms timer rule off. Unknown names are refused.
  */
 export const SchedulerOptionsDecl = z.strictObject({
-  ssPolicy: z.enum(["quest", "posixNaive"]).optional().describe("Main-VCPU algorithm: 'quest' (corrected sporadic server, §B.3) or 'posixNaive' (§B.1)"),
+  policy: PolicyName.optional().describe("the policy of Main VCPUs that do not name one (a registered name; default 'sporadic', Quest's corrected sporadic server)"),
+  priority: z.enum(["rm", "edf"]).optional().describe("how the PCPU orders VCPUs: 'rm' (default, by period, Quest) or 'edf' (by current absolute deadline)"),
+  ssPolicy: z.enum(["quest", "posixNaive"]).optional().meta({ deprecated: true }).describe("deprecated, use policy: 'quest' is policy 'sporadic', 'posixNaive' policy 'posixNaive'"),
   maxRepl: z.number().int().min(1).optional().describe("replenishment-queue capacity (MAX_REPL, default 32)"),
   splitAdvancesHead: z.boolean().optional().describe("SS5 variant (seL4): the remnant's time advances by the used amount (default false, Quest)"),
   enforcementLatency: Duration.optional().describe("enforcement latency δ (default 0)"),
@@ -83,6 +92,9 @@ export const SchedulerOptionsDecl = z.strictObject({
   rearmOnBudgetlessWakeup: z.boolean().optional().describe("idealisation: a wakeup without budget re-arms the timer for its replenishment (default false, Quest)"),
   ties: z.enum(["rotate", "declaration"]).optional().describe("equal periods: 'rotate' (default, Quest's runnable list) or 'declaration' (smaller VCPU index first)"),
 }).superRefine((o, ctx) => {
+  if (o.ssPolicy !== undefined && o.policy !== undefined && Policy.fromSsPolicy(o.ssPolicy) !== o.policy) {
+    ctx.issues.push({ code: "custom", input: o.ssPolicy, path: ["ssPolicy"], message: `contradicts policy "${o.policy}" (ssPolicy is deprecated: give policy alone)` })
+  }
   for (const name of ["enforcementLatency", "schedOverhead", "quantum", "maxTimerInterval", "timerTick"] as const) {
     if (o[name] !== undefined && o[`${name}Ns`] !== undefined) {
       ctx.issues.push({ code: "custom", input: o[`${name}Ns`], path: [`${name}Ns`], message: `give ${name} (a duration) or ${name}Ns (ns), not both` })
@@ -106,6 +118,8 @@ export const PcpuDecl = z.strictObject({
     if (names.has(v.name)) ctx.issues.push({ code: "custom", input: v.name, path: ["vcpus", i, "name"], message: `duplicate VCPU name "${v.name}"` })
     names.set(v.name, i)
     if (v.budget > v.period) ctx.issues.push({ code: "custom", input: v.budget, path: ["vcpus", i, "budget"], message: `budget ${v.budget}ns exceeds the period ${v.period}ns` })
+    if (v.deadline !== undefined && v.deadline > v.period) ctx.issues.push({ code: "custom", input: v.deadline, path: ["vcpus", i, "deadline"], message: `deadline ${v.deadline}ns exceeds the period ${v.period}ns` })
+    if (v.kind === "io" && (v.policy !== undefined || v.deadline !== undefined)) ctx.issues.push({ code: "custom", input: v.policy ?? v.deadline, path: ["vcpus", i, v.policy !== undefined ? "policy" : "deadline"], message: "I/O VCPUs are PIBS servers: policy and deadline are for Main VCPUs" })
   })
   const known = [...names.keys()].join(", ")
   const threadNames = new Map<string, number>()
@@ -136,11 +150,12 @@ export type PcpuDecl = z.output<typeof PcpuDecl>
 export type SchedulerOptionsDecl = z.output<typeof SchedulerOptionsDecl>
 
 /** Scheduler options as a scenario gives them (either spelling) → vcpu-sched options. */
-export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOptions> => {
+export const toOptions = (o: SchedulerOptionsDecl): Options.SchedulerOptionsInput => {
   const out: Record<string, unknown> = {}
   const timer = (x: number | "none" | undefined) => (x === "none" ? Infinity : x)
   const set = (name: keyof Options.SchedulerOptions, value: unknown) => { if (value !== undefined) out[name] = value }
-  set("ssPolicy", o.ssPolicy)
+  set("policy", o.policy ?? (o.ssPolicy === undefined ? undefined : Policy.fromSsPolicy(o.ssPolicy)))
+  set("priority", o.priority)
   set("maxRepl", o.maxRepl)
   set("splitAdvancesHead", o.splitAdvancesHead)
   set("enforcementLatencyNs", o.enforcementLatency ?? o.enforcementLatencyNs)
@@ -152,7 +167,7 @@ export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOpt
   set("timerTickNs", o.timerTick ?? o.timerTickNs)
   set("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup)
   set("ties", o.ties)
-  return out as Partial<Options.SchedulerOptions>
+  return out as Options.SchedulerOptionsInput
 }
 
 /** A validated PCPU → vcpu-sched's spec, with the scenario-wide options under the PCPU's own. */
@@ -180,7 +195,11 @@ export const toSpec = (p: PcpuDecl, scenarioOptions: SchedulerOptionsDecl = {}):
     }
   }
   return {
-    vcpus: p.vcpus.map((v) => ({ kind: v.kind, name: v.name, budgetNs: v.budget, periodNs: v.period })),
+    vcpus: p.vcpus.map((v) => ({
+      kind: v.kind, name: v.name, budgetNs: v.budget, periodNs: v.period,
+      ...(v.deadline !== undefined ? { deadlineNs: v.deadline } : {}),
+      ...(v.policy !== undefined ? { policy: v.policy } : {}),
+    })),
     threads: p.threads.map((t) => ({
       vcpu: index.get(t.vcpu)!,
       name: t.name,

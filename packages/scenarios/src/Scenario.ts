@@ -9,6 +9,7 @@
  * @module
  */
 import { Issues } from "@qvsim/hardware"
+import { Config } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
@@ -96,4 +97,4 @@ export const parseScenario = (input: unknown, origin: string): Scenario => {
 }
 
 /** The JSON Schema of scenario files, for editors. */
-export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any", target: "draft-2020-12" })
+export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any", target: "draft-2020-12", override: Config.policyEnumOverride })

@@ -28,7 +28,7 @@ describe("scheduler options in scenarios", () => {
     const fields = Object.keys(SchedulerOptionsDecl.shape)
     for (const name of Options.names) expect(fields, name).toContain(name)
     const sample: Record<string, unknown> = {
-      ssPolicy: "posixNaive", maxRepl: 3, splitAdvancesHead: true, enforcementLatencyNs: 7, ioBackground: "belowAll", pibsClampOnInherit: true,
+      policy: "posixNaive", priority: "edf", maxRepl: 3, splitAdvancesHead: true, enforcementLatencyNs: 7, ioBackground: "belowAll", pibsClampOnInherit: true,
       schedOverheadNs: 5, quantumNs: 300_000, maxTimerIntervalNs: "none", timerTickNs: 2, rearmOnBudgetlessWakeup: true, ties: "declaration",
     }
     expect(Object.keys(sample).sort()).toEqual([...Options.names].sort())
@@ -36,6 +36,11 @@ describe("scheduler options in scenarios", () => {
     expect(resolved).toMatchObject({ ...sample, maxTimerIntervalNs: Infinity })
     expect(toOptions(SchedulerOptionsDecl.parse({ enforcementLatency: "2us", maxTimerInterval: "250us" }))).toEqual({ enforcementLatencyNs: 2000, maxTimerIntervalNs: 250_000 })
     expect(SchedulerOptionsDecl.safeParse({ quantum: "1ms", quantumNs: 5 }).error?.issues[0]?.message).toMatch(/give quantum \(a duration\) or quantumNs \(ns\), not both/)
+    // The deprecated ssPolicy still works ('quest' = 'sporadic'), read as policy; contradicting policy is refused.
+    expect(toOptions(SchedulerOptionsDecl.parse({ ssPolicy: "quest" }))).toEqual({ policy: "sporadic" })
+    expect(Options.resolveOptions(toOptions(SchedulerOptionsDecl.parse({ ssPolicy: "posixNaive" }))).policy).toBe("posixNaive")
+    expect(SchedulerOptionsDecl.safeParse({ ssPolicy: "quest", policy: "posixNaive" }).error?.issues[0]?.message).toMatch(/contradicts policy "posixNaive"/)
+    expect(SchedulerOptionsDecl.safeParse({ policy: "edf" }).error?.issues[0]?.message).toMatch(/no policy "edf" \(registered: sporadic, posixNaive/)
   })
 
   it("pcpus `scheduler` and `system.scheduler` take them; the tie rule changes the schedule", { timeout: 60_000 }, () => {
@@ -92,7 +97,7 @@ describe("--check-invariants", { timeout: 120_000 }, () => {
     // ignores priority changes nothing there).
     const r = qvsim(["run", "message-passing/hi", "--scale", "0.01", "--check-invariants"], broken)
     expect(r.code).toBe(3)
-    expect(r.stderr.trim()).toMatch(/^qvsim: invariant violated: sandbox 0 core 0 VCPU 1 "bg1": F2: VCPU 1 \(T=200000000, b=\d+\) was dispatched, but S2 \(ties: rotate\) selects VCPU 0 .*\(at t=\d+ns, event [^,]+, seed 1\)$/)
+    expect(r.stderr.trim()).toMatch(/^qvsim: invariant violated: sandbox 0 core 0 VCPU 1 "bg1": F2: VCPU 1 \(priority 200000000, b=\d+\) was dispatched, but S2 \(ties: rotate\) selects VCPU 0 .*\(at t=\d+ns, event [^,]+, seed 1\)$/)
     expect(qvsim(["run", "message-passing/hi", "--scale", "0.01", "--json"], broken).code).toBe(0)
     const exp = qvsim(["run", "message-passing", "--scale", "0.01", "--out", fresh(), "--check-invariants", "--json"], broken)
     expect(exp.code).toBe(3)

@@ -76,7 +76,7 @@ describe("system scenarios", () => {
     expect(tuned.system!.nic).toMatchObject({ mode: "ideal", demux: "early", rxInBottomHalf: true })
     const prepared = Runner.prepare(tuned)
     expect(prepared.system!.config.scheduler.maxRepl).toBe(8)
-    expect(prepared.system!.config.scheduler.ssPolicy).toBe("posixNaive")
+    expect(prepared.system!.config.scheduler.policy).toBe("posixNaive") // the deprecated ssPolicy, read as policy
     expect(prepared.system!.config.channelOptions.typeBeforePayload).toBe(false)
   })
 

@@ -10,7 +10,8 @@
  */
 import fc from "fast-check"
 import { liuLaylandBound } from "./Analysis.ts"
-import type { SchedulerOptions } from "./Options.ts"
+import * as Policy from "./Policy.ts"
+import type { SchedulerOptions, SchedulerOptionsInput } from "./Options.ts"
 import type { Arrivals, PcpuSpec, PeriodicTask, Step, ThreadSpec, VcpuSpec } from "./Workload.ts"
 
 const US = 1_000
@@ -63,7 +64,10 @@ export const periodicSet = (o: PeriodicSetOptions = {}): fc.Arbitrary<PeriodicTa
 
 /** Scheduler options worth varying in property tests (the spec's defaults are among the values). */
 export const schedulerOptions = (o: {
-  readonly ssPolicy?: SchedulerOptions["ssPolicy"]
+  /** The default Main-VCPU policy (default `'sporadic'`). */
+  readonly policy?: string
+  /** @deprecated use `policy`. */
+  readonly ssPolicy?: "quest" | "posixNaive"
   readonly latency?: boolean
   readonly overhead?: boolean
   readonly pibsClampOnInherit?: boolean
@@ -83,7 +87,7 @@ export const schedulerOptions = (o: {
     ties: o.ties === undefined ? fc.constantFrom<SchedulerOptions["ties"]>("rotate", "declaration") : fc.constant(o.ties),
   }).map((r) => ({
     ...r,
-    ssPolicy: o.ssPolicy ?? "quest",
+    policy: o.policy ?? (o.ssPolicy === undefined ? "sporadic" : Policy.fromSsPolicy(o.ssPolicy)),
     ...(o.pibsClampOnInherit === undefined ? {} : { pibsClampOnInherit: o.pibsClampOnInherit }),
   }))
 
@@ -101,7 +105,7 @@ export interface SpecOptions {
   /** Simulated horizon in units, used for explicit release times (default 600). */
   readonly horizonUnits?: number
   /** Options merged into every spec. */
-  readonly options?: fc.Arbitrary<Partial<SchedulerOptions>>
+  readonly options?: fc.Arbitrary<SchedulerOptionsInput>
   /**
    * Scale the Main VCPUs' budgets down so that `Σ (C_i + δ + overhead)/T_i` stays within this
    * fraction of the Liu & Layland bound (default: no cap, overload allowed).
@@ -170,7 +174,7 @@ export const pcpuSpec = (o: SpecOptions = {}): fc.Arbitrary<PcpuSpec> => {
         fc.record({ period: fc.integer({ min: periodUnits[0], max: periodUnits[1] }), budgetPerMille: fc.integer({ min: 10, max: 300 }) }),
         { minLength: ioCount, maxLength: ioCount },
       ),
-      options: o.options ?? fc.constant<Partial<SchedulerOptions>>({}),
+      options: o.options ?? fc.constant<SchedulerOptionsInput>({}),
     }).map(({ mains, ios, options }): PcpuSpec => {
       const vcpus: VcpuSpec[] = []
       const threads: ThreadSpec[] = []

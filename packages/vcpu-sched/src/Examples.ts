@@ -9,24 +9,25 @@
  *
  * @module
  */
-import type { SsPolicy, SchedulerOptions } from "./Options.ts"
+import type { SchedulerOptionsInput } from "./Options.ts"
+import * as Policy from "./Policy.ts"
 import type { PcpuSpec } from "./Workload.ts"
 
 export interface ExampleOptions {
-  /** `'quest'` (corrected, §B.3) or `'posixNaive'` (§B.1). */
-  readonly policy: SsPolicy
+  /** The Main VCPUs' policy: `'sporadic'` (corrected, §B.3; also the deprecated `'quest'`) or `'posixNaive'` (§B.1). */
+  readonly policy: string
   /** One abstract unit in ns (default 1 ms). */
   readonly unitNs?: number
   /** Keep the 1 ms timer rule (`maxTimerIntervalNs` = 1 ms, default) or relax it (Infinity). */
   readonly timerRule?: boolean
   /** Further scheduler options. */
-  readonly options?: Partial<SchedulerOptions>
+  readonly options?: SchedulerOptionsInput
 }
 
 const UNIT = 1_000_000
 
-const schedulerOptions = (o: ExampleOptions, extra: Partial<SchedulerOptions>): Partial<SchedulerOptions> => ({
-  ssPolicy: o.policy,
+const schedulerOptions = (o: ExampleOptions, extra: SchedulerOptionsInput): SchedulerOptionsInput => ({
+  policy: Policy.fromSsPolicy(o.policy),
   ...(o.timerRule === false ? { maxTimerIntervalNs: Infinity } : {}),
   ...extra,
   ...o.options,

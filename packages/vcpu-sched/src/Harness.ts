@@ -264,7 +264,7 @@ export class Harness {
       const custom = options.makeVcpu?.(i, v, sched)
       if (custom !== undefined) sched.addVcpu(custom)
       else if (v.kind === "io") sched.addIoVcpu(v.budgetNs, v.periodNs)
-      else sched.addMainVcpu(v.budgetNs, v.periodNs)
+      else sched.addMainVcpu(v.budgetNs, v.periodNs, 0, v)
     })
     const sim = this.sim
     spec.threads.forEach((t, i) => {

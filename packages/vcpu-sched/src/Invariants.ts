@@ -8,12 +8,14 @@
  * Checked (each restated here from the spec, independently of the scheduler's code):
  * - structure (Quest's `check_run_invariants`): `R` holds each VCPU at most once, and exactly the
  *   VCPUs with queued threads; the dispatched thread is running and belongs to the dispatched VCPU;
- * - F1 for quest-policy Main VCPUs (Σ Q = C, amounts > 0, Q sorted, |Q| ≤ maxRepl, 0 ≤ b ≤ C);
+ * - each Main VCPU's own state check, from its policy (`VcpuPolicy.checkInvariants`): F1 for the
+ *   sporadic server (Σ Q = C, amounts > 0, Q sorted, |Q| ≤ maxRepl, 0 ≤ b ≤ C);
  *   naive POSIX servers break F1 by design (§B.2 D1) and get only `b ≥ 0`;
  * - F7 for I/O VCPUs: `b ≤ U·T_max` (`≤ U·T` with the clamp), `e` never decreases, and `e ≥ now`
  *   after P4 found the VCPU not budgeted;
  * - F2 + S2: the dispatched VCPU is the one S2 selects from `R` as it stood at the invocation (the
- *   runnable VCPU with `b > 0` of smallest period; ties by the `ties` rule), with `b > 0`;
+ *   runnable VCPU with `b > 0` of smallest priority — period or deadline; ties by the `ties` rule),
+ *   with `b > 0`;
  * - F3: the PCPU idles, or runs the P7 background band, only if no runnable VCPU has `b > 0`;
  * - W1: a wakeup asks for preemption exactly when the woken VCPU has budget and outranks the
  *   current VCPU (or the PCPU idles) — or, with `rearmOnBudgetlessWakeup`, has none but would;
@@ -33,7 +35,7 @@
  * @module
  */
 import { IoVcpu, checkInvariants as checkIo } from "./IoVcpu.ts"
-import { MainVcpu, checkInvariants as checkMain } from "./MainVcpu.ts"
+import * as Policy from "./Policy.ts"
 import { ThreadState, type Decision, type PcpuScheduler, type SchedulerObserver } from "./PcpuScheduler.ts"
 import { VcpuError } from "./Vcpu.ts"
 
@@ -105,13 +107,13 @@ export class InvariantChecker implements SchedulerObserver {
     if (!(thread === sched.currentThread && sched.stateOf(thread) === ThreadState.Running)) {
       const b = vcpu.peekBudget(nowNs)
       if (b !== vcpu.budgetNs) this.fail(`W1: VCPU ${v} woken with b = ${vcpu.budgetNs}, but its refresh at ${nowNs} gives ${b}`, v)
-      const curT = cur < 0 ? Infinity : sched.vcpus[cur]!.periodNs
-      const outranks = cur < 0 || sched.currentBackground || curT > vcpu.periodNs ||
-        (sched.options.ties === "declaration" && curT === vcpu.periodNs && v < cur)
-      expected = b > 0 ? outranks : sched.options.rearmOnBudgetlessWakeup && (outranks || curT === vcpu.periodNs)
+      const curP = cur < 0 ? Infinity : sched.vcpus[cur]!.priority
+      const outranks = cur < 0 || sched.currentBackground || curP > vcpu.priority ||
+        (sched.options.ties === "declaration" && curP === vcpu.priority && v < cur)
+      expected = b > 0 ? outranks : sched.options.rearmOnBudgetlessWakeup && (outranks || sched.options.priority === "edf" || curP === vcpu.priority)
     }
     if (preempt !== expected) {
-      this.fail(`W1: the wakeup of thread ${thread} (VCPU ${v}, T=${vcpu.periodNs}, b=${vcpu.budgetNs}) ${preempt ? "asked for" : "did not ask for"} preemption of ${cur < 0 ? "the idle PCPU" : `VCPU ${cur} (T=${sched.vcpus[cur]!.periodNs})`} (ties: ${sched.options.ties})`, v)
+      this.fail(`W1: the wakeup of thread ${thread} (VCPU ${v}, priority ${vcpu.priority}, b=${vcpu.budgetNs}) ${preempt ? "asked for" : "did not ask for"} preemption of ${cur < 0 ? "the idle PCPU" : `VCPU ${cur} (priority ${sched.vcpus[cur]!.priority})`} (ties: ${sched.options.ties}${sched.options.priority === "edf" ? ", edf" : ""})`, v)
     }
     if (preempt && sched.invocations > 0 && this.pendingAtNs < 0) {
       this.pendingAtNs = this.env.globalNowNs()
@@ -137,7 +139,7 @@ export class InvariantChecker implements SchedulerObserver {
       const v = walked[i]!
       const vcpu = sched.vcpus[v]!
       if (!(vcpu.peekBudget(nowNs) > 0)) continue
-      const t = vcpu.periodNs
+      const t = vcpu.priority
       if (t < expT || (o.ties === "declaration" && t === expT && v < exp)) { exp = v; expT = t }
     }
     const list = (): string => `R = [${Array.from(walked.subarray(0, n)).join(", ")}]`
@@ -145,8 +147,8 @@ export class InvariantChecker implements SchedulerObserver {
       if (exp >= 0) this.fail(`F3: VCPU ${d.vcpu} runs in the background band while VCPU ${exp} is runnable with b = ${sched.vcpus[exp]!.peekBudget(nowNs)} (${list()})`, exp)
       if (o.ioBackground !== "belowAll" || sched.vcpus[d.vcpu]?.kind !== "io") this.fail(`P7: VCPU ${d.vcpu} runs in a background band that ioBackground '${o.ioBackground}' does not allow`, d.vcpu)
     } else if (exp >= 0 && d.vcpu !== exp) {
-      const what = d.vcpu < 0 ? "F3: the PCPU idles" : `F2: VCPU ${d.vcpu} (T=${sched.vcpus[d.vcpu]!.periodNs}, b=${d.budgetNs}) was dispatched`
-      this.fail(`${what}, but S2 (ties: ${o.ties}) selects VCPU ${exp} (T=${expT}, b=${sched.vcpus[exp]!.peekBudget(nowNs)}) from ${list()}`, d.vcpu < 0 ? exp : d.vcpu)
+      const what = d.vcpu < 0 ? "F3: the PCPU idles" : `F2: VCPU ${d.vcpu} (priority ${sched.vcpus[d.vcpu]!.priority}, b=${d.budgetNs}) was dispatched`
+      this.fail(`${what}, but S2 (ties: ${o.ties}${o.priority === "edf" ? ", edf" : ""}) selects VCPU ${exp} (priority ${expT}, b=${sched.vcpus[exp]!.peekBudget(nowNs)}) from ${list()}`, d.vcpu < 0 ? exp : d.vcpu)
     } else if (exp < 0 && d.vcpu >= 0) {
       this.fail(`F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs} while no runnable VCPU has budget (${list()})`, d.vcpu)
     }
@@ -199,8 +201,8 @@ export class InvariantChecker implements SchedulerObserver {
     if (!(Number.isSafeInteger(vcpu.budgetNs) && vcpu.budgetNs >= 0)) this.fail(`VCPU ${v}: b = ${vcpu.budgetNs} is not an integer ≥ 0`, v)
     const e = vcpu.nextEventNs(nowNs)
     if (!(e === -1 || e > nowNs)) this.fail(`VCPU ${v}: next event ${e} is not after now (${nowNs})`, v)
-    if (vcpu instanceof MainVcpu) {
-      const m = checkMain(vcpu)
+    if (vcpu.kind === "main") {
+      const m = Policy.of(vcpu)?.checkInvariants?.(vcpu) ?? null
       if (m !== null) this.fail(`VCPU ${v}: ${m}`, v)
     } else if (vcpu instanceof IoVcpu) {
       const m = checkIo(vcpu)

@@ -18,15 +18,25 @@
  * @module
  */
 import { mulDivFloor } from "./internal/arith.ts"
-import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
+import { NONE, VcpuError, checkBudgetPeriod, type PriorityRule, type Vcpu } from "./Vcpu.ts"
 
 export interface IoVcpuOptions {
   /** §C.2 deviation fix, default false. */
   readonly pibsClampOnInherit?: boolean
+  /** The PCPU's priority rule, default `'rm'`. */
+  readonly rule?: PriorityRule
 }
 
+/**
+ * Priority: under `'rm'` the current (inherited) period `T` (P6); under `'edf'` the eligibility time
+ * of the grant in use plus the current `T` (our definition: a grant is the budget of one period of
+ * the inherited rate; no analysis covers PIBS under EDF).
+ */
 export class IoVcpu implements Vcpu {
   readonly kind = "io" as const
+  readonly policy = "pibs"
+  readonly rule: PriorityRule
+  priority: number
   /** Creation budget `C` (ns); `U = C / T₀`. */
   readonly budgetCapNs: number
   /** Creation period `T₀`, ns. */
@@ -66,6 +76,8 @@ export class IoVcpu implements Vcpu {
     this.maxPeriodNs = periodNs
     this.budgetNs = budgetNs
     this.clampOnInherit = options.pibsClampOnInherit ?? false
+    this.rule = options.rule ?? "rm"
+    this.priority = periodNs
   }
 
   /** `U·T` for a period `T` (ns), floored. */
@@ -82,6 +94,7 @@ export class IoVcpu implements Vcpu {
       throw new VcpuError(`IoVcpu.inherit: period ${requesterPeriodNs}ns must be a positive integer`)
     }
     if (requesterPeriodNs < this.periodNs || idle) this.periodNs = requesterPeriodNs
+    this.priority = this.rule === "edf" ? this.grantTimeNs + this.periodNs : this.periodNs
     if (this.periodNs > this.maxPeriodNs) this.maxPeriodNs = this.periodNs
     if (this.clampOnInherit) this.clamp()
   }
@@ -92,6 +105,7 @@ export class IoVcpu implements Vcpu {
       this.budgetNs = this.replBudgetNs
       this.grantTimeNs = this.replTimeNs
       this.hasRepl = false
+      if (this.rule === "edf") this.priority = this.grantTimeNs + this.periodNs
     }
     if (this.clampOnInherit) this.clamp()
   }

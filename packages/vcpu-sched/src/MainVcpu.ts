@@ -24,21 +24,30 @@
  *
  * @module
  */
+import fc from "fast-check"
+import { sporadicTask } from "./Analysis.ts"
 import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
-import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
+import type { VcpuPolicy } from "./Policy.ts"
+import { NONE, ServerVcpu, VcpuError, type PriorityRule, type Vcpu } from "./Vcpu.ts"
 
 export interface MainVcpuOptions {
   /** Queue capacity (`MAX_REPL`), default 32. */
   readonly maxRepl?: number
   /** SS5 variant, default false. */
   readonly splitAdvancesHead?: boolean
+  /** The PCPU's priority rule, default `'rm'`. */
+  readonly rule?: PriorityRule
+  /** Relative deadline `D` (`'edf'` priority = `head.t + D`), default `T`. */
+  readonly deadlineNs?: number
 }
 
-export class MainVcpu implements Vcpu {
-  readonly kind = "main" as const
-  readonly budgetCapNs: number
-  periodNs: number
-  budgetNs = 0
+/**
+ * Policy `sporadic`. Under `'edf'` the priority is the head chunk's time plus `D`: the chunk being
+ * used (or waited for) is replenished at `head.t + T`, its deadline is `head.t + D` (the deadline
+ * sporadic server of Ghazalie & Baker 1995).
+ */
+export class MainVcpu extends ServerVcpu {
+  readonly policy: string = "sporadic"
   /** `u`: time consumed but not yet charged to a chunk, ns. */
   usedNs = 0
   readonly maxRepl: number
@@ -51,11 +60,9 @@ export class MainVcpu implements Vcpu {
 
   /** SS0: `Q := [(createdAtNs, C)]`, `u := 0`. */
   constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: MainVcpuOptions = {}) {
-    checkBudgetPeriod("MainVcpu", budgetNs, periodNs)
+    super("MainVcpu", { budgetNs, periodNs, deadlineNs: options.deadlineNs ?? periodNs }, { rule: options.rule ?? "rm", createdAtNs })
     const maxRepl = options.maxRepl ?? 32
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
-    this.budgetCapNs = budgetNs
-    this.periodNs = periodNs
     this.maxRepl = maxRepl
     this.splitAdvancesHead = options.splitAdvancesHead ?? false
     this.times = new Float64Array(maxRepl)
@@ -96,6 +103,7 @@ export class MainVcpu implements Vcpu {
     if (!runnable) this.splitCheck(nowNs)
     const c = this.capacity(nowNs)
     this.budgetNs = c > 0 ? c : 0
+    if (this.rule === "edf") this.setPeriodStart(this.times[0]!)
   }
 
   /** SS4: exhaustion handling (only when `capacity(now) ≤ 0`). */
@@ -167,6 +175,7 @@ export class MainVcpu implements Vcpu {
       amounts[0] = amounts[0]! + b
       times[0] = nowNs
     }
+    if (this.rule === "edf") this.setPeriodStart(nowNs)
   }
 
   protected removeHead(): void {
@@ -181,6 +190,23 @@ export class MainVcpu implements Vcpu {
     }
     insertBeforeEqual(this.times, this.amounts, this.count, t, b)
     this.count++
+  }
+
+  /**
+   * Replaces the queue with `queue` (times shifted by `shiftNs`, floored at 0) and `u` with `usedNs`;
+   * `b := 0` until the next refresh (migration, §D.10). Returns an error message, or null.
+   */
+  restore(queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): string | null {
+    if (queue.length > this.maxRepl) return `${queue.length} replenishments exceed the destination's maxRepl ${this.maxRepl}`
+    for (let i = 0; i < queue.length; i++) {
+      this.times[i] = Math.max(0, queue[i]![0] + shiftNs)
+      this.amounts[i] = queue[i]![1]
+    }
+    this.count = queue.length
+    this.usedNs = usedNs
+    this.budgetNs = 0
+    if (this.rule === "edf" && this.count > 0) this.setPeriodStart(this.times[0]!)
+    return null
   }
 
   /** The queue as `[t, b]` pairs, head first (allocates; for tests and reports). */
@@ -208,4 +234,24 @@ export const checkInvariants = (v: MainVcpu): string | null => {
   if (v.count > v.maxRepl) return `F1: |Q| = ${v.count} > maxRepl ${v.maxRepl}`
   if (!(v.budgetNs >= 0 && v.budgetNs <= v.budgetCapNs)) return `F1: b = ${v.budgetNs} outside [0, C = ${v.budgetCapNs}]`
   return null
+}
+
+/**
+ * Policy `sporadic` (the default): Quest's corrected sporadic server. It demands like a sporadic
+ * task `(C, T, D)` (§B.3: every chunk comes back one period after it became eligible); it migrates
+ * with its replenishment list (§D.10).
+ */
+export const policy: VcpuPolicy = {
+  name: "sporadic",
+  description: "Quest's corrected sporadic server (§B.3, rules SS0–SS7); the default",
+  create: (p, ctx) => new MainVcpu(p.budgetNs, p.periodNs, ctx.createdAtNs, {
+    maxRepl: ctx.options.maxRepl, splitAdvancesHead: ctx.options.splitAdvancesHead, rule: ctx.rule, deadlineNs: p.deadlineNs,
+  }),
+  analysis: sporadicTask,
+  migration: {
+    save: (v) => ({ queue: (v as MainVcpu).replenishments(), usedNs: (v as MainVcpu).usedNs }),
+    install: (v, saved, shiftNs) => (v instanceof MainVcpu ? v.restore(saved.queue, saved.usedNs, shiftNs) : "not a sporadic server"),
+  },
+  arbitrary: fc.record({ maxRepl: fc.constantFrom(32, 1, 2, 3, 4), splitAdvancesHead: fc.boolean() }),
+  checkInvariants: (v: Vcpu) => (v instanceof MainVcpu ? checkInvariants(v) : null),
 }

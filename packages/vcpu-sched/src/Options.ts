@@ -5,12 +5,20 @@
  * Invariants: {@link resolveOptions} returns a complete, frozen record whose durations are
  * non-negative safe integers (ns) or `Infinity` where documented; it refuses anything else, and any
  * name that is not an option (a typo must not pass silently), with an error naming the option and
- * the bad value.
+ * the bad value. `policy` must be a registered policy (`Policy.ts`) when the options are resolved.
+ * The deprecated `ssPolicy` is read as `policy` (`'quest'` = `'sporadic'`) and is not in the
+ * resolved record.
  *
  * @module
  */
+import "./BuiltinPolicies.ts"
+import * as Policy from "./Policy.ts"
+import type { PriorityRule } from "./Vcpu.ts"
 
-/** Which Main-VCPU budget algorithm runs: the corrected server of §B.3 or the naive POSIX rules of §B.1. */
+/**
+ * The deprecated option `ssPolicy` (use `policy`): `'quest'` is the policy `'sporadic'`,
+ * `'posixNaive'` the policy of that name.
+ */
 export type SsPolicy = "quest" | "posixNaive"
 
 /** §C.2 P7: whether a depleted I/O VCPU may run in a background band below every VCPU with budget. */
@@ -26,8 +34,16 @@ export type IoBackground = "none" | "belowAll"
 export type Ties = "rotate" | "declaration"
 
 export interface SchedulerOptions {
-  /** Main-VCPU algorithm (§D.12 `ssPolicy`). Default `'quest'`. */
-  readonly ssPolicy: SsPolicy
+  /**
+   * The policy of every Main VCPU that does not name its own (a registered name, `Policy.names()`).
+   * Default `'sporadic'` (§D.12 `ssPolicy: 'quest'`).
+   */
+  readonly policy: string
+  /**
+   * How the PCPU orders VCPUs: `'rm'` (default, Quest: by period) or `'edf'` (by each VCPU's
+   * current absolute deadline; see `Vcpu.ts`).
+   */
+  readonly priority: PriorityRule
   /** Replenishment-queue capacity per Main VCPU (§B.3 `MAX_REPL`, §D.12 `maxRepl`). Default 32; ≥ 1. */
   readonly maxRepl: number
   /** §B.3 SS5 variant: the remnant's time advances by the used amount (seL4 style). Default false (Quest). */
@@ -76,9 +92,16 @@ export interface SchedulerOptions {
 
 const NS_PER_MS = 1_000_000
 
+/** Scheduler options as a caller gives them: any subset, and the deprecated `ssPolicy`. */
+export type SchedulerOptionsInput = Partial<SchedulerOptions> & {
+  /** @deprecated use `policy` (`'quest'` = `'sporadic'`). */
+  readonly ssPolicy?: SsPolicy
+}
+
 /** The spec's defaults (§D.12). */
 export const defaults: SchedulerOptions = Object.freeze({
-  ssPolicy: "quest",
+  policy: "sporadic",
+  priority: "rm",
   maxRepl: 32,
   splitAdvancesHead: false,
   enforcementLatencyNs: 0,
@@ -102,16 +125,23 @@ const isDuration = (x: unknown): x is number => typeof x === "number" && Number.
 /** The option names, in declaration order. */
 export const names: readonly (keyof SchedulerOptions)[] = Object.freeze(Object.keys(defaults) as (keyof SchedulerOptions)[])
 
+/** Names accepted but not in the resolved record (each read as another option). */
+export const deprecatedNames: readonly string[] = Object.freeze(["ssPolicy"])
+
 /** Completes `partial` with {@link defaults} and validates every field; an unknown name is refused. */
-export const resolveOptions = (partial: Partial<SchedulerOptions> = {}): SchedulerOptions => {
-  for (const key of Object.keys(partial)) {
-    if (!(names as readonly string[]).includes(key) && (partial as Record<string, unknown>)[key] !== undefined) throw new OptionsError(`vcpu-sched option ${key}: unknown option (known: ${names.join(", ")})`)
-  }
-  const o: SchedulerOptions = { ...defaults, ...stripUndefined(partial) }
+export const resolveOptions = (partial: SchedulerOptionsInput = {}): SchedulerOptions => {
   const bad = (name: string, value: unknown, want: string): never => {
     throw new OptionsError(`vcpu-sched option ${name}=${JSON.stringify(value)}: ${want}`)
   }
-  if (o.ssPolicy !== "quest" && o.ssPolicy !== "posixNaive") bad("ssPolicy", o.ssPolicy, "expected 'quest' or 'posixNaive'")
+  for (const key of Object.keys(partial)) {
+    if (!(names as readonly string[]).includes(key) && !deprecatedNames.includes(key) && (partial as Record<string, unknown>)[key] !== undefined) throw new OptionsError(`vcpu-sched option ${key}: unknown option (known: ${names.join(", ")})`)
+  }
+  const { ssPolicy, ...rest } = partial
+  const fromSs = ssPolicy === undefined ? undefined : ssPolicy === "quest" || ssPolicy === "posixNaive" ? Policy.fromSsPolicy(ssPolicy) : bad("ssPolicy", ssPolicy, "expected 'quest' or 'posixNaive' (deprecated: use policy)")
+  if (fromSs !== undefined && rest.policy !== undefined && rest.policy !== fromSs) bad("ssPolicy", ssPolicy, `contradicts policy=${JSON.stringify(rest.policy)} (ssPolicy is deprecated: give policy alone)`)
+  const o: SchedulerOptions = { ...defaults, ...(fromSs === undefined ? {} : { policy: fromSs }), ...stripUndefined(rest) }
+  if (typeof o.policy !== "string" || !Policy.has(o.policy)) bad("policy", o.policy, `expected a registered policy (${Policy.names().join(", ")})`)
+  if (o.priority !== "rm" && o.priority !== "edf") bad("priority", o.priority, "expected 'rm' or 'edf'")
   if (!Number.isSafeInteger(o.maxRepl) || o.maxRepl < 1) bad("maxRepl", o.maxRepl, "expected an integer ≥ 1")
   if (typeof o.splitAdvancesHead !== "boolean") bad("splitAdvancesHead", o.splitAdvancesHead, "expected a boolean")
   if (!isDuration(o.enforcementLatencyNs)) bad("enforcementLatencyNs", o.enforcementLatencyNs, "expected an integer ≥ 0 (ns)")

@@ -5,9 +5,14 @@
  * sandbox kernel wires it to a LAPIC timer model.
  *
  * Model:
- * - VCPUs are budget policies ({@link Vcpu}): `addMainVcpu` builds a {@link MainVcpu} or a
- *   {@link PosixSporadicServer} according to `ssPolicy`, `addIoVcpu` an {@link IoVcpu}, and
- *   `addVcpu` takes any implementation (tests use it for deliberately broken variants).
+ * - VCPUs are budget policies ({@link Vcpu}): `addMainVcpu` builds one of the policy the VCPU
+ *   names (default: the option `policy`) through the registry (`Policy.ts`), `addIoVcpu` an
+ *   {@link IoVcpu}, and `addVcpu` takes any implementation (tests use it for broken variants).
+ * - VCPUs are ordered by the number each keeps in `priority` (smaller first): the period under the
+ *   option `priority: 'rm'`, the current absolute deadline under `'edf'`. The scheduler reads the
+ *   field and never looks at periods or deadlines itself. Under `'edf'`, S4's timer also covers the
+ *   next event of every runnable VCPU and of the chosen one (a replenishment can give any VCPU an
+ *   earlier deadline than the current one's), and S2 re-checks a VCPU's priority after refreshing it.
  * - Threads belong to one VCPU. Each VCPU keeps a FIFO of its queued threads; the PCPU keeps the
  *   ordered runnable list `R` (append at the tail, no duplicates). Invariant outside calls:
  *   a VCPU is in `R` ⇔ its thread queue is non-empty.
@@ -15,9 +20,9 @@
  *   it is still runnable (W2), so its VCPU competes again from the tail of `R`.
  * - Time charged to a VCPU is the wall time between invocations (S1): top-half interrupt time and
  *   scheduler overhead land on whichever VCPU was current, as in Quest.
- * - Equal periods follow the `ties` option: `'rotate'` (Quest) takes the earlier VCPU in `R`, and
+ * - Equal priorities follow the `ties` option: `'rotate'` (Quest) takes the earlier VCPU in `R`, and
  *   a re-queued running VCPU rejoins `R` at the tail; `'declaration'` takes the smaller VCPU index
- *   (and lets a woken VCPU preempt an equal-period VCPU of larger index).
+ *   (and lets a woken VCPU preempt an equal-priority VCPU of larger index).
  * - An {@link SchedulerObserver} (`observer`, null by default) sees every wakeup and invocation:
  *   the invariant checker (`Invariants.ts`) hangs there, so checking costs nothing when off.
  *
@@ -31,10 +36,15 @@
  * @module
  */
 import { IoVcpu } from "./IoVcpu.ts"
-import { MainVcpu } from "./MainVcpu.ts"
-import { resolveOptions, type SchedulerOptions } from "./Options.ts"
-import { PosixSporadicServer } from "./PosixSporadicServer.ts"
+import { resolveOptions, type SchedulerOptions, type SchedulerOptionsInput } from "./Options.ts"
+import * as Policy from "./Policy.ts"
 import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
+
+/** What a Main VCPU may name beyond `(C, T)`: its policy (default: the option `policy`) and relative deadline (default `T`). */
+export interface MainVcpuParams {
+  readonly policy?: string | undefined
+  readonly deadlineNs?: number | undefined
+}
 
 /** Thread states as the scheduler sees them. */
 export const ThreadState = {
@@ -124,10 +134,12 @@ export class PcpuScheduler {
   private readonly overheadNs: number
   private readonly quantumNs: number
   private readonly background: boolean
-  /** `ties: 'declaration'`: equal periods go to the smaller VCPU index. */
+  /** `ties: 'declaration'`: equal priorities go to the smaller VCPU index. */
   private readonly byIndex: boolean
+  /** `priority: 'edf'`. */
+  private readonly edf: boolean
 
-  constructor(options: Partial<SchedulerOptions> = {}) {
+  constructor(options: SchedulerOptionsInput = {}) {
     this.options = resolveOptions(options)
     this.tickNs = this.options.timerTickNs
     this.maxTimerNs = this.options.maxTimerIntervalNs
@@ -136,25 +148,30 @@ export class PcpuScheduler {
     this.quantumNs = this.options.quantumNs
     this.background = this.options.ioBackground === "belowAll"
     this.byIndex = this.options.ties === "declaration"
+    this.edf = this.options.priority === "edf"
   }
 
-  /** Adds a Main VCPU `(C, T)` under the configured `ssPolicy` (SS0 at `createdAtNs`); returns its index. */
-  addMainVcpu(budgetNs: number, periodNs: number, createdAtNs = 0): number {
+  /**
+   * Adds a Main VCPU `(C, T)` of the policy `params.policy` (default: the option `policy`), created
+   * at `createdAtNs` (SS0 for the sporadic server), with relative deadline `params.deadlineNs`
+   * (default `T`); returns its index.
+   */
+  addMainVcpu(budgetNs: number, periodNs: number, createdAtNs = 0, params: MainVcpuParams = {}): number {
     const o = this.options
-    return this.addVcpu(
-      o.ssPolicy === "quest"
-        ? new MainVcpu(budgetNs, periodNs, createdAtNs, { maxRepl: o.maxRepl, splitAdvancesHead: o.splitAdvancesHead })
-        : new PosixSporadicServer(budgetNs, periodNs, createdAtNs, { maxRepl: o.maxRepl }),
-    )
+    const policy = Policy.get(params.policy ?? o.policy)
+    const vcpu = policy.create({ budgetNs, periodNs, deadlineNs: params.deadlineNs ?? periodNs }, { rule: o.priority, createdAtNs, options: o })
+    if (vcpu.policy !== policy.name) throw new VcpuError(`PcpuScheduler.addMainVcpu: policy "${policy.name}" built a VCPU that says it is "${vcpu.policy}"`)
+    return this.addVcpu(vcpu)
   }
 
   /** Adds an I/O VCPU (PIBS) with `U = C/T` and initial period `T` (P0); returns its index. */
   addIoVcpu(budgetNs: number, periodNs: number, createdAtNs = 0): number {
-    return this.addVcpu(new IoVcpu(budgetNs, periodNs, createdAtNs, { pibsClampOnInherit: this.options.pibsClampOnInherit }))
+    return this.addVcpu(new IoVcpu(budgetNs, periodNs, createdAtNs, { pibsClampOnInherit: this.options.pibsClampOnInherit, rule: this.options.priority }))
   }
 
-  /** Adds any budget policy; returns its index. */
+  /** Adds any budget policy (computing its priority under this PCPU's rule); returns its index. */
   addVcpu(vcpu: Vcpu): number {
+    if (vcpu.rule !== this.options.priority) throw new VcpuError(`PcpuScheduler.addVcpu: the VCPU computes its priority for '${vcpu.rule}', the PCPU orders by '${this.options.priority}'`)
     this.vcpus.push(vcpu)
     this.slots.push(new Slot(vcpu))
     if (this.vcpus.length > this.rList.length) {
@@ -259,10 +276,11 @@ export class PcpuScheduler {
     }
     vcpu.refresh(nowNs)
     const cur = this.currentVcpu
-    const outranks = cur < 0 || this.currentBackground || this.vcpus[cur]!.periodNs > vcpu.periodNs ||
-      (this.byIndex && v < cur && this.vcpus[cur]!.periodNs === vcpu.periodNs)
+    const outranks = cur < 0 || this.currentBackground || this.vcpus[cur]!.priority > vcpu.priority ||
+      (this.byIndex && v < cur && this.vcpus[cur]!.priority === vcpu.priority)
     if (vcpu.budgetNs > 0) return outranks
-    return this.options.rearmOnBudgetlessWakeup && (outranks || this.vcpus[cur]!.periodNs === vcpu.periodNs)
+    // In S4's timer set against the current VCPU: under 'edf' every runnable VCPU is.
+    return this.options.rearmOnBudgetlessWakeup && (outranks || this.edf || this.vcpus[cur]!.priority === vcpu.priority)
   }
 
   /**
@@ -326,16 +344,23 @@ export class PcpuScheduler {
       if (slot.qLen === 0) this.removeR(best, slot)
       if (!bg) {
         budget = slot.vcpu.budgetNs
-        limitT = slot.vcpu.periodNs
+        limitT = slot.vcpu.priority
       }
     }
 
-    // S4: the one-shot timer.
+    // S4: the one-shot timer (under 'edf': every runnable VCPU's next event, and the chosen one's).
     let fire = best >= 0 && !bg ? budget : Infinity
     const rList = this.rList, vcpus = this.vcpus
+    if (this.edf) {
+      limitT = Infinity
+      if (best >= 0 && !bg) {
+        const e = vcpus[best]!.nextEventNs(nowNs)
+        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+      }
+    }
     for (let i = 0; i < this.rCount; i++) {
       const vcpu = vcpus[rList[i]!]!
-      if (vcpu.periodNs <= limitT) {
+      if (vcpu.priority <= limitT) {
         const e = vcpu.nextEventNs(nowNs)
         if (e !== NONE && e - nowNs < fire) fire = e - nowNs
       }
@@ -366,39 +391,41 @@ export class PcpuScheduler {
   }
 
   /**
-   * S2: walk `R` keeping the best period so far; refresh only VCPUs strictly better than it; the
-   * first with `b > 0` at a strictly better period becomes the candidate (`ties: 'declaration'`:
-   * an equal period with a smaller index is better too). Returns its index or -1.
+   * S2: walk `R` keeping the best priority so far; refresh only VCPUs strictly better than it; the
+   * first with `b > 0` at a strictly better priority (after its refresh) becomes the candidate
+   * (`ties: 'declaration'`: an equal priority with a smaller index is better too). Returns its
+   * index or -1. (Under 'rm' a refresh never changes the priority: the re-check always passes.)
    */
   protected select(nowNs: number): number {
     let best = -1
-    let bestT = Infinity
+    let bestP = Infinity
     const rList = this.rList, vcpus = this.vcpus, byIndex = this.byIndex
     for (let i = 0; i < this.rCount; i++) {
       const v = rList[i]!
       const vcpu = vcpus[v]!
-      const t = vcpu.periodNs
-      if (t < bestT || (byIndex && t === bestT && v < best)) {
+      const p = vcpu.priority
+      if (p < bestP || (byIndex && p === bestP && v < best)) {
         vcpu.refresh(nowNs)
-        if (vcpu.budgetNs > 0) {
+        const q = vcpu.priority
+        if (vcpu.budgetNs > 0 && (q < bestP || (byIndex && q === bestP && v < best))) {
           best = v
-          bestT = vcpu.periodNs
+          bestP = q
         }
       }
     }
     return best
   }
 
-  /** P7 `'belowAll'`: the runnable I/O VCPU of smallest period (ties as in S2), or -1. */
+  /** P7 `'belowAll'`: the runnable I/O VCPU of smallest priority (ties as in S2), or -1. */
   private selectBackground(): number {
     let best = -1
-    let bestT = Infinity
+    let bestP = Infinity
     for (let i = 0; i < this.rCount; i++) {
       const v = this.rList[i]!
       const vcpu = this.vcpus[v]!
-      if (vcpu.kind === "io" && (vcpu.periodNs < bestT || (this.byIndex && vcpu.periodNs === bestT && v < best))) {
+      if (vcpu.kind === "io" && (vcpu.priority < bestP || (this.byIndex && vcpu.priority === bestP && v < best))) {
         best = v
-        bestT = vcpu.periodNs
+        bestP = vcpu.priority
       }
     }
     return best
@@ -467,13 +494,13 @@ export const checkDispatch = (sched: PcpuScheduler, nowNs: number): string | nul
   const r = sched.runnableList()
   if (d.vcpu >= 0 && !d.background) {
     if (!(d.budgetNs > 0)) return `F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs}`
-    const t = sched.vcpus[d.vcpu]!.periodNs
+    const t = sched.vcpus[d.vcpu]!.priority
     for (const v of r) {
       if (v === d.vcpu) continue
       const other = sched.vcpus[v]!
-      const better = other.periodNs < t || (sched.options.ties === "declaration" && other.periodNs === t && v < d.vcpu)
+      const better = other.priority < t || (sched.options.ties === "declaration" && other.priority === t && v < d.vcpu)
       if (better && other.peekBudget(nowNs) > 0) {
-        return `F2: VCPU ${d.vcpu} (T=${t}) dispatched while VCPU ${v} (T=${other.periodNs}) has b = ${other.peekBudget(nowNs)}`
+        return `F2: VCPU ${d.vcpu} (priority ${t}) dispatched while VCPU ${v} (priority ${other.priority}) has b = ${other.peekBudget(nowNs)}`
       }
     }
     return null

@@ -20,14 +20,14 @@
  *
  * @module
  */
+import fc from "fast-check"
 import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
-import { NONE, VcpuError, checkBudgetPeriod, type Vcpu } from "./Vcpu.ts"
+import type { VcpuPolicy } from "./Policy.ts"
+import { NONE, ServerVcpu, VcpuError, type PriorityRule } from "./Vcpu.ts"
 
-export class PosixSporadicServer implements Vcpu {
-  readonly kind = "main" as const
-  readonly budgetCapNs: number
-  periodNs: number
-  budgetNs = 0
+/** Policy `posixNaive`. Under `'edf'` the priority is `act + D` (what it consumes from `act` comes back at `act + T`). */
+export class PosixSporadicServer extends ServerVcpu {
+  readonly policy: string = "posixNaive"
   /** `cap`, ns. */
   capacityNs: number
   /** True between an activation (N1/N4) and the next block or exhaustion (N3). */
@@ -41,12 +41,10 @@ export class PosixSporadicServer implements Vcpu {
   readonly amounts: Float64Array
   count = 0
 
-  constructor(budgetNs: number, periodNs: number, _createdAtNs = 0, options: { readonly maxRepl?: number } = {}) {
-    checkBudgetPeriod("PosixSporadicServer", budgetNs, periodNs)
+  constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: { readonly maxRepl?: number; readonly rule?: PriorityRule; readonly deadlineNs?: number } = {}) {
+    super("PosixSporadicServer", { budgetNs, periodNs, deadlineNs: options.deadlineNs ?? periodNs }, { rule: options.rule ?? "rm", createdAtNs })
     const maxRepl = options.maxRepl ?? 32
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`PosixSporadicServer: maxRepl ${maxRepl} must be an integer ≥ 1`)
-    this.budgetCapNs = budgetNs
-    this.periodNs = periodNs
     this.capacityNs = budgetNs
     this.maxRepl = maxRepl
     this.times = new Float64Array(maxRepl)
@@ -97,6 +95,7 @@ export class PosixSporadicServer implements Vcpu {
     this.active = true
     this.activatedAtNs = atNs
     this.consumedNs = 0
+    this.setPeriodStart(atNs)
   }
 
   /** Applies every replenishment due at `nowNs`; returns the time of the one that lifted `cap` above 0, or -1. */
@@ -138,4 +137,17 @@ export class PosixSporadicServer implements Vcpu {
     for (let i = 0; i < this.count; i++) s += this.amounts[i]!
     return s
   }
+}
+
+/**
+ * Policy `posixNaive`: kept to show the defects of §B.2, so no analysis applies (budget
+ * amplification, D1, lets it take more than `C` per period) and it does not migrate.
+ */
+export const policy: VcpuPolicy = {
+  name: "posixNaive",
+  description: "the naive POSIX SCHED_SPORADIC rules (§B.1, N1–N5), with their defects (§B.2); no analysis",
+  create: (p, ctx) => new PosixSporadicServer(p.budgetNs, p.periodNs, ctx.createdAtNs, { maxRepl: ctx.options.maxRepl, rule: ctx.rule, deadlineNs: p.deadlineNs }),
+  analysis: null,
+  migration: null,
+  arbitrary: fc.record({ maxRepl: fc.constantFrom(32, 1, 2, 3, 4) }),
 }

@@ -1,12 +1,20 @@
 /**
  * What the PCPU scheduler needs from a VCPU: the hooks of spec §C.1 (refresh, next event, end of
- * timeslice, unblock), implemented by the three budget policies — {@link MainVcpu} (§B.3, corrected
- * sporadic server), {@link PosixSporadicServer} (§B.1, naive POSIX) and {@link IoVcpu} (§C.2, PIBS).
+ * timeslice, unblock) and the priority it is ordered by. Implemented by the Main-VCPU policies of
+ * the registry (`Policy.ts`: the corrected sporadic server {@link MainVcpu}, the naive POSIX server,
+ * the deferrable server, a user's own) and by the I/O VCPU (§C.2, PIBS).
+ *
+ * Priority: `priority` is a number the VCPU keeps current itself (smaller runs first; the scheduler
+ * reads the field, it never calls anything to get it). Under the PCPU's priority rule `'rm'` it is
+ * the period `T` (PIBS: the inherited one); under `'edf'` it is the VCPU's current absolute
+ * deadline: the start of its current replenishment period plus its relative deadline `D`
+ * (see {@link ServerVcpu} and docs/model/scheduler.md, "EDF").
  *
  * Invariants every implementation keeps:
  * - `budgetNs` (the spec's `b`) is the value computed by the last `refresh` or `endTimeslice`,
  *   an integer ≥ 0; `peekBudget(now)` returns what `refresh(now)` would set, without changing state;
  * - `nextEventNs(now)` is strictly greater than `now`, or `NONE` (-1);
+ * - `refresh` never makes `priority` smaller (S2 compares the priority it finds before refreshing);
  * - all times and amounts are integer nanoseconds.
  *
  * @module
@@ -17,13 +25,28 @@ export const NONE = -1
 
 export type VcpuKind = "main" | "io"
 
+/**
+ * How a PCPU orders its VCPUs (the scheduler option `priority`): `'rm'` by period (rate
+ * monotonic, Quest), `'edf'` by current absolute deadline (earliest deadline first).
+ */
+export type PriorityRule = "rm" | "edf"
+
 /** The budget policy of one VCPU, as the scheduler drives it. */
 export interface Vcpu {
   readonly kind: VcpuKind
+  /** The registered name of its policy (`Policy.ts`; `'pibs'` for I/O VCPUs). */
+  readonly policy: string
+  /** The priority rule the VCPU computes `priority` for (the PCPU's; checked by `addVcpu`). */
+  readonly rule: PriorityRule
   /** Budget `C`, ns (for PIBS: the creation budget, `U = C/T₀`). */
   readonly budgetCapNs: number
-  /** Current period `T`, ns = the rate-monotonic priority (smaller = higher). PIBS: inherited. */
+  /** Current period `T`, ns. PIBS: inherited. */
   periodNs: number
+  /**
+   * What the PCPU scheduler orders by, smaller first: `T` under `'rm'`, the current absolute
+   * deadline (ns) under `'edf'`. Kept current by the VCPU; never decreased by `refresh`.
+   */
+  priority: number
   /** Budget `b` the scheduler sees, ns (set by `refresh` / `endTimeslice`). */
   budgetNs: number
   /** SS1 / P2 / N4: recompute `budgetNs` at `now`. */
@@ -51,4 +74,58 @@ export const checkBudgetPeriod = (api: string, budgetNs: number, periodNs: numbe
   if (!Number.isSafeInteger(budgetNs) || !Number.isSafeInteger(periodNs) || budgetNs <= 0 || periodNs <= 0 || budgetNs > periodNs) {
     throw new VcpuError(`${api}: budget ${budgetNs}ns and period ${periodNs}ns must be integers with 0 < C ≤ T`)
   }
+}
+
+/** What a scenario gives for a Main VCPU: `C`, `T` and the relative deadline `D` (`≤ T`; default `T`). */
+export interface ServerParams {
+  readonly budgetNs: number
+  readonly periodNs: number
+  readonly deadlineNs: number
+}
+
+/** Where a VCPU is created: its PCPU's priority rule and (local) time of creation. */
+export interface ServerContext {
+  readonly rule: PriorityRule
+  readonly createdAtNs: number
+}
+
+/**
+ * The common part of a Main-VCPU budget server: `C`, `T`, `D`, the budget, and the priority under
+ * either rule. A server starts a replenishment period at some time `s` (its own definition: when a
+ * chunk becomes eligible, an activation, a period boundary) and calls {@link setPeriodStart}; under
+ * `'edf'` its priority is then `s + D`, under `'rm'` it stays `T`.
+ */
+export abstract class ServerVcpu implements Vcpu {
+  readonly kind = "main" as const
+  abstract readonly policy: string
+  readonly rule: PriorityRule
+  readonly budgetCapNs: number
+  periodNs: number
+  /** Relative deadline `D`, ns (`0 < D ≤ T`); only the `'edf'` priority uses it. */
+  readonly deadlineNs: number
+  priority: number
+  budgetNs = 0
+
+  constructor(api: string, params: ServerParams, ctx: ServerContext) {
+    checkBudgetPeriod(api, params.budgetNs, params.periodNs)
+    const d = params.deadlineNs
+    if (!Number.isSafeInteger(d) || d <= 0 || d > params.periodNs) throw new VcpuError(`${api}: deadline ${d}ns must be an integer with 0 < D ≤ T (${params.periodNs}ns)`)
+    if (ctx.rule !== "rm" && ctx.rule !== "edf") throw new VcpuError(`${api}: priority rule ${String(ctx.rule)} must be 'rm' or 'edf'`)
+    this.rule = ctx.rule
+    this.budgetCapNs = params.budgetNs
+    this.periodNs = params.periodNs
+    this.deadlineNs = d
+    this.priority = ctx.rule === "edf" ? ctx.createdAtNs + d : params.periodNs
+  }
+
+  /** A replenishment period starts at `startNs`: under `'edf'` the priority becomes `startNs + D`. */
+  protected setPeriodStart(startNs: number): void {
+    if (this.rule === "edf") this.priority = startNs + this.deadlineNs
+  }
+
+  abstract refresh(nowNs: number): void
+  abstract peekBudget(nowNs: number): number
+  abstract nextEventNs(nowNs: number): number
+  abstract endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void
+  abstract unblock(nowNs: number): void
 }

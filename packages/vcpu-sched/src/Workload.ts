@@ -14,7 +14,9 @@
  *
  * @module
  */
-import type { SchedulerOptions } from "./Options.ts"
+import "./BuiltinPolicies.ts"
+import type { SchedulerOptionsInput } from "./Options.ts"
+import * as Policy from "./Policy.ts"
 
 /** A duration in ns: fixed, or an integer drawn uniformly in `[lo, hi]`. */
 export type Range = number | readonly [number, number]
@@ -68,13 +70,17 @@ export interface VcpuSpec {
   readonly budgetNs: number
   /** `T`, ns. */
   readonly periodNs: number
+  /** Main VCPUs: the relative deadline `D` of each replenishment period, ns (`≤ T`; default `T`; the `'edf'` priority). */
+  readonly deadlineNs?: number
+  /** Main VCPUs: a registered policy (`Policy.names()`; default the scheduler option `policy`). */
+  readonly policy?: string
 }
 
 /** Everything one PCPU runs. */
 export interface PcpuSpec {
   readonly vcpus: readonly VcpuSpec[]
   readonly threads: readonly ThreadSpec[]
-  readonly options?: Partial<SchedulerOptions>
+  readonly options?: SchedulerOptionsInput
 }
 
 /** Thrown by {@link validate}; `path` names the bad field (e.g. `threads[2].job[0].compute`). */
@@ -104,6 +110,12 @@ export const validate = (spec: PcpuSpec): void => {
     if (!isNs(v.periodNs) || v.periodNs === 0) throw new WorkloadError(`${p}.periodNs`, `expected an integer > 0, got ${v.periodNs}`)
     if (!isNs(v.budgetNs) || v.budgetNs === 0 || v.budgetNs > v.periodNs) {
       throw new WorkloadError(`${p}.budgetNs`, `expected an integer in 1..periodNs (${v.periodNs}), got ${v.budgetNs}`)
+    }
+    if (v.deadlineNs !== undefined && (!isNs(v.deadlineNs) || v.deadlineNs === 0 || v.deadlineNs > v.periodNs)) {
+      throw new WorkloadError(`${p}.deadlineNs`, `expected an integer in 1..periodNs (${v.periodNs}), got ${v.deadlineNs}`)
+    }
+    if (v.policy !== undefined && (v.kind === "io" || !Policy.has(v.policy))) {
+      throw new WorkloadError(`${p}.policy`, v.kind === "io" ? "I/O VCPUs are PIBS; a policy is for Main VCPUs" : `expected a registered policy (${Policy.names().join(", ")}), got ${JSON.stringify(v.policy)}`)
     }
   })
   const isIo = (i: number) => spec.vcpus[i]?.kind === "io"
@@ -161,7 +173,7 @@ export interface PeriodicTask {
  * The classic set-up: one Main VCPU `(C_i, T_i)` per task, one thread on it whose jobs (demand `C_i`,
  * or `demandNs` when given) are released every `T_i` from 0 (synchronous).
  */
-export const periodicSpec = (tasks: readonly PeriodicTask[], options: Partial<SchedulerOptions> = {}, demandNs?: (i: number) => number): PcpuSpec => ({
+export const periodicSpec = (tasks: readonly PeriodicTask[], options: SchedulerOptionsInput = {}, demandNs?: (i: number) => number): PcpuSpec => ({
   vcpus: tasks.map((t) => ({ kind: "main" as const, budgetNs: t.budgetNs, periodNs: t.periodNs })),
   threads: tasks.map((t, i) => ({
     vcpu: i,

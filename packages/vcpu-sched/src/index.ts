@@ -1,11 +1,14 @@
 /**
- * @qvsim/vcpu-sched — Quest-V real-time scheduling: Main VCPUs (corrected sporadic server and the
- * naive POSIX variant), I/O VCPUs (PIBS), the per-PCPU scheduler, a single-PCPU harness,
+ * @qvsim/vcpu-sched — Quest-V real-time scheduling: a registry of Main-VCPU policies (corrected
+ * sporadic server, the naive POSIX variant, a user's own), I/O VCPUs (PIBS), the
+ * per-PCPU scheduler (rate monotonic or EDF), a single-PCPU harness,
  * schedulability analysis, task-set generators, fast-check arbitraries and the spec's worked
  * examples. One namespace per concept.
  */
+import "./BuiltinPolicies.ts"
 export * as Options from "./Options.ts"
 export * as Vcpu from "./Vcpu.ts"
+export * as Policy from "./Policy.ts"
 export * as MainVcpu from "./MainVcpu.ts"
 export * as PosixSporadicServer from "./PosixSporadicServer.ts"
 export * as IoVcpu from "./IoVcpu.ts"

@@ -13,7 +13,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MainVcpu } from "../src/MainVcpu.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
-import type { SchedulerOptions } from "../src/Options.ts"
+import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { caseJson, diffCases, differ, srcHasTies, type DiffCase } from "./differential.ts"
 import type { Ties } from "./reference/Scheduler.ts"
 import { hookCases, hookDiffer } from "./hookDifferential.ts"
@@ -36,7 +36,7 @@ describe("harness = reference at every scheduler decision", () => {
 
 // ------------------------------------------------------------------ broken variants
 
-type Make = (o: Partial<SchedulerOptions>) => { makeVcpu?: (i: number, v: { kind?: "main" | "io"; budgetNs: number; periodNs: number }) => MainVcpu | undefined; scheduler?: PcpuScheduler }
+type Make = (o: SchedulerOptionsInput) => { makeVcpu?: (i: number, v: { kind?: "main" | "io"; budgetNs: number; periodNs: number }) => MainVcpu | undefined; scheduler?: PcpuScheduler }
 
 /** Finds a case where the harness, built with `make`, differs from the reference; returns the report. */
 const findDifference = (make: Make, runs: number, arb = diffCases()): string | null => {
@@ -45,7 +45,7 @@ const findDifference = (make: Make, runs: number, arb = diffCases()): string | n
 }
 
 const mainVcpu = (ctor: new (C: number, T: number, t0: number, o: { maxRepl?: number; splitAdvancesHead?: boolean }) => MainVcpu): Make => (o) => ({
-  makeVcpu: (_i, v) => (v.kind === "io" || o.ssPolicy === "posixNaive" ? undefined : new ctor(v.budgetNs, v.periodNs, 0, { maxRepl: o.maxRepl ?? 32, splitAdvancesHead: o.splitAdvancesHead ?? false })),
+  makeVcpu: (_i, v) => (v.kind === "io" || o.policy === "posixNaive" ? undefined : new ctor(v.budgetNs, v.periodNs, 0, { maxRepl: o.maxRepl ?? 32, splitAdvancesHead: o.splitAdvancesHead ?? false })),
 })
 
 /** Broken SS6: the merge test forgets the used part (`second.t ≤ now + head.b`, no `− u`). */

@@ -24,7 +24,7 @@ const runExample = (spec: PcpuSpec, unitNs: number, units: number) => {
   const posts: Array<{ at: number; pending: string; sum: number }> = []
   const h = new Harness(spec, {
     makeVcpu: (_i, v, sched) => {
-      if (sched.options.ssPolicy !== "posixNaive") return undefined
+      if (sched.options.policy !== "posixNaive") return undefined
       // Log every N3 post: the pending list right after it (the "pending after" column of §B.4).
       return new (class extends PosixSporadicServer {
         override endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {

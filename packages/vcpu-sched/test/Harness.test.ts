@@ -99,7 +99,7 @@ describe("Harness", () => {
 describe("Options", () => {
   it("defaults are the spec's (§D.12)", () => {
     expect(defaults).toEqual({
-      ssPolicy: "quest", maxRepl: 32, splitAdvancesHead: false, enforcementLatencyNs: 0, ioBackground: "none", pibsClampOnInherit: false,
+      policy: "sporadic", priority: "rm", maxRepl: 32, splitAdvancesHead: false, enforcementLatencyNs: 0, ioBackground: "none", pibsClampOnInherit: false,
       schedOverheadNs: 0, quantumNs: 1_000_000, maxTimerIntervalNs: 1_000_000, timerTickNs: 1, rearmOnBudgetlessWakeup: false,
       ties: "rotate",
     })
@@ -107,13 +107,21 @@ describe("Options", () => {
   })
   it("refuses bad values, naming the option", () => {
     expect(() => resolveOptions({ ssPolicy: "posix" as never })).toThrow(/ssPolicy="posix"/)
+    expect(() => resolveOptions({ policy: "edf" })).toThrow(/policy="edf": expected a registered policy \(sporadic, posixNaive/)
+    expect(() => resolveOptions({ priority: "dm" as never })).toThrow(/priority="dm": expected 'rm' or 'edf'/)
+    expect(() => resolveOptions({ ssPolicy: "quest", policy: "posixNaive" })).toThrow(/ssPolicy="quest": contradicts policy="posixNaive"/)
     expect(() => resolveOptions({ enforcementLatencyNs: -1 })).toThrow(/enforcementLatencyNs=-1/)
     expect(() => resolveOptions({ timerTickNs: 2_000_000 })).toThrow(/timerTickNs=2000000: must not exceed maxTimerIntervalNs/)
     expect(() => resolveOptions({ ioBackground: "yes" as never })).toThrow(/ioBackground/)
     expect(() => resolveOptions({ ties: "fifo" as never })).toThrow(/ties="fifo": expected 'rotate' or 'declaration'/)
   })
   it("refuses a name that is not an option (a typo must not pass silently)", () => {
-    expect(() => resolveOptions({ rearmOnBudgetlesWakeup: true } as never)).toThrow(/option rearmOnBudgetlesWakeup: unknown option \(known: ssPolicy, .*ties\)/)
+    expect(() => resolveOptions({ rearmOnBudgetlesWakeup: true } as never)).toThrow(/option rearmOnBudgetlesWakeup: unknown option \(known: policy, priority, .*ties\)/)
+  })
+  it("reads the deprecated ssPolicy as policy ('quest' = 'sporadic'), and leaves it out of the record", () => {
+    expect(resolveOptions({ ssPolicy: "quest" }).policy).toBe("sporadic")
+    expect(resolveOptions({ ssPolicy: "posixNaive" })).toEqual({ ...defaults, policy: "posixNaive" })
+    expect(resolveOptions({ ssPolicy: "posixNaive", policy: "posixNaive" }).policy).toBe("posixNaive")
   })
 })
 

@@ -216,7 +216,7 @@ describe("F4 window bound: execution in any window k·T ≤ (k+1)·(C+δ), for s
   })
   it("catches the naive POSIX rules with δ > 0 (worked example 1's window of 10 > 2·(4+1))", () => {
     const naive = fc.record({ spec: specs(false, 1), delta: fc.constantFrom(300 * US, 500 * US) })
-      .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, ssPolicy: "posixNaive", enforcementLatencyNs: delta } }))
+      .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, policy: "posixNaive", enforcementLatencyNs: delta } }))
     const r = findViolation(naive, (spec) => f4(spec), 200)
     expect(r.failed).toBe(true)
   })

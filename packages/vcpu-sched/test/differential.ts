@@ -138,7 +138,7 @@ const UNIT = 100 * US
 /** Scheduler options: every knob, with the spec's defaults among the values. */
 export const diffOptions = (): fc.Arbitrary<Partial<SchedulerOptions>> =>
   fc.record({
-    ssPolicy: fc.constantFrom<SchedulerOptions["ssPolicy"]>("quest", "quest", "quest", "posixNaive"),
+    policy: fc.constantFrom("sporadic", "sporadic", "sporadic", "posixNaive"),
     maxRepl: fc.oneof(fc.constantFrom(1, 2, 3, 32), fc.integer({ min: 1, max: 32 })),
     splitAdvancesHead: fc.boolean(),
     enforcementLatencyNs: fc.constantFrom(0, 0, 1, 999, 50 * US, 300 * US),

@@ -65,6 +65,9 @@ export interface VcpuSpec {
   readonly classMask: number
   /** Index of the core within the sandbox's cores. */
   readonly core: number
+  /** Main VCPUs: relative deadline and policy (vcpu-sched `PcpuScheduler.MainVcpuParams`; absent: `T`, the scheduler's `policy`). */
+  readonly deadlineNs?: number | undefined
+  readonly policy?: string | undefined
 }
 
 /** What the kernel is built from. */
@@ -162,7 +165,7 @@ export class Kernel {
       const p = this.pcpus[v.core]
       if (p === undefined) throw new RangeError(`sandbox ${d.sandbox}: VCPU "${v.name}" on core ${v.core} of ${this.pcpus.length}`)
       const local0 = p.tsc.localNs(d.sim.now)
-      const si = v.kind === "io" ? p.sched.addIoVcpu(v.budgetNs, v.periodNs, local0) : p.sched.addMainVcpu(v.budgetNs, v.periodNs, local0)
+      const si = v.kind === "io" ? p.sched.addIoVcpu(v.budgetNs, v.periodNs, local0) : p.sched.addMainVcpu(v.budgetNs, v.periodNs, local0, v)
       this.schedIndexOf.push(si)
       p.vcpuOfSched[si] = this.schedIndexOf.length - 1
       p.freeSched[si] = []

@@ -7,10 +7,10 @@ import { defineScenario } from "../Scenario.ts"
  * ≈ 37.5 %, never more than C + δ in a window of T), PCPU 1 the naive POSIX rules (budget
  * amplification: from t = 25 the server owns the CPU).
  */
-const pcpu = (name: string, ssPolicy: "quest" | "posixNaive") => ({
+const pcpu = (name: string, policy: "sporadic" | "posixNaive") => ({
   name,
   recordSchedule: true,
-  options: { ssPolicy, enforcementLatency: "1ms" },
+  options: { policy, enforcementLatency: "1ms" },
   vcpus: [{ name: "S", budget: "4ms", period: "10ms" }],
   threads: [{
     name: "server",
@@ -24,5 +24,5 @@ export default defineScenario({
   name: "ss-amplification",
   description: "worked example 1: sporadic-server budget amplification, corrected vs naive POSIX, 200 ms",
   duration: "200ms",
-  pcpus: [pcpu("quest", "quest"), pcpu("posix-naive", "posixNaive")],
+  pcpus: [pcpu("quest", "sporadic"), pcpu("posix-naive", "posixNaive")],
 })

@@ -23,18 +23,32 @@
  *   periods take turns; `'declaration'`: the smaller VCPU index wins — in S2, in the background
  *   band, and in W1 (a woken VCPU preempts an equal-period VCPU of larger index); S4 is unchanged.
  */
-import type { SchedulerOptions } from "../../src/Options.ts"
 import { RefPibs } from "./Pibs.ts"
 import { RefPosixServer } from "./PosixServer.ts"
 import { RefSporadicServer } from "./SporadicServer.ts"
 
 export type Ties = "rotate" | "declaration"
-export type RefOptions = SchedulerOptions & { readonly ties: Ties }
+/** The options, by their documented names (README option table). */
+export interface RefOptions {
+  /** Main-VCPU policy: 'sporadic' (§B.3) or 'posixNaive' (§B.1). */
+  readonly policy: string
+  readonly maxRepl: number
+  readonly splitAdvancesHead: boolean
+  readonly enforcementLatencyNs: number
+  readonly ioBackground: "none" | "belowAll"
+  readonly pibsClampOnInherit: boolean
+  readonly schedOverheadNs: number
+  readonly quantumNs: number
+  readonly maxTimerIntervalNs: number
+  readonly timerTickNs: number
+  readonly rearmOnBudgetlessWakeup: boolean
+  readonly ties: Ties
+}
 export type RefVcpu = RefSporadicServer | RefPosixServer | RefPibs
 
 /** §D.12 and the README's option table. */
 export const refDefaults: RefOptions = {
-  ssPolicy: "quest",
+  policy: "sporadic",
   maxRepl: 32,
   splitAdvancesHead: false,
   enforcementLatencyNs: 0,
@@ -82,7 +96,7 @@ export class RefScheduler {
   }
 
   addMain(C: number, T: number): number {
-    this.vcpus.push(this.o.ssPolicy === "quest" ? new RefSporadicServer(C, T, 0, this.o.maxRepl, this.o.splitAdvancesHead) : new RefPosixServer(C, T, this.o.maxRepl))
+    this.vcpus.push(this.o.policy === "sporadic" ? new RefSporadicServer(C, T, 0, this.o.maxRepl, this.o.splitAdvancesHead) : new RefPosixServer(C, T, this.o.maxRepl))
     return this.addSlot()
   }
 
