@@ -14,6 +14,8 @@ import { describe, expect, it } from "vitest"
 import { MainVcpu } from "../src/MainVcpu.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
+import type { MainVcpuOptions } from "../src/MainVcpu.ts"
+import type { VcpuSpec } from "../src/Workload.ts"
 import { caseJson, diffCases, differ, srcHasTies, type DiffCase } from "./differential.ts"
 import type { Ties } from "./reference/Scheduler.ts"
 import { hookCases, hookDiffer } from "./hookDifferential.ts"
@@ -32,11 +34,14 @@ describe("harness = reference at every scheduler decision", () => {
   it(`300 random specs, ties ${srcHasTies ? "rotating and by declaration" : "rotating (src has no 'ties' option yet)"}`, () => {
     assertAgree(diffCases({ ties: srcHasTies ? fc.constantFrom<Ties>("rotate", "declaration") : fc.constant<Ties>("rotate") }), 300)
   })
+  it("EDF (scheduler.priority 'edf'): 300 random specs, relative deadlines D ≤ T, both tie rules", () => {
+    assertAgree(diffCases({ ties: fc.constantFrom<Ties>("rotate", "declaration"), priority: fc.constant("edf") }), 300)
+  })
 })
 
 // ------------------------------------------------------------------ broken variants
 
-type Make = (o: SchedulerOptionsInput) => { makeVcpu?: (i: number, v: { kind?: "main" | "io"; budgetNs: number; periodNs: number }) => MainVcpu | undefined; scheduler?: PcpuScheduler }
+type Make = (o: SchedulerOptionsInput) => { makeVcpu?: (i: number, v: VcpuSpec) => MainVcpu | undefined; scheduler?: PcpuScheduler }
 
 /** Finds a case where the harness, built with `make`, differs from the reference; returns the report. */
 const findDifference = (make: Make, runs: number, arb = diffCases()): string | null => {
@@ -44,8 +49,10 @@ const findDifference = (make: Make, runs: number, arb = diffCases()): string | n
   return r.failed ? `seed ${r.seed}: ${differ(r.counterexample![0], make(r.counterexample![0].spec.options ?? {}))}` : null
 }
 
-const mainVcpu = (ctor: new (C: number, T: number, t0: number, o: { maxRepl?: number; splitAdvancesHead?: boolean }) => MainVcpu): Make => (o) => ({
-  makeVcpu: (_i, v) => (v.kind === "io" || o.policy === "posixNaive" ? undefined : new ctor(v.budgetNs, v.periodNs, 0, { maxRepl: o.maxRepl ?? 32, splitAdvancesHead: o.splitAdvancesHead ?? false })),
+/** Builds every sporadic-server Main VCPU with `ctor` (a broken variant), the rest as usual. */
+const mainVcpu = (ctor: new (C: number, T: number, t0: number, o: MainVcpuOptions) => MainVcpu): Make => (o) => ({
+  makeVcpu: (_i, v) => (v.kind === "io" || (v.policy ?? o.policy ?? "sporadic") !== "sporadic" ? undefined
+    : new ctor(v.budgetNs, v.periodNs, 0, { maxRepl: o.maxRepl ?? 32, splitAdvancesHead: o.splitAdvancesHead ?? false, rule: o.priority ?? "rm", deadlineNs: v.deadlineNs ?? v.periodNs })),
 })
 
 /** Broken SS6: the merge test forgets the used part (`second.t ≤ now + head.b`, no `− u`). */
@@ -66,6 +73,27 @@ const chargesFromDispatch = (overheadNs: number) => class extends MainVcpu {
   }
 }
 
+/** Broken EDF: a sporadic server's deadline never moves on from its first, `D` (deadline-monotonic order, not EDF). */
+class DeadlineNeverAdvances extends MainVcpu {
+  protected override setPeriodStart(_startNs: number): void {}
+}
+
+/** Broken EDF S2: takes a VCPU on the priority it had before its refresh (a refresh can move its deadline later). */
+class SelectsOnStalePriority extends PcpuScheduler {
+  protected override select(nowNs: number): number {
+    let best = -1, bestP = Infinity
+    for (const v of this.runnableList()) {
+      const vcpu = this.vcpus[v]!
+      const p = vcpu.priority
+      if (p < bestP || (this.options.ties === "declaration" && p === bestP && v < best)) {
+        vcpu.refresh(nowNs)
+        if (vcpu.budgetNs > 0) { best = v; bestP = p }
+      }
+    }
+    return best
+  }
+}
+
 /** Broken W1: a woken VCPU with budget also preempts a running VCPU of EQUAL period. */
 class PreemptsEqual extends PcpuScheduler {
   override wakeup(thread: number, nowNs: number): boolean {
@@ -79,6 +107,14 @@ class PreemptsEqual extends PcpuScheduler {
 describe("the differential property catches deliberately broken variants", () => {
   it("budget charged for the wrong interval (from the thread's start, without the scheduler overhead)", () => {
     const m = findDifference((o) => mainVcpu(chargesFromDispatch(o.schedOverheadNs ?? 0))(o), 300)
+    expect(m).not.toBeNull()
+  })
+  it("EDF: a sporadic server's deadline that never advances (deadline-monotonic instead of EDF)", () => {
+    const m = findDifference(mainVcpu(DeadlineNeverAdvances), 300, diffCases({ priority: fc.constant("edf") }))
+    expect(m).not.toBeNull()
+  })
+  it("EDF: S2 choosing on the priority from before the refresh", () => {
+    const m = findDifference((o) => ({ scheduler: new SelectsOnStalePriority(o) }), 300, diffCases({ priority: fc.constant("edf") }))
     expect(m).not.toBeNull()
   })
   it("a wakeup preempting an equal-priority VCPU", () => {

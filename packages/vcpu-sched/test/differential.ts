@@ -7,7 +7,8 @@
  *
  * Also the random spec generator the property and the campaign share: every arrival kind, I/O,
  * sleeps, `maxRepl` 1–32, δ, overheads, both timer settings, equal periods (ties), both Main-VCPU
- * policies, PIBS clamp and background band, interrupt top halves.
+ * policies (scenario-wide and per VCPU), PIBS clamp and background band, interrupt top halves, and
+ * both priority rules (`'edf'` with relative deadlines `D ≤ T`).
  */
 import fc from "fast-check"
 import * as Arbitraries from "../src/Arbitraries.ts"
@@ -155,7 +156,7 @@ export const diffOptions = (): fc.Arbitrary<Partial<SchedulerOptions>> =>
  * Random cases. Periods are drawn from a small set half of the time so that equal periods (ties)
  * are common; budgets and I/O VCPUs as in `Arbitraries.pcpuSpec`.
  */
-export const diffCases = (o: { readonly ties?: fc.Arbitrary<Ties> } = {}): fc.Arbitrary<DiffCase> =>
+export const diffCases = (o: { readonly ties?: fc.Arbitrary<Ties>; readonly priority?: fc.Arbitrary<"rm" | "edf"> } = {}): fc.Arbitrary<DiffCase> =>
   fc.record({
     base: Arbitraries.pcpuSpec({ unitNs: UNIT, mains: [1, 4], ios: [0, 2], threadsPerVcpu: [1, 2], periodUnits: [10, 100], horizonUnits: 600, options: diffOptions() }),
     tiePeriods: fc.boolean(),
@@ -163,14 +164,23 @@ export const diffCases = (o: { readonly ties?: fc.Arbitrary<Ties> } = {}): fc.Ar
     seed: fc.nat(1_000_000),
     irqTopHalfNs: fc.constantFrom(0, 0, 0, 20 * US),
     ties: o.ties ?? fc.constant<Ties>("rotate"),
-  }).map(({ base, tiePeriods, periodSet, seed, irqTopHalfNs, ties }): DiffCase => {
-    const vcpus: VcpuSpec[] = tiePeriods
+    priority: o.priority ?? fc.constant<"rm" | "edf">("rm"),
+    // Per Main VCPU: its own policy half of the time, and (EDF) a relative deadline D = T or less.
+    ownPolicy: fc.array(fc.constantFrom<string | undefined>(undefined, undefined, "sporadic", "posixNaive"), { minLength: 6, maxLength: 6 }),
+    deadlinePerMille: fc.array(fc.oneof(fc.constant(1000), fc.integer({ min: 1, max: 1000 })), { minLength: 6, maxLength: 6 }),
+  }).map(({ base, tiePeriods, periodSet, seed, irqTopHalfNs, ties, priority, ownPolicy, deadlinePerMille }): DiffCase => {
+    const vcpus: VcpuSpec[] = (tiePeriods
       ? base.vcpus.map((v, i) => {
           const T = periodSet[i % periodSet.length]! * UNIT
           return { ...v, periodNs: T, budgetNs: Math.max(1, Math.min(T, Math.round((v.budgetNs / v.periodNs) * T))) }
         })
-      : [...base.vcpus]
-    return { spec: { ...base, vcpus }, seed, horizonNs: 600 * UNIT, irqTopHalfNs, ties }
+      : [...base.vcpus]).map((v, i) => {
+        if (v.kind === "io") return v
+        const p = ownPolicy[i % 6], D = Math.max(1, Math.floor((v.periodNs * deadlinePerMille[i % 6]!) / 1000))
+        return { ...v, ...(p === undefined ? {} : { policy: p }), ...(priority === "edf" && D !== v.periodNs ? { deadlineNs: D } : {}) }
+      })
+    const options = priority === "rm" ? base.options : { ...base.options, priority }
+    return { spec: { ...base, vcpus, ...(options === undefined ? {} : { options }) }, seed, horizonNs: 600 * UNIT, irqTopHalfNs, ties }
   })
 
 /** A case as replayable JSON (Infinity written as a string). */

@@ -21,6 +21,8 @@ export class RefPibs {
   e = 0
   r: { t: number; b: number } | null = null
   budgeted = false
+  /** When the budget in use was granted (P2 applied a replenishment at `r.t`; 0 at creation): the `'edf'` deadline is `g + T`. */
+  g = 0
   readonly clamp: boolean
 
   /** P0. */
@@ -47,6 +49,7 @@ export class RefPibs {
   refresh(now: number): void {
     if (this.r !== null && this.r.t <= now) {
       this.b = this.r.b
+      this.g = this.r.t
       this.r = null
     }
     if (this.clamp) this.applyClamp()

@@ -21,13 +21,27 @@
  * - `ties`: how S2 breaks equal periods. `'rotate'` is the spec's text (R in list order, ties to the
  *   earlier position; the running VCPU re-enters R at the tail at every invocation, W2), so equal
  *   periods take turns; `'declaration'`: the smaller VCPU index wins — in S2, in the background
- *   band, and in W1 (a woken VCPU preempts an equal-period VCPU of larger index); S4 is unchanged.
+ *   band, and in W1 (a woken VCPU preempts an equal-period VCPU of larger index); S4 is unchanged;
+ * - `priority` (README "EDF"): `'rm'` compares periods, as above; `'edf'` compares each VCPU's
+ *   current absolute deadline instead, read off its state when it is compared (nothing cached):
+ *   sporadic server `Q[0].t + D` (the chunk in use or awaited was, or will be, eligible at `Q[0].t`),
+ *   naive POSIX server `act + D` (its last activation, 0 before any), PIBS `g + T` (when the budget
+ *   in use was granted, 0 at creation; its current, inherited `T`). Where the period rule says
+ *   "period", read "priority" (S2, the background band, W1, the ties). Besides: S2 refreshes a VCPU
+ *   only when its priority beats the best so far, and after the refresh takes it only if the
+ *   refreshed priority still does (a refresh can move a deadline later); S4's timer waits for the
+ *   next event of every runnable VCPU and of the chosen one (a replenishment can give any VCPU an
+ *   earlier deadline); with `rearmOnBudgetlessWakeup` every budgetless wakeup asks for an
+ *   invocation (every runnable VCPU is in S4's set);
+ * - per-VCPU `policy` and `deadlineNs` (a Main VCPU's own policy, default the option `policy`; its
+ *   relative deadline `D`, default `T`).
  */
 import { RefPibs } from "./Pibs.ts"
 import { RefPosixServer } from "./PosixServer.ts"
 import { RefSporadicServer } from "./SporadicServer.ts"
 
 export type Ties = "rotate" | "declaration"
+export type PriorityRule = "rm" | "edf"
 /** The options, by their documented names (README option table). */
 export interface RefOptions {
   /** Main-VCPU policy: 'sporadic' (§B.3) or 'posixNaive' (§B.1). */
@@ -43,6 +57,7 @@ export interface RefOptions {
   readonly timerTickNs: number
   readonly rearmOnBudgetlessWakeup: boolean
   readonly ties: Ties
+  readonly priority: PriorityRule
 }
 export type RefVcpu = RefSporadicServer | RefPosixServer | RefPibs
 
@@ -60,6 +75,7 @@ export const refDefaults: RefOptions = {
   timerTickNs: 1,
   rearmOnBudgetlessWakeup: false,
   ties: "rotate",
+  priority: "rm",
 }
 
 /** What one invocation decided. */
@@ -95,13 +111,28 @@ export class RefScheduler {
     this.o = o as unknown as RefOptions
   }
 
-  addMain(C: number, T: number): number {
-    this.vcpus.push(this.o.policy === "sporadic" ? new RefSporadicServer(C, T, 0, this.o.maxRepl, this.o.splitAdvancesHead) : new RefPosixServer(C, T, this.o.maxRepl))
+  /** Relative deadline `D` per VCPU (Main VCPUs: given or `T`; I/O VCPUs: unused). */
+  readonly D: number[] = []
+
+  addMain(C: number, T: number, D = T, policy = this.o.policy): number {
+    if (policy !== "sporadic" && policy !== "posixNaive") throw new Error(`reference: no policy ${policy}`)
+    this.vcpus.push(policy === "sporadic" ? new RefSporadicServer(C, T, 0, this.o.maxRepl, this.o.splitAdvancesHead) : new RefPosixServer(C, T, this.o.maxRepl))
+    this.D.push(D)
     return this.addSlot()
+  }
+
+  /** What S2 and W1 compare: the period (`'rm'`) or the current absolute deadline (`'edf'`, see the header). */
+  prio(v: number): number {
+    const vcpu = this.vcpus[v]!
+    if (this.o.priority === "rm") return vcpu.T
+    if (vcpu instanceof RefSporadicServer) return vcpu.Q[0]!.t + this.D[v]!
+    if (vcpu instanceof RefPosixServer) return vcpu.act + this.D[v]!
+    return vcpu.g + vcpu.T
   }
 
   addIo(C: number, T: number): number {
     this.vcpus.push(new RefPibs(C, T, this.o.pibsClampOnInherit))
+    this.D.push(T)
     return this.addSlot()
   }
 
@@ -137,8 +168,8 @@ export class RefScheduler {
     vcpu.refresh(now)
     const cur = this.current
     const idleLike = cur < 0 || this.currentBackground
-    if (vcpu.b > 0) return idleLike || this.better(vcpu.T, v, this.vcpus[cur]!.T, cur)
-    return this.o.rearmOnBudgetlessWakeup && (idleLike || this.vcpus[cur]!.T >= vcpu.T)
+    if (vcpu.b > 0) return idleLike || this.better(this.prio(v), v, this.prio(cur), cur)
+    return this.o.rearmOnBudgetlessWakeup && (idleLike || this.o.priority === "edf" || this.prio(cur) >= this.prio(v))
   }
 
   /** P1 then W1. */
@@ -178,11 +209,11 @@ export class RefScheduler {
     let bestT = Infinity
     for (const v of this.R) {
       const vcpu = this.vcpus[v]!
-      if (this.better(vcpu.T, v, bestT, best)) {
+      if (this.better(this.prio(v), v, bestT, best)) {
         vcpu.refresh(now)
-        if (vcpu.b > 0) {
+        if (vcpu.b > 0 && this.better(this.prio(v), v, bestT, best)) {
           best = v
-          bestT = vcpu.T
+          bestT = this.prio(v)
         }
       }
     }
@@ -190,9 +221,9 @@ export class RefScheduler {
     if (best < 0 && this.o.ioBackground === "belowAll") {
       for (const v of this.R) {
         const vcpu = this.vcpus[v]!
-        if (vcpu.kind === "io" && this.better(vcpu.T, v, bestT, best)) {
+        if (vcpu.kind === "io" && this.better(this.prio(v), v, bestT, best)) {
           best = v
-          bestT = vcpu.T
+          bestT = this.prio(v)
         }
       }
       background = best >= 0
@@ -208,11 +239,16 @@ export class RefScheduler {
     }
 
     // S4
-    const limitT = best >= 0 && !background ? bestT : Infinity
+    const edf = this.o.priority === "edf"
+    const limitT = best >= 0 && !background && !edf ? bestT : Infinity
     let wait: number | null = best >= 0 && !background ? budget : null
+    if (edf && best >= 0 && !background) {
+      const e = this.vcpus[best]!.nextEvent(now)
+      if (e !== null && e - now < wait!) wait = e - now
+    }
     for (const v of this.R) {
       const vcpu = this.vcpus[v]!
-      if (vcpu.T <= limitT) {
+      if (this.prio(v) <= limitT) {
         const e = vcpu.nextEvent(now)
         if (e !== null && (wait === null || e - now < wait)) wait = e - now
       }

@@ -127,7 +127,7 @@ export class RefSimulator {
     this.sched = new RefScheduler({ ...spec.options, ...(o.ties === undefined ? {} : { ties: o.ties }) })
     for (const v of spec.vcpus) {
       if (v.kind === "io") this.sched.addIo(v.budgetNs, v.periodNs)
-      else this.sched.addMain(v.budgetNs, v.periodNs)
+      else this.sched.addMain(v.budgetNs, v.periodNs, v.deadlineNs ?? v.periodNs, v.policy ?? this.sched.o.policy)
     }
     const mk = (id: number, vcpu: number, service: boolean): RThread => ({
       id, vcpu, service, status: "idle", releases: [], jobNos: [], nextJobNo: 0, program: null, step: 0, remaining: 0,
