@@ -39,8 +39,8 @@ describe("scheduler options in scenarios", () => {
     // The deprecated ssPolicy still works ('quest' = 'sporadic'), read as policy; contradicting policy is refused.
     expect(toOptions(SchedulerOptionsDecl.parse({ ssPolicy: "quest" }))).toEqual({ policy: "sporadic" })
     expect(Options.resolveOptions(toOptions(SchedulerOptionsDecl.parse({ ssPolicy: "posixNaive" }))).policy).toBe("posixNaive")
-    expect(SchedulerOptionsDecl.safeParse({ ssPolicy: "quest", policy: "posixNaive" }).error?.issues[0]?.message).toMatch(/contradicts policy "posixNaive"/)
-    expect(SchedulerOptionsDecl.safeParse({ policy: "edf" }).error?.issues[0]?.message).toMatch(/no policy "edf" \(registered: sporadic, posixNaive/)
+    expect(SchedulerOptionsDecl.safeParse({ ssPolicy: "quest", policy: "deferrable" }).error?.issues[0]?.message).toMatch(/contradicts policy "deferrable"/)
+    expect(SchedulerOptionsDecl.safeParse({ policy: "edf" }).error?.issues[0]?.message).toMatch(/no policy "edf" \(registered: sporadic, posixNaive, deferrable/)
   })
 
   it("pcpus `scheduler` and `system.scheduler` take them; the tie rule changes the schedule", { timeout: 60_000 }, () => {

@@ -9,8 +9,8 @@
  * - structure (Quest's `check_run_invariants`): `R` holds each VCPU at most once, and exactly the
  *   VCPUs with queued threads; the dispatched thread is running and belongs to the dispatched VCPU;
  * - each Main VCPU's own state check, from its policy (`VcpuPolicy.checkInvariants`): F1 for the
- *   sporadic server (Σ Q = C, amounts > 0, Q sorted, |Q| ≤ maxRepl, 0 ≤ b ≤ C);
- *   naive POSIX servers break F1 by design (§B.2 D1) and get only `b ≥ 0`;
+ *   sporadic server (Σ Q = C, amounts > 0, Q sorted, |Q| ≤ maxRepl, 0 ≤ b ≤ C), DS0–DS2 for the
+ *   deferrable server; naive POSIX servers break F1 by design (§B.2 D1) and get only `b ≥ 0`;
  * - F7 for I/O VCPUs: `b ≤ U·T_max` (`≤ U·T` with the clamp), `e` never decreases, and `e ≥ now`
  *   after P4 found the VCPU not budgeted;
  * - F2 + S2: the dispatched VCPU is the one S2 selects from `R` as it stood at the invocation (the
@@ -24,6 +24,20 @@
  * - F10: a decision arms the timer at most `max(maxTimerInterval + δ, schedOverhead)` ahead, and
  *   the next invocation comes no later than that timer plus the timer's slack (tick rounding, LAPIC
  *   latency) plus the time the PCPU held interrupts meanwhile (handlers, monitor).
+ *
+ * Which apply, per policy (F2 reads "smallest priority": the period under `'rm'`, the current
+ * absolute deadline under `'edf'`; F3, F9, F10, W1 and the structure are the scheduler's and apply
+ * to every policy under both rules):
+ *
+ * | policy       | checked per decision (its own + the scheduler's)  | window bounds (tested elsewhere)        |
+ * |--------------|---------------------------------------------------|------------------------------------------|
+ * | `sporadic`   | F1 (Σ Q = C, sorted, ≤ maxRepl, b ≤ C), F2, F3    | F4 (`C + δ` per `T`); F5 under RM and LL |
+ * | `posixNaive` | `b ≥ 0` only (it breaks F1 by design, §B.2 D1), F2, F3 | none: it breaks F4 (§B.2)           |
+ * | `deferrable` | DS0–DS2 (`b ≤ C`, periods at `s₀ + kT`), F2, F3   | its RTA's interference (`2C` back to back) |
+ * | a user's own | its `checkInvariants` (if any), F2, F3            | none unless it says so                   |
+ * | PIBS (I/O)   | F7, F2, F3                                        | F6, F8                                   |
+ *
+ * F9, F10, W1 and the structural checks are the scheduler's: they apply whatever the policies.
  *
  * Not checked per decision, and why: F4 (window bound) and F6 (PIBS bandwidth) bound execution over
  * windows, which depends on how late enforcement comes (δ, interrupt handlers charged to the

@@ -1,6 +1,6 @@
 /**
  * @qvsim/vcpu-sched — Quest-V real-time scheduling: a registry of Main-VCPU policies (corrected
- * sporadic server, the naive POSIX variant, a user's own), I/O VCPUs (PIBS), the
+ * sporadic server, the naive POSIX variant, deferrable server, a user's own), I/O VCPUs (PIBS), the
  * per-PCPU scheduler (rate monotonic or EDF), a single-PCPU harness,
  * schedulability analysis, task-set generators, fast-check arbitraries and the spec's worked
  * examples. One namespace per concept.
@@ -11,6 +11,7 @@ export * as Vcpu from "./Vcpu.ts"
 export * as Policy from "./Policy.ts"
 export * as MainVcpu from "./MainVcpu.ts"
 export * as PosixSporadicServer from "./PosixSporadicServer.ts"
+export * as DeferrableServer from "./DeferrableServer.ts"
 export * as IoVcpu from "./IoVcpu.ts"
 export * as PcpuScheduler from "./PcpuScheduler.ts"
 export * as Invariants from "./Invariants.ts"

@@ -107,7 +107,7 @@ describe("Options", () => {
   })
   it("refuses bad values, naming the option", () => {
     expect(() => resolveOptions({ ssPolicy: "posix" as never })).toThrow(/ssPolicy="posix"/)
-    expect(() => resolveOptions({ policy: "edf" })).toThrow(/policy="edf": expected a registered policy \(sporadic, posixNaive/)
+    expect(() => resolveOptions({ policy: "edf" })).toThrow(/policy="edf": expected a registered policy \(sporadic, posixNaive, deferrable/)
     expect(() => resolveOptions({ priority: "dm" as never })).toThrow(/priority="dm": expected 'rm' or 'edf'/)
     expect(() => resolveOptions({ ssPolicy: "quest", policy: "posixNaive" })).toThrow(/ssPolicy="quest": contradicts policy="posixNaive"/)
     expect(() => resolveOptions({ enforcementLatencyNs: -1 })).toThrow(/enforcementLatencyNs=-1/)

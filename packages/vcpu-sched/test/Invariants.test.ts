@@ -10,7 +10,9 @@ import * as Arbitraries from "../src/Arbitraries.ts"
 import { Harness, type HarnessOptions } from "../src/Harness.ts"
 import { attach, InvariantError } from "../src/Invariants.ts"
 import { IoVcpu } from "../src/IoVcpu.ts"
+import { DeferrableServer } from "../src/DeferrableServer.ts"
 import { MainVcpu } from "../src/MainVcpu.ts"
+import * as Policy from "../src/Policy.ts"
 import { PcpuScheduler, type Decision } from "../src/PcpuScheduler.ts"
 import type { PcpuSpec } from "../src/Workload.ts"
 import { MS, US, assertHolds, findViolation } from "./support.ts"
@@ -49,6 +51,18 @@ describe("the checker holds on the real scheduler", () => {
   it("with I/O top halves charged to the current VCPU", () => {
     assertHolds(specs({ ios: [1, 2] }), (spec) => checked(spec, { irqTopHalfNs: 7 * US }), 60)
   })
+  for (const name of Policy.names()) {
+    it(`for every registered policy (here ${name}) under both priority rules, its own options from its arbitrary, mixed with sporadic VCPUs`, () => {
+      const policy = Policy.get(name)
+      const arb = fc.record({ spec: specs(), own: policy.arbitrary, priority: fc.constantFrom<"rm" | "edf">("rm", "edf"), which: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }) })
+        .map(({ spec, own, priority, which }): PcpuSpec => ({
+          ...spec,
+          vcpus: spec.vcpus.map((v, i) => (v.kind === "io" || !which[i % 6] ? v : { ...v, policy: name })),
+          options: { ...spec.options, ...own, priority },
+        }))
+      assertHolds(arb, (spec) => checked(spec), 60)
+    })
+  }
   it("names the PCPU, the VCPU, the time and the seed", () => {
     const spec: PcpuSpec = { vcpus: [{ name: "hi", budgetNs: 1 * MS, periodNs: 5 * MS }, { name: "lo", budgetNs: 1 * MS, periodNs: 10 * MS }], threads: [1, 0].map((v) => ({ vcpu: v, arrivals: { kind: "periodic", periodNs: 10 * MS }, job: [{ compute: 1 * MS }] })) }
     const m = checked(spec, { seed: 9, pcpu: 2 }, (o) => new IgnoresPriority(o))
@@ -136,6 +150,15 @@ const caught = (r: { failed: boolean; errorInstance: unknown }, rule: RegExp): b
   return true
 }
 
+/** Broken DS0: a wakeup in a later period restarts the periods at the wakeup (boundaries drift off s₀ + kT). */
+class RestartsAtWakeup extends DeferrableServer {
+  override unblock(nowNs: number): void {
+    const before = this.periodStartNs
+    super.unblock(nowNs)
+    if (this.periodStartNs !== before) this.periodStartNs = nowNs
+  }
+}
+
 describe("the checker catches", () => {
   it("a scheduler that ignores priority (F2)", () => {
     expect(caught(findViolation(specs(), (spec) => checked(spec, {}, (o) => new IgnoresPriority(o)), 100), /F2: VCPU \d+ .* S2 \(ties/)).toBe(true)
@@ -172,6 +195,13 @@ describe("the checker catches", () => {
   it("a PIBS unblock that moves eligibility back (F7)", () => {
     const r = findViolation(specs({ ios: [1, 2] }), (spec) => checked(spec, { makeVcpu: (_i, v) => (v.kind === "io" ? new ResetsEligibility(v.budgetNs, v.periodNs) : undefined) }), 150)
     expect(caught(r, /F7: e went back/)).toBe(true)
+  })
+  it("a deferrable server whose periods restart at a wakeup (its own check, DS0)", () => {
+    const drifting = specs().map((s): PcpuSpec => ({ ...s, vcpus: s.vcpus.map((v) => (v.kind === "io" ? v : { ...v, policy: "deferrable" })) }))
+    const make = (i: number, v: { kind?: "main" | "io"; budgetNs: number; periodNs: number }) => (v.kind === "io" ? undefined : new RestartsAtWakeup({ budgetNs: v.budgetNs, periodNs: v.periodNs, deadlineNs: v.periodNs }, { rule: "rm", createdAtNs: 0 }))
+    const r = findViolation(drifting, (spec) => checked(spec, { makeVcpu: make }), 100)
+    expect(r.failed).toBe(true)
+    expect(String(r.errorInstance)).toMatch(/DS0: period start \d+ is not s₀ \+ kT/)
   })
   it("each without the harness too: the default environment throws an InvariantError", () => {
     const s = new IgnoresPriority()
