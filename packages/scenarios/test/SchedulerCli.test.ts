@@ -167,6 +167,24 @@ describe("qvsim check", { timeout: 60_000 }, () => {
     expect(t.stdout).toMatch(/b\s+3ms\s+10ms\s+6ms/)
   })
 
+  it("each policy through its own analysis, each PCPU under its priority rule; no verdict where a policy has none", () => {
+    const r = qvsim(["check", fx("policies.json")])
+    expect(r.code).toBe(1)
+    // EDF schedules the set that RM cannot (rta-miss.json without its I/O VCPU).
+    expect(r.stdout).toMatch(/^edf-ok: .*priority edf\n\s+edf-util\s+schedulable\s+Σ C\/T = 0\.9833/m)
+    expect(r.stdout).toMatch(/edf-constrained: [^]*demand\s+unschedulable\s+Σ dbf\(L\) = 4ms > L = 3ms/)
+    // The deferrable server: RTA with jitter T − C gives lo 12 ms (the run shows 12 ms); a sufficient bound, so no 'unschedulable'.
+    expect(r.stdout).toMatch(/lo\s+6ms\s+10ms\s+12ms\s+> T: not shown to meet it/)
+    expect(r.stdout).toMatch(/verdict\s+no verdict: VCPU lo: RTA response 12ms > T = 10ms/)
+    expect(r.stdout).toMatch(/S\s+4ms\s+10ms\s+—\s+no analysis for policy posixNaive/)
+    expect(r.stdout).toMatch(/verdict\s+no verdict: VCPU S: no analysis for policy posixNaive under RM/)
+    expect(r.stderr.trim()).toBe("qvsim: unschedulable: edf-constrained: processor demand 4ms > L = 3ms")
+    const j = JSON.parse(qvsim(["check", fx("policies.json"), "--json"]).stdout)
+    expect(j.verdict).toBe("unschedulable")
+    expect(j.pcpus.map((p: { verdict: string }) => p.verdict)).toEqual(["schedulable", "unschedulable", "inconclusive", "inconclusive"])
+    expect(j.pcpus[3].vcpus[0].policy).toBe("posixNaive")
+  })
+
   it("a system: per sandbox core", () => {
     const r = qvsim(["check", fx("system-options.json")])
     expect(r.code).toBe(0)

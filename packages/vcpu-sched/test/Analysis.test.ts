@@ -6,7 +6,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
-import { analyse, hyperbolic, hyperperiodNs, liuLayland, mainIoTest, responseTimes, type VcpuParams } from "../src/Analysis.ts"
+import { analyse, edfUtilisation, hyperbolic, hyperperiodNs, liuLayland, mainIoTest, processorDemand, responseTimes, sporadicTask, type TaskParams, type VcpuParams } from "../src/Analysis.ts"
 import { Harness } from "../src/Harness.ts"
 import { MainVcpu } from "../src/MainVcpu.ts"
 import { periodicSpec, type PcpuSpec, type PeriodicTask, type ThreadSpec } from "../src/Workload.ts"
@@ -166,5 +166,80 @@ describe("interference bound: a lowest-priority periodic VCPU never exceeds the 
   it("catches servers whose chunks come back after half a period", () => {
     const r = findViolation(interferenceCases, (c) => interference(c, (C, T) => new HalfPeriodRepost(C, T)), 150)
     expect(r.failed).toBe(true)
+  })
+})
+
+// ------------------------------------------------------------------ EDF: processor demand exactness
+
+interface EdfCase {
+  readonly tasks: Array<{ budgetNs: number; periodNs: number; deadlineNs: number }>
+}
+
+/** Small hyperperiods (periods from a set with LCM ≤ 120 units), utilisation 0.5–1, deadlines C ≤ D ≤ T. */
+const edfCases: fc.Arbitrary<EdfCase> = fc.array(fc.record({
+  period: fc.constantFrom(4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60, 120),
+  weight: fc.integer({ min: 1, max: 100 }),
+  dPerMille: fc.oneof(fc.constant(1000), fc.integer({ min: 0, max: 1000 })),
+}), { minLength: 2, maxLength: 5 }).chain((raw) => fc.integer({ min: 500, max: 1000 }).map((perMille) => {
+  const total = raw.reduce((s, r) => s + r.weight, 0)
+  return {
+    tasks: raw.map((r) => {
+      const T = r.period * UNIT
+      const C = Math.max(1, Math.min(T, Math.floor((T * perMille * r.weight) / (1000 * total))))
+      return { budgetNs: C, periodNs: T, deadlineNs: C + Math.floor(((T - C) * r.dPerMille) / 1000) }
+    }),
+  }
+}))
+
+/** Broken dbf: counts the jobs due by L as ⌊(L − D)/T⌋, one too few (misses the first deadline). */
+const brokenDbf = { ...sporadicTask, edf: { ...sporadicTask.edf!, dbfNs: (v: TaskParams, L: number) => (L < v.deadlineNs ? 0 : Math.floor((L - v.deadlineNs) / v.periodNs) * v.budgetNs) } }
+
+/**
+ * EDF schedules the synchronous periodic set (one sporadic-server VCPU and one thread per task,
+ * demand C every T from 0, deadline D) without a miss iff the processor-demand test says so; a
+ * failure at L shows as a miss by L.
+ */
+const edfExact = (c: EdfCase, model = sporadicTask): string | null => {
+  const result = processorDemand(c.tasks.map((t) => ({ ...t, model })))
+  const horizon = 120 * UNIT + Math.max(...c.tasks.map((t) => t.periodNs))
+  const spec: PcpuSpec = {
+    vcpus: c.tasks.map((t) => ({ budgetNs: t.budgetNs, periodNs: t.periodNs, deadlineNs: t.deadlineNs })),
+    threads: c.tasks.map((t, i) => ({ vcpu: i, arrivals: { kind: "periodic", periodNs: t.periodNs }, deadlineNs: t.deadlineNs, job: [{ compute: t.budgetNs }] })),
+    options: { priority: "edf" },
+  }
+  const h = new Harness(spec, { recordJobs: true, recordSchedule: false, checkInvariants: true }).run(horizon)
+  const late = h.jobs.find((j) => j.completeNs > j.deadlineNs)
+  if (result.verdict === "schedulable") return late === undefined ? null : `demand test says schedulable, but thread ${late.thread} job ${late.job} completed at ${late.completeNs} > deadline ${late.deadlineNs}`
+  if (result.verdict !== "unschedulable") return `no verdict: ${result.note}`
+  const byL = h.jobs.find((j) => j.deadlineNs <= result.failedAtNs && j.completeNs > j.deadlineNs)
+  return byL !== undefined ? null : `demand test fails at L = ${result.failedAtNs} but no job due by then is late`
+}
+
+describe("EDF (scheduler.priority 'edf'): the processor-demand test is exact against the simulated schedule", () => {
+  it("synchronous periodic sets with D ≤ T: no miss iff Σ dbf(L) ≤ L; a failure at L is a miss by L", () => {
+    assertHolds(edfCases, (c) => edfExact(c), 150)
+  })
+  it("catches a dbf with an off-by-one (one job too few due by L)", () => {
+    const r = findViolation(edfCases, (c) => edfExact(c, brokenDbf), 150)
+    expect(r.failed).toBe(true)
+  })
+  it("utilisation test: Σ C/T ≤ 1 decides for implicit deadlines; the set RM cannot schedule runs under EDF without a miss", () => {
+    const set = [{ budgetNs: 2_000 * US, periodNs: 4_000 * US }, { budgetNs: 2_900 * US, periodNs: 6_000 * US }]
+    expect(responseTimes(set).verdict).toBe("unschedulable")
+    expect(edfUtilisation(set)).toMatchObject({ verdict: "schedulable", bound: 1 })
+    expect(processorDemand(set).verdict).toBe("schedulable")
+    const run = (priority: "rm" | "edf") => {
+      const h = new Harness({ ...periodicSpec(set), options: { priority } }, { recordSchedule: false, checkInvariants: true }).run(120_000 * US)
+      return h.statsOf(0).missed + h.statsOf(1).missed
+    }
+    expect(run("rm")).toBeGreaterThan(0)
+    expect(run("edf")).toBe(0)
+    expect(edfUtilisation([{ budgetNs: 3, periodNs: 4 }, { budgetNs: 2, periodNs: 6 }]).verdict).toBe("unschedulable")
+  })
+  it("a policy without a demand model leaves no verdict (never another policy's)", () => {
+    const a = analyse([{ budgetNs: 1, periodNs: 4 }, { budgetNs: 1, periodNs: 8, model: null, policy: "posixNaive" }], { rule: "edf" })
+    expect(a.edf!.demand.verdict).toBe("inconclusive")
+    expect(a.unanalysed).toEqual([{ index: 1, policy: "posixNaive" }])
+    expect(analyse([{ budgetNs: 1, periodNs: 4, model: null, policy: "posixNaive" }]).rta.verdict).toBe("inconclusive")
   })
 })

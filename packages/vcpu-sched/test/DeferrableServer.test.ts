@@ -7,7 +7,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
-import { responseTimes, sporadicTask, type VcpuParams } from "../src/Analysis.ts"
+import { processorDemand, responseTimes, sporadicTask, type VcpuParams } from "../src/Analysis.ts"
 import { DeferrableServer, deferrableDemand } from "../src/DeferrableServer.ts"
 import { Harness } from "../src/Harness.ts"
 import * as Policy from "../src/Policy.ts"
@@ -117,5 +117,45 @@ describe("interference bound of deferrable servers: RTA with release jitter T âˆ
   it("the sporadic-task model (no jitter) is violated by deferrable servers", () => {
     const r = findViolation(cases.filter((c) => c.servers.some((s) => s.deferrable)), (c) => interference(c, sporadicTask), 300)
     expect(r.failed).toBe(true)
+  })
+})
+
+// ------------------------------------------------------------------ EDF demand
+
+/** Under EDF: when the processor-demand test (each server through its model) passes, the periodic VCPU's jobs never miss. */
+const edfDemand = (c: Case, dsModel = deferrableDemand): string | null => {
+  const params: VcpuParams[] = [...c.servers.map((s) => ({ ...s, model: s.deferrable ? dsModel : sporadicTask })), c.low]
+  if (processorDemand(params).verdict !== "schedulable") return null
+  const spec: PcpuSpec = {
+    vcpus: [...c.servers.map((s) => ({ budgetNs: s.budgetNs, periodNs: s.periodNs, ...(s.deferrable ? { policy: "deferrable" } : {}) })), { ...c.low }],
+    threads: [
+      ...c.behaviour.map((b, i) => ({ vcpu: i, arrivals: b.arrivals, job: b.job })),
+      { vcpu: c.servers.length, arrivals: { kind: "periodic", periodNs: c.low.periodNs }, job: [{ compute: c.low.budgetNs }] },
+    ],
+    options: { priority: "edf" },
+  }
+  const h = new Harness(spec, { recordSchedule: false, checkInvariants: true }).run(8 * c.low.periodNs)
+  const low = h.statsOf(c.servers.length)
+  return low.missed === 0 ? null : `periodic VCPU under EDF: ${low.missed} misses (worst response ${low.maxResponseNs}ns, T = ${c.low.periodNs}ns) although the demand test passes`
+}
+
+describe("EDF demand of deferrable servers: nÂ·C + min(r, C) over L = nT + r", () => {
+  it("a periodic VCPU never misses when the demand test passes, whatever the servers' threads do", () => {
+    assertHolds(cases, (c) => edfDemand(c), 150)
+  })
+  it("the sporadic-task dbf is wrong for it: v (5, 20, D = 8) from 3 ms misses behind a deferrable (2, 5) running [3, 7) back to back", () => {
+    const spec: PcpuSpec = {
+      vcpus: [{ budgetNs: 2 * MS, periodNs: 5 * MS, policy: "deferrable" }, { budgetNs: 5 * MS, periodNs: 20 * MS, deadlineNs: 8 * MS }],
+      threads: [
+        { vcpu: 0, arrivals: { kind: "explicit", releasesNs: [3 * MS] }, job: [{ compute: 4 * MS }] },
+        { vcpu: 1, arrivals: { kind: "explicit", releasesNs: [3 * MS] }, deadlineNs: 8 * MS, job: [{ compute: 5 * MS }] },
+      ],
+      options: { priority: "edf" },
+    }
+    const h = new Harness(spec, { recordJobs: true, checkInvariants: true }).run(40 * MS)
+    expect(h.jobs.find((j) => j.thread === 1)).toMatchObject({ completeNs: 12 * MS, deadlineNs: 11 * MS })
+    const set = (model: typeof sporadicTask): VcpuParams[] => [{ budgetNs: 2 * MS, periodNs: 5 * MS, model }, { budgetNs: 5 * MS, periodNs: 20 * MS, deadlineNs: 8 * MS }]
+    expect(processorDemand(set(sporadicTask)).verdict).toBe("schedulable") // wrong for a DS
+    expect(processorDemand(set(deferrableDemand))).toMatchObject({ verdict: "inconclusive", failedAtNs: 8 * MS, demandNs: 9 * MS })
   })
 })

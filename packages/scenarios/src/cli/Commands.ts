@@ -317,7 +317,7 @@ export const check = Command.make(
     const bad = Check.unschedulable(checks)
     if (bad.length > 0) return yield* different(`unschedulable: ${bad.join("; ")}`)
   }),
-).pipe(Command.withDescription("per-PCPU schedulability analysis: utilisation, LL, hyperbolic, Main+I/O, RTA; exit 1 when a PCPU is unschedulable (U > 1 or an RTA response beyond its period)"))
+).pipe(Command.withDescription("per-PCPU schedulability analysis under the PCPU's priority rule, each VCPU through its policy's analysis: utilisation, LL, hyperbolic, Main+I/O, RTA (rm); EDF utilisation and processor demand (edf); 'no analysis for policy X' where a policy has none; exit 1 when a PCPU is unschedulable (U > 1, or an exact test fails)"))
 
 export const schema = Command.make(
   "schema",

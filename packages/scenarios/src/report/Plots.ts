@@ -71,7 +71,7 @@ export const responseTimes: PlotHook = ({ scenario, collected, checks }) => {
   for (const s of collected.jobs) {
     const decl = scenario.pcpus[s.scope]?.threads[s.thread]
     const check = checks[s.scope]
-    if (decl === undefined || check === undefined) continue
+    if (decl === undefined || check === undefined || check.rule !== "rm") continue
     const v = check.vcpus.findIndex((x) => x.name === decl.vcpu)
     const r = check.analysis.rta.responses.find((x) => x.index === v)
     if (r !== undefined) levels.push({ thread: threadLabel(s.scope, s.thread), ms: r.responseNs / MS, label: `RTA response of VCPU ${decl.vcpu}` })

@@ -151,11 +151,21 @@ const systemThreadMetrics = (summary: Summary, sandbox: number, thread: string):
 const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): string => {
   const head = `<h2>Schedulability analysis</h2>`
   if (checks.length === 0) return `${head}<p class="note">This scenario declares no PCPUs with VCPUs: nothing to analyse.</p>`
-  const parts: string[] = [head, `<p class="note">Per PCPU, VCPUs as rate-monotonic periodic servers (C, T): the sufficient utilisation tests, the §C.3 Main + I/O test, and exact response-time analysis (RTA), beside the largest response time the run observed for the threads of each VCPU.</p>`]
+  const parts: string[] = [head, `<p class="note">Per PCPU, under its priority rule, each VCPU through its policy's analysis. Rate monotonic: the sufficient utilisation tests, the §C.3 Main + I/O test, and response-time analysis (RTA), beside the largest response time the run observed for the threads of each VCPU. EDF: the utilisation and processor-demand tests.</p>`]
   for (const c of checks) {
     const a = c.analysis
     const nMain = c.vcpus.filter((v) => v.kind === "main").length
     parts.push(`<h3>${escapeHtml(c.name)}</h3><p class="facts-line">utilisation ${fmt4(a.utilisation)} (Main ${fmt4(a.mainUtilisation)}; ${nMain} Main, ${c.vcpus.length - nMain} I/O VCPUs) · hyperperiod ${escapeHtml(Time.show(Number(a.hyperperiodNs)))}</p>`)
+    if (c.rule === "edf") {
+      const e = a.edf!
+      parts.push(table(["test", "verdict", "condition"], [
+        ["EDF utilisation", verdict(e.utilisation.verdict), escapeHtml(`Σ C/T = ${fmt4(e.utilisation.value)} ≤ 1`)],
+        ["processor demand", verdict(e.demand.verdict), escapeHtml(e.demand.failedAtNs >= 0 ? `Σ dbf(L) = ${Time.show(e.demand.demandNs)} > L = ${Time.show(e.demand.failedAtNs)}` : e.demand.note ?? `Σ dbf(L) ≤ L at ${e.demand.points} testing points`)],
+      ], "tests"))
+      if (c.inconclusive.length > 0) parts.push(`<p class="note">No verdict: ${escapeHtml(c.inconclusive.join("; "))}</p>`)
+      continue
+    }
+    if (c.inconclusive.length > 0) parts.push(`<p class="note">No verdict: ${escapeHtml(c.inconclusive.join("; "))}</p>`)
     parts.push(table(["test", "verdict", "condition"], [
       ["Liu &amp; Layland", verdict(a.liuLayland.verdict), escapeHtml(`Σ C/T = ${fmt4(a.liuLayland.value)} ≤ n(2^(1/n) − 1) = ${fmt4(a.liuLayland.bound)}`)],
       ["hyperbolic", verdict(a.hyperbolic.verdict), escapeHtml(`Π (U_i + 1) = ${fmt4(a.hyperbolic.value)} ≤ ${fmt4(a.hyperbolic.bound)}`)],
@@ -178,7 +188,7 @@ const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuChe
         escapeHtml(Time.show(r.budgetNs)),
         escapeHtml(Time.show(r.periodNs)),
         escapeHtml(Time.show(r.responseNs)),
-        r.schedulable ? `<span class="verdict ok">R ≤ T</span>` : `<span class="verdict bad">R &gt; T</span>`,
+        r.schedulable ? `<span class="verdict ok">R ≤ ${r.deadlineNs === r.periodNs ? "T" : "D"}</span>` : `<span class="verdict bad">R &gt; ${r.deadlineNs === r.periodNs ? "T" : "D"}</span>`,
         escapeHtml(threads.map((t) => t.name).join(", ") || "—"),
         completed > 0 ? escapeHtml(Time.show(observed)) : "—",
         completed > 0 ? `${fmtInt(missed)} of ${fmtInt(completed)}` : "—",
