@@ -9,9 +9,9 @@
  */
 import { policy as deferrable } from "./DeferrableServer.ts"
 import { policy as sporadic } from "./MainVcpu.ts"
-import { register } from "./Policy.ts"
+import { registerBuiltin } from "./Policy.ts"
 import { policy as posixNaive } from "./PosixSporadicServer.ts"
 
-register(sporadic)
-register(posixNaive)
-register(deferrable)
+registerBuiltin(sporadic)
+registerBuiltin(posixNaive)
+registerBuiltin(deferrable)

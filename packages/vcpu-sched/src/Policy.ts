@@ -16,13 +16,15 @@
  * - `arbitrary`: the scheduler options it reads, as a fast-check arbitrary, for property tests;
  * - optionally `checkInvariants`, a per-VCPU state check the invariant checker runs at every decision.
  *
- * Invariants: names are unique and match `[A-Za-z][A-Za-z0-9-]*`; registering the same object twice
- * is a no-op (a module imported twice), another object under a taken name is refused; the
- * built-ins are registered before any lookup. Registration order never changes a simulation.
+ * Invariants: names are unique and match `[A-Za-z][A-Za-z0-9-]*`; the built-ins are registered
+ * before any lookup and cannot be replaced (another object under a built-in name is refused); a
+ * user's policy registered again under its name replaces the earlier registration (a scenario file
+ * evaluated again registers a new object: the later one wins, for VCPUs created from then on).
+ * Registration order never changes a simulation.
  *
  * @module
  */
-import type fc from "fast-check"
+import fc from "fast-check"
 import type { DemandModel } from "./Analysis.ts"
 import type { SchedulerOptions } from "./Options.ts"
 import { VcpuError, type ServerContext, type ServerParams, type Vcpu } from "./Vcpu.ts"
@@ -67,6 +69,9 @@ export interface VcpuPolicy {
   readonly checkInvariants?: (v: Vcpu) => string | null
 }
 
+/** `arbitrary` for a policy that reads no scheduler options. */
+export const noOptions: fc.Arbitrary<Partial<SchedulerOptions>> = fc.constant({})
+
 /** The policy I/O VCPUs report (`IoVcpu.policy`); not a Main-VCPU policy, not in the registry. */
 export const IO_POLICY = "pibs"
 
@@ -80,8 +85,17 @@ export const register = <P extends VcpuPolicy>(policy: P): P => {
   }
   if (!NAME.test(policy.name) || policy.name === IO_POLICY) throw new VcpuError(`Policy.register: name ${JSON.stringify(policy.name)} must match ${NAME} and not be "${IO_POLICY}"`)
   const old = registry.get(policy.name)
-  if (old !== undefined && old !== policy) throw new VcpuError(`Policy.register: a different policy named "${policy.name}" is already registered`)
+  if (old !== undefined && old !== policy && builtins.has(policy.name)) throw new VcpuError(`Policy.register: "${policy.name}" is a built-in policy; give yours another name`)
   registry.set(policy.name, policy)
+  return policy
+}
+
+const builtins = new Set<string>()
+
+/** Registers a built-in policy (`BuiltinPolicies.ts`): one that no later registration may replace. */
+export const registerBuiltin = <P extends VcpuPolicy>(policy: P): P => {
+  register(policy)
+  builtins.add(policy.name)
   return policy
 }
 
