@@ -68,6 +68,7 @@ const examples: Record<string, string> = {
   "smp-wild-write.json": "bbbc8ea3f4bc258b",
   "mailbox-ping.ts": "d5f905511cb2a712",
   "periodic-tasks.ts": "84c3cd569aeecd97",
+  "polling-server.ts": "acb763bfb31a45b0",
 }
 
 describe("regression net: pinned fingerprints", () => {

@@ -1,7 +1,7 @@
 /**
  * Policy `deferrable`: the deferrable server (Strosnider, Lehoczky & Sha, "The deferrable server
  * algorithm for enhanced aperiodic responsiveness in hard real-time environments", IEEE Trans.
- * Computers 44(1), 1995), as a Main VCPU. Rules (docs/model/scheduler.md, "Deferrable server"):
+ * Computers 44(1), 1995), as a Main VCPU. Rules (§C.5, docs/model/scheduler.md#C.5.deferrable):
  *
  * - DS0 periods: `[s₀ + kT, s₀ + (k+1)T)`, `s₀` the creation time; the budget starts full (`C`);
  * - DS1 replenishment: at every period boundary the budget becomes `C` again, whatever was left

@@ -8,7 +8,7 @@
  * reads the field, it never calls anything to get it). Under the PCPU's priority rule `'rm'` it is
  * the period `T` (PIBS: the inherited one); under `'edf'` it is the VCPU's current absolute
  * deadline: the start of its current replenishment period plus its relative deadline `D`
- * (see {@link ServerVcpu} and docs/model/scheduler.md, "EDF").
+ * (see {@link ServerVcpu} and §C.5, docs/model/scheduler.md#C.5.edf).
  *
  * Invariants every implementation keeps:
  * - `budgetNs` (the spec's `b`) is the value computed by the last `refresh` or `endTimeslice`,
