@@ -199,7 +199,7 @@ export class Migration {
     k.wake(th)
   }
 
-  /** The migration thread's VCPU in `k`. */
+  /** The migration thread's VCPU in `k`: the option, else the highest-priority Main VCPU by rate (smallest period, as Quest; a static choice under 'edf' too). */
   private migrationVcpu(k: Kernel): { budgetNs: number; periodNs: number; index: number } {
     const o = this.options.vcpu
     if (o !== undefined && k.vcpus[o]?.kind === "main") return { ...k.vcpus[o]!, index: o }

@@ -70,6 +70,37 @@ describe("migration", () => {
   })
 })
 
+describe("migration asks the VCPU's policy", () => {
+  const mains = (...vs: Array<{ budgetNs: number; periodNs: number; policy?: string }>) => vs.map((v) => ({ kind: "main" as const, ...v }))
+  it("a deferrable server's thread moves to a deferrable VCPU with the same (C, T), its period start shifted; another policy is no match", () => {
+    const log: number[] = []
+    const sys = new System.System({
+      machine: { cores: 2, clockOffsetNs: [0, 3 * MS] },
+      sandboxes: [
+        { vcpus: mains({ budgetNs: 5 * MS, periodNs: 20 * MS }, { budgetNs: 10 * MS, periodNs: 50 * MS, policy: "deferrable" }), threads: [{ name: "m", vcpu: 1, program: migrant(1, 1 * MS, log) }] },
+        { vcpus: mains({ budgetNs: 5 * MS, periodNs: 20 * MS }, { budgetNs: 10 * MS, periodNs: 50 * MS }, { budgetNs: 10 * MS, periodNs: 50 * MS, policy: "deferrable" }) },
+      ],
+    }).run(300 * MS)
+    expect(log[1]).toBe(1)
+    const r = sys.migrations()[0]!
+    expect(r.destVcpu).toBe(2)
+    expect(r.sourceQueue).toEqual([[0, 10 * MS]]) // the period that started at creation, C
+    expect(r.destQueue).toEqual([[r.offsetNs, 10 * MS]]) // shifted by the offset
+  })
+  it("a naive POSIX server's thread is refused (the policy has no migration)", () => {
+    const log: number[] = []
+    const sys = new System.System({
+      machine: { cores: 2 },
+      sandboxes: [
+        { vcpus: mains({ budgetNs: 5 * MS, periodNs: 20 * MS }, { budgetNs: 10 * MS, periodNs: 50 * MS, policy: "posixNaive" }), threads: [{ name: "m", vcpu: 1, program: migrant(1, 1 * MS, log) }] },
+        { vcpus: mains({ budgetNs: 5 * MS, periodNs: 20 * MS }, { budgetNs: 10 * MS, periodNs: 50 * MS, policy: "posixNaive" }) },
+      ],
+    }).run(100 * MS)
+    expect(log[1]).toBe(0)
+    expect(sys.migration.refused).toBe(1)
+  })
+})
+
 // ---------------------------------------------------------------------------- F18
 
 interface F18Case {

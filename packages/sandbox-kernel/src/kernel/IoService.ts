@@ -117,7 +117,7 @@ export class IoService {
     return v >= 0 ? v : this.lowestMain()
   }
 
-  /** The lowest-priority Main VCPU (largest period; ties to the highest index). */
+  /** The lowest-priority Main VCPU (largest period; ties to the highest index). A static choice by rate, as Quest's, under 'edf' too. */
   private lowestMain(): number {
     const vcpus = this.k.vcpus
     let best = -1
