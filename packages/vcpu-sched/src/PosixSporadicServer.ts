@@ -1,6 +1,6 @@
 /**
  * The naive POSIX `SCHED_SPORADIC` rules of spec §B.1 (N1–N5), kept as a second Main-VCPU policy
- * (`ssPolicy: 'posixNaive'`) so the defects of §B.2 (budget amplification, premature
+ * (policy `posixNaive`) so the defects of §B.2 (budget amplification, premature
  * replenishment) can be shown beside the corrected server ({@link MainVcpu}).
  *
  * State: capacity `cap`, activation time `act`, whether the server is active (at foreground
