@@ -1,6 +1,6 @@
 /**
  * The scheduler campaign: `npm run campaign -- scheduler --runs N [--master-seed M] [--jobs J]
- * [--chunk K] [--ties rotate|declaration|both] [--chunk-seed S]`.
+ * [--chunk K] [--ties rotate|declaration|both] [--priority rm|edf|both] [--chunk-seed S]`.
  *
  * Runs the differential property of packages/vcpu-sched/test/Differential.test.ts at length: N
  * random specs on the single-PCPU harness (src/) and on the reference scheduler and simulator
@@ -39,6 +39,7 @@ figures. Exit 1 on a mismatch. Share the machine: nice -n 10 npm run campaign --
   --jobs J          worker threads (default: cores = ${availableParallelism()})
   --chunk K         specs per chunk, each one fast-check run (default 500)
   --ties T          rotate | declaration | both (default: both when src has the option, else rotate)
+  --priority P      rm | edf | both: the PCPUs' priority rule (default both)
   --chunk-seed S    replay one chunk: its seed (with --runs = its size, --jobs 1)`
 
 /** A bad flag: one line naming it. */
@@ -50,6 +51,7 @@ interface Flags {
   readonly jobs: number
   readonly chunk: number
   readonly ties: "rotate" | "declaration" | "both"
+  readonly priority: "rm" | "edf" | "both"
   readonly chunkSeed: number | null
 }
 
@@ -57,7 +59,7 @@ const parse = (argv: readonly string[]): Flags => {
   const out: Record<string, string> = {}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
-    if (!["--runs", "--master-seed", "--jobs", "--chunk", "--ties", "--chunk-seed"].includes(a)) throw new FlagError(`${a}: unknown flag (see --help)`)
+    if (!["--runs", "--master-seed", "--jobs", "--chunk", "--ties", "--priority", "--chunk-seed"].includes(a)) throw new FlagError(`${a}: unknown flag (see --help)`)
     const v = argv[++i]
     if (v === undefined) throw new FlagError(`${a}: missing value`)
     out[a] = v
@@ -72,12 +74,15 @@ const parse = (argv: readonly string[]): Flags => {
   const ties = out["--ties"] ?? (srcHasTies ? "both" : "rotate")
   if (ties !== "rotate" && ties !== "declaration" && ties !== "both") throw new FlagError(`--ties ${JSON.stringify(ties)}: expected rotate, declaration or both`)
   if (ties !== "rotate" && !srcHasTies) throw new FlagError(`--ties ${ties}: src has no 'ties' scheduler option yet`)
+  const priority = out["--priority"] ?? "both"
+  if (priority !== "rm" && priority !== "edf" && priority !== "both") throw new FlagError(`--priority ${JSON.stringify(priority)}: expected rm, edf or both`)
   return {
     runs: int("--runs", 10_000, 1, 100_000_000),
     master: int("--master-seed", Math.floor(Math.random() * 0x7fffffff), 0, 0x7fffffff),
     jobs: int("--jobs", availableParallelism(), 1, 256),
     chunk: int("--chunk", 500, 1, 1_000_000),
     ties,
+    priority,
     chunkSeed: out["--chunk-seed"] === undefined ? null : int("--chunk-seed", 0, 0, 0x7fffffff),
   }
 }
@@ -100,10 +105,11 @@ interface Result {
   readonly mismatch: string | null
 }
 
-const runChunk = (t: Task, ties: Flags["ties"]): Result => {
+const runChunk = (t: Task, ties: Flags["ties"], priority: Flags["priority"]): Result => {
   const tiesArb = ties === "both" ? fc.constantFrom<Ties>("rotate", "declaration") : fc.constant<Ties>(ties)
+  const priorityArb = priority === "both" ? fc.constantFrom<"rm" | "edf">("rm", "edf") : fc.constant(priority)
   let decisions = 0
-  const whole = fc.check(fc.property(diffCases({ ties: tiesArb }), (c: DiffCase) => {
+  const whole = fc.check(fc.property(diffCases({ ties: tiesArb, priority: priorityArb }), (c: DiffCase) => {
     const r = compareCase(c)
     decisions += r.decisions
     return r.difference === null
@@ -121,13 +127,13 @@ const runChunk = (t: Task, ties: Flags["ties"]): Result => {
 }
 
 if (!isMainThread && (workerData as { campaign?: string } | null)?.campaign === "scheduler") {
-  const ties = (workerData as { ties: Flags["ties"] }).ties
+  const { ties, priority } = workerData as { ties: Flags["ties"]; priority: Flags["priority"] }
   parentPort!.on("message", (t: Task | null) => {
     if (t === null) {
       parentPort!.close()
       return
     }
-    parentPort!.postMessage(runChunk(t, ties))
+    parentPort!.postMessage(runChunk(t, ties, priority))
   })
 }
 
@@ -146,8 +152,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   if (f.chunkSeed !== null) tasks.push({ k: 0, seed: f.chunkSeed, runs: f.runs })
   else for (let k = 0, left = f.runs; left > 0; k++, left -= f.chunk) tasks.push({ k, seed: chunkSeed(f.master, k), runs: Math.min(f.chunk, left) })
   const jobs = Math.min(f.jobs, tasks.length)
-  console.log(`scheduler campaign: master seed ${f.master}, ${f.runs} specs + ${f.runs} call sequences in ${tasks.length} chunk(s), ties ${f.ties}, ${jobs} worker(s)`)
-  console.log(`  rerun: npm run campaign -- scheduler --runs ${f.runs} --master-seed ${f.master} --chunk ${f.chunk} --ties ${f.ties}`)
+  console.log(`scheduler campaign: master seed ${f.master}, ${f.runs} specs + ${f.runs} call sequences in ${tasks.length} chunk(s), ties ${f.ties}, priority ${f.priority}, ${jobs} worker(s)`)
+  console.log(`  rerun: npm run campaign -- scheduler --runs ${f.runs} --master-seed ${f.master} --chunk ${f.chunk} --ties ${f.ties} --priority ${f.priority}`)
 
   const started = performance.now()
   const results: Result[] = []
@@ -157,12 +163,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     let next = 0
     let live = jobs
     for (let j = 0; j < jobs; j++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { campaign: "scheduler", ties: f.ties } })
+      const w = new Worker(new URL(import.meta.url), { workerData: { campaign: "scheduler", ties: f.ties, priority: f.priority } })
       const feed = () => w.postMessage(next < tasks.length ? tasks[next++]! : null)
       w.on("message", (r: Result) => {
         results.push(r)
         if (r.mismatch !== null) {
-          console.log(`\nMISMATCH ${r.mismatch}\n  replay: npm run campaign -- scheduler --chunk-seed ${r.seed} --runs ${r.runs} --jobs 1 --ties ${f.ties}\n`)
+          console.log(`\nMISMATCH ${r.mismatch}\n  replay: npm run campaign -- scheduler --chunk-seed ${r.seed} --runs ${r.runs} --jobs 1 --ties ${f.ties} --priority ${f.priority}\n`)
         }
         const now = performance.now()
         if (now - lastReport > 10_000) {

@@ -78,7 +78,7 @@ describe("scheduler invariants in the full system", { timeout: 120_000 }, () => 
     const r = fc.check(fc.property(systemArb, (d) => run(d, { makeScheduler: () => new IgnoresPriority(toConfig(d).scheduler as never) }) === null), { numRuns: 40 })
     expect(r.failed).toBe(true)
     const m = run(r.counterexample![0], { makeScheduler: () => new IgnoresPriority(toConfig(r.counterexample![0]).scheduler as never) })
-    expect(m).toMatch(/^sandbox \d+ core \d+ VCPU \d+ "[^"]+": F2: VCPU \d+ .* S2 \(ties: (rotate|declaration)\) selects VCPU \d+ .*\(at t=\d+ns, event .*, seed \d+\)$/)
+    expect(m).toMatch(/^sandbox \d+ core \d+ VCPU \d+ "[^"]+": F2: VCPU \d+ .* S2 \(ties: (rotate|declaration)(, edf)?\) selects VCPU \d+ .*\(at t=\d+ns, event .*, seed \d+\)$/)
   })
 
   it("catch an idle core that programs no timer (F10, with the core's held time allowed for)", () => {

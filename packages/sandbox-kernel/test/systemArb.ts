@@ -10,7 +10,8 @@
  * - virtualization `questv` (mostly), `none`, `hypervisor` (device or all interrupts exit) or `xen`;
  * - scheduler options from vcpu-sched's `Arbitraries.schedulerOptions` (maxRepl 1–32, split rule,
  *   δ, overhead, the 1 ms rule on, at 250 µs, or off, quantum, re-arm, both tie rules), plus the
- *   naive POSIX policy, the PIBS clamp and the background band now and then;
+ *   naive POSIX or the deferrable server as the Main-VCPU policy, EDF instead of rate-monotonic
+ *   priorities, the PIBS clamp and the background band now and then;
  * - kernel: both sleep wake-up rules, a timer handler of 0 or 2,000 cycles;
  * - per sandbox 1–3 Main VCPUs `(C, T)`, T 2–40 ms, C ≤ T/3 (overload happens with several
  *   threads), and 0–2 I/O VCPUs (ata, net) — or the default p11 set;
@@ -116,11 +117,15 @@ const sandboxArb: fc.Arbitrary<SandboxDesc> = fc
 const schedulerArb = fc.record({
   base: Arbitraries.schedulerOptions({ latency: true, overhead: true }),
   naive: fc.integer({ min: 0, max: 7 }).map((x) => x === 0),
+  // Shrinking goes to 0: to rate monotonic and the default policy.
+  deferrable: fc.integer({ min: 0, max: 7 }).map((x) => x === 7),
+  edf: fc.integer({ min: 0, max: 3 }).map((x) => x === 3),
   clamp: fc.boolean(),
   background: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
-}).map(({ base, naive, clamp, background }) => ({
+}).map(({ base, naive, deferrable, edf, clamp, background }) => ({
   ...base,
-  ...(naive ? { policy: "posixNaive" } : {}),
+  ...(naive ? { policy: "posixNaive" } : deferrable ? { policy: "deferrable" } : {}),
+  ...(edf ? { priority: "edf" } : {}),
   ...(clamp ? { pibsClampOnInherit: true } : {}),
   ...(background ? { ioBackground: "belowAll" } : {}),
 }))
