@@ -56,7 +56,7 @@ Policy.register({
   create: (params, ctx) => new PollingServer(params, ctx),
   analysis: Analysis.sporadicTask, // runs only from a poll, at most C: a periodic task
   migration: null, // refused by migration
-  arbitrary: Policy.noOptions,
+  optionValues: {}, // it reads no scheduler options
 })
 
 export default defineScenario({

@@ -91,6 +91,13 @@ export const schedulerOptions = (o: {
     ...(o.pibsClampOnInherit === undefined ? {} : { pibsClampOnInherit: o.pibsClampOnInherit }),
   }))
 
+/** The scheduler options a policy reads, drawn from its `optionValues` (`{}` when it reads none). */
+export const policyOptions = (policy: Policy.VcpuPolicy): fc.Arbitrary<Partial<SchedulerOptions>> => {
+  const entries = Object.entries(policy.optionValues).filter(([, values]) => values !== undefined && values.length > 0)
+  if (entries.length === 0) return fc.constant({})
+  return fc.record(Object.fromEntries(entries.map(([name, values]) => [name, fc.constantFrom(...(values as unknown[]))]))) as fc.Arbitrary<Partial<SchedulerOptions>>
+}
+
 export interface SpecOptions {
   /** One unit in ns (default 100 µs). */
   readonly unitNs?: number

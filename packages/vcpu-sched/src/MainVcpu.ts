@@ -24,7 +24,6 @@
  *
  * @module
  */
-import fc from "fast-check"
 import { sporadicTask } from "./Analysis.ts"
 import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import type { VcpuPolicy } from "./Policy.ts"
@@ -252,6 +251,6 @@ export const policy: VcpuPolicy = {
     save: (v) => ({ queue: (v as MainVcpu).replenishments(), usedNs: (v as MainVcpu).usedNs }),
     install: (v, saved, shiftNs) => (v instanceof MainVcpu ? v.restore(saved.queue, saved.usedNs, shiftNs) : "not a sporadic server"),
   },
-  arbitrary: fc.record({ maxRepl: fc.constantFrom(32, 1, 2, 3, 4), splitAdvancesHead: fc.boolean() }),
+  optionValues: { maxRepl: [32, 1, 2, 3, 4], splitAdvancesHead: [false, true] },
   checkInvariants: (v: Vcpu) => (v instanceof MainVcpu ? checkInvariants(v) : null),
 }

@@ -13,7 +13,9 @@
  *   instead of a verdict;
  * - `migration`: how its budget state moves to another sandbox (§D.10), or `null`: migration refuses
  *   a thread on such a VCPU;
- * - `arbitrary`: the scheduler options it reads, as a fast-check arbitrary, for property tests;
+ * - `optionValues`: the scheduler options it reads, each with the values worth trying, from which the
+ *   property tests build a fast-check arbitrary (`Arbitraries.policyOptions`; plain data here, so
+ *   the policies do not depend on fast-check);
  * - optionally `checkInvariants`, a per-VCPU state check the invariant checker runs at every decision.
  *
  * Invariants: names are unique and match `[A-Za-z][A-Za-z0-9-]*`; the built-ins are registered
@@ -24,7 +26,6 @@
  *
  * @module
  */
-import fc from "fast-check"
 import type { DemandModel } from "./Analysis.ts"
 import type { SchedulerOptions } from "./Options.ts"
 import { VcpuError, type ServerContext, type ServerParams, type Vcpu } from "./Vcpu.ts"
@@ -63,14 +64,14 @@ export interface VcpuPolicy {
   readonly analysis: DemandModel | null
   /** Its migration, or null (cannot migrate). */
   readonly migration: PolicyMigration | null
-  /** The scheduler options it reads, varied for property tests (`fc.constant({})` when none). */
-  readonly arbitrary: fc.Arbitrary<Partial<SchedulerOptions>>
+  /** The scheduler options it reads, each with the values property tests should try (`{}` when none). */
+  readonly optionValues: PolicyOptionValues
   /** Optional: what is wrong with a VCPU of this policy, or null (checked at every decision when invariants are on). */
   readonly checkInvariants?: (v: Vcpu) => string | null
 }
 
-/** `arbitrary` for a policy that reads no scheduler options. */
-export const noOptions: fc.Arbitrary<Partial<SchedulerOptions>> = fc.constant({})
+/** Scheduler options with the values worth trying, per option (`Arbitraries.policyOptions` draws from them). */
+export type PolicyOptionValues = { readonly [K in keyof SchedulerOptions]?: ReadonlyArray<SchedulerOptions[K]> }
 
 /** The policy I/O VCPUs report (`IoVcpu.policy`); not a Main-VCPU policy, not in the registry. */
 export const IO_POLICY = "pibs"
@@ -81,7 +82,7 @@ const registry = new Map<string, VcpuPolicy>()
 /** Adds `policy` to the registry (idempotent for the same object); returns it. */
 export const register = <P extends VcpuPolicy>(policy: P): P => {
   if (typeof policy !== "object" || policy === null || typeof policy.name !== "string" || typeof policy.create !== "function") {
-    throw new VcpuError(`Policy.register: expected a VcpuPolicy {name, description, create, analysis, migration, arbitrary}, got ${String(policy)}`)
+    throw new VcpuError(`Policy.register: expected a VcpuPolicy {name, description, create, analysis, migration, optionValues}, got ${String(policy)}`)
   }
   if (!NAME.test(policy.name) || policy.name === IO_POLICY) throw new VcpuError(`Policy.register: name ${JSON.stringify(policy.name)} must match ${NAME} and not be "${IO_POLICY}"`)
   const old = registry.get(policy.name)

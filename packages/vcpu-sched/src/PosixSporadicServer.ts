@@ -20,7 +20,6 @@
  *
  * @module
  */
-import fc from "fast-check"
 import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import type { VcpuPolicy } from "./Policy.ts"
 import { NONE, ServerVcpu, VcpuError, type PriorityRule } from "./Vcpu.ts"
@@ -149,5 +148,5 @@ export const policy: VcpuPolicy = {
   create: (p, ctx) => new PosixSporadicServer(p.budgetNs, p.periodNs, ctx.createdAtNs, { maxRepl: ctx.options.maxRepl, rule: ctx.rule, deadlineNs: p.deadlineNs }),
   analysis: null,
   migration: null,
-  arbitrary: fc.record({ maxRepl: fc.constantFrom(32, 1, 2, 3, 4) }),
+  optionValues: { maxRepl: [32, 1, 2, 3, 4] },
 }

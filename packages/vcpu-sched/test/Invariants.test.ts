@@ -52,9 +52,9 @@ describe("the checker holds on the real scheduler", () => {
     assertHolds(specs({ ios: [1, 2] }), (spec) => checked(spec, { irqTopHalfNs: 7 * US }), 60)
   })
   for (const name of Policy.names()) {
-    it(`for every registered policy (here ${name}) under both priority rules, its own options from its arbitrary, mixed with sporadic VCPUs`, () => {
+    it(`for every registered policy (here ${name}) under both priority rules, its own option values, mixed with sporadic VCPUs`, () => {
       const policy = Policy.get(name)
-      const arb = fc.record({ spec: specs(), own: policy.arbitrary, priority: fc.constantFrom<"rm" | "edf">("rm", "edf"), which: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }) })
+      const arb = fc.record({ spec: specs(), own: Arbitraries.policyOptions(policy), priority: fc.constantFrom<"rm" | "edf">("rm", "edf"), which: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }) })
         .map(({ spec, own, priority, which }): PcpuSpec => ({
           ...spec,
           vcpus: spec.vcpus.map((v, i) => (v.kind === "io" || !which[i % 6] ? v : { ...v, policy: name })),

@@ -16,7 +16,7 @@ const toy = (name: string, says = name): Policy.VcpuPolicy => ({
   create: (p, ctx) => Object.assign(new MainVcpu(p.budgetNs, p.periodNs, ctx.createdAtNs, { rule: ctx.rule, deadlineNs: p.deadlineNs }), { policy: says }),
   analysis: sporadicTask,
   migration: null,
-  arbitrary: Policy.noOptions,
+  optionValues: {},
 })
 
 describe("Policy registry", () => {
