@@ -83,6 +83,18 @@ describe("files outside the checkout import @qvsim/*", { timeout: 60_000 }, () =
     expect(r.stdout).toMatch(/✓ the heavy variant uses more CPU/)
   })
 
+  it("a sweep over a .ts scenario runs in its workers too (each worker installs the hook)", () => {
+    const sweep = join(dir, "seeds.json")
+    writeFileSync(sweep, JSON.stringify({ name: "outside-seeds", base: "./my.ts", seeds: { from: 1, count: 4 } }))
+    const out = join(dir, "sweep-out")
+    const r = qvsim(["sweep", sweep, "--jobs", "2", "--out", out], dir)
+    expect(r.stderr).not.toMatch(/Cannot find package/)
+    expect(r.code).toBe(0)
+    const runs = readFileSync(join(out, "runs.jsonl"), "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l) as { error?: unknown })
+    expect(runs).toHaveLength(4)
+    expect(runs.filter((x) => x.error !== undefined)).toEqual([])
+  })
+
   it("@qvsim/* always means the checkout's packages, even beside a node_modules/@qvsim of another copy", () => {
     const decoy = mkdtempSync(join(tmpdir(), "qvsim-decoy-"))
     try {

@@ -1,8 +1,12 @@
 // The pool's worker entry. Plain JavaScript on purpose (like cli/qvsim.mjs): a worker thread or
 // child process is a new Node instance, so it turns on Node's compile cache itself before loading
-// any TypeScript (about a third less start-up per worker); the work is in Worker.ts.
+// any TypeScript (about a third less start-up per worker); the work is in Worker.ts. Module hooks
+// are per thread, so it also installs the `@qvsim/*` resolve hook itself: a sweep whose base is a
+// .ts scenario outside the checkout loads it in the worker as the CLI does.
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
+const WorkspaceImports = await import("../cli/WorkspaceImports.ts")
+WorkspaceImports.install()
 const { default: run } = await import("./Worker.ts")
 export default run
