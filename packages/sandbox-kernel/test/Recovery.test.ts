@@ -274,7 +274,9 @@ describe("F19 with recovery", () => {
 
   it("the property catches an EPT that lets the corrupted driver's wild writes through", () => {
     const hooks: System.SystemHooks = { makeEpt: (s: number, m: Machine.Machine) => new LeakyEpt(m.sim, s, m.memory.frames, m.layout) }
-    const r = fc.check(fc.property(f19rArb, (c) => unaffected(c).length === 0 || f19r(c, hooks) === null), { numRuns: 40 })
+    // The first counterexample is enough (62 % of cases are one: 93 of 150 sampled); shrinking one
+    // took over the test's 60 s under some seeds (seed campaign 20261206, seed 1122248506).
+    const r = fc.check(fc.property(f19rArb, (c) => unaffected(c).length === 0 || f19r(c, hooks) === null), { numRuns: 40, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f19r(r.counterexample![0], hooks)).toMatch(/trace changed/)
   })
