@@ -19,6 +19,9 @@ import type { Trace } from "@qvsim/sim-core"
 import type { System } from "@qvsim/sandbox-kernel"
 import * as Experiment from "./paper/Experiment.ts"
 import * as Registry from "./paper/registry.ts"
+import { asRobust, partsOf, type RobustClaim, type WithParams } from "./robust/Contract.ts"
+import type { InputValue, Params } from "./robust/Domain.ts"
+import * as RunPoint from "./robust/RunPoint.ts"
 import * as Runner from "./Runner.ts"
 import { parseScenario, type Scenario, ScenarioError, type ScenarioInput } from "./Scenario.ts"
 import { importModule } from "./UserModule.ts"
@@ -59,14 +62,18 @@ export const splitVariant = (spec: string): { experiment: string; variant: strin
   return { experiment: m[1]!, variant: m[2]! }
 }
 
-/** The scenario of one variant: its system (less the seed, which the run gives), run to `untilNs(scale)`. */
-export const variantScenario = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number): ScenarioInput => {
-  const { seed: _seed, ...system } = v.system(seed, scale)
+/**
+ * The scenario of one variant: its system (less the seed, which the run gives), run to
+ * `untilNs(scale)`; at the domain point `params` (default: the headline point).
+ */
+export const variantScenario = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number, params?: Params): ScenarioInput => {
+  const at = params ?? RunPoint.defaultsOf(e)
+  const { seed: _seed, ...system } = RunPoint.variantInput(e, v, seed, scale, at)
   return {
     name: `${e.name}-${v.name}`,
     description: v.description,
     seed,
-    duration: v.untilNs(scale),
+    duration: RunPoint.untilOf(v, scale, at),
     system: system as NonNullable<ScenarioInput["system"]>,
   }
 }
@@ -80,8 +87,8 @@ export const variantOf = (e: Experiment.Experiment, name: string): Experiment.Va
 }
 
 /** The validated scenario of a variant (errors name the variant). */
-export const parseVariant = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number): { input: ScenarioInput; scenario: Scenario } => {
-  const input = variantScenario(e, v, seed, scale)
+export const parseVariant = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number, params?: Params): { input: ScenarioInput; scenario: Scenario } => {
+  const input = variantScenario(e, v, seed, scale, params)
   return { input, scenario: parseScenario(input, `${e.name}/${v.name}`) }
 }
 
@@ -98,6 +105,8 @@ export interface RunOptions {
   readonly checkInvariants?: boolean
   /** Record every variant's jobs (`--strict` counts their missed deadlines). */
   readonly recordJobs?: boolean
+  /** The domain point (`--param`); default the headline point (every parameter at its default). */
+  readonly params?: Params
 }
 
 export interface Ran {
@@ -111,19 +120,17 @@ export interface Ran {
 export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
+  const params = options.params ?? RunPoint.defaultsOf(e)
   const viaRunner = options.sinks !== undefined || options.onVariant !== undefined || options.onSlice !== undefined
   if (!viaRunner || e.compute !== undefined) {
-    const { runs, result } = Experiment.runAll(e, { seed, scale, checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false })
-    let events = 0
-    for (const r of runs) events += r.system.sim.events
-    return { runs, result, events }
+    return RunPoint.runPoint(e, { seed, scale, params, checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false })
   }
   const runs: Experiment.Run[] = []
   let events = 0
   for (const v of e.variants) {
-    const { input, scenario } = parseVariant(e, v, seed, scale)
+    const { input, scenario } = parseVariant(e, v, seed, scale, params)
     const prepared = Runner.prepare(scenario, {
-      seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [],
+      seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
       checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
     })
     Runner.execute(prepared, options.onSlice?.(v))
@@ -131,7 +138,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
     options.onVariant?.(v, prepared.sim.events)
     runs.push({ variant: v.name, system: prepared.system as System.System })
   }
-  return { runs, result: e.analyse(runs), events }
+  return { runs, result: (e.analyse as WithParams<Experiment.Experiment["analyse"]>)(runs, params), events }
 }
 
 /**
@@ -142,14 +149,15 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
 export const runAsync = async (e: Experiment.Experiment, options: RunOptions & { readonly control: (v: Experiment.Variant) => Runner.RunControl; readonly check?: () => void }): Promise<Ran> => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
+  const params = options.params ?? RunPoint.defaultsOf(e)
   options.check?.()
-  if (e.compute !== undefined) return run(e, { seed, scale })
+  if (e.compute !== undefined) return run(e, { seed, scale, params })
   const runs: Experiment.Run[] = []
   let events = 0
   for (const v of e.variants) {
-    const { input, scenario } = parseVariant(e, v, seed, scale)
+    const { input, scenario } = parseVariant(e, v, seed, scale, params)
     const prepared = Runner.prepare(scenario, {
-      seed, untilNs: v.untilNs(scale), sinks: options.sinks?.(v, scenario, input) ?? [],
+      seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
       checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
     })
     await Runner.executeAsync(prepared, options.control(v), options.onSlice?.(v))
@@ -158,7 +166,7 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
     runs.push({ variant: v.name, system: prepared.system as System.System })
   }
   options.check?.()
-  return { runs, result: e.analyse(runs), events }
+  return { runs, result: (e.analyse as WithParams<Experiment.Experiment["analyse"]>)(runs, params), events }
 }
 
 /** A file-name slug of a table title. */
@@ -204,15 +212,30 @@ export const formatClaims = (claims: ReadonlyArray<Experiment.Claim>): string =>
   const failed = claims.filter((c) => !c.holds).length
   return [
     "claims",
-    ...claims.map((c) => `  ${c.holds ? "✓" : "✗"} ${c.text}\n      ${c.detail}`),
+    ...claims.map((c) => {
+      const t = (c as RobustClaim).threshold
+      const th = t === undefined ? "" : `\n      threshold (${t.ours ? "ours" : "given"}): ${t.name} ${t.holdsWhen} ${t.value.toLocaleString("en-US")}${t.unit !== undefined ? ` ${t.unit}` : ""}; measured ${Number(t.measured.toPrecision(6)).toLocaleString("en-US", { maximumFractionDigits: 6 })}${t.unit !== undefined ? ` ${t.unit}` : ""}`
+      return `  ${c.holds ? "✓" : "✗"} ${c.text}\n      ${c.detail}${th}`
+    }),
     failed === 0 ? `all ${claims.length} claims hold` : `${failed} of ${claims.length} claims do NOT hold`,
   ].join("\n")
 }
 
-/** `results.json`. */
-export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult): Record<string, unknown> => ({
-  experiment: e.name,
-  seed,
-  tables: result.tables,
-  claims: result.claims,
-})
+/** `results.json` (the parameters when not the headline point; the inputs and metrics when the experiment declares them). */
+export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult, params?: Params): Record<string, unknown> => {
+  const inputs = partsOf(e).inputs
+  const metrics = asRobust(result).metrics
+  return {
+    experiment: e.name,
+    seed,
+    ...(params !== undefined ? { params } : {}),
+    ...(inputs !== undefined ? { inputs } : {}),
+    tables: result.tables,
+    claims: result.claims,
+    ...(metrics !== undefined ? { metrics } : {}),
+  }
+}
+
+/** An experiment's inputs as text lines (`name: value unit (source)`). */
+export const formatInputs = (inputs: ReadonlyArray<InputValue>): string[] =>
+  inputs.map((i) => `  ${i.name}: ${typeof i.value === "number" ? i.value.toLocaleString("en-US") : i.value}${i.unit !== undefined ? ` ${i.unit}` : ""}  (${i.source})`)

@@ -42,12 +42,12 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(html).toMatch(/<svg/)
   })
 
-  it("--json prints {experiment, seed, scale, wallMs, out, tables, claims} only; --seed changes the runs", () => {
+  it("--json prints {experiment, seed, scale, wallMs, out, inputs, tables, claims, metrics} only; --seed changes the runs", () => {
     const out = fresh()
     const r = qvsim(["run", tiny, "--out", out, "--json", "--seed", "4"])
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout)
-    expect(Object.keys(j).sort()).toEqual(["claims", "experiment", "out", "scale", "seed", "tables", "wallMs"])
+    expect(Object.keys(j).sort()).toEqual(["claims", "experiment", "inputs", "metrics", "out", "scale", "seed", "tables", "wallMs"])
     expect(j.out).toBe(out)
     expect(j.seed).toBe(4)
   })

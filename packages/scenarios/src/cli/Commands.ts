@@ -22,6 +22,9 @@ import { headerScenario, resolveForReplay } from "../TraceSource.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
 import { runExperiment } from "./ExperimentRun.ts"
+import { runRobust, sensitivity } from "./RobustRun.ts"
+import * as Domain from "../robust/Domain.ts"
+import { domainOf } from "../robust/RunPoint.ts"
 import * as List from "./List.ts"
 import * as Progress from "./Progress.ts"
 import * as Signals from "./Signals.ts"
@@ -81,7 +84,38 @@ const fileFlag = (name: string, description: string, extensions: ReadonlyArray<s
 
 const perfettoFlag = fileFlag("perfetto", "write a Chrome/Perfetto trace-event JSON file (open it at ui.perfetto.dev)", [".json"])
 
-const jobsFlag = fileFlag("jobs", "write one row per job (thread, job, release, firstStart, finish, response, deadline, missed, preemptions; ns) to FILE: CSV, or JSON for .json", [".csv", ".json"])
+const JOBS_FILE = [".csv", ".json"]
+
+// A file for one run (its jobs), or with --robust the number of workers: checked where it is used.
+const jobsFlag = Flag.String("jobs").pipe(
+  Flag.withDescription("write one row per job (thread, job, release, firstStart, finish, response, deadline, missed, preemptions; ns) to FILE: CSV, or JSON for .json; with --robust: the number of workers (default: the cores)"),
+  Flag.withMetavar("FILE|N"),
+  Flag.optional,
+)
+
+const isJobsFile = (path: string): boolean => JOBS_FILE.some((ext) => basename(path).toLowerCase().endsWith(ext) && basename(path).length > ext.length)
+
+const robustFlag = Flag.Boolean("robust").pipe(
+  Flag.withDescription("experiments: every claim over the experiment's domain (seeds, choices, assumed constants), sampled on a worker pool: holds in k of n, a 95 % interval, the first counterexample"),
+  Flag.withDefault(false),
+)
+
+const samplesFlag = Flag.Int("samples").pipe(
+  Flag.withDescription("with --robust: the points of the Latin hypercube (default: the domain's, its number of seeds)"),
+  Flag.filter((n) => Number.isSafeInteger(n) && n >= 1, () => "Expected a positive integer"),
+  Flag.optional,
+)
+
+const paramFlag = Flag.String("param").pipe(
+  Flag.withDescription("experiments: set a domain parameter for this run (repeatable): --param pinged=3 --param interruptEntryCycles=800 (names and ranges: qvsim run <experiment> --robust lists them)"),
+  Flag.withMetavar("NAME=VALUE"),
+  Flag.atLeast(0),
+)
+
+const resumeFlag = Flag.Boolean("resume").pipe(
+  Flag.withDescription("with --robust: continue <out>/runs.jsonl, skipping the points already there"),
+  Flag.withDefault(false),
+)
 
 const checkInvariantsFlag = Flag.Boolean("check-invariants").pipe(
   Flag.withDescription("check every scheduler at every decision (spec F1–F3, F7, F9, F10); a violation stops the run with exit 3"),
@@ -172,16 +206,35 @@ export const run = Command.make(
     checkInvariants: checkInvariantsFlag,
     strict: strictFlag,
     set: setFlag,
+    robust: robustFlag,
+    samples: samplesFlag,
+    param: paramFlag,
+    resume: resumeFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set, robust, samples, param, resume }) {
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
-      if (set.length > 0) return yield* badInput(`--set applies to one run: use \`qvsim run ${spec}/<variant> --set ...\``)
-      for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--jobs", Option.isSome(jobs)], ["--until", Option.isSome(until)]] as const) {
+      if (set.length > 0) return yield* badInput(`--set applies to one run: use \`qvsim run ${spec}/<variant> --set ...\` (or --param NAME=VALUE for the experiment's domain parameters)`)
+      for (const [flag, given] of [["--trace", Option.isSome(trace)], ["--perfetto", Option.isSome(perfetto)], ["--schedule", Option.isSome(schedule)], ["--until", Option.isSome(until)]] as const) {
         if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
-      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict })
+      if (robust) {
+        for (const [flag, given] of [["--seed", Option.isSome(seed)], ["--param", param.length > 0], ["--traces", Option.isSome(traces)], ["--check-invariants", checkInvariants], ["--force", force]] as const) {
+          if (given) return yield* badInput(`${flag} applies to one run; --robust samples the experiment's domain (its seeds and parameters)`)
+        }
+        return yield* runRobust(found, { scale, samples, jobs: Option.getOrUndefined(jobs), out, report: Option.getOrUndefined(report), json, strict, resume })
+      }
+      if (Option.isSome(jobs)) return yield* badInput(`--jobs applies to one run: use \`qvsim run ${spec}/<variant> --jobs FILE\` (with --robust, --jobs N is the number of workers)`)
+      for (const [flag, given] of [["--samples", Option.isSome(samples)], ["--resume", resume]] as const) {
+        if (given) return yield* badInput(`${flag} applies to --robust`)
+      }
+      const params = yield* attempt(() => Domain.parseAssignments(domainOf(found.experiment), param))
+      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict, params, paramTexts: param })
     }
+    for (const [flag, given] of [["--robust", robust], ["--samples", Option.isSome(samples)], ["--resume", resume], ["--param", param.length > 0]] as const) {
+      if (given) return yield* badInput(`${flag} applies to experiments; ${spec} is a scenario (use --set PATH=VALUE to change its fields)`)
+    }
+    if (Option.isSome(jobs) && !isJobsFile(jobs.value)) return yield* badInput(`--jobs ${jobs.value}: Expected a file name ending in .csv or .json`)
     if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
     if (Option.isSome(traces)) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
     const paths = {
@@ -332,5 +385,5 @@ export const schema = Command.make(
 
 export const root = Command.make("qvsim").pipe(
   Command.withDescription("qvsim: a deterministic discrete-event simulator of the Quest-V multikernel"),
-  Command.withSubcommands([list, run, check, replay, diff, schema, sweep, merge]),
+  Command.withSubcommands([list, run, check, replay, diff, schema, sweep, merge, sensitivity]),
 )

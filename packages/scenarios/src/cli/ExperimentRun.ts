@@ -22,6 +22,10 @@ import * as Progress from "./Progress.ts"
 import * as RunDirectory from "./RunDirectory.ts"
 import * as Signals from "./Signals.ts"
 import { strictVerdict } from "./Strict.ts"
+import { asRobust, partsOf } from "../robust/Contract.ts"
+import * as Domain from "../robust/Domain.ts"
+import type { Params } from "../robust/Domain.ts"
+import * as RunPoint from "../robust/RunPoint.ts"
 
 export interface ExperimentFlags {
   readonly seed: Option.Option<number>
@@ -33,6 +37,10 @@ export interface ExperimentFlags {
   readonly force: boolean
   readonly checkInvariants: boolean
   readonly strict: boolean
+  /** The domain point (`--param`, checked); the defaults when none was given. */
+  readonly params?: Params
+  /** `--param` as given (the folder's name and the manifest carry them). */
+  readonly paramTexts?: readonly string[]
 }
 
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -42,7 +50,10 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
     const e = found.experiment
     const seed = Option.getOrElse(flags.seed, () => e.seed)
     const scale = Option.getOrElse(flags.scale, () => 1)
-    const id = { experiment: e.name, seed, scale }
+    const params = flags.params ?? RunPoint.defaultsOf(e)
+    const domain = RunPoint.domainOf(e)
+    const atDefaults = Domain.isDefault(domain, params)
+    const id = { experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }) }
     const outDir = Option.getOrElse(flags.out, () => RunDirectory.defaultFolder(id))
     const traced = new Set<string>()
     if (Option.isSome(flags.traces)) {
@@ -96,9 +107,9 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       const ran = yield* Effect.tryPromise({
         try: () => e.compute !== undefined
           // A computed experiment is one synchronous computation: the signals keep their default action meanwhile (no file is open yet).
-          ? Signals.withDefaultAction(() => Experiments.run(e, { seed, scale, checkInvariants: flags.checkInvariants, recordJobs: flags.strict }))
+          ? Signals.withDefaultAction(() => Experiments.run(e, { seed, scale, params, checkInvariants: flags.checkInvariants, recordJobs: flags.strict }))
           : Experiments.runAsync(e, {
-            seed, scale, onVariant, checkInvariants: flags.checkInvariants, recordJobs: flags.strict,
+            seed, scale, params, onVariant, checkInvariants: flags.checkInvariants, recordJobs: flags.strict,
             ...(sinks !== undefined ? { sinks } : {}), ...(onSlice !== undefined ? { onSlice } : {}),
             control: (v) => Signals.control(`in variant ${v.name} (${variantsDone} of ${e.variants.length} done) `),
           }),
@@ -108,7 +119,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       const { result } = ran
       const files = [
         ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),
-        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result), null, 2)}\n` },
+        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result, atDefaults ? undefined : params), null, 2)}\n` },
       ]
       for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
       if (flags.report !== undefined) {
@@ -143,7 +154,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
       : undefined
     if (flags.json) {
-      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, wallMs: done.wallMs, out: outDir, tables: result.tables, claims: result.claims }))
+      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }), wallMs: done.wallMs, out: outDir, inputs: partsOf(e).inputs ?? [], tables: result.tables, claims: result.claims, metrics: asRobust(result).metrics ?? {} }))
       if (verdict !== undefined) return yield* different(verdict)
       return
     }
@@ -152,7 +163,9 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       `experiment   ${e.name} (seed ${seed}${scale !== 1 ? `, scale ${scale}` : ""})`,
       `             ${e.description}`,
       `source       ${e.source}`,
+      ...(atDefaults ? [] : [`parameters   ${domain.params.filter((p) => params[p.name] !== p.default).map((p) => `${p.name}=${Domain.show(params[p.name]!)}`).join(" ")} (the others at their defaults)`]),
       `ran          ${done.ran.runs.length > 0 ? `${done.ran.runs.length} variant(s)` : "computed"} in ${done.wallMs.toFixed(0)} ms wall${done.ran.events > 0 ? ` (${done.ran.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s)` : ""}`,
+      ...((partsOf(e).inputs ?? []).length > 0 ? ["", "inputs (configured from the paper, not claims)", ...Experiments.formatInputs(partsOf(e).inputs!)] : []),
       ...result.tables.flatMap((t) => ["", Experiments.formatTable(t)]),
       "",
       Experiments.formatClaims(result.claims),

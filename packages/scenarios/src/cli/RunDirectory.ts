@@ -19,6 +19,7 @@ import { OutputError } from "../Files.ts"
 import * as Input from "../Input.ts"
 import { ensureDirectory } from "../SafeOutput.ts"
 import { VERSION } from "../Version.ts"
+import { canonical, hashOf } from "../Hash.ts"
 
 export const MANIFEST = "qvsim-run.json"
 
@@ -27,10 +28,13 @@ export interface RunIdentity {
   readonly experiment: string
   readonly seed: number
   readonly scale: number
+  /** Domain parameters (`--param`), absent at the headline point. */
+  readonly params?: Readonly<Record<string, unknown>>
 }
 
-/** `scale1-seed42` */
-export const tag = (id: Pick<RunIdentity, "seed" | "scale">): string => `scale${id.scale}-seed${id.seed}`
+/** `scale1-seed42`, and `-p<hash>` of the parameters when not the headline point. */
+export const tag = (id: Pick<RunIdentity, "seed" | "scale" | "params">): string =>
+  `scale${id.scale}-seed${id.seed}${id.params === undefined ? "" : `-p${hashOf(id.params).slice(0, 8)}`}`
 
 /** The default folder of a run: `out/<experiment>/<tag>`. */
 export const defaultFolder = (id: RunIdentity): string => join("out", id.experiment, tag(id))
@@ -45,13 +49,13 @@ const readManifest = (dir: string): Manifest | "unreadable" | undefined => {
   try {
     const m = JSON.parse(Input.readText(path, "manifest", 1024 * 1024, "QVSIM_MAX_SCENARIO_BYTES", OutputError)) as Partial<Manifest>
     if (typeof m.experiment !== "string" || typeof m.seed !== "number" || typeof m.scale !== "number" || !Array.isArray(m.files)) return "unreadable"
-    return { experiment: m.experiment, seed: m.seed, scale: m.scale, files: m.files.filter((f): f is string => typeof f === "string") }
+    return { experiment: m.experiment, seed: m.seed, scale: m.scale, ...(m.params !== undefined ? { params: m.params } : {}), files: m.files.filter((f): f is string => typeof f === "string") }
   } catch {
     return "unreadable"
   }
 }
 
-const describe = (m: RunIdentity): string => `${m.experiment} at scale ${m.scale}, seed ${m.seed}`
+const describe = (m: RunIdentity): string => `${m.experiment} at scale ${m.scale}, seed ${m.seed}${m.params === undefined ? "" : `, parameters ${canonical(m.params)}`}`
 
 /**
  * Makes `dir` ready for the run `id`: creates it, refuses it (an {@link OutputError}) when it
@@ -67,7 +71,7 @@ export const prepare = (dir: string, id: RunIdentity, force: boolean): readonly 
     }
     return []
   }
-  const same = manifest.experiment === id.experiment && manifest.seed === id.seed && manifest.scale === id.scale
+  const same = manifest.experiment === id.experiment && manifest.seed === id.seed && manifest.scale === id.scale && canonical(manifest.params ?? null) === canonical(id.params ?? null)
   if (!same && !force) {
     throw new OutputError(`--out: ${dir} holds the results of ${describe(manifest)}, not ${describe(id)}; pass --force to replace them, or choose another --out`)
   }
@@ -76,7 +80,7 @@ export const prepare = (dir: string, id: RunIdentity, force: boolean): readonly 
 
 /** The manifest's text for the run `id` and its files (names inside the folder). */
 export const manifestText = (id: RunIdentity & { readonly source: string }, files: readonly string[]): string =>
-  `${JSON.stringify({ qvsim: VERSION, experiment: id.experiment, source: id.source, seed: id.seed, scale: id.scale, files: [...files].sort() }, null, 2)}\n`
+  `${JSON.stringify({ qvsim: VERSION, experiment: id.experiment, source: id.source, seed: id.seed, scale: id.scale, ...(id.params !== undefined ? { params: id.params } : {}), files: [...files].sort() }, null, 2)}\n`
 
 /** The name of `path` inside `dir`, or undefined when it is elsewhere. */
 export const nameIn = (dir: string, path: string): string | undefined =>

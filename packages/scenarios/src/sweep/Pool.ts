@@ -5,6 +5,8 @@
  *
  * Invariant: the pool only transports: which worker runs a batch never changes its records.
  *
+ * `open` makes the same kind of pool for another worker module (the robust studies' `robust/worker.mjs`).
+ *
  * @module
  */
 import { Tinypool } from "tinypool"
@@ -13,17 +15,18 @@ import type { Task } from "./Worker.ts"
 
 export type Runtime = "worker_threads" | "child_process"
 
-export interface Pool {
-  readonly run: (task: Task) => Promise<RunRecord[]>
+export interface Pool<T = Task, R = RunRecord[]> {
+  readonly run: (task: T) => Promise<R>
   /** Stops every worker (in-flight batches are dropped). */
   readonly destroy: () => Promise<void>
 }
 
 export const runtimeFromEnv = (): Runtime => (process.env["QVSIM_SWEEP_RUNTIME"] === "child_process" ? "child_process" : "worker_threads")
 
-export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool => {
+/** A pool of `jobs` long-lived workers running the default export of the module at `filename` (a URL). */
+export const open = <T, R>(filename: string, jobs: number, runtime: Runtime = runtimeFromEnv()): Pool<T, R> => {
   const pool = new Tinypool({
-    filename: new URL("./worker.mjs", import.meta.url).href,
+    filename,
     runtime,
     minThreads: jobs,
     maxThreads: jobs,
@@ -35,7 +38,10 @@ export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool =>
     idleTimeout: 60_000,
   })
   return {
-    run: (task) => pool.run(task) as Promise<RunRecord[]>,
+    run: (task) => pool.run(task) as Promise<R>,
     destroy: () => pool.destroy(),
   }
 }
+
+/** The sweep workers' pool. */
+export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool => open<Task, RunRecord[]>(new URL("./worker.mjs", import.meta.url).href, jobs, runtime)
