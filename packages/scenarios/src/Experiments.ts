@@ -19,8 +19,7 @@ import type { Trace } from "@qvsim/sim-core"
 import type { System } from "@qvsim/sandbox-kernel"
 import * as Experiment from "./paper/Experiment.ts"
 import * as Registry from "./paper/registry.ts"
-import { asRobust, partsOf, type RobustClaim, type WithParams } from "./robust/Contract.ts"
-import type { InputValue, Params } from "./robust/Domain.ts"
+import type { Params } from "./robust/Domain.ts"
 import * as RunPoint from "./robust/RunPoint.ts"
 import * as Runner from "./Runner.ts"
 import { parseScenario, type Scenario, ScenarioError, type ScenarioInput } from "./Scenario.ts"
@@ -138,7 +137,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
     options.onVariant?.(v, prepared.sim.events)
     runs.push({ variant: v.name, system: prepared.system as System.System })
   }
-  return { runs, result: (e.analyse as WithParams<Experiment.Experiment["analyse"]>)(runs, params), events }
+  return { runs, result: e.analyse(runs, params), events }
 }
 
 /**
@@ -166,7 +165,7 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
     runs.push({ variant: v.name, system: prepared.system as System.System })
   }
   options.check?.()
-  return { runs, result: (e.analyse as WithParams<Experiment.Experiment["analyse"]>)(runs, params), events }
+  return { runs, result: e.analyse(runs, params), events }
 }
 
 /** A file-name slug of a table title. */
@@ -213,7 +212,7 @@ export const formatClaims = (claims: ReadonlyArray<Experiment.Claim>): string =>
   return [
     "claims",
     ...claims.map((c) => {
-      const t = (c as RobustClaim).threshold
+      const t = c.threshold
       const th = t === undefined ? "" : `\n      threshold (${t.ours ? "ours" : "given"}): ${t.name} ${t.holdsWhen} ${t.value.toLocaleString("en-US")}${t.unit !== undefined ? ` ${t.unit}` : ""}; measured ${Number(t.measured.toPrecision(6)).toLocaleString("en-US", { maximumFractionDigits: 6 })}${t.unit !== undefined ? ` ${t.unit}` : ""}`
       return `  ${c.holds ? "✓" : "✗"} ${c.text}\n      ${c.detail}${th}`
     }),
@@ -223,8 +222,8 @@ export const formatClaims = (claims: ReadonlyArray<Experiment.Claim>): string =>
 
 /** `results.json` (the parameters when not the headline point; the inputs and metrics when the experiment declares them). */
 export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult, params?: Params): Record<string, unknown> => {
-  const inputs = partsOf(e).inputs
-  const metrics = asRobust(result).metrics
+  const inputs = e.inputs
+  const metrics = result.metrics
   return {
     experiment: e.name,
     seed,
@@ -235,7 +234,3 @@ export const resultsJson = (e: Experiment.Experiment, seed: number, result: Expe
     ...(metrics !== undefined ? { metrics } : {}),
   }
 }
-
-/** An experiment's inputs as text lines (`name: value unit (source)`). */
-export const formatInputs = (inputs: ReadonlyArray<InputValue>): string[] =>
-  inputs.map((i) => `  ${i.name}: ${typeof i.value === "number" ? i.value.toLocaleString("en-US") : i.value}${i.unit !== undefined ? ` ${i.unit}` : ""}  (${i.source})`)

@@ -22,10 +22,10 @@ import * as Progress from "./Progress.ts"
 import * as RunDirectory from "./RunDirectory.ts"
 import * as Signals from "./Signals.ts"
 import { strictVerdict } from "./Strict.ts"
-import { asRobust, partsOf } from "../robust/Contract.ts"
 import * as Domain from "../robust/Domain.ts"
 import type { Params } from "../robust/Domain.ts"
 import * as RunPoint from "../robust/RunPoint.ts"
+import * as Verdicts from "../robust/Verdicts.ts"
 
 export interface ExperimentFlags {
   readonly seed: Option.Option<number>
@@ -75,7 +75,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
     const abort = () => { for (const f of pending) f.abort() }
     const done = yield* Effect.gen(function* () {
       const sinks = traced.size > 0
-        ? (v: { readonly name: string; readonly untilNs: (scale: number) => number }, scenario: { readonly name: string }, input: unknown): Trace.TraceSink[] | undefined => {
+        ? (v: { readonly name: string }, scenario: { readonly name: string; readonly duration: number }, input: unknown): Trace.TraceSink[] | undefined => {
           if (!traced.has(v.name)) return undefined
           const path = join(outDir, `${v.name}.trace.jsonl`)
           const file = open(path, "--traces")
@@ -84,7 +84,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
             qvsim: VERSION,
             scenario: headerScenario(scenario.name, hashOf(input), `${found.source}/${v.name}`, path),
             seed,
-            options: { untilNs: v.untilNs(scale), scale },
+            options: { untilNs: scenario.duration, scale },
           }
           return [new Trace.JsonlSink(file, h)]
         }
@@ -154,7 +154,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
       : undefined
     if (flags.json) {
-      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }), wallMs: done.wallMs, out: outDir, inputs: partsOf(e).inputs ?? [], tables: result.tables, claims: result.claims, metrics: asRobust(result).metrics ?? {} }))
+      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }), wallMs: done.wallMs, out: outDir, inputs: e.inputs ?? [], tables: result.tables, claims: result.claims, metrics: result.metrics ?? {} }))
       if (verdict !== undefined) return yield* different(verdict)
       return
     }
@@ -165,7 +165,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       `source       ${e.source}`,
       ...(atDefaults ? [] : [`parameters   ${domain.params.filter((p) => params[p.name] !== p.default).map((p) => `${p.name}=${Domain.show(params[p.name]!)}`).join(" ")} (the others at their defaults)`]),
       `ran          ${done.ran.runs.length > 0 ? `${done.ran.runs.length} variant(s)` : "computed"} in ${done.wallMs.toFixed(0)} ms wall${done.ran.events > 0 ? ` (${done.ran.events.toLocaleString("en-US")} events, ${rate.toLocaleString("en-US")} events/s)` : ""}`,
-      ...((partsOf(e).inputs ?? []).length > 0 ? ["", "inputs (configured from the paper, not claims)", ...Experiments.formatInputs(partsOf(e).inputs!)] : []),
+      ...((e.inputs ?? []).length > 0 ? ["", "inputs (configured from the paper, not claims)", ...Verdicts.formatInputs(e.inputs!)] : []),
       ...result.tables.flatMap((t) => ["", Experiments.formatTable(t)]),
       "",
       Experiments.formatClaims(result.claims),

@@ -19,7 +19,6 @@ import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Experiments from "../Experiments.ts"
 import type * as Campaign from "../robust/Campaign.ts"
-import { partsOf } from "../robust/Contract.ts"
 import type { Domain } from "../robust/Domain.ts"
 import { domainOf } from "../robust/RunPoint.ts"
 import type * as Verdicts from "../robust/Verdicts.ts"
@@ -96,7 +95,7 @@ export const runRobust = (found: Experiments.Found, flags: RobustFlags) =>
     const writeDurably = Store.writeDurably
     const e = found.experiment
     const d = domainOf(e)
-    const parts = partsOf(e)
+    const parts = e
     const samples = Option.getOrElse(flags.samples, () => d.samples)
     const scale = Option.getOrElse(flags.scale, () => d.scale)
     const jobs = yield* attempt(() => jobsOf(flags.jobs))

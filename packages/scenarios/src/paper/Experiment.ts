@@ -17,6 +17,8 @@
  * @module
  */
 import { System, type Config } from "@qvsim/sandbox-kernel"
+import type { PooledClaim, Threshold } from "../robust/Contract.ts"
+import type { Domain, InputValue, Params } from "../robust/Domain.ts"
 
 /** One run of an experiment. */
 export interface Variant {
@@ -27,10 +29,12 @@ export interface Variant {
   /**
    * The system to build. `scale` (default 1) shrinks long experiments for tests: a variant should
    * scale its request counts or duration by it (e.g. 30,000 pings × 0.01 = 300) and nothing else.
+   * `params`: the point of the experiment's domain (robust/Domain.ts) to build; absent = the
+   * headline point (every parameter at its default; `Domain.at` reads them typed either way).
    */
-  readonly system: (seed: number, scale: number) => Config.SystemInput
-  /** Simulated time to run to, ns, at the given scale. */
-  readonly untilNs: (scale: number) => number
+  readonly system: (seed: number, scale: number, params?: Params) => Config.SystemInput
+  /** Simulated time to run to, ns, at the given scale (and domain point). */
+  readonly untilNs: (scale: number, params?: Params) => number
 }
 
 /** A results table: named columns, one record per row (numbers or strings). */
@@ -48,6 +52,10 @@ export interface Claim {
   readonly holds: boolean
   /** The numbers behind the verdict ("outage local 95.3 ms, remote 95.3 ms, reboot 10,000 ms"). */
   readonly detail: string
+  /** Stable across runs (robust results are keyed by it); default `claim<i+1>`. */
+  readonly id?: string
+  /** When a threshold decides the verdict: what is compared, with what, whose threshold it is (robust/Contract.ts). */
+  readonly threshold?: Threshold
 }
 
 export interface ExperimentResult {
@@ -55,6 +63,8 @@ export interface ExperimentResult {
   readonly claims: readonly Claim[]
   /** The analogue of the paper's figure, as a Vega-Lite spec (rendered by the report), if any. */
   readonly plot?: Readonly<Record<string, unknown>>
+  /** Headline numbers of the run by name, units in the names (`meanRttOverheadPct`): what robust and sensitivity studies summarise. */
+  readonly metrics?: Readonly<Record<string, number>>
 }
 
 /** A finished run handed to `analyse`. */
@@ -72,8 +82,8 @@ export interface Experiment {
   /** Default seed. */
   readonly seed: number
   readonly variants: readonly Variant[]
-  /** Tables and claims from the finished runs (in variant order). */
-  readonly analyse: (runs: readonly Run[]) => ExperimentResult
+  /** Tables and claims from the finished runs (in variant order), at the domain point `params` (absent: the headline point). */
+  readonly analyse: (runs: readonly Run[], params?: Params) => ExperimentResult
   /**
    * Optional: an experiment that is not a set of Quest-V systems (e.g. single-PCPU scheduler
    * harness runs, spec E7/E8) computes its result here instead, as a pure function of the seed and
@@ -81,7 +91,13 @@ export interface Experiment {
    * it when present (and `analyse` otherwise). `options.checkInvariants`: check every scheduler it
    * runs at every decision (`--check-invariants`); it must not change the result.
    */
-  readonly compute?: (seed: number, scale: number, options?: ComputeOptions) => ExperimentResult
+  readonly compute?: (seed: number, scale: number, options?: ComputeOptions, params?: Params) => ExperimentResult
+  /** What the claims are stated over (robust/Domain.ts): seeds, choices, assumed constants; default 30 seeds and nothing else. */
+  readonly domain?: Domain
+  /** Values configured from the paper (or the code) with their source: shown as inputs, never as claims. */
+  readonly inputs?: readonly InputValue[]
+  /** Claims over a whole robust sample (a pooled rate with its interval), besides the per-run claims. */
+  readonly pooled?: readonly PooledClaim[]
 }
 
 /** How a computed experiment is run. */
@@ -109,7 +125,7 @@ export const withRunOptions = (input: Config.SystemInput, o: RunAllOptions): Con
 /** Typed identity for experiment modules. */
 export const defineExperiment = (e: Experiment): Experiment => e
 
-/** Runs every variant of an experiment at `scale` and analyses them (plain TS; no files). */
+/** Runs every variant of an experiment at `scale` at its headline point and analyses them (plain TS; no files; `robust/RunPoint.ts` runs any point of the domain). */
 export const runAll = (e: Experiment, options: RunAllOptions = {}): { runs: Run[]; result: ExperimentResult } => {
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1

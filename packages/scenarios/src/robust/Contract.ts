@@ -1,10 +1,9 @@
 /**
- * What an experiment adds to the `Experiment` contract (paper/Experiment.ts) to state its claims
- * over a domain:
+ * The parts of the `Experiment` contract (paper/Experiment.ts) that state claims over a domain:
  *
  * - `domain` (robust/Domain.ts): seeds, choices, assumed constants; the variant builders take the
- *   typed parameters as a third argument (`system(seed, scale, params)`), so do `untilNs(scale,
- *   params)`, `analyse(runs, params)` and `compute(seed, scale, options, params)`;
+ *   domain point as a third argument (`system(seed, scale, params)`, read typed with `Domain.at`),
+ *   so do `untilNs(scale, params)`, `analyse(runs, params)` and `compute(seed, scale, options, params)`;
  * - `inputs`: the values configured from the paper, with their source (shown, never claimed);
  * - per claim an `id` (stable across runs: results are keyed by it) and, where a threshold decides
  *   the verdict, the `threshold`: its name and value, whether it is ours, the measured value and
@@ -16,8 +15,8 @@
  *
  * @module
  */
-import type { Claim, Experiment, ExperimentResult } from "../paper/Experiment.ts"
-import type { Domain, InputValue, Params } from "./Domain.ts"
+import type { Claim } from "../paper/Experiment.ts"
+import type { Params } from "./Domain.ts"
 
 /** How a measured value is compared with its threshold for the claim to hold. */
 export type Comparison = "<" | "<=" | ">" | ">="
@@ -39,19 +38,6 @@ export interface Threshold {
   readonly alternatives?: readonly number[]
 }
 
-/** A claim of a run, with what the robust framework needs. */
-export interface RobustClaim extends Claim {
-  readonly id?: string
-  readonly threshold?: Threshold
-}
-
-/** A result with its headline metrics. */
-export interface RobustResult extends ExperimentResult {
-  readonly claims: readonly RobustClaim[]
-  /** Headline numbers of the run by name (with units in the names: `meanRttOverheadPct`). */
-  readonly metrics?: Readonly<Record<string, number>>
-}
-
 /** One finished sample, as pooled claims see it. */
 export interface Sample {
   readonly seed: number
@@ -67,16 +53,6 @@ export interface PooledClaim {
   readonly from: (samples: readonly Sample[]) => { readonly holds: boolean; readonly detail: string }
 }
 
-/** The robust part of an experiment (all optional: an experiment without it is stated over seeds only). */
-export interface RobustParts {
-  readonly domain?: Domain
-  readonly inputs?: readonly InputValue[]
-  readonly pooled?: readonly PooledClaim[]
-}
-
-/** An experiment as the robust framework sees it. */
-export type RobustExperiment = Experiment & RobustParts
-
 /** `Threshold`'s comparison. */
 export const compare = (measured: number, how: Comparison, value: number): boolean =>
   how === "<" ? measured < value : how === "<=" ? measured <= value : how === ">" ? measured > value : measured >= value
@@ -84,14 +60,6 @@ export const compare = (measured: number, how: Comparison, value: number): boole
 /** The verdict of a thresholded claim at another threshold value. */
 export const holdsAt = (t: Threshold, value: number): boolean => t.otherConditionsHold && compare(t.measured, t.holdsWhen, value)
 
+
 /** The id of claim `i` of a result (its own, or `claim<i+1>`). */
-export const claimId = (c: RobustClaim, i: number): string => c.id ?? `claim${i + 1}`
-
-/** The robust parts of any experiment. */
-export const partsOf = (e: Experiment): RobustParts => e as RobustExperiment
-
-/** A result's claims, metrics and claim thresholds as the framework reads them. */
-export const asRobust = (r: ExperimentResult): RobustResult => r as RobustResult
-
-/** Call sites that pass parameters to builders typed before the contract had them. */
-export type WithParams<F> = F extends (...a: infer A) => infer R ? (...a: [...A, Params]) => R : never
+export const claimId = (c: Claim, i: number): string => c.id ?? `claim${i + 1}`

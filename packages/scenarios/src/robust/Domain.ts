@@ -184,6 +184,12 @@ export const defineDomain = <C extends Record<string, Param> = Record<never, Par
 /** The headline point: every parameter at its default. */
 export const defaults = (d: Domain): Params => Object.fromEntries(d.params.map((p) => [p.name, p.default]))
 
+/**
+ * A builder's typed view of the point `params` (absent: the headline point): every parameter of
+ * `d`, the defaults filling what `params` lacks.
+ */
+export const at = <D extends Domain>(d: D, params?: Params): ParamsOf<D> => ({ ...defaults(d), ...(params ?? {}) }) as ParamsOf<D>
+
 /** The parameter named `name`, or a `ScenarioError` listing the known ones. */
 export const paramOf = (d: Domain, name: string, flag = "--param"): NamedParam => {
   const p = d.params.find((x) => x.name === name)

@@ -18,12 +18,14 @@ import type { Experiment, ExperimentResult, Run, Variant } from "../paper/Experi
 import { withRunOptions } from "../paper/Experiment.ts"
 import * as Override from "../Override.ts"
 import type { ScenarioInput } from "../Scenario.ts"
-import { asRobust, claimId, partsOf, type Threshold, type WithParams } from "./Contract.ts"
+import { claimId, type Threshold } from "./Contract.ts"
 import { defaults, type Domain, type Params, seedsOnly, show } from "./Domain.ts"
 import type { Point } from "./Design.ts"
 
 /** The domain of `e` (its own, or seeds only). */
-export const domainOf = (e: Experiment): Domain => partsOf(e).domain ?? seedsOnly()
+export const domainOf = (e: Experiment): Domain => e.domain ?? SEEDS_ONLY
+
+const SEEDS_ONLY = seedsOnly()
 
 /** The headline point of `e`: every parameter at its default. */
 export const defaultsOf = (e: Experiment): Params => defaults(domainOf(e))
@@ -36,7 +38,7 @@ export const overridesFor = (d: Domain, variant: string, params: Params): Overri
 
 /** Variant `v`'s system input at a point: the builder's, then the parameters' paths. */
 export const variantInput = (e: Experiment, v: Variant, seed: number, scale: number, params: Params): Config.SystemInput => {
-  const input = (v.system as WithParams<Variant["system"]>)(seed, scale, params)
+  const input = v.system(seed, scale, params)
   const overrides = overridesFor(domainOf(e), v.name, params)
   if (overrides.length === 0) return input
   const { seed: s, ...system } = input
@@ -46,7 +48,7 @@ export const variantInput = (e: Experiment, v: Variant, seed: number, scale: num
 }
 
 /** Variant `v`'s run time at a point. */
-export const untilOf = (v: Variant, scale: number, params: Params): number => (v.untilNs as WithParams<Variant["untilNs"]>)(scale, params)
+export const untilOf = (v: Variant, scale: number, params: Params): number => v.untilNs(scale, params)
 
 export interface PointOptions {
   readonly seed: number
@@ -63,7 +65,7 @@ export const runPoint = (e: Experiment, o: PointOptions): { runs: Run[]; result:
   const checkInvariants = o.checkInvariants ?? false
   const recordJobs = o.recordJobs ?? false
   if (e.compute !== undefined) {
-    return { runs: [], result: (e.compute as WithParams<NonNullable<Experiment["compute"]>>)(o.seed, o.scale, { checkInvariants }, params), events: 0 }
+    return { runs: [], result: e.compute(o.seed, o.scale, { checkInvariants }, params), events: 0 }
   }
   let events = 0
   const runs: Run[] = e.variants.map((v) => {
@@ -72,7 +74,7 @@ export const runPoint = (e: Experiment, o: PointOptions): { runs: Run[]; result:
     events += system.sim.events
     return { variant: v.name, system }
   })
-  return { runs, result: (e.analyse as WithParams<Experiment["analyse"]>)(runs, params), events }
+  return { runs, result: e.analyse(runs, params), events }
 }
 
 /** A point's outcome, as one line of `runs.jsonl` (the sweep record's shape: `point` = the parameters, `verdicts` by claim id). */
@@ -110,7 +112,7 @@ export const replayLine = (source: string, d: Domain, seed: number, scale: numbe
 
 /** The record of a finished result. */
 export const recordOf = (result: ExperimentResult, head: Omit<PointRecord, "ok" | "metrics" | "verdicts" | "details" | "claims" | "wallMs">, wallMs: number): PointRecord => {
-  const r = asRobust(result)
+  const r = result
   const metrics: Record<string, number> = {}
   for (const [k, v] of Object.entries(r.metrics ?? {})) if (Number.isFinite(v)) metrics[k] = v
   const verdicts: Record<string, boolean> = {}
