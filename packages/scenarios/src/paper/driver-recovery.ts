@@ -26,6 +26,7 @@
  * @module
  */
 import type { System } from "@qvsim/sandbox-kernel"
+import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { heartbeatGaps, SMP_VARIANT, smpClaim, smpSystem, smpTable } from "./driverRecoverySmp.ts"
 
@@ -54,6 +55,46 @@ export const TABLE1: ReadonlyArray<{ readonly phase: string; readonly label: str
 /** Table 1's column sums (spec §D.9). */
 export const TABLE1_TOTALS = { local: 203_008_622, remote: 202_997_486 } as const
 
+/** Our thresholds: online outage at most this share of the reboot's; local and remote outages this close; re-initialisation at least this share of the outage. */
+const MUCH_SHORTER = 0.1
+const SIMILAR = 0.05
+const MOST_SIGNIFICANT = 0.5
+
+/**
+ * The robustness domain: which sandbox is pinged and broken, which one helps in a remote
+ * recovery, when within a ping period the (manual) trigger comes, and the reboot's down-time.
+ */
+export const domain = defineDomain({
+  seedsReason: "the ping host and the recovery draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the choices and the reboot time",
+  scale: 0.2,
+  scaleReason: "the fault after the 4th reply, 10 replies collected: the recovery itself (its phases, its outage, the requests it loses) is the same as at paper size; only the number of replies around it shrinks",
+  choices: {
+    pinged: {
+      kind: "choice", values: [0, 1, 2, 3], default: 0,
+      description: "the sandbox that is pinged and whose NIC driver breaks",
+      reason: "the paper breaks the driver 'in one sandbox kernel' without saying which",
+    },
+    helperOffset: {
+      kind: "choice", values: [1, 2, 3], default: 1,
+      description: "remote recovery: the helping sandbox is (pinged + helperOffset) mod 4",
+      reason: "the paper recovers 'remotely in another sandbox' without saying which",
+    },
+    triggerDelayNs: {
+      kind: "range", min: 0, max: 499_000_000, default: 0, integer: true, unit: "ns",
+      description: "time from the driver's break (right after the 20th reply) to the manual recovery trigger",
+      reason: "the paper triggers recovery by hand after the 20th reply; where within the 500 ms ping period the trigger lands is the experimenter's hand",
+    },
+  },
+  assumed: {
+    rebootNs: {
+      kind: "range", min: 2_000_000_000, max: 60_000_000_000, default: REBOOT_NS, integer: true, log: true, unit: "ns", basis: "measurement",
+      description: "machine down-time of the full-reboot baseline (firmware + boot of every sandbox)",
+      reason: "a server of the class (PowerEdge T410) spends 10–60 s in its firmware before the boot loader; a warm reset with fast boot a few seconds",
+      paths: ["system.recovery.rebootNs"], variants: ["reboot", "smp"],
+    },
+  },
+})
+
 /** Replies before the fault at `scale` (at least 1). */
 const triggerAt = (scale: number): number => Math.max(1, Math.round(TRIGGER_AFTER * scale))
 /** Replies collected for a run whose fault fires after `trigger` replies. */
@@ -64,22 +105,28 @@ type Mode = "local" | "remote" | "reboot"
 const variant = (mode: Mode, description: string) => ({
   name: mode,
   description,
-  system: (seed: number, scale: number) => ({
-    seed,
-    hosts: [{ kind: "ping" as const, name: HOST, target: 0, intervalNs: INTERVAL_NS }],
-    faults: [{
-      kind: "corruptDriver" as const,
-      afterReplies: { host: HOST, replies: triggerAt(scale) },
-      sandbox: 0,
-      // The paper triggers recovery by hand as soon as the driver is broken.
-      detection: "trigger" as const,
-      detectAfterNs: 0,
-      recovery: mode,
-      ...(mode === "remote" ? { target: 1 } : {}),
-    }],
-  }),
+  system: (seed: number, scale: number, params?: Params) => {
+    const p = at(domain, params)
+    return {
+      seed,
+      hosts: [{ kind: "ping" as const, name: HOST, target: p.pinged, intervalNs: INTERVAL_NS }],
+      faults: [{
+        kind: "corruptDriver" as const,
+        afterReplies: { host: HOST, replies: triggerAt(scale) },
+        sandbox: p.pinged,
+        // The paper triggers recovery by hand once the driver is broken (at once at the headline point).
+        detection: "trigger" as const,
+        detectAfterNs: p.triggerDelayNs,
+        recovery: mode,
+        ...(mode === "remote" ? { target: (p.pinged + p.helperOffset) % 4 } : {}),
+      }],
+    }
+  },
   // Every request up to the last collected reply, plus the requests lost meanwhile, plus slack.
-  untilNs: (scale: number) => (repliesFor(triggerAt(scale)) + 4) * INTERVAL_NS + (mode === "reboot" ? REBOOT_NS : 0),
+  untilNs: (scale: number, params?: Params) => {
+    const p = at(domain, params)
+    return (repliesFor(triggerAt(scale)) + 4) * INTERVAL_NS + p.triggerDelayNs + (mode === "reboot" ? p.rebootNs : 0)
+  },
 })
 
 /** What one run measured. */
@@ -180,36 +227,21 @@ const outageTable = (runs: readonly RecoveryRun[], hz: number): ResultTable => (
 const claims = (byName: ReadonlyMap<string, RecoveryRun>): Claim[] => {
   const local = byName.get("local"), remote = byName.get("remote"), reboot = byName.get("reboot")
   const out: Claim[] = []
-  // Table 1, exactly.
+  // Re-initialisation dominates the outage (in time, as run on the recovery VCPU).
   {
-    const problems: string[] = []
-    const check = (r: RecoveryRun | undefined, col: "local" | "remote") => {
-      if (r === undefined) return problems.push(`no ${col} run`)
-      const want = TABLE1.filter((t) => t[col] !== null).map((t) => `${t.phase} ${t[col]}`)
-      const got = r.phases.map((p) => `${p.phase} ${p.cycles}`)
-      if (want.join(", ") !== got.join(", ")) problems.push(`${col}: recorded [${got.join(", ")}], Table 1 [${want.join(", ")}]`)
-      if (r.totalCycles !== TABLE1_TOTALS[col]) problems.push(`${col} total ${cyc(r.totalCycles)} ≠ ${cyc(TABLE1_TOTALS[col])}`)
-      return 0
+    const share = (r: RecoveryRun | undefined): number => {
+      if (r === undefined || !(r.outageNs > 0)) return NaN
+      const reinit = r.phases.filter((p) => p.phase === "driverReinit" || p.phase === "networkReinit").reduce((a, p) => a + (p.endNs - p.startNs), 0)
+      return reinit / r.outageNs
     }
-    check(local, "local")
-    check(remote, "remote")
-    out.push({
-      text: "Table 1: the recovery phases and their CPU cycles (local: VM exit 707, driver switch 12,427, VM entry 823, driver re-init 134,244,605, network re-init 68,750,060; remote: IPI round trip 1,291 instead of the driver switch)",
-      holds: problems.length === 0,
-      detail: problems.length === 0
-        ? `recorded phases equal Table 1; totals local ${cyc(local!.totalCycles)}, remote ${cyc(remote!.totalCycles)} cycles`
-        : problems.join("; "),
-    })
-  }
-  // Re-initialisation dominates.
-  {
-    const share = (r: RecoveryRun | undefined): number =>
-      r === undefined || r.totalCycles === 0 ? NaN : r.phases.filter((p) => p.phase === "driverReinit" || p.phase === "networkReinit").reduce((a, p) => a + p.cycles, 0) / r.totalCycles
     const sl = share(local), sr = share(remote)
+    const least = Math.min(sl, sr)
     out.push({
-      text: "re-initialisation is the most significant recovery cost (≥ 99 % of the phases' cycles)",
-      holds: sl >= 0.99 && sr >= 0.99,
-      detail: `driver + network re-initialisation: local ${fmt(sl * 100, 4)} %, remote ${fmt(sr * 100, 4)} % of the cycles`,
+      id: "reinitDominates",
+      text: `re-initialisation is the most significant recovery cost: the driver and network re-initialisation phases take ≥ ${MOST_SIGNIFICANT * 100} % of the outage (measured from the phases' start and end times on the recovery VCPU)`,
+      holds: least >= MOST_SIGNIFICANT,
+      detail: `driver + network re-initialisation: local ${fmt(sl * 100, 3)} %, remote ${fmt(sr * 100, 3)} % of the outage (the other phases and the waits for the recovery VCPU's budget take the rest)`,
+      threshold: { name: "re-initialisation's share of the outage (the smaller of local and remote)", value: MOST_SIGNIFICANT * 100, unit: "%", holdsWhen: ">=", ours: true, measured: least * 100, otherConditionsHold: true, alternatives: [50, 75, 90, 99] },
     })
   }
   // Online recovery vs reboot.
@@ -219,8 +251,10 @@ const claims = (byName: ReadonlyMap<string, RecoveryRun>): Claim[] => {
     const ratio = ok ? worst / reboot.outageNs : NaN
     const fewerLost = ok && local.lost < reboot.lost && remote.lost < reboot.lost
     out.push({
-      text: "the down-time of online recovery is much shorter than with a system reboot (outage ≤ 10 % of the reboot's, and fewer replies lost)",
-      holds: ok && ratio <= 0.1 && fewerLost,
+      id: "muchShorterThanReboot",
+      text: `the down-time of online recovery is much shorter than with a system reboot (outage ≤ ${MUCH_SHORTER * 100} % of the reboot's, and fewer replies lost)`,
+      holds: ok && ratio <= MUCH_SHORTER && fewerLost,
+      threshold: { name: "online outage / reboot outage", value: MUCH_SHORTER * 100, unit: "%", holdsWhen: "<=", ours: true, measured: ratio * 100, otherConditionsHold: fewerLost, alternatives: [1, 5, 10, 25, 50] },
       detail: ok
         ? `outage local ${fmt(local.outageNs / MS)} ms, remote ${fmt(remote.outageNs / MS)} ms, reboot ${fmt(reboot.outageNs / MS)} ms (online/reboot ${fmt(ratio * 100, 2)} %); lost replies local ${local.lost}, remote ${remote.lost}, reboot ${reboot.lost}; time to collect ${local.replies} replies: local ${fmt(local.collectNs / S, 3)} s, remote ${fmt(remote.collectNs / S, 3)} s, reboot ${fmt(reboot.collectNs / S, 3)} s`
         : "a variant is missing",
@@ -232,8 +266,10 @@ const claims = (byName: ReadonlyMap<string, RecoveryRun>): Claim[] => {
     const diff = ok ? Math.abs(local.outageNs - remote.outageNs) / Math.max(local.outageNs, remote.outageNs) : NaN
     const collectDiff = ok ? Math.abs(local.collectNs - remote.collectNs) / Math.max(local.collectNs, remote.collectNs) : NaN
     out.push({
-      text: "local and remote recovery give very similar results (outages within 5 %, same lost replies, times to collect the replies within 1 %)",
-      holds: ok && diff <= 0.05 && local.lost === remote.lost && collectDiff <= 0.01,
+      id: "localLikeRemote",
+      text: `local and remote recovery give very similar results (outages within ${SIMILAR * 100} %, same lost replies, times to collect the replies within 1 %)`,
+      holds: ok && diff <= SIMILAR && local.lost === remote.lost && collectDiff <= 0.01,
+      threshold: { name: "difference of the local and remote outages", value: SIMILAR * 100, unit: "%", holdsWhen: "<=", ours: true, measured: diff * 100, otherConditionsHold: ok && local.lost === remote.lost && collectDiff <= 0.01, alternatives: [1, 5, 10] },
       detail: ok
         ? `outage local ${fmt(local.outageNs / MS, 3)} ms vs remote ${fmt(remote.outageNs / MS, 3)} ms (${fmt(diff * 100, 3)} % apart); lost ${local.lost} vs ${remote.lost}; collection ${fmt(local.collectNs / S, 6)} s vs ${fmt(remote.collectNs / S, 6)} s (${fmt(collectDiff * 100, 4)} % apart)`
         : "a variant is missing",
@@ -305,10 +341,28 @@ export const driverRecovery = defineExperiment({
     const hz = runs[0]?.system.machine.costs.hz ?? 2.13e9
     const smpRun = runs.find((r) => r.variant === SMP_VARIANT)
     const gaps = smpRun === undefined ? [] : heartbeatGaps(smpRun)
+    const metrics: Record<string, number> = {}
+    for (const m of measured) {
+      if (m.variant === SMP_VARIANT) continue
+      metrics[`${m.variant}OutageMs`] = m.outageNs / MS
+      metrics[`${m.variant}LostReplies`] = m.lost
+      metrics[`${m.variant}LongestReplyGapMs`] = m.maxGapNs / MS
+    }
     return {
       tables: [phaseTable(measured), outageTable(measured, hz), ...(smpRun === undefined ? [] : [smpTable(gaps, byName.get(SMP_VARIANT)!)])],
-      claims: [...claims(byName), smpClaim(byName.get(SMP_VARIANT), gaps, byName.get("local"))],
+      claims: [...claims(byName), { ...smpClaim(byName.get(SMP_VARIANT), gaps, byName.get("local")), id: "smpRebootOnly" }],
+      metrics,
       plot: plot(measured),
     }
   },
+  domain,
+  inputs: [
+    ...TABLE1.flatMap((t) => [
+      ...(t.local !== null ? [{ name: `Table 1 local: ${t.label}`, value: t.local, unit: "cycles", source: "paper §4.1, Table 1 (configured as the recovery's phases)" }] : []),
+      ...(t.remote !== null && t.remote !== t.local ? [{ name: `Table 1 remote: ${t.label}`, value: t.remote, unit: "cycles", source: "paper §4.1, Table 1 (configured as the recovery's phases)" }] : []),
+    ]),
+    { name: "ping interval", value: INTERVAL_NS / MS, unit: "ms", source: "paper §4.1 (an ICMP echo request every 500 milliseconds)" },
+    { name: "recovery starts after reply", value: TRIGGER_AFTER, source: "paper §4.1 (after the reception of the twentieth ICMP echo reply)" },
+    { name: "replies collected", value: TRIGGER_AFTER * REPLIES_PER_TRIGGER, source: "paper §4.1 (the total time spent on receiving 50 ICMP replies)" },
+  ],
 })

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { Params } from "../robust/Domain.ts"
 import { Program, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
 import type { Claim, ResultTable, Run } from "./Experiment.ts"
 import type { RecoveryRun } from "./driver-recovery.ts"
@@ -40,8 +41,9 @@ const heartbeat = (): ProgramNs.Program => {
 }
 
 /** The SMP system: `base` (the Quest-V variant's hosts and fault), one kernel, reboot as the recovery, a heartbeat per core. */
-export const smpSystem = (base: (seed: number, scale: number) => Config.SystemInput) => (seed: number, scale: number): Config.SystemInput => {
-  const b = base(seed, scale)
+export const smpSystem = (base: (seed: number, scale: number, params?: Params) => Config.SystemInput) => (seed: number, scale: number, params?: Params): Config.SystemInput => {
+  // One kernel: the pinged and broken "sandbox" is always its index 0 (the domain's other parameters apply).
+  const b = base(seed, scale, { ...params, pinged: 0 })
   return {
     ...b,
     kind: "smp",

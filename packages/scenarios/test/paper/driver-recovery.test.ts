@@ -1,8 +1,8 @@
 /**
  * `driver-recovery` (paper §4.1, Figure 6, Table 1): at paper size (50 replies, recovery after the
- * 20th) every claim holds and the phase table equals Table 1 exactly; each claim is shown to fail
- * on runs of a deliberately changed configuration (phase cycles, a short reboot, a starved remote
- * target).
+ * 20th) every claim holds and the configured phases (Table 1, an input) reach the recovery records;
+ * each claim is shown to fail on runs of a deliberately changed configuration (phase cycles, a short
+ * reboot, a starved remote target).
  */
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
@@ -24,10 +24,11 @@ describe("driver-recovery at paper size", () => {
 
   it("every claim holds", () => {
     for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
-    expect(result.claims.length).toBe(5)
+    expect(result.claims.map((c) => c.id)).toEqual(["reinitDominates", "muchShorterThanReboot", "localLikeRemote", "smpRebootOnly"])
   })
 
-  it("the phase table equals the paper's Table 1 exactly", () => {
+  it("the configured Table 1 reaches the recovery records (an input shown as such, not a claim)", () => {
+    expect(driverRecovery.inputs!.filter((i) => i.name.startsWith("Table 1")).map((i) => i.value)).toEqual([707, 12_427, 1_291, 823, 134_244_605, 68_750_060])
     const t = result.tables[0]!
     expect(t.columns).toEqual(["phase", "local", "remote", "reboot", "smp"])
     for (const row of TABLE1) {
@@ -84,21 +85,20 @@ describe("driver-recovery at paper size", () => {
 })
 
 describe("driver-recovery: each claim can fail", () => {
-  it("Table 1 and the re-initialisation share fail when the phases' cycles are changed", () => {
+  it("the re-initialisation share fails when re-initialisation is cheap next to the other phases", () => {
     const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "local"
       ? { ...input, recovery: { local: ["vmExit", "driverSwitch", "vmEntry", { phase: "driverReinit", cycles: 1_000 }, { phase: "networkReinit", cycles: 1_000 }] } }
       : input))
     const r = driverRecovery.analyse(runs)
-    expect(claim(r.claims, "Table 1").holds).toBe(false)
-    expect(claim(r.claims, "Table 1").detail).toMatch(/local: recorded/)
     expect(claim(r.claims, "re-initialisation").holds).toBe(false)
+    expect(claim(r.claims, "re-initialisation").threshold!.measured).toBeLessThan(50)
   })
 
   it("'much shorter than a reboot' fails when the reboot is short", () => {
     const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "reboot" ? { ...input, recovery: { rebootNs: 300 * MS } } : input))
     const r = driverRecovery.analyse(runs)
     expect(claim(r.claims, "the down-time of online recovery").holds).toBe(false)
-    expect(claim(r.claims, "Table 1").holds).toBe(true)
+    expect(claim(r.claims, "re-initialisation").holds).toBe(true)
   })
 
   it("the SMP claim fails when SMP Quest's reboot is short (300 ms: the online recovery is no longer ≤ 10 % of it)", () => {
@@ -114,6 +114,6 @@ describe("driver-recovery: each claim can fail", () => {
       : input))
     const r = driverRecovery.analyse(runs)
     expect(claim(r.claims, "local and remote").holds).toBe(false)
-    expect(claim(r.claims, "Table 1").holds).toBe(true)
+    expect(claim(r.claims, "re-initialisation").holds).toBe(true)
   })
 })
