@@ -28,6 +28,7 @@
  * @module
  */
 import { Options, Program, type Config, type Mailbox, type System } from "@qvsim/sandbox-kernel"
+import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { measureSmp, SMP_FAULT_FREE, SMP_FAULTY, smpClaim, smpSystem, smpTable } from "./isolationSmp.ts"
 
@@ -59,10 +60,54 @@ const mailboxOf = (s: number): string => `1to${s}`
 /** Observations per receiver at `scale` (at least 5). */
 export const observationsAt = (scale: number): number => Math.max(5, Math.round(OBSERVATIONS * scale))
 /**
- * The fault's time: 45 % into receiver 0's recording, 10 ms after one of sandbox 1's writes and
- * 15 ms before receiver 0's next poll (2.21 s at scale 1).
+ * The robustness domain: when the driver breaks (which receiver-0 period, and where inside it),
+ * when the receivers poll relative to the writes, how long the manual trigger takes, and the
+ * assumed cost of re-initialising the channel.
  */
-export const faultAt = (scale: number): number => Math.floor(observationsAt(scale) * 0.45) * 100 * MS + 10 * MS
+export const domain = defineDomain({
+  seedsReason: "the sender, the receivers and the ping host draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the choices",
+  scale: 0.6,
+  scaleReason: "30 observations per receiver: the fault, the recovery and the disturbance they cause are the same as at paper size; the receivers record fewer observations around them, still ≥ 4 after the latest recovery of the domain",
+  choices: {
+    faultFraction: {
+      kind: "range", min: 0.2, max: 0.6, default: 0.45,
+      description: "how far into receiver 0's recording the driver breaks (the 100 ms period it breaks in)",
+      reason: "the paper breaks the driver at some time during the run and does not say when; up to 60 % so that receiver 0 still records observations after the latest recovery",
+    },
+    faultOffsetNs: {
+      kind: "range", min: 0, max: 99_000_000, default: 10_000_000, integer: true, unit: "ns",
+      description: "where inside that 100 ms period the driver breaks (after one of sandbox 1's writes)",
+      reason: "the fault's phase relative to the 50 ms writes, the 100 ms polls and the 500 ms pings is arbitrary",
+    },
+    rxOffsetNs: {
+      kind: "range", min: 1_000_000, max: 49_000_000, default: RX_OFFSET_NS, integer: true, unit: "ns",
+      description: "the receivers' poll release offset after the sender's writes",
+      reason: "the paper's receivers poll 'every P ms' without a phase; any offset that does not coincide with a write (0 or 50 ms) is as good",
+    },
+    detectNs: {
+      kind: "range", min: 0, max: 200_000_000, default: DETECT_NS, integer: true, unit: "ns",
+      description: "time from the driver's break to the manual recovery trigger",
+      reason: "the paper triggers recovery by hand; the delay is the experimenter's",
+    },
+  },
+  assumed: {
+    channelReinitCycles: {
+      kind: "range", min: 10_000, max: 10_000_000, default: 100_000, integer: true, log: true, unit: "cycles", basis: "order of magnitude",
+      description: "cycles of re-initialising sandbox 0's channel after its recovery",
+      reason: "re-mapping and clearing one 4 KiB mailbox page and its status word: µs, up to ms with a monitor round trip",
+      paths: ["system.recovery.channelReinitCycles"], variants: ["faulty"],
+    },
+  },
+})
+
+/**
+ * The fault's time: at the headline point 45 % into receiver 0's recording, 10 ms after one of
+ * sandbox 1's writes and 15 ms before receiver 0's next poll (2.21 s at scale 1).
+ */
+export const faultAt = (scale: number, params?: Params): number => {
+  const p = at(domain, params)
+  return Math.floor(observationsAt(scale) * p.faultFraction) * 100 * MS + p.faultOffsetNs
+}
 /** Run length: the slowest receiver's recording plus a second. */
 export const untilAt = (scale: number): number => observationsAt(scale) * Math.max(...RECEIVERS.map((r) => r.pollNs)) + 1 * S
 
@@ -83,13 +128,14 @@ const receiver = (channel: string, n: number): Program.Program =>
     }
   }
 
-const system = (faulty: boolean) => (seed: number, scale: number): Config.SystemInput => {
+const system = (faulty: boolean) => (seed: number, scale: number, params?: Params): Config.SystemInput => {
   const n = observationsAt(scale)
-  const at = faultAt(scale)
+  const p = at(domain, params)
+  const faultNs = faultAt(scale, params)
   const sandboxes = [0, 1, 2, 3].map((s) => {
     if (s === SENDER) return { threads: [{ name: "sender", vcpu: 0, program: sender, periodic: { periodNs: SEND_NS } }] }
     const r = RECEIVERS.find((x) => x.sandbox === s)!
-    return { threads: [{ name: "receiver", vcpu: 0, program: receiver(mailboxOf(s), n), periodic: { periodNs: r.pollNs, offsetNs: RX_OFFSET_NS } }] }
+    return { threads: [{ name: "receiver", vcpu: 0, program: receiver(mailboxOf(s), n), periodic: { periodNs: r.pollNs, offsetNs: p.rxOffsetNs } }] }
   })
   return {
     seed,
@@ -102,7 +148,7 @@ const system = (faulty: boolean) => (seed: number, scale: number): Config.System
       ? [
         {
           kind: "corruptDriver",
-          atNs: at,
+          atNs: faultNs,
           sandbox: 0,
           detection: "never",
           writes: [
@@ -111,7 +157,7 @@ const system = (faulty: boolean) => (seed: number, scale: number): Config.System
             ...[1, 2, 3].map((t) => ({ sandbox: t, offset: 1 * MiB, bytes: 4096, value: 0 })),
           ],
         },
-        { kind: "trigger", atNs: at + DETECT_NS, sandbox: 0, recovery: "local" },
+        { kind: "trigger", atNs: faultNs + p.detectNs, sandbox: 0, recovery: "local" },
       ]
       : [],
   }
@@ -319,6 +365,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     const othersClean = [2, 3].every((s) => !disturbed(tl(faulty, s)))
     const baseline = clean.timelines.every((t) => !disturbed(t)) && !icmpDown(clean)
     out.push({
+      id: "interruptedInSandbox0Only",
       text: "message passing and ICMP service are interrupted in sandbox 0 only (a receiver is interrupted when it reads a corrupted message, a step other than P/50, or waits more than 1.5 P; ICMP when a request is lost or replies stop for more than 750 ms)",
       holds: s0 && othersClean && baseline,
       detail: `faulty run — receiver 0: ${desc(tl(faulty, 0))}; ICMP to sandbox 0: ${icmp(faulty)}; receiver 2: ${desc(tl(faulty, 2))}; receiver 3: ${desc(tl(faulty, 3))}. Fault-free run: ${clean.timelines.map((t) => `receiver ${t.sandbox}: ${desc(t)}`).join("; ")}; ICMP: ${icmp(clean)}`,
@@ -331,6 +378,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     const tlSame = [2, 3].filter((s) => sameTimeline(tl(clean, s), tl(faulty, s)))
     const sentSame = clean.sent.every((n, i) => n === faulty.sent[i])
     out.push({
+      id: "othersUnaffected",
       text: "sandboxes 1, 2 and 3 are unaffected (their traces, memory, observation timelines and sends equal the fault-free run's)",
       holds: fpSame.length === 3 && memSame.length === 3 && tlSame.length === 2 && sentSame,
       detail: `per-sandbox trace fingerprints equal for sandboxes [${fpSame.join(", ")}] of [1, 2, 3] (spec F19: a fault in sandbox 0 may change only sandbox 0's trace, plus the shared device's events seen by the other NIC sharers — NIC sharers here: [${faulty.nicSharers.join(", ")}]${faulty.nicSharers.some((x) => x !== 0) ? ", so the fingerprints of the other sharers may legitimately differ and the timelines are the comparison F19 supports" : ", so sandboxes 1–3 share no device with it"}; sandbox 1 shares only the mailbox, which it writes and never reads); memory slices equal for [${memSame.join(", ")}]; observation timelines (local time and sequence number of every observation) identical for receivers [${tlSame.join(", ")}] of [2, 3]; sandbox 1 wrote ${faulty.sent.join("/")} messages (fault-free ${clean.sent.join("/")})`,
@@ -343,6 +391,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     const own = faulty.writes.filter((w) => !/^sandbox [123] memory$/.test(w.target))
     const exitsElsewhere = [1, 2, 3].reduce((a, s) => a + faulty.vmExits[s]!, 0)
     out.push({
+      id: "wildWritesTrap",
       text: "the faulty driver's writes into other sandboxes' memory trap into sandbox 0's monitor (EPT violations); it can only wipe sandbox 0's own writable memory",
       holds: others.length > 0 && refused === others.length && faulty.eptViolations[0] === refused && exitsElsewhere === 0 && own.every((w) => w.ok) && own.length > 0,
       detail: `${others.length} writes into sandboxes 1–3, ${refused} refused; sandbox 0's EPT violations ${faulty.eptViolations[0]}; VM exits in sandboxes 1–3: ${exitsElsewhere}; writes into sandbox 0's own memory and mailbox: ${own.map((w) => `${w.target} ${w.ok ? "done" : "refused"}`).join(", ")}`,
@@ -356,6 +405,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     const resumed = afterRecovery.length > 1 && afterRecovery.slice(1).every((p) => p.step === t0.expectedStep)
     const holds = clean.timelines.every(exact) && [2, 3].every((s) => exact(tl(faulty, s))) && resumed
     out.push({
+      id: "stepsOfP50",
       text: "a receiver polling every P ms sees the sequence advance by P/50 per observation (2, 16, 20); sandbox 0's receiver is back to 2 after its recovery",
       holds,
       detail: `fault-free: ${clean.timelines.map((t) => `receiver ${t.sandbox} steps ${stepsSummary(t)}`).join("; ")}; faulty: ${faulty.timelines.map((t) => `receiver ${t.sandbox} steps ${stepsSummary(t)}`).join("; ")}; receiver 0 after the recovery: ${afterRecovery.length} observations, ${resumed ? "all" : "not all"} with step 2`,
@@ -367,6 +417,7 @@ const claims = (clean: IsolationRun | undefined, faulty: IsolationRun | undefine
     const repliesAfter = r === null ? 0 : faulty.replyTimesNs.filter((t) => t > r.endNs).length
     const holds = r !== null && r.phases.includes("driverReinit") && r.phases.includes("networkReinit") && r.phases.includes("channelReinit") && repliesAfter > 0
     out.push({
+      id: "sandbox0Recovers",
       text: "sandbox 0 recovers its NIC driver, its network service and its channel",
       holds,
       detail: r === null ? "no completed recovery" : `local recovery ${r.phases.join(" → ")} from ${ms(r.startNs, 1)} ms to ${ms(r.endNs, 1)} ms (${ms(r.endNs - r.startNs, 1)} ms, guest phases on the 20 % recovery VCPU); ${repliesAfter} ICMP replies after it`,
@@ -456,6 +507,22 @@ export const isolation = defineExperiment({
     if (smp.length > 0) tables.push(smpTable(smp))
     tables.push(timelineTable(all))
     const smpClean = smp.find((r) => r.variant === SMP_FAULT_FREE), smpFaulty = smp.find((r) => r.variant === SMP_FAULTY)
-    return { tables, claims: [...claims(clean, faulty), smpClaim(smpClean, smpFaulty)], plot: plot(all) }
+    const metrics: Record<string, number> = {}
+    if (faulty !== undefined) {
+      const d0 = deviations(faulty.timelines.find((t) => t.sandbox === 0)!)
+      metrics["icmpLost"] = faulty.icmp.lost
+      metrics["icmpLongestReplyGapMs"] = faulty.icmp.maxGapNs / MS
+      metrics["receiver0LongestGapMs"] = d0.maxGapNs / MS
+      metrics["receiver0BadSteps"] = d0.badSteps
+      if (faulty.recovery !== null) metrics["recoveryMs"] = (faulty.recovery.endNs - faulty.recovery.startNs) / MS
+    }
+    return { tables, claims: [...claims(clean, faulty), { ...smpClaim(smpClean, smpFaulty), id: "smpStops" }], metrics, plot: plot(all) }
   },
+  domain,
+  inputs: [
+    { name: "sender period", value: SEND_NS / MS, unit: "ms", source: "paper §4.5 (sandbox 1 sends every 50 ms)" },
+    ...RECEIVERS.map((r) => ({ name: `receiver sandbox ${r.sandbox} poll period`, value: r.pollNs / MS, unit: "ms", source: "paper §4.5 (receivers poll every 100, 800 and 1000 ms)" })),
+    { name: "ping interval", value: PING_NS / MS, unit: "ms", source: "paper §4.5 (ICMP requests every 500 ms, as in §4.1)" },
+    { name: "observations per receiver", value: OBSERVATIONS, source: "the paper's code (50 observations)" },
+  ],
 })

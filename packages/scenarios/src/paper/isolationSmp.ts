@@ -18,6 +18,7 @@
  *
  * @module
  */
+import type { Params } from "../robust/Domain.ts"
 import { Smp, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
 import { Program } from "@qvsim/sandbox-kernel"
 import type { Claim, ResultTable, Run } from "./Experiment.ts"
@@ -75,9 +76,11 @@ const receiver = (i: number, n: number): ProgramNs.Program =>
   }
 
 /** SMP Quest running the isolation workload; `faulty`: the same driver fault as Quest-V's. */
-export const smpSystem = (faulty: boolean) => (seed: number, scale: number): Config.SystemInput => {
+export const smpSystem = (faulty: boolean) => (seed: number, scale: number, params?: Params): Config.SystemInput => {
   const n = observationsAt(scale)
-  const at = faultAt(scale)
+  // The same domain point as the Quest-V variants: the fault's time and the receivers' offset.
+  const at = faultAt(scale, params)
+  const rxOffsetNs = params?.["rxOffsetNs"] === undefined ? RX_OFFSET_NS : (params["rxOffsetNs"] as number)
   const core = (s: number): number => s
   return {
     seed,
@@ -86,7 +89,7 @@ export const smpSystem = (faulty: boolean) => (seed: number, scale: number): Con
       vcpus: Array.from({ length: CORES }, (_, c) => ({ name: `main@${c}`, budgetNs: 20 * MS, periodNs: 100 * MS, core: c })),
       threads: [
         { name: "sender", vcpu: core(SENDER), program: sender, periodic: { periodNs: SEND_NS } },
-        ...RECEIVERS.map((r, i) => ({ name: `receiver@${r.sandbox}`, vcpu: core(r.sandbox), program: receiver(i, n), periodic: { periodNs: r.pollNs, offsetNs: RX_OFFSET_NS } })),
+        ...RECEIVERS.map((r, i) => ({ name: `receiver@${r.sandbox}`, vcpu: core(r.sandbox), program: receiver(i, n), periodic: { periodNs: r.pollNs, offsetNs: rxOffsetNs } })),
       ],
     }],
     hosts: [{ kind: "ping", name: HOST, target: 0, intervalNs: PING_NS }],
