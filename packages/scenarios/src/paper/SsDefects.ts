@@ -14,6 +14,7 @@
  * @module
  */
 import { Examples, Harness, MainVcpu, Schedule, type Options, type Workload } from "@qvsim/vcpu-sched"
+import { defineDomain } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ExperimentResult } from "./Experiment.ts"
 
 const UNIT = 1_000_000
@@ -134,4 +135,13 @@ export const ssDefects = defineExperiment({
   // No systems: a caller that only knows `analyse` gets the same (deterministic) result.
   analyse: () => analyseSs(ssRuns()),
   compute: (_seed, _scale, o) => analyseSs(ssRuns({}, o?.checkInvariants ?? false)),
+  domain: defineDomain({
+    seeds: [1],
+    seedsReason: "the worked examples draw nothing at random and have no assumed constant (units of the spec's examples): one run is the whole domain; the claims are statements about these two schedules",
+  }),
+  inputs: [
+    { name: "example 1 server", value: "C = 4, T = 10, δ = 1 (units)", source: "spec §B.4 (budget amplification)" },
+    { name: "example 2 schedule", value: "the spec's arrivals of S and H", source: "spec §B.5 (premature replenishment)" },
+    { name: "unit", value: 1, unit: "ms", source: "ours (the 1 ms timer rule applies per unit)" },
+  ],
 })
