@@ -10,6 +10,7 @@
  *   default     the experiment's sets (I/O U ≤ 0.15, work per request ≤ U·T_requester, 95–100 % of the bound, 20 longest periods)
  *   horizon80   the same sets run 4× longer (80 longest periods)
  *   io40        I/O utilisations up to 0.40
+ *   io60        I/O utilisations up to 0.60
  *   work4       I/O work per request up to 4·U·T_requester (a request may outlast the requester's budget share)
  *   bound99     utilisation 99–100 % of the bound
  *
@@ -27,6 +28,7 @@ const VARIANTS: Readonly<Record<string, { readonly g: GeneratorOptions; readonly
   default: { g: {}, horizon: HORIZON_PERIODS, what: "the experiment's generator and horizon" },
   horizon80: { g: {}, horizon: 80, what: "the same sets over 80 longest periods" },
   io40: { g: { ioUtilMaxPerMille: 400 }, horizon: HORIZON_PERIODS, what: "I/O utilisations up to 0.40" },
+  io60: { g: { ioUtilMaxPerMille: 600 }, horizon: HORIZON_PERIODS, what: "I/O utilisations up to 0.60" },
   work4: { g: { workScale: 4 }, horizon: HORIZON_PERIODS, what: "I/O work per request up to 4·U·T_requester" },
   bound99: { g: { boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "utilisation 99–100 % of the §C.3 bound" },
 }
