@@ -8,6 +8,7 @@
  */
 import { Time } from "@qvsim/sim-core"
 import type { Experiment, ExperimentResult } from "../paper/Experiment.ts"
+import { compare } from "../robust/Contract.ts"
 import { VERSION } from "../Version.ts"
 import * as Charts from "./Charts.ts"
 import { escapeHtml, pageHead } from "./Report.ts"
@@ -53,8 +54,18 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
       escapeHtml(v.name), escapeHtml(v.description), escapeHtml(Time.show(v.simTimeNs)), cell(v.events), `<span class="mono">${escapeHtml(v.fingerprint)}</span>`,
     ]))
   }`
-  const claims = `<h2>Claims</h2>${result.claims.length === 0 ? `<p class="note">This experiment checks no claims.</p>` : result.claims.map((c) =>
-    `<div class="claim"><span class="verdict ${c.holds ? "ok" : "bad"}">${c.holds ? "✓ holds" : "✗ does not hold"}</span> ${escapeHtml(c.text)}<div class="detail">${escapeHtml(c.detail)}</div></div>`).join("")}`
+  const threshold = (c: ExperimentResult["claims"][number]): string => {
+    const t = c.threshold
+    if (t === undefined) return ""
+    const unit = t.unit !== undefined ? ` ${t.unit}` : ""
+    const at = [...new Set([t.value, ...(t.alternatives ?? [])])].sort((a, b) => a - b)
+      .map((v) => `${v}${unit}: ${t.otherConditionsHold && compare(t.measured, t.holdsWhen, v) ? "✓" : "✗"}`).join(", ")
+    return `<div class="detail">threshold ${t.ours ? "<b>chosen by us</b> (the paper gives none)" : "given"}: ${escapeHtml(`${t.name} ${t.holdsWhen} ${t.value}${unit}; measured ${Number(t.measured.toPrecision(6))}${unit}; at ${at}`)}</div>`
+  }
+  const inputs = (e.inputs ?? []).length === 0 ? "" : `<h2>Inputs</h2><p class="note">Configured from the paper (or the code): given to the simulation, not claims.</p>${table(["input", "value", "source"], e.inputs!.map((i) => [escapeHtml(i.name), cell(`${typeof i.value === "number" ? i.value.toLocaleString("en-US") : i.value}${i.unit !== undefined ? ` ${i.unit}` : ""}`), escapeHtml(i.source)]))}`
+  const claims = `${inputs}<h2>Claims</h2>${result.claims.length === 0 ? `<p class="note">This experiment checks no claims.</p>` : result.claims.map((c) =>
+    `<div class="claim"><span class="verdict ${c.holds ? "ok" : "bad"}">${c.holds ? "✓ holds" : "✗ does not hold"}</span> ${escapeHtml(c.text)}<div class="detail">${escapeHtml(c.detail)}</div>${threshold(c)}</div>`).join("")}${
+    e.domain === undefined ? "" : `<p class="note">One point of the experiment's domain: <span class="mono">qvsim run ${escapeHtml(e.name)} --robust</span> states each claim over it.</p>`}`
   const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))))}`).join("")
   const plot = result.plot === undefined
     ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
