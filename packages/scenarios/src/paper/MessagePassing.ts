@@ -154,8 +154,8 @@ export const messageSystem = (level: Level, vcpus = VCPUS[level]) => (seed: numb
  */
 export const domain = defineDomain({
   seedsReason: "the two threads and their VCPUs draw nothing at random: seeds confirm determinism; the spread comes from the memory costs",
-  scale: 0.1,
-  scaleReason: "500 exchanges per size: the large sizes' measurements still span ≥ 5 VCPU periods, so the means sample the budgets' gaps as at paper size (at 0.05 they do not: the linearity of the means is then not measurable)",
+  scale: 0.25,
+  scaleReason: "1,250 exchanges per size: at the cheapest memory costs of the domain the two largest sizes' measurements still span ≥ 5 VCPU periods, so the means sample the budgets' gaps as at paper size (at 0.1 they do not there, and the linearity of the means is not measurable)",
   assumed: {
     copyPerLine: {
       kind: "range", min: 8, max: 64, default: 16, integer: true, log: true, unit: "cycles", basis: "measurement",
