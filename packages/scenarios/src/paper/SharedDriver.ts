@@ -69,6 +69,12 @@ export const domain = defineDomain({
     injectCycles: cycles(500, 5_000, 1_500, "measurement", "the monitor's interrupt injection (besides exit and entry)", "VM exit + entry cost ~1,000–2,000 cycles on Nehalem (Adams & Agesen; Intel's figures); injecting adds a VMCS write and a few hundred cycles of monitor code", "system.virtualization.injectCycles"),
     netbackCycles: cycles(2_000, 20_000, 6_000, "order of magnitude", "Xen-style netback work per frame (bridge, grant copy set-up)", "Xen network I/O of the time cost several µs of dom0 CPU per packet (Menon et al., 2005/2006)", "system.virtualization.netbackCycles"),
     netfrontCycles: cycles(500, 10_000, 2_000, "order of magnitude", "Xen-style netfront work per frame in the guest", "the guest side of the split driver: a grant and a ring update, ~1 µs", "system.virtualization.netfrontCycles"),
+    wireLatencyNs: {
+      kind: "range", min: 0, max: 50_000, default: 0, integer: true, unit: "ns", basis: "measurement",
+      description: "switch and cable latency added to every frame",
+      reason: "a direct cable adds nanoseconds, a store-and-forward gigabit switch 2–10 µs per hop, a slow or busy one tens of µs; the paper does not say how the pinging machine was connected",
+      paths: ["system.machine.wire.latencyNs"],
+    },
   },
 })
 

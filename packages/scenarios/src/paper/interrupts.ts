@@ -64,6 +64,12 @@ export const domain = defineDomain({
     stackRx: cost("stackRx", 1_000, 20_000, 5_000, "network-stack receive of one frame (IP + ICMP)", "lwIP-class stacks take 1–10 µs per frame on cores of the time"),
     stackTx: cost("stackTx", 1_000, 15_000, 3_000, "network-stack transmit of one echo reply", "building and queueing a reply: as the receive path, a little less"),
     txClean: cost("txClean", 100, 3_000, 300, "TX-completion clean-up by the master", "freeing one descriptor and its buffer: hundreds of cycles"),
+    wireLatencyNs: {
+      kind: "range", min: 0, max: 50_000, default: 0, integer: true, unit: "ns", basis: "measurement",
+      description: "switch and cable latency added to every frame",
+      reason: "a direct cable adds nanoseconds, a store-and-forward gigabit switch 2–10 µs per hop, a slow or busy one tens of µs; the paper does not say how the pinging machine was connected",
+      paths: ["system.machine.wire.latencyNs"],
+    },
   },
 })
 
