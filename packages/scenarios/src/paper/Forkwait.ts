@@ -80,6 +80,18 @@ export const domain = defineDomain({
       reason: "freeing 64 pages and the process record: a few µs either way",
       paths: ["system.kernel.exitCycles"],
     },
+    waitpidCycles: {
+      kind: "range", min: 500, max: 8_000, default: 2_000, integer: true, log: true, unit: "cycles", basis: "order of magnitude",
+      description: "cycles of waitpid (reaping the child)",
+      reason: "finding and freeing one child record: about a µs",
+      paths: ["system.kernel.waitpidCycles"],
+    },
+    contextSwitch: {
+      kind: "range", min: 300, max: 5_000, default: 1_000, integer: true, log: true, unit: "cycles", basis: "measurement",
+      description: "thread context switch (parent to child and back, each iteration)",
+      reason: "a small kernel's switch is a few hundred cycles; measured Linux switches on Nehalem-class cores take 1–3 µs with their cache effects",
+      paths: ["system.machine.costs.contextSwitch"],
+    },
     processPages: {
       kind: "range", min: 16, max: 256, default: 64, integer: true, log: true, unit: "pages", basis: "order of magnitude",
       description: "pages of the forking process's address space (what fork copies)",
@@ -122,7 +134,7 @@ export const forkwaitSystem = (mode: "questv" | "none" | "smp") => (seed: number
  */
 const untilNs = (scale: number, params?: Params): number => {
   const p = at(domain, params)
-  const perIterationCycles = p.forkBaseCycles + p.processPages * (p.forkPageCycles + p.forkTlbMissesPerPage * p.eptWalkExtra) + p.exitCycles + 20_000
+  const perIterationCycles = p.forkBaseCycles + p.processPages * (p.forkPageCycles + p.forkTlbMissesPerPage * p.eptWalkExtra) + p.exitCycles + p.waitpidCycles + 4 * p.contextSwitch + 14_000
   return iterationsAt(scale) * Math.max(200_000, Math.ceil((2 * perIterationCycles * 1e9) / HZ)) + 10 * MS
 }
 
