@@ -1,8 +1,12 @@
 // The robust studies' pool worker entry. Plain JavaScript on purpose (like sweep/worker.mjs): a
 // worker thread or child process is a new Node instance, so it turns on Node's compile cache itself
-// before loading any TypeScript; the work is in Worker.ts.
+// before loading any TypeScript, and installs the `@qvsim/*` resolve hook itself (hooks are per
+// thread: an experiment .ts file outside the checkout loads in the worker as the CLI loads it);
+// the work is in Worker.ts.
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
+const WorkspaceImports = await import("../cli/WorkspaceImports.ts")
+WorkspaceImports.install()
 const { default: run } = await import("./Worker.ts")
 export default run
