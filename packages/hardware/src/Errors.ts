@@ -10,18 +10,28 @@
  *
  * @module
  */
+import { type Issue, lines } from "./Issues.ts"
 
-/** A configuration refused at construction; `issues` holds one `path: problem` line per issue. */
+/**
+ * A configuration refused at construction; `issues` holds one `{path, message}` per problem
+ * (structured: a caller re-roots them under its own path, the scenario layer shows them in its
+ * path style), and the message one `path: problem` line per issue (dotted paths).
+ */
 export class ConfigError extends RangeError {
   override readonly name = "ConfigError"
   /** What was being configured (`MachineConfig`, `Nic`, ...). */
   readonly what: string
-  /** One `field.path: problem` line per issue. */
-  readonly issues: readonly string[]
-  constructor(what: string, issues: readonly string[]) {
-    super(`${what}: invalid configuration:\n  ${issues.join("\n  ")}`)
+  /** Every problem, by field path. */
+  readonly issues: readonly Issue[]
+  constructor(what: string, issues: readonly Issue[]) {
+    super(`${what}: invalid configuration:\n  ${lines(issues).join("\n  ")}`)
     this.what = what
     this.issues = issues
+  }
+
+  /** One `field.path: problem` line per issue (dotted paths, `(root)` for the whole input). */
+  get lines(): string[] {
+    return lines(this.issues)
   }
 }
 

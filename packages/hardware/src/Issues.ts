@@ -146,6 +146,18 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>, separator: "dots" |
     return acc === "" ? String(key) : `${acc}.${String(key)}`
   }, "")
 
+/**
+ * A dotted path written in code (a device's section, `hosts.0`, `layout`) as path segments
+ * (`["hosts", 0]`); the empty string is the root. Only for prefixes the code writes itself:
+ * issues carry their paths as segments, never as text to split.
+ */
+export const pathOf = (dotted: string): PropertyKey[] =>
+  dotted === "" ? [] : dotted.split(".").map((k) => (/^(0|[1-9][0-9]*)$/.test(k) ? Number(k) : k))
+
+/** `issues` re-rooted under `prefix` (a caller's path of the section they were found in). */
+export const under = (prefix: ReadonlyArray<PropertyKey>, issues: ReadonlyArray<Issue>): Issue[] =>
+  issues.map((i) => ({ path: [...prefix, ...i.path], message: i.message }))
+
 /** `path: message` lines (dotted paths, as the configuration errors have always named fields). */
 export const lines = (issues: ReadonlyArray<Issue>, prefix = ""): string[] =>
   issues.map((i) => {

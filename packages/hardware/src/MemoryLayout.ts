@@ -27,6 +27,7 @@
 import { z } from "zod"
 import { Rng } from "@qvsim/sim-core"
 import { ConfigError } from "./Errors.ts"
+import { type Issue, pathOf } from "./Issues.ts"
 import { Perm, type Ept, type FrameGuard } from "./Ept.ts"
 import type { Core } from "./Core.ts"
 import type { PhysicalMemory } from "./PhysicalMemory.ts"
@@ -149,39 +150,43 @@ export class MemoryLayout implements FrameGuard {
     this.ioapicBase = c.ioapicBase
     this.eptCount = c.eptAreaBytes / PAGE
     this.eptFirst = Float64Array.from(this.slices, (s) => (s.base + s.bytes - c.eptAreaBytes) / PAGE)
-    const issues = this.validate(c.slices !== undefined ? `${prefix}.slices` : `${prefix}.sliceBytes`, prefix)
+    const at = pathOf(prefix)
+    const issues = this.validate([...at, c.slices !== undefined ? "slices" : "sliceBytes"], at)
     if (issues.length > 0) throw new ConfigError("MemoryLayout", issues)
   }
 
-  private validate(slicePath: string, p: string): string[] {
-    const issues: string[] = []
+  private validate(slicePath: PropertyKey[], p: PropertyKey[]): Issue[] {
+    const issues: Issue[] = []
+    const add = (path: PropertyKey[], message: string): void => {
+      issues.push({ path, message })
+    }
     const n = this.sandboxes
-    if (!Number.isInteger(n) || n < 1 || n > MAX_SANDBOXES) issues.push(`${p}: ${n} sandboxes; the layout holds 1..${MAX_SANDBOXES}`)
-    if (this.slices.length !== n) issues.push(`${slicePath}: ${this.slices.length} slices for ${n} sandboxes`)
-    if (this.kernelTextBytes > this.kernelImageBytes) issues.push(`${p}.kernelTextBytes: ${this.kernelTextBytes} exceeds kernelImageBytes ${this.kernelImageBytes}`)
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SANDBOXES) add(p, `${n} sandboxes; the layout holds 1..${MAX_SANDBOXES}`)
+    if (this.slices.length !== n) add(slicePath, `${this.slices.length} slices for ${n} sandboxes`)
+    if (this.kernelTextBytes > this.kernelImageBytes) add([...p, "kernelTextBytes"], `${this.kernelTextBytes} exceeds kernelImageBytes ${this.kernelImageBytes}`)
     const drvEnd = this.driverDataOffset + this.driverDataPages * PAGE
     if (this.driverDataPages > 0 && (this.driverDataOffset < this.kernelTextBytes || drvEnd > this.kernelImageBytes)) {
-      issues.push(`${p}.driverDataOffset: driver pages [${hex(this.driverDataOffset)}, ${hex(drvEnd)}) must lie in the image after the text (${hex(this.kernelTextBytes)}..${hex(this.kernelImageBytes)})`)
+      add([...p, "driverDataOffset"], `driver pages [${hex(this.driverDataOffset)}, ${hex(drvEnd)}) must lie in the image after the text (${hex(this.kernelTextBytes)}..${hex(this.kernelImageBytes)})`)
     }
     this.slices.forEach((s, i) => {
-      const path = slicePath.endsWith("slices") ? `${slicePath}.${i}` : slicePath
+      const path = slicePath[slicePath.length - 1] === "slices" ? [...slicePath, i] : slicePath
       const end = s.base + s.bytes
       if (s.bytes <= this.eptAreaBytes + this.kernelImageBytes) {
-        issues.push(`${path}: slice ${i} of ${s.bytes} bytes does not exceed eptAreaBytes + kernelImageBytes (${this.eptAreaBytes + this.kernelImageBytes})`)
+        add(path, `slice ${i} of ${s.bytes} bytes does not exceed eptAreaBytes + kernelImageBytes (${this.eptAreaBytes + this.kernelImageBytes})`)
       }
-      if (s.base < this.kernelBase) issues.push(`${path}: slice ${i} starts at ${hex(s.base)}, inside the shared first ${hex(this.kernelBase)} bytes`)
-      if (end > this.highBase) issues.push(`${path}: slice ${i} ends at ${hex(end)}, above the shared region base ${hex(this.highBase)}`)
+      if (s.base < this.kernelBase) add(path, `slice ${i} starts at ${hex(s.base)}, inside the shared first ${hex(this.kernelBase)} bytes`)
+      if (end > this.highBase) add(path, `slice ${i} ends at ${hex(end)}, above the shared region base ${hex(this.highBase)}`)
       for (let j = 0; j < i; j++) {
         const o = this.slices[j]!
-        if (s.base < o.base + o.bytes && o.base < end) issues.push(`${path}: slice ${i} [${hex(s.base)}, ${hex(end)}) overlaps slice ${j} [${hex(o.base)}, ${hex(o.base + o.bytes)})`)
+        if (s.base < o.base + o.bytes && o.base < end) add(path, `slice ${i} [${hex(s.base)}, ${hex(end)}) overlaps slice ${j} [${hex(o.base)}, ${hex(o.base + o.bytes)})`)
       }
     })
-    if (this.shmBase < this.highBase) issues.push(`${p}.shmBytes: shared region starts at ${hex(this.shmBase)}, below highBase ${hex(this.highBase)}`)
-    if (this.shmTop > this.ioapicBase) issues.push(`${p}.shmTop: ${hex(this.shmTop)} is above the I/O APIC page ${hex(this.ioapicBase)}`)
+    if (this.shmBase < this.highBase) add([...p, "shmBytes"], `shared region starts at ${hex(this.shmBase)}, below highBase ${hex(this.highBase)}`)
+    if (this.shmTop > this.ioapicBase) add([...p, "shmTop"], `${hex(this.shmTop)} is above the I/O APIC page ${hex(this.ioapicBase)}`)
     if (this.poolTop < this.shmBase) {
-      issues.push(`${p}.shmBytes: ${this.shmTop - this.shmBase} bytes cannot hold the info page, screens and channels (${this.shmTop - this.poolTop} bytes)`)
+      add([...p, "shmBytes"], `${this.shmTop - this.shmBase} bytes cannot hold the info page, screens and channels (${this.shmTop - this.poolTop} bytes)`)
     }
-    if (this.ioapicBase < this.highBase || this.ioapicBase >= 2 ** 32) issues.push(`${p}.ioapicBase: ${hex(this.ioapicBase)} must lie in [highBase, 4 GiB)`)
+    if (this.ioapicBase < this.highBase || this.ioapicBase >= 2 ** 32) add([...p, "ioapicBase"], `${hex(this.ioapicBase)} must lie in [highBase, 4 GiB)`)
     return issues
   }
 

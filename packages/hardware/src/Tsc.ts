@@ -17,6 +17,7 @@
  */
 import { Time } from "@qvsim/sim-core"
 import { ConfigError } from "./Errors.ts"
+import type { Issue } from "./Issues.ts"
 
 const NS_PER_S = 1_000_000_000
 
@@ -37,12 +38,12 @@ export class Tsc {
    * @param driftPpm rate error in ppm (a multiple of 0.001, |drift| ≤ 1000)
    */
   constructor(hz: number, offsetNs = 0, driftPpm = 0) {
-    const issues: string[] = []
-    if (!Number.isSafeInteger(hz) || hz <= 0) issues.push(`hz: ${hz} must be a positive integer number of Hz`)
-    if (!Number.isSafeInteger(offsetNs) || offsetNs < 0) issues.push(`offsetNs: ${offsetNs} must be an integer ≥ 0`)
+    const issues: Issue[] = []
+    if (!Number.isSafeInteger(hz) || hz <= 0) issues.push({ path: ["hz"], message: `${hz} must be a positive integer number of Hz` })
+    if (!Number.isSafeInteger(offsetNs) || offsetNs < 0) issues.push({ path: ["offsetNs"], message: `${offsetNs} must be an integer ≥ 0` })
     const ppb = Math.round(driftPpm * 1000)
     if (!Number.isFinite(driftPpm) || Math.abs(driftPpm) > MAX_DRIFT_PPM || Math.abs(driftPpm * 1000 - ppb) > 1e-6) {
-      issues.push(`driftPpm: ${driftPpm} must be a multiple of 0.001 between -${MAX_DRIFT_PPM} and ${MAX_DRIFT_PPM}`)
+      issues.push({ path: ["driftPpm"], message: `${driftPpm} must be a multiple of 0.001 between -${MAX_DRIFT_PPM} and ${MAX_DRIFT_PPM}` })
     }
     if (issues.length > 0) throw new ConfigError("Tsc", issues)
     this.hz = hz

@@ -8,7 +8,7 @@ const refused = (input: MachineConfig.MachineInput): string[] => {
   try {
     MachineConfig.parse(input)
   } catch (e) {
-    if (e instanceof ConfigError) return [...e.issues]
+    if (e instanceof ConfigError) return e.lines
     throw e
   }
   return []

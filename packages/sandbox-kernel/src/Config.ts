@@ -197,13 +197,16 @@ export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number,
 
 /** Validates `input` and fills every default; throws one `ConfigError` listing every problem by path. */
 export const parse = (input: SystemInput = {}): SystemConfig => {
-  const issues: string[] = []
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
   const r = systemSchema.safeParse(input, Issues.parseOptions)
-  if (!r.success) throw new Errors.ConfigError("SystemConfig", Issues.lines(Issues.flatten(r.error.issues)))
+  if (!r.success) throw new Errors.ConfigError("SystemConfig", Issues.flatten(r.error.issues))
   const c = r.data
   // Machine: the kernel does the boot (its own post-boot state or boot phase).
   const bootIn = (c.machine["boot"] ?? {}) as Record<string, unknown>
-  if (bootIn["mode"] !== undefined) issues.push("machine.boot.mode: set by the sandbox kernel; leave it out")
+  if (bootIn["mode"] !== undefined) add(["machine", "boot", "mode"], "set by the sandbox kernel; leave it out")
   const smp = c.kind === "smp"
   const machineIn = smp ? SmpConfig.machineInput(c.machine) : c.machine
   const machineInput = { ...machineIn, boot: { ...bootIn, mode: "none" } } as MachineConfig.MachineInput
@@ -212,7 +215,7 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     machine = MachineConfig.parse(machineInput)
   } catch (e) {
     if (!(e instanceof Errors.ConfigError)) throw e
-    for (const line of e.issues) issues.push(line.startsWith("(root): ") ? `machine: ${line.slice(8)}` : `machine.${line}`)
+    issues.push(...Issues.under(["machine"], e.issues))
   }
   let scheduler: SchedOptions.SchedulerOptions | null = null
   const unknownOptions = Validate.schedulerKeys(c.scheduler)
@@ -232,7 +235,7 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     if (problems.length > 0) throw new Errors.ConfigError("SystemConfig", problems)
   }
   const given = c.sandboxes ?? Array.from({ length: n }, () => ({ threads: [] as ThreadConfig[] }))
-  if (given.length !== n) issues.push(`sandboxes: ${given.length} entries for the machine's ${n} sandboxes`)
+  if (given.length !== n) add(["sandboxes"], `${given.length} entries for the machine's ${n} sandboxes`)
   const sandboxes: SandboxConfig[] = []
   for (let s = 0; s < Math.min(n, given.length); s++) {
     const g = given[s]! as z.output<typeof sandboxSchema>
@@ -241,8 +244,8 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
       ? smp ? SmpConfig.defaultVcpus(cores.length) : defaultVcpus()
       : g.vcpus.map((v, i) => {
         const devices = v.device === undefined ? [] : Array.isArray(v.device) ? v.device : [v.device]
-        if (v.kind === "main" && devices.length > 0) issues.push(`sandboxes.${s}.vcpus.${i}.device: only I/O VCPUs serve devices`)
-        if (v.core >= cores.length) issues.push(`sandboxes.${s}.vcpus.${i}.core: core ${v.core} of a sandbox with ${cores.length} core(s)`)
+        if (v.kind === "main" && devices.length > 0) add(["sandboxes", s, "vcpus", i, "device"], `only I/O VCPUs serve devices`)
+        if (v.core >= cores.length) add(["sandboxes", s, "vcpus", i, "core"], `core ${v.core} of a sandbox with ${cores.length} core(s)`)
         const mask = devices.reduce((m, d) => m | Program.DeviceClass[d], 0)
         return {
           kind: v.kind, name: v.name ?? `${v.kind}${i}`, budgetNs: v.budgetNs, periodNs: v.periodNs, classMask: mask, core: v.core,
@@ -255,40 +258,40 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     }
     const names = new Set<string>()
     g.threads.forEach((t, i) => {
-      if (t.name === RECEIVER) issues.push(`sandboxes.${s}.threads.${i}.name: "${RECEIVER}" is the channel-polling thread's name`)
-      const at = `sandboxes.${s}.threads.${i}`
-      if (names.has(t.name)) issues.push(`${at}.name: duplicate thread name "${t.name}"`)
+      if (t.name === RECEIVER) add(["sandboxes", s, "threads", i, "name"], `"${RECEIVER}" is the channel-polling thread's name`)
+      const at = ["sandboxes", s, "threads", i]
+      if (names.has(t.name)) add([...at, "name"], `duplicate thread name "${t.name}"`)
       names.add(t.name)
       const v = vcpus[t.vcpu]
-      if (v === undefined) issues.push(`${at}.vcpu: VCPU ${t.vcpu} does not exist (the sandbox has ${vcpus.length})`)
-      else if (v.kind !== "main") issues.push(`${at}.vcpu: VCPU ${t.vcpu} is an I/O VCPU; threads run on Main VCPUs`)
+      if (v === undefined) add([...at, "vcpu"], `VCPU ${t.vcpu} does not exist (the sandbox has ${vcpus.length})`)
+      else if (v.kind !== "main") add([...at, "vcpu"], `VCPU ${t.vcpu} is an I/O VCPU; threads run on Main VCPUs`)
     })
     sandboxes.push({ index: s, cores, vcpus, threads: g.threads, transmitEnabled: g.transmitEnabled ?? true, monitor: { ...c.monitor, ...stripUndefined(g.monitor ?? {}) } })
   }
 
   const xen = c.virtualization.mode === "xen"
-  if (xen && c.virtualization.driverDomain >= n) issues.push(`virtualization.driverDomain: sandbox ${c.virtualization.driverDomain} does not exist (${n} sandboxes)`)
+  if (xen && c.virtualization.driverDomain >= n) add(["virtualization", "driverDomain"], `sandbox ${c.virtualization.driverDomain} does not exist (${n} sandboxes)`)
   if (xen && c.nic.sharers !== undefined && (c.nic.sharers.length !== 1 || c.nic.sharers[0] !== c.virtualization.driverDomain)) {
-    issues.push(`nic.sharers: in the Xen baseline only the driver domain (${c.virtualization.driverDomain}) runs the NIC driver`)
+    add(["nic", "sharers"], `in the Xen baseline only the driver domain (${c.virtualization.driverDomain}) runs the NIC driver`)
   }
   const sharers = c.nic.sharers ?? (xen ? [c.virtualization.driverDomain] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
   sharers.forEach((s, i) => {
-    if (s >= n) issues.push(`nic.sharers.${i}: sandbox ${s} does not exist (${n} sandboxes)`)
-    if (sharers.indexOf(s) !== i) issues.push(`nic.sharers.${i}: sandbox ${s} listed twice`)
+    if (s >= n) add(["nic", "sharers", i], `sandbox ${s} does not exist (${n} sandboxes)`)
+    if (sharers.indexOf(s) !== i) add(["nic", "sharers", i], `sandbox ${s} listed twice`)
   })
   const master = c.nic.master ?? sharers[0] ?? 0
-  if (sharers.length > 0 && !sharers.includes(master)) issues.push(`nic.master: sandbox ${master} is not a sharer`)
+  if (sharers.length > 0 && !sharers.includes(master)) add(["nic", "master"], `sandbox ${master} is not a sharer`)
   c.faults.forEach((f, i) => {
-    const at = `faults.${i}`
-    if (f.sandbox >= n) issues.push(`${at}.sandbox: sandbox ${f.sandbox} does not exist (${n} sandboxes)`)
-    if ((f.atNs === undefined) === (f.afterReplies === undefined)) issues.push(`${at}: give exactly one of atNs and afterReplies`)
+    const at = ["faults", i]
+    if (f.sandbox >= n) add([...at, "sandbox"], `sandbox ${f.sandbox} does not exist (${n} sandboxes)`)
+    if ((f.atNs === undefined) === (f.afterReplies === undefined)) add([...at], `give exactly one of atNs and afterReplies`)
     if (f.afterReplies !== undefined && !c.hosts.some((h, j) => ((h as { name?: string }).name ?? `pinger${j}`) === f.afterReplies!.host)) {
-      issues.push(`${at}.afterReplies.host: no ping host named "${f.afterReplies.host}"`)
+      add([...at, "afterReplies", "host"], `no ping host named "${f.afterReplies.host}"`)
     }
     if ("target" in f && f.target !== undefined) {
-      if (f.target >= n) issues.push(`${at}.target: sandbox ${f.target} does not exist (${n} sandboxes)`)
-      else if (f.target === f.sandbox) issues.push(`${at}.target: the target of a remote recovery must be another sandbox`)
-      if (f.recovery !== "remote") issues.push(`${at}.target: only a remote recovery has a target`)
+      if (f.target >= n) add([...at, "target"], `sandbox ${f.target} does not exist (${n} sandboxes)`)
+      else if (f.target === f.sandbox) add([...at, "target"], `the target of a remote recovery must be another sandbox`)
+      if (f.recovery !== "remote") add([...at, "target"], `only a remote recovery has a target`)
     }
     if ("recovery" in f && (f.recovery === "local" || f.recovery === "remote")) {
       const rv = c.recovery.vcpu
@@ -297,28 +300,28 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
         const sb = sandboxes[r]
         if (sb === undefined) continue
         const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[rv]
-        if (v === undefined || v.kind !== "main") issues.push(`recovery.vcpu: sandbox ${r} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
+        if (v === undefined || v.kind !== "main") add(["recovery", "vcpu"], `sandbox ${r} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
       }
     }
     if (f.kind === "killThread" && f.sandbox < sandboxes.length && !sandboxes[f.sandbox]!.threads.some((t) => t.name === f.thread)) {
-      issues.push(`${at}.thread: sandbox ${f.sandbox} has no thread "${f.thread}"`)
+      add([...at, "thread"], `sandbox ${f.sandbox} has no thread "${f.thread}"`)
     }
     if (f.kind === "wildWrite" || f.kind === "corruptDriver") {
       f.writes.forEach((w, j) => {
-        if ("channel" in w && !c.channels.some((ch) => ch.name === w.channel)) issues.push(`${at}.writes.${j}.channel: no channel named "${w.channel}"`)
-        if ("sandbox" in w && w.sandbox >= n) issues.push(`${at}.writes.${j}.sandbox: sandbox ${w.sandbox} does not exist`)
+        if ("channel" in w && !c.channels.some((ch) => ch.name === w.channel)) add([...at, "writes", j, "channel"], `no channel named "${w.channel}"`)
+        if ("sandbox" in w && w.sandbox >= n) add([...at, "writes", j, "sandbox"], `sandbox ${w.sandbox} does not exist`)
       })
     }
   })
   const chNames = new Set<string>()
   c.channels.forEach((ch, i) => {
-    if (chNames.has(ch.name)) issues.push(`channels.${i}.name: duplicate channel name "${ch.name}"`)
+    if (chNames.has(ch.name)) add(["channels", i, "name"], `duplicate channel name "${ch.name}"`)
     chNames.add(ch.name)
     ch.between.forEach((x, j) => {
-      if (x >= n) issues.push(`channels.${i}.between.${j}: sandbox ${x} does not exist (${n} sandboxes)`)
+      if (x >= n) add(["channels", i, "between", j], `sandbox ${x} does not exist (${n} sandboxes)`)
     })
     if (ch.kind === "private" && c.channels.some((o, j) => j < i && o.kind === "private" && o.between.includes(ch.between[0]) && o.between.includes(ch.between[1]))) {
-      issues.push(`channels.${i}.between: the pair already has a private channel (one page per pair)`)
+      add(["channels", i, "between"], `the pair already has a private channel (one page per pair)`)
     }
   })
   for (const mode of ["local", "remote"] as const) {
@@ -327,8 +330,8 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
     if (problem !== null) issues.push(problem)
   }
   c.hosts.forEach((h, i) => {
-    if (h.target !== undefined && h.target >= n) issues.push(`hosts.${i}.target: sandbox ${h.target} does not exist (${n} sandboxes)`)
-    if (h.target !== undefined && (h as { targetIp?: unknown }).targetIp !== undefined) issues.push(`hosts.${i}: give target or targetIp, not both`)
+    if (h.target !== undefined && h.target >= n) add(["hosts", i, "target"], `sandbox ${h.target} does not exist (${n} sandboxes)`)
+    if (h.target !== undefined && (h as { targetIp?: unknown }).targetIp !== undefined) add(["hosts", i], `give target or targetIp, not both`)
   })
   issues.push(
     ...Validate.hosts(c.hosts, machine),

@@ -47,22 +47,23 @@ export interface PhaseRecord {
 export const resolvePhases = (list: readonly PhaseInput[], cycles: (name: PhaseName) => number): Phase[] =>
   list.map((p) => (typeof p === "string" ? { phase: p, cycles: cycles(p) } : { phase: p.phase, cycles: p.cycles ?? cycles(p.phase) }))
 
-/** Checks a phase list (the refusal names the option). */
-export const checkPhases = (mode: "local" | "remote", phases: readonly Phase[]): string | null => {
+/** Checks a phase list: the problem, at its path in the configuration (`recovery.<mode>[.i]`), or null. */
+export const checkPhases = (mode: "local" | "remote", phases: readonly Phase[]): { path: PropertyKey[]; message: string } | null => {
+  const at = (message: string, i?: number) => ({ path: i === undefined ? ["recovery", mode] : ["recovery", mode, i], message })
   const count = (n: string) => phases.filter((p) => p.phase === n).length
-  if (count("vmEntry") !== 1) return `recovery.${mode}: needs exactly one vmEntry (the monitor must return to the guest)`
+  if (count("vmEntry") !== 1) return at("needs exactly one vmEntry (the monitor must return to the guest)")
   const entry = phases.findIndex((p) => p.phase === "vmEntry")
   const guest = new Set(["driverReinit", "networkReinit", "channelReinit"])
   for (let i = 0; i < phases.length; i++) {
     const g = guest.has(phases[i]!.phase)
-    if (g && i < entry) return `recovery.${mode}.${i}: ${phases[i]!.phase} runs in the guest, after vmEntry`
-    if (!g && i > entry) return `recovery.${mode}.${i}: ${phases[i]!.phase} runs in the monitor, before vmEntry`
+    if (g && i < entry) return at(`${phases[i]!.phase} runs in the guest, after vmEntry`, i)
+    if (!g && i > entry) return at(`${phases[i]!.phase} runs in the monitor, before vmEntry`, i)
   }
   if (mode === "remote") {
-    if (count("ipiRoundTrip") !== 1) return "recovery.remote: needs exactly one ipiRoundTrip (how the target learns of the fault)"
-    if (count("driverSwitch") > 0) return "recovery.remote: driverSwitch is a local-recovery phase (N/A in Table 1)"
+    if (count("ipiRoundTrip") !== 1) return at("needs exactly one ipiRoundTrip (how the target learns of the fault)")
+    if (count("driverSwitch") > 0) return at("driverSwitch is a local-recovery phase (N/A in Table 1)")
   } else if (count("ipiRoundTrip") > 0) {
-    return "recovery.local: ipiRoundTrip is a remote-recovery phase (N/A in Table 1)"
+    return at("ipiRoundTrip is a remote-recovery phase (N/A in Table 1)")
   }
   return null
 }

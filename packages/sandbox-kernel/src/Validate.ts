@@ -13,7 +13,7 @@
  * - wild writes inside the 32-bit guest-physical space;
  * - VCPU names unique in their sandbox (metrics and schedules are keyed by them).
  *
- * Each function returns `path: message` lines (dotted paths, as `Config.parse` reports them).
+ * Each function returns `{path, message}` issues (paths relative to the system configuration).
  *
  * @module
  */
@@ -22,9 +22,9 @@ import { Frame, Issues, MachineConfig, MemoryLayout, PingHost, Wire } from "@qvs
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 
 /** The scheduler options given, checked for unknown names (values are vcpu-sched's to check). */
-export const schedulerKeys = (given: Record<string, unknown>): string[] => {
+export const schedulerKeys = (given: Record<string, unknown>): Issues.Issue[] => {
   const known = [...SchedOptions.names, ...SchedOptions.deprecatedNames]
-  return Object.keys(given).filter((k) => !known.includes(k)).map((k) => `scheduler: ${Issues.unknownKey(k, known)}`)
+  return Object.keys(given).filter((k) => !known.includes(k)).map((k) => ({ path: ["scheduler"], message: Issues.unknownKey(k, known) }))
 }
 
 /** The scheduler options given whose names vcpu-sched knows. */
@@ -33,10 +33,10 @@ export const knownSchedulerOptions = (given: Record<string, unknown>): Record<st
   return Object.fromEntries(Object.entries(given).filter(([k]) => known.includes(k)))
 }
 
-/** vcpu-sched's `OptionsError` (`vcpu-sched option quantumNs=0: expected …`) as a `scheduler.<name>` line. */
-export const schedulerError = (message: string): string => {
+/** vcpu-sched's `OptionsError` (`vcpu-sched option quantumNs=0: expected …`) as an issue at `scheduler.<name>`. */
+export const schedulerError = (message: string): Issues.Issue => {
   const m = /^vcpu-sched option ([A-Za-z0-9]+)=(.*?): (.*)$/.exec(message)
-  return m === null ? `scheduler: ${message}` : `scheduler.${m[1]}: ${m[3]} (got ${m[2]})`
+  return m === null ? { path: ["scheduler"], message } : { path: ["scheduler", m[1]!], message: `${m[3]} (got ${m[2]})` }
 }
 
 const HOST_KEYS = ["kind", "target", ...Object.keys(PingHost.schema.shape)]
@@ -45,25 +45,28 @@ const HOST_KEYS = ["kind", "target", ...Object.keys(PingHost.schema.shape)]
 const frameBytes = (payloadBytes: number): number => Frame.ETH_HEADER + Frame.IPV4_HEADER + Frame.ICMP_HEADER + payloadBytes
 
 /** The ping hosts: as hardware would parse them, unique names, rates the wire can carry. */
-export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: MachineConfig.MachineConfig): string[] => {
-  const issues: string[] = []
+export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: MachineConfig.MachineConfig): Issues.Issue[] => {
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
   const names = new Map<string, number>()
   let nicShare = 0
   const nicBps = machine.wire.linkBps
   given.forEach((h, i) => {
-    const at = `hosts.${i}`
+    const at = ["hosts", i]
     const unknown = Object.keys(h).filter((k) => !HOST_KEYS.includes(k))
-    for (const k of unknown) issues.push(`${at}: ${Issues.unknownKey(k, HOST_KEYS)}`)
+    for (const k of unknown) add(at, Issues.unknownKey(k, HOST_KEYS))
     const { kind: _kind, target: _target, ...rest } = h
     for (const k of unknown) delete rest[k]
     const r = PingHost.schema.safeParse({ name: `pinger${i}`, ...rest }, Issues.parseOptions)
     if (!r.success) {
-      issues.push(...Issues.lines(Issues.flatten(r.error.issues), at))
+      issues.push(...Issues.flatten(r.error.issues, at))
       return
     }
     const host = r.data
     const first = names.get(host.name)
-    if (first !== undefined) issues.push(`${at}.name: duplicate host name ${JSON.stringify(host.name)} (hosts.${first} has it)`)
+    if (first !== undefined) add([...at, "name"], `duplicate host name ${JSON.stringify(host.name)} (hosts.${first} has it)`)
     else names.set(host.name, i)
     // A host cannot send faster than its link (or the NIC's port) carries its frames.
     const bytes = frameBytes(host.payloadBytes)
@@ -72,12 +75,12 @@ export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: Ma
     const ownNs = Wire.wireTimeNs(bytes, host.linkBps ?? nicBps)
     const nicNs = Wire.wireTimeNs(bytes, nicBps)
     if (intervalNs < Math.max(ownNs, nicNs)) {
-      issues.push(`${at}.${field}: ${intervalNs} ns is shorter than one ${bytes}-byte frame on the wire (${Math.max(ownNs, nicNs)} ns): frames would queue without bound`)
+      add([...at, field], `${intervalNs} ns is shorter than one ${bytes}-byte frame on the wire (${Math.max(ownNs, nicNs)} ns): frames would queue without bound`)
     }
     nicShare += nicNs / intervalNs
   })
   if (nicShare > 1 && issues.length === 0) {
-    issues.push(`hosts: together the ping hosts send ${(nicShare * 100).toFixed(0)}% of what the NIC's link carries: frames would queue without bound (lengthen their intervals)`)
+    add(["hosts"], `together the ping hosts send ${(nicShare * 100).toFixed(0)}% of what the NIC's link carries: frames would queue without bound (lengthen their intervals)`)
   }
   return issues
 }
@@ -86,19 +89,22 @@ export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: Ma
  * Every `…Ns` number (and array of numbers) and every `…Cycles` number of a parsed configuration
  * within the time range. `skip` names subtrees checked elsewhere (the machine: hardware's own).
  */
-export const timeRange = (value: unknown, cpuHz: number, prefix: string[] = []): string[] => {
-  const issues: string[] = []
-  const visit = (v: unknown, path: string[], key: string): void => {
+export const timeRange = (value: unknown, cpuHz: number, prefix: PropertyKey[] = []): Issues.Issue[] => {
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
+  const visit = (v: unknown, path: PropertyKey[], key: string): void => {
     if (typeof v === "number") {
       // Infinity is a documented "never" for some options (maxTimerIntervalNs).
-      if (key.endsWith("Ns") && v > Time.MAX_INPUT_NS && v !== Infinity) issues.push(`${path.join(".")}: ${Time.tooLong(v)}`)
+      if (key.endsWith("Ns") && v > Time.MAX_INPUT_NS && v !== Infinity) add(path, Time.tooLong(v))
       if (key.endsWith("Cycles") && v > 0 && Number.isFinite(v) && (v / cpuHz) * 1e9 > Time.MAX_INPUT_NS) {
-        issues.push(`${path.join(".")}: ${v} cycles at ${cpuHz} Hz are beyond the time range (at most 2^50 ns ≈ 13 days)`)
+        add(path, `${v} cycles at ${cpuHz} Hz are beyond the time range (at most 2^50 ns ≈ 13 days)`)
       }
       return
     }
     if (Array.isArray(v)) {
-      v.forEach((x, i) => visit(x, [...path, String(i)], typeof x === "number" ? key : ""))
+      v.forEach((x, i) => visit(x, [...path, i], typeof x === "number" ? key : ""))
       return
     }
     if (v !== null && typeof v === "object") {
@@ -112,21 +118,24 @@ export const timeRange = (value: unknown, cpuHz: number, prefix: string[] = []):
 interface WriteLike { readonly gpa?: number; readonly sandbox?: number; readonly offset?: number; readonly bytes?: number }
 
 /** Wild writes (of `wildWrite` and `corruptDriver` faults) inside the 32-bit guest-physical space. */
-export const writes = (faults: ReadonlyArray<object>, machine: MachineConfig.MachineConfig): string[] => {
-  const issues: string[] = []
+export const writes = (faults: ReadonlyArray<object>, machine: MachineConfig.MachineConfig): Issues.Issue[] => {
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
   const n = MachineConfig.sandboxCount(machine)
   const layout = new MemoryLayout.MemoryLayout(machine.layout, n)
   faults.forEach((f, i) => (f as { readonly writes?: ReadonlyArray<unknown> }).writes?.forEach((raw, j) => {
     const w = raw as WriteLike
     const bytes = w.bytes ?? 0
-    const at = `faults.${i}.writes.${j}`
+    const at = ["faults", i, "writes", j]
     if (w.gpa !== undefined && w.gpa + bytes > 2 ** 32) {
-      issues.push(`${at}.bytes: ${bytes} bytes at gpa ${w.gpa} end past the 32-bit guest-physical space (4 GiB)`)
+      add([...at, "bytes"], `${bytes} bytes at gpa ${w.gpa} end past the 32-bit guest-physical space (4 GiB)`)
     }
     if (w.sandbox !== undefined && w.offset !== undefined && w.sandbox < n) {
       const base = layout.slices[w.sandbox]!.base
       if (base + w.offset + bytes > 2 ** 32) {
-        issues.push(`${at}.offset: ${bytes} bytes at offset ${w.offset} of sandbox ${w.sandbox}'s slice (base ${base}) end past the 32-bit guest-physical space (4 GiB)`)
+        add([...at, "offset"], `${bytes} bytes at offset ${w.offset} of sandbox ${w.sandbox}'s slice (base ${base}) end past the 32-bit guest-physical space (4 GiB)`)
       }
     }
   }))
@@ -134,14 +143,17 @@ export const writes = (faults: ReadonlyArray<object>, machine: MachineConfig.Mac
 }
 
 /** VCPU names unique within each sandbox. */
-export const vcpuNames = (sandboxes: ReadonlyArray<{ readonly vcpus?: ReadonlyArray<{ readonly name?: string | undefined }> | undefined }>): string[] => {
-  const issues: string[] = []
+export const vcpuNames = (sandboxes: ReadonlyArray<{ readonly vcpus?: ReadonlyArray<{ readonly name?: string | undefined }> | undefined }>): Issues.Issue[] => {
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
   sandboxes.forEach((sb, s) => {
     const seen = new Map<string, number>()
     sb.vcpus?.forEach((v, i) => {
       if (v.name === undefined) return
       const first = seen.get(v.name)
-      if (first !== undefined) issues.push(`sandboxes.${s}.vcpus.${i}.name: duplicate VCPU name ${JSON.stringify(v.name)} (vcpus.${first} has it)`)
+      if (first !== undefined) add(["sandboxes", s, "vcpus", i, "name"], `duplicate VCPU name ${JSON.stringify(v.name)} (vcpus.${first} has it)`)
       else seen.set(v.name, i)
     })
   })

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { Errors, type Issues } from "@qvsim/hardware"
 import { Config, PrivateChannel, Program } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
@@ -160,24 +161,17 @@ export const toSystemInput = (decl: SystemDecl, seed: number, extra: SystemExtra
   } as Config.SystemInput
 }
 
-/** `a.1.b` (sandbox-kernel's issue paths) → `["a", 1, "b"]`. */
-const splitPath = (p: string): PropertyKey[] => p === "(root)" ? [] : p.split(".").map((k) => (/^\d+$/.test(k) ? Number(k) : k))
-
 /**
  * The cross-field problems sandbox-kernel's `Config.parse` finds in a declared system, as
  * `{path, message}` relative to the section (empty when it is valid).
  */
-export const crossCheck = (decl: SystemDecl): Array<{ path: PropertyKey[]; message: string }> => {
+export const crossCheck = (decl: SystemDecl): Issues.Issue[] => {
   try {
     Config.parse(toSystemInput(decl, 1))
     return []
   } catch (e) {
-    const issues = (e as { issues?: unknown }).issues
-    if (!Array.isArray(issues)) return [{ path: [], message: (e as Error).message }]
-    return issues.map((line: string) => {
-      const at = line.indexOf(": ")
-      return at < 0 ? { path: [], message: line } : { path: splitPath(line.slice(0, at)), message: line.slice(at + 2) }
-    })
+    if (e instanceof Errors.ConfigError) return [...e.issues]
+    return [{ path: [], message: (e as Error).message }]
   }
 }
 

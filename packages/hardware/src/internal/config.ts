@@ -6,7 +6,7 @@
 import { Time } from "@qvsim/sim-core"
 import { z } from "zod"
 import { ConfigError } from "../Errors.ts"
-import { flatten, lines, parseOptions } from "../Issues.ts"
+import { flatten, parseOptions, pathOf } from "../Issues.ts"
 
 /** An integer field ≥ `min` (and ≤ `max` if given). */
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -44,9 +44,12 @@ export const ipv4 = () =>
 /** A 48-bit MAC address given as a number (`0x00e04c000001`). */
 export const mac = () => int(0, 0xffff_ffff_ffff)
 
-/** Validates `input` against `schema`; throws one {@link ConfigError} listing every issue. */
+/**
+ * Validates `input` against `schema`; throws one {@link ConfigError} listing every issue, each
+ * under `prefix` (the dotted path of the section in the caller's configuration, e.g. `hosts.0`).
+ */
 export const parseConfig = <S extends z.ZodType>(what: string, schema: S, input: unknown, prefix = ""): z.output<S> => {
   const result = schema.safeParse(input, parseOptions)
   if (result.success) return result.data
-  throw new ConfigError(what, lines(flatten(result.error.issues), prefix))
+  throw new ConfigError(what, flatten(result.error.issues, pathOf(prefix)))
 }

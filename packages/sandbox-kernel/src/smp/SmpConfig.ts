@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Issues } from "@qvsim/hardware"
 import * as Program from "../Program.ts"
 import { layout } from "./SharedState.ts"
 
@@ -44,19 +45,19 @@ export interface SmpCheckInput {
   readonly sandboxes?: readonly unknown[] | undefined
 }
 
-/** Problems of an SMP configuration, one line each, by field path. */
-export const issues = (c: SmpCheckInput, cores: number): string[] => {
-  const out: string[] = []
+/** Problems of an SMP configuration, each an issue at its field path. */
+export const issues = (c: SmpCheckInput, cores: number): Issues.Issue[] => {
+  const out: Issues.Issue[] = []
   const soc = c.machine["sandboxOfCore"]
-  if (Array.isArray(soc) && soc.some((s) => s !== 0)) out.push(`machine.sandboxOfCore: ${JSON.stringify(soc)}: SMP Quest runs one kernel on every core (leave it out, or all 0)`)
-  if (c.sandboxes !== undefined && c.sandboxes.length !== 1) out.push(`sandboxes: ${c.sandboxes.length} entries; SMP Quest has one kernel (one entry, its VCPUs on cores 0..${cores - 1})`)
-  if (c.virtualization.mode === "hypervisor" || c.virtualization.mode === "xen") out.push(`virtualization.mode: "${c.virtualization.mode}": SMP Quest runs on bare hardware (no hypervisor); leave it out`)
-  if (c.channels.length > 0) out.push("channels: SMP Quest has one address space and no inter-sandbox channels; threads share memory (Program.read/write at ctx.dataBase)")
+  if (Array.isArray(soc) && soc.some((s) => s !== 0)) out.push({ path: ["machine", "sandboxOfCore"], message: `${JSON.stringify(soc)}: SMP Quest runs one kernel on every core (leave it out, or all 0)` })
+  if (c.sandboxes !== undefined && c.sandboxes.length !== 1) out.push({ path: ["sandboxes"], message: `${c.sandboxes.length} entries; SMP Quest has one kernel (one entry, its VCPUs on cores 0..${cores - 1})` })
+  if (c.virtualization.mode === "hypervisor" || c.virtualization.mode === "xen") out.push({ path: ["virtualization", "mode"], message: `"${c.virtualization.mode}": SMP Quest runs on bare hardware (no hypervisor); leave it out` })
+  if (c.channels.length > 0) out.push({ path: ["channels"], message: "SMP Quest has one address space and no inter-sandbox channels; threads share memory (Program.read/write at ctx.dataBase)" })
   c.faults.forEach((fault, i) => {
     const f = fault as { readonly recovery?: string }
-    if (f.recovery === "local" || f.recovery === "remote") out.push(`faults.${i}.recovery: "${f.recovery}": SMP Quest has no monitor to recover a component; use "reboot" or "none"`)
+    if (f.recovery === "local" || f.recovery === "remote") out.push({ path: ["faults", i, "recovery"], message: `"${f.recovery}": SMP Quest has no monitor to recover a component; use "reboot" or "none"` })
   })
   const need = layout(cores).pages + 1
-  if (c.kernel.dataPages < need) out.push(`kernel.dataPages: ${c.kernel.dataPages}: SMP Quest over ${cores} cores keeps ${need - 1} pages of shared kernel state there, and programs need at least one (≥ ${need})`)
+  if (c.kernel.dataPages < need) out.push({ path: ["kernel", "dataPages"], message: `${c.kernel.dataPages}: SMP Quest over ${cores} cores keeps ${need - 1} pages of shared kernel state there, and programs need at least one (≥ ${need})` })
   return out
 }

@@ -14,6 +14,7 @@
  */
 import { Runtime, Schema } from "effect"
 import { CliError } from "effect/cli"
+import { Issues } from "@qvsim/hardware"
 
 export class ExitError extends Schema.TaggedError<ExitError>()("ExitError", {
   code: Schema.Number,
@@ -46,9 +47,10 @@ const oneLine = (text: string): string => text.split("\n")[0]!.trim()
 export const fromUnknown = (e: unknown): ExitError => {
   if (e instanceof ExitError) return e
   const err = e instanceof Error ? e : new Error(String(e))
-  const issues = (err as { issues?: unknown }).issues
-  // A configuration error lists one `path: problem` line per issue: keep them all, on one line.
-  const message = err.name === "ConfigError" && Array.isArray(issues) && issues.length > 0
+  // A configuration error lists its issues by path: the first three, on one line.
+  const raw = (err as { issues?: unknown }).issues
+  const issues = err.name === "ConfigError" && Array.isArray(raw) ? Issues.lines(raw as Issues.Issue[]) : []
+  const message = issues.length > 0
     ? `invalid configuration: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""}`
     : oneLine(err.message)
   if (BAD_INPUT.has(err.name)) return badInput(message)
