@@ -38,8 +38,8 @@ export const bootSchema = z.strictObject({
   nicVector: vector().default(0x50),
 })
 
-/** The whole machine (spec §D, §D.12). */
-export const schema = z.strictObject({
+/** The fields of the machine (spec §D, §D.12). */
+const shape = {
   /** Cycles per second of every core (spec `cpuHz`). */
   cpuHz: z.number("must be a number")
     .int("must be a positive integer number of Hz")
@@ -64,7 +64,10 @@ export const schema = z.strictObject({
   wire: Wire.schema.prefault({}),
   costs: CostModel.schema.prefault({}),
   boot: bootSchema.prefault({}),
-}).superRefine((c, ctx) => {
+}
+
+/** The machine's cross-field rules. */
+const refine = (c: Omit<z.output<z.ZodObject<typeof shape>>, "boot"> & { readonly boot: { readonly nicSharers?: number | undefined } }, ctx: z.RefinementCtx): void => {
   const issue = (path: (string | number)[], message: string): void => {
     ctx.addIssue({ code: "custom", path, message })
   }
@@ -78,7 +81,17 @@ export const schema = z.strictObject({
   if (c.nic.irqLine >= c.ioapic.lines) issue(["nic", "irqLine"], `line ${c.nic.irqLine} does not exist on an I/O APIC with ${c.ioapic.lines} lines`)
   const sandboxes = sandboxCount(c)
   if (c.boot.nicSharers !== undefined && c.boot.nicSharers > sandboxes) issue(["boot", "nicSharers"], `${c.boot.nicSharers} sharers but only ${sandboxes} sandboxes`)
-})
+}
+
+/** The whole machine (spec §D, §D.12). */
+export const schema = z.strictObject(shape).superRefine(refine)
+
+/**
+ * The machine as an operating system's configuration gives it (sandbox-kernel's `machine`): the
+ * same, less `boot.mode`, which the kernel sets (it does the boot itself).
+ */
+export const kernelSchema = z.strictObject({ ...shape, boot: bootSchema.omit({ mode: true }).prefault({}) }).superRefine(refine)
+export type KernelMachineInput = z.input<typeof kernelSchema>
 
 export type MachineInput = z.input<typeof schema>
 export type MachineConfig = z.output<typeof schema>

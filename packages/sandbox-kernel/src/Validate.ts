@@ -4,11 +4,11 @@
  * and the offending value, never found later inside the run (an "internal error" or an invariant
  * failure at simulated time t):
  *
- * - `scheduler`: unknown option names (with the closest known one);
- * - `hosts`: each ping host validated as hardware's `PingHost` would (unknown keys, bad values),
- *   names unique, and no host sending faster than the wire can carry its frames (else frames
- *   queue without bound and exhaust the frame store);
- * - durations (`…Ns`) and cycle counts (`…Cycles`, at the machine's clock) within the time range
+ * - `scheduler`: vcpu-sched's refusal of a value, at the option's path;
+ * - `hosts`: each ping host validated as hardware's `PingHost` would (bad values), names unique,
+ *   and no host sending faster than the wire can carry its frames (else frames queue without
+ *   bound and exhaust the frame store);
+ * - durations of the options (`…Ns`) and cycle counts (`…Cycles`, at the machine's clock) within the time range
  *   (`Time.MAX_INPUT_NS`), so no event can be scheduled beyond `Time.MAX_TIME`;
  * - wild writes inside the 32-bit guest-physical space;
  * - VCPU names unique in their sandbox (metrics and schedules are keyed by them).
@@ -19,27 +19,18 @@
  */
 import { Time } from "@qvsim/sim-core"
 import { Frame, Issues, MachineConfig, MemoryLayout, PingHost, Wire } from "@qvsim/hardware"
-import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 
-/** The scheduler options given, checked for unknown names (values are vcpu-sched's to check). */
-export const schedulerKeys = (given: Record<string, unknown>): Issues.Issue[] => {
-  const known = [...SchedOptions.names, ...SchedOptions.deprecatedNames]
-  return Object.keys(given).filter((k) => !known.includes(k)).map((k) => ({ path: ["scheduler"], message: Issues.unknownKey(k, known) }))
-}
-
-/** The scheduler options given whose names vcpu-sched knows. */
-export const knownSchedulerOptions = (given: Record<string, unknown>): Record<string, unknown> => {
-  const known: readonly string[] = [...SchedOptions.names, ...SchedOptions.deprecatedNames]
-  return Object.fromEntries(Object.entries(given).filter(([k]) => known.includes(k)))
-}
-
-/** vcpu-sched's `OptionsError` (`vcpu-sched option quantumNs=0: expected …`) as an issue at `scheduler.<name>`. */
-export const schedulerError = (message: string): Issues.Issue => {
+/**
+ * vcpu-sched's `OptionsError` (`vcpu-sched option quantumNs=0: expected …`) as an issue at
+ * `scheduler.<name>`, under the spelling the section used (`quantum` or `quantumNs`).
+ */
+export const schedulerError = (message: string, given: Readonly<Record<string, unknown>> = {}): Issues.Issue => {
   const m = /^vcpu-sched option ([A-Za-z0-9]+)=(.*?): (.*)$/.exec(message)
-  return m === null ? { path: ["scheduler"], message } : { path: ["scheduler", m[1]!], message: `${m[3]} (got ${m[2]})` }
+  if (m === null) return { path: ["scheduler"], message }
+  const name = m[1]!
+  const short = name.endsWith("Ns") ? name.slice(0, -2) : name
+  return { path: ["scheduler", given[short] !== undefined ? short : name], message: `${m[3]} (got ${m[2]})` }
 }
-
-const HOST_KEYS = ["kind", "target", ...Object.keys(PingHost.schema.shape)]
 
 /** Bytes of a ping host's echo request frame. */
 const frameBytes = (payloadBytes: number): number => Frame.ETH_HEADER + Frame.IPV4_HEADER + Frame.ICMP_HEADER + payloadBytes
@@ -55,10 +46,7 @@ export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: Ma
   const nicBps = machine.wire.linkBps
   given.forEach((h, i) => {
     const at = ["hosts", i]
-    const unknown = Object.keys(h).filter((k) => !HOST_KEYS.includes(k))
-    for (const k of unknown) add(at, Issues.unknownKey(k, HOST_KEYS))
     const { kind: _kind, target: _target, ...rest } = h
-    for (const k of unknown) delete rest[k]
     const r = PingHost.schema.safeParse({ name: `pinger${i}`, ...rest }, Issues.parseOptions)
     if (!r.success) {
       issues.push(...Issues.flatten(r.error.issues, at))
@@ -70,7 +58,7 @@ export const hosts = (given: ReadonlyArray<Record<string, unknown>>, machine: Ma
     else names.set(host.name, i)
     // A host cannot send faster than its link (or the NIC's port) carries its frames.
     const bytes = frameBytes(host.payloadBytes)
-    const field = host.mode === "flood" ? "floodIntervalNs" : "intervalNs"
+    const field = host.mode === "flood" ? "floodInterval" : "interval"
     const intervalNs = host.mode === "flood" ? host.floodIntervalNs : host.intervalNs
     const ownNs = Wire.wireTimeNs(bytes, host.linkBps ?? nicBps)
     const nicNs = Wire.wireTimeNs(bytes, nicBps)
@@ -132,7 +120,7 @@ export const writes = (faults: ReadonlyArray<object>, machine: MachineConfig.Mac
     if (w.gpa !== undefined && w.gpa + bytes > 2 ** 32) {
       add([...at, "bytes"], `${bytes} bytes at gpa ${w.gpa} end past the 32-bit guest-physical space (4 GiB)`)
     }
-    if (w.sandbox !== undefined && w.offset !== undefined && w.sandbox < n) {
+    if (w.sandbox !== undefined && w.offset !== undefined && w.sandbox >= 0 && w.sandbox < n) {
       const base = layout.slices[w.sandbox]!.base
       if (base + w.offset + bytes > 2 ** 32) {
         add([...at, "offset"], `${bytes} bytes at offset ${w.offset} of sandbox ${w.sandbox}'s slice (base ${base}) end past the 32-bit guest-physical space (4 GiB)`)

@@ -3,6 +3,10 @@
  * generator programs on VCPUs), monitors, the shared NIC driver and network stacks, channels,
  * faults and recovery, migration, and the hypervisor-mediated baselines.
  */
+export * as Vocabulary from "./Vocabulary.ts"
+export * as SchedulerDecl from "./SchedulerDecl.ts"
+export * as Job from "./Job.ts"
+export * as Legacy from "./Legacy.ts"
 export * as Options from "./Options.ts"
 export * as Program from "./Program.ts"
 export * as Config from "./Config.ts"

@@ -205,7 +205,7 @@ export const toConfig = (d: SystemDesc, extra: { readonly kernel?: Record<string
     ]
     const sends = kept.filter((c) => c.between[0] === s).map((c) => c.name)
     const polls = kept.filter((c) => c.kind === "mailbox" && c.between[1] === s).map((c) => c.name)
-    const threads: Array<Record<string, unknown>> = sb.threads.map((t, i) => ({
+    const threads: Config.ThreadInput[] = sb.threads.map((t, i) => ({
       name: `t${i}`, vcpu: t.vcpu, program: programOf(t, sends, polls), startNs: t.startNs,
       ...(t.periodic !== null ? { periodic: { periodNs: t.periodic.periodNs } } : {}),
     }))

@@ -27,7 +27,7 @@
 import { Time } from "@qvsim/sim-core"
 import { Analysis, Options, Policy } from "@qvsim/vcpu-sched"
 import { Config } from "@qvsim/sandbox-kernel"
-import { toOptions, toSpec } from "./Pcpus.ts"
+import { toSpec } from "./Pcpus.ts"
 import type { Scenario } from "./Scenario.ts"
 import { toSystemInput } from "./SystemDecl.ts"
 
@@ -103,7 +103,7 @@ const judge = (vcpus: Vcpus, rule: "rm" | "edf", ties: "rotate" | "declaration")
  */
 export const check = (scenario: Scenario): PcpuCheck[] => {
   if (scenario.system !== undefined) {
-    const config = Config.parse(toSystemInput(scenario.system, scenario.seed, { scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }))
+    const config = Config.parse(toSystemInput(scenario.system, scenario.seed, { scheduler: scenario.scheduler }))
     const o = config.scheduler
     return config.sandboxes.flatMap((sb) => sb.cores.flatMap((core, k) => {
       const vcpus = sb.vcpus.filter((v) => v.core === k).map((v): CheckedVcpu => ({
@@ -114,7 +114,7 @@ export const check = (scenario: Scenario): PcpuCheck[] => {
         const v = sb.vcpus[t.vcpu]
         return v !== undefined && v.core === k ? [{ name: t.name, vcpu: v.name }] : []
       })
-      return vcpus.length === 0 ? [] : [{ name: `sandbox${sb.index}/core${core}`, vcpus, ...judge(vcpus, o.priority, o.ties), system: { sandbox: sb.index, threads } }]
+      return vcpus.length === 0 ? [] : [{ name: `${sb.name}/core${core}`, vcpus, ...judge(vcpus, o.priority, o.ties), system: { sandbox: sb.index, threads } }]
     }))
   }
   return scenario.pcpus.map((p, i) => {

@@ -9,11 +9,11 @@
  * @module
  */
 import { Issues } from "@qvsim/hardware"
-import { Config } from "@qvsim/sandbox-kernel"
+import { Config, Legacy } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
-import { crossCheck, jobChannelChecks, SystemDecl, threadChecks } from "./SystemDecl.ts"
+import { crossCheck, SystemDecl } from "./SystemDecl.ts"
 
 /** A periodic event source: fires at `offset + k·period`, each firing delayed by U[0, jitter]. */
 export const PeriodicSource = z.strictObject({
@@ -67,14 +67,15 @@ export const ScenarioSchema = z.strictObject({
     if (s.system !== undefined) {
       if (s.sources.length > 0) ctx.issues.push({ code: "custom", input: s.sources, path: ["sources"], message: "a scenario with a system runs no event sources (put them in the system as hosts or threads)" })
       if (s.pcpus.length > 0) ctx.issues.push({ code: "custom", input: s.pcpus, path: ["pcpus"], message: "a scenario runs either a system or PCPUs on the scheduling harness, not both" })
-      const local = [...threadChecks(s.system), ...jobChannelChecks(s.system)]
-      const issues = local.length > 0 ? local : crossCheck(s.system)
-      for (const i of issues) ctx.issues.push({ code: "custom", input: undefined, path: ["system", ...i.path], message: i.message })
+      for (const i of crossCheck(s.system)) ctx.issues.push({ code: "custom", input: undefined, path: ["system", ...i.path], message: i.message })
     }
   })
 
 /** What a scenario file says (durations as strings or ns). */
-export type ScenarioInput = z.input<typeof ScenarioSchema>
+export type ScenarioInput = Omit<z.input<typeof ScenarioSchema>, "system"> & {
+  /** One Quest-V system: sandbox-kernel's configuration less its `seed` (old spellings allowed, deprecated). */
+  readonly system?: Omit<Config.SystemInput, "seed">
+}
 /** A validated scenario (durations in ns, defaults filled). */
 export type Scenario = z.output<typeof ScenarioSchema>
 
@@ -86,14 +87,45 @@ export class ScenarioError extends Error {
   override readonly name = "ScenarioError"
 }
 
-/** Validates scenario input; throws a `ScenarioError` naming the first bad fields by path, with their values. */
-export const parseScenario = (input: unknown, origin: string): Scenario => {
+const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x)
+
+/**
+ * A scenario input with its `system` section's old spellings rewritten into the vocabulary
+ * (sandbox-kernel's `Legacy.upgrade`): the deprecations found, the fields moved and the problems
+ * found, all at their paths in the scenario. Input in the vocabulary comes back unchanged.
+ */
+export const upgrade = (input: unknown): Legacy.Upgraded => {
+  if (!isRecord(input) || !isRecord(input["system"])) return { input, deprecations: [], renames: [], issues: [] }
+  const up = Legacy.upgrade(input["system"])
+  const under = <A extends { readonly path: ReadonlyArray<PropertyKey> }>(a: A): A => ({ ...a, path: ["system", ...a.path] })
+  return {
+    input: up.input === input["system"] ? input : { ...input, system: up.input },
+    deprecations: up.deprecations.map(under),
+    renames: up.renames.map((r) => ({ from: ["system", ...r.from], to: ["system", ...r.to] })),
+    issues: up.issues.map(under),
+  }
+}
+
+/**
+ * Validates scenario input already upgraded (`prior`: what {@link upgrade} found); throws a
+ * `ScenarioError` naming the first bad fields by path — the path the user wrote — with their values.
+ */
+export const parseUpgraded = (input: unknown, origin: string, prior: Pick<Legacy.Upgraded, "renames" | "issues">): Scenario => {
   const result = ScenarioSchema.safeParse(input, Issues.parseOptions)
-  if (result.success) return result.data
-  const all = Issues.flatten(result.error.issues)
+  if (result.success && prior.issues.length === 0) return result.data
+  const all = Legacy.original(Legacy.combine(prior.issues, result.success ? [] : Issues.flatten(result.error.issues)), prior.renames)
   const issues = all.slice(0, 3).map((i) => `${Issues.formatPath(i.path) || "(root)"}: ${i.message}`)
   const more = all.length > 3 ? ` (and ${all.length - 3} more)` : ""
   throw new ScenarioError(`invalid scenario ${origin}: ${issues.join("; ")}${more}`)
+}
+
+/**
+ * Validates scenario input (old spellings of the `system` section accepted, see {@link upgrade});
+ * throws a `ScenarioError` naming the first bad fields by path, with their values.
+ */
+export const parseScenario = (input: unknown, origin: string): Scenario => {
+  const up = upgrade(input)
+  return parseUpgraded(up.input, origin, up)
 }
 
 /** The JSON Schema of scenario files, for editors. */

@@ -54,11 +54,14 @@ describe("Override", () => {
     expect(message(() => Override.apply(rm, [{ ...Override.make("sources[0].mean", "1ms"), origin: "--set" }]))).toMatch(/^ScenarioError: --set sources\[0\]\.mean: sources is not given/)
   })
 
-  it("union members are searched (a source's fields), and a system's records take any key", () => {
+  it("union members are searched (a source's fields); a system's sections are typed (the machine's fields, the vocabulary's durations)", () => {
     expect(Override.make("sources[0].mean", "5ms").segments).toEqual(["sources", 0, "mean"])
     expect(message(() => Override.make("sources[0].meen", "5ms"))).toMatch(/sources\[0\] has no field "meen"/)
-    expect(Override.make("system.machine.anything", 3).value).toBe(3)
-    expect(Override.make("system.sandboxes[0].vcpus[1].budgetNs", 5000).value).toBe(5000)
+    expect(message(() => Override.make("system.machine.cpuMhz", 3))).toMatch(/system\.machine has no field "cpuMhz" \(fields: cpuHz, /)
+    expect(Override.make("system.machine.cpuHz", 2_000_000_000).value).toBe(2_000_000_000)
+    expect(Override.make("system.sandboxes[0].vcpus[1].budget", "5ms").value).toBe("5ms")
+    expect(message(() => Override.make("system.sandboxes[0].vcpus[1].budget", "5 parsecs"))).toMatch(/system\.sandboxes\[0\]\.vcpus\[1\]\.budget: invalid value "5 parsecs"/)
+    expect(Override.make("system.sandboxes[0].threads[0].vcpu", "main1").value).toBe("main1")
   })
 
   it("--set text: JSON when the field takes it, else the text", () => {

@@ -61,7 +61,12 @@ export const s = (n: number): Ns => exact("s", n, NS_PER_S)
 /** True when `t` is a valid simulated time or duration (a non-negative safe integer). */
 export const isTime = (t: number): boolean => Number.isSafeInteger(t) && t >= 0
 
-const durationPattern = /^\s*(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|s)\s*$/
+/**
+ * The syntax {@link parseDuration} accepts: digits, an optional fraction, a unit (`ns`, `us`, `µs`,
+ * `ms`, `s`), blanks around them allowed. A match can still be refused for its value (not an
+ * integer number of ns, beyond the safe integers). Exported for JSON Schemas (`pattern`).
+ */
+export const durationPattern = /^\s*(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|s)\s*$/
 
 /**
  * Parses a duration such as `"10ms"`, `"2.5s"`, `"750us"`, `"42ns"` into integer ns.

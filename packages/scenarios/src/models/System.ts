@@ -8,7 +8,6 @@
  */
 import type { Trace } from "@qvsim/sim-core"
 import { Kernel, System } from "@qvsim/sandbox-kernel"
-import { toOptions } from "../Pcpus.ts"
 import type { Scenario } from "../Scenario.ts"
 import { toSystemInput, type SystemExtra } from "../SystemDecl.ts"
 import type { NamedSegment } from "./Pcpus.ts"
@@ -17,7 +16,7 @@ import type { NamedSegment } from "./Pcpus.ts"
 export const build = (scenario: Scenario, seed: number, extra: Omit<SystemExtra, "scheduler"> = {}, sinks: ReadonlyArray<Trace.TraceSink> = []): System.System => {
   const decl = scenario.system
   if (decl === undefined) throw new Error(`scenario ${scenario.name} has no system section`)
-  return new System.System(toSystemInput(decl, seed, { ...extra, scheduler: toOptions(scenario.scheduler) as Record<string, unknown> }), {}, sinks)
+  return new System.System(toSystemInput(decl, seed, { ...extra, scheduler: scenario.scheduler }), {}, sinks)
 }
 
 /** The name of PCPU (machine core) `core`. */
@@ -30,6 +29,9 @@ export const threadName = (sys: System.System, s: number, tid: number): string |
   if (tid < 0) return "idle"
   return sys.sandboxes[s]?.kernel.threads[tid]?.name
 }
+
+/** The name of sandbox `s` (its configured name, default `sandbox<s>`). */
+export const sandboxName = (sys: System.System, s: number): string => sys.config.sandboxes[s]?.name ?? `sandbox${s}`
 
 /** The name of VCPU `v` of sandbox `s`. */
 export const vcpuName = (sys: System.System, s: number, v: number): string | undefined => sys.sandboxes[s]?.config.vcpus[v]?.name
@@ -57,18 +59,18 @@ export const segments = (sys: System.System): NamedSegment[] => {
   return all.map(({ order: _order, ...s }) => s)
 }
 
-/** `System.metrics()` with arrays keyed by name (`sandbox0.threads.t.cpuNs`), idle threads left out. */
+/** `System.metrics()` with arrays keyed by name (`sandbox0.threads.t.cpuNs`: sandboxes by their names), idle threads left out. */
 export const metrics = (sys: System.System): Record<string, unknown> => {
   const m = sys.metrics()
   const keyed = <A>(items: readonly A[], key: (a: A, i: number) => string, strip: (a: A) => Record<string, unknown>) =>
     Object.fromEntries(items.map((a, i) => [key(a, i), strip(a)]))
   return {
-    sandboxes: keyed(m.sandboxes, (s) => `sandbox${s.sandbox}`, ({ sandbox: _s, threads, ...rest }) => ({
+    sandboxes: keyed(m.sandboxes, (s) => sandboxName(sys, s.sandbox), ({ sandbox: _s, threads, ...rest }) => ({
       ...rest,
       // Threads that never ran nor had a release (idle I/O service threads) are left out.
       threads: keyed(threads.filter((t) => t.cpuNs > 0 || t.jobsReleased > 0), (t) => t.name, ({ name: _n, ...t }) => t),
     })),
-    net: keyed(m.net, (n) => `sandbox${n.sandbox}`, ({ sandbox: _s, ...rest }) => rest),
+    net: keyed(m.net, (n) => sandboxName(sys, n.sandbox), ({ sandbox: _s, ...rest }) => rest),
     nic: m.nic,
     hosts: keyed(m.hosts, (h) => h.name, ({ name: _n, ...rest }) => rest),
     recoveries: sys.recoveries().length,

@@ -1,0 +1,251 @@
+/**
+ * Resolving a validated system configuration (`Config.Declared`, in the vocabulary) into what the
+ * system builds from (`Config.SystemConfig`): the machine and the scheduler options resolved by
+ * hardware and vcpu-sched; sandbox names → indices (channels, hosts, faults, job steps), VCPU
+ * names → indices (threads), durations → `…Ns` fields, declarative jobs → programs; and every
+ * cross-field rule checked, each refusal an issue at the path the field has in the declaration.
+ *
+ * Invariants: `resolve` is pure (it reads the declaration, builds new records) and reports every
+ * problem it finds, not only the first; a configuration it accepts builds without a config error.
+ *
+ * @module
+ */
+import { Errors, Issues, MachineConfig } from "@qvsim/hardware"
+import { Options as SchedOptions } from "@qvsim/vcpu-sched"
+import type { ChannelConfig } from "./Channels.ts"
+import { MAX_PAYLOAD } from "./PrivateChannel.ts"
+import type { Declared, HostConfig, SandboxConfig, SystemConfig, ThreadConfig, VcpuConfig } from "./Config.ts"
+import type { Fault } from "./Faults.ts"
+import * as Job from "./Job.ts"
+import type { PhaseName } from "./Options.ts"
+import * as Program from "./Program.ts"
+import { checkPhases, resolvePhases } from "./Recovery.ts"
+import { toOptions } from "./SchedulerDecl.ts"
+import * as Validate from "./Validate.ts"
+import * as SmpConfig from "./smp/SmpConfig.ts"
+import { DEFAULT_VCPUS, SandboxVcpu, vcpuName, type SandboxVcpu as SandboxVcpuDecl } from "./Vocabulary.ts"
+
+/** The name of the private-channel polling thread and of its VCPU in a party sandbox (`Channels.RECEIVER`). */
+const RECEIVER = "chan-rx"
+
+/** The cycles of a recovery phase when the configuration does not give them: the machine's cost table (Table 1). */
+export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number, machine: MachineConfig.MachineConfig): number =>
+  name === "channelReinit" ? channelReinitCycles : (machine.costs as Record<string, number>)[name]!
+
+const defaultVcpus: readonly SandboxVcpuDecl[] = DEFAULT_VCPUS.map((v) => SandboxVcpu.parse(v))
+
+const stripUndefined = <A extends object>(a: A): Partial<A> => {
+  const out: Partial<A> = {}
+  for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
+  return out
+}
+
+const list = (names: Iterable<string>): string => [...names].join(", ")
+
+/**
+ * `decl` resolved (`machineInput`: the `machine` section as written, which the machine is built
+ * from), or every issue found.
+ */
+export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachineInput): { config: SystemConfig } | { issues: Issues.Issue[] } => {
+  const issues: Issues.Issue[] = []
+  const add = (path: PropertyKey[], message: string): void => {
+    issues.push({ path, message })
+  }
+  // The machine: the kernel does the boot (its own post-boot state or boot phase). SMP Quest: every core in sandbox 0.
+  const smp = decl.kind === "smp"
+  const machineIn = (smp ? SmpConfig.machineInput(machineInput as Record<string, unknown>) : machineInput) as MachineConfig.KernelMachineInput
+  const machineAsGiven: MachineConfig.MachineInput = { ...machineIn, boot: { ...machineIn.boot, mode: "none" } }
+  let machine: MachineConfig.MachineConfig | null = null
+  try {
+    machine = MachineConfig.parse(machineAsGiven)
+  } catch (e) {
+    if (!(e instanceof Errors.ConfigError)) throw e
+    issues.push(...Issues.under(["machine"], e.issues))
+  }
+  let scheduler: SchedOptions.SchedulerOptions | null = null
+  try {
+    scheduler = SchedOptions.resolveOptions(toOptions(decl.scheduler))
+  } catch (e) {
+    issues.push(Validate.schedulerError((e as Error).message, decl.scheduler))
+  }
+  if (machine === null || scheduler === null) return { issues }
+  const m = machine
+  if (smp) {
+    const problems = SmpConfig.issues({ ...decl, machine: machineInput as Record<string, unknown> }, m.cores)
+    if (problems.length > 0) return { issues: [...issues, ...problems] }
+  }
+
+  // Sandboxes and their names.
+  const n = MachineConfig.sandboxCount(m)
+  const sandboxOfCore = m.sandboxOfCore ?? Array.from({ length: m.cores }, (_, i) => i)
+  const given = decl.sandboxes ?? Array.from({ length: n }, () => undefined)
+  if (given.length !== n) add(["sandboxes"], `${given.length} entries for the machine's ${n} sandboxes`)
+  const names = given.slice(0, n).map((sb, s) => sb?.name ?? `sandbox${s}`)
+  const indexOfName = new Map<string, number>()
+  names.forEach((name, s) => {
+    const first = indexOfName.get(name)
+    if (first !== undefined) add(["sandboxes", s, "name"], `duplicate sandbox name ${JSON.stringify(name)} (sandboxes.${first} has it)`)
+    else indexOfName.set(name, s)
+  })
+  /** The index of the sandbox `name` (at `path`), or -1 with an issue. */
+  const sandboxAt = (name: string, path: PropertyKey[]): number => {
+    const s = indexOfName.get(name)
+    if (s !== undefined) return s
+    add(path, `no sandbox named ${JSON.stringify(name)} (sandboxes: ${list(names)})`)
+    return -1
+  }
+
+  // Channels (the sandboxes they join decide which sandbox gets a polling VCPU).
+  const channels: ChannelConfig[] = decl.channels.map((ch, i) => ({ ...ch, between: [sandboxAt(ch.between[0], ["channels", i, "between", 0]), sandboxAt(ch.between[1], ["channels", i, "between", 1])] }))
+  const chNames = new Map<string, number>()
+  channels.forEach((ch, i) => {
+    if (chNames.has(ch.name)) add(["channels", i, "name"], `duplicate channel name "${ch.name}"`)
+    else chNames.set(ch.name, i)
+    if (ch.kind === "private" && channels.some((o, j) => j < i && o.kind === "private" && o.between.includes(ch.between[0]) && o.between.includes(ch.between[1]))) {
+      add(["channels", i, "between"], `the pair already has a private channel (one page per pair)`)
+    }
+  })
+
+  const sandboxes: SandboxConfig[] = []
+  for (let s = 0; s < Math.min(n, given.length); s++) {
+    const g = given[s]
+    const at: PropertyKey[] = ["sandboxes", s]
+    const cores = sandboxOfCore.flatMap((sb, core) => (sb === s ? [core] : []))
+    const vcpus: VcpuConfig[] = g?.vcpus === undefined && smp ? SmpConfig.defaultVcpus(cores.length) : (g?.vcpus ?? defaultVcpus).map((v, i) => {
+      const devices = v.device === undefined ? [] : Array.isArray(v.device) ? v.device : [v.device]
+      if (v.kind === "main" && devices.length > 0) add([...at, "vcpus", i, "device"], `only I/O VCPUs serve devices`)
+      if (v.core >= cores.length) add([...at, "vcpus", i, "core"], `core ${v.core} of a sandbox with ${cores.length} core(s)`)
+      const mask = devices.reduce((acc, d) => acc | Program.DeviceClass[d], 0)
+      return { kind: v.kind, name: vcpuName(v, i), budgetNs: v.budget, periodNs: v.period, classMask: mask, core: v.core }
+    })
+    // A party of a private channel gets the polling thread's own Main VCPU (spec §D.8).
+    if (channels.some((ch) => ch.kind === "private" && ch.between.includes(s))) {
+      vcpus.push({ kind: "main", name: RECEIVER, budgetNs: decl.channelOptions.receiverBudgetNs, periodNs: decl.channelOptions.receiverPeriodNs, classMask: 0, core: 0 })
+    }
+    const vcpuIndex = new Map<string, number>()
+    vcpus.forEach((v, i) => { if (!vcpuIndex.has(v.name)) vcpuIndex.set(v.name, i) })
+    const threadNames = new Set<string>()
+    const threads: ThreadConfig[] = (g?.threads ?? []).map((t, i) => {
+      const tat = [...at, "threads", i]
+      if (t.name === RECEIVER) add([...tat, "name"], `"${RECEIVER}" is the channel-polling thread's name`)
+      if (threadNames.has(t.name)) add([...tat, "name"], `duplicate thread name "${t.name}"`)
+      threadNames.add(t.name)
+      const v = vcpuIndex.get(t.vcpu)
+      if (v === undefined) add([...tat, "vcpu"], `no VCPU named ${JSON.stringify(t.vcpu)} in sandbox ${names[s]} (VCPUs: ${list(vcpuIndex.keys())})`)
+      else if (vcpus[v]!.kind !== "main") add([...tat, "vcpu"], `${JSON.stringify(t.vcpu)} is an I/O VCPU; threads run on Main VCPUs (and reach I/O VCPUs with io steps)`)
+      t.job?.forEach((step, k) => {
+        const use = "send" in step ? { op: "send", ...step.send } : "poll" in step ? { op: "poll", ...step.poll, bytes: 0 } : undefined
+        if (use === undefined) return
+        const sat = [...tat, "job", k, use.op]
+        const ci = chNames.get(use.channel)
+        const ch = ci === undefined ? undefined : decl.channels[ci]
+        if (ch === undefined) {
+          add([...sat, "channel"], `no channel named ${JSON.stringify(use.channel)} (${chNames.size === 0 ? "the system has no channels" : `channels: ${list(chNames.keys())}`})`)
+        } else if (!ch.between.includes(names[s]!)) {
+          add([...sat, "channel"], `channel ${JSON.stringify(use.channel)} is between sandboxes ${JSON.stringify(ch.between[0])} and ${JSON.stringify(ch.between[1])}, not ${JSON.stringify(names[s])}`)
+        } else {
+          const limit = ch.kind === "mailbox" ? ch.bytes : MAX_PAYLOAD
+          if (use.bytes > limit) add([...sat, "bytes"], `${use.bytes} bytes do not fit ${ch.kind === "mailbox" ? `mailbox ${JSON.stringify(ch.name)} (${limit} bytes)` : `a half of private channel ${JSON.stringify(ch.name)} (${limit} bytes)`}`)
+        }
+      })
+      const a = t.arrivals
+      const periodic = a === undefined ? undefined : { periodNs: a.period, offsetNs: a.offset, ...(t.deadline !== undefined ? { deadlineNs: t.deadline } : {}) }
+      return {
+        name: t.name,
+        vcpu: v ?? -1,
+        program: t.program ?? Job.compile(t.job ?? [], periodic !== undefined, t.repeat),
+        ...(periodic !== undefined ? { periodic } : {}),
+        startNs: t.start,
+        ...(t.pages !== undefined ? { pages: t.pages } : {}),
+        user: t.user,
+      }
+    })
+    sandboxes.push({ index: s, name: names[s]!, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...stripUndefined(g?.monitor ?? {}) } })
+  }
+
+  // The NIC's sharers and master, the Xen driver domain (sandbox indices: options).
+  const xen = decl.virtualization.mode === "xen"
+  const dom = decl.virtualization.driverDomain
+  if (xen && dom >= n) add(["virtualization", "driverDomain"], `sandbox ${dom} does not exist (${n} sandboxes)`)
+  if (xen && decl.nic.sharers !== undefined && (decl.nic.sharers.length !== 1 || decl.nic.sharers[0] !== dom)) {
+    add(["nic", "sharers"], `in the Xen baseline only the driver domain (${dom}) runs the NIC driver`)
+  }
+  const sharers = decl.nic.sharers ?? (xen ? [dom] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
+  sharers.forEach((s, i) => {
+    if (s >= n) add(["nic", "sharers", i], `sandbox ${s} does not exist (${n} sandboxes)`)
+    if (sharers.indexOf(s) !== i) add(["nic", "sharers", i], `sandbox ${s} listed twice`)
+  })
+  const master = decl.nic.master ?? sharers[0] ?? 0
+  if (sharers.length > 0 && !sharers.includes(master)) add(["nic", "master"], `sandbox ${master} is not a sharer`)
+
+  // Hosts.
+  const hosts: HostConfig[] = decl.hosts.map((h, i) => {
+    const { target, interval, floodInterval, timeout, start, ...rest } = h
+    if (target !== undefined && h.targetIp !== undefined) add(["hosts", i], `give target or targetIp, not both`)
+    return {
+      ...rest,
+      ...(target !== undefined ? { target: sandboxAt(target, ["hosts", i, "target"]) } : {}),
+      ...(interval !== undefined ? { intervalNs: interval } : {}),
+      ...(floodInterval !== undefined ? { floodIntervalNs: floodInterval } : {}),
+      ...(timeout !== undefined ? { timeoutNs: timeout } : {}),
+      ...(start !== undefined ? { startNs: start } : {}),
+    }
+  })
+  const hostNames = decl.hosts.map((h, j) => h.name ?? `pinger${j}`)
+
+  // Faults.
+  const faults: Fault[] = decl.faults.map((f, i) => {
+    const at = ["faults", i]
+    const sandbox = sandboxAt(f.sandbox, [...at, "sandbox"])
+    if ((f.at === undefined) === (f.afterReplies === undefined)) add(at, `give exactly one of at and afterReplies`)
+    if (f.afterReplies !== undefined && !hostNames.includes(f.afterReplies.host)) add([...at, "afterReplies", "host"], `no ping host named "${f.afterReplies.host}"`)
+    const target = "target" in f && f.target !== undefined ? sandboxAt(f.target, [...at, "target"]) : undefined
+    if (target !== undefined && target >= 0) {
+      if (target === sandbox) add([...at, "target"], `the target of a remote recovery must be another sandbox`)
+      if (!("recovery" in f) || f.recovery !== "remote") add([...at, "target"], `only a remote recovery has a target`)
+    }
+    if ("recovery" in f && (f.recovery === "local" || f.recovery === "remote") && sandbox >= 0) {
+      const rv = decl.recovery.vcpu
+      const recovering = f.recovery === "local" ? [sandbox] : target !== undefined ? [target] : sandboxes.map((sb) => sb.index).filter((x) => x !== sandbox)
+      for (const r of recovering) {
+        const sb = sandboxes[r]
+        if (sb === undefined) continue
+        const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[rv]
+        if (v === undefined || v.kind !== "main") add(["recovery", "vcpu"], `sandbox ${sb.name} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
+      }
+    }
+    if (f.kind === "killThread" && sandbox >= 0 && sandboxes[sandbox] !== undefined && !sandboxes[sandbox].threads.some((t) => t.name === f.thread)) {
+      add([...at, "thread"], `sandbox ${f.sandbox} has no thread "${f.thread}"`)
+    }
+    // The kernel's record: `…Ns` durations, sandbox indices.
+    const { at: atNs, sandbox: _s, ...rest } = f
+    const out: Record<string, unknown> = { ...rest, sandbox, ...(atNs !== undefined ? { atNs } : {}) }
+    if (target !== undefined) out["target"] = target
+    if ("detectAfter" in out) {
+      out["detectAfterNs"] = out["detectAfter"]
+      delete out["detectAfter"]
+    }
+    if (f.kind === "wildWrite" || f.kind === "corruptDriver") {
+      out["writes"] = f.writes.map((w, j) => {
+        if ("channel" in w && !chNames.has(w.channel)) add([...at, "writes", j, "channel"], `no channel named "${w.channel}"`)
+        return "sandbox" in w ? { ...w, sandbox: sandboxAt(w.sandbox, [...at, "writes", j, "sandbox"]) } : w
+      })
+    }
+    return out as Fault
+  })
+
+  for (const mode of ["local", "remote"] as const) {
+    const phases = resolvePhases(decl.recovery[mode], (name) => defaultPhaseCycles(name, decl.recovery.channelReinitCycles, m))
+    const problem = checkPhases(mode, phases)
+    if (problem !== null) issues.push(problem)
+  }
+  issues.push(
+    ...Validate.hosts(hosts, m),
+    ...Validate.timeRange({ ...decl, machine: undefined }, m.cpuHz),
+    ...Validate.writes(faults, m),
+    ...Validate.vcpuNames(sandboxes),
+  )
+  if (issues.length > 0) return { issues }
+  const { sandboxes: _s, machine: _m, scheduler: _sc, hosts: _h, channels: _c, faults: _f, ...rest } = decl
+  return { config: { ...rest, machine: m, machineInput: machineAsGiven, scheduler, sandboxes, hosts, channels, faults, nicSharers: sharers, nicMaster: master } }
+}
