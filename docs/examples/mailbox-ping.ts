@@ -26,11 +26,11 @@ export default defineScenario({
   duration: "1s",
   system: {
     machine: { cores: 2 },                                    // two cores, one sandbox each
-    channels: [{ kind: "mailbox", name: "readings", between: [0, 1] }],
-    hosts: [{ kind: "ping", target: 1, intervalNs: 10 * MS }],
+    channels: [{ kind: "mailbox", name: "readings", between: ["sandbox0", "sandbox1"] }],
+    hosts: [{ kind: "ping", target: "sandbox1", interval: "10ms" }],
     sandboxes: [
-      { threads: [{ name: "sensor", vcpu: 0, periodic: { periodNs: 20 * MS }, program: sensor }] },
-      { threads: [{ name: "controller", vcpu: 1, program: controller }] },
+      { threads: [{ name: "sensor", vcpu: "main0", arrivals: { kind: "periodic", period: "20ms" }, program: sensor }] },
+      { threads: [{ name: "controller", vcpu: "main1", program: controller }] },
     ],
   },
 })

@@ -72,8 +72,10 @@ class Rewrite {
   rename(o: Obj, old: string, now: string, at: PropertyKey[]): Obj {
     if (!(old in o)) return o
     if (now in o) {
+      // Refused here, once: the old key is left out of what is validated (not also "unknown key").
       this.issues.push({ path: [...at, old], message: `give ${now} or ${old} (deprecated), not both` })
-      return o
+      const { [old]: _dropped, ...rest } = o
+      return rest
     }
     const { [old]: value, ...rest } = o
     this.deprecated([...at, old], old, `write ${now}: ${asDuration(value)} (a duration with units, or integer ns)`)
@@ -85,7 +87,8 @@ class Rewrite {
   sandbox(value: unknown, names: (i: number) => string, at: PropertyKey[]): unknown {
     if (!isIndex(value)) return value
     const name = names(value)
-    this.deprecated(at, "sandbox index", `write ${JSON.stringify(name)} (the sandbox's name) instead of ${value}`)
+    const key = at[at.length - 1]
+    this.deprecated(at, "sandbox index", `write ${typeof key === "string" ? `${key}: ` : ""}${JSON.stringify(name)} (the sandbox's name) instead of ${value}`)
     return name
   }
 }

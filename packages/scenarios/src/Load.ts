@@ -1,7 +1,8 @@
 /**
  * Resolving `<scenario>` on the command line: a built-in name, a `.ts` file whose default export
  * is a scenario, or a `.json` file. Validates with zod and computes the scenario's identity hash
- * (SHA-256 of its canonical JSON; functions by their source text).
+ * (SHA-256 of its canonical JSON; functions by their source text). A file's deprecated spellings
+ * (the old `system` keys) come back as warnings, for the CLI to print.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import * as Builtins from "./Builtins.ts"
 import * as Experiments from "./Experiments.ts"
 import * as Input from "./Input.ts"
 import * as Override from "./Override.ts"
-import { parseScenario, type Scenario, ScenarioError } from "./Scenario.ts"
+import { deprecationWarnings, parseScenario, type Scenario, ScenarioError, upgrade } from "./Scenario.ts"
 import { importModule } from "./UserModule.ts"
 
 export interface Loaded {
@@ -22,6 +23,8 @@ export interface Loaded {
   readonly source: string
   /** SHA-256 (16 hex digits) of the scenario's canonical form. */
   readonly hash: string
+  /** One line per kind of deprecated spelling in a scenario file (`Scenario.deprecationWarnings`). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 export { canonical, hashOf } from "./Hash.ts"
@@ -63,7 +66,7 @@ const loadVariant = (experiment: string, variant: string, options: LoadOptions):
         if (problem !== undefined) throw new ScenarioError(`invalid scenario ${experiment}/${variant}: ${problem}`)
         const scenario = parseScenario(input, `${e.name}/${v.name}`)
         const source = `${found.source}/${variant}`
-        return { scenario, source, hash: hashOf(input) }
+        return { scenario, source, hash: hashOf(input), warnings: [] }
       },
       catch: (err) => (err instanceof ScenarioError ? err : new ScenarioError(`${experiment}/${variant}: ${(err as Error).message.split("\n")[0]}`)),
     })
@@ -78,7 +81,7 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
     if (builtin !== undefined) {
       const input = Override.apply(builtin, options.overrides ?? [])
       const scenario = yield* Effect.try({ try: () => parseScenario(input, `"${spec}"`), catch: (e) => e as ScenarioError })
-      return { scenario, source: spec, hash: hashOf(input) }
+      return { scenario, source: spec, hash: hashOf(input), warnings: [] }
     }
     if (!spec.endsWith(".ts") && !spec.endsWith(".json")) {
       return yield* fail(`unknown scenario "${spec}": not a built-in (try \`qvsim list\`) nor a .ts or .json file`)
@@ -104,5 +107,5 @@ export const load = (spec: string, options: LoadOptions = {}): Effect.Effect<Loa
     yield* checkShape(input, spec)
     const changed = yield* Effect.try({ try: () => Override.apply(input, options.overrides ?? []), catch: (e) => e as ScenarioError })
     const scenario = yield* Effect.try({ try: () => parseScenario(changed, spec), catch: (e) => e as ScenarioError })
-    return { scenario, source: path, hash: hashOf(changed) }
+    return { scenario, source: path, hash: hashOf(changed), warnings: deprecationWarnings(upgrade(input).deprecations) }
   })

@@ -4,7 +4,9 @@
  * path syntax and the same one-line errors naming the path.
  *
  * Path syntax: field names joined by dots, array indices in brackets, as zod reports paths:
- * `scheduler.maxTimerInterval`, `pcpus[0].vcpus[2].period`, `system.sandboxes[0].vcpus[1].budgetNs`.
+ * `scheduler.maxTimerInterval`, `pcpus[0].vcpus[2].period`, `system.sandboxes[0].vcpus[1].budget`
+ * (the scenario vocabulary; a `system` section written in the old spellings is rewritten into it
+ * before the overrides apply).
  *
  * Invariants:
  * - a path is checked against the scenario schema before anything is changed: an unknown field is
@@ -22,7 +24,8 @@
  * @module
  */
 import type { z } from "zod"
-import { ScenarioError, ScenarioSchema } from "./Scenario.ts"
+import { Issues } from "@qvsim/hardware"
+import { ScenarioError, ScenarioSchema, upgrade } from "./Scenario.ts"
 
 /** One step of a path: a field name or an array index. */
 export type Segment = string | number
@@ -146,7 +149,8 @@ const childOf = (schemas: ReadonlyArray<Schema>, key: Segment): Schema[] | strin
   if (found.length > 0) return found
   if (typeof key === "number") return indexable ? `has no element [${key}]` : `is ${describeKind(schemas[0]!)}, not a list`
   if (fields.size === 0) return indexable ? `is a list: use an index, e.g. [0]` : `is ${describeKind(schemas[0]!)}, it has no field "${key}"`
-  return `has no field "${key}" (fields: ${[...fields].join(", ")})`
+  const near = Issues.closest(key, fields)
+  return `has no field "${key}" (${near !== undefined ? `did you mean "${near}"? ` : ""}fields: ${[...fields].join(", ")})`
 }
 
 /** The schemas a value at `segments` must satisfy (any one of them); throws naming the path. */
@@ -231,9 +235,15 @@ const setAt = (input: unknown, segments: ReadonlyArray<Segment>, value: unknown,
   return { ...base, [key]: setAt(base[key], segments, value, depth + 1) }
 }
 
-/** `input` with every override applied in order (later ones win); never mutates `input`. */
+/**
+ * `input` with every override applied in order (later ones win); never mutates `input`. Paths are
+ * in the scenario vocabulary: with overrides, a `system` section in the old spellings is first
+ * rewritten into it (`Scenario.upgrade`), so `--set system.sandboxes[0].vcpus[0].budget=2ms`
+ * changes a VCPU the file declared with `budgetNs`.
+ */
 export const apply = <A>(input: A, overrides: ReadonlyArray<Override>): A => {
-  let out: unknown = input
+  if (overrides.length === 0) return input
+  let out: unknown = upgrade(input).input
   for (const o of overrides) {
     try {
       out = setAt(out, o.segments, o.value, 0)

@@ -107,6 +107,22 @@ export const upgrade = (input: unknown): Legacy.Upgraded => {
 }
 
 /**
+ * The deprecated spellings found, as warnings: one line per kind of old spelling, naming the first
+ * place it was found and what to write instead, and how many more of that kind there are
+ * (`system.sandboxes[0].vcpus[0].budgetNs is deprecated: write budget: "20ms" ... (and 6 more like it)`).
+ */
+export const deprecationWarnings = (deprecations: ReadonlyArray<Legacy.Deprecation>): string[] => {
+  const byKind = new Map<string, { first: Legacy.Deprecation; more: number }>()
+  for (const d of deprecations) {
+    const kind = byKind.get(d.key)
+    if (kind === undefined) byKind.set(d.key, { first: d, more: 0 })
+    else kind.more++
+  }
+  return [...byKind.values()].map(({ first, more }) =>
+    `${Issues.formatPath(first.path)} is deprecated: ${first.message}${more > 0 ? ` (and ${more} more like it)` : ""}`)
+}
+
+/**
  * Validates scenario input already upgraded (`prior`: what {@link upgrade} found); throws a
  * `ScenarioError` naming the first bad fields by path — the path the user wrote — with their values.
  */

@@ -34,7 +34,12 @@ import { merge, sweep } from "./SweepCommands.ts"
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
 
-const loadScenario = (spec: string, options: LoadOptions = {}) => load(spec, options).pipe(Effect.mapError(fromUnknown))
+/** Loads a scenario; its deprecated spellings are printed as warnings on stderr (one line per kind). */
+const loadScenario = (spec: string, options: LoadOptions = {}) =>
+  load(spec, options).pipe(
+    Effect.mapError(fromUnknown),
+    Effect.tap((loaded) => Effect.forEach(loaded.warnings, (w) => Console.error(`qvsim: warning: ${w}`), { discard: true })),
+  )
 
 const findExperiment = (spec: string) => Effect.tryPromise({ try: () => Experiments.find(spec), catch: fromUnknown })
 

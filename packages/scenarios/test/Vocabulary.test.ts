@@ -1,0 +1,70 @@
+/**
+ * One scenario language: the docs examples are written in the vocabulary (durations with units,
+ * names); `fixtures/legacy/` holds the same scenarios in the old spellings of the `system` section
+ * (`intervalNs`, `atNs`, indices, `periodic`, `job: {every, steps}`). Both must run to the same
+ * fingerprint (the docs examples' are pinned in Fingerprints.test.ts); the old ones load with one
+ * deprecation warning per kind of old spelling on stderr (exit 0), the new ones with none; `--set`
+ * paths are in the vocabulary whichever spelling the file uses.
+ */
+import { spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Override from "../src/Override.ts"
+import * as Runner from "../src/Runner.ts"
+import { deprecationWarnings, parseScenario, type ScenarioInput, upgrade } from "../src/Scenario.ts"
+
+const main = join(import.meta.dirname, "../src/cli/main.ts")
+const examples = join(import.meta.dirname, "../../../docs/examples")
+const legacy = join(import.meta.dirname, "fixtures", "legacy")
+const FILES = ["faults.json", "mailbox-ping.json", "mailbox-ping.ts"]
+
+const read = async (path: string): Promise<ScenarioInput> =>
+  (path.endsWith(".json") ? JSON.parse(readFileSync(path, "utf8")) : (await import(path)).default) as ScenarioInput
+
+const fingerprint = (input: ScenarioInput, origin: string): string =>
+  Runner.run(parseScenario(input, origin), { untilNs: 200_000_000 }).fingerprint
+
+const qvsim = (args: string[]) => {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe("one scenario language, the old spellings still accepted", () => {
+  it.each(FILES)("%s: the old and the new spelling run to the same fingerprint; only the old one is deprecated", async (file) => {
+    const now = await read(join(examples, file))
+    const old = await read(join(legacy, file))
+    expect(upgrade(now).deprecations).toEqual([])
+    expect(upgrade(old).deprecations.length).toBeGreaterThan(0)
+    expect(fingerprint(old, file)).toBe(fingerprint(now, file))
+  })
+
+  it("one warning line per kind of old spelling, naming the first place and the replacement", async () => {
+    const lines = deprecationWarnings(upgrade(await read(join(legacy, "faults.json"))).deprecations)
+    expect(lines).toContain('system.hosts[0].intervalNs is deprecated: write interval: "10ms" (a duration with units, or integer ns)')
+    expect(lines).toContain('system.hosts[0].target is deprecated: write target: "sandbox0" (the sandbox\'s name) instead of 0 (and 3 more like it)')
+    expect(lines).toContain('system.sandboxes[0].threads[0].vcpu is deprecated: write vcpu: "main0" (the VCPU\'s name) instead of 0')
+    expect(new Set(lines.map((l) => l.split(" ")[0])).size).toBe(lines.length)
+  })
+
+  it("through the CLI: an old file runs (exit 0) with its warnings on stderr; the docs example without any", () => {
+    const old = qvsim(["run", join(legacy, "faults.json"), "--until", "5ms", "--json"])
+    expect(old.code).toBe(0)
+    const warnings = old.stderr.trim().split("\n")
+    expect(warnings.length).toBe(6)
+    for (const w of warnings) expect(w).toMatch(/^qvsim: warning: system\.\S+ is deprecated: write /)
+    const now = qvsim(["run", join(examples, "faults.json"), "--until", "5ms", "--json"])
+    expect(now.code).toBe(0)
+    expect(now.stderr).toBe("")
+    expect(JSON.parse(now.stdout).fingerprint).toBe(JSON.parse(old.stdout).fingerprint)
+  })
+
+  it("--set paths are in the vocabulary, also for a file in the old spellings; an old path is refused with its replacement", async () => {
+    const old = await read(join(legacy, "faults.json"))
+    const changed = Override.apply(old, [Override.make("system.hosts[0].interval", "20ms")])
+    expect(parseScenario(changed, "faults").system!.hosts[0]!.interval).toBe(20_000_000)
+    const r = qvsim(["run", join(legacy, "faults.json"), "--until", "5ms", "--set", "system.hosts[0].intervalNs=20000000"])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toMatch(/^qvsim: --set system\.hosts\[0\]\.intervalNs: system\.hosts\[0\] has no field "intervalNs" \(did you mean "interval"\?/)
+  })
+})
