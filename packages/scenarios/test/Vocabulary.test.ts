@@ -7,7 +7,7 @@
  * paths are in the vocabulary whichever spelling the file uses.
  */
 import { spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Override from "../src/Override.ts"
@@ -18,6 +18,10 @@ const main = join(import.meta.dirname, "../src/cli/main.ts")
 const examples = join(import.meta.dirname, "../../../docs/examples")
 const legacy = join(import.meta.dirname, "fixtures", "legacy")
 const FILES = ["faults.json", "mailbox-ping.json", "mailbox-ping.ts"]
+const root = join(import.meta.dirname, "../../..")
+
+/** An old spelling of the system section (a deprecated key, an index where a name goes, the old job). */
+const OLD = /\b(budgetNs|periodNs|startNs|intervalNs|floodIntervalNs|timeoutNs|atNs|detectAfterNs)\b|"?\b(vcpu|target|sandbox)"?: \d|"?between"?: \[\d|"?periodic"?: \{|"?every"?:/
 
 const read = async (path: string): Promise<ScenarioInput> =>
   (path.endsWith(".json") ? JSON.parse(readFileSync(path, "utf8")) : (await import(path)).default) as ScenarioInput
@@ -57,6 +61,21 @@ describe("one scenario language, the old spellings still accepted", () => {
     expect(now.code).toBe(0)
     expect(now.stderr).toBe("")
     expect(JSON.parse(now.stdout).fingerprint).toBe(JSON.parse(old.stdout).fingerprint)
+  })
+
+  it("the docs' examples (every code block of README.md and docs/*.md, every docs/examples file) are in the vocabulary", () => {
+    const docs = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]
+    const found: string[] = []
+    for (const doc of docs) {
+      const blocks = readFileSync(join(root, doc), "utf8").split("```").filter((_, i) => i % 2 === 1)
+      for (const b of blocks) for (const line of b.split("\n")) if (OLD.test(line) && !line.includes("is deprecated")) found.push(`${doc}: ${line.trim()}`)
+    }
+    for (const f of readdirSync(examples)) {
+      for (const line of readFileSync(join(examples, f), "utf8").split("\n")) if (OLD.test(line)) found.push(`docs/examples/${f}: ${line.trim()}`)
+    }
+    expect(found).toEqual([])
+    // The check itself: the old fixtures are caught.
+    expect(OLD.test(readFileSync(join(legacy, "faults.json"), "utf8"))).toBe(true)
   })
 
   it("--set paths are in the vocabulary, also for a file in the old spellings; an old path is refused with its replacement", async () => {
