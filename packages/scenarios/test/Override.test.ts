@@ -45,7 +45,7 @@ describe("Override", () => {
   })
 
   it("errors name the path: unknown field (with the known ones), wrong type, index out of range, not a list", () => {
-    expect(message(() => Override.make("scheduler.quantm", "1ms"))).toMatch(/^ScenarioError: scheduler\.quantm: scheduler has no field "quantm" \(fields: .*quantum/)
+    expect(message(() => Override.make("scheduler.quantm", "1ms"))).toMatch(/^ScenarioError: scheduler\.quantm: scheduler has no field "quantm" \(did you mean "quantum"\? fields: .*quantum/)
     expect(message(() => Override.make("pcpus[0].vcpus[2].period", "abc"))).toMatch(/^ScenarioError: pcpus\[0\]\.vcpus\[2\]\.period: invalid value "abc": invalid duration/)
     expect(message(() => Override.make("pcpus[0].vcpus[2].kind", "foo"))).toMatch(/pcpus\[0\]\.vcpus\[2\]\.kind: invalid value "foo"/)
     expect(message(() => Override.make("name[0]", "x"))).toMatch(/name\[0\]: name is a string, not a list/)
@@ -57,7 +57,7 @@ describe("Override", () => {
   it("union members are searched (a source's fields); a system's sections are typed (the machine's fields, the vocabulary's durations)", () => {
     expect(Override.make("sources[0].mean", "5ms").segments).toEqual(["sources", 0, "mean"])
     expect(message(() => Override.make("sources[0].meen", "5ms"))).toMatch(/sources\[0\] has no field "meen"/)
-    expect(message(() => Override.make("system.machine.cpuMhz", 3))).toMatch(/system\.machine has no field "cpuMhz" \(fields: cpuHz, /)
+    expect(message(() => Override.make("system.machine.cpuMhz", 3))).toMatch(/system\.machine has no field "cpuMhz" \(did you mean "cpuHz"\? fields: cpuHz, /)
     expect(Override.make("system.machine.cpuHz", 2_000_000_000).value).toBe(2_000_000_000)
     expect(Override.make("system.sandboxes[0].vcpus[1].budget", "5ms").value).toBe("5ms")
     expect(message(() => Override.make("system.sandboxes[0].vcpus[1].budget", "5 parsecs"))).toMatch(/system\.sandboxes\[0\]\.vcpus\[1\]\.budget: invalid value "5 parsecs"/)

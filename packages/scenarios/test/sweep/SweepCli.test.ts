@@ -149,7 +149,7 @@ describe("qvsim sweep", { timeout: 180_000 }, () => {
     expect(qvsim(["sweep", "small.json", "--out", "kept", "--json"], dir).code).toBe(0)
     const before = readdirSync(join(dir, "kept")).map((f) => [f, readFileSync(join(dir, "kept", f))] as const)
     const cases: Array<[unknown, RegExp]> = [
-      [{ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[0].budgte": ["1ms"] } }, /^qvsim: grid pcpus\[0\]\.vcpus\[0\]\.budgte: pcpus\[0\]\.vcpus\[0\] has no field "budgte" \(fields: name, kind, budget, period, deadline, policy\)$/],
+      [{ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[0].budgte": ["1ms"] } }, /^qvsim: grid pcpus\[0\]\.vcpus\[0\]\.budgte: pcpus\[0\]\.vcpus\[0\] has no field "budgte" \(did you mean "budget"\? fields: name, kind, budget, period, deadline, policy\)$/],
       [{ name: "b", base: "rm-periodic", grid: { "pcpus[0].vcpus[0].budget": [true] } }, /^qvsim: grid pcpus\[0\]\.vcpus\[0\]\.budget: invalid value true/],
       [{ name: "b", base: "rm-periodic", grid: { "scheduler.quantum": [] } }, /^qvsim: invalid sweep b\.json: grid\.scheduler\.quantum: an axis needs at least one value/],
       [{ name: "b", base: "rm-periodic", grid: { "scheduler.quantum": { from: "2ms", to: "1ms", step: "1ms" } } }, /^qvsim: grid\["scheduler\.quantum"\]: to "1ms" is below from "2ms"/],
