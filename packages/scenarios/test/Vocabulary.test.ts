@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Override from "../src/Override.ts"
 import * as Runner from "../src/Runner.ts"
-import { deprecationWarnings, parseScenario, type ScenarioInput, upgrade } from "../src/Scenario.ts"
+import { deprecationWarnings, jsonSchema, parseScenario, type ScenarioInput, upgrade } from "../src/Scenario.ts"
 
 const main = join(import.meta.dirname, "../src/cli/main.ts")
 const examples = join(import.meta.dirname, "../../../docs/examples")
@@ -76,6 +76,21 @@ describe("one scenario language, the old spellings still accepted", () => {
     expect(found).toEqual([])
     // The check itself: the old fixtures are caught.
     expect(OLD.test(readFileSync(join(legacy, "faults.json"), "utf8"))).toBe(true)
+  })
+
+  it("the JSON Schema: durations with a pattern (the syntax Time.parseDuration reads) in both dialects, a typed machine", () => {
+    type J = { properties: Record<string, J>; items: J; anyOf: J[]; pattern?: string; additionalProperties?: boolean }
+    const root = jsonSchema() as J
+    const system = root.properties["system"]!.properties
+    const budget = system["sandboxes"]!.items.properties["vcpus"]!.items.properties["budget"]!
+    const pattern = new RegExp(budget.anyOf.find((b) => b.pattern !== undefined)!.pattern!)
+    for (const ok of ["10ms", "2.5s", "750us", "42ns", " 1 ms "]) expect(pattern.test(ok)).toBe(true)
+    for (const bad of ["10", "ms", "1e3ns", "10 parsecs", "-1ms"]) expect(pattern.test(bad)).toBe(false)
+    expect(root.properties["pcpus"]!.items.properties["vcpus"]!.items.properties["budget"]).toEqual(budget)
+    expect(system["machine"]!.additionalProperties).toBe(false)
+    expect(Object.keys(system["machine"]!.properties)).toContain("cpuHz")
+    expect(Object.keys(system["scheduler"]!.properties)).toContain("quantum")
+    expect(system["scheduler"]!.additionalProperties).toBe(false)
   })
 
   it("--set paths are in the vocabulary, also for a file in the old spellings; an old path is refused with its replacement", async () => {
