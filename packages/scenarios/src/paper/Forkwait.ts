@@ -121,8 +121,8 @@ const forkwaitProgram = (n: number): Program.Program =>
 /** The forkwait system: Quest-V sandboxes in mode `mode`, or SMP Quest (`"smp"`). */
 export const forkwaitSystem = (mode: "questv" | "none" | "smp") => (seed: number, scale: number): Config.SystemInput => {
   const sandbox = {
-    vcpus: [{ name: "fw", budgetNs: 100 * MS, periodNs: 100 * MS }],
-    threads: [{ name: "forkwait", vcpu: 0, program: forkwaitProgram(iterationsAt(scale)) }],
+    vcpus: [{ name: "fw", budget: 100 * MS, period: 100 * MS }],
+    threads: [{ name: "forkwait", vcpu: "fw", program: forkwaitProgram(iterationsAt(scale)) }],
   }
   if (mode === "smp") return { seed, kind: "smp", sandboxes: [sandbox] }
   return { seed, virtualization: { mode }, sandboxes: [sandbox, {}, {}, {}] }

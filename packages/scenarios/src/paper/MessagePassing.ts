@@ -114,16 +114,16 @@ const busy: Program.Program = function* () {
 
 export type Level = "hi" | "low"
 /** The VCPUs of each sandbox: index 0 carries the communicating thread. */
-export const VCPUS: Record<Level, ReadonlyArray<{ name: string; budgetNs: number; periodNs: number }>> = {
+export const VCPUS: Record<Level, ReadonlyArray<{ name: string; budget: number; period: number }>> = {
   hi: [
-    { name: "comm", budgetNs: 50 * MS, periodNs: 100 * MS },
-    { name: "bg1", budgetNs: 20 * MS, periodNs: 200 * MS },
-    { name: "bg2", budgetNs: 10 * MS, periodNs: 400 * MS },
+    { name: "comm", budget: 50 * MS, period: 100 * MS },
+    { name: "bg1", budget: 20 * MS, period: 200 * MS },
+    { name: "bg2", budget: 10 * MS, period: 400 * MS },
   ],
   low: [
-    { name: "comm", budgetNs: 40 * MS, periodNs: 100 * MS },
-    { name: "fg", budgetNs: 10 * MS, periodNs: 50 * MS },
-    { name: "bg", budgetNs: 10 * MS, periodNs: 200 * MS },
+    { name: "comm", budget: 40 * MS, period: 100 * MS },
+    { name: "fg", budget: 10 * MS, period: 50 * MS },
+    { name: "bg", budget: 10 * MS, period: 200 * MS },
   ],
 }
 
@@ -133,16 +133,16 @@ export const messageSystem = (level: Level, vcpus = VCPUS[level]) => (seed: numb
   const sandbox = (comm: { name: string; program: Program.Program }) => ({
     vcpus: vcpus.map((v) => ({ ...v })),
     threads: [
-      { name: comm.name, vcpu: 0, program: comm.program, user: false },
-      ...vcpus.slice(1).map((_, i) => ({ name: `load${i + 1}`, vcpu: i + 1, program: busy })),
+      { name: comm.name, vcpu: vcpus[0]!.name, program: comm.program, user: false },
+      ...vcpus.slice(1).map((v, i) => ({ name: `load${i + 1}`, vcpu: v.name, program: busy })),
     ],
   })
   return {
     seed,
     machine: { ...MACHINE },
     channels: [
-      { kind: "mailbox", name: "ping", between: [0, 1], bytes: 64, status: "meta" },
-      { kind: "mailbox", name: "pong", between: [0, 1], bytes: 64, status: "meta" },
+      { kind: "mailbox", name: "ping", between: ["sandbox0", "sandbox1"], bytes: 64, status: "meta" },
+      { kind: "mailbox", name: "pong", between: ["sandbox0", "sandbox1"], bytes: 64, status: "meta" },
     ],
     sandboxes: [sandbox({ name: "sender", program: senderProgram(iterationsAt(scale), costs) }), sandbox({ name: "echo", program: echoProgram(iterationsAt(scale), costs) })],
   }

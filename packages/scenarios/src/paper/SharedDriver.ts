@@ -86,7 +86,7 @@ export const floodSystem = (mode: Mode, guests: 1 | 2, extra: Partial<Config.Sys
   hosts: Array.from({ length: guests }, (_, i) => ({
     kind: "ping" as const,
     name: `pinger${i}`,
-    target: i,
+    target: `sandbox${i}`,
     mode: "flood" as const,
     count: requestsAt(scale),
   })),

@@ -109,16 +109,16 @@ const variant = (mode: Mode, description: string) => ({
     const p = at(domain, params)
     return {
       seed,
-      hosts: [{ kind: "ping" as const, name: HOST, target: p.pinged, intervalNs: INTERVAL_NS }],
+      hosts: [{ kind: "ping" as const, name: HOST, target: `sandbox${p.pinged}`, interval: INTERVAL_NS }],
       faults: [{
         kind: "corruptDriver" as const,
         afterReplies: { host: HOST, replies: triggerAt(scale) },
-        sandbox: p.pinged,
+        sandbox: `sandbox${p.pinged}`,
         // The paper triggers recovery by hand once the driver is broken (at once at the headline point).
         detection: "trigger" as const,
-        detectAfterNs: p.triggerDelayNs,
+        detectAfter: p.triggerDelayNs,
         recovery: mode,
-        ...(mode === "remote" ? { target: (p.pinged + p.helperOffset) % 4 } : {}),
+        ...(mode === "remote" ? { target: `sandbox${(p.pinged + p.helperOffset) % 4}` } : {}),
       }],
     }
   },

@@ -83,7 +83,7 @@ const system = (extra: (owner: number) => Partial<Config.SystemInput>, fixedOwne
   return {
     seed,
     ...extra(owner),
-    hosts: [{ kind: "ping", name: HOST, target: owner, intervalNs: INTERVAL_NS, count: requestsAt(scale) }],
+    hosts: [{ kind: "ping", name: HOST, target: `sandbox${owner}`, interval: INTERVAL_NS, count: requestsAt(scale) }],
   }
 }
 
@@ -98,7 +98,7 @@ const variant = (name: string, description: string, extra: (owner: number) => Pa
 const VARIANTS: readonly Variant[] = [
   // SMP Quest has one kernel: the pinged IP is always its (sandbox index 0); the core its NIC interrupts go to is core 0.
   variant("quest-directed", "SMP Quest: one kernel, one NIC driver, NIC interrupts directed to core 0, handlers under the kernel lock", () => ({ kind: "smp" }), SMP_OWNER),
-  variant("questv-no-ept-directed", "Quest-V sandboxes without the EPT cost: NIC interrupts directed to the pinged sandbox's core only (only it registers; sandbox 0 at the headline point)", (owner) => ({ virtualization: { mode: "none" }, nic: { sharers: [owner] } })),
+  variant("questv-no-ept-directed", "Quest-V sandboxes without the EPT cost: NIC interrupts directed to the pinged sandbox's core only (only it registers; sandbox 0 at the headline point)", (owner) => ({ virtualization: { mode: "none" }, nic: { sharers: [`sandbox${owner}`] } })),
   variant("questv-broadcast", "Quest-V: NIC interrupts broadcast to the four cores, early demultiplexing, the pinged sandbox (0 at the headline point) handles them", () => ({ nic: { demux: "early" } })),
   variant("questv-broadcast-late", "Quest-V broadcast with late demultiplexing (every sharer's stack sees every frame)", () => ({ nic: { demux: "late" } })),
 ]

@@ -133,31 +133,31 @@ const system = (faulty: boolean) => (seed: number, scale: number, params?: Param
   const p = at(domain, params)
   const faultNs = faultAt(scale, params)
   const sandboxes = [0, 1, 2, 3].map((s) => {
-    if (s === SENDER) return { threads: [{ name: "sender", vcpu: 0, program: sender, periodic: { periodNs: SEND_NS } }] }
+    if (s === SENDER) return { threads: [{ name: "sender", vcpu: "main0", program: sender, arrivals: { kind: "periodic" as const, period: SEND_NS } }] }
     const r = RECEIVERS.find((x) => x.sandbox === s)!
-    return { threads: [{ name: "receiver", vcpu: 0, program: receiver(mailboxOf(s), n), periodic: { periodNs: r.pollNs, offsetNs: p.rxOffsetNs } }] }
+    return { threads: [{ name: "receiver", vcpu: "main0", program: receiver(mailboxOf(s), n), arrivals: { kind: "periodic" as const, period: r.pollNs, offset: p.rxOffsetNs } }] }
   })
   return {
     seed,
     nic: { sharers: [0] },
     recovery: { local: [...Options.LOCAL_PHASES, "channelReinit"] },
-    channels: RECEIVERS.map((r) => ({ kind: "mailbox" as const, name: mailboxOf(r.sandbox), between: [SENDER, r.sandbox] as [number, number], bytes: 64 })),
+    channels: RECEIVERS.map((r) => ({ kind: "mailbox" as const, name: mailboxOf(r.sandbox), between: [`sandbox${SENDER}`, `sandbox${r.sandbox}`] as [string, string], bytes: 64 })),
     sandboxes,
-    hosts: [{ kind: "ping", name: HOST, target: 0, intervalNs: PING_NS }],
+    hosts: [{ kind: "ping", name: HOST, target: "sandbox0", interval: PING_NS }],
     faults: faulty
       ? [
         {
           kind: "corruptDriver",
-          atNs: faultNs,
-          sandbox: 0,
+          at: faultNs,
+          sandbox: "sandbox0",
           detection: "never",
           writes: [
             { channel: mailboxOf(0), value: 0xff },
-            { sandbox: 0, offset: 1 * MiB, bytes: 4096, value: 0 },
-            ...[1, 2, 3].map((t) => ({ sandbox: t, offset: 1 * MiB, bytes: 4096, value: 0 })),
+            { sandbox: "sandbox0", offset: 1 * MiB, bytes: 4096, value: 0 },
+            ...[1, 2, 3].map((t) => ({ sandbox: `sandbox${t}`, offset: 1 * MiB, bytes: 4096, value: 0 })),
           ],
         },
-        { kind: "trigger", atNs: faultNs + p.detectNs, sandbox: 0, recovery: "local" },
+        { kind: "trigger", at: faultNs + p.detectNs, sandbox: "sandbox0", recovery: "local" },
       ]
       : [],
   }

@@ -110,7 +110,7 @@ describe("driver-recovery: each claim can fail", () => {
 
   it("'local and remote similar' fails when the remote target's recovery VCPU is starved", () => {
     const runs = runWith(driverRecovery, 0.2, (v, input) => (v === "remote"
-      ? { ...input, sandboxes: [{}, { vcpus: [{ budgetNs: 2 * MS, periodNs: 100 * MS }] }, {}, {}] }
+      ? { ...input, sandboxes: [{}, { vcpus: [{ budget: 2 * MS, period: 100 * MS }] }, {}, {}] }
       : input))
     const r = driverRecovery.analyse(runs)
     expect(claim(r.claims, "local and remote").holds).toBe(false)
