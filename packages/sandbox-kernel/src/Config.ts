@@ -37,6 +37,7 @@ import { Duration, Name, PositiveDuration, SandboxVcpu, SystemThread, type Sandb
 import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
+  type NicOptions, type VirtualizationOptions,
 } from "./Options.ts"
 
 export { resolve } from "./Resolve.ts"
@@ -117,6 +118,17 @@ export const faultDecl = z.discriminatedUnion("kind", [
   trigger.omit({ ...drop, target: true }).extend({ ...when, target: Name.optional() }),
 ])
 
+/** The NIC options (`Options.nicSchema`), the sharing sandboxes and the master by name. */
+export const nicDecl = nicSchema.extend({
+  /** Sandboxes sharing the NIC (default the first min(4, sandboxes), `MAX_NUM_SHARE` = 4). */
+  sharers: z.array(Name).max(4, "at most 4 sharers (MAX_NUM_SHARE)").optional(),
+  /** The master sandbox (initialised the NIC; handles TX completions and acknowledges interrupts). Default the first sharer. */
+  master: Name.optional(),
+})
+
+/** The virtualisation options (`Options.virtualizationSchema`), the Xen driver domain by name (default the first sandbox). */
+export const virtualizationDecl = virtualizationSchema.extend({ driverDomain: Name.optional() })
+
 export const systemSchema = z.strictObject({
   /** Run seed: every random stream is derived from it and its name. */
   seed: int(0).default(1),
@@ -133,10 +145,10 @@ export const systemSchema = z.strictObject({
   scheduler: SchedulerOptionsDecl.default({}),
   kernel: kernelSchema.prefault({}),
   monitor: monitorSchema.prefault({}),
-  nic: nicSchema.prefault({}),
+  nic: nicDecl.prefault({}),
   channelOptions: channelOptionsSchema.prefault({}),
   recovery: recoverySchema.prefault({}),
-  virtualization: virtualizationSchema.prefault({}),
+  virtualization: virtualizationDecl.prefault({}),
   migration: migrationSchema.prefault({}),
   /** The optional boot phase (spec §D.2). */
   boot: bootSchema.prefault({}),
@@ -199,7 +211,11 @@ type SandboxInput = z.input<typeof sandboxSchema>
  * What {@link parse} accepts: the vocabulary, with the old spellings allowed field by field
  * (deprecated: `Legacy.upgrade` reports and rewrites them before validation).
  */
-export type SystemInput = Omit<SystemDeclInput, "sandboxes" | "hosts" | "channels" | "faults"> & {
+export type SystemInput = Omit<SystemDeclInput, "sandboxes" | "hosts" | "channels" | "faults" | "nic" | "virtualization"> & {
+  /** The NIC options (deprecated: `sharers` and `master` by index). */
+  readonly nic?: Replace<z.input<typeof nicDecl>, { readonly sharers?: readonly SandboxRef[]; readonly master?: SandboxRef }>
+  /** The virtualisation options (deprecated: `driverDomain` by index). */
+  readonly virtualization?: Replace<z.input<typeof virtualizationDecl>, { readonly driverDomain?: SandboxRef }>
   readonly sandboxes?: Array<Omit<SandboxInput, "vcpus" | "threads"> & {
     readonly vcpus?: ReadonlyArray<SandboxVcpuInput | LegacyVcpu>
     readonly threads?: ReadonlyArray<ThreadInput>
@@ -248,7 +264,11 @@ export interface SandboxConfig {
 export type HostConfig = PingHost.PingHostInput & { readonly kind: "ping"; readonly target?: number }
 
 /** A validated configuration with every default filled and every name resolved. */
-export interface SystemConfig extends Omit<Declared, "sandboxes" | "machine" | "scheduler" | "hosts" | "channels" | "faults"> {
+export interface SystemConfig extends Omit<Declared, "sandboxes" | "machine" | "scheduler" | "hosts" | "channels" | "faults" | "nic" | "virtualization"> {
+  /** The NIC options, sandboxes by index. */
+  readonly nic: NicOptions
+  /** The virtualisation options, the driver domain by index. */
+  readonly virtualization: VirtualizationOptions
   readonly machine: MachineConfig.MachineConfig
   /** The machine input as given (with `boot.mode: 'none'`), for building the Machine. */
   readonly machineInput: MachineConfig.MachineInput

@@ -9,7 +9,7 @@
  * | thread `periodic: {periodNs, offsetNs, deadlineNs}` | `arrivals: {kind: "periodic", period, offset}`, `deadline` |
  * | thread `startNs`                                    | `start`                                                   |
  * | thread `job: {steps, every, offset, deadline, repeat}` | `job: [steps]`, `arrivals`, `deadline`, `repeat`      |
- * | host `target: 0`, channel `between: [0, 1]`, fault `sandbox`/`target`, write `sandbox` (indices) | sandbox names (`"sandbox0"`, or the sandbox's `name`) |
+ * | host `target: 0`, channel `between: [0, 1]`, fault `sandbox`/`target`, write `sandbox`, `nic.sharers`, `nic.master`, `virtualization.driverDomain` (indices) | sandbox names (`"sandbox0"`, or the sandbox's `name`) |
  * | host `intervalNs`, `floodIntervalNs`, `timeoutNs`, `startNs` | `interval`, `floodInterval`, `timeout`, `start`  |
  * | fault `atNs`, `detectAfterNs`                        | `at`, `detectAfter`                                       |
  *
@@ -205,6 +205,16 @@ export const upgrade = (input: unknown): Upgraded => {
   // vcpu-sched's own "off" (TypeScript only: JSON has no Infinity) is the section's "none".
   const sched = out["scheduler"]
   if (isObj(sched) && sched["maxTimerIntervalNs"] === Infinity) out = { ...out, scheduler: { ...sched, maxTimerIntervalNs: "none" } }
+  // The NIC's sharers and master, the Xen driver domain: sandboxes by name.
+  const nic = out["nic"]
+  if (isObj(nic)) {
+    let o = nic
+    if (Array.isArray(o["sharers"]) && o["sharers"].some(isIndex)) o = { ...o, sharers: (o["sharers"] as unknown[]).map((x, j) => r.sandbox(x, nameOf, ["nic", "sharers", j])) }
+    if (isIndex(o["master"])) o = { ...o, master: r.sandbox(o["master"], nameOf, ["nic", "master"]) }
+    if (o !== nic) out = { ...out, nic: o }
+  }
+  const virt = out["virtualization"]
+  if (isObj(virt) && isIndex(virt["driverDomain"])) out = { ...out, virtualization: { ...virt, driverDomain: r.sandbox(virt["driverDomain"], nameOf, ["virtualization", "driverDomain"]) } }
   out = eachOf(out, "hosts", (h, i) => {
     const at = ["hosts", i]
     let o = HOST_DURATIONS.reduce((acc, [old, now]) => r.rename(acc, old, now, at), h)

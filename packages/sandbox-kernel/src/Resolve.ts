@@ -163,20 +163,23 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
     sandboxes.push({ index: s, name: names[s]!, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...stripUndefined(g?.monitor ?? {}) } })
   }
 
-  // The NIC's sharers and master, the Xen driver domain (sandbox indices: options).
+  // The NIC's sharers and master, the Xen driver domain (by name; the kernel's options by index).
   const xen = decl.virtualization.mode === "xen"
-  const dom = decl.virtualization.driverDomain
-  if (xen && dom >= n) add(["virtualization", "driverDomain"], `sandbox ${dom} does not exist (${n} sandboxes)`)
-  if (xen && decl.nic.sharers !== undefined && (decl.nic.sharers.length !== 1 || decl.nic.sharers[0] !== dom)) {
-    add(["nic", "sharers"], `in the Xen baseline only the driver domain (${dom}) runs the NIC driver`)
+  const domName = decl.virtualization.driverDomain
+  const dom = domName === undefined ? 0 : sandboxAt(domName, ["virtualization", "driverDomain"])
+  const givenSharers = decl.nic.sharers?.map((name, i) => sandboxAt(name, ["nic", "sharers", i]))
+  if (xen && givenSharers !== undefined && dom >= 0 && (givenSharers.length !== 1 || givenSharers[0] !== dom)) {
+    add(["nic", "sharers"], `in the Xen baseline only the driver domain (${names[dom]}) runs the NIC driver`)
   }
-  const sharers = decl.nic.sharers ?? (xen ? [dom] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
+  const sharers = givenSharers ?? (xen ? [dom] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
   sharers.forEach((s, i) => {
-    if (s >= n) add(["nic", "sharers", i], `sandbox ${s} does not exist (${n} sandboxes)`)
-    if (sharers.indexOf(s) !== i) add(["nic", "sharers", i], `sandbox ${s} listed twice`)
+    if (s >= 0 && sharers.indexOf(s) !== i) add(["nic", "sharers", i], `sandbox ${names[s]} listed twice`)
   })
-  const master = decl.nic.master ?? sharers[0] ?? 0
-  if (sharers.length > 0 && !sharers.includes(master)) add(["nic", "master"], `sandbox ${master} is not a sharer`)
+  const master = decl.nic.master === undefined ? sharers[0] ?? 0 : sandboxAt(decl.nic.master, ["nic", "master"])
+  if (master >= 0 && sharers.length > 0 && !sharers.includes(master)) add(["nic", "master"], `sandbox ${names[master]} is not a sharer`)
+  const { sharers: _sharers, master: _master, ...nicRest } = decl.nic
+  const nic = { ...nicRest, ...(givenSharers !== undefined ? { sharers: givenSharers } : {}), ...(decl.nic.master !== undefined ? { master } : {}) }
+  const virtualization = { ...decl.virtualization, driverDomain: dom }
 
   // Hosts.
   const hosts: HostConfig[] = decl.hosts.map((h, i) => {
@@ -246,6 +249,6 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
     ...Validate.vcpuNames(sandboxes),
   )
   if (issues.length > 0) return { issues }
-  const { sandboxes: _s, machine: _m, scheduler: _sc, hosts: _h, channels: _c, faults: _f, ...rest } = decl
-  return { config: { ...rest, machine: m, machineInput: machineAsGiven, scheduler, sandboxes, hosts, channels, faults, nicSharers: sharers, nicMaster: master } }
+  const { sandboxes: _s, machine: _m, scheduler: _sc, hosts: _h, channels: _c, faults: _f, nic: _n, virtualization: _v, ...rest } = decl
+  return { config: { ...rest, machine: m, machineInput: machineAsGiven, scheduler, sandboxes, hosts, channels, faults, nic, virtualization, nicSharers: sharers, nicMaster: master } }
 }

@@ -63,6 +63,6 @@ describe("Xen-style driver domain", () => {
   })
 
   it("the NIC may not be shared in the Xen baseline (the configuration names the field)", () => {
-    expect(() => new System.System({ virtualization: { mode: "xen", driverDomain: 1 }, nic: { sharers: [0, 1] } })).toThrow(/nic\.sharers: in the Xen baseline only the driver domain \(1\)/)
+    expect(() => new System.System({ virtualization: { mode: "xen", driverDomain: 1 }, nic: { sharers: [0, 1] } })).toThrow(/nic\.sharers: in the Xen baseline only the driver domain \(sandbox1\)/)
   })
 })

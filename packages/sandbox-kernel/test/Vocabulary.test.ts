@@ -123,6 +123,20 @@ describe("one vocabulary, the old spellings still accepted", () => {
     expect(issues({ machine: { cores: 2 }, channels: [{ kind: "mailbox", name: "c", between: [0, 5] }] })).toEqual(['channels.0.between.1: no sandbox named "sandbox5" (sandboxes: sandbox0, sandbox1)'])
   })
 
+  it("the NIC's sharers and master, the Xen driver domain: by name; indices (deprecated) resolve alike", () => {
+    const old: Config.SystemInput = { machine: { cores: 3 }, nic: { sharers: [1, 2], master: 2 } }
+    const now: Config.SystemInput = { machine: { cores: 3 }, nic: { sharers: ["sandbox1", "sandbox2"], master: "sandbox2" } }
+    expect(Config.parse(now)).toEqual(Config.parse(old))
+    expect(Config.parse(now).nicSharers).toEqual([1, 2])
+    expect(Config.parse(now).nicMaster).toBe(2)
+    expect(Legacy.upgrade(old).deprecations.map((d) => d.path.join("."))).toEqual(["nic.sharers.0", "nic.sharers.1", "nic.master"])
+    expect(Config.parse({ machine: { cores: 2 }, virtualization: { mode: "xen", driverDomain: "sandbox1" } })).toEqual(Config.parse({ machine: { cores: 2 }, virtualization: { mode: "xen", driverDomain: 1 } }))
+    expect(issues({ machine: { cores: 2 }, nic: { sharers: ["sandbox0", "sandbox7"], master: "sandbox1" } })).toEqual([
+      'nic.sharers.1: no sandbox named "sandbox7" (sandboxes: sandbox0, sandbox1)',
+      "nic.master: sandbox sandbox1 is not a sharer",
+    ])
+  })
+
   it("the vocabulary: durations with units, names; a name that names nothing lists what exists", () => {
     expect(issues({ machine: { cores: 1 }, sandboxes: [{ vcpus: [{ name: "a", budget: "2ms", period: "1ms" }] }] })).toEqual(["sandboxes.0.vcpus.0.budget: budget 2000000ns exceeds the period 1000000ns"])
     expect(issues({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "t", vcpu: "mian0", program }] }] }))

@@ -81,8 +81,8 @@ export const domain = defineDomain({
 /** The ping-flood system: `guests` flooded sandboxes (0, 1) under `mode`. */
 export const floodSystem = (mode: Mode, guests: 1 | 2, extra: Partial<Config.SystemInput> = {}) => (seed: number, scale: number): Config.SystemInput => ({
   seed,
-  virtualization: { mode, driverDomain: DOM0 },
-  nic: { demux: "early", ...(mode === "xen" ? {} : { sharers: guests === 1 ? [0] : [0, 1] }) },
+  virtualization: { mode, driverDomain: `sandbox${DOM0}` },
+  nic: { demux: "early", ...(mode === "xen" ? {} : { sharers: guests === 1 ? ["sandbox0"] : ["sandbox0", "sandbox1"] }) },
   hosts: Array.from({ length: guests }, (_, i) => ({
     kind: "ping" as const,
     name: `pinger${i}`,

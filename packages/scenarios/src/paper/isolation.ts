@@ -139,7 +139,7 @@ const system = (faulty: boolean) => (seed: number, scale: number, params?: Param
   })
   return {
     seed,
-    nic: { sharers: [0] },
+    nic: { sharers: ["sandbox0"] },
     recovery: { local: [...Options.LOCAL_PHASES, "channelReinit"] },
     channels: RECEIVERS.map((r) => ({ kind: "mailbox" as const, name: mailboxOf(r.sandbox), between: [`sandbox${SENDER}`, `sandbox${r.sandbox}`] as [string, string], bytes: 64 })),
     sandboxes,
