@@ -20,8 +20,8 @@ const legacy = join(import.meta.dirname, "fixtures", "legacy")
 const FILES = ["faults.json", "mailbox-ping.json", "mailbox-ping.ts"]
 const root = join(import.meta.dirname, "../../..")
 
-/** An old spelling of the system section (a deprecated key, an index where a name goes, the old job). */
-const OLD = /\b(budgetNs|periodNs|startNs|intervalNs|floodIntervalNs|timeoutNs|atNs|detectAfterNs)\b|"?\b(vcpu|target|sandbox)"?: \d|"?between"?: \[\d|"?periodic"?: \{|"?every"?:/
+/** An old spelling of the system section (a deprecated key as a field, an index where a name goes, the old job). */
+const OLD = /\b(budgetNs|periodNs|deadlineNs|startNs|intervalNs|floodIntervalNs|timeoutNs|atNs|detectAfterNs)\b"?\s*:|"?\b(vcpu|target|sandbox)"?: \d|"?between"?: \[\d|"?periodic"?: \{|"?every"?:/
 
 const read = async (path: string): Promise<ScenarioInput> =>
   (path.endsWith(".json") ? JSON.parse(readFileSync(path, "utf8")) : (await import(path)).default) as ScenarioInput
