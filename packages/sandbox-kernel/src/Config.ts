@@ -34,7 +34,6 @@ import { SystemKind, smpSchema } from "./smp/SmpOptions.ts"
 import { resolve } from "./Resolve.ts"
 import { SchedulerOptionsDecl } from "./SchedulerDecl.ts"
 import { Duration, Name, PositiveDuration, SandboxVcpu, SystemThread, type SandboxVcpuInput, type SystemThreadInput } from "./Vocabulary.ts"
-import type { PhaseName } from "./Options.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
   type NicOptions, type VirtualizationOptions,
@@ -282,9 +281,8 @@ export interface SystemConfig extends Omit<Declared, "sandboxes" | "machine" | "
   readonly nicMaster: number
 }
 
-/** The cycles of a recovery phase when the configuration does not give them: the machine's cost table (Table 1). */
-export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number, machine: MachineConfig.MachineConfig): number =>
-  name === "channelReinit" ? channelReinitCycles : (machine.costs as Record<string, number>)[name]!
+/** The cycles of a recovery phase when the configuration does not give them (`Resolve.defaultPhaseCycles`). */
+export { defaultPhaseCycles } from "./Resolve.ts"
 
 /** Every problem of `input`, by the path the user wrote (empty: it is valid). */
 export const check = (input: SystemInput = {}): Issues.Issue[] => {
