@@ -10,7 +10,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Errors } from "@qvsim/hardware"
+import { Errors, Issues } from "@qvsim/hardware"
 import { Simulation } from "@qvsim/sim-core"
 import { PcpuScheduler } from "@qvsim/vcpu-sched"
 import { Config, Program, Smp, System, type Kernel } from "../src/index.ts"
@@ -50,7 +50,7 @@ const refusal = (input: Config.SystemInput): string => {
   try {
     Config.parse(input)
   } catch (e) {
-    if (e instanceof Errors.ConfigError) return e.issues.join("\n")
+    if (e instanceof Errors.ConfigError) return Issues.lines(e.issues).join("\n")
     throw e
   }
   return ""
