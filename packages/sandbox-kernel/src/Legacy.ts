@@ -4,7 +4,7 @@
  *
  * | old (deprecated)                                   | now                                                      |
  * |----------------------------------------------------|----------------------------------------------------------|
- * | VCPU `budgetNs`, `periodNs` (integer ns)            | `budget`, `period` (durations: `"2ms"` or integer ns)     |
+ * | VCPU `budgetNs`, `periodNs`, `deadlineNs` (integer ns) | `budget`, `period`, `deadline` (durations: `"2ms"` or integer ns) |
  * | thread `vcpu: 1` (an index)                         | `vcpu: "main1"` (the VCPU's name)                         |
  * | thread `periodic: {periodNs, offsetNs, deadlineNs}` | `arrivals: {kind: "periodic", period, offset}`, `deadline` |
  * | thread `startNs`                                    | `start`                                                   |
@@ -169,7 +169,7 @@ const sandbox = (sb: Obj, s: number, poller: boolean, r: Rewrite): Obj => {
   const at: PropertyKey[] = ["sandboxes", s]
   let out = sb
   if (Array.isArray(sb["vcpus"])) {
-    const vcpus = (sb["vcpus"] as unknown[]).map((v, i) => (isObj(v) ? r.rename(r.rename(v, "budgetNs", "budget", [...at, "vcpus", i]), "periodNs", "period", [...at, "vcpus", i]) : v))
+    const vcpus = (sb["vcpus"] as unknown[]).map((v, i) => (isObj(v) ? VCPU_DURATIONS.reduce((o, [old, now]) => r.rename(o, old, now, [...at, "vcpus", i]), v) : v))
     if (vcpus.some((v, i) => v !== (sb["vcpus"] as unknown[])[i])) out = { ...out, vcpus }
   }
   if (Array.isArray(sb["threads"])) {
@@ -180,6 +180,7 @@ const sandbox = (sb: Obj, s: number, poller: boolean, r: Rewrite): Obj => {
   return out
 }
 
+const VCPU_DURATIONS = [["budgetNs", "budget"], ["periodNs", "period"], ["deadlineNs", "deadline"]] as const
 const HOST_DURATIONS = [["intervalNs", "interval"], ["floodIntervalNs", "floodInterval"], ["timeoutNs", "timeout"], ["startNs", "start"]] as const
 const FAULT_DURATIONS = [["atNs", "at"], ["detectAfterNs", "detectAfter"]] as const
 

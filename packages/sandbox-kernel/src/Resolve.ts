@@ -116,7 +116,10 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       if (v.kind === "main" && devices.length > 0) add([...at, "vcpus", i, "device"], `only I/O VCPUs serve devices`)
       if (v.core >= cores.length) add([...at, "vcpus", i, "core"], `core ${v.core} of a sandbox with ${cores.length} core(s)`)
       const mask = devices.reduce((acc, d) => acc | Program.DeviceClass[d], 0)
-      return { kind: v.kind, name: vcpuName(v, i), budgetNs: v.budget, periodNs: v.period, classMask: mask, core: v.core }
+      return {
+        kind: v.kind, name: vcpuName(v, i), budgetNs: v.budget, periodNs: v.period, classMask: mask, core: v.core,
+        ...(v.deadline !== undefined ? { deadlineNs: v.deadline } : {}), ...(v.policy !== undefined ? { policy: v.policy } : {}),
+      }
     })
     // A party of a private channel gets the polling thread's own Main VCPU (spec §D.8).
     if (channels.some((ch) => ch.kind === "private" && ch.between.includes(s))) {

@@ -10,9 +10,9 @@
  *
  * @module
  */
-import type { Options } from "@qvsim/vcpu-sched"
+import { type Options, Policy } from "@qvsim/vcpu-sched"
 import { z } from "zod"
-import { Duration, PositiveDuration } from "./Vocabulary.ts"
+import { Duration, policyName, PositiveDuration } from "./Vocabulary.ts"
 
 const nsInt = (min: number) => z.number().int("must be an integer").min(min, `must be ≥ ${min}`).max(Number.MAX_SAFE_INTEGER)
 const none = z.literal("none")
@@ -21,7 +21,9 @@ const none = z.literal("none")
 export const DURATION_OPTIONS = ["enforcementLatency", "schedOverhead", "quantum", "maxTimerInterval", "timerTick"] as const
 
 export const SchedulerOptionsDecl = z.strictObject({
-  ssPolicy: z.enum(["quest", "posixNaive"]).optional().describe("Main-VCPU algorithm: 'quest' (corrected sporadic server, §B.3) or 'posixNaive' (§B.1)"),
+  policy: policyName.optional().describe("the policy of Main VCPUs that do not name one (a registered name; default 'sporadic', Quest's corrected sporadic server)"),
+  priority: z.enum(["rm", "edf"]).optional().describe("how the PCPU orders VCPUs: 'rm' (default, by period, Quest) or 'edf' (by current absolute deadline)"),
+  ssPolicy: z.enum(["quest", "posixNaive"]).optional().meta({ deprecated: true }).describe("deprecated, use policy: 'quest' is policy 'sporadic', 'posixNaive' policy 'posixNaive'"),
   maxRepl: z.number().int().min(1).optional().describe("replenishment-queue capacity (MAX_REPL, default 32)"),
   splitAdvancesHead: z.boolean().optional().describe("SS5 variant (seL4): the remnant's time advances by the used amount (default false, Quest)"),
   enforcementLatency: Duration.optional().describe("enforcement latency δ (default 0)"),
@@ -39,6 +41,9 @@ export const SchedulerOptionsDecl = z.strictObject({
   rearmOnBudgetlessWakeup: z.boolean().optional().describe("idealisation: a wakeup without budget re-arms the timer for its replenishment (default false, Quest)"),
   ties: z.enum(["rotate", "declaration"]).optional().describe("equal periods: 'rotate' (default, Quest's runnable list) or 'declaration' (smaller VCPU index first)"),
 }).superRefine((o, ctx) => {
+  if (o.ssPolicy !== undefined && o.policy !== undefined && Policy.fromSsPolicy(o.ssPolicy) !== o.policy) {
+    ctx.issues.push({ code: "custom", input: o.ssPolicy, path: ["ssPolicy"], message: `contradicts policy "${o.policy}" (ssPolicy is deprecated: give policy alone)` })
+  }
   for (const name of DURATION_OPTIONS) {
     if (o[name] !== undefined && o[`${name}Ns`] !== undefined) {
       ctx.issues.push({ code: "custom", input: o[`${name}Ns`], path: [`${name}Ns`], message: `give ${name} (a duration) or ${name}Ns (ns), not both` })
@@ -49,11 +54,12 @@ export type SchedulerOptionsInput = z.input<typeof SchedulerOptionsDecl>
 export type SchedulerOptionsDecl = z.output<typeof SchedulerOptionsDecl>
 
 /** Scheduler options as given (either spelling) → vcpu-sched options. */
-export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOptions> => {
+export const toOptions = (o: SchedulerOptionsDecl): Options.SchedulerOptionsInput => {
   const out: Record<string, unknown> = {}
   const timer = (x: number | "none" | undefined) => (x === "none" ? Infinity : x)
   const set = (name: keyof Options.SchedulerOptions, value: unknown) => { if (value !== undefined) out[name] = value }
-  set("ssPolicy", o.ssPolicy)
+  set("policy", o.policy ?? (o.ssPolicy === undefined ? undefined : Policy.fromSsPolicy(o.ssPolicy)))
+  set("priority", o.priority)
   set("maxRepl", o.maxRepl)
   set("splitAdvancesHead", o.splitAdvancesHead)
   set("enforcementLatencyNs", o.enforcementLatency ?? o.enforcementLatencyNs)
@@ -65,7 +71,7 @@ export const toOptions = (o: SchedulerOptionsDecl): Partial<Options.SchedulerOpt
   set("timerTickNs", o.timerTick ?? o.timerTickNs)
   set("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup)
   set("ties", o.ties)
-  return out as Partial<Options.SchedulerOptions>
+  return out as Options.SchedulerOptionsInput
 }
 
 /** The other spelling of a duration option (`quantum` ↔ `quantumNs`), if it has one. */

@@ -21,6 +21,7 @@
  */
 import { Time } from "@qvsim/sim-core"
 import { Issues } from "@qvsim/hardware"
+import { Policy } from "@qvsim/vcpu-sched"
 import { z } from "zod"
 import * as Program from "./Program.ts"
 
@@ -75,6 +76,24 @@ export const Name = z.string().min(1, "must not be empty")
 
 // ----------------------------------------------------------------------------------------- VCPUs
 
+/**
+ * The name of a registered Main-VCPU policy (vcpu-sched's `Policy` registry), checked when the
+ * input is parsed (so a policy registered before, e.g. by a scenario file, is accepted). In a JSON
+ * Schema made with {@link policyEnumOverride}, its enum is the registry's names at that time.
+ */
+export const policyName = z.string().superRefine((name, ctx) => {
+  if (!Policy.has(name)) ctx.addIssue({ code: "custom", input: name, message: `no policy "${name}" (registered: ${Policy.names().join(", ")})` })
+}).meta({ qvsimPolicyName: true })
+
+/** `z.toJSONSchema`'s `override`: gives every {@link policyName} field the registry's names as its enum. */
+export const policyEnumOverride = (ctx: { readonly jsonSchema: object }): void => {
+  const j = ctx.jsonSchema as Record<string, unknown>
+  if (j["qvsimPolicyName"] === true) {
+    delete j["qvsimPolicyName"]
+    j["enum"] = Policy.names()
+  }
+}
+
 const vcpuShape = {
   /** Unique among its PCPU's (or sandbox's) VCPUs; default `<kind><index>` (`main0`, `io4`). */
   name: Name.optional(),
@@ -84,13 +103,21 @@ const vcpuShape = {
   budget: PositiveDuration,
   /** `T`: period; the rate-monotonic priority (shorter runs first). */
   period: PositiveDuration,
+  /** Main VCPUs: the relative deadline `D ≤ T` of each replenishment period (the `'edf'` priority and the analyses; default `T`). */
+  deadline: PositiveDuration.optional(),
+  /** Main VCPUs: the budget policy (default: the scheduler option `policy`, itself `'sporadic'` by default). */
+  policy: policyName.optional().describe("Main VCPUs: the budget policy (a registered name; default the scheduler option policy)"),
 }
 
-const budgetWithinPeriod = (v: { budget: number; period: number }, ctx: z.core.$RefinementCtx<unknown>): void => {
+const budgetWithinPeriod = (v: { kind: "main" | "io"; budget: number; period: number; deadline?: number | undefined; policy?: string | undefined }, ctx: z.core.$RefinementCtx<unknown>): void => {
   if (v.budget > v.period) ctx.issues.push({ code: "custom", input: v.budget, path: ["budget"], message: `budget ${v.budget}ns exceeds the period ${v.period}ns` })
+  if (v.deadline !== undefined && v.deadline > v.period) ctx.issues.push({ code: "custom", input: v.deadline, path: ["deadline"], message: `deadline ${v.deadline}ns exceeds the period ${v.period}ns` })
+  if (v.kind === "io" && (v.policy !== undefined || v.deadline !== undefined)) {
+    ctx.issues.push({ code: "custom", input: v.policy ?? v.deadline, path: [v.policy !== undefined ? "policy" : "deadline"], message: "I/O VCPUs are PIBS servers: policy and deadline are for Main VCPUs" })
+  }
 }
 
-/** A VCPU: `{name, kind, budget, period}`. */
+/** A VCPU: `{name, kind, budget, period}` (a Main VCPU also its `deadline` and `policy`). */
 export const Vcpu = z.strictObject(vcpuShape).superRefine(budgetWithinPeriod)
 export type VcpuInput = z.input<typeof Vcpu>
 export type Vcpu = z.output<typeof Vcpu>
