@@ -33,13 +33,14 @@ import * as Legacy from "./Legacy.ts"
 import { SystemKind, smpSchema } from "./smp/SmpOptions.ts"
 import { resolve } from "./Resolve.ts"
 import { SchedulerOptionsDecl } from "./SchedulerDecl.ts"
-import { Duration, Name, PositiveDuration, SandboxVcpu, SystemThread, type SandboxVcpuInput, type SystemThreadInput } from "./Vocabulary.ts"
+import { Duration, Name, policyEnumOverride, PositiveDuration, SandboxVcpu, SystemThread, type SandboxVcpuInput, type SystemThreadInput } from "./Vocabulary.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
   type NicOptions, type VirtualizationOptions,
 } from "./Options.ts"
 
 export { resolve } from "./Resolve.ts"
+export { policyEnumOverride, policyName } from "./Vocabulary.ts"
 
 /** One sandbox. */
 export const sandboxSchema = z.strictObject({
@@ -234,6 +235,10 @@ export interface VcpuConfig {
   readonly periodNs: number
   readonly classMask: number
   readonly core: number
+  /** Main VCPUs: relative deadline, ns (absent: `T`). */
+  readonly deadlineNs?: number
+  /** Main VCPUs: policy name (absent: the scheduler option `policy`). */
+  readonly policy?: string
 }
 
 /** A resolved thread (what the kernel's `addThread` takes). */
@@ -311,4 +316,4 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
 }
 
 /** The JSON schema of the configuration (programs appear as "any": they are functions). */
-export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any" })
+export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any", override: policyEnumOverride })
