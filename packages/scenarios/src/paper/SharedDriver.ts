@@ -59,7 +59,7 @@ export const domain = defineDomain({
       kind: "range", min: 0, max: 100_000, default: 0, integer: true, unit: "ns",
       description: "two guests: when the second guest's flood starts after the first's",
       reason: "two ping sources started by hand never start together; within one round trip (≤ 100 µs) the offset decides how often their frames meet at the RX lock",
-      paths: ["system.hosts[1].startNs"], variants: ["questv-two", "hypervisor-two", "xen-two"],
+      paths: ["system.hosts[1].start"], variants: ["questv-two", "hypervisor-two", "xen-two"],
     },
   },
   assumed: {
