@@ -9,7 +9,8 @@
  *
  * Invariants:
  * - `raise(line)` on an unmasked edge entry delivers exactly one interrupt to every core in the
- *   destination and none elsewhere, `irqLatencyNs` later, with no VM exit (F15); a masked edge
+ *   destination and none elsewhere, `irqLatencyNs` later plus each core's own draw in
+ *   [0, `deliverySkewNs`] (stream `ioapic/delivery`), with no VM exit (F15); a masked edge
  *   interrupt is lost and counted (`maskedDrops`), as on hardware;
  * - a level entry delivers on assertion unless its remote-IRR bit is set; an EOI of its vector
  *   clears remote IRR and re-delivers if the line is still asserted (how level mode misbehaves
@@ -20,7 +21,7 @@
  * @module
  */
 import { z } from "zod"
-import type { Simulation, Trace } from "@qvsim/sim-core"
+import type { Rng, Simulation, Trace } from "@qvsim/sim-core"
 import { Source, type ApicBus } from "./LocalApic.ts"
 import { int, durationNs, isVector, parseConfig } from "./internal/config.ts"
 
@@ -36,6 +37,16 @@ export const schema = z.strictObject({
   lines: int(1, 240).default(24),
   /** Delay from a line's interrupt to its arrival at the local APICs (spec `irqLatency`: a parameter; default 0). */
   irqLatencyNs: durationNs().default(0),
+  /**
+   * `[ASSUMED]` Spread of one interrupt message's arrival over its destination cores, ns: each core
+   * of the destination gets it `irqLatencyNs` + a uniform draw in [0, deliverySkewNs] (stream
+   * `ioapic/delivery`), so the order in which a broadcast reaches the cores — and so which sharer
+   * takes the shared driver's RX lock first — is the hardware's, not the cores' index order.
+   * Default 200 ns, range 0–1,000 ns (order of magnitude: on Nehalem an I/O APIC message reaches
+   * each local APIC through the uncore, tens to hundreds of ns per hop, and the architecture
+   * defines no order among the destinations). 0: every core at once, in core order (the old model).
+   */
+  deliverySkewNs: durationNs().default(200),
 })
 export type IoApicInput = z.input<typeof schema>
 export type IoApicConfig = z.output<typeof schema>
@@ -88,6 +99,7 @@ export class IoApic {
   private readonly subject: Trace.Subject
   private readonly kindRaise: Trace.RecordKind
   private readonly kindProgram: Trace.RecordKind
+  private readonly deliveryRng: Rng.RngStream
 
   /** Validates `input` (refusals name `ioapic.<field>`); every entry starts masked. */
   constructor(sim: Simulation.Simulation, bus: ApicBus, input: IoApicInput = {}, prefix = "ioapic") {
@@ -102,6 +114,7 @@ export class IoApic {
     this.subject = sim.trace.subject("ioapic", -1)
     this.kindRaise = sim.trace.kind("ioapic.raise", ["line", "vector", "destMask"])
     this.kindProgram = sim.trace.kind("ioapic.program", ["line", "low", "high"])
+    this.deliveryRng = sim.rng("ioapic/delivery")
   }
 
   private checkLine(api: string, line: number): void {
@@ -221,7 +234,17 @@ export class IoApic {
   protected deliver(line: number, vector: number, mask: number): void {
     this.messages++
     this.sim.trace.emit(this.kindRaise, this.subject, line, vector, mask)
-    this.bus.send(mask, vector, Source.IoApic, this.config.irqLatencyNs)
+    const skew = this.config.deliverySkewNs
+    if (skew === 0) {
+      this.bus.send(mask, vector, Source.IoApic, this.config.irqLatencyNs)
+      return
+    }
+    // One message per destination core, each with its own arrival time.
+    const lapics = this.bus.lapics, rng = this.deliveryRng
+    for (let i = 0; i < lapics.length; i++) {
+      const id = lapics[i]!.logicalId
+      if ((id & mask) !== 0) this.bus.send(id, vector, Source.IoApic, this.config.irqLatencyNs + rng.int(0, skew))
+    }
   }
 
   /** Reads register `index` (ID, version, arbitration, redirection dwords). */

@@ -71,6 +71,15 @@ export const schema = z.strictObject({
   rxDmaNs: durationNs().default(0),
   /** `[ASSUMED]` How long a chip reset keeps the device down, ns (1 ms: the bound drivers poll the reset bit for). */
   resetNs: durationNs().default(1_000_000),
+  /**
+   * `[ASSUMED]` After a reset, how much longer the link carries no frame (the driver's
+   * initialisation restarts auto-negotiation, `BMCR_ANRESTART` in Quest's r8169.c), ns. Default 0
+   * (the paper's Table 1 re-initialisation is all it gives, and its Figure 6 shows online recovery
+   * well inside the 500 ms ping interval), range 0–3 s (datasheet/standard: IEEE 802.3 1000BASE-T
+   * auto-negotiation with its link-fail-inhibit timer of 750–1,000 ms and training, commonly
+   * measured at 2–3 s).
+   */
+  linkUpNs: durationNs().default(0),
   /** Longest frame accepted, bytes without FCS. */
   maxFrameBytes: int(ETH_HEADER, 2048).default(MAX_FRAME),
   /** Interrupt mask after initialisation (and after every reset). */
@@ -379,7 +388,7 @@ export class Nic implements WireEndpoint {
   // ---------------------------------------------------------------- reset
 
   /**
-   * Chip reset: the device goes down now for `resetNs`. Unconsumed RX frames and unsent TX frames
+   * Chip reset: the device goes down now for `resetNs` + `linkUpNs`. Unconsumed RX frames and unsent TX frames
    * are discarded (counted); when it comes up the rings are fresh (every RX descriptor NIC-owned,
    * fill pointers at 0), the mask is `interruptMask`, and LinkChange is set in the status.
    */
@@ -400,7 +409,7 @@ export class Nic implements WireEndpoint {
     this.imr = 0
     this.updateLine()
     this.sim.trace.emit(this.kindReset, this.subject, this.config.resetNs)
-    this.sim.after(this.config.resetNs, Simulation.EventClass.Device, this.upHandler, this.generation)
+    this.sim.after(this.config.resetNs + this.config.linkUpNs, Simulation.EventClass.Device, this.upHandler, this.generation)
   }
 
   private comeUp(generation: number): void {

@@ -6,7 +6,8 @@
  * 12 inter-frame gap) · 8 bits at the port's rate, rounded half up. Sending starts when the
  * sender's port is free; the frame reaches the receiver when both its own transmission and the
  * receiver's port (busy with earlier frames to it) allow, plus the switch latency and the
- * receiver's `rxLatencyNs` (e.g. the NIC's DMA). Output queues are unbounded.
+ * receiver's `rxLatencyNs` (e.g. the NIC's DMA), plus a per-frame jitter in [0, `jitterNs`]
+ * (stream `wire/jitter`). Output queues are unbounded.
  *
  * Invariants:
  * - a frame is delivered exactly once to each matching endpoint (unicast: the port with that MAC;
@@ -18,7 +19,7 @@
  * @module
  */
 import { z } from "zod"
-import { Simulation, type Trace } from "@qvsim/sim-core"
+import { Simulation, type Rng, type Trace } from "@qvsim/sim-core"
 import type { FrameStore } from "./FrameStore.ts"
 import { BROADCAST_MAC, MIN_FRAME, dstMac } from "./Frame.ts"
 import { durationNs, int, parseConfig } from "./internal/config.ts"
@@ -29,6 +30,14 @@ export const schema = z.strictObject({
   latencyNs: durationNs().default(0),
   /** Default link speed of host ports, bit/s (1 Gb/s). */
   linkBps: int(1).default(1_000_000_000),
+  /**
+   * `[ASSUMED]` Jitter of the switch's forwarding latency, ns: each frame arrives a uniform draw in
+   * [0, jitterNs] later (stream `wire/jitter`), never before an earlier frame to the same port (the
+   * output queue is FIFO). Default 1,000 ns, range 0–5,000 ns (measurement on similar hardware,
+   * order of magnitude: store-and-forward latency of commodity gigabit switches varies by a few
+   * hundred ns to a few µs with queue state and internal arbitration).
+   */
+  jitterNs: durationNs().default(1_000),
 })
 export type WireInput = z.input<typeof schema>
 export type WireConfig = z.output<typeof schema>
@@ -66,6 +75,9 @@ export class Wire {
   private readonly bps: number[] = []
   private readonly txFreeAt: number[] = []
   private readonly rxFreeAt: number[] = []
+  /** Latest arrival scheduled at each port (jitter never reorders frames to one port). */
+  protected readonly lastArrivalAt: number[] = []
+  protected readonly jitterRng: Rng.RngStream
   private readonly sim: Simulation.Simulation
   private readonly arriveHandler: number
   private readonly subject: Trace.Subject
@@ -83,6 +95,7 @@ export class Wire {
     })
     this.subject = sim.trace.subject("wire", -1)
     this.kindDrop = sim.trace.kind("wire.drop", ["port", "length"])
+    this.jitterRng = sim.rng("wire/jitter")
   }
 
   /** Plugs `endpoint` in at `bps` (default: the wire's link speed); returns its port number. */
@@ -92,6 +105,7 @@ export class Wire {
     this.bps.push(bps)
     this.txFreeAt.push(0)
     this.rxFreeAt.push(0)
+    this.lastArrivalAt.push(0)
     return this.endpoints.length - 1
   }
 
@@ -147,10 +161,23 @@ export class Wire {
     else this.forward(slot, length, to, txEnd)
   }
 
+  /**
+   * When a frame due at port `to` at `exactNs` arrives: plus its jitter, and never before the frame
+   * scheduled there last (FIFO). Broken test variants override this.
+   */
+  protected arrivalAt(to: number, exactNs: number): number {
+    const jitter = this.config.jitterNs
+    let at = jitter === 0 ? exactNs : exactNs + this.jitterRng.int(0, jitter)
+    if (at < this.lastArrivalAt[to]!) at = this.lastArrivalAt[to]!
+    this.lastArrivalAt[to] = at
+    return at
+  }
+
+  /** Schedules the frame's arrival at port `to`. */
   private forward(slot: number, length: number, to: number, txEnd: number): void {
     const egressEnd = Math.max(txEnd, this.rxFreeAt[to]! + wireTimeNs(length, this.bps[to]!))
     this.rxFreeAt[to] = egressEnd
-    const at = egressEnd + this.config.latencyNs + this.endpoints[to]!.rxLatencyNs
+    const at = this.arrivalAt(to, egressEnd + this.config.latencyNs + this.endpoints[to]!.rxLatencyNs)
     this.sim.at(at, Simulation.EventClass.Device, this.arriveHandler, slot, to)
   }
 

@@ -15,7 +15,7 @@ const setup = (input: ConstructorParameters<typeof Machine>[1] = {}) => {
 
 describe("host → wire → NIC → I/O APIC broadcast → cores → TX → host", () => {
   it("30 pings 3 ms apart: every sharer gets one RX and one TX interrupt per ping, no VM exit, nothing leaked", () => {
-    const { sim, machine, echo } = setup({ ioapic: { irqLatencyNs: 500 } })
+    const { sim, machine, echo } = setup({ ioapic: { irqLatencyNs: 500, deliverySkewNs: 0 }, wire: { jitterNs: 0 } }) // exact times
     const baseline = machine.frames.inUse
     const ping = new PingHost(sim, machine.wire, { intervalNs: Time.ms(3), count: 30 })
     ping.start()

@@ -21,7 +21,7 @@ const fabric = (n: number, scheme: LogicalIdScheme, irqLatencyNs: number, Impl: 
     core.vmEntry()
     return core
   })
-  const ioapic = new Impl(sim, bus, { irqLatencyNs, lines: 8 })
+  const ioapic = new Impl(sim, bus, { irqLatencyNs, lines: 8, deliverySkewNs: 0 }) // exact times: no per-core skew (IoApicSkew.test.ts)
   return { sim, bus, rec, cores, ioapic }
 }
 

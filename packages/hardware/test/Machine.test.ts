@@ -238,7 +238,7 @@ describe("F12 — read-only enforcement", () => {
 
   it("2011: the I/O APIC page is plain RWX, so guest writes reach the registers without an exit", () => {
     const sim = new Simulation.Simulation(1)
-    const machine = new Machine(sim)
+    const machine = new Machine(sim, { ioapic: { deliverySkewNs: 0 } }) // exact times
     const rec = new Recorder(sim)
     machine.setListener(rec)
     const base = machine.layout.ioapicBase

@@ -42,7 +42,7 @@ class Host implements WireEndpoint {
 const setup = (input: NicInput = {}, Impl: typeof Nic = Nic) => {
   const sim = new Simulation.Simulation(1)
   const frames = new FrameStore(64)
-  const wire = new Wire(sim, frames)
+  const wire = new Wire(sim, frames, { jitterNs: 0 }) // exact times
   const line = new Line(sim)
   const nic = new Impl(sim, line, wire, input)
   const host = new Host(sim, frames)

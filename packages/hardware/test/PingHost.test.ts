@@ -11,7 +11,7 @@ const WIRE_98 = 976 // ns for a 98-byte frame at 1 Gb/s
 const setup = () => {
   const sim = new Simulation.Simulation(3)
   const frames = new FrameStore(16)
-  const wire = new Wire(sim, frames)
+  const wire = new Wire(sim, frames, { jitterNs: 0 }) // exact times
   return { sim, frames, wire }
 }
 

@@ -25,7 +25,7 @@ class Sink implements WireEndpoint {
 const setup = (latencyNs = 0) => {
   const sim = new Simulation.Simulation(1)
   const frames = new FrameStore(8)
-  const wire = new Wire(sim, frames, { latencyNs })
+  const wire = new Wire(sim, frames, { latencyNs, jitterNs: 0 }) // exact times (the jitter: WireJitter.test.ts)
   const frame = (dst: number, seq: number, payload = 56): number => {
     const slot = frames.alloc()
     frames.setLength(slot, Frame.buildEchoRequest(frames.bytes, frames.offset(slot), 0xa, dst, 1, 2, 3, seq, payload))

@@ -168,7 +168,7 @@ class MailboxOps implements ChannelOps {
     call.phase = PH_START
     if (req.op === Program.Op.Send) {
       if (req.bytes > this.box.bytes) k.misuse(th, `${req.bytes} bytes do not fit mailbox "${this.box.name}" (${this.box.bytes})`)
-      return costs.copyNs(req.bytes)
+      return k.noise.copyNs(req.bytes)
     }
     if (req.op === Program.Op.Recv) k.misuse(th, `recv on mailbox "${this.box.name}" (mailboxes are polled)`)
     return costs.ns.pollCheck
@@ -225,8 +225,7 @@ class MailboxOps implements ChannelOps {
       const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, m.read(core, box.metaGpa, 4)))
       call.seq = seq
       call.bytes = bytes
-      const costs = k.machine.costs
-      th.remainingNs = costs.copyNs(bytes) + Math.ceil(bytes / 64) * costs.ns.remoteLineTransfer
+      th.remainingNs = k.noise.remoteCopyNs(bytes)
       return th.remainingNs > 0 ? Outcome.Again : this.done(th, call)
     }
     if (call.phase === PH_SPIN) k.misuse(th, `busy-poll on "${box.name}" never saw a change`)

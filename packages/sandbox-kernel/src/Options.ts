@@ -40,6 +40,22 @@ export const kernelSchema = z.strictObject({
   forkPageCycles: int(0).default(1_024),
   /** `[ASSUMED]` TLB misses per copied page; each costs `eptWalkExtra` more under EPT (spec §E1). */
   forkTlbMissesPerPage: int(0).default(1),
+  /**
+   * `[ASSUMED]` Fraction by which a handler or copy cost varies either way, uniformly, around its
+   * configured value (the NIC handler's entry, demultiplexing, stack and TX-clean costs, channel
+   * copies; stream `sandbox<s>/cost-jitter`). Default 0.2, range 0–0.5 (order of magnitude: the
+   * same few-thousand-cycle kernel path varies by tens of per cent with cache and branch-predictor
+   * state on measured x86 interrupt paths). 0: every cost exactly its constant.
+   */
+  costJitter: z.number("must be a number").min(0, "must be ≥ 0").max(1, "must be ≤ 1").default(0.2),
+  /**
+   * `[ASSUMED]` Probability that one page a network or channel path touches misses the TLB; under
+   * EPT each miss costs `costs.eptWalkExtra` more (stream `sandbox<s>/tlb`). Default 0.1, range
+   * 0–0.5 (order of magnitude: the 8169's 256 RX buffers span 128 pages plus the descriptor page,
+   * against Nehalem's 64-entry DTLB and 512-entry STLB: an idle machine keeps most of them, a
+   * loaded one evicts them; no measurement on Quest-V). 0: the paths pay no walk.
+   */
+  tlbMissRate: z.number("must be a number").min(0, "must be ≥ 0").max(1, "must be ≤ 1").default(0.1),
   /** `[ASSUMED]` Cycles of `exit` (tearing the address space down). */
   exitCycles: int(0).default(8_000),
   /** `[ASSUMED]` Cycles of `waitpid` (reaping the child). */
@@ -110,6 +126,14 @@ export const nicSchema = z.strictObject({
    * hard-wire "VCPU #2"); when the sandbox has fewer VCPUs, its first Main VCPU.
    */
   bottomHalfRequesterVcpu: int(0).default(2),
+  /**
+   * `[ASSUMED]` Cycles of the RX lock's atomic acquisition (a `lock cmpxchg` on the lock word);
+   * when another core held the lock last, its cache line moves too (`costs.remoteLineTransfer`).
+   * Default 40, range 20–100 (order of magnitude: locked read-modify-write latency on Nehalem-class
+   * cores in published instruction tables, 20–40 cycles uncontended). 0: a free lock, no line
+   * transfer either.
+   */
+  rxLockCycles: int(0).default(40),
   /** Lag between sharers' cursors (descriptors) at which the driver warns (`[SRC r8169.c]` 200). */
   lagWarning: int(1).default(200),
 })
@@ -157,7 +181,12 @@ export const recoverySchema = z.strictObject({
   local: z.array(phaseSchema).default([...LOCAL_PHASES]),
   /** Phases of a remote recovery, in order (default Table 1's remote column). */
   remote: z.array(phaseSchema).default([...REMOTE_PHASES]),
-  /** `[ASSUMED]` Machine down-time of the full-reboot baseline, ns (BIOS + boot of every sandbox; the paper gives no figure). */
+  /**
+   * `[ASSUMED]` Machine down-time of the full-reboot baseline, ns (BIOS + boot of every sandbox; the
+   * paper gives no figure): every configured thread is killed at its start and restarts from its
+   * beginning at its end. Default 10 s, range 3–60 s (order of magnitude: a 2010-era Xeon server's
+   * firmware POST takes seconds to a minute, a Quest-V boot well under a second).
+   */
   rebootNs: int(1).default(10_000_000_000),
   /** `[ASSUMED]` Cycles of the `channelReinit` phase when a phase list names it without cycles. */
   channelReinitCycles: int(0).default(100_000),

@@ -192,7 +192,7 @@ class PrivateOps implements ChannelOps {
       call.seq = ch.nextSeq[this.s]!++
       if (ch.options.typeBeforePayload && !m.write(core, half + OFF_TYPE, 4, req.type)) return Outcome.Stopped
       call.phase = S_PAYLOAD
-      th.remainingNs = m.costs.copyNs(req.bytes + REST_OF_HEADER)
+      th.remainingNs = k.noise.copyNs(req.bytes + REST_OF_HEADER)
       return th.remainingNs > 0 ? Outcome.Again : this.send(k, p, th, call, req)
     }
     const seq = call.seq
@@ -220,8 +220,7 @@ class PrivateOps implements ChannelOps {
       call.type = type
       call.phase = S_READ
       const length = Math.min(m.read(core, half + OFF_LENGTH, 4), MAX_PAYLOAD)
-      const costs = m.costs
-      th.remainingNs = costs.copyNs(length + REST_OF_HEADER) + Math.ceil((length + REST_OF_HEADER) / 64) * costs.ns.remoteLineTransfer
+      th.remainingNs = k.noise.remoteCopyNs(length + REST_OF_HEADER)
       call.bytes = length
       return th.remainingNs > 0 ? Outcome.Again : this.poll(k, p, th, call)
     }

@@ -11,7 +11,9 @@
  * `RecoveryTasks.ts`.
  *
  * The reboot baseline holds every core for `rebootNs` (the faulting one in its monitor, the others
- * halted with interrupts off), then re-initialises the NIC and every stack.
+ * halted with interrupts off) and kills every configured thread at its start (their state is
+ * lost), then re-initialises the NIC and every stack and restarts the configured threads from
+ * their beginning.
  *
  * Invariants (F21): every phase is recorded (`recovery.phase` in the scope of the sandbox it ran in)
  * with its configured cycles and its start and end; the outage — from the first phase's start to
@@ -64,6 +66,11 @@ export interface RecoveryEnv {
   /** The NIC's I/O APIC line and the mask that reaches a set of sandboxes. */
   readonly ioapic: IoApic.IoApic
   readonly nicMask: (sandboxes: readonly number[]) => number
+  /**
+   * The reboot baseline: kills every sandbox's configured threads (their state is lost), and
+   * restarts them from their beginning once the machine is up. Absent: threads are only held.
+   */
+  readonly rebootThreads?: { readonly kill: () => void; readonly restart: () => void }
 }
 
 interface Armed {

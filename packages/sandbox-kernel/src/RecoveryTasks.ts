@@ -2,7 +2,7 @@
  * The work a recovery hands to monitors and cores (spec §D.9): a run's monitor phases as monitor
  * tasks (the failed sandbox's, then, for a remote recovery, the target's once the IPI round trip
  * has ended), its guest phases as a kernel thread of the recovering sandbox, the reboot baseline
- * (the failed core in its monitor, every other core halted), and the recovery IPI that carries a
+ * (the failed core in its monitor, every other core halted, the threads restarted), and the recovery IPI that carries a
  * run from one monitor to the other.
  *
  * Invariants: monitor phases run one after the other on one core, non-preemptible; each phase is
@@ -118,7 +118,10 @@ class PhaseTask implements MonitorTask {
   }
 }
 
-/** The reboot baseline on the failed sandbox's core: the whole machine is down for `rebootNs`. */
+/**
+ * The reboot baseline on the failed sandbox's core: the whole machine is down for `rebootNs`; the
+ * configured threads are killed at its start and restarted from their beginning at its end.
+ */
 export class RebootTask implements MonitorTask {
   private pr: PhaseRecord | null = null
   private readonly rc: Recovery
@@ -135,6 +138,8 @@ export class RebootTask implements MonitorTask {
     const phase: Phase = { phase: "reboot", cycles: Time.nsToCycles(downNs, k.machine.costs.hz) }
     this.pr = this.rc.phaseStart(this.rec, phase, k.sandbox)
     for (const st of env.stacks) st.up = false
+    // The machine goes down: every configured thread's state is lost.
+    env.rebootThreads?.kill()
     // Every other core halts (interrupts off) for the same time.
     for (const other of env.kernels) {
       for (const q of other.pcpus) if (q !== p) other.runTask(q, new HaltTask(downNs))
@@ -150,6 +155,8 @@ export class RebootTask implements MonitorTask {
       d.reinitialise(d.master)
       d.broken.fill(false)
       for (const st of env.stacks) st.up = true
+      // Booted again: the configured threads start from their beginning.
+      env.rebootThreads?.restart()
       this.rc.phaseEnd(this.rec, this.pr, true)
       this.pr = null
     }

@@ -85,11 +85,31 @@ export class Sandbox {
     this.monitor = new Monitor(this.kernel, config.monitor, v.injectCycles)
   }
 
-  /** Adds the configured threads (after every module has registered with the kernel). */
-  addConfiguredThreads(): void {
+  /**
+   * Adds the configured threads (after every module has registered with the kernel). `fromLocalNs`
+   * shifts their start times: a reboot restarts them from their beginning `startNs` after the boot.
+   */
+  addConfiguredThreads(fromLocalNs = 0): void {
     for (const t of this.config.threads) {
-      this.kernel.addThread({ name: t.name, vcpu: t.vcpu, program: t.program, periodic: t.periodic, startNs: t.startNs, pages: t.pages, user: t.user })
+      this.kernel.addThread({ name: t.name, vcpu: t.vcpu, program: t.program, periodic: t.periodic, startNs: fromLocalNs + t.startNs, pages: t.pages, user: t.user })
     }
+  }
+
+  /** Kills every live configured thread (a reboot: their state is lost); returns how many. */
+  killConfiguredThreads(): number {
+    const names = new Set(this.config.threads.map((t) => t.name))
+    let killed = 0
+    for (const th of this.kernel.threads) {
+      if (!names.has(th.name) || th.killed || th.status === ThreadStatus.Exited || th.status === ThreadStatus.Migrated) continue
+      this.kernel.kill(th)
+      killed++
+    }
+    return killed
+  }
+
+  /** Restarts the configured threads from their beginning (the end of a reboot), at the sandbox's first core's local time. */
+  restartConfiguredThreads(): void {
+    this.addConfiguredThreads(this.kernel.localNow(this.kernel.pcpus[0]!))
   }
 
   /** The sandbox's figures now. */

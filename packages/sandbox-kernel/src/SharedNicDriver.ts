@@ -10,6 +10,14 @@
  * entry cost → spin on the RX lock → walk its cursor through host-owned descriptors (effects at the
  * lock acquisition, the lock held for the walk's cost) → stack processing / replies after unlock.
  *
+ * Arbitration (who walks first when the broadcast reaches several cores): the order the I/O APIC
+ * delivered the interrupt in (`ioapic.deliverySkewNs`), the entry cost each core pays (jittered),
+ * and the lock itself — an atomic acquisition (`nic.rxLockCycles`, plus a cache-line transfer when
+ * another core held it last) that a spinner attempts only at its next poll after the release
+ * (`CostNoise.spinNs`). Costs on the path are jittered and pay the EPT's walk on TLB misses of the
+ * pages they touch (`CostNoise`): two per descriptor walked (descriptor, buffer), one per frame
+ * handed to the stack and one per reply.
+ *
  * Positions: cursors are absolute descriptor counts since the last initialisation (the descriptor
  * is `position mod ring`), so "at or behind" is exact across wrap-around.
  *
@@ -68,6 +76,8 @@ const newStats = (): DriverStats => ({ irqs: 0, walks: 0, frames: 0, delivered: 
 
 /** Cost figures of the driver path, ns. */
 interface Costs {
+  readonly lockAtomic: number
+  readonly lineTransfer: number
   readonly irqEntry: number
   readonly demuxCheck: number
   readonly stackRx: number
@@ -94,6 +104,10 @@ export class SharedNicDriver {
   base = 0
   /** Time the RX lock is free again, ns. */
   rxLockFreeNs = 0
+  /** Sandbox that held the RX lock last (its cache line is in that core's cache), or -1. */
+  rxLockHolder = -1
+  /** RX lock acquisitions per sandbox. */
+  readonly lockAcquisitions: number[]
   readonly stats: DriverStats[]
   /** Lag warnings issued (one per crossing of `lagWarning`). */
   lagWarnings = 0
@@ -107,6 +121,8 @@ export class SharedNicDriver {
   /** Test hooks: a frame (NIC sequence number) handed to sandbox `s`; a descriptor at `position` given back by `s`. */
   onDeliver: ((s: number, seq: number) => void) | null = null
   onGiveBack: ((s: number, position: number) => void) | null = null
+  /** Test hook: sandbox `s` acquired the RX lock. */
+  onLockAcquire: ((s: number) => void) | null = null
   private lagging = false
   private readonly costs: Costs
   private readonly faithful: boolean
@@ -132,12 +148,13 @@ export class SharedNicDriver {
     this.registered = new Array<boolean>(n).fill(false)
     this.broken = new Array<boolean>(n).fill(false)
     this.stats = Array.from({ length: n }, newStats)
+    this.lockAcquisitions = new Array<number>(n).fill(0)
     for (const s of sharers) this.registered[s] = true
     this.faithful = options.mode === "faithful"
     this.early = options.demux === "early"
     this.bottomHalf = options.rxInBottomHalf
     const c = kernels[0]!.machine.costs.ns
-    this.costs = { irqEntry: c.interruptEntry, demuxCheck: c.demuxCheck, stackRx: c.stackRx, stackTx: c.stackTx, txClean: c.txClean }
+    this.costs = { lockAtomic: kernels[0]!.machine.costs.toNs(options.rxLockCycles), lineTransfer: c.remoteLineTransfer, irqEntry: c.interruptEntry, demuxCheck: c.demuxCheck, stackRx: c.stackRx, stackTx: c.stackTx, txClean: c.txClean }
     this.base = nic.rxFrames
     const trace = kernels[0]!.sim.trace
     this.trace = trace
@@ -189,13 +206,14 @@ export class SharedNicDriver {
     const costs = this.costs
     const st = this.stats[s]!
     const k = this.kernels[s]!
+    const noise = k.noise
     st.walks++
     let cost = 0
     if (s === this.master) {
       nic.ackInterrupt(nic.isr)
       st.acks++
       st.txCleaned += nic.txClean()
-      cost += costs.txClean
+      cost += noise.jitter(costs.txClean)
     }
     const ring = nic.rxRingSize
     let p = this.cursor[s]!
@@ -210,6 +228,8 @@ export class SharedNicDriver {
       const o = frames.offset(slot)
       const length = nic.rxLength(i)
       seen++
+      // The descriptor and the buffer's header: two pages a TLB miss may cost a walk on.
+      cost += noise.tlbNs(2)
       const dst = Frame.demuxIp(frames.bytes, o, length)
       if (this.forwarder !== null) {
         const owner = this.ownerOf(dst)
@@ -227,16 +247,16 @@ export class SharedNicDriver {
         }
       }
       const mine = this.early ? this.ownerOf(dst) === s : true
-      if (this.early) cost += costs.demuxCheck
+      if (this.early) cost += noise.jitter(costs.demuxCheck)
       if (mine) {
         delivered++
         if (this.onDeliver !== null) this.onDeliver(s, nic.rxSeq(i))
         const copy = frames.clone(slot)
         if (this.bottomHalf) {
-          const work = costs.stackRx + (this.stacks[s]!.wouldAnswer(copy) ? costs.stackTx : 0)
+          const work = noise.jitter(costs.stackRx) + noise.tlbNs(1) + (this.stacks[s]!.wouldAnswer(copy) ? noise.jitter(costs.stackTx) + noise.tlbNs(1) : 0)
           k.io.submit(k.io.vcpuFor(DeviceClass.net), this.requesterVcpu(k), work, this.netJobKind[s]!, copy)
         } else {
-          cost += costs.stackRx
+          cost += noise.jitter(costs.stackRx) + noise.tlbNs(1)
           toStack.push(copy)
         }
       }
@@ -263,6 +283,18 @@ export class SharedNicDriver {
     this.trace.emit(this.kWalk, this.subjects[s]!, seen, delivered, recycled, this.cursor[s]!)
     this.checkLag(s)
     return cost
+  }
+
+  /** The lock is an atomic with a cost and spinners poll for it (`nic.rxLockCycles` > 0), else free and taken at once on release. */
+  get lockModelled(): boolean {
+    return this.costs.lockAtomic > 0
+  }
+
+  /** ns of sandbox `s`'s atomic acquisition of the RX lock: the atomic, and the line's transfer if another core held it last. */
+  lockAcquireNs(s: number): number {
+    const c = this.costs
+    if (c.lockAtomic === 0) return 0 // nic.rxLockCycles 0: a free lock (the model before the atomic)
+    return c.lockAtomic + (this.rxLockHolder >= 0 && this.rxLockHolder !== s ? c.lineTransfer : 0)
   }
 
   /** The furthest registered cursor. */
@@ -305,6 +337,7 @@ export class SharedNicDriver {
     this.base = this.nic.rxFrames
     this.cursor.fill(0)
     this.rxLockFreeNs = this.kernels[0]!.sim.now
+    this.rxLockHolder = -1
     this.broken[by] = false
     this.master = by
     this.lagging = false
@@ -343,7 +376,7 @@ export class NicIrqHandler implements IrqHandler {
     this.driver.stats[this.sandbox]!.irqs++
     this.phase = P_ENTRY
     this.spinFrom = -1
-    return k.machine.costs.ns.interruptEntry
+    return k.noise.jitter(k.machine.costs.ns.interruptEntry)
   }
 
   next(k: Kernel, _p: Pcpu): number {
@@ -360,21 +393,28 @@ export class NicIrqHandler implements IrqHandler {
       case P_LOCK: {
         const now = k.sim.now
         if (d.rxLockFreeNs > now) {
+          // Spinning: the next attempt is at this core's first poll after the release.
           if (this.spinFrom < 0) this.spinFrom = now
-          return d.rxLockFreeNs - now
+          return d.lockModelled ? k.noise.spinNs(d.rxLockFreeNs - now) : d.rxLockFreeNs - now
         }
         if (this.spinFrom >= 0) d.stats[s]!.lockSpinNs += now - this.spinFrom
-        const held = d.walk(s, this.toStack)
+        d.lockAcquisitions[s]!++
+        if (d.onLockAcquire !== null) d.onLockAcquire(s)
+        const acquire = d.lockAcquireNs(s)
+        d.rxLockHolder = s
+        const held = acquire + d.walk(s, this.toStack)
         d.rxLockFreeNs = now + held
         this.phase = P_WALK
         return held
       }
       case P_WALK: {
         const stack = d.stacks[s]!
-        let replies = 0
-        for (const slot of this.toStack) if (stack.wouldAnswer(slot)) replies++
+        const noise = k.noise
+        const txNs = k.machine.costs.ns.stackTx
+        let ns = 0
+        for (const slot of this.toStack) if (stack.wouldAnswer(slot)) ns += noise.jitter(txNs) + noise.tlbNs(1)
         this.phase = P_TX
-        return replies * k.machine.costs.ns.stackTx
+        return ns
       }
       default: {
         const stack = d.stacks[s]!

@@ -210,6 +210,10 @@ export class System implements Core.CoreListener {
       faults: this.faults,
       ioapic: machine.ioapic,
       nicMask: (sbs) => nicMaskOf(machine, sbs),
+      rebootThreads: {
+        kill: () => { for (const sb of this.sandboxes) sb.killConfiguredThreads() },
+        restart: () => { for (const sb of this.sandboxes) sb.restartConfiguredThreads() },
+      },
     }, config.recovery, resolvePhases(config.recovery.local, phaseCycles), resolvePhases(config.recovery.remote, phaseCycles))
     for (const sb of this.sandboxes) {
       sb.addConfiguredThreads()

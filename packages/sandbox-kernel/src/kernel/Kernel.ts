@@ -35,6 +35,7 @@ import type { Machine as MachineNs } from "@qvsim/hardware"
 import { Invariants, PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
 import type { KernelOptions } from "../Options.ts"
+import { CostNoise } from "./CostNoise.ts"
 import { Dispatch } from "./Dispatch.ts"
 import { Exits } from "./Exits.ts"
 import { Interrupts, type ExitOnInterrupt, type IrqHandler } from "./Interrupts.ts"
@@ -120,6 +121,8 @@ export class Kernel {
   readonly syscallNs: number
   /** The extra 2-D page walk of a TLB miss under EPT, ns (0 without EPT). */
   readonly eptWalkNs: number
+  /** Cost jitter, TLB misses and spin phases of this sandbox (`kernel.costJitter`, `kernel.tlbMissRate`). */
+  readonly noise: CostNoise
   readonly trace: KernelTrace
   // the rooms
   readonly requests: RequestTable
@@ -153,6 +156,7 @@ export class Kernel {
     const costs = d.machine.costs
     this.syscallNs = d.options.syscallEntry === "sysenter" ? costs.ns.syscallSysenter : d.options.syscallEntry === "int" ? costs.ns.syscallInt : 0
     this.eptWalkNs = d.eptActive ? costs.ns.eptWalkExtra : 0
+    this.noise = new CostNoise(d.sim, d.machine, d.sandbox, d.options.costJitter, d.options.tlbMissRate, d.eptActive)
     this.trace = new KernelTrace(d.sim.trace, d.sandbox)
     d.cores.forEach((c, i) => {
       const core = d.machine.cores[c]!

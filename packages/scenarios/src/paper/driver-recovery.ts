@@ -29,6 +29,7 @@ import type { System } from "@qvsim/sandbox-kernel"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { heartbeatGaps, SMP_VARIANT, smpClaim, smpSystem, smpTable } from "./driverRecoverySmp.ts"
+import { spread } from "./Distribution.ts"
 
 const MS = 1_000_000
 const S = 1_000_000_000
@@ -211,8 +212,8 @@ const phaseTable = (runs: readonly RecoveryRun[]): ResultTable => {
 
 const outageTable = (runs: readonly RecoveryRun[], hz: number): ResultTable => ({
   title: "Down-time and ICMP service per variant (Figure 6)",
-  columns: ["variant", "phase sum (ms)", "outage (ms)", "replies", "lost replies", "longest reply gap (ms)", "time to collect the replies (s)"],
-  rows: runs.map((r) => ({
+  columns: ["variant", "phase sum (ms)", "outage (ms)", "replies", "lost replies", "longest reply gap (ms)", "time to collect the replies (s)", "RTT p50 (µs)", "RTT p99 (µs)", "RTT max (µs)"],
+  rows: runs.map((r) => ({ r, rtt: spread(r.requests.filter((q) => q.rttNs >= 0).map((q) => q.rttNs)) })).map(({ r, rtt }) => ({
     variant: r.variant,
     "phase sum (ms)": ms((r.totalCycles / hz) * 1e9),
     "outage (ms)": ms(r.outageNs),
@@ -220,6 +221,9 @@ const outageTable = (runs: readonly RecoveryRun[], hz: number): ResultTable => (
     "lost replies": r.lost,
     "longest reply gap (ms)": ms(r.maxGapNs),
     "time to collect the replies (s)": Number((r.collectNs / S).toFixed(6)),
+    "RTT p50 (µs)": Number((rtt.p50 / 1000).toFixed(3)),
+    "RTT p99 (µs)": Number((rtt.p99 / 1000).toFixed(3)),
+    "RTT max (µs)": Number((rtt.max / 1000).toFixed(3)),
   })),
 })
 

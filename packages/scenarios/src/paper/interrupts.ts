@@ -130,6 +130,7 @@ export interface IrqRun {
   readonly minRttNs: number
   readonly maxRttNs: number
   readonly p99RttNs: number
+  readonly p50RttNs: number
   /** Interrupts raised by the NIC (each delivered to every core of its I/O APIC entry). */
   readonly nicInterrupts: number
   /** RTT histogram: (bin start ns, count), 100 ns bins. */
@@ -174,6 +175,7 @@ export const measure = (run: Run, owner = OWNER): IrqRun => {
     minRttNs: st.minRttNs,
     maxRttNs: st.maxRttNs,
     p99RttNs: st.p99RttNs,
+    p50RttNs: st.p50RttNs,
     nicInterrupts: m.nic.interrupts,
     rttBins: [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([fromNs, count]) => ({ fromNs, count })),
   }
@@ -204,7 +206,7 @@ const rttTable = (runs: readonly IrqRun[]): ResultTable => {
   const base = runs[0]
   return {
     title: `Round-trip times and interrupt counts (${base?.requests.toLocaleString("en-US") ?? 0} pings, 3 ms apart)`,
-    columns: ["variant", "requests", "replies", "lost", "total RTT (ms)", "mean RTT (µs)", "min RTT (µs)", "max RTT (µs)", "p99 RTT (µs)", `mean RTT vs ${base?.variant ?? "first"} (%)`, "NIC interrupts", "interrupts taken (all cores)", "interrupts at the owner", "handler CPU, all sandboxes (ms)"],
+    columns: ["variant", "requests", "replies", "lost", "total RTT (ms)", "mean RTT (µs)", "min RTT (µs)", "p50 RTT (µs)", "p99 RTT (µs)", "max RTT (µs)", `mean RTT vs ${base?.variant ?? "first"} (%)`, "NIC interrupts", "interrupts taken (all cores)", "interrupts at the owner", "handler CPU, all sandboxes (ms)"],
     rows: runs.map((r) => ({
       variant: r.variant,
       requests: r.requests,
@@ -213,6 +215,7 @@ const rttTable = (runs: readonly IrqRun[]): ResultTable => {
       "total RTT (ms)": r3(r.totalRttNs / MS),
       "mean RTT (µs)": r3(r.meanRttNs / US),
       "min RTT (µs)": r3(r.minRttNs / US),
+      "p50 RTT (µs)": r3(r.p50RttNs / US),
       "max RTT (µs)": r3(r.maxRttNs / US),
       "p99 RTT (µs)": r3(r.p99RttNs / US),
       [`mean RTT vs ${base?.variant ?? "first"} (%)`]: base === undefined ? 0 : r3(pct(r.meanRttNs, base.meanRttNs) * 100),

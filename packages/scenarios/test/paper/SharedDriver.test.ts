@@ -18,14 +18,24 @@ describe("shared-driver (E6)", () => {
   const good = runs()
   const result = sharedDriver.analyse(good)
 
-  it("every request is answered; every claim holds", () => {
-    for (const r of result.tables[0]!.rows) expect(r["replies"]).toBe(r["requests"])
-    for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
+  it("every Quest-V request is answered; elsewhere at most one per guest waits at the end; the claims hold exactly when every request is answered", () => {
+    // With the sharers' walks in a drawn order (§D.13), a frame arriving after the owner's walk and
+    // before the master acknowledges the status raises no new edge: it waits for the next interrupt
+    // (another guest's frame, or the flood's timeout). At the end of a run nothing may come.
+    for (const r of result.tables[0]!.rows) {
+      if (r["system"] === "Quest-V" || r["system"] === "Quest (No VT)") expect(r["replies"]).toBe(r["requests"])
+      expect(Number(r["requests"]) - Number(r["replies"])).toBeLessThanOrEqual(r["case"] === "two guests" ? 2 : 1)
+    }
+    const complete = result.tables[0]!.rows.every((r) => r["replies"] === r["requests"])
+    for (const c of result.claims) {
+      // Each claim needs every request answered; a run with one waiting says ✗, not ✓.
+      expect(c.holds, `${c.text}: ${c.detail}`).toBe(complete)
+    }
   })
 
-  it("orders the single-guest RTTs: No VT = Quest-V < hypervisor < Xen-style; Quest-V takes no VM exit", () => {
+  it("orders the single-guest RTTs: No VT < Quest-V (EPT walks, §D.13) < hypervisor < Xen-style; Quest-V takes no VM exit", () => {
     const avg = result.tables[0]!.rows.map((r) => r["avg RTT µs"] as number)
-    expect(avg[0]).toBe(avg[1])
+    expect(avg[0]).toBeLessThan(avg[1]!)
     expect(avg[1]).toBeLessThan(avg[2]!)
     expect(avg[2]).toBeLessThan(avg[3]!)
     expect(result.tables[0]!.rows.filter((r) => r["system"] === "Quest-V").map((r) => r["VM exits"])).toEqual([0, 0])
