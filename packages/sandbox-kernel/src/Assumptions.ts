@@ -38,9 +38,13 @@ export interface Assumption {
   readonly basis: Basis
   /** Why this range. */
   readonly reason: string
-  /** The value that turns the mechanism off (the model before issue 13). */
+  /**
+   * The value that turns the mechanism off (the model before issue 13). For a constant a
+   * mechanism only uses (a cost such as `eptWalkExtra`, which the model had before), `off` is its
+   * default: it has no off of its own, only a range.
+   */
   readonly off: number
-  /** On by default? (`default !== off`). */
+  /** The row switches a mechanism on by default (`default !== off`). */
   readonly onByDefault: boolean
 }
 

@@ -107,5 +107,9 @@ describe("system scenarios", () => {
     const thread = system.properties.sandboxes.items.properties.threads.items
     expect(Object.keys(thread.properties)).toEqual(expect.arrayContaining(["name", "vcpu", "job", "program"]))
     expect(thread.properties.program).toEqual({})
+    // The machine's own schema (hardware's MachineConfig), not an opaque record.
+    expect(system.properties.machine.properties.ioapic.properties.deliverySkewNs.default).toBe(200)
+    expect(system.properties.machine.properties.wire.properties.jitterNs.default).toBe(1_000)
+    expect(system.properties.machine.properties.costs.properties.eptWalkExtra.default).toBe(150)
   })
 })

@@ -14,6 +14,10 @@
  *   draw in [0, `costs.pollCheck`] after the release (stream `sandbox<s>/spin`), so which of
  *   several spinners wins is decided by their poll loops, not by the order of equal-time events.
  *
+ * Copies (`copyNs`, `remoteCopyNs`) draw their jitter and misses from their own stream
+ * (`sandbox<s>/copy`), so a NIC interrupt more or less in a sandbox does not shift the draws of its
+ * channel copies (each path's numbers depend only on that path's own history).
+ *
  * Invariants: with `costJitter = 0` a cost is returned unchanged and no number is drawn; with
  * `tlbMissRate = 0` or no EPT, no number is drawn and the extra is 0; every result is an integer
  * ≥ 0. NOTE: plain methods on numbers, no allocation (called per frame and per copy).
@@ -44,6 +48,7 @@ export class CostNoise {
   private readonly jitterRng: Rng.RngStream
   private readonly tlbRng: Rng.RngStream
   private readonly spinRng: Rng.RngStream
+  private readonly copyRng: Rng.RngStream
 
   constructor(sim: Simulation.Simulation, machine: Machine.Machine, sandbox: number, fraction: number, tlbMissRate: number, eptActive: boolean) {
     this.fraction = fraction
@@ -54,26 +59,22 @@ export class CostNoise {
     this.jitterRng = sim.rng(`sandbox${sandbox}/cost-jitter`)
     this.tlbRng = sim.rng(`sandbox${sandbox}/tlb`)
     this.spinRng = sim.rng(`sandbox${sandbox}/spin`)
+    this.copyRng = sim.rng(`sandbox${sandbox}/copy`)
   }
 
   /** `ns` with its jitter (the mean is `ns`). */
   jitter(ns: number): number {
-    const d = Math.floor(ns * this.fraction)
-    return d <= 0 ? ns : ns + this.jitterRng.int(-d, d)
+    return this.jitterFrom(this.jitterRng, ns)
   }
 
   /** Extra ns of the TLB misses of a path touching `pages` pages (each misses with `tlbMissRate`). */
   tlbNs(pages: number): number {
-    if (this.missNs === 0 || this.tlbMissRate === 0) return 0
-    let misses = 0
-    for (let i = 0; i < pages; i++) if (this.tlbRng.float() < this.tlbMissRate) misses++
-    this.tlbMisses += misses
-    return misses * this.missNs
+    return this.tlbFrom(this.tlbRng, pages)
   }
 
   /** A copy of `bytes` bytes: the copy's cost jittered, plus the TLB misses of its pages. */
   copyNs(bytes: number): number {
-    return this.jitter(this.costs.copyNs(bytes)) + this.tlbNs(copyPages(bytes))
+    return this.jitterFrom(this.copyRng, this.costs.copyNs(bytes)) + this.tlbFrom(this.copyRng, copyPages(bytes))
   }
 
   /**
@@ -82,7 +83,20 @@ export class CostNoise {
    */
   remoteCopyNs(bytes: number): number {
     const c = this.costs
-    return this.jitter(c.copyNs(bytes) + Math.ceil(bytes / 64) * c.ns.remoteLineTransfer) + this.tlbNs(copyPages(bytes))
+    return this.jitterFrom(this.copyRng, c.copyNs(bytes) + Math.ceil(bytes / 64) * c.ns.remoteLineTransfer) + this.tlbFrom(this.copyRng, copyPages(bytes))
+  }
+
+  private jitterFrom(rng: Rng.RngStream, ns: number): number {
+    const d = Math.floor(ns * this.fraction)
+    return d <= 0 ? ns : ns + rng.int(-d, d)
+  }
+
+  private tlbFrom(rng: Rng.RngStream, pages: number): number {
+    if (this.missNs === 0 || this.tlbMissRate === 0) return 0
+    let misses = 0
+    for (let i = 0; i < pages; i++) if (rng.float() < this.tlbMissRate) misses++
+    this.tlbMisses += misses
+    return misses * this.missNs
   }
 
   /** When a spinner sees a lock released `waitNs` from now: at its next poll after the release. */
