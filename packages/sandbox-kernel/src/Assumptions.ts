@@ -68,6 +68,11 @@ export const table: readonly Assumption[] = [
     reason: "the same few-thousand-cycle kernel path (interrupt entry, demultiplexing, stack, copies) varies by tens of per cent with cache and branch-predictor state",
   }),
   row({
+    mechanism: "variance", path: "recovery.phaseJitter", default: 0.05, range: [0, 0.2], unit: "fraction", integer: false, off: 0,
+    basis: "order of magnitude",
+    reason: "the re-initialisations busy-wait on the device (udelay loops in r8169.c) and set up the stack; repeated runs of such phases vary by a few per cent; Table 1 gives one number per phase",
+  }),
+  row({
     mechanism: "virtualization", path: "kernel.tlbMissRate", default: 0.1, range: [0, 0.5], unit: "probability", integer: false, off: 0,
     basis: "order of magnitude",
     reason: "the 8169's 256 RX buffers span 128 pages plus the descriptor page, against Nehalem's 64-entry DTLB and 512-entry STLB: an idle machine keeps most of them, a loaded one evicts them; no measurement on Quest-V",

@@ -188,6 +188,14 @@ export const recoverySchema = z.strictObject({
    * firmware POST takes seconds to a minute, a Quest-V boot well under a second).
    */
   rebootNs: int(1).default(10_000_000_000),
+  /**
+   * `[ASSUMED]` Fraction by which each recovery phase's duration varies either way, uniformly,
+   * around its configured cycles (stream `recovery/phases`; the records keep the configured cycles
+   * and the drawn duration). Default 0.05, range 0–0.2 (order of magnitude: the re-initialisations
+   * busy-wait on the device, `udelay` loops in r8169.c, and set up the stack; repeated runs of such
+   * phases vary by a few per cent; Table 1 gives one number per phase). 0: Table 1's cycles exactly.
+   */
+  phaseJitter: z.number("must be a number").min(0, "must be ≥ 0").max(1, "must be ≤ 1").default(0.05),
   /** `[ASSUMED]` Cycles of the `channelReinit` phase when a phase list names it without cycles. */
   channelReinitCycles: int(0).default(100_000),
   /** Main VCPU (index in the sandbox) of the kernel thread running the guest phases (default the first Main VCPU). */

@@ -16,13 +16,14 @@
  * their beginning.
  *
  * Invariants (F21): every phase is recorded (`recovery.phase` in the scope of the sandbox it ran in)
- * with its configured cycles and its start and end; the outage — from the first phase's start to
- * the last phase's end — is at least the sum of the phases' durations and equals it when the
+ * with its configured cycles, its duration in this run (`ns`: the cycles varied by
+ * ±`recovery.phaseJitter`, §D.13) and its start and end; the outage — from the first phase's start
+ * to the last phase's end — is at least the sum of the phases' durations and equals it when the
  * recovering sandbox's VCPUs are otherwise idle.
  *
  * @module
  */
-import type { Trace } from "@qvsim/sim-core"
+import type { Rng, Trace } from "@qvsim/sim-core"
 import type { IoApic } from "@qvsim/hardware"
 import type { Kernel, Pcpu } from "./kernel/index.ts"
 import type { FaultHandler, Monitor, MonitorTask } from "./Monitor.ts"
@@ -92,6 +93,7 @@ export class Recovery implements FaultHandler {
   private readonly subjects: Trace.Subject[]
   private readonly kPhase: Trace.RecordKind
   private readonly kDone: Trace.RecordKind
+  private readonly phaseRng: Rng.RngStream
 
   constructor(env: RecoveryEnv, options: RecoveryOptions, local: readonly Phase[], remote: readonly Phase[]) {
     this.env = env
@@ -104,6 +106,7 @@ export class Recovery implements FaultHandler {
     this.subjects = env.kernels.map((k) => this.trace.subject(`sandbox${k.sandbox}/recovery`, k.sandbox))
     this.kPhase = this.trace.kind("recovery.phase", ["$phase", "cycles", "startNs", "endNs"])
     this.kDone = this.trace.kind("recovery.done", ["$mode", "source", "target", "outageNs"])
+    this.phaseRng = k0.sim.rng("recovery/phases")
     for (const k of env.kernels) {
       k.interrupts.register(RECOVERY_VECTOR, new MessageHandler(), true)
     }
@@ -173,10 +176,20 @@ export class Recovery implements FaultHandler {
     return this.env.kernels[0]!.machine.costs.toNs(cycles)
   }
 
-  /** Records a phase start; returns the record. */
-  phaseStart(rec: RecoveryRecord, phase: Phase, sandbox: number): PhaseRecord {
+  /**
+   * The duration of a phase of `cycles` cycles in this run: their ns varied uniformly by
+   * ±`recovery.phaseJitter` (stream `recovery/phases`; the configured cycles stay the mean).
+   */
+  drawNs(cycles: number): number {
+    const ns = this.ns(cycles)
+    const d = Math.floor(ns * this.options.phaseJitter)
+    return d <= 0 ? ns : ns + this.phaseRng.int(-d, d)
+  }
+
+  /** Records a phase start, lasting `ns` (default: drawn, {@link drawNs}); returns the record. */
+  phaseStart(rec: RecoveryRecord, phase: Phase, sandbox: number, ns = this.drawNs(phase.cycles)): PhaseRecord {
     const now = this.env.kernels[0]!.sim.now
-    const pr: PhaseRecord = { phase: phase.phase, cycles: phase.cycles, sandbox, startNs: now, endNs: -1 }
+    const pr: PhaseRecord = { phase: phase.phase, cycles: phase.cycles, ns, sandbox, startNs: now, endNs: -1 }
     rec.phases.push(pr)
     return pr
   }
@@ -210,7 +223,7 @@ export class Recovery implements FaultHandler {
           pr = self.phaseStart(rec, ph, k.sandbox)
           self.act(ph.phase, rec, "start", k, k.pcpus[0]!)
         })
-        yield run.computeOf(i, self.ns(ph.cycles))
+        yield run.computeOf(i, pr!.ns)
         yield Program.kernelCall(() => {
           self.act(ph.phase, rec, "end", k, k.pcpus[0]!)
           self.phaseEnd(rec, pr!, i === phases.length - 1)

@@ -37,6 +37,8 @@ export interface PhaseRecord {
   readonly phase: PhaseName | "reboot"
   /** Configured cycles (what Table 1 reports). */
   readonly cycles: number
+  /** Its duration in this run, ns: the cycles' ns with the phase jitter (`recovery.phaseJitter`, §D.13). */
+  readonly ns: number
   /** The sandbox it ran in. */
   readonly sandbox: number
   startNs: number

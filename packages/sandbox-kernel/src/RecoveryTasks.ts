@@ -111,7 +111,7 @@ class PhaseTask implements MonitorTask {
     const ph = phases[this.i]!
     this.current = rc.phaseStart(this.run.rec, ph, k.sandbox)
     rc.act(ph.phase, this.run.rec, "start", k, p)
-    const ns = rc.phaseNs(ph, rc.ns(ph.cycles))
+    const ns = rc.phaseNs(ph, this.current.ns)
     if (ph.phase === "ipiRoundTrip") this.run.roundTripEndNs = k.sim.now + ns
     this.i++
     return ns
@@ -136,7 +136,7 @@ export class RebootTask implements MonitorTask {
     const env = this.rc.environment
     const downNs = this.rc.options.rebootNs
     const phase: Phase = { phase: "reboot", cycles: Time.nsToCycles(downNs, k.machine.costs.hz) }
-    this.pr = this.rc.phaseStart(this.rec, phase, k.sandbox)
+    this.pr = this.rc.phaseStart(this.rec, phase, k.sandbox, downNs)
     for (const st of env.stacks) st.up = false
     // The machine goes down: every configured thread's state is lost.
     env.rebootThreads?.kill()
