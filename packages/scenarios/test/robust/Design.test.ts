@@ -25,7 +25,11 @@ const stratified = (d: Domain, pts: readonly Point[]): boolean => {
     // Rounding (4 significant digits or integers) can move a value across a stratum edge by less than a rounding step.
     const strata = pts.map((x) => Math.min(n - 1, Math.floor(u(x.params[p.name] as number) * n + 1e-9)))
     const seen = new Set(strata)
-    return r.integer === true && r.max - r.min < 4 * n ? true : seen.size >= n - Math.ceil(n / 10)
+    // An integer range's strata narrower than one unit (a log range's lowest ones: 1…10,001 in 34
+    // log strata starts 1, 1.31, 1.72, …) may hold no integer at all, so they may stay empty.
+    const edge = (k: number) => (r.log === true ? r.min * (r.max / r.min) ** (k / n) : r.min + ((r.max - r.min) * k) / n)
+    const narrow = r.integer === true ? Array.from({ length: n }, (_, k) => edge(k + 1) - edge(k)).filter((w) => w < 1).length : 0
+    return r.integer === true && r.max - r.min < 4 * n ? true : seen.size >= n - Math.ceil(n / 10) - narrow
   })
 }
 
