@@ -40,6 +40,16 @@ describe("qvsim CLI", { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/^timers\s+/m)
   })
 
+  it("list --json: the built-ins and experiments (with variants and their durations) as one JSON object", () => {
+    const r = qvsim(["list", "--json"])
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.stdout) as { scenarios: Array<{ name: string }>; experiments: Array<{ name: string; default_seed: number; variants: Array<{ name: string; duration_ns: number }> }> }
+    expect(j.scenarios.map((s) => s.name)).toContain("rm-periodic")
+    const iso = j.experiments.find((e) => e.name === "isolation")!
+    expect(iso.variants.map((v) => v.name)).toEqual(["fault-free", "faulty"])
+    expect(iso.variants.every((v) => Number.isInteger(v.duration_ns) && v.duration_ns > 0)).toBe(true)
+  })
+
   it("trace then replay is identical; a hand-edited record is found by replay and by diff", () => {
     const dir = fresh()
     const t = join(dir, "t.jsonl")

@@ -15,6 +15,7 @@ import { load, type Loaded, type LoadOptions } from "../Load.ts"
 import * as Jobs from "../Jobs.ts"
 import * as Override from "../Override.ts"
 import * as Outputs from "../report/Outputs.ts"
+import * as Perfetto from "../report/Perfetto.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
 import { readHeader, readRecords } from "../TraceFile.ts"
@@ -122,6 +123,32 @@ const resumeFlag = Flag.Boolean("resume").pipe(
   Flag.withDefault(false),
 )
 
+const categoriesFlag = (name: string, what: string) => Flag.String(name).pipe(
+  Flag.withDescription(`--perfetto: ${what} these event categories (comma-separated: ${Perfetto.CATEGORIES.join(", ")})`),
+  Flag.withMetavar("CATEGORIES"),
+  Flag.optional,
+)
+const perfettoIncludeFlag = categoriesFlag("perfetto-include", "write only")
+const perfettoExcludeFlag = categoriesFlag("perfetto-exclude", "leave out")
+
+/** A `--perfetto-include`/`--perfetto-exclude` list, each name a known category (else exit 2 naming the flag and the value). */
+const parseCategories = (flag: string, given: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isNone(given)) return [] as string[]
+    const names = given.value.split(",").map((x) => x.trim()).filter((x) => x !== "")
+    for (const n of names) {
+      if (!(Perfetto.CATEGORIES as ReadonlyArray<string>).includes(n)) return yield* badInput(`${flag}: unknown category "${n}" (categories: ${Perfetto.CATEGORIES.join(", ")})`)
+    }
+    if (names.length === 0) return yield* badInput(`${flag}: give at least one category (${Perfetto.CATEGORIES.join(", ")})`)
+    return names
+  })
+
+const progressFlag = Flag.Literals("progress", Progress.MODES).pipe(
+  Flag.withDescription("the progress line on stderr: auto (on a terminal only), always (off a terminal: one line per 5 s at most), never"),
+  Flag.withDefault("auto" as Progress.Mode),
+)
+
+
 const checkInvariantsFlag = Flag.Boolean("check-invariants").pipe(
   Flag.withDescription("check every scheduler at every decision (spec F1–F3, F7, F9, F10); a violation stops the run with exit 3"),
   Flag.withDefault(false),
@@ -190,7 +217,7 @@ const header = (loaded: Loaded, tracePath: string, seed: number, untilNs: number
 })
 
 
-export const list = Command.make("list", {}, () => Console.log(List.lines().join("\n"))).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments"))
+export const list = Command.make("list", { json: jsonFlag }, ({ json }) => Console.log(json ? JSON.stringify(List.json()) : List.lines().join("\n"))).pipe(Command.withDescription("list the built-in scenarios and the paper's experiments (--json: one JSON object)"))
 
 export const run = Command.make(
   "run",
@@ -200,6 +227,9 @@ export const run = Command.make(
     until: untilFlag,
     trace: traceFlag,
     perfetto: perfettoFlag,
+    perfettoInclude: perfettoIncludeFlag,
+    perfettoExclude: perfettoExcludeFlag,
+    progress: progressFlag,
     schedule: scheduleFlag,
     jobs: jobsFlag,
     report: reportFlag,
@@ -216,7 +246,10 @@ export const run = Command.make(
     param: paramFlag,
     resume: resumeFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set, robust, samples, param, resume }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, perfettoInclude, perfettoExclude, progress: progressMode, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set, robust, samples, param, resume }) {
+    const include = yield* parseCategories("--perfetto-include", perfettoInclude)
+    const exclude = yield* parseCategories("--perfetto-exclude", perfettoExclude)
+    if ((include.length > 0 || exclude.length > 0) && Option.isNone(perfetto)) return yield* badInput(`${include.length > 0 ? "--perfetto-include" : "--perfetto-exclude"} applies to --perfetto FILE, which is not given`)
     const found = yield* findExperiment(spec)
     if (found !== undefined) {
       if (set.length > 0) return yield* badInput(`--set applies to one run: use \`qvsim run ${spec}/<variant> --set ...\` (or --param NAME=VALUE for the experiment's domain parameters)`)
@@ -234,7 +267,7 @@ export const run = Command.make(
         if (given) return yield* badInput(`${flag} applies to --robust`)
       }
       const params = yield* attempt(() => Domain.parseAssignments(domainOf(found.experiment), param))
-      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict, params, paramTexts: param })
+      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict, params, paramTexts: param, progress: progressMode })
     }
     for (const [flag, given] of [["--robust", robust], ["--samples", Option.isSome(samples)], ["--resume", resume], ["--param", param.length > 0]] as const) {
       if (given) return yield* badInput(`${flag} applies to experiments; ${spec} is a scenario (use --set PATH=VALUE to change its fields)`)
@@ -262,10 +295,10 @@ export const run = Command.make(
     Signals.install()
     // Every output is written under a temporary name and renamed into place only if the whole run succeeds.
     const summary = yield* Effect.acquireUseRelease(
-      attempt(() => Outputs.RunOutputs.open({ ...paths, inputs, force, scenario: loaded.scenario, header: header(loaded, paths.trace ?? paths.perfetto ?? ".", runSeed, untilNs, scaleV, set) })),
+      attempt(() => Outputs.RunOutputs.open({ ...paths, perfettoInclude: include, perfettoExclude: exclude, inputs, force, scenario: loaded.scenario, header: header(loaded, paths.trace ?? paths.perfetto ?? ".", runSeed, untilNs, scaleV, set) })),
       (outputs) =>
         Effect.gen(function* () {
-          const progress = Progress.make(!json)
+          const progress = Progress.make({ mode: progressMode, json })
           const started = performance.now()
           const ran = yield* Effect.tryPromise({
             try: () => {

@@ -41,6 +41,8 @@ export interface ExperimentFlags {
   readonly params?: Params
   /** `--param` as given (the folder's name and the manifest carry them). */
   readonly paramTexts?: readonly string[]
+  /** `--progress`. */
+  readonly progress: Progress.Mode
 }
 
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -89,12 +91,13 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
           return [new Trace.JsonlSink(file, h)]
         }
         : undefined
-      // Progress on stderr (runs longer than a second; silent with --json): the variant, then its simulated time and events/s.
+      // Progress on stderr (--progress; runs longer than a second): the variant and its place, then its simulated time against its end, events/s, ETA.
       const started = performance.now()
       let progress: Progress.Progress | undefined
-      const onSlice = flags.json ? undefined : (v: { readonly name: string }) => {
+      const onSlice = (v: { readonly name: string }) => {
         progress?.done()
-        progress = Progress.make(true, `${v.name}: `)
+        const place = e.variants.findIndex((x) => x.name === v.name) + 1
+        progress = Progress.make({ mode: flags.progress, json: flags.json, prefix: `${v.name} (${place} of ${e.variants.length}): ` })
         return progress.onSlice
       }
       let variantsDone = 0
@@ -102,7 +105,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
         variantsDone++
         progress?.done()
         progress = undefined
-        if (!flags.json && performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
+        if (!flags.json && flags.progress !== "never" && performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
       }
       const ran = yield* Effect.tryPromise({
         try: () => e.compute !== undefined

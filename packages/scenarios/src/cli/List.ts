@@ -1,6 +1,9 @@
 /**
  * `qvsim list`: the built-in scenarios and the paper's experiments, one line each (and each
- * experiment's source and variants). Plain TypeScript, no Effect: `main.ts` runs it without
+ * experiment's source and variants); `qvsim list --json`: the same as one JSON object (keys in
+ * snake_case: `scenarios[]` with `name`, `description`; `experiments[]` with `name`,
+ * `description`, `source`, `default_seed`, `variants[]` with `name`, `description`,
+ * `duration_ns` at scale 1). Plain TypeScript, no Effect: `main.ts` runs it without
  * loading the Effect CLI, so `qvsim list` starts in a fraction of the time (see main.ts).
  *
  * @module
@@ -20,3 +23,15 @@ export const lines = (): string[] => {
   }
   return out
 }
+
+/** What `qvsim list --json` prints (see the module header). */
+export const json = (): Record<string, unknown> => ({
+  scenarios: Builtins.builtins.map((input) => ({ name: input.name, description: input.description ?? "" })),
+  experiments: Registry.experiments.map((e) => ({
+    name: e.name,
+    description: e.description,
+    source: e.source,
+    default_seed: e.seed,
+    variants: e.variants.map((v) => ({ name: v.name, description: v.description, duration_ns: v.untilNs(1) })),
+  })),
+})

@@ -10,7 +10,7 @@
  *   TypeScript of every module, kept in `$NODE_COMPILE_CACHE` or the OS temp folder; the first run
  *   fills it), before any other module is imported (`qvsim.mjs` does it before this file, which
  *   would otherwise pay for type stripping itself: about 15 MiB);
- * - answers `qvsim --version` and `qvsim list` itself, without loading Effect (they print the same
+ * - answers `qvsim --version` and `qvsim list [--json]` itself, without loading Effect (they print the same
  *   as the Effect CLI's own `--version` and `list`);
  * - imports the Effect CLI only for everything else, after installing the resolve hook that lets
  *   user files anywhere import `@qvsim/*` (`WorkspaceImports.ts`).
@@ -28,6 +28,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
 } else if (args.length === 1 && args[0] === "list") {
   const List = await import("./List.ts")
   process.stdout.write(`${List.lines().join("\n")}\n`)
+} else if (args.length === 2 && args[0] === "list" && args[1] === "--json") {
+  const List = await import("./List.ts")
+  process.stdout.write(`${JSON.stringify(List.json())}\n`)
 } else {
   // Scenario and experiment files outside the checkout import `@qvsim/*` from it.
   const WorkspaceImports = await import("./WorkspaceImports.ts")

@@ -42,7 +42,9 @@ export const fromScenario = (scenario: Scenario): Labels => {
 /**
  * Labels of a Quest-V system run: scope `s` is sandbox `s`; `vcpu` and `thread` name the
  * sandbox's VCPUs and kernel threads (looked up when first needed, so threads created during the
- * run are named too); `pcpu` is the machine core (`core<c>`).
+ * run are named too); `pcpu` is a record's PCPU of the sandbox (its index among the sandbox's
+ * cores, as `k.dispatch` and `mon.exit` give it), named after its machine core (`core<c>`), so a
+ * sandbox's schedule track and its interrupt track (subject `core<c>`) say the same core.
  */
 export const fromSystem = (system: () => System.System | undefined): Labels => ({
   scope: (scope) => (scope < 0 ? "global" : `sandbox${scope}`),
@@ -50,7 +52,11 @@ export const fromSystem = (system: () => System.System | undefined): Labels => (
   entity: (scope, field, value) => {
     const sys = system()
     switch (field) {
-      case "pcpu": return value < 0 ? undefined : SystemModel.coreName(value)
+      case "pcpu": {
+        if (value < 0) return undefined
+        const core = sys?.sandboxes[scope]?.kernel.pcpus[value]?.core.index
+        return core === undefined ? undefined : SystemModel.coreName(core)
+      }
       case "vcpu": return value < 0 ? "idle" : sys === undefined ? undefined : SystemModel.vcpuName(sys, scope, value)
       case "thread": return sys === undefined ? undefined : SystemModel.threadName(sys, scope, value)
       default: return undefined

@@ -84,6 +84,9 @@ export interface OpenOptions extends OutputPaths, TargetOptions {
   readonly scenario: Scenario
   /** The JSONL trace's header; its identity fields also go to the Perfetto file's `otherData`. */
   readonly header: Trace.TraceHeader
+  /** `--perfetto-include` / `--perfetto-exclude`: event categories (see `Perfetto.CATEGORIES`). */
+  readonly perfettoInclude?: ReadonlyArray<string>
+  readonly perfettoExclude?: ReadonlyArray<string>
 }
 
 export class RunOutputs {
@@ -113,6 +116,8 @@ export class RunOutputs {
           labels: options.scenario.system !== undefined ? Labels.fromSystem(() => this.prepared?.system) : Labels.fromScenario(options.scenario),
           clock: { get now() { return clock.now() } },
           metadata: { qvsim: h.qvsim, scenario: h.scenario, seed: h.seed, options: h.options },
+          ...(options.perfettoInclude !== undefined ? { include: options.perfettoInclude } : {}),
+          ...(options.perfettoExclude !== undefined ? { exclude: options.perfettoExclude } : {}),
         }))
       }
       if (options.schedule !== undefined) this.scheduleFile = this.pending(options.schedule, "--schedule")

@@ -13,13 +13,25 @@
  * exactly (Perfetto rounds `ts × 1000` to the nearest ns). `displayTimeUnit` is not written: old
  * Perfetto versions misread it as the unit of `ts`.
  *
+ * Categories: every event carries `cat`, the subsystem of its record kind ({@link categoryOf}:
+ * `sched`, `irq`, `nic`, `chan`, `monitor`, `fault`, `job`, or `other`; metadata `__metadata`),
+ * so the UI can filter by it and {@link PerfettoOptions.include} / `exclude` can leave whole
+ * subsystems out of the file (e.g. the timer interrupts that make up most of a system trace).
+ *
+ * Flows: a `flowOut` record gets a fresh id (a counter of the run), remembered under its key (the
+ * record's id fields, e.g. channel and sequence number); a `flowIn` binds to the latest `flowOut`
+ * of the same key that no `flowIn` bound yet, so a sequence number that wraps never points an
+ * arrow at an older send. A `flowIn` with no such send (a corrupted read) is written as a plain
+ * slice without a flow. So every flow end (`f`) has its start (`s`), and ids never repeat in a
+ * file. (A second receiver of the same send gets no arrow: one start, one end per id.)
+ *
  * Invariants:
  * - the output is one valid JSON document once {@link PerfettoSink.close} has run; it is written
  *   incrementally in chunks of at least 64 KiB, never held whole in memory;
- * - every `B` has its `E` on the same track: slices still open when the trace closes end at the
- *   clock's time (or the last record's);
+ * - every `B` has its `E` on the same track, named like it: slices still open when the trace
+ *   closes end at the clock's time (or the last record's);
  * - events are written in record order, each dated by its record, so `ts` never decreases along
- *   the file, except `X` events of {@link Rule} `complete`, dated by their start.
+ *   the file, except `X` events (VCPU runs and {@link Rule} `complete`), dated by their start.
  *
  * NOTE: `onRecord` is on the hot path. Rules are compiled once per record kind (field indexes,
  * pre-escaped name pieces), track ids are cached per subject, labels per value; an event is one
@@ -53,7 +65,8 @@ export const plainLabels: Labels = {
 export type Rule =
   /**
    * A scheduler decision: ends the slice running on the PCPU's schedule track and opens one
-   * named after the VCPU (unless the same VCPU and thread go on; a negative VCPU is idle). The
+   * named after the VCPU (unless the same VCPU and thread go on; a negative VCPU is idle). A
+   * slice is written when it ends, as an `X` dated by its start, with the opening record's args. The
    * VCPU's budget counter (`<vcpu> budget ms`) takes `budget` at dispatch and `budget − time
    * held` when it leaves the CPU (S1 charges wall time). The PCPU is field `pcpu`, or the scope.
    */
@@ -72,9 +85,11 @@ export type Rule =
    */
   | { readonly as: "complete"; readonly name: string; readonly start?: string; readonly duration?: string; readonly track?: string }
   /**
-   * One end of a message: a 1 ns slice carrying the flow id (Perfetto's v2 flow binding,
-   * `bind_id` with `flow_out` / `flow_in`), drawn as an arrow from `flowOut` to `flowIn`. The id
-   * is field `id`, or two fields `[a, b]` (integers, `b < 2^32`) combined as `a · 2^32 + b`.
+   * One end of a message: a 1 ns slice and a flow event bound to it (`s` for `flowOut`, `f` with
+   * `"bp":"e"` for `flowIn`, the trace-event format's flow events that Perfetto, chrome://tracing
+   * and the DevTools trace engine all read), drawn as an arrow from the send to its receipt. The
+   * key that pairs them is field `id`, or two fields `[a, b]` (integers, `b < 2^32`) combined as
+   * `a · 2^32 + b`; the flow id written is a fresh number per send (see the module header).
    */
   | { readonly as: "flowOut" | "flowIn"; readonly name: string; readonly id: string | readonly [string, string]; readonly track?: string }
   /** Writes nothing. */
@@ -120,6 +135,53 @@ export const RULES: Readonly<Record<string, Rule | ReadonlyArray<Rule>>> = {
   "timer.fire": { as: "instant", name: "fire" },
 }
 
+/** The categories (`cat`) events carry, one per subsystem. */
+export const CATEGORIES = ["sched", "irq", "nic", "chan", "monitor", "fault", "job", "other"] as const
+export type Category = (typeof CATEGORIES)[number]
+
+/**
+ * Record kind (exact name, else the part before its first dot) → category. A kind a model adds
+ * falls under its prefix, or `other`.
+ */
+export const CATEGORY_OF_KIND: Readonly<Record<string, Category>> = {
+  "k.dispatch": "sched",
+  "k.thread": "sched",
+  "k.job": "job",
+  "core.vmexit": "monitor",
+  sched: "sched",
+  job: "job",
+  irq: "irq",
+  ipi: "irq",
+  ioapic: "irq",
+  // The timers model's event sources are interrupt sources.
+  timer: "irq",
+  nic: "nic",
+  net: "nic",
+  drv: "nic",
+  host: "nic",
+  wire: "nic",
+  chan: "chan",
+  xen: "chan",
+  mon: "monitor",
+  ept: "monitor",
+  mig: "monitor",
+  boot: "monitor",
+  fault: "fault",
+  recovery: "fault",
+}
+
+/** The category of record kind `kind`. */
+export const categoryOf = (kind: string): Category => {
+  const exact = CATEGORY_OF_KIND[kind]
+  if (exact !== undefined) return exact
+  const dot = kind.indexOf(".")
+  return CATEGORY_OF_KIND[dot < 0 ? kind : kind.slice(0, dot)] ?? "other"
+}
+
+/** The categories written under `include` (all when empty or absent) less `exclude`. */
+export const selectCategories = (include: ReadonlyArray<string> = [], exclude: ReadonlyArray<string> = []): ReadonlySet<string> =>
+  new Set(CATEGORIES.filter((c) => (include.length === 0 || include.includes(c)) && !exclude.includes(c)))
+
 export interface PerfettoOptions {
   readonly labels?: Labels
   /** Rules over (and in place of) {@link RULES}, by kind. */
@@ -128,6 +190,10 @@ export interface PerfettoOptions {
   readonly clock?: { readonly now: number }
   /** Written as the document's `otherData` (scenario, seed, qvsim version...). */
   readonly metadata?: Readonly<Record<string, unknown>>
+  /** Categories to write (default all; see {@link CATEGORIES}). */
+  readonly include?: ReadonlyArray<string>
+  /** Categories to leave out (after `include`). */
+  readonly exclude?: ReadonlyArray<string>
 }
 
 /** Where the JSON goes: `write` chunks in order, then `close` once. */
@@ -154,9 +220,9 @@ const num = (v: number): string => (Number.isFinite(v) ? String(v) : "null")
 
 const TWO_32 = 2 ** 32
 
-/** The flow id in hex: field `a`, or `a · 2^32 + b`. */
-const flowId = (values: Float64Array, a: number, b: number): string =>
-  (b < 0 ? values[a]! : values[a]! * TWO_32 + values[b]!).toString(16)
+/** The flow key of a record: field `a`, or `a · 2^32 + b`. */
+const flowKey = (values: Float64Array, a: number, b: number): number =>
+  b < 0 ? values[a]! : values[a]! * TWO_32 + values[b]!
 
 const FIELD_RE = /\{([A-Za-z0-9_$]+)\}/g
 
@@ -180,6 +246,8 @@ interface Compiled {
   readonly d: number
   readonly scale: number
   readonly instantScope: string
+  /** `"cat":"<category>",` of the kind. */
+  readonly cat: string
   /** Cached tid per subject id, when the track does not depend on fields. */
   readonly tidBySubject: number[]
 }
@@ -197,6 +265,9 @@ interface KindPlan {
 
 /** Per schedule track: the slice open on it and the last dispatch. */
 class CpuState {
+  /** The open run: `"name":…,"args":{…}` (escaped) and its start, written as one `X` when it ends. */
+  openText = ""
+  openStartNs = 0
   openVcpu = -1
   openThread = -1
   lastVcpu = -1
@@ -222,14 +293,18 @@ export class PerfettoSink implements Trace.TraceSink {
   private nextTid = 1
   /** Per tid: `{"pid":P,"tid":T,` */
   private readonly trackPrefix: string[] = []
-  /** Per tid: open B slices (begin/end rules). */
-  private readonly depth: number[] = []
+  /** Per tid: the open B slices (begin/end rules), innermost last, each `<cat prefix>\n<escaped name>` (no escaped text holds a newline). */
+  private readonly open: string[][] = []
   /** Per tid: dispatch state of schedule tracks. */
   private readonly cpus: Array<CpuState | undefined> = []
   private readonly scheduleTids: number[] = []
   /** Escaped labels by field then `(scope + 1) * 2^21 + value`. */
   private readonly labelCache = new Map<string, Map<number, string>>()
   private readonly symbolCache: string[] = []
+  private readonly categories: ReadonlySet<string>
+  /** Flow key → id of the latest `flowOut` no `flowIn` has bound yet. */
+  private readonly flows = new Map<number, number>()
+  private nextFlow = 1
   /** Events written (metadata included). */
   events = 0
   /** Rules that did not fit their record kind (each kind then became plain instants). */
@@ -241,6 +316,7 @@ export class PerfettoSink implements Trace.TraceSink {
     this.rules = { ...RULES, ...options.rules }
     this.clock = options.clock
     this.labelledFields = new Set(this.labels.fields)
+    this.categories = selectCategories(options.include, options.exclude)
     const meta = options.metadata === undefined ? "" : `"otherData":${JSON.stringify(options.metadata)},`
     this.buffer = `{${meta}"traceEvents":[\n`
   }
@@ -256,39 +332,53 @@ export class PerfettoSink implements Trace.TraceSink {
         case DISPATCH: this.dispatch(trace, plan, r, t, subject, values); break
         case INSTANT: {
           const tid = this.trackOf(trace, plan, r, subject, values)
-          this.emit(`${this.trackPrefix[tid]}"ph":"i","s":"${r.instantScope}","ts":${us(t)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
+          this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"i","s":"${r.instantScope}","ts":${us(t)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
           break
         }
         case COUNTER: {
           const pid = this.pidOf(subject.scope)
-          this.emit(`{"pid":${pid},"ph":"C","ts":${us(t)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}","args":{"value":${num(values[r.a]! * r.scale)}}}`)
+          this.emit(`{"pid":${pid},${r.cat}"ph":"C","ts":${us(t)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}","args":{"value":${num(values[r.a]! * r.scale)}}}`)
           break
         }
         case BEGIN: {
           const tid = this.trackOf(trace, plan, r, subject, values)
-          this.depth[tid]!++
-          this.emit(`${this.trackPrefix[tid]}"ph":"B","ts":${us(t)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
+          const name = this.render(trace, plan, r.name!, subject.scope, values)
+          this.open[tid]!.push(`${r.cat}\n${name}`)
+          this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"B","ts":${us(t)},"name":"${name}"${this.args(trace, plan, subject.scope, values)}}`)
           break
         }
         case END: {
           const tid = this.trackOf(trace, plan, r, subject, values)
-          if (this.depth[tid]! > 0) {
-            this.depth[tid]!--
-            this.emit(`${this.trackPrefix[tid]}"ph":"E","ts":${us(t)}}`)
-          }
+          const open = this.open[tid]!.pop()
+          if (open !== undefined) this.emit(this.endEvent(tid, open, us(t)))
           break
         }
         case COMPLETE: {
           const tid = this.trackOf(trace, plan, r, subject, values)
           const dur = Math.max(0, Math.min(t, r.a >= 0 ? values[r.a]! : t - values[r.b]!))
-          this.emit(`${this.trackPrefix[tid]}"ph":"X","ts":${us(t - dur)},"dur":${us(dur)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
+          this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"X","ts":${us(t - dur)},"dur":${us(dur)},"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
           break
         }
         case FLOW_OUT:
         case FLOW_IN: {
           const tid = this.trackOf(trace, plan, r, subject, values)
-          const dir = r.op === FLOW_OUT ? "flow_out" : "flow_in"
-          this.emit(`${this.trackPrefix[tid]}"ph":"X","ts":${us(t)},"dur":0.001,"name":"${this.render(trace, plan, r.name!, subject.scope, values)}","bind_id":"${flowId(values, r.a, r.b)}","${dir}":true${this.args(trace, plan, subject.scope, values)}}`)
+          const key = flowKey(values, r.a, r.b)
+          const ts = us(t)
+          let id: number | undefined
+          if (r.op === FLOW_OUT) {
+            id = this.nextFlow++
+            this.flows.set(key, id)
+          } else {
+            id = this.flows.get(key)
+            if (id !== undefined) this.flows.delete(key)
+          }
+          this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"X","ts":${ts},"dur":0.001,"name":"${this.render(trace, plan, r.name!, subject.scope, values)}"${this.args(trace, plan, subject.scope, values)}}`)
+          // The arrow's end bound to the slice just written (same ts, track and cat); none for a
+          // flowIn with no send (a corrupted or torn read).
+          if (id !== undefined) {
+            const phase = r.op === FLOW_OUT ? `"ph":"s"` : `"ph":"f","bp":"e"`
+            this.emit(`${this.trackPrefix[tid]}${r.cat}${phase},"ts":${ts},"name":"message","id":"0x${id.toString(16)}"}`)
+          }
           break
         }
       }
@@ -302,12 +392,12 @@ export class PerfettoSink implements Trace.TraceSink {
     const end = us(Math.max(this.lastNs, this.clock?.now ?? 0))
     for (const tid of this.scheduleTids) {
       const cpu = this.cpus[tid]!
-      if (cpu.openVcpu >= 0) this.emit(`${this.trackPrefix[tid]}"ph":"E","ts":${end}}`)
+      if (cpu.openVcpu >= 0) this.emit(this.runEvent(tid, cpu, `"cat":"sched",`, Math.max(this.lastNs, this.clock?.now ?? 0)))
       cpu.openVcpu = -1
     }
-    for (let tid = 1; tid < this.depth.length; tid++) {
-      for (let k = this.depth[tid]!; k > 0; k--) this.emit(`${this.trackPrefix[tid]}"ph":"E","ts":${end}}`)
-      this.depth[tid] = 0
+    for (let tid = 1; tid < this.open.length; tid++) {
+      const names = this.open[tid]!
+      for (let open = names.pop(); open !== undefined; open = names.pop()) this.emit(this.endEvent(tid, open, end))
     }
     this.buffer += "\n]}\n"
     this.out.write(this.buffer)
@@ -316,6 +406,12 @@ export class PerfettoSink implements Trace.TraceSink {
   }
 
   // ---------------------------------------------------------------- events
+
+  /** The `E` of an open slice (`<cat prefix>\n<name>`) on track `tid`, named like its `B`. */
+  private endEvent(tid: number, open: string, ts: string): string {
+    const nl = open.indexOf("\n")
+    return `${this.trackPrefix[tid]}${open.slice(0, nl)}"ph":"E","ts":${ts},"name":"${open.slice(nl + 1)}"}`
+  }
 
   private emit(event: string): void {
     this.buffer += this.sep + event
@@ -340,23 +436,33 @@ export class PerfettoSink implements Trace.TraceSink {
     // The VCPU leaving the CPU: its budget drops by the time it held the CPU.
     if (cpu.lastVcpu >= 0 && cpu.lastVcpu !== vcpu && Number.isFinite(cpu.lastBudgetNs)) {
       const left = Math.max(0, cpu.lastBudgetNs - (t - cpu.lastDispatchNs))
-      this.budgetSample(scope, cpu.lastVcpu, ts, left)
+      this.budgetSample(r, scope, cpu.lastVcpu, ts, left)
     }
     const goesOn = cpu.openVcpu === vcpu && cpu.openThread === thread
-    if (cpu.openVcpu >= 0 && !goesOn) this.emit(`${prefix}"ph":"E","ts":${ts}}`)
+    if (cpu.openVcpu >= 0 && !goesOn) this.emit(this.runEvent(tid, cpu, r.cat, t))
     if (vcpu >= 0 && !goesOn) {
-      this.emit(`${prefix}"ph":"B","ts":${ts},"name":"${this.label("vcpu", scope, vcpu)}"${this.args(trace, plan, scope, values)}}`)
+      cpu.openText = `"name":"${this.label("vcpu", scope, vcpu)}"${this.args(trace, plan, scope, values)}`
+      cpu.openStartNs = t
     }
     cpu.openVcpu = vcpu >= 0 ? vcpu : -1
     cpu.openThread = vcpu >= 0 ? thread : -1
     cpu.lastVcpu = vcpu >= 0 ? vcpu : -1
     cpu.lastDispatchNs = t
     cpu.lastBudgetNs = budget
-    if (vcpu >= 0 && Number.isFinite(budget) && budget >= 0) this.budgetSample(scope, vcpu, ts, budget)
+    if (vcpu >= 0 && Number.isFinite(budget) && budget >= 0) this.budgetSample(r, scope, vcpu, ts, budget)
   }
 
-  private budgetSample(scope: number, vcpu: number, ts: string, budgetNs: number): void {
-    this.emit(`{"pid":${this.pidOf(scope)},"ph":"C","ts":${ts},"name":"${this.label("vcpu", scope, vcpu)} budget","args":{"ms":${num(budgetNs / 1e6)}}}`)
+  /**
+   * The `X` of a VCPU run that ends at `endNs`. A run is written when it ends, as one complete
+   * event, not as `B` … `E`: a run ending and the next starting at the same time would give an
+   * `E` and a `B` of equal `ts`, which a parser that sorts by time alone may pair wrongly.
+   */
+  private runEvent(tid: number, cpu: CpuState, cat: string, endNs: number): string {
+    return `${this.trackPrefix[tid]}${cat}"ph":"X","ts":${us(cpu.openStartNs)},"dur":${us(endNs - cpu.openStartNs)},${cpu.openText}}`
+  }
+
+  private budgetSample(r: Compiled, scope: number, vcpu: number, ts: string, budgetNs: number): void {
+    this.emit(`{"pid":${this.pidOf(scope)},${r.cat}"ph":"C","ts":${ts},"name":"${this.label("vcpu", scope, vcpu)} budget","args":{"ms":${num(budgetNs / 1e6)}}}`)
   }
 
   /** `,"args":{...}` with every field of the record (labels and symbols as strings). */
@@ -431,7 +537,7 @@ export class PerfettoSink implements Trace.TraceSink {
     if (pid !== undefined) return pid
     const p = 1000 + scope
     this.pids[scope + 1] = p
-    this.emit(`{"ph":"M","pid":${p},"name":"process_name","args":{"name":"${esc(this.labels.scope(scope))}"}}`)
+    this.emit(`{"ph":"M","cat":"__metadata","pid":${p},"name":"process_name","args":{"name":"${esc(this.labels.scope(scope))}"}}`)
     return p
   }
 
@@ -444,8 +550,8 @@ export class PerfettoSink implements Trace.TraceSink {
       tid = this.nextTid++
       this.tids.set(key, tid)
       this.trackPrefix[tid] = `{"pid":${pid},"tid":${tid},`
-      this.depth[tid] = 0
-      this.emit(`{"ph":"M","pid":${pid},"tid":${tid},"name":"thread_name","args":{"name":"${escapedName}"}}`)
+      this.open[tid] = []
+      this.emit(`{"ph":"M","cat":"__metadata","pid":${pid},"tid":${tid},"name":"thread_name","args":{"name":"${escapedName}"}}`)
     }
     return tid
   }
@@ -483,7 +589,10 @@ export class PerfettoSink implements Trace.TraceSink {
 
   private compile(kind: Trace.RecordKind, rule: Rule | ReadonlyArray<Rule> | undefined): KindPlan {
     const given = rule ?? { as: "instant", name: kind.name.replace(/[{}]/g, "") }
-    const list: ReadonlyArray<Rule> = Array.isArray(given) ? given : [given as Rule]
+    const category = categoryOf(kind.name)
+    // A category left out: the kind writes nothing.
+    const list: ReadonlyArray<Rule> = !this.categories.has(category) ? [] : Array.isArray(given) ? given : [given as Rule]
+    const cat = `"cat":"${category}",`
     const field = (name: string | undefined, what: string): number => {
       if (name === undefined) return -1
       const i = kind.fields.indexOf(name)
@@ -504,7 +613,7 @@ export class PerfettoSink implements Trace.TraceSink {
     }
     const rules: Compiled[] = []
     for (const r of list) {
-      const base = { name: null, track: null, a: -1, b: -1, c: -1, d: -1, scale: 1, instantScope: "t", tidBySubject: [] as number[] }
+      const base = { name: null, track: null, a: -1, b: -1, c: -1, d: -1, scale: 1, instantScope: "t", cat, tidBySubject: [] as number[] }
       switch (r.as) {
         case "ignore": break
         case "dispatch":

@@ -32,7 +32,7 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
     const doc = JSON.parse(readFileSync(p, "utf8")) as TraceDocument
     expect(problems(doc)).toEqual([])
     expect(doc.otherData).toMatchObject({ qvsim: "0.1.0", scenario: { name: "ss-amplification" }, seed: 1, options: { untilNs: 200_000_000 } })
-    expect(doc.traceEvents.filter((e) => e.ph === "B").length).toBeGreaterThan(40)
+    expect(doc.traceEvents.filter((e) => e.ph === "X" && e.cat === "sched").length).toBeGreaterThan(40)
     const html = readFileSync(r, "utf8")
     expect(html).toContain("<h2>Cumulative execution per VCPU</h2>")
     expect(html).toContain(`class="mark-rect role-mark`)
@@ -44,6 +44,9 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
     [["--report", ".html"], /--report/],
     [["--perfetto", "x.json", "--schedule", "x.json"], /--perfetto and --schedule name the same file x\.json$/],
     [["--report", "missing/r.html"], /--report: cannot write missing\/r\.html: no such directory missing$/],
+    [["--perfetto", "p.json", "--perfetto-exclude", "irq,timers"], /^qvsim: --perfetto-exclude: unknown category "timers" \(categories: sched, irq, nic, chan, monitor, fault, job, other\)$/],
+    [["--perfetto-include", "sched"], /--perfetto-include applies to --perfetto FILE, which is not given$/],
+    [["--progress", "sometimes"], /--progress/],
   ])("%j is refused with one line naming the flag, exit 2, nothing written", (flags, pattern) => {
     const dir = fresh()
     const args = (flags as string[]).map((a) => (a.includes(".") ? join(dir, a) : a))
@@ -52,6 +55,17 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
     expect(r.stderr.trim().replaceAll(dir + "/", "")).toMatch(pattern)
     expect(readdirSync(dir)).toEqual([])
+  })
+
+  it("--perfetto-exclude leaves a category out, --perfetto-include keeps only those named", () => {
+    const dir = fresh()
+    const [a, b] = [join(dir, "a.json"), join(dir, "b.json")]
+    expect(qvsim(["run", "isolation/faulty", "--until", "1s", "--perfetto", a, "--perfetto-exclude", "irq"]).code).toBe(0)
+    expect(qvsim(["run", "isolation/faulty", "--until", "1s", "--perfetto", b, "--perfetto-include", "sched,chan"]).code).toBe(0)
+    const cats = (path: string) => new Set((JSON.parse(readFileSync(path, "utf8")) as TraceDocument).traceEvents.filter((e) => e.ph !== "M").map((e) => e.cat))
+    expect(cats(a).has("irq")).toBe(false)
+    expect(cats(a).has("sched")).toBe(true)
+    expect([...cats(b)].sort()).toEqual(["chan", "sched"])
   })
 
   it("a target that is a directory is refused before the run", () => {

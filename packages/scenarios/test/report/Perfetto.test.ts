@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest"
 import { parseScenario } from "../../src/Scenario.ts"
 import { PerfettoSink, RULES, us, type Labels } from "../../src/report/Perfetto.ts"
 import { builtin, ChunkWriter, pcpuScenario, perfettoOf, problems, type TraceDocument, type TraceEvent } from "./support.ts"
+import { validate } from "./traceEventFormat.ts"
 
 const parse = (w: ChunkWriter): TraceDocument => JSON.parse(w.text) as TraceDocument
 const named = (doc: TraceDocument, what: "process_name" | "thread_name"): Map<string, string> =>
@@ -27,11 +28,12 @@ describe("PerfettoSink on a run", () => {
     const schedule = [...threads].find(([, n]) => n === "pcpu0 schedule")![0]
     const jobs = [...threads].find(([, n]) => n === "jobs")![0]
     const on = (track: string) => doc.traceEvents.filter((e) => e.ph !== "M" && `${e.pid}/${e.tid}` === track)
-    const slices = on(schedule).filter((e) => e.ph === "B")
+    // VCPU runs are X slices, written when they end (so in end order), dated by their start.
+    const slices = on(schedule).filter((e) => e.ph === "X").sort((a, b) => a.ts! - b.ts!)
+    expect(on(schedule).every((e) => e.ph === "X" && e.cat === "sched")).toBe(true)
     // The first hyperperiod's opening: RM order t1, t2, t3, then t1 again at 10 ms.
-    expect(slices.slice(0, 4).map((e) => [e.name, e.ts])).toEqual([["t1", 0], ["t2", 1000], ["t3", 5000], ["t1", 10000]])
+    expect(slices.slice(0, 4).map((e) => [e.name, e.ts, e.dur])).toEqual([["t1", 0, 1000], ["t2", 1000, 4000], ["t3", 5000, 5000], ["t1", 10000, 1000]])
     expect(slices[0]!.args).toEqual({ vcpu: "t1", thread: "task1", timerAt: 1_000_000, budget: 1_000_000 })
-    expect(on(schedule).filter((e) => e.ph === "E")).toHaveLength(slices.length)
     // Every job release and completion is an instant on the jobs track.
     const instants = on(jobs)
     expect(instants.every((e) => e.ph === "i")).toBe(true)
@@ -41,8 +43,8 @@ describe("PerfettoSink on a run", () => {
     const t2 = doc.traceEvents.filter((e) => e.ph === "C" && e.name === "t2 budget").map((e) => [e.ts, e.args!["ms"]])
     expect(t2.slice(0, 5)).toEqual([[1000, 4], [2000, 3], [3000, 2], [4000, 1], [5000, 0]])
     // The slice open at the end closes at the clock's time (100 ms), not at the last record's.
-    const lastE = on(schedule).filter((e) => e.ph === "E").at(-1)!
-    expect(lastE.ts).toBe(summary.simTimeNs / 1000)
+    const last = on(schedule).at(-1)!
+    expect(last.ts! + last.dur!).toBe(summary.simTimeNs / 1000)
   })
 
   it("ss-amplification: two PCPU processes named after the scenario's PCPUs", () => {
@@ -81,7 +83,8 @@ describe("PerfettoSink on a run", () => {
       fc.property(pcpuScenario, (input) => {
         const doc = parse(perfettoOf(parseScenario(input, "generated"), 150_000_000).writer)
         expect(problems(doc)).toEqual([])
-        expect(doc.traceEvents.some((e) => e.ph === "B")).toBe(true)
+        expect(validate(doc)).toEqual([])
+        expect(doc.traceEvents.some((e) => e.ph === "X" && e.cat === "sched")).toBe(true)
       }),
       { numRuns: 25 },
     )
@@ -89,14 +92,15 @@ describe("PerfettoSink on a run", () => {
 
   it("the structural check catches a broken document (an E dropped, two events swapped)", () => {
     const doc = parse(perfettoOf(builtin("rm-periodic"), 50_000_000).writer)
-    const events = doc.traceEvents
+    // B/E slices of a rule (the schedule is X slices): a begin and an end per job release.
+    const events = doc.traceEvents.flatMap((e) => (e.name?.startsWith("release ") === true ? [{ ...e, ph: "B" }, { ...e, ph: "E" }] : [e]))
     const lastE = events.findLastIndex((e) => e.ph === "E")
     expect(problems({ traceEvents: events.filter((_, i) => i !== lastE) })).toEqual([expect.stringMatching(/1 B without E/)])
-    const [b1, b2] = events.flatMap((e, i) => (e.ph === "B" ? [i] : [])).slice(1, 3) as [number, number]
+    const [b1, b2] = events.flatMap((e, i) => (e.ph === "i" ? [i] : [])).slice(1, 3) as [number, number]
     expect(events[b1]!.ts).toBeLessThan(events[b2]!.ts!)
     const swapped = [...events]
     ;[swapped[b1], swapped[b2]] = [swapped[b2]!, swapped[b1]!]
-    expect(problems({ traceEvents: swapped })).toEqual([expect.stringMatching(/ts \d+ before \d+ on track/)])
+    expect(problems({ traceEvents: swapped })).toEqual(expect.arrayContaining([expect.stringMatching(/ts \d+ before \d+ on track/)]))
   })
 })
 
@@ -156,20 +160,24 @@ describe("PerfettoSink rules", () => {
     const doc = parse(writer)
     expect(problems(doc)).toEqual([])
     const ev = doc.traceEvents.filter((e) => e.ph !== "M")
-    const pick = ({ ph, ts, dur, name, s, bind_id, flow_in, flow_out, args }: TraceEvent) =>
-      Object.fromEntries(Object.entries({ ph, ts, dur, name, s, bind_id, flow_in, flow_out, args }).filter(([, v]) => v !== undefined))
+    const pick = ({ ph, ts, dur, name, s, id, bp, args }: TraceEvent) =>
+      Object.fromEntries(Object.entries({ ph, ts, dur, name, s, id, bp, args }).filter(([, v]) => v !== undefined))
     expect(ev.map(pick)).toEqual([
       { ph: "B", ts: 0, name: "phase reinit", args: { phase: "reinit" } },
-      { ph: "X", ts: 2.5, dur: 0.001, name: "send ch3", bind_id: (3 * 2 ** 32 + 7).toString(16), flow_out: true, args: { channel: 3, seq: 7 } },
+      { ph: "X", ts: 2.5, dur: 0.001, name: "send ch3", args: { channel: 3, seq: 7 } },
+      { ph: "s", ts: 2.5, name: "message", id: "0x1" },
       { ph: "C", ts: 2.5, name: "queue", args: { value: 5 } },
-      { ph: "X", ts: 4, dur: 0.001, name: "recv ch3", bind_id: (3 * 2 ** 32 + 7).toString(16), flow_in: true, args: { channel: 3, seq: 7 } },
+      { ph: "X", ts: 4, dur: 0.001, name: "recv ch3", args: { channel: 3, seq: 7 } },
+      { ph: "f", ts: 4, name: "message", id: "0x1", bp: "e" },
       { ph: "X", ts: 3, dur: 1, name: "copy", args: { phase: "copy", startNs: 3000 } },
       { ph: "i", ts: 4, name: "some.thing", s: "t", args: { a: 42, b: "why \"not\"" } },
       { ph: "B", ts: 4, name: "phase nested", args: { phase: "nested" } },
-      // Both open slices end at the clock's time.
-      { ph: "E", ts: 9 },
-      { ph: "E", ts: 9 },
+      // Both open slices end at the clock's time, innermost first, named like their B.
+      { ph: "E", ts: 9, name: "phase nested" },
+      { ph: "E", ts: 9, name: "phase reinit" },
     ])
+    // Every event has its category (by the kind's prefix; unknown prefixes are "other").
+    expect(ev.map((e) => e.cat)).toEqual(["other", "other", "other", "other", "other", "other", "other", "other", "other", "other", "other"])
     const threads = [...named(doc, "thread_name").values()]
     expect(threads.sort()).toEqual(["channels", "channels", "phases", "recovery", "sandbox1/channels"])
   })
@@ -192,11 +200,11 @@ describe("PerfettoSink rules", () => {
     expect(problems(doc)).toEqual([])
     expect([...named(doc, "process_name").values()]).toEqual([`${evil} 0`])
     expect([...named(doc, "thread_name").values()]).toEqual(["pcpu 0 schedule"])
-    const b = doc.traceEvents.find((e) => e.ph === "B")!
+    const b = doc.traceEvents.find((e) => e.ph === "X")!
     expect(b.name).toBe(`${evil}v0`)
     expect(b.args).toEqual({ vcpu: `${evil}v0`, thread: 5, timerAt: 100, budget: 50 })
     // The idle dispatch (vcpu -1) ends the slice and opens none.
-    expect(doc.traceEvents.filter((e) => e.ph === "E").map((e) => e.ts)).toEqual([0.1])
+    expect(doc.traceEvents.filter((e) => e.ph === "X").map((e) => [e.ts, e.dur])).toEqual([[0, 0.1]])
     expect(doc.traceEvents.filter((e) => e.ph === "C").map((e) => [e.name, e.ts, e.args])).toEqual([
       [`${evil}v0 budget`, 0, { ms: 0.00005 }],
       [`${evil}v0 budget`, 0.1, { ms: 0 }],

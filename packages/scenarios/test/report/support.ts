@@ -16,7 +16,10 @@ export interface TraceEvent {
   readonly ts?: number
   readonly dur?: number
   readonly name?: string
+  readonly cat?: string
   readonly s?: string
+  readonly id?: string
+  readonly bp?: string
   readonly bind_id?: string
   readonly flow_in?: boolean
   readonly flow_out?: boolean
