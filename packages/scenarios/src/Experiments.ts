@@ -21,6 +21,7 @@ import * as Experiment from "./paper/Experiment.ts"
 import * as Registry from "./paper/registry.ts"
 import type { Params } from "./robust/Domain.ts"
 import * as RunPoint from "./robust/RunPoint.ts"
+import * as Tidy from "./report/Tidy.ts"
 import * as Runner from "./Runner.ts"
 import { parseScenario, type Scenario, ScenarioError, type ScenarioInput } from "./Scenario.ts"
 import { importModule } from "./UserModule.ts"
@@ -168,38 +169,22 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
   return { runs, result: e.analyse(runs, params), events }
 }
 
-/** A file-name slug of a table title. */
-export const slug = (title: string): string => {
-  const words = title.toLowerCase().replace(/\(.*?\)/g, " ").split(/[^a-z0-9]+/).filter((w) => w !== "")
-  let out = ""
-  for (const w of words) {
-    if (out !== "" && out.length + 1 + w.length > 40) break
-    out = out === "" ? w.slice(0, 40) : `${out}-${w}`
-  }
-  return out || "table"
-}
+/** The CSV files of a result: `<table id>.csv` and its CSVW metadata (`<id>.csv-metadata.json`) per table (see `report/Tidy.ts`). */
+export const csvFiles = (result: Experiment.ExperimentResult, provenance: Tidy.Provenance): Array<{ name: string; text: string }> =>
+  Tidy.csvFiles(result, provenance)
 
-/** The CSV files of a result: `results.csv` for one table, else `<slug>.csv` per table (unique). */
-export const csvFiles = (result: Experiment.ExperimentResult): Array<{ name: string; text: string }> => {
-  if (result.tables.length === 1) return [{ name: "results.csv", text: Experiment.toCsv(result.tables[0]!) }]
-  const used = new Set<string>()
-  return result.tables.map((t, i) => {
-    let name = slug(t.title)
-    if (used.has(name) || name === "results") name = `${name}-${i + 1}`
-    used.add(name)
-    return { name: `${name}.csv`, text: Experiment.toCsv(t) }
-  })
-}
-
-const cellText = (v: unknown): string => {
+/** A cell as text: numbers with separators (4 decimals at most), null as "—" (not applicable), booleans as yes/no. */
+export const cellText = (v: unknown): string => {
   if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 4 })
+  if (v === null) return "—"
+  if (typeof v === "boolean") return v ? "yes" : "no"
   return v === undefined ? "" : String(v)
 }
 
 /** A table as aligned text columns (numbers right-aligned). */
 export const formatTable = (t: Experiment.ResultTable): string => {
   const cells = t.rows.map((r) => t.columns.map((c) => cellText(r[c])))
-  const numeric = t.columns.map((c) => t.rows.length > 0 && t.rows.every((r) => typeof r[c] === "number" || r[c] === undefined))
+  const numeric = t.columns.map((c) => t.rows.length > 0 && t.rows.every((r) => typeof r[c] === "number" || r[c] === undefined || r[c] === null))
   const widths = t.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
   const line = (row: readonly string[]) => row.map((x, i) => (numeric[i] ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join("  ").trimEnd()
   return [t.title, line(t.columns), line(widths.map((w) => "─".repeat(w))), ...cells.map(line)].join("\n")
@@ -220,8 +205,13 @@ export const formatClaims = (claims: ReadonlyArray<Experiment.Claim>): string =>
   ].join("\n")
 }
 
-/** `results.json` (the parameters when not the headline point; the inputs and metrics when the experiment declares them). */
-export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult, params?: Params): Record<string, unknown> => {
+/**
+ * `results.json`: the experiment, its seed, the domain parameters when not the headline point, the
+ * inputs when the experiment declares them, then (with `provenance`) the scale, the provenance and
+ * the tables made tidy by `report/Tidy.ts` (snake_case keys with units, numbers, null), the claims
+ * and the metrics. Without `provenance` the tables are as the experiment gave them.
+ */
+export const resultsJson = (e: Experiment.Experiment, seed: number, result: Experiment.ExperimentResult, params?: Params, provenance?: Tidy.Provenance): Record<string, unknown> => {
   const inputs = e.inputs
   const metrics = result.metrics
   return {
@@ -229,7 +219,7 @@ export const resultsJson = (e: Experiment.Experiment, seed: number, result: Expe
     seed,
     ...(params !== undefined ? { params } : {}),
     ...(inputs !== undefined ? { inputs } : {}),
-    tables: result.tables,
+    ...(provenance !== undefined ? Tidy.resultsFields(result, provenance) : { tables: result.tables }),
     claims: result.claims,
     ...(metrics !== undefined ? { metrics } : {}),
   }

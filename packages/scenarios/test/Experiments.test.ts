@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Experiments from "../src/Experiments.ts"
+import * as Tidy from "../src/report/Tidy.ts"
 import * as Runner from "../src/Runner.ts"
 import { parseScenario, type ScenarioInput } from "../src/Scenario.ts"
 import tiny from "./fixtures/tiny-experiment.ts"
@@ -27,11 +28,14 @@ describe("Experiments", () => {
     expect(Runner.run(a.scenario).fingerprint).toBe(Runner.run(b.scenario).fingerprint)
   })
 
-  it("CSV names: results.csv for one table, else unique short slugs", () => {
-    const t = (title: string) => ({ title, columns: ["a"], rows: [{ a: 1 }] })
-    expect(Experiments.csvFiles({ tables: [t("x")], claims: [] }).map((f) => f.name)).toEqual(["results.csv"])
-    expect(Experiments.csvFiles({ tables: [t("Round-trip times (ms), per guest"), t("Round-trip times (ms), per guest"), t("Results")], claims: [] }).map((f) => f.name))
-      .toEqual(["round-trip-times-per-guest.csv", "round-trip-times-per-guest-2.csv", "results-3.csv"])
+  it("CSV names: the table's id, else its full title's slug (unique), each with its CSVW metadata", () => {
+    const t = (title: string, id?: string) => ({ ...(id !== undefined ? { id } : {}), title, columns: ["a"], rows: [{ a: 1 }] })
+    const prov = Tidy.provenance({ experiment: tiny, seed: 1, scale: 1, variants: [] })
+    const names = (tables: ReturnType<typeof t>[]) => Experiments.csvFiles({ tables, claims: [] }, prov).map((f) => f.name).filter((n) => n.endsWith(".csv"))
+    expect(names([t("x")])).toEqual(["x.csv"])
+    expect(names([t("Round-trip times (ms), per guest with a long title past forty characters"), t("Round-trip times (ms), per guest with a long title past forty characters"), t("Ping flood (600 requests)", "ping_flood")]))
+      .toEqual(["round_trip_times_per_guest_with_a_long_title_past_forty_characters.csv", "round_trip_times_per_guest_with_a_long_title_past_forty_characters_2.csv", "ping_flood.csv"])
+    expect(Experiments.csvFiles({ tables: [t("x")], claims: [] }, prov).map((f) => f.name)).toEqual(["x.csv", "x.csv-metadata.json"])
   })
 
   it("tables print with aligned columns, numbers right-aligned", () => {

@@ -20,7 +20,7 @@ const qvsim = (args: string[]) => {
 const fresh = (): string => mkdtempSync(join(tmpdir(), "qvsim-exp-"))
 
 describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
-  it("run <experiment> prints aligned tables and ✓/✗ claims, writes results.csv and results.json, exits 0 with a failing claim", () => {
+  it("run <experiment> prints aligned tables and ✓/✗ claims, writes <table id>.csv (with its CSVW metadata) and results.json, exits 0 with a failing claim", () => {
     const out = fresh()
     const r = qvsim(["run", tiny, "--out", out, "--report", join(out, "report.html")])
     expect(r.code).toBe(0)
@@ -29,13 +29,16 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/✓ the heavy variant uses more CPU/)
     expect(r.stdout).toMatch(/✗ both variants use the same CPU/)
     expect(r.stdout).toMatch(/1 of 2 claims do NOT hold/)
-    expect(readdirSync(out).sort()).toEqual(["qvsim-run.json", "report.html", "results.csv", "results.json"])
-    expect(JSON.parse(readFileSync(join(out, "qvsim-run.json"), "utf8"))).toMatchObject({ experiment: "tiny", seed: 3, scale: 1, files: ["report.html", "results.csv", "results.json"] })
-    expect(readFileSync(join(out, "results.csv"), "utf8").split("\n")[0]).toBe('variant,jobs,cpuMs,"max response, ms"')
+    expect(readdirSync(out).sort()).toEqual(["qvsim-run.json", "report.html", "results.json", "worker_jobs.csv", "worker_jobs.csv-metadata.json"])
+    expect(JSON.parse(readFileSync(join(out, "qvsim-run.json"), "utf8"))).toMatchObject({ experiment: "tiny", seed: 3, scale: 1, files: ["report.html", "results.json", "worker_jobs.csv", "worker_jobs.csv-metadata.json"] })
+    // Keys in snake_case with the unit last ("max response, ms" → max_response_ms; cpuMs → cpu_ms).
+    expect(readFileSync(join(out, "worker_jobs.csv"), "utf8").split("\n")[0]).toBe("variant,jobs,cpu_ms,max_response_ms")
     const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8"))
     expect(json.experiment).toBe("tiny")
     expect(json.seed).toBe(3)
+    expect(json.tables[0].id).toBe("worker_jobs")
     expect(json.tables[0].rows.map((x: { variant: string }) => x.variant)).toEqual(["light", "heavy"])
+    expect(json.tables[0].columns.map((c: { title: string }) => c.title)).toEqual(["variant", "jobs", "cpuMs", "max response, ms"])
     expect(json.claims.map((c: { holds: boolean }) => c.holds)).toEqual([true, false])
     const html = readFileSync(join(out, "report.html"), "utf8")
     expect(html).toContain("both variants use the same CPU")

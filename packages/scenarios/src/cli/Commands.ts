@@ -168,7 +168,7 @@ const scaleFlag = Flag.Finite("scale").pipe(
 )
 
 const outFlag = Flag.String("out").pipe(
-  Flag.withDescription("experiments: the folder for results.csv, results.json (and --traces); default out/<experiment>"),
+  Flag.withDescription("experiments: the folder for <table>.csv, results.json (and --traces); default out/<experiment>"),
   Flag.withMetavar("DIR"),
   Flag.optional,
 )

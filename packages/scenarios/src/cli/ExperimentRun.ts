@@ -14,6 +14,7 @@ import * as Experiments from "../Experiments.ts"
 import { hashOf } from "../Load.ts"
 import type * as ExperimentReport from "../report/ExperimentReport.ts"
 import * as Outputs from "../report/Outputs.ts"
+import * as Tidy from "../report/Tidy.ts"
 import { headerScenario } from "../TraceSource.ts"
 import { VERSION } from "../Version.ts"
 import * as Jobs from "../Jobs.ts"
@@ -120,9 +121,19 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       })
       const wallMs = performance.now() - started
       const { result } = ran
+      const provenance = Tidy.provenance({
+        experiment: e, seed, scale, commandLine: process.argv.slice(2),
+        variants: ran.runs.map((r) => ({
+          name: r.variant,
+          scenario_hash: hashOf(Experiments.variantScenario(e, Experiments.variantOf(e, r.variant), seed, scale)),
+          fingerprint: r.system.sim.trace.fingerprint(),
+          sim_time_ns: r.system.sim.now,
+          events: r.system.sim.events,
+        })),
+      })
       const files = [
-        ...Experiments.csvFiles(result).map((f) => ({ path: join(outDir, f.name), text: f.text })),
-        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result, atDefaults ? undefined : params), null, 2)}\n` },
+        ...Experiments.csvFiles(result, provenance).map((f) => ({ path: join(outDir, f.name), text: f.text })),
+        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result, atDefaults ? undefined : params, provenance), null, 2)}\n` },
       ]
       for (const f of files) yield* attempt(() => open(f.path, "--out").write(f.text))
       if (flags.report !== undefined) {
@@ -149,7 +160,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
         for (const f of pending) f.commit()
         RunDirectory.removeLeftovers(outDir, previous, inFolder)
       })
-      return { ran, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.given), notices: pending.flatMap((f) => f.notice ?? []) }
+      return { ran, provenance, wallMs: Math.round(wallMs * 1000) / 1000, files: pending.map((f) => f.given), notices: pending.flatMap((f) => f.notice ?? []) }
     }).pipe(Effect.onError(() => Effect.sync(abort)))
     for (const n of done.notices) yield* Console.error(`qvsim: warning: ${n}`)
     const { result } = done.ran
@@ -157,7 +168,8 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
       : undefined
     if (flags.json) {
-      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }), wallMs: done.wallMs, out: outDir, inputs: e.inputs ?? [], tables: result.tables, claims: result.claims, metrics: result.metrics ?? {} }))
+        ...Experiments.csvFiles(result, provenance).map((f) => ({ path: join(outDir, f.name), text: f.text })),
+        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result, atDefaults ? undefined : params, provenance), null, 2)}\n` },
       if (verdict !== undefined) return yield* different(verdict)
       return
     }

@@ -37,11 +37,17 @@ export interface Variant {
   readonly untilNs: (scale: number, params?: Params) => number
 }
 
-/** A results table: named columns, one record per row (numbers or strings). */
+/**
+ * A results table: named columns, one record per row. A cell is a number, text, a boolean, or
+ * null (not applicable / missing; shown as "—", an empty CSV cell). `id` names its files
+ * (`<id>.csv`): snake_case, stable across seeds and scales (a title may carry numbers that are
+ * not); `results.json` and the CSVs key columns by `report/Tidy.columnKey` of their titles.
+ */
 export interface ResultTable {
+  readonly id?: string
   readonly title: string
   readonly columns: readonly string[]
-  readonly rows: ReadonlyArray<Readonly<Record<string, number | string>>>
+  readonly rows: ReadonlyArray<Readonly<Record<string, number | string | boolean | null>>>
 }
 
 /** One claim of the paper, checked against the runs. */

@@ -179,6 +179,7 @@ export const analyseForkwait = (runs: readonly Run[]): ExperimentResult => {
   const pct = (x: number) => Math.round(x * 10_000) / 100
   return {
     tables: [{
+      id: "forkwait",
       title: "Forkwait: fork/exit/waitpid iterations (Linux 2.6.32 not modelled: no Linux model and no published figure to calibrate one)",
       columns: ["system", "iterations", "total cycles", "cycles per iteration", "vs Quest %", "EPT share %", "VM exits"],
       rows: [

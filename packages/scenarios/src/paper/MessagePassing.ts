@@ -338,6 +338,7 @@ export const analyseMessagePassing = (runs: readonly Run[]): ExperimentResult =>
   }))
   return {
     tables: [{
+      id: "cost_per_exchange",
       title: `Message passing: cost per exchange (${hi.iterations.toLocaleString("en-US")} exchanges per size; a size's mean samples the VCPUs' budget gaps only when its span is ≥ 100 ms)`,
       columns: ["size B", "chunks", "Hi mean cycles", "Low mean cycles", "Hi mean µs", "Low mean µs", "Low / Hi", "best cycles", "Hi worst µs", "Low worst µs", "copy cycles", "span ms (Low)"],
       rows,

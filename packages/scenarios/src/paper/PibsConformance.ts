@@ -160,6 +160,7 @@ export const analysePibs = (outcomes: readonly SetOutcome[]): ExperimentResult =
   const list = (xs: readonly SetOutcome[]): string => (xs.length === 0 ? "none" : xs.slice(0, 10).map((o) => `#${o.index}`).join(", ") + (xs.length > 10 ? ", …" : ""))
   return {
     tables: [{
+      id: "pibs_conformance",
       title: `PIBS conformance: random near-bound Main + I/O sets (Main VCPU misses over ${HORIZON_PERIODS} longest periods)`,
       columns: ["pibsClampOnInherit", "sets", "sets passing the §C.3 test", "sets with a Main VCPU miss", "missed deadlines", "sets where a Main VCPU waited a period with budget (F5)"],
       rows: [

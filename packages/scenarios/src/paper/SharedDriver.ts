@@ -195,6 +195,7 @@ export const analyseSharedDriver = (runs: readonly Run[]): ExperimentResult => {
   }))
   return {
     tables: [{
+      id: "ping_flood_rtt",
       title: `Ping flood (${base.sent.toLocaleString("en-US")} requests per guest): round-trip times (VMware/Xen figures of the paper not in its text; baselines simulated)`,
       columns: ["system", "case", "requests", "replies", "min RTT µs", "avg RTT µs", "p50 RTT µs", "p99 RTT µs", "max RTT µs", "VM exits"],
       rows,

@@ -105,6 +105,7 @@ export const analyseSs = (r: SsRuns): ExperimentResult => {
   return {
     tables: [
       {
+        id: "worked_example_1_amplification",
         title: "Worked example 1 (budget amplification, C = 4, T = 10, δ = 1): execution over 200 units",
         columns: ["policy", "executed units / 200", "share %", "units in [25, 200)", "worst window of T", "replenishments pending at t ≤ 100"],
         rows: ex1.map((e) => ({
@@ -117,6 +118,7 @@ export const analyseSs = (r: SsRuns): ExperimentResult => {
         })),
       },
       {
+        id: "worked_example_2_premature_replenishment",
         title: "Worked example 2 (premature replenishment): schedule per unit (S, H, idle .) and replenishments after S exhausts at t = 16",
         columns: ["policy", "schedule", "pending replenishments at t = 16 (time:units)"],
         rows: ex2.map((e) => ({ policy: LABEL[e.policy], schedule: e.units, "pending replenishments at t = 16 (time:units)": e.at16 })),

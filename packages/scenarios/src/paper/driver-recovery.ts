@@ -198,19 +198,20 @@ const phaseTable = (runs: readonly RecoveryRun[]): ResultTable => {
   for (const r of runs) for (const p of r.phases) if (!names.includes(p.phase)) names.push(p.phase)
   const label = (n: string): string => TABLE1.find((t) => t.phase === n)?.label ?? n
   const rows = names.map((n) => {
-    const row: Record<string, number | string> = { phase: label(n) }
+    const row: Record<string, number | string | null> = { phase: label(n) }
     for (const r of runs) {
       const ps = r.phases.filter((p) => p.phase === n)
-      row[r.variant] = ps.length === 0 ? "N/A" : ps.reduce((a, p) => a + p.cycles, 0)
+      row[r.variant] = ps.length === 0 ? null : ps.reduce((a, p) => a + p.cycles, 0)
     }
     return row
   })
   const total: Record<string, number | string> = { phase: "Total" }
   for (const r of runs) total[r.variant] = r.totalCycles
-  return { title: "Recovery phases, CPU cycles (paper Table 1; the reboot baseline is one phase of rebootNs)", columns: ["phase", ...runs.map((r) => r.variant)], rows: [...rows, total] }
+  return { id: "recovery_phases_cycles", title: "Recovery phases, CPU cycles (paper Table 1; the reboot baseline is one phase of rebootNs)", columns: ["phase", ...runs.map((r) => r.variant)], rows: [...rows, total] }
 }
 
 const outageTable = (runs: readonly RecoveryRun[], hz: number): ResultTable => ({
+  id: "downtime",
   title: "Down-time and ICMP service per variant (Figure 6)",
   columns: ["variant", "phase sum (ms)", "outage (ms)", "replies", "lost replies", "longest reply gap (ms)", "time to collect the replies (s)", "RTT p50 (µs)", "RTT p99 (µs)", "RTT max (µs)"],
   rows: runs.map((r) => ({ r, rtt: spread(r.requests.filter((q) => q.rttNs >= 0).map((q) => q.rttNs)) })).map(({ r, rtt }) => ({

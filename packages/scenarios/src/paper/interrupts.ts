@@ -186,6 +186,7 @@ const pct = (a: number, b: number): number => (a - b) / b
 const fmt = (x: number, digits = 2): string => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 const perSandboxTable = (runs: readonly IrqRun[]): ResultTable => ({
+  id: "interrupts_per_sandbox",
   title: `NIC interrupts and CPU time in interrupt handling per sandbox (owner = the pinged sandbox, ${runs.at(-1)?.owner ?? OWNER} in the Quest-V runs)`,
   columns: ["variant", "sandbox", "role", "interrupts", "handler CPU (ms)", "of which RX-lock spin (ms)", "per interrupt (µs)", "frames to its stack", "echo replies", "VM exits"],
   rows: runs.flatMap((r) => r.sandboxes.map((s) => ({
@@ -205,6 +206,7 @@ const perSandboxTable = (runs: readonly IrqRun[]): ResultTable => ({
 const rttTable = (runs: readonly IrqRun[]): ResultTable => {
   const base = runs[0]
   return {
+    id: "rtt_and_interrupts",
     title: `Round-trip times and interrupt counts (${base?.requests.toLocaleString("en-US") ?? 0} pings, 3 ms apart)`,
     columns: ["variant", "requests", "replies", "lost", "total RTT (ms)", "mean RTT (µs)", "min RTT (µs)", "p50 RTT (µs)", "p99 RTT (µs)", "max RTT (µs)", `mean RTT vs ${base?.variant ?? "first"} (%)`, "NIC interrupts", "interrupts taken (all cores)", "interrupts at the owner", "handler CPU, all sandboxes (ms)"],
     rows: runs.map((r) => ({

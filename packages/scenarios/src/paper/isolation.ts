@@ -271,6 +271,7 @@ const ms = (ns: number, digits = 3): number => Number((ns / MS).toFixed(digits))
 const short = (fp: string): string => fp.slice(0, 16)
 
 const receiverTable = (runs: readonly IsolationRun[]): ResultTable => ({
+  id: "receivers",
   title: "Mailbox receivers: observations of sandbox 1's sequence number (expected step P/50: 2, 16, 20)",
   columns: ["variant", "receiver", "poll (ms)", "observations", "first (ms)", "last (ms)", "expected step", "steps seen (step×count)", "steps ≠ expected", "corrupted reads", "longest gap (ms)"],
   rows: runs.flatMap((r) => r.timelines.map((t) => {
@@ -280,8 +281,8 @@ const receiverTable = (runs: readonly IsolationRun[]): ResultTable => ({
       receiver: `sandbox ${t.sandbox}`,
       "poll (ms)": t.pollNs / MS,
       observations: t.points.length,
-      "first (ms)": t.points.length > 0 ? ms(t.points[0]!.localNs) : "",
-      "last (ms)": t.points.length > 0 ? ms(t.points[t.points.length - 1]!.localNs) : "",
+      "first (ms)": t.points.length > 0 ? ms(t.points[0]!.localNs) : null,
+      "last (ms)": t.points.length > 0 ? ms(t.points[t.points.length - 1]!.localNs) : null,
       "expected step": t.expectedStep,
       "steps seen (step×count)": stepsSummary(t),
       "steps ≠ expected": d.badSteps,
@@ -291,25 +292,19 @@ const receiverTable = (runs: readonly IsolationRun[]): ResultTable => ({
   })),
 })
 
-/** One row per observation index; per receiver and variant "local time (ms): sequence number" (0xFF = corrupted). */
-const timelineTable = (runs: readonly IsolationRun[]): ResultTable => {
-  const cols = RECEIVERS.flatMap((r) => runs.map((run) => ({ key: `sandbox ${r.sandbox} ${run.variant}`, t: run.timelines.find((t) => t.sandbox === r.sandbox)! })))
-  const n = Math.max(0, ...cols.map((c) => c.t.points.length))
-  return {
-    title: "Observation timelines: receiver's local time (ms) and the sequence number seen, per observation",
-    columns: ["n", ...cols.map((c) => c.key)],
-    rows: Array.from({ length: n }, (_, i) => {
-      const row: Record<string, number | string> = { n: i + 1 }
-      for (const c of cols) {
-        const p = c.t.points[i]
-        row[c.key] = p === undefined ? "" : `${ms(p.localNs).toFixed(3)}: ${p.seq}${p.corrupted ? " (corrupted)" : ""}`
-      }
-      return row
-    }),
-  }
-}
+/** One row per observation: variant, receiver, its index, the receiver's local time and the sequence number seen (tidy: one value per cell). */
+const timelineTable = (runs: readonly IsolationRun[]): ResultTable => ({
+  id: "timelines",
+  title: "Observation timelines: per receiver and variant, each observation's local time and the sequence number seen",
+  columns: ["variant", "receiver", "n", "local time (ms)", "seq", "corrupted"],
+  rows: RECEIVERS.flatMap((rc) => runs.flatMap((run) => {
+    const t = run.timelines.find((x) => x.sandbox === rc.sandbox)!
+    return t.points.map((p, i) => ({ variant: run.variant, receiver: `sandbox ${rc.sandbox}`, n: i + 1, "local time (ms)": ms(p.localNs), seq: p.seq, corrupted: p.corrupted }))
+  })),
+})
 
 const icmpTable = (runs: readonly IsolationRun[]): ResultTable => ({
+  id: "icmp",
   title: "ICMP echo service (requests to sandbox 0 every 500 ms; only sandbox 0 uses the NIC)",
   columns: ["variant", "requests", "replies", "lost", "lost requests (seq)", "longest reply gap (ms)", "longest RTT (ms)", "replies by sandbox 0", "replies by sandbox 1", "replies by sandbox 2", "replies by sandbox 3"],
   rows: runs.map((r) => ({
@@ -317,7 +312,7 @@ const icmpTable = (runs: readonly IsolationRun[]): ResultTable => ({
     requests: r.icmp.sent,
     replies: r.icmp.received,
     lost: r.icmp.lost,
-    "lost requests (seq)": r.icmp.lostSeqs.join(" "),
+    "lost requests (seq)": r.icmp.lostSeqs.length === 0 ? null : r.icmp.lostSeqs.join(" "),
     "longest reply gap (ms)": ms(r.icmp.maxGapNs),
     "longest RTT (ms)": ms(r.icmp.maxRttNs),
     ...Object.fromEntries(r.echoReplies.map((n, s) => [`replies by sandbox ${s}`, n])),
@@ -325,6 +320,7 @@ const icmpTable = (runs: readonly IsolationRun[]): ResultTable => ({
 })
 
 const eptTable = (runs: readonly IsolationRun[]): ResultTable => ({
+  id: "wild_writes",
   title: "Wild writes of sandbox 0's faulty driver and the VM exits they cause (EPT violations trap to sandbox 0's monitor)",
   columns: ["variant", "sandbox", "VM exits", "EPT violations", "wild writes into it", "of which refused"],
   rows: runs.flatMap((r) => [0, 1, 2, 3].map((s) => {
@@ -334,6 +330,7 @@ const eptTable = (runs: readonly IsolationRun[]): ResultTable => ({
 })
 
 const fingerprintTable = (clean: IsolationRun, faulty: IsolationRun): ResultTable => ({
+  id: "fingerprints",
   title: "Per-sandbox trace fingerprints (System.fingerprintOf) and memory digests, fault-free vs faulty",
   columns: ["sandbox", "fingerprint fault-free", "fingerprint faulty", "trace equal", "memory equal"],
   rows: [0, 1, 2, 3].map((s) => ({

@@ -7,7 +7,8 @@
  * @module
  */
 import { Time } from "@qvsim/sim-core"
-import type { Experiment, ExperimentResult } from "../paper/Experiment.ts"
+import { cellText } from "../Experiments.ts"
+import type { Experiment, ExperimentResult, ResultTable } from "../paper/Experiment.ts"
 import { compare } from "../robust/Contract.ts"
 import { VERSION } from "../Version.ts"
 import * as Charts from "./Charts.ts"
@@ -23,15 +24,19 @@ export interface ExperimentReportInput {
   readonly variants: ReadonlyArray<{ readonly name: string; readonly description: string; readonly simTimeNs: number; readonly events: number; readonly fingerprint: string }>
 }
 
-const cell = (v: unknown): string =>
-  escapeHtml(typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 4 }) : v === undefined ? "" : String(v))
+const cell = (v: unknown): string => escapeHtml(cellText(v))
 
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
-    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")
+/** A table; columns whose every cell is a number (or missing) are right-aligned with tabular digits. */
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, numeric: ReadonlyArray<boolean> = []): string =>
+  `<table><thead><tr>${header.map((h, i) => `<th${numeric[i] === true ? ` class="num"` : ""}>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] === true ? ` class="num"` : ""}>${c}</td>`).join("")}</tr>`).join("")
   }</tbody></table>`
 
+const numericColumns = (t: ResultTable): boolean[] =>
+  t.columns.map((c) => t.rows.some((r) => typeof r[c] === "number") && t.rows.every((r) => typeof r[c] === "number" || r[c] === null || r[c] === undefined))
+
 const EXTRA_STYLE = `
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; padding-left: 12px; }
 .claim { margin: 6px 0; }
 .claim .detail { color: var(--muted); margin-left: 2.2em; }
 `
@@ -66,7 +71,7 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
   const claims = `${inputs}<h2>Claims</h2>${result.claims.length === 0 ? `<p class="note">This experiment checks no claims.</p>` : result.claims.map((c) =>
     `<div class="claim"><span class="verdict ${c.holds ? "ok" : "bad"}">${c.holds ? "✓ holds" : "✗ does not hold"}</span> ${escapeHtml(c.text)}<div class="detail">${escapeHtml(c.detail)}</div>${threshold(c)}</div>`).join("")}${
     e.domain === undefined ? "" : `<p class="note">One point of the experiment's domain: <span class="mono">qvsim run ${escapeHtml(e.name)} --robust</span> states each claim over it.</p>`}`
-  const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))))}`).join("")
+  const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))), numericColumns(t))}`).join("")
   const plot = result.plot === undefined
     ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
     : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(result.plot as unknown as Charts.TopLevelSpec)}</div>`
