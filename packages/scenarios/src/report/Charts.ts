@@ -11,6 +11,7 @@
  */
 import * as vega from "vega"
 import { compile, type Config, type TopLevelSpec } from "vega-lite"
+import type * as Gantt from "./Gantt.ts"
 
 export type { TopLevelSpec }
 
@@ -23,59 +24,72 @@ export const CONFIG: Config = {
   aria: false,
   view: { stroke: "#ddd" },
   axis: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 500, gridColor: "#eee" },
-  legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 500 },
+  // No truncated legend labels: two series whose names differ only at the end must not look alike.
+  legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 500, labelLimit: 0 },
   title: { fontSize: 12, fontWeight: 600, anchor: "start" },
 }
 
-/** One bar of the Gantt chart (times in ms). */
-export interface GanttBar {
-  readonly lane: string
-  readonly pcpu: string
-  readonly vcpu: string
-  readonly thread: string
-  readonly start: number
-  readonly end: number
-}
-
 export interface GanttOptions {
-  /** Lanes top to bottom (all of them, with or without bars). */
-  readonly lanes: ReadonlyArray<string>
-  /** Every VCPU name, for a colour scale independent of the bars given. */
-  readonly vcpus: ReadonlyArray<string>
-  /** The x window shown first, ms. */
-  readonly initialMs: readonly [number, number]
   readonly width?: number
 }
 
-/** A Gantt chart of VCPU runs, one lane per PCPU and VCPU, colour by VCPU; zoomable along x. */
-export const gantt = (bars: ReadonlyArray<GanttBar>, options: GanttOptions): TopLevelSpec => ({
-  width: options.width ?? 920,
-  height: Math.max(48, 26 * options.lanes.length),
-  data: { values: bars as GanttBar[] },
-  params: [{
-    name: "zoom",
-    select: { type: "interval", encodings: ["x"] },
-    bind: "scales",
-    value: { x: [options.initialMs[0], options.initialMs[1]] },
-  }],
-  transform: [{ calculate: "datum.end - datum.start", as: "duration" }],
-  mark: { type: "bar", clip: true, cornerRadius: 0 },
-  encoding: {
-    y: { field: "lane", type: "nominal", scale: { domain: [...options.lanes] }, title: null, axis: { labelLimit: 240 } },
-    x: { field: "start", type: "quantitative", title: "simulated time (ms)", axis: { tickCount: 10 } },
-    x2: { field: "end" },
-    color: { field: "vcpu", type: "nominal", title: "VCPU", scale: { domain: [...options.vcpus], scheme: "tableau10" } },
-    tooltip: [
-      { field: "pcpu", title: "PCPU" },
-      { field: "vcpu", title: "VCPU" },
-      { field: "thread", title: "thread" },
-      { field: "start", title: "start (ms)", format: ",.6~f" },
-      { field: "end", title: "end (ms)", format: ",.6~f" },
-      { field: "duration", title: "ran (ms)", format: ",.6~f" },
+const MARKERS = { domain: ["release", "deadline", "miss"], shapes: ["triangle-down", "triangle-up", "cross"], colours: ["#3a3a3a", "#3a3a3a", "#d62728"] }
+
+/**
+ * A Gantt chart of a run ({@link Gantt.GanttData}): a lane per PCPU and VCPU (and the cores'
+ * interrupt and monitor lanes), a bar per segment coloured by VCPU, a tick at each bar's start
+ * (so a bar narrower than a pixel still shows; its tooltip gives the true duration), job
+ * markers (release ▼, deadline ▲, miss ✕) and shaded spans (recovery phases); zoomable along x.
+ */
+export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLevelSpec => {
+  const lanes = { field: "lane", type: "nominal" as const, scale: { domain: [...data.lanes] }, title: null, axis: { labelLimit: 320 } }
+  const colour = { field: "colour", type: "nominal" as const, title: "VCPU", scale: { domain: [...data.colours, "interrupts", "monitor"], range: [...data.colours.map((_, i) => TABLEAU10[i % TABLEAU10.length]!), "#9d9d9d", "#6f4e7c"] } }
+  const x = { field: "start", type: "quantitative" as const, title: "simulated time (ms)", axis: { tickCount: 10 } }
+  const barTooltip = [
+    { field: "pcpu", title: "PCPU" },
+    { field: "vcpu", title: "VCPU" },
+    { field: "thread", title: "thread" },
+    { field: "start", title: "start (ms)", format: ",.6~f" },
+    { field: "end", title: "end (ms)", format: ",.6~f" },
+    { field: "us", title: "ran (µs)", format: ",.3~f" },
+  ]
+  return {
+    width: options.width ?? 760,
+    height: Math.max(48, 24 * data.lanes.length),
+    layer: [
+      {
+        data: { values: data.spans as Array<{ label: string; start: number; end: number }> },
+        mark: { type: "rect", color: "#e45756", opacity: 0.13, clip: true },
+        encoding: { x: { field: "start", type: "quantitative" }, x2: { field: "end" }, tooltip: [{ field: "label", title: "recovery phase" }, { field: "start", title: "from (ms)", format: ",.6~f" }, { field: "end", title: "to (ms)", format: ",.6~f" }] },
+      },
+      {
+        data: { values: data.bars as Gantt.Bar[] },
+        params: [{ name: "zoom", select: { type: "interval", encodings: ["x"] }, bind: "scales", value: { x: [data.initialMs[0], data.initialMs[1]] } }],
+        mark: { type: "bar", clip: true, cornerRadius: 0 },
+        encoding: { y: lanes, x, x2: { field: "end" }, color: colour, tooltip: barTooltip },
+      },
+      {
+        data: { values: data.bars as Gantt.Bar[] },
+        mark: { type: "tick", orient: "vertical", thickness: 1.25, clip: true },
+        encoding: { y: lanes, x, color: colour, tooltip: barTooltip },
+      },
+      // Job markers, one layer per kind: releases just above a lane's centre, deadlines just below
+      // (a periodic job's deadline is the next one's release), misses on it.
+      ...MARKERS.domain.map((kind, i) => ({
+        data: { values: data.markers.filter((m) => m.kind === kind) as Gantt.Marker[] },
+        mark: { type: "point" as const, shape: MARKERS.shapes[i]!, filled: true, size: kind === "miss" ? 70 : 30, color: MARKERS.colours[i]!, clip: true, yOffset: kind === "release" ? -5 : kind === "deadline" ? 5 : 0 },
+        encoding: {
+          y: lanes,
+          x: { field: "t", type: "quantitative" as const },
+          tooltip: [{ field: "kind", title: "job" }, { field: "thread" }, { field: "job", title: "job no." }, { field: "t", title: "at (ms)", format: ",.6~f" }],
+        },
+      })),
     ],
-  },
-  config: CONFIG,
-})
+    config: CONFIG,
+  }
+}
+
+const TABLEAU10 = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"]
 
 /** A point of a cumulative-execution line: VCPU `series` had executed `executedMs` by `tMs`. */
 export interface ExecPoint {

@@ -35,6 +35,10 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 const numericColumns = (t: ResultTable): boolean[] =>
   t.columns.map((c) => t.rows.some((r) => typeof r[c] === "number") && t.rows.every((r) => typeof r[c] === "number" || r[c] === null || r[c] === undefined))
 
+/** The experiment's plot with the report's look (font, untruncated legend labels) under its own config. */
+const withConfig = (plot: Readonly<Record<string, unknown>>): Charts.TopLevelSpec =>
+  ({ ...plot, config: { ...Charts.CONFIG, ...((plot["config"] as Record<string, unknown> | undefined) ?? {}) } }) as unknown as Charts.TopLevelSpec
+
 const EXTRA_STYLE = `
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; padding-left: 12px; }
 .claim { margin: 6px 0; }
@@ -74,7 +78,7 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
   const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))), numericColumns(t))}`).join("")
   const plot = result.plot === undefined
     ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
-    : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(result.plot as unknown as Charts.TopLevelSpec)}</div>`
+    : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(withConfig(result.plot))}</div>`
   return `${pageHead(`qvsim · ${e.name} (seed ${input.seed})`, EXTRA_STYLE)}
 <main>
 <header><h1>${escapeHtml(e.name)} <span class="seed">seed ${escapeHtml(String(input.seed))}</span></h1><p>${escapeHtml(e.description)}</p></header>

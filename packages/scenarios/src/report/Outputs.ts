@@ -143,9 +143,9 @@ export class RunOutputs {
     return this.scheduleFile !== undefined || this.reportFile !== undefined
   }
 
-  /** Whether the run must record its jobs (`--jobs`). */
+  /** Whether the run must record its jobs (`--jobs`; `--report` draws their markers and distributions). */
   get recordJobs(): boolean {
-    return this.jobsFile !== undefined
+    return this.jobsFile !== undefined || this.reportFile !== undefined
   }
 
   /** The simulation the sinks listen to (the Perfetto sink ends open slices at its clock). */
@@ -173,6 +173,8 @@ export class RunOutputs {
         summary,
         segments: prepared.segments(),
         collected: this.collector!.result(),
+        jobs: prepared.jobs(),
+        spans: (prepared.system?.recoveries() ?? []).flatMap((r) => r.phases.filter((p) => p.endNs > p.startNs).map((p) => ({ label: `${p.phase} (sandbox ${p.sandbox}, ${r.mode} recovery)`, startNs: p.startNs, endNs: p.endNs }))),
         ...(identity !== undefined ? { identity } : {}),
       })
       this.reportFile.write(html)

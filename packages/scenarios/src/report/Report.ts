@@ -24,8 +24,10 @@ import type { Summary } from "../Runner.ts"
 import type { Scenario } from "../Scenario.ts"
 import { metricRows } from "../Summary.ts"
 import { VERSION } from "../Version.ts"
+import type { JobRow } from "../Jobs.ts"
 import * as Charts from "./Charts.ts"
 import type { Collected } from "./Collect.ts"
+import * as Gantt from "./Gantt.ts"
 import * as Labels from "./Labels.ts"
 import * as Plots from "./Plots.ts"
 
@@ -38,12 +40,16 @@ export interface ReportInput {
   readonly collected: Collected
   /** The scenario's identity hash and source (`Load`), shown in the summary. */
   readonly identity?: { readonly hash: string; readonly source: string }
+  /** Every job of the run (`recordJobs`): the Gantt chart's release, deadline and miss markers, the response-time distributions. */
+  readonly jobs?: ReadonlyArray<JobRow>
+  /** Recovery phases (a system run's `recoveries()`), shaded on the Gantt chart. */
+  readonly spans?: ReadonlyArray<Gantt.Span>
 }
 
 export interface ReportOptions {
-  /** Segments the Gantt chart holds at most (default 5,000: the first ones). */
+  /** Segments the Gantt chart holds at most (default 5,000: those nearest the window it opens on). */
   readonly maxSegments?: number
-  /** The Gantt chart first shows about this many segments (default 100), zoom for the rest. */
+  /** Without a fault or a miss to open on, the Gantt chart first shows about this many segments (default 100). */
   readonly initialSegments?: number
 }
 
@@ -60,12 +66,7 @@ const fmtInt = (n: number): string => n.toLocaleString("en-US")
 const fmt4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : String(x))
 
 /** The smallest 1, 2, 5 × 10^k at or above `x` (> 0). */
-export const niceCeil = (x: number): number => {
-  if (!(x > 0)) return 1
-  const p = Math.pow(10, Math.floor(Math.log10(x)))
-  for (const m of [1, 2, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p
-  return 10 * p
-}
+export const niceCeil = Gantt.niceCeil
 
 let vegaRuntime: string | undefined
 /** The Vega runtime (vega.min.js from the `vega` package), read once. */
@@ -85,34 +86,33 @@ interface GanttPart {
   readonly vega?: unknown
 }
 
-const ganttSection = async (input: ReportInput, options: ReportOptions): Promise<GanttPart> => {
+const ganttSection = async (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>, options: ReportOptions): Promise<GanttPart> => {
   const { scenario, segments, summary } = input
   const head = `<h2>Schedule</h2>`
   if (scenario.pcpus.length === 0 && segments.length === 0) {
     return { html: `${head}<p class="note">This scenario declares no PCPUs and recorded no executed segments: there is no schedule to draw.</p>` }
   }
-  const max = options.maxSegments ?? 5000
-  const shown = segments.length > max ? segments.slice(0, max) : segments
-  const pcpus = Labels.pcpuNames(scenario)
-  const lane = (pcpu: string, vcpu: string): string => `${pcpu} · ${vcpu}`
-  const lanes = scenario.pcpus.flatMap((p, i) => p.vcpus.map((v) => lane(pcpus[i]!, v.name)))
-  const bars: Charts.GanttBar[] = shown.map((s) => ({
-    lane: lane(s.pcpu, s.vcpu), pcpu: s.pcpu, vcpu: s.vcpu, thread: s.thread, start: s.start / MS, end: s.end / MS,
+  const data = Gantt.build({ scenario, segments, checks, jobs: input.jobs ?? [], spans: input.spans ?? [], simTimeNs: summary.simTimeNs }, {
+    ...(options.maxSegments !== undefined ? { maxSegments: options.maxSegments } : {}),
+    ...(options.initialSegments !== undefined ? { initialSegments: options.initialSegments } : {}),
+  })
+  const spec = Charts.gantt(data)
+  // The SVG shows the initial window only: the marks outside it would be clipped anyway.
+  const [a, b] = data.initialMs
+  const svg = await Charts.toSvg(Charts.gantt({
+    ...data,
+    bars: data.bars.filter((x) => x.end >= a && x.start <= b),
+    markers: data.markers.filter((m) => m.t >= a && m.t <= b),
   }))
-  for (const b of bars) if (!lanes.includes(b.lane)) lanes.push(b.lane)
-  const windowEndNs = shown.length < segments.length ? shown[shown.length - 1]!.end : summary.simTimeNs
-  const first = options.initialSegments ?? 100
-  const initialEndNs = shown.length > 2 * first ? Math.min(windowEndNs, niceCeil(shown[first - 1]!.end / MS) * MS) : windowEndNs
-  const initial: [number, number] = [0, Math.max(initialEndNs, 1) / MS]
-  const vcpus = [...new Set([...scenario.pcpus.flatMap((p) => p.vcpus.map((v) => v.name)), ...bars.map((b) => b.vcpu)])]
-  const spec = Charts.gantt(bars, { lanes, vcpus, initialMs: initial })
-  // The SVG shows the initial window only: the bars outside it would be clipped anyway.
-  const inWindow = bars.filter((b) => b.end >= initial[0] && b.start <= initial[1])
-  const svg = await Charts.toSvg(Charts.gantt(inWindow, { lanes, vcpus, initialMs: initial }))
-  const extent = shown.length < segments.length
-    ? `the first ${fmtInt(shown.length)} of ${fmtInt(segments.length)} executed segments (0 – ${Time.show(windowEndNs)} of ${Time.show(summary.simTimeNs)} simulated)`
-    : `all ${fmtInt(segments.length)} executed segments (0 – ${Time.show(summary.simTimeNs)})`
-  const note = `VCPUs per PCPU: one lane per VCPU, a bar per uninterrupted run. Showing ${extent}; the view opens on 0 – ${Time.show(initialEndNs)}. Scroll over the chart to zoom, drag to pan, double-click to see everything; hover a bar for its thread and times.`
+  const extent = data.shownSegments < data.totalSegments
+    ? `${fmtInt(data.shownSegments)} of ${fmtInt(data.totalSegments)} executed segments, those nearest the opening window`
+    : `all ${fmtInt(data.totalSegments)} executed segments`
+  const markers = data.totalMarkers === 0 ? "" : ` Job markers: ▼ release, ▲ deadline, ✕ miss (${data.shownMarkers < data.totalMarkers ? `${fmtInt(data.shownMarkers)} of ${fmtInt(data.totalMarkers)}` : fmtInt(data.totalMarkers)}).`
+  const spans = data.spans.length === 0 ? "" : " Shaded: recovery phases."
+  const idleNames = [...new Set(data.idleLanes.map((l) => l.slice(l.lastIndexOf(" · ") + 3)))]
+  const hidden = data.idleLanes.length === 0 ? "" : ` ${fmtInt(data.idleLanes.length)} declared VCPU lanes that never ran and have no jobs are left out (${idleNames.join(", ")}).`
+  const at = (ms: number): string => `${ms.toLocaleString("en-US", { maximumFractionDigits: 3 })} ms`
+  const note = `One lane per PCPU and VCPU; a core's interrupt handling and monitor time (VM exits) have lanes of their own.${hidden} A bar is an uninterrupted run; each starts with a tick, so a run shorter than a pixel still shows (hover for its true duration).${markers}${spans} Showing ${extent}; the view opens ${data.why}, ${at(a)} – ${at(b)} of ${at(summary.simTimeNs / MS)} simulated. Scroll over the chart to zoom, drag to pan.`
   return {
     html: `${head}<p class="note">${escapeHtml(note)}</p><div class="chart" id="gantt" data-live="0">${svg}</div>`,
     vega: Charts.toVega(spec),
@@ -289,7 +289,7 @@ export const pageHead = (title: string, extraStyle = ""): string => `<!doctype h
 /** Builds the report page of a run. */
 export const build = async (input: ReportInput, options: ReportOptions = {}): Promise<string> => {
   const checks = Check.check(input.scenario)
-  const gantt = await ganttSection(input, options)
+  const gantt = await ganttSection(input, checks, options)
   const plot = await plotSection(input, checks)
   const s = input.summary
   const scripts = gantt.vega === undefined ? "" : [
