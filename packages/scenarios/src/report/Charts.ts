@@ -99,8 +99,8 @@ export interface ExecPoint {
   readonly executedMs: number
 }
 
-/** Cumulative execution against time per VCPU, with its reserved share `C/T · t` dashed. */
-export const cumulativeExecution = (points: ReadonlyArray<ExecPoint>, width = 920): TopLevelSpec => ({
+/** Cumulative execution against time per VCPU, with its reserved share `C/T · t` dashed (its legend entry only when `reserved`). */
+export const cumulativeExecution = (points: ReadonlyArray<ExecPoint>, reserved = true, width = 760): TopLevelSpec => ({
   width,
   height: 300,
   data: { values: points as ExecPoint[] },
@@ -108,8 +108,8 @@ export const cumulativeExecution = (points: ReadonlyArray<ExecPoint>, width = 92
   encoding: {
     x: { field: "tMs", type: "quantitative", title: "simulated time (ms)" },
     y: { field: "executedMs", type: "quantitative", title: "cumulative execution (ms)" },
-    color: { field: "series", type: "nominal", title: "PCPU · VCPU", scale: { scheme: "tableau10" } },
-    strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["executed", "reserved share C/T"], range: [[1, 0], [5, 4]] } },
+    color: { field: "series", type: "nominal", title: "PCPU · VCPU", scale: { scheme: "tableau20" } },
+    strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: reserved ? ["executed", "reserved share C/T"] : ["executed"], range: reserved ? [[1, 0], [5, 4]] : [[1, 0]] }, ...(reserved ? {} : { legend: null }) },
     detail: { field: "line" },
   },
   config: CONFIG,
@@ -130,13 +130,14 @@ export interface ThreadLevel {
 }
 
 /** Response time of every job against its release, one colour per thread; levels as dashed rules. */
-export const responseTimes = (jobs: ReadonlyArray<JobPoint>, levels: ReadonlyArray<ThreadLevel>, width = 920): TopLevelSpec => ({
+export const responseTimes = (jobs: ReadonlyArray<JobPoint>, levels: ReadonlyArray<ThreadLevel>, width = 760): TopLevelSpec => ({
   width,
   height: 300,
   layer: [
     {
       data: { values: jobs as JobPoint[] },
-      mark: { type: "line", point: { size: 14, filled: true }, strokeWidth: 1, opacity: 0.85 },
+      // Points, not lines: joined, the jobs of several threads blur into bands.
+      mark: { type: "point", filled: true, size: 16, opacity: 0.8 },
       encoding: {
         x: { field: "releaseMs", type: "quantitative", title: "job release (ms)" },
         y: { field: "responseMs", type: "quantitative", title: "response time (ms)" },
@@ -158,7 +159,7 @@ export const responseTimes = (jobs: ReadonlyArray<JobPoint>, levels: ReadonlyArr
 })
 
 /** One histogram per series (own bins), stacked vertically. */
-export const histograms = (series: ReadonlyArray<{ readonly title: string; readonly valuesMs: ReadonlyArray<number> }>, xTitle: string, width = 920): TopLevelSpec => ({
+export const histograms = (series: ReadonlyArray<{ readonly title: string; readonly valuesMs: ReadonlyArray<number> }>, xTitle: string, width = 760): TopLevelSpec => ({
   vconcat: series.map((s) => ({
     title: s.title,
     width,
@@ -194,5 +195,54 @@ export const toSvg = async (spec: TopLevelSpec): Promise<string> => {
     return trimSvg(await view.toSVG())
   } finally {
     view.finalize()
+  }
+}
+
+/** One series of an ECDF chart with its marked statistics (ms) and optional bound. */
+export interface EcdfSeries {
+  readonly label: string
+  readonly curve: ReadonlyArray<{ readonly series: string; readonly ms: number; readonly fraction: number }>
+  readonly marks: ReadonlyArray<{ readonly series: string; readonly stat: "p50" | "p99" | "max"; readonly ms: number; readonly fraction: number }>
+  readonly boundMs?: number
+}
+
+/**
+ * Empirical CDFs, one colour per series: the fraction of values ≤ x; p50, p99 and max marked
+ * (shapes); a series' bound (RTA) as a dashed vertical rule in its colour. Log x when the values
+ * span more than a factor 50.
+ */
+export const ecdf = (series: ReadonlyArray<EcdfSeries>, xTitle: string, boundTitle: string, width = 760): TopLevelSpec => {
+  const curve = series.flatMap((s) => s.curve)
+  const marks = series.flatMap((s) => s.marks)
+  const bounds = series.flatMap((s) => (s.boundMs === undefined ? [] : [{ series: s.label, ms: s.boundMs, what: boundTitle }]))
+  const all = [...curve.map((p) => p.ms), ...bounds.map((b) => b.ms)].filter((x) => x > 0)
+  const log = all.length > 0 && Math.min(...all) > 0 && curve.every((p) => p.ms > 0) && Math.max(...all) / Math.min(...all) > 50
+  const x = { field: "ms", type: "quantitative" as const, title: xTitle, scale: log ? { type: "log" as const } : { zero: false } }
+  const colour = { field: "series", type: "nominal" as const, title: null, scale: { domain: series.map((s) => s.label), scheme: "tableau10" } }
+  return {
+    width,
+    height: 240,
+    layer: [
+      {
+        data: { values: curve as Array<Record<string, unknown>> },
+        mark: { type: "line", interpolate: "step-after", strokeWidth: 1.6 },
+        encoding: { x, y: { field: "fraction", type: "quantitative", title: "fraction of values ≤ x", scale: { domain: [0, 1] } }, color: colour },
+      },
+      {
+        data: { values: marks as Array<Record<string, unknown>> },
+        mark: { type: "point", filled: true, size: 60, stroke: "#222", strokeWidth: 0.6 },
+        encoding: {
+          x, y: { field: "fraction", type: "quantitative" }, color: colour,
+          shape: { field: "stat", type: "nominal", title: "marked", scale: { domain: ["p50", "p99", "max"], range: ["circle", "square", "diamond"] } },
+          tooltip: [{ field: "series" }, { field: "stat" }, { field: "ms", title: "ms", format: ",.6~f" }],
+        },
+      },
+      ...(bounds.length === 0 ? [] : [{
+        data: { values: bounds },
+        mark: { type: "rule" as const, strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { x, color: colour, tooltip: [{ field: "series" }, { field: "what", title: "line" }, { field: "ms", title: "ms", format: ",.6~f" }] },
+      }]),
+    ],
+    config: CONFIG,
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A trace sink that keeps what the report's plots need from a run: each completed job's release
- * and response time (`job.complete`), and each timer firing's interval (`timer.fire`). Memory is
+ * and response time (`job.complete`), each timer firing's interval (`timer.fire`), and each
+ * round-trip time a host measured (`host.echo.reply`). Memory is
  * bounded: each series keeps its first {@link CollectOptions.maxPerSeries} points and counts the
  * rest, and the report says when it was cut.
  *
@@ -29,9 +30,20 @@ export interface IntervalSeries {
   count: number
 }
 
+/** Round-trip times a host measured (`host.echo.reply`). */
+export interface RttSeries {
+  /** The host's subject (e.g. `host:pinger`). */
+  readonly subject: string
+  readonly rttNs: number[]
+  /** Replies, kept or not. */
+  count: number
+}
+
 export interface Collected {
   readonly jobs: ReadonlyArray<JobSeries>
   readonly intervals: ReadonlyArray<IntervalSeries>
+  /** Absent in results collected before RTTs were (treat as none). */
+  readonly rtts?: ReadonlyArray<RttSeries>
   readonly maxPerSeries: number
 }
 
@@ -40,7 +52,7 @@ export interface CollectOptions {
   readonly maxPerSeries?: number
 }
 
-const OTHER = 0, JOB_COMPLETE = 1, TIMER_FIRE = 2
+const OTHER = 0, JOB_COMPLETE = 1, TIMER_FIRE = 2, ECHO_REPLY = 3
 
 export class Collector implements Trace.TraceSink {
   private readonly max: number
@@ -53,6 +65,8 @@ export class Collector implements Trace.TraceSink {
   private readonly jobIndex: Array<number[] | undefined> = []
   private readonly intervalSeries: IntervalSeries[] = []
   private readonly intervalIndex: Array<number | undefined> = []
+  private readonly rttSeries: RttSeries[] = []
+  private readonly rttIndex: Array<number | undefined> = []
 
   constructor(options: CollectOptions = {}) {
     this.max = options.maxPerSeries ?? 20_000
@@ -87,6 +101,14 @@ export class Collector implements Trace.TraceSink {
       }
       const s = this.intervalSeries[i]!
       if (s.count++ < this.max) s.intervalNs.push(interval)
+    } else if (role === ECHO_REPLY) {
+      let i = this.rttIndex[subject.id]
+      if (i === undefined) {
+        i = this.rttIndex[subject.id] = this.rttSeries.length
+        this.rttSeries.push({ subject: subject.name, rttNs: [], count: 0 })
+      }
+      const s = this.rttSeries[i]!
+      if (s.count++ < this.max) s.rttNs.push(values[this.fieldA[kind.id]!]!)
     }
   }
 
@@ -97,6 +119,9 @@ export class Collector implements Trace.TraceSink {
       role = JOB_COMPLETE
       this.fieldA[kind.id] = f.indexOf("thread")
       this.fieldB[kind.id] = f.indexOf("response")
+    } else if (kind.name === "host.echo.reply" && f.includes("rttNs")) {
+      role = ECHO_REPLY
+      this.fieldA[kind.id] = f.indexOf("rttNs")
     } else if (kind.name === "timer.fire" && f.includes("interval") && f.includes("n")) {
       role = TIMER_FIRE
       this.fieldA[kind.id] = f.indexOf("interval")
@@ -108,6 +133,6 @@ export class Collector implements Trace.TraceSink {
 
   /** What was collected (series in order of first appearance). */
   result(): Collected {
-    return { jobs: this.jobSeries, intervals: this.intervalSeries, maxPerSeries: this.max }
+    return { jobs: this.jobSeries, intervals: this.intervalSeries, rtts: this.rttSeries, maxPerSeries: this.max }
   }
 }

@@ -84,22 +84,43 @@ export const responseTimes: PlotHook = ({ scenario, collected, checks }) => {
   }
 }
 
-/** Cumulative execution of every VCPU against time, with its reserved share C/T · t. */
-export const cumulativeExecution: PlotHook = ({ scenario, segments, summary }) => {
+/**
+ * Cumulative execution of every VCPU against time, per PCPU (a system's core: `sandbox1/core1 ·
+ * main0`, so the same VCPU name on four cores is four series), with its reserved share C/T · t;
+ * a core's interrupt and monitor time as series of their own.
+ */
+export const cumulativeExecution: PlotHook = ({ scenario, segments, summary, checks }) => {
   if (segments.length === 0) return undefined
-  const multi = scenario.pcpus.length > 1
-  const key = (pcpu: string, vcpu: string): string => (multi ? `${pcpu} · ${vcpu}` : vcpu)
+  const prefix = new Map<string, string>()
+  for (const c of checks) {
+    const m = /^(sandbox\d+)\/(core\d+)$/.exec(c.name)
+    if (m !== null) prefix.set(m[2]!, c.name)
+  }
+  const multi = new Set(segments.map((s) => s.pcpu)).size > 1 || scenario.pcpus.length > 1
+  const what = (s: NamedSegment): string => (s.thread === "irq" ? "interrupts" : s.thread === "monitor" ? "monitor" : s.vcpu)
+  const key = (s: NamedSegment): string => (multi ? `${prefix.get(s.pcpu) ?? s.pcpu} · ${what(s)}` : what(s))
   const bySeries = new Map<string, NamedSegment[]>()
   for (const s of segments) {
-    const k = key(s.pcpu, s.vcpu)
+    if (s.thread === "idle") continue
+    const k = key(s)
     let list = bySeries.get(k)
     if (list === undefined) bySeries.set(k, list = [])
     list.push(s)
   }
+  // Reservations: a scenario's PCPUs, or a system's cores (by their check).
+  const pcpus = Labels.pcpuNames(scenario)
+  const reservation = (s: NamedSegment): { budget: number; period: number } | undefined => {
+    if (s.thread === "irq" || s.thread === "monitor") return undefined
+    const check = checks.find((c) => c.name === (prefix.get(s.pcpu) ?? s.pcpu))
+    const v = check?.vcpus.find((x) => x.name === s.vcpu)
+    if (v !== undefined) return { budget: v.budgetNs, period: v.periodNs }
+    const decl = scenario.pcpus[pcpus.indexOf(s.pcpu)]?.vcpus.find((x) => x.name === s.vcpu)
+    return decl === undefined ? undefined : { budget: decl.budget, period: decl.period }
+  }
   const endMs = summary.simTimeNs / MS
   const points: Charts.ExecPoint[] = []
   const notes: string[] = []
-  const pcpus = Labels.pcpuNames(scenario)
+  let reserved = 0
   for (const [series, list] of bySeries) {
     const step = stride(list.length, bySeries.size)
     if (step > 1) notes.push(`${series}: every ${ordinal(step)} segment's end is drawn.`)
@@ -115,17 +136,21 @@ export const cumulativeExecution: PlotHook = ({ scenario, segments, summary }) =
       }
     }
     points.push({ series, line: "executed", tMs: endMs, executedMs: executed / MS })
-    const first = list[0]!
-    const decl = scenario.pcpus[pcpus.indexOf(first.pcpu)]?.vcpus.find((v) => v.name === first.vcpu)
-    if (decl !== undefined) {
+    const r = reservation(list[0]!)
+    const share = r === undefined ? 0 : executed / ((summary.simTimeNs * r.budget) / r.period)
+    if (r !== undefined && share < 0.1) {
+      // A reservation ten times what was used would flatten every executed line: said, not drawn.
+      notes.push(`${series} used ${(100 * share).toPrecision(2)} % of its reserved share C/T × t (${r.budget / 1e6} ms per ${r.period / 1e6} ms); its dashed line is not drawn.`)
+    } else if (r !== undefined) {
+      reserved++
       points.push({ series, line: "reserved share C/T", tMs: 0, executedMs: 0 })
-      points.push({ series, line: "reserved share C/T", tMs: endMs, executedMs: (endMs * decl.budget) / decl.period })
+      points.push({ series, line: "reserved share C/T", tMs: endMs, executedMs: (endMs * r.budget) / r.period })
     }
   }
   return {
-    title: "Cumulative execution per VCPU",
-    caption: "Solid: the CPU time each VCPU has received so far; dashed: its reserved share C/T × t. A VCPU whose solid line keeps rising faster than its dashed line receives more than C per period T: budget amplification.",
-    spec: Charts.cumulativeExecution(points),
+    title: "Cumulative execution per core and VCPU",
+    caption: `Solid: the CPU time each VCPU has received so far on its core${reserved > 0 ? "; dashed: its reserved share C/T × t. A VCPU whose solid line keeps rising faster than its dashed line receives more than C per period T: budget amplification" : ""}. A core's interrupt handling and monitor time (VM exits) are series of their own.`,
+    spec: Charts.cumulativeExecution(points, reserved > 0),
     notes,
   }
 }

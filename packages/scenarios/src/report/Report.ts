@@ -27,6 +27,7 @@ import { VERSION } from "../Version.ts"
 import type { JobRow } from "../Jobs.ts"
 import * as Charts from "./Charts.ts"
 import type { Collected } from "./Collect.ts"
+import * as Distributions from "./Distributions.ts"
 import * as Gantt from "./Gantt.ts"
 import * as Labels from "./Labels.ts"
 import * as Plots from "./Plots.ts"
@@ -127,6 +128,34 @@ const plotSection = async (input: ReportInput, checks: ReadonlyArray<Check.PcpuC
   return `<h2>${escapeHtml(plot.title)}</h2><p class="note">${escapeHtml(plot.caption)}</p><div class="chart" id="plot">${svg}</div>${notes}`
 }
 
+/** The response-time and round-trip-time distributions, each with its table of p50, p99, max. */
+const distributionsSection = async (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): Promise<string> => {
+  const parts: string[] = []
+  const ms = (x: number | undefined): string => (x === undefined ? "—" : x.toLocaleString("en-US", { maximumSignificantDigits: 6 }))
+  const chart = async (id: string, series: ReadonlyArray<Distributions.Series>, xTitle: string, bound: boolean): Promise<string> => {
+    const spec = Charts.ecdf(series.map((s) => {
+      const st = Distributions.stats(s.valuesMs)
+      const mark = (stat: "p50" | "p99" | "max", v: number) => ({ series: s.label, stat, ms: v, fraction: s.valuesMs.filter((x) => x <= v).length / s.valuesMs.length })
+      return { label: s.label, curve: Distributions.curve(s), marks: [mark("p50", st.p50), mark("p99", st.p99), mark("max", st.max)], ...(s.boundMs !== undefined ? { boundMs: s.boundMs } : {}) }
+    }), xTitle, "RTA bound of its VCPU")
+    const rows = series.map((s) => {
+      const st = Distributions.stats(s.valuesMs)
+      return [escapeHtml(s.label), fmtInt(s.count), ms(st.p50), ms(st.p99), ms(st.max), ...(bound ? [ms(s.boundMs), s.misses === undefined ? "—" : fmtInt(s.misses)] : [])]
+    })
+    const cut = series.filter((s) => s.count > s.valuesMs.length).map((s) => `${s.label}: the first ${fmtInt(s.valuesMs.length)} of ${fmtInt(s.count)}`)
+    return `<div class="chart" id="${id}">${await Charts.toSvg(spec)}</div>${table(["series", "n", "p50 (ms)", "p99 (ms)", "max (ms)", ...(bound ? ["RTA bound (ms)", "deadline misses"] : [])], rows, "stats")}${cut.length > 0 ? `<p class="note">${escapeHtml(`Kept: ${cut.join("; ")}.`)}</p>` : ""}`
+  }
+  const responses = Distributions.responseSeries(input.scenario, input.jobs ?? [], checks)
+  if (responses.length > 0) {
+    parts.push(`<h3>Response times per thread</h3><p class="note">${escapeHtml("Empirical CDF of each thread's job response times (completion − release): the fraction of jobs that responded within x. Marked: p50 ●, p99 ■, max ◆. Dashed: the worst-case response RTA gives for the thread's VCPU; a curve reaching right of its line would contradict the analysis (the analysis covers the VCPU's reservation; a thread's job may also wait for its own earlier jobs).")}</p>${await chart("responses", responses, "response time (ms)", true)}`)
+  }
+  const rtts = Distributions.rttSeries(input.collected)
+  if (rtts.length > 0) {
+    parts.push(`<h3>Round-trip times per host</h3><p class="note">${escapeHtml("Empirical CDF of the round-trip times each host measured (echo request sent → reply received). Marked: p50 ●, p99 ■, max ◆.")}</p>${await chart("rtts", rtts, "round-trip time (ms)", false)}`)
+  }
+  return parts.length === 0 ? "" : `<h2>Distributions</h2>${parts.join("")}`
+}
+
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, cls = ""): string =>
   `<table${cls === "" ? "" : ` class="${cls}"`}><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
     rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")
@@ -141,48 +170,55 @@ const threadMetrics = (summary: Summary, pcpu: string, thread: string): { maxRes
 }
 
 /** `metrics.system.sandboxes.sandbox<s>.threads[thread]` of a system run, in the scheduling model's terms. */
-const systemThreadMetrics = (summary: Summary, sandbox: number, thread: string): { maxResponseNs?: number; missed?: number; completed?: number } | undefined => {
-  type T = { maxResponseNs?: number; jobsMissed?: number; jobsCompleted?: number }
+const systemThreadMetrics = (summary: Summary, sandbox: number, thread: string): { maxResponseNs?: number; missed?: number; completed?: number; cpuNs?: number } | undefined => {
+  type T = { maxResponseNs?: number; jobsMissed?: number; jobsCompleted?: number; cpuNs?: number }
   const sys = (summary.metrics as { system?: { sandboxes?: Record<string, { threads?: Record<string, T> }> } }).system
   const t = sys?.sandboxes?.[`sandbox${sandbox}`]?.threads?.[thread]
-  return t === undefined ? undefined : { maxResponseNs: t.maxResponseNs ?? 0, missed: t.jobsMissed ?? 0, completed: t.jobsCompleted ?? 0 }
+  return t === undefined ? undefined : { maxResponseNs: t.maxResponseNs ?? 0, missed: t.jobsMissed ?? 0, completed: t.jobsCompleted ?? 0, ...(t.cpuNs !== undefined ? { cpuNs: t.cpuNs } : {}) }
 }
 
 const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuCheck>): string => {
   const head = `<h2>Schedulability analysis</h2>`
   if (checks.length === 0) return `${head}<p class="note">This scenario declares no PCPUs with VCPUs: nothing to analyse.</p>`
-  const parts: string[] = [head, `<p class="note">Per PCPU, under its priority rule, each VCPU through its policy's analysis. Rate monotonic: the sufficient utilisation tests, the §C.3 Main + I/O test, and response-time analysis (RTA), beside the largest response time the run observed for the threads of each VCPU. EDF: the utilisation and processor-demand tests.</p>`]
+  const system = input.scenario.system !== undefined
+  const parts: string[] = [head, `<p class="note">${escapeHtml(`What is analysed: the VCPUs declared on each ${system ? "sandbox core" : "PCPU"}, as servers (C, T) under the ${system ? "core" : "PCPU"}'s priority rule, each through its policy's analysis: their reservations, not the load their threads put on them (a thread may use less than its VCPU's C per T, or be left waiting when it needs more). Per ${system ? "core" : "PCPU"}: the verdict and its reasons; under rate monotonic the sufficient utilisation tests, the §C.3 Main + I/O test, exact response-time analysis (RTA) per Main VCPU beside the largest response its threads showed in this run, and each I/O VCPU with its bound; under EDF the utilisation and processor-demand tests.`)}</p>`]
   for (const c of checks) {
     const a = c.analysis
-    const nMain = c.vcpus.filter((v) => v.kind === "main").length
-    parts.push(`<h3>${escapeHtml(c.name)}</h3><p class="facts-line">utilisation ${fmt4(a.utilisation)} (Main ${fmt4(a.mainUtilisation)}; ${nMain} Main, ${c.vcpus.length - nMain} I/O VCPUs) · hyperperiod ${escapeHtml(Time.show(Number(a.hyperperiodNs)))}</p>`)
+    const mains = c.vcpus.filter((v) => v.kind === "main")
+    const ios = c.vcpus.filter((v) => v.kind === "io")
+    const overall = c.verdict === "schedulable"
+      ? `<span class="verdict ok">schedulable</span>`
+      : c.verdict === "unschedulable"
+        ? `<span class="verdict bad">unschedulable</span> <span class="reasons">${escapeHtml(c.unschedulable.join("; "))}</span>`
+        : `<span class="verdict maybe">no verdict</span> <span class="reasons">${escapeHtml(c.inconclusive.join("; "))}</span>`
+    parts.push(`<h3>${escapeHtml(c.name)}</h3><p class="facts-line">${overall}</p><p class="facts-line">${escapeHtml(`declared reservations Σ C/T = ${fmt4(a.utilisation)} (Main ${fmt4(a.mainUtilisation)}, I/O ${fmt4(a.utilisation - a.mainUtilisation)}; ${mains.length} Main, ${ios.length} I/O VCPUs) · hyperperiod ${Time.show(Number(a.hyperperiodNs))}`)}</p>`)
     if (c.rule === "edf") {
       const e = a.edf!
       parts.push(table(["test", "verdict", "condition"], [
         ["EDF utilisation", verdict(e.utilisation.verdict), escapeHtml(`Σ C/T = ${fmt4(e.utilisation.value)} ≤ 1`)],
         ["processor demand", verdict(e.demand.verdict), escapeHtml(e.demand.failedAtNs >= 0 ? `Σ dbf(L) = ${Time.show(e.demand.demandNs)} > L = ${Time.show(e.demand.failedAtNs)}` : e.demand.note ?? `Σ dbf(L) ≤ L at ${e.demand.points} testing points`)],
       ], "tests"))
-      if (c.inconclusive.length > 0) parts.push(`<p class="note">No verdict: ${escapeHtml(c.inconclusive.join("; "))}</p>`)
       continue
     }
-    if (c.inconclusive.length > 0) parts.push(`<p class="note">No verdict: ${escapeHtml(c.inconclusive.join("; "))}</p>`)
     parts.push(table(["test", "verdict", "condition"], [
       ["Liu &amp; Layland", verdict(a.liuLayland.verdict), escapeHtml(`Σ C/T = ${fmt4(a.liuLayland.value)} ≤ n(2^(1/n) − 1) = ${fmt4(a.liuLayland.bound)}`)],
       ["hyperbolic", verdict(a.hyperbolic.verdict), escapeHtml(`Π (U_i + 1) = ${fmt4(a.hyperbolic.value)} ≤ ${fmt4(a.hyperbolic.bound)}`)],
       ["Main + I/O", verdict(a.mainIo.verdict), escapeHtml(`Σ C/T + Σ (2 − U)U = ${fmt4(a.mainIo.value)} ≤ ${fmt4(a.mainIo.bound)}`)],
-      ["RTA", verdict(a.rta.verdict), escapeHtml(`exact response times (ties: ${a.rta.ties})`)],
+      ["RTA", verdict(a.rta.verdict), escapeHtml(`exact response times of the Main VCPUs (ties: ${a.rta.ties}); I/O VCPUs run at inherited priorities and are bounded by the Main + I/O test`)],
     ], "tests"))
     const decl = input.scenario.pcpus[checks.indexOf(c)]
     const rows = a.rta.responses.map((r) => {
       const v = c.vcpus[r.index]!
       const threads = c.system !== undefined ? c.system.threads.filter((t) => t.vcpu === v.name) : decl?.threads.filter((t) => t.vcpu === v.name) ?? []
-      let observed = 0, missed = 0, completed = 0
+      let observed = 0, missed = 0, completed = 0, cpuNs = 0, cpuKnown = false
       for (const t of threads) {
-        const m = c.system !== undefined ? systemThreadMetrics(input.summary, c.system.sandbox, t.name) : threadMetrics(input.summary, c.name, t.name)
+        const m: { maxResponseNs?: number; missed?: number; completed?: number; cpuNs?: number } | undefined = c.system !== undefined ? systemThreadMetrics(input.summary, c.system.sandbox, t.name) : threadMetrics(input.summary, c.name, t.name)
         observed = Math.max(observed, m?.maxResponseNs ?? 0)
         missed += m?.missed ?? 0
         completed += m?.completed ?? 0
+        if (m?.cpuNs !== undefined) { cpuNs += m.cpuNs; cpuKnown = true }
       }
+      const load = cpuKnown && input.summary.simTimeNs > 0 ? `${fmt4(cpuNs / input.summary.simTimeNs)} of ${fmt4(r.budgetNs / r.periodNs)}` : "—"
       return [
         escapeHtml(v.name),
         escapeHtml(Time.show(r.budgetNs)),
@@ -192,9 +228,17 @@ const analysisSection = (input: ReportInput, checks: ReadonlyArray<Check.PcpuChe
         escapeHtml(threads.map((t) => t.name).join(", ") || "—"),
         completed > 0 ? escapeHtml(Time.show(observed)) : "—",
         completed > 0 ? `${fmtInt(missed)} of ${fmtInt(completed)}` : "—",
+        escapeHtml(load),
       ]
     })
-    parts.push(table(["VCPU", "C", "T", "RTA response R", "", "threads", "observed max response", "deadline misses"], rows, "rta"))
+    parts.push(table(["Main VCPU", "C", "T", "RTA response R", "", "threads", "observed max response", "deadline misses", "threads' CPU share of C/T"], rows, "rta"))
+    if (ios.length > 0) {
+      parts.push(table(["I/O VCPU", "C", "T", "U = C/T", "bound on its share (2 − U)·U", "threads"], ios.map((v) => {
+        const u = v.budgetNs / v.periodNs
+        const threads = c.system !== undefined ? c.system.threads.filter((t) => t.vcpu === v.name).map((t) => t.name) : []
+        return [escapeHtml(v.name), escapeHtml(Time.show(v.budgetNs)), escapeHtml(Time.show(v.periodNs)), fmt4(u), fmt4((2 - u) * u), escapeHtml(threads.join(", ") || "— (serves I/O on demand)")]
+      }), "rta"))
+    }
   }
   return parts.join("")
 }
@@ -245,7 +289,9 @@ details summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
 table { border-collapse: collapse; margin: 4px 0 8px; }
 th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; font-size: 12.5px; color: var(--muted); }
-table.metrics td:last-child, table.rta td:nth-child(n+2):nth-child(-n+4) { font-variant-numeric: tabular-nums; }
+table.metrics td:last-child, table.rta td:nth-child(n+2):nth-child(-n+5) { font-variant-numeric: tabular-nums; text-align: right; }
+.reasons { color: #a12626; margin-left: 6px; }
+table.stats td:nth-child(n+2) { font-variant-numeric: tabular-nums; text-align: right; }
 .verdict { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; font-weight: 600; }
 .verdict.ok { background: #e3f4e8; color: #1c6b34; }
 .verdict.bad { background: #fbe4e4; color: #a12626; }
@@ -291,6 +337,7 @@ export const build = async (input: ReportInput, options: ReportOptions = {}): Pr
   const checks = Check.check(input.scenario)
   const gantt = await ganttSection(input, checks, options)
   const plot = await plotSection(input, checks)
+  const distributions = await distributionsSection(input, checks)
   const s = input.summary
   const scripts = gantt.vega === undefined ? "" : [
     `<script>${vegaScript()}</script>`,
@@ -305,6 +352,7 @@ export const build = async (input: ReportInput, options: ReportOptions = {}): Pr
 <section id="summary">${summarySection(input)}</section>
 <section id="schedule">${gantt.html}</section>
 <section id="experiment">${plot}</section>
+${distributions === "" ? "" : `<section id="distributions">${distributions}</section>`}
 <section id="analysis">${analysisSection(input, checks)}</section>
 <footer>qvsim ${escapeHtml(VERSION)} · a self-contained page: charts by Vega-Lite ${escapeHtml("(rendered to SVG; the schedule re-rendered live by Vega)")}, no network access.</footer>
 </main>

@@ -34,7 +34,7 @@ describe("qvsim run --perfetto --report", { timeout: 60_000 }, () => {
     expect(doc.otherData).toMatchObject({ qvsim: "0.1.0", scenario: { name: "ss-amplification" }, seed: 1, options: { untilNs: 200_000_000 } })
     expect(doc.traceEvents.filter((e) => e.ph === "X" && e.cat === "sched").length).toBeGreaterThan(40)
     const html = readFileSync(r, "utf8")
-    expect(html).toContain("<h2>Cumulative execution per VCPU</h2>")
+    expect(html).toContain("<h2>Cumulative execution per core and VCPU</h2>")
     expect(html).toContain(`class="mark-rect role-mark`)
   })
 
