@@ -39,6 +39,9 @@ const numericColumns = (t: ResultTable): boolean[] =>
 const withConfig = (plot: Readonly<Record<string, unknown>>): Charts.TopLevelSpec =>
   ({ ...plot, config: { ...Charts.CONFIG, ...((plot["config"] as Record<string, unknown> | undefined) ?? {}) } }) as unknown as Charts.TopLevelSpec
 
+/** Tables with more rows than this are folded (`<details>`). */
+const LONG_TABLE_ROWS = 40
+
 const EXTRA_STYLE = `
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; padding-left: 12px; }
 .claim { margin: 6px 0; }
@@ -75,7 +78,11 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
   const claims = `${inputs}<h2>Claims</h2>${result.claims.length === 0 ? `<p class="note">This experiment checks no claims.</p>` : result.claims.map((c) =>
     `<div class="claim"><span class="verdict ${c.holds ? "ok" : "bad"}">${c.holds ? "✓ holds" : "✗ does not hold"}</span> ${escapeHtml(c.text)}<div class="detail">${escapeHtml(c.detail)}</div>${threshold(c)}</div>`).join("")}${
     e.domain === undefined ? "" : `<p class="note">One point of the experiment's domain: <span class="mono">qvsim run ${escapeHtml(e.name)} --robust</span> states each claim over it.</p>`}`
-  const tables = result.tables.map((t) => `<h2>${escapeHtml(t.title)}</h2>${table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))), numericColumns(t))}`).join("")
+  // A long table (e.g. one row per observation) folds away under its row count.
+  const tables = result.tables.map((t) => {
+    const body = table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))), numericColumns(t))
+    return `<h2>${escapeHtml(t.title)}</h2>${t.rows.length > LONG_TABLE_ROWS ? `<details><summary>${t.rows.length.toLocaleString("en-US")} rows</summary>${body}</details>` : body}`
+  }).join("")
   const plot = result.plot === undefined
     ? `<h2>Plot</h2><p class="note">This experiment has no plot.</p>`
     : `<h2>Plot</h2><div class="chart" id="plot">${await Charts.toSvg(withConfig(result.plot))}</div>`
