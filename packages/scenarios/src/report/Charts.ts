@@ -42,7 +42,9 @@ const MARKERS = { domain: ["release", "deadline", "miss"], shapes: ["triangle-do
  * markers (release ▼, deadline ▲, miss ✕) and shaded spans (recovery phases); zoomable along x.
  */
 export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLevelSpec => {
-  const lanes = { field: "lane", type: "nominal" as const, scale: { domain: [...data.lanes] }, title: null, axis: { labelLimit: 320 } }
+  // Lanes per VCPU, or per thread (the radio button under the live chart): the y field and its domain follow `laneBy`.
+  const shown = { calculate: "laneBy === 'thread' ? datum.threadLane : datum.lane", as: "shownLane" }
+  const lanes = { field: "shownLane", type: "nominal" as const, scale: { domain: { expr: "laneBy === 'thread' ? threadLanes : vcpuLanes" } }, title: null, axis: { labelLimit: 320 } }
   const colour = { field: "colour", type: "nominal" as const, title: "VCPU", scale: { domain: [...data.colours, "interrupts", "monitor"], range: [...data.colours.map((_, i) => TABLEAU10[i % TABLEAU10.length]!), "#9d9d9d", "#6f4e7c"] } }
   const x = { field: "start", type: "quantitative" as const, title: "simulated time (ms)", axis: { tickCount: 10 } }
   const barTooltip = [
@@ -55,7 +57,12 @@ export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLev
   ]
   return {
     width: options.width ?? 760,
-    height: Math.max(48, 24 * data.lanes.length),
+    height: { step: 22 },
+    params: [
+      { name: "laneBy", value: "VCPU", bind: { input: "radio", options: ["VCPU", "thread"], name: "lanes per " } },
+      { name: "vcpuLanes", value: [...data.lanes] },
+      { name: "threadLanes", value: [...data.threadLanes] },
+    ],
     layer: [
       {
         data: { values: data.spans as Array<{ label: string; start: number; end: number }> },
@@ -65,11 +72,13 @@ export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLev
       {
         data: { values: data.bars as Gantt.Bar[] },
         params: [{ name: "zoom", select: { type: "interval", encodings: ["x"] }, bind: "scales", value: { x: [data.initialMs[0], data.initialMs[1]] } }],
+        transform: [shown],
         mark: { type: "bar", clip: true, cornerRadius: 0 },
         encoding: { y: lanes, x, x2: { field: "end" }, color: colour, tooltip: barTooltip },
       },
       {
         data: { values: data.bars as Gantt.Bar[] },
+        transform: [shown],
         mark: { type: "tick", orient: "vertical", thickness: 1.25, clip: true },
         encoding: { y: lanes, x, color: colour, tooltip: barTooltip },
       },
@@ -77,6 +86,7 @@ export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLev
       // (a periodic job's deadline is the next one's release), misses on it.
       ...MARKERS.domain.map((kind, i) => ({
         data: { values: data.markers.filter((m) => m.kind === kind) as Gantt.Marker[] },
+        transform: [shown],
         mark: { type: "point" as const, shape: MARKERS.shapes[i]!, filled: true, size: kind === "miss" ? 70 : 30, color: MARKERS.colours[i]!, clip: true, yOffset: kind === "release" ? -5 : kind === "deadline" ? 5 : 0 },
         encoding: {
           y: lanes,

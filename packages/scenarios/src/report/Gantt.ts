@@ -1,6 +1,6 @@
 /**
  * What the report's Gantt chart draws, from a run's executed segments, its jobs and its recovery
- * phases: one lane per PCPU (a sandbox's core for a system) and VCPU, plus the core's interrupt
+ * phases: one lane per PCPU (a sandbox's core for a system) and VCPU (or, toggled, per thread), plus the core's interrupt
  * and monitor time as lanes of their own (`core0 · interrupts`, never `core0 · -1`); markers for
  * job releases, deadlines and misses on the lane of the job's VCPU; recovery phases as shaded
  * spans; and the window the chart opens on: around the first recovery or the first deadline miss
@@ -33,6 +33,8 @@ export interface Span {
 /** One bar (times in ms). `colour` is the VCPU's name, or `interrupts` / `monitor`. */
 export interface Bar {
   readonly lane: string
+  /** The lane in the per-thread view (`sandbox1/core1 · sender`; interrupts and monitor as in the VCPU view). */
+  readonly threadLane: string
   readonly pcpu: string
   readonly vcpu: string
   readonly thread: string
@@ -45,6 +47,7 @@ export interface Bar {
 
 export interface Marker {
   readonly lane: string
+  readonly threadLane: string
   readonly kind: "release" | "deadline" | "miss"
   readonly t: number
   readonly thread: string
@@ -53,6 +56,8 @@ export interface Marker {
 
 export interface GanttData {
   readonly lanes: ReadonlyArray<string>
+  /** The lanes of the per-thread view: each PCPU's threads (in the order of their VCPUs), then its interrupt and monitor lanes. */
+  readonly threadLanes: ReadonlyArray<string>
   /** Declared VCPUs that never ran and have no jobs: left out of the lanes. */
   readonly idleLanes: ReadonlyArray<string>
   readonly colours: ReadonlyArray<string>
@@ -185,7 +190,7 @@ export const build = (input: GanttInput, options: GanttOptions = {}): GanttData 
   const bars: Bar[] = shown.map((s) => {
     const kind = s.thread === IRQ ? "interrupts" : s.thread === MONITOR ? "monitor" : undefined
     return {
-      lane: laneOf(s.pcpu, kind ?? s.vcpu), pcpu: s.pcpu, vcpu: kind === undefined ? s.vcpu : `— (${kind})`, thread: s.thread,
+      lane: laneOf(s.pcpu, kind ?? s.vcpu), threadLane: laneOf(s.pcpu, kind ?? s.thread), pcpu: s.pcpu, vcpu: kind === undefined ? s.vcpu : `— (${kind})`, thread: s.thread,
       colour: kind ?? s.vcpu, start: s.start / MS, end: s.end / MS, us: (s.end - s.start) / 1000,
     }
   })
@@ -202,20 +207,35 @@ export const build = (input: GanttInput, options: GanttOptions = {}): GanttData 
     for (const k of ["interrupts", "monitor"]) if (used.has(laneOf(p, k))) lanes.push(laneOf(p, k))
   }
   for (const b of bars) if (!lanes.includes(b.lane)) lanes.push(b.lane)
-  const colours = [...new Set([...[...decl.values()].flat(), ...bars.map((b) => b.colour).filter((c) => c !== "interrupts" && c !== "monitor")])]
+  // The per-thread view: each thread under its (first) VCPU's position, interrupts and monitor last.
+  const threadRank = new Map<string, number>()
+  for (const s of input.segments) {
+    if (s.thread === IDLE) continue
+    const kind = s.thread === IRQ ? "interrupts" : s.thread === MONITOR ? "monitor" : undefined
+    const t = laneOf(s.pcpu, kind ?? s.thread)
+    if (!threadRank.has(t)) {
+      const v = lanes.indexOf(laneOf(s.pcpu, kind ?? s.vcpu))
+      threadRank.set(t, (v < 0 ? lanes.length : v) * 1e6 + threadRank.size)
+    }
+  }
+  // One colour per VCPU that has a lane (the same VCPU name on two cores shares its colour).
+  const colours = [...new Set([...lanes.map((l) => l.slice(l.lastIndexOf(" · ") + 3)), ...bars.map((b) => b.colour)].filter((c) => c !== "interrupts" && c !== "monitor"))]
   // Markers from the jobs, on their VCPU's lane.
   const all: Marker[] = []
   for (const j of input.jobs) {
     const lane = where.get(`${j.where}\u0000${j.thread}`)
     if (lane === undefined) continue
-    all.push({ lane, kind: "release", t: j.release / MS, thread: j.thread, job: j.job })
-    if (j.deadline !== null) all.push({ lane, kind: "deadline", t: j.deadline / MS, thread: j.thread, job: j.job })
-    if (j.missed === true) all.push({ lane, kind: "miss", t: (j.finish ?? j.deadline ?? j.release) / MS, thread: j.thread, job: j.job })
+    const threadLane = `${lane.slice(0, lane.lastIndexOf(" · "))} · ${j.thread}`
+    if (!threadRank.has(threadLane)) threadRank.set(threadLane, Math.max(0, lanes.indexOf(lane)) * 1e6 + threadRank.size)
+    all.push({ lane, threadLane, kind: "release", t: j.release / MS, thread: j.thread, job: j.job })
+    if (j.deadline !== null) all.push({ lane, threadLane, kind: "deadline", t: j.deadline / MS, thread: j.thread, job: j.job })
+    if (j.missed === true) all.push({ lane, threadLane, kind: "miss", t: (j.finish ?? j.deadline ?? j.release) / MS, thread: j.thread, job: j.job })
   }
   all.sort((a, b) => a.t - b.t)
   const markers = nearest(all, (m) => m.t * MS, window.fromNs, window.toNs, maxMarkers)
   return {
     lanes,
+    threadLanes: [...threadRank.entries()].sort((a, b) => a[1] - b[1]).map(([t]) => t),
     idleLanes: idle,
     colours,
     bars,

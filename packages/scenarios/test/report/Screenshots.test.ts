@@ -124,6 +124,11 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
     const lanes = await page.locator("#gantt svg .role-axis-label text").allTextContents()
     expect(lanes).toEqual(expect.arrayContaining(["sandbox0/core0 · main0", "sandbox0/core0 · interrupts", "sandbox0/core0 · monitor", "sandbox1/core1 · main0"]))
     expect(await page.locator("#schedule").textContent()).toMatch(/opens around the first fault recovery/)
+    // Lanes per thread, toggled under the live chart.
+    await page.locator(`#gantt input[type="radio"][value="thread"]`).check()
+    await expect.poll(() => page.locator("#gantt svg .role-axis-label text").allTextContents(), { timeout: 5_000 })
+      .toEqual(expect.arrayContaining(["sandbox1/core1 · sender", "sandbox0/core0 · receiver", "sandbox0/core0 · interrupts"]))
+    await page.locator(`#gantt input[type="radio"][value="VCPU"]`).check()
     // The live chart draws the recovery shading, ticks for every bar, and the job markers.
     expect(await page.locator("#gantt svg .mark-rect.role-mark path").count()).toBeGreaterThan(1)
     expect(await page.locator("#gantt svg .mark-rule.role-mark line, #gantt svg .mark-rect.role-mark path").count()).toBeGreaterThan(10)
