@@ -4,9 +4,10 @@
  * 1. Speed: the same runs (a PCPU scenario, a timer scenario, two experiment variants as systems)
  *    run to their end synchronously in one call (`Runner.execute`, no slicing: the loop as it was)
  *    and as the CLI runs them now (`Runner.executeAsync` with the CLI's `Signals.control()`:
- *    slices of 4096 events, a turn of the event loop every 20 ms), alternating, best of 5 each,
- *    with the difference in percent.
- * 2. Latency: `qvsim run timers --until 30000s` started 5 times; once it prints its progress,
+ *    slices of 4096 events, a turn of the event loop every 20 ms), and so with the progress line
+ *    (`--progress=always` off a terminal, written to a sink), alternating, best of 5 each, with
+ *    the differences in percent.
+ * 2. Latency: `qvsim run timers --until 30000s --progress=always` started 9 times; once it prints its progress,
  *    SIGINT is sent and the time until the process has exited is measured (median and worst).
  *    Aim: under 100 ms.
  */
@@ -16,6 +17,7 @@ import * as Builtins from "../src/Builtins.ts"
 import * as Experiments from "../src/Experiments.ts"
 import * as Runner from "../src/Runner.ts"
 import { parseScenario, type Scenario } from "../src/Scenario.ts"
+import * as Progress from "../src/cli/Progress.ts"
 import * as Signals from "../src/cli/Signals.ts"
 
 interface Case { readonly name: string; readonly scenario: Scenario; readonly seed: number; readonly untilNs: number }
@@ -40,35 +42,39 @@ const timeSync = (c: Case): { ms: number; events: number } => {
   return { ms: performance.now() - start, events: p.sim.events }
 }
 
-const timeAsync = async (c: Case): Promise<{ ms: number; events: number }> => {
+const timeAsync = async (c: Case, progress = false): Promise<{ ms: number; events: number }> => {
   const p = Runner.prepare(c.scenario, { seed: c.seed, untilNs: c.untilNs })
+  // The progress line as `--progress=always` draws it off a terminal (into a sink here).
+  const line = progress ? Progress.make({ mode: "always", tty: false, write: () => {} }).onSlice : undefined
   const start = performance.now()
-  await Runner.executeAsync(p, Signals.control())
+  await Runner.executeAsync(p, Signals.control(), line)
   return { ms: performance.now() - start, events: p.sim.events }
 }
 
-console.log("1. run loop: one synchronous call vs the CLI's cancellable slices (best of 5, alternating)")
-console.log(`${"run".padEnd(28)} ${"events".padStart(11)}  ${"sync ev/s".padStart(11)}  ${"sliced ev/s".padStart(11)}  diff`)
+console.log("1. run loop: one synchronous call vs the CLI's cancellable slices, without and with the progress line (best of 5, alternating)")
+console.log(`${"run".padEnd(28)} ${"events".padStart(11)}  ${"sync ev/s".padStart(11)}  ${"sliced ev/s".padStart(11)}  diff        ${"+progress ev/s".padStart(14)}  diff`)
 for (const c of cases) {
   timeSync(c) // warm-up
-  let bestSync = Infinity, bestAsync = Infinity, events = 0
+  let bestSync = Infinity, bestAsync = Infinity, bestProgress = Infinity, events = 0
   for (let i = 0; i < 5; i++) {
     const a = timeSync(c)
     const b = await timeAsync(c)
+    const d = await timeAsync(c, true)
     bestSync = Math.min(bestSync, a.ms)
     bestAsync = Math.min(bestAsync, b.ms)
+    bestProgress = Math.min(bestProgress, d.ms)
     events = a.events
   }
   const rate = (ms: number) => Math.round(events / (ms / 1000))
-  const diff = ((bestAsync - bestSync) / bestSync) * 100
-  console.log(`${c.name.padEnd(28)} ${events.toLocaleString("en-US").padStart(11)}  ${rate(bestSync).toLocaleString("en-US").padStart(11)}  ${rate(bestAsync).toLocaleString("en-US").padStart(11)}  ${diff >= 0 ? "+" : ""}${diff.toFixed(1)}% time`)
+  const pct = (x: number, base: number) => { const d = ((x - base) / base) * 100; return `${d >= 0 ? "+" : ""}${d.toFixed(1)}% time` }
+  console.log(`${c.name.padEnd(28)} ${events.toLocaleString("en-US").padStart(11)}  ${rate(bestSync).toLocaleString("en-US").padStart(11)}  ${rate(bestAsync).toLocaleString("en-US").padStart(11)}  ${pct(bestAsync, bestSync).padEnd(10)}  ${rate(bestProgress).toLocaleString("en-US").padStart(14)}  ${pct(bestProgress, bestAsync)} vs sliced`)
 }
 
 const main = join(import.meta.dirname, "..", "src", "cli", "main.ts")
 /** [ms until the run printed "interrupted", ms until the process had exited] after SIGINT. */
 const latency = (): Promise<[number, number]> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, "run", "timers", "--until", "30000s"], { stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(process.execPath, [main, "run", "timers", "--until", "30000s", "--progress=always"], { stdio: ["ignore", "ignore", "pipe"] })
     let sent = 0, stopped = 0
     child.stderr.on("data", (d: Buffer) => {
       const text = String(d)

@@ -51,7 +51,7 @@ describe("cancelling runs", { timeout: 120_000 }, () => {
     const dir = fresh()
     const trace = join(dir, "t.jsonl")
     writeFileSync(trace, "earlier results\n")
-    const r = await interrupt(process.execPath, [main, "run", "timers", "--until", "30000s", "--trace", trace, "--perfetto", join(dir, "p.json")], /events\/s/, "SIGINT")
+    const r = await interrupt(process.execPath, [main, "run", "timers", "--until", "30000s", "--trace", trace, "--perfetto", join(dir, "p.json"), "--progress=always"], /events\/s/, "SIGINT")
     expect(r.code).toBe(130)
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^qvsim: interrupted \(SIGINT\) at [\d.]+s simulated of 30000s; nothing written$/)
     expect(r.afterSignalMs).toBeLessThan(5000)
@@ -61,7 +61,7 @@ describe("cancelling runs", { timeout: 120_000 }, () => {
 
   it("SIGTERM during an experiment: exit 143, the variant named, nothing written in its folder", async () => {
     const out = join(fresh(), "mp")
-    const r = await interrupt(process.execPath, [main, "run", "message-passing", "--out", out, "--traces", "all"], /events\/s/, "SIGTERM")
+    const r = await interrupt(process.execPath, [main, "run", "message-passing", "--out", out, "--traces", "all", "--progress=always"], /events\/s/, "SIGTERM")
     expect(r.code).toBe(143)
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^qvsim: interrupted \(SIGTERM\) in variant \S+ \(\d+ of \d+ done\) at [\d.]+(?:ns|us|ms|s) simulated of [\d.]+(?:ns|us|ms|s); nothing written$/)
     expect(readdirSync(out)).toEqual([])
@@ -95,7 +95,7 @@ describe("cancelling runs", { timeout: 120_000 }, () => {
 
   it("a run started by npm ends when npm is killed (npm's shell does not pass the signal on): no orphan", async () => {
     const seed = String(1_000_000 + (process.pid % 1000))
-    const r = await interrupt("npm", ["run", "--silent", "qvsim", "--", "run", "timers", "--until", "30000s", "--seed", seed], /events\/s/, "SIGTERM", { group: false })
+    const r = await interrupt("npm", ["run", "--silent", "qvsim", "--", "run", "timers", "--until", "30000s", "--seed", seed, "--progress=always"], /events\/s/, "SIGTERM", { group: false })
     expect(r.code === 143 || r.signal === "SIGTERM").toBe(true)
     // The node process (grandchild of npm) must be gone within a few seconds.
     let alive = true

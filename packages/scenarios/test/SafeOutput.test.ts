@@ -100,10 +100,10 @@ describe("through the CLI", { timeout: 120_000 }, () => {
     expect(qvsim(["run", tiny, "--scale", "0.5", "--json"], cwd).code).toBe(0)
     expect(readdirSync(join(cwd, "out", "tiny")).sort()).toEqual(["scale0.5-seed3", "scale1-seed3"])
     const full = join(cwd, "out", "tiny", "scale1-seed3")
-    const fullCsv = readFileSync(join(full, "results.csv"), "utf8")
+    const fullCsv = readFileSync(join(full, "worker_jobs.csv"), "utf8")
     // An explicit --out holding the scale-1 results refuses a scale-0.5 run...
     refused(qvsim(["run", tiny, "--scale", "0.5", "--out", full], cwd), /--out: .* holds the results of tiny at scale 1, seed 3, not tiny at scale 0\.5, seed 3; pass --force to replace them/)
-    expect(readFileSync(join(full, "results.csv"), "utf8")).toBe(fullCsv)
+    expect(readFileSync(join(full, "worker_jobs.csv"), "utf8")).toBe(fullCsv)
     // ...and a folder of someone else's files too.
     const foreign = join(cwd, "mine")
     mkdirSync(foreign)
@@ -111,9 +111,9 @@ describe("through the CLI", { timeout: 120_000 }, () => {
     refused(qvsim(["run", tiny, "--out", foreign], cwd), /--out: .*mine is not empty and holds no qvsim results \(no qvsim-run\.json\)/)
     // Re-running the same run with traces, then without: the old trace goes, nothing of two runs mixes.
     expect(qvsim(["run", tiny, "--out", full, "--traces", "heavy", "--json"], cwd).code).toBe(0)
-    expect(readdirSync(full).sort()).toEqual(["heavy.trace.jsonl", "qvsim-run.json", "results.csv", "results.json"])
+    expect(readdirSync(full).sort()).toEqual(["heavy.trace.jsonl", "qvsim-run.json", "results.json", "worker_jobs.csv", "worker_jobs.csv-metadata.json"])
     expect(qvsim(["run", tiny, "--out", full, "--json"], cwd).code).toBe(0)
-    expect(readdirSync(full).sort()).toEqual(["qvsim-run.json", "results.csv", "results.json"])
+    expect(readdirSync(full).sort()).toEqual(["qvsim-run.json", "results.json", "worker_jobs.csv", "worker_jobs.csv-metadata.json"])
     // --force replaces another run's set as a whole.
     expect(qvsim(["run", tiny, "--out", full, "--seed", "4", "--force", "--json"], cwd).code).toBe(0)
     expect(JSON.parse(readFileSync(join(full, "qvsim-run.json"), "utf8"))).toMatchObject({ experiment: "tiny", seed: 4, scale: 1 })

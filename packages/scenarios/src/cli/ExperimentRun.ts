@@ -102,11 +102,13 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
         return progress.onSlice
       }
       let variantsDone = 0
-      const onVariant = (v: { readonly name: string }, events: number) => {
+      // Each variant's end, where its progress line was shown (`--progress`: always, or auto on a terminal).
+      const showing = flags.progress === "always" || (flags.progress === "auto" && process.stderr.isTTY === true && !flags.json)
+      const onVariant = (v: { readonly name: string; readonly untilNs: (scale: number) => number }, events: number) => {
         variantsDone++
         progress?.done()
         progress = undefined
-        if (!flags.json && flags.progress !== "never" && performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done (${events.toLocaleString("en-US")} events)\n`)
+        if (showing && performance.now() - started > 1000) process.stderr.write(`  ${v.name}: done, ran to ${Progress.simTime(v.untilNs(scale))} (${events.toLocaleString("en-US")} events)\n`)
       }
       const ran = yield* Effect.tryPromise({
         try: () => e.compute !== undefined

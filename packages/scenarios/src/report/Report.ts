@@ -289,6 +289,7 @@ details summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
 table { border-collapse: collapse; margin: 4px 0 8px; }
 th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; font-size: 12.5px; color: var(--muted); }
+table.metrics td:last-child { text-align: right; }
 table.metrics td:last-child, table.rta td:nth-child(n+2):nth-child(-n+5) { font-variant-numeric: tabular-nums; text-align: right; }
 .reasons { color: #a12626; margin-left: 6px; }
 table.stats td:nth-child(n+2) { font-variant-numeric: tabular-nums; text-align: right; }

@@ -63,7 +63,7 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
     mkdirSync(shots, { recursive: true })
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
-  })
+  }, 120_000) // the first launch inflates the browser; a loaded machine launches slowly
 
   afterAll(async () => {
     await browser?.close()
