@@ -1,16 +1,20 @@
 /**
  * The HTML report of one run: a single self-contained page (styles, SVG charts, the Vega runtime
  * and chart specs inline; a Content-Security-Policy forbids any network access) with the run
- * summary, a zoomable Gantt chart of VCPUs per PCPU, the experiment's plot ({@link Plots}) and
- * the schedulability analysis verdicts ({@link Check}) beside what the run observed.
+ * summary, a zoomable Gantt chart ({@link Gantt}: lanes per core and VCPU or per thread,
+ * interrupt and monitor lanes, job markers, recovery phases, opening on the first fault or miss),
+ * the experiment's plot ({@link Plots}), the response-time and RTT distributions
+ * ({@link Distributions}) and the schedulability analysis ({@link Check}: what it covers, its
+ * verdicts, the I/O VCPUs' bounds) beside what the run observed.
  *
  * Invariants:
  * - every text from the scenario or the run is HTML-escaped; JSON inside `<script>` has `<`
  *   escaped, so no name can close the element;
  * - the page reads without scripts (charts are SVG rendered in Node); with scripts, the Gantt
  *   chart is re-rendered live by Vega at the same window and zooms (wheel) and pans (drag);
- * - the size is bounded: the Gantt chart holds at most `maxSegments` segments (the first ones,
- *   said on the page), a plot at most {@link Plots.MAX_POINTS} points in all (strided, said too).
+ * - the size is bounded: the Gantt chart holds at most `maxSegments` segments (those nearest the
+ *   window it opens on, said on the page), a plot at most {@link Plots.MAX_POINTS} points in all
+ *   (strided, said too), a distribution curve at most {@link Distributions.MAX_CURVE_POINTS}.
  *
  * @module
  */
@@ -29,7 +33,6 @@ import * as Charts from "./Charts.ts"
 import type { Collected } from "./Collect.ts"
 import * as Distributions from "./Distributions.ts"
 import * as Gantt from "./Gantt.ts"
-import * as Labels from "./Labels.ts"
 import * as Plots from "./Plots.ts"
 
 export interface ReportInput {
