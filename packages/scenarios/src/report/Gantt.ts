@@ -197,7 +197,11 @@ export const build = (input: GanttInput, options: GanttOptions = {}): GanttData 
   // Lanes: each PCPU's declared VCPUs that ran or have jobs, then its interrupt and monitor lanes
   // if used, then any other. A VCPU that never ran in the whole run is left out (and named).
   const where = jobLanes(input, laneOf)
-  const used = new Set<string>(where.values())
+  const used = new Set<string>()
+  for (const j of input.jobs) {
+    const l = where.get(`${j.where}\u0000${j.thread}`)
+    if (l !== undefined) used.add(l)
+  }
   for (const s of input.segments) used.add(laneOf(s.pcpu, s.thread === IRQ ? "interrupts" : s.thread === MONITOR ? "monitor" : s.vcpu))
   const lanes: string[] = []
   const idle: string[] = []

@@ -182,6 +182,26 @@ describe("PerfettoSink rules", () => {
     expect(threads.sort()).toEqual(["channels", "channels", "phases", "recovery", "sandbox1/channels"])
   })
 
+  it("flows: a receipt binds to the latest unbound send of its key (a wrapped sequence number never points back), once; a read nobody sent has no arrow", () => {
+    const { clock, trace, writer, sink } = setup()
+    const kSend = trace.kind("chan.send", ["channel", "seq", "bytes"])
+    const kSeen = trace.kind("chan.seen", ["channel", "seq", "corrupted"])
+    const s = trace.subject("sandbox1/channels", 1)
+    const r = trace.subject("sandbox2/channels", 2)
+    trace.emit(kSend, s, 0, 7, 64) // flow 1, never read
+    clock.now = 1_000
+    trace.emit(kSend, s, 0, 7, 64) // flow 2: the counter wrapped back to 7
+    clock.now = 2_000
+    trace.emit(kSeen, r, 0, 7, 0) // reads flow 2
+    trace.emit(kSeen, r, 0, 7, 0) // the same send again: no second arrow
+    trace.emit(kSeen, r, 0, 255, 1) // corrupted: nothing was sent
+    sink.close()
+    const doc = parse(writer)
+    expect(validate(doc)).toEqual([])
+    const flows = doc.traceEvents.filter((e) => e.ph === "s" || e.ph === "f").map((e) => [e.ph, e.ts, e.id, e.cat])
+    expect(flows).toEqual([["s", 0, "0x1", "chan"], ["s", 1, "0x2", "chan"], ["f", 2, "0x2", "chan"]])
+  })
+
   it("labels name processes, tracks and slices; any text is escaped into valid JSON", () => {
     const evil = "q\"u\\o</script>\n\u2028é"
     const labels: Labels = {
