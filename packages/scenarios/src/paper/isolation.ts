@@ -442,7 +442,8 @@ export const unwrapSeqs = (points: ReadonlyArray<{ readonly seq: number; readonl
   return out
 }
 
-const VARIANT_COLOURS = { domain: ["fault-free", "faulty"], range: ["#4c78a8", "#e45756"] }
+const PALETTE = ["#4c78a8", "#e45756", "#54a24b", "#f58518"]
+const DASHES = [[1, 0], [5, 3], [2, 2], [8, 3, 2, 3]]
 
 /**
  * Figure 10's analogue: one panel per receiver (its own time axis: the receivers poll at 100, 800
@@ -451,6 +452,9 @@ const VARIANT_COLOURS = { domain: ["fault-free", "faulty"], range: ["#4c78a8", "
  * marked; then the ICMP replies of sandbox 0 per variant. Shaded: sandbox 0's recovery.
  */
 const plot = (runs: readonly IsolationRun[]): Record<string, unknown> => {
+  // One colour (and dash) per variant, in variant order.
+  const variants = runs.map((r) => r.variant)
+  const VARIANT_COLOURS = { domain: variants, range: variants.map((_, i) => PALETTE[i % PALETTE.length]!) }
   const faults = runs.flatMap((r) => (r.recovery === null ? [] : [{ variant: r.variant, fromS: r.recovery.startNs / S, toS: r.recovery.endNs / S }]))
   const panel = (sandbox: number, pollNs: number): Record<string, unknown> => {
     const seen = runs.flatMap((r) => {
@@ -479,7 +483,7 @@ const plot = (runs: readonly IsolationRun[]): Record<string, unknown> => {
             x,
             y: { field: "seq", type: "quantitative", title: "sequence no. (unwrapped)" },
             color: { field: "variant", type: "nominal", title: "variant", scale: VARIANT_COLOURS },
-            strokeDash: { field: "variant", type: "nominal", title: "variant", scale: { domain: VARIANT_COLOURS.domain, range: [[1, 0], [5, 3]] } },
+            strokeDash: { field: "variant", type: "nominal", title: "variant", scale: { domain: variants, range: variants.map((_, i) => DASHES[i % DASHES.length]!) } },
             tooltip: [{ field: "variant" }, { field: "tS", title: "time (s)", format: ",.6~f" }, { field: "raw", title: "sequence no. read (mod 255)" }, { field: "seq", title: "unwrapped" }],
           },
         },
