@@ -127,7 +127,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
         experiment: e, seed, scale, commandLine: process.argv.slice(2),
         variants: ran.runs.map((r) => ({
           name: r.variant,
-          scenario_hash: hashOf(Experiments.variantScenario(e, Experiments.variantOf(e, r.variant), seed, scale)),
+          scenario_hash: hashOf(Experiments.variantScenario(e, Experiments.variantOf(e, r.variant), seed, scale, params)),
           fingerprint: r.system.sim.trace.fingerprint(),
           sim_time_ns: r.system.sim.now,
           events: r.system.sim.events,
@@ -170,8 +170,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       ? strictVerdict(result.claims, done.ran.runs.map((r) => ({ where: r.variant, misses: Jobs.misses(Jobs.fromSystem(r.system)) })))
       : undefined
     if (flags.json) {
-        ...Experiments.csvFiles(result, provenance).map((f) => ({ path: join(outDir, f.name), text: f.text })),
-        { path: join(outDir, "results.json"), text: `${JSON.stringify(Experiments.resultsJson(e, seed, result, atDefaults ? undefined : params, provenance), null, 2)}\n` },
+      yield* Console.log(JSON.stringify({ experiment: e.name, seed, scale, ...(atDefaults ? {} : { params }), wallMs: done.wallMs, out: outDir, inputs: e.inputs ?? [], tables: Tidy.tidyTables(result), claims: result.claims, metrics: result.metrics ?? {} }))
       if (verdict !== undefined) return yield* different(verdict)
       return
     }
