@@ -31,6 +31,7 @@ import { migrationSchema } from "./Migration.ts"
 import { bootSchema } from "./Boot.ts"
 import * as Legacy from "./Legacy.ts"
 import { SystemKind, smpSchema } from "./smp/SmpOptions.ts"
+import { linuxSchema, type LinuxOptions } from "./Linux.ts"
 import { resolve } from "./Resolve.ts"
 import { SchedulerOptionsDecl } from "./SchedulerDecl.ts"
 import { Duration, Name, policyEnumOverride, PositiveDuration, SandboxVcpu, SystemThread, type SandboxVcpuInput, type SystemThreadInput } from "./Vocabulary.ts"
@@ -46,6 +47,10 @@ export { policyEnumOverride, policyName } from "./Vocabulary.ts"
 export const sandboxSchema = z.strictObject({
   /** Its name, unique (default `sandbox<i>`); channels, hosts and faults refer to it by it. */
   name: Name.optional(),
+  /** `'quest'` (a Quest-V sandbox, default) or `'linux'` (a Linux front end: fair scheduler, no VCPUs; `Linux.ts`). */
+  kind: z.enum(["quest", "linux"]).default("quest"),
+  /** A Linux sandbox's options (scheduler tunables, its own device). */
+  linux: linuxSchema.optional(),
   /** VCPUs (default: the p11 set — 4 Main (20 ms, 100 ms), 3 I/O (1 ms, 10 ms) for USB, ATA, NET). */
   vcpus: z.array(SandboxVcpu).min(1, "a sandbox needs at least one VCPU").optional(),
   threads: z.array(SystemThread).default([]),
@@ -183,7 +188,7 @@ export type LegacyVcpu = Omit<SandboxVcpuInput, "budget" | "period"> & { readonl
 /** A job in the old spelling. @deprecated write `job` as the list of steps, releases in `arrivals`. */
 export type LegacyJob = { readonly steps: NonNullable<SystemThreadInput["job"]>; readonly every?: string | number; readonly offset?: string | number; readonly deadline?: string | number; readonly repeat?: boolean }
 /** A thread, fields in the old spelling allowed (deprecated: `vcpu` by index, `periodic`, `startNs`, a job object). */
-export type ThreadInput = Replace<SystemThreadInput, { readonly vcpu: string | number; readonly job?: SystemThreadInput["job"] | LegacyJob }> & {
+export type ThreadInput = Replace<SystemThreadInput, { readonly vcpu?: string | number; readonly job?: SystemThreadInput["job"] | LegacyJob }> & {
   /** @deprecated write `arrivals: {kind: "periodic", period, offset}` and `deadline` */
   readonly periodic?: { readonly periodNs: number; readonly offsetNs?: number; readonly deadlineNs?: number }
   /** @deprecated write `start` (a duration) */
@@ -206,7 +211,7 @@ export type FaultInputCompat = z.input<typeof faultDecl> extends infer F ? F ext
   /** @deprecated write `detectAfter` */ readonly detectAfterNs?: number
 } : never : never
 
-type SandboxInput = z.input<typeof sandboxSchema>
+type SandboxDeclInput = z.input<typeof sandboxSchema>
 /**
  * What {@link parse} accepts: the vocabulary, with the old spellings allowed field by field
  * (deprecated: `Legacy.upgrade` reports and rewrites them before validation).
@@ -216,7 +221,7 @@ export type SystemInput = Omit<SystemDeclInput, "sandboxes" | "hosts" | "channel
   readonly nic?: Replace<z.input<typeof nicDecl>, { readonly sharers?: readonly SandboxRef[]; readonly master?: SandboxRef }>
   /** The virtualisation options (deprecated: `driverDomain` by index). */
   readonly virtualization?: Replace<z.input<typeof virtualizationDecl>, { readonly driverDomain?: SandboxRef }>
-  readonly sandboxes?: Array<Omit<SandboxInput, "vcpus" | "threads"> & {
+  readonly sandboxes?: Array<Omit<SandboxDeclInput, "vcpus" | "threads"> & {
     readonly vcpus?: ReadonlyArray<SandboxVcpuInput | LegacyVcpu>
     readonly threads?: ReadonlyArray<ThreadInput>
   }>
@@ -224,6 +229,9 @@ export type SystemInput = Omit<SystemDeclInput, "sandboxes" | "hosts" | "channel
   readonly channels?: ReadonlyArray<Replace<z.input<typeof channelDecl>, { readonly between: readonly [SandboxRef, SandboxRef] }>>
   readonly faults?: ReadonlyArray<FaultInputCompat>
 }
+
+/** A sandbox as written (either spelling, before defaults). */
+export type SandboxInput = NonNullable<SystemInput["sandboxes"]>[number]
 
 // ------------------------------------------------------------------------------ resolved records
 
@@ -239,6 +247,8 @@ export interface VcpuConfig {
   readonly deadlineNs?: number
   /** Main VCPUs: policy name (absent: the scheduler option `policy`). */
   readonly policy?: string
+  /** A Linux sandbox's weight class: its weight (absent in Quest sandboxes). */
+  readonly weight?: number
 }
 
 /** A resolved thread (what the kernel's `addThread` takes). */
@@ -256,6 +266,9 @@ export interface ThreadConfig {
 export interface SandboxConfig {
   readonly index: number
   readonly name: string
+  readonly kind: "quest" | "linux"
+  /** A Linux sandbox's options (with defaults), else null. */
+  readonly linux: LinuxOptions | null
   /** Machine cores of the sandbox, ascending. */
   readonly cores: readonly number[]
   readonly vcpus: readonly VcpuConfig[]

@@ -26,7 +26,7 @@
  */
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import { Policy, type Vcpu } from "@qvsim/vcpu-sched"
+import { CoreScheduler, Policy, type Vcpu } from "@qvsim/vcpu-sched"
 import { Kernel as KernelClass, Outcome, beginSyscallEntry, type IrqHandler, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import { Hypercall, type Monitor, type MonitorTask } from "./Monitor.ts"
 import * as Program from "./Program.ts"
@@ -139,13 +139,14 @@ export class Migration {
   /** Step 1–2: `th` (running on `p` in `k`) asks to move to `to`. */
   request(k: Kernel, p: Pcpu, th: Thread, to: number): boolean {
     const dest = this.kernels[to]
-    const srcV = p.sched.vcpus[k.schedIndexOf[th.vcpu]!]
+    // A Linux sandbox's weight classes are no VCPUs: nothing to migrate from or to (refused).
+    const srcV = CoreScheduler.asVcpu(p.sched.vcpus[k.schedIndexOf[th.vcpu]!])
     const spec = k.vcpus[th.vcpu]!
     // A destination VCPU with the same (C, T), not the one the migration thread runs on.
     const mv = dest === undefined ? -1 : this.migrationVcpu(dest).index
     const migration = srcV === undefined ? null : Policy.of(srcV)?.migration ?? null
     const destVcpu = dest === undefined || srcV === undefined ? -1 : dest.vcpus.findIndex((v, i) =>
-      i !== mv && v.kind === "main" && v.budgetNs === spec.budgetNs && v.periodNs === spec.periodNs && schedVcpu(dest, i).policy === srcV.policy)
+      i !== mv && v.kind === "main" && v.budgetNs === spec.budgetNs && v.periodNs === spec.periodNs && schedVcpu(dest, i)?.policy === srcV.policy)
     if (dest === undefined || srcV === undefined || migration === null || destVcpu < 0 || this.slots[to] !== null) {
       this.refused++
       return false
@@ -265,8 +266,8 @@ export class Migration {
     const k = this.kernels[s]!
     const src = this.kernels[rec.from]!
     const p = k.pcpus[k.vcpus[rec.destVcpu]!.core]!
-    const dv = p.sched.vcpus[k.schedIndexOf[rec.destVcpu]!]!
-    if (dv.policy !== pend.srcV.policy) this.sim.fail(`migration: destination VCPU ${rec.destVcpu} of sandbox ${s} has policy ${dv.policy}, the source ${pend.srcV.policy}`)
+    const dv = CoreScheduler.asVcpu(p.sched.vcpus[k.schedIndexOf[rec.destVcpu]!])
+    if (dv === undefined || dv.policy !== pend.srcV.policy) this.sim.fail(`migration: destination VCPU ${rec.destVcpu} of sandbox ${s} has policy ${dv?.policy ?? "none (a Linux weight class)"}, the source ${pend.srcV.policy}`)
     const problem = pend.migration.install(dv, { queue: rec.sourceQueue, usedNs: rec.sourceUsedNs }, this.shift(rec))
     if (problem !== null) this.sim.fail(`migration: ${problem}`)
     rec.destQueue = pend.migration.save(dv).queue.map(([t, b]) => [t, b])
@@ -285,7 +286,7 @@ export class Migration {
 }
 
 /** The scheduler's VCPU for sandbox VCPU `i` of `k`. */
-const schedVcpu = (k: Kernel, i: number): Vcpu.Vcpu => k.pcpus[k.vcpus[i]!.core]!.sched.vcpus[k.schedIndexOf[i]!]!
+const schedVcpu = (k: Kernel, i: number): Vcpu.Vcpu | undefined => CoreScheduler.asVcpu(k.pcpus[k.vcpus[i]!.core]!.sched.vcpus[k.schedIndexOf[i]!])
 
 /** IPI 240 in the destination: entry cost, then the offset and the wake-up. */
 class ArrivalHandler implements IrqHandler {

@@ -24,6 +24,7 @@ import { toOptions } from "./SchedulerDecl.ts"
 import * as Validate from "./Validate.ts"
 import * as SmpConfig from "./smp/SmpConfig.ts"
 import { DEFAULT_VCPUS, SandboxVcpu, vcpuName, type SandboxVcpu as SandboxVcpuDecl } from "./Vocabulary.ts"
+import { linuxClasses } from "./LinuxConfig.ts"
 
 /** The name of the private-channel polling thread and of its VCPU in a party sandbox (`Channels.RECEIVER`). */
 const RECEIVER = "chan-rx"
@@ -111,7 +112,12 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
     const g = given[s]
     const at: PropertyKey[] = ["sandboxes", s]
     const cores = sandboxOfCore.flatMap((sb, core) => (sb === s ? [core] : []))
-    const vcpus: VcpuConfig[] = g?.vcpus === undefined && smp ? SmpConfig.defaultVcpus(cores.length) : (g?.vcpus ?? defaultVcpus).map((v, i) => {
+    const party = channels.some((ch) => ch.kind === "private" && ch.between.includes(s))
+    const linux = g?.kind === "linux"
+    if (linux && smp) add([...at, "kind"], `"linux": an SMP system is one Quest kernel; a Linux sandbox runs beside Quest-V sandboxes (kind "questv")`)
+    if (!linux && g?.linux !== undefined) add([...at, "linux"], `only a sandbox of kind "linux" has linux options`)
+    const lx = linux ? linuxClasses(g, at, cores, party, m, given, add) : null
+    const vcpus: VcpuConfig[] = lx !== null ? lx.vcpus : g?.vcpus === undefined && smp ? SmpConfig.defaultVcpus(cores.length) : (g?.vcpus ?? defaultVcpus).map((v, i) => {
       const devices = v.device === undefined ? [] : Array.isArray(v.device) ? v.device : [v.device]
       if (v.kind === "main" && devices.length > 0) add([...at, "vcpus", i, "device"], `only I/O VCPUs serve devices`)
       if (v.core >= cores.length) add([...at, "vcpus", i, "core"], `core ${v.core} of a sandbox with ${cores.length} core(s)`)
@@ -122,7 +128,7 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       }
     })
     // A party of a private channel gets the polling thread's own Main VCPU (spec §D.8).
-    if (channels.some((ch) => ch.kind === "private" && ch.between.includes(s))) {
+    if (party && lx === null) {
       vcpus.push({ kind: "main", name: RECEIVER, budgetNs: decl.channelOptions.receiverBudgetNs, periodNs: decl.channelOptions.receiverPeriodNs, classMask: 0, core: 0 })
     }
     const vcpuIndex = new Map<string, number>()
@@ -133,8 +139,16 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       if (t.name === RECEIVER) add([...tat, "name"], `"${RECEIVER}" is the channel-polling thread's name`)
       if (threadNames.has(t.name)) add([...tat, "name"], `duplicate thread name "${t.name}"`)
       threadNames.add(t.name)
-      const v = vcpuIndex.get(t.vcpu)
-      if (v === undefined) add([...tat, "vcpu"], `no VCPU named ${JSON.stringify(t.vcpu)} in sandbox ${names[s]} (VCPUs: ${list(vcpuIndex.keys())})`)
+      let v: number | undefined
+      if (lx !== null) {
+        v = lx.classOf(t, tat)
+      } else {
+        for (const f of ["nice", "cpu"] as const) if (t[f] !== undefined) add([...tat, f], `only threads of a Linux sandbox (kind "linux") have ${f}; a Quest thread runs on its VCPU`)
+        v = t.vcpu === undefined ? undefined : vcpuIndex.get(t.vcpu)
+      }
+      if (lx !== null) { /* a Linux thread's class is a Main VCPU by construction */ }
+      else if (t.vcpu === undefined) add([...tat, "vcpu"], `required (the name of the Main VCPU the thread runs on; VCPUs: ${list(vcpuIndex.keys())})`)
+      else if (v === undefined) add([...tat, "vcpu"], `no VCPU named ${JSON.stringify(t.vcpu)} in sandbox ${names[s]} (VCPUs: ${list(vcpuIndex.keys())})`)
       else if (vcpus[v]!.kind !== "main") add([...tat, "vcpu"], `${JSON.stringify(t.vcpu)} is an I/O VCPU; threads run on Main VCPUs (and reach I/O VCPUs with io steps)`)
       t.job?.forEach((step, k) => {
         const use = "send" in step ? { op: "send", ...step.send } : "poll" in step ? { op: "poll", ...step.poll, bytes: 0 } : undefined
@@ -163,7 +177,8 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
         user: t.user,
       }
     })
-    sandboxes.push({ index: s, name: names[s]!, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...stripUndefined(g?.monitor ?? {}) } })
+    if (lx !== null) lx.finish(vcpus)
+    sandboxes.push({ index: s, name: names[s]!, kind: linux ? "linux" : "quest", linux: lx?.options ?? null, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...stripUndefined(g?.monitor ?? {}) } })
   }
 
   // The NIC's sharers and master, the Xen driver domain (by name; the kernel's options by index).

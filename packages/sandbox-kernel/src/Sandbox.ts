@@ -11,11 +11,12 @@
  */
 import type { Simulation } from "@qvsim/sim-core"
 import { Frame, type Machine } from "@qvsim/hardware"
-import type { PcpuScheduler } from "@qvsim/vcpu-sched"
+import type { CoreScheduler } from "@qvsim/vcpu-sched"
 import type { SandboxConfig, SystemConfig } from "./Config.ts"
 import { ExitOnInterrupt, Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
 import { Monitor } from "./Monitor.ts"
 import { layout as smpLayout } from "./smp/SharedState.ts"
+import { makeFairScheduler } from "./Linux.ts"
 
 /** Per-thread figures. */
 export interface ThreadMetrics {
@@ -60,17 +61,24 @@ export class Sandbox {
   /** IPv4 address (unsigned 32-bit). */
   readonly ip: number
 
-  constructor(sim: Simulation.Simulation, machine: Machine.Machine, system: SystemConfig, config: SandboxConfig, makeScheduler?: (core: number) => PcpuScheduler.PcpuScheduler | undefined) {
+  constructor(sim: Simulation.Simulation, machine: Machine.Machine, system: SystemConfig, config: SandboxConfig, makeScheduler?: (core: number) => CoreScheduler.CoreScheduler | undefined) {
     this.index = config.index
     this.config = config
     this.ip = Frame.sandboxIp(config.index)
     const v = system.virtualization
+    // A Linux sandbox's cores run the fair scheduler, with the weights of the classes on each core.
+    const linux = config.linux
+    const make = linux === null
+      ? makeScheduler
+      : (c: number) => makeScheduler?.(c) ?? makeFairScheduler(system.scheduler, linux, config.vcpus.filter((x) => config.cores[x.core] === c).map((x) => x.weight!))
     this.kernel = new Kernel({
       sim,
       machine,
       sandbox: config.index,
       cores: config.cores,
-      options: system.kernel,
+      // A Linux kernel wakes a sleeper at its time (hrtimers: nanosleep), not at the next
+      // scheduler timer interrupt as Quest does (QL1); the other kernel options are the system's.
+      options: linux === null ? system.kernel : { ...system.kernel, sleepWakeup: "exact" },
       schedOptions: system.scheduler,
       vcpus: config.vcpus,
       recordSchedule: system.recordSchedule,
@@ -80,7 +88,7 @@ export class Sandbox {
       kernelDataBytes: system.kind === "smp" ? smpLayout(config.cores.length).userDataOffset : 0,
       exitOnInterrupt: v.mode === "hypervisor" || v.mode === "xen" ? (v.exitOn === "all" ? ExitOnInterrupt.All : ExitOnInterrupt.Device) : ExitOnInterrupt.None,
       ip: this.ip,
-      makeScheduler,
+      makeScheduler: make,
     })
     this.monitor = new Monitor(this.kernel, config.monitor, v.injectCycles)
   }

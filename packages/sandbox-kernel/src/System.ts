@@ -21,7 +21,7 @@
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import { Core, Machine, type Ept } from "@qvsim/hardware"
-import type { PcpuScheduler, Schedule } from "@qvsim/vcpu-sched"
+import type { CoreScheduler, Schedule } from "@qvsim/vcpu-sched"
 import * as Config from "./Config.ts"
 import { nicMaskOf, postBoot, timeline, type BootRecord, type BootSetup } from "./Boot.ts"
 import { NetStack } from "./NetStack.ts"
@@ -36,6 +36,7 @@ import { XenNet } from "./Baseline.ts"
 import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
+import { LinuxDevice } from "./Linux.ts"
 import { Frame, PhysicalMemory, PingHost } from "@qvsim/hardware"
 import { Smp, type SmpStats } from "./smp/Smp.ts"
 
@@ -44,7 +45,7 @@ export interface SystemHooks {
   /** Replace sandbox `s`'s EPT (e.g. one that lets a wild write through). */
   readonly makeEpt?: (sandbox: number, machine: Machine.Machine) => Ept.Ept | undefined
   /** Replace the scheduler of core `core`. */
-  readonly makeScheduler?: (core: number) => PcpuScheduler.PcpuScheduler | undefined
+  readonly makeScheduler?: (core: number) => CoreScheduler.CoreScheduler | undefined
   /** Mailbox implementation (e.g. one whose re-initialisation resets the writers' sequence). */
   readonly mailboxClass?: typeof Mailbox
   /** Recovery implementation (e.g. one that skips a phase's time). */
@@ -132,6 +133,8 @@ export class System implements Core.CoreListener {
   readonly recovery: Recovery
   /** The shared NIC driver (one state for every sharer). */
   readonly driver: SharedNicDriver
+  /** The Linux sandboxes' own devices (Quest-Linux), in sandbox order. */
+  readonly linuxDevices: readonly LinuxDevice[]
   /** External ping hosts, in configuration order. */
   readonly hosts: readonly PingHost.PingHost[]
   /** SMP Quest's single-system-image mechanisms (`kind: 'smp'`), else null. */
@@ -215,6 +218,7 @@ export class System implements Core.CoreListener {
         restart: () => { for (const sb of this.sandboxes) sb.restartConfiguredThreads() },
       },
     }, config.recovery, resolvePhases(config.recovery.local, phaseCycles), resolvePhases(config.recovery.remote, phaseCycles))
+    this.linuxDevices = this.sandboxes.flatMap((sb) => (sb.config.linux?.device === undefined ? [] : [new LinuxDevice(sim, machine, sb.kernel, sb.config.linux.device)]))
     for (const sb of this.sandboxes) {
       sb.addConfiguredThreads()
       this.addChannelPoller(sb)
@@ -238,6 +242,7 @@ export class System implements Core.CoreListener {
       for (const sb of this.sandboxes) sb.kernel.start()
     }
     for (const h of this.hosts) h.start()
+    for (const d of this.linuxDevices) d.start()
   }
 
   /** Boot phase: sandbox `s` registers with the shared NIC and starts its scheduler. */

@@ -217,6 +217,12 @@ const programField = z.custom<Program.Program>((v) => Program.programProblem(v) 
  */
 export const SystemThread = z.strictObject({
   ...threadFields,
+  /** The (Main) VCPU it runs on, by name (required in a Quest sandbox; a Linux sandbox's thread has none). */
+  vcpu: Name.optional(),
+  /** A Linux sandbox's thread (`kind: "linux"`): its nice value (its weight), default 0. */
+  nice: z.number().int("must be an integer").min(-20, "must be ≥ -20").max(19, "must be ≤ 19").optional(),
+  /** A Linux sandbox's thread: the core of the sandbox it is pinned to (index in its cores), default 0. */
+  cpu: z.number().int("must be an integer").min(0, "must be ≥ 0").optional(),
   /** Periodic releases (the kernel releases jobs periodically). */
   arrivals: PeriodicArrivals.optional(),
   /** Its behaviour as a generator function (see `Program`). */

@@ -99,13 +99,14 @@ const judge = (vcpus: Vcpus, rule: "rm" | "edf", ties: "rotate" | "declaration")
 /**
  * Analyses every PCPU of a scenario (empty when it declares none). For a `system`, every core of
  * every sandbox with the VCPUs placed on it (`sandbox<s>/core<c>`, `c` the machine core),
- * resolved by sandbox-kernel (defaults, the private-channel polling VCPU).
+ * resolved by sandbox-kernel (defaults, the private-channel polling VCPU); Linux sandboxes are left out.
  */
 export const check = (scenario: Scenario): PcpuCheck[] => {
   if (scenario.system !== undefined) {
     const config = Config.parse(toSystemInput(scenario.system, scenario.seed, { scheduler: scenario.scheduler }))
     const o = config.scheduler
-    return config.sandboxes.flatMap((sb) => sb.cores.flatMap((core, k) => {
+    // A Linux sandbox (QL1) has no VCPUs to analyse: its cores are best effort.
+    return config.sandboxes.filter((sb) => sb.kind === "quest").flatMap((sb) => sb.cores.flatMap((core, k) => {
       const vcpus = sb.vcpus.filter((v) => v.core === k).map((v): CheckedVcpu => ({
         name: v.name, kind: v.kind, budgetNs: v.budgetNs, periodNs: v.periodNs, deadlineNs: v.deadlineNs ?? v.periodNs,
         policy: v.kind === "io" ? Policy.IO_POLICY : v.policy ?? o.policy,

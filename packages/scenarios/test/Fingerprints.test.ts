@@ -52,6 +52,17 @@ const variants: Record<string, string> = {
   "interrupts/quest-directed": "5df39b8027391ddc",
   "interrupts/questv-broadcast": "3cd2c25c3896145c",
   "interrupts/questv-broadcast-late": "59bc272319ef0364",
+  "quest-linux/baseline": "26b7f761efb546de",
+  "quest-linux/cpu-hog-low": "a3138d5900a06d07",
+  "quest-linux/cpu-hog-high": "25e73ac62f98bb3d",
+  "quest-linux/irq-flood-low": "bafd6d36f4f9ac6f",
+  "quest-linux/irq-flood-high": "73059fd39788cf0c",
+  "quest-linux/fork-storm-low": "2f898f7f546453b8",
+  "quest-linux/fork-storm-high": "f40ae2bc2e378489",
+  "quest-linux/wild-writes-low": "df38b7857056d357",
+  "quest-linux/wild-writes-high": "f28f5fcca58eac52",
+  "quest-linux/channel-flood-low": "2eaef02bf5eb3767",
+  "quest-linux/channel-flood-high": "8f8c6d43cea5e262",
 }
 
 /** Experiments computed without systems, at scale 0.1 and their default seed: hash of tables and claims. */

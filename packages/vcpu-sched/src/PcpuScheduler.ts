@@ -39,6 +39,7 @@ import { IoVcpu } from "./IoVcpu.ts"
 import { resolveOptions, type SchedulerOptions, type SchedulerOptionsInput } from "./Options.ts"
 import * as Policy from "./Policy.ts"
 import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
+import type { CoreScheduler } from "./CoreScheduler.ts"
 
 /** What a Main VCPU may name beyond `(C, T)`: its policy (default: the option `policy`) and relative deadline (default `T`). */
 export interface MainVcpuParams {
@@ -104,7 +105,7 @@ class Slot {
   }
 }
 
-export class PcpuScheduler {
+export class PcpuScheduler implements CoreScheduler {
   readonly options: SchedulerOptions
   /** The budget policies, by VCPU index. */
   readonly vcpus: Vcpu[] = []

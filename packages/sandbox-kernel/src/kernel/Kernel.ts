@@ -32,7 +32,7 @@
  */
 import { Simulation } from "@qvsim/sim-core"
 import type { Machine as MachineNs } from "@qvsim/hardware"
-import { Invariants, PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
+import { Invariants, type CoreScheduler as CoreSchedulerNs, PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs, type Options as SchedOptions } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
 import type { KernelOptions } from "../Options.ts"
 import { CostNoise } from "./CostNoise.ts"
@@ -52,7 +52,7 @@ import { ThreadLifecycle } from "./Threads.ts"
 import type { Smp } from "../smp/Smp.ts"
 
 type Machine = MachineNs.Machine
-type PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
+type CoreScheduler = CoreSchedulerNs.CoreScheduler
 const PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
 const Schedule = ScheduleNs.Schedule
 
@@ -91,8 +91,8 @@ export interface KernelDeps {
   readonly exitOnInterrupt: ExitOnInterrupt
   /** The sandbox's IP (for thread contexts). */
   readonly ip: number
-  /** Replace a PCPU scheduler (tests inject broken variants). */
-  readonly makeScheduler?: ((core: number) => PcpuScheduler | undefined) | undefined
+  /** Replace a PCPU scheduler (tests inject broken variants; a Linux sandbox's cores get fair schedulers). */
+  readonly makeScheduler?: ((core: number) => CoreScheduler | undefined) | undefined
   /** Bytes of the data area the kernel keeps for itself before programs' data (SMP Quest's shared structures); default 0. */
   readonly kernelDataBytes?: number
 }
@@ -197,9 +197,14 @@ export class Kernel {
     this.io.spawnIoVcpuServices()
   }
 
-  /** Hangs vcpu-sched's invariant checker on `p`'s scheduler, with this core's clock and held time. */
+  /**
+   * Hangs vcpu-sched's invariant checker on `p`'s scheduler, with this core's clock and held time.
+   * The checker states Quest-V's rules (§C.1): a core under another discipline (a Linux sandbox's
+   * fair scheduler) is not checked by it.
+   */
   private checkScheduler(p: Pcpu): void {
     const lapic = this.machine.config.lapic
+    if (!(p.sched instanceof PcpuScheduler)) return
     Invariants.attach(p.sched, {
       fail: (message, v) => {
         const sv = v >= 0 ? p.vcpuOfSched[v] : undefined

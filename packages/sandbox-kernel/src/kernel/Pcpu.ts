@@ -13,14 +13,14 @@
  * @module
  */
 import type { Core as CoreNs, LocalApic as LocalApicNs, Tsc as TscNs } from "@qvsim/hardware"
-import type { PcpuScheduler as PcpuSchedulerNs, Schedule as ScheduleNs } from "@qvsim/vcpu-sched"
+import type { CoreScheduler as CoreSchedulerNs, Schedule as ScheduleNs } from "@qvsim/vcpu-sched"
 import type { IrqHandler } from "./Interrupts.ts"
 import type { Thread } from "./Thread.ts"
 
 type Core = CoreNs.Core
 type LocalApic = LocalApicNs.LocalApic
 type Tsc = TscNs.Tsc
-type PcpuScheduler = PcpuSchedulerNs.PcpuScheduler
+type CoreScheduler = CoreSchedulerNs.CoreScheduler
 type Schedule = ScheduleNs.Schedule
 
 /** What a core is doing. */
@@ -68,7 +68,8 @@ export class Pcpu {
   readonly core: Core
   readonly lapic: LocalApic
   readonly tsc: Tsc
-  readonly sched: PcpuScheduler
+  /** Its scheduler: Quest-V's VCPU scheduler, or a Linux sandbox's fair scheduler. */
+  readonly sched: CoreScheduler
   readonly schedule: Schedule | null
   activity: Activity = Activity.Idle
   /** The scheduler's current thread (dispatched by the last invocation), or null. */
@@ -101,7 +102,7 @@ export class Pcpu {
   monitorNs = 0
   haltedUntilNs = 0
 
-  constructor(index: number, core: Core, sched: PcpuScheduler, schedule: Schedule | null) {
+  constructor(index: number, core: Core, sched: CoreScheduler, schedule: Schedule | null) {
     this.index = index
     this.core = core
     this.lapic = core.lapic

@@ -77,5 +77,7 @@ export const metrics = (sys: System.System): Record<string, unknown> => {
     migrations: sys.migrations().length,
     // SMP Quest only: per core, the kernel lock, wake-up IPIs and whether (when, why) the core stopped.
     ...(m.smp === undefined ? {} : { smp: { cores: keyed(m.smp.cores, (c) => `core${c.core}`, ({ core: _c, ...rest }) => rest), driverBrokenAtNs: m.smp.driverBrokenAtNs } }),
+    // Linux sandboxes' own devices (Quest-Linux), when any.
+    ...(sys.linuxDevices.length > 0 ? { linuxDevices: keyed(sys.linuxDevices, (d) => `sandbox${d.sandbox}`, (d) => ({ raised: d.raised, handled: d.handled })) } : {}),
   }
 }

@@ -11,6 +11,7 @@ import { pibsConformance } from "./PibsConformance.ts"
 import { driverRecovery } from "./driver-recovery.ts"
 import { isolation } from "./isolation.ts"
 import { interrupts } from "./interrupts.ts"
+import { questLinux } from "./quest-linux.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
@@ -22,6 +23,7 @@ export const experiments: ReadonlyArray<Experiment> = [
   driverRecovery,
   isolation,
   interrupts,
+  questLinux,
 ]
 
 /** The experiment named `name`, or undefined. */
