@@ -81,7 +81,7 @@ describe("Ept", () => {
   })
 
   it("catches an EPT that forgets the write bit", () => {
-    expect(fc.check(matchesModel(ForgetsWriteBit), { numRuns: 150 }).failed).toBe(true)
+    expect(fc.check(matchesModel(ForgetsWriteBit), { numRuns: 450, endOnFailure: true }).failed).toBe(true)
   })
 
   it("decides per 4 KiB page inside a large identity mapping", () => {

@@ -140,11 +140,11 @@ describe("F11 — EPT isolation", () => {
   })
 
   it("catches an EPT that forgets the write bit", () => {
-    expect(fc.check(f11(ForgetsWriteBit), { numRuns: 60 }).failed).toBe(true)
+    expect(fc.check(f11(ForgetsWriteBit), { numRuns: 180, endOnFailure: true }).failed).toBe(true)
   })
 
   it("catches an EPT that lets unmapped pages through (identity)", () => {
-    expect(fc.check(f11(IdentityForUnmapped), { numRuns: 60 }).failed).toBe(true)
+    expect(fc.check(f11(IdentityForUnmapped), { numRuns: 180, endOnFailure: true }).failed).toBe(true)
   })
 
   it("keeps other sandboxes' slices unchanged when a sandbox writes wildly", () => {
@@ -225,15 +225,15 @@ describe("F12 — read-only enforcement", () => {
   })
 
   it("catches an EPT that forgets the write bit", () => {
-    expect(fc.check(f12Text(ForgetsWriteBit), { numRuns: 30 }).failed).toBe(true)
+    expect(fc.check(f12Text(ForgetsWriteBit), { numRuns: 90, endOnFailure: true }).failed).toBe(true)
   })
 
   it("2015: I/O APIC writes always exit and take effect only for non-blacklisted (register, sandbox) pairs", () => {
-    fc.assert(f12Ioapic(RegisterBlacklist), { numRuns: 60 })
+    fc.assert(f12Ioapic(RegisterBlacklist), { numRuns: 180, endOnFailure: true })
   })
 
   it("catches a monitor that ignores the blacklist", () => {
-    expect(fc.check(f12Ioapic(IgnoresBlacklist), { numRuns: 60 }).failed).toBe(true)
+    expect(fc.check(f12Ioapic(IgnoresBlacklist), { numRuns: 180, endOnFailure: true }).failed).toBe(true)
   })
 
   it("2011: the I/O APIC page is plain RWX, so guest writes reach the registers without an exit", () => {

@@ -119,11 +119,11 @@ describe("F13 — EPT self-protection", () => {
   })
 
   it("catches an EPT without the guard (a monitor request then maps an EPT area)", () => {
-    expect(fc.check(f13(MemoryLayout, () => noGuard), { numRuns: 40 }).failed).toBe(true)
+    expect(fc.check(f13(MemoryLayout, () => noGuard), { numRuns: 120, endOnFailure: true }).failed).toBe(true)
   })
 
   it("catches a layout that maps the EPT area with its slice", () => {
-    expect(fc.check(f13(MapsWholeSlice, () => noGuard), { numRuns: 40 }).failed).toBe(true)
+    expect(fc.check(f13(MapsWholeSlice, () => noGuard), { numRuns: 120, endOnFailure: true }).failed).toBe(true)
   })
 })
 
@@ -190,10 +190,10 @@ describe("F14 — channel privacy (2015 layout)", () => {
   })
 
   it("catches a layout that grants every sandbox every channel page", () => {
-    expect(fc.check(f14(LeakyChannels), { numRuns: 60 }).failed).toBe(true)
+    expect(fc.check(f14(LeakyChannels), { numRuns: 180, endOnFailure: true }).failed).toBe(true)
   })
 
   it("catches an off-by-one channel index", () => {
-    expect(fc.check(f14(OffByOneChannels), { numRuns: 60 }).failed).toBe(true)
+    expect(fc.check(f14(OffByOneChannels), { numRuns: 180, endOnFailure: true }).failed).toBe(true)
   })
 })

@@ -177,7 +177,7 @@ describe("Nic RX ring — model-based", () => {
   })
 
   it("catches a NIC that overwrites a host-owned descriptor", () => {
-    expect(fc.check(ringProperty(OverwritingNic), { numRuns: 200 }).failed).toBe(true)
+    expect(fc.check(ringProperty(OverwritingNic), { numRuns: 600, endOnFailure: true }).failed).toBe(true)
   })
 })
 

@@ -341,7 +341,7 @@ describe("F20 channel reads", () => {
   })
 
   it("with the type written first (faithful), fast-check exhibits a torn read", () => {
-    const r = fc.check(fc.property(tornArb, (c) => tornReads(c, true) === 0), { numRuns: 30 })
+    const r = fc.check(fc.property(tornArb, (c) => tornReads(c, true) === 0), { numRuns: 90, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(tornReads(r.counterexample![0], true)).toBeGreaterThan(0)
   })

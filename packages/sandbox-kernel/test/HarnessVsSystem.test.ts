@@ -103,7 +103,7 @@ describe("harness = one-core System with zero kernel costs, in the domain where 
     const r = fc.check(fc.property(domain, ({ spec, seed }) => {
       const runs = compareRuns(spec, seed, HORIZON, {}, { makeScheduler: () => new NoPreempt(spec.options) })
       return runs.coincidences > 0 || firstSegmentDifference(runs) === null
-    }), { numRuns: 150, endOnFailure: true })
+    }), { numRuns: 450, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 })

@@ -184,7 +184,7 @@ describe("F11 EPT isolation", () => {
   })
 
   it("the property catches an EPT that lets wild writes through", () => {
-    const r = fc.check(fc.property(f11CaseArb, (c) => f11(c, leaky) === null), { numRuns: 40 })
+    const r = fc.check(fc.property(f11CaseArb, (c) => f11(c, leaky) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     // It fails for the right reason: the counterexample breaks isolation, it does not crash.
     expect(f11(r.counterexample![0], leaky)).toMatch(/slice changed|machine writes|exits/)
@@ -256,7 +256,7 @@ describe("F19 fault containment (memory faults)", () => {
   })
 
   it("the property catches an EPT that lets wild writes through", () => {
-    const r = fc.check(fc.property(f19CaseArb, (c) => f19(c, leaky) === null), { numRuns: 25 })
+    const r = fc.check(fc.property(f19CaseArb, (c) => f19(c, leaky) === null), { numRuns: 75, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f19(r.counterexample![0], leaky)).toMatch(/trace changed/)
   })

@@ -216,7 +216,7 @@ describe("F17 monitor silence", () => {
 
   it("the property catches a monitor that takes every interrupt (hypervisor-mediated, exitOn: all)", () => {
     const broken = (w: Parameters<typeof configOf>[0]) => exitsOf(new System.System(configOf(w, { virtualization: { mode: "hypervisor", exitOn: "all" } })).run(20 * MS))
-    const r = fc.check(fc.property(workloadArb(1, 2), (w) => broken(w) === 0), { numRuns: 10 })
+    const r = fc.check(fc.property(workloadArb(1, 2), (w) => broken(w) === 0), { numRuns: 30, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(broken(r.counterexample![0])).toBeGreaterThan(0)
   })
@@ -251,7 +251,7 @@ describe("F22 determinism", () => {
         }
         return fingerprint(withLeak()) === fingerprint(withLeak())
       }),
-      { numRuns: 10 },
+      { numRuns: 30, endOnFailure: true },
     )
     expect(r.failed).toBe(true)
   })

@@ -182,7 +182,7 @@ describe("F18 clock independence across a migration", () => {
 
   it("the property catches a migration without the clock shift", () => {
     const hooks: System.SystemHooks = { migrationClass: UnshiftedMigration }
-    const r = fc.check(fc.property(f18Arb, (c) => f18(c, hooks) === null), { numRuns: 40 })
+    const r = fc.check(fc.property(f18Arb, (c) => f18(c, hooks) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f18(r.counterexample![0], hooks)).toMatch(/eligible at/)
   })

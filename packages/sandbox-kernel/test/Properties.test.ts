@@ -60,7 +60,7 @@ describe("F12 read-only enforcement", () => {
 
   it("the property catches an EPT that lets writes reach read+execute pages", () => {
     const hooks: System.SystemHooks = { makeEpt: (s: number, m: Machine.Machine) => new WritableTextEpt(m.sim, s, m.memory.frames, m.layout) }
-    const r = fc.check(fc.property(f12Arb, (c) => f12(c, hooks) === null), { numRuns: 30 })
+    const r = fc.check(fc.property(f12Arb, (c) => f12(c, hooks) === null), { numRuns: 90, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f12(r.counterexample![0], hooks)).toMatch(/wrote its kernel text|memory changed/)
   })
@@ -139,7 +139,7 @@ describe("F13 EPT self-protection", () => {
 
   it("the property catches an EPT whose construction maps its own structures", () => {
     const hooks: System.SystemHooks = { makeEpt: (s, m) => (s === 1 ? selfMapping(s, m) : undefined) }
-    const r = fc.check(fc.property(f13Arb, (c) => f13(c, hooks) === null), { numRuns: 5 })
+    const r = fc.check(fc.property(f13Arb, (c) => f13(c, hooks) === null), { numRuns: 15, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f13(r.counterexample![0], hooks)).toMatch(/EPT area/)
   })
@@ -193,7 +193,7 @@ describe("F14 channel privacy", () => {
 
   it("the property catches an EPT that lets outsiders read the page", () => {
     const hooks: System.SystemHooks = { makeEpt: (s, m) => new ReadAllEpt(m.sim, s, m.memory.frames, m.layout) }
-    const r = fc.check(fc.property(f14Arb, (c) => f14(c, hooks) === null), { numRuns: 25 })
+    const r = fc.check(fc.property(f14Arb, (c) => f14(c, hooks) === null), { numRuns: 75, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f14(r.counterexample![0], hooks)).toMatch(/outsider/)
   })
@@ -232,7 +232,7 @@ describe("F15 interrupt multicast", () => {
 
   it("the property catches an I/O APIC entry programmed to every core", () => {
     const hooks: System.SystemHooks = { nicMask: (m) => m.apicBus.maskOf(m.cores.map((c) => c.index)) }
-    const r = fc.check(fc.property(f15Arb, (c) => f15(c, hooks) === null), { numRuns: 30 })
+    const r = fc.check(fc.property(f15Arb, (c) => f15(c, hooks) === null), { numRuns: 90, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f15(r.counterexample![0], hooks)).toMatch(/not a sharer/)
   })

@@ -68,6 +68,6 @@ describe("reboot baseline", () => {
   })
 
   it("the property catches a reboot that only freezes the machine", () => {
-    expect(() => fc.assert(fc.property(caseArb, restarts(FreezingRecovery)), { numRuns: 3 })).toThrow()
+    expect(() => fc.assert(fc.property(caseArb, restarts(FreezingRecovery)), { numRuns: 9, endOnFailure: true })).toThrow()
   })
 })

@@ -197,7 +197,7 @@ describe("F21 recovery accounting", () => {
 
   it("the property catches a recovery that skips a phase's time", () => {
     const hooks: System.SystemHooks = { recoveryClass: HastyRecovery }
-    const r = fc.check(fc.property(f21Arb, (c) => f21(c, hooks) === null), { numRuns: 30 })
+    const r = fc.check(fc.property(f21Arb, (c) => f21(c, hooks) === null), { numRuns: 90, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f21(r.counterexample![0], hooks)).toMatch(/outage/)
   })
@@ -291,7 +291,7 @@ describe("F19 with recovery", () => {
     const hooks: System.SystemHooks = { makeEpt: (s: number, m: Machine.Machine) => new LeakyEpt(m.sim, s, m.memory.frames, m.layout) }
     // The first counterexample is enough (62 % of cases are one: 93 of 150 sampled); shrinking one
     // took over the test's 60 s under some seeds (seed campaign 20261206, seed 1122248506).
-    const r = fc.check(fc.property(f19rArb, (c) => unaffected(c).length === 0 || f19r(c, hooks) === null), { numRuns: 40, endOnFailure: true })
+    const r = fc.check(fc.property(f19rArb, (c) => unaffected(c).length === 0 || f19r(c, hooks) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f19r(r.counterexample![0], hooks)).toMatch(/trace changed/)
   })
@@ -338,7 +338,7 @@ describe("F20 mailboxes across a channel recovery", () => {
 
   it("the property catches a re-initialisation that restarts the writer's sequence", () => {
     const hooks: System.SystemHooks = { mailboxClass: ForgetfulMailbox }
-    const r = fc.check(fc.property(monoArb, (c) => monoAcrossRecovery(c, hooks) === null), { numRuns: 20 })
+    const r = fc.check(fc.property(monoArb, (c) => monoAcrossRecovery(c, hooks) === null), { numRuns: 60, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(monoAcrossRecovery(r.counterexample![0], hooks)).toMatch(/then/)
   })

@@ -75,7 +75,7 @@ describe("scheduler invariants in the full system", { timeout: 120_000 }, () => 
   })
 
   it("catch a scheduler that ignores priority, naming time, sandbox, core, VCPU and seed", () => {
-    const r = fc.check(fc.property(systemArb, (d) => run(d, { makeScheduler: () => new IgnoresPriority(toConfig(d).scheduler as never) }) === null), { numRuns: 40 })
+    const r = fc.check(fc.property(systemArb, (d) => run(d, { makeScheduler: () => new IgnoresPriority(toConfig(d).scheduler as never) }) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     const m = run(r.counterexample![0], { makeScheduler: () => new IgnoresPriority(toConfig(r.counterexample![0]).scheduler as never) })
     expect(m).toMatch(/^sandbox \d+ core \d+ VCPU \d+ "[^"]+": F2: VCPU \d+ .* S2 \(ties: (rotate|declaration)(, edf)?\) selects VCPU \d+ .*\(at t=\d+ns, event .*, seed \d+\)$/)
@@ -83,7 +83,7 @@ describe("scheduler invariants in the full system", { timeout: 120_000 }, () => 
 
   it("catch an idle core that programs no timer (F10, with the core's held time allowed for)", () => {
     const timed = systemArb.filter((d) => d.scheduler["maxTimerIntervalNs"] !== Infinity)
-    const r = fc.check(fc.property(timed, (d) => run(d, { makeScheduler: () => new NoIdleTimer(toConfig(d).scheduler as never) }) === null), { numRuns: 40 })
+    const r = fc.check(fc.property(timed, (d) => run(d, { makeScheduler: () => new NoIdleTimer(toConfig(d).scheduler as never) }) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(run(r.counterexample![0], { makeScheduler: () => new NoIdleTimer(toConfig(r.counterexample![0]).scheduler as never) })).toMatch(/F10: the scheduler ran at \d+ns/)
   })

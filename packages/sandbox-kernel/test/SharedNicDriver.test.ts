@@ -196,7 +196,7 @@ describe("F16 shared RX ring", () => {
 
   it("the property catches a driver that recycles a descriptor before every sharer passed it", () => {
     const hooks: System.SystemHooks = { makeDriver: (...a) => new EagerDriver(...a) }
-    const r = fc.check(fc.property(f16Arb, (c) => f16(c, hooks) === null), { numRuns: 40 })
+    const r = fc.check(fc.property(f16Arb, (c) => f16(c, hooks) === null), { numRuns: 120, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(f16(r.counterexample![0], hooks)).toMatch(/gave back|missed|after frame/)
   })

@@ -137,7 +137,7 @@ describe("SMP Quest: the big kernel lock", () => {
         return 0
       }
     }
-    expect(fc.check(fc.property(acquisitions, (acq) => exclusive(Forgetful, acq)), { numRuns: 200 }).failed).toBe(true)
+    expect(fc.check(fc.property(acquisitions, (acq) => exclusive(Forgetful, acq)), { numRuns: 600, endOnFailure: true }).failed).toBe(true)
   })
 
   it("a garbage lock word makes every core spin for ever at its next kernel entry", () => {
@@ -239,7 +239,7 @@ describe("SMP Quest: cross-core wake-ups by IPI", () => {
   })
 
   it("a kernel that wakes the remote scheduler directly (no IPI) is caught", () => {
-    const r = fc.check(fc.property(caseArb, (c) => byIpi(run(c, NoIpiSmp)) === null), { numRuns: 15 })
+    const r = fc.check(fc.property(caseArb, (c) => byIpi(run(c, NoIpiSmp)) === null), { numRuns: 45, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(byIpi(run(r.counterexample![0], NoIpiSmp))).toMatch(/delivered 0 ns after the wake-up|hand-offs to core 0: 0/)
   })
@@ -316,7 +316,7 @@ describe("SMP Quest: shared kernel state", () => {
   })
 
   it("a kernel that never reads its shared state is caught", () => {
-    const r = fc.check(fc.property(caseArb, (c) => corrupts(c, BlindSmp) === null), { numRuns: 10 })
+    const r = fc.check(fc.property(caseArb, (c) => corrupts(c, BlindSmp) === null), { numRuns: 30, endOnFailure: true })
     expect(r.failed).toBe(true)
     expect(corrupts(r.counterexample![0], BlindSmp)).toMatch(/did not stop/)
   })

@@ -131,7 +131,7 @@ describe("EventQueue", () => {
       fc.property(fc.commands(commands, { size: "+1" }), (cmds) => {
         fc.modelRun(() => ({ model: { events: [], seq: 0, handles: [] }, real: new LifoQueue(16) }), cmds)
       }),
-      { numRuns: 300 },
+      { numRuns: 900, endOnFailure: true },
     )
     expect(result.failed).toBe(true)
   })

@@ -104,7 +104,7 @@ describe("RTA exactness: synchronous periodic set, implicit deadlines, one threa
     assertHolds(sets, (tasks) => rtaExact(tasks, rta), 150)
   })
   it("catches an RTA with an off-by-one (floor instead of ceil)", () => {
-    const r = findViolation(sets, (tasks) => rtaExact(tasks, brokenRta), 150)
+    const r = findViolation(sets, (tasks) => rtaExact(tasks, brokenRta), 450)
     expect(r.failed).toBe(true)
   })
 })
@@ -164,7 +164,7 @@ describe("interference bound: a lowest-priority periodic VCPU never exceeds the 
     assertHolds(interferenceCases, (c) => interference(c), 150)
   })
   it("catches servers whose chunks come back after half a period", () => {
-    const r = findViolation(interferenceCases, (c) => interference(c, (C, T) => new HalfPeriodRepost(C, T)), 150)
+    const r = findViolation(interferenceCases, (c) => interference(c, (C, T) => new HalfPeriodRepost(C, T)), 450)
     expect(r.failed).toBe(true)
   })
 })
@@ -220,7 +220,7 @@ describe("EDF (scheduler.priority 'edf'): the processor-demand test is exact aga
     assertHolds(edfCases, (c) => edfExact(c), 150)
   })
   it("catches a dbf with an off-by-one (one job too few due by L)", () => {
-    const r = findViolation(edfCases, (c) => edfExact(c, brokenDbf), 150)
+    const r = findViolation(edfCases, (c) => edfExact(c, brokenDbf), 450)
     expect(r.failed).toBe(true)
   })
   it("utilisation test: Σ C/T ≤ 1 decides for implicit deadlines; the set RM cannot schedule runs under EDF without a miss", () => {

@@ -115,7 +115,7 @@ describe("interference bound of deferrable servers: RTA with release jitter T âˆ
     assertHolds(cases, (c) => interference(c), 150)
   })
   it("the sporadic-task model (no jitter) is violated by deferrable servers", () => {
-    const r = findViolation(cases.filter((c) => c.servers.some((s) => s.deferrable)), (c) => interference(c, sporadicTask), 300)
+    const r = findViolation(cases.filter((c) => c.servers.some((s) => s.deferrable)), (c) => interference(c, sporadicTask), 900)
     expect(r.failed).toBe(true)
   })
 })

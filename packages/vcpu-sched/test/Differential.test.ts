@@ -106,19 +106,19 @@ class PreemptsEqual extends PcpuScheduler {
 
 describe("the differential property catches deliberately broken variants", () => {
   it("budget charged for the wrong interval (from the thread's start, without the scheduler overhead)", () => {
-    const m = findDifference((o) => mainVcpu(chargesFromDispatch(o.schedOverheadNs ?? 0))(o), 300)
+    const m = findDifference((o) => mainVcpu(chargesFromDispatch(o.schedOverheadNs ?? 0))(o), 900)
     expect(m).not.toBeNull()
   })
   it("EDF: a sporadic server's deadline that never advances (deadline-monotonic instead of EDF)", () => {
-    const m = findDifference(mainVcpu(DeadlineNeverAdvances), 300, diffCases({ priority: fc.constant("edf") }))
+    const m = findDifference(mainVcpu(DeadlineNeverAdvances), 900, diffCases({ priority: fc.constant("edf") }))
     expect(m).not.toBeNull()
   })
   it("EDF: S2 choosing on the priority from before the refresh", () => {
-    const m = findDifference((o) => ({ scheduler: new SelectsOnStalePriority(o) }), 300, diffCases({ priority: fc.constant("edf") }))
+    const m = findDifference((o) => ({ scheduler: new SelectsOnStalePriority(o) }), 900, diffCases({ priority: fc.constant("edf") }))
     expect(m).not.toBeNull()
   })
   it("a wakeup preempting an equal-priority VCPU", () => {
-    const m = findDifference((o) => ({ scheduler: new PreemptsEqual(o) }), 300)
+    const m = findDifference((o) => ({ scheduler: new PreemptsEqual(o) }), 900)
     expect(m).not.toBeNull()
   })
 })
@@ -129,7 +129,7 @@ describe("one level down: random call sequences on one VCPU, src policy = refere
     if (r.failed) throw new Error(`seed ${r.seed}: ${JSON.stringify(r.counterexample![0])}\n${hookDiffer(r.counterexample![0])}`)
   })
   it("catches the SS6 merge without the − u term (the whole-harness property reaches SS6 with u > 0 about once in 1000 specs)", () => {
-    const r = fc.check(fc.property(hookCases(), (c) => hookDiffer(c, c.policy === "quest" ? () => new MergeForgetsUsage(c.C, c.T, 0, { maxRepl: c.maxRepl, splitAdvancesHead: c.splitAdvancesHead }) : undefined) === null), { numRuns: 3000 })
+    const r = fc.check(fc.property(hookCases(), (c) => hookDiffer(c, c.policy === "quest" ? () => new MergeForgetsUsage(c.C, c.T, 0, { maxRepl: c.maxRepl, splitAdvancesHead: c.splitAdvancesHead }) : undefined) === null), { numRuns: 9000, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 })

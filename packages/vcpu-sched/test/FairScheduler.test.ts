@@ -223,12 +223,12 @@ describe("FairScheduler properties", () => {
 
   it("the share property catches a scheduler that ignores weights (round robin)", () => {
     const unequal = hogCase().filter((c) => new Set(c.threads.map((t) => t.nice)).size > 1)
-    const r = fc.check(fc.property(unequal, (c) => shareViolation(c, IgnoresWeights) === null), { numRuns: 100 })
+    const r = fc.check(fc.property(unequal, (c) => shareViolation(c, IgnoresWeights) === null), { numRuns: 300, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 
   it("the share property catches a scheduler that picks the largest vruntime (starvation)", () => {
-    const r = fc.check(fc.property(hogCase(), (c) => shareViolation(c, PicksLargest) === null), { numRuns: 100 })
+    const r = fc.check(fc.property(hogCase(), (c) => shareViolation(c, PicksLargest) === null), { numRuns: 300, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 
@@ -237,7 +237,7 @@ describe("FairScheduler properties", () => {
   })
 
   it("the placement property catches a scheduler that forgets to place sleepers (a long sleeper comes back far behind)", () => {
-    const r = fc.check(fc.property(mixedCase(), (c) => driveCase(c, ForgetsPlacement, invariantCheck(c)).violation === null), { numRuns: 200 })
+    const r = fc.check(fc.property(mixedCase(), (c) => driveCase(c, ForgetsPlacement, invariantCheck(c)).violation === null), { numRuns: 600, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 })

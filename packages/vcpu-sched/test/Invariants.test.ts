@@ -161,20 +161,20 @@ class RestartsAtWakeup extends DeferrableServer {
 
 describe("the checker catches", () => {
   it("a scheduler that ignores priority (F2)", () => {
-    expect(caught(findViolation(specs(), (spec) => checked(spec, {}, (o) => new IgnoresPriority(o)), 100), /F2: VCPU \d+ .* S2 \(ties/)).toBe(true)
+    expect(caught(findViolation(specs(), (spec) => checked(spec, {}, (o) => new IgnoresPriority(o)), 300), /F2: VCPU \d+ .* S2 \(ties/)).toBe(true)
   })
   it("a scheduler that breaks ties the wrong way (F2, S2's `<` written `≤`)", () => {
-    const r = findViolation(tied, (spec) => checked(spec, {}, (o) => new LastOfEqual(o)), 200)
+    const r = findViolation(tied, (spec) => checked(spec, {}, (o) => new LastOfEqual(o)), 600)
     expect(caught(r, /F2: VCPU \d+ .* S2 \(ties/)).toBe(true)
   })
   it("a wakeup that preempts an equal-priority VCPU (W1)", () => {
     const rotate = tied.map((s): PcpuSpec => ({ ...s, options: { ...s.options, ties: "rotate" } }))
-    const r = findViolation(rotate, (spec) => checked(spec, {}, (o) => new PreemptsEqual(o)), 200)
+    const r = findViolation(rotate, (spec) => checked(spec, {}, (o) => new PreemptsEqual(o)), 600)
     expect(caught(r, /W1: the wakeup of thread \d+ .* asked for preemption of VCPU/)).toBe(true)
   })
   it("an idle PCPU that programs no timer (F10)", () => {
     const timed = specs({ options: Arbitraries.schedulerOptions().filter((o) => o.maxTimerIntervalNs !== Infinity) })
-    expect(caught(findViolation(timed, (spec) => checked(spec, {}, (o) => new NoIdleTimer(o)), 100), /F10: the scheduler ran at \d+ns, \d+ns after its timer/)).toBe(true)
+    expect(caught(findViolation(timed, (spec) => checked(spec, {}, (o) => new NoIdleTimer(o)), 300), /F10: the scheduler ran at \d+ns, \d+ns after its timer/)).toBe(true)
   })
   it("a driver that waits for the timer instead of invoking on a preempting wakeup (F9)", () => {
     const r = findViolation(specs(), (spec) => {
@@ -185,21 +185,21 @@ describe("the checker catches", () => {
         if (e instanceof Simulation.SimulationError) return e.message
         throw e
       }
-    }, 100)
+    }, 900)
     expect(caught(r, /F9: a wakeup at \d+ns asked for preemption/)).toBe(true)
   })
   it("an SS6 merge that drops a term (F1)", () => {
-    const r = findViolation(specs({ ios: [0, 0] }), (spec) => checked(spec, { makeVcpu: (_i, v) => (v.kind === "io" ? undefined : new DropsMergeTerm(v.budgetNs, v.periodNs, 0, { maxRepl: spec.options?.maxRepl ?? 32 })) }), 150)
+    const r = findViolation(specs({ ios: [0, 0] }), (spec) => checked(spec, { makeVcpu: (_i, v) => (v.kind === "io" ? undefined : new DropsMergeTerm(v.budgetNs, v.periodNs, 0, { maxRepl: spec.options?.maxRepl ?? 32 })) }), 450)
     expect(caught(r, /F1: Σ Q = \d+ ≠ C/)).toBe(true)
   })
   it("a PIBS unblock that moves eligibility back (F7)", () => {
-    const r = findViolation(specs({ ios: [1, 2] }), (spec) => checked(spec, { makeVcpu: (_i, v) => (v.kind === "io" ? new ResetsEligibility(v.budgetNs, v.periodNs) : undefined) }), 150)
+    const r = findViolation(specs({ ios: [1, 2] }), (spec) => checked(spec, { makeVcpu: (_i, v) => (v.kind === "io" ? new ResetsEligibility(v.budgetNs, v.periodNs) : undefined) }), 450)
     expect(caught(r, /F7: e went back/)).toBe(true)
   })
   it("a deferrable server whose periods restart at a wakeup (its own check, DS0)", () => {
     const drifting = specs().map((s): PcpuSpec => ({ ...s, vcpus: s.vcpus.map((v) => (v.kind === "io" ? v : { ...v, policy: "deferrable" })) }))
     const make = (i: number, v: { kind?: "main" | "io"; budgetNs: number; periodNs: number }) => (v.kind === "io" ? undefined : new RestartsAtWakeup({ budgetNs: v.budgetNs, periodNs: v.periodNs, deadlineNs: v.periodNs }, { rule: "rm", createdAtNs: 0 }))
-    const r = findViolation(drifting, (spec) => checked(spec, { makeVcpu: make }), 100)
+    const r = findViolation(drifting, (spec) => checked(spec, { makeVcpu: make }), 300)
     expect(r.failed).toBe(true)
     expect(String(r.errorInstance)).toMatch(/DS0: period start \d+ is not s₀ \+ kT/)
   })

@@ -163,7 +163,7 @@ describe("F6 PIBS bandwidth: execution in any window W ≤ U·W + U·T_max (+ U�
     assertHolds(ioSpecs(clamp), (spec) => f6(spec), 120)
   })
   it("catches a PIBS whose eligibility forgets to divide by U", () => {
-    const r = findViolation(ioSpecs(false), (spec) => f6(spec, ForgetsUtilisation), 200)
+    const r = findViolation(ioSpecs(false), (spec) => f6(spec, ForgetsUtilisation), 600)
     expect(r.failed).toBe(true)
   })
   it("the spec's form (S = 0) fails when a grant is used late: the next grant follows at once (printed; derivation in the README)", () => {
@@ -187,7 +187,7 @@ describe("F6 PIBS bandwidth: execution in any window W ≤ U·W + U·T_max (+ U�
     expect(v.maxGrantSpanNs).toBe(10 * MS)
     expect(checkBandwidth(iv, v.budgetCapNs, v.creationPeriodNs, v.maxPeriodNs, v.maxGrantSpanNs)).toBeNull()
     // And on random workloads: the spec's form fails, the lag-aware form holds (the test above).
-    expect(fc.check(fc.property(ioSpecs(false), (sp) => f6(sp, IoVcpu, false) === null), { numRuns: 300, endOnFailure: true }).failed).toBe(true)
+    expect(fc.check(fc.property(ioSpecs(false), (sp) => f6(sp, IoVcpu, false) === null), { numRuns: 900, endOnFailure: true }).failed).toBe(true)
   })
 })
 
@@ -196,7 +196,7 @@ describe("F7 PIBS bookkeeping: e never decreases, e ≥ now after P4, b ≤ U·T
     assertHolds(ioSpecs(clamp), (spec) => f7(spec, CheckedIoVcpu), 120)
   })
   it("catches a PIBS that banks past eligibility", () => {
-    const r = findViolation(ioSpecs(false), (spec) => f7(spec, CheckedBanks), 120)
+    const r = findViolation(ioSpecs(false), (spec) => f7(spec, CheckedBanks), 360)
     expect(r.failed).toBe(true)
   })
 })
@@ -231,7 +231,7 @@ describe("F8 mixed test (E8): when the §C.3 inequality holds, Main VCPUs keep F
     assertHolds(mixed, (spec) => f8(spec, true), 1000)
   })
   it("has counterexamples with pibsClampOnInherit = false (the code-faithful default), as the spec expects", () => {
-    const r = findViolation(mixed, (spec) => f8(spec, false), 3000)
+    const r = findViolation(mixed, (spec) => f8(spec, false), 3000, { shrink: true })
     expect(r.failed).toBe(true)
     const error = r.errorInstance instanceof Error ? r.errorInstance.message : String(r.errorInstance)
     console.log(`F8 counterexample with pibsClampOnInherit = false (shrunk ${r.numShrinks} times):\n${JSON.stringify(r.counterexample?.[0])}\n${error}`)

@@ -153,7 +153,7 @@ describe("F1 conservation (Σ Q = C, amounts > 0, sorted, |Q| ≤ maxRepl, 0 ≤
     assertHolds(specs(true), (spec) => f1(spec), 150)
   })
   it("catches a Main VCPU that forgets to re-post a used chunk", () => {
-    const r = findViolation(specs(false), (spec) => f1(spec, (C, T) => new ForgetsRepost(C, T)), 150)
+    const r = findViolation(specs(false), (spec) => f1(spec, (C, T) => new ForgetsRepost(C, T)), 450)
     expect(r.failed).toBe(true)
   })
 })
@@ -205,19 +205,19 @@ describe("F4 window bound: execution in any window k·T ≤ (k+1)·(C+δ), for s
   it("does not hold without the utilisation premise: a starved server catches up with back-to-back chunks", () => {
     // Chunks come back one period after they became ELIGIBLE (SS4.1), so a VCPU delayed by more
     // than T (overload) consumes its backlog of chunks in a burst: more than (k+1)·C in k·T.
-    const r = findViolation(specs(false), (spec) => f4(spec), 300)
+    const r = findViolation(specs(false), (spec) => f4(spec), 900)
     expect(r.failed).toBe(true)
   })
   it("catches a Main VCPU that re-posts overruns with the chunk (budget amplification)", () => {
     const heavy = fc.record({ spec: specs(false, 1), delta: fc.constantFrom(300 * US, 500 * US) })
       .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, enforcementLatencyNs: delta } }))
-    const r = findViolation(heavy, (spec) => f4(spec, (C, T, o) => new AmplifiesOverrun(C, T, 0, { maxRepl: o?.maxRepl ?? 32 })), 200)
+    const r = findViolation(heavy, (spec) => f4(spec, (C, T, o) => new AmplifiesOverrun(C, T, 0, { maxRepl: o?.maxRepl ?? 32 })), 600)
     expect(r.failed).toBe(true)
   })
   it("catches the naive POSIX rules with δ > 0 (worked example 1's window of 10 > 2·(4+1))", () => {
     const naive = fc.record({ spec: specs(false, 1), delta: fc.constantFrom(300 * US, 500 * US) })
       .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, policy: "posixNaive", enforcementLatencyNs: delta } }))
-    const r = findViolation(naive, (spec) => f4(spec), 200)
+    const r = findViolation(naive, (spec) => f4(spec), 600)
     expect(r.failed).toBe(true)
   })
 })

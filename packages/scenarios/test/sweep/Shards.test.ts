@@ -50,6 +50,6 @@ describe("Shards", () => {
       const extra = shard !== undefined && shard.index === 0 && shard.count > 1 ? Shards.select(plan, { index: 1, count: shard.count }).slice(0, 1) : []
       return [...runs, ...extra]
     }
-    expect(fc.check(fc.property(arb, ([runs, count]) => partitions(broken, runs, count))).failed).toBe(true)
+    expect(fc.check(fc.property(arb, ([runs, count]) => partitions(broken, runs, count)), { numRuns: 300, endOnFailure: true }).failed).toBe(true)
   })
 })
