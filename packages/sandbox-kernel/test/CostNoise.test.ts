@@ -38,9 +38,13 @@ const jitterHolds = (N: typeof CostNoise) => (seed: number, fraction: number, co
     expect(v).toBeLessThanOrEqual(costNs + d)
     sum += v
   }
-  // The constant stays the mean: within 4 standard errors of a uniform on [−d, d].
+  // The constant stays the mean: within 6 standard errors of a uniform on [−d, d]. The bound is a
+  // false-alarm rate we choose: P(|Z| > 6) ≈ 2·10⁻⁹ per case, so about 2·10⁻⁷ per seed at 100 cases
+  // (4 standard errors, 6·10⁻⁵ per case, failed about once in 160 seeds: seed campaign, master seed
+  // 20261207, seed 444942581, 4.15 standard errors). The broken variant below shifts the mean by d,
+  // √(3·draws) ≈ 35 standard errors, so it is still caught at once.
   const se = d / Math.sqrt(3) / Math.sqrt(draws)
-  expect(Math.abs(sum / draws - costNs)).toBeLessThanOrEqual(4 * se + 1)
+  expect(Math.abs(sum / draws - costNs)).toBeLessThanOrEqual(6 * se + 1)
 }
 
 const jitterArgs = [fc.integer({ min: 0, max: 1_000_000 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.integer({ min: 100, max: 100_000 })] as const
