@@ -186,29 +186,29 @@ type Replace<T, R> = T extends unknown ? Omit<T, keyof R> & R : never
 /** A VCPU in the old spelling. @deprecated write `budget` and `period` (durations). */
 export type LegacyVcpu = Omit<SandboxVcpuInput, "budget" | "period"> & { readonly budgetNs: number; readonly periodNs: number }
 /** A job in the old spelling. @deprecated write `job` as the list of steps, releases in `arrivals`. */
-export type LegacyJob = { readonly steps: NonNullable<SystemThreadInput["job"]>; readonly every?: string | number; readonly offset?: string | number; readonly deadline?: string | number; readonly repeat?: boolean }
+export type LegacyJob = { readonly steps: NonNullable<SystemThreadInput["job"]>; readonly every?: string | number | undefined; readonly offset?: string | number | undefined; readonly deadline?: string | number | undefined; readonly repeat?: boolean | undefined }
 /** A thread, fields in the old spelling allowed (deprecated: `vcpu` by index, `periodic`, `startNs`, a job object). */
-export type ThreadInput = Replace<SystemThreadInput, { readonly vcpu?: string | number; readonly job?: SystemThreadInput["job"] | LegacyJob }> & {
+export type ThreadInput = Replace<SystemThreadInput, { readonly vcpu?: string | number | undefined; readonly job?: SystemThreadInput["job"] | LegacyJob | undefined }> & {
   /** @deprecated write `arrivals: {kind: "periodic", period, offset}` and `deadline` */
-  readonly periodic?: { readonly periodNs: number; readonly offsetNs?: number; readonly deadlineNs?: number }
+  readonly periodic?: { readonly periodNs: number; readonly offsetNs?: number | undefined; readonly deadlineNs?: number | undefined } | undefined
   /** @deprecated write `start` (a duration) */
-  readonly startNs?: number
+  readonly startNs?: number | undefined
 }
 /** A ping host, fields in the old spelling allowed (deprecated: `target` by index, `…Ns` durations). */
-export type HostInputCompat = Replace<HostInput, { readonly target?: SandboxRef }> & {
-  /** @deprecated write `interval` */ readonly intervalNs?: number
-  /** @deprecated write `floodInterval` */ readonly floodIntervalNs?: number
-  /** @deprecated write `timeout` */ readonly timeoutNs?: number
-  /** @deprecated write `start` */ readonly startNs?: number
+export type HostInputCompat = Replace<HostInput, { readonly target?: SandboxRef | undefined }> & {
+  /** @deprecated write `interval` */ readonly intervalNs?: number | undefined
+  /** @deprecated write `floodInterval` */ readonly floodIntervalNs?: number | undefined
+  /** @deprecated write `timeout` */ readonly timeoutNs?: number | undefined
+  /** @deprecated write `start` */ readonly startNs?: number | undefined
 }
 type WriteInput = Replace<z.input<typeof writeDecl>, { readonly sandbox: SandboxRef }> | z.input<typeof writeDecl>
 /** A fault, fields in the old spelling allowed (deprecated: sandbox indices, `atNs`, `detectAfterNs`). */
 export type FaultInputCompat = z.input<typeof faultDecl> extends infer F ? F extends unknown ? Omit<F, "sandbox" | "target" | "writes"> & {
   readonly sandbox: SandboxRef
-  readonly target?: SandboxRef
-  readonly writes?: ReadonlyArray<WriteInput>
-  /** @deprecated write `at` */ readonly atNs?: number
-  /** @deprecated write `detectAfter` */ readonly detectAfterNs?: number
+  readonly target?: SandboxRef | undefined
+  readonly writes?: ReadonlyArray<WriteInput> | undefined
+  /** @deprecated write `at` */ readonly atNs?: number | undefined
+  /** @deprecated write `detectAfter` */ readonly detectAfterNs?: number | undefined
 } : never : never
 
 type SandboxDeclInput = z.input<typeof sandboxSchema>
@@ -218,16 +218,16 @@ type SandboxDeclInput = z.input<typeof sandboxSchema>
  */
 export type SystemInput = Omit<SystemDeclInput, "sandboxes" | "hosts" | "channels" | "faults" | "nic" | "virtualization"> & {
   /** The NIC options (deprecated: `sharers` and `master` by index). */
-  readonly nic?: Replace<z.input<typeof nicDecl>, { readonly sharers?: readonly SandboxRef[]; readonly master?: SandboxRef }>
+  readonly nic?: Replace<z.input<typeof nicDecl>, { readonly sharers?: readonly SandboxRef[] | undefined; readonly master?: SandboxRef | undefined }> | undefined
   /** The virtualisation options (deprecated: `driverDomain` by index). */
-  readonly virtualization?: Replace<z.input<typeof virtualizationDecl>, { readonly driverDomain?: SandboxRef }>
+  readonly virtualization?: Replace<z.input<typeof virtualizationDecl>, { readonly driverDomain?: SandboxRef | undefined }> | undefined
   readonly sandboxes?: Array<Omit<SandboxDeclInput, "vcpus" | "threads"> & {
-    readonly vcpus?: ReadonlyArray<SandboxVcpuInput | LegacyVcpu>
-    readonly threads?: ReadonlyArray<ThreadInput>
-  }>
-  readonly hosts?: ReadonlyArray<HostInputCompat>
-  readonly channels?: ReadonlyArray<Replace<z.input<typeof channelDecl>, { readonly between: readonly [SandboxRef, SandboxRef] }>>
-  readonly faults?: ReadonlyArray<FaultInputCompat>
+    readonly vcpus?: ReadonlyArray<SandboxVcpuInput | LegacyVcpu> | undefined
+    readonly threads?: ReadonlyArray<ThreadInput> | undefined
+  }> | undefined
+  readonly hosts?: ReadonlyArray<HostInputCompat> | undefined
+  readonly channels?: ReadonlyArray<Replace<z.input<typeof channelDecl>, { readonly between: readonly [SandboxRef, SandboxRef] }>> | undefined
+  readonly faults?: ReadonlyArray<FaultInputCompat> | undefined
 }
 
 /** A sandbox as written (either spelling, before defaults). */

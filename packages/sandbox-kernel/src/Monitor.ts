@@ -202,7 +202,7 @@ export class Monitor implements ExitHandler {
   }
 
   next(k: Kernel, p: Pcpu): number {
-    const t = this.running[p.index]
+    const t = this.running[p.index] ?? null
     if (t === null) return -1
     const ns = t.next(k, p)
     if (ns >= 0) return ns

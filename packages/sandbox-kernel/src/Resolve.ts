@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Objects } from "@qvsim/sim-core"
 import { Errors, Issues, MachineConfig } from "@qvsim/hardware"
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import type { ChannelConfig } from "./Channels.ts"
@@ -34,12 +35,6 @@ export const defaultPhaseCycles = (name: PhaseName, channelReinitCycles: number,
   name === "channelReinit" ? channelReinitCycles : (machine.costs as Record<string, number>)[name]!
 
 const defaultVcpus: readonly SandboxVcpuDecl[] = DEFAULT_VCPUS.map((v) => SandboxVcpu.parse(v))
-
-const stripUndefined = <A extends object>(a: A): Partial<A> => {
-  const out: Partial<A> = {}
-  for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
-  return out
-}
 
 const list = (names: Iterable<string>): string => [...names].join(", ")
 
@@ -178,7 +173,7 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       }
     })
     if (lx !== null) lx.finish(vcpus)
-    sandboxes.push({ index: s, name: names[s]!, kind: linux ? "linux" : "quest", linux: lx?.options ?? null, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...stripUndefined(g?.monitor ?? {}) } })
+    sandboxes.push({ index: s, name: names[s]!, kind: linux ? "linux" : "quest", linux: lx?.options ?? null, cores, vcpus, threads, transmitEnabled: g?.transmitEnabled ?? true, monitor: { ...decl.monitor, ...Objects.stripUndefined(g?.monitor ?? {}) } })
   }
 
   // The NIC's sharers and master, the Xen driver domain (by name; the kernel's options by index).

@@ -12,7 +12,8 @@ import { MS } from "./support.ts"
 /** The reboot as it was: the machine held, the threads kept (the broken variant). */
 class FreezingRecovery extends Recovery.Recovery {
   constructor(env: Recovery.RecoveryEnv, ...rest: ConstructorParameters<typeof Recovery.Recovery> extends [unknown, ...infer R] ? R : never) {
-    super({ ...env, rebootThreads: undefined }, ...rest)
+    const { rebootThreads: _held, ...held } = env
+    super(held, ...rest)
   }
 }
 

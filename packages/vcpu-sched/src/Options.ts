@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Objects } from "@qvsim/sim-core"
 import "./BuiltinPolicies.ts"
 import * as Policy from "./Policy.ts"
 import type { PriorityRule } from "./Vcpu.ts"
@@ -93,9 +94,9 @@ export interface SchedulerOptions {
 const NS_PER_MS = 1_000_000
 
 /** Scheduler options as a caller gives them: any subset, and the deprecated `ssPolicy`. */
-export type SchedulerOptionsInput = Partial<SchedulerOptions> & {
+export type SchedulerOptionsInput = { readonly [K in keyof SchedulerOptions]?: SchedulerOptions[K] | undefined } & {
   /** @deprecated use `policy` (`'quest'` = `'sporadic'`). */
-  readonly ssPolicy?: SsPolicy
+  readonly ssPolicy?: SsPolicy | undefined
 }
 
 /** The spec's defaults (§D.12). */
@@ -139,7 +140,7 @@ export const resolveOptions = (partial: SchedulerOptionsInput = {}): SchedulerOp
   const { ssPolicy, ...rest } = partial
   const fromSs = ssPolicy === undefined ? undefined : ssPolicy === "quest" || ssPolicy === "posixNaive" ? Policy.fromSsPolicy(ssPolicy) : bad("ssPolicy", ssPolicy, "expected 'quest' or 'posixNaive' (deprecated: use policy)")
   if (fromSs !== undefined && rest.policy !== undefined && rest.policy !== fromSs) bad("ssPolicy", ssPolicy, `contradicts policy=${JSON.stringify(rest.policy)} (ssPolicy is deprecated: give policy alone)`)
-  const o: SchedulerOptions = { ...defaults, ...(fromSs === undefined ? {} : { policy: fromSs }), ...stripUndefined(rest) }
+  const o: SchedulerOptions = { ...defaults, ...(fromSs === undefined ? {} : { policy: fromSs }), ...Objects.stripUndefined(rest) }
   if (typeof o.policy !== "string" || !Policy.has(o.policy)) bad("policy", o.policy, `expected a registered policy (${Policy.names().join(", ")})`)
   if (o.priority !== "rm" && o.priority !== "edf") bad("priority", o.priority, "expected 'rm' or 'edf'")
   if (!Number.isSafeInteger(o.maxRepl) || o.maxRepl < 1) bad("maxRepl", o.maxRepl, "expected an integer ≥ 1")
@@ -157,10 +158,4 @@ export const resolveOptions = (partial: SchedulerOptionsInput = {}): SchedulerOp
   if (typeof o.rearmOnBudgetlessWakeup !== "boolean") bad("rearmOnBudgetlessWakeup", o.rearmOnBudgetlessWakeup, "expected a boolean")
   if (o.ties !== "rotate" && o.ties !== "declaration") bad("ties", o.ties, "expected 'rotate' or 'declaration'")
   return Object.freeze(o)
-}
-
-const stripUndefined = <A extends object>(a: A): Partial<A> => {
-  const out: Partial<A> = {}
-  for (const key of Object.keys(a) as (keyof A)[]) if (a[key] !== undefined) out[key] = a[key]
-  return out
 }

@@ -80,7 +80,7 @@ export interface VcpuSpec {
 export interface PcpuSpec {
   readonly vcpus: readonly VcpuSpec[]
   readonly threads: readonly ThreadSpec[]
-  readonly options?: SchedulerOptionsInput
+  readonly options?: SchedulerOptionsInput | undefined
 }
 
 /** Thrown by {@link validate}; `path` names the bad field (e.g. `threads[2].job[0].compute`). */

@@ -21,7 +21,7 @@ export type Op =
    * A timeslice of `d` (waking the VCPU first if it is blocked, at the boundary `wake` if given and
    * later than now), up to the budget plus an overrun of `over`; then maybe a block.
    */
-  | { readonly op: "run"; readonly d: number; readonly over: number; readonly block: boolean; readonly wake?: Boundary }
+  | { readonly op: "run"; readonly d: number; readonly over: number; readonly block: boolean; readonly wake?: Boundary | undefined }
   | { readonly op: "inherit"; readonly T: number }
   /** Idle until a boundary. */
   | { readonly op: "idleTo"; readonly to: Boundary }

@@ -23,7 +23,7 @@ const plan: Plan = (() => {
 })()
 
 const records: RunRecord[] = plan.runs.map((r, i) => ({
-  type: "run", key: r.key, point: { "tasksets.utilisation": plan.points[r.point]![0] }, set: r.set, seed: r.seed,
+  type: "run", key: r.key, point: { "tasksets.utilisation": plan.points[r.point]![0] }, ...(r.set !== undefined ? { set: r.set } : {}), seed: r.seed,
   ok: i !== 7, ...(i !== 7
     ? { fingerprint: "f", simTimeNs: 1, events: 100 + i, metrics: { x: 0.1 * (i + 1) + 1e-17 * i ** 3, ...(i % 2 === 0 ? { y: i } : {}) }, verdicts: { rta: i % 3 !== 0 } }
     : { error: "SimulationError: boom" }),

@@ -105,7 +105,7 @@ export class RefScheduler {
   currentBackground = false
   tPrev = 0
 
-  constructor(options: Partial<RefOptions> = {}) {
+  constructor(options: { readonly [K in keyof RefOptions]?: RefOptions[K] | undefined } = {}) {
     const o: Record<string, unknown> = { ...refDefaults }
     for (const [k, v] of Object.entries(options)) if (v !== undefined) o[k] = v
     this.o = o as unknown as RefOptions
