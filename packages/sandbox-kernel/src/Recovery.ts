@@ -13,7 +13,8 @@
  * The reboot baseline holds every core for `rebootNs` (the faulting one in its monitor, the others
  * halted with interrupts off) and kills every configured thread at its start (their state is
  * lost), then re-initialises the NIC and every stack and restarts the configured threads from
- * their beginning.
+ * their beginning; each core's VCPU scheduler starts as at boot when its halt ends
+ * (`SchedulerReboot.ts`: the halt is charged to no VCPU, budgets are full at the restart).
  *
  * Invariants (F21): every phase is recorded (`recovery.phase` in the scope of the sandbox it ran in)
  * with its configured cycles, its duration in this run (`ns`: the cycles varied by
@@ -35,6 +36,7 @@ import type { Faults, RecoveryMode } from "./Faults.ts"
 import * as Program from "./Program.ts"
 import { actOnPhase, type Phase, type PhaseRecord } from "./RecoveryPhases.ts"
 import { MessageHandler, RebootTask, RECOVERY_VECTOR, Run } from "./RecoveryTasks.ts"
+import { restartScheduler } from "./SchedulerReboot.ts"
 
 export * from "./RecoveryPhases.ts"
 export { MessageHandler, RECOVERY_VECTOR } from "./RecoveryTasks.ts"
@@ -231,6 +233,14 @@ export class Recovery implements FaultHandler {
       }
     }
     k.addThread({ name: `recovery#${rec.id}`, vcpu, program, startNs: 0, user: false })
+  }
+
+  /**
+   * The reboot baseline: core `p` of `k` is up again (the end of its halt); its scheduler starts as
+   * at boot (`SchedulerReboot.ts`). Broken test variants keep the state across the reboot.
+   */
+  restartScheduler(k: Kernel, p: Pcpu): void {
+    restartScheduler(k, p)
   }
 
   /** Phase duration actually spent (broken test variants shorten it). */

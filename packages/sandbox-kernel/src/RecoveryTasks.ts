@@ -120,7 +120,8 @@ class PhaseTask implements MonitorTask {
 
 /**
  * The reboot baseline on the failed sandbox's core: the whole machine is down for `rebootNs`; the
- * configured threads are killed at its start and restarted from their beginning at its end.
+ * configured threads are killed at its start and restarted from their beginning at its end, and
+ * every core's scheduler starts as at boot when its halt ends (`Recovery.restartScheduler`).
  */
 export class RebootTask implements MonitorTask {
   private pr: PhaseRecord | null = null
@@ -142,39 +143,50 @@ export class RebootTask implements MonitorTask {
     env.rebootThreads?.kill()
     // Every other core halts (interrupts off) for the same time.
     for (const other of env.kernels) {
-      for (const q of other.pcpus) if (q !== p) other.runTask(q, new HaltTask(downNs))
+      for (const q of other.pcpus) if (q !== p) other.runTask(q, new HaltTask(this.rc, downNs))
     }
     void p
     return this.rc.phaseNs(phase, downNs)
   }
 
-  next(k: Kernel, _p: Pcpu): number {
+  next(k: Kernel, p: Pcpu): number {
     const env = this.rc.environment
     if (this.pr !== null) {
       const d = env.driver
       d.reinitialise(d.master)
       d.broken.fill(false)
       for (const st of env.stacks) st.up = true
-      // Booted again: the configured threads start from their beginning.
+      // Booted again: this core's scheduler as at boot (before its first invocation after the
+      // halt, so the halt is charged to no VCPU), the configured threads from their beginning.
+      this.rc.restartScheduler(k, p)
       env.rebootThreads?.restart()
       this.rc.phaseEnd(this.rec, this.pr, true)
       this.pr = null
     }
-    void k
     return -1
   }
 }
 
-/** A core held down (interrupts off) for a time: the rest of the machine during a reboot. */
+/**
+ * A core held down (interrupts off) for a time: the rest of the machine during a reboot. At its end
+ * the core is up again: its scheduler starts as at boot, before the invocation that follows the task.
+ */
 class HaltTask implements IrqHandler {
+  private readonly rc: Recovery
   private readonly ns: number
-  constructor(ns: number) {
+  private done = false
+  constructor(rc: Recovery, ns: number) {
+    this.rc = rc
     this.ns = ns
   }
   start(): number {
     return this.ns
   }
-  next(): number {
+  next(k: Kernel, p: Pcpu): number {
+    if (!this.done) {
+      this.done = true
+      this.rc.restartScheduler(k, p)
+    }
     return -1
   }
 }

@@ -42,7 +42,7 @@ const variants: Record<string, string> = {
   "driver-recovery/local": "f4b65d65b4992bcd",
   "driver-recovery/remote": "0e961261c203ff9c",
   "driver-recovery/reboot": "6c63e318390a5ae9",
-  "driver-recovery/smp": "d138cc4aaa704eeb",
+  "driver-recovery/smp": "da67a498cd28081d",
   "isolation/fault-free": "edf36e76dfb9d8b6",
   "isolation/faulty": "2676221ccd013bdf",
   "isolation/smp-fault-free": "693134fd93b6257d",
