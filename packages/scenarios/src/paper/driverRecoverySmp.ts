@@ -55,12 +55,16 @@ export const smpSystem = (base: (seed: number, scale: number, params?: Params) =
   }
 }
 
-/** Per core: the longest time between two heartbeats, ns (the first beat counts from 0). */
+/**
+ * Per core: the longest time between two heartbeats, ns (the first beat counts from 0). The reboot
+ * kills each heartbeat thread and starts a new one of the same name: the core's beats are those of
+ * every thread of its name, in creation order (killed before restarted).
+ */
 export const heartbeatGaps = (run: Run): number[] => {
   const sys: System.System = run.system
   return Array.from({ length: CORES }, (_, c) => {
-    const th = sys.sandboxes[0]!.kernel.threadNamed(`heartbeat@${c}`)
-    const log = (th === undefined ? undefined : beats.get(th.ctx)) ?? []
+    const name = `heartbeat@${c}`
+    const log = sys.sandboxes[0]!.kernel.threads.filter((th) => th.name === name).flatMap((th) => beats.get(th.ctx) ?? [])
     let gap = 0, prev = 0
     for (const t of log) {
       gap = Math.max(gap, t - prev)

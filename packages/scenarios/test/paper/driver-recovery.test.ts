@@ -61,6 +61,9 @@ describe("driver-recovery at paper size", () => {
     const gaps = result.tables[2]!.rows.map((r) => Number(r["longest heartbeat gap (ms)"]))
     expect(gaps.length).toBe(4)
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(10_000)
+    // ... and starts again once the machine is up (the restarted heartbeat's first job comes within
+    // two of its 100 ms periods: its release at the restart, its 1 ms of CPU on a fresh budget).
+    for (const g of gaps) expect(g).toBeLessThan(10_200)
     // The recovery starts right after the 20th reply.
     for (const r of runs) {
       const rec = r.system.recoveries()[0]!
