@@ -18,9 +18,9 @@
  * Categories: every event carries `cat`, the subsystem of its record kind ({@link categoryOf});
  * {@link PerfettoOptions.include} / `exclude` leave whole subsystems out of the file.
  *
- * Flows: a send and its receipt are joined by a flow (`s`, then `f` bound to the receipt's
- * slice), the send chosen by {@link FlowBinder}; ids never repeat in a file, and every flow end
- * has its start.
+ * Flows: a send and each read of it are joined by a flow (`s` bound to the send's slice, `f`
+ * to the read's), the send chosen by {@link FlowBinder}; ids never repeat in a file, and every
+ * flow end has its start.
  *
  * Invariants:
  * - the output is one valid JSON document once {@link PerfettoSink.close} has run; it is written
@@ -28,7 +28,8 @@
  * - every `B` has its `E` on the same track, named like it: slices still open when the trace
  *   closes end at the clock's time (or the last record's);
  * - events are written in record order, each dated by its record, so `ts` never decreases along
- *   the file, except `X` events (VCPU runs and {@link Rule} `complete`), dated by their start.
+ *   the file, except `X` events (VCPU runs and {@link Rule} `complete`), dated by their start,
+ *   and the flow start of a send's second or later read, written at the read, dated by the send.
  *
  * NOTE: `onRecord` is on the hot path. Rules are compiled once per record kind (field indexes,
  * pre-escaped name pieces), track ids are cached per subject, labels per value; an event is one
@@ -165,19 +166,14 @@ export class PerfettoSink implements Trace.TraceSink {
           const tid = this.trackOf(trace, plan, r, subject, values)
           const key = flowKey(values, r.a, r.b)
           const ts = us(t)
-          let id: number | undefined
-          if (r.op === FLOW_OUT) {
-            id = this.flows.send(key)
-          } else {
-            id = this.flows.receive(key)
-          }
+          const start = `${this.trackPrefix[tid]}${r.cat}"ph":"s","ts":${ts},"name":"message","id":"0x`
+          const id = r.op === FLOW_OUT ? this.flows.send(key, subject.scope, start) : this.flows.read(key, subject.scope)
+          // A later read of a send: its flow's start, dated by the send and on its track.
+          if (id >= 0 && this.flows.lateStart !== "") this.emit(`${this.flows.lateStart}${id.toString(16)}"}`)
           this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"X","ts":${ts},"dur":0.001,"name":"${this.names.render(trace, plan, r.name!, subject.scope, values)}"${this.names.args(trace, plan, subject.scope, values)}}`)
           // The arrow's end bound to the slice just written (same ts, track and cat); none for a
-          // flowIn with no send (a corrupted or torn read).
-          if (id !== undefined) {
-            const phase = r.op === FLOW_OUT ? `"ph":"s"` : `"ph":"f","bp":"e"`
-            this.emit(`${this.trackPrefix[tid]}${r.cat}${phase},"ts":${ts},"name":"message","id":"0x${id.toString(16)}"}`)
-          }
+          // read of nothing another scope sent (a corrupted or torn read).
+          if (id >= 0) this.emit(r.op === FLOW_OUT ? `${start}${id.toString(16)}"}` : `${this.trackPrefix[tid]}${r.cat}"ph":"f","bp":"e","ts":${ts},"name":"message","id":"0x${id.toString(16)}"}`)
           break
         }
       }

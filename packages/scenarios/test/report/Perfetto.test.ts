@@ -11,6 +11,7 @@ import { parseScenario } from "../../src/Scenario.ts"
 import { PerfettoSink, RULES, us, type Labels } from "../../src/report/Perfetto.ts"
 import { builtin, ChunkWriter, pcpuScenario, perfettoOf, problems, type TraceDocument, type TraceEvent } from "./support.ts"
 import { validate } from "./traceEventFormat.ts"
+import { FLOW_MEMORY, FlowBinder } from "../../src/report/perfetto/Flows.ts"
 
 const parse = (w: ChunkWriter): TraceDocument => JSON.parse(w.text) as TraceDocument
 const named = (doc: TraceDocument, what: "process_name" | "thread_name"): Map<string, string> =>
@@ -182,24 +183,51 @@ describe("PerfettoSink rules", () => {
     expect(threads.sort()).toEqual(["channels", "channels", "phases", "recovery", "sandbox1/channels"])
   })
 
-  it("flows: a receipt binds to the latest unbound send of its key (a wrapped sequence number never points back), once; a read nobody sent has no arrow", () => {
+  it("flows: a read binds to the latest send of its key from another scope (never to an older, wrapped one, nor to its own sandbox's); every read of a send gets an arrow; a read nobody sent has none", () => {
     const { clock, trace, writer, sink } = setup()
     const kSend = trace.kind("chan.send", ["channel", "seq", "bytes"])
     const kSeen = trace.kind("chan.seen", ["channel", "seq", "corrupted"])
     const s = trace.subject("sandbox1/channels", 1)
     const r = trace.subject("sandbox2/channels", 2)
+    const q = trace.subject("sandbox3/channels", 3)
     trace.emit(kSend, s, 0, 7, 64) // flow 1, never read
     clock.now = 1_000
     trace.emit(kSend, s, 0, 7, 64) // flow 2: the counter wrapped back to 7
     clock.now = 2_000
     trace.emit(kSeen, r, 0, 7, 0) // reads flow 2
-    trace.emit(kSeen, r, 0, 7, 0) // the same send again: no second arrow
+    clock.now = 3_000
+    trace.emit(kSeen, r, 0, 7, 0) // a re-read of the same send: flow 3, started at the send
+    trace.emit(kSeen, q, 0, 7, 0) // a second reader of it: flow 4
+    clock.now = 4_000
+    trace.emit(kSend, r, 0, 7, 64) // flow 5: the other direction of channel 0, its own #7
+    clock.now = 5_000
+    trace.emit(kSeen, s, 0, 7, 0) // sandbox 1 reads sandbox 2's #7 (flow 5), not its own
     trace.emit(kSeen, r, 0, 255, 1) // corrupted: nothing was sent
     sink.close()
     const doc = parse(writer)
     expect(validate(doc)).toEqual([])
-    const flows = doc.traceEvents.filter((e) => e.ph === "s" || e.ph === "f").map((e) => [e.ph, e.ts, e.id, e.cat])
-    expect(flows).toEqual([["s", 0, "0x1", "chan"], ["s", 1, "0x2", "chan"], ["f", 2, "0x2", "chan"]])
+    expect(problems(doc)).toEqual([])
+    const flows = doc.traceEvents.filter((e) => e.ph === "s" || e.ph === "f").map((e) => [e.ph, e.ts, e.id, e.pid, e.cat])
+    expect(flows).toEqual([
+      ["s", 0, "0x1", 1001, "chan"],
+      ["s", 1, "0x2", 1001, "chan"],
+      ["f", 2, "0x2", 1002, "chan"],
+      // Later reads: a start dated by the send, on its track, then the end at the read.
+      ["s", 1, "0x3", 1001, "chan"],
+      ["f", 3, "0x3", 1002, "chan"],
+      ["s", 1, "0x4", 1001, "chan"],
+      ["f", 3, "0x4", 1003, "chan"],
+      ["s", 4, "0x5", 1002, "chan"],
+      ["f", 5, "0x5", 1001, "chan"],
+    ])
+  })
+
+  it("flows: the sends of the least recently sent keys are forgotten beyond FLOW_MEMORY keys", () => {
+    const binder = new FlowBinder()
+    for (let k = 0; k <= FLOW_MEMORY; k++) binder.send(k, 1, "")
+    expect(binder.read(0, 2)).toBe(-1)
+    expect(binder.read(1, 2)).toBe(2)
+    expect(binder.read(FLOW_MEMORY, 2)).toBe(FLOW_MEMORY + 1)
   })
 
   it("labels name processes, tracks and slices; any text is escaped into valid JSON", () => {

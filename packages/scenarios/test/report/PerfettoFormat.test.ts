@@ -7,6 +7,7 @@
  * read (the latest send of its channel and sequence number, which wraps at 255), and
  * `--perfetto-exclude` leaves a category out. The validator is shown to catch broken documents.
  */
+import { Trace } from "@qvsim/sim-core"
 import { describe, expect, it } from "vitest"
 import * as Experiments from "../../src/Experiments.ts"
 import * as Registry from "../../src/paper/registry.ts"
@@ -46,6 +47,38 @@ const parseWithEngine = async (doc: Doc): Promise<Event[][]> => {
   return (parsedTrace.data ?? (parsedTrace as { Flows: { flows: Event[][] } })).Flows.flows
 }
 
+/**
+ * Problems of the flows the engine found (empty = none): each joins a send to a read of the same
+ * channel and sequence number in another process (a channel joins two sandboxes), the send being
+ * the latest of that key from another process before the read (in file order: sends and reads are
+ * written as they happen); and every read of something sent has its flow.
+ */
+const flowProblems = (doc: Doc, flows: Event[][]): string[] => {
+  const out: string[] = []
+  const key = (e: Event) => `${String(e.args!["channel"])}/${String(e.args!["seq"])}`
+  const sendsByKey = new Map<string, Event[]>()
+  const at = new Map(doc.traceEvents.map((e, i) => [e, i]))
+  for (const e of doc.traceEvents) if (e.ph === "X" && String(e.name).startsWith("send ")) (sendsByKey.get(key(e)) ?? sendsByKey.set(key(e), []).get(key(e))!).push(e)
+  /** The send a read should bind to: the latest of its key from another process before it. */
+  const expected = (read: Event): Event | undefined => {
+    let best: Event | undefined
+    for (const s of sendsByKey.get(key(read)) ?? []) if (s["pid"] !== read["pid"] && at.get(s)! < at.get(read)!) best = s
+    return best
+  }
+  const bound = new Set<Event>()
+  for (const flow of flows) {
+    if (flow.length !== 2) { out.push(`a flow of ${flow.length} events`); continue }
+    const [send, read] = flow as [Event, Event]
+    if (!/^send /.test(String(send.name)) || !/^seen /.test(String(read.name))) { out.push(`flow ${send.name} → ${read.name}`); continue }
+    if (expected(read) !== send) out.push(`${read.name} at ${read.ts} (pid ${String(read["pid"])}) bound to the send at ${send.ts} (pid ${String(send["pid"])}), not ${expected(read)?.ts}`)
+    bound.add(read)
+  }
+  const reads = doc.traceEvents.filter((e) => e.ph === "X" && String(e.name).startsWith("seen ") && expected(e) !== undefined)
+  const unbound = reads.filter((e) => !bound.has(e))
+  if (unbound.length > 0) out.push(`${unbound.length} reads of a sent message without a flow (first: ${unbound[0]!.name} at ${unbound[0]!.ts})`)
+  return out.slice(0, 10)
+}
+
 const SCALE = 0.05
 /** Simulated time each variant runs at most in this test. */
 const CAP_NS = 1_000_000_000
@@ -68,8 +101,10 @@ describe("Perfetto traces of every built-in", { timeout: 240_000 }, () => {
     const cats = new Set(doc.traceEvents.filter((e) => e.ph !== "M").map((e) => e.cat))
     for (const c of cats) expect([...CATEGORIES]).toContain(c)
     const flows = await parseWithEngine(doc)
-    // Every flow end the file has is a flow the engine binds (two slices: the send and the receipt).
+    // Every flow end the file has is a flow the engine binds (two slices: the send and the receipt),
+    // from the send the read read.
     expect(flows.length).toBe(doc.traceEvents.filter((e) => e.ph === "f").length)
+    expect(flowProblems(doc, flows)).toEqual([])
   })
 })
 
@@ -88,18 +123,7 @@ describe("isolation/faulty at full scale", { timeout: 240_000 }, () => {
     // Every receipt that read a sent value is bound; the corrupted reads (status 255, never sent) are not.
     expect(flows.length).toBeGreaterThan(100)
     expect(flows.length).toBe(seen.length - corrupted.length)
-    const sends = doc.traceEvents.filter((x) => x.ph === "X" && String(x.name).startsWith("send "))
-    for (const flow of flows) {
-      expect(flow).toHaveLength(2)
-      const [send, recv] = flow as [Event, Event]
-      expect(send.name).toMatch(/^send /)
-      expect(recv.name).toMatch(/^seen /)
-      expect([send.args!["channel"], send.args!["seq"]]).toEqual([recv.args!["channel"], recv.args!["seq"]])
-      expect(send.ts!).toBeLessThanOrEqual(recv.ts!)
-      // The send read is the latest of its channel and sequence number before the receipt.
-      const later = sends.filter((s) => s.args!["channel"] === send.args!["channel"] && s.args!["seq"] === send.args!["seq"] && s.ts! > send.ts! && s.ts! <= recv.ts!)
-      expect(later).toEqual([])
-    }
+    expect(flowProblems(doc, flows)).toEqual([])
     // Sandbox s runs on core s: its schedule track says so, like its interrupt track would.
     const names = doc.traceEvents.filter((x) => x.ph === "M" && x.name === "thread_name").map((x) => [x["pid"], (x.args as { name: string }).name] as const)
     const processes = new Map(doc.traceEvents.filter((x) => x.ph === "M" && x.name === "process_name").map((x) => [x["pid"], (x.args as { name: string }).name]))
@@ -112,6 +136,45 @@ describe("isolation/faulty at full scale", { timeout: 240_000 }, () => {
     expect(validate(doc)).toEqual([])
     const cats = new Set(doc.traceEvents.filter((x) => x.ph !== "M").map((x) => x.cat))
     expect([...cats].sort()).toEqual(["chan"])
+  })
+})
+
+describe("every read of a send gets its arrow", () => {
+  it("a re-read and a second reader of one send: the engine binds each read to the send; the check catches a read bound elsewhere", async () => {
+    const clock = { now: 0 }
+    const trace = new Trace.Trace(clock)
+    const writer = new ChunkWriter()
+    const sink = new PerfettoSink(writer, { clock })
+    trace.attach(sink)
+    const kSend = trace.kind("chan.send", ["channel", "seq", "bytes"])
+    const kSeen = trace.kind("chan.seen", ["channel", "seq", "corrupted"])
+    const [a, b, c] = [1, 2, 3].map((s) => trace.subject(`sandbox${s}/channels`, s)) as [Trace.Subject, Trace.Subject, Trace.Subject]
+    trace.emit(kSend, a, 4, 9, 64)
+    clock.now = 1_000
+    trace.emit(kSeen, b, 4, 9, 0)
+    clock.now = 2_000
+    trace.emit(kSeen, b, 4, 9, 0) // a re-read
+    clock.now = 3_000
+    trace.emit(kSeen, c, 4, 9, 0) // a second reader
+    trace.emit(kSend, b, 4, 9, 64) // the other direction's own #9
+    clock.now = 4_000
+    trace.emit(kSeen, a, 4, 9, 0) // reads b's, not its own
+    trace.emit(kSeen, c, 4, 10, 0) // nothing sent: no arrow
+    sink.close()
+    const doc = JSON.parse(writer.text) as Doc
+    expect(validate(doc)).toEqual([])
+    const flows = await parseWithEngine(doc)
+    expect(flows.map((f) => f.map((e) => [e["pid"], e.ts]))).toEqual([
+      [[1001, 0], [1002, 1]],
+      [[1001, 0], [1002, 2]],
+      [[1001, 0], [1003, 3]],
+      [[1002, 3], [1001, 4]],
+    ])
+    expect(flowProblems(doc, flows)).toEqual([])
+    // The check is not vacuous: a read left without its arrow, or bound to the wrong send, is caught.
+    expect(flowProblems(doc, flows.slice(1))).toEqual([expect.stringMatching(/^1 reads of a sent message without a flow/)])
+    expect(flowProblems(doc, [[flows[3]![1]!, flows[3]![1]!], ...flows.slice(0, 3)]).length).toBeGreaterThan(0)
+    expect(flowProblems(doc, [[flows[0]![0]!, flows[3]![1]!], ...flows.slice(0, 3)])).toEqual([expect.stringMatching(/^seen ch4 #9 at 4 \(pid 1001\) bound to the send at 0 \(pid 1001\), not 3/)])
   })
 })
 

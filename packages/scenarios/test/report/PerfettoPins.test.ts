@@ -42,7 +42,7 @@ describe("Perfetto export pins", { timeout: 120_000 }, () => {
     ["timers", () => ({ scenario: builtin("timers"), untilNs: 1_000_000_000, seed: 1 }), "53f6c3aa84456b08"],
     ["isolation/faulty", () => variant("isolation", "faulty", 0.1), "7f9a34dbc21e10bd"],
     ["driver-recovery/local", () => variant("driver-recovery", "local", 0.05), "b522b3bbced4da63"],
-    ["quest-linux/channel-flood-high", () => variant("quest-linux", "channel-flood-high", 0.1), "7090c95c17e3f531"],
+    ["quest-linux/channel-flood-high", () => variant("quest-linux", "channel-flood-high", 0.1), "a65a1d338efdfe16"],
   ] as const)("%s", (_name, make, pin) => {
     const { scenario, untilNs, seed } = make()
     expect(exportOf(scenario, untilNs, seed)).toBe(pin)

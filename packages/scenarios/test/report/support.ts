@@ -66,7 +66,9 @@ export const perfettoOf = (scenario: Scenario, untilNs: number, options: Perfett
  * Structural problems of a trace-event document (empty = none): every `B` has its `E` on its
  * track and no `E` comes without one; `ts` never decreases along a track (`X` events aside,
  * which are dated by their start), nor along a counter; each pid and tid used is named by a
- * metadata event; every flow end has a start; times and durations are finite and ≥ 0.
+ * metadata event; every flow end has a start; times and durations are finite and ≥ 0. A flow
+ * start (`s`) is dated by the slice it binds to (a send), so it is exempt from the order check
+ * too: the start of a send's second read is written at that read.
  */
 export const problems = (doc: TraceDocument): string[] => {
   const out: string[] = []
@@ -91,11 +93,12 @@ export const problems = (doc: TraceDocument): string[] => {
       if (e.s !== "g" && e.s !== "p" && typeof e.tid !== "number") out.push(`event ${i}: no tid`)
       else usedTids.add(track)
     }
-    if (e.ph !== "X") {
+    if (e.ph !== "X" && e.ph !== "s") {
       const prev = last.get(track) ?? -Infinity
       if (e.ts! < prev) out.push(`event ${i} (${e.ph} ${e.name ?? ""}): ts ${e.ts} before ${prev} on track ${track}`)
       last.set(track, e.ts!)
-    } else if (!(typeof e.dur === "number" && e.dur >= 0)) {
+    }
+    if (e.ph === "X" && !(typeof e.dur === "number" && e.dur >= 0)) {
       out.push(`event ${i}: X without a duration ≥ 0`)
     }
     if (e.ph === "B") open.set(track, (open.get(track) ?? 0) + 1)

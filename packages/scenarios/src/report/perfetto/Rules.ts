@@ -41,7 +41,7 @@ export type Rule =
    * `"bp":"e"` for `flowIn`, the trace-event format's flow events that Perfetto, chrome://tracing
    * and the DevTools trace engine all read), drawn as an arrow from the send to its receipt. The
    * key that pairs them is field `id`, or two fields `[a, b]` (integers, `b < 2^32`) combined as
-   * `a · 2^32 + b`; the flow id written is a fresh number per send (see the module header).
+   * `a · 2^32 + b`; which send a read's arrow starts from, and its flow id, is `Flows.ts`'s rule.
    */
   | { readonly as: "flowOut" | "flowIn"; readonly name: string; readonly id: string | readonly [string, string]; readonly track?: string }
   /** Writes nothing. */
