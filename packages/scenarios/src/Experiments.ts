@@ -173,11 +173,27 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
 export const csvFiles = (result: Experiment.ExperimentResult, provenance: Tidy.Provenance): Array<{ name: string; text: string }> =>
   Tidy.csvFiles(result, provenance)
 
-/** A cell as text: numbers with separators (4 decimals at most), null as "—" (not applicable), booleans as yes/no. */
+/**
+ * A cell as text: numbers with separators (4 decimals at most), null as "—" (not applicable),
+ * booleans as yes/no; a list as its items joined by ", " (a tuple's items by ":", a run of equal
+ * consecutive items as `item×count`; an empty list as "none").
+ */
 export const cellText = (v: unknown): string => {
   if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 4 })
   if (v === null) return "—"
   if (typeof v === "boolean") return v ? "yes" : "no"
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "none"
+    const items = v.map((x) => (Array.isArray(x) ? x.map(cellText).join(":") : cellText(x)))
+    const runs: string[] = []
+    for (let i = 0; i < items.length;) {
+      let j = i + 1
+      while (j < items.length && items[j] === items[i]) j++
+      runs.push(j - i > 1 ? `${items[i]}×${j - i}` : items[i]!)
+      i = j
+    }
+    return runs.join(", ")
+  }
   return v === undefined ? "" : String(v)
 }
 

@@ -81,10 +81,23 @@ describe("column keys and values", () => {
     expect(t.rows).toEqual([{ a_ms: 1.5, a_ms_2: null, b: null, c: true }, { a_ms: null, a_ms_2: 2, b: "x", c: false }])
     expect(Tidy.toCsv(t)).toBe("a_ms,a_ms_2,b,c\n1.5,,,true\n,2,x,false\n")
   })
+
+  it("a list cell is a JSON array in the rows and its JSON text in a CSV cell (a `json` column in CSVW); an empty list stays a list", () => {
+    const t = Tidy.tidyTable({ title: "L", columns: ["lost (seq)", "pending (time:units)", "n"], rows: [{ "lost (seq)": [1, 2, 3], "pending (time:units)": [[99, 2], [103, 2]], n: 1 }, { "lost (seq)": [], "pending (time:units)": null, n: 2 }] })
+    expect(t.columns.map((c) => [c.key, c.type])).toEqual([["lost_seq", "list"], ["pending_time_units", "list"], ["n", "number"]])
+    expect(t.rows[0]).toEqual({ lost_seq: [1, 2, 3], pending_time_units: [[99, 2], [103, 2]], n: 1 })
+    const csv = Tidy.toCsv(t)
+    expect(csv).toBe('lost_seq,pending_time_units,n\n"[1,2,3]","[[99,2],[103,2]]",1\n[],,2\n')
+    const rows = parseCsv(csv).slice(1)
+    expect(rows.map((r) => (r[0] === "" ? null : JSON.parse(r[0]!)))).toEqual([[1, 2, 3], []])
+    expect(rows.map((r) => (r[1] === "" ? null : JSON.parse(r[1]!)))).toEqual([[[99, 2], [103, 2]], null])
+    const meta = Tidy.csvMetadata(t, Tidy.provenance({ experiment: { name: "x", source: "y" }, seed: 1, scale: 1, variants: [] })) as { tableSchema: { columns: Array<{ datatype: string }> } }
+    expect(meta.tableSchema.columns.map((c) => c.datatype)).toEqual(["json", "json", "number"])
+  })
 })
 
 describe("qvsim run <experiment> --out: data a dataframe loads", { timeout: 120_000 }, () => {
-  it.each(["isolation", "driver-recovery", "interrupts"])("%s: every CSV types numbers as numbers; results.json has provenance and the same tidy tables", (name) => {
+  it.each(["isolation", "driver-recovery", "interrupts", "forkwait", "message-passing", "shared-driver", "quest-linux"])("%s: every CSV types numbers as numbers; results.json has provenance and the same tidy tables", (name) => {
     const out = mkdtempSync(join(tmpdir(), "qvsim-tidy-"))
     const r = spawnSync(process.execPath, [main, "run", name, "--scale", "0.02", "--out", out], { encoding: "utf8" })
     expect(r.status).toBe(0)
@@ -108,10 +121,24 @@ describe("qvsim run <experiment> --out: data a dataframe loads", { timeout: 120_
         if (UNIT.test(c.key)) expect(c.type).toBe("number")
         if (c.type === "boolean") expect(csv.dtypes[c.key]).toBe("bool")
       }
-      // The JSON rows hold numbers as numbers and missing values as null, never "N/A" or "".
-      for (const row of t.rows) for (const v of Object.values(row)) expect(v === "" || v === "N/A").toBe(false)
+      // The JSON rows hold numbers as numbers, yes/no as booleans, lists as arrays and missing
+      // values as null: never "N/A", "", "yes"/"no", or a list or a number written as text.
+      for (const row of t.rows) for (const [k, v] of Object.entries(row)) {
+        if (typeof v === "string") expect([`${t.id}.${k}`, v]).not.toEqual([`${t.id}.${k}`, expect.stringMatching(/^(|N\/A|yes|no|true|false|[-+]?\d+(\.\d+)?|\d+(( |, )\d+)+|.*\d×\d.*|\d+:\d+.*)$/i)])
+      }
+      // Every cell of a column is of the column's type (or null): one type per column.
+      for (const c of t.columns) for (const row of t.rows) {
+        const v = row[c.key]!
+        if (v !== null) expect([`${t.id}.${c.key}`, Array.isArray(v) ? "list" : typeof v]).toEqual([`${t.id}.${c.key}`, c.type])
+      }
+      // A list cell's CSV text is its JSON.
+      for (const c of t.columns.filter((x) => x.type === "list")) {
+        const i = csv.columns.indexOf(c.key)
+        expect(csv.rows.map((r) => (r[i] === "" ? null : JSON.parse(r[i]!)))).toEqual(t.rows.map((r) => r[c.key]))
+      }
       const meta = JSON.parse(readFileSync(join(out, `${t.id}.csv-metadata.json`), "utf8")) as { url: string; tableSchema: { columns: Array<{ name: string; datatype: string }> }; "qvsim:provenance": unknown }
       expect(meta.url).toBe(`${t.id}.csv`)
+      expect(meta.tableSchema.columns.map((c) => c.datatype)).toEqual(t.columns.map((c) => ({ number: "number", boolean: "boolean", list: "json", string: "string" })[c.type]))
       expect(meta.tableSchema.columns.map((c) => c.name)).toEqual(t.columns.map((c) => c.key))
       expect(meta["qvsim:provenance"]).toEqual(results.provenance)
     }

@@ -38,16 +38,23 @@ export interface Variant {
 }
 
 /**
- * A results table: named columns, one record per row. A cell is a number, text, a boolean, or
- * null (not applicable / missing; shown as "—", an empty CSV cell). `id` names its files
- * (`<id>.csv`): snake_case, stable across seeds and scales (a title may carry numbers that are
- * not); `results.json` and the CSVs key columns by `report/Tidy.columnKey` of their titles.
+ * A cell of a results table: a number, text, a boolean (yes/no), null (not applicable / missing;
+ * shown as "—", an empty CSV cell), or a list (of numbers or texts, or of number tuples such as
+ * `[time, units]`): a JSON array in `results.json`, its JSON text in a CSV cell, shown as its
+ * items joined by ", " (a tuple's by ":", a run of equal items as `item×count`).
+ */
+export type Cell = number | string | boolean | null | ReadonlyArray<number | string | ReadonlyArray<number>>
+
+/**
+ * A results table: named columns, one record per row, each value a {@link Cell}. `id` names its
+ * files (`<id>.csv`): snake_case, stable across seeds and scales (a title may carry numbers that
+ * are not); `results.json` and the CSVs key columns by `report/Tidy.columnKey` of their titles.
  */
 export interface ResultTable {
   readonly id?: string
   readonly title: string
   readonly columns: readonly string[]
-  readonly rows: ReadonlyArray<Readonly<Record<string, number | string | boolean | null>>>
+  readonly rows: ReadonlyArray<Readonly<Record<string, Cell>>>
 }
 
 /** One claim of the paper, checked against the runs. */

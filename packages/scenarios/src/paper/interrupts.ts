@@ -106,7 +106,10 @@ const VARIANTS: readonly Variant[] = [
 /** One sandbox's figures in one run. */
 export interface SandboxFigures {
   readonly sandbox: number
+  /** `owner` (of the NIC), `non-owner` (a sharer), or `not a sharer`. */
   readonly role: string
+  /** Whether it is the NIC's master (TX-completion clean-up). */
+  readonly master: boolean
   readonly interrupts: number
   readonly irqNs: number
   readonly lockSpinNs: number
@@ -159,7 +162,8 @@ export const measure = (run: Run, owner = OWNER): IrqRun => {
     owner,
     sandboxes: m.sandboxes.map((s, i) => ({
       sandbox: i,
-      role: i === owner ? `owner${m.nic.master === i ? ", master" : ""}` : sharers.includes(i) ? `non-owner${m.nic.master === i ? ", master" : ""}` : "not a sharer",
+      role: i === owner ? "owner" : sharers.includes(i) ? "non-owner" : "not a sharer",
+      master: m.nic.master === i,
       interrupts: s.interrupts,
       irqNs: s.irqNs,
       lockSpinNs: m.net[i]!.lockSpinNs,
@@ -188,11 +192,12 @@ const fmt = (x: number, digits = 2): string => x.toLocaleString("en-US", { maxim
 const perSandboxTable = (runs: readonly IrqRun[]): ResultTable => ({
   id: "interrupts_per_sandbox",
   title: `NIC interrupts and CPU time in interrupt handling per sandbox (owner = the pinged sandbox, ${runs.at(-1)?.owner ?? OWNER} in the Quest-V runs)`,
-  columns: ["variant", "sandbox", "role", "interrupts", "handler CPU (ms)", "of which RX-lock spin (ms)", "per interrupt (µs)", "frames to its stack", "echo replies", "VM exits"],
+  columns: ["variant", "sandbox", "role", "NIC master", "interrupts", "handler CPU (ms)", "of which RX-lock spin (ms)", "per interrupt (µs)", "frames to its stack", "echo replies", "VM exits"],
   rows: runs.flatMap((r) => r.sandboxes.map((s) => ({
     variant: r.variant,
     sandbox: s.sandbox,
     role: s.role,
+    "NIC master": s.master,
     interrupts: s.interrupts,
     "handler CPU (ms)": r3(s.irqNs / MS),
     "of which RX-lock spin (ms)": r3(s.lockSpinNs / MS),

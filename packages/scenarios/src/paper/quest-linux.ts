@@ -288,6 +288,7 @@ const maxShift = (r: QuestLinuxRun, base: QuestLinuxRun, sandboxes: readonly num
 const budgetBound = (budgetNs: number, periodNs: number, ns: number): number => budgetNs * Math.ceil(ns / periodNs)
 
 const rtTable = (runs: readonly QuestLinuxRun[], base: QuestLinuxRun | undefined): ResultTable => ({
+  id: "rt_threads",
   title: `Real-time threads of the Quest sandboxes: response times (ms) under each Linux stress; shift = largest move of p50/p99/max from the baseline's (threshold ${SHIFT_NS / US} µs, ours)`,
   columns: ["variant", "stress", "sandbox", "thread", "jobs", "missed", "p50 (ms)", "p99 (ms)", "max (ms)", "shift (µs)"],
   rows: runs.flatMap((r) => r.rt.map((f, i) => {
@@ -298,6 +299,7 @@ const rtTable = (runs: readonly QuestLinuxRun[], base: QuestLinuxRun | undefined
 })
 
 const linuxTable = (runs: readonly QuestLinuxRun[]): ResultTable => ({
+  id: "linux_sandbox",
   title: "The Linux sandbox under stress: its threads, CPU, interrupts, refused wild writes; the Quest sandboxes' VM exits",
   columns: ["variant", "stress", "Linux threads (incl. forks)", "Linux CPU (ms)", "Linux interrupts", "Linux EPT violations", "Linux VM exits", "Quest VM exits"],
   rows: runs.map((r) => ({
@@ -313,6 +315,7 @@ const linuxTable = (runs: readonly QuestLinuxRun[]): ResultTable => ({
 })
 
 const channelTable = (runs: readonly QuestLinuxRun[]): ResultTable => ({
+  id: "channel",
   title: "The channel between sandbox 1 and Linux: messages each way, sandbox 1's channel CPU against its VCPUs' budgets, latency to Linux (sender job release → Linux's poller)",
   columns: ["variant", "stress", "from Linux (taken by sandbox 1)", "polls (bound)", "to Linux", "sender releases (bound)", "poller CPU (ms)", "poller budget bound (ms)", "sender CPU (ms)", "sender budget bound (ms)", "latency to Linux p50 (ms)", "latency to Linux max (ms)"],
   rows: runs.map((r) => ({

@@ -17,15 +17,20 @@
  * - a table's id is its `ResultTable.id` when given (stable across scales and seeds), else a
  *   slug of its title without parenthesised text, in full;
  * - a CSV cell is empty exactly when the value is null; numbers are written as JavaScript prints
- *   them (no thousands separators, no rounding), so `pandas.read_csv` infers numeric dtypes.
+ *   them (no thousands separators, no rounding), so `pandas.read_csv` infers numeric dtypes;
+ * - a list-valued cell (`lost_requests_seq`, `steps_seen`) is a JSON array in `results.json` and,
+ *   in a CSV, the JSON text of that array (quoted: `"[1,2,3]"`; `[]` for an empty list), its
+ *   column typed `list` here and `json` in the CSVW metadata: `json.loads` reads a cell back;
+ * - yes/no cells are booleans (`true`/`false` in a CSV), never "yes"/"no" text; missing values
+ *   are null, never "N/A".
  *
  * @module
  */
-import type { ExperimentResult, ResultTable } from "../paper/Experiment.ts"
+import type { Cell, ExperimentResult, ResultTable } from "../paper/Experiment.ts"
 import { VERSION } from "../Version.ts"
 
-/** A value of a tidy table: a finite number, text, a boolean, or null (missing / not applicable). */
-export type Value = number | string | boolean | null
+/** A value of a tidy table: a finite number, text, a boolean, a list (see {@link Cell}), or null (missing / not applicable). */
+export type Value = number | string | boolean | null | Exclude<Cell, number | string | boolean | null>
 
 export interface Column {
   /** snake_case, with its unit last (`_ms`, `_us`, `_ns`, `_s`, `_pct`, `_bytes`, `_cycles`). */
@@ -34,8 +39,8 @@ export interface Column {
   readonly title: string
   /** The unit when the title gives one (`ms`, `us`, `ns`, `s`, `%`, `bytes`, `cycles`), else null. */
   readonly unit: string | null
-  /** `number`, `boolean` or `string`, from the column's non-null values (`string` if mixed or none). */
-  readonly type: "number" | "boolean" | "string"
+  /** `number`, `boolean`, `list` or `string`, from the column's non-null values (`string` if mixed or none). */
+  readonly type: "number" | "boolean" | "list" | "string"
 }
 
 export interface TidyTable {
@@ -110,13 +115,14 @@ export const tidyValue = (v: unknown): Value => {
   if (v === undefined || v === null) return null
   if (typeof v === "number") return Number.isFinite(v) ? v : null
   if (typeof v === "boolean") return v
+  if (Array.isArray(v)) return v as Value
   const s = String(v)
   return MISSING.has(s.trim()) ? null : s
 }
 
 const typeOf = (values: ReadonlyArray<Value>): Column["type"] => {
-  const kinds = new Set(values.filter((v) => v !== null).map((v) => typeof v))
-  return kinds.size === 1 && (kinds.has("number") || kinds.has("boolean")) ? ([...kinds][0] as "number" | "boolean") : "string"
+  const kinds = new Set(values.filter((v) => v !== null).map((v) => (Array.isArray(v) ? "list" : typeof v)))
+  return kinds.size === 1 && (kinds.has("number") || kinds.has("boolean") || kinds.has("list")) ? ([...kinds][0] as "number" | "boolean" | "list") : "string"
 }
 
 /** A results table made tidy (see the module header); `ids` keeps table ids unique over a result. */
@@ -145,15 +151,15 @@ export const tidyTables = (result: ExperimentResult): TidyTable[] => {
 
 const csvCell = (v: Value): string => {
   if (v === null) return ""
-  const s = String(v)
+  const s = Array.isArray(v) ? JSON.stringify(v) : String(v)
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-/** A tidy table as CSV (RFC 4180): a header of keys, then the rows; null is an empty cell. */
+/** A tidy table as CSV (RFC 4180): a header of keys, then the rows; null is an empty cell, a list its JSON text. */
 export const toCsv = (t: TidyTable): string =>
   [t.columns.map((c) => csvCell(c.key)).join(","), ...t.rows.map((r) => t.columns.map((c) => csvCell(r[c.key] ?? null)).join(","))].join("\n") + "\n"
 
-const CSVW_TYPE: Readonly<Record<Column["type"], string>> = { number: "number", boolean: "boolean", string: "string" }
+const CSVW_TYPE: Readonly<Record<Column["type"], string>> = { number: "number", boolean: "boolean", list: "json", string: "string" }
 
 /** The CSVW metadata of `<id>.csv`: its columns (name, title, datatype, unit) and the run's provenance. */
 export const csvMetadata = (t: TidyTable, provenance: Provenance): Record<string, unknown> => ({
