@@ -68,8 +68,8 @@ const variants: Record<string, string> = {
 /** Experiments computed without systems, at scale 0.1 and their default seed: hash of tables and claims. */
 const COMPUTED_SCALE = 0.1
 const computed: Record<string, string> = {
-  "ss-defects": "5b9fa98e70abcd6e",
-  "pibs-conformance": "92b916eaa72a4250",
+  "ss-defects": "f16cd0a4e44f3c5b",
+  "pibs-conformance": "baa511059714186f",
 }
 
 /** docs/examples at their own seed, over their first 200 ms. */

@@ -80,6 +80,8 @@ export const analyseSs = (r: SsRuns): ExperimentResult => {
   const naive2 = ex2.find((e) => e.policy === "posixNaive")!
   const quest2 = ex2.find((e) => e.policy === "quest")!
   const entries = (q: string): string[] => (q === "" ? [] : q.split(", "))
+  /** A queue (`MainVcpu.queueString`: `time:units, ...`) as a list cell of `[time, units]` pairs. */
+  const pairs = (q: string): Array<[number, number]> => entries(q).map((e) => e.split(":").map(Number) as [number, number])
   const claims: Claim[] = [
     {
       text: "Budget amplification: the naive server's share grows to 100 % after t = 25 (instead of C/T = 40 %)",
@@ -107,21 +109,21 @@ export const analyseSs = (r: SsRuns): ExperimentResult => {
       {
         id: "worked_example_1_amplification",
         title: "Worked example 1 (budget amplification, C = 4, T = 10, δ = 1): execution over 200 units",
-        columns: ["policy", "executed units / 200", "share %", "units in [25, 200)", "worst window of T", "replenishments pending at t ≤ 100"],
+        columns: ["policy", "executed units / 200", "share %", "units in [25, 200)", "worst window of T", "replenishments pending at t ≤ 100 (time:units)"],
         rows: ex1.map((e) => ({
           policy: LABEL[e.policy],
           "executed units / 200": e.executed,
           "share %": Math.round((e.executed / 200) * 1000) / 10,
           "units in [25, 200)": e.after25,
           "worst window of T": e.worstWindow,
-          "replenishments pending at t ≤ 100": e.queue100,
+          "replenishments pending at t ≤ 100 (time:units)": pairs(e.queue100),
         })),
       },
       {
         id: "worked_example_2_premature_replenishment",
         title: "Worked example 2 (premature replenishment): schedule per unit (S, H, idle .) and replenishments after S exhausts at t = 16",
         columns: ["policy", "schedule", "pending replenishments at t = 16 (time:units)"],
-        rows: ex2.map((e) => ({ policy: LABEL[e.policy], schedule: e.units, "pending replenishments at t = 16 (time:units)": e.at16 })),
+        rows: ex2.map((e) => ({ policy: LABEL[e.policy], schedule: e.units, "pending replenishments at t = 16 (time:units)": pairs(e.at16) })),
       },
     ],
     claims,
