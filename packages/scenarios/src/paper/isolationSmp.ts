@@ -170,15 +170,16 @@ const threadOn = (core: number): string => (core === SENDER ? "sender" : RECEIVE
 
 /** Per core of the SMP kernel: what runs there, whether and when it stopped, the lock figures. */
 export const smpTable = (runs: readonly SmpIsolationRun[]): ResultTable => ({
+  id: "smp_cores",
   title: "SMP Quest (one kernel, no EPT): per core, what stopped it and when (measured: a core stops when it next uses a corrupted structure), and the big kernel lock",
   columns: ["variant", "core", "thread", "stopped at (ms)", "after the fault (ms)", "why", "kernel-lock acquisitions", "contended", "spin (µs)", "wake-up IPIs sent", "wake-up IPIs taken"],
   rows: runs.flatMap((r) => r.smp.cores.map((c) => ({
     variant: r.variant,
     core: c.core,
-    thread: threadOn(c.core),
-    "stopped at (ms)": c.hungAtNs < 0 ? "" : ms(c.hungAtNs),
-    "after the fault (ms)": c.hungAtNs < 0 || r.faultNs < 0 ? "" : ms(c.hungAtNs - r.faultNs),
-    why: c.hungBecause,
+    thread: threadOn(c.core) || null,
+    "stopped at (ms)": c.hungAtNs < 0 ? null : ms(c.hungAtNs),
+    "after the fault (ms)": c.hungAtNs < 0 || r.faultNs < 0 ? null : ms(c.hungAtNs - r.faultNs),
+    why: c.hungBecause === "" ? null : c.hungBecause,
     "kernel-lock acquisitions": c.lockAcquisitions,
     contended: c.lockContended,
     "spin (µs)": Number((c.lockSpinNs / 1000).toFixed(3)),

@@ -31,6 +31,8 @@ export const CONFIG: Config = {
 
 export interface GanttOptions {
   readonly width?: number
+  /** The lanes the chart opens with (default `VCPU`; the live chart's radio button switches them). */
+  readonly laneBy?: "VCPU" | "thread"
 }
 
 const MARKERS = { domain: ["release", "deadline", "miss"], shapes: ["triangle-down", "triangle-up", "cross"], colours: ["#3a3a3a", "#3a3a3a", "#d62728"] }
@@ -59,7 +61,7 @@ export const gantt = (data: Gantt.GanttData, options: GanttOptions = {}): TopLev
     width: options.width ?? 760,
     height: { step: 22 },
     params: [
-      { name: "laneBy", value: "VCPU", bind: { input: "radio", options: ["VCPU", "thread"], name: "lanes per " } },
+      { name: "laneBy", value: options.laneBy ?? "VCPU", bind: { input: "radio", options: ["VCPU", "thread"], name: "lanes per " } },
       { name: "vcpuLanes", value: [...data.lanes] },
       { name: "threadLanes", value: [...data.threadLanes] },
     ],

@@ -35,6 +35,39 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 const numericColumns = (t: ResultTable): boolean[] =>
   t.columns.map((c) => t.rows.some((r) => typeof r[c] === "number") && t.rows.every((r) => typeof r[c] === "number" || r[c] === null || r[c] === undefined))
 
+/** A table with more columns than this is wide: set tighter (`table.wide`), or transposed when it has few rows. */
+const WIDE_COLUMNS = 8
+/** A wide table with at most this many rows, each named by its first cell, is shown transposed. */
+const TRANSPOSE_ROWS = 6
+
+/**
+ * A results table as HTML, laid out to fit the page: a table of many columns and few rows (one
+ * per variant, say) is transposed, one column per row of the original, named by its first cell,
+ * and one row per measure, so its long column titles read as row labels instead of squeezing the
+ * numbers; other wide tables are set tighter. Text cells never break at a hyphen (variant names).
+ */
+const resultTable = (t: ResultTable): string => {
+  const numeric = numericColumns(t)
+  const names = t.rows.map((r) => r[t.columns[0]!])
+  const transpose = t.columns.length > WIDE_COLUMNS && t.rows.length > 0 && t.rows.length <= TRANSPOSE_ROWS &&
+    names.every((n) => typeof n === "string" && n !== "") && new Set(names).size === names.length
+  if (transpose) {
+    const header = [t.columns[0]!, ...names.map(String)]
+    const rows = t.columns.slice(1).map((c) => [`<th scope="row">${escapeHtml(c)}</th>`, ...t.rows.map((r) => cellHtml(r[c]))])
+    return `<p class="note">${escapeHtml(`Shown transposed: one column per ${t.columns[0]}.`)}</p><table class="transposed"><thead><tr>${header.map((h, i) => `<th${i > 0 ? ` class="num"` : ""}>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
+      rows.map((r) => `<tr>${r.join("")}</tr>`).join("")}</tbody></table>`
+  }
+  const body = t.rows.map((r) => `<tr>${t.columns.map((c, i) => cellHtml(r[c], numeric[i] === true)).join("")}</tr>`).join("")
+  return `<table${t.columns.length > WIDE_COLUMNS ? ` class="wide"` : ""}><thead><tr>${t.columns.map((h, i) => `<th${numeric[i] === true ? ` class="num"` : ""}>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`
+}
+
+/** A `<td>`: numbers (and missing values beside them) right-aligned; short text kept on one line. */
+const cellHtml = (v: unknown, numericColumn = typeof v === "number" || v === null): string => {
+  const text = cellText(v)
+  const cls = numericColumn ? "num" : text.length <= 28 ? "nowrap" : ""
+  return `<td${cls === "" ? "" : ` class="${cls}"`}>${escapeHtml(text)}</td>`
+}
+
 /** The experiment's plot with the report's look (font, untruncated legend labels) under its own config. */
 const withConfig = (plot: Readonly<Record<string, unknown>>): Charts.TopLevelSpec =>
   ({ ...plot, config: { ...Charts.CONFIG, ...((plot["config"] as Record<string, unknown> | undefined) ?? {}) } }) as unknown as Charts.TopLevelSpec
@@ -44,6 +77,12 @@ const LONG_TABLE_ROWS = 40
 
 const EXTRA_STYLE = `
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; padding-left: 12px; }
+td.num, td.nowrap { white-space: nowrap; }
+table.wide { font-size: 12.5px; }
+table.wide th, table.wide td { padding-right: 8px; }
+table.wide th.num, table.wide td.num { padding-left: 6px; }
+table.transposed td { text-align: right; }
+table.transposed tbody th { text-align: left; font-weight: 400; font-size: 13px; color: var(--fg); max-width: 34ch; padding-right: 16px; }
 .claim { margin: 6px 0; }
 .claim .detail { color: var(--muted); margin-left: 2.2em; }
 `
@@ -80,7 +119,7 @@ export const build = async (input: ExperimentReportInput): Promise<string> => {
     e.domain === undefined ? "" : `<p class="note">One point of the experiment's domain: <span class="mono">qvsim run ${escapeHtml(e.name)} --robust</span> states each claim over it.</p>`}`
   // A long table (e.g. one row per observation) folds away under its row count.
   const tables = result.tables.map((t) => {
-    const body = table(t.columns, t.rows.map((r) => t.columns.map((c) => cell(r[c]))), numericColumns(t))
+    const body = resultTable(t)
     return `<h2>${escapeHtml(t.title)}</h2>${t.rows.length > LONG_TABLE_ROWS ? `<details><summary>${t.rows.length.toLocaleString("en-US")} rows</summary>${body}</details>` : body}`
   }).join("")
   const plot = result.plot === undefined

@@ -101,13 +101,13 @@ const ganttSection = async (input: ReportInput, checks: ReadonlyArray<Check.Pcpu
     ...(options.initialSegments !== undefined ? { initialSegments: options.initialSegments } : {}),
   })
   const spec = Charts.gantt(data)
-  // The SVG shows the initial window only: the marks outside it would be clipped anyway.
+  // The SVGs show the initial window only: the marks outside it would be clipped anyway. Both
+  // lane views are drawn, per VCPU and per thread, so a page read without scripts has both; the
+  // live chart replaces them with one view and its toggle.
   const [a, b] = data.initialMs
-  const svg = await Charts.toSvg(Charts.gantt({
-    ...data,
-    bars: data.bars.filter((x) => x.end >= a && x.start <= b),
-    markers: data.markers.filter((m) => m.t >= a && m.t <= b),
-  }))
+  const windowed = { ...data, bars: data.bars.filter((x) => x.end >= a && x.start <= b), markers: data.markers.filter((m) => m.t >= a && m.t <= b) }
+  const svg = await Charts.toSvg(Charts.gantt(windowed))
+  const threadSvg = await Charts.toSvg(Charts.gantt(windowed, { laneBy: "thread" }))
   const extent = data.shownSegments < data.totalSegments
     ? `${fmtInt(data.shownSegments)} of ${fmtInt(data.totalSegments)} executed segments, those nearest the opening window`
     : `all ${fmtInt(data.totalSegments)} executed segments`
@@ -118,7 +118,7 @@ const ganttSection = async (input: ReportInput, checks: ReadonlyArray<Check.Pcpu
   const at = (ms: number): string => `${ms.toLocaleString("en-US", { maximumFractionDigits: 3 })} ms`
   const note = `One lane per PCPU and VCPU; a core's interrupt handling and monitor time (VM exits) have lanes of their own.${hidden} A bar is an uninterrupted run; each starts with a tick, so a run shorter than a pixel still shows (hover for its true duration).${markers}${spans} Showing ${extent}; the view opens ${data.why}, ${at(a)} – ${at(b)} of ${at(summary.simTimeNs / MS)} simulated. Scroll over the chart to zoom, drag to pan.`
   return {
-    html: `${head}<p class="note">${escapeHtml(note)}</p><div class="chart" id="gantt" data-live="0">${svg}</div>`,
+    html: `${head}<p class="note">${escapeHtml(note)}</p><div class="chart" id="gantt" data-live="0"><h3>Lanes per VCPU</h3>${svg}<h3 id="gantt-threads">Lanes per thread</h3><p class="note">${escapeHtml("The same window, one lane per thread (a thread's segments, whichever VCPU ran them), with the interrupt and monitor lanes.")}</p>${threadSvg}</div>`,
     vega: Charts.toVega(spec),
   }
 }

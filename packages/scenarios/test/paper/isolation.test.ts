@@ -110,7 +110,7 @@ describe("isolation at paper size", () => {
 
   it("SMP Quest: every write lands; cores 1–3 stop at their next use of their run queue, core 0 goes on; receivers 2 and 3 stop, receiver 0 reads the corruption, the pings go unanswered", () => {
     const smp = result.tables.find((t) => t.title.startsWith("SMP Quest"))!.rows.filter((r) => r["variant"] === "smp-faulty")
-    expect(smp.map((r) => r["why"])).toEqual(["", "its run queue is corrupted", "its run queue is corrupted", "its run queue is corrupted"])
+    expect(smp.map((r) => r["why"])).toEqual([null, "its run queue is corrupted", "its run queue is corrupted", "its run queue is corrupted"])
     // Each stops after the fault, within the longest interval before its scheduler next runs (its next release, ≤ 1 s).
     for (const r of smp.slice(1)) expect(Number(r["after the fault (ms)"])).toBeGreaterThanOrEqual(0)
     for (const r of smp.slice(1)) expect(Number(r["after the fault (ms)"])).toBeLessThan(1000)

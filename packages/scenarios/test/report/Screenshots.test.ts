@@ -46,6 +46,21 @@ const experimentReport = async (name: string, scale: number): Promise<string> =>
   })
 }
 
+/** In the page: what overflows horizontally (empty = nothing), after opening every `<details>`. */
+const OVERFLOW = `(() => {
+  for (const d of document.querySelectorAll("details")) d.open = true
+  const out = []
+  const root = document.documentElement
+  if (root.scrollWidth > root.clientWidth) out.push("page " + root.scrollWidth + " px wide in a " + root.clientWidth + " px window")
+  for (const t of document.querySelectorAll("section table")) {
+    const s = t.closest("section").getBoundingClientRect(), r = t.getBoundingClientRect()
+    let title = t.previousElementSibling
+    while (title && !/^H[23]$/.test(title.tagName)) title = title.previousElementSibling
+    if (r.right > s.right + 0.5) out.push("table " + JSON.stringify((title ? title.textContent : "").slice(0, 60)) + " ends " + Math.round(r.right - s.right) + " px past its section")
+  }
+  return out
+})()`
+
 interface Opened {
   readonly page: Page
   readonly problems: string[]
@@ -112,6 +127,9 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
       await section.screenshot({ path: file })
       expect(statSync(file).size, `${file} looks blank`).toBeGreaterThan(3000)
     }
+    // No horizontal overflow, folded tables opened: the page is no wider than the window, and
+    // every table ends inside its section.
+    expect(await page.evaluate(OVERFLOW), `${name}: horizontal overflow`).toEqual([])
     await page.close()
   }
 
@@ -144,6 +162,33 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
     await check("isolation-faulty", opened)
   })
 
+  it("isolation/faulty read without scripts: the static page draws both lane views, per VCPU and per thread", async () => {
+    const e = Registry.find("isolation")!
+    const v = e.variants.find((x) => x.name === "faulty")!
+    const { scenario } = Experiments.parseVariant(e, v, e.seed, 1)
+    const path = join(dir, "isolation-faulty-static.html")
+    writeFileSync(path, await runReport(scenario, v.untilNs(1), e.seed))
+    const staticContext = await browser!.newContext({ viewport: { width: 1100, height: 900 }, javaScriptEnabled: false })
+    try {
+      const page = await staticContext.newPage()
+      await page.goto(pathToFileURL(path).href, { waitUntil: "load" })
+      expect(await page.locator("#gantt").getAttribute("data-live")).toBe("0")
+      expect(await page.locator("#gantt svg").count()).toBe(2)
+      const labels = (i: number) => page.locator("#gantt svg").nth(i).locator(".role-axis-label text").allTextContents()
+      expect(await labels(0)).toEqual(expect.arrayContaining(["sandbox0/core0 · main0", "sandbox0/core0 · interrupts"]))
+      expect(await labels(0)).not.toContain("sandbox1/core1 · sender")
+      expect(await labels(1)).toEqual(expect.arrayContaining(["sandbox1/core1 · sender", "sandbox0/core0 · receiver", "sandbox0/core0 · interrupts"]))
+      // The thread view draws bars too (not an empty frame).
+      expect(await page.locator("#gantt svg").nth(1).locator(".mark-rect.role-mark path, .mark-rule.role-mark line").count()).toBeGreaterThan(10)
+      const file = join(shots, "isolation-faulty-static-schedule.png")
+      await page.locator("section#schedule").screenshot({ path: file })
+      expect(statSync(file).size).toBeGreaterThan(3000)
+      expect(await page.evaluate(OVERFLOW)).toEqual([])
+    } finally {
+      await staticContext.close()
+    }
+  })
+
   it.each([
     ["rm-periodic", 2_000_000_000],
     ["ss-amplification", 200_000_000],
@@ -161,6 +206,7 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
     ["forkwait", 0.02],
     ["ss-defects", 1],
     ["pibs-conformance", 0.05],
+    ["quest-linux", 0.05],
   ] as const)("experiment report of %s", async (name, scale) => {
     const opened = await open(name, await experimentReport(name, scale))
     if (name === "isolation") {
@@ -179,6 +225,13 @@ describe("every report in headless Chromium, as a researcher opens it", { timeou
     for (const labels of bad) {
       const opened = await open("bad", `<!doctype html><title>x</title>${svg(labels)}`)
       await expect(check("bad", opened)).rejects.toThrow()
+      await opened.page.close()
+    }
+    // A table wider than its section, folded away or not.
+    const wide = `<table><tr>${"<td>a-wide-cell-that-does-not-wrap</td>".repeat(40)}</tr></table>`
+    for (const html of [wide, `<details><summary>rows</summary>${wide}</details>`]) {
+      const opened = await open("bad", `<!doctype html><title>x</title><style>td { white-space: nowrap }</style><main style="max-width: 600px"><section><h2>t</h2>${html}</section></main>`)
+      await expect(check("bad", opened)).rejects.toThrow(/horizontal overflow/)
       await opened.page.close()
     }
   })
