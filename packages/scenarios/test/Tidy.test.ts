@@ -114,6 +114,8 @@ describe("qvsim run <experiment> --out: data a dataframe loads", { timeout: 120_
     const csvs = readdirSync(out).filter((f) => f.endsWith(".csv")).sort()
     expect(csvs).toEqual(results.tables.map((t) => `${t.id}.csv`).sort())
     for (const t of results.tables) {
+      // A stable id names the file, not a slug of a long title.
+      expect(t.id).toMatch(/^[a-z][a-z0-9_]{0,39}$/)
       const csv = readCsv(readFileSync(join(out, `${t.id}.csv`), "utf8"))
       expect(csv.columns).toEqual(t.columns.map((c) => c.key))
       for (const c of t.columns) {

@@ -77,6 +77,7 @@ export const heartbeatGaps = (run: Run): number[] => {
 const ms = (ns: number, digits = 1): number => Number((ns / MS).toFixed(digits))
 
 export const smpTable = (gaps: readonly number[], smp: RecoveryRun): ResultTable => ({
+  id: "smp_heartbeat_gaps",
   title: "SMP Quest: the one kernel's only recovery is a reboot — per core, the longest time its heartbeat thread (1 ms every 100 ms) was stopped",
   columns: ["core", "longest heartbeat gap (ms)", "reboot outage (ms)"],
   rows: gaps.map((g, c) => ({ core: c, "longest heartbeat gap (ms)": ms(g), "reboot outage (ms)": ms(smp.outageNs) })),
