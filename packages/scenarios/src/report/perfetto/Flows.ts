@@ -13,7 +13,9 @@
  * Every read of a send gets its own arrow: a mailbox re-read, or read by a second reader, draws
  * a second arrow from the same send. The first read of a send ends the flow the send started;
  * each later read gets a fresh id whose start is written at that read, dated by the send and on
- * its track, so that it binds to the send's slice. (Why not one id with several ends, or Perfetto's
+ * its track, so that it binds to the send's slice (Perfetto's importer sorts a JSON trace fully by
+ * time, the DevTools engine binds a flow event to the slice of equal ts, pid, tid and cat: where
+ * in the file the start is written does not matter to either). (Why not one id with several ends, or Perfetto's
  * flow v2 `bind_id`/`flow_in`/`flow_out` on the slices? Perfetto's JSON importer would draw both
  * (its flow ends never close a flow), but the DevTools trace engine reads only the v1 phase
  * events `s`/`t`/`f` and closes a flow at its first `f`: one start and one end per id is the form
