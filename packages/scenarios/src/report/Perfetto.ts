@@ -171,8 +171,8 @@ export class PerfettoSink implements Trace.TraceSink {
           // A later read of a send: its flow's start, dated by the send and on its track.
           if (id >= 0 && this.flows.lateStart !== "") this.emit(`${this.flows.lateStart}${id.toString(16)}"}`)
           this.emit(`${this.trackPrefix[tid]}${r.cat}"ph":"X","ts":${ts},"dur":0.001,"name":"${this.names.render(trace, plan, r.name!, subject.scope, values)}"${this.names.args(trace, plan, subject.scope, values)}}`)
-          // The arrow's end bound to the slice just written (same ts, track and cat); none for a
-          // read of nothing another scope sent (a corrupted or torn read).
+          // The flow's start (a send) or end (a read), bound to the slice just written (same ts,
+          // track and cat); none for a read of nothing another scope sent (a corrupted read).
           if (id >= 0) this.emit(r.op === FLOW_OUT ? `${start}${id.toString(16)}"}` : `${this.trackPrefix[tid]}${r.cat}"ph":"f","bp":"e","ts":${ts},"name":"message","id":"0x${id.toString(16)}"}`)
           break
         }
