@@ -29,6 +29,7 @@
  */
 import type { Config } from "@qvsim/sandbox-kernel"
 import { Program } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type ExperimentResult, type Run, type Variant } from "./Experiment.ts"
 
@@ -50,12 +51,7 @@ export const domain = defineDomain({
   scale: 0.05,
   scaleReason: "2,000 iterations: every iteration costs the same, so the per-iteration cycles and the EPT share do not depend on the count",
   assumed: {
-    eptWalkExtra: {
-      kind: "range", min: 50, max: 600, default: 150, integer: true, unit: "cycles", basis: "later paper",
-      description: "extra cycles of a TLB miss under EPT (the 2-D page walk)",
-      reason: "a 2-D walk makes up to 24 memory references instead of 4 (Bhargava et al., ASPLOS 2008); with page-walk caches the measured extra is tens to a few hundred cycles per miss on Nehalem-class cores",
-      paths: ["system.machine.costs.eptWalkExtra"],
-    },
+    ...Assumed.params(["eptWalkExtra"]),
     forkTlbMissesPerPage: {
       kind: "range", min: 0, max: 4, default: 1, integer: true, basis: "order of magnitude",
       description: "TLB misses per copied page during fork",

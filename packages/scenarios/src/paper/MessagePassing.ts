@@ -30,6 +30,7 @@
 import type { Config } from "@qvsim/sandbox-kernel"
 import { CostModel, MachineConfig } from "@qvsim/hardware"
 import { Mailbox, Program } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ExperimentResult, type Run, type Variant } from "./Experiment.ts"
 
@@ -163,18 +164,7 @@ export const domain = defineDomain({
       reason: "memcpy on Nehalem-class cores runs at 1–8 bytes per cycle (cache-resident to DRAM-bound)",
       paths: ["system.machine.costs.copyPerLine"],
     },
-    remoteLineTransfer: {
-      kind: "range", min: 40, max: 400, default: 100, integer: true, log: true, unit: "cycles", basis: "measurement",
-      description: "cache-to-cache transfer of one 64-byte line between cores",
-      reason: "core-to-core line transfers on a Nehalem package measure 40–100 ns unpipelined (≈ 85–210 cycles); prefetching streams lower it, a remote socket raises it",
-      paths: ["system.machine.costs.remoteLineTransfer"],
-    },
-    pollCheck: {
-      kind: "range", min: 20, max: 200, default: 50, integer: true, log: true, unit: "cycles", basis: "order of magnitude",
-      description: "one poll of a shared-memory status word",
-      reason: "an L1 hit when nothing changed (a few cycles plus the loop), a cache-to-cache miss when it did",
-      paths: ["system.machine.costs.pollCheck"],
-    },
+    ...Assumed.params(["remoteLineTransfer", "pollCheck", "eptWalkExtra", "tlbMissRate", "costJitter"], { remoteLineTransfer: { log: true }, pollCheck: { log: true }, eptWalkExtra: { log: true } }),
   },
 })
 

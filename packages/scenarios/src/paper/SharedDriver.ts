@@ -23,6 +23,7 @@
  * @module
  */
 import type { Config } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { defineDomain } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ExperimentResult, type Run, type Variant } from "./Experiment.ts"
 import { spread } from "./Distribution.ts"
@@ -52,7 +53,7 @@ const cycles = (min: number, max: number, def: number, basis: "measurement" | "o
  * network path in Quest-V and in the two baselines.
  */
 export const domain = defineDomain({
-  seedsReason: "the flood hosts and the kernels draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the start offset and the costs",
+  seedsReason: "each run draws the interrupt delivery order, the wire's jitter, the kernel paths' cost jitter and the TLB misses on the network path from seeded streams: the seeds are the runs' random timing",
   scale: 0.05,
   scaleReason: "1,500 flood pings per guest: a flood settles into its steady pattern within tens of requests, so averages and worst cases are those of the full run",
   choices: {
@@ -76,6 +77,7 @@ export const domain = defineDomain({
       reason: "a direct cable adds nanoseconds, a store-and-forward gigabit switch 2–10 µs per hop, a slow or busy one tens of µs; the paper does not say how the pinging machine was connected",
       paths: ["system.machine.wire.latencyNs"],
     },
+    ...Assumed.params(["deliverySkewNs", "wireJitterNs", "costJitter", "tlbMissRate", "eptWalkExtra", "rxLockCycles", "remoteLineTransfer", "pollCheck"]),
   },
 })
 

@@ -26,6 +26,7 @@
  * @module
  */
 import type { System } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { heartbeatGaps, SMP_VARIANT, smpClaim, smpSystem, smpTable } from "./driverRecoverySmp.ts"
@@ -63,10 +64,12 @@ const MOST_SIGNIFICANT = 0.5
 
 /**
  * The robustness domain: which sandbox is pinged and broken, which one helps in a remote
- * recovery, when within a ping period the (manual) trigger comes, and the reboot's down-time.
+ * recovery, when within a ping period the (manual) trigger comes, and every assumed constant of
+ * the model the runs depend on (Assumptions.table: the reboot's down-time, link-up, the phases'
+ * jitter, interrupt and wire timing, the network path's costs and TLB misses, the RX lock).
  */
 export const domain = defineDomain({
-  seedsReason: "the ping host and the recovery draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the choices and the reboot time",
+  seedsReason: "each run draws the interrupt delivery order, the wire's jitter, the kernel paths' cost jitter, the TLB misses and the recovery phases' durations from seeded streams: the seeds are the runs' random timing",
   scale: 0.2,
   scaleReason: "the fault after the 4th reply, 10 replies collected: the recovery itself (its phases, its outage, the requests it loses) is the same as at paper size; only the number of replies around it shrinks",
   choices: {
@@ -87,12 +90,7 @@ export const domain = defineDomain({
     },
   },
   assumed: {
-    rebootNs: {
-      kind: "range", min: 2_000_000_000, max: 60_000_000_000, default: REBOOT_NS, integer: true, log: true, unit: "ns", basis: "measurement",
-      description: "machine down-time of the full-reboot baseline (firmware + boot of every sandbox)",
-      reason: "a server of the class (PowerEdge T410) spends 10–60 s in its firmware before the boot loader; a warm reset with fast boot a few seconds",
-      paths: ["system.recovery.rebootNs"], variants: ["reboot", "smp"],
-    },
+    ...Assumed.params(["rebootNs", "linkUpNs", "phaseJitter", "deliverySkewNs", "wireJitterNs", "costJitter", "tlbMissRate", "eptWalkExtra", "rxLockCycles", "remoteLineTransfer", "pollCheck"], { rebootNs: { log: true, variants: ["reboot", "smp"] } }),
   },
 })
 

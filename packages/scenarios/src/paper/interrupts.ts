@@ -24,6 +24,7 @@
  * @module
  */
 import type { Config, System } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run, type Variant } from "./Experiment.ts"
 
@@ -48,7 +49,7 @@ const cost = (name: string, min: number, max: number, def: number, description: 
  * event order treat the sandboxes differently), and the assumed costs on the interrupt path.
  */
 export const domain = defineDomain({
-  seedsReason: "the ping host's timing and the kernels draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the pinged sandbox and the costs",
+  seedsReason: "each run draws the broadcast's delivery order, the wire's jitter, the kernel paths' cost jitter and the TLB misses on the network path from seeded streams: the seeds are the runs' random timing",
   scale: 0.05,
   scaleReason: "1,500 pings: the pings are 3 ms apart and never overlap, so each round trip is the same work; the mean RTT does not depend on the count",
   choices: {
@@ -70,6 +71,7 @@ export const domain = defineDomain({
       reason: "a direct cable adds nanoseconds, a store-and-forward gigabit switch 2–10 µs per hop, a slow or busy one tens of µs; the paper does not say how the pinging machine was connected",
       paths: ["system.machine.wire.latencyNs"],
     },
+    ...Assumed.params(["deliverySkewNs", "wireJitterNs", "costJitter", "tlbMissRate", "eptWalkExtra", "rxLockCycles", "remoteLineTransfer", "pollCheck"]),
   },
 })
 

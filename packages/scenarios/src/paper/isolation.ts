@@ -28,6 +28,7 @@
  * @module
  */
 import { Options, Program, type Config, type Mailbox, type System } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { measureSmp, SMP_FAULT_FREE, SMP_FAULTY, smpClaim, smpSystem, smpTable } from "./isolationSmp.ts"
@@ -65,7 +66,7 @@ export const observationsAt = (scale: number): number => Math.max(5, Math.round(
  * assumed cost of re-initialising the channel.
  */
 export const domain = defineDomain({
-  seedsReason: "the sender, the receivers and the ping host draw nothing at random yet (the model branch adds seeded jitter): seeds confirm determinism; the spread comes from the choices",
+  seedsReason: "each run draws the interrupt delivery order, the wire's jitter, the kernel paths' and channel copies' cost jitter, the TLB misses and the recovery phases' durations from seeded streams: the seeds are the runs' random timing",
   scale: 0.6,
   scaleReason: "30 observations per receiver: the fault, the recovery and the disturbance they cause are the same as at paper size; the receivers record fewer observations around them, still ≥ 4 after the latest recovery of the domain",
   choices: {
@@ -97,6 +98,7 @@ export const domain = defineDomain({
       reason: "re-mapping and clearing one 4 KiB mailbox page and its status word: µs, up to ms with a monitor round trip",
       paths: ["system.recovery.channelReinitCycles"], variants: ["faulty"],
     },
+    ...Assumed.params(["deliverySkewNs", "wireJitterNs", "costJitter", "phaseJitter", "tlbMissRate", "eptWalkExtra", "rxLockCycles", "remoteLineTransfer", "pollCheck", "linkUpNs"]),
   },
 })
 

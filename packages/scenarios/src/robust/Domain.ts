@@ -5,8 +5,9 @@
  * - **choices**: the experimenter's arbitrary choices the paper does not fix (which sandbox is
  *   pinged, the fault time within a window, a poll offset, a task-set draw);
  * - **assumed**: every `[ASSUMED]` constant the experiment depends on, with a plausible range and
- *   the reason for that range and what it rests on (a datasheet, a later paper, a measurement on
- *   similar hardware, the code, or only the order of magnitude).
+ *   the reason for that range and what it rests on (a datasheet, a standard, a later paper, a
+ *   measurement on similar hardware, the code, or only the order of magnitude); the model's own
+ *   `[ASSUMED]` constants come from sandbox-kernel's `Assumptions.table` through `Assumed.ts`.
  *
  * Every parameter has a default: the headline point (`qvsim run <experiment>`) runs at the
  * defaults, so declaring a domain never changes the headline run. A parameter reaches the
@@ -30,9 +31,9 @@ import { Time } from "@qvsim/sim-core"
 import { ScenarioError } from "../Scenario.ts"
 
 /** What a range rests on (say which, in `reason`). */
-export type Basis = "datasheet" | "later paper" | "measurement" | "code" | "order of magnitude"
+export type Basis = "datasheet" | "standard" | "later paper" | "measurement" | "code" | "order of magnitude"
 
-export const BASES: readonly Basis[] = ["datasheet", "later paper", "measurement", "code", "order of magnitude"]
+export const BASES: readonly Basis[] = ["datasheet", "standard", "later paper", "measurement", "code", "order of magnitude"]
 
 /** A parameter's value. */
 export type Value = number | string | boolean
