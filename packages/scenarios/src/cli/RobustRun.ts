@@ -74,13 +74,16 @@ export interface RobustFlags {
   readonly resume: boolean
 }
 
-const campaign = (C: typeof Campaign, o: Omit<Campaign.Options, "signal">) =>
+/** The CLI edge's wall clock (ms): the study's progress and timings. */
+const wallClock = (): number => performance.now()
+
+const campaign = (C: typeof Campaign, o: Omit<Campaign.Options, "signal" | "clock">) =>
   Effect.tryPromise({
     try: (signal) => {
       signal.addEventListener("abort", () => {
         process.stderr.write(`\nqvsim: interrupted; the finished points are in ${join(o.dir, "runs.jsonl")}: continue with --resume\n`)
       }, { once: true })
-      return C.run({ ...o, signal })
+      return C.run({ ...o, signal, clock: wallClock })
     },
     catch: fromUnknown,
   })

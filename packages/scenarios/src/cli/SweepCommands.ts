@@ -83,7 +83,7 @@ export const sweep = Command.make(
     if (Option.isSome(only)) {
       const spec = p.runs.find((r) => r.key === only.value)
       if (spec === undefined) return yield* badInput(`--only ${only.value}: no run with this key in ${file} (${p.runs.length} runs, e.g. ${p.runs[0]!.key})`)
-      const record = RunOne.execute(RunOne.context(loaded, p, file), spec)
+      const record = RunOne.execute(RunOne.context(loaded, p, file), spec, () => performance.now())
       return yield* Console.log(JSON.stringify(record, null, json ? undefined : 2))
     }
     if (submit && Option.isNone(slurm)) return yield* badInput("--submit applies to --slurm N")
@@ -122,7 +122,7 @@ export const sweep = Command.make(
         process.stderr.write(`\nqvsim: interrupted; the finished runs are in ${join(chosen === undefined ? outDir : Shards.dirOf(outDir, chosen.index), "runs.jsonl")}: continue with --resume\n`)
       }, { once: true })
       return Local.run({
-        loaded, plan: p, fileArg: file, jobs: workers, outDir, resume, command: commandLine(), progress: !json, signal,
+        loaded, plan: p, fileArg: file, jobs: workers, outDir, resume, command: commandLine(), progress: !json, signal, clock: () => performance.now(),
         ...(chosen !== undefined ? { shard: chosen } : {}),
         ...(Option.isSome(report) ? { reportPath: report.value } : {}),
       })

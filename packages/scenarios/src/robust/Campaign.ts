@@ -1,9 +1,9 @@
 /**
  * Running the points of a robust or sensitivity study on this machine, the way a sweep runs: the
- * sweep engine's pool of long-lived workers (`sweep/Pool.ts`, with `robust/worker.mjs`), batches of
- * points, every record appended to `runs.jsonl` as it arrives (`sweep/Store.ts`: one write per
- * line, fsync'ed per batch), progress on stderr, and at the end the records sorted back into the
- * design's order.
+ * sweep engine's pool of long-lived workers (`sweep/Pool.ts`, with `robust/worker.mjs`) fed by the
+ * sweep's own loop (`sweep/Feed.ts`), one point per task, every record appended to `runs.jsonl` as
+ * it arrives (`sweep/Store.ts`: one write per line, fsync'ed per batch), progress on stderr, and at
+ * the end the records sorted back into the design's order. The wall clock is the caller's (`clock`).
  *
  * Invariants:
  * - the records do not depend on `jobs` or on batch sizes: points are keyed, a point's record is a
@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { hashOf } from "../Hash.ts"
 import { ScenarioError } from "../Scenario.ts"
+import * as Feed from "../sweep/Feed.ts"
 import * as Pool from "../sweep/Pool.ts"
 import type { RunRecord } from "../sweep/RunOne.ts"
 import * as Store from "../sweep/Store.ts"
@@ -43,6 +44,8 @@ export interface Options {
   readonly progress: boolean
   readonly signal?: AbortSignal
   readonly runtime?: Pool.Runtime
+  /** The wall clock in ms (the CLI's `performance.now`): progress and the study's wall time. */
+  readonly clock: () => number
 }
 
 export interface Outcome {
@@ -62,10 +65,8 @@ export const studyHash = (o: Pick<Options, "experiment" | "source" | "study" | "
 
 const WORKER = new URL("./worker.mjs", import.meta.url).href
 
-const eta = (s: number): string => (!Number.isFinite(s) ? "?" : s < 90 ? `${Math.ceil(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`)
-
 export const run = async (o: Options): Promise<Outcome> => {
-  const start = performance.now()
+  const start = o.clock()
   if (existsSync(o.dir) && !statSync(o.dir).isDirectory()) throw new ScenarioError(`--out ${o.dir}: not a folder`)
   mkdirSync(o.dir, { recursive: true })
   const runsPath = join(o.dir, "runs.jsonl")
@@ -85,17 +86,8 @@ export const run = async (o: Options): Promise<Outcome> => {
   let failed = [...have.values()].filter((r) => !r.ok).length
   let interrupted = false
 
-  const tty = process.stderr.isTTY === true
-  let lastDraw = 0
-  const draw = (final: boolean): void => {
-    if (!o.progress) return
-    const now = performance.now()
-    if (!final && now - lastDraw < (tty ? 250 : 5000)) return
-    lastDraw = now
-    const rate = ran / ((now - start) / 1000)
-    const line = `  ${have.size}/${o.points.length} points${failed > 0 ? ` (${failed} failed)` : ""}, ${rate.toFixed(2)} points/s, ETA ${eta((todo.length - ran) / rate)}`
-    process.stderr.write(tty ? `\r${line.padEnd(70)}${final ? "\n" : ""}` : `${line}\n`)
-  }
+  const progress = Feed.progressLine(o.progress, o.clock, "points", 2)
+  const draw = (final: boolean): void => progress({ done: have.size, total: o.points.length, failed, ran, remaining: todo.length - ran }, final)
   const onAbort = (): void => {
     interrupted = true
     writer.sync()
@@ -104,45 +96,33 @@ export const run = async (o: Options): Promise<Outcome> => {
   try {
     if (todo.length > 0 && o.signal?.aborted !== true) {
       const jobs = Math.max(1, Math.min(o.jobs, todo.length))
-      const pool = Pool.open<Task, PointRecord[]>(WORKER, jobs, o.runtime)
-      // A point is seconds of work (every variant of an experiment): one point per task balances the workers.
-      const size = 1
-      let next = 0
-      const lane = async (): Promise<void> => {
-        while (next < todo.length && !interrupted) {
-          const batch = todo.slice(next, next + size)
-          next += batch.length
-          let records: PointRecord[]
-          try {
-            records = await pool.run({ source: o.source, scale: o.scale, points: batch })
-          } catch (e) {
-            if (interrupted) return
-            const error = `worker failed: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`
-            records = batch.map((p) => ({ type: "run", key: p.key, point: p.params, seed: p.seed, ok: false, error, replay: "", wallMs: 0 }))
-          }
-          const now = performance.now()
+      await Feed.feed({
+        pool: Pool.open<Task, PointRecord[]>(WORKER, jobs, o.runtime),
+        todo,
+        jobs,
+        // A point is seconds of work (every variant of an experiment): one point per task balances the workers.
+        batchSize: 1,
+        task: (batch) => ({ source: o.source, scale: o.scale, points: batch }),
+        failed: (batch, error) => batch.map((p) => ({ type: "run", key: p.key, point: p.params, seed: p.seed, ok: false, error, replay: "", wallMs: 0 })),
+        accept: (records) => {
+          const now = o.clock()
           for (const r of records) {
-            if (interrupted) return
             writer.append(r as unknown as RunRecord, now)
             have.set(r.key, r)
             ran++
             if (!r.ok) failed++
           }
           draw(false)
-        }
-      }
-      try {
-        await Promise.all(Array.from({ length: jobs * 2 }, lane))
-      } finally {
-        await pool.destroy()
-      }
+        },
+        stopped: () => interrupted,
+      })
     }
     writer.close()
     draw(true)
     const records = [...have.values()].sort((a, b) => order.get(a.key)! - order.get(b.key)!)
     interrupted ||= o.signal?.aborted === true
     if (!interrupted) Store.writeDurably(runsPath, Store.format(header, records as unknown as RunRecord[]))
-    return { records, skipped: done.length, ran, failed, wallMs: performance.now() - start, interrupted, runsPath }
+    return { records, skipped: done.length, ran, failed, wallMs: o.clock() - start, interrupted, runsPath }
   } finally {
     o.signal?.removeEventListener("abort", onAbort)
     writer.close()

@@ -135,12 +135,17 @@ export const recordOf = (result: ExperimentResult, head: Omit<PointRecord, "ok" 
   return { ...head, ok: true, metrics, verdicts, ...(Object.keys(details).length > 0 ? { details } : {}), claims, wallMs }
 }
 
-/** Runs one point and returns its record (never throws). */
-export const execute = (e: Experiment, source: string, pt: Point, scale: number): PointRecord => {
-  const start = performance.now()
+const NO_CLOCK = (): number => 0
+
+/**
+ * Runs one point and returns its record (never throws). `clock` (ms) times it for `wallMs`: the
+ * worker's entry passes the wall clock; without one `wallMs` is 0 (the record is otherwise the same).
+ */
+export const execute = (e: Experiment, source: string, pt: Point, scale: number, clock: () => number = NO_CLOCK): PointRecord => {
+  const start = clock()
   const d = domainOf(e)
   const head = { type: "run" as const, key: pt.key, point: pt.params, seed: pt.seed, replay: replayLine(source, d, pt.seed, scale, pt.params) }
-  const ms = () => Math.round((performance.now() - start) * 1000) / 1000
+  const ms = () => Math.round((clock() - start) * 1000) / 1000
   try {
     const { result, events } = runPoint(e, { seed: pt.seed, scale, params: pt.params })
     return { ...recordOf(result, head, 0), events, wallMs: ms() }

@@ -1,7 +1,8 @@
 /**
  * A robust-study worker (a worker thread or a child process of the pool): finds the experiment
  * once (a registry name or a `.ts` file), then runs batches of points for as long as the pool
- * lives, one record per point (`RunPoint.execute`, which never throws for a point).
+ * lives, one record per point (`RunPoint.execute`, which never throws for a point). The wall clock
+ * that times the points is the entry's (`worker.mjs`), not this module's.
  *
  * @module
  */
@@ -31,8 +32,8 @@ const experimentOf = (source: string): Promise<Experiment> => {
   return p
 }
 
-/** Runs the task's points in order. */
-export default async function run(task: Task): Promise<PointRecord[]> {
+/** Runs the task's points in order; `clock` (ms, the entry's wall clock) times each point's `wallMs`. */
+export default async function run(task: Task, clock: () => number): Promise<PointRecord[]> {
   const e = await experimentOf(task.source)
-  return task.points.map((pt) => execute(e, task.source, pt, task.scale))
+  return task.points.map((pt) => execute(e, task.source, pt, task.scale, clock))
 }

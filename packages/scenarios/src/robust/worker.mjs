@@ -2,11 +2,13 @@
 // worker thread or child process is a new Node instance, so it turns on Node's compile cache itself
 // before loading any TypeScript, and installs the `@qvsim/*` resolve hook itself (hooks are per
 // thread: an experiment .ts file outside the checkout loads in the worker as the CLI loads it);
-// the work is in Worker.ts.
+// the work is in Worker.ts. The process edge: it hands Worker.ts the wall clock that times each
+// point (simulation-side modules read none).
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
 const WorkspaceImports = await import("../cli/WorkspaceImports.ts")
 WorkspaceImports.install()
 const { default: run } = await import("./Worker.ts")
-export default run
+const clock = () => performance.now()
+export default (task) => run(task, clock)

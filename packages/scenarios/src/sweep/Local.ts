@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs"
 import { join } from "node:path"
+import * as Feed from "./Feed.ts"
 import * as Plan from "./Plan.ts"
 import * as Pool from "./Pool.ts"
 import * as Results from "./Results.ts"
@@ -42,6 +43,8 @@ export interface Options {
   readonly progress: boolean
   readonly signal?: AbortSignal
   readonly runtime?: Pool.Runtime
+  /** The wall clock in ms (the CLI's `performance.now`): progress, timings, the store's sync pacing. */
+  readonly clock: () => number
 }
 
 export interface Outcome {
@@ -61,10 +64,8 @@ export interface Outcome {
 /** Runs per batch: small enough to balance the workers and stream results, large enough to amortise messages. */
 export const batchSize = (todo: number, jobs: number): number => Math.max(1, Math.min(8, Math.ceil(todo / (jobs * 16))))
 
-const eta = (s: number): string => (!Number.isFinite(s) ? "?" : s < 90 ? `${Math.ceil(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`)
-
 export const run = async (o: Options): Promise<Outcome> => {
-  const start = performance.now()
+  const start = o.clock()
   const { loaded, plan } = o
   const dir = o.shard === undefined ? o.outDir : Shards.dirOf(o.outDir, o.shard.index)
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ScenarioError(`--out ${o.outDir}: ${dir} is not a folder`)
@@ -83,18 +84,8 @@ export const run = async (o: Options): Promise<Outcome> => {
   let stopped: ScenarioError | undefined
 
   // Progress: done/total, runs/s, ETA; redrawn at most every 250 ms (every 5 s when stderr is a file).
-  const tty = process.stderr.isTTY === true
-  let lastDraw = 0
-  const draw = (final: boolean): void => {
-    if (!o.progress) return
-    const now = performance.now()
-    if (!final && now - lastDraw < (tty ? 250 : 5000)) return
-    lastDraw = now
-    const rate = ran / ((now - start) / 1000)
-    const doneNow = done.length + ran
-    const line = `  ${doneNow}/${mine.length} runs${failed > 0 ? ` (${failed} failed)` : ""}, ${rate.toFixed(1)} runs/s, ETA ${eta((todo.length - ran) / rate)}`
-    process.stderr.write(tty ? `\r${line.padEnd(70)}${final ? "\n" : ""}` : `${line}\n`)
-  }
+  const progress = Feed.progressLine(o.progress, o.clock, "runs", 1)
+  const draw = (final: boolean): void => progress({ done: done.length + ran, total: mine.length, failed, ran, remaining: todo.length - ran }, final)
 
   const onAbort = (): void => {
     interrupted = true
@@ -105,63 +96,48 @@ export const run = async (o: Options): Promise<Outcome> => {
   try {
     if (todo.length > 0 && !o.signal?.aborted) {
       const jobs = Math.max(1, Math.min(o.jobs, todo.length))
-      const pool = Pool.make(jobs, o.runtime)
-      const size = batchSize(todo.length, jobs)
-      let next = 0
-      const accept = (batch: ReadonlyArray<RunOne.RunRecord>): void => {
-        const now = performance.now()
-        for (const r of batch) {
-          if (interrupted) return
-          writer.append(r, now)
-          records.push(r)
-          ran++
-          if (!r.ok) failed++
-        }
-        draw(false)
-      }
-      // Keep two batches per worker queued, so no worker waits for the parent.
-      const lane = async (): Promise<void> => {
-        while (next < todo.length && !interrupted) {
-          const specs = todo.slice(next, next + size)
-          next += specs.length
-          let batch: RunOne.RunRecord[]
-          try {
-            batch = await pool.run({ file: loaded.file, fileArg: o.fileArg, hash: loaded.hash, indices: specs.map((s) => s.index) })
-          } catch (e) {
-            if (interrupted) return
-            if (e instanceof Error && e.message.includes(CHANGED)) {
-              // Not a failed run: the plan no longer matches the file. Stop; what is written stays (resume refuses a changed file).
-              interrupted = true
-              stopped = new ScenarioError(`${e.message.split("\n")[0]}: stopped (the runs written so far are in ${runsPath})`)
-              return
-            }
-            // A worker that died (out of memory, a crash in native code) fails its batch's runs, not the sweep.
-            const error = `worker failed: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`
-            batch = specs.map((s) => ({
-              type: "run", key: s.key, point: Object.fromEntries(plan.params.map((p, i) => [p.path, plan.points[s.point]![i]])),
-              ...(s.set !== undefined ? { set: s.set } : {}), seed: s.seed, ok: false, error, replay: RunOne.replayLine(o.fileArg, s.key), wallMs: 0,
-            }))
+      await Feed.feed({
+        pool: Pool.make(jobs, o.runtime),
+        todo,
+        jobs,
+        batchSize: batchSize(todo.length, jobs),
+        task: (specs) => ({ file: loaded.file, fileArg: o.fileArg, hash: loaded.hash, indices: specs.map((s) => s.index) }),
+        // A worker that died (out of memory, a crash in native code) fails its batch's runs, not the sweep.
+        failed: (specs, error) => specs.map((s) => ({
+          type: "run", key: s.key, point: Object.fromEntries(plan.params.map((p, i) => [p.path, plan.points[s.point]![i]])),
+          ...(s.set !== undefined ? { set: s.set } : {}), seed: s.seed, ok: false, error, replay: RunOne.replayLine(o.fileArg, s.key), wallMs: 0,
+        })),
+        accept: (batch) => {
+          const now = o.clock()
+          for (const r of batch) {
+            writer.append(r, now)
+            records.push(r)
+            ran++
+            if (!r.ok) failed++
           }
-          accept(batch)
-        }
-      }
-      try {
-        await Promise.all(Array.from({ length: jobs * 2 }, lane))
-      } finally {
-        await pool.destroy()
-      }
+          draw(false)
+        },
+        stopped: () => interrupted,
+        fatal: (e) => {
+          if (!(e instanceof Error && e.message.includes(CHANGED))) return false
+          // Not a failed run: the plan no longer matches the file. Stop; what is written stays (resume refuses a changed file).
+          interrupted = true
+          stopped = new ScenarioError(`${e.message.split("\n")[0]}: stopped (the runs written so far are in ${runsPath})`)
+          return true
+        },
+      })
     }
     writer.close()
     draw(true)
     if (stopped !== undefined) throw stopped
     if (interrupted || o.signal?.aborted) {
-      return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: performance.now() - start, files: [runsPath], interrupted: true, warnings: [] }
+      return { dir, total: mine.length, skipped: done.length, ran, failed, wallMs: o.clock() - start, files: [runsPath], interrupted: true, warnings: [] }
     }
-    const wallS = Math.round((performance.now() - start) / 10) / 100
+    const wallS = Math.round((o.clock() - start) / 10) / 100
     const written = o.shard === undefined
       ? await Results.write(dir, loaded, plan, records, header, { wallS, jobs: o.jobs }, o.reportPath)
       : (Store.writeDurably(runsPath, Store.format(header, Summary.sortRuns(plan, records))), { files: [runsPath], failed, warnings: Results.unmatched(loaded, records) })
-    return { dir, total: mine.length, skipped: done.length, ran, failed: written.failed, wallMs: performance.now() - start, files: written.files, interrupted: false, warnings: written.warnings }
+    return { dir, total: mine.length, skipped: done.length, ran, failed: written.failed, wallMs: o.clock() - start, files: written.files, interrupted: false, warnings: written.warnings }
   } finally {
     o.signal?.removeEventListener("abort", onAbort)
     writer.close()

@@ -65,9 +65,14 @@ export const replayLine = (fileArg: string, key: string): string => `qvsim sweep
 
 const ANALYSIS_FIELD = { "liu-layland": "liuLayland", hyperbolic: "hyperbolic", rta: "rta", "main+io": "mainIo" } as const
 
-/** Runs `spec` and returns its record (never throws). */
-export const execute = (ctx: Context, spec: Plan.RunSpec): RunRecord => {
-  const start = performance.now()
+const NO_CLOCK = (): number => 0
+
+/**
+ * Runs `spec` and returns its record (never throws). `clock` (ms) times it for `wallMs`: the
+ * worker's entry and the CLI pass the wall clock; without one `wallMs` is 0.
+ */
+export const execute = (ctx: Context, spec: Plan.RunSpec, clock: () => number = NO_CLOCK): RunRecord => {
+  const start = clock()
   const { plan, loaded } = ctx
   const point = Object.fromEntries(plan.params.map((p, i) => [p.path, plan.points[spec.point]![i]]))
   const head = { type: "run" as const, key: spec.key, point, ...(spec.set !== undefined ? { set: spec.set } : {}), seed: spec.seed }
@@ -96,11 +101,11 @@ export const execute = (ctx: Context, spec: Plan.RunSpec): RunRecord => {
     if (misses !== undefined) verdicts[NO_MISS] = misses === 0
     return {
       ...head, ok: true, fingerprint: s.fingerprint, simTimeNs: s.simTimeNs, events: s.events, metrics, verdicts, replay,
-      wallMs: Math.round((performance.now() - start) * 1000) / 1000,
+      wallMs: Math.round((clock() - start) * 1000) / 1000,
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e))
-    return { ...head, ok: false, error: `${err.name}: ${err.message.split("\n")[0]}`, replay, wallMs: Math.round((performance.now() - start) * 1000) / 1000 }
+    return { ...head, ok: false, error: `${err.name}: ${err.message.split("\n")[0]}`, replay, wallMs: Math.round((clock() - start) * 1000) / 1000 }
   }
 }
 

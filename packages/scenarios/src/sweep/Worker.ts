@@ -29,9 +29,9 @@ const contextOf = (task: Task): Promise<RunOne.Context> => {
   return loading
 }
 
-/** Runs the task's runs in order; never throws for a run (a failed run is a record). */
-export default async function run(task: Task): Promise<RunOne.RunRecord[]> {
+/** Runs the task's runs in order; never throws for a run (a failed run is a record). `clock` (ms): the entry's wall clock, for `wallMs`. */
+export default async function run(task: Task, clock: () => number): Promise<RunOne.RunRecord[]> {
   const ctx = await contextOf(task)
   if (ctx.loaded.hash !== task.hash) throw new Error(`${CHANGED}: ${task.fileArg} now hashes ${ctx.loaded.hash}, planned ${task.hash}`)
-  return task.indices.map((i) => RunOne.execute(ctx, ctx.plan.runs[i]!))
+  return task.indices.map((i) => RunOne.execute(ctx, ctx.plan.runs[i]!, clock))
 }
