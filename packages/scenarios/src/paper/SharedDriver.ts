@@ -15,8 +15,20 @@
  * The VMware Player and Xen figures of the paper are not in its text; the two baselines are
  * simulated from the same cost table instead (sandbox-kernel's `virtualization` options, injection
  * 1,500, netback 6,000, netfront 2,000 cycles — all `[ASSUMED]`), so only the ordering claims are
- * checked. In this deterministic model two floods settle into a phase where their frames rarely meet
- * the RX lock together, so Quest-V's sharing cost shows in the worst RTT more than in the average.
+ * checked.
+ *
+ * Stranded requests (faithful to Quest, not a model bug): with two sharers, a frame for the
+ * non-master guest that arrives after that guest's ring walk and before the master acknowledges the
+ * interrupt status raises no new edge (the I/O APIC line is edge-triggered, and only the master
+ * acknowledges: Quest's r8169 `irq_handler`, intel_branch, where the master re-reads and clears the
+ * status after its own RX walk and TX clean-up, a wider window than the model's acknowledgement at the
+ * start of the master's walk). The frame waits for the next interrupt: the other guest's next frame,
+ * or the flood's 10 ms timeout, which sends the next request; at the end of a run, when the other
+ * flood has stopped, it may never be answered. A single guest is the master and never strands. The
+ * table counts them (`stranded`: answered only after the flood's timeout, or not at all); the
+ * averages are over every answered request (a stranded one's 10 ms included, as `ping -f`'s would
+ * be) and the claims no longer require every request answered: a stranding is one of the costs of
+ * sharing the claims compare.
  * Early demultiplexing (paper §4.3) in every variant; the NIC shared only by the guests
  * (single guest: sandbox 0; two guests: 0 and 1; Xen: the driver domain).
  *
@@ -128,6 +140,8 @@ export interface RttFigures {
   readonly p50Ns: number
   readonly p99Ns: number
   readonly vmExits: number
+  /** Requests answered only after the flood's timeout sent the next (RTT ≥ `floodIntervalNs`) or never answered. */
+  readonly stranded: number
 }
 
 export const rttOf = (run: Run): RttFigures => {
@@ -146,6 +160,11 @@ export const rttOf = (run: Run): RttFigures => {
     maxNs: Math.max(...hosts.map((h) => h.maxRttNs)),
     ...(({ p50, p99 }) => ({ p50Ns: p50, p99Ns: p99 }))(spread(run.system.hosts.flatMap((h) => [...h.rtts()]))),
     vmExits: m.sandboxes.reduce((a, s) => a + s.vmExits, 0),
+    stranded: run.system.hosts.reduce((a, h) => {
+      let late = 0
+      for (const r of h.rtts()) if (r >= h.config.floodIntervalNs) late++
+      return a + late + (h.stats().sent - h.stats().received)
+    }, 0),
   }
 }
 
@@ -155,7 +174,9 @@ const ns = (x: number): number => Math.round(x * 100) / 100
 export const analyseSharedDriver = (runs: readonly Run[]): ExperimentResult => {
   const f = runs.map(rttOf)
   const get = (mode: Mode, guests: number): RttFigures | undefined => f.find((x) => x.mode === mode && x.guests === guests)
-  const complete = f.every((x) => x.received === x.sent && x.sent > 0)
+  const answered = f.every((x) => x.received > 0)
+  const stranding = f.filter((x) => x.stranded > 0).map((x) => `${SYSTEMS[x.mode]} ${x.guests === 1 ? "single" : "two guests"}: ${x.stranded} (${x.sent - x.received} never answered)`)
+  const strandNote = stranding.length === 0 ? "" : `; stranded requests (a frame that arrived after its sharer's walk, before the master's acknowledgement: answered after the 10 ms flood timeout or never) ${stranding.join(", ")}`
   const base = get("none", 1)!
   const q1 = get("questv", 1)!, h1 = get("hypervisor", 1)!, x1 = get("xen", 1)!
   const q2 = get("questv", 2)!, h2 = get("hypervisor", 2)!, x2 = get("xen", 2)!
@@ -167,20 +188,20 @@ export const analyseSharedDriver = (runs: readonly Run[]): ExperimentResult => {
     {
       id: "singleGuestLowest",
       text: "Single guest: Quest-V's virtualisation overhead (avg RTT above Quest without VT) is lower than the hypervisor-mediated baseline's and the Xen-style driver domain's",
-      holds: complete && over(q1) < over(h1) && over(q1) < over(x1),
-      detail: `avg RTT overhead over No VT (${us(base.avgNs)} µs): Quest-V +${us(over(q1))} µs, hypervisor +${us(over(h1))} µs, Xen-style +${us(over(x1))} µs${complete ? "" : " (some requests unanswered)"}`,
+      holds: answered && over(q1) < over(h1) && over(q1) < over(x1),
+      detail: `avg RTT overhead over No VT (${us(base.avgNs)} µs): Quest-V +${us(over(q1))} µs, hypervisor +${us(over(h1))} µs, Xen-style +${us(over(x1))} µs${strandNote}`,
     },
     {
       id: "sharingCosts",
       text: "Sharing the device (two guests) costs every system something: each system's worst RTT grows and its average does not fall",
-      holds: complete && [[q1, q2], [h1, h2], [x1, x2]].every(([s, t]) => t!.maxNs > s!.maxNs && t!.avgNs >= s!.avgNs),
-      detail: `single → two guests, avg (max): Quest-V ${ns(q1.avgNs)} → ${ns(q2.avgNs)} ns (${us(q1.maxNs)} → ${us(q2.maxNs)} µs), hypervisor ${ns(h1.avgNs)} → ${ns(h2.avgNs)} ns (${us(h1.maxNs)} → ${us(h2.maxNs)} µs), Xen-style ${ns(x1.avgNs)} → ${ns(x2.avgNs)} ns (${us(x1.maxNs)} → ${us(x2.maxNs)} µs)`,
+      holds: answered && [[q1, q2], [h1, h2], [x1, x2]].every(([s, t]) => t!.maxNs > s!.maxNs && t!.avgNs >= s!.avgNs),
+      detail: `single → two guests, avg (max): Quest-V ${ns(q1.avgNs)} → ${ns(q2.avgNs)} ns (${us(q1.maxNs)} → ${us(q2.maxNs)} µs), hypervisor ${ns(h1.avgNs)} → ${ns(h2.avgNs)} ns (${us(h1.maxNs)} → ${us(h2.maxNs)} µs), Xen-style ${ns(x1.avgNs)} → ${ns(x2.avgNs)} ns (${us(x1.maxNs)} → ${us(x2.maxNs)} µs)${strandNote}`,
     },
     {
       id: "questvPaysLeast",
       text: "Quest-V pays least for sharing: the smallest growth of the average RTT, and the lowest two-guest overhead over No VT",
-      holds: complete && sharingCost(q1, q2) < sharingCost(h1, h2) && sharingCost(q1, q2) < sharingCost(x1, x2) && over(q2) < over(h2) && over(q2) < over(x2),
-      detail: `avg RTT growth with two guests: Quest-V +${ns(sharingCost(q1, q2))} ns, hypervisor +${ns(sharingCost(h1, h2))} ns, Xen-style +${ns(sharingCost(x1, x2))} ns; two-guest overhead over No VT: Quest-V +${us(over(q2))} µs, hypervisor +${us(over(h2))} µs, Xen-style +${us(over(x2))} µs`,
+      holds: answered && sharingCost(q1, q2) < sharingCost(h1, h2) && sharingCost(q1, q2) < sharingCost(x1, x2) && over(q2) < over(h2) && over(q2) < over(x2),
+      detail: `avg RTT growth with two guests: Quest-V +${ns(sharingCost(q1, q2))} ns, hypervisor +${ns(sharingCost(h1, h2))} ns, Xen-style +${ns(sharingCost(x1, x2))} ns; two-guest overhead over No VT: Quest-V +${us(over(q2))} µs, hypervisor +${us(over(h2))} µs, Xen-style +${us(over(x2))} µs${strandNote}`,
     },
   ]
   const rows = [base, ...virt, ...two].map((x) => ({
@@ -194,12 +215,13 @@ export const analyseSharedDriver = (runs: readonly Run[]): ExperimentResult => {
     "p99 RTT µs": us(x.p99Ns),
     "max RTT µs": us(x.maxNs),
     "VM exits": x.vmExits,
+    stranded: x.stranded,
   }))
   return {
     tables: [{
       id: "ping_flood_rtt",
       title: `Ping flood (${base.sent.toLocaleString("en-US")} requests per guest): round-trip times (VMware/Xen figures of the paper not in its text; baselines simulated)`,
-      columns: ["system", "case", "requests", "replies", "min RTT µs", "avg RTT µs", "p50 RTT µs", "p99 RTT µs", "max RTT µs", "VM exits"],
+      columns: ["system", "case", "requests", "replies", "min RTT µs", "avg RTT µs", "p50 RTT µs", "p99 RTT µs", "max RTT µs", "VM exits", "stranded"],
       rows,
     }],
     claims,
@@ -207,6 +229,7 @@ export const analyseSharedDriver = (runs: readonly Run[]): ExperimentResult => {
       questvSingleOverheadUs: over(q1) / 1000, hypervisorSingleOverheadUs: over(h1) / 1000, xenSingleOverheadUs: over(x1) / 1000,
       questvSharingCostNs: sharingCost(q1, q2), hypervisorSharingCostNs: sharingCost(h1, h2), xenSharingCostNs: sharingCost(x1, x2),
       questvTwoMaxRttUs: q2.maxNs / 1000,
+      questvTwoStranded: q2.stranded, hypervisorTwoStranded: h2.stranded, xenTwoStranded: x2.stranded,
     },
     plot: {
       $schema: "https://vega.github.io/schema/vega-lite/v5.json",

@@ -1,7 +1,8 @@
 /**
- * E6 ping flood at scale 0.1 (3,000 requests per guest; the paper size takes ≈ 3–4 s): every claim
- * holds; each is caught on a broken input (a hypervisor whose exits cost nothing, a "two guests"
- * run that shares nothing).
+ * E6 ping flood at scale 0.1 (3,000 requests per guest; the paper size takes ≈ 3–4 s): requests
+ * stranded by the master-only acknowledgement are counted and the claims are stated over the
+ * answered ones; each claim is caught on a broken input (a hypervisor whose exits cost nothing, a
+ * "two guests" run that shares nothing).
  */
 import { describe, expect, it } from "vitest"
 import { System } from "@qvsim/sandbox-kernel"
@@ -18,19 +19,26 @@ describe("shared-driver (E6)", () => {
   const good = runs()
   const result = sharedDriver.analyse(good)
 
-  it("every Quest-V request is answered; elsewhere at most one per guest waits at the end; the claims hold exactly when every request is answered", () => {
-    // With the sharers' walks in a drawn order (§D.13), a frame arriving after the owner's walk and
+  it("a single guest never strands a request; two guests may (the master-only acknowledgement, faithful to Quest), and the table counts them", () => {
+    // With the sharers' walks in a drawn order (§D.13), a frame arriving after its sharer's walk and
     // before the master acknowledges the status raises no new edge: it waits for the next interrupt
-    // (another guest's frame, or the flood's timeout). At the end of a run nothing may come.
+    // (another guest's frame, or the flood's 10 ms timeout). At the end of a run nothing may come.
     for (const r of result.tables[0]!.rows) {
-      if (r["system"] === "Quest-V" || r["system"] === "Quest (No VT)") expect(r["replies"]).toBe(r["requests"])
-      expect(Number(r["requests"]) - Number(r["replies"])).toBeLessThanOrEqual(r["case"] === "two guests" ? 2 : 1)
+      if (r["case"] !== "two guests") expect(r["stranded"], `${r["system"]} ${r["case"]}`).toBe(0)
+      const unanswered = Number(r["requests"]) - Number(r["replies"])
+      expect(Number(r["stranded"])).toBeGreaterThanOrEqual(unanswered)
+      if (Number(r["stranded"]) > unanswered) expect(Number(r["max RTT µs"])).toBeGreaterThanOrEqual(10_000)
     }
-    const complete = result.tables[0]!.rows.every((r) => r["replies"] === r["requests"])
-    for (const c of result.claims) {
-      // Each claim needs every request answered; a run with one waiting says ✗, not ✓.
-      expect(c.holds, `${c.text}: ${c.detail}`).toBe(complete)
-    }
+    // At this point (seed 1, scale 0.1) the hypervisor's two-guest run strands its last request: it is counted, and the claims still have a verdict from the answered ones.
+    const h2 = result.tables[0]!.rows.find((r) => r["system"] === "hypervisor-mediated" && r["case"] === "two guests")!
+    expect(Number(h2["stranded"])).toBeGreaterThan(0)
+    expect(result.claims.find((c) => c.id === "sharingCosts")!.detail).toContain("stranded requests")
+  })
+
+  it("the claims are stated over the answered requests: a stranding no longer fails every claim at once", () => {
+    const byId = new Map(result.claims.map((c) => [c.id, c.holds]))
+    // Quest-V's single-guest overhead is its EPT walks only: below the hypervisor's and Xen's whatever the two-guest runs strand.
+    expect(byId.get("singleGuestLowest")).toBe(true)
   })
 
   it("orders the single-guest RTTs: No VT < Quest-V (EPT walks, §D.13) < hypervisor < Xen-style; Quest-V takes no VM exit", () => {
