@@ -13,6 +13,9 @@
  *   io60        I/O utilisations up to 0.60
  *   work4       I/O work per request up to 4·U·T_requester (a request may outlast the requester's budget share)
  *   bound99     utilisation 99–100 % of the bound
+ *   tick1ms     a scheduler that enforces budgets only at 1 ms ticks (enforcement latency up to 1 ms)
+ *   tick100us   the same with 100 µs ticks
+ *   all         io60, work4, bound99 and tick1ms at once (every knob towards more misses)
  *
  * Each seed draws the same 300 sets in every variant (the knobs reshape the draws, never reorder them).
  * Share the machine: `nice -n 10 npm run campaign -- pibs --seeds 30`.
@@ -31,6 +34,9 @@ const VARIANTS: Readonly<Record<string, { readonly g: GeneratorOptions; readonly
   io60: { g: { ioUtilMaxPerMille: 600 }, horizon: HORIZON_PERIODS, what: "I/O utilisations up to 0.60" },
   work4: { g: { workScale: 4 }, horizon: HORIZON_PERIODS, what: "I/O work per request up to 4·U·T_requester" },
   bound99: { g: { boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "utilisation 99–100 % of the §C.3 bound" },
+  tick1ms: { g: { enforcementLatencyNs: 1_000_000 }, horizon: HORIZON_PERIODS, what: "budgets enforced only at 1 ms ticks (enforcement latency up to 1 ms)" },
+  tick100us: { g: { enforcementLatencyNs: 100_000 }, horizon: HORIZON_PERIODS, what: "budgets enforced at 100 µs ticks" },
+  all: { g: { ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990, enforcementLatencyNs: 1_000_000 }, horizon: HORIZON_PERIODS, what: "io60, work4, bound99 and tick1ms at once" },
 }
 
 export const usage = `npm run campaign -- pibs [--seeds N] [--variants ${Object.keys(VARIANTS).join(",")}]

@@ -58,6 +58,8 @@ export interface GeneratorOptions {
   readonly boundLowPerMille?: number
   /** Largest I/O work per request as a multiple of `U·T_requester` (default 1). */
   readonly workScale?: number
+  /** The scheduler's enforcement latency, ns (default 0: exact budget enforcement; a tick-driven scheduler overruns by up to a tick). */
+  readonly enforcementLatencyNs?: number
 }
 
 /** A random mixed set (the shape of `Arbitraries.mixedSet`, options of vcpu-sched's F8 test). */
@@ -80,6 +82,7 @@ export const mixedSet = (rng: Rng.RngStream, g: GeneratorOptions = {}): Workload
   const tasks = periods.map((T, i) => ({ periodNs: T, budgetNs: Math.min(T, Math.max(1, Math.floor((mainTotal * weights[i]! * T) / wsum))) }))
   const ios = ioU.map((u, j) => ({ kind: "io" as const, budgetNs: Math.max(1, Math.floor(ioPeriods[j]! * u)), periodNs: ioPeriods[j]! }))
   return {
+    ...(g.enforcementLatencyNs !== undefined ? { options: { enforcementLatencyNs: g.enforcementLatencyNs } } : {}),
     vcpus: [...tasks.map((t) => ({ kind: "main" as const, ...t })), ...ios],
     threads: tasks.map((t, i) => {
       const [target, workPerMille] = requests[i]!

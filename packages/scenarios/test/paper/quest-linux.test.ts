@@ -117,6 +117,14 @@ describe("quest-linux: each claim can fail", () => {
     expect(claim(questLinux.analyse(broken).claims, CHANNEL).holds).toBe(false)
   })
 
+  it("the flood's bound is the polling VCPU's budget: a scheduler that ignores budgets lets the flood move sandbox 1's response times past it", () => {
+    const e = only(["baseline", "channel-flood-low", "channel-flood-high"])
+    const tight = (_v: string, input: Config.SystemInput): Config.SystemInput => ({ ...input, channelOptions: { receiverBudgetNs: 5_000, receiverPeriodNs: 1_000_000_000 } })
+    expect(claim(questLinux.analyse(runWith(e, SCALE, tight)).claims, FLOOD).holds).toBe(true)
+    const broken = runWith(e, SCALE, tight, { makeScheduler: (core: number) => (core === 1 ? new IgnoresBudgets() : undefined) })
+    expect(claim(questLinux.analyse(broken).claims, FLOOD).holds).toBe(false)
+  })
+
   it("the flood's move of sandbox 1's response times comes from Quest's timer-driven wakeups: with exact wakeups nothing moves", () => {
     const e = only(["baseline", "channel-flood-low", "channel-flood-high"])
     const exact = questLinux.analyse(runWith(e, SCALE, (_v, input) => ({ ...input, kernel: { sleepWakeup: "exact" } })))
