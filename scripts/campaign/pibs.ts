@@ -16,6 +16,9 @@
  *   tick1ms     a scheduler that enforces budgets only at 1 ms ticks (enforcement latency up to 1 ms)
  *   tick100us   the same with 100 µs ticks
  *   all         io60, work4, bound99 and tick1ms at once (every knob towards more misses)
+ *   exact       io60, work4 and bound99 at once, budgets enforced exactly (every generator knob, no tick)
+ *   wide        periods 1–400 ms instead of 1–40 ms (a wider spread of inherited periods)
+ *   wideExact   wide with io60, work4 and bound99
  *
  * Each seed draws the same 300 sets in every variant (the knobs reshape the draws, never reorder them).
  * Share the machine: `nice -n 10 npm run campaign -- pibs --seeds 30`.
@@ -37,6 +40,9 @@ const VARIANTS: Readonly<Record<string, { readonly g: GeneratorOptions; readonly
   tick1ms: { g: { enforcementLatencyNs: 1_000_000 }, horizon: HORIZON_PERIODS, what: "budgets enforced only at 1 ms ticks (enforcement latency up to 1 ms)" },
   tick100us: { g: { enforcementLatencyNs: 100_000 }, horizon: HORIZON_PERIODS, what: "budgets enforced at 100 µs ticks" },
   all: { g: { ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990, enforcementLatencyNs: 1_000_000 }, horizon: HORIZON_PERIODS, what: "io60, work4, bound99 and tick1ms at once" },
+  exact: { g: { ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "io60, work4 and bound99 at once (exact enforcement)" },
+  wide: { g: { periodMaxUnits: 4_000 }, horizon: HORIZON_PERIODS, what: "periods 1–400 ms (the draws spread 10× wider)" },
+  wideExact: { g: { periodMaxUnits: 4_000, ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "wide with io60, work4 and bound99" },
 }
 
 export const usage = `npm run campaign -- pibs [--seeds N] [--variants ${Object.keys(VARIANTS).join(",")}]

@@ -58,6 +58,8 @@ export interface GeneratorOptions {
   readonly boundLowPerMille?: number
   /** Largest I/O work per request as a multiple of `U·T_requester` (default 1). */
   readonly workScale?: number
+  /** Longest period, in 100 µs units (default 400: periods 1–40 ms; the draws map onto 1 ms … this). */
+  readonly periodMaxUnits?: number
   /** The scheduler's enforcement latency, ns (default 0: exact budget enforcement; a tick-driven scheduler overruns by up to a tick). */
   readonly enforcementLatencyNs?: number
 }
@@ -66,12 +68,15 @@ export interface GeneratorOptions {
 export const mixedSet = (rng: Rng.RngStream, g: GeneratorOptions = {}): Workload.PcpuSpec => {
   const n = rng.int(2, 5)
   const m = rng.int(1, 2)
-  const periods = Array.from({ length: n }, () => rng.int(10, 400) * UNIT)
+  const pMax = g.periodMaxUnits ?? 400
+  // NOTE: drawn in [10, 400] and mapped onto [10, pMax] (units), so the stream advances the same way for every knob.
+  const period = (): number => (pMax === 400 ? rng.int(10, 400) : Math.round(10 + ((rng.int(10, 400) - 10) * (pMax - 10)) / 390)) * UNIT
+  const periods = Array.from({ length: n }, period)
   const weights = Array.from({ length: n }, () => rng.int(1, 100))
   const ioMax = g.ioUtilMaxPerMille ?? 150
   // NOTE: drawn per mille in [10, 150] and mapped onto [10, ioMax], so the stream advances the same way for every knob.
   const ioU = Array.from({ length: m }, () => (10 + ((rng.int(10, 150) - 10) * (ioMax - 10)) / 140) / 1000)
-  const ioPeriods = Array.from({ length: m }, () => rng.int(10, 400) * UNIT)
+  const ioPeriods = Array.from({ length: m }, period)
   const low = g.boundLowPerMille ?? 950
   const perMille = low + ((rng.int(950, 1000) - 950) * (1000 - low)) / 50
   const requests = Array.from({ length: n }, () => [rng.int(0, m - 1), rng.int(1, 1000)] as const)
