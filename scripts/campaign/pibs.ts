@@ -19,6 +19,9 @@
  *   exact       io60, work4 and bound99 at once, budgets enforced exactly (every generator knob, no tick)
  *   wide        periods 1–400 ms instead of 1–40 ms (a wider spread of inherited periods)
  *   wideExact   wide with io60, work4 and bound99
+ *   wider       periods 1 ms–1 s
+ *   widerIo40   wider with I/O utilisations up to 0.40
+ *   widerIo60   wider with I/O utilisations up to 0.60
  *
  * Each seed draws the same 300 sets in every variant (the knobs reshape the draws, never reorder them).
  * Share the machine: `nice -n 10 npm run campaign -- pibs --seeds 30`.
@@ -43,6 +46,9 @@ const VARIANTS: Readonly<Record<string, { readonly g: GeneratorOptions; readonly
   exact: { g: { ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "io60, work4 and bound99 at once (exact enforcement)" },
   wide: { g: { periodMaxUnits: 4_000 }, horizon: HORIZON_PERIODS, what: "periods 1–400 ms (the draws spread 10× wider)" },
   wideExact: { g: { periodMaxUnits: 4_000, ioUtilMaxPerMille: 600, workScale: 4, boundLowPerMille: 990 }, horizon: HORIZON_PERIODS, what: "wide with io60, work4 and bound99" },
+  wider: { g: { periodMaxUnits: 10_000 }, horizon: HORIZON_PERIODS, what: "periods 1 ms–1 s" },
+  widerIo40: { g: { periodMaxUnits: 10_000, ioUtilMaxPerMille: 400 }, horizon: HORIZON_PERIODS, what: "periods 1 ms–1 s, I/O utilisations up to 0.40" },
+  widerIo60: { g: { periodMaxUnits: 10_000, ioUtilMaxPerMille: 600 }, horizon: HORIZON_PERIODS, what: "periods 1 ms–1 s, I/O utilisations up to 0.60" },
 }
 
 export const usage = `npm run campaign -- pibs [--seeds N] [--variants ${Object.keys(VARIANTS).join(",")}]

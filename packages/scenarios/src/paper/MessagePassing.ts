@@ -154,7 +154,7 @@ export const messageSystem = (level: Level, vcpus = VCPUS[level]) => (seed: numb
  * cache-to-cache transfer per line, one poll of the status word).
  */
 export const domain = defineDomain({
-  seedsReason: "the two threads and their VCPUs draw nothing at random: seeds confirm determinism; the spread comes from the memory costs",
+  seedsReason: "each run draws the mailbox copies' cost jitter and TLB misses from seeded streams (sandbox<s>/copy); the payload's extra copy is charged at the cost table's exact value: the seeds move the exchanges by the one-byte charges' jitter, the memory costs move them most",
   scale: 0.25,
   scaleReason: "1,250 exchanges per size: at the cheapest memory costs of the domain the two largest sizes' measurements still span ≥ 5 VCPU periods, so the means sample the budgets' gaps as at paper size (at 0.1 they do not there, and the linearity of the means is not measurable)",
   assumed: {
