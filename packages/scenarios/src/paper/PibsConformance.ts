@@ -20,11 +20,13 @@
  * keeps a budget of up to `U·T_old`, i.e. up to `U·(T_old − T_new)` more interference at the higher
  * priority than the test charged: a miss needs that excess to exceed the slack of a Main VCPU below
  * it, and sets at 95–100 % of the Liu & Layland bound (0.74–0.83) keep much of the slack an exact
- * analysis would find. `npm run campaign -- pibs` measured what moves the rate: not 4× longer runs
- * (0.50 per 300 over seeds 1–10), nor 4× more work per request (0.40), barely the last 1 % of the
- * bound (0.60); the I/O share does: over seeds 1–30, 2.56 [2.00, 3.29] with U ≤ 0.40 and 3.52
- * [2.74, 4.52] with U ≤ 0.60. No variant tried reaches 10 per 300: the prototype's generator (not
- * kept) differed in something else as well, which we cannot reconstruct; the scheduler is not the
+ * analysis would find. `npm run campaign -- pibs` measured what moves the rate (docs/claims.md has
+ * the table): not longer runs, more work per request or the last 1 % of the bound; the excess does —
+ * larger I/O utilisations (2.56 per 300 with U ≤ 0.40, 3.52 with U ≤ 0.60) and a wider spread of
+ * inherited periods (2.2 with periods up to 1 s), together 5.6. A 1 ms enforcement tick gives 3.8,
+ * but 3.9 with the clamp too, which the prototype's 0/300 with the clamp rules out. No variant
+ * reaches 10 per 300: the prototype's generator (not kept) drew larger I/O shares and/or periods
+ * spread wider than ours, in a way we cannot reconstruct from the spec; the scheduler is not the
  * suspect (the harness agrees with the independent reference scheduler decision by decision).
  *
  * The sets follow vcpu-sched's `Arbitraries.mixedSet` (the shape its F8 property test uses: 2–5
