@@ -9,6 +9,13 @@
  * at the same time). EPT changes (map, protect, redirect — the driver switch) are monitor
  * operations: the acting core must be in VMX root mode.
  *
+ * DMA (model §H): the NIC's descriptors point at 2 KiB buffers at the top of the shared pool
+ * (`dmaBufferBase`), and the NIC moves bytes through the machine ({@link Nic.DmaPort}): without
+ * DMA remapping a bus address is the machine address, so a descriptor pointing anywhere lands
+ * anywhere (EPT does not see devices); with `iommu.enabled` every DMA is translated by the NIC's
+ * remapping table, which only monitors program (`mapNicBuffers`), and a blocked DMA's fault event
+ * is sent to the owner's core (vector `iommu.faultVector`).
+ *
  * Invariants:
  * - one EPT per sandbox; core c runs sandbox `sandboxOfCore[c]` with that sandbox's EPT loaded;
  * - a refused access changes no frame (`memory.digest()` unchanged) and yields exactly one
@@ -26,14 +33,22 @@ import { ApicBus, type LocalApic } from "./LocalApic.ts"
 import { IoApic, Trigger } from "./IoApic.ts"
 import { PhysicalMemory, PAGE_BYTES } from "./PhysicalMemory.ts"
 import { MemoryLayout } from "./MemoryLayout.ts"
-import { Access, Ept, qualification } from "./Ept.ts"
+import { Access, Ept, Perm, qualification } from "./Ept.ts"
 import { FrameStore } from "./FrameStore.ts"
 import { Wire } from "./Wire.ts"
-import { Nic } from "./Nic.ts"
+import { Nic, type DmaPort } from "./Nic.ts"
+import { DmaRemapping, NIC_DEVICE } from "./DmaRemapping.ts"
+import { Source } from "./LocalApic.ts"
 
 const ADDRESS_SPACE = 2 ** 32
 
-export class Machine {
+/** Replaceable parts (tests inject deliberately broken models). */
+export interface MachineParts {
+  /** Builds the DMA remapping unit (e.g. a subclass that forgets a check). */
+  readonly makeIommu?: (...args: ConstructorParameters<typeof DmaRemapping>) => DmaRemapping
+}
+
+export class Machine implements DmaPort {
   readonly sim: Simulation.Simulation
   readonly config: MachineConfig.MachineConfig
   readonly costs: CostTable
@@ -48,6 +63,18 @@ export class Machine {
   readonly frames: FrameStore
   readonly wire: Wire
   readonly nic: Nic
+  /** The DMA remapping unit (VT-d); translating only when `iommu.enabled`. */
+  readonly iommu: DmaRemapping
+  /** Bus (= machine) address of the NIC's first DMA buffer: the top of the shared pool. */
+  readonly dmaBufferBase: number
+  /** Bytes the device wrote / read by DMA, and accesses blocked by the remapping unit. */
+  dmaBytesWritten = 0
+  dmaBytesRead = 0
+  dmaBlocked = 0
+  /** DMA writes (page pieces) that landed outside the NIC's own buffer frames (a rogue descriptor). */
+  dmaWritesOutsideBuffers = 0
+  /** Test and experiment hook: every frame a DMA writes (`write`) or reads, once allowed. */
+  dmaObserver: ((frame: number, write: boolean) => void) | null = null
   readonly sandboxes: number
   /** Sandbox of each core. */
   readonly sandboxOfCore: readonly number[]
@@ -55,7 +82,7 @@ export class Machine {
   private readonly kindViolation: Trace.RecordKind
 
   /** Builds the machine from `input` (validated; see {@link MachineConfig.parse}). */
-  constructor(sim: Simulation.Simulation, input: MachineConfig.MachineInput = {}) {
+  constructor(sim: Simulation.Simulation, input: MachineConfig.MachineInput = {}, parts: MachineParts = {}) {
     const config = MachineConfig.parse(input)
     this.sim = sim
     this.config = config
@@ -82,6 +109,16 @@ export class Machine {
     this.frames = new FrameStore()
     this.wire = new Wire(sim, this.frames, config.wire)
     this.nic = new Nic(sim, this.ioapic, this.wire, config.nic)
+    const iommuArgs = [sim, this.memory.frames, config.iommu, (cycles: number) => this.costs.toNs(cycles)] as const
+    this.iommu = parts.makeIommu !== undefined ? parts.makeIommu(...iommuArgs) : new DmaRemapping(...iommuArgs)
+    this.dmaBufferBase = this.layout.poolTop - Math.ceil(this.nic.bufferBytes / PAGE_BYTES) * PAGE_BYTES
+    if (this.dmaBufferBase < this.layout.shmBase) {
+      sim.fail(`Machine: the NIC's ${this.nic.bufferBytes} bytes of DMA buffers do not fit in the shared pool (${this.layout.poolTop - this.layout.shmBase} bytes)`)
+    }
+    this.nic.attachDma(this, this.dmaBufferBase)
+    this.iommu.listener = (f) => {
+      if (f.ownerCore >= 0) this.apicBus.send(this.apicBus.maskOf([f.ownerCore]), config.iommu.faultVector, Source.Ipi, 0)
+    }
     this.ioapicFrame = this.layout.ioapicBase / PAGE_BYTES
     this.kindViolation = sim.trace.kind("ept.violation", ["gpa", "access"])
     if (config.boot.mode === "postBoot") this.boot()
@@ -230,6 +267,70 @@ export class Machine {
   driverSwitch(byCore: number, sandbox: number, source: number): void {
     const layout = this.layout
     this.epts[sandbox]!.redirect(this.cores[byCore]!, layout.driverDataFrame(sandbox), layout.driverDataPages, layout.driverDataFrame(source))
+  }
+
+  /**
+   * Monitor operation: maps the NIC's DMA buffer pages identity, read+write, in its remapping
+   * table (`byCore`, in root mode, becomes the device's owner). A no-op without the unit.
+   */
+  mapNicBuffers(byCore: number): void {
+    if (!this.iommu.enabled) return
+    const b = this.nicBufferFrames()
+    this.iommu.map(this.cores[byCore]!, NIC_DEVICE, b.first, b.count, b.first, Perm.RW)
+  }
+
+  /** The frames of the NIC's DMA buffers: `[first, first + count)`. */
+  nicBufferFrames(): { readonly first: number; readonly count: number } {
+    return { first: this.dmaBufferBase / PAGE_BYTES, count: Math.ceil(this.nic.bufferBytes / PAGE_BYTES) }
+  }
+
+  /** DmaPort: the NIC writes `length` bytes at bus `address` (through the remapping unit if enabled). */
+  dmaWrite(address: number, src: Uint8Array, offset: number, length: number): number {
+    return this.dma(address, length, true, src, offset)
+  }
+
+  /** DmaPort: the NIC reads `length` bytes at bus `address`. */
+  dmaRead(address: number, length: number): number {
+    return this.dma(address, length, false, null, 0)
+  }
+
+  private dma(address: number, length: number, write: boolean, src: Uint8Array | null, offset: number): number {
+    const firstPage = Math.floor(address / PAGE_BYTES)
+    const lastPage = Math.floor((address + length - 1) / PAGE_BYTES)
+    const iommu = this.iommu
+    let stall = 0
+    // NOTE: at most two pages (a buffer is ≤ 2 KiB); both are translated before a byte moves.
+    let f0 = firstPage, f1 = lastPage
+    if (iommu.enabled) {
+      const need = write ? Perm.W : Perm.R
+      f0 = iommu.translate(NIC_DEVICE, firstPage, need)
+      if (f0 < 0) return this.blocked()
+      stall += iommu.lastStallNs
+      if (lastPage !== firstPage) {
+        f1 = iommu.translate(NIC_DEVICE, lastPage, need)
+        if (f1 < 0) return this.blocked()
+        stall += iommu.lastStallNs
+      }
+    }
+    const inFirst = Math.min(length, PAGE_BYTES - (address % PAGE_BYTES))
+    this.dmaPage(f0, address % PAGE_BYTES, inFirst, write, src, offset)
+    if (lastPage !== firstPage) this.dmaPage(f1, 0, length - inFirst, write, src, offset + inFirst)
+    if (write) this.dmaBytesWritten += length
+    else this.dmaBytesRead += length
+    return stall
+  }
+
+  private dmaPage(frame: number, at: number, n: number, write: boolean, src: Uint8Array | null, offset: number): void {
+    if (this.dmaObserver !== null) this.dmaObserver(frame, write)
+    if (!write || frame === this.ioapicFrame || frame >= this.memory.frames) return
+    const buffers = this.dmaBufferBase / PAGE_BYTES
+    if (frame < buffers || frame >= buffers + Math.ceil(this.nic.bufferBytes / PAGE_BYTES)) this.dmaWritesOutsideBuffers++
+    this.memory.writeBytes(frame, at, src!, offset, n)
+  }
+
+  private blocked(): number {
+    this.dmaBlocked++
+    return -1
   }
 
   /** Digest of sandbox `s`'s slice (16 hex digits): equal before and after ⇔ nothing in it changed. */

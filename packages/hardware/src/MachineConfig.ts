@@ -16,6 +16,7 @@ import * as CostModel from "./CostModel.ts"
 import * as LocalApic from "./LocalApic.ts"
 import * as IoApic from "./IoApic.ts"
 import * as Nic from "./Nic.ts"
+import * as DmaRemapping from "./DmaRemapping.ts"
 import * as Wire from "./Wire.ts"
 import * as MemoryLayout from "./MemoryLayout.ts"
 import { durationNs, int, parseConfig, vector } from "./internal/config.ts"
@@ -61,6 +62,8 @@ const shape = {
   lapic: LocalApic.schema.prefault({}),
   ioapic: IoApic.schema.prefault({}),
   nic: Nic.schema.prefault({}),
+  /** DMA remapping (VT-d) between the NIC and memory; absent by default (model §H). */
+  iommu: DmaRemapping.schema.prefault({}),
   wire: Wire.schema.prefault({}),
   costs: CostModel.schema.prefault({}),
   boot: bootSchema.prefault({}),

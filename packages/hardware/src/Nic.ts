@@ -24,7 +24,18 @@
  *   wire time, and are reusable only after the host cleans them;
  * - while down (reset), arriving frames are dropped (counted) and nothing is transmitted (a frame
  *   being sent when the reset comes is aborted); coming up leaves the device as the driver's
- *   initialisation does: rings fresh, interrupt mask set.
+ *   initialisation does: rings fresh (every descriptor pointing at its own buffer), interrupt mask set.
+ *
+ * DMA (model §H): once attached to a {@link DmaPort} (the machine does it), each descriptor holds
+ * the bus address of its 2 KiB buffer (RX `i` at `bufferBase + i·2048`, TX `j` after the RX
+ * buffers) and the device really moves the bytes: a received frame is written at its RX
+ * descriptor's address, a transmitted one is read from its TX descriptor's address — wherever the
+ * driver pointed them (`setRxAddress`, `setTxAddress`). The port decides: without DMA remapping
+ * the access lands on that machine address; with it the access may stall (an IOTLB miss: the RX
+ * descriptor completes later, in arrival order) or be blocked (a remapping fault: an RX frame is
+ * dropped and the descriptor stays NIC-owned, so the next frame meets it again; a TX descriptor
+ * completes with an error and nothing is sent). Then `rxArrivals = rxFrames + rxOverruns +
+ * rxDroppedDown + rxDroppedBad + rxDmaBlocked`.
  *
  * @module
  */
@@ -49,6 +60,21 @@ export const Isr = {
 /** TX descriptor states. */
 export const TxState = { Free: 0, Posted: 1, Done: 2 } as const
 export type TxState = (typeof TxState)[keyof typeof TxState]
+
+/** Bytes of each descriptor's DMA buffer (two per 4 KiB page). */
+export const BUFFER_BYTES = 2048
+
+/**
+ * The path from the device to machine memory (the machine, through its DMA remapping unit). The
+ * bytes move when the access is allowed; its stall (an IOTLB miss) delays only when the device
+ * sees it complete.
+ */
+export interface DmaPort {
+  /** Writes `length` bytes of `src` from `offset` at bus `address`: the stall in ns (≥ 0), or -1 (blocked, nothing written). */
+  dmaWrite(address: number, src: Uint8Array, offset: number, length: number): number
+  /** Reads `length` bytes at bus `address`: the stall in ns (≥ 0), or -1 (blocked). */
+  dmaRead(address: number, length: number): number
+}
 
 /** Where something that raises interrupts plugs in (the I/O APIC). */
 export interface InterruptLine {
@@ -118,6 +144,10 @@ export class Nic implements WireEndpoint {
   txFrames = 0
   txDiscardedByReset = 0
   txRefusedDown = 0
+  /** RX frames whose DMA the remapping unit blocked (dropped). */
+  rxDmaBlocked = 0
+  /** TX descriptors whose buffer read the remapping unit blocked (not sent). */
+  txDmaBlocked = 0
   /** Times the interrupt line went from idle to asserted. */
   interrupts = 0
   resets = 0
@@ -136,19 +166,27 @@ export class Nic implements WireEndpoint {
   private txCleanIdx = 0
   private transmitting = false
   private asserted = false
+  // DMA (null until attached): bus address of each descriptor's buffer, and RX completions in flight.
+  private dma: DmaPort | null = null
+  private bufferBase = 0
+  private readonly rxAddr: Float64Array
+  private readonly txAddr: Float64Array
+  private readonly rxPendingSlot: Int32Array
+  private rxDmaBusyUntil = 0
 
   private readonly sim: Simulation.Simulation
   private readonly line: InterruptLine
   private readonly wire: Wire
   private readonly txDoneHandler: number
   private readonly upHandler: number
+  private readonly rxDoneHandler: number
   private readonly subject: Trace.Subject
   private readonly kindRx: Trace.RecordKind
   private readonly kindDrop: Trace.RecordKind
   private readonly kindTx: Trace.RecordKind
   private readonly kindReset: Trace.RecordKind
   private readonly kindUp: Trace.RecordKind
-  private readonly reasons: Record<"down" | "bad" | "overrun", number>
+  private readonly reasons: Record<"down" | "bad" | "overrun" | "dma", number>
 
   /** Validates `input` (refusals name `nic.<field>`) and plugs the NIC into `wire`. */
   constructor(sim: Simulation.Simulation, line: InterruptLine, wire: Wire, input: NicInput = {}, prefix = "nic") {
@@ -173,6 +211,9 @@ export class Nic implements WireEndpoint {
     this.txStates = new Uint8Array(config.txRing)
     this.txBuffer = new Int32Array(config.txRing)
     for (let i = 0; i < config.txRing; i++) this.txBuffer[i] = this.frames.alloc()
+    this.rxAddr = new Float64Array(config.rxRing)
+    this.txAddr = new Float64Array(config.txRing)
+    this.rxPendingSlot = new Int32Array(config.rxRing).fill(-1)
     const trace = sim.trace
     this.subject = trace.subject("nic", -1)
     this.kindRx = trace.kind("nic.rx", ["desc", "length", "seq"])
@@ -180,17 +221,78 @@ export class Nic implements WireEndpoint {
     this.kindTx = trace.kind("nic.tx", ["desc", "length"])
     this.kindReset = trace.kind("nic.reset", ["downNs"])
     this.kindUp = trace.kind("nic.up", [])
-    this.reasons = { down: trace.symbol("down"), bad: trace.symbol("bad-length"), overrun: trace.symbol("overrun") }
+    this.reasons = { down: trace.symbol("down"), bad: trace.symbol("bad-length"), overrun: trace.symbol("overrun"), dma: trace.symbol("dma-blocked") }
     this.txDoneHandler = sim.register("nic.txDone", (desc, gen) => this.txDone(desc, gen))
     this.upHandler = sim.register("nic.up", (gen) => this.comeUp(gen))
+    this.rxDoneHandler = sim.register("nic.rxDmaDone", (desc, gen) => this.rxDmaDone(desc, gen))
     this.port = wire.attach(this, config.linkBps)
+  }
+
+  // ---------------------------------------------------------------- DMA
+
+  /**
+   * Connects the device to machine memory through `port`; the buffers start at bus address
+   * `bufferBase` (RX descriptors first, then TX, {@link BUFFER_BYTES} each) and every descriptor
+   * points at its own buffer.
+   */
+  attachDma(port: DmaPort, bufferBase: number): void {
+    this.dma = port
+    this.bufferBase = bufferBase
+    this.initAddresses()
+  }
+
+  /** Bytes of DMA buffers the rings need (RX then TX). */
+  get bufferBytes(): number {
+    return (this.rxRingSize + this.txRingSize) * BUFFER_BYTES
+  }
+
+  /** Bus address of RX descriptor `i`'s own buffer. */
+  rxBufferAddress(i: number): number {
+    return this.bufferBase + i * BUFFER_BYTES
+  }
+
+  /** Bus address of TX descriptor `i`'s own buffer. */
+  txBufferAddress(i: number): number {
+    return this.bufferBase + (this.rxRingSize + i) * BUFFER_BYTES
+  }
+
+  /** The bus address RX descriptor `i` points at now. */
+  rxAddress(i: number): number {
+    return this.rxAddr[i]!
+  }
+
+  /** The bus address TX descriptor `i` points at now. */
+  txAddress(i: number): number {
+    return this.txAddr[i]!
+  }
+
+  /** The driver points RX descriptor `i` at bus `address` (a faulty driver: anywhere). */
+  setRxAddress(i: number, address: number): void {
+    this.checkAddress("setRxAddress", i, this.rxRingSize, address)
+    this.rxAddr[i] = address
+  }
+
+  /** The driver points TX descriptor `i` at bus `address`. */
+  setTxAddress(i: number, address: number): void {
+    this.checkAddress("setTxAddress", i, this.txRingSize, address)
+    this.txAddr[i] = address
+  }
+
+  private checkAddress(api: string, i: number, ring: number, address: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= ring) this.sim.fail(`Nic.${api}: descriptor ${i} is not 0..${ring - 1}`)
+    if (!Number.isInteger(address) || address < 0 || address + BUFFER_BYTES > 2 ** 32) this.sim.fail(`Nic.${api}: address ${address} leaves the 32-bit bus space`)
+  }
+
+  private initAddresses(): void {
+    for (let i = 0; i < this.rxRingSize; i++) this.rxAddr[i] = this.rxBufferAddress(i)
+    for (let i = 0; i < this.txRingSize; i++) this.txAddr[i] = this.txBufferAddress(i)
   }
 
   // ---------------------------------------------------------------- RX
 
-  /** True while RX descriptor `i` belongs to the NIC (free for a new frame). */
+  /** True while RX descriptor `i` belongs to the NIC (free for a new frame, or its DMA in flight). */
   rxOwnedByNic(i: number): boolean {
-    return this.rxOwn[i] === 1
+    return this.rxOwn[i] !== 0
   }
 
   /** The FrameStore slot holding descriptor `i`'s buffer (the frame once host-owned). */
@@ -259,13 +361,48 @@ export class Nic implements WireEndpoint {
       this.setStatus(Isr.RxDescUnavailable | Isr.RxFifoOverflow)
       return
     }
+    const dma = this.dma
+    if (dma !== null) {
+      const stall = dma.dmaWrite(this.rxAddr[i]!, frames.bytes, frames.offset(slot), length)
+      if (stall < 0) {
+        // Blocked by the remapping unit: the frame is lost, the descriptor stays the NIC's.
+        this.rxDmaBlocked++
+        this.dropped(this.reasons.dma, slot, length)
+        this.setStatus(Isr.RxErr)
+        return
+      }
+      const now = this.sim.now
+      const doneAt = Math.max(now, this.rxDmaBusyUntil) + stall
+      if (doneAt > now) {
+        // The DMA completes later (an IOTLB miss, or behind one): in arrival order.
+        this.rxDmaBusyUntil = doneAt
+        this.rxOwn[i] = 2
+        this.rxPendingSlot[i] = slot
+        this.rxFill = i + 1 === this.rxRingSize ? 0 : i + 1
+        this.sim.at(doneAt, Simulation.EventClass.Device, this.rxDoneHandler, i, this.generation)
+        return
+      }
+    }
+    this.rxFill = i + 1 === this.rxRingSize ? 0 : i + 1
+    this.fill(i, slot, length)
+  }
+
+  private rxDmaDone(i: number, generation: number): void {
+    if (generation !== this.generation) return
+    const slot = this.rxPendingSlot[i]!
+    this.rxPendingSlot[i] = -1
+    this.fill(i, slot, this.frames.length(slot))
+  }
+
+  /** Descriptor `i` receives the frame in `slot` (its DMA done): host-owned, traced, RxOk. */
+  private fill(i: number, slot: number, length: number): void {
+    const frames = this.frames
     frames.copy(slot, this.rxBuffer[i]!)
     frames.free(slot)
     this.rxLen[i] = length
     this.rxSeqs[i] = this.rxFrames
     this.rxArrival[i] = this.sim.now
     this.rxOwn[i] = 0
-    this.rxFill = i + 1 === this.rxRingSize ? 0 : i + 1
     this.sim.trace.emit(this.kindRx, this.subject, i, length, this.rxFrames)
     this.rxFrames++
     this.setStatus(Isr.RxOk)
@@ -282,6 +419,11 @@ export class Nic implements WireEndpoint {
   txAcquire(): number {
     if (!this.up) return -1
     return this.txStates[this.txPost] === TxState.Free ? this.txPost : -1
+  }
+
+  /** The TX descriptor the host posts next (whether free or not). */
+  get txNextPost(): number {
+    return this.txPost
   }
 
   /** The FrameStore slot of TX descriptor `i`'s buffer (write the frame there before `txSubmit`). */
@@ -318,9 +460,23 @@ export class Nic implements WireEndpoint {
       this.transmitting = false
       return
     }
+    const length = this.frames.length(this.txBuffer[i]!)
+    let stall = 0
+    if (this.dma !== null) {
+      stall = this.dma.dmaRead(this.txAddr[i]!, length)
+      if (stall < 0) {
+        // Blocked by the remapping unit: the descriptor completes with an error, nothing is sent.
+        this.txDmaBlocked++
+        this.txStates[i] = TxState.Done
+        this.txNext = i + 1 === this.txRingSize ? 0 : i + 1
+        this.setStatus(Isr.TxErr)
+        this.startTx()
+        return
+      }
+    }
     this.transmitting = true
-    const end = this.wire.reserve(this.port, this.frames.length(this.txBuffer[i]!))
-    this.sim.at(end, Simulation.EventClass.Device, this.txDoneHandler, i, this.generation)
+    const end = this.wire.reserve(this.port, length)
+    this.sim.at(end + stall, Simulation.EventClass.Device, this.txDoneHandler, i, this.generation)
   }
 
   private txDone(i: number, generation: number): void {
@@ -395,9 +551,19 @@ export class Nic implements WireEndpoint {
   reset(): void {
     this.resets++
     this.generation++
-    for (let i = 0; i < this.rxRingSize; i++) if (this.rxOwn[i] === 0) this.rxDiscardedByReset++
+    for (let i = 0; i < this.rxRingSize; i++) {
+      if (this.rxOwn[i] === 0) this.rxDiscardedByReset++
+      if (this.rxPendingSlot[i]! >= 0) {
+        // A DMA in flight is abandoned with its frame (lost as if it arrived while down).
+        this.rxDroppedDown++
+        this.frames.free(this.rxPendingSlot[i]!)
+        this.rxPendingSlot[i] = -1
+      }
+    }
     this.rxOwn.fill(1)
     this.rxFill = 0
+    this.rxDmaBusyUntil = 0
+    if (this.dma !== null) this.initAddresses()
     for (let i = 0; i < this.txRingSize; i++) if (this.txStates[i] === TxState.Posted) this.txDiscardedByReset++
     this.txStates.fill(TxState.Free)
     this.txPost = 0

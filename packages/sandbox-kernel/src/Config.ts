@@ -25,7 +25,7 @@ import { z } from "zod"
 import { Errors, Issues, MachineConfig, type PingHost } from "@qvsim/hardware"
 import type { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import type * as Program from "./Program.ts"
-import { faultSchema, writeTargetSchema, type Fault } from "./Faults.ts"
+import { dmaTargetSchema, faultSchema, writeTargetSchema, type Fault } from "./Faults.ts"
 import { channelSchema, type ChannelConfig } from "./Channels.ts"
 import { migrationSchema } from "./Migration.ts"
 import { bootSchema } from "./Boot.ts"
@@ -100,7 +100,10 @@ export const channelDecl = z.discriminatedUnion("kind", [mailbox.extend({ betwee
 
 const [sliceWrite, gpaWrite, channelWrite] = writeTargetSchema.options
 const writeDecl = z.union([sliceWrite.extend({ sandbox: Name }), gpaWrite, channelWrite])
-const [wildWrite, corruptDriver, killThread, trigger] = faultSchema.options
+const [wildWrite, corruptDriver, killThread, trigger, rogueDma] = faultSchema.options
+const [dmaIntoSandbox, dmaIntoMonitor, dmaIntoGpa] = dmaTargetSchema.options
+/** Where a rogue DMA points the descriptors: a sandbox's or a monitor's memory by the sandbox's name, or a bus address. */
+const dmaTargetDecl = z.union([dmaIntoSandbox.extend({ sandbox: Name }), dmaIntoMonitor.extend({ monitor: Name }), dmaIntoGpa])
 const when = {
   /** Global time of the fault. */
   at: Duration.optional(),
@@ -121,6 +124,7 @@ export const faultDecl = z.discriminatedUnion("kind", [
   }),
   killThread.omit(drop).extend(when),
   trigger.omit({ ...drop, target: true }).extend({ ...when, target: Name.optional() }),
+  rogueDma.omit({ ...drop, into: true }).extend({ ...when, into: dmaTargetDecl }),
 ])
 
 /** The NIC options (`Options.nicSchema`), the sharing sandboxes and the master by name. */

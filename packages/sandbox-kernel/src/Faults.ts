@@ -13,7 +13,12 @@
  *   trigger after `detectAfterNs`, or never;
  * - `killThread`: a thread of the sandbox dies;
  * - `trigger`: an explicit detection (the fault handler forces a VM exit with CPUID, paper note 4)
- *   that starts the configured recovery.
+ *   that starts the configured recovery;
+ * - `rogueDma` (model §H): the sandbox's faulty NIC driver points RX (or TX) descriptors at
+ *   another sandbox's memory, a monitor's memory (an EPT area) or any address. The descriptors
+ *   live in the shared ring, which the driver may write, so the EPT cannot stop it: the device's
+ *   later DMA lands there unless DMA remapping (`machine.iommu`) blocks it, in which case the
+ *   remapping fault reaches the device owner's monitor, which starts `recovery` if one is given.
  *
  * Invariants: every fault and every write it attempts is traced in the faulty sandbox's scope
  * (`fault.inject`, `fault.write`) and kept in {@link FaultRecord}s; a refused write changes no
@@ -36,6 +41,18 @@ export const writeTargetSchema = z.union([
   z.strictObject({ channel: z.string().min(1), value: int(0, 255).default(0xff) }),
 ])
 export type WriteTargetInput = z.input<typeof writeTargetSchema>
+
+/** Where a rogue DMA points the descriptors (buffers follow each other, 2 KiB apart). */
+export const dmaTargetSchema = z.union([
+  /** Sandbox `sandbox`'s memory, `offset` bytes into its slice. */
+  z.strictObject({ sandbox: int(0, 7), offset: int(0).default(1 << 20) }),
+  /** Sandbox `monitor`'s monitor memory (its EPT area, mapped in no EPT), `offset` bytes into it. */
+  z.strictObject({ monitor: int(0, 7), offset: int(0).default(0) }),
+  /** A bus (= machine) address. */
+  z.strictObject({ gpa: int(0, 2 ** 32 - 1) }),
+])
+export type DmaTargetInput = z.input<typeof dmaTargetSchema>
+export type DmaTarget = z.output<typeof dmaTargetSchema>
 
 /** Recovery the monitor starts when the fault is detected. */
 export const RecoveryMode = z.enum(["none", "local", "remote", "reboot"])
@@ -82,6 +99,21 @@ export const faultSchema = z.discriminatedUnion("kind", [
     recovery: RecoveryMode.default("local"),
     target: int(0, 7).optional(),
   }),
+  // NOTE: new kinds go after `trigger` (Config.ts destructures the first four by position).
+  z.strictObject({
+    kind: z.literal("rogueDma"),
+    ...when,
+    /** Which ring's descriptors the driver re-points (RX: the device writes there; TX: it reads). */
+    ring: z.enum(["rx", "tx"]).default("rx"),
+    /** Descriptors re-pointed, from the one the device uses next. */
+    descriptors: int(1, 1024).default(8),
+    /** Where the descriptors point. */
+    into: dmaTargetSchema,
+    /** `[ASSUMED]` Cycles per descriptor the faulty code spends re-pointing it. */
+    writeCycles: int(0).default(200),
+    /** Recovery the device owner's monitor starts at the remapping fault (VT-d only: without it nothing detects the DMA). */
+    recovery: RecoveryMode.default("none"),
+  }),
 ])
 export type FaultInput = z.input<typeof faultSchema>
 export type Fault = z.output<typeof faultSchema>
@@ -106,6 +138,8 @@ export interface FaultRecord {
   /** When it was detected (VM exit that started recovery), ns (−1 if not). */
   detectedNs: number
   readonly writes: WriteRecord[]
+  /** Rogue DMA: the bus addresses the descriptors were pointed at. */
+  readonly dmaAddresses: number[]
 }
 
 /** What the fault machinery needs from the system. */
@@ -121,6 +155,12 @@ export interface FaultEnv {
   trigger(s: number, fault: number): void
   /** The slice base of sandbox `s`. */
   sliceBase(s: number): number
+  /** Sandbox `s`'s monitor memory (its EPT area): first byte. */
+  monitorBase(s: number): number
+  /** Points `count` descriptors of `ring`, from the next one the device uses, at `address`, `address + 2 KiB`, …; returns the addresses. */
+  retargetDma(ring: "rx" | "tx", count: number, address: number): number[]
+  /** The sandbox whose monitor owns the NIC's remapping table (gets its faults), or -1 without DMA remapping. */
+  dmaOwner(): number
 }
 
 /** Resolves a write target to `(gpa, bytes, value)`. */
@@ -168,6 +208,41 @@ export class WildWriteTask implements IrqHandler {
   }
 }
 
+/** Resolves a rogue DMA's target to a bus address. */
+const dmaAddress = (env: FaultEnv, t: DmaTarget): number => {
+  if ("gpa" in t) return t.gpa
+  if ("monitor" in t) return env.monitorBase(t.monitor) + t.offset
+  return env.sliceBase(t.sandbox) + t.offset
+}
+
+/** A faulty driver re-pointing descriptors, in kernel context (one piece of work). */
+class RogueDmaTask implements IrqHandler {
+  private done = false
+  private readonly faults: Faults
+  private readonly record: FaultRecord
+  private readonly fault: Extract<Fault, { kind: "rogueDma" }>
+  private readonly writeNs: number
+  constructor(faults: Faults, record: FaultRecord, fault: Extract<Fault, { kind: "rogueDma" }>, writeNs: number) {
+    this.faults = faults
+    this.record = record
+    this.fault = fault
+    this.writeNs = writeNs
+  }
+
+  start(k: Kernel): number {
+    const f = this.fault
+    const addresses = this.faults.env.retargetDma(f.ring, f.descriptors, dmaAddress(this.faults.env, f.into))
+    this.record.dmaAddresses.push(...addresses)
+    for (const a of addresses) this.faults.traceDma(k.sandbox, f.ring === "rx" ? 0 : 1, a)
+    this.done = true
+    return this.writeNs * f.descriptors
+  }
+
+  next(): number {
+    return this.done ? -1 : 0
+  }
+}
+
 export class Faults {
   readonly env: FaultEnv
   readonly faults: readonly Fault[]
@@ -180,13 +255,14 @@ export class Faults {
   private readonly triggerAt = new Map<number, number>()
   private readonly kInject: Trace.RecordKind
   private readonly kWrite: Trace.RecordKind
+  private readonly kDma: Trace.RecordKind
   private readonly subjects: Trace.Subject[]
 
   constructor(sim: Simulation.Simulation, env: FaultEnv, faults: readonly Fault[]) {
     this.sim = sim
     this.env = env
     this.faults = faults
-    this.records = faults.map((f, index) => ({ index, kind: f.kind, sandbox: f.sandbox, firedNs: -1, detectedNs: -1, writes: [] }))
+    this.records = faults.map((f, index) => ({ index, kind: f.kind, sandbox: f.sandbox, firedNs: -1, detectedNs: -1, writes: [], dmaAddresses: [] }))
     this.hFire = sim.register("fault.fire", (i) => this.fire(i))
     this.hTrigger = sim.register("fault.trigger", (i) => {
       if (this.records[i]!.detectedNs >= 0) return
@@ -194,6 +270,7 @@ export class Faults {
     })
     this.kInject = sim.trace.kind("fault.inject", ["fault", "$what"])
     this.kWrite = sim.trace.kind("fault.write", ["gpa", "bytes", "ok"])
+    this.kDma = sim.trace.kind("fault.dma", ["ring", "address"])
     this.subjects = env.kernels.map((k) => sim.trace.subject(`sandbox${k.sandbox}/faults`, k.sandbox))
     faults.forEach((f, i) => {
       if (f.atNs !== undefined) sim.at(f.atNs, Simulation.EventClass.Workload, this.hFire, i)
@@ -238,6 +315,12 @@ export class Faults {
         this.env.armRecovery(f.sandbox, f.recovery, f.target, i)
         this.env.trigger(f.sandbox, i)
         return
+      case "rogueDma": {
+        const owner = this.env.dmaOwner()
+        if (owner >= 0) this.env.armRecovery(owner, f.recovery, undefined, i)
+        k.runTask(p, new RogueDmaTask(this, rec, f, ns(f.writeCycles)))
+        return
+      }
     }
   }
 
@@ -245,6 +328,11 @@ export class Faults {
   detected(i: number): void {
     const rec = this.records[i]
     if (rec !== undefined && rec.detectedNs < 0) rec.detectedNs = this.sim.now
+  }
+
+  /** Traces one re-pointed descriptor (ring 0 = RX, 1 = TX). */
+  traceDma(sandbox: number, ring: number, address: number): void {
+    this.sim.trace.emit(this.kDma, this.subjects[sandbox]!, ring, address)
   }
 
   /** Traces one attempted write. */

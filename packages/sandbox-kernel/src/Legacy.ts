@@ -9,7 +9,7 @@
  * | thread `periodic: {periodNs, offsetNs, deadlineNs}` | `arrivals: {kind: "periodic", period, offset}`, `deadline` |
  * | thread `startNs`                                    | `start`                                                   |
  * | thread `job: {steps, every, offset, deadline, repeat}` | `job: [steps]`, `arrivals`, `deadline`, `repeat`      |
- * | host `target: 0`, channel `between: [0, 1]`, fault `sandbox`/`target`, write `sandbox`, `nic.sharers`, `nic.master`, `virtualization.driverDomain` (indices) | sandbox names (`"sandbox0"`, or the sandbox's `name`) |
+ * | host `target: 0`, channel `between: [0, 1]`, fault `sandbox`/`target`/`into.sandbox`/`into.monitor`, write `sandbox`, `nic.sharers`, `nic.master`, `virtualization.driverDomain` (indices) | sandbox names (`"sandbox0"`, or the sandbox's `name`) |
  * | host `intervalNs`, `floodIntervalNs`, `timeoutNs`, `startNs` | `interval`, `floodInterval`, `timeout`, `start`  |
  * | fault `atNs`, `detectAfterNs`                        | `at`, `detectAfter`                                       |
  *
@@ -231,6 +231,8 @@ export const upgrade = (input: unknown): Upgraded => {
     const at = ["faults", i]
     let o = FAULT_DURATIONS.reduce((acc, [old, now]) => r.rename(acc, old, now, at), f)
     for (const key of ["sandbox", "target"]) if (isIndex(o[key])) o = { ...o, [key]: r.sandbox(o[key], nameOf, [...at, key]) }
+    const into = o["into"]
+    if (isObj(into)) for (const key of ["sandbox", "monitor"]) if (isIndex(into[key])) o = { ...o, into: { ...into, [key]: r.sandbox(into[key], nameOf, [...at, "into", key]) } }
     return eachOf(o, "writes", (w, j) => (isIndex(w["sandbox"]) ? { ...w, sandbox: r.sandbox(w["sandbox"], nameOf, [...at, "writes", j, "sandbox"]) } : w))
   })
   return { input: out, deprecations: r.deprecations, renames: r.renames, issues: r.issues }

@@ -55,6 +55,8 @@ export const Hypercall = {
   /** Map a guest page to a machine page. */
   MapPage: 6,
   AllocateSharedFrames: 7,
+  /** qvsim's own (no VT-d code in Quest): the guest hands a DMA remapping fault event to its monitor (`DmaFaults.ts`). */
+  DmaFault: 8,
 } as const
 export type Hypercall = (typeof Hypercall)[keyof typeof Hypercall]
 

@@ -101,6 +101,8 @@ export const monitorSchema = z.strictObject({
   ioapicDeny: z.array(int(0, 255)).default([]),
   /** `[ASSUMED]` Cycles to grant the page, single-step the write and restore read-only (I/O partitioning). */
   singleStepCycles: int(0).default(3_000),
+  /** `[ASSUMED]` Cycles the monitor spends on a DMA remapping fault (read and clear the fault record, log it), besides exit and entry; as `eptViolationCycles`. */
+  remappingFaultCycles: int(0).default(2_000),
 })
 export type MonitorInput = z.input<typeof monitorSchema>
 export type MonitorOptions = z.output<typeof monitorSchema>

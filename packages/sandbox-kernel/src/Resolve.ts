@@ -222,13 +222,25 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
     }
     if ("recovery" in f && (f.recovery === "local" || f.recovery === "remote") && sandbox >= 0) {
       const rv = decl.recovery.vcpu
-      const recovering = f.recovery === "local" ? [sandbox] : target !== undefined ? [target] : sandboxes.map((sb) => sb.index).filter((x) => x !== sandbox)
+      // A rogue DMA's recovery is the device owner's (the NIC master's monitor gets the remapping fault).
+      const local = f.kind === "rogueDma" ? master : sandbox
+      const recovering = f.recovery === "local" ? [local] : target !== undefined ? [target] : sandboxes.map((sb) => sb.index).filter((x) => x !== sandbox)
       for (const r of recovering) {
         const sb = sandboxes[r]
         if (sb === undefined) continue
         const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[rv]
         if (v === undefined || v.kind !== "main") add(["recovery", "vcpu"], `sandbox ${sb.name} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
       }
+    }
+    let into: Record<string, unknown> | undefined
+    if (f.kind === "rogueDma") {
+      if (f.recovery === "remote") add([...at, "recovery"], `a rogue DMA is recovered by the device owner's monitor: 'none', 'local' or 'reboot'`)
+      if (sharers.length === 0) add([...at, "sandbox"], `no sandbox runs the NIC driver (nic.sharers is empty)`)
+      else if (sandbox >= 0 && !sharers.includes(sandbox)) add([...at, "sandbox"], `sandbox ${f.sandbox} does not run the NIC driver (sharers: ${list(sharers.filter((x) => x >= 0).map((x) => names[x]!))})`)
+      const t = f.into
+      into = "sandbox" in t ? { ...t, sandbox: sandboxAt(t.sandbox, [...at, "into", "sandbox"]) }
+        : "monitor" in t ? { ...t, monitor: sandboxAt(t.monitor, [...at, "into", "monitor"]) }
+        : t
     }
     if (f.kind === "killThread" && sandbox >= 0 && sandboxes[sandbox] !== undefined && !sandboxes[sandbox].threads.some((t) => t.name === f.thread)) {
       add([...at, "thread"], `sandbox ${f.sandbox} has no thread "${f.thread}"`)
@@ -237,6 +249,7 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
     const { at: atNs, sandbox: _s, ...rest } = f
     const out: Record<string, unknown> = { ...rest, sandbox, ...(atNs !== undefined ? { atNs } : {}) }
     if (target !== undefined) out["target"] = target
+    if (into !== undefined) out["into"] = into
     if ("detectAfter" in out) {
       out["detectAfterNs"] = out["detectAfter"]
       delete out["detectAfter"]

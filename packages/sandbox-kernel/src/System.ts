@@ -37,7 +37,8 @@ import * as Program from "./Program.ts"
 import { Sandbox, type SandboxMetrics } from "./Sandbox.ts"
 import { Faults, type FaultRecord } from "./Faults.ts"
 import { LinuxDevice } from "./Linux.ts"
-import { Frame, PhysicalMemory, PingHost } from "@qvsim/hardware"
+import { DmaFaults } from "./DmaFaults.ts"
+import { DmaRemapping, Frame, Nic, PhysicalMemory, PingHost } from "@qvsim/hardware"
 import { Smp, type SmpStats } from "./smp/Smp.ts"
 
 /** Test hooks: deliberately broken variants injected by property tests. */
@@ -54,6 +55,8 @@ export interface SystemHooks {
   readonly migrationClass?: typeof Migration
   /** The NIC line's destination at boot for the given sharers (e.g. a broken one that reaches every core). */
   readonly nicMask?: (machine: Machine.Machine, sharers: readonly number[]) => number
+  /** Build the DMA remapping unit yourself (e.g. one that forgets a check). */
+  readonly makeIommu?: Machine.MachineParts["makeIommu"]
   /** Build the shared NIC driver yourself (e.g. one that recycles too early). */
   readonly makeDriver?: (...args: ConstructorParameters<typeof SharedNicDriver>) => SharedNicDriver
   /** SMP Quest: record every cross-core wake-up (`System.smp.wakes`). */
@@ -135,6 +138,8 @@ export class System implements Core.CoreListener {
   readonly driver: SharedNicDriver
   /** The Linux sandboxes' own devices (Quest-Linux), in sandbox order. */
   readonly linuxDevices: readonly LinuxDevice[]
+  /** Remapping faults handled by the device owner's monitor (`machine.iommu.enabled`), else null. */
+  readonly dmaFaults: DmaFaults | null
   /** External ping hosts, in configuration order. */
   readonly hosts: readonly PingHost.PingHost[]
   /** SMP Quest's single-system-image mechanisms (`kind: 'smp'`), else null. */
@@ -160,7 +165,7 @@ export class System implements Core.CoreListener {
     this.sandboxOfCore = sandboxOfCore
     // Scope each core's hardware records by its sandbox (see the module invariants).
     sandboxOfCore.forEach((s, c) => sim.trace.subject(`core${c}`, s))
-    const machine = new Machine.Machine(sim, config.machineInput)
+    const machine = new Machine.Machine(sim, config.machineInput, hooks.makeIommu === undefined ? {} : { makeIommu: hooks.makeIommu })
     this.machine = machine
     this.sandboxes = config.sandboxes.map((sc) => new Sandbox(sim, machine, config, sc, hooks.makeScheduler))
     const epts = hooks.makeEpt === undefined
@@ -179,6 +184,8 @@ export class System implements Core.CoreListener {
     this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
     this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
+    // DMA remapping: the NIC master's monitor maps the device's buffers (and owns its faults).
+    if (config.nicSharers.length > 0) this.bootSetup.push((m) => m.mapNicBuffers(m.coresOf(config.nicMaster)[0]!))
     for (const k of kernels) this.channels.attach(k)
     // SMP Quest: after every module registered its handlers (they run under the kernel lock), before boot.
     const smp = config.kind === "smp" ? new (hooks.smpClass ?? Smp)(kernels[0]!, this.driver, config.smp, hooks.recordWakes === true) : null
@@ -199,6 +206,12 @@ export class System implements Core.CoreListener {
       armRecovery: (s, mode, target, fault) => { if (mode !== "none") this.recovery.arm(s, mode, target, fault) },
       trigger: (s) => { kernels[s]!.runTask(kernels[s]!.pcpus[0]!, TRIGGER) },
       sliceBase: (s) => machine.layout.slices[s]!.base,
+      monitorBase: (s) => machine.layout.eptAreaFirstFrame(s) * PhysicalMemory.PAGE_BYTES,
+      retargetDma: (ring, count, address) => this.retargetDma(ring, count, address),
+      dmaOwner: () => {
+        const core = machine.iommu.enabled ? machine.iommu.ownerCore[DmaRemapping.NIC_DEVICE]! : -1
+        return core >= 0 ? sandboxOfCore[core]! : -1
+      },
     }, config.faults)
     this.xen = config.virtualization.mode === "xen" ? new XenNet(kernels, this.stacks, this.driver, config.virtualization) : null
     this.migration = new (hooks.migrationClass ?? Migration)(kernels, this.sandboxes.map((s) => s.monitor), config.migration)
@@ -219,10 +232,26 @@ export class System implements Core.CoreListener {
       },
     }, config.recovery, resolvePhases(config.recovery.local, phaseCycles), resolvePhases(config.recovery.remote, phaseCycles))
     this.linuxDevices = this.sandboxes.flatMap((sb) => (sb.config.linux?.device === undefined ? [] : [new LinuxDevice(sim, machine, sb.kernel, sb.config.linux.device)]))
+    this.dmaFaults = machine.iommu.enabled ? new DmaFaults(machine, kernels, this.sandboxes.map((s) => s.monitor), config.monitor.remappingFaultCycles) : null
     for (const sb of this.sandboxes) {
       sb.addConfiguredThreads()
       this.addChannelPoller(sb)
     }
+  }
+
+  /** A faulty driver points `count` descriptors of `ring`, from the device's next one, at `address`, `address + 2 KiB`, … */
+  private retargetDma(ring: "rx" | "tx", count: number, address: number): number[] {
+    const nic = this.machine.nic
+    const size = ring === "rx" ? nic.rxRingSize : nic.txRingSize
+    const first = ring === "rx" ? nic.rxNext : nic.txNextPost
+    const out: number[] = []
+    for (let j = 0; j < Math.min(count, size); j++) {
+      const a = Math.min(address + j * Nic.BUFFER_BYTES, 2 ** 32 - Nic.BUFFER_BYTES)
+      if (ring === "rx") nic.setRxAddress((first + j) % size, a)
+      else nic.setTxAddress((first + j) % size, a)
+      out.push(a)
+    }
+    return out
   }
 
   /** Starts every core's scheduler (done by the first `run`). */

@@ -12,6 +12,7 @@ import { driverRecovery } from "./driver-recovery.ts"
 import { isolation } from "./isolation.ts"
 import { interrupts } from "./interrupts.ts"
 import { questLinux } from "./quest-linux.ts"
+import { dmaIsolation } from "./dma-isolation.ts"
 
 export const experiments: ReadonlyArray<Experiment> = [
   // add one line per experiment module, e.g. `driverRecovery,` after importing it above
@@ -24,6 +25,7 @@ export const experiments: ReadonlyArray<Experiment> = [
   isolation,
   interrupts,
   questLinux,
+  dmaIsolation,
 ]
 
 /** The experiment named `name`, or undefined. */
