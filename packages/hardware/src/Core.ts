@@ -86,6 +86,8 @@ export class Core {
   vmExits = 0
   /** EPT-violation exits taken so far. */
   eptViolations = 0
+  /** Page faults its kernel took on refused user accesses (machine `protection: 'pageTables'`: no exit). */
+  pageFaults = 0
   /** Pieces of work that ran to completion. */
   completed = 0
   /** Pieces of work stopped by `preempt`. */

@@ -12,7 +12,10 @@
  * - `translate(gpn, need)` returns the machine frame iff the page is present and has every bit of
  *   `need`, else -1; an entry with no permission bit is not present;
  * - every mutation is a monitor operation: it takes the acting core, which must be in VMX root
- *   mode (the simulation fails otherwise);
+ *   mode (the simulation fails otherwise) — except on a machine without hardware virtualisation
+ *   (`protection: 'pageTables'`), where the table is the sandbox kernel's own page table
+ *   (`kernelControlled`) and its kernel changes it from guest mode (model §H, protection without
+ *   virtualisation);
  * - no mutation ever maps a frame the guard protects (the EPT structures themselves, F13): such a
  *   request fails the simulation and changes nothing.
  *
@@ -54,6 +57,8 @@ export class Ept {
   /** Frames in the machine (mappings must stay below). */
   readonly machineFrames: number
   protected readonly guard: FrameGuard
+  /** The table is the sandbox kernel's own page table (no hardware virtualisation): its kernel may change it. */
+  kernelControlled = false
   private readonly entries = new Int32Array(GUEST_PAGES)
   private readonly sim: Simulation.Simulation
   private readonly subject: Trace.Subject
@@ -99,6 +104,10 @@ export class Ept {
     return Number.isInteger(gpn) && gpn >= 0 && gpn < GUEST_PAGES ? this.entries[gpn]! : 0
   }
 
+  private requireController(byCore: Core, api: string): void {
+    if (!this.kernelControlled) byCore.requireRoot(`Ept${this.sandbox}.${api}`)
+  }
+
   private checkRange(api: string, gpn: number, count: number): void {
     if (!Number.isInteger(gpn) || !Number.isInteger(count) || gpn < 0 || count < 0 || gpn + count > GUEST_PAGES) {
       this.sim.fail(`Ept${this.sandbox}.${api}: guest pages [${gpn}, ${gpn + count}) are not inside the 4 GiB guest space`)
@@ -109,7 +118,8 @@ export class Ept {
     if (!Number.isInteger(frame) || frame < 0 || frame + count > this.machineFrames) {
       this.sim.fail(`Ept${this.sandbox}.${api}: frames [${frame}, ${frame + count}) are outside machine memory`)
     }
-    if (this.guard.overlaps(frame, count)) {
+    // A kernel's own page table (no virtualisation) may map anything: there are no EPT structures to protect.
+    if (!this.kernelControlled && this.guard.overlaps(frame, count)) {
       this.sim.fail(`Ept${this.sandbox}.${api}: frames [${frame}, ${frame + count}) include EPT-structure frames, which no EPT may map`)
     }
   }
@@ -120,7 +130,7 @@ export class Ept {
 
   /** Maps guest pages `[gpn, gpn + count)` to frames `[frame, frame + count)` with `perms`. Monitor only. */
   map(byCore: Core, gpn: number, count: number, frame: number, perms: Perm): void {
-    byCore.requireRoot(`Ept${this.sandbox}.map`)
+    this.requireController(byCore, "map")
     this.checkRange("map", gpn, count)
     this.checkPerms("map", perms)
     if (perms !== 0) this.checkTarget("map", frame, count)
@@ -132,7 +142,7 @@ export class Ept {
 
   /** Removes guest pages `[gpn, gpn + count)`. Monitor only. */
   unmap(byCore: Core, gpn: number, count: number): void {
-    byCore.requireRoot(`Ept${this.sandbox}.unmap`)
+    this.requireController(byCore, "unmap")
     this.checkRange("unmap", gpn, count)
     this.trace(this.ops.unmap, gpn, count, 0, 0, byCore)
     this.entries.fill(0, gpn, gpn + count)
@@ -143,7 +153,7 @@ export class Ept {
    * keeping their frames; absent pages stay absent. Monitor only (hypercall 5).
    */
   protect(byCore: Core, gpn: number, count: number, perms: Perm): void {
-    byCore.requireRoot(`Ept${this.sandbox}.protect`)
+    this.requireController(byCore, "protect")
     this.checkRange("protect", gpn, count)
     this.checkPerms("protect", perms)
     this.trace(this.ops.protect, gpn, count, 0, perms, byCore)
@@ -159,7 +169,7 @@ export class Ept {
    * page's permissions (the driver switch of spec §D.9). Every page must be present. Monitor only.
    */
   redirect(byCore: Core, gpn: number, count: number, frame: number): void {
-    byCore.requireRoot(`Ept${this.sandbox}.redirect`)
+    this.requireController(byCore, "redirect")
     this.checkRange("redirect", gpn, count)
     this.checkTarget("redirect", frame, count)
     const entries = this.entries

@@ -16,6 +16,13 @@
  * remapping table, which only monitors program (`mapNicBuffers`), and a blocked DMA's fault event
  * is sent to the owner's core (vector `iommu.faultVector`).
  *
+ * Protection without virtualisation (`protection: 'pageTables'`, model §H): the same tables are
+ * the kernels' own page tables. A user-mode access is checked against its sandbox's table and a
+ * refused one is a page fault for that sandbox's kernel (counted, traced `pt.fault`, no VM exit);
+ * a kernel-mode access goes through the table too, but where the table refuses it the kernel maps
+ * what it needs (it controls the table): the access reaches that physical address. The kernels
+ * may change their tables from guest mode.
+ *
  * Invariants:
  * - one EPT per sandbox; core c runs sandbox `sandboxOfCore[c]` with that sandbox's EPT loaded;
  * - a refused access changes no frame (`memory.digest()` unchanged) and yields exactly one
@@ -78,8 +85,11 @@ export class Machine implements DmaPort {
   readonly sandboxes: number
   /** Sandbox of each core. */
   readonly sandboxOfCore: readonly number[]
+  /** Kernel-mode accesses are unchecked, refusals are page faults (`protection: 'pageTables'`). */
+  readonly pageTablesOnly: boolean
   private readonly ioapicFrame: number
   private readonly kindViolation: Trace.RecordKind
+  private readonly kindPageFault: Trace.RecordKind
 
   /** Builds the machine from `input` (validated; see {@link MachineConfig.parse}). */
   constructor(sim: Simulation.Simulation, input: MachineConfig.MachineInput = {}, parts: MachineParts = {}) {
@@ -121,6 +131,9 @@ export class Machine implements DmaPort {
     }
     this.ioapicFrame = this.layout.ioapicBase / PAGE_BYTES
     this.kindViolation = sim.trace.kind("ept.violation", ["gpa", "access"])
+    this.kindPageFault = sim.trace.kind("pt.fault", ["gpa", "access"])
+    this.pageTablesOnly = config.protection === "pageTables"
+    if (this.pageTablesOnly) for (const e of this.epts) e.kernelControlled = true
     if (config.boot.mode === "postBoot") this.boot()
   }
 
@@ -164,6 +177,7 @@ export class Machine implements DmaPort {
   prepareBoot(epts: readonly Ept[], nicMask: number): void {
     if (epts.length !== this.sandboxes) this.sim.fail(`Machine.boot: ${epts.length} EPTs for ${this.sandboxes} sandboxes`)
     this.epts = epts
+    if (this.pageTablesOnly) for (const e of epts) e.kernelControlled = true
     const layout = this.layout
     layout.loadImages(this.memory)
     this.memory.backWithBytes(layout.infoPage / PAGE_BYTES)
@@ -179,17 +193,22 @@ export class Machine implements DmaPort {
 
   /**
    * Checks an access of `kind` (Access.Read/Write/Execute) by `core` to guest-physical address
-   * `gpa` against the core's EPT: the machine frame, or -1 after raising the EPT violation.
+   * `gpa` against the core's EPT: the machine frame, or -1 after raising the EPT violation (a
+   * page fault under `protection: 'pageTables'`). `kernel`: the access is made in kernel mode,
+   * which only `protection: 'pageTables'` leaves unchecked.
    */
-  access(core: number, gpa: number, kind: number): number {
+  access(core: number, gpa: number, kind: number, kernel = false): number {
     const c = this.cores[core]!
     // NOTE: one field read (the EPT in force, null in root mode) and one range test on the hot
     // path; the error reports live out of line in `badAccess`.
     const ept = c.guestEpt
     if (ept === null || !(gpa >= 0 && gpa < ADDRESS_SPACE)) return this.badAccess(c, gpa)
     const frame = ept.translate(gpa >>> 12, kind)
-    if (frame < 0) this.violation(c, gpa, kind)
-    return frame
+    if (frame >= 0) return frame
+    // Kernel mode without virtualisation: the kernel maps whatever its table lacks (identity).
+    if (kernel && this.pageTablesOnly) return gpa >>> 12
+    this.violation(c, gpa, kind)
+    return -1
   }
 
   private badAccess(c: Core, gpa: number): never {
@@ -198,6 +217,12 @@ export class Machine implements DmaPort {
   }
 
   private violation(c: Core, gpa: number, kind: number): void {
+    if (this.pageTablesOnly) {
+      // The sandbox's own kernel takes the page fault: no monitor, no exit.
+      c.pageFaults++
+      this.sim.trace.emit(this.kindPageFault, c.subject, gpa, kind)
+      return
+    }
     c.eptViolations++
     this.sim.trace.emit(this.kindViolation, c.subject, gpa, kind)
     c.vmExit(VmExitReason.EptViolation, qualification(gpa, kind))
@@ -205,10 +230,10 @@ export class Machine implements DmaPort {
 
   /**
    * A guest write of `size` bytes (1, 2, 4; inside one page) of `value` at `gpa` by `core`.
-   * Returns false — nothing written — on an EPT violation.
+   * Returns false — nothing written — on an EPT violation. `kernel`: see {@link access}.
    */
-  write(core: number, gpa: number, size: 1 | 2 | 4, value: number): boolean {
-    const frame = this.access(core, gpa, Access.Write)
+  write(core: number, gpa: number, size: 1 | 2 | 4, value: number, kernel = false): boolean {
+    const frame = this.access(core, gpa, Access.Write, kernel)
     if (frame < 0) return false
     const offset = gpa % PAGE_BYTES
     if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.write: ${size} bytes at ${gpa} cross a page boundary`)
@@ -222,10 +247,10 @@ export class Machine implements DmaPort {
 
   /**
    * A guest read of `size` bytes at `gpa` by `core`: the value (unsigned, little-endian), or -1
-   * after an EPT violation.
+   * after an EPT violation. `kernel`: see {@link access}.
    */
-  read(core: number, gpa: number, size: 1 | 2 | 4): number {
-    const frame = this.access(core, gpa, Access.Read)
+  read(core: number, gpa: number, size: 1 | 2 | 4, kernel = false): number {
+    const frame = this.access(core, gpa, Access.Read, kernel)
     if (frame < 0) return -1
     const offset = gpa % PAGE_BYTES
     if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.read: ${size} bytes at ${gpa} cross a page boundary`)
@@ -236,22 +261,24 @@ export class Machine implements DmaPort {
   /**
    * A guest copy of `length` bytes of `src` (from `srcOffset`) to `gpa` by `core`, across pages.
    * Every page is checked first: on a violation (one exit, at the first refused page) nothing is
-   * written. Returns whether the copy happened.
+   * written. Returns whether the copy happened. `kernel`: see {@link access}.
    */
-  writeBytes(core: number, gpa: number, src: Uint8Array, srcOffset: number, length: number): boolean {
+  writeBytes(core: number, gpa: number, src: Uint8Array, srcOffset: number, length: number, kernel = false): boolean {
     if (length === 0) return true
     const firstPage = Math.floor(gpa / PAGE_BYTES)
     const lastPage = Math.floor((gpa + length - 1) / PAGE_BYTES)
     for (let p = firstPage; p <= lastPage; p++) {
-      if (this.access(core, p === firstPage ? gpa : p * PAGE_BYTES, Access.Write) < 0) return false
+      if (this.access(core, p === firstPage ? gpa : p * PAGE_BYTES, Access.Write, kernel) < 0) return false
     }
     const ept = this.cores[core]!.ept!
+    const unchecked = kernel && this.pageTablesOnly
     let done = 0
     while (done < length) {
       const a = gpa + done
       const offset = a % PAGE_BYTES
       const n = Math.min(length - done, PAGE_BYTES - offset)
-      const frame = ept.translate(Math.floor(a / PAGE_BYTES), Access.Write)
+      const mapped = ept.translate(Math.floor(a / PAGE_BYTES), Access.Write)
+      const frame = mapped < 0 && unchecked ? Math.floor(a / PAGE_BYTES) : mapped
       if (frame !== this.ioapicFrame) this.memory.writeBytes(frame, offset, src, srcOffset + done, n)
       done += n
     }

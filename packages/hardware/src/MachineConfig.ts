@@ -62,6 +62,15 @@ const shape = {
   lapic: LocalApic.schema.prefault({}),
   ioapic: IoApic.schema.prefault({}),
   nic: Nic.schema.prefault({}),
+  /**
+   * How sandboxes' memory is protected (model §H): `'ept'` (default, Quest-V: every access goes
+   * through the sandbox's EPT, which only its monitor changes; a refused access is a VM exit) or
+   * `'pageTables'` (no hardware virtualisation: each sandbox's table is its kernel's own page
+   * table — user-mode accesses are checked against it and a refused one is a page fault handled by
+   * that kernel, no exit; a kernel-mode access the table refuses still reaches its physical address
+   * — the kernel maps what it needs — and the kernel may change its table).
+   */
+  protection: z.enum(["ept", "pageTables"]).default("ept"),
   /** DMA remapping (VT-d) between the NIC and memory; absent by default (model §H). */
   iommu: DmaRemapping.schema.prefault({}),
   wire: Wire.schema.prefault({}),
@@ -70,7 +79,7 @@ const shape = {
 }
 
 /** The machine's cross-field rules. */
-const refine = (c: Omit<z.output<z.ZodObject<typeof shape>>, "boot"> & { readonly boot: { readonly nicSharers?: number | undefined } }, ctx: z.RefinementCtx): void => {
+const refine = (c: Omit<z.output<z.ZodObject<typeof shape>>, "boot" | "protection"> & { readonly boot: { readonly nicSharers?: number | undefined } }, ctx: z.RefinementCtx): void => {
   const issue = (path: (string | number)[], message: string): void => {
     ctx.addIssue({ code: "custom", path, message })
   }
@@ -91,9 +100,11 @@ export const schema = z.strictObject(shape).superRefine(refine)
 
 /**
  * The machine as an operating system's configuration gives it (sandbox-kernel's `machine`): the
- * same, less `boot.mode`, which the kernel sets (it does the boot itself).
+ * same, less `boot.mode`, which the kernel sets (it does the boot itself), and less `protection`,
+ * which follows the kernel's virtualisation mode (model §H).
  */
-export const kernelSchema = z.strictObject({ ...shape, boot: bootSchema.omit({ mode: true }).prefault({}) }).superRefine(refine)
+const { protection: _protection, ...kernelShape } = shape
+export const kernelSchema = z.strictObject({ ...kernelShape, boot: bootSchema.omit({ mode: true }).prefault({}) }).superRefine(refine)
 export type KernelMachineInput = z.input<typeof kernelSchema>
 
 export type MachineInput = z.input<typeof schema>

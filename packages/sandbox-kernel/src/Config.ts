@@ -100,9 +100,9 @@ export const channelDecl = z.discriminatedUnion("kind", [mailbox.extend({ betwee
 
 const [sliceWrite, gpaWrite, channelWrite] = writeTargetSchema.options
 const writeDecl = z.union([sliceWrite.extend({ sandbox: Name }), gpaWrite, channelWrite])
-const [wildWrite, corruptDriver, killThread, trigger, rogueDma] = faultSchema.options
+const [wildWrite, corruptDriver, killThread, trigger, rogueDma, corruptPageTable] = faultSchema.options
 const [dmaIntoSandbox, dmaIntoMonitor, dmaIntoGpa] = dmaTargetSchema.options
-/** Where a rogue DMA points the descriptors: a sandbox's or a monitor's memory by the sandbox's name, or a bus address. */
+/** Where a rogue DMA points the descriptors (a corrupted page table its entries): a sandbox's or a monitor's memory by the sandbox's name, or a bus address. */
 const dmaTargetDecl = z.union([dmaIntoSandbox.extend({ sandbox: Name }), dmaIntoMonitor.extend({ monitor: Name }), dmaIntoGpa])
 const when = {
   /** Global time of the fault. */
@@ -125,6 +125,7 @@ export const faultDecl = z.discriminatedUnion("kind", [
   killThread.omit(drop).extend(when),
   trigger.omit({ ...drop, target: true }).extend({ ...when, target: Name.optional() }),
   rogueDma.omit({ ...drop, into: true }).extend({ ...when, into: dmaTargetDecl }),
+  corruptPageTable.omit({ ...drop, into: true }).extend({ ...when, into: dmaTargetDecl }),
 ])
 
 /** The NIC options (`Options.nicSchema`), the sharing sandboxes and the master by name. */

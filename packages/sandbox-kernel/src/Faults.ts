@@ -4,16 +4,21 @@
  *
  * - `wildWrite`: faulty kernel code (a driver) in the sandbox writes into memory — another
  *   sandbox's slice, its own, a channel, any guest-physical address. The writes run in kernel
- *   context on the sandbox's first core, one after the other, through its EPT: a refused write is
- *   an EPT violation that traps to the sandbox's monitor (detection), which either skips it or
- *   starts the configured recovery (the remaining writes are then abandoned: the faulty component
- *   is being replaced);
+ *   context (kernel mode) on the sandbox's first core, one after the other, through its EPT: a
+ *   refused write is an EPT violation that traps to the sandbox's monitor (detection), which either
+ *   skips it or starts the configured recovery (the remaining writes are then abandoned: the faulty
+ *   component is being replaced). Without virtualisation nothing checks a kernel-mode write: it lands;
  * - `corruptDriver`: the sandbox's NIC driver stops working (its interrupt handler does nothing);
  *   optional wild writes done by the corrupted driver; detection by EPT violation, by an explicit
  *   trigger after `detectAfterNs`, or never;
  * - `killThread`: a thread of the sandbox dies;
  * - `trigger`: an explicit detection (the fault handler forces a VM exit with CPUID, paper note 4)
  *   that starts the configured recovery;
+ * - `corruptPageTable` (model §H, protection without virtualisation): entries of the sandbox's
+ *   page tables are re-pointed at another sandbox's (or a monitor's) memory. Under EPT the guest
+ *   page tables sit behind the EPT, which refuses the accesses they now make (contained); without
+ *   virtualisation (`virtualization.mode: 'none'`) they are the only protection and the kernel's
+ *   to change, so its threads' accesses land there;
  * - `rogueDma` (model §H): the sandbox's faulty NIC driver points RX (or TX) descriptors at
  *   another sandbox's memory, a monitor's memory (an EPT area) or any address. The descriptors
  *   live in the shared ring, which the driver may write, so the EPT cannot stop it: the device's
@@ -114,6 +119,16 @@ export const faultSchema = z.discriminatedUnion("kind", [
     /** Recovery the device owner's monitor starts at the remapping fault (VT-d only: without it nothing detects the DMA). */
     recovery: RecoveryMode.default("none"),
   }),
+  z.strictObject({
+    kind: z.literal("corruptPageTable"),
+    ...when,
+    /** The first of the sandbox's own pages (its address) whose page-table entry is corrupted. */
+    page: int(0, 2 ** 32 - 1),
+    /** Consecutive pages corrupted. */
+    pages: int(1, 1024).default(1),
+    /** Where the corrupted entries point (page-aligned down). */
+    into: dmaTargetSchema,
+  }),
 ])
 export type FaultInput = z.input<typeof faultSchema>
 export type Fault = z.output<typeof faultSchema>
@@ -159,6 +174,8 @@ export interface FaultEnv {
   monitorBase(s: number): number
   /** Points `count` descriptors of `ring`, from the next one the device uses, at `address`, `address + 2 KiB`, …; returns the addresses. */
   retargetDma(ring: "rx" | "tx", count: number, address: number): number[]
+  /** Corrupts `count` page-table entries of sandbox `s` from guest page `gpn`, pointing them at page `toGpn` onwards. */
+  corruptPageTable(s: number, gpn: number, count: number, toGpn: number): void
   /** The sandbox whose monitor owns the NIC's remapping table (gets its faults), or -1 without DMA remapping. */
   dmaOwner(): number
 }
@@ -200,7 +217,7 @@ export class WildWriteTask implements IrqHandler {
     if (gpa < 0) return this.writeNs
     const buf = new Uint8Array(bytes).fill(value)
     this.faults.current = this
-    const ok = k.machine.writeBytes(p.core.index, gpa, buf, 0, bytes)
+    const ok = k.machine.writeBytes(p.core.index, gpa, buf, 0, bytes, true)
     this.faults.current = null
     this.record.writes.push({ gpa, bytes, ok, atNs: k.sim.now })
     this.faults.traceWrite(k.sandbox, gpa, bytes, ok)
@@ -315,6 +332,12 @@ export class Faults {
         this.env.armRecovery(f.sandbox, f.recovery, f.target, i)
         this.env.trigger(f.sandbox, i)
         return
+      case "corruptPageTable": {
+        const to = Math.floor(dmaAddress(this.env, f.into) / 4096)
+        this.env.corruptPageTable(f.sandbox, Math.floor(f.page / 4096), f.pages, to)
+        this.traceWrite(f.sandbox, to * 4096, f.pages * 4096, true)
+        return
+      }
       case "rogueDma": {
         const owner = this.env.dmaOwner()
         if (owner >= 0) this.env.armRecovery(owner, f.recovery, undefined, i)

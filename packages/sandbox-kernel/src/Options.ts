@@ -213,8 +213,10 @@ export type RecoveryOptions = z.output<typeof recoverySchema>
 
 /**
  * Virtualisation baseline (spec §E6): `'questv'` (default: interrupts go straight to the sandbox
- * kernels, EPT on), `'none'` (Quest without virtualisation: no EPT walk cost; monitors never
- * entered), `'hypervisor'` (every device interrupt exits to the monitor, which injects it),
+ * kernels, EPT on), `'none'` (Quest without virtualisation, model §H: no EPT walk cost, monitors
+ * never entered, and the sandboxes protected only by page tables their kernels control — the
+ * machine's `protection: 'pageTables'`: a kernel-mode wild write or a corrupted page table is not
+ * contained, a user-mode wild write is, as a page fault for its own kernel), `'hypervisor'` (every device interrupt exits to the monitor, which injects it),
  * `'xen'` (as `'hypervisor'`, and network I/O goes through a driver-domain sandbox).
  */
 export const virtualizationSchema = z.strictObject({

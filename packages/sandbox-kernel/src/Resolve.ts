@@ -11,7 +11,7 @@
  * @module
  */
 import { Objects } from "@qvsim/sim-core"
-import { Errors, Issues, MachineConfig } from "@qvsim/hardware"
+import { Errors, Issues, MachineConfig, MemoryLayout } from "@qvsim/hardware"
 import { Options as SchedOptions } from "@qvsim/vcpu-sched"
 import type { ChannelConfig } from "./Channels.ts"
 import { MAX_PAYLOAD } from "./PrivateChannel.ts"
@@ -50,7 +50,10 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
   // The machine: the kernel does the boot (its own post-boot state or boot phase). SMP Quest: every core in sandbox 0.
   const smp = decl.kind === "smp"
   const machineIn = (smp ? SmpConfig.machineInput(machineInput as Record<string, unknown>) : machineInput) as MachineConfig.KernelMachineInput
-  const machineAsGiven: MachineConfig.MachineInput = { ...machineIn, boot: { ...machineIn.boot, mode: "none" } }
+  // Without virtualisation Quest-V's sandboxes are protected only by page tables their kernels
+  // control (model §H). SMP Quest has no guests either way: its one kernel keeps the machine as it is.
+  const protection = decl.virtualization.mode === "none" && !smp ? "pageTables" : "ept"
+  const machineAsGiven: MachineConfig.MachineInput = { ...machineIn, protection, boot: { ...machineIn.boot, mode: "none" } }
   let machine: MachineConfig.MachineConfig | null = null
   try {
     machine = MachineConfig.parse(machineAsGiven)
@@ -233,14 +236,25 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       }
     }
     let into: Record<string, unknown> | undefined
-    if (f.kind === "rogueDma") {
-      if (f.recovery === "remote") add([...at, "recovery"], `a rogue DMA is recovered by the device owner's monitor: 'none', 'local' or 'reboot'`)
-      if (sharers.length === 0) add([...at, "sandbox"], `no sandbox runs the NIC driver (nic.sharers is empty)`)
-      else if (sandbox >= 0 && !sharers.includes(sandbox)) add([...at, "sandbox"], `sandbox ${f.sandbox} does not run the NIC driver (sharers: ${list(sharers.filter((x) => x >= 0).map((x) => names[x]!))})`)
+    if (f.kind === "rogueDma" || f.kind === "corruptPageTable") {
       const t = f.into
       into = "sandbox" in t ? { ...t, sandbox: sandboxAt(t.sandbox, [...at, "into", "sandbox"]) }
         : "monitor" in t ? { ...t, monitor: sandboxAt(t.monitor, [...at, "into", "monitor"]) }
         : t
+    }
+    if (f.kind === "corruptPageTable" && sandbox >= 0) {
+      const layout = new MemoryLayout.MemoryLayout(m.layout, n)
+      const sl = layout.slices[sandbox]!
+      const end = sl.base + sl.bytes - layout.eptAreaBytes
+      const first = Math.floor(f.page / 4096) * 4096
+      if (first < sl.base || first + f.pages * 4096 > end) add([...at, "page"], `pages [${first}, ${first + f.pages * 4096}) are not all in sandbox ${f.sandbox}'s own memory [${sl.base}, ${end})`)
+      const t = f.into
+      if ("gpa" in t && Math.floor(t.gpa / 4096) + f.pages > 2 ** 20) add([...at, "into", "gpa"], `${f.pages} pages from ${t.gpa} end past the 32-bit space (4 GiB)`)
+    }
+    if (f.kind === "rogueDma") {
+      if (f.recovery === "remote") add([...at, "recovery"], `a rogue DMA is recovered by the device owner's monitor: 'none', 'local' or 'reboot'`)
+      if (sharers.length === 0) add([...at, "sandbox"], `no sandbox runs the NIC driver (nic.sharers is empty)`)
+      else if (sandbox >= 0 && !sharers.includes(sandbox)) add([...at, "sandbox"], `sandbox ${f.sandbox} does not run the NIC driver (sharers: ${list(sharers.filter((x) => x >= 0).map((x) => names[x]!))})`)
     }
     if (f.kind === "killThread" && sandbox >= 0 && sandboxes[sandbox] !== undefined && !sandboxes[sandbox].threads.some((t) => t.name === f.thread)) {
       add([...at, "thread"], `sandbox ${f.sandbox} has no thread "${f.thread}"`)

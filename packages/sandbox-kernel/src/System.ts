@@ -208,6 +208,13 @@ export class System implements Core.CoreListener {
       sliceBase: (s) => machine.layout.slices[s]!.base,
       monitorBase: (s) => machine.layout.eptAreaFirstFrame(s) * PhysicalMemory.PAGE_BYTES,
       retargetDma: (ring, count, address) => this.retargetDma(ring, count, address),
+      corruptPageTable: (s, gpn, count, toGpn) => {
+        const k = kernels[s]!
+        // Without virtualisation the table is the kernel's own (it changes it from guest mode);
+        // under EPT the corrupted guest page table sits in front of the EPT, which still checks.
+        if (machine.pageTablesOnly) machine.epts[s]!.redirect(k.pcpus[0]!.core, gpn, count, toGpn)
+        else for (let i = 0; i < count; i++) k.exits.corruptGuestPage(gpn + i, toGpn + i)
+      },
       dmaOwner: () => {
         const core = machine.iommu.enabled ? machine.iommu.ownerCore[DmaRemapping.NIC_DEVICE]! : -1
         return core >= 0 ? sandboxOfCore[core]! : -1

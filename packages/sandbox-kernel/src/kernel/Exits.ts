@@ -11,6 +11,12 @@
  * monitor resolves a stopped thread's request (`resolveStopped`), kills it (`killStopped`), or
  * leaves it: it then yields its `failValue`.
  *
+ * Memory accesses are made in the thread's mode (`user`); the machine checks both against the EPT,
+ * and, without virtualisation (`protection: 'pageTables'`), only user-mode ones against the
+ * kernel's own page table (a refusal is then a page fault: the thread sees its failure value, no
+ * exit). A corrupted guest page-table entry (`corruptGuestPage`) re-points a thread's accesses
+ * before the EPT checks them.
+ *
  * Invariants:
  * - the kernel itself never causes a VM exit: only these effects, migrations, recovery and the
  *   hypervisor baseline do (F17);
@@ -42,6 +48,11 @@ export class Exits {
   handler: ExitHandler | null = null
   /** ns of one memory access (`kernel.memAccessCycles`). */
   readonly memAccessNs: number
+  /**
+   * Corrupted entries of the sandbox's guest page tables (a `corruptPageTable` fault under EPT):
+   * guest page → the guest-physical page it now points at; null while none is corrupted.
+   */
+  private guestRemap: Map<number, number> | null = null
 
   constructor(k: Kernel, table: RequestTable) {
     this.k = k
@@ -51,6 +62,20 @@ export class Exits {
     table.register(Program.Op.WriteBytes, "memory", beginWriteBytes, finishWriteBytes)
     table.register(Program.Op.TlbMisses, "memory", beginTlbMisses, null)
     table.register(Program.Op.Hypercall, "monitor", beginHypercall, finishHypercall)
+  }
+
+  /** A corrupted guest page-table entry: accesses to guest page `gpn` now reach guest-physical page `toGpn` (the EPT still checks them). */
+  corruptGuestPage(gpn: number, toGpn: number): void {
+    if (this.guestRemap === null) this.guestRemap = new Map()
+    this.guestRemap.set(gpn, toGpn)
+  }
+
+  /** The address a thread's access to `gpa` reaches through the guest page tables. */
+  through(gpa: number): number {
+    // NOTE: one null test on the hot path while no page table is corrupted.
+    if (this.guestRemap === null) return gpa
+    const to = this.guestRemap.get(Math.floor(gpa / 4096))
+    return to === undefined ? gpa : to * 4096 + (gpa % 4096)
   }
 
   /** The core took a VM exit (listener event, same time). */
@@ -139,7 +164,7 @@ function finishRead(k: Kernel, p: Pcpu, th: Thread, req: Program.Read): Outcome 
   th.failValue = -1
   let v: number
   try {
-    v = k.machine.read(p.core.index, req.gpa, req.size)
+    v = k.machine.read(p.core.index, k.exits.through(req.gpa), req.size, !th.user)
   } catch (e) {
     k.misuse(th, `read at ${req.gpa}: ${errorText(e)}`)
   }
@@ -150,7 +175,7 @@ function finishRead(k: Kernel, p: Pcpu, th: Thread, req: Program.Read): Outcome 
 
 const finishWrite: FinishRequest<Program.Write> = (k, p, th, req) => {
   th.failValue = false
-  const ok = k.machine.write(p.core.index, req.gpa, req.size, req.value)
+  const ok = k.machine.write(p.core.index, k.exits.through(req.gpa), req.size, req.value, !th.user)
   if (p.core.inVmxRoot) return Outcome.Stopped
   th.result = ok
   return Outcome.Done
@@ -161,7 +186,7 @@ const beginWriteBytes: BeginRequest<Program.WriteBytes> = (k, _p, _th, req) => k
 const finishWriteBytes: FinishRequest<Program.WriteBytes> = (k, p, th, req) => {
   th.failValue = false
   const buf = fillBuffer(req.length, req.fill)
-  const ok = k.machine.writeBytes(p.core.index, req.gpa, buf, 0, req.length)
+  const ok = k.machine.writeBytes(p.core.index, k.exits.through(req.gpa), buf, 0, req.length, !th.user)
   if (p.core.inVmxRoot) return Outcome.Stopped
   th.result = ok
   return Outcome.Done

@@ -4,9 +4,11 @@
  * Sandbox 1 sends a 64-byte message whose last byte is an incrementing sequence number every 50 ms
  * into three 2011 mailboxes, one per receiver: sandboxes 0, 2 and 3 poll theirs every 100, 800 and
  * 1000 ms and record their first 50 observations (a changed sequence number, with the local time).
- * An external host pings sandbox 0 every 500 ms. Two variants:
+ * An external host pings sandbox 0 every 500 ms. Variants (besides SMP Quest's, `isolationSmp.ts`):
  *
  * - `fault-free`;
+ * - `faulty-no-vt` (model §H): the same fault in Quest without virtualisation — see
+ *   `isolation-novt.ts`;
  * - `faulty`: at 2.21 s the NIC driver of sandbox 0 breaks: it overwrites sandbox 0's mailbox with
  *   sandbox 1 (the status byte becomes 0xFF, "channel corrupted"), writes over a page of sandbox
  *   0's own kernel data, and tries to wipe a page of the kernel memory of sandboxes 1, 2 and 3 —
@@ -32,6 +34,7 @@ import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run } from "./Experiment.ts"
 import { measureSmp, SMP_FAULT_FREE, SMP_FAULTY, smpClaim, smpSystem, smpTable } from "./isolationSmp.ts"
+import { NOVT_VARIANT, noVtClaim, protectionFigures, withoutVirtualisation, type ProtectionFigures } from "./isolation-novt.ts"
 
 const MS = 1_000_000
 const S = 1_000_000_000
@@ -195,6 +198,8 @@ export interface IsolationRun {
   readonly replyTimesNs: readonly number[]
   /** Sandboxes registered with the NIC driver. */
   readonly nicSharers: readonly number[]
+  /** Page faults and the no-VT variant's target pages (isolation-novt.ts); absent for SMP Quest runs. */
+  readonly protection?: ProtectionFigures
 }
 
 export const stepOf = (prev: number, seq: number): number => (((seq - prev) % 255) + 255) % 255
@@ -238,6 +243,7 @@ export const measure = (run: Run): IsolationRun => {
     recovery: rec === undefined || rec.endNs < 0 ? null : { phases: rec.phases.map((p) => p.phase), startNs: rec.phases[0]!.startNs, endNs: rec.endNs },
     replyTimesNs: replyTimes,
     nicSharers: sys.config.nicSharers,
+    protection: protectionFigures(sys),
   }
 }
 
@@ -552,6 +558,12 @@ export const isolation = defineExperiment({
       system: smpSystem(true),
       untilNs: untilAt,
     },
+    {
+      name: NOVT_VARIANT,
+      description: "the same driver fault in Quest without virtualisation (page tables the kernels control): the wild writes land, nothing traps or recovers; a corrupted page-table entry reaches sandbox 2, a user-mode wild write is still refused",
+      system: (seed, scale) => withoutVirtualisation(system(true)(seed, scale), faultAt(scale)),
+      untilNs: untilAt,
+    },
   ],
   analyse: (runs) => {
     const isSmp = (r: Run): boolean => r.variant === SMP_FAULT_FREE || r.variant === SMP_FAULTY
@@ -574,7 +586,10 @@ export const isolation = defineExperiment({
       metrics["receiver0BadSteps"] = d0.badSteps
       if (faulty.recovery !== null) metrics["recoveryMs"] = (faulty.recovery.endNs - faulty.recovery.startNs) / MS
     }
-    return { tables, claims: [...claims(clean, faulty), { ...smpClaim(smpClean, smpFaulty), id: "smpStops" }], metrics, plot: plot(all) }
+    const noVt = measured.find((r) => r.variant === NOVT_VARIANT)
+    const found: Claim[] = [...claims(clean, faulty), { ...smpClaim(smpClean, smpFaulty), id: "smpStops" }]
+    if (clean !== undefined && noVt !== undefined) found.push({ ...noVtClaim(clean, noVt), id: "noVtWritesLand" })
+    return { tables, claims: found, metrics, plot: plot(all) }
   },
   domain,
   inputs: [

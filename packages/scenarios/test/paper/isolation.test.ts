@@ -7,6 +7,9 @@
  * by all four sandboxes (F19's shared-device clause). The SMP Quest variants (one kernel over the
  * four cores) run the same workload and fault: the writes land, cores 1–3 stop when they next use
  * their corrupted run queues; the claim fails when the SMP kernel never reads its shared state.
+ * The `faulty-no-vt` variant (model §H): without
+ * virtualisation the kernel-mode writes and a corrupted page table are not contained, a user-mode
+ * wild write is; the claim fails when the no-VT run keeps the EPT (qvsim's old `mode: 'none'`).
  */
 import { describe, expect, it } from "vitest"
 import { compile, type TopLevelSpec } from "vega-lite"
@@ -50,20 +53,31 @@ const UNAFFECTED = "sandboxes 1, 2 and 3 are unaffected"
 const EPT = "the faulty driver's writes"
 const STEPS = "a receiver polling every P ms"
 const RECOVERS = "sandbox 0 recovers"
+const NOVT = "without hardware virtualisation"
 
 describe("isolation at paper size", () => {
   const t0 = performance.now()
   const { runs, result } = runAll(isolation)
   const wallMs = performance.now() - t0
 
-  it("is registered and fast (four runs in well under 10 s of wall time)", () => {
+  it("is registered and fast (five runs in well under 12.5 s of wall time)", () => {
     expect(find("isolation")).toBe(isolation)
-    expect(wallMs).toBeLessThan(10_000)
+    expect(wallMs).toBeLessThan(12_500)
   })
 
   it("every claim holds", () => {
     for (const c of result.claims) expect(c.holds, `${c.text}: ${c.detail}`).toBe(true)
-    expect(result.claims.length).toBe(6)
+    expect(result.claims.length).toBe(7)
+  })
+
+  it("without virtualisation: the three kernel-mode writes into sandboxes 1–3 land with no exit, the user-mode one is a page fault in sandbox 0", () => {
+    const rows = result.tables[2]!.rows.filter((r) => r["variant"] === "faulty-no-vt")
+    expect(rows.map((r) => r["VM exits"])).toEqual([0, 0, 0, 0])
+    expect(rows.map((r) => r["of which refused"])).toEqual([0, 0, 0, 0])
+    const noVt = runs.find((r) => r.variant === "faulty-no-vt")!.system
+    expect(noVt.machine.pageTablesOnly).toBe(true)
+    expect(noVt.machine.cores.map((c) => c.pageFaults)).toEqual([1, 0, 0, 0])
+    expect(claim(result.claims, NOVT).detail).toMatch(/3 of 3 kernel-mode writes .* landed/)
   })
 
   it("receivers record 50 observations with steps P/50 = 2, 16, 20 (sandbox 0's faulty run: one corrupted read)", () => {
@@ -131,6 +145,14 @@ describe("isolation: each claim can fail", () => {
     expect(claim(r.claims, EPT).holds).toBe(false)
     expect(claim(r.claims, UNAFFECTED).holds).toBe(false)
     expect(claim(r.claims, UNAFFECTED).detail).toMatch(/memory slices equal for \[\]/)
+  })
+
+  it("a no-VT run that keeps the EPT (qvsim's old mode 'none') contains everything: the no-VT claim fails", () => {
+    const runs = runWith(isolation, 0.2, (v, input) => (v === "faulty-no-vt" ? { ...input, virtualization: { mode: "questv" } } : input))
+    const c = claim(isolation.analyse(runs).claims, NOVT)
+    expect(c.holds).toBe(false)
+    expect(c.detail).toMatch(/0 of 3 kernel-mode writes/)
+    expect(c.detail).toMatch(/did not reach sandbox 2/)
   })
 
   it("without the fault nothing is interrupted and nothing recovers: those claims fail", () => {
