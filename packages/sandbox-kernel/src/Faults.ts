@@ -26,7 +26,8 @@
  *   remapping fault reaches the device owner's monitor, which starts `recovery` if one is given.
  *
  * Invariants: every fault and every write it attempts is traced in the faulty sandbox's scope
- * (`fault.inject`, `fault.write`) and kept in {@link FaultRecord}s; a refused write changes no
+ * (`fault.inject`, `fault.write`; `fault.dma` per re-pointed descriptor, `fault.pte` per corrupted
+ * page-table range) and kept in {@link FaultRecord}s; a refused write changes no
  * machine page (the hardware guarantees it, F11).
  *
  * @module
@@ -273,6 +274,7 @@ export class Faults {
   private readonly kInject: Trace.RecordKind
   private readonly kWrite: Trace.RecordKind
   private readonly kDma: Trace.RecordKind
+  private readonly kPte: Trace.RecordKind
   private readonly subjects: Trace.Subject[]
 
   constructor(sim: Simulation.Simulation, env: FaultEnv, faults: readonly Fault[]) {
@@ -288,6 +290,7 @@ export class Faults {
     this.kInject = sim.trace.kind("fault.inject", ["fault", "$what"])
     this.kWrite = sim.trace.kind("fault.write", ["gpa", "bytes", "ok"])
     this.kDma = sim.trace.kind("fault.dma", ["ring", "address"])
+    this.kPte = sim.trace.kind("fault.pte", ["page", "pages", "toPage"])
     this.subjects = env.kernels.map((k) => sim.trace.subject(`sandbox${k.sandbox}/faults`, k.sandbox))
     faults.forEach((f, i) => {
       if (f.atNs !== undefined) sim.at(f.atNs, Simulation.EventClass.Workload, this.hFire, i)
@@ -335,7 +338,7 @@ export class Faults {
       case "corruptPageTable": {
         const to = Math.floor(dmaAddress(this.env, f.into) / 4096)
         this.env.corruptPageTable(f.sandbox, Math.floor(f.page / 4096), f.pages, to)
-        this.traceWrite(f.sandbox, to * 4096, f.pages * 4096, true)
+        this.sim.trace.emit(this.kPte, this.subjects[f.sandbox]!, Math.floor(f.page / 4096), f.pages, to)
         return
       }
       case "rogueDma": {

@@ -47,7 +47,7 @@ const variants: Record<string, string> = {
   "isolation/faulty": "2676221ccd013bdf",
   "isolation/smp-fault-free": "693134fd93b6257d",
   "isolation/smp-faulty": "7f9adcf8b2bf9ff5",
-  "isolation/faulty-no-vt": "e5f20f77534cddf6",
+  "isolation/faulty-no-vt": "a76e96a89f48df7c",
   // Renamed from "interrupts/quest-directed" (same run): "quest-directed" is SMP Quest now.
   "interrupts/questv-no-ept-directed": "53cc3ca530c421b4",
   "interrupts/quest-directed": "5df39b8027391ddc",
