@@ -32,7 +32,9 @@
  * descriptor's address, a transmitted one is read from its TX descriptor's address — wherever the
  * driver pointed them (`setRxAddress`, `setTxAddress`). The port decides: without DMA remapping
  * the access lands on that machine address; with it the access may stall (an IOTLB miss: the RX
- * descriptor completes later, in arrival order) or be blocked (a remapping fault: an RX frame is
+ * descriptor completes later, in arrival order: a frame behind a pending completion waits for it even
+ * without a stall of its own, so descriptors turn host-owned in ring order, numbered (`rxSeq`) in
+ * arrival order) or be blocked (a remapping fault: an RX frame is
  * dropped and the descriptor stays NIC-owned, so the next frame meets it again; a TX descriptor
  * completes with an error and nothing is sent). Then `rxArrivals = rxFrames + rxOverruns +
  * rxDroppedDown + rxDroppedBad + rxDmaBlocked`.
@@ -173,6 +175,8 @@ export class Nic implements WireEndpoint {
   private readonly txAddr: Float64Array
   private readonly rxPendingSlot: Int32Array
   private rxDmaBusyUntil = 0
+  /** RX DMA completions scheduled and not yet done (a frame must queue behind them, even with no stall). */
+  private rxPending = 0
 
   private readonly sim: Simulation.Simulation
   private readonly line: InterruptLine
@@ -338,6 +342,15 @@ export class Nic implements WireEndpoint {
     return this.rxOwn[i] === 1
   }
 
+  /**
+   * Must a DMA due at `doneAt` complete through a scheduled event rather than now? When it stalls,
+   * and whenever an earlier completion is still pending (even one due at this instant).
+   * (A broken test variant forgets the pending ones.)
+   */
+  protected completesLater(doneAt: number, now: number): boolean {
+    return doneAt > now || this.rxPending > 0
+  }
+
   /** WireEndpoint: a frame has arrived (DMA done); takes ownership of `slot`. */
   receiveFrame(slot: number): void {
     const frames = this.frames
@@ -373,11 +386,14 @@ export class Nic implements WireEndpoint {
       }
       const now = this.sim.now
       const doneAt = Math.max(now, this.rxDmaBusyUntil) + stall
-      if (doneAt > now) {
-        // The DMA completes later (an IOTLB miss, or behind one): in arrival order.
+      // The DMA completes later (an IOTLB miss, or behind one): in arrival order. A completion due
+      // now but not yet done (its event still queued at this instant) also holds this frame back:
+      // filling at once would hand the host descriptor i before descriptor i − 1.
+      if (this.completesLater(doneAt, now)) {
         this.rxDmaBusyUntil = doneAt
         this.rxOwn[i] = 2
         this.rxPendingSlot[i] = slot
+        this.rxPending++
         this.rxFill = i + 1 === this.rxRingSize ? 0 : i + 1
         this.sim.at(doneAt, Simulation.EventClass.Device, this.rxDoneHandler, i, this.generation)
         return
@@ -391,6 +407,7 @@ export class Nic implements WireEndpoint {
     if (generation !== this.generation) return
     const slot = this.rxPendingSlot[i]!
     this.rxPendingSlot[i] = -1
+    this.rxPending--
     this.fill(i, slot, this.frames.length(slot))
   }
 
@@ -563,6 +580,7 @@ export class Nic implements WireEndpoint {
     this.rxOwn.fill(1)
     this.rxFill = 0
     this.rxDmaBusyUntil = 0
+    this.rxPending = 0
     if (this.dma !== null) this.initAddresses()
     for (let i = 0; i < this.txRingSize; i++) if (this.txStates[i] === TxState.Posted) this.txDiscardedByReset++
     this.txStates.fill(TxState.Free)

@@ -3,7 +3,7 @@ import fc from "fast-check"
 import { Simulation, Time } from "@qvsim/sim-core"
 import { FrameStore } from "../src/FrameStore.ts"
 import { Wire, type WireEndpoint } from "../src/Wire.ts"
-import { Isr, Nic, TxState, type InterruptLine, type NicInput } from "../src/Nic.ts"
+import { Isr, Nic, TxState, type DmaPort, type InterruptLine, type NicInput } from "../src/Nic.ts"
 import * as Frame from "../src/Frame.ts"
 import { MemorySinkKinds } from "./trace.ts"
 
@@ -178,6 +178,80 @@ describe("Nic RX ring — model-based", () => {
 
   it("catches a NIC that overwrites a host-owned descriptor", () => {
     expect(fc.check(ringProperty(OverwritingNic), { numRuns: 600, endOnFailure: true }).failed).toBe(true)
+  })
+})
+
+// DMA stalls (model §H): an IOTLB miss delays a frame's completion; later frames queue behind it.
+
+/** A port whose i-th write stalls `stalls[i]` ns (0 past the end); reads never stall. */
+const stallingPort = (stalls: readonly number[]): DmaPort => {
+  let k = 0
+  return { dmaWrite: () => stalls[k++] ?? 0, dmaRead: () => 0 }
+}
+
+/** Broken: a frame without a stall of its own completes at once, even while an earlier completion is due now but not yet done. */
+class EagerDmaNic extends Nic {
+  protected override completesLater(doneAt: number, now: number): boolean {
+    return doneAt > now
+  }
+}
+
+/**
+ * Frames arrive at `times` (ns, sim events scheduled before anything else, so at a tie they run
+ * before a completion due at the same instant) with write stalls `stalls`. Returns the descriptor
+ * and sequence number of every completion (`nic.rx` records) in order, and the ownership breaches
+ * seen after each arrival: a host-owned descriptor after a NIC-owned one, counting from the
+ * oldest unconsumed descriptor (nothing is consumed here: descriptor 0).
+ */
+const stalledArrivals = (Impl: typeof Nic, times: readonly number[], stalls: readonly number[]) => {
+  const { sim, nic, arrive } = setup({ rxRing: 64 }, Impl)
+  nic.attachDma(stallingPort(stalls), 0)
+  const kinds = new MemorySinkKinds(sim, true)
+  const breaches: string[] = []
+  const h = sim.register("test.arrive", (seq) => {
+    arrive(seq)
+    let seenNicOwned = false
+    for (let i = 0; i < nic.rxNext; i++) {
+      if (nic.rxOwnedByNic(i)) seenNicOwned = true
+      else if (seenNicOwned) breaches.push(`t=${sim.now}: descriptor ${i} host-owned behind a NIC-owned one`)
+    }
+  })
+  times.forEach((t, seq) => sim.at(t, Simulation.EventClass.Device, h, seq))
+  sim.run({ untilNs: Math.max(0, ...times) + 100_000 })
+  const fills = kinds.records.filter((r) => r.kind === "nic.rx").map((r) => ({ desc: r["desc"] as number, seq: r["seq"] as number }))
+  return { nic, fills, breaches }
+}
+
+describe("Nic RX DMA stalls (model §H)", () => {
+  it("a frame arriving when an earlier stalled DMA is due completes after it, not before (flood-vtd-1500's lost replies)", () => {
+    // Frame 0 stalls 100 ns (due at t = 100); frame 1 arrives at t = 100, its own DMA a hit (no stall).
+    const { nic, fills, breaches } = stalledArrivals(Nic, [0, 100], [100, 0])
+    expect(fills).toEqual([{ desc: 0, seq: 0 }, { desc: 1, seq: 1 }])
+    expect([nic.rxSeq(0), nic.rxSeq(1)]).toEqual([0, 1])
+    expect(breaches).toEqual([])
+    // The old model filled descriptor 1 at once, numbered it 0 and descriptor 0 1: the shared
+    // driver, which walks in ring order and stops at a frame numbered behind its cursor, stalled for good.
+    const eager = stalledArrivals(EagerDmaNic, [0, 100], [100, 0])
+    expect(eager.fills).toEqual([{ desc: 1, seq: 0 }, { desc: 0, seq: 1 }])
+    expect(eager.breaches.length).toBeGreaterThan(0)
+  })
+
+  // Times and stalls on a coarse grid, so that arrivals often fall exactly on a completion.
+  const arrivals = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 4 }).map((g) => g * 50), stall: fc.integer({ min: 0, max: 3 }).map((g) => g * 50) }), { minLength: 1, maxLength: 40 })
+  const inOrder = (Impl: typeof Nic) =>
+    fc.property(arrivals, (xs) => {
+      let t = 0
+      const times = xs.map((x) => (t += x.gap))
+      const { nic, fills, breaches } = stalledArrivals(Impl, times, xs.map((x) => x.stall))
+      return breaches.length === 0 && nic.rxFrames === xs.length && fills.every((f, k) => f.desc === k && f.seq === k)
+    })
+
+  it("completes descriptors in ring order, numbered in arrival order, whatever the stalls (property)", () => {
+    fc.assert(inOrder(Nic), { numRuns: 200 })
+  })
+
+  it("catches a NIC that lets a stall-free frame overtake a completion due at the same instant", () => {
+    expect(fc.check(inOrder(EagerDmaNic), { numRuns: 200 }).failed).toBe(true)
   })
 })
 
