@@ -52,6 +52,7 @@ const INVARIANT: ReadonlyArray<{ readonly experiment: string; readonly claims: r
   { experiment: "driver-recovery", claims: ["localLikeRemote", "reinitDominates"], points: 3, scale: 0.2 },
   { experiment: "isolation", claims: ["othersUnaffected", "wildWritesTrap", "sandbox0Recovers"], points: 3, scale: 0.6 },
   { experiment: "pibs-conformance", claims: ["clampNoMiss"], points: 3, scale: 0.1 },
+  { experiment: "dma-isolation", claims: ["eptAloneLands", "vtdContains"], points: 1, scale: 0.6 },
 ]
 
 describe("model properties hold over a small sample of each domain", () => {
