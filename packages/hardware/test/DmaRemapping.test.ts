@@ -201,19 +201,19 @@ describe("F11 for DMA (property)", () => {
   })
 
   it("catches a unit that forgets the presence check", () => {
-    const r = fc.check(fc.property(ops, (o) => f11Dma(o, PassThroughIommu) === null), { numRuns: 100 })
+    const r = fc.check(fc.property(ops, (o) => f11Dma(o, PassThroughIommu) === null), { numRuns: 300, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 
   it("catches a unit that forgets the permission check (writes to a read-only page)", () => {
-    // About 16 % of the generated cases catch it (measured over 400): 100 runs miss it with p ≈ 2e-8.
-    const r = fc.check(fc.property(ops, (o) => f11Dma(o, IgnoresPermissions) === null), { numRuns: 100 })
+    // About 16 % of the generated cases catch it (measured over 400): 300 runs miss it with p ≈ 1e-23.
+    const r = fc.check(fc.property(ops, (o) => f11Dma(o, IgnoresPermissions) === null), { numRuns: 300, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 
   it("catches a unit that forgets to invalidate its IOTLB on unmap", () => {
-    // About 9 % of the generated cases catch it (measured over 400): 200 runs miss it with p ≈ 1e-8.
-    const r = fc.check(fc.property(ops, (o) => f11Dma(o, StaleIotlb) === null), { numRuns: 200 })
+    // About 9 % of the generated cases catch it (measured over 400): 600 runs miss it with p ≈ 1e-24.
+    const r = fc.check(fc.property(ops, (o) => f11Dma(o, StaleIotlb) === null), { numRuns: 600, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 })

@@ -106,7 +106,7 @@ describe("user-mode containment without virtualisation (property)", () => {
 
   it("catches a page table that lets refused writes through", () => {
     const leaky = (s: number, m: Machine.Machine) => new LeakyTable(m.sim, s, m.memory.frames, m.layout)
-    const r = fc.check(fc.property(offsets, (o) => userWrites(o, leaky).length === 0), { numRuns: 25 })
+    const r = fc.check(fc.property(offsets, (o) => userWrites(o, leaky).length === 0), { numRuns: 75, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 })
