@@ -39,6 +39,10 @@ export const CATEGORY_OF_KIND: Readonly<Record<string, Category>> = {
   xen: "chan",
   mon: "monitor",
   ept: "monitor",
+  // DMA remapping (tables only monitors program, faults to the owner's monitor) and page-table
+  // protection without virtualisation: with the EPT's records.
+  dmar: "monitor",
+  pt: "monitor",
   mig: "monitor",
   boot: "monitor",
   fault: "fault",
