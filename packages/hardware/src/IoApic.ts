@@ -3,7 +3,8 @@
  * destination mode and destination, mask — and the delivery of device interrupts to local APICs.
  *
  * Quest-V programs the shared NIC's line in logical destination mode with the OR of the sharers'
- * logical IDs and forces **edge** trigger: one device interrupt then reaches each core in the
+ * logical IDs (on an x2APIC bus: the bus's destination handle, kept whole in the high dword as an
+ * interrupt-remapped x2APIC entry keeps a 32-bit destination) and forces **edge** trigger: one device interrupt then reaches each core in the
  * mask exactly once (interrupt broadcast, F15). Remote recovery re-targets the entry at run time
  * (`setDestination`).
  *
@@ -56,7 +57,7 @@ export interface Entry {
   readonly vector: number
   readonly trigger?: Trigger
   readonly destinationMode?: DestinationMode
-  /** Logical mask (logical mode) or APIC ID = core index (physical mode). */
+  /** Logical destination (flat mask or x2APIC handle, see LocalApic) or APIC ID = core index (physical mode). */
   readonly destination: number
   readonly masked?: boolean
 }
@@ -125,19 +126,30 @@ export class IoApic {
   program(line: number, entry: Entry): void {
     this.checkLine("program", line)
     if (!isVector(entry.vector)) this.sim.fail(`IoApic.program: line ${line}: vector ${entry.vector} must be 16..255`)
-    if (!Number.isInteger(entry.destination) || entry.destination < 0 || entry.destination > 255) this.sim.fail(`IoApic.program: line ${line}: destination ${entry.destination} must be 0..255`)
     const logical = (entry.destinationMode ?? DestinationMode.Logical) === DestinationMode.Logical
+    const valid = logical ? this.bus.isDestination(entry.destination) : Number.isInteger(entry.destination) && entry.destination >= 0 && entry.destination <= 255
+    if (!valid) this.sim.fail(`IoApic.program: line ${line}: destination ${entry.destination} must be ${logical && this.bus.x2apic ? "a destination of the x2APIC bus" : "0..255"}`)
     const low = entry.vector |
       (logical ? LOW_DEST_LOGICAL : 0) |
       ((entry.trigger ?? Trigger.Edge) === Trigger.Level ? LOW_LEVEL : 0) |
       (entry.masked === true ? LOW_MASKED : 0)
-    this.writeEntry(line, low, entry.destination << 24)
+    this.writeEntry(line, low, this.highOf(entry.destination))
+  }
+
+  /** The high dword holding `destination`: bits 56–63 (xAPIC), or all 32 bits (x2APIC). */
+  private highOf(destination: number): number {
+    return this.bus.x2apic ? destination >>> 0 : (destination & 0xff) << 24
+  }
+
+  /** The destination field of high dword `high`. */
+  private destinationOf(high: number): number {
+    return this.bus.x2apic ? high : high >>> 24
   }
 
   /** Re-targets line `line` to `destination` (remote recovery, sharer registration). */
   setDestination(line: number, destination: number): void {
     this.checkLine("setDestination", line)
-    this.writeEntry(line, this.low[line]!, (destination & 0xff) << 24)
+    this.writeEntry(line, this.low[line]!, this.highOf(destination))
   }
 
   /** Masks or unmasks line `line`; unmasking an asserted level line delivers it. */
@@ -149,7 +161,7 @@ export class IoApic {
   private writeEntry(line: number, low: number, high: number): void {
     const keep = this.low[line]! & LOW_REMOTE_IRR
     this.low[line] = ((low & LOW_WRITABLE) | keep) >>> 0
-    this.high[line] = (high & 0xff00_0000) >>> 0
+    this.high[line] = (this.bus.x2apic ? high : high & 0xff00_0000) >>> 0
     this.sim.trace.emit(this.kindProgram, this.subject, line, this.low[line]!, this.high[line]!)
     if (this.level[line] === 1) this.levelCheck(line)
   }
@@ -162,17 +174,17 @@ export class IoApic {
       vector: low & 0xff,
       trigger: (low & LOW_LEVEL) !== 0 ? Trigger.Level : Trigger.Edge,
       destinationMode: (low & LOW_DEST_LOGICAL) !== 0 ? DestinationMode.Logical : DestinationMode.Physical,
-      destination: this.high[line]! >>> 24,
+      destination: this.destinationOf(this.high[line]!),
       masked: (low & LOW_MASKED) !== 0,
       remoteIrr: (low & LOW_REMOTE_IRR) !== 0,
     }
   }
 
-  /** The logical mask line `line` delivers to now (physical mode: the core with that APIC ID). */
+  /** The logical destination line `line` delivers to now (physical mode: the core with that APIC ID). */
   destinationMask(line: number): number {
-    const dest = this.high[line]! >>> 24
+    const dest = this.destinationOf(this.high[line]!)
     if ((this.low[line]! & LOW_DEST_LOGICAL) !== 0) return dest
-    return this.bus.lapics[dest]?.logicalId ?? 0
+    return this.bus.lapics[dest]?.destination ?? 0
   }
 
   /**
@@ -230,7 +242,7 @@ export class IoApic {
     }
   }
 
-  /** Sends one interrupt message of `vector` to the cores in logical `mask`. Broken test variants override this. */
+  /** Sends one interrupt message of `vector` to the cores in logical destination `mask`. Broken test variants override this. */
   protected deliver(line: number, vector: number, mask: number): void {
     this.messages++
     this.sim.trace.emit(this.kindRaise, this.subject, line, vector, mask)
@@ -239,11 +251,11 @@ export class IoApic {
       this.bus.send(mask, vector, Source.IoApic, this.config.irqLatencyNs)
       return
     }
-    // One message per destination core, each with its own arrival time.
-    const lapics = this.bus.lapics, rng = this.deliveryRng
-    for (let i = 0; i < lapics.length; i++) {
-      const id = lapics[i]!.logicalId
-      if ((id & mask) !== 0) this.bus.send(id, vector, Source.IoApic, this.config.irqLatencyNs + rng.int(0, skew))
+    // One message per destination core, each with its own arrival time (in core order: the draws'
+    // order); only the destination's cores are visited.
+    const lapics = this.bus.lapics, rng = this.deliveryRng, targets = this.bus.targets(mask)
+    for (let i = 0; i < targets.length; i++) {
+      this.bus.send(lapics[targets[i]!]!.destination, vector, Source.IoApic, this.config.irqLatencyNs + rng.int(0, skew))
     }
   }
 

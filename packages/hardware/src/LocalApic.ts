@@ -1,11 +1,21 @@
 /**
  * Local APICs and the APIC bus (spec §D.5, §D.6): per-core one-shot timer, interrupt acceptance
- * with a task-priority register, IPIs in the flat logical destination model.
+ * with a task-priority register, IPIs in the flat logical or the x2APIC cluster destination model.
  *
- * Flat logical model: each core has an 8-bit logical ID with one bit set — `1 << i` in the 2011
- * code, `0x2 << i` for i < 7 and `0x1` for i = 7 in the 2015 code. A destination mask reaches
- * every core whose ID shares a bit with it. Quest-V sets every TPR to 0 so that each core accepts
- * every device vector (needed for multicast).
+ * Flat logical model (Quest's, at most 8 cores): each core has an 8-bit logical ID with one bit
+ * set — `1 << i` in the 2011 code, `0x2 << i` for i < 7 and `0x1` for i = 7 in the 2015 code. A
+ * destination is an 8-bit mask and reaches every core whose ID shares a bit with it.
+ *
+ * x2APIC cluster model (scheme `x2apic`, up to {@link MAX_CORES} cores; the default above 8 cores):
+ * core i has the 32-bit logical ID `(i >> 4) << 16 | 1 << (i & 15)` — a cluster of 16 cores and
+ * one bit in it. A hardware destination names one cluster and a 16-bit bitmap, so a multicast over
+ * several clusters is one message per cluster. The model keeps such a multicast as one
+ * destination: a handle (a number, what IPIs and I/O APIC entries carry and traces show) to an
+ * interned set of per-cluster bitmaps, built off the hot path by {@link ApicBus.maskOf}; handle 0
+ * is the empty set and `1 + i` is core i alone. Delivery walks only the set's cores, so the cost of
+ * a broadcast is proportional to its targets, not to the machine's cores.
+ *
+ * Quest-V sets every TPR to 0 so that each core accepts every device vector (needed for multicast).
  *
  * Invariants:
  * - a delivery reaches a core's listener only in guest mode with interrupts enabled and when the
@@ -28,12 +38,22 @@ export const Source = { IoApic: 0, Ipi: 1, Timer: 2 } as const
 export type Source = (typeof Source)[keyof typeof Source]
 const SOURCE_NAMES = ["ioapic", "ipi", "timer"] as const
 
-/** The two logical-ID assignments of the Quest code. */
-export type LogicalIdScheme = "2011" | "2015"
+/** The two flat logical-ID assignments of the Quest code, and x2APIC clusters for bigger machines. */
+export type LogicalIdScheme = "2011" | "2015" | "x2apic"
 
-/** Logical APIC ID of core `index` (0..7) under `scheme`. */
+/** Cores the flat logical model addresses (8-bit logical IDs). */
+export const MAX_FLAT_CORES = 8
+/** Cores the machine model supports (x2APIC cluster addressing). */
+export const MAX_CORES = 64
+/** Cores per x2APIC logical cluster. */
+export const CLUSTER_CORES = 16
+
+/** Logical APIC ID of core `index` under `scheme` (flat: 0..7; x2APIC: cluster << 16 | bit). */
 export const logicalId = (index: number, scheme: LogicalIdScheme): number =>
-  scheme === "2011" ? 1 << index : index < 7 ? 0x2 << index : 0x1
+  scheme === "x2apic" ? (((index >>> 4) << 16) | (1 << (index & 15))) >>> 0
+  : scheme === "2011" ? 1 << index : index < 7 ? 0x2 << index : 0x1
+
+const NO_CORES = new Int32Array(0)
 
 /** The LAPIC timer vector used by Quest (`0x3E`). */
 export const TIMER_VECTOR = 0x3e
@@ -51,7 +71,7 @@ export const schema = z.strictObject({
   /** Initial task-priority register. Quest-V: 0 on every core. */
   tpr: int(0, 255).default(0),
   /** Logical-ID assignment; defaults to the memory layout's year. */
-  logicalIds: z.enum(["2011", "2015"]).optional(),
+  logicalIds: z.enum(["2011", "2015", "x2apic"]).optional(),
   /** The IPI sender polls "delivery pending" at most this many times (`[SRC smp/apic.c]` 1000). */
   ipiPollLimit: int(1).default(1000),
   /** Cycles per poll iteration of the sender (`[ASSUMED]` 20). */
@@ -84,6 +104,16 @@ export class ApicBus {
   readonly kindPending: Trace.RecordKind
   readonly kindIpi: Trace.RecordKind
   readonly sourceSymbols: readonly number[]
+  /** True under the x2APIC scheme: destinations are set handles, not 8-bit masks. */
+  readonly x2apic: boolean
+  /** x2APIC: cores each handle's set reaches, ascending. */
+  private readonly targetLists: Int32Array[] = []
+  /** Flat: cores each 8-bit mask reaches, ascending (filled on first use). */
+  private readonly flatLists: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(256).fill(undefined)
+  /** x2APIC: per-cluster bitmaps of each handle's set (display and tests). */
+  private readonly clusterMaps: Uint16Array[] = []
+  /** x2APIC: handle of each interned set, by its sorted core list. */
+  private readonly handles = new Map<string, number>()
 
   /** Validates `input` (refusals name `lapic.<field>`); `scheme` defaults to `input.logicalIds`, else 2011. */
   constructor(sim: Simulation.Simulation, input: LocalApicInput, timing: BusTiming, scheme?: LogicalIdScheme, prefix = "lapic") {
@@ -91,6 +121,7 @@ export class ApicBus {
     this.sim = sim
     this.config = config
     this.scheme = scheme ?? config.logicalIds ?? "2011"
+    this.x2apic = this.scheme === "x2apic"
     this.timing = timing
     const trace = sim.trace
     this.kindDeliver = trace.kind("irq.deliver", ["vector", "$source"])
@@ -105,43 +136,106 @@ export class ApicBus {
   /** Creates the local APIC of `core` (cores must be attached in index order). */
   attach(core: Core): LocalApic {
     if (core.index !== this.lapics.length) throw new RangeError(`ApicBus.attach: core ${core.index} attached out of order`)
-    if (core.index > 7) throw new RangeError(`ApicBus.attach: core ${core.index}: the flat logical model has 8 IDs`)
-    const lapic = new LocalApic(this, core, logicalId(core.index, this.scheme))
+    const max = this.x2apic ? MAX_CORES : MAX_FLAT_CORES
+    if (core.index >= max) throw new RangeError(`ApicBus.attach: core ${core.index}: the ${this.x2apic ? "x2APIC" : "flat logical"} model addresses ${max} cores`)
+    const id = logicalId(core.index, this.scheme)
+    const lapic = new LocalApic(this, core, id, this.x2apic ? core.index + 1 : id)
     this.lapics.push(lapic)
     core.lapic = lapic
+    this.flatLists.fill(undefined) // flat lists depend on the cores attached
+    if (this.x2apic) {
+      this.targetLists.length = 0
+      this.clusterMaps.length = 0
+      this.handles.clear()
+      this.intern([])
+      for (let i = 0; i < this.lapics.length; i++) this.intern([i])
+    }
     return lapic
   }
 
-  /** The logical mask that reaches exactly the cores in `cores`. */
+  private intern(cores: readonly number[]): number {
+    const sorted = [...new Set(cores)].sort((a, b) => a - b)
+    const key = sorted.join(",")
+    const known = this.handles.get(key)
+    if (known !== undefined) return known
+    const handle = this.targetLists.length
+    const maps = new Uint16Array(Math.ceil(MAX_CORES / CLUSTER_CORES))
+    for (const c of sorted) maps[c >>> 4] = maps[c >>> 4]! | (1 << (c & 15))
+    this.targetLists.push(Int32Array.from(sorted))
+    this.clusterMaps.push(maps)
+    this.handles.set(key, handle)
+    return handle
+  }
+
+  /** The destination that reaches exactly the cores in `cores` (flat: the OR of their logical IDs). */
   maskOf(cores: readonly number[]): number {
+    for (const c of cores) if (this.lapics[c] === undefined) throw new RangeError(`ApicBus.maskOf: no core ${c}`)
+    if (this.x2apic) return this.intern(cores)
     let mask = 0
     for (const c of cores) mask |= this.lapics[c]!.logicalId
     return mask
   }
 
-  /** Indices of the cores a logical `mask` reaches, ascending. */
-  coresIn(mask: number): number[] {
+  /** The destination reaching the cores of `a` and of `b` (flat: `a | b`). */
+  union(a: number, b: number): number {
+    if (!this.x2apic) return (a | b) & 0xff
+    return this.intern([...this.targets(a), ...this.targets(b)])
+  }
+
+  /** True if `dest` is a destination of this bus (flat: 0..255; x2APIC: a handle). */
+  isDestination(dest: number): boolean {
+    return Number.isInteger(dest) && dest >= 0 && (this.x2apic ? dest < this.targetLists.length : dest <= 0xff)
+  }
+
+  /** x2APIC: the per-cluster (cluster << 16 | bitmap) logical destinations of `dest`, one per cluster it reaches. */
+  clusterDestinations(dest: number): number[] {
+    if (!this.x2apic) return [dest & 0xff]
+    const maps = this.clusterMaps[dest]
+    if (maps === undefined) throw new RangeError(`ApicBus.clusterDestinations: ${dest} is not a destination`)
     const out: number[] = []
-    for (const l of this.lapics) if ((l.logicalId & mask) !== 0) out.push(l.core.index)
+    maps.forEach((bits, cluster) => {
+      if (bits !== 0) out.push(((cluster << 16) | bits) >>> 0)
+    })
     return out
   }
 
   /**
-   * Schedules one delivery of `vector` to every core in `mask`, `delayNs` from now (Device class).
-   * NOTE: one event fans out to all cores in index order instead of one event per core; the order
-   * and times are those of per-core events pushed in index order.
+   * Indices of the cores `dest` reaches, ascending (the array is shared: do not modify it).
+   * NOTE: flat masks' lists are built on first use and kept, so no delivery scans every core.
    */
-  send(mask: number, vector: number, source: Source, delayNs: number): void {
-    this.sim.after(delayNs, Simulation.EventClass.Device, this.deliverHandler, mask & 0xff, vector | (source << 8))
+  targets(dest: number): Int32Array {
+    if (this.x2apic) return this.targetLists[dest] ?? NO_CORES
+    const lists = this.flatLists
+    const mask = dest & 0xff
+    let list = lists[mask]
+    if (list === undefined) {
+      const out: number[] = []
+      for (const l of this.lapics) if ((l.logicalId & mask) !== 0) out.push(l.core.index)
+      list = Int32Array.from(out)
+      lists[mask] = list
+    }
+    return list
   }
 
-  /** Delivers `vector` to every core in `mask` now, in core order. */
-  fanOut(mask: number, vector: number, source: Source): void {
+  /** Indices of the cores destination `dest` reaches, ascending. */
+  coresIn(dest: number): number[] {
+    return Array.from(this.targets(dest))
+  }
+
+  /**
+   * Schedules one delivery of `vector` to every core in `dest`, `delayNs` from now (Device class).
+   * NOTE: one event fans out to all its cores in index order instead of one event per core; the
+   * order and times are those of per-core events pushed in index order.
+   */
+  send(dest: number, vector: number, source: Source, delayNs: number): void {
+    this.sim.after(delayNs, Simulation.EventClass.Device, this.deliverHandler, this.x2apic ? dest : dest & 0xff, vector | (source << 8))
+  }
+
+  /** Delivers `vector` to every core in `dest` now, in core order (cost: its cores, not the machine's). */
+  fanOut(dest: number, vector: number, source: Source): void {
     const lapics = this.lapics
-    for (let i = 0; i < lapics.length; i++) {
-      const l = lapics[i]!
-      if ((l.logicalId & mask) !== 0) l.accept(vector, source)
-    }
+    const t = this.targets(dest)
+    for (let i = 0; i < t.length; i++) lapics[t[i]!]!.accept(vector, source)
   }
 }
 
@@ -149,8 +243,10 @@ export class ApicBus {
 export class LocalApic {
   readonly bus: ApicBus
   readonly core: Core
-  /** 8-bit flat logical ID (one bit set). */
+  /** Logical ID: 8-bit flat (one bit set) or x2APIC (cluster << 16 | one bit of 16). */
   readonly logicalId: number
+  /** The destination that reaches this core alone (flat: its logical ID; x2APIC: its handle). */
+  readonly destination: number
   /** Task-priority register: vectors whose class is ≤ its class wait. */
   tpr: number
   /** Vectors that arrived (accepted into the IRR), including coalesced ones. */
@@ -165,10 +261,11 @@ export class LocalApic {
   private pendingCount = 0
   private drainScheduled = false
 
-  constructor(bus: ApicBus, core: Core, logicalId: number) {
+  constructor(bus: ApicBus, core: Core, logicalId: number, destination = logicalId) {
     this.bus = bus
     this.core = core
     this.logicalId = logicalId
+    this.destination = destination
     this.tpr = bus.config.tpr
   }
 
@@ -286,13 +383,15 @@ export class LocalApic {
 
   /**
    * Sends an IPI (logical destination mode, fixed delivery) of `vector` to every core in
-   * `destMask`, arriving after the one-way IPI latency. Returns the ns the sender then spends
+   * destination `destMask`, arriving after the one-way IPI latency (x2APIC: a multicast over
+   * several clusters is one ICR write per cluster; the model charges the sender one poll). Returns the ns the sender then spends
    * polling "delivery pending" (the latency, bounded by the poll limit) — the kernel charges it.
    */
   sendIpi(destMask: number, vector: number): number {
     const bus = this.bus
     if (!isVector(vector)) bus.sim.fail(`lapic${this.core.index}.sendIpi: vector ${vector} must be 16..255`)
-    bus.sim.trace.emit(bus.kindIpi, this.core.subject, destMask & 0xff, vector)
+    if (bus.x2apic && !bus.isDestination(destMask)) bus.sim.fail(`lapic${this.core.index}.sendIpi: ${destMask} is not a destination of the x2APIC bus`)
+    bus.sim.trace.emit(bus.kindIpi, this.core.subject, bus.x2apic ? destMask : destMask & 0xff, vector)
     bus.send(destMask, vector, Source.Ipi, bus.timing.ipiOneWayNs)
     return Math.min(bus.timing.ipiOneWayNs, bus.timing.ipiPollBoundNs)
   }
@@ -305,11 +404,11 @@ export class LocalApic {
     const bus = this.bus
     if (!isVector(vector)) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: vector ${vector} must be 16..255`)
     if (!Number.isSafeInteger(delayNs) || delayNs < 0) bus.sim.fail(`lapic${this.core.index}.selfInterrupt: delay ${delayNs} must be an integer ≥ 0`)
-    bus.send(this.logicalId, vector, Source.Ipi, delayNs)
+    bus.send(this.destination, vector, Source.Ipi, delayNs)
   }
 
   /** Sends an IPI to one core by index. */
   sendIpiToCore(core: number, vector: number): number {
-    return this.sendIpi(this.bus.lapics[core]!.logicalId, vector)
+    return this.sendIpi(this.bus.lapics[core]!.destination, vector)
   }
 }

@@ -164,7 +164,7 @@ export class Machine implements DmaPort {
    * broken ones in tests.
    */
   boot(epts: readonly Ept[] = this.epts): void {
-    const sharers = this.config.boot.nicSharers ?? Math.min(4, this.sandboxes)
+    const sharers = this.config.boot.nicSharers ?? this.sandboxes
     this.prepareBoot(epts, sharers > 0 ? this.sandboxMask(Array.from({ length: sharers }, (_, s) => s)) : 0)
     for (const core of this.cores) core.vmEntry()
   }

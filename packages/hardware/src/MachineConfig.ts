@@ -33,8 +33,11 @@ export const bootSchema = z.strictObject({
    * or build the state by hand (a boot-phase model, a broken EPT in a test).
    */
   mode: z.enum(["postBoot", "none"]).default("postBoot"),
-  /** Sandboxes 0..n−1 sharing the NIC (`MAX_NUM_SHARE` = 4); default min(4, sandboxes). */
-  nicSharers: int(0, 4).optional(),
+  /**
+   * Sandboxes 0..n−1 sharing the NIC; default every sandbox. Quest's `MAX_NUM_SHARE` = 4 sizes the
+   * driver's per-sharer arrays (software, `drivers/net/r8169.c`), not the device: no limit here.
+   */
+  nicSharers: int(0, MemoryLayout.MAX_SANDBOXES).optional(),
   /** `[ASSUMED]` Vector the NIC's I/O APIC entry delivers. */
   nicVector: vector().default(0x50),
 })
@@ -47,8 +50,11 @@ const shape = {
     .min(1, "must be a positive integer number of Hz")
     .max(1e12, "must be ≤ 1e12 Hz")
     .default(E5506_HZ),
-  /** Physical cores (flat logical APIC model: at most 8). */
-  cores: int(1, 8).default(4),
+  /**
+   * Physical cores: at most 8 under Quest's flat logical APIC model, up to 64 under x2APIC cluster
+   * addressing (the default scheme above 8 cores; see LocalApic).
+   */
+  cores: int(1, LocalApic.MAX_CORES).default(4),
   /** Sandbox of each core (default: core i runs sandbox i). Sandbox ids must be 0..n−1, each used. */
   sandboxOfCore: z.array(int(0, MemoryLayout.MAX_SANDBOXES - 1)).optional(),
   /** TSC offset of each core, ns (spec `clockOffset[s]`); missing entries are 0. */
@@ -90,6 +96,9 @@ const refine = (c: Omit<z.output<z.ZodObject<typeof shape>>, "boot" | "protectio
     const n = Math.max(-1, ...c.sandboxOfCore) + 1
     for (let s = 0; s < n; s++) if (!c.sandboxOfCore.includes(s)) issue(["sandboxOfCore"], `sandbox ${s} has no core (sandbox ids must be 0..${n - 1})`)
   }
+  if (c.cores > LocalApic.MAX_FLAT_CORES && c.lapic.logicalIds !== undefined && c.lapic.logicalIds !== "x2apic") {
+    issue(["lapic", "logicalIds"], `the flat logical model ('${c.lapic.logicalIds}') addresses ${LocalApic.MAX_FLAT_CORES} cores, not ${c.cores}: use 'x2apic' (the default above ${LocalApic.MAX_FLAT_CORES} cores)`)
+  }
   if (c.nic.irqLine >= c.ioapic.lines) issue(["nic", "irqLine"], `line ${c.nic.irqLine} does not exist on an I/O APIC with ${c.ioapic.lines} lines`)
   const sandboxes = sandboxCount(c)
   if (c.boot.nicSharers !== undefined && c.boot.nicSharers > sandboxes) issue(["boot", "nicSharers"], `${c.boot.nicSharers} sharers but only ${sandboxes} sandboxes`)
@@ -114,8 +123,9 @@ export type MachineConfig = z.output<typeof schema>
 export const sandboxCount = (c: Pick<MachineConfig, "cores" | "sandboxOfCore">): number =>
   c.sandboxOfCore === undefined ? c.cores : Math.max(0, ...c.sandboxOfCore) + 1
 
-/** Logical-ID scheme in effect: the LAPIC option, else the layout's year. */
-export const logicalIdScheme = (c: MachineConfig): LocalApic.LogicalIdScheme => c.lapic.logicalIds ?? c.layout.kind
+/** Logical-ID scheme in effect: the LAPIC option, else x2APIC above 8 cores, else the layout's year. */
+export const logicalIdScheme = (c: MachineConfig): LocalApic.LogicalIdScheme =>
+  c.lapic.logicalIds ?? (c.cores > LocalApic.MAX_FLAT_CORES ? "x2apic" : c.layout.kind)
 
 /**
  * Validates a machine configuration and fills in every default. Throws one {@link ConfigError}

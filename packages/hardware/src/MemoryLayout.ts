@@ -37,10 +37,16 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const PAGE = 4096
 
-/** `SHM_MAX_SANDBOX`: sandboxes the shared-memory layout provides for (channel formula N). */
-export const MAX_SANDBOXES = 8
+/**
+ * `SHM_MAX_SANDBOX` of the 2015 code (`vm/shm.h`): the sandboxes its shared-memory layout provides
+ * for — the channel formula's N and the per-sandbox arrays of the info page. The 2015 layout holds
+ * at most this many sandboxes.
+ */
+export const SHM_MAX_SANDBOXES = 8
+/** Sandboxes the model's layouts hold (the 2011 layout, one slice each below 2 GiB; x2APIC machines). */
+export const MAX_SANDBOXES = 64
 /** Private channel pages in the 2015 layout: one per pair of 8 sandboxes. */
-export const CHANNEL_PAGES = (MAX_SANDBOXES * (MAX_SANDBOXES - 1)) / 2
+export const CHANNEL_PAGES = (SHM_MAX_SANDBOXES * (SHM_MAX_SANDBOXES - 1)) / 2
 
 export type LayoutKind = "2011" | "2015"
 
@@ -50,7 +56,11 @@ export const schema = z.strictObject({
   kind: z.enum(["2011", "2015"]).default("2011"),
   /** Physical base of sandbox 0's slice (the kernel load address, 1 MiB). */
   kernelBase: pageAligned().default(1 * MiB),
-  /** Bytes per slice; default 128 MiB (2011) or 256 MiB (2015). */
+  /**
+   * Bytes per slice; default 128 MiB (2011) or 256 MiB (2015) — or, for more than 8 sandboxes when
+   * that many slices do not fit below `highBase`, `[ASSUMED]` the largest whole number of MiB that does (31 MiB for 64 sandboxes):
+   * the papers' machines had 4–8 sandboxes and give no layout for more.
+   */
   sliceBytes: pageAligned(PAGE).optional(),
   /** Explicit slices `{base, bytes}` per sandbox, replacing `kernelBase + i·sliceBytes`. */
   slices: z.array(z.strictObject({ base: pageAligned(), bytes: pageAligned(PAGE) })).optional(),
@@ -90,7 +100,7 @@ export interface Slice {
 export const channelIndex = (x: number, y: number): number => {
   const a = Math.min(x, y)
   const c = Math.max(x, y)
-  return ((2 * MAX_SANDBOXES - 3) * a - a * a) / 2 + c
+  return ((2 * SHM_MAX_SANDBOXES - 3) * a - a * a) / 2 + c
 }
 
 /** The content identity of page `k` of the boot kernel image (the same in every slice). */
@@ -131,7 +141,10 @@ export class MemoryLayout implements FrameGuard {
     const c = parseConfig("MemoryLayout", schema, input, prefix)
     this.kind = c.kind
     this.sandboxes = sandboxes
-    const sliceBytes = c.sliceBytes ?? (c.kind === "2011" ? 128 * MiB : 256 * MiB)
+    const yearSlice = c.kind === "2011" ? 128 * MiB : 256 * MiB
+    // Beyond the papers' 8 sandboxes only: a paper-sized machine keeps its year's slices (and errors).
+    const fits = sandboxes <= SHM_MAX_SANDBOXES || c.kernelBase + sandboxes * yearSlice <= c.highBase
+    const sliceBytes = c.sliceBytes ?? (fits ? yearSlice : Math.max(PAGE, Math.floor((c.highBase - c.kernelBase) / sandboxes / MiB) * MiB))
     const shmBytes = c.shmBytes ?? (c.kind === "2011" ? 4 * MiB : 8 * MiB)
     this.slices = c.slices ?? Array.from({ length: sandboxes }, (_, i) => ({ base: c.kernelBase + i * sliceBytes, bytes: sliceBytes }))
     this.eptAreaBytes = c.eptAreaBytes
@@ -162,6 +175,7 @@ export class MemoryLayout implements FrameGuard {
     }
     const n = this.sandboxes
     if (!Number.isInteger(n) || n < 1 || n > MAX_SANDBOXES) add(p, `${n} sandboxes; the layout holds 1..${MAX_SANDBOXES}`)
+    else if (this.kind === "2015" && n > SHM_MAX_SANDBOXES) add([...p, "kind"], `${n} sandboxes; the 2015 layout holds 1..${SHM_MAX_SANDBOXES} (SHM_MAX_SANDBOX: its private-channel pages and info-page arrays are sized for 8); use '2011'`)
     if (this.slices.length !== n) add(slicePath, `${this.slices.length} slices for ${n} sandboxes`)
     if (this.kernelTextBytes > this.kernelImageBytes) add([...p, "kernelTextBytes"], `${this.kernelTextBytes} exceeds kernelImageBytes ${this.kernelImageBytes}`)
     const drvEnd = this.driverDataOffset + this.driverDataPages * PAGE
@@ -251,7 +265,7 @@ export class MemoryLayout implements FrameGuard {
   /** Physical address of the private channel page of sandboxes `x ≠ y` (2015 layout). */
   channelPage(x: number, y: number): number {
     if (this.kind !== "2015") throw new RangeError(`MemoryLayout.channelPage: the ${this.kind} layout has no private channels`)
-    if (x === y || x < 0 || y < 0 || x >= MAX_SANDBOXES || y >= MAX_SANDBOXES) throw new RangeError(`MemoryLayout.channelPage(${x}, ${y}): need two different sandboxes 0..${MAX_SANDBOXES - 1}`)
+    if (x === y || x < 0 || y < 0 || x >= SHM_MAX_SANDBOXES || y >= SHM_MAX_SANDBOXES) throw new RangeError(`MemoryLayout.channelPage(${x}, ${y}): need two different sandboxes 0..${SHM_MAX_SANDBOXES - 1}`)
     return this.screensBase - channelIndex(x, y) * PAGE
   }
 
@@ -259,9 +273,9 @@ export class MemoryLayout implements FrameGuard {
   channelPair(address: number): readonly [number, number] | null {
     if (this.kind !== "2015" || address < this.channelsBase || address >= this.screensBase) return null
     const index = (this.screensBase - (address - (address % PAGE))) / PAGE
-    for (let a = 0; a < MAX_SANDBOXES; a++) {
-      const c = index - ((2 * MAX_SANDBOXES - 3) * a - a * a) / 2
-      if (c > a && c < MAX_SANDBOXES) return [a, c]
+    for (let a = 0; a < SHM_MAX_SANDBOXES; a++) {
+      const c = index - ((2 * SHM_MAX_SANDBOXES - 3) * a - a * a) / 2
+      if (c > a && c < SHM_MAX_SANDBOXES) return [a, c]
     }
     return null
   }
@@ -286,8 +300,8 @@ export class MemoryLayout implements FrameGuard {
     ept.map(byCore, high, (1 << 20) - high, high, Perm.RWX)
     if (this.kind === "2015") {
       ept.protect(byCore, pages(this.shmBase), pages(this.poolTop - this.shmBase), Perm.None)
-      for (let a = 0; a < MAX_SANDBOXES; a++) {
-        for (let c = a + 1; c < MAX_SANDBOXES; c++) {
+      for (let a = 0; a < SHM_MAX_SANDBOXES; a++) {
+        for (let c = a + 1; c < SHM_MAX_SANDBOXES; c++) {
           ept.protect(byCore, pages(this.channelPage(a, c)), 1, s === a || s === c ? Perm.RW : Perm.None)
         }
       }

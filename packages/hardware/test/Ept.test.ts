@@ -4,6 +4,7 @@ import { Simulation } from "@qvsim/sim-core"
 import { Core } from "../src/Core.ts"
 import { Tsc } from "../src/Tsc.ts"
 import { Access, Ept, Perm, type FrameGuard } from "../src/Ept.ts"
+import { machineWith } from "./support.ts"
 
 const FRAMES = 1 << 20
 const rootCore = (sim: Simulation.Simulation) => new Core(sim, 0, new Tsc(2_130_000_000))
@@ -130,5 +131,28 @@ describe("Ept", () => {
     expect(ept.frameOf(200)).toBe(-1)
     expect(() => ept.redirect(core, 49, 2, 500)).toThrow(/guest page 50 is not present/)
     expect(() => ept.map(core, 0, 1, FRAMES, Perm.R)).toThrow(/outside machine memory/)
+  })
+})
+
+describe("Ept tables shared copy-on-write (issue 15)", () => {
+  it("EPTs share identical tables until one is written; a write changes only the writer's EPT", () => {
+    const { machine } = machineWith({ cores: 64 })
+    const [a, b] = [machine.epts[1]!, machine.epts[2]!]
+    // Each sandbox owns only the few tables its boot mappings made different (slice ends, text, driver pages).
+    for (const e of machine.epts) expect(e.ownedTables()).toBeLessThanOrEqual(4)
+    const gpn = 0x90000 // the 2–4 GiB region: one shared identity table in every EPT
+    expect(a.translate(gpn, Access.Write)).toBe(gpn)
+    const core = machine.cores[1]!
+    core.vmExit(0, 0)
+    a.protect(core, gpn, 1, Perm.R)
+    expect(a.translate(gpn, Access.Write)).toBe(-1)
+    expect(a.translate(gpn + 1, Access.Write)).toBe(gpn + 1)
+    expect(b.translate(gpn, Access.Write)).toBe(gpn)
+    expect(machine.epts[63]!.translate(gpn, Access.Write)).toBe(gpn)
+    // A fresh machine's EPTs still see the identity table unchanged (the shared copy was never written).
+    expect(machineWith({ cores: 2 }).machine.epts[0]!.translate(gpn, Access.Write)).toBe(gpn)
+    a.unmap(core, 0x90000 & ~1023, 1024)
+    expect(a.translate(gpn + 1, Access.Read)).toBe(-1)
+    expect(b.translate(gpn + 1, Access.Read)).toBe(gpn + 1)
   })
 })

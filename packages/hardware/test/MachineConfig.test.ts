@@ -34,7 +34,7 @@ describe("MachineConfig", () => {
     expect(refused({ cpuHz: -1 })).toEqual(["cpuHz: must be a positive integer number of Hz (got -1)"])
     expect(refused({ layout: { slices: [{ base: 0x100000, bytes: 0x4000000 }, { base: 0x2000000, bytes: 0x4000000 }] }, cores: 2 }))
       .toEqual(["layout.slices.1: slice 1 [0x2000000, 0x6000000) overlaps slice 0 [0x100000, 0x4100000)"])
-    expect(refused({ cores: 9 })).toEqual(["cores: must be ≤ 8 (got 9)"])
+    expect(refused({ cores: 65 })).toEqual(["cores: must be ≤ 64 (got 65)"])
     expect(refused({ nic: { rxRng: 3 } as never })).toEqual(['nic: unknown key "rxRng" (did you mean "rxRing"?)'])
     expect(refused({ clockOffsetNs: [0, 0, 0, 0, 0] })).toEqual(["clockOffsetNs: 5 entries for 4 cores"])
     expect(refused({ clockDriftPpm: [0.0001] })).toEqual(["clockDriftPpm.0: must be a multiple of 0.001 ppm (got 0.0001)"])

@@ -58,7 +58,11 @@ describe("MemoryLayout — the 2011 and 2015 layouts of spec §D.3", () => {
     expect(() => new MemoryLayout({ slices: [{ base: 0, bytes: 64 * MiB }] }, 1)).toThrow(/layout\.slices\.0: slice 0 starts at 0x0, inside the shared first 0x100000 bytes/)
     expect(() => new MemoryLayout({ kind: "2015", shmBytes: 64 * 1024 }, 2)).toThrow(/layout\.shmBytes: 65536 bytes cannot hold/)
     expect(() => new MemoryLayout({ sliceBytes: 1000 }, 2)).toThrow(/layout\.sliceBytes: must be a multiple of 4096/)
-    expect(() => new MemoryLayout({}, 9)).toThrow(/9 sandboxes; the layout holds 1\.\.8/)
+    expect(() => new MemoryLayout({}, 65)).toThrow(/65 sandboxes; the layout holds 1\.\.64/)
+    expect(() => new MemoryLayout({ kind: "2015" }, 9)).toThrow(/layout\.kind: 9 sandboxes; the 2015 layout holds 1\.\.8/)
+    // Beyond 8 sandboxes the year's slice size shrinks to what fits below 2 GiB (whole MiB).
+    expect(new MemoryLayout({}, 64).slices[1]).toEqual({ base: MiB + 31 * MiB, bytes: 31 * MiB })
+    expect(new MemoryLayout({}, 12).slices[1]!.bytes).toBe(128 * MiB)
   })
 })
 

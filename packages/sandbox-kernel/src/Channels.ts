@@ -26,11 +26,11 @@ import type { Kernel, Outcome, Pcpu, Thread } from "./kernel/index.ts"
 import * as Program from "./Program.ts"
 import { Mailbox } from "./Mailbox.ts"
 import { PrivateChannel } from "./PrivateChannel.ts"
-import { int, type ChannelOptions } from "./Options.ts"
+import { int, sandboxIndex, type ChannelOptions } from "./Options.ts"
 
 const PAGE = PhysicalMemory.PAGE_BYTES
 
-const pair = z.tuple([int(0, 7), int(0, 7)]).refine((p) => p[0] !== p[1], "the two sandboxes must differ")
+const pair = z.tuple([sandboxIndex(), sandboxIndex()]).refine((p) => p[0] !== p[1], "the two sandboxes must differ")
 
 export const channelSchema = z.discriminatedUnion("kind", [
   z.strictObject({

@@ -130,8 +130,8 @@ export const faultDecl = z.discriminatedUnion("kind", [
 
 /** The NIC options (`Options.nicSchema`), the sharing sandboxes and the master by name. */
 export const nicDecl = nicSchema.extend({
-  /** Sandboxes sharing the NIC (default the first min(4, sandboxes), `MAX_NUM_SHARE` = 4). */
-  sharers: z.array(Name).max(4, "at most 4 sharers (MAX_NUM_SHARE)").optional(),
+  /** Sandboxes sharing the NIC (default every sandbox: `MAX_NUM_SHARE` = 4 is the Quest driver's array size, not the device's). */
+  sharers: z.array(Name).optional(),
   /** The master sandbox (initialised the NIC; handles TX completions and acknowledges interrupts). Default the first sharer. */
   master: Name.optional(),
 })

@@ -35,12 +35,12 @@
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
-import { int } from "./Options.ts"
+import { int, sandboxIndex } from "./Options.ts"
 
 /** A target of a wild write. */
 export const writeTargetSchema = z.union([
   /** `bytes` at `offset` in sandbox `sandbox`'s slice. */
-  z.strictObject({ sandbox: int(0, 7), offset: int(0), bytes: int(1, 65_536).default(4), value: int(0, 255).default(0xff) }),
+  z.strictObject({ sandbox: sandboxIndex(), offset: int(0), bytes: int(1, 65_536).default(4), value: int(0, 255).default(0xff) }),
   /** `bytes` at guest-physical `gpa`. */
   z.strictObject({ gpa: int(0, 2 ** 32 - 1), bytes: int(1, 65_536).default(4), value: int(0, 255).default(0xff) }),
   /** The channel `channel` (its status word / type word: the receiver sees it corrupted). */
@@ -71,7 +71,7 @@ const when = {
   /** Or: when ping host `host` has received `replies` replies (paper §4.1: after the 20th). */
   afterReplies: z.strictObject({ host: z.string().min(1), replies: int(1) }).optional(),
   /** The faulty sandbox. */
-  sandbox: int(0, 7),
+  sandbox: sandboxIndex(),
 }
 
 export const faultSchema = z.discriminatedUnion("kind", [
@@ -84,7 +84,7 @@ export const faultSchema = z.discriminatedUnion("kind", [
     /** Recovery started at the first EPT violation (`'none'`: the monitor skips each refused write). */
     recovery: RecoveryMode.default("none"),
     /** Remote recovery target (default: the next NIC sharer). */
-    target: int(0, 7).optional(),
+    target: sandboxIndex().optional(),
   }),
   z.strictObject({
     kind: z.literal("corruptDriver"),
@@ -96,14 +96,14 @@ export const faultSchema = z.discriminatedUnion("kind", [
     detection: z.enum(["eptViolation", "trigger", "never"]).default("trigger"),
     detectAfterNs: int(0).default(0),
     recovery: RecoveryMode.default("local"),
-    target: int(0, 7).optional(),
+    target: sandboxIndex().optional(),
   }),
   z.strictObject({ kind: z.literal("killThread"), ...when, thread: z.string().min(1) }),
   z.strictObject({
     kind: z.literal("trigger"),
     ...when,
     recovery: RecoveryMode.default("local"),
-    target: int(0, 7).optional(),
+    target: sandboxIndex().optional(),
   }),
   // NOTE: new kinds go after `trigger` (Config.ts destructures the first four by position).
   z.strictObject({

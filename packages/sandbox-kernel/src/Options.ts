@@ -15,10 +15,14 @@
  * @module
  */
 import { z } from "zod"
+import { MemoryLayout } from "@qvsim/hardware"
 
 /** An integer field ≥ `min` (and ≤ `max`). */
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number("must be a number").int("must be an integer").min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`)
+
+/** A sandbox index field: 0 .. the machine model's largest (63). */
+export const sandboxIndex = () => int(0, MemoryLayout.MAX_SANDBOXES - 1)
 
 /** Kernel costs and quirks. */
 export const kernelSchema = z.strictObject({
@@ -119,10 +123,15 @@ export const nicSchema = z.strictObject({
   demux: z.enum(["late", "early"]).default("late"),
   /** RX protocol processing on a NET-class I/O VCPU (true) or in the interrupt handler (false, default). */
   rxInBottomHalf: z.boolean().default(false),
-  /** Sandboxes sharing the NIC (default 0..min(4, sandboxes)−1, `MAX_NUM_SHARE` = 4). */
-  sharers: z.array(int(0, 7)).max(4, "at most 4 sharers (MAX_NUM_SHARE)").optional(),
+  /**
+   * Sandboxes sharing the NIC (default: every sandbox). Any number: Quest's `MAX_NUM_SHARE` = 4
+   * (`drivers/net/r8169.c`) is the size of the driver's per-sharer arrays (RX cursors, ethdevs,
+   * bottom-half stacks), a compile-time constant of the software — the RTL8169 has one RX ring and
+   * does not know how many sandboxes walk it — so the model does not carry it as a limit.
+   */
+  sharers: z.array(sandboxIndex()).optional(),
   /** The master sandbox (initialised the NIC; handles TX completions and acknowledges interrupts). Default the first sharer. */
-  master: int(0, 7).optional(),
+  master: sandboxIndex().optional(),
   /**
    * Bottom halves inherit the period of this Main VCPU index of the sandbox (`[SRC]`: the drivers
    * hard-wire "VCPU #2"); when the sandbox has fewer VCPUs, its first Main VCPU.
@@ -226,7 +235,7 @@ export const virtualizationSchema = z.strictObject({
   /** `[ASSUMED]` Cycles of the monitor's interrupt injection (besides exit and entry). */
   injectCycles: int(0).default(1_500),
   /** Xen mode: the driver-domain sandbox (it alone handles the NIC). */
-  driverDomain: int(0, 7).default(0),
+  driverDomain: sandboxIndex().default(0),
   /** `[ASSUMED]` Xen mode: cycles of netback work per frame in the driver domain (bridge, grant copy set-up). */
   netbackCycles: int(0).default(6_000),
   /** `[ASSUMED]` Xen mode: cycles of netfront work per frame in the guest. */

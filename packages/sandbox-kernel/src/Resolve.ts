@@ -187,7 +187,7 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
   if (xen && givenSharers !== undefined && dom >= 0 && (givenSharers.length !== 1 || givenSharers[0] !== dom)) {
     add(["nic", "sharers"], `in the Xen baseline only the driver domain (${names[dom]}) runs the NIC driver`)
   }
-  const sharers = givenSharers ?? (xen ? [dom] : Array.from({ length: Math.min(4, n) }, (_, i) => i))
+  const sharers = givenSharers ?? (xen ? [dom] : Array.from({ length: n }, (_, i) => i))
   sharers.forEach((s, i) => {
     if (s >= 0 && sharers.indexOf(s) !== i) add(["nic", "sharers", i], `sandbox ${names[s]} listed twice`)
   })
