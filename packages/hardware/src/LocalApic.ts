@@ -122,6 +122,7 @@ export class ApicBus {
     this.config = config
     this.scheme = scheme ?? config.logicalIds ?? "2011"
     this.x2apic = this.scheme === "x2apic"
+    if (this.x2apic) this.intern([]) // handle 0: nobody
     this.timing = timing
     const trace = sim.trace
     this.kindDeliver = trace.kind("irq.deliver", ["vector", "$source"])
@@ -144,11 +145,8 @@ export class ApicBus {
     core.lapic = lapic
     this.flatLists.fill(undefined) // flat lists depend on the cores attached
     if (this.x2apic) {
-      this.targetLists.length = 0
-      this.clusterMaps.length = 0
-      this.handles.clear()
-      this.intern([])
-      for (let i = 0; i < this.lapics.length; i++) this.intern([i])
+      if (this.targetLists.length !== core.index + 1) throw new RangeError(`ApicBus.attach: core ${core.index} attached after a destination was made (attach every core first)`)
+      this.intern([core.index]) // handle 1 + index
     }
     return lapic
   }

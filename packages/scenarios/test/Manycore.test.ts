@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest"
 import * as Builtins from "../src/Builtins.ts"
 import * as Runner from "../src/Runner.ts"
 import { parseScenario } from "../src/Scenario.ts"
+import { manycore } from "../src/builtins/manycore.ts"
 
 describe("manycore built-in", () => {
   it("runs 64 sandboxes: every sandbox's thread completes jobs, every pinger is answered, the fault is recovered", () => {
@@ -26,5 +27,18 @@ describe("manycore built-in", () => {
     // Every sandbox takes the NIC's interrupts (each one a sharer), not only sandboxes 0-3.
     const interrupts = Array.from({ length: 64 }, (_, i) => m(`system.sandboxes.sandbox${i}.interrupts`) as number)
     expect(Math.min(...interrupts)).toBeGreaterThan(150) // 3 pingers × 150 requests, less sandbox 9's recovery
+  })
+
+  it("refuses a machine bigger than the model at load, naming the field", () => {
+    const big = (machine: Record<string, unknown>) => () => parseScenario({ name: "big", duration: "1s", system: { machine } } as never, "big")
+    expect(big({ cores: 65 })).toThrow(/system\.machine\.cores: must be ≤ 64 \(got 65\)/)
+    expect(big({ cores: 16, layout: { kind: "2015" } })).toThrow(/system\.machine\.layout\.kind: 16 sandboxes; the 2015 layout holds 1\.\.8/)
+    expect(big({ cores: 64 })).not.toThrow()
+  })
+
+  it("manycore(n) builds the same shape for 3..64 sandboxes and refuses others", () => {
+    expect(parseScenario(manycore(4), "m4").system).toBeDefined()
+    expect(() => manycore(2)).toThrow(/3\.\.64/)
+    expect(() => manycore(65)).toThrow(/3\.\.64/)
   })
 })
