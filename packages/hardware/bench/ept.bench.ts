@@ -2,10 +2,9 @@
  * EPT-checked accesses per wall second: `Ept.translate` alone (the check), `Machine.access`
  * (check through the accessing core's loaded EPT), `Machine.write` (check + a 4-byte write into
  * the page's content hash), over pre-drawn random guest pages of a sandbox's own slice, the first
- * MiB and the 2–4 GiB region (all allowed: a violation is an exit, not a hot-path event). The flat
- * EPT (one `Int32Array` of 1 Mi entries per sandbox, as built) is compared with the hardware's
- * shape, a directory of 1024 entries over 1024-entry tables allocated where something is mapped
- * (the alternative the design asked to measure).
+ * MiB and the 2–4 GiB region (all allowed: a violation is an exit, not a hot-path event). The EPT
+ * as built (issue 15: a directory over 1024-entry tables shared copy-on-write) is compared with
+ * the flat `Int32Array` of 1 Mi entries per sandbox it replaced.
  *
  *   npx node packages/hardware/bench/ept.bench.ts
  */
@@ -30,47 +29,32 @@ for (let i = 0; i < N; i++) {
 }
 const gpas = Float64Array.from(gpns, (g) => g * 4096 + 64)
 
-// The two-level alternative: directory → offset of a 1024-entry table in one pool (-1 = empty).
-const dir = new Int32Array(1024).fill(-1)
-const chunks: number[] = []
-for (let d = 0; d < 1024; d++) {
-  for (let i = 0; i < 1024; i++) {
-    if (ept.permsOf(d * 1024 + i) !== 0) {
-      dir[d] = chunks.length * 1024
-      chunks.push(d)
-      break
-    }
-  }
+// The flat alternative (the representation before issue 15): one Int32Array of 1 Mi entries.
+const flatEntries = new Int32Array(1 << 20)
+for (let g = 0; g < 1 << 20; g++) {
+  const perms = ept.permsOf(g)
+  if (perms !== 0) flatEntries[g] = ept.frameOf(g) * 8 + perms
 }
-const pool = new Int32Array(chunks.length * 1024)
-chunks.forEach((d, k) => {
-  for (let i = 0; i < 1024; i++) {
-    const g = d * 1024 + i
-    pool[k * 1024 + i] = ept.permsOf(g) === 0 ? 0 : ept.frameOf(g) * 8 + ept.permsOf(g)
-  }
-})
-const twoLevel = (gpn: number, need: number): number => {
-  const base = dir[gpn >>> 10]!
-  if (base < 0) return -1
-  const e = pool[base + (gpn & 1023)]!
+const flat = (gpn: number, need: number): number => {
+  const e = flatEntries[gpn]!
   return (e & need) === need && e !== 0 ? e >>> 3 : -1
 }
 for (let i = 0; i < 4096; i++) {
-  if (twoLevel(gpns[i]!, kinds[i]!) !== ept.translate(gpns[i]!, kinds[i]!)) throw new Error("two-level table disagrees")
+  if (flat(gpns[i]!, kinds[i]!) !== ept.translate(gpns[i]!, kinds[i]!)) throw new Error("flat table disagrees")
 }
 
 let sink = 0
 export const rows: Array<Record<string, string | number>> = []
 const bench = new Bench({ time: 1500, warmup: true })
 bench
-  .add("Ept.translate (flat, as built)", () => {
+  .add("Ept.translate (two-level, shared tables, as built)", () => {
     let s = 0
     for (let i = 0; i < N; i++) s += ept.translate(gpns[i]!, kinds[i]!)
     sink += s
   })
-  .add("two-level directory + tables (alternative)", () => {
+  .add("flat 1 Mi-entry array (alternative, before issue 15)", () => {
     let s = 0
-    for (let i = 0; i < N; i++) s += twoLevel(gpns[i]!, kinds[i]!)
+    for (let i = 0; i < N; i++) s += flat(gpns[i]!, kinds[i]!)
     sink += s
   })
   .add("Machine.access (core's EPT, guest-mode check)", () => {
@@ -94,5 +78,5 @@ if (machine.cores[1]!.eptViolations !== 0) throw new Error("benchmark accesses m
 if (import.meta.main) {
   console.log(`EPT-checked accesses: ${N.toLocaleString("en-US")} random allowed accesses per sample (70 % own slice, 10 % first MiB, 20 % 2-4 GiB; reads and writes); sink ${sink !== 0}`)
   console.table(rows)
-  console.log(`EPT memory per sandbox: flat 4 MiB; two-level ${((4096 + pool.byteLength) / 1024 / 1024).toFixed(1)} MiB for ${ept.presentPages().toLocaleString("en-US")} present pages`)
+  console.log(`EPT memory per sandbox: flat 4 MiB; two-level ${ept.ownedTables()} own tables (${ept.ownedTables() * 4} KiB) + a 1024-entry directory, the rest shared, for ${ept.presentPages().toLocaleString("en-US")} present pages`)
 }

@@ -10,9 +10,10 @@
  *   process (cached by table index and permissions);
  * - the first mutation of a table an EPT does not own copies it (4 KiB) into the EPT.
  * A sandbox's EPT thus costs a few KiB and microseconds to build instead of a 4 MiB array filled
- * entry by entry (issue 15: a 64-sandbox System starts in under 100 ms). NOTE: bent for speed,
- * `translate` is two dependent loads (directory, then table) instead of the flat array's one
- * (bench/ept.bench.ts measured ≈ 3.4 vs 2.3 ns per random look-up); every result is the same.
+ * entry by entry (issue 15: a 64-sandbox System starts in under 100 ms). NOTE: the price is in
+ * `translate`, two dependent loads (directory, then table) instead of the flat array's one:
+ * bench/ept.bench.ts compares both (≈ 2.3× the flat look-up's few ns, a small part of a
+ * `Machine.access`); every result is the same.
  *
  * Invariants:
  * - `translate(gpn, need)` returns the machine frame iff the page is present and has every bit of
@@ -53,6 +54,11 @@ const ZERO_TABLE = new Int32Array(TABLE_PAGES)
  * 2–4 GiB region.
  */
 const identityTables = new Map<number, Int32Array>()
+const packedZeroTables = (): Int32Array[] => {
+  const tables: Int32Array[] = []
+  for (let t = 0; t < TABLES; t++) tables.push(ZERO_TABLE)
+  return tables
+}
 const identityTable = (t: number, perms: number): Int32Array => {
   const key = t * 8 + perms
   let table = identityTables.get(key)
@@ -90,7 +96,8 @@ export class Ept {
   /** The table is the sandbox kernel's own page table (no hardware virtualisation): its kernel may change it. */
   kernelControlled = false
   /** Leaf table of each 4 MiB of guest-physical space (shared until written: see `owned`). */
-  private readonly tables: Int32Array[] = new Array<Int32Array>(TABLES).fill(ZERO_TABLE)
+  // NOTE: filled by push, so the array is PACKED (`new Array(n).fill` stays HOLEY: slower loads).
+  private readonly tables: Int32Array[] = packedZeroTables()
   /** 1 where `tables[t]` is this EPT's own copy (writable in place). */
   private readonly owned = new Uint8Array(TABLES)
   private readonly sim: Simulation.Simulation
