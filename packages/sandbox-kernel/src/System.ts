@@ -286,7 +286,7 @@ export class System implements Core.CoreListener {
     const m = this.machine
     if (this.config.nicSharers.includes(s)) {
       const line = m.nic.irqLine
-      m.ioapic.setDestination(line, m.ioapic.destinationMask(line) | nicMaskOf(m, [s]))
+      m.ioapic.setDestination(line, m.apicBus.union(m.ioapic.destinationMask(line), nicMaskOf(m, [s])))
       // The master's driver initialisation clears stale interrupt status (the edge-triggered line can fire again).
       if (s === this.driver.master) m.nic.ackInterrupt(m.nic.isr)
     }

@@ -41,4 +41,22 @@ describe("manycore built-in", () => {
     expect(() => manycore(2)).toThrow(/3\.\.64/)
     expect(() => manycore(65)).toThrow(/3\.\.64/)
   })
+
+  it("with the boot phase, each sandbox of a 16-core x2APIC machine joins the NIC's destination as it registers", () => {
+    const s = parseScenario({
+      name: "boot16",
+      duration: "1s",
+      system: {
+        machine: { cores: 16 },
+        boot: { phase: true },
+        hosts: [5, 9, 15].map((t) => ({ kind: "ping", name: `p${t}`, target: `sandbox${t}`, interval: "10ms" })),
+        sandboxes: Array.from({ length: 16 }, () => ({})),
+      },
+    } as never, "boot16")
+    const metrics = Runner.run(s, { seed: 1, untilNs: 600_000_000 }).metrics as { system: { hosts: Record<string, { sent: number; received: number }> } }
+    for (const p of ["p5", "p9", "p15"]) {
+      const h = metrics.system.hosts[p]!
+      expect(h.received, p).toBeGreaterThan(h.sent / 2)
+    }
+  })
 })
