@@ -201,9 +201,14 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
   const hosts: HostConfig[] = decl.hosts.map((h, i) => {
     const { target, interval, floodInterval, timeout, start, ...rest } = h
     if (target !== undefined && h.targetIp !== undefined) add(["hosts", i], `give target or targetIp, not both`)
+    const t = target !== undefined ? sandboxAt(target, ["hosts", i, "target"]) : -1
+    // Never a silent drop: a Quest-V sandbox that does not share the NIC never sees the host's frames.
+    if (t >= 0 && !xen && !smp && sandboxes[t]?.kind === "quest" && !sharers.includes(t)) {
+      add(["hosts", i, "target"], `${names[t]} does not share the NIC (nic.sharers: [${sharers.map((x) => names[x]).join(", ")}]), so it would receive none of this host's frames`)
+    }
     return {
       ...rest,
-      ...(target !== undefined ? { target: sandboxAt(target, ["hosts", i, "target"]) } : {}),
+      ...(target !== undefined ? { target: t } : {}),
       ...(interval !== undefined ? { intervalNs: interval } : {}),
       ...(floodInterval !== undefined ? { floodIntervalNs: floodInterval } : {}),
       ...(timeout !== undefined ? { timeoutNs: timeout } : {}),

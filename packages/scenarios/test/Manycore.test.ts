@@ -36,6 +36,15 @@ describe("manycore built-in", () => {
     expect(big({ cores: 64 })).not.toThrow()
   })
 
+  it("refuses a host aimed at a sandbox that does not share the NIC (it would silently receive nothing)", () => {
+    const decl = (sharers: string[]) => () => parseScenario({
+      name: "nic", duration: "1s",
+      system: { machine: { cores: 2 }, nic: { sharers }, hosts: [{ kind: "ping", target: "sandbox1", interval: "10ms" }], sandboxes: [{}, {}] },
+    } as never, "nic")
+    expect(decl(["sandbox0"])).toThrow(/system\.hosts\[0\]\.target: sandbox1 does not share the NIC \(nic\.sharers: \[sandbox0\]\)/)
+    expect(decl(["sandbox0", "sandbox1"])).not.toThrow()
+  })
+
   it("manycore(n) builds the same shape for 3..64 sandboxes and refuses others", () => {
     expect(parseScenario(manycore(4), "m4").system).toBeDefined()
     expect(() => manycore(2)).toThrow(/3\.\.64/)
