@@ -21,7 +21,7 @@ const builtins: Record<string, string> = {
   timers: "33175b0596c249db",
   "rm-periodic": "e8556f78b2dba91b",
   "ss-amplification": "ec053cd1abd74d36",
-  manycore: "58bada4031be76bc",
+  manycore: "7b87c41338e6dfb2",
 }
 
 /** Experiment variants at scale 0.01 and the experiment's default seed, run to `untilNs(0.01)`. */

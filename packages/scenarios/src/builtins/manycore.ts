@@ -30,6 +30,8 @@ export const manycore = (sandboxes: number) => {
       })),
       hosts: pinged.map((s) => ({ kind: "ping" as const, name: `pinger${s}`, target: `sandbox${s}`, interval: "10ms" })),
       sandboxes: Array.from({ length: sandboxes }, (_, i) => ({
+        // One Main VCPU (U = 0.3) for the thread's 0.5–1.5 ms per 10 ms: `qvsim check manycore` holds.
+        vcpus: [{ name: "main0", budget: "3ms", period: "10ms" }],
         threads: [{
           name: "app",
           vcpu: "main0",
