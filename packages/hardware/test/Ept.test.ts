@@ -140,6 +140,16 @@ describe("Ept tables shared copy-on-write (issue 15)", () => {
     const [a, b] = [machine.epts[1]!, machine.epts[2]!]
     // Each sandbox owns only the few tables its boot mappings made different (slice ends, text, driver pages).
     for (const e of machine.epts) expect(e.ownedTables()).toBeLessThanOrEqual(4)
+    // F13 and F11 on 64 sandboxes: no EPT reaches an EPT-structure frame, nor another sandbox's slice.
+    const marks = machine.layout.eptFrameMarks(machine.memory.frames)
+    const layout = machine.layout
+    machine.epts.forEach((e, s) => {
+      expect(e.findPageMapping(marks)).toBe(-1)
+      for (const o of [(s + 1) % 64, (s + 31) % 64]) {
+        const first = layout.sliceFirstFrame(o)
+        for (const g of [first, first + 1000, first + layout.sliceFrames(o) - layout.eptAreaFrames - 1]) expect(e.translate(g, Access.Read)).toBe(-1)
+      }
+    })
     const gpn = 0x90000 // the 2–4 GiB region: one shared identity table in every EPT
     expect(a.translate(gpn, Access.Write)).toBe(gpn)
     const core = machine.cores[1]!
