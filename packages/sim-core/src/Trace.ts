@@ -9,8 +9,9 @@
  *
  * Invariants:
  * - the fingerprint (two 32-bit lanes, see `Fingerprint`) is always computed, over the canonical
- *   encoding of every record: time, kind name, subject name, then each field value (symbols by
- *   their string). It does not depend on interning order or on whether a sink listens;
+ *   encoding of every record: kind name, subject name, time, then each field value (numbers by
+ *   their IEEE-754 bits, symbols by their string's 64-bit hash). It does not depend on interning
+ *   order, on whether a sink listens, or on when `PrintBatch` hashes the pending records;
  * - each subject has a scope (e.g. its sandbox, or -1 for global): a fingerprint per scope is kept
  *   as well, so a property can compare one sandbox's records between two runs;
  * - emitting allocates nothing when no sink listens (NOTE: values are passed positionally to
@@ -18,8 +19,8 @@
  *
  * @module
  */
-import { hashString } from "./Rng.ts"
-import { Fingerprint, RecordDigest } from "./Fingerprint.ts"
+import { Fingerprint, hashString64, kindStart, RecordDigest } from "./Fingerprint.ts"
+import { PrintBatch } from "./PrintBatch.ts"
 
 /** A record kind: its name and field names (a `$` prefix marks a symbol field). */
 export class RecordKind {
@@ -29,13 +30,14 @@ export class RecordKind {
   readonly fields: readonly string[]
   /** For each field, whether it is a symbol. */
   readonly isSymbol: readonly boolean[]
-  readonly hash: number
+  /** A record digest's lanes after absorbing the name's 64-bit hash (see `Fingerprint.kindStart`). */
+  readonly start: readonly [number, number]
   constructor(id: number, name: string, fields: readonly string[]) {
     this.id = id
     this.name = name
     this.fields = fields.map((f) => (f.startsWith("$") ? f.slice(1) : f))
     this.isSymbol = fields.map((f) => f.startsWith("$"))
-    this.hash = hashString(name)
+    this.start = kindStart(hashString64(name))
   }
 }
 
@@ -44,9 +46,11 @@ export interface Subject {
   readonly id: number
   readonly name: string
   readonly scope: number
-  readonly hash: number
-  /** The fingerprint of the subject's scope (shared by every subject of that scope). */
-  readonly scopePrint: Fingerprint
+  /** The 64-bit hash of the name (two words). */
+  readonly hashLo: number
+  readonly hashHi: number
+  /** The slot of the subject's scope print (see `PrintBatch`). */
+  readonly scopeSlot: number
 }
 
 /** A trace record as an object: `{t, kind, subject, ...fields}`. */
@@ -82,11 +86,12 @@ export class Trace {
   private readonly subjects: Subject[] = []
   private readonly subjectsByName = new Map<string, Subject>()
   private readonly symbols: string[] = []
-  private readonly symbolHashes: number[] = []
   private readonly symbolIds = new Map<string, number>()
-  private readonly print = new Fingerprint()
-  private readonly digest = new RecordDigest()
-  private readonly scopePrints = new Map<number, Fingerprint>()
+  /** Pending records and the prints (run and per scope). */
+  private readonly batch = new PrintBatch()
+  /** Scope → its print's slot in `batch`. */
+  private readonly scopeSlots = new Map<number, number>()
+  /** The field values of the record being emitted, for sinks. */
   private readonly values = new Float64Array(MAX_FIELDS)
   private sinks: TraceSink[] = []
   /** Records emitted so far. */
@@ -115,6 +120,7 @@ export class Trace {
       }
     }
     const kind = new RecordKind(this.kinds.length, name, fields)
+    this.batch.addKind(kind.id, kind.start, kind.fields.length, kind.isSymbol)
     this.kinds.push(kind)
     this.kindsByName.set(name, kind)
     return kind
@@ -124,12 +130,14 @@ export class Trace {
   subject(name: string, scope = -1): Subject {
     const existing = this.subjectsByName.get(name)
     if (existing !== undefined) return existing
-    let scopePrint = this.scopePrints.get(scope)
-    if (scopePrint === undefined) {
-      scopePrint = new Fingerprint()
-      this.scopePrints.set(scope, scopePrint)
+    let scopeSlot = this.scopeSlots.get(scope)
+    if (scopeSlot === undefined) {
+      scopeSlot = this.batch.addScope()
+      this.scopeSlots.set(scope, scopeSlot)
     }
-    const subject: Subject = { id: this.subjects.length, name, scope, hash: hashString(name), scopePrint }
+    const [hashLo, hashHi] = hashString64(name)
+    const subject: Subject = { id: this.subjects.length, name, scope, hashLo, hashHi, scopeSlot }
+    this.batch.addSubject(subject.id, hashLo, hashHi, scopeSlot)
     this.subjects.push(subject)
     this.subjectsByName.set(name, subject)
     return subject
@@ -141,7 +149,8 @@ export class Trace {
     if (id === undefined) {
       id = this.symbols.length
       this.symbols.push(text)
-      this.symbolHashes.push(hashString(text))
+      const [lo, hi] = hashString64(text)
+      this.batch.addSymbol(id, lo, hi)
       this.symbolIds.set(text, id)
     }
     return id
@@ -171,41 +180,44 @@ export class Trace {
    * Emits one record at the current simulated time. Pass exactly one value per declared field.
    */
   emit(kind: RecordKind, subject: Subject, v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0): void {
-    const t = this.clock.now
-    const n = kind.fields.length
-    const values = this.values
-    values[0] = v0; values[1] = v1; values[2] = v2; values[3] = v3
-    values[4] = v4; values[5] = v5; values[6] = v6; values[7] = v7
-    // NOTE: the record is hashed once into a digest, folded into the run's and the scope's prints.
-    const d = this.digest
-    d.start()
-    d.number(t)
-    d.word(kind.hash)
-    d.word(subject.hash)
-    for (let i = 0; i < n; i++) {
-      if (kind.isSymbol[i]) d.word(this.symbolHashes[values[i]!]!)
-      else d.number(values[i]!)
-    }
-    this.print.add(d)
-    subject.scopePrint.add(d)
+    // NOTE: kept small enough for V8 to inline into callers (so numbers are not boxed to pass):
+    // the record is only copied here; `PrintBatch.flush` hashes pending records in batches.
+    const batch = this.batch
+    let p = batch.pos
+    if (p >= batch.limit) p = batch.flush()
+    const buf = batch.buf
+    buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
+    buf[p + 3] = v0; buf[p + 4] = v1; buf[p + 5] = v2; buf[p + 6] = v3
+    buf[p + 7] = v4; buf[p + 8] = v5; buf[p + 9] = v6; buf[p + 10] = v7
+    batch.pos = p + 3 + kind.fields.length
     this.count++
+    if (this.sinks.length !== 0) this.deliver(kind, subject, p)
+  }
+
+  /** Hands the record at `p` of the batch buffer to every sink. */
+  private deliver(kind: RecordKind, subject: Subject, p: number): void {
+    const values = this.values
+    const buf = this.batch.buf
+    for (let i = 0; i < MAX_FIELDS; i++) values[i] = buf[p + 3 + i]!
+    const t = buf[p + 2]!
     const sinks = this.sinks
     for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
   }
 
   /** The fingerprint of every record so far (16 hex digits). */
   fingerprint(): string {
-    return this.print.hex()
+    return this.batch.runHex()
   }
 
   /** The fingerprint of the records whose subject is in `scope` (16 hex digits). */
   scopeFingerprint(scope: number): string {
-    return (this.scopePrints.get(scope) ?? new Fingerprint()).hex()
+    const slot = this.scopeSlots.get(scope)
+    return slot === undefined ? new Fingerprint().hex() : this.batch.scopeHex(slot)
   }
 
   /** The scopes that have subjects, ascending. */
   scopes(): number[] {
-    return [...this.scopePrints.keys()].sort((a, b) => a - b)
+    return [...this.scopeSlots.keys()].sort((a, b) => a - b)
   }
 
   /** Builds the record object for sinks that need one (allocates). */
@@ -231,15 +243,28 @@ export const canonicalJson = (rec: TraceRecord): string => JSON.stringify(rec)
 export const fingerprintRecords = (records: Iterable<TraceRecord>): string => {
   const fp = new Fingerprint()
   const d = new RecordDigest()
+  const hashes = new Map<string, [number, number]>()
+  const starts = new Map<string, [number, number]>()
+  const hashOf = (text: string): [number, number] => {
+    let h = hashes.get(text)
+    if (h === undefined) {
+      h = hashString64(text)
+      hashes.set(text, h)
+    }
+    return h
+  }
   for (const rec of records) {
-    d.start()
+    let start = starts.get(rec.kind)
+    if (start === undefined) {
+      start = kindStart(hashString64(rec.kind))
+      starts.set(rec.kind, start)
+    }
+    d.start(start, hashOf(rec.subject))
     d.number(rec.t)
-    d.word(hashString(rec.kind))
-    d.word(hashString(rec.subject))
     for (const key of Object.keys(rec)) {
       if (key === "t" || key === "kind" || key === "subject") continue
       const v = rec[key]!
-      if (typeof v === "string") d.word(hashString(v))
+      if (typeof v === "string") { const h = hashOf(v); d.value(h[0], h[1]) }
       else d.number(v)
     }
     fp.add(d)

@@ -1,0 +1,199 @@
+/**
+ * The run's fingerprints, computed in batches: `Trace.emit` only copies a record into `buf`
+ * (kind id, subject id, time, field values); `flush` hashes the pending records in one tight
+ * loop (on a full buffer, and before any fingerprint is read).
+ *
+ * Each record's digest is computed as in `Fingerprint` (start from the kind name, absorb the
+ * subject name, the time, each field; numbers by their IEEE-754 bits, symbols by their text's
+ * 64-bit hash) and folded into the run's print and its scope's print.
+ *
+ * Invariants: the prints equal what `fingerprintRecords` computes from the record objects; the
+ * result does not depend on when batches are flushed; nothing is allocated per record.
+ *
+ * NOTE: built for speed (the fingerprint is always on). Batching lets the CPU overlap the digests
+ * of consecutive records (each digest is a serial chain of steps; only the absorption into the
+ * prints depends on the previous record); `Fingerprint`'s step is inlined here.
+ *
+ * @module
+ */
+import { Fingerprint, K, LITTLE, NAN_HI, PRINT_A, PRINT_B, RecordDigest } from "./Fingerprint.ts"
+
+/** The high word of -0. */
+const NEG_ZERO_HI = 0x8000_0000 | 0
+
+/** Records of at most this many doubles (kind, subject, time, 8 fields). */
+export const RECORD_SLOTS = 11
+/** Pending doubles before a flush (32 KiB: stays in the L1 cache). */
+const CAPACITY = 4096
+
+export class PrintBatch {
+  /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos`. */
+  readonly buf = new Float64Array(CAPACITY + RECORD_SLOTS)
+  private readonly words = new Int32Array(this.buf.buffer)
+  /** Next free slot in `buf`. */
+  pos = 0
+  /** `emit` flushes when `pos` passes this. */
+  readonly limit = CAPACITY
+
+  // Per kind: start lanes, field count, symbol flags (bit i: field i is a symbol).
+  private kindA = new Int32Array(16)
+  private kindB = new Int32Array(16)
+  private kindN = new Uint8Array(16)
+  private kindSymbols = new Uint8Array(16)
+  // Per subject: name hash words and scope slot.
+  private subjectLo = new Int32Array(16)
+  private subjectHi = new Int32Array(16)
+  private subjectScope = new Int32Array(16)
+  // Per symbol: text hash words.
+  private symbolLo = new Int32Array(16)
+  private symbolHi = new Int32Array(16)
+  // Prints: slot 0 is the run; slot s + 1 is scope slot s. Lanes at [2 s], [2 s + 1].
+  private lanes = new Int32Array([PRINT_A, PRINT_B])
+  private counts = new Float64Array(1)
+  private readonly digest = new RecordDigest()
+
+  /** Declares kind `id`: its digest's start lanes, field count and which fields are symbols. */
+  addKind(id: number, start: readonly [number, number], fields: number, isSymbol: readonly boolean[]): void {
+    if (id >= this.kindA.length) {
+      this.kindA = grow(this.kindA, id)
+      this.kindB = grow(this.kindB, id)
+      this.kindN = grow(this.kindN, id)
+      this.kindSymbols = grow(this.kindSymbols, id)
+    }
+    this.kindA[id] = start[0]
+    this.kindB[id] = start[1]
+    this.kindN[id] = fields
+    let mask = 0
+    isSymbol.forEach((s, i) => { if (s) mask |= 1 << i })
+    this.kindSymbols[id] = mask
+  }
+
+  /** Declares a new scope print; returns its slot. */
+  addScope(): number {
+    this.flush()
+    const slot = this.counts.length - 1
+    const lanes = new Int32Array(this.lanes.length + 2)
+    lanes.set(this.lanes)
+    lanes[lanes.length - 2] = PRINT_A
+    lanes[lanes.length - 1] = PRINT_B
+    this.lanes = lanes
+    const counts = new Float64Array(this.counts.length + 1)
+    counts.set(this.counts)
+    this.counts = counts
+    return slot
+  }
+
+  /** Declares subject `id`: its name's hash and its scope slot. */
+  addSubject(id: number, hashLo: number, hashHi: number, scopeSlot: number): void {
+    if (id >= this.subjectLo.length) {
+      this.subjectLo = grow(this.subjectLo, id)
+      this.subjectHi = grow(this.subjectHi, id)
+      this.subjectScope = grow(this.subjectScope, id)
+    }
+    this.subjectLo[id] = hashLo
+    this.subjectHi[id] = hashHi
+    this.subjectScope[id] = scopeSlot
+  }
+
+  /** Declares symbol `id`: its text's hash. */
+  addSymbol(id: number, lo: number, hi: number): void {
+    if (id >= this.symbolLo.length) {
+      this.symbolLo = grow(this.symbolLo, id)
+      this.symbolHi = grow(this.symbolHi, id)
+    }
+    this.symbolLo[id] = lo
+    this.symbolHi[id] = hi
+  }
+
+  /** The run's fingerprint so far (flushes first). */
+  runHex(): string {
+    this.flush()
+    return Fingerprint.hexOf(this.lanes[0]!, this.lanes[1]!, this.counts[0]!)
+  }
+
+  /** The fingerprint of scope slot `slot` so far (flushes first). */
+  scopeHex(slot: number): string {
+    this.flush()
+    return Fingerprint.hexOf(this.lanes[2 * slot + 2]!, this.lanes[2 * slot + 3]!, this.counts[slot + 1]!)
+  }
+
+  /** Hashes the pending records into the prints; returns the new `pos` (0). */
+  flush(): number {
+    const end = this.pos
+    this.pos = 0
+    if (end === 0) return 0
+    const buf = this.buf
+    const w = this.words
+    const lanes = this.lanes
+    const counts = this.counts
+    const kindA = this.kindA, kindB = this.kindB, kindN = this.kindN, kindSymbols = this.kindSymbols
+    const subjectLo = this.subjectLo, subjectHi = this.subjectHi, subjectScope = this.subjectScope
+    const swap = !LITTLE
+    let runA = lanes[0]!
+    let runB = lanes[1]!
+    let p = 0
+    while (p < end) {
+      const kind = buf[p]! | 0
+      const subject = buf[p + 1]! | 0
+      const n = kindN[kind]!
+      // the kind's start lanes combined with the subject name's hash (bijective in each word)
+      let a = (kindA[kind]! + subjectLo[subject]!) | 0
+      let b = kindB[kind]! ^ subjectHi[subject]!
+      if (kindSymbols[kind] === 0) {
+        // the time, then each field, by their IEEE-754 words (Fingerprint's step, inlined)
+        for (let q = 2 * p + 4, last = 2 * (p + 3 + n); q < last; q += 2) {
+          let lo = w[q]!
+          let hi = w[q + 1]!
+          if (swap) { const t = lo; lo = hi; hi = t }
+          // Exponent all ones: Infinity or NaN; a NaN's bits vary by machine: use the canonical one.
+          if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
+          // -0 is 0 (JSON writes both as 0)
+          if (hi === NEG_ZERO_HI && lo === 0) hi = 0
+          const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
+          b = (((b << 17) | (b >>> 15)) + hi) ^ na
+          a = na
+        }
+      } else {
+        this.digest.a = a
+        this.digest.b = b
+        this.absorbWithSymbols(p, n, kindSymbols[kind]!)
+        a = this.digest.a
+        b = this.digest.b
+      }
+      // absorb the digest (a, b) into the run's print and the scope's
+      const ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ a, 0xcc9e2d51) + runB) | 0
+      runB = (((runB << 17) | (runB >>> 15)) + b) ^ ra
+      runA = ra
+      const slot = subjectScope[subject]! + 1
+      const sa = lanes[2 * slot]!
+      const sb = lanes[2 * slot + 1]!
+      const na = (Math.imul(((sa << 13) | (sa >>> 19)) ^ a, 0xcc9e2d51) + sb) | 0
+      lanes[2 * slot] = na
+      lanes[2 * slot + 1] = (((sb << 17) | (sb >>> 15)) + b) ^ na
+      counts[slot] = counts[slot]! + 1
+      counts[0] = counts[0]! + 1
+      p += 3 + n
+    }
+    lanes[0] = runA
+    lanes[1] = runB
+    return 0
+  }
+
+  /** The general path for a record at `p` with symbol fields (`symbols`: bit i = field i). */
+  private absorbWithSymbols(p: number, n: number, symbols: number): void {
+    const d = this.digest
+    d.number(this.buf[p + 2]!)
+    for (let i = 0; i < n; i++) {
+      const v = this.buf[p + 3 + i]!
+      if ((symbols & (1 << i)) !== 0) d.value(this.symbolLo[v]!, this.symbolHi[v]!)
+      else d.number(v)
+    }
+  }
+}
+
+/** A copy of `a` with room for index `id` (at least doubled). */
+const grow = <A extends Int32Array | Uint8Array | Float64Array>(a: A, id: number): A => {
+  const grown = new (a.constructor as new (n: number) => A)(Math.max(2 * a.length, id + 1))
+  grown.set(a)
+  return grown
+}

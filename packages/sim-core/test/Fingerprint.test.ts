@@ -1,0 +1,127 @@
+/**
+ * The run fingerprint: the batched hot path (`Trace.emit` → `PrintBatch`) equals the general
+ * path over record objects (`fingerprintRecords`); any single changed field changes it (shown to
+ * catch a digest that skips a field); its value is pinned (the same on every machine).
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Fingerprint, hashString64, RecordDigest } from "../src/Fingerprint.ts"
+import { Trace, fingerprintRecords, MemorySink, type TraceRecord } from "../src/Trace.ts"
+
+/** Any number a record may carry (no NaN: JSON cannot carry it; -0 is written as 0). */
+const anyNumber = fc.oneof(fc.nat(), fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 2 ** 31, 2 ** 32, -1))
+
+interface Row { kind: number; subject: number; dt: number; values: number[]; tag: number }
+const rowArb = fc.record({ kind: fc.nat(2), subject: fc.nat(3), dt: fc.constantFrom(0, 1, 1000, 2 ** 33), values: fc.array(anyNumber, { minLength: 3, maxLength: 3 }), tag: fc.nat(4) })
+
+/** Emits `rows` through a Trace (kinds a: 3 numbers, b: 1 number and a symbol, c: none). */
+const emitAll = (rows: readonly Row[], sink?: MemorySink, peekEvery = 0): Trace => {
+  const clock = { now: 0 }
+  const trace = new Trace(clock)
+  const kinds = [trace.kind("a", ["x", "y", "z"]), trace.kind("b", ["x", "$tag"]), trace.kind("c")]
+  const subjects = [trace.subject("s0", 0), trace.subject("s1", 1), trace.subject("g"), trace.subject("s0b", 0)]
+  if (sink) trace.attach(sink)
+  for (const [i, r] of rows.entries()) {
+    if (peekEvery > 0 && i % peekEvery === 0) trace.fingerprint()
+    clock.now += r.dt
+    const [x, y, z] = r.values as [number, number, number]
+    if (r.kind === 0) trace.emit(kinds[0]!, subjects[r.subject]!, x, y, z)
+    else if (r.kind === 1) trace.emit(kinds[1]!, subjects[r.subject]!, x, trace.symbol(`tag-${r.tag}`))
+    else trace.emit(kinds[2]!, subjects[r.subject]!)
+  }
+  return trace
+}
+
+/**
+ * The property "any single changed field of any record changes the fingerprint", for a digest
+ * `print`; returns fast-check's verdict (so a broken digest can be shown to fail it).
+ */
+const singleChangeVerdict = (print: (records: readonly TraceRecord[]) => string) =>
+  fc.check(
+    fc.property(fc.array(rowArb, { minLength: 1, maxLength: 30 }), fc.nat(), fc.nat(), anyNumber, fc.string(), (rows, which, field, number, text) => {
+      const sink = new MemorySink()
+      emitAll(rows, sink)
+      const records = sink.records
+      const i = which % records.length
+      const keys = Object.keys(records[i]!)
+      const key = keys[field % keys.length]!
+      const old = records[i]![key]!
+      let value: number | string
+      if (key === "t") value = Math.abs(Math.trunc(number)) % 2 ** 40
+      else if (typeof old === "string") value = text
+      else value = number
+      // a change that JSON would not see is no change
+      fc.pre(JSON.stringify(value) !== JSON.stringify(old))
+      const changed = records.map((r, j) => (j === i ? { ...r, [key]: value } : r))
+      return print(changed) !== print(records)
+    }),
+  )
+
+describe("Fingerprint", () => {
+  it("the batched hot path equals fingerprintRecords, per run and per scope, across flushes and through JSON (property)", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 3000 }), (rows) => {
+        const sink = new MemorySink()
+        const trace = emitAll(rows, sink)
+        expect(trace.count).toBe(rows.length)
+        expect(trace.fingerprint()).toBe(fingerprintRecords(sink.records))
+        const back = sink.records.map((r) => JSON.parse(JSON.stringify(r)) as TraceRecord)
+        expect(fingerprintRecords(back)).toBe(trace.fingerprint())
+        for (const scope of [-1, 0, 1]) {
+          const subjects = scope === 0 ? ["s0", "s0b"] : scope === 1 ? ["s1"] : ["g"]
+          expect(trace.scopeFingerprint(scope)).toBe(fingerprintRecords(sink.records.filter((r) => subjects.includes(r.subject))))
+        }
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  it("reading the fingerprint mid-run does not change it (batches flush at any point)", () => {
+    const rows: Row[] = Array.from({ length: 5000 }, (_, i) => ({ kind: i % 3, subject: i % 4, dt: i % 7, values: [i, -i, i / 3], tag: i % 5 }))
+    const whole = emitAll(rows)
+    for (const every of [1, 7, 1000]) {
+      const peeked = emitAll(rows, undefined, every)
+      expect(peeked.fingerprint()).toBe(whole.fingerprint())
+      expect(peeked.scopeFingerprint(0)).toBe(whole.scopeFingerprint(0))
+    }
+    expect(emitAll(rows.slice(0, -1)).fingerprint()).not.toBe(whole.fingerprint())
+  })
+
+  it("any single changed field of any record changes the fingerprint (property)", () => {
+    const verdict = singleChangeVerdict(fingerprintRecords)
+    expect(verdict.failed, fc.defaultReportMessage(verdict)).toBe(false)
+  })
+
+  it("the property catches a digest that skips a field (broken variant)", () => {
+    // skips each record's last field
+    const skipsLast = (records: readonly TraceRecord[]): string =>
+      fingerprintRecords(records.map((r) => Object.fromEntries(Object.entries(r).slice(0, -1)) as unknown as TraceRecord))
+    expect(singleChangeVerdict(skipsLast).failed).toBe(true)
+  })
+
+  it("the hot path hashes -0 as 0 and every NaN as one NaN", () => {
+    const print = (v: number): string => {
+      const trace = new Trace({ now: 5 })
+      trace.emit(trace.kind("k", ["v"]), trace.subject("s"), v)
+      return trace.fingerprint()
+    }
+    expect(print(-0)).toBe(print(0))
+    const otherNan = new Float64Array(new Uint32Array([1, 0xfff80000]).buffer)[0]!
+    expect(otherNan).toBeNaN()
+    expect(print(otherNan)).toBe(print(Number.NaN))
+    expect(print(Number.NaN)).not.toBe(print(0))
+  })
+
+  it("is pinned: the same digest on every machine (the values are integer arithmetic on IEEE-754 bits)", () => {
+    const rows: Row[] = Array.from({ length: 10 }, (_, i) => ({ kind: i % 3, subject: i % 4, dt: 1_000_000_007 * i, values: [i, -i, i / 3], tag: i }))
+    const trace = emitAll(rows)
+    expect(trace.fingerprint()).toBe("eca4ab614b8b0a3a")
+    expect(trace.scopeFingerprint(0)).toBe("08f4a8e8182f7afe")
+    expect(hashString64("sched.dispatch")).toEqual([582717878, -1796835593])
+    expect(new Fingerprint().hex()).toBe("73f6305cc5df4dec")
+    const d = new RecordDigest()
+    d.start([1, 2], [3, 4])
+    d.number(2 ** 40 + 0.5)
+    expect([d.a, d.b]).toEqual([135464966, 1248790534])
+  })
+})
