@@ -4,7 +4,8 @@
  * (one per Main VCPU, periods 10/20/50/100 ms, one doing an I/O request per job), sandbox 1
  * broadcasting a 64-byte mailbox message to the three others every 50 ms (receivers polling at 100,
  * 800, 1000 ms), and an external host pinging sandbox 0 every 500 ms. Measured without a trace
- * sink (the fingerprint is still computed), with every record written to a JSONL file, and with
+ * sink (the fingerprint is still computed), with every record written to a JSONL file or to a
+ * binary `.qvt` file (`Qvt.QvtSink`), and with
  * the scheduling invariants checked at every decision (`kernel.checkInvariants`).
  *
  *   npx node packages/sandbox-kernel/bench/system.bench.ts
@@ -13,7 +14,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Bench } from "tinybench"
-import { Trace } from "@qvsim/sim-core"
+import { Qvt, Trace } from "@qvsim/sim-core"
 import { Program, System } from "../src/index.ts"
 import type { Config } from "../src/index.ts"
 
@@ -61,7 +62,7 @@ export const config = (): Config.SystemInput => ({
 })
 
 const dir = mkdtempSync(join(tmpdir(), "qvsim-bench-"))
-const stats = { noSink: { events: 0, records: 0 }, jsonl: { events: 0, records: 0, bytes: 0 }, checked: { events: 0, records: 0 } }
+const stats = { noSink: { events: 0, records: 0 }, jsonl: { events: 0, records: 0, bytes: 0 }, qvt: { events: 0, records: 0, bytes: 0 }, checked: { events: 0, records: 0 } }
 
 const runNoSink = (): void => {
   const sys = new System.System(config()).run(SIM_S * 1e9)
@@ -87,9 +88,24 @@ const runJsonl = (): void => {
   stats.jsonl = { events: sys.sim.events, records: sys.sim.trace.count, bytes }
 }
 
+const runQvt = (): void => {
+  const file = join(dir, "trace.qvt")
+  const fd = openSync(file, "w")
+  let bytes = 0
+  const sys = new System.System(config())
+  const sink = new Qvt.QvtSink({ write: (b) => { bytes += b.length; writeSync(fd, b) }, close: () => closeSync(fd) }, {
+    type: "header", qvsim: "bench", scenario: { name: "system.bench", hash: "-" }, seed: 2026, options: {},
+  })
+  sys.sim.trace.attach(sink)
+  sys.run(SIM_S * 1e9)
+  sys.sim.trace.close()
+  stats.qvt = { events: sys.sim.events, records: sys.sim.trace.count, bytes }
+}
+
 const bench = new Bench({ time: 3000, warmup: true, warmupTime: 1000, iterations: 3 })
 bench.add("4 sandboxes, no trace sink", runNoSink)
 bench.add("4 sandboxes, JSONL trace file", runJsonl)
+bench.add("4 sandboxes, binary .qvt trace file", runQvt)
 bench.add("4 sandboxes, invariants checked", runChecked)
 await bench.run()
 rmSync(dir, { recursive: true, force: true })
@@ -98,7 +114,7 @@ const rows = bench.tasks.map((task) => {
   const r = task.result
   if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`)
   const ms = r.latency.mean
-  const s = task.name.includes("JSONL") ? stats.jsonl : task.name.includes("checked") ? stats.checked : stats.noSink
+  const s = task.name.includes("JSONL") ? stats.jsonl : task.name.includes(".qvt") ? stats.qvt : task.name.includes("checked") ? stats.checked : stats.noSink
   return {
     run: task.name,
     "simulated s": SIM_S,
@@ -106,6 +122,7 @@ const rows = bench.tasks.map((task) => {
     "simulated s / wall s": Math.round((SIM_S * 1000) / ms),
     "events / wall s": Math.round((s.events * 1000) / ms),
     "trace records": s.records,
+    "trace file bytes": "bytes" in s ? s.bytes : "-",
   }
 })
 console.table(rows)

@@ -125,9 +125,10 @@ export class AtomicFile implements Trace.TextWriter {
     }
     live.add(this.tmp)
   }
-  write(text: string): void {
+  /** Appends text (as UTF-8) or bytes. */
+  write(data: string | Uint8Array): void {
     if (this.fd === null) throw new OutputError(`${this.path}: already closed`)
-    const buf = Buffer.from(text, "utf8")
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data
     let done = 0
     try {
       while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done)

@@ -18,7 +18,7 @@ import * as Outputs from "../report/Outputs.ts"
 import * as Perfetto from "../report/Perfetto.ts"
 import * as Runner from "../Runner.ts"
 import * as Summary from "../Summary.ts"
-import { readHeader, readRecords } from "../TraceFile.ts"
+import { readHeader, readRecords, recordPlace } from "../TraceFile.ts"
 import { headerScenario, resolveForReplay } from "../TraceSource.ts"
 import { VERSION } from "../Version.ts"
 import { badInput, different, fromUnknown } from "./Errors.ts"
@@ -31,6 +31,7 @@ import * as Progress from "./Progress.ts"
 import * as Signals from "./Signals.ts"
 import { strictVerdict } from "./Strict.ts"
 import { merge, sweep } from "./SweepCommands.ts"
+import { exportTrace } from "./Export.ts"
 
 /** Wraps a synchronous step, turning anything it throws into a one-line exit error. */
 const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: fromUnknown })
@@ -65,7 +66,7 @@ const untilFlag = Flag.String("until").pipe(
 )
 
 const traceFlag = Flag.String("trace").pipe(
-  Flag.withDescription("write every trace record to FILE (JSONL, header first)"),
+  Flag.withDescription("write every trace record to FILE: binary for a .qvt name (compact, fast; `qvsim export` turns it into JSONL or Perfetto), else JSONL (header first)"),
   Flag.withMetavar("FILE"),
   Flag.optional,
 )
@@ -344,7 +345,7 @@ export const run = Command.make(
 export const replay = Command.make(
   "replay",
   {
-    trace: Argument.String("trace.jsonl").pipe(Argument.withDescription("a trace written by `qvsim run --trace`")),
+    trace: Argument.String("trace").pipe(Argument.withDescription("a trace written by `qvsim run --trace` (.jsonl or .qvt)")),
     trust: trustFlag,
   },
   Effect.fn("replay")(function* ({ trace, trust }) {
@@ -372,7 +373,7 @@ export const replay = Command.make(
       catch: fromUnknown,
     })
     if (result.difference !== null) {
-      return yield* different(`${trace}:${result.difference.index + 2}: ${Diff.describe(result.difference)}`)
+      return yield* different(`${recordPlace(trace, result.difference.index)}: ${Diff.describe(result.difference)}`)
     }
     yield* Console.log(`identical: ${result.compared.toLocaleString("en-US")} records of ${head.scenario.name} (seed ${head.seed}) replayed`)
   }),
@@ -380,7 +381,7 @@ export const replay = Command.make(
 
 export const diff = Command.make(
   "diff",
-  { a: Argument.String("a.jsonl"), b: Argument.String("b.jsonl") },
+  { a: Argument.String("a"), b: Argument.String("b") },
   Effect.fn("diff")(function* ({ a, b }) {
     const [ha, hb] = yield* attempt(() => [readHeader(a), readHeader(b)] as const)
     const d = yield* attempt(() => Diff.firstDifference(readRecords(a), readRecords(b)))
@@ -423,5 +424,5 @@ export const schema = Command.make(
 
 export const root = Command.make("qvsim").pipe(
   Command.withDescription("qvsim: a deterministic discrete-event simulator of the Quest-V multikernel"),
-  Command.withSubcommands([list, run, check, replay, diff, schema, sweep, merge, sensitivity]),
+  Command.withSubcommands([list, run, check, replay, diff, exportTrace, schema, sweep, merge, sensitivity]),
 )

@@ -12,7 +12,7 @@
  */
 import { rmSync } from "node:fs"
 import { resolve } from "node:path"
-import { Trace } from "@qvsim/sim-core"
+import { Qvt, Trace } from "@qvsim/sim-core"
 import { AtomicFile, OutputError } from "../Files.ts"
 import * as Jobs from "../Jobs.ts"
 import { checkTarget, type TargetOptions } from "../SafeOutput.ts"
@@ -24,7 +24,7 @@ import { PerfettoSink } from "./Perfetto.ts"
 import type * as Report from "./Report.ts"
 
 /** A file whose writer's `close` keeps it pending: {@link PendingFile.commit} renames it into place. */
-export class PendingFile implements Trace.TextWriter {
+export class PendingFile implements Trace.TextWriter, Qvt.ByteWriter {
   private readonly file: AtomicFile
   private committed = false
   /** What the user should know about the target (a link written through under `--force`). */
@@ -44,8 +44,8 @@ export class PendingFile implements Trace.TextWriter {
   get path(): string {
     return this.file.path
   }
-  write(text: string): void {
-    this.file.write(text)
+  write(data: string | Uint8Array): void {
+    this.file.write(data)
   }
   /** The writer is done; the file stays under its temporary name until {@link commit}. */
   close(): void {}
@@ -66,6 +66,9 @@ export interface OutputPaths {
   readonly jobs?: string | undefined
   readonly report?: string | undefined
 }
+
+/** True for a `.qvt` (binary) trace file name; any other is written as JSONL. */
+export const isQvt = (path: string): boolean => path.toLowerCase().endsWith(".qvt")
 
 /** A one-line error when two flags name the same file, else undefined. */
 export const sameFile = (paths: OutputPaths): string | undefined => {
@@ -106,7 +109,7 @@ export class RunOutputs {
     try {
       if (options.trace !== undefined) {
         const file = this.pending(options.trace, "--trace")
-        this.sinks.push(new Trace.JsonlSink(file, options.header))
+        this.sinks.push(isQvt(options.trace) ? new Qvt.QvtSink(file, options.header) : new Trace.JsonlSink(file, options.header))
       }
       if (options.perfetto !== undefined) {
         const file = this.pending(options.perfetto, "--perfetto")

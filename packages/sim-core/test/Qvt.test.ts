@@ -1,0 +1,169 @@
+/**
+ * The binary trace format: what a `QvtSink` writes, a `QvtReader` reads back exactly (records,
+ * definitions, the end chunk), across blocks; a truncated, corrupted or wrong-version file is
+ * refused with a `QvtError` naming a byte offset inside the file, never yields other records.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { MAGIC, QvtError, QvtReader, QvtSink, VERSION } from "../src/Qvt.ts"
+import { canonicalJson, MemorySink, Trace, type TraceHeader, type TraceRecord } from "../src/Trace.ts"
+
+const header: TraceHeader = { type: "header", qvsim: "0.0.0", scenario: { name: "x", hash: "0123456789abcdef" }, seed: 3, options: {} }
+
+/** Bytes in memory. */
+const memoryWriter = () => {
+  const parts: Uint8Array[] = []
+  return {
+    write: (b: Uint8Array) => { parts.push(b.slice()) },
+    close: () => {},
+    bytes: (): Uint8Array => {
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+      let at = 0
+      for (const p of parts) { out.set(p, at); at += p.length }
+      return out
+    },
+  }
+}
+
+const reader = (bytes: Uint8Array): QvtReader =>
+  new QvtReader((position, length) => bytes.subarray(position, Math.min(bytes.length, position + length)), bytes.length)
+
+const anyValue = fc.oneof(fc.integer(), fc.nat(), fc.maxSafeInteger(), fc.double({ noNaN: true }), fc.constantFrom(0, -0, 2 ** 31, -(2 ** 31), 2 ** 32, 0.5))
+const rowArb = fc.record({
+  kind: fc.nat(3), subject: fc.nat(4),
+  dt: fc.oneof(fc.constantFrom(0, 1, 1000), fc.nat(), fc.constantFrom(2 ** 32, 2 ** 40, 0.25)),
+  values: fc.array(anyValue, { minLength: 8, maxLength: 8 }), tag: fc.nat(5),
+})
+type Row = typeof rowArb extends fc.Arbitrary<infer R> ? R : never
+
+/** Emits `rows` (kinds declared out of use order; one with a symbol, one with 8 fields, one with none). */
+const emit = (rows: readonly Row[]) => {
+  const clock = { now: 0 }
+  const trace = new Trace(clock)
+  const kinds = [trace.kind("none"), trace.kind("eight", ["a", "b", "c", "d", "e", "f", "g", "h"]), trace.kind("sym", ["x", "$tag"]), trace.kind("two", ["p", "q"])]
+  const subjects = [trace.subject("s0", 0), trace.subject("s1", 1), trace.subject("global"), trace.subject("s0/dev", 0), trace.subject("s7", 7)]
+  const mem = new MemorySink()
+  const out = memoryWriter()
+  trace.attach(mem)
+  trace.attach(new QvtSink(out, header))
+  for (const r of rows) {
+    clock.now += r.dt
+    const v = r.values
+    const kind = kinds[r.kind]!
+    if (kind.name === "sym") trace.emit(kind, subjects[r.subject]!, v[0], trace.symbol(`tag ${r.tag} é`))
+    else trace.emit(kind, subjects[r.subject]!, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+  }
+  trace.close()
+  return { records: mem.records, bytes: out.bytes(), fingerprint: trace.fingerprint() }
+}
+
+const decode = (bytes: Uint8Array): { header: unknown; records: TraceRecord[]; end: QvtReader["end"] } => {
+  const r = reader(bytes)
+  return { header: r.header, records: [...r.objects()], end: r.end }
+}
+
+/** Throws a QvtError at an offset within the file, or decodes to exactly `records`. */
+const refusedOrSame = (bytes: Uint8Array, records: readonly TraceRecord[]): void => {
+  try {
+    const got = decode(bytes).records
+    expect(got.map(canonicalJson)).toEqual(records.map(canonicalJson))
+  } catch (e) {
+    if (!(e instanceof QvtError)) throw e
+    expect(e.offset).toBeGreaterThanOrEqual(0)
+    expect(e.offset).toBeLessThanOrEqual(bytes.length)
+  }
+}
+
+describe("Qvt", () => {
+  it("reads back exactly the records written, with the header and the end chunk (property)", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 200 }), (rows) => {
+        const { records, bytes, fingerprint } = emit(rows)
+        const got = decode(bytes)
+        expect(got.header).toEqual(header)
+        expect(got.records.map(canonicalJson)).toEqual(records.map(canonicalJson))
+        expect(got.end).toEqual({ records: rows.length, runRecords: rows.length, fingerprint })
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it("spans many blocks (30,000 records of 8 fields) and is at most half the size of JSONL", () => {
+    const rows: Row[] = Array.from({ length: 30_000 }, (_, i) => ({ kind: 1 + (i % 3), subject: i % 5, dt: (i * 7919) % 100_000, values: [i, i % 7, 3 * i, -i, 2 ** 33 + i, i / 4, 0, 1], tag: i % 3 }))
+    const { records, bytes } = emit(rows)
+    const got = decode(bytes).records
+    expect(got.length).toBe(records.length)
+    expect(got.map(canonicalJson)).toEqual(records.map(canonicalJson))
+    const jsonl = records.reduce((n, r) => n + canonicalJson(r).length + 1, 0)
+    expect(bytes.length).toBeLessThanOrEqual(jsonl / 2)
+  })
+
+  it("refuses a wrong version, a bad magic and a truncated header, naming the offset", () => {
+    const { bytes } = emit([{ kind: 1, subject: 0, dt: 5, values: [1, 2, 3, 4, 5, 6, 7, 8], tag: 0 }])
+    const version = bytes.slice()
+    version[8] = VERSION + 1
+    expect(() => decode(version)).toThrow(new QvtError(`format version ${VERSION + 1}; this qvsim reads version ${VERSION}`, 8))
+    const magic = bytes.slice()
+    magic[3] = 0x20
+    expect(() => decode(magic)).toThrow(/bad magic/)
+    expect(() => decode(bytes.slice(0, 12))).toThrow(/truncated/)
+    expect(MAGIC.length).toBe(8)
+  })
+
+  it("a file cut anywhere is refused with an offset inside the file (property)", () => {
+    const rows: Row[] = Array.from({ length: 300 }, (_, i) => ({ kind: i % 4, subject: i % 5, dt: i, values: [i, 1, 2, 3, 4, 5, 6, 7], tag: i % 2 }))
+    const { bytes } = emit(rows)
+    fc.assert(
+      fc.property(fc.nat(bytes.length - 1), (cut) => {
+        let error: unknown
+        try { decode(bytes.slice(0, cut)) } catch (e) { error = e }
+        expect(error).toBeInstanceOf(QvtError)
+        expect((error as QvtError).offset).toBeLessThanOrEqual(cut)
+      }),
+    )
+  })
+
+  it("a flipped byte is refused (or harmless), never yields other records (property)", () => {
+    const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ kind: i % 4, subject: i % 5, dt: 1000 + i, values: [i, -i, 2 ** 35 + i, i / 8, 4, 5, 6, 7], tag: i % 3 }))
+    const { records, bytes } = emit(rows)
+    const headerEnd = 16 + new DataView(bytes.buffer).getUint32(12, true)
+    fc.assert(
+      fc.property(fc.integer({ min: headerEnd, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+        const bad = bytes.slice()
+        bad[at]! ^= mask
+        refusedOrSame(bad, records)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it("the flip property catches a file whose records nothing checks (broken variant)", () => {
+    // The sink attaches after the run's first record, so the file cannot be checked against the
+    // run's fingerprint: a value flipped in place then decodes to other records, and the property fails.
+    const clock = { now: 0 }
+    const trace = new Trace(clock)
+    const kind = trace.kind("two", ["p", "q"])
+    const subject = trace.subject("s")
+    trace.emit(kind, subject, 1, 2)
+    const out = memoryWriter()
+    const mem = new MemorySink()
+    trace.attach(mem)
+    trace.attach(new QvtSink(out, header))
+    for (let i = 0; i < 20; i++) { clock.now += 1000; trace.emit(kind, subject, 100 + i, 7) }
+    trace.close()
+    const bytes = out.bytes()
+    // the int32 word 110 followed by 7: record 11's fields
+    const at = bytes.findIndex((b, i) => i % 4 === 0 && b === 110 && bytes[i + 1] === 0 && bytes[i + 4] === 7)
+    expect(at).toBeGreaterThan(0)
+    const bad = bytes.slice()
+    bad[at] = 111
+    expect(decode(bytes).end!.runRecords).toBe(21)
+    expect(() => refusedOrSame(bad, mem.records)).toThrow(/deeply equal/)
+    // the same flip in a file that holds the whole run is refused
+    const whole = emit(Array.from({ length: 20 }, (_, i) => ({ kind: 3, subject: 0, dt: 1000, values: [100 + i, 7, 0, 0, 0, 0, 0, 0], tag: 0 })))
+    const at2 = whole.bytes.findIndex((b, i) => i % 4 === 0 && b === 110 && whole.bytes[i + 1] === 0 && whole.bytes[i + 4] === 7)
+    const bad2 = whole.bytes.slice()
+    bad2[at2] = 111
+    expect(() => decode(bad2)).toThrow(/records hash to/)
+  })
+})
