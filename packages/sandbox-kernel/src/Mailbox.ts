@@ -24,20 +24,9 @@ import type { Trace } from "@qvsim/sim-core"
 import type { ChannelCall, ChannelOps, ChannelRequest } from "./Channels.ts"
 import { Outcome, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import * as Program from "./Program.ts"
+import { ObservationLog } from "./ObservationLog.ts"
 
-/** A status read by a reader (an observation when it changed). */
-export interface Observation {
-  /** Reader sandbox. */
-  readonly sandbox: number
-  /** Reader's local time, ns. */
-  readonly localNs: number
-  /** Global time, ns. */
-  readonly atNs: number
-  /** The status read. */
-  readonly seq: number
-  /** Status 0xFF on a last-byte mailbox: "channel corrupted". */
-  readonly corrupted: boolean
-}
+export type { Observation } from "./ObservationLog.ts"
 
 /** The corrupted marker of a last-byte mailbox. */
 export const CORRUPTED = 0xff
@@ -61,7 +50,7 @@ export class Mailbox {
   /** What each reader saw last, by sandbox (-1 = nothing yet). */
   readonly lastSeen: number[]
   /** Changes seen, in order, by every reader. */
-  readonly observations: Observation[] = []
+  readonly observations = new ObservationLog()
   /** Messages written, by sandbox. */
   readonly sent: number[]
   /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
@@ -121,7 +110,7 @@ export class Mailbox {
   /** Records what reader `s` saw (traced in its scope). */
   observe(k: Kernel, p: Pcpu, s: number, seq: number): void {
     const corrupted = this.status === "lastByte" && seq === CORRUPTED
-    this.observations.push({ sandbox: s, localNs: k.localNow(p), atNs: k.sim.now, seq, corrupted })
+    this.observations.add(s, k.localNow(p), k.sim.now, seq, corrupted)
     this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
   }
 

@@ -35,7 +35,7 @@ const isolation = (extra: Partial<Config.SystemInput> = {}): Config.SystemInput 
 })
 
 const seqsOf = (sys: System.System, channel: string): number[] =>
-  (sys.channels.get(channel) as Mailbox.Mailbox).observations.map((o) => o.seq)
+  (sys.channels.get(channel) as Mailbox.Mailbox).observations.toArray().map((o) => o.seq)
 
 describe("2011 mailboxes", () => {
   it("isolation shape: receivers polling every 100, 800, 1000 ms see the sequence advance by 2, 16, 20", () => {
@@ -322,7 +322,7 @@ const monotonic = (c: MonoCase): string | null => {
     faults: c.corruptAtMs < 0 ? [] : [{ kind: "wildWrite", atNs: c.corruptAtMs * MS, sandbox: 1, writes: [{ channel: "m1" }] }],
   }).run(1000 * MS)
   for (let i = 0; i < c.polls.length; i++) {
-    const seqs = (sys.channels.get(`m${i + 1}`) as Mailbox.Mailbox).observations.filter((o) => !o.corrupted && o.seq !== 0).map((o) => o.seq)
+    const seqs = (sys.channels.get(`m${i + 1}`) as Mailbox.Mailbox).observations.toArray().filter((o) => !o.corrupted && o.seq !== 0).map((o) => o.seq)
     for (let j = 1; j < seqs.length; j++) {
       const d = (seqs[j]! - seqs[j - 1]! + 256) % 256
       if (d === 0 || d >= 128) return `reader ${i + 1}: ${seqs[j - 1]} then ${seqs[j]}`

@@ -321,7 +321,7 @@ const monoAcrossRecovery = (c: { sendMs: number; pollMs: number; atMs: number; s
     ],
     faults: [{ kind: "wildWrite", atNs: c.atMs * MS, sandbox: 0, writes: [{ channel: "m" }, { sandbox: 1, offset: 0 }], recovery: "local" }],
   }, hooks).run(800 * MS)
-  const seqs = (sys.channels.get("m") as Mailbox.Mailbox).observations.filter((o) => !o.corrupted && o.seq !== 0).map((o) => o.seq)
+  const seqs = (sys.channels.get("m") as Mailbox.Mailbox).observations.toArray().filter((o) => !o.corrupted && o.seq !== 0).map((o) => o.seq)
   for (let j = 1; j < seqs.length; j++) {
     const d = (seqs[j]! - seqs[j - 1]! + 256) % 256
     if (d === 0 || d >= 128) return `${seqs[j - 1]} then ${seqs[j]}`

@@ -204,7 +204,9 @@ export interface ExchangeCosts {
 export const exchangeCosts = (run: Run): ExchangeCosts => {
   const box = run.system.channels.get("pong")
   if (!(box instanceof Mailbox.Mailbox)) throw new Error("message-passing: no pong mailbox")
-  const seen = box.observations.filter((o) => o.sandbox === 0 && o.seq >= 1).map((o) => o.atNs)
+  const obs = box.observations
+  const seen: number[] = []
+  for (let i = 0; i < obs.length; i++) if (obs.sandbox(i) === 0 && obs.seq(i) >= 1) seen.push(obs.atNs(i))
   const sent = box.sent[1] ?? 0
   // The iterations the sender's program was built with, from the round trips the echo made.
   const perIter = SIZES.reduce((a, s) => a + chunksOf(s).length, 0)

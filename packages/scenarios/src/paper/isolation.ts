@@ -208,7 +208,7 @@ export const measure = (run: Run): IsolationRun => {
   const sys: System.System = run.system
   const timelines = RECEIVERS.map((r): Timeline => {
     const box = sys.channels.get(mailboxOf(r.sandbox)) as Mailbox.Mailbox
-    const obs = box.observations.filter((o) => o.sandbox === r.sandbox)
+    const obs = box.observations.toArray().filter((o) => o.sandbox === r.sandbox)
     const points = obs.map((o, i) => ({ localNs: o.localNs, atNs: o.atNs, seq: o.seq, corrupted: o.corrupted, step: i === 0 ? NaN : stepOf(obs[i - 1]!.seq, o.seq) }))
     return { sandbox: r.sandbox, pollNs: r.pollNs, expectedStep: r.pollNs / SEND_NS, points }
   })
