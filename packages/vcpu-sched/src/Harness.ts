@@ -3,15 +3,15 @@
  * with the workload's job releases, computations, sleeps and I/O requests, and records the executed
  * schedule, per-thread job statistics and (optionally) trace records.
  *
- * Event classes (sim-core order at equal time, lower first): I/O device completions `Device`,
- * sleep expiries `Timer`, job releases `Workload` (each class in creation order), then the end of
- * the running thread's computation at {@link COMPUTE_END_PRIORITY}, then the scheduler invocation
- * at {@link INVOKE_PRIORITY}, after every other event of the same instant. So all the releases,
- * completions and expiries of an instant — also those a computation ending at that instant causes
- * (a device completing with no delay, a zero sleep) — are applied before the scheduler runs once
- * (a timer expiry and a release at the same time give one invocation, not two), and the order of
- * an instant's wakeups (hence of R, which breaks ties) never depends on when an event was posted
- * relative to the end of a computation.
+ * It invokes the scheduler once per instant ({@link InvokeTiming.EndOfInstant}; `Invocation.ts`
+ * says how and why that differs from the kernel). Event classes (sim-core order at equal time,
+ * lower first): I/O device completions `Device`, sleep expiries `Timer`, job releases `Workload`
+ * (each class in creation order), then the end of the running thread's computation at
+ * {@link COMPUTE_END_PRIORITY}, then the scheduler invocation at {@link INVOKE_PRIORITY}. So all the
+ * releases, completions and expiries of an instant — also those a computation ending at that
+ * instant causes (a device completing with no delay, a zero sleep) — are applied before the
+ * scheduler runs. Job statistics, segments and the I/O service queues are the ones the kernel
+ * uses too (`Jobs.ts`, `IoQueue.ts`); the threads' runtime records are in `HarnessThread.ts`.
  *
  * Invariants:
  * - at most one invocation event is pending; a preempting wakeup (W1) moves it to `now`, so the
@@ -28,18 +28,20 @@
  *
  * @module
  */
-import { Simulation, type Rng, type Trace } from "@qvsim/sim-core"
-import { Ring } from "./internal/Ring.ts"
+import { Simulation, type Trace } from "@qvsim/sim-core"
+import { COMPUTE, compile, draw, HarnessThread, IDLE, IOWAIT, SLEEP, STEP_COMPUTE, STEP_SLEEP, type ThreadStats } from "./HarnessThread.ts"
 import { attach } from "./Invariants.ts"
+import { COMPUTE_END_PRIORITY, INVOKE_PRIORITY, InvokeTiming } from "./Invocation.ts"
+import { USER_IO } from "./IoQueue.ts"
+import { accountPiece, recordOf, type JobRecord } from "./Jobs.ts"
 import { PcpuScheduler, type Decision } from "./PcpuScheduler.ts"
 import { Schedule } from "./Schedule.ts"
 import type { Vcpu } from "./Vcpu.ts"
-import { relativeDeadline, validate, type PcpuSpec, type Range, type Step, type ThreadSpec } from "./Workload.ts"
+import { relativeDeadline, validate, type PcpuSpec, type ThreadSpec } from "./Workload.ts"
 
-/** sim-core priority of the end of the running thread's computation: after every workload event and Probe (4). */
-export const COMPUTE_END_PRIORITY = Simulation.EventClass.Probe + 1
-/** sim-core priority of the scheduler invocation event: after the end of a computation, i.e. last in an instant. */
-export const INVOKE_PRIORITY = Simulation.EventClass.Probe + 2
+export { COMPUTE_END_PRIORITY, INVOKE_PRIORITY } from "./Invocation.ts"
+export { ThreadStats } from "./HarnessThread.ts"
+export type { JobRecord } from "./Jobs.ts"
 
 export interface HarnessOptions {
   /** Run seed (default 1). */
@@ -79,123 +81,9 @@ export interface HarnessOptions {
   readonly sim?: Simulation.Simulation
 }
 
-/**
- * A job: of a declared thread (its releases) or of an I/O service thread (one I/O request; released
- * when it is handed over, no deadline).
- */
-export interface JobRecord {
-  readonly thread: number
-  /** 0-based, per thread. */
-  readonly job: number
-  readonly releaseNs: number
-  /** When the job first executed, ns (-1: it never did). */
-  readonly firstStartNs: number
-  /** When it completed, ns (-1: not by the end of the run; see {@link Harness.unfinishedJobs}). */
-  readonly completeNs: number
-  /** Absolute deadline `release + relative deadline`, ns (`Infinity` for I/O jobs). See {@link Harness.relativeDeadlineOf}. */
-  readonly deadlineNs: number
-  /** Times the job lost the PCPU while it could still run (a higher-priority VCPU, its budget, the round-robin quantum). */
-  readonly preemptions: number
-}
-
-/** Per-thread job statistics. */
-export class ThreadStats {
-  released = 0
-  completed = 0
-  /** Jobs that completed after their deadline. */
-  missed = 0
-  maxResponseNs = 0
-  sumResponseNs = 0
-}
-
-const STEP_COMPUTE = 0, STEP_SLEEP = 1, STEP_IO = 2
-class CompiledStep {
-  kind = STEP_COMPUTE
-  lo = 0
-  hi = 0
-  ioVcpu = -1
-  delayLo = 0
-  delayHi = 0
-  wait = true
-  probability = 1
-}
-
-const IDLE = 0, COMPUTE = 1, SLEEP = 2, IOWAIT = 3
-const ARR_NONE = 0, ARR_PERIODIC = 1, ARR_SPORADIC = 2, ARR_POISSON = 3, ARR_EXPLICIT = 4
-
-class ThreadRt {
-  readonly index: number
-  readonly vcpu: number
-  readonly service: boolean
-  readonly program: CompiledStep[]
-  readonly jobPrograms: CompiledStep[][]
-  readonly releases = new Ring()
-  readonly jobNos = new Ring()
-  // service threads: pending I/O jobs
-  readonly ioWork = new Ring()
-  readonly ioDelay = new Ring()
-  readonly ioRequester = new Ring()
-  readonly ioWait = new Ring()
-  status = IDLE
-  curProgram: CompiledStep[] | null = null
-  stepIdx = 0
-  remainingNs = 0
-  curReleaseNs = 0
-  curJobNo = 0
-  curIoRequester = -1
-  curIoDelay = 0
-  curIoWait = 0
-  /** The current job: first execution (-1: not yet) and preemptions so far. */
-  curFirstStartNs = -1
-  curPreemptions = 0
-  nextJobNo = 0
-  arrKind = ARR_NONE
-  arrA = 0
-  arrB = 0
-  arrIdx = 0
-  arrTimes: readonly number[] = []
-  readonly deadlineNs: number
-  readonly rngArrivals: Rng.RngStream
-  readonly rngJob: Rng.RngStream
-  readonly stats = new ThreadStats()
-  constructor(index: number, vcpu: number, service: boolean, program: CompiledStep[], jobPrograms: CompiledStep[][], deadlineNs: number, sim: Simulation.Simulation, pcpu: number) {
-    this.index = index
-    this.vcpu = vcpu
-    this.service = service
-    this.program = program
-    this.jobPrograms = jobPrograms
-    this.deadlineNs = deadlineNs
-    this.rngArrivals = sim.rng(`harness/pcpu${pcpu}/thread${index}/arrivals`)
-    this.rngJob = sim.rng(`harness/pcpu${pcpu}/thread${index}/job`)
-  }
-}
-
-/** An integer in `[lo, hi]`: no draw when the range is a single value. */
-const draw = (rng: Rng.RngStream, lo: number, hi: number): number => (lo === hi ? lo : rng.int(lo, hi))
-const lo = (r: Range): number => (typeof r === "number" ? r : r[0])
-const hi = (r: Range): number => (typeof r === "number" ? r : r[1])
-const compile = (steps: readonly Step[]): CompiledStep[] =>
-  steps.map((s) => {
-    const c = new CompiledStep()
-    if ("compute" in s) {
-      c.kind = STEP_COMPUTE
-      c.lo = lo(s.compute); c.hi = hi(s.compute)
-    } else if ("sleep" in s) {
-      c.kind = STEP_SLEEP
-      c.lo = lo(s.sleep); c.hi = hi(s.sleep)
-    } else {
-      c.kind = STEP_IO
-      c.ioVcpu = s.io.vcpu
-      c.lo = lo(s.io.work); c.hi = hi(s.io.work)
-      c.delayLo = s.io.delay === undefined ? 0 : lo(s.io.delay)
-      c.delayHi = s.io.delay === undefined ? 0 : hi(s.io.delay)
-      c.wait = s.io.wait ?? true
-      c.probability = s.io.probability ?? 1
-    }
-    return c
-  })
-
 export class Harness {
+  /** When this driver invokes the scheduler (see `Invocation.ts`). */
+  readonly invokeTiming = InvokeTiming.EndOfInstant
   readonly sim: Simulation.Simulation
   readonly sched: PcpuScheduler
   /** PCPU number (segments, trace subject, random stream names). */
@@ -212,8 +100,9 @@ export class Harness {
   maxInvocationGapNs = 0
   /** Largest delay between a preempting wakeup and the next invocation, ns (F9; 0 when correct). */
   maxPreemptionLatencyNs = 0
-  private readonly threads: ThreadRt[] = []
-  private readonly recordSchedule: boolean
+  private readonly threads: HarnessThread[] = []
+  /** `schedule` when segments are recorded, else null. */
+  private readonly recorded: Schedule | null
   private readonly recordJobs: boolean
   private readonly traceOn: boolean
   private readonly onInvoke: ((harness: Harness, nowNs: number) => void) | undefined
@@ -253,7 +142,7 @@ export class Harness {
     this.sched = options.scheduler ?? new PcpuScheduler(spec.options ?? {})
     if (this.sched.vcpus.length !== 0) throw new RangeError("Harness: the injected scheduler must be empty")
     this.schedule = new Schedule(this.pcpu, options.segmentsByJob ?? false)
-    this.recordSchedule = options.recordSchedule ?? true
+    this.recorded = (options.recordSchedule ?? true) ? this.schedule : null
     this.recordJobs = options.recordJobs ?? false
     this.traceOn = options.trace ?? false
     this.onInvoke = options.onInvoke
@@ -275,7 +164,7 @@ export class Harness {
       if (v.kind !== "io") { this.serviceThreadOf.push(-1); return }
       const id = sched.addThread(i)
       this.serviceThreadOf.push(id)
-      this.threads.push(new ThreadRt(id, i, true, [], [], Infinity, sim, this.pcpu))
+      this.threads.push(new HarnessThread(id, i, true, [], [], Infinity, sim, this.pcpu))
     })
     if (options.checkInvariants === true) {
       attach(sched, { fail: (message, v) => sim.fail(`pcpu ${this.pcpu}${v >= 0 ? ` VCPU ${spec.vcpus[v]?.name ?? v} (index ${v})` : ""}: ${message}`) })
@@ -339,10 +228,10 @@ export class Harness {
     const out: JobRecord[] = []
     for (const t of this.threads) {
       if (t.service) {
-        if (t.status === COMPUTE) out.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: -1, deadlineNs: Infinity, preemptions: t.curPreemptions })
+        if (t.status === COMPUTE) out.push(recordOf(t.index, t.stats.completed, t.job, -1, Infinity))
         continue
       }
-      if (t.curProgram !== null) out.push({ thread: t.index, job: t.curJobNo, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: -1, deadlineNs: t.curReleaseNs + t.deadlineNs, preemptions: t.curPreemptions })
+      if (t.curProgram !== null) out.push(recordOf(t.index, t.curJobNo, t.job, -1, t.deadlineNs))
       for (let i = 0; i < t.releases.length; i++) {
         const r = t.releases.at(i)
         out.push({ thread: t.index, job: t.jobNos.at(i), releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + t.deadlineNs, preemptions: 0 })
@@ -358,21 +247,15 @@ export class Harness {
 
   // ---------------------------------------------------------------- set-up
 
-  private makeThread(i: number, t: ThreadSpec): ThreadRt {
+  private makeThread(i: number, t: ThreadSpec): HarnessThread {
     const rel = relativeDeadline(t)
     const deadline = rel === Infinity ? this.spec.vcpus[t.vcpu]!.periodNs : rel
-    const rt = new ThreadRt(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), deadline, this.sim, this.pcpu)
-    const a = t.arrivals
-    switch (a.kind) {
-      case "periodic": rt.arrKind = ARR_PERIODIC; rt.arrA = a.periodNs; rt.arrB = a.offsetNs ?? 0; break
-      case "sporadic": rt.arrKind = ARR_SPORADIC; rt.arrA = a.minInterArrivalNs; rt.arrB = a.maxExtraNs ?? 0; break
-      case "poisson": rt.arrKind = ARR_POISSON; rt.arrA = a.meanInterArrivalNs; break
-      case "explicit": rt.arrKind = ARR_EXPLICIT; rt.arrTimes = a.releasesNs; break
-    }
+    const rt = new HarnessThread(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), deadline, this.sim, this.pcpu)
+    rt.arrivals(t.arrivals)
     return rt
   }
 
-  private scheduleFirstRelease(t: ThreadRt): void {
+  private scheduleFirstRelease(t: HarnessThread): void {
     const a = this.spec.threads[t.index]!.arrivals
     let first = -1
     if (a.kind === "explicit") first = a.releasesNs.length > 0 ? a.releasesNs[0]! : -1
@@ -389,14 +272,7 @@ export class Harness {
     t.jobNos.push(t.nextJobNo++)
     t.stats.released++
     if (this.traceOn) this.sim.trace.emit(this.kRelease!, this.subject!, th, t.nextJobNo - 1)
-    // next release
-    let next = -1
-    switch (t.arrKind) {
-      case ARR_PERIODIC: next = now + t.arrA; break
-      case ARR_SPORADIC: next = now + t.arrA + (t.arrB > 0 ? t.rngArrivals.int(0, t.arrB) : 0); break
-      case ARR_POISSON: next = now + t.rngArrivals.exponentialNs(t.arrA); break
-      case ARR_EXPLICIT: t.arrIdx++; next = t.arrIdx < t.arrTimes.length ? t.arrTimes[t.arrIdx]! : -1; break
-    }
+    const next = t.nextReleaseAfter(now)
     if (next >= 0) this.sim.at(next, Simulation.EventClass.Workload, this.hRelease, th)
     if (t.status === IDLE) this.resume(t, now)
   }
@@ -448,7 +324,7 @@ export class Harness {
     // A job that has executed and could go on loses the PCPU: one preemption.
     if (th >= 0 && d.thread !== th) {
       const t = this.threads[th]!
-      if (t.status === COMPUTE && t.curFirstStartNs >= 0) t.curPreemptions++
+      t.job.lostCore(t.status === COMPUTE)
     }
     if (this.lastInvokeNs >= 0 && now - this.lastInvokeNs > this.maxInvocationGapNs) this.maxInvocationGapNs = now - this.lastInvokeNs
     this.lastInvokeNs = now
@@ -465,7 +341,7 @@ export class Harness {
   // ---------------------------------------------------------------- thread programs
 
   /** The running thread finished a computation step at `now`: advance its program. */
-  private afterCompute(t: ThreadRt, now: number): void {
+  private afterCompute(t: HarnessThread, now: number): void {
     if (t.service) this.finishIoJob(t, now)
     else t.stepIdx++
     if (this.advance(t, now)) {
@@ -479,7 +355,7 @@ export class Harness {
   }
 
   /** A blocked thread may continue (new job, sleep over, I/O done): run its program, wake it if it computes. */
-  private resume(t: ThreadRt, now: number): void {
+  private resume(t: HarnessThread, now: number): void {
     if (this.advance(t, now)) this.wake(t.index, now)
   }
 
@@ -496,7 +372,7 @@ export class Harness {
    * Runs `t`'s program from its current step until it must compute (returns true, `remainingNs` set)
    * or block (returns false: idle, sleeping or waiting for I/O).
    */
-  private advance(t: ThreadRt, now: number): boolean {
+  private advance(t: HarnessThread, now: number): boolean {
     if (t.service) return this.nextIoJob(t)
     for (;;) {
       let prog = t.curProgram
@@ -505,10 +381,8 @@ export class Harness {
           t.status = IDLE
           return false
         }
-        t.curReleaseNs = t.releases.shift()
+        t.job.begin(t.releases.shift())
         t.curJobNo = t.jobNos.shift()
-        t.curFirstStartNs = -1
-        t.curPreemptions = 0
         prog = t.curJobNo < t.jobPrograms.length ? t.jobPrograms[t.curJobNo]! : t.program
         t.curProgram = prog
         t.stepIdx = 0
@@ -536,10 +410,7 @@ export class Harness {
       const work = draw(t.rngJob, step.lo, step.hi)
       const delay = draw(t.rngJob, step.delayLo, step.delayHi)
       const svc = this.threads[this.serviceThreadOf[step.ioVcpu]!]!
-      svc.ioWork.push(work)
-      svc.ioDelay.push(delay)
-      svc.ioRequester.push(t.index)
-      svc.ioWait.push(step.wait ? 1 : 0)
+      svc.io!.push(work, USER_IO, t.index, delay, step.wait ? 1 : 0)
       if (svc.status === IDLE) this.nextIoJob(svc) // may complete a zero-work request at once
       if (svc.status === COMPUTE && this.sched.requestIo(step.ioVcpu, this.sched.vcpus[t.vcpu]!.periodNs, svc.index, now)) this.wantInvoke(now)
       if (step.wait) {
@@ -550,37 +421,25 @@ export class Harness {
     }
   }
 
-  private completeJob(t: ThreadRt, now: number): void {
-    const response = now - t.curReleaseNs
-    const s = t.stats
-    s.completed++
-    s.sumResponseNs += response
-    if (response > s.maxResponseNs) s.maxResponseNs = response
-    if (response > t.deadlineNs) s.missed++
-    if (this.recordJobs) {
-      this.jobs.push({
-        thread: t.index, job: t.curJobNo, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now,
-        deadlineNs: t.curReleaseNs + t.deadlineNs, preemptions: t.curPreemptions,
-      })
-    }
+  private completeJob(t: HarnessThread, now: number): void {
+    const response = now - t.job.releaseNs
+    t.stats.complete(response, t.deadlineNs)
+    if (this.recordJobs) this.jobs.push(recordOf(t.index, t.curJobNo, t.job, now, t.deadlineNs))
     if (this.traceOn) this.sim.trace.emit(this.kComplete!, this.subject!, t.index, t.curJobNo, response)
+    t.job.end()
     t.curProgram = null
   }
 
   /** Service thread: take the next I/O job if any (true = computing). */
-  private nextIoJob(t: ThreadRt): boolean {
+  private nextIoJob(t: HarnessThread): boolean {
     if (t.status === COMPUTE && t.remainingNs > 0) return true
-    if (t.ioWork.length === 0) {
+    const q = t.io!
+    if (q.length === 0) {
       t.status = IDLE
       return false
     }
-    t.remainingNs = t.ioWork.shift()
-    t.curIoDelay = t.ioDelay.shift()
-    t.curIoRequester = t.ioRequester.shift()
-    t.curIoWait = t.ioWait.shift()
-    t.curReleaseNs = this.sim.now
-    t.curFirstStartNs = -1
-    t.curPreemptions = 0
+    t.remainingNs = q.take()
+    t.job.begin(this.sim.now)
     t.status = COMPUTE
     if (t.remainingNs === 0) {
       this.finishIoJob(t, this.sim.now)
@@ -589,18 +448,22 @@ export class Harness {
     return true
   }
 
-  private finishIoJob(t: ThreadRt, now: number): void {
-    if (this.recordJobs) {
-      this.ioJobs.push({ thread: t.index, job: t.stats.completed, releaseNs: t.curReleaseNs, firstStartNs: t.curFirstStartNs, completeNs: now, deadlineNs: Infinity, preemptions: t.curPreemptions })
-    }
+  private finishIoJob(t: HarnessThread, now: number): void {
+    if (this.recordJobs) this.ioJobs.push(recordOf(t.index, t.stats.completed, t.job, now, Infinity))
+    // An I/O job has no deadline: only its completion is counted.
     t.stats.completed++
+    t.job.end()
     t.remainingNs = 0
-    this.sim.at(now + t.curIoDelay, Simulation.EventClass.Device, this.hIoDone, t.curIoRequester, t.curIoWait)
+    const q = t.io!
+    this.sim.at(now + q.curDelay, Simulation.EventClass.Device, this.hIoDone, q.curArg, q.curWait)
   }
 
   // ---------------------------------------------------------------- scheduler glue
 
-  /** Asks for an invocation at `now` (moves the pending one earlier); no-op inside an invocation. */
+  /**
+   * Asks for an invocation at `now` (moves the pending one earlier); no-op inside an invocation.
+   * The {@link InvokeTiming.EndOfInstant} hook: tests override it to inject a driver that forgets to invoke.
+   */
   protected requestInvoke(): void {
     if (this.inInvoke) return
     const now = this.sim.now
@@ -619,8 +482,7 @@ export class Harness {
     const t = this.threads[th]!
     t.remainingNs -= now - from
     if (t.remainingNs < 0) throw new RangeError(`Harness: thread ${th} ran past the end of its computation at ${now}ns`)
-    if (t.curFirstStartNs < 0) t.curFirstStartNs = from
-    if (this.recordSchedule) this.schedule.add(from, now, this.runningVcpu, th, t.service ? t.stats.completed : t.curJobNo)
+    accountPiece(t.job, this.recorded, from, now, from, this.runningVcpu, th, t.service ? t.stats.completed : t.curJobNo)
     this.runFromNs = now
   }
 
@@ -640,7 +502,7 @@ export class Harness {
   }
 
   /** Posts (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
-  private postComputeEnd(t: ThreadRt, fromNs: number): void {
+  private postComputeEnd(t: HarnessThread, fromNs: number): void {
     const end = fromNs + t.remainingNs
     // At the timer's instant too: the computation must end (and what it causes happen) before the invocation.
     if (end > this.timerAtNs) {

@@ -8,10 +8,11 @@
  *   completes, the request's effect is applied and the generator is stepped to the next request
  *   (`runCurrent`), zero-time requests in the same instant. What a request costs and does is the
  *   request table's ({@link RequestTable}), not this module's.
- * - The kernel invokes inline, where Quest does: in the timer handler (W2), after a block, or at
- *   the end of an interrupt whose wakeup asked for preemption (W1, `requestInvoke`). The
- *   single-PCPU harness of vcpu-sched invokes once per instant instead; docs/architecture.md
- *   ("Order") says why the two differ.
+ * - The kernel invokes inline ({@link InvokeTiming.Inline}), where Quest does: in the timer
+ *   handler (W2), after a block, or at the end of an interrupt whose wakeup asked for preemption
+ *   (W1, `requestInvoke`). The single-PCPU harness of vcpu-sched invokes once per instant instead;
+ *   vcpu-sched's `Invocation.ts` is the one place that says how and why the two differ. Job
+ *   statistics, segments and preemptions follow the rules both drivers share (vcpu-sched `Jobs.ts`).
  *
  * Invariants:
  * - the scheduler sees only this sandbox's local clock (F18): every time passed to it is
@@ -27,6 +28,7 @@
  *
  * @module
  */
+import { Invocation, Jobs as SchedJobs } from "@qvsim/vcpu-sched"
 import type * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
 import { jobOf } from "./Jobs.ts"
@@ -36,6 +38,8 @@ import { Outcome, type RequestTable } from "./Requests.ts"
 import { ThreadStatus, type Thread } from "./Thread.ts"
 
 export class Dispatch {
+  /** When this driver invokes the scheduler (see vcpu-sched `Invocation.ts`). */
+  readonly invokeTiming = Invocation.InvokeTiming.Inline
   private readonly k: Kernel
   private readonly table: RequestTable
   private readonly maxZeroTimeSteps: number
@@ -85,7 +89,7 @@ export class Dispatch {
     const th = d.thread >= 0 ? p.bySched[d.thread]! : null
     const prev = p.current
     // A started job that could go on loses the core: one preemption.
-    if (prev !== null && prev !== th && prev.jobFirstStartNs >= 0 && prev.status === ThreadStatus.Runnable && prev.jobActive) prev.jobPreemptions++
+    if (prev !== null && prev !== th) prev.job.lostCore(prev.status === ThreadStatus.Runnable)
     p.current = th
     const lifecycle = k.lifecycle
     if (lifecycle.retiring.length > 0) lifecycle.recycleRetired()
@@ -143,10 +147,10 @@ export class Dispatch {
     this.runCurrent(p)
   }
 
-  /** `th` executed on `p` from `th.runStartNs` to `now`: its segment, and its job's first start. */
+  /** `th` executed on `p` from `th.runStartNs` to `now`: its segment, and its job's first start (local ns). */
   private ran(p: Pcpu, th: Thread, now: number): void {
-    if (th.jobFirstStartNs < 0 && th.jobActive && now > th.runStartNs) th.jobFirstStartNs = p.tsc.localNs(th.runStartNs)
-    if (p.schedule !== null) p.schedule.add(th.runStartNs, now, p.currentVcpu, th.tid, jobOf(th))
+    const from = th.runStartNs
+    SchedJobs.accountPiece(th.job, p.schedule, from, now, p.tsc.localNs(from), p.currentVcpu, th.tid, jobOf(th))
   }
 
   /** CPU `th` has executed so far, ns, including the piece running now. */

@@ -19,8 +19,8 @@
  * @module
  */
 import { Simulation } from "@qvsim/sim-core"
+import { IoQueue as SchedIoQueue } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
-import { IntRing } from "../internal/IntRing.ts"
 import type { Kernel } from "./Kernel.ts"
 import type { Pcpu } from "./Pcpu.ts"
 import { BLOCK, beginSyscallEntry, Outcome, type FinishRequest, type RequestTable } from "./Requests.ts"
@@ -29,36 +29,9 @@ import { ThreadStatus, type Thread } from "./Thread.ts"
 /** What a driver's I/O job does once its work is done, with the `arg` it was submitted with. */
 export type IoJobHandler = (k: Kernel, p: Pcpu, arg: number) => void
 
-/** The queue of one I/O VCPU's service thread. */
-export class IoQueue {
-  private readonly work = new IntRing()
-  private readonly kinds = new IntRing()
-  private readonly args = new IntRing()
-  private readonly delays = new IntRing()
-  private readonly waits = new IntRing()
-  curKind = 0
-  curArg = 0
-  curDelay = 0
-  curWait = 0
+/** The queue of one I/O VCPU's service thread (the harness's, vcpu-sched `IoQueue`), with the kernel call that ends a job. */
+export class IoQueue extends SchedIoQueue.IoQueue {
   doneCall: Program.Request = BLOCK
-  get length(): number {
-    return this.work.length
-  }
-  push(work: number, kind: number, arg: number, delay: number, wait: number): void {
-    this.work.push(work)
-    this.kinds.push(kind)
-    this.args.push(arg)
-    this.delays.push(delay)
-    this.waits.push(wait)
-  }
-  /** Takes the next job; returns its work (ns) and keeps the rest in `cur*`. */
-  take(): number {
-    this.curKind = this.kinds.shift()
-    this.curArg = this.args.shift()
-    this.curDelay = this.delays.shift()
-    this.curWait = this.waits.shift()
-    return this.work.shift()
-  }
 }
 
 export class IoService {
@@ -189,7 +162,7 @@ export class IoService {
   startIo(th: Thread, req: Program.Io): Outcome {
     const v = this.vcpuFor(req.classMask)
     if (v < 0) this.k.misuse(th, `an I/O request but the sandbox has no VCPU to serve it`)
-    this.submit(v, th.vcpu, req.workNs, 0, th.tid, req.delayNs, req.wait)
+    this.submit(v, th.vcpu, req.workNs, SchedIoQueue.USER_IO, th.tid, req.delayNs, req.wait)
     if (!req.wait) return Outcome.Done
     th.status = ThreadStatus.IoWait
     return Outcome.Blocked
@@ -200,7 +173,7 @@ export class IoService {
     const k = this.k
     const q = this.queues[v]!
     const kind = q.curKind
-    if (kind !== 0) {
+    if (kind !== SchedIoQueue.USER_IO) {
       this.jobHandlers[kind]!(k, k.pcpus[k.vcpus[v]!.core]!, q.curArg)
       return
     }

@@ -16,44 +16,28 @@
  *
  * @module
  */
+import { Jobs as SchedJobs } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
 import type { Pcpu } from "./Pcpu.ts"
 import { beginSyscallEntry, Outcome, type FinishRequest, type RequestTable } from "./Requests.ts"
 import { ThreadStatus, type Thread } from "./Thread.ts"
 
-/** Per-thread job statistics (periodic threads; responses in the sandbox's local ns). */
-export class JobStats {
+/** Per-thread job statistics (periodic threads; responses in the sandbox's local ns): the shared ones, and the jobs begun. */
+export class JobStats extends SchedJobs.JobStats {
   /** Jobs started (a release taken by `waitJob`). */
   started = 0
-  completed = 0
-  /** Completed after their deadline. */
-  missed = 0
-  maxResponseNs = 0
-  sumResponseNs = 0
 }
 
 /**
- * One job of a periodic thread (`waitJob` releases), times in the sandbox's local ns. The job's
- * deadline is `release + the thread's relative deadline` (its `periodic.deadlineNs`, else its period).
+ * One job of a periodic thread (`waitJob` releases), named by its thread's name, times in the
+ * sandbox's local ns; its number continues across a migration. The job's deadline is
+ * `release + the thread's relative deadline` (its `periodic.deadlineNs`, else its period).
  */
-export interface JobRow {
-  readonly thread: string
-  /** 0-based per thread name (it continues across a migration). */
-  readonly job: number
-  readonly releaseNs: number
-  /** When the job's first CPU work started (-1: not yet). */
-  readonly firstStartNs: number
-  /** When it completed (-1: not by now). */
-  readonly completeNs: number
-  readonly deadlineNs: number
-  /** Times the job lost its core while it could still run (another thread dispatched). */
-  readonly preemptions: number
-}
-
+export type JobRow = SchedJobs.JobRecord<string>
 
 /** The job a thread is executing (for schedule segments), or -1. */
-export const jobOf = (th: Thread): number => (th.jobActive ? th.jobBase + th.stats.started - 1 : -1)
+export const jobOf = (th: Thread): number => (th.job.active ? th.jobBase + th.stats.started - 1 : -1)
 
 export class Jobs {
   private readonly k: Kernel
@@ -71,13 +55,10 @@ export class Jobs {
     const k = this.k
     if (th.periodNs === 0) k.misuse(th, `called waitJob but has no "periodic" option`)
     const local = k.localNow(p)
-    if (th.jobActive) this.complete(th, local)
+    if (th.job.active) this.complete(th, local)
     const r = th.nextReleaseNs
     th.nextReleaseNs = r + th.periodNs
-    th.jobReleaseNs = r
-    th.jobActive = true
-    th.jobFirstStartNs = -1
-    th.jobPreemptions = 0
+    th.job.begin(r)
     th.stats.started++
     if (r <= local) return Outcome.Done
     k.sleepQueue.sleep(p, th, r)
@@ -87,19 +68,10 @@ export class Jobs {
   /** `th`'s active job completes at local time `localNs`. */
   complete(th: Thread, localNs: number): void {
     const s = th.stats
-    const response = localNs - th.jobReleaseNs
-    s.completed++
-    s.sumResponseNs += response
-    if (response > s.maxResponseNs) s.maxResponseNs = response
-    const missed = response > th.deadlineNs
-    if (missed) s.missed++
-    if (this.rows !== null) {
-      this.rows.push({
-        thread: th.name, job: th.jobBase + s.started - 1, releaseNs: th.jobReleaseNs, firstStartNs: th.jobFirstStartNs,
-        completeNs: localNs, deadlineNs: th.jobReleaseNs + th.deadlineNs, preemptions: th.jobPreemptions,
-      })
-    }
-    th.jobActive = false
+    const response = localNs - th.job.releaseNs
+    const missed = s.complete(response, th.deadlineNs)
+    if (this.rows !== null) this.rows.push(SchedJobs.recordOf(th.name, th.jobBase + s.started - 1, th.job, localNs, th.deadlineNs))
+    th.job.end()
     this.k.trace.job(th.tid, s.completed - 1, response, missed ? 1 : 0)
   }
 
@@ -110,9 +82,7 @@ export class Jobs {
     for (const th of k.threads) {
       if (th.periodNs === 0 || th.status === ThreadStatus.Migrated || th.status === ThreadStatus.Detached) continue
       const taken = th.jobBase + th.stats.started
-      if (th.jobActive) {
-        out.push({ thread: th.name, job: taken - 1, releaseNs: th.jobReleaseNs, firstStartNs: th.jobFirstStartNs, completeNs: -1, deadlineNs: th.jobReleaseNs + th.deadlineNs, preemptions: th.jobPreemptions })
-      }
+      if (th.job.active) out.push(SchedJobs.recordOf(th.name, taken - 1, th.job, -1, th.deadlineNs))
       if (th.status === ThreadStatus.Exited) continue
       const released = th.releasedBy(k.localNow(th.pcpu))
       for (let j = taken; j < released; j++) {

@@ -76,7 +76,7 @@ export class Processes {
   exit(th: Thread, code: number): void {
     if (th.status === ThreadStatus.Exited) return
     const k = this.k
-    if (th.jobActive) k.jobs.complete(th, k.localNow(th.pcpu))
+    if (th.job.active) k.jobs.complete(th, k.localNow(th.pcpu))
     th.status = ThreadStatus.Exited
     th.exitCode = code
     th.remainingNs = 0

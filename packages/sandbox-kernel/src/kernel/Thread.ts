@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { Jobs as SchedJobs } from "@qvsim/vcpu-sched"
 import type * as Program from "../Program.ts"
 import { JobStats } from "./Jobs.ts"
 import type { Pcpu } from "./Pcpu.ts"
@@ -89,11 +90,8 @@ export class Thread {
   deadlineNs = Infinity
   firstReleaseNs = 0
   nextReleaseNs = 0
-  jobActive = false
-  jobReleaseNs = 0
-  /** The active job's first CPU work (local ns, -1: not yet) and its preemptions. */
-  jobFirstStartNs = -1
-  jobPreemptions = 0
+  /** The job in progress (local ns): release, first CPU work, preemptions. */
+  readonly job = new SchedJobs.CurrentJob()
   /** Jobs of this thread taken before it migrated here (job numbers continue from it). */
   jobBase = 0
   readonly stats = new JobStats()

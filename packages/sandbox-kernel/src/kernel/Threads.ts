@@ -106,13 +106,10 @@ export class ThreadLifecycle {
     if (from.periodNs > 0) {
       th.firstReleaseNs = from.firstReleaseNs + shiftNs
       th.nextReleaseNs = from.nextReleaseNs + shiftNs
-      th.jobActive = from.jobActive
-      th.jobReleaseNs = from.jobReleaseNs + shiftNs
-      th.jobFirstStartNs = from.jobFirstStartNs < 0 ? -1 : from.jobFirstStartNs + shiftNs
-      th.jobPreemptions = from.jobPreemptions
+      th.job.adopt(from.job, shiftNs)
       // The active job is finished (and counted) here; the earlier ones stay the source's.
-      th.jobBase = from.jobBase + from.stats.started - (from.jobActive ? 1 : 0)
-      th.stats.started = from.jobActive ? 1 : 0
+      th.jobBase = from.jobBase + from.stats.started - (from.job.active ? 1 : 0)
+      th.stats.started = from.job.active ? 1 : 0
     }
     th.status = ThreadStatus.Runnable
     this.schedWake(th.pcpu, th)

@@ -1,0 +1,137 @@
+/**
+ * A thread of the single-PCPU {@link Harness} as it runs: its compiled job program (compute, sleep
+ * and I/O steps with their ranges), its arrival process, the releases it has not started, the job
+ * it executes ({@link CurrentJob}) and its statistics; an I/O VCPU's service thread also holds its
+ * {@link IoQueue}.
+ *
+ * Invariants:
+ * - `releases` and `jobNos` have the same length and are in release order;
+ * - `status === COMPUTE` exactly while the thread has CPU work (`remainingNs > 0`, or a step that
+ *   just ended at this instant), and then its `job` is active;
+ * - its random draws come only from the streams `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
+ *
+ * NOTE: hot path: one reused record per thread, integer codes for step kinds, states and arrival
+ * kinds (no object per step or per job).
+ *
+ * @module
+ */
+import type { Rng, Simulation } from "@qvsim/sim-core"
+import { Ring } from "./internal/Ring.ts"
+import { IoQueue } from "./IoQueue.ts"
+import { CurrentJob, JobStats } from "./Jobs.ts"
+import type { Range, Step, ThreadSpec } from "./Workload.ts"
+
+/** Per-thread job statistics of the harness: the shared ones, and the releases (declared threads). */
+export class ThreadStats extends JobStats {
+  /** Jobs released (declared threads; I/O service threads count only completions). */
+  released = 0
+}
+
+export const STEP_COMPUTE = 0, STEP_SLEEP = 1, STEP_IO = 2
+
+/** One step of a job program, its ranges compiled to numbers. */
+export class CompiledStep {
+  kind = STEP_COMPUTE
+  lo = 0
+  hi = 0
+  ioVcpu = -1
+  delayLo = 0
+  delayHi = 0
+  wait = true
+  probability = 1
+}
+
+/** Thread states: no job (or between jobs), computing, sleeping, waiting for an I/O completion. */
+export const IDLE = 0, COMPUTE = 1, SLEEP = 2, IOWAIT = 3
+export const ARR_NONE = 0, ARR_PERIODIC = 1, ARR_SPORADIC = 2, ARR_POISSON = 3, ARR_EXPLICIT = 4
+
+export class HarnessThread {
+  readonly index: number
+  readonly vcpu: number
+  readonly service: boolean
+  readonly program: CompiledStep[]
+  readonly jobPrograms: CompiledStep[][]
+  /** Releases not started yet, and their job numbers. */
+  readonly releases = new Ring()
+  readonly jobNos = new Ring()
+  /** Service threads: the I/O jobs handed to their VCPU (null for declared threads). */
+  readonly io: IoQueue | null
+  status = IDLE
+  curProgram: CompiledStep[] | null = null
+  stepIdx = 0
+  remainingNs = 0
+  curJobNo = 0
+  /** The job in progress: release, first start, preemptions. */
+  readonly job = new CurrentJob()
+  nextJobNo = 0
+  arrKind = ARR_NONE
+  arrA = 0
+  arrB = 0
+  arrIdx = 0
+  arrTimes: readonly number[] = []
+  /** Relative deadline of its jobs, ns (Infinity: I/O service threads). */
+  readonly deadlineNs: number
+  readonly rngArrivals: Rng.RngStream
+  readonly rngJob: Rng.RngStream
+  readonly stats = new ThreadStats()
+
+  constructor(index: number, vcpu: number, service: boolean, program: CompiledStep[], jobPrograms: CompiledStep[][], deadlineNs: number, sim: Simulation.Simulation, pcpu: number) {
+    this.index = index
+    this.vcpu = vcpu
+    this.service = service
+    this.io = service ? new IoQueue() : null
+    this.program = program
+    this.jobPrograms = jobPrograms
+    this.deadlineNs = deadlineNs
+    this.rngArrivals = sim.rng(`harness/pcpu${pcpu}/thread${index}/arrivals`)
+    this.rngJob = sim.rng(`harness/pcpu${pcpu}/thread${index}/job`)
+  }
+
+  /** Sets the arrival process of a declared thread. */
+  arrivals(a: ThreadSpec["arrivals"]): void {
+    switch (a.kind) {
+      case "periodic": this.arrKind = ARR_PERIODIC; this.arrA = a.periodNs; this.arrB = a.offsetNs ?? 0; break
+      case "sporadic": this.arrKind = ARR_SPORADIC; this.arrA = a.minInterArrivalNs; this.arrB = a.maxExtraNs ?? 0; break
+      case "poisson": this.arrKind = ARR_POISSON; this.arrA = a.meanInterArrivalNs; break
+      case "explicit": this.arrKind = ARR_EXPLICIT; this.arrTimes = a.releasesNs; break
+    }
+  }
+
+  /** The release after one at `nowNs` (-1: none); draws from the arrivals stream when the process is random. */
+  nextReleaseAfter(nowNs: number): number {
+    switch (this.arrKind) {
+      case ARR_PERIODIC: return nowNs + this.arrA
+      case ARR_SPORADIC: return nowNs + this.arrA + (this.arrB > 0 ? this.rngArrivals.int(0, this.arrB) : 0)
+      case ARR_POISSON: return nowNs + this.rngArrivals.exponentialNs(this.arrA)
+      case ARR_EXPLICIT: this.arrIdx++; return this.arrIdx < this.arrTimes.length ? this.arrTimes[this.arrIdx]! : -1
+    }
+    return -1
+  }
+}
+
+/** An integer in `[lo, hi]`: no draw when the range is a single value. */
+export const draw = (rng: Rng.RngStream, lo: number, hi: number): number => (lo === hi ? lo : rng.int(lo, hi))
+const lo = (r: Range): number => (typeof r === "number" ? r : r[0])
+const hi = (r: Range): number => (typeof r === "number" ? r : r[1])
+
+/** A job program's steps, compiled. */
+export const compile = (steps: readonly Step[]): CompiledStep[] =>
+  steps.map((s) => {
+    const c = new CompiledStep()
+    if ("compute" in s) {
+      c.kind = STEP_COMPUTE
+      c.lo = lo(s.compute); c.hi = hi(s.compute)
+    } else if ("sleep" in s) {
+      c.kind = STEP_SLEEP
+      c.lo = lo(s.sleep); c.hi = hi(s.sleep)
+    } else {
+      c.kind = STEP_IO
+      c.ioVcpu = s.io.vcpu
+      c.lo = lo(s.io.work); c.hi = hi(s.io.work)
+      c.delayLo = s.io.delay === undefined ? 0 : lo(s.io.delay)
+      c.delayHi = s.io.delay === undefined ? 0 : hi(s.io.delay)
+      c.wait = s.io.wait ?? true
+      c.probability = s.io.probability ?? 1
+    }
+    return c
+  })
