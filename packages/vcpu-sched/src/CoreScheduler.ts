@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Decision, MainVcpuParams, ThreadState } from "./PcpuScheduler.ts"
+import type { Decision, MainVcpuParams, ThreadState } from "./Decision.ts"
 import type { Vcpu } from "./Vcpu.ts"
 
 /** What a kernel reads of a scheduling group (a VCPU, or a fair scheduler's weight class). */

@@ -40,7 +40,7 @@
  */
 import type { CoreScheduler, GroupView } from "./CoreScheduler.ts"
 import { resolveOptions, type SchedulerOptions } from "./Options.ts"
-import { Decision, ThreadState } from "./PcpuScheduler.ts"
+import { Decision, ThreadState } from "./Decision.ts"
 import { VcpuError } from "./Vcpu.ts"
 
 /** The weight of nice 0 (`NICE_0_LOAD`). */

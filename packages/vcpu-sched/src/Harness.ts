@@ -11,7 +11,8 @@
  * releases, completions and expiries of an instant — also those a computation ending at that
  * instant causes (a device completing with no delay, a zero sleep) — are applied before the
  * scheduler runs. Job statistics, segments and the I/O service queues are the ones the kernel
- * uses too (`Jobs.ts`, `IoQueue.ts`); the threads' runtime records are in `HarnessThread.ts`.
+ * uses too (`Jobs.ts`, `IoQueue.ts`); the threads' runtime records are in `HarnessThread.ts`, what they do between decisions
+ * (job programs, I/O service, job records) in `HarnessPrograms.ts`, the options in `HarnessOptions.ts`.
  *
  * Invariants:
  * - at most one invocation event is pending; a preempting wakeup (W1) moves it to `now`, so the
@@ -29,57 +30,20 @@
  * @module
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import { COMPUTE, compile, draw, HarnessThread, IDLE, IOWAIT, SLEEP, STEP_COMPUTE, STEP_SLEEP, type ThreadStats } from "./HarnessThread.ts"
+import type { HarnessOptions } from "./HarnessOptions.ts"
+import { HarnessPrograms, type JobTrace } from "./HarnessPrograms.ts"
+import { COMPUTE, compile, HarnessThread, IDLE, type ThreadStats } from "./HarnessThread.ts"
 import { attach } from "./Invariants.ts"
 import { COMPUTE_END_PRIORITY, INVOKE_PRIORITY, InvokeTiming } from "./Invocation.ts"
-import { USER_IO } from "./IoQueue.ts"
-import { accountPiece, recordOf, type JobRecord } from "./Jobs.ts"
+import { accountPiece, type JobRecord } from "./Jobs.ts"
 import { PcpuScheduler, type Decision } from "./PcpuScheduler.ts"
 import { Schedule } from "./Schedule.ts"
-import type { Vcpu } from "./Vcpu.ts"
 import { relativeDeadline, validate, type PcpuSpec, type ThreadSpec } from "./Workload.ts"
 
 export { COMPUTE_END_PRIORITY, INVOKE_PRIORITY } from "./Invocation.ts"
 export { ThreadStats } from "./HarnessThread.ts"
+export type { HarnessOptions } from "./HarnessOptions.ts"
 export type { JobRecord } from "./Jobs.ts"
-
-export interface HarnessOptions {
-  /** Run seed (default 1). */
-  readonly seed?: number
-  /** Record executed segments in `schedule` (default true). */
-  readonly recordSchedule?: boolean
-  /** Keep one {@link JobRecord} per completed job in `jobs` (declared threads) and `ioJobs` (I/O requests) (default false). */
-  readonly recordJobs?: boolean
-  /** Recorded segments end where a thread's job ends (one job per segment, `qvsim run --schedule`; default false). */
-  readonly segmentsByJob?: boolean
-  /**
-   * Check the scheduling invariants (F1–F3, F7, F9, F10, W1; see `Invariants.ts`) at every wakeup
-   * and invocation; a violation throws a sim-core `SimulationError` naming the PCPU and the VCPU
-   * (default false: no cost).
-   */
-  readonly checkInvariants?: boolean
-  /** Emit trace records (`sched.dispatch`, `job.release`, `job.complete`) through sim-core (default false). */
-  readonly trace?: boolean
-  /** PCPU number written in segments (default 0). */
-  readonly pcpu?: number
-  /** Called after every scheduler invocation (property tests). */
-  readonly onInvoke?: (harness: Harness, nowNs: number) => void
-  /** Build a VCPU yourself (tests inject broken variants); return undefined for the default. */
-  readonly makeVcpu?: (index: number, spec: PcpuSpec["vcpus"][number], sched: PcpuScheduler) => Vcpu | undefined
-  /** Use this scheduler instead of a new one (tests inject broken variants); it must be empty. */
-  readonly scheduler?: PcpuScheduler
-  /**
-   * Top-half cost of each I/O completion interrupt, ns (default 0). The interrupted thread makes no
-   * progress meanwhile, yet its VCPU is charged (S1 charges wall time): the accounting detail of
-   * §C.1. A dispatch during a top half starts when it ends.
-   */
-  readonly irqTopHalfNs?: number
-  /**
-   * Run on this simulation instead of a new one (several PCPUs in one run, one trace). Then drive
-   * it with `sim.run(...)` and call {@link Harness.flush} at the end; `seed` is ignored.
-   */
-  readonly sim?: Simulation.Simulation
-}
 
 export class Harness {
   /** When this driver invokes the scheduler (see `Invocation.ts`). */
@@ -91,9 +55,9 @@ export class Harness {
   readonly spec: PcpuSpec
   readonly schedule: Schedule
   /** Completed jobs of the declared threads (`recordJobs`). */
-  readonly jobs: JobRecord[] = []
+  readonly jobs: JobRecord[]
   /** Completed I/O requests of the I/O VCPUs' service threads (`recordJobs`). */
-  readonly ioJobs: JobRecord[] = []
+  readonly ioJobs: JobRecord[]
   /** Thread ids of the declared threads are `0..threads.length-1`; I/O service threads follow. */
   readonly serviceThreadOf: number[] = []
   /** Largest gap between consecutive invocations seen, ns (F10). */
@@ -103,13 +67,12 @@ export class Harness {
   private readonly threads: HarnessThread[] = []
   /** `schedule` when segments are recorded, else null. */
   private readonly recorded: Schedule | null
-  private readonly recordJobs: boolean
+  /** The threads' programs, job completions and records. */
+  private readonly programs: HarnessPrograms
   private readonly traceOn: boolean
   private readonly onInvoke: ((harness: Harness, nowNs: number) => void) | undefined
   private readonly hRelease: number
   private readonly hStep: number
-  private readonly hWake: number
-  private readonly hIoDone: number
   private readonly hInvoke: number
   // invocation event
   private invokeHandle = -1
@@ -131,7 +94,6 @@ export class Harness {
   // trace
   private readonly kDispatch: Trace.RecordKind | null = null
   private readonly kRelease: Trace.RecordKind | null = null
-  private readonly kComplete: Trace.RecordKind | null = null
   private readonly subject: Trace.Subject | null = null
 
   constructor(spec: PcpuSpec, options: HarnessOptions = {}) {
@@ -143,7 +105,6 @@ export class Harness {
     if (this.sched.vcpus.length !== 0) throw new RangeError("Harness: the injected scheduler must be empty")
     this.schedule = new Schedule(this.pcpu, options.segmentsByJob ?? false)
     this.recorded = (options.recordSchedule ?? true) ? this.schedule : null
-    this.recordJobs = options.recordJobs ?? false
     this.traceOn = options.trace ?? false
     this.onInvoke = options.onInvoke
     this.irqNs = options.irqTopHalfNs ?? 0
@@ -171,15 +132,20 @@ export class Harness {
     }
     this.hRelease = sim.register("harness.release", (a0) => this.onRelease(a0))
     this.hStep = sim.register("harness.computeDone", (a0) => this.onComputeDone(a0))
-    this.hWake = sim.register("harness.wake", (a0) => this.onWake(a0))
-    this.hIoDone = sim.register("harness.ioDone", (a0, a1) => this.onIoDone(a0, a1))
+    const hWake = sim.register("harness.wake", (a0) => this.onWake(a0))
+    const hIoDone = sim.register("harness.ioDone", (a0, a1) => this.onIoDone(a0, a1))
     this.hInvoke = sim.register("harness.invoke", () => this.onInvokeEvent())
+    let jobTrace: JobTrace | null = null
     if (this.traceOn) {
       this.kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
       this.kRelease = sim.trace.kind("job.release", ["thread", "job"])
-      this.kComplete = sim.trace.kind("job.complete", ["thread", "job", "response"])
+      const kComplete = sim.trace.kind("job.complete", ["thread", "job", "response"])
       this.subject = sim.trace.subject(`pcpu${this.pcpu}`, this.pcpu)
+      jobTrace = { kComplete, subject: this.subject }
     }
+    this.programs = new HarnessPrograms(sim, sched, this.threads, this.serviceThreadOf, options.recordJobs ?? false, jobTrace, (now) => this.wantInvoke(now), hWake, hIoDone)
+    this.jobs = this.programs.jobs
+    this.ioJobs = this.programs.ioJobs
     // First releases, then a first invocation at 0 (the scheduler starts with the PCPU).
     for (const t of this.threads) if (!t.service) this.scheduleFirstRelease(t)
     this.invokeHandle = sim.at(0, INVOKE_PRIORITY, this.hInvoke)
@@ -225,19 +191,7 @@ export class Harness {
 
   /** Jobs released but not completed by now (in progress first, then queued), with `completeNs = -1`. */
   unfinishedJobs(): JobRecord[] {
-    const out: JobRecord[] = []
-    for (const t of this.threads) {
-      if (t.service) {
-        if (t.status === COMPUTE) out.push(recordOf(t.index, t.stats.completed, t.job, -1, Infinity))
-        continue
-      }
-      if (t.curProgram !== null) out.push(recordOf(t.index, t.curJobNo, t.job, -1, t.deadlineNs))
-      for (let i = 0; i < t.releases.length; i++) {
-        const r = t.releases.at(i)
-        out.push({ thread: t.index, job: t.jobNos.at(i), releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + t.deadlineNs, preemptions: 0 })
-      }
-    }
-    return out
+    return this.programs.unfinishedJobs()
   }
 
   /** Whether thread `thread` currently has work it could run (its VCPU has "pending work"). */
@@ -342,9 +296,9 @@ export class Harness {
 
   /** The running thread finished a computation step at `now`: advance its program. */
   private afterCompute(t: HarnessThread, now: number): void {
-    if (t.service) this.finishIoJob(t, now)
-    else t.stepIdx++
-    if (this.advance(t, now)) {
+    const programs = this.programs
+    programs.stepDone(t, now)
+    if (programs.advance(t, now)) {
       // Still computing: post its end if it falls before the timer (invocations account for the rest).
       if (!this.inInvoke) this.postComputeEnd(t, now)
     } else {
@@ -356,7 +310,7 @@ export class Harness {
 
   /** A blocked thread may continue (new job, sleep over, I/O done): run its program, wake it if it computes. */
   private resume(t: HarnessThread, now: number): void {
-    if (this.advance(t, now)) this.wake(t.index, now)
+    if (this.programs.advance(t, now)) this.wake(t.index, now)
   }
 
   private wake(th: number, now: number): void {
@@ -366,96 +320,6 @@ export class Harness {
   private wantInvoke(now: number): void {
     if (this.preemptWantedNs < 0) this.preemptWantedNs = now
     this.requestInvoke()
-  }
-
-  /**
-   * Runs `t`'s program from its current step until it must compute (returns true, `remainingNs` set)
-   * or block (returns false: idle, sleeping or waiting for I/O).
-   */
-  private advance(t: HarnessThread, now: number): boolean {
-    if (t.service) return this.nextIoJob(t)
-    for (;;) {
-      let prog = t.curProgram
-      if (prog === null) {
-        if (t.releases.length === 0) {
-          t.status = IDLE
-          return false
-        }
-        t.job.begin(t.releases.shift())
-        t.curJobNo = t.jobNos.shift()
-        prog = t.curJobNo < t.jobPrograms.length ? t.jobPrograms[t.curJobNo]! : t.program
-        t.curProgram = prog
-        t.stepIdx = 0
-      }
-      if (t.stepIdx >= prog.length) {
-        this.completeJob(t, now)
-        continue
-      }
-      const step = prog[t.stepIdx]!
-      if (step.kind === STEP_COMPUTE) {
-        const d = draw(t.rngJob, step.lo, step.hi)
-        if (d === 0) { t.stepIdx++; continue }
-        t.remainingNs = d
-        t.status = COMPUTE
-        return true
-      }
-      if (step.kind === STEP_SLEEP) {
-        const d = draw(t.rngJob, step.lo, step.hi)
-        t.status = SLEEP
-        this.sim.at(now + d, Simulation.EventClass.Timer, this.hWake, t.index)
-        return false
-      }
-      // STEP_IO
-      if (step.probability < 1 && !(t.rngJob.float() < step.probability)) { t.stepIdx++; continue }
-      const work = draw(t.rngJob, step.lo, step.hi)
-      const delay = draw(t.rngJob, step.delayLo, step.delayHi)
-      const svc = this.threads[this.serviceThreadOf[step.ioVcpu]!]!
-      svc.io!.push(work, USER_IO, t.index, delay, step.wait ? 1 : 0)
-      if (svc.status === IDLE) this.nextIoJob(svc) // may complete a zero-work request at once
-      if (svc.status === COMPUTE && this.sched.requestIo(step.ioVcpu, this.sched.vcpus[t.vcpu]!.periodNs, svc.index, now)) this.wantInvoke(now)
-      if (step.wait) {
-        t.status = IOWAIT
-        return false
-      }
-      t.stepIdx++
-    }
-  }
-
-  private completeJob(t: HarnessThread, now: number): void {
-    const response = now - t.job.releaseNs
-    t.stats.complete(response, t.deadlineNs)
-    if (this.recordJobs) this.jobs.push(recordOf(t.index, t.curJobNo, t.job, now, t.deadlineNs))
-    if (this.traceOn) this.sim.trace.emit(this.kComplete!, this.subject!, t.index, t.curJobNo, response)
-    t.job.end()
-    t.curProgram = null
-  }
-
-  /** Service thread: take the next I/O job if any (true = computing). */
-  private nextIoJob(t: HarnessThread): boolean {
-    if (t.status === COMPUTE && t.remainingNs > 0) return true
-    const q = t.io!
-    if (q.length === 0) {
-      t.status = IDLE
-      return false
-    }
-    t.remainingNs = q.take()
-    t.job.begin(this.sim.now)
-    t.status = COMPUTE
-    if (t.remainingNs === 0) {
-      this.finishIoJob(t, this.sim.now)
-      return this.nextIoJob(t)
-    }
-    return true
-  }
-
-  private finishIoJob(t: HarnessThread, now: number): void {
-    if (this.recordJobs) this.ioJobs.push(recordOf(t.index, t.stats.completed, t.job, now, Infinity))
-    // An I/O job has no deadline: only its completion is counted.
-    t.stats.completed++
-    t.job.end()
-    t.remainingNs = 0
-    const q = t.io!
-    this.sim.at(now + q.curDelay, Simulation.EventClass.Device, this.hIoDone, q.curArg, q.curWait)
   }
 
   // ---------------------------------------------------------------- scheduler glue

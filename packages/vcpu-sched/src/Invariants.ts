@@ -50,7 +50,8 @@
  */
 import { IoVcpu, checkInvariants as checkIo } from "./IoVcpu.ts"
 import * as Policy from "./Policy.ts"
-import { ThreadState, type Decision, type PcpuScheduler, type SchedulerObserver } from "./PcpuScheduler.ts"
+import { ThreadState, type Decision, type SchedulerObserver } from "./Decision.ts"
+import type { PcpuScheduler } from "./PcpuScheduler.ts"
 import { VcpuError } from "./Vcpu.ts"
 
 /** Where the checker runs: how to report, and what it needs to know about the PCPU's time. */

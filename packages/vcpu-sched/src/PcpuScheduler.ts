@@ -26,7 +26,8 @@
  * - An {@link SchedulerObserver} (`observer`, null by default) sees every wakeup and invocation:
  *   the invariant checker (`Invariants.ts`) hangs there, so checking costs nothing when off.
  *
- * Protocol for the caller (kernel or harness), all times integer ns, never decreasing:
+ * Protocol for the caller (kernel or harness; its records are in `Decision.ts`), all times integer
+ * ns, never decreasing:
  * - `wakeup(thread, now)` when a thread becomes runnable; if it returns true, call `invoke(now)`
  *   before letting time advance (W1 preemption; F9);
  * - `block(thread, now)` when the running thread stops being runnable, then `invoke(now)`;
@@ -35,81 +36,22 @@
  *
  * @module
  */
+import type { CoreScheduler } from "./CoreScheduler.ts"
+import { Decision, ThreadState, type MainVcpuParams, type SchedulerObserver } from "./Decision.ts"
 import { IoVcpu } from "./IoVcpu.ts"
 import { resolveOptions, type SchedulerOptions, type SchedulerOptionsInput } from "./Options.ts"
 import * as Policy from "./Policy.ts"
 import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
-import type { CoreScheduler } from "./CoreScheduler.ts"
+import { VcpuSlot } from "./VcpuSlot.ts"
 
-/** What a Main VCPU may name beyond `(C, T)`: its policy (default: the option `policy`) and relative deadline (default `T`). */
-export interface MainVcpuParams {
-  readonly policy?: string | undefined
-  readonly deadlineNs?: number | undefined
-}
-
-/** Thread states as the scheduler sees them. */
-export const ThreadState = {
-  /** Not runnable, not running. */
-  Blocked: 0,
-  /** Runnable, in its VCPU's queue. */
-  Queued: 1,
-  /** The PCPU's current thread, runnable. */
-  Running: 2,
-  /** The PCPU's current thread, blocked since the last invocation (the next `invoke` retires it). */
-  RunningBlocked: 3,
-} as const
-export type ThreadState = (typeof ThreadState)[keyof typeof ThreadState]
-
-/** The answer of `invoke`. One record per scheduler, reused: read it before the next call. */
-export class Decision {
-  /** Chosen VCPU index, or -1 when the PCPU idles. */
-  vcpu = -1
-  /** Chosen thread id, or -1 when the PCPU idles. */
-  thread = -1
-  /** When the thread starts executing: the invocation time plus `schedOverheadNs`, ns. */
-  runFromNs = 0
-  /** When the one-shot timer must fire (the next invocation at the latest), ns; `Infinity` = no timer. */
-  timerAtNs = Infinity
-  /** The chosen VCPU's budget `b` at dispatch, ns (0 when idle or in the background band). */
-  budgetNs = 0
-  /** True when the chosen VCPU runs in the I/O background band (`ioBackground: 'belowAll'`, uncharged). */
-  background = false
-  /** True when the timer fires because the budget runs out (δ was added). */
-  budgetLimited = false
-}
-
-/**
- * Sees the scheduler after every `wakeup` (also the one `requestIo` makes) and every `invoke`,
- * before the caller acts on the answer. Must not change the scheduler's state.
- */
-export interface SchedulerObserver {
-  afterWakeup(sched: PcpuScheduler, thread: number, nowNs: number, preempt: boolean): void
-  afterInvoke(sched: PcpuScheduler, nowNs: number, decision: Decision): void
-}
-
-/** Per-VCPU scheduler bookkeeping (not the budget policy). */
-class Slot {
-  readonly vcpu: Vcpu
-  inR = false
-  /** Ring buffer of queued thread ids. */
-  queue: Int32Array = new Int32Array(4)
-  qHead = 0
-  qLen = 0
-  /** The thread the VCPU dispatched last (round-robin), or -1. */
-  lastThread = -1
-  /** What is left of `lastThread`'s quantum, ns of this VCPU's execution. */
-  quantumLeftNs = 0
-  threads = 0
-  constructor(vcpu: Vcpu) {
-    this.vcpu = vcpu
-  }
-}
+export { Decision, ThreadState, type MainVcpuParams, type SchedulerObserver } from "./Decision.ts"
+export { checkDispatch } from "./DispatchCheck.ts"
 
 export class PcpuScheduler implements CoreScheduler {
   readonly options: SchedulerOptions
   /** The budget policies, by VCPU index. */
   readonly vcpus: Vcpu[] = []
-  private readonly slots: Slot[] = []
+  private readonly slots: VcpuSlot[] = []
   /** `R`: runnable VCPU indices in list order; entries `[0, rCount)`. */
   private rList = new Int32Array(8)
   private rCount = 0
@@ -174,7 +116,7 @@ export class PcpuScheduler implements CoreScheduler {
   addVcpu(vcpu: Vcpu): number {
     if (vcpu.rule !== this.options.priority) throw new VcpuError(`PcpuScheduler.addVcpu: the VCPU computes its priority for '${vcpu.rule}', the PCPU orders by '${this.options.priority}'`)
     this.vcpus.push(vcpu)
-    this.slots.push(new Slot(vcpu))
+    this.slots.push(new VcpuSlot(vcpu))
     if (this.vcpus.length > this.rList.length) {
       const grown = new Int32Array(this.rList.length * 2)
       grown.set(this.rList)
@@ -187,13 +129,7 @@ export class PcpuScheduler implements CoreScheduler {
   addThread(vcpu: number): number {
     const slot = this.slots[vcpu]
     if (slot === undefined) throw new VcpuError(`PcpuScheduler.addThread: no VCPU ${vcpu}`)
-    slot.threads++
-    if (slot.threads > slot.queue.length) {
-      const grown = new Int32Array(slot.queue.length * 2)
-      for (let i = 0; i < slot.qLen; i++) grown[i] = slot.queue[(slot.qHead + i) % slot.queue.length]!
-      slot.queue = grown
-      slot.qHead = 0
-    }
+    slot.addThread()
     this.threadVcpu.push(vcpu)
     this.threadState.push(ThreadState.Blocked)
     return this.threadVcpu.length - 1
@@ -241,10 +177,7 @@ export class PcpuScheduler implements CoreScheduler {
 
   /** Queued threads of VCPU `v`, head first (allocates). */
   queuedThreads(v: number): number[] {
-    const s = this.slots[v]!
-    const out: number[] = []
-    for (let i = 0; i < s.qLen; i++) out.push(s.queue[(s.qHead + i) % s.queue.length]!)
-    return out
+    return this.slots[v]!.queued()
   }
 
   /**
@@ -433,46 +366,29 @@ export class PcpuScheduler implements CoreScheduler {
   }
 
   /** S3 round-robin: keep the last thread while its quantum lasts and it is queued, else the head. */
-  private pickThread(slot: Slot): number {
+  private pickThread(slot: VcpuSlot): number {
     const last = slot.lastThread
     if (last >= 0 && slot.quantumLeftNs > 0 && this.threadState[last] === ThreadState.Queued) {
-      this.removeQueued(slot, last)
+      slot.remove(last)
       return last
     }
-    const q = slot.queue
-    const th = q[slot.qHead]!
-    slot.qHead = slot.qHead + 1 === q.length ? 0 : slot.qHead + 1
-    slot.qLen--
+    const th = slot.shift()
     slot.lastThread = th
     slot.quantumLeftNs = this.quantumNs
     return th
   }
 
-  private enqueue(slot: Slot, thread: number): void {
-    const q = slot.queue
-    let i = slot.qHead + slot.qLen
-    if (i >= q.length) i -= q.length
-    q[i] = thread
-    slot.qLen++
+  private enqueue(slot: VcpuSlot, thread: number): void {
+    slot.push(thread)
     this.threadState[thread] = ThreadState.Queued
   }
 
-  /** Removes a queued thread; it is at the tail in the common case (just re-queued by W2). */
-  private removeQueued(slot: Slot, thread: number): void {
-    const q = slot.queue, n = q.length
-    let pos = slot.qLen - 1
-    while (pos >= 0 && q[(slot.qHead + pos) % n] !== thread) pos--
-    if (pos < 0) throw new VcpuError(`PcpuScheduler: thread ${thread} is not queued`)
-    for (let j = pos; j < slot.qLen - 1; j++) q[(slot.qHead + j) % n] = q[(slot.qHead + j + 1) % n]!
-    slot.qLen--
-  }
-
-  private appendR(v: number, slot: Slot): void {
+  private appendR(v: number, slot: VcpuSlot): void {
     this.rList[this.rCount++] = v
     slot.inR = true
   }
 
-  private removeR(v: number, slot: Slot): void {
+  private removeR(v: number, slot: VcpuSlot): void {
     const r = this.rList
     const n = this.rCount - 1
     let i = 0
@@ -482,33 +398,4 @@ export class PcpuScheduler implements CoreScheduler {
     this.rCount = n
     slot.inR = false
   }
-}
-
-/**
- * F2 and F3 right after an `invoke` at `nowNs` (uses `peekBudget`, changes nothing): a dispatched
- * VCPU had `b > 0` and no runnable VCPU with budget has a strictly smaller period (nor, with
- * `ties: 'declaration'`, an equal period and a smaller index); an idle PCPU
- * (or one running the background band) has no runnable VCPU with budget. `null` when both hold.
- */
-export const checkDispatch = (sched: PcpuScheduler, nowNs: number): string | null => {
-  const d = sched.decision
-  const r = sched.runnableList()
-  if (d.vcpu >= 0 && !d.background) {
-    if (!(d.budgetNs > 0)) return `F2: VCPU ${d.vcpu} dispatched with b = ${d.budgetNs}`
-    const t = sched.vcpus[d.vcpu]!.priority
-    for (const v of r) {
-      if (v === d.vcpu) continue
-      const other = sched.vcpus[v]!
-      const better = other.priority < t || (sched.options.ties === "declaration" && other.priority === t && v < d.vcpu)
-      if (better && other.peekBudget(nowNs) > 0) {
-        return `F2: VCPU ${d.vcpu} (priority ${t}) dispatched while VCPU ${v} (priority ${other.priority}) has b = ${other.peekBudget(nowNs)}`
-      }
-    }
-    return null
-  }
-  for (const v of r) {
-    const b = sched.vcpus[v]!.peekBudget(nowNs)
-    if (b > 0) return `F3: PCPU ${d.background ? "in background" : "idle"} while VCPU ${v} is runnable with b = ${b}`
-  }
-  return null
 }
