@@ -34,6 +34,7 @@ import { SystemKind, smpSchema } from "./smp/SmpOptions.ts"
 import { linuxSchema, type LinuxOptions } from "./Linux.ts"
 import { resolve } from "./Resolve.ts"
 import { SchedulerOptionsDecl } from "./SchedulerDecl.ts"
+import { withOldSpellings } from "./LegacySchema.ts"
 import { Duration, Name, policyEnumOverride, PositiveDuration, SandboxVcpu, SystemThread, type SandboxVcpuInput, type SystemThreadInput } from "./Vocabulary.ts"
 import {
   channelOptionsSchema, int, kernelSchema, monitorSchema, nicSchema, recoverySchema, virtualizationSchema,
@@ -333,5 +334,8 @@ export const parse = (input: SystemInput = {}): SystemConfig => {
   return resolved.config
 }
 
-/** The JSON schema of the configuration (programs appear as "any": they are functions). */
-export const jsonSchema = (): unknown => z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any", override: policyEnumOverride })
+/**
+ * The JSON schema of the configuration (programs appear as "any": they are functions), the
+ * registered policies' names as the enum of every `policy`, the old spellings marked deprecated.
+ */
+export const jsonSchema = (): unknown => withOldSpellings(z.toJSONSchema(systemSchema, { io: "input", unrepresentable: "any", override: policyEnumOverride }))

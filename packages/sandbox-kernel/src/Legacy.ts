@@ -12,6 +12,10 @@
  * | host `target: 0`, channel `between: [0, 1]`, fault `sandbox`/`target`/`into.sandbox`/`into.monitor`, write `sandbox`, `nic.sharers`, `nic.master`, `virtualization.driverDomain` (indices) | sandbox names (`"sandbox0"`, or the sandbox's `name`) |
  * | host `intervalNs`, `floodIntervalNs`, `timeoutNs`, `startNs` | `interval`, `floodInterval`, `timeout`, `start`  |
  * | fault `atNs`, `detectAfterNs`                        | `at`, `detectAfter`                                       |
+ * | `recovery.vcpu: 0`, `nic.bottomHalfRequesterVcpu: 2` (an index in every sandbox) | the VCPU's name (`"main0"`), looked up in each sandbox |
+ *
+ * The last row is kept as written (an index still means the index in each sandbox, whose VCPUs
+ * may be named differently): only the warning, which names the VCPU the index stands for.
  *
  * `scheduler.maxTimerIntervalNs: Infinity` (vcpu-sched's own "off", TypeScript only) is read as
  * `"none"`, without a deprecation.
@@ -180,9 +184,9 @@ const sandbox = (sb: Obj, s: number, poller: boolean, r: Rewrite): Obj => {
   return out
 }
 
-const VCPU_DURATIONS = [["budgetNs", "budget"], ["periodNs", "period"], ["deadlineNs", "deadline"]] as const
-const HOST_DURATIONS = [["intervalNs", "interval"], ["floodIntervalNs", "floodInterval"], ["timeoutNs", "timeout"], ["startNs", "start"]] as const
-const FAULT_DURATIONS = [["atNs", "at"], ["detectAfterNs", "detectAfter"]] as const
+export const VCPU_DURATIONS = [["budgetNs", "budget"], ["periodNs", "period"], ["deadlineNs", "deadline"]] as const
+export const HOST_DURATIONS = [["intervalNs", "interval"], ["floodIntervalNs", "floodInterval"], ["timeoutNs", "timeout"], ["startNs", "start"]] as const
+export const FAULT_DURATIONS = [["atNs", "at"], ["detectAfterNs", "detectAfter"]] as const
 
 /** Maps `f` over the objects of array field `key` of `o` (the same `o` when nothing changes). */
 const eachOf = (o: Obj, key: string, f: (x: Obj, i: number) => Obj): Obj => {
@@ -214,6 +218,17 @@ export const upgrade = (input: unknown): Upgraded => {
     if (isIndex(o["master"])) o = { ...o, master: r.sandbox(o["master"], nameOf, ["nic", "master"]) }
     if (o !== nic) out = { ...out, nic: o }
   }
+  // A VCPU of every sandbox by index: kept (sandboxes may name it differently), with a warning.
+  const vcpuIndex = (value: unknown, key: string, at: PropertyKey[]): void => {
+    if (!isIndex(value)) return
+    const named = [...new Set((given.length > 0 ? given : [{}]).map((sb) => (isObj(sb) ? vcpuNames(sb, false)[value] : undefined)).filter((x) => x !== undefined))]
+    const instead = named.length === 1 ? JSON.stringify(named[0]) : named.length > 1 ? `the VCPU's name (index ${value} is ${named.map((x) => JSON.stringify(x)).join(" or ")})` : "a VCPU's name"
+    r.deprecated(at, `VCPU index (${key})`, `write ${key}: ${instead} (the VCPU's name, looked up in each sandbox) instead of ${value}`)
+  }
+  const nicNow = out["nic"]
+  if (isObj(nicNow)) vcpuIndex(nicNow["bottomHalfRequesterVcpu"], "bottomHalfRequesterVcpu", ["nic", "bottomHalfRequesterVcpu"])
+  const recovery = out["recovery"]
+  if (isObj(recovery)) vcpuIndex(recovery["vcpu"], "vcpu", ["recovery", "vcpu"])
   const virt = out["virtualization"]
   if (isObj(virt) && isIndex(virt["driverDomain"])) out = { ...out, virtualization: { ...virt, driverDomain: r.sandbox(virt["driverDomain"], nameOf, ["virtualization", "driverDomain"]) } }
   out = eachOf(out, "hosts", (h, i) => {

@@ -16,6 +16,7 @@
  */
 import { z } from "zod"
 import { MemoryLayout } from "@qvsim/hardware"
+import { Name } from "./Vocabulary.ts"
 
 /** An integer field ≥ `min` (and ≤ `max`). */
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -23,6 +24,16 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 /** A sandbox index field: 0 .. the machine model's largest (63). */
 export const sandboxIndex = () => int(0, MemoryLayout.MAX_SANDBOXES - 1)
+/**
+ * A VCPU of each sandbox: its name (looked up in every sandbox the option applies to), or —
+ * deprecated — its index in the sandbox's `vcpus` (`Legacy.upgrade` warns).
+ */
+export const vcpuRef = z.union([Name, int(0).meta({ deprecated: true }).describe("deprecated: the VCPU's index in each sandbox; write its name")])
+export type VcpuRef = z.output<typeof vcpuRef>
+
+/** The index of the VCPU `ref` names among `vcpus` (a name: the first with it; an index: itself, if it exists), or -1. */
+export const vcpuIndexOf = (ref: VcpuRef, vcpus: ReadonlyArray<{ readonly name: string }>): number =>
+  typeof ref === "number" ? (ref < vcpus.length ? ref : -1) : vcpus.findIndex((v) => v.name === ref)
 
 /** Kernel costs and quirks. */
 export const kernelSchema = z.strictObject({
@@ -133,10 +144,11 @@ export const nicSchema = z.strictObject({
   /** The master sandbox (initialised the NIC; handles TX completions and acknowledges interrupts). Default the first sharer. */
   master: sandboxIndex().optional(),
   /**
-   * Bottom halves inherit the period of this Main VCPU index of the sandbox (`[SRC]`: the drivers
-   * hard-wire "VCPU #2"); when the sandbox has fewer VCPUs, its first Main VCPU.
+   * Bottom halves inherit the period of this Main VCPU of each sharing sandbox, by name (default:
+   * the sandbox's VCPU #2, `[SRC]`: the drivers hard-wire "VCPU #2"); a sandbox without such a
+   * Main VCPU uses its first Main VCPU. An index is the old spelling (deprecated).
    */
-  bottomHalfRequesterVcpu: int(0).default(2),
+  bottomHalfRequesterVcpu: vcpuRef.default(2),
   /**
    * `[ASSUMED]` Cycles of the RX lock's atomic acquisition (a `lock cmpxchg` on the lock word);
    * when another core held the lock last, its cache line moves too (`costs.remoteLineTransfer`).
@@ -209,8 +221,8 @@ export const recoverySchema = z.strictObject({
   phaseJitter: z.number("must be a number").min(0, "must be ≥ 0").max(1, "must be ≤ 1").default(0.05),
   /** `[ASSUMED]` Cycles of the `channelReinit` phase when a phase list names it without cycles. */
   channelReinitCycles: int(0).default(100_000),
-  /** Main VCPU (index in the sandbox) of the kernel thread running the guest phases (default the first Main VCPU). */
-  vcpu: int(0).optional(),
+  /** The Main VCPU, by name in each recovering sandbox, of the kernel thread running the guest phases (default the first Main VCPU; an index is the old spelling, deprecated). */
+  vcpu: vcpuRef.optional(),
   /**
    * Remote recovery re-targets the NIC's I/O APIC entry: `'replaceSource'` (default: the failed
    * sandbox leaves the destination mask, the target joins it) or `'targetOnly'`.

@@ -31,7 +31,7 @@ import type { FaultHandler, Monitor, MonitorTask } from "./Monitor.ts"
 import type { SharedNicDriver } from "./SharedNicDriver.ts"
 import type { NetStack } from "./NetStack.ts"
 import type { Channels } from "./Channels.ts"
-import type { PhaseName, RecoveryOptions } from "./Options.ts"
+import { vcpuIndexOf, type PhaseName, type RecoveryOptions } from "./Options.ts"
 import type { Faults, RecoveryMode } from "./Faults.ts"
 import * as Program from "./Program.ts"
 import { actOnPhase, type Phase, type PhaseRecord } from "./RecoveryPhases.ts"
@@ -216,7 +216,8 @@ export class Recovery implements FaultHandler {
   spawnGuestPhases(k: Kernel, run: Run, phases: readonly Phase[]): void {
     const self = this
     const rec = run.rec
-    const vcpu = this.options.vcpu ?? k.vcpus.findIndex((v) => v.kind === "main")
+    const given = this.options.vcpu
+    const vcpu = given === undefined ? k.vcpus.findIndex((v) => v.kind === "main") : vcpuIndexOf(given, k.vcpus)
     const program: Program.Program = function* () {
       for (let i = 0; i < phases.length; i++) {
         const ph = phases[i]!

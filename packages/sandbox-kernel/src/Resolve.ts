@@ -18,6 +18,7 @@ import { MAX_PAYLOAD } from "./PrivateChannel.ts"
 import type { Declared, HostConfig, SandboxConfig, SystemConfig, ThreadConfig, VcpuConfig } from "./Config.ts"
 import type { Fault } from "./Faults.ts"
 import * as Job from "./Job.ts"
+import * as Options from "./Options.ts"
 import type { PhaseName } from "./Options.ts"
 import * as Program from "./Program.ts"
 import { checkPhases, resolvePhases } from "./Recovery.ts"
@@ -193,6 +194,11 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
   })
   const master = decl.nic.master === undefined ? sharers[0] ?? 0 : sandboxAt(decl.nic.master, ["nic", "master"])
   if (master >= 0 && sharers.length > 0 && !sharers.includes(master)) add(["nic", "master"], `sandbox ${names[master]} is not a sharer`)
+  // The bottom halves' requester VCPU by name: a sharer without it falls back to its first Main VCPU, but some sharer must have it.
+  const bh = decl.nic.bottomHalfRequesterVcpu
+  if (typeof bh === "string" && !sharers.some((s) => sandboxes[s]?.vcpus.some((v) => v.name === bh && v.kind === "main"))) {
+    add(["nic", "bottomHalfRequesterVcpu"], `no sandbox sharing the NIC has a Main VCPU named "${bh}"`)
+  }
   const { sharers: _sharers, master: _master, ...nicRest } = decl.nic
   const nic = { ...nicRest, ...(givenSharers !== undefined ? { sharers: givenSharers } : {}), ...(decl.nic.master !== undefined ? { master } : {}) }
   const virtualization = { ...decl.virtualization, driverDomain: dom }
@@ -236,8 +242,8 @@ export const resolve = (decl: Declared, machineInput: MachineConfig.KernelMachin
       for (const r of recovering) {
         const sb = sandboxes[r]
         if (sb === undefined) continue
-        const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[rv]
-        if (v === undefined || v.kind !== "main") add(["recovery", "vcpu"], `sandbox ${sb.name} has no Main VCPU ${rv ?? ""} to run the guest phases of fault ${i}`)
+        const v = rv === undefined ? sb.vcpus.find((x) => x.kind === "main") : sb.vcpus[Options.vcpuIndexOf(rv, sb.vcpus)]
+        if (v === undefined || v.kind !== "main") add(["recovery", "vcpu"], `sandbox ${sb.name} has no Main VCPU ${typeof rv === "string" ? JSON.stringify(rv) : rv ?? ""} to run the guest phases of fault ${i}`)
       }
     }
     let into: Record<string, unknown> | undefined

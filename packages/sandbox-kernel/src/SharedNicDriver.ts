@@ -43,7 +43,7 @@ import type { Trace } from "@qvsim/sim-core"
 import { Frame, type Nic as NicNs } from "@qvsim/hardware"
 import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
 import type { NetStack } from "./NetStack.ts"
-import type { NicOptions } from "./Options.ts"
+import { vcpuIndexOf, type NicOptions } from "./Options.ts"
 import { DeviceClass } from "./Program.ts"
 
 type Nic = NicNs.Nic
@@ -129,6 +129,8 @@ export class SharedNicDriver {
   private readonly early: boolean
   private readonly bottomHalf: boolean
   private readonly netJobKind: number[] = []
+  /** Per sandbox: the VCPU its bottom halves inherit from, once found. */
+  private readonly requesterOf: number[] = []
   private readonly handlers: NicIrqHandler[] = []
   private readonly trace: Trace.Trace
   private readonly subjects: Trace.Subject[]
@@ -320,11 +322,14 @@ export class SharedNicDriver {
     this.lagging = lagging
   }
 
-  /** The Main VCPU whose period NET bottom halves inherit (`bottomHalfRequesterVcpu`, else the first Main VCPU). */
+  /** The Main VCPU whose period NET bottom halves inherit (`bottomHalfRequesterVcpu`, else the first Main VCPU); found once per sandbox. */
   private requesterVcpu(k: Kernel): number {
-    const v = this.options.bottomHalfRequesterVcpu
-    if (k.vcpus[v]?.kind === "main") return v
-    return k.vcpus.findIndex((x) => x.kind === "main")
+    const known = this.requesterOf[k.sandbox]
+    if (known !== undefined) return known
+    const v = vcpuIndexOf(this.options.bottomHalfRequesterVcpu, k.vcpus)
+    const found = k.vcpus[v]?.kind === "main" ? v : k.vcpus.findIndex((x) => x.kind === "main")
+    this.requesterOf[k.sandbox] = found
+    return found
   }
 
   /**

@@ -64,6 +64,25 @@ describe("pings through the shared driver", () => {
     expect(bottom.segments().some((s) => s.pcpu === 0 && s.thread === svc.tid && s.vcpu === netVcpu)).toBe(true)
   })
 
+  it("bottom halves inherit the period of the Main VCPU nic.bottomHalfRequesterVcpu names (by name; an index, deprecated, alike)", () => {
+    // The NET I/O VCPU inherits 5 ms from "fast" or 100 ms from "slow": its budget replenishes differently.
+    const vcpus = [
+      { name: "slow", budget: "20ms", period: "100ms" },
+      { name: "fast", budget: "1ms", period: "5ms" },
+      { name: "net", kind: "io" as const, budget: "1ms", period: "10ms", device: "net" as const },
+    ]
+    const run = (bottomHalfRequesterVcpu: string | number) => {
+      const sys = new System.System({ machine: { cores: 1 }, sandboxes: [{ vcpus }], nic: { rxInBottomHalf: true, bottomHalfRequesterVcpu }, hosts: [{ kind: "ping", target: "sandbox0", interval: "2ms", count: 40 }] })
+      sys.run(120 * MS)
+      return sys.sim.trace.fingerprint()
+    }
+    expect(run("fast")).toBe(run(1))
+    expect(run("slow")).toBe(run(0))
+    expect(run("fast")).not.toBe(run("slow"))
+    // Not a Main VCPU of any sharer: refused, naming the field.
+    expect(() => new System.System({ machine: { cores: 1 }, sandboxes: [{ vcpus }], nic: { bottomHalfRequesterVcpu: "net" } })).toThrow(/nic\.bottomHalfRequesterVcpu: no sandbox sharing the NIC has a Main VCPU named "net"/)
+  })
+
   it("a sandbox whose transmit-enable flag is off answers nothing (hot standby)", () => {
     const sys = new System.System({ sandboxes: [{}, { transmitEnabled: false }, {}, {}], hosts: [{ kind: "ping", target: 1, intervalNs: 5 * MS, count: 10 }] })
     sys.run(100 * MS)

@@ -137,6 +137,23 @@ describe("one vocabulary, the old spellings still accepted", () => {
     ])
   })
 
+  it("recovery.vcpu and nic.bottomHalfRequesterVcpu: VCPU names; an index (deprecated) still reads as the index, with a warning naming the VCPU", () => {
+    const fault = { kind: "corruptDriver" as const, at: "10ms", sandbox: "sandbox0", detection: "eptViolation" as const, recovery: "local" as const, writes: [] }
+    const old: Config.SystemInput = { machine: { cores: 2 }, recovery: { vcpu: 1 }, nic: { bottomHalfRequesterVcpu: 3 }, faults: [fault] }
+    expect(Legacy.upgrade(old).deprecations.map((d) => `${d.path.join(".")}: ${d.message}`)).toEqual([
+      'nic.bottomHalfRequesterVcpu: write bottomHalfRequesterVcpu: "main3" (the VCPU\'s name, looked up in each sandbox) instead of 3',
+      'recovery.vcpu: write vcpu: "main1" (the VCPU\'s name, looked up in each sandbox) instead of 1',
+    ])
+    const now: Config.SystemInput = { machine: { cores: 2 }, recovery: { vcpu: "main1" }, nic: { bottomHalfRequesterVcpu: "main3" }, faults: [fault] }
+    expect(Legacy.upgrade(now).deprecations).toEqual([])
+    expect(Config.parse(now).recovery.vcpu).toBe("main1")
+    // Sandboxes naming the index differently: the warning says so.
+    const mixed: Config.SystemInput = { machine: { cores: 2 }, recovery: { vcpu: 0 }, sandboxes: [{ vcpus: [{ name: "a", budget: "1ms", period: "10ms" }] }, { vcpus: [{ name: "b", budget: "1ms", period: "10ms" }] }] }
+    expect(Legacy.upgrade(mixed).deprecations[0]!.message).toMatch(/index 0 is "a" or "b"/)
+    expect(issues({ ...now, recovery: { vcpu: "mian1" } })).toEqual(['recovery.vcpu: sandbox sandbox0 has no Main VCPU "mian1" to run the guest phases of fault 0'])
+    expect(issues({ ...now, recovery: { vcpu: "io-net" } })).toEqual(['recovery.vcpu: sandbox sandbox0 has no Main VCPU "io-net" to run the guest phases of fault 0'])
+  })
+
   it("the vocabulary: durations with units, names; a name that names nothing lists what exists", () => {
     expect(issues({ machine: { cores: 1 }, sandboxes: [{ vcpus: [{ name: "a", budget: "2ms", period: "1ms" }] }] })).toEqual(["sandboxes.0.vcpus.0.budget: budget 2000000ns exceeds the period 1000000ns"])
     expect(issues({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "t", vcpu: "mian0", program }] }] }))

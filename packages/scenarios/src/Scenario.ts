@@ -9,7 +9,7 @@
  * @module
  */
 import { Issues } from "@qvsim/hardware"
-import { Config, Legacy } from "@qvsim/sandbox-kernel"
+import { Config, Legacy, LegacySchema } from "@qvsim/sandbox-kernel"
 import { z } from "zod"
 import { Duration, PositiveDuration } from "./Duration.ts"
 import { PcpuDecl, SchedulerOptionsDecl } from "./Pcpus.ts"
@@ -144,5 +144,12 @@ export const parseScenario = (input: unknown, origin: string): Scenario => {
   return parseUpgraded(up.input, origin, up)
 }
 
-/** The JSON Schema of scenario files, for editors. */
-export const jsonSchema = (): unknown => z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any", target: "draft-2020-12", override: Config.policyEnumOverride })
+/**
+ * The JSON Schema of scenario files, for editors: the registered policies' names as the enum of
+ * every `policy`, the old spellings of `system` listed and marked deprecated (`LegacySchema`).
+ */
+export const jsonSchema = (): unknown => {
+  const schema = z.toJSONSchema(ScenarioSchema, { io: "input", unrepresentable: "any", target: "draft-2020-12", override: Config.policyEnumOverride })
+  LegacySchema.withOldSpellings((schema.properties as Record<string, unknown> | undefined)?.["system"])
+  return schema
+}

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { Policy } from "@qvsim/vcpu-sched"
 import * as Override from "../src/Override.ts"
 import * as Runner from "../src/Runner.ts"
 import { deprecationWarnings, jsonSchema, parseScenario, type ScenarioInput, upgrade } from "../src/Scenario.ts"
@@ -94,6 +95,67 @@ describe("one scenario language, the old spellings still accepted", () => {
     expect(Object.keys(system["machine"]!.properties)).toContain("cpuHz")
     expect(Object.keys(system["scheduler"]!.properties)).toContain("quantum")
     expect(system["scheduler"]!.additionalProperties).toBe(false)
+  })
+
+  it("the JSON Schema lists the old spellings (deprecated), so an editor accepts the legacy files, and every policy field offers the registered policies", () => {
+    type S = Record<string, unknown>
+    const isObj = (x: unknown): x is S => x !== null && typeof x === "object" && !Array.isArray(x)
+    /** What `value` breaks of `schema` (the subset the generated schema uses: types, keys, items, unions, enum), by path. */
+    const problems = (value: unknown, schema: unknown, path: string): string[] => {
+      if (!isObj(schema)) return []
+      const out: string[] = []
+      for (const key of ["anyOf", "oneOf"] as const) {
+        const branches = schema[key]
+        if (Array.isArray(branches) && !branches.some((b) => problems(value, b, path).length === 0)) out.push(`${path}: matches no ${key} branch`)
+      }
+      for (const sub of (schema["allOf"] as unknown[] | undefined) ?? []) out.push(...problems(value, sub, path))
+      if (Array.isArray(schema["enum"]) && !schema["enum"].includes(value)) out.push(`${path}: not in the enum`)
+      const type = schema["type"]
+      if (type === "integer" && !Number.isInteger(value)) out.push(`${path}: not an integer`)
+      if (type === "string" && typeof value !== "string") out.push(`${path}: not a string`)
+      if (type === "array") {
+        if (!Array.isArray(value)) return [...out, `${path}: not an array`]
+        const prefix = schema["prefixItems"] as unknown[] | undefined
+        value.forEach((v, i) => out.push(...problems(v, prefix?.[i] ?? schema["items"], `${path}[${i}]`)))
+      }
+      if (type === "object") {
+        if (!isObj(value)) return [...out, `${path}: not an object`]
+        const props = (schema["properties"] ?? {}) as S
+        for (const [k, v] of Object.entries(value)) {
+          if (k in props) out.push(...problems(v, props[k], `${path}.${k}`))
+          else if (schema["additionalProperties"] === false) out.push(`${path}.${k}: not in the schema`)
+        }
+      }
+      if (isObj(value)) for (const r of (schema["required"] as string[] | undefined) ?? []) if (!(r in value)) out.push(`${path}.${r}: required`)
+      return out
+    }
+    const root = jsonSchema() as S
+    for (const f of ["faults.json", "mailbox-ping.json"]) {
+      const legacyFile = JSON.parse(readFileSync(join(legacy, f), "utf8")) as S
+      expect(problems(legacyFile, root, f)).toEqual([])
+      expect(problems(JSON.parse(readFileSync(join(examples, f), "utf8")), root, f)).toEqual([])
+      // The check itself: a misspelt key is caught.
+      expect(problems({ ...legacyFile, system: { ...(legacyFile["system"] as S), recordJobz: true } }, root, f)).toEqual([`${f}.system.recordJobz: not in the schema`])
+    }
+    const system = ((root["properties"] as S)["system"] as S)["properties"] as S
+    const vcpu = ((((system["sandboxes"] as S)["items"] as S)["properties"] as S)["vcpus"] as S)["items"] as S
+    for (const old of ["budgetNs", "periodNs", "deadlineNs"]) expect(((vcpu["properties"] as S)[old] as S)["deprecated"]).toBe(true)
+    expect(problems({ budgetNs: 1_000_000, periodNs: 10_000_000 }, vcpu, "vcpu")).toEqual([])
+    expect(problems({ name: "a" }, vcpu, "vcpu")).toEqual(["vcpu: matches no anyOf branch", "vcpu: matches no anyOf branch"])
+    for (const [section, key] of [["recovery", "vcpu"], ["nic", "bottomHalfRequesterVcpu"]] as const) {
+      const field = ((system[section] as S)["properties"] as S)[key] as S
+      expect(problems("main2", field, key)).toEqual([])
+      expect((field["anyOf"] as S[]).find((b) => b["type"] === "integer")!["deprecated"]).toBe(true)
+    }
+    // Every policy field's enum is the registry's names.
+    const enums: unknown[] = []
+    const walk = (x: unknown): void => {
+      if (Array.isArray(x)) x.forEach(walk)
+      else if (isObj(x)) for (const [k, v] of Object.entries(x)) { if (k === "policy" && isObj(v)) enums.push(v["enum"]); walk(v) }
+    }
+    walk(root)
+    expect(enums.length).toBeGreaterThanOrEqual(5)
+    for (const e of enums) expect(e).toEqual(Policy.names())
   })
 
   it("--set paths are in the vocabulary, also for a file in the old spellings; an old path is refused with its replacement", async () => {
