@@ -34,6 +34,7 @@
  */
 import type { Config, System } from "@qvsim/sandbox-kernel"
 import { Program } from "@qvsim/sandbox-kernel"
+import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ResultTable, type Run, type Variant } from "./Experiment.ts"
 
@@ -89,6 +90,8 @@ export const domain = defineDomain({
     },
   },
   assumed: {
+    // The model's own [ASSUMED] constants these runs depend on (measured by test/robust/AssumedCoverage).
+    ...Assumed.params(["deliverySkewNs", "wireJitterNs", "costJitter", "phaseJitter", "tlbMissRate", "eptWalkExtra", "rxLockCycles", "remoteLineTransfer", "pollCheck", "linkUpNs"]),
     iotlbMissCycles: {
       kind: "range", min: 200, max: 1_500, default: 600, integer: true, unit: "cycles", basis: "order of magnitude",
       description: "cycles one IOTLB miss stalls a DMA (machine.iommu.iotlbMissCycles), in the VT-d fault cases and flood-vtd (flood-vtd-200 and -1500 keep the range's ends)",

@@ -86,6 +86,12 @@ const EVIDENCE: Readonly<Record<string, Readonly<Record<string, Evidence>>>> = {
     stepsOfP50: broken("isolation.test.ts", "a sender whose sequence skips breaks the P/50 steps"),
     sandbox0Recovers: broken("isolation.test.ts", "without the fault nothing is interrupted and nothing recovers: those claims fail"),
     smpStops: broken("isolation.test.ts", "an SMP kernel that never reads its shared state: the same fault stops no core, the SMP claim fails"),
+    noVtWritesLand: broken("isolation.test.ts", "a no-VT run that keeps the EPT (qvsim's old mode 'none') contains everything: the no-VT claim fails"),
+  },
+  "dma-isolation": {
+    eptAloneLands: broken("dma-isolation.test.ts", "without the fault nothing lands: the EPT claim fails"),
+    vtdContains: broken("dma-isolation.test.ts", "a remapping unit that forgets its presence check lets the DMA land: the VT-d claim fails"),
+    remapCostBounded: broken("dma-isolation.test.ts", "a unit whose misses stall three times their cost breaks the cost bound"),
   },
   interrupts: {
     negligible: { point: { seed: 1, scale: 0.01, params: { demuxCheck: 1_000 } }, why: "a 1,000-cycle demultiplexing check (a cache miss on every descriptor): the owner spins behind three sharers' checks" },
