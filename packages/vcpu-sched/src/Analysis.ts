@@ -133,6 +133,16 @@ export interface RtaOptions {
    * gives; `'index'` ranks them by input index (exact for a fixed tie order).
    */
   readonly ties?: "conservative" | "index"
+  /**
+   * Release jitter `J`, ns, of every Main VCPU (default 0): a chunk that becomes eligible at `e` may
+   * be seen by the scheduler only at `e + J`. Quest's W1 does not arm the timer for a woken VCPU
+   * whose chunk is not yet eligible, so the chunk waits for the next invocation: `J` =
+   * `maxTimerIntervalNs` under the faithful defaults. Then (Audsley et al. 1993, Tindell's jitter
+   * form) `w = C_i + B + Σ_{j ∈ hp(i)} I_j(w + J)` and `R = w + J`.
+   */
+  readonly releaseJitterNs?: number
+  /** Blocking `B`, ns, added to every response time (default 0): e.g. a lower VCPU's overrun past its budget. */
+  readonly blockingNs?: number
 }
 
 const mains = (vcpus: readonly VcpuParams[]) => vcpus.filter((v) => (v.kind ?? "main") === "main")
@@ -184,29 +194,33 @@ export const mainIoTest = (vcpus: readonly VcpuParams[]): UtilisationBoundResult
 /**
  * Exact response-time analysis of the Main VCPUs under rate-monotonic priorities:
  * `R = C_i + Σ_{j ∈ hp(i)} I_j(R)`, `I_j` the interference of VCPU `j`'s demand model (`⌈R/T_j⌉·C_j`
- * for a sporadic task), iterated from `Σ_{j ∈ hp(i) ∪ {i}} C_j` to a fixed point or past `D_i`.
+ * for a sporadic task), iterated from `Σ_{j ∈ hp(i) ∪ {i}} C_j` to a fixed point or past `D_i`
+ * (with release jitter and blocking, see {@link RtaOptions}).
  * I/O VCPUs are not included (their priority is inherited; see {@link mainIoTest}). When a Main
  * VCPU's policy has no RM model, the verdict is `inconclusive` and only the VCPUs above every
  * unanalysed one get a response time.
  */
 export const responseTimes = (vcpus: readonly VcpuParams[], options: RtaOptions = {}): RtaResult => {
   const ties = options.ties ?? "conservative"
+  const jitter = options.releaseJitterNs ?? 0, blocking = options.blockingNs ?? 0
   const items = vcpus.map((v, index) => ({ v, index, p: paramsOf(v), model: modelOf(v) })).filter(({ v }) => (v.kind ?? "main") === "main")
   const exact = items.every((o) => o.model?.sporadicTask === true)
   const responses: ResponseTime[] = []
   for (const { v, index, p, model } of items) {
     const hp = items.filter((o) => o.index !== index && (o.v.periodNs < v.periodNs || (o.v.periodNs === v.periodNs && (ties === "conservative" || o.index < index))))
     if (model?.rm === undefined || hp.some((o) => o.model?.rm === undefined)) continue
-    let r = v.budgetNs + hp.reduce((s, o) => s + o.v.budgetNs, 0)
+    const own = v.budgetNs + blocking
+    let r = own + hp.reduce((s, o) => s + o.v.budgetNs, 0)
     for (;;) {
-      let next = v.budgetNs
-      for (const o of hp) next += o.model!.rm!.interferenceNs(o.p, r)
-      if (next === r || next > p.deadlineNs) {
+      let next = own
+      for (const o of hp) next += o.model!.rm!.interferenceNs(o.p, r + jitter)
+      if (next === r || next + jitter > p.deadlineNs) {
         r = next
         break
       }
       r = next
     }
+    r += jitter
     responses.push({ index, budgetNs: v.budgetNs, periodNs: v.periodNs, deadlineNs: p.deadlineNs, responseNs: r, schedulable: r <= p.deadlineNs })
   }
   const complete = responses.length === items.length

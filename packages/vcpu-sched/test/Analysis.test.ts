@@ -42,6 +42,16 @@ describe("analysis values", () => {
     expect(responseTimes([...set, { kind: "io", budgetNs: 1, periodNs: 10 }]).responses).toHaveLength(3)
   })
 
+  it("RTA with release jitter J and blocking B: w = C + B + Σ ⌈(w + J)/T_j⌉·C_j, R = w + J", () => {
+    const two = [{ budgetNs: 1, periodNs: 4 }, { budgetNs: 2, periodNs: 6 }]
+    expect(responseTimes(two).responses.map((r) => r.responseNs)).toEqual([1, 3])
+    expect(responseTimes(two, { releaseJitterNs: 1 }).responses.map((r) => r.responseNs)).toEqual([2, 4])
+    // J = 2: the higher task's second release falls in the window (⌈(4 + 2)/4⌉ = 2): w = 4, R = 6.
+    expect(responseTimes(two, { releaseJitterNs: 2 }).responses.map((r) => r.responseNs)).toEqual([3, 6])
+    expect(responseTimes(two, { releaseJitterNs: 3 }).verdict).toBe("unschedulable")
+    expect(responseTimes(two, { blockingNs: 1 }).responses.map((r) => r.responseNs)).toEqual([2, 4])
+  })
+
   it("§C.3: Σ C/T + Σ (2 − U)·U ≤ n(2^{1/n} − 1)", () => {
     const r = mainIoTest([{ budgetNs: 2, periodNs: 10 }, { budgetNs: 2, periodNs: 10 }, { kind: "io", budgetNs: 1, periodNs: 10 }])
     expect(r.mainUtilisation).toBeCloseTo(0.4, 12)

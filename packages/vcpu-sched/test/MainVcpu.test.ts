@@ -6,6 +6,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
+import { liuLayland, responseTimes } from "../src/Analysis.ts"
 import { MainVcpu, checkInvariants, queueString } from "../src/MainVcpu.ts"
 import { checkWindowBound } from "../src/Schedule.ts"
 import type { PcpuSpec } from "../src/Workload.ts"
@@ -159,15 +160,55 @@ describe("F1 conservation (Σ Q = C, amounts > 0, sorted, |Q| ≤ maxRepl, 0 ≤
 })
 
 /**
+ * F4's premise under Quest's W1 (a budgetless wakeup does not re-arm the timer). F4's `(k+1)` form
+ * rests on every chunk being used up within `T` of becoming eligible (F5's conclusion): then a window
+ * `[a, a + kT]` only sees chunks eligible in `(a − T, a + kT)`, at most `k + 1` of them (each comes
+ * back `T` after it became eligible, SS4.1). The Liu & Layland bound gives that only for servers that
+ * behave as sporadic tasks. Under W1 a thread that wakes just before its chunk is eligible leaves the
+ * chunk unseen until the next invocation, up to `maxTimerIntervalNs` later: the server is a sporadic
+ * task with release jitter `J = maxTimerIntervalNs`, and after the wait it runs its chunks back to
+ * back, which delays the VCPUs below it past their periods (the pinned case below: VCPU 0, T = 1 ms,
+ * waits 0.98 ms, then runs three chunks in a row; VCPU 1's chunk starts 1.16 ms > T after it became
+ * eligible; 5 chunks fall in one 3·T window). So the premise is fixed-priority response-time analysis
+ * with that jitter: `w = C'_i + B + Σ_{hp} ⌈(w + J)/T_j⌉·C'_j`, `R_i = w + J ≤ T_i`, with
+ * `C' = C + δ` (each chunk's overrun and scheduler overhead, as the LL cap counts them) and a blocking
+ * `B = δ` (a lower VCPU overrunning when a higher chunk becomes eligible); equal periods counted as
+ * interference both ways (sound for either tie rule).
+ */
+export const withinJitterPremise = (spec: PcpuSpec): boolean => {
+  const o = spec.options ?? {}
+  const extra = (o.enforcementLatencyNs ?? 0) + (o.schedOverheadNs ?? 0)
+  const vcpus = spec.vcpus.map((v) => ({ ...v, budgetNs: v.budgetNs + extra }))
+  if (vcpus.some((v) => v.budgetNs > v.periodNs)) return false
+  return responseTimes(vcpus, { releaseJitterNs: o.maxTimerIntervalNs ?? MS, blockingNs: extra }).verdict === "schedulable"
+}
+
+/**
  * Under the faithful defaults (Quest's W1: a budgetless wakeup does not re-arm the timer), random
  * workloads within the Liu & Layland bound, with the timer rule on (`maxTimerIntervalNs` 1 ms or
- * 250 µs) or relaxed (`Infinity`).
+ * 250 µs; and then within {@link withinJitterPremise}) or relaxed (`Infinity`: no premise, the
+ * jitter is unbounded).
  */
-const faithfulSpecs = (timerRule: boolean) =>
+const faithfulAny = (timerRule: boolean) =>
   Arbitraries.pcpuSpec({
     unitNs: UNIT, mains: [1, 4], threadsPerVcpu: [1, 2], llFraction: 1,
     options: Arbitraries.schedulerOptions({ latency: true, overhead: true, rearm: false }).filter((o) => (o.maxTimerIntervalNs !== Infinity) === timerRule),
   })
+const faithfulSpecs = (timerRule: boolean) => (timerRule ? faithfulAny(true).filter(withinJitterPremise) : faithfulAny(false))
+
+/** F4's counterexample under Quest's W1 with the 1 ms timer rule (seed campaign, FC_SEED=579737735, shrunk). */
+const f4Jitter = (rearmOnBudgetlessWakeup: boolean): PcpuSpec => ({
+  vcpus: [{ kind: "main", budgetNs: 521_000, periodNs: 1_000_000 }, { kind: "main", budgetNs: 18_700, periodNs: 1_100_000 }, { kind: "main", budgetNs: 10_000, periodNs: 1_000_000 }],
+  threads: [
+    { vcpu: 0, arrivals: { kind: "poisson", meanInterArrivalNs: 100_000 }, job: [{ sleep: [700_000, 700_000] }, { compute: [1_200_000, 1_400_000] }] },
+    { vcpu: 1, arrivals: { kind: "sporadic", minInterArrivalNs: 100_000, maxExtraNs: 0 }, job: [{ compute: [0, 100_000] }] },
+    { vcpu: 2, arrivals: { kind: "explicit", releasesNs: [0] }, job: [{ compute: 0 }] },
+  ],
+  options: {
+    maxRepl: 1, splitAdvancesHead: false, enforcementLatencyNs: 0, schedOverheadNs: 2_000, maxTimerIntervalNs: 1_000_000,
+    quantumNs: 1_000_000, rearmOnBudgetlessWakeup, ties: "rotate", policy: "sporadic",
+  },
+})
 
 /** F4's counterexample under Quest's W1 with the timer rule relaxed (found and shrunk by fast-check). */
 const f4Relaxed = (rearmOnBudgetlessWakeup: boolean): PcpuSpec => ({
@@ -183,8 +224,26 @@ describe("F4 window bound: execution in any window k·T ≤ (k+1)·(C+δ), for s
   it("holds for random workloads, options and latencies (δ = enforcement latency + scheduler overhead), timer re-armed on budgetless wakeups", () => {
     assertHolds(specs(true, 1), (spec) => f4(spec), 150)
   })
-  it("holds under the faithful defaults too (no re-arm on budgetless wakeups) with the timer rule on", () => {
+  it("holds under the faithful defaults too (no re-arm on budgetless wakeups) with the timer rule on, for sets within the jitter premise", () => {
     assertHolds(faithfulSpecs(true), (spec) => f4(spec), 150)
+  })
+  it("fails under the faithful defaults with the timer rule on outside the jitter premise: a higher VCPU's timer wait and catch-up delays VCPU 1 past T (printed)", () => {
+    const spec = f4Jitter(false)
+    expect(liuLayland(spec.vcpus.map((v) => ({ ...v, budgetNs: v.budgetNs + 2_000 }))).verdict).toBe("schedulable") // inside the old premise
+    expect(withinJitterPremise(spec)).toBe(false) // VCPU 0 (T = 1 ms) alone has R = J + C' > T
+    const m = f4(spec)
+    console.log(`F4 under Quest's W1 with the 1 ms timer rule, outside the jitter premise: ${m}`)
+    expect(m).toMatch(/^VCPU 1 .*F4: 83500ns executed in a window of 3·T = 3300000ns > \(k\+1\)\(C\+δ\) = 82800ns/)
+    // Re-arming on the budgetless wakeup removes the wait (the jitter), and with it the violation.
+    expect(f4(f4Jitter(true))).toBeNull()
+  })
+  it("within the jitter premise still catches budget amplification and the naive POSIX rules", () => {
+    const heavy = (policy: string) => fc.record({ spec: faithfulAny(true), delta: fc.constantFrom(300 * US, 500 * US) })
+      .map(({ spec, delta }): PcpuSpec => ({ ...spec, options: { ...spec.options, policy, enforcementLatencyNs: delta } }))
+      .filter(withinJitterPremise)
+    const amplifies = findViolation(heavy("sporadic"), (spec) => f4(spec, (C, T, o) => new AmplifiesOverrun(C, T, 0, { maxRepl: o?.maxRepl ?? 32 })), 600)
+    expect(amplifies.failed).toBe(true)
+    expect(findViolation(heavy("posixNaive"), (spec) => f4(spec), 600).failed).toBe(true)
   })
   it("fails under the faithful defaults with the timer rule relaxed: eligible budget waits for an unrelated event, then catches up (printed)", () => {
     // VCPU 1's thread wakes before its chunk is eligible; nothing re-arms the timer for that chunk
