@@ -316,7 +316,8 @@ export class QvtReader {
     const digest = new RecordDigest()
     const symbolHashes: Array<readonly [number, number]> = []
     while (this.end === null) {
-      if (at + 8 > this.size) throw new QvtError(`truncated: no end chunk (the file ends at ${this.size} bytes)`, at)
+      // A cut inside the header's padding leaves `at` past the end: the missing bytes start at the end.
+      if (at + 8 > this.size) throw new QvtError(`truncated: no end chunk (the file ends at ${this.size} bytes)`, Math.min(at, this.size))
       const h = this.read(at, 8)
       const hv = new DataView(h.buffer, h.byteOffset, 8)
       const tag = hv.getUint32(0, true)

@@ -123,6 +123,18 @@ describe("Qvt", () => {
     )
   })
 
+  it("a cut inside the header's padding is refused at the file's end, not past it (seed campaign, master seed 20261208)", () => {
+    const rows: Row[] = Array.from({ length: 3 }, (_, i) => ({ kind: 0, subject: 0, dt: i, values: [i, 1, 2, 3, 4, 5, 6, 7], tag: 0 }))
+    const { bytes } = emit(rows)
+    const headerEnd = 16 + new DataView(bytes.buffer).getUint32(12, true)
+    for (let cut = headerEnd; cut < Math.ceil(headerEnd / 4) * 4 + 8; cut++) {
+      let error: unknown
+      try { decode(bytes.slice(0, cut)) } catch (e) { error = e }
+      expect(error).toBeInstanceOf(QvtError)
+      expect((error as QvtError).offset).toBeLessThanOrEqual(cut)
+    }
+  })
+
   it("a flipped byte is refused (or harmless), never yields other records (property)", () => {
     const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ kind: i % 4, subject: i % 5, dt: 1000 + i, values: [i, -i, 2 ** 35 + i, i / 8, 4, 5, 6, 7], tag: i % 3 }))
     const { records, bytes } = emit(rows)
