@@ -191,7 +191,7 @@ describe("isolation: each claim can fail", () => {
 
 describe("the plot's sequence numbers", () => {
   it("unwrapSeqs: a wrap of the mod-255 counter continues upwards; a corrupted read keeps the previous value", async () => {
-    const { unwrapSeqs } = await import("../../src/paper/isolation.ts")
+    const { unwrapSeqs } = await import("../../src/paper/isolationPlot.ts")
     const p = (seq: number, corrupted = false) => ({ seq, corrupted })
     expect(unwrapSeqs([p(250), p(252), p(254), p(1), p(3)])).toEqual([250, 252, 254, 256, 258])
     expect(unwrapSeqs([p(1), p(3), p(255, true), p(7)])).toEqual([1, 3, 3, 7])
