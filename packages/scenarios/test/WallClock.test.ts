@@ -1,6 +1,6 @@
 /**
- * The scenarios package reads the wall clock only at its edges: the CLI (`src/cli/`) and the pool
- * workers' entries (`*.mjs`), which hand a clock to what they run. Experiments, robust studies,
+ * The scenarios package reads the wall clock only at its edge, `src/cli/`: the CLI and the pool
+ * workers' entries (`cli/sweepWorker.mjs`, `cli/robustWorker.mjs`), which hand a clock to what they run. Experiments, robust studies,
  * sweeps, reports and loading never read it themselves (a record's `wallMs` comes from the clock it
  * is given), so their results are pure functions of their inputs.
  */
@@ -15,7 +15,7 @@ const files = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) return name === "cli" ? [] : files(path)
-    return name.endsWith(".ts") ? [path] : []
+    return name.endsWith(".ts") || name.endsWith(".mjs") ? [path] : []
   })
 
 /** Lines of `text` that read the wall clock outside comments. */

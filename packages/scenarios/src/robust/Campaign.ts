@@ -1,6 +1,6 @@
 /**
  * Running the points of a robust or sensitivity study on this machine, the way a sweep runs: the
- * sweep engine's pool of long-lived workers (`sweep/Pool.ts`, with `robust/worker.mjs`) fed by the
+ * sweep engine's pool of long-lived workers (`sweep/Pool.ts`, with `cli/robustWorker.mjs`) fed by the
  * sweep's own loop (`sweep/Feed.ts`), one point per task, every record appended to `runs.jsonl` as
  * it arrives (`sweep/Store.ts`: one write per line, fsync'ed per batch), progress on stderr, and at
  * the end the records sorted back into the design's order. The wall clock is the caller's (`clock`).
@@ -44,7 +44,7 @@ export interface Options {
   readonly progress: boolean
   readonly signal?: AbortSignal
   readonly runtime?: Pool.Runtime
-  /** The wall clock in ms (the CLI's `performance.now`): progress and the study's wall time. */
+  /** The wall clock in ms, handed in by the CLI: progress and the study's wall time. */
   readonly clock: () => number
 }
 
@@ -63,7 +63,7 @@ export interface Outcome {
 export const studyHash = (o: Pick<Options, "experiment" | "source" | "study" | "scale" | "points">): string =>
   hashOf({ qvsim: VERSION, experiment: o.experiment, source: o.source, study: o.study, scale: o.scale, keys: o.points.map((p) => p.key) })
 
-const WORKER = new URL("./worker.mjs", import.meta.url).href
+const WORKER = new URL("../cli/robustWorker.mjs", import.meta.url).href
 
 export const run = async (o: Options): Promise<Outcome> => {
   const start = o.clock()

@@ -2,7 +2,7 @@
  * A robust-study worker (a worker thread or a child process of the pool): finds the experiment
  * once (a registry name or a `.ts` file), then runs batches of points for as long as the pool
  * lives, one record per point (`RunPoint.execute`, which never throws for a point). The wall clock
- * that times the points is the entry's (`worker.mjs`), not this module's.
+ * that times the points is the entry's (`cli/robustWorker.mjs`), not this module's.
  *
  * @module
  */

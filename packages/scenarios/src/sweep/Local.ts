@@ -43,7 +43,7 @@ export interface Options {
   readonly progress: boolean
   readonly signal?: AbortSignal
   readonly runtime?: Pool.Runtime
-  /** The wall clock in ms (the CLI's `performance.now`): progress, timings, the store's sync pacing. */
+  /** The wall clock in ms, handed in by the CLI: progress, timings, the store's sync pacing. */
   readonly clock: () => number
 }
 

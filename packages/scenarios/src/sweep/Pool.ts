@@ -5,7 +5,7 @@
  *
  * Invariant: the pool only transports: which worker runs a batch never changes its records.
  *
- * `open` makes the same kind of pool for another worker module (the robust studies' `robust/worker.mjs`).
+ * `open` makes the same kind of pool for another worker module (the robust studies' `cli/robustWorker.mjs`).
  *
  * @module
  */
@@ -44,4 +44,4 @@ export const open = <T, R>(filename: string, jobs: number, runtime: Runtime = ru
 }
 
 /** The sweep workers' pool. */
-export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool => open<Task, RunRecord[]>(new URL("./worker.mjs", import.meta.url).href, jobs, runtime)
+export const make = (jobs: number, runtime: Runtime = runtimeFromEnv()): Pool => open<Task, RunRecord[]>(new URL("../cli/sweepWorker.mjs", import.meta.url).href, jobs, runtime)

@@ -1,4 +1,5 @@
-// The robust studies' pool worker entry. Plain JavaScript on purpose (like sweep/worker.mjs): a
+// The robust studies' pool worker entry (robust/Campaign.ts), at the process edge with the CLI.
+// Plain JavaScript on purpose (like sweepWorker.mjs): a
 // worker thread or child process is a new Node instance, so it turns on Node's compile cache itself
 // before loading any TypeScript, and installs the `@qvsim/*` resolve hook itself (hooks are per
 // thread: an experiment .ts file outside the checkout loads in the worker as the CLI loads it);
@@ -7,8 +8,8 @@
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
-const WorkspaceImports = await import("../cli/WorkspaceImports.ts")
+const WorkspaceImports = await import("./WorkspaceImports.ts")
 WorkspaceImports.install()
-const { default: run } = await import("./Worker.ts")
+const { default: run } = await import("../robust/Worker.ts")
 const clock = () => performance.now()
 export default (task) => run(task, clock)
