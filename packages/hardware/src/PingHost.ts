@@ -4,14 +4,22 @@
  *
  * Modes: `interval` sends request k at `startNs + k · intervalNs`; `flood` sends the next request
  * as soon as the reply to the last one arrives, or `floodIntervalNs` after it, whichever comes
- * first (`ping -f`). Each request's send time and reply time are kept by sequence number, so
- * round-trip times, lost requests (no reply within `timeoutNs`) and late replies (after
- * `timeoutNs`) are reported exactly; duplicates, replies to no request and corrupt frames are
- * counted, never dropped silently.
+ * first (`ping -f`). Duplicates, replies to no request and corrupt frames are counted, never
+ * dropped silently.
+ *
+ * Memory is flat in the run's length (issue 15): the send and reply times of the last
+ * {@link WINDOW} = 65,536 requests are kept by sequence number (a ring: the ICMP sequence number
+ * has 16 bits, so no reply can be matched to an older request anyway), and the RTT statistics
+ * stream — count, exact sum, min, max and a fixed-size {@link LogHistogram}. Quantiles are exact
+ * while every request is in the window (≤ 65,536 sent: every paper experiment), from the
+ * histogram beyond (at most 2^−7 ≈ 0.79 % below the exact nearest-rank value; `quantilesExact`
+ * says which). A request that leaves the window unanswered is lost at once (its reply could no
+ * longer be matched); lost ones are kept as runs of consecutive sequence numbers.
  *
  * Invariants: `received + lost + outstanding = sent`; `late ≤ received`; every reply matches at
  * most one request (16-bit ICMP sequence numbers are unwrapped against the latest request);
- * RTT = reply arrival − request send time, integer ns; the host frees every frame it receives.
+ * RTT = reply arrival − request send time, integer ns; the host frees every frame it receives;
+ * per-request queries about a request that left the window throw (never a wrong answer).
  *
  * @module
  */
@@ -19,6 +27,7 @@ import { z } from "zod"
 import { Simulation, type EventQueue, type Trace } from "@qvsim/sim-core"
 import type { Wire, WireEndpoint } from "./Wire.ts"
 import * as Frame from "./Frame.ts"
+import { LogHistogram } from "./LogHistogram.ts"
 import { durationNs, int, ipv4, mac, parseConfig } from "./internal/config.ts"
 
 /** Ping host options. */
@@ -76,7 +85,12 @@ export interface PingStats {
   readonly maxRttNs: number
   readonly p50RttNs: number
   readonly p99RttNs: number
+  /** p50/p99 exact (every request still in the window), or from the log histogram (≤ 0.79 % below). */
+  readonly quantilesExact: boolean
 }
+
+/** Requests whose send and reply times are kept: the 16-bit ICMP sequence space. */
+export const WINDOW = 0x1_0000
 
 export class PingHost implements WireEndpoint {
   readonly config: PingHostConfig
@@ -91,8 +105,17 @@ export class PingHost implements WireEndpoint {
   corrupt = 0
   /** Frames received that were not echo replies to this host. */
   ignored = 0
+  /** Ring of send times by `seq & (length − 1)`; grows by doubling up to {@link WINDOW}. */
   private sendTimes = new Float64Array(1024)
+  /** Reply arrival times, same ring (-1: no reply). */
   private replyTimes = new Float64Array(1024).fill(-1)
+  /** Sum of the received RTTs, ns (integers: exact below 2^53). */
+  private rttSumNs = 0
+  private readonly rttHistogram = new LogHistogram()
+  /** Requests that left the window unanswered. */
+  private lostEvicted = 0
+  /** Their sequence numbers as inclusive runs: first0, last0, first1, last1, … */
+  private readonly lostRuns: number[] = []
   private running = false
   private startedAtNs = 0
   private floodHandle: EventQueue.EventHandle = -1
@@ -151,18 +174,33 @@ export class PingHost implements WireEndpoint {
 
   private sendRequest(): void {
     const seq = this.sent
-    if (seq === this.sendTimes.length) this.growRecords()
+    if (seq >= this.sendTimes.length) {
+      if (this.sendTimes.length < WINDOW) this.growRecords()
+      else this.evict(seq - WINDOW)
+    }
     const frames = this.wire.frames
     const slot = frames.alloc()
     const c = this.config
     const length = Frame.buildEchoRequest(frames.bytes, frames.offset(slot), c.mac, c.targetMac, c.ip, c.targetIp, c.ident, seq, c.payloadBytes)
     frames.setLength(slot, length)
-    this.sendTimes[seq] = this.sim.now
+    const i = seq & (this.sendTimes.length - 1)
+    this.sendTimes[i] = this.sim.now
+    this.replyTimes[i] = -1
     this.sent++
     this.sim.trace.emit(this.kindRequest, this.subject, seq)
     this.wire.send(this.port, slot)
   }
 
+  /** Request `seq` leaves the window: unanswered, it is lost (no reply can be matched to it any more). */
+  private evict(seq: number): void {
+    if (this.replyTimes[seq & (WINDOW - 1)]! >= 0) return
+    this.lostEvicted++
+    const runs = this.lostRuns
+    if (runs.length > 0 && runs[runs.length - 1] === seq - 1) runs[runs.length - 1] = seq
+    else runs.push(seq, seq)
+  }
+
+  /** Doubles the ring while it is smaller than the window (sequence numbers are still indices). */
   private growRecords(): void {
     const n = this.sendTimes.length * 2
     const s = new Float64Array(n)
@@ -183,9 +221,12 @@ export class PingHost implements WireEndpoint {
     frames.free(slot)
     if (seq < 0) return
     const now = this.sim.now
-    this.replyTimes[seq] = now
+    const i = seq & (this.sendTimes.length - 1)
+    this.replyTimes[i] = now
     this.received++
-    const rtt = now - this.sendTimes[seq]!
+    const rtt = now - this.sendTimes[i]!
+    this.rttSumNs += rtt
+    this.rttHistogram.add(rtt)
     const late = rtt > this.config.timeoutNs ? 1 : 0
     this.late += late
     this.sim.trace.emit(this.kindReply, this.subject, seq, rtt, late)
@@ -213,62 +254,88 @@ export class PingHost implements WireEndpoint {
       this.unexpected++
       return -1
     }
-    if (this.replyTimes[seq]! >= 0) {
+    if (this.replyTimes[seq & (this.sendTimes.length - 1)]! >= 0) {
       this.duplicates++
       return -1
     }
     return seq
   }
 
-  /** Send time of request `seq`, ns (-1 if not sent). */
+  /** The first sequence number still in the window. */
+  private get firstKept(): number {
+    return Math.max(0, this.sent - WINDOW)
+  }
+
+  /** Ring index of request `seq` (sent), or a RangeError if it left the window. */
+  private kept(seq: number, what: string): number {
+    if (seq < this.firstKept) throw new RangeError(`PingHost ${this.config.name}.${what}(${seq}): only the last ${WINDOW} requests are kept (${this.sent} sent)`)
+    return seq & (this.sendTimes.length - 1)
+  }
+
+  /** Send time of request `seq`, ns (-1 if not sent; throws if it left the window). */
   sendTimeNs(seq: number): number {
-    return seq >= 0 && seq < this.sent ? this.sendTimes[seq]! : -1
+    return seq >= 0 && seq < this.sent ? this.sendTimes[this.kept(seq, "sendTimeNs")]! : -1
   }
 
-  /** Round-trip time of request `seq`, ns, or -1 without a reply. */
+  /** Round-trip time of request `seq`, ns, or -1 without a reply (throws if it left the window). */
   rttNs(seq: number): number {
-    if (seq < 0 || seq >= this.sent || this.replyTimes[seq]! < 0) return -1
-    return this.replyTimes[seq]! - this.sendTimes[seq]!
+    if (seq < 0 || seq >= this.sent) return -1
+    const i = this.kept(seq, "rttNs")
+    return this.replyTimes[i]! < 0 ? -1 : this.replyTimes[i]! - this.sendTimes[i]!
   }
 
-  /** RTTs of the replied requests in sequence order, ns. */
+  /** RTTs of the replied requests in sequence order, ns (throws once requests have left the window: use `stats()`). */
   rtts(): Float64Array {
+    if (this.sent > WINDOW) throw new RangeError(`PingHost ${this.config.name}.rtts(): ${this.sent} requests sent, only the last ${WINDOW} are kept; stats() streams over all`)
     const out = new Float64Array(this.received)
     let k = 0
     for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! >= 0) out[k++] = this.replyTimes[s]! - this.sendTimes[s]!
     return out
   }
 
-  /** Sequence numbers of the requests lost so far (no reply, timeout passed). */
+  /** Sequence numbers of the requests lost so far (no reply, timeout passed, or left the window unanswered). */
   lostSeqs(): number[] {
     const out: number[] = []
-    const deadline = this.sim.now - this.config.timeoutNs
-    for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! < 0 && this.sendTimes[s]! <= deadline) out.push(s)
+    const runs = this.lostRuns
+    for (let r = 0; r < runs.length; r += 2) for (let s = runs[r]!; s <= runs[r + 1]!; s++) out.push(s)
+    this.forEachLostInWindow((s) => out.push(s))
     return out
+  }
+
+  /** Calls `f` with each request in the window without a reply whose timeout has passed, in order. */
+  private forEachLostInWindow(f: (seq: number) => void): void {
+    const deadline = this.sim.now - this.config.timeoutNs
+    const mask = this.sendTimes.length - 1
+    for (let s = this.firstKept; s < this.sent; s++) {
+      const i = s & mask
+      if (this.replyTimes[i]! < 0 && this.sendTimes[i]! <= deadline) f(s)
+    }
   }
 
   /** The measurements so far. */
   stats(): PingStats {
-    const rtts = this.rtts().sort()
-    const n = rtts.length
-    const lost = this.lostSeqs().length
-    const rank = (p: number): number => (n === 0 ? NaN : rtts[Math.max(0, Math.ceil(p * n) - 1)]!)
-    let sum = 0
-    for (let i = 0; i < n; i++) sum += rtts[i]!
+    const n = this.received
+    let lost = this.lostEvicted
+    this.forEachLostInWindow(() => lost++)
+    const h = this.rttHistogram
+    const exact = this.sent <= WINDOW
+    const sorted = exact ? this.rtts().sort() : undefined
+    const rank = (p: number): number => (n === 0 ? NaN : sorted === undefined ? h.quantile(p) : sorted[Math.max(0, Math.ceil(p * n) - 1)]!)
     return {
       sent: this.sent,
-      received: this.received,
+      received: n,
       lost,
-      outstanding: this.sent - this.received - lost,
+      outstanding: this.sent - n - lost,
       late: this.late,
       duplicates: this.duplicates,
       unexpected: this.unexpected,
       corrupt: this.corrupt,
-      minRttNs: n === 0 ? NaN : rtts[0]!,
-      meanRttNs: n === 0 ? NaN : sum / n,
-      maxRttNs: n === 0 ? NaN : rtts[n - 1]!,
+      minRttNs: n === 0 ? NaN : h.min,
+      meanRttNs: n === 0 ? NaN : this.rttSumNs / n,
+      maxRttNs: n === 0 ? NaN : h.max,
       p50RttNs: rank(0.5),
       p99RttNs: rank(0.99),
+      quantilesExact: exact,
     }
   }
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest"
 import { Simulation, Time } from "@qvsim/sim-core"
 import { FrameStore } from "../src/FrameStore.ts"
 import { Wire } from "../src/Wire.ts"
-import { PingHost } from "../src/PingHost.ts"
+import { PingHost, WINDOW } from "../src/PingHost.ts"
+import { RELATIVE_ERROR } from "../src/LogHistogram.ts"
 import { EchoHost } from "../src/EchoHost.ts"
 import { MemorySinkKinds } from "./trace.ts"
 
@@ -81,6 +82,63 @@ describe("PingHost against a trivially echoing peer", () => {
     sim.run()
     expect(ping.stats()).toMatchObject({ sent: 70_000, received: 70_000, duplicates: 0, unexpected: 0 })
     expect(ping.rttNs(69_999)).toBe(2 * WIRE_98)
+  })
+
+  it("long runs in flat memory: beyond the 65,536-request window the statistics stream (exact count, sum, min, max; quantiles within 2^-7)", () => {
+    const sim = new Simulation.Simulation(3)
+    const wire = new Wire(sim, new FrameStore(16), { jitterNs: 5_000 }) // RTTs spread over ~10 µs
+    const echo = new EchoHost(sim, wire)
+    const ping = new PingHost(sim, wire, { targetMac: echo.mac, mode: "flood", count: 150_000 })
+    const traced = new MemorySinkKinds(sim, true) // every RTT, from the host's reply records
+    ping.start()
+    sim.run()
+    const rtts = traced.records.filter((r) => r.kind === "host.echo.reply").map((r) => r["rttNs"] as number)
+    expect(rtts.length).toBe(150_000)
+    const s = ping.stats()
+    expect(s).toMatchObject({ sent: 150_000, received: 150_000, lost: 0, outstanding: 0, duplicates: 0, quantilesExact: false })
+    const sorted = [...rtts].sort((a, b) => a - b)
+    expect(s.minRttNs).toBe(sorted[0])
+    expect(s.maxRttNs).toBe(sorted[sorted.length - 1])
+    expect(s.meanRttNs).toBe(rtts.reduce((a, r) => a + r, 0) / rtts.length)
+    for (const [p, est] of [[0.5, s.p50RttNs], [0.99, s.p99RttNs]] as const) {
+      const exact = sorted[Math.ceil(p * sorted.length) - 1]!
+      expect(est).toBeLessThanOrEqual(exact)
+      expect(exact).toBeLessThan(est * (1 + RELATIVE_ERROR))
+    }
+    // The last WINDOW requests are still answerable per sequence number; older ones throw, never a wrong answer.
+    expect(ping.rttNs(149_999)).toBe(rtts[149_999])
+    expect(ping.sendTimeNs(150_000 - WINDOW)).toBeGreaterThan(0)
+    expect(() => ping.rttNs(150_000 - WINDOW - 1)).toThrow(/only the last 65536 requests are kept/)
+    expect(() => ping.rtts()).toThrow(RangeError)
+  })
+
+  it("while every request is in the window, quantiles are exact (nearest rank over all RTTs)", () => {
+    const sim = new Simulation.Simulation(3)
+    const wire = new Wire(sim, new FrameStore(16), { jitterNs: 5_000 })
+    const echo = new EchoHost(sim, wire)
+    const ping = new PingHost(sim, wire, { targetMac: echo.mac, mode: "flood", count: 5_000 })
+    ping.start()
+    sim.run()
+    const sorted = ping.rtts().sort()
+    const s = ping.stats()
+    expect(s.quantilesExact).toBe(true)
+    expect(s.p50RttNs).toBe(sorted[2_499])
+    expect(s.p99RttNs).toBe(sorted[4_949])
+  })
+
+  it("a request that leaves the window unanswered is lost at once (no reply could be matched to it)", () => {
+    const { sim, wire } = setup()
+    const silent = new EchoHost(sim, wire, { ip: "192.168.2.99" })
+    const ping = new PingHost(sim, wire, { targetMac: silent.mac, mode: "flood", floodIntervalNs: 1_000, timeoutNs: Time.ms(1_000), count: 70_000 })
+    ping.start()
+    sim.run()
+    const s = ping.stats()
+    // 70 ms of requests, all within their 1 s timeout: only the 4,464 pushed out of the window are lost.
+    expect(s).toMatchObject({ sent: 70_000, received: 0, lost: 70_000 - WINDOW, outstanding: WINDOW })
+    expect(ping.lostSeqs()).toEqual(Array.from({ length: 70_000 - WINDOW }, (_, i) => i))
+    sim.run({ untilNs: Time.ms(2_000) })
+    expect(ping.stats()).toMatchObject({ lost: 70_000, outstanding: 0 })
+    expect(ping.lostSeqs().length).toBe(70_000)
   })
 
   it("refuses a bad configuration naming the field", () => {

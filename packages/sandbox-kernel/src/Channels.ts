@@ -116,7 +116,7 @@ export class Channels {
   /** Pages (guest-physical = machine, identity) of each channel, for the boot set-up. */
   private readonly pages: number[][] = []
 
-  constructor(machine: Machine.Machine, configs: readonly ChannelConfig[], options: ChannelOptions, trace: Trace.Trace, mailboxClass: typeof Mailbox = Mailbox) {
+  constructor(machine: Machine.Machine, configs: readonly ChannelConfig[], options: ChannelOptions, trace: Trace.Trace, mailboxClass: typeof Mailbox = Mailbox, recordObservations = true) {
     const layout = machine.layout
     const n = machine.sandboxes
     let next = layout.shmBase
@@ -133,7 +133,7 @@ export class Channels {
         const data = take()
         const meta = status === "meta" ? take() : -1
         this.pages.push(meta >= 0 ? [data, meta] : [data])
-        return new mailboxClass(i, c.name, [x, y], c.bytes, status, data, meta, n, trace)
+        return new mailboxClass(i, c.name, [x, y], c.bytes, status, data, meta, n, trace, recordObservations)
       }
       const page = layout.kind === "2015" ? layout.channelPage(x, y) : take()
       this.pages.push(layout.kind === "2015" ? [] : [page])

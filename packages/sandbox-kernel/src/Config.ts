@@ -175,6 +175,12 @@ export const systemSchema = z.strictObject({
   recordSchedule: z.boolean().default(false),
   /** Keep one row per job of every periodic thread (`System.jobs()`, `--jobs`). */
   recordJobs: z.boolean().default(false),
+  /**
+   * Keep every mailbox observation (`Mailbox.observations`: memory grows with the run). Unset:
+   * kept (the paper's analyses read them); a scenario run sets it off unless declared (nothing
+   * it prints reads them), so a long system run stays in flat memory (issue 15).
+   */
+  recordObservations: z.boolean().optional(),
 })
 
 /** A configuration in the vocabulary, validated (durations in ns, defaults filled, names unresolved). */

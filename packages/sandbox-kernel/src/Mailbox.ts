@@ -15,8 +15,9 @@
  * pays a cache-to-cache transfer per line (`remoteLineTransfer`); each poll costs `pollCheck`.
  *
  * Invariants (F20): the status changes at most once per poll as seen by a reader (one read per
- * poll); a single writer's sequence never goes backwards; observations are kept per reader with the
- * reader's local time (`observations`) and traced in the reader's scope.
+ * poll); a single writer's sequence never goes backwards; observations are traced in the reader's
+ * scope and, unless the system turned `recordObservations` off, kept with the reader's local time
+ * (`observations`).
  *
  * @module
  */
@@ -49,8 +50,10 @@ export class Mailbox {
   readonly nextSeq: number[]
   /** What each reader saw last, by sandbox (-1 = nothing yet). */
   readonly lastSeen: number[]
-  /** Changes seen, in order, by every reader. */
+  /** Changes seen, in order, by every reader (empty unless `recordObservations`). */
   readonly observations = new ObservationLog()
+  /** Whether observations are kept (they are traced either way). */
+  readonly recordObservations: boolean
   /** Messages written, by sandbox. */
   readonly sent: number[]
   /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
@@ -61,8 +64,9 @@ export class Mailbox {
   private readonly kSeen: Trace.RecordKind
   private readonly message: Uint8Array
 
-  constructor(index: number, name: string, parties: readonly [number, number], bytes: number, status: "lastByte" | "meta", dataGpa: number, metaGpa: number, sandboxes: number, trace: Trace.Trace) {
+  constructor(index: number, name: string, parties: readonly [number, number], bytes: number, status: "lastByte" | "meta", dataGpa: number, metaGpa: number, sandboxes: number, trace: Trace.Trace, recordObservations = true) {
     this.index = index
+    this.recordObservations = recordObservations
     this.name = name
     this.parties = parties
     this.bytes = bytes
@@ -110,7 +114,7 @@ export class Mailbox {
   /** Records what reader `s` saw (traced in its scope). */
   observe(k: Kernel, p: Pcpu, s: number, seq: number): void {
     const corrupted = this.status === "lastByte" && seq === CORRUPTED
-    this.observations.add(s, k.localNow(p), k.sim.now, seq, corrupted)
+    if (this.recordObservations) this.observations.add(s, k.localNow(p), k.sim.now, seq, corrupted)
     this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
   }
 

@@ -182,7 +182,7 @@ export class System implements Core.CoreListener {
     this.stacks = this.sandboxes.map((sb) => new NetStack(sb.index, sb.ip, machine.nic, sim.trace, sb.config.transmitEnabled))
     const driverArgs = [machine.nic, kernels, this.stacks, config.nicSharers, config.nicMaster, config.nic, machine.config.boot.nicVector] as const
     this.driver = hooks.makeDriver !== undefined ? hooks.makeDriver(...driverArgs) : new SharedNicDriver(...driverArgs)
-    this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass)
+    this.channels = new Channels(machine, config.channels, config.channelOptions, sim.trace, hooks.mailboxClass, config.recordObservations !== false)
     this.bootSetup.push((m) => this.channels.bootSetup(m))
     // DMA remapping: the NIC master's monitor maps the device's buffers (and owns its faults).
     if (config.nicSharers.length > 0) this.bootSetup.push((m) => m.mapNicBuffers(m.coresOf(config.nicMaster)[0]!))

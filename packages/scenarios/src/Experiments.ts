@@ -131,7 +131,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
     const { input, scenario } = parseVariant(e, v, seed, scale, params)
     const prepared = Runner.prepare(scenario, {
       seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
-      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
+      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
     })
     Runner.execute(prepared, options.onSlice?.(v))
     events += prepared.sim.events
@@ -158,7 +158,7 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
     const { input, scenario } = parseVariant(e, v, seed, scale, params)
     const prepared = Runner.prepare(scenario, {
       seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
-      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false,
+      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
     })
     await Runner.executeAsync(prepared, options.control(v), options.onSlice?.(v))
     events += prepared.sim.events

@@ -48,6 +48,8 @@ export interface PrepareOptions {
   readonly recordSchedule?: boolean
   /** Record one row per job (costs memory growing with simulated time). */
   readonly recordJobs?: boolean
+  /** Keep mailbox observations where the system does not say (memory growing with simulated time; experiments' analyses read them). */
+  readonly recordObservations?: boolean
   /** Check the scheduling invariants at every decision of every scheduler (`--check-invariants`). */
   readonly checkInvariants?: boolean
 }
@@ -78,6 +80,7 @@ export const prepare = (scenario: Scenario, options: PrepareOptions = {}): Prepa
 const prepareSystem = (scenario: Scenario, options: PrepareOptions): Prepared => {
   const system = SystemModel.build(scenario, options.seed ?? scenario.seed, {
     recordSchedule: options.recordSchedule ?? false, recordJobs: options.recordJobs ?? false, checkInvariants: options.checkInvariants ?? false,
+    recordObservations: options.recordObservations ?? false,
   }, options.sinks ?? [])
   system.start()
   return {

@@ -24,6 +24,8 @@ export type SystemDeclInput = z.input<typeof SystemDecl>
 export interface SystemExtra {
   readonly recordSchedule?: boolean
   readonly recordJobs?: boolean
+  /** Keep mailbox observations when the section does not say (default off: nothing a scenario run prints reads them). */
+  readonly recordObservations?: boolean
   /** `kernel.checkInvariants` on (`--check-invariants`). */
   readonly checkInvariants?: boolean
   /** The scenario-wide scheduler section, applied under the system's own `scheduler`. */
@@ -38,6 +40,7 @@ export const toSystemInput = (decl: SystemDecl, seed: number, extra: SystemExtra
   kernel: { ...decl.kernel, ...(extra.checkInvariants === true ? { checkInvariants: true } : {}) },
   recordSchedule: decl.recordSchedule || (extra.recordSchedule ?? false),
   recordJobs: decl.recordJobs || (extra.recordJobs ?? false),
+  recordObservations: decl.recordObservations ?? extra.recordObservations ?? false,
 })
 
 /**

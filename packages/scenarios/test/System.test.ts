@@ -52,6 +52,19 @@ describe("system scenarios", () => {
     expect(() => parseScenario({ name: "bad", duration: "1s", system } as ScenarioInput, "test")).toThrow(pattern)
   })
 
+  it("a scenario run keeps no mailbox observations unless its system asks (flat memory); the run is the same either way", () => {
+    const s = parseScenario(jsonScenario, "json")
+    const kept = parseScenario({ ...jsonScenario, system: { ...jsonScenario.system, recordObservations: true } }, "kept")
+    const off = Runner.prepare(s), on = Runner.prepare(kept), asked = Runner.prepare(s, { recordObservations: true })
+    const [a, b, c] = [off, on, asked].map((p) => Runner.execute(p))
+    const observed = (p: Runner.Prepared) => p.system!.channels.list.reduce((n, ch) => n + ("observations" in ch ? ch.observations.length : 0), 0)
+    expect(observed(off)).toBe(0)
+    expect(observed(on)).toBeGreaterThan(0)
+    expect(observed(asked)).toBe(observed(on))
+    expect(b!.fingerprint).toBe(a!.fingerprint)
+    expect(c!.fingerprint).toBe(a!.fingerprint)
+  })
+
   it("refuses a system beside PCPUs or event sources", () => {
     expect(() => parseScenario({ name: "x", duration: "1s", system: {}, sources: [{ kind: "periodic", name: "p", period: "1ms" }] }, "t")).toThrow(/sources: a scenario with a system/)
   })
