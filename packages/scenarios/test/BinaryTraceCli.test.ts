@@ -1,15 +1,17 @@
 /**
- * Binary traces at the command line: `run --trace t.qvt`, `export --to jsonl|perfetto`, `replay`
- * and `diff` reading `.qvt` directly; a bad file is one line naming the file and the byte offset
- * (exit 2).
+ * Binary traces at the command line: `run --trace t.qvt`, `run <experiment> --traces …
+ * --trace-format qvt`, `export --to jsonl|perfetto`, `replay` and `diff` reading `.qvt` directly;
+ * a bad file is one line naming the file and the byte offset, a bad `--trace-format` one line
+ * naming the flag (exit 2).
  */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 
 const main = join(import.meta.dirname, "../src/cli/main.ts")
+const tiny = join(import.meta.dirname, "fixtures", "tiny-experiment.ts")
 const qvsim = (args: string[]) => {
   const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8" })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
@@ -57,6 +59,33 @@ describe("qvsim with .qvt traces", { timeout: 120_000 }, () => {
     const d = qvsim(["diff", seed7, seed8])
     expect(d.code).toBe(1)
     expect(d.stderr).toMatch(/first difference at record \d+ .*\(headers differ: timers\/seed 7 vs timers\/seed 8\)/)
+  })
+
+  it("run <experiment> --traces V --trace-format qvt writes <V>.trace.qvt; export --to jsonl gives the --traces JSONL byte for byte; replay reads it", () => {
+    // Two run folders at the same depth, so the headers name the experiment by the same relative path.
+    const asQvt = join(dir, "exp-qvt", "out"), asJsonl = join(dir, "exp-jsonl", "out")
+    for (const d of [asQvt, asJsonl]) mkdirSync(d, { recursive: true })
+    expect(qvsim(["run", tiny, "--out", asQvt, "--traces", "heavy", "--trace-format", "qvt", "--json"]).code).toBe(0)
+    expect(qvsim(["run", tiny, "--out", asJsonl, "--traces", "heavy", "--json"]).code).toBe(0)
+    const binary = join(asQvt, "heavy.trace.qvt"), text = join(asJsonl, "heavy.trace.jsonl")
+    expect(existsSync(join(asQvt, "heavy.trace.jsonl"))).toBe(false)
+    expect([...readFileSync(binary).subarray(0, 4)]).toEqual([0x89, 0x51, 0x56, 0x54]) // "\x89QVT": the .qvt magic
+    const exported = join(asQvt, "heavy.trace.jsonl.exported")
+    expect(qvsim(["export", binary, "--to", "jsonl", "--out", exported]).code).toBe(0)
+    const lines = readFileSync(exported, "utf8").split("\n"), want = readFileSync(text, "utf8").split("\n")
+    expect(lines.length).toBeGreaterThan(100)
+    expect(lines).toEqual(want)
+    expect(statSync(binary).size).toBeLessThanOrEqual(statSync(text).size / 2)
+    const replay = qvsim(["replay", binary])
+    expect(replay.stdout).toMatch(/^identical: /)
+    expect(replay.code).toBe(0)
+  })
+
+  it("a bad --trace-format, or one without --traces or for a scenario: one line naming the flag, exit 2", () => {
+    oneLineExit2(qvsim(["run", tiny, "--out", join(dir, "bad"), "--traces", "heavy", "--trace-format", "csv"]), /--trace-format "csv": expected jsonl or qvt/)
+    oneLineExit2(qvsim(["run", tiny, "--out", join(dir, "bad"), "--trace-format", "qvt"]), /--trace-format applies to --traces/)
+    oneLineExit2(qvsim(["run", "rm-periodic", "--trace-format", "qvt"]), /--trace-format applies to experiments' --traces; rm-periodic is a scenario/)
+    expect(existsSync(join(dir, "bad"))).toBe(false)
   })
 
   it("a truncated file, a corrupt one, another version: one line naming the file and the offset, exit 2", () => {

@@ -175,8 +175,15 @@ const outFlag = Flag.String("out").pipe(
 )
 
 const tracesFlag = Flag.String("traces").pipe(
-  Flag.withDescription("experiments: write the traces of these variants (comma-separated, or all) to <out>/<variant>.trace.jsonl (replayable)"),
+  Flag.withDescription("experiments: write the traces of these variants (comma-separated, or all) to <out>/<variant>.trace.jsonl, or .trace.qvt with --trace-format qvt (replayable)"),
   Flag.withMetavar("VARIANTS"),
+  Flag.optional,
+)
+
+// Checked where it is used (one line naming the flag, exit 2), like --jobs.
+const traceFormatFlag = Flag.String("trace-format").pipe(
+  Flag.withDescription("experiments: the format of the --traces files: jsonl (default; text, a header line then one record per line) or qvt (binary: compact, fast; `qvsim export` turns it into JSONL or Perfetto). One run's --trace FILE takes its format from the name"),
+  Flag.withMetavar("jsonl|qvt"),
   Flag.optional,
 )
 
@@ -208,6 +215,16 @@ const trustFlag = Flag.Boolean("trust").pipe(
 
 const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("print one JSON object on stdout"), Flag.withDefault(false))
 
+/** `--trace-format` checked: `jsonl` (the default) or `qvt`, and only beside `--traces`. */
+const traceFormatOf = (format: Option.Option<string>, traces: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isNone(format)) return "jsonl" as const
+    const f = format.value
+    if (f !== "jsonl" && f !== "qvt") return yield* badInput(`--trace-format ${JSON.stringify(f)}: expected jsonl or qvt`)
+    if (Option.isNone(traces)) return yield* badInput("--trace-format applies to --traces VARIANTS|all, which is not given")
+    return f
+  })
+
 /** The trace header of a run whose trace goes to `tracePath` (the scenario's file named relative to it). */
 const header = (loaded: Loaded, tracePath: string, seed: number, untilNs: number, scale?: number, set: ReadonlyArray<string> = []): Trace.TraceHeader => ({
   type: "header",
@@ -238,6 +255,7 @@ export const run = Command.make(
     scale: scaleFlag,
     out: outFlag,
     traces: tracesFlag,
+    traceFormat: traceFormatFlag,
     force: forceFlag,
     checkInvariants: checkInvariantsFlag,
     strict: strictFlag,
@@ -247,7 +265,7 @@ export const run = Command.make(
     param: paramFlag,
     resume: resumeFlag,
   },
-  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, perfettoInclude, perfettoExclude, progress: progressMode, schedule, jobs, report, json, scale, out, traces, force, checkInvariants, strict, set, robust, samples, param, resume }) {
+  Effect.fn("run")(function* ({ scenario: spec, seed, until, trace, perfetto, perfettoInclude, perfettoExclude, progress: progressMode, schedule, jobs, report, json, scale, out, traces, traceFormat, force, checkInvariants, strict, set, robust, samples, param, resume }) {
     const include = yield* parseCategories("--perfetto-include", perfettoInclude)
     const exclude = yield* parseCategories("--perfetto-exclude", perfettoExclude)
     if ((include.length > 0 || exclude.length > 0) && Option.isNone(perfetto)) return yield* badInput(`${include.length > 0 ? "--perfetto-include" : "--perfetto-exclude"} applies to --perfetto FILE, which is not given`)
@@ -258,7 +276,7 @@ export const run = Command.make(
         if (given) return yield* badInput(`${flag} applies to one run: use \`qvsim run ${spec}/<variant> ${flag} ...\` (or --traces VARIANTS|all for variants' traces)`)
       }
       if (robust) {
-        for (const [flag, given] of [["--seed", Option.isSome(seed)], ["--param", param.length > 0], ["--traces", Option.isSome(traces)], ["--check-invariants", checkInvariants], ["--force", force]] as const) {
+        for (const [flag, given] of [["--seed", Option.isSome(seed)], ["--param", param.length > 0], ["--traces", Option.isSome(traces)], ["--trace-format", Option.isSome(traceFormat)], ["--check-invariants", checkInvariants], ["--force", force]] as const) {
           if (given) return yield* badInput(`${flag} applies to one run; --robust samples the experiment's domain (its seeds and parameters)`)
         }
         return yield* runRobust(found, { scale, samples, jobs: Option.getOrUndefined(jobs), out, report: Option.getOrUndefined(report), json, strict, resume })
@@ -268,7 +286,8 @@ export const run = Command.make(
         if (given) return yield* badInput(`${flag} applies to --robust`)
       }
       const params = yield* attempt(() => Domain.parseAssignments(domainOf(found.experiment), param))
-      return yield* runExperiment(found, { seed, scale, out, traces, report: Option.getOrUndefined(report), json, force, checkInvariants, strict, params, paramTexts: param, progress: progressMode })
+      const format = yield* traceFormatOf(traceFormat, traces)
+      return yield* runExperiment(found, { seed, scale, out, traces, traceFormat: format, report: Option.getOrUndefined(report), json, force, checkInvariants, strict, params, paramTexts: param, progress: progressMode })
     }
     for (const [flag, given] of [["--robust", robust], ["--samples", Option.isSome(samples)], ["--resume", resume], ["--param", param.length > 0]] as const) {
       if (given) return yield* badInput(`${flag} applies to experiments; ${spec} is a scenario (use --set PATH=VALUE to change its fields)`)
@@ -276,6 +295,7 @@ export const run = Command.make(
     if (Option.isSome(jobs) && !isJobsFile(jobs.value)) return yield* badInput(`--jobs ${jobs.value}: Expected a file name ending in .csv or .json`)
     if (Option.isSome(out)) return yield* badInput(`--out applies to experiments; ${spec} is a scenario (use --trace, --report, ... with file names)`)
     if (Option.isSome(traces)) return yield* badInput(`--traces applies to experiments; ${spec} is a scenario (use --trace FILE)`)
+    if (Option.isSome(traceFormat)) return yield* badInput(`--trace-format applies to experiments' --traces; ${spec} is a scenario: --trace FILE takes its format from the name (.qvt binary, else JSONL)`)
     const paths = {
       trace: Option.getOrUndefined(trace),
       perfetto: Option.getOrUndefined(perfetto),

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path"
-import { Trace } from "@qvsim/sim-core"
+import { Qvt, Trace } from "@qvsim/sim-core"
 import { Console, Effect, Option } from "effect"
 import * as Experiments from "../Experiments.ts"
 import { hashOf } from "../Load.ts"
@@ -33,6 +33,8 @@ export interface ExperimentFlags {
   readonly scale: Option.Option<number>
   readonly out: Option.Option<string>
   readonly traces: Option.Option<string>
+  /** The format of the `--traces` files (`--trace-format`; default JSONL). */
+  readonly traceFormat?: "jsonl" | "qvt"
   readonly report: string | undefined
   readonly json: boolean
   readonly force: boolean
@@ -80,7 +82,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
       const sinks = traced.size > 0
         ? (v: { readonly name: string }, scenario: { readonly name: string; readonly duration: number }, input: unknown): Trace.TraceSink[] | undefined => {
           if (!traced.has(v.name)) return undefined
-          const path = join(outDir, `${v.name}.trace.jsonl`)
+          const path = join(outDir, `${v.name}.trace.${flags.traceFormat ?? "jsonl"}`)
           const file = open(path, "--traces")
           const h: Trace.TraceHeader = {
             type: "header",
@@ -89,7 +91,7 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
             seed,
             options: { untilNs: scenario.duration, scale },
           }
-          return [new Trace.JsonlSink(file, h)]
+          return [flags.traceFormat === "qvt" ? new Qvt.QvtSink(file, h) : new Trace.JsonlSink(file, h)]
         }
         : undefined
       // Progress on stderr (--progress; runs longer than a second): the variant and its place, then its simulated time against its end, events/s, ETA.
