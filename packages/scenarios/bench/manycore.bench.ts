@@ -4,7 +4,8 @@
  * 1. System start: `Runner.prepare` of `manycore(n)` (machine, EPTs, boot, kernels, channels,
  *    hosts; the scenario parsed beforehand) for n = 4, 8, 16 and 64 sandboxes, with tinybench
  *    (before issue 15 the model stopped at 8: run this file on an older tree with `--sizes 4,8`).
- *    Target: 64 sandboxes under 100 ms.
+ *    Target: 64 sandboxes under 100 ms. A last row adds the scenario's validation (what
+ *    `qvsim run manycore` does before its first event).
  * 2. The 64-sandbox `manycore` built-in for its 10 simulated seconds, run in a child process of
  *    its own (so its peak RSS is its own): wall time, events/s and peak RSS
  *    (`process.resourceUsage().maxRSS`), `RUNS` times (default 2).
@@ -40,6 +41,11 @@ console.log(`load average before: ${load()}`)
 const bench = new Bench({ time: 2_000, warmupTime: 500 })
 for (const n of sizes) bench.add(`System start, ${n} sandboxes`, () => {
   Runner.prepare(scenarios.get(n)!, { seed: 1 })
+})
+// What `qvsim run manycore` does before its first event: validate the scenario, then start.
+const largest = Math.max(...sizes)
+bench.add(`parse + System start, ${largest} sandboxes`, () => {
+  Runner.prepare(parseScenario(manycore(largest), "manycore"), { seed: 1 })
 })
 await bench.run()
 console.table(bench.tasks.map((t) => {
