@@ -10,9 +10,13 @@
  * Invariants: the prints equal what `fingerprintRecords` computes from the record objects; the
  * result does not depend on when batches are flushed; nothing is allocated per record.
  *
+ * While one scope has subjects, its print is the run's (same start, same records): `flush` folds
+ * into the run's print only, and `addScope` copies it when a second scope appears.
+ *
  * NOTE: built for speed (the fingerprint is always on). Batching lets the CPU overlap the digests
  * of consecutive records (each digest is a serial chain of steps; only the absorption into the
- * prints depends on the previous record); `Fingerprint`'s step is inlined here.
+ * prints depends on the previous record): `flush` interleaves the steps of two records by hand,
+ * and `Fingerprint`'s step is inlined here.
  *
  * @module
  */
@@ -72,6 +76,12 @@ export class PrintBatch {
   addScope(): number {
     this.flush()
     const slot = this.counts.length - 1
+    // The one scope's print was the run's so far (see `flush`): it is kept apart from now on.
+    if (slot === 1) {
+      this.lanes[2] = this.lanes[0]!
+      this.lanes[3] = this.lanes[1]!
+      this.counts[1] = this.counts[0]!
+    }
     const lanes = new Int32Array(this.lanes.length + 2)
     lanes.set(this.lanes)
     lanes[lanes.length - 2] = PRINT_A
@@ -114,7 +124,9 @@ export class PrintBatch {
   /** The fingerprint of scope slot `slot` so far (flushes first). */
   scopeHex(slot: number): string {
     this.flush()
-    return Fingerprint.hexOf(this.lanes[2 * slot + 2]!, this.lanes[2 * slot + 3]!, this.counts[slot + 1]!)
+    // While there is one scope, its print is the run's (see `flush`).
+    const at = this.counts.length > 2 ? slot + 1 : 0
+    return Fingerprint.hexOf(this.lanes[2 * at]!, this.lanes[2 * at + 1]!, this.counts[at]!)
   }
 
   /** Hashes the pending records into the prints; returns the new `pos` (0). */
@@ -128,26 +140,65 @@ export class PrintBatch {
     const counts = this.counts
     const kindA = this.kindA, kindB = this.kindB, kindN = this.kindN, kindSymbols = this.kindSymbols
     const subjectLo = this.subjectLo, subjectHi = this.subjectHi, subjectScope = this.subjectScope
+    // While there is one scope, its print is the run's (see `scopeLanes`): no second fold.
+    const scoped = counts.length > 2
     const swap = !LITTLE
     let runA = lanes[0]!
     let runB = lanes[1]!
+    let records = 0
     let p = 0
     while (p < end) {
-      const kind = buf[p]! | 0
-      const subject = buf[p + 1]! | 0
-      const n = kindN[kind]!
+      // Two records at a time (x at p, y after it) when neither has a symbol field: their digests
+      // are independent chains of steps, interleaved here so the CPU overlaps them.
+      const kx = buf[p]! | 0
+      const sx = buf[p + 1]! | 0
+      const nx = kindN[kx]!
+      const py = p + 3 + nx
       // the kind's start lanes combined with the subject name's hash (bijective in each word)
-      let a = (kindA[kind]! + subjectLo[subject]!) | 0
-      let b = kindB[kind]! ^ subjectHi[subject]!
-      if (kindSymbols[kind] === 0) {
-        // the time, then each field, by their IEEE-754 words (Fingerprint's step, inlined)
-        for (let q = 2 * p + 4, last = 2 * (p + 3 + n); q < last; q += 2) {
-          let lo = w[q]!
-          let hi = w[q + 1]!
+      let a = (kindA[kx]! + subjectLo[sx]!) | 0
+      let b = kindB[kx]! ^ subjectHi[sx]!
+      let sy = 0, c = 0, d = 0, next = py
+      const pair = py < end && kindSymbols[kx] === 0 && kindSymbols[buf[py]! | 0] === 0
+      if (pair) {
+        const ky = buf[py]! | 0
+        sy = buf[py + 1]! | 0
+        const ny = kindN[ky]!
+        next = py + 3 + ny
+        c = (kindA[ky]! + subjectLo[sy]!) | 0
+        d = kindB[ky]! ^ subjectHi[sy]!
+        // the time, then each field, by their IEEE-754 words (Fingerprint's step, inlined); q, r:
+        // word indexes of x's and y's next value
+        let q = 2 * p + 4, r = 2 * py + 4
+        const lastX = 2 * (p + 3 + nx), lastY = 2 * (py + 3 + ny)
+        while (q < lastX || r < lastY) {
+          if (q < lastX) {
+            let lo = w[q]!, hi = w[q + 1]!
+            if (swap) { const t = lo; lo = hi; hi = t }
+            // Exponent all ones: Infinity or NaN; a NaN's bits vary by machine: use the canonical one.
+            if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
+            // -0 is 0 (JSON writes both as 0)
+            if (hi === NEG_ZERO_HI && lo === 0) hi = 0
+            const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
+            b = (((b << 17) | (b >>> 15)) + hi) ^ na
+            a = na
+            q += 2
+          }
+          if (r < lastY) {
+            let lo = w[r]!, hi = w[r + 1]!
+            if (swap) { const t = lo; lo = hi; hi = t }
+            if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[r >> 1] !== buf[r >> 1]) { lo = 0; hi = NAN_HI }
+            if (hi === NEG_ZERO_HI && lo === 0) hi = 0
+            const nc = (Math.imul(((c << 13) | (c >>> 19)) ^ lo, 0xcc9e2d51) + d) | 0
+            d = (((d << 17) | (d >>> 15)) + hi) ^ nc
+            c = nc
+            r += 2
+          }
+        }
+      } else if (kindSymbols[kx] === 0) {
+        for (let q = 2 * p + 4, last = 2 * py; q < last; q += 2) {
+          let lo = w[q]!, hi = w[q + 1]!
           if (swap) { const t = lo; lo = hi; hi = t }
-          // Exponent all ones: Infinity or NaN; a NaN's bits vary by machine: use the canonical one.
           if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
-          // -0 is 0 (JSON writes both as 0)
           if (hi === NEG_ZERO_HI && lo === 0) hi = 0
           const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
           b = (((b << 17) | (b >>> 15)) + hi) ^ na
@@ -156,26 +207,43 @@ export class PrintBatch {
       } else {
         this.digest.a = a
         this.digest.b = b
-        this.absorbWithSymbols(p, n, kindSymbols[kind]!)
+        this.absorbWithSymbols(p, nx, kindSymbols[kx]!)
         a = this.digest.a
         b = this.digest.b
       }
-      // absorb the digest (a, b) into the run's print and the scope's
-      const ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ a, 0xcc9e2d51) + runB) | 0
+      // absorb x's digest (a, b) into the run's print and its scope's, then y's (c, d)
+      let ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ a, 0xcc9e2d51) + runB) | 0
       runB = (((runB << 17) | (runB >>> 15)) + b) ^ ra
       runA = ra
-      const slot = subjectScope[subject]! + 1
-      const sa = lanes[2 * slot]!
-      const sb = lanes[2 * slot + 1]!
-      const na = (Math.imul(((sa << 13) | (sa >>> 19)) ^ a, 0xcc9e2d51) + sb) | 0
-      lanes[2 * slot] = na
-      lanes[2 * slot + 1] = (((sb << 17) | (sb >>> 15)) + b) ^ na
-      counts[slot] = counts[slot]! + 1
-      counts[0] = counts[0]! + 1
-      p += 3 + n
+      if (scoped) {
+        const slot = subjectScope[sx]! + 1
+        const sa = lanes[2 * slot]!, sb = lanes[2 * slot + 1]!
+        const na = (Math.imul(((sa << 13) | (sa >>> 19)) ^ a, 0xcc9e2d51) + sb) | 0
+        lanes[2 * slot] = na
+        lanes[2 * slot + 1] = (((sb << 17) | (sb >>> 15)) + b) ^ na
+        counts[slot] = counts[slot]! + 1
+      }
+      if (pair) {
+        ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ c, 0xcc9e2d51) + runB) | 0
+        runB = (((runB << 17) | (runB >>> 15)) + d) ^ ra
+        runA = ra
+        if (scoped) {
+          const slot = subjectScope[sy]! + 1
+          const sa = lanes[2 * slot]!, sb = lanes[2 * slot + 1]!
+          const nc = (Math.imul(((sa << 13) | (sa >>> 19)) ^ c, 0xcc9e2d51) + sb) | 0
+          lanes[2 * slot] = nc
+          lanes[2 * slot + 1] = (((sb << 17) | (sb >>> 15)) + d) ^ nc
+          counts[slot] = counts[slot]! + 1
+        }
+        records += 2
+      } else {
+        records += 1
+      }
+      p = next
     }
     lanes[0] = runA
     lanes[1] = runB
+    counts[0] = counts[0]! + records
     return 0
   }
 

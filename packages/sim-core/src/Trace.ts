@@ -3,9 +3,9 @@
  *
  * A model declares its record kinds once (`trace.kind("nic.rx", ["frame", "len"])`) and subjects
  * once (`trace.subject("sandbox0/nic", 0)`), then emits records with numeric values only:
- * `trace.emit(kind, subject, frame, len)`. A record is `{t, kind, subject, ...fields}`; a field
- * declared with a `$` prefix (`"$phase"`) holds a symbol id from `trace.symbol("vm-exit")` and is
- * written as its string.
+ * `trace.emit2(kind, subject, frame, len)` (`emitN` for a kind of N fields, see `TraceEmit`). A
+ * record is `{t, kind, subject, ...fields}`; a field declared with a `$` prefix (`"$phase"`) holds
+ * a symbol id from `trace.symbol("vm-exit")` and is written as its string.
  *
  * Invariants:
  * - the fingerprint (two 32-bit lanes, see `Fingerprint`) is always computed, over the canonical
@@ -21,6 +21,7 @@
  */
 import { Fingerprint, hashString64, kindStart, RecordDigest } from "./Fingerprint.ts"
 import { PrintBatch } from "./PrintBatch.ts"
+import { TraceEmit } from "./TraceEmit.ts"
 
 /** A record kind: its name and field names (a `$` prefix marks a symbol field). */
 export class RecordKind {
@@ -30,6 +31,8 @@ export class RecordKind {
   readonly fields: readonly string[]
   /** For each field, whether it is a symbol. */
   readonly isSymbol: readonly boolean[]
+  /** The number of fields. */
+  readonly arity: number
   /** A record digest's lanes after absorbing the name's 64-bit hash (see `Fingerprint.kindStart`). */
   readonly start: readonly [number, number]
   constructor(id: number, name: string, fields: readonly string[]) {
@@ -37,6 +40,7 @@ export class RecordKind {
     this.name = name
     this.fields = fields.map((f) => (f.startsWith("$") ? f.slice(1) : f))
     this.isSymbol = fields.map((f) => f.startsWith("$"))
+    this.arity = fields.length
     this.start = kindStart(hashString64(name))
   }
 }
@@ -80,27 +84,21 @@ export interface TraceHeader {
 
 const MAX_FIELDS = 8
 
-export class Trace {
+export class Trace extends TraceEmit {
   private readonly kinds: RecordKind[] = []
   private readonly kindsByName = new Map<string, RecordKind>()
   private readonly subjects: Subject[] = []
   private readonly subjectsByName = new Map<string, Subject>()
   private readonly symbols: string[] = []
   private readonly symbolIds = new Map<string, number>()
-  /** Pending records and the prints (run and per scope). */
-  private readonly batch = new PrintBatch()
   /** Scope → its print's slot in `batch`. */
   private readonly scopeSlots = new Map<number, number>()
   /** The field values of the record being emitted, for sinks. */
   private readonly values = new Float64Array(MAX_FIELDS)
   private sinks: TraceSink[] = []
-  /** Records emitted so far. */
-  count = 0
-  /** Where the record time comes from (the simulation). */
-  private readonly clock: { readonly now: number }
 
   constructor(clock: { readonly now: number }) {
-    this.clock = clock
+    super(new PrintBatch(), clock)
   }
 
   /** Declares (or returns the already declared) record kind `name`. */
@@ -164,11 +162,13 @@ export class Trace {
   /** Attaches a sink; records emitted from now on reach it. */
   attach(sink: TraceSink): void {
     this.sinks = [...this.sinks, sink]
+    this.hasSinks = true
   }
 
   /** Detaches a sink (without closing it). */
   detach(sink: TraceSink): void {
     this.sinks = this.sinks.filter((s) => s !== sink)
+    this.hasSinks = this.sinks.length > 0
   }
 
   /** True when at least one sink listens (models may skip building costly fields otherwise). */
@@ -176,29 +176,13 @@ export class Trace {
     return this.sinks.length > 0
   }
 
-  /**
-   * Emits one record at the current simulated time. Pass exactly one value per declared field.
-   */
-  emit(kind: RecordKind, subject: Subject, v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0): void {
-    // NOTE: kept small enough for V8 to inline into callers (so numbers are not boxed to pass):
-    // the record is only copied here; `PrintBatch.flush` hashes pending records in batches.
-    const batch = this.batch
-    let p = batch.pos
-    if (p >= batch.limit) p = batch.flush()
-    const buf = batch.buf
-    buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
-    buf[p + 3] = v0; buf[p + 4] = v1; buf[p + 5] = v2; buf[p + 6] = v3
-    buf[p + 7] = v4; buf[p + 8] = v5; buf[p + 9] = v6; buf[p + 10] = v7
-    batch.pos = p + 3 + kind.fields.length
-    this.count++
-    if (this.sinks.length !== 0) this.deliver(kind, subject, p)
-  }
-
   /** Hands the record at `p` of the batch buffer to every sink. */
-  private deliver(kind: RecordKind, subject: Subject, p: number): void {
+  protected deliver(kind: RecordKind, subject: Subject, p: number): void {
     const values = this.values
     const buf = this.batch.buf
-    for (let i = 0; i < MAX_FIELDS; i++) values[i] = buf[p + 3 + i]!
+    const n = kind.arity
+    for (let i = 0; i < n; i++) values[i] = buf[p + 3 + i]!
+    for (let i = n; i < MAX_FIELDS; i++) values[i] = 0
     const t = buf[p + 2]!
     const sinks = this.sinks
     for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
@@ -233,6 +217,7 @@ export class Trace {
   close(): void {
     for (const sink of this.sinks) sink.close?.()
     this.sinks = []
+    this.hasSinks = false
   }
 }
 

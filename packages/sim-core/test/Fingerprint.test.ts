@@ -1,7 +1,9 @@
 /**
- * The run fingerprint: the batched hot path (`Trace.emit` → `PrintBatch`) equals the general
- * path over record objects (`fingerprintRecords`); any single changed field changes it (shown to
- * catch a digest that skips a field); its value is pinned (the same on every machine).
+ * The run fingerprint: the batched hot path (`Trace.emit`/`emitN` → `PrintBatch`) equals the
+ * general path over record objects (`fingerprintRecords`), per run and per scope, whatever the
+ * record lengths, the order in which scopes appear and the flush points; any single changed field
+ * changes it (shown to catch a digest that skips a field); its value is pinned (the same on every
+ * machine).
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -12,25 +14,52 @@ import { Trace, fingerprintRecords, MemorySink, type TraceRecord } from "../src/
 const anyNumber = fc.oneof(fc.nat(), fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 2 ** 31, 2 ** 32, -1))
 
 interface Row { kind: number; subject: number; dt: number; values: number[]; tag: number }
-const rowArb = fc.record({ kind: fc.nat(2), subject: fc.nat(3), dt: fc.constantFrom(0, 1, 1000, 2 ** 33), values: fc.array(anyNumber, { minLength: 3, maxLength: 3 }), tag: fc.nat(4) })
+const rowArb = fc.record({ kind: fc.nat(4), subject: fc.nat(3), dt: fc.constantFrom(0, 1, 1000, 2 ** 33), values: fc.array(anyNumber, { minLength: 5, maxLength: 5 }), tag: fc.nat(4) })
 
-/** Emits `rows` through a Trace (kinds a: 3 numbers, b: 1 number and a symbol, c: none). */
-const emitAll = (rows: readonly Row[], sink?: MemorySink, peekEvery = 0): Trace => {
+/** How `emitAll` emits: `emit` or `emitN`, subjects declared up front or each on its first record. */
+interface EmitOptions { readonly sink?: MemorySink; readonly peekEvery?: number; readonly byArity?: boolean; readonly lateSubjects?: boolean }
+
+const SUBJECTS: ReadonlyArray<readonly [string, number]> = [["s0", 0], ["s1", 1], ["g", -1], ["s0b", 0]]
+
+/**
+ * Emits `rows` through a Trace (kinds a: 3 numbers, b: 1 number and a symbol, c: none, d: 5
+ * numbers, e: 1 number).
+ */
+const emitAll = (rows: readonly Row[], options: EmitOptions = {}): Trace => {
   const clock = { now: 0 }
   const trace = new Trace(clock)
-  const kinds = [trace.kind("a", ["x", "y", "z"]), trace.kind("b", ["x", "$tag"]), trace.kind("c")]
-  const subjects = [trace.subject("s0", 0), trace.subject("s1", 1), trace.subject("g"), trace.subject("s0b", 0)]
-  if (sink) trace.attach(sink)
+  const kinds = [trace.kind("a", ["x", "y", "z"]), trace.kind("b", ["x", "$tag"]), trace.kind("c"), trace.kind("d", ["p", "q", "r", "s", "u"]), trace.kind("e", ["x"])]
+  const subjects = options.lateSubjects === true ? [] : SUBJECTS.map(([name, scope]) => trace.subject(name, scope))
+  if (options.sink) trace.attach(options.sink)
+  const peekEvery = options.peekEvery ?? 0
   for (const [i, r] of rows.entries()) {
     if (peekEvery > 0 && i % peekEvery === 0) trace.fingerprint()
     clock.now += r.dt
-    const [x, y, z] = r.values as [number, number, number]
-    if (r.kind === 0) trace.emit(kinds[0]!, subjects[r.subject]!, x, y, z)
-    else if (r.kind === 1) trace.emit(kinds[1]!, subjects[r.subject]!, x, trace.symbol(`tag-${r.tag}`))
-    else trace.emit(kinds[2]!, subjects[r.subject]!)
+    const [x, y, z, u, v] = r.values as [number, number, number, number, number]
+    const s = subjects[r.subject] ?? (subjects[r.subject] = trace.subject(...SUBJECTS[r.subject]!))
+    if (options.byArity === true) {
+      if (r.kind === 0) trace.emit3(kinds[0]!, s, x, y, z)
+      else if (r.kind === 1) trace.emit2(kinds[1]!, s, x, trace.symbol(`tag-${r.tag}`))
+      else if (r.kind === 2) trace.emit0(kinds[2]!, s)
+      else if (r.kind === 3) trace.emit5(kinds[3]!, s, x, y, z, u, v)
+      else trace.emit1(kinds[4]!, s, x)
+    } else {
+      if (r.kind === 0) trace.emit(kinds[0]!, s, x, y, z)
+      else if (r.kind === 1) trace.emit(kinds[1]!, s, x, trace.symbol(`tag-${r.tag}`))
+      else if (r.kind === 2) trace.emit(kinds[2]!, s)
+      else if (r.kind === 3) trace.emit(kinds[3]!, s, x, y, z, u, v)
+      else trace.emit(kinds[4]!, s, x)
+    }
   }
   return trace
 }
+
+/** Every scope's fingerprint, by the hot path and by `fingerprintRecords` over its records. */
+const scopePrints = (trace: Trace, records: readonly TraceRecord[]): Array<[string, string]> =>
+  [-1, 0, 1].map((scope) => {
+    const names = SUBJECTS.filter(([, sc]) => sc === scope).map(([name]) => name)
+    return [trace.scopeFingerprint(scope), fingerprintRecords(records.filter((r) => names.includes(r.subject)))]
+  })
 
 /**
  * The property "any single changed field of any record changes the fingerprint", for a digest
@@ -40,7 +69,7 @@ const singleChangeVerdict = (print: (records: readonly TraceRecord[]) => string)
   fc.check(
     fc.property(fc.array(rowArb, { minLength: 1, maxLength: 30 }), fc.nat(), fc.nat(), anyNumber, fc.string(), (rows, which, field, number, text) => {
       const sink = new MemorySink()
-      emitAll(rows, sink)
+      emitAll(rows, { sink })
       const records = sink.records
       const i = which % records.length
       const keys = Object.keys(records[i]!)
@@ -60,27 +89,68 @@ const singleChangeVerdict = (print: (records: readonly TraceRecord[]) => string)
 describe("Fingerprint", () => {
   it("the batched hot path equals fingerprintRecords, per run and per scope, across flushes and through JSON (property)", () => {
     fc.assert(
-      fc.property(fc.array(rowArb, { maxLength: 3000 }), (rows) => {
+      fc.property(fc.array(rowArb, { maxLength: 3000 }), fc.boolean(), fc.boolean(), (rows, byArity, lateSubjects) => {
         const sink = new MemorySink()
-        const trace = emitAll(rows, sink)
+        const trace = emitAll(rows, { sink, byArity, lateSubjects })
         expect(trace.count).toBe(rows.length)
         expect(trace.fingerprint()).toBe(fingerprintRecords(sink.records))
         const back = sink.records.map((r) => JSON.parse(JSON.stringify(r)) as TraceRecord)
         expect(fingerprintRecords(back)).toBe(trace.fingerprint())
-        for (const scope of [-1, 0, 1]) {
-          const subjects = scope === 0 ? ["s0", "s0b"] : scope === 1 ? ["s1"] : ["g"]
-          expect(trace.scopeFingerprint(scope)).toBe(fingerprintRecords(sink.records.filter((r) => subjects.includes(r.subject))))
-        }
+        for (const [hot, general] of scopePrints(trace, sink.records)) expect(hot).toBe(general)
       }),
       { numRuns: 40 },
     )
+  })
+
+  it("emitN and emit leave the same records and prints; scopes that appear one by one keep their own prints (property)", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 1500 }), fc.nat(40), (rows, peekEvery) => {
+        const a = new MemorySink()
+        const b = new MemorySink()
+        const general = emitAll(rows, { sink: a, peekEvery })
+        const byArity = emitAll(rows, { sink: b, byArity: true, lateSubjects: true, peekEvery })
+        expect(b.records).toEqual(a.records)
+        expect(byArity.fingerprint()).toBe(general.fingerprint())
+        expect(scopePrints(byArity, b.records)).toEqual(scopePrints(general, a.records))
+        for (const [hot, records] of scopePrints(byArity, b.records)) expect(hot).toBe(records)
+      }),
+      { numRuns: 30 },
+    )
+  })
+
+  it("one scope, then a second: the first scope's print stays its own records' (not the run's)", () => {
+    const sink = new MemorySink()
+    const trace = new Trace({ now: 1 })
+    const k = trace.kind("k", ["v"])
+    const s0 = trace.subject("s0", 0)
+    trace.emit1(k, s0, 1)
+    expect(trace.scopeFingerprint(0)).toBe(trace.fingerprint())
+    trace.attach(sink)
+    const s1 = trace.subject("s1", 1)
+    trace.emit1(k, s1, 2)
+    trace.emit1(k, s0, 3)
+    expect(trace.scopeFingerprint(0)).toBe(fingerprintRecords([{ t: 1, kind: "k", subject: "s0", v: 1 }, { t: 1, kind: "k", subject: "s0", v: 3 }]))
+    expect(trace.scopeFingerprint(1)).toBe(fingerprintRecords([{ t: 1, kind: "k", subject: "s1", v: 2 }]))
+    expect(trace.scopeFingerprint(0)).not.toBe(trace.fingerprint())
+  })
+
+  it("emitN refuses a kind of another field count before writing anything", () => {
+    const trace = new Trace({ now: 0 })
+    const k = trace.kind("k", ["a", "b"])
+    const s = trace.subject("s")
+    trace.emit2(k, s, 1, 2)
+    const before = trace.fingerprint()
+    expect(() => trace.emit3(k, s, 1, 2, 3)).toThrow(/record kind "k" has 2 fields, not 3/)
+    expect(() => trace.emit1(k, s, 1)).toThrow(TypeError)
+    expect(trace.count).toBe(1)
+    expect(trace.fingerprint()).toBe(before)
   })
 
   it("reading the fingerprint mid-run does not change it (batches flush at any point)", () => {
     const rows: Row[] = Array.from({ length: 5000 }, (_, i) => ({ kind: i % 3, subject: i % 4, dt: i % 7, values: [i, -i, i / 3], tag: i % 5 }))
     const whole = emitAll(rows)
     for (const every of [1, 7, 1000]) {
-      const peeked = emitAll(rows, undefined, every)
+      const peeked = emitAll(rows, { peekEvery: every })
       expect(peeked.fingerprint()).toBe(whole.fingerprint())
       expect(peeked.scopeFingerprint(0)).toBe(whole.scopeFingerprint(0))
     }
