@@ -225,7 +225,7 @@ export class Harness {
     t.releases.push(now)
     t.jobNos.push(t.nextJobNo++)
     t.stats.released++
-    if (this.traceOn) this.sim.trace.emit(this.kRelease!, this.subject!, th, t.nextJobNo - 1)
+    if (this.traceOn) this.sim.trace.emit2(this.kRelease!, this.subject!, th, t.nextJobNo - 1)
     const next = t.nextReleaseAfter(now)
     if (next >= 0) this.sim.at(next, Simulation.EventClass.Workload, this.hRelease, th)
     if (t.status === IDLE) this.resume(t, now)
@@ -287,7 +287,7 @@ export class Harness {
       this.preemptWantedNs = -1
     }
     this.inInvoke = false
-    if (this.traceOn) this.sim.trace.emit(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
+    if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
     this.apply(d)
     if (this.onInvoke !== undefined) this.onInvoke(this, now)
   }

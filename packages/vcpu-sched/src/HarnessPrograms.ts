@@ -143,7 +143,7 @@ export class HarnessPrograms {
     t.stats.complete(response, t.deadlineNs)
     if (this.recordJobs) this.jobs.push(recordOf(t.index, t.curJobNo, t.job, now, t.deadlineNs))
     const trace = this.trace
-    if (trace !== null) this.sim.trace.emit(trace.kComplete, trace.subject, t.index, t.curJobNo, response)
+    if (trace !== null) this.sim.trace.emit3(trace.kComplete, trace.subject, t.index, t.curJobNo, response)
     t.job.end()
     t.curProgram = null
   }
