@@ -38,6 +38,8 @@ export class PrintBatch {
   pos = 0
   /** `emit` flushes when `pos` passes this. */
   readonly limit = CAPACITY
+  /** Takes the pending records at each flush before they are hashed (the trace's batch sinks). */
+  onFlush: ((buf: Float64Array, end: number) => void) | null = null
 
   // Per kind: start lanes, field count, symbol flags (bit i: field i is a symbol).
   private kindA = new Int32Array(16)
@@ -134,6 +136,7 @@ export class PrintBatch {
     const end = this.pos
     this.pos = 0
     if (end === 0) return 0
+    if (this.onFlush !== null) this.onFlush(this.buf, end)
     const buf = this.buf
     const w = this.words
     const lanes = this.lanes

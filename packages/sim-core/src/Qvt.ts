@@ -13,8 +13,9 @@
  * fingerprint against the run's in the end chunk when the file holds the whole run (a bad file
  * throws a `QvtError` naming the byte offset, never reads out of bounds or loops).
  *
- * NOTE: the writer is on the run's hot path: it copies numbers into a reused word buffer (no
- * per-record allocation) and hands out 256 KiB blocks.
+ * NOTE: the writer is on the run's hot path: attached to a trace, it takes the fingerprint batch's
+ * packed records at each flush (`onBatch`: no call per record) and encodes them in one loop into
+ * a reused word buffer (no per-record allocation), handing out 256 KiB blocks.
  *
  * @module
  */
@@ -116,13 +117,16 @@ export class QvtSink implements TraceSink {
   private readonly out: ByteWriter
   private readonly words = new Uint32Array(BLOCK_WORDS + 32)
   private readonly ints = new Int32Array(this.words.buffer)
+  /** Per kind id: 0 until defined in the file, then its field count + 1. */
+  private kindSlots = new Uint8Array(64)
+  /** Per kind id: bit i set when field i is a symbol. */
+  private kindSymbolMask = new Uint8Array(64)
   private readonly scratch = new Float64Array(1)
   private readonly scratchWords = new Uint32Array(this.scratch.buffer)
   /** Next free word of the block (words 0–2: tag, length, count). */
   private at = 3
   private inBlock = 0
   private lastT = 0
-  private kindDone = new Uint8Array(64)
   private subjectDone = new Uint8Array(64)
   private symbolsDone = 0
   private written = 0
@@ -134,10 +138,67 @@ export class QvtSink implements TraceSink {
     out.write(encodeHeader(header))
   }
 
+  attached(trace: Trace): void {
+    this.trace = trace
+  }
+
+  /** Encodes a batch of packed records (see `TraceSink.onBatch`). */
+  onBatch(trace: Trace, buf: Float64Array, end: number): void {
+    this.trace = trace
+    const src = new Int32Array(buf.buffer, buf.byteOffset, 2 * end) // NOTE: one view per batch, not per record
+    const swap = LITTLE ? 0 : 1
+    let p = 0
+    while (p < end) {
+      const kid = buf[p]! | 0
+      const sid = buf[p + 1]! | 0
+      if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0) this.defineKind(trace.kindOf(kid))
+      if (sid >= this.subjectDone.length || this.subjectDone[sid] === 0) this.defineSubject(trace.subjectOf(sid))
+      const n = this.kindSlots[kid]! - 1
+      const symbols = this.kindSymbolMask[kid]!
+      if (symbols !== 0) {
+        for (let i = 0; i < n; i++) if ((symbols & (1 << i)) !== 0 && buf[p + 3 + i]! >= this.symbolsDone) this.defineSymbols(trace, buf[p + 3 + i]!)
+      }
+      if (this.at > BLOCK_WORDS) this.flushBlock()
+      const w = this.words
+      const ints = this.ints
+      const head = this.at
+      let q = head + 2
+      let flags = 0
+      const t = buf[p + 2]!
+      const dt = t - this.lastT
+      if (this.inBlock > 0 && (dt >>> 0) === dt) {
+        w[q++] = dt
+      } else {
+        flags = T_ABS
+        w[q] = src[2 * p + 4 + swap]!
+        w[q + 1] = src[2 * p + 5 - swap]!
+        q += 2
+      }
+      this.lastT = t
+      for (let i = 0; i < n; i++) {
+        const v = buf[p + 3 + i]!
+        if ((v | 0) === v) ints[q++] = v
+        else {
+          flags |= 1 << i
+          const at = 2 * (p + 3 + i)
+          w[q] = src[at + swap]!
+          w[q + 1] = src[at + 1 - swap]!
+          q += 2
+        }
+      }
+      w[head] = kid | (flags << 16)
+      w[head + 1] = sid
+      this.at = q
+      this.inBlock++
+      this.written++
+      p += 3 + n
+    }
+  }
+
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
     this.trace = trace
     const n = kind.fields.length
-    if (kind.id >= this.kindDone.length || this.kindDone[kind.id] === 0) this.defineKind(kind)
+    if (kind.id >= this.kindSlots.length || this.kindSlots[kind.id] === 0) this.defineKind(kind)
     if (subject.id >= this.subjectDone.length || this.subjectDone[subject.id] === 0) this.defineSubject(subject)
     if (kind.isSymbol.length > 0) {
       for (let i = 0; i < n; i++) if (kind.isSymbol[i] && values[i]! >= this.symbolsDone) this.defineSymbols(trace, values[i]!)
@@ -191,10 +252,14 @@ export class QvtSink implements TraceSink {
   private defineKind(kind: RecordKind): void {
     if (kind.id > 0xffff) throw new RangeError(`QvtSink: more than 65536 record kinds`)
     this.flushBlock()
-    if (kind.id >= this.kindDone.length) this.kindDone = grown(this.kindDone, kind.id)
-    this.kindDone[kind.id] = 1
+    if (kind.id >= this.kindSlots.length) {
+      this.kindSlots = grown(this.kindSlots, kind.id)
+      this.kindSymbolMask = grown(this.kindSymbolMask, kind.id)
+    }
     let mask = 0
     kind.isSymbol.forEach((s, i) => { if (s) mask |= 1 << i })
+    this.kindSlots[kind.id] = kind.arity + 1
+    this.kindSymbolMask[kind.id] = mask
     this.out.write(encodeChunk(TAG_KIND, [kind.id, kind.fields.length, mask], [kind.name, ...kind.fields]))
   }
 
@@ -215,6 +280,8 @@ export class QvtSink implements TraceSink {
 
   close(): void {
     if (this.closed) return
+    // the records still pending in the trace's batch come here first (while attached)
+    this.trace?.fingerprint()
     this.closed = true
     this.flushBlock()
     const total = this.trace?.count ?? 0

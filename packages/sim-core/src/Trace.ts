@@ -65,10 +65,22 @@ export interface TraceRecord {
   readonly [field: string]: number | string
 }
 
-/** Receives every record while attached to a trace. */
+/**
+ * Receives every record while attached to a trace: one by one (`onRecord`, as it is emitted) or,
+ * when the sink has `onBatch`, in batches instead (no call per record).
+ */
 export interface TraceSink {
   /** `values[i]` is the i-th field value (a symbol id for symbol fields). */
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void
+  /**
+   * Takes the pending records in emission order, packed as doubles in `buf[0 … end)`: each
+   * `[kind id, subject id, t, value 0 … value n-1]` with n the kind's field count (`trace.kindOf`,
+   * `trace.subjectOf`, `trace.symbolText` resolve the ids). Called whenever the fingerprint batch
+   * is flushed: when full, when a fingerprint is read, at `detach` and `close`. `buf` is reused.
+   */
+  onBatch?(trace: Trace, buf: Float64Array, end: number): void
+  /** Called by `attach` (a sink may keep the trace). */
+  attached?(trace: Trace): void
   /** Flushes and releases what the sink holds. */
   close?(): void
 }
@@ -96,6 +108,10 @@ export class Trace extends TraceEmit {
   /** The field values of the record being emitted, for sinks. */
   private readonly values = new Float64Array(MAX_FIELDS)
   private sinks: TraceSink[] = []
+  /** The sinks without `onBatch` (they take each record as it is emitted). */
+  private recordSinks: TraceSink[] = []
+  /** The sinks with `onBatch`. */
+  private batchSinks: TraceSink[] = []
 
   constructor(clock: { readonly now: number }) {
     super(new PrintBatch(), clock)
@@ -161,14 +177,38 @@ export class Trace extends TraceEmit {
 
   /** Attaches a sink; records emitted from now on reach it. */
   attach(sink: TraceSink): void {
-    this.sinks = [...this.sinks, sink]
-    this.hasSinks = true
+    // the pending records were emitted before: they are hashed (and go to the other sinks) first
+    this.batch.flush()
+    this.setSinks([...this.sinks, sink])
+    sink.attached?.(this)
   }
 
-  /** Detaches a sink (without closing it). */
+  /** Detaches a sink (without closing it), once it has the records emitted while attached. */
   detach(sink: TraceSink): void {
-    this.sinks = this.sinks.filter((s) => s !== sink)
-    this.hasSinks = this.sinks.length > 0
+    this.batch.flush()
+    this.setSinks(this.sinks.filter((s) => s !== sink))
+  }
+
+  private setSinks(sinks: TraceSink[]): void {
+    this.sinks = sinks
+    this.recordSinks = sinks.filter((s) => s.onBatch === undefined)
+    this.batchSinks = sinks.filter((s) => s.onBatch !== undefined)
+    this.hasSinks = this.recordSinks.length > 0
+    this.batch.onFlush = this.batchSinks.length > 0 ? (buf, end) => this.toBatchSinks(buf, end) : null
+  }
+
+  private toBatchSinks(buf: Float64Array, end: number): void {
+    for (const sink of this.batchSinks) sink.onBatch!(this, buf, end)
+  }
+
+  /** The record kind of id `id` (ids are dense, in declaration order). */
+  kindOf(id: number): RecordKind {
+    return this.kinds[id]!
+  }
+
+  /** The subject of id `id` (ids are dense, in declaration order). */
+  subjectOf(id: number): Subject {
+    return this.subjects[id]!
   }
 
   /** True when at least one sink listens (models may skip building costly fields otherwise). */
@@ -184,7 +224,7 @@ export class Trace extends TraceEmit {
     for (let i = 0; i < n; i++) values[i] = buf[p + 3 + i]!
     for (let i = n; i < MAX_FIELDS; i++) values[i] = 0
     const t = buf[p + 2]!
-    const sinks = this.sinks
+    const sinks = this.recordSinks
     for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
   }
 
@@ -213,11 +253,12 @@ export class Trace extends TraceEmit {
     return rec as TraceRecord
   }
 
-  /** Closes every sink. */
+  /** Closes every sink (batch sinks first receive the pending records). */
   close(): void {
-    for (const sink of this.sinks) sink.close?.()
-    this.sinks = []
-    this.hasSinks = false
+    this.batch.flush()
+    const sinks = this.sinks
+    this.setSinks([])
+    for (const sink of sinks) sink.close?.()
   }
 }
 

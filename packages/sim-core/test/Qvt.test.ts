@@ -6,7 +6,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MAGIC, QvtError, QvtReader, QvtSink, VERSION } from "../src/Qvt.ts"
-import { canonicalJson, MemorySink, Trace, type TraceHeader, type TraceRecord } from "../src/Trace.ts"
+import { canonicalJson, MemorySink, Trace, type TraceHeader, type TraceRecord, type TraceSink } from "../src/Trace.ts"
 
 const header: TraceHeader = { type: "header", qvsim: "0.0.0", scenario: { name: "x", hash: "0123456789abcdef" }, seed: 3, options: {} }
 
@@ -74,7 +74,48 @@ const refusedOrSame = (bytes: Uint8Array, records: readonly TraceRecord[]): void
   }
 }
 
+/**
+ * Emits `rows` to a `QvtSink` attached after row `from` and detached after row `to` (closed at the
+ * end), reading the fingerprint every `peekEvery` rows; `perRecord`: the sink is hidden behind a
+ * plain record sink (no `onBatch`), so it takes each record through `onRecord`.
+ */
+const emitWindow = (rows: readonly Row[], from: number, to: number, peekEvery: number, perRecord: boolean): Uint8Array => {
+  const clock = { now: 0 }
+  const trace = new Trace(clock)
+  const kinds = [trace.kind("none"), trace.kind("eight", ["a", "b", "c", "d", "e", "f", "g", "h"]), trace.kind("sym", ["x", "$tag"]), trace.kind("two", ["p", "q"])]
+  const subjects = [trace.subject("s0", 0), trace.subject("s1", 1), trace.subject("global"), trace.subject("s0/dev", 0), trace.subject("s7", 7)]
+  const out = memoryWriter()
+  const qvt = new QvtSink(out, header)
+  const sink: TraceSink = perRecord ? { onRecord: (...args) => qvt.onRecord(...args), attached: (t) => qvt.attached(t), close: () => qvt.close() } : qvt
+  for (const [i, r] of rows.entries()) {
+    if (i === from) trace.attach(sink)
+    if (i === to) trace.detach(sink)
+    if (peekEvery > 0 && i % peekEvery === 0) trace.fingerprint()
+    clock.now += r.dt
+    const v = r.values
+    const kind = kinds[r.kind]!
+    if (kind.name === "sym") trace.emit2(kind, subjects[r.subject]!, v[0]!, trace.symbol(`tag ${r.tag} é`))
+    else trace.emit(kind, subjects[r.subject]!, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+  }
+  if (from >= rows.length) trace.attach(sink)
+  trace.close()
+  sink.close?.()
+  return out.bytes()
+}
+
 describe("Qvt", () => {
+  it("the sink writes the same bytes from the trace's batches as record by record, attached or detached mid-run (property)", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 300 }), fc.nat(300), fc.nat(300), fc.nat(50), (rows, a, b, peekEvery) => {
+        const from = Math.min(a, b), to = Math.max(a, b)
+        const batched = emitWindow(rows, from, to, peekEvery, false)
+        expect(batched).toEqual(emitWindow(rows, from, to, peekEvery, true))
+        expect(decode(batched).end!.records).toBe(Math.max(0, Math.min(to, rows.length) - from))
+      }),
+      { numRuns: 60 },
+    )
+  })
+
   it("reads back exactly the records written, with the header and the end chunk (property)", () => {
     fc.assert(
       fc.property(fc.array(rowArb, { maxLength: 200 }), (rows) => {
