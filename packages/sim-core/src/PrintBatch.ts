@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { Fingerprint, K, LITTLE, NAN_HI, PRINT_A, PRINT_B, RecordDigest } from "./Fingerprint.ts"
+import { Fingerprint, LITTLE, NAN_HI, PRINT_A, PRINT_B } from "./Fingerprint.ts"
 
 /** The high word of -0. */
 const NEG_ZERO_HI = 0x8000_0000 | 0
@@ -56,7 +56,6 @@ export class PrintBatch {
   // Prints: slot 0 is the run; slot s + 1 is scope slot s. Lanes at [2 s], [2 s + 1].
   private lanes = new Int32Array([PRINT_A, PRINT_B])
   private counts = new Float64Array(1)
-  private readonly digest = new RecordDigest()
 
   /** Declares kind `id`: its digest's start lanes, field count and which fields are symbols. */
   addKind(id: number, start: readonly [number, number], fields: number, isSymbol: readonly boolean[]): void {
@@ -143,7 +142,8 @@ export class PrintBatch {
     const counts = this.counts
     const kindA = this.kindA, kindB = this.kindB, kindN = this.kindN, kindSymbols = this.kindSymbols
     const subjectLo = this.subjectLo, subjectHi = this.subjectHi, subjectScope = this.subjectScope
-    // While there is one scope, its print is the run's (see `scopeLanes`): no second fold.
+    const symbolLo = this.symbolLo, symbolHi = this.symbolHi
+    // While there is one scope, its print is the run's (see `scopeHex`): no second fold.
     const scoped = counts.length > 2
     const swap = !LITTLE
     let runA = lanes[0]!
@@ -151,68 +151,68 @@ export class PrintBatch {
     let records = 0
     let p = 0
     while (p < end) {
-      // Two records at a time (x at p, y after it) when neither has a symbol field: their digests
-      // are independent chains of steps, interleaved here so the CPU overlaps them.
+      // Two records at a time, x at p and y after it (when there is one): their digests are
+      // independent chains of steps, interleaved here so that the CPU overlaps them.
       const kx = buf[p]! | 0
       const sx = buf[p + 1]! | 0
-      const nx = kindN[kx]!
-      const py = p + 3 + nx
+      const py = p + 3 + kindN[kx]!
+      const pair = py < end
+      const ky = pair ? buf[py]! | 0 : 0
+      const sy = pair ? buf[py + 1]! | 0 : 0
+      const next = pair ? py + 3 + kindN[ky]! : py
       // the kind's start lanes combined with the subject name's hash (bijective in each word)
       let a = (kindA[kx]! + subjectLo[sx]!) | 0
       let b = kindB[kx]! ^ subjectHi[sx]!
-      let sy = 0, c = 0, d = 0, next = py
-      const pair = py < end && kindSymbols[kx] === 0 && kindSymbols[buf[py]! | 0] === 0
-      if (pair) {
-        const ky = buf[py]! | 0
-        sy = buf[py + 1]! | 0
-        const ny = kindN[ky]!
-        next = py + 3 + ny
-        c = (kindA[ky]! + subjectLo[sy]!) | 0
-        d = kindB[ky]! ^ subjectHi[sy]!
-        // the time, then each field, by their IEEE-754 words (Fingerprint's step, inlined); q, r:
-        // word indexes of x's and y's next value
-        let q = 2 * p + 4, r = 2 * py + 4
-        const lastX = 2 * (p + 3 + nx), lastY = 2 * (py + 3 + ny)
-        while (q < lastX || r < lastY) {
-          if (q < lastX) {
-            let lo = w[q]!, hi = w[q + 1]!
+      let c = (kindA[ky]! + subjectLo[sy]!) | 0
+      let d = kindB[ky]! ^ subjectHi[sy]!
+      // Then the time and each field (Fingerprint's step, inlined). q, r: the word index of x's and
+      // y's next value; mx, my: bit 0 set when that value is a symbol (the time never is).
+      let q = 2 * p + 4, r = 2 * py + 4
+      const lastX = 2 * py, lastY = pair ? 2 * next : r
+      let mx = kindSymbols[kx]! << 1, my = kindSymbols[ky]! << 1
+      while (q < lastX || r < lastY) {
+        if (q < lastX) {
+          let lo: number, hi: number
+          if ((mx & 1) !== 0) {
+            // a symbol: its text's 64-bit hash
+            const id = buf[q >> 1]! | 0
+            lo = symbolLo[id]!
+            hi = symbolHi[id]!
+          } else {
+            // a number: its IEEE-754 words
+            lo = w[q]!
+            hi = w[q + 1]!
             if (swap) { const t = lo; lo = hi; hi = t }
             // Exponent all ones: Infinity or NaN; a NaN's bits vary by machine: use the canonical one.
             if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
             // -0 is 0 (JSON writes both as 0)
             if (hi === NEG_ZERO_HI && lo === 0) hi = 0
-            const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
-            b = (((b << 17) | (b >>> 15)) + hi) ^ na
-            a = na
-            q += 2
           }
-          if (r < lastY) {
-            let lo = w[r]!, hi = w[r + 1]!
-            if (swap) { const t = lo; lo = hi; hi = t }
-            if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[r >> 1] !== buf[r >> 1]) { lo = 0; hi = NAN_HI }
-            if (hi === NEG_ZERO_HI && lo === 0) hi = 0
-            const nc = (Math.imul(((c << 13) | (c >>> 19)) ^ lo, 0xcc9e2d51) + d) | 0
-            d = (((d << 17) | (d >>> 15)) + hi) ^ nc
-            c = nc
-            r += 2
-          }
-        }
-      } else if (kindSymbols[kx] === 0) {
-        for (let q = 2 * p + 4, last = 2 * py; q < last; q += 2) {
-          let lo = w[q]!, hi = w[q + 1]!
-          if (swap) { const t = lo; lo = hi; hi = t }
-          if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
-          if (hi === NEG_ZERO_HI && lo === 0) hi = 0
           const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
           b = (((b << 17) | (b >>> 15)) + hi) ^ na
           a = na
+          mx >>>= 1
+          q += 2
         }
-      } else {
-        this.digest.a = a
-        this.digest.b = b
-        this.absorbWithSymbols(p, nx, kindSymbols[kx]!)
-        a = this.digest.a
-        b = this.digest.b
+        if (r < lastY) {
+          let lo: number, hi: number
+          if ((my & 1) !== 0) {
+            const id = buf[r >> 1]! | 0
+            lo = symbolLo[id]!
+            hi = symbolHi[id]!
+          } else {
+            lo = w[r]!
+            hi = w[r + 1]!
+            if (swap) { const t = lo; lo = hi; hi = t }
+            if ((hi & 0x7ff0_0000) === 0x7ff0_0000 && buf[r >> 1] !== buf[r >> 1]) { lo = 0; hi = NAN_HI }
+            if (hi === NEG_ZERO_HI && lo === 0) hi = 0
+          }
+          const nc = (Math.imul(((c << 13) | (c >>> 19)) ^ lo, 0xcc9e2d51) + d) | 0
+          d = (((d << 17) | (d >>> 15)) + hi) ^ nc
+          c = nc
+          my >>>= 1
+          r += 2
+        }
       }
       // absorb x's digest (a, b) into the run's print and its scope's, then y's (c, d)
       let ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ a, 0xcc9e2d51) + runB) | 0
@@ -248,17 +248,6 @@ export class PrintBatch {
     lanes[1] = runB
     counts[0] = counts[0]! + records
     return 0
-  }
-
-  /** The general path for a record at `p` with symbol fields (`symbols`: bit i = field i). */
-  private absorbWithSymbols(p: number, n: number, symbols: number): void {
-    const d = this.digest
-    d.number(this.buf[p + 2]!)
-    for (let i = 0; i < n; i++) {
-      const v = this.buf[p + 3 + i]!
-      if ((symbols & (1 << i)) !== 0) d.value(this.symbolLo[v]!, this.symbolHi[v]!)
-      else d.number(v)
-    }
   }
 }
 
