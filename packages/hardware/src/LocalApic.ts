@@ -294,14 +294,14 @@ export class LocalApic {
     this.irr[word] = this.irr[word]! | bit
     this.irrSource[vector] = source
     this.pendingCount++
-    this.bus.sim.trace.emit(this.bus.kindPending, core.subject, vector, this.bus.sourceSymbols[source]!)
+    this.bus.sim.trace.emit2(this.bus.kindPending, core.subject, vector, this.bus.sourceSymbols[source]!)
     this.kick()
   }
 
   private deliver(vector: number, source: Source): void {
     const bus = this.bus
     bus.delivered++
-    bus.sim.trace.emit(bus.kindDeliver, this.core.subject, vector, bus.sourceSymbols[source]!)
+    bus.sim.trace.emit2(bus.kindDeliver, this.core.subject, vector, bus.sourceSymbols[source]!)
     this.core.listener.interrupt(this.core.index, vector)
   }
 
@@ -389,7 +389,7 @@ export class LocalApic {
     const bus = this.bus
     if (!isVector(vector)) bus.sim.fail(`lapic${this.core.index}.sendIpi: vector ${vector} must be 16..255`)
     if (bus.x2apic && !bus.isDestination(destMask)) bus.sim.fail(`lapic${this.core.index}.sendIpi: ${destMask} is not a destination of the x2APIC bus`)
-    bus.sim.trace.emit(bus.kindIpi, this.core.subject, bus.x2apic ? destMask : destMask & 0xff, vector)
+    bus.sim.trace.emit2(bus.kindIpi, this.core.subject, bus.x2apic ? destMask : destMask & 0xff, vector)
     bus.send(destMask, vector, Source.Ipi, bus.timing.ipiOneWayNs)
     return Math.min(bus.timing.ipiOneWayNs, bus.timing.ipiPollBoundNs)
   }

@@ -25,12 +25,12 @@ export class KernelTrace {
     this.kThread = trace.kind("k.thread", ["$event", "thread", "arg"])
   }
   dispatch(pcpu: number, vcpu: number, thread: number, timerAt: number, budget: number): void {
-    this.trace.emit(this.kDispatch, this.subject, pcpu, vcpu, thread, timerAt, budget)
+    this.trace.emit5(this.kDispatch, this.subject, pcpu, vcpu, thread, timerAt, budget)
   }
   job(thread: number, job: number, response: number, missed: number): void {
-    this.trace.emit(this.kJob, this.subject, thread, job, response, missed)
+    this.trace.emit4(this.kJob, this.subject, thread, job, response, missed)
   }
   thread(event: string, thread: number, arg: number): void {
-    this.trace.emit(this.kThread, this.subject, this.trace.symbol(event), thread, arg)
+    this.trace.emit3(this.kThread, this.subject, this.trace.symbol(event), thread, arg)
   }
 }
