@@ -121,6 +121,8 @@ export class QvtSink implements TraceSink {
   private kindSlots = new Uint8Array(64)
   /** Per kind id: bit i set when field i is a symbol. */
   private kindSymbolMask = new Uint8Array(64)
+  /** The words of the trace's batch buffer (see `onBatch`). */
+  private src: Int32Array | null = null
   private readonly scratch = new Float64Array(1)
   private readonly scratchWords = new Uint32Array(this.scratch.buffer)
   /** Next free word of the block (words 0–2: tag, length, count). */
@@ -145,54 +147,79 @@ export class QvtSink implements TraceSink {
   /** Encodes a batch of packed records (see `TraceSink.onBatch`). */
   onBatch(trace: Trace, buf: Float64Array, end: number): void {
     this.trace = trace
-    const src = new Int32Array(buf.buffer, buf.byteOffset, 2 * end) // NOTE: one view per batch, not per record
+    // NOTE: the batch's words through one view, made once (the trace reuses its buffer)
+    if (this.src === null || this.src.buffer !== buf.buffer) this.src = new Int32Array(buf.buffer)
+    const src = this.src
+    const base = buf.byteOffset >> 2
     const swap = LITTLE ? 0 : 1
+    const w = this.words
+    const ints = this.ints
+    // NOTE: the block's state in locals, written back around the (rare) calls that use it
+    let at = this.at
+    let inBlock = this.inBlock
+    let lastT = this.lastT
+    // symbol fields need a look only while some interned symbol is not yet in the file
+    const symbolsPending = this.symbolsDone < trace.symbolCount
     let p = 0
     while (p < end) {
       const kid = buf[p]! | 0
       const sid = buf[p + 1]! | 0
-      if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0) this.defineKind(trace.kindOf(kid))
-      if (sid >= this.subjectDone.length || this.subjectDone[sid] === 0) this.defineSubject(trace.subjectOf(sid))
-      const n = this.kindSlots[kid]! - 1
       const symbols = this.kindSymbolMask[kid]!
-      if (symbols !== 0) {
-        for (let i = 0; i < n; i++) if ((symbols & (1 << i)) !== 0 && buf[p + 3 + i]! >= this.symbolsDone) this.defineSymbols(trace, buf[p + 3 + i]!)
+      if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0 || sid >= this.subjectDone.length || this.subjectDone[sid] === 0 || (symbols !== 0 && symbolsPending) || at > BLOCK_WORDS) {
+        this.at = at
+        this.inBlock = inBlock
+        this.prepare(trace, buf, p)
+        at = this.at
+        inBlock = this.inBlock
       }
-      if (this.at > BLOCK_WORDS) this.flushBlock()
-      const w = this.words
-      const ints = this.ints
-      const head = this.at
+      const n = this.kindSlots[kid]! - 1
+      const head = at
       let q = head + 2
       let flags = 0
       const t = buf[p + 2]!
-      const dt = t - this.lastT
-      if (this.inBlock > 0 && (dt >>> 0) === dt) {
+      const dt = t - lastT
+      if (inBlock > 0 && (dt >>> 0) === dt) {
         w[q++] = dt
       } else {
         flags = T_ABS
-        w[q] = src[2 * p + 4 + swap]!
-        w[q + 1] = src[2 * p + 5 - swap]!
+        w[q] = src[base + 2 * p + 4 + swap]!
+        w[q + 1] = src[base + 2 * p + 5 - swap]!
         q += 2
       }
-      this.lastT = t
+      lastT = t
       for (let i = 0; i < n; i++) {
         const v = buf[p + 3 + i]!
         if ((v | 0) === v) ints[q++] = v
         else {
           flags |= 1 << i
-          const at = 2 * (p + 3 + i)
-          w[q] = src[at + swap]!
-          w[q + 1] = src[at + 1 - swap]!
+          const word = base + 2 * (p + 3 + i)
+          w[q] = src[word + swap]!
+          w[q + 1] = src[word + 1 - swap]!
           q += 2
         }
       }
       w[head] = kid | (flags << 16)
       w[head + 1] = sid
-      this.at = q
-      this.inBlock++
+      at = q
+      inBlock++
       this.written++
       p += 3 + n
     }
+    this.at = at
+    this.inBlock = inBlock
+    this.lastT = lastT
+  }
+
+  /** Before the record at `p` of a batch: defines its kind, subject and symbols, starts a new block if full. */
+  private prepare(trace: Trace, buf: Float64Array, p: number): void {
+    const kid = buf[p]! | 0
+    const sid = buf[p + 1]! | 0
+    if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0) this.defineKind(trace.kindOf(kid))
+    if (sid >= this.subjectDone.length || this.subjectDone[sid] === 0) this.defineSubject(trace.subjectOf(sid))
+    const n = this.kindSlots[kid]! - 1
+    const symbols = this.kindSymbolMask[kid]!
+    for (let i = 0; i < n; i++) if ((symbols & (1 << i)) !== 0 && buf[p + 3 + i]! >= this.symbolsDone) this.defineSymbols(trace, buf[p + 3 + i]!)
+    if (this.at > BLOCK_WORDS) this.flushBlock()
   }
 
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
