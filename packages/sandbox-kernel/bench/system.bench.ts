@@ -4,9 +4,11 @@
  * (one per Main VCPU, periods 10/20/50/100 ms, one doing an I/O request per job), sandbox 1
  * broadcasting a 64-byte mailbox message to the three others every 50 ms (receivers polling at 100,
  * 800, 1000 ms), and an external host pinging sandbox 0 every 500 ms. Measured without a trace
- * sink (the fingerprint is still computed), with every record written to a JSONL file or to a
- * binary `.qvt` file (`Qvt.QvtSink`), and with
- * the scheduling invariants checked at every decision (`kernel.checkInvariants`).
+ * sink (the run fingerprint is still computed over every record: it is always on), with every
+ * record written to a JSONL file (one `onRecord` call per record) or to a binary `.qvt` file
+ * (`Qvt.QvtSink`, which takes the fingerprint's batches of packed records), and with the
+ * scheduling invariants checked at every decision (`kernel.checkInvariants`). The .qvt row should
+ * stay within 1.2x of the untraced row.
  *
  *   npx node packages/sandbox-kernel/bench/system.bench.ts
  */
