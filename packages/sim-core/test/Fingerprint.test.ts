@@ -162,6 +162,29 @@ describe("Fingerprint", () => {
     expect(verdict.failed, fc.defaultReportMessage(verdict)).toBe(false)
   })
 
+  it("any single changed field changes the fingerprint the hot path computes (emitN → PrintBatch, two records interleaved) (property)", () => {
+    // each record emitted again through a Trace: kinds and subjects declared on first sight
+    const hotPath = (records: readonly TraceRecord[]): string => {
+      const clock = { now: 0 }
+      const trace = new Trace(clock)
+      for (const r of records) {
+        const fields = Object.keys(r).filter((k) => k !== "t" && k !== "kind" && k !== "subject")
+        const kind = trace.kind(r.kind, fields.map((f) => (typeof r[f] === "string" ? `$${f}` : f)))
+        const subject = trace.subject(r.subject, r.subject === "g" ? -1 : r.subject.startsWith("s1") ? 1 : 0)
+        const v = fields.map((f) => { const x = r[f]!; return typeof x === "string" ? trace.symbol(x) : x })
+        clock.now = r.t
+        if (v.length === 0) trace.emit0(kind, subject)
+        else if (v.length === 1) trace.emit1(kind, subject, v[0]!)
+        else if (v.length === 2) trace.emit2(kind, subject, v[0]!, v[1]!)
+        else if (v.length === 3) trace.emit3(kind, subject, v[0]!, v[1]!, v[2]!)
+        else trace.emit5(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!)
+      }
+      return trace.fingerprint()
+    }
+    const verdict = singleChangeVerdict(hotPath)
+    expect(verdict.failed, fc.defaultReportMessage(verdict)).toBe(false)
+  })
+
   it("the property catches a digest that skips a field (broken variant)", () => {
     // skips each record's last field
     const skipsLast = (records: readonly TraceRecord[]): string =>
