@@ -158,19 +158,21 @@ export class QvtSink implements TraceSink {
     let at = this.at
     let inBlock = this.inBlock
     let lastT = this.lastT
-    // symbol fields need a look only while some interned symbol is not yet in the file
-    const symbolsPending = this.symbolsDone < trace.symbolCount
+    // a symbol field needs a definition first when its id is not yet in the file
+    let symbolsDone = this.symbolsDone
     let p = 0
     while (p < end) {
       const kid = buf[p]! | 0
       const sid = buf[p + 1]! | 0
-      const symbols = this.kindSymbolMask[kid]!
-      if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0 || sid >= this.subjectDone.length || this.subjectDone[sid] === 0 || (symbols !== 0 && symbolsPending) || at > BLOCK_WORDS) {
+      let prepare = kid >= this.kindSlots.length || this.kindSlots[kid] === 0 || sid >= this.subjectDone.length || this.subjectDone[sid] === 0 || at > BLOCK_WORDS
+      for (let m = this.kindSymbolMask[kid]!, i = p + 3; m !== 0 && !prepare; m >>>= 1, i++) if ((m & 1) !== 0 && buf[i]! >= symbolsDone) prepare = true
+      if (prepare) {
         this.at = at
         this.inBlock = inBlock
         this.prepare(trace, buf, p)
         at = this.at
         inBlock = this.inBlock
+        symbolsDone = this.symbolsDone
       }
       const n = this.kindSlots[kid]! - 1
       const head = at

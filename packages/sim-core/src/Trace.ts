@@ -170,11 +170,6 @@ export class Trace extends TraceEmit {
     return id
   }
 
-  /** Symbols interned so far (their ids are 0 … symbolCount - 1). */
-  get symbolCount(): number {
-    return this.symbols.length
-  }
-
   /** The string of symbol `id`. */
   symbolText(id: number): string {
     return this.symbols[id]!
