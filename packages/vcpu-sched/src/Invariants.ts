@@ -183,6 +183,7 @@ export class InvariantChecker implements SchedulerObserver {
       const k = inR[v]!
       if (k > 1) this.fail(`S: VCPU ${v} is ${k} times in R = [${sched.runnableList().join(", ")}]`, v)
       if ((k === 1) !== (sched.queuedCount(v) > 0)) this.fail(`S: VCPU ${v} ${k === 1 ? "is" : "is not"} in R = [${sched.runnableList().join(", ")}] with ${sched.queuedCount(v)} queued thread(s)`, v)
+      if (k === 1 && sched.runnableKeyOf(v) !== sched.vcpus[v]!.priority) this.fail(`S: VCPU ${v} is ordered in R by priority ${sched.runnableKeyOf(v)}, but its priority is ${sched.vcpus[v]!.priority}`, v)
       this.checkVcpu(sched, v, nowNs)
     }
     const g = this.env.globalNowNs()

@@ -14,8 +14,14 @@
  *   next event of every runnable VCPU and of the chosen one (a replenishment can give any VCPU an
  *   earlier deadline than the current one's), and S2 re-checks a VCPU's priority after refreshing it.
  * - Threads belong to one VCPU. Each VCPU keeps a FIFO of its queued threads; the PCPU keeps the
- *   ordered runnable list `R` (append at the tail, no duplicates). Invariant outside calls:
- *   a VCPU is in `R` ⇔ its thread queue is non-empty.
+ *   ordered runnable list `R` (append at the tail, no duplicates; `RunnableSet.ts`). Invariant
+ *   outside calls: a VCPU is in `R` ⇔ its thread queue is non-empty.
+ * - Under `'rm'`, `R` is also a tournament tree over list positions keyed by priority: S2's walk
+ *   jumps from one VCPU it refreshes to the next (the first later VCPU strictly better than the best
+ *   so far), so it refreshes exactly the VCPUs Quest's walk refreshes, in the same order, without
+ *   visiting the others; S4 lists only the VCPUs of priority ≤ the chosen one's. Each costs
+ *   O(log n) per VCPU it touches instead of a walk of all of `R`. Under `'edf'` (a refresh moves
+ *   deadlines) both walk the plain list.
  * - The running thread is not queued (it was taken by S3); every invocation first re-queues it if
  *   it is still runnable (W2), so its VCPU competes again from the tail of `R`.
  * - Time charged to a VCPU is the wall time between invocations (S1): top-half interrupt time and
@@ -41,6 +47,7 @@ import { Decision, ThreadState, type MainVcpuParams, type SchedulerObserver } fr
 import { IoVcpu } from "./IoVcpu.ts"
 import { resolveOptions, type SchedulerOptions, type SchedulerOptionsInput } from "./Options.ts"
 import * as Policy from "./Policy.ts"
+import { RunnableSet, TREE_FROM } from "./RunnableSet.ts"
 import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
 import { VcpuSlot } from "./VcpuSlot.ts"
 
@@ -52,9 +59,10 @@ export class PcpuScheduler implements CoreScheduler {
   /** The budget policies, by VCPU index. */
   readonly vcpus: Vcpu[] = []
   private readonly slots: VcpuSlot[] = []
-  /** `R`: runnable VCPU indices in list order; entries `[0, rCount)`. */
-  private rList = new Int32Array(8)
-  private rCount = 0
+  /** `R`: the runnable VCPUs (list order; under 'rm' also a tournament tree by priority). */
+  private readonly runnable: RunnableSet
+  /** Scratch: S4's VCPUs of priority ≤ the chosen one's. */
+  private scratch = new Int32Array(8)
   private readonly threadVcpu: number[] = []
   private readonly threadState: number[] = []
   /** Current VCPU (-1 = idle) and thread (-1 = none) since the last invocation. */
@@ -82,7 +90,11 @@ export class PcpuScheduler implements CoreScheduler {
   /** `priority: 'edf'`. */
   private readonly edf: boolean
 
-  constructor(options: SchedulerOptionsInput = {}) {
+  /**
+   * `runnableTreeFrom`: under 'rm', `R` is kept as a tree once longer than this (`RunnableSet.ts`;
+   * a speed knob only, every value gives the same schedules; tests pass 0 to run the tree always).
+   */
+  constructor(options: SchedulerOptionsInput = {}, runnableTreeFrom = TREE_FROM) {
     this.options = resolveOptions(options)
     this.tickNs = this.options.timerTickNs
     this.maxTimerNs = this.options.maxTimerIntervalNs
@@ -92,6 +104,7 @@ export class PcpuScheduler implements CoreScheduler {
     this.background = this.options.ioBackground === "belowAll"
     this.byIndex = this.options.ties === "declaration"
     this.edf = this.options.priority === "edf"
+    this.runnable = new RunnableSet(!this.edf, runnableTreeFrom)
   }
 
   /**
@@ -117,11 +130,8 @@ export class PcpuScheduler implements CoreScheduler {
     if (vcpu.rule !== this.options.priority) throw new VcpuError(`PcpuScheduler.addVcpu: the VCPU computes its priority for '${vcpu.rule}', the PCPU orders by '${this.options.priority}'`)
     this.vcpus.push(vcpu)
     this.slots.push(new VcpuSlot(vcpu))
-    if (this.vcpus.length > this.rList.length) {
-      const grown = new Int32Array(this.rList.length * 2)
-      grown.set(this.rList)
-      this.rList = grown
-    }
+    this.runnable.reserve(this.vcpus.length)
+    if (this.vcpus.length > this.scratch.length) this.scratch = new Int32Array(this.scratch.length * 2)
     return this.vcpus.length - 1
   }
 
@@ -157,17 +167,22 @@ export class PcpuScheduler implements CoreScheduler {
 
   /** Length of `R`. */
   get runnableCount(): number {
-    return this.rCount
+    return this.runnable.size
   }
 
-  /** The `i`-th VCPU of `R` (0 = head), without allocating. */
+  /** The `i`-th VCPU of `R` (0 = head), without allocating (under 'rm': sorts once per change of `R`). */
   runnableAt(i: number): number {
-    return this.rList[i]!
+    return this.runnable.at(i)
   }
 
   /** `R` in list order (allocates; for checks and reports). */
   runnableList(): number[] {
-    return Array.from(this.rList.subarray(0, this.rCount))
+    return this.runnable.order()
+  }
+
+  /** Under 'rm': the priority `R`'s tree keys listed VCPU `v` by (must equal its `priority`; checked by `Invariants`). */
+  runnableKeyOf(v: number): number {
+    return this.runnable.keyed ? this.runnable.keyOf(v) : this.vcpus[v]!.priority
   }
 
   /** Number of queued threads of VCPU `v`. */
@@ -225,8 +240,10 @@ export class PcpuScheduler implements CoreScheduler {
     const vcpu = this.vcpus[ioVcpu]
     if (!(vcpu instanceof IoVcpu)) throw new VcpuError(`PcpuScheduler.requestIo: VCPU ${ioVcpu} is not an I/O VCPU`)
     if (this.threadVcpu[ioThread] !== ioVcpu) throw new VcpuError(`PcpuScheduler.requestIo: thread ${ioThread} is not on VCPU ${ioVcpu}`)
-    const idle = !this.slots[ioVcpu]!.inR && ioVcpu !== this.currentVcpu
+    const slot = this.slots[ioVcpu]!
+    const idle = !slot.inR && ioVcpu !== this.currentVcpu
     vcpu.inherit(requesterPeriodNs, idle)
+    if (slot.inR) this.runnable.reprioritise(ioVcpu, vcpu.priority) // P6: its place in S2's order moves
     return this.wakeup(ioThread, nowNs)
   }
 
@@ -282,20 +299,24 @@ export class PcpuScheduler implements CoreScheduler {
       }
     }
 
-    // S4: the one-shot timer (under 'edf': every runnable VCPU's next event, and the chosen one's).
+    // S4: the one-shot timer: the next event of every runnable VCPU of priority ≤ the chosen one's
+    // (under 'edf': of every runnable VCPU, and the chosen one's).
     let fire = best >= 0 && !bg ? budget : Infinity
-    const rList = this.rList, vcpus = this.vcpus
+    const r = this.runnable, vcpus = this.vcpus
     if (this.edf) {
-      limitT = Infinity
       if (best >= 0 && !bg) {
         const e = vcpus[best]!.nextEventNs(nowNs)
         if (e !== NONE && e - nowNs < fire) fire = e - nowNs
       }
-    }
-    for (let i = 0; i < this.rCount; i++) {
-      const vcpu = vcpus[rList[i]!]!
-      if (vcpu.priority <= limitT) {
-        const e = vcpu.nextEventNs(nowNs)
+      for (let i = 0; i < r.size; i++) {
+        const e = vcpus[r.at(i)]!.nextEventNs(nowNs)
+        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+      }
+    } else {
+      const scratch = this.scratch
+      const k = r.collectUpTo(limitT, scratch)
+      for (let i = 0; i < k; i++) {
+        const e = vcpus[scratch[i]!]!.nextEventNs(nowNs)
         if (e !== NONE && e - nowNs < fire) fire = e - nowNs
       }
     }
@@ -328,34 +349,21 @@ export class PcpuScheduler implements CoreScheduler {
    * S2: walk `R` keeping the best priority so far; refresh only VCPUs strictly better than it; the
    * first with `b > 0` at a strictly better priority (after its refresh) becomes the candidate
    * (`ties: 'declaration'`: an equal priority with a smaller index is better too). Returns its
-   * index or -1. (Under 'rm' a refresh never changes the priority: the re-check always passes.)
+   * index or -1. (Under 'rm' a refresh never changes the priority: the re-check always passes, and
+   * the tree lets the walk skip the VCPUs it would not refresh.)
    */
   protected select(nowNs: number): number {
-    let best = -1
-    let bestP = Infinity
-    const rList = this.rList, vcpus = this.vcpus, byIndex = this.byIndex
-    for (let i = 0; i < this.rCount; i++) {
-      const v = rList[i]!
-      const vcpu = vcpus[v]!
-      const p = vcpu.priority
-      if (p < bestP || (byIndex && p === bestP && v < best)) {
-        vcpu.refresh(nowNs)
-        const q = vcpu.priority
-        if (vcpu.budgetNs > 0 && (q < bestP || (byIndex && q === bestP && v < best))) {
-          best = v
-          bestP = q
-        }
-      }
-    }
-    return best
+    return this.runnable.selectS2(this.vcpus, nowNs, this.byIndex)
   }
+
 
   /** P7 `'belowAll'`: the runnable I/O VCPU of smallest priority (ties as in S2), or -1. */
   private selectBackground(): number {
     let best = -1
     let bestP = Infinity
-    for (let i = 0; i < this.rCount; i++) {
-      const v = this.rList[i]!
+    const r = this.runnable
+    for (let i = 0; i < r.size; i++) {
+      const v = r.at(i)
       const vcpu = this.vcpus[v]!
       if (vcpu.kind === "io" && (vcpu.priority < bestP || (this.byIndex && vcpu.priority === bestP && v < best))) {
         best = v
@@ -384,18 +392,12 @@ export class PcpuScheduler implements CoreScheduler {
   }
 
   private appendR(v: number, slot: VcpuSlot): void {
-    this.rList[this.rCount++] = v
+    this.runnable.add(v, slot.vcpu.priority)
     slot.inR = true
   }
 
   private removeR(v: number, slot: VcpuSlot): void {
-    const r = this.rList
-    const n = this.rCount - 1
-    let i = 0
-    while (r[i] !== v) i++
-    // NOTE: a plain loop, not copyWithin: R is short and the builtin call costs more than the copy.
-    for (; i < n; i++) r[i] = r[i + 1]!
-    this.rCount = n
+    this.runnable.remove(v)
     slot.inR = false
   }
 }

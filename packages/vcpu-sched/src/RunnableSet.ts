@@ -1,0 +1,346 @@
+/**
+ * The runnable list `R` of a PCPU scheduler (spec §C.1): the VCPUs with queued threads, in list
+ * order (append at the tail, no duplicates, removal keeps the others' order), with S2's walk
+ * (`selectS2`) and S4's set of VCPUs of priority ≤ a bound (`collectUpTo`).
+ *
+ * Two representations of the same list:
+ * - the plain array (append O(1), removal and walks O(n)): under `priority: 'edf'` always (a
+ *   refresh or an end of timeslice moves a listed VCPU's deadline, so nothing can be keyed), and
+ *   under 'rm' while `R` is short (at most `treeFrom` VCPUs; in a periodic set at U = 0.7, `R`
+ *   holds 0–2 VCPUs at a typical invocation whatever the number of tasks, and a walk of 2 beats any
+ *   tree);
+ * - under 'rm' once `R` grows past `treeFrom` (back to the array below `treeFrom / 2`): each
+ *   listed VCPU holds a position (positions only grow, so list order = position order) in a
+ *   min-tournament tree over positions whose leaves are the VCPUs' priorities. Append, removal and
+ *   a priority change cost O(log n); `firstBelow(from, x)` finds the first listed VCPU at or after
+ *   a position with priority `< x` (or `≤ x`) in O(log n), so S2's walk jumps from one VCPU it
+ *   refreshes to the next, and `collectUpTo` lists the k VCPUs of priority ≤ a bound in
+ *   O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
+ *   appends.
+ * Both walks refresh exactly the same VCPUs in the same order and choose the same one
+ * (test/RunnableSet.test.ts checks it against the array on random operation sequences).
+ *
+ * Invariants:
+ * - a VCPU is listed at most once; `size` = the number listed;
+ * - keyed ('rm'): `prio[v]` is the priority `v` was added (or last `reprioritised`) with — the
+ *   owner calls `reprioritise` when a listed VCPU's priority changes;
+ * - tree: `vAt[posOf[v]] = v` for a listed `v`; leaf `posOf[v]` holds `prio[v]`, empty leaves
+ *   `Infinity`; an inner node is the minimum of its children; positions `< nextPos ≤ cap`.
+ *
+ * NOTE: hot path (every wakeup and invocation): typed arrays, no allocation once grown; in the tree
+ * the list order is materialised lazily (only checks, reports and the switch back read it).
+ *
+ * @module
+ */
+import type { Vcpu } from "./Vcpu.ts"
+
+/** Default `treeFrom`: longer lists are kept as a tree ([ASSUMED] a speed knob only: any value ≥ 0 gives the same schedules). */
+export const TREE_FROM = 16
+
+export class RunnableSet {
+  /** 'rm': listed VCPUs are keyed by their priority (and may be kept as a tree); false ('edf'): array only. */
+  readonly keyed: boolean
+  /** Lists longer than this are kept as a tree (keyed only). */
+  readonly treeFrom: number
+  /** True while the list is kept as a tree. */
+  inTree = false
+  /** Number of VCPUs listed. */
+  size = 0
+  /** Array: the list, entries `[0, size)`. Tree: the list order, rebuilt when `dirty`. */
+  private items = new Int32Array(8)
+  private dirty = false
+  /** Position of each VCPU in the tree (array: 0), -1 when not listed. */
+  private posOf = new Int32Array(8).fill(-1)
+  /** Keyed: the priority each listed VCPU was added with. */
+  private prio = new Float64Array(8)
+  /** Tree: leaves (positions) and inner nodes: `tree[1]` the root, leaf `p` at `cap + p`. */
+  private cap = 0
+  private tree = new Float64Array(0)
+  /** Tree: the VCPU at each position, or -1. */
+  private vAt = new Int32Array(0)
+  private nextPos = 0
+  /** Scratch stack of `collectUpTo`. */
+  private stack = new Int32Array(64)
+
+  constructor(keyed: boolean, treeFrom = TREE_FROM) {
+    this.keyed = keyed
+    this.treeFrom = keyed ? treeFrom : Infinity
+  }
+
+  /** Room for VCPU indices `< n`. */
+  reserve(n: number): void {
+    if (n <= this.posOf.length) return
+    let len = this.posOf.length
+    while (len < n) len *= 2
+    const pos = new Int32Array(len).fill(-1)
+    pos.set(this.posOf)
+    this.posOf = pos
+    const prio = new Float64Array(len)
+    prio.set(this.prio)
+    this.prio = prio
+    const items = new Int32Array(len)
+    items.set(this.items)
+    this.items = items
+  }
+
+  /** True when `v` is listed. */
+  has(v: number): boolean {
+    return this.posOf[v]! >= 0
+  }
+
+  /** Keyed: the priority listed `v` is ordered by (for checks). */
+  keyOf(v: number): number {
+    return this.prio[v]!
+  }
+
+  /** Appends `v` (not listed) at the tail with priority `priority`. */
+  add(v: number, priority: number): void {
+    this.prio[v] = priority
+    if (!this.inTree) {
+      if (this.size < this.treeFrom) {
+        this.items[this.size++] = v
+        this.posOf[v] = 0
+        return
+      }
+      this.toTree()
+    }
+    if (this.nextPos === this.cap) this.compact()
+    const p = this.nextPos++
+    this.posOf[v] = p
+    this.vAt[p] = v
+    this.size++
+    this.dirty = true
+    this.setLeaf(p, priority)
+  }
+
+  /** Removes `v` (listed). */
+  remove(v: number): void {
+    if (!this.inTree) {
+      const items = this.items
+      const n = this.size - 1
+      let i = 0
+      while (items[i] !== v) i++
+      // NOTE: a plain loop, not copyWithin: the array is short and the builtin call costs more.
+      for (; i < n; i++) items[i] = items[i + 1]!
+      this.size = n
+      this.posOf[v] = -1
+      return
+    }
+    const p = this.posOf[v]!
+    this.posOf[v] = -1
+    this.vAt[p] = -1
+    this.size--
+    this.dirty = true
+    this.setLeaf(p, Infinity)
+    if (2 * this.size < this.treeFrom) this.toArray()
+  }
+
+  /** Keyed: listed `v`'s priority is now `priority` (it keeps its place in the list). */
+  reprioritise(v: number, priority: number): void {
+    if (!this.keyed || priority === this.prio[v]) return
+    this.prio[v] = priority
+    if (this.inTree) this.setLeaf(this.posOf[v]!, priority)
+  }
+
+  /**
+   * Tree: the first listed VCPU at position ≥ `from` whose priority is `< x` (`orEqual`:
+   * `≤ x`), or -1. O(log n).
+   */
+  firstBelow(from: number, x: number, orEqual: boolean): number {
+    const cap = this.cap, tree = this.tree
+    if (x === Infinity) orEqual = false // empty leaves hold Infinity
+    let m = tree[1]!
+    // NOTE: no match anywhere is the common end of S2's walk: one read.
+    if (from >= this.nextPos || !(m < x || (orEqual && m === x))) return -1
+    let i = 1
+    if (from > 0) {
+      i = from + cap
+      m = tree[i]!
+      if (m < x || (orEqual && m === x)) return this.vAt[from]!
+      // Climb to the nearest subtree right of `from` that holds a match.
+      for (;;) {
+        while ((i & 1) === 1) {
+          if (i === 1) return -1
+          i >>= 1
+        }
+        i++
+        m = tree[i]!
+        if (m < x || (orEqual && m === x)) break
+      }
+    }
+    // Descend to the subtree's first match.
+    while (i < cap) {
+      i <<= 1
+      m = tree[i]!
+      if (!(m < x || (orEqual && m === x))) i++
+    }
+    return this.vAt[i - cap]!
+  }
+
+
+  /**
+   * S2 over `R` (`vcpus[v]` is VCPU `v`): walk `R` in list order keeping the best priority so far;
+   * refresh only VCPUs strictly better than it; the first with `b > 0` at a strictly better
+   * priority (after its refresh) becomes the candidate (`byIndex`, ties 'declaration': an equal
+   * priority with a smaller index is better too). Returns its index or -1.
+   *
+   * Tree (keyed: priorities never change on refresh): the same walk, jumping from one VCPU it
+   * refreshes to the next (the first later VCPU of priority < the best so far; ≤ with `byIndex`),
+   * so it refreshes exactly the VCPUs the list walk refreshes, in the same order, without visiting
+   * the others: O(log n) per refreshed VCPU.
+   */
+  selectS2(vcpus: readonly Vcpu[], nowNs: number, byIndex: boolean): number {
+    let best = -1
+    let bestP = Infinity
+    if (this.inTree) {
+      let from = 0
+      for (;;) {
+        const v = this.firstBelow(from, bestP, byIndex)
+        if (v < 0) return best
+        from = this.posOf[v]! + 1
+        const vcpu = vcpus[v]!
+        if (byIndex && v > best && vcpu.priority === bestP) continue
+        vcpu.refresh(nowNs)
+        if (vcpu.budgetNs > 0) {
+          best = v
+          bestP = vcpu.priority
+        }
+      }
+    }
+    const items = this.items
+    for (let i = 0; i < this.size; i++) {
+      const v = items[i]!
+      const vcpu = vcpus[v]!
+      const p = vcpu.priority
+      if (p < bestP || (byIndex && p === bestP && v < best)) {
+        vcpu.refresh(nowNs)
+        const q = vcpu.priority
+        if (vcpu.budgetNs > 0 && (q < bestP || (byIndex && q === bestP && v < best))) {
+          best = v
+          bestP = q
+        }
+      }
+    }
+    return best
+  }
+
+  /**
+   * Keyed: writes into `out` every listed VCPU whose priority is ≤ `limit`, in list order, and
+   * returns how many; in the tree O(k log n) for k of them. `out` must hold `size` entries.
+   */
+  collectUpTo(limit: number, out: Int32Array): number {
+    if (!this.inTree) {
+      const items = this.items, prio = this.prio
+      let k = 0
+      for (let i = 0; i < this.size; i++) {
+        const v = items[i]!
+        if (prio[v]! <= limit) out[k++] = v
+      }
+      return k
+    }
+    const tree = this.tree, cap = this.cap
+    if (limit === Infinity) limit = Number.MAX_VALUE // empty leaves hold Infinity; priorities are finite
+    if (!(tree[1]! <= limit)) return 0
+    let stack = this.stack
+    let top = 0, k = 0
+    stack[top++] = 1
+    while (top > 0) {
+      const i = stack[--top]!
+      if (i >= cap) {
+        out[k++] = this.vAt[i - cap]!
+        continue
+      }
+      if (top + 2 > stack.length) {
+        const grown = new Int32Array(stack.length * 2)
+        grown.set(stack)
+        this.stack = stack = grown
+      }
+      // Right child first so that the left one is popped first: list order.
+      if (tree[2 * i + 1]! <= limit) stack[top++] = 2 * i + 1
+      if (tree[2 * i]! <= limit) stack[top++] = 2 * i
+    }
+    return k
+  }
+
+  /** The `i`-th listed VCPU in list order (0 = head). In the tree: rebuilt once per change of `R` (checks, reports). */
+  at(i: number): number {
+    if (this.dirty) this.materialise()
+    return this.items[i]!
+  }
+
+  /** The list order (allocates). */
+  order(): number[] {
+    const out: number[] = []
+    for (let i = 0; i < this.size; i++) out.push(this.at(i))
+    return out
+  }
+
+  private setLeaf(p: number, value: number): void {
+    const tree = this.tree
+    let i = p + this.cap
+    tree[i] = value
+    while (i > 1) {
+      const sib = tree[i ^ 1]!
+      const m = value < sib ? value : sib
+      i >>= 1
+      if (tree[i] === m) return // NOTE: the minimum above is unchanged: stop early
+      tree[i] = m
+      value = m
+    }
+  }
+
+  /** From the array to the tree: positions `0..size-1` in list order. */
+  private toTree(): void {
+    this.inTree = true
+    this.renumber()
+  }
+
+  /** From the tree back to the array. */
+  private toArray(): void {
+    this.materialise()
+    for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
+    this.inTree = false
+  }
+
+  /** Tree positions ran out: renumber the listed VCPUs in order. */
+  private compact(): void {
+    this.materialise()
+    this.renumber()
+  }
+
+  /**
+   * Lays `items[0, size)` (the list order) out as positions `0..size-1` of a tree with room for
+   * ≥ 3·size more appends (arrays reused while the capacity is unchanged).
+   */
+  private renumber(): void {
+    let cap = 16
+    while (cap < 4 * (this.size + 1)) cap *= 2
+    if (cap !== this.cap) {
+      this.cap = cap
+      this.tree = new Float64Array(2 * cap)
+      this.vAt = new Int32Array(cap)
+    }
+    const tree = this.tree
+    tree.fill(Infinity)
+    this.vAt.fill(-1)
+    for (let p = 0; p < this.size; p++) {
+      const v = this.items[p]!
+      this.posOf[v] = p
+      this.vAt[p] = v
+      tree[cap + p] = this.prio[v]!
+    }
+    this.nextPos = this.size
+    for (let i = cap - 1; i >= 1; i--) {
+      const a = tree[2 * i]!, b = tree[2 * i + 1]!
+      tree[i] = a < b ? a : b
+    }
+    this.dirty = false
+  }
+
+  /** The tree's list order into `items`. */
+  private materialise(): void {
+    let k = 0
+    for (let p = 0; p < this.nextPos; p++) if (this.vAt[p]! >= 0) this.items[k++] = this.vAt[p]!
+    this.dirty = false
+  }
+}
