@@ -61,8 +61,6 @@ export class PcpuScheduler implements CoreScheduler {
   private readonly slots: VcpuSlot[] = []
   /** `R`: the runnable VCPUs (list order; under 'rm' also a tournament tree by priority). */
   private readonly runnable: RunnableSet
-  /** Scratch: S4's VCPUs of priority ≤ the chosen one's. */
-  private scratch = new Int32Array(8)
   private readonly threadVcpu: number[] = []
   private readonly threadState: number[] = []
   /** Current VCPU (-1 = idle) and thread (-1 = none) since the last invocation. */
@@ -131,7 +129,6 @@ export class PcpuScheduler implements CoreScheduler {
     this.vcpus.push(vcpu)
     this.slots.push(new VcpuSlot(vcpu))
     this.runnable.reserve(this.vcpus.length)
-    if (this.vcpus.length > this.scratch.length) this.scratch = new Int32Array(this.scratch.length * 2)
     return this.vcpus.length - 1
   }
 
@@ -302,24 +299,15 @@ export class PcpuScheduler implements CoreScheduler {
     // S4: the one-shot timer: the next event of every runnable VCPU of priority ≤ the chosen one's
     // (under 'edf': of every runnable VCPU, and the chosen one's).
     let fire = best >= 0 && !bg ? budget : Infinity
-    const r = this.runnable, vcpus = this.vcpus
     if (this.edf) {
+      limitT = Infinity
       if (best >= 0 && !bg) {
-        const e = vcpus[best]!.nextEventNs(nowNs)
-        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
-      }
-      for (let i = 0; i < r.size; i++) {
-        const e = vcpus[r.at(i)]!.nextEventNs(nowNs)
-        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
-      }
-    } else {
-      const scratch = this.scratch
-      const k = r.collectUpTo(limitT, scratch)
-      for (let i = 0; i < k; i++) {
-        const e = vcpus[scratch[i]!]!.nextEventNs(nowNs)
+        const e = this.vcpus[best]!.nextEventNs(nowNs)
         if (e !== NONE && e - nowNs < fire) fire = e - nowNs
       }
     }
+    const eR = this.runnable.earliestEventWithin(this.vcpus, limitT, nowNs)
+    if (eR < fire) fire = eR
     if (fire < this.tickNs) fire = this.tickNs
     if (fire > this.maxTimerNs) fire = this.maxTimerNs
     let timerAt = nowNs + fire

@@ -1,7 +1,7 @@
 /**
  * The runnable list `R` of a PCPU scheduler (spec §C.1): the VCPUs with queued threads, in list
  * order (append at the tail, no duplicates, removal keeps the others' order), with S2's walk
- * (`selectS2`) and S4's set of VCPUs of priority ≤ a bound (`collectUpTo`).
+ * (`selectS2`) and S4's earliest event of the VCPUs of priority ≤ a bound (`earliestEventWithin`).
  *
  * Two representations of the same list:
  * - the plain array (append O(1), removal and walks O(n)): under `priority: 'edf'` always (a
@@ -14,8 +14,8 @@
  *   min-tournament tree over positions whose leaves are the VCPUs' priorities. Append, removal and
  *   a priority change cost O(log n); `firstBelow(from, x)` finds the first listed VCPU at or after
  *   a position with priority `< x` (or `≤ x`) in O(log n), so S2's walk jumps from one VCPU it
- *   refreshes to the next, and `collectUpTo` lists the k VCPUs of priority ≤ a bound in
- *   O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
+ *   refreshes to the next, and `earliestEventWithin` visits only the k VCPUs of priority ≤ a bound,
+ *   in O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
  *   appends.
  * Both walks refresh exactly the same VCPUs in the same order and choose the same one
  * (test/RunnableSet.test.ts checks it against the array on random operation sequences).
@@ -32,7 +32,7 @@
  *
  * @module
  */
-import type { Vcpu } from "./Vcpu.ts"
+import { NONE, type Vcpu } from "./Vcpu.ts"
 
 /** Default `treeFrom`: longer lists are kept as a tree ([ASSUMED] a speed knob only: any value ≥ 0 gives the same schedules). */
 export const TREE_FROM = 16
@@ -59,7 +59,7 @@ export class RunnableSet {
   /** Tree: the VCPU at each position, or -1. */
   private vAt = new Int32Array(0)
   private nextPos = 0
-  /** Scratch stack of `collectUpTo`. */
+  /** Scratch stack of `earliestEventWithin`. */
   private stack = new Int32Array(64)
 
   constructor(keyed: boolean, treeFrom = TREE_FROM) {
@@ -225,29 +225,34 @@ export class RunnableSet {
   }
 
   /**
-   * Keyed: writes into `out` every listed VCPU whose priority is ≤ `limit`, in list order, and
-   * returns how many; in the tree O(k log n) for k of them. `out` must hold `size` entries.
+   * S4's part over `R`: the smallest `nextEventNs(nowNs) − nowNs` of the listed VCPUs whose
+   * priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`). In the tree O(k log n)
+   * for the k VCPUs within the limit. (`limit = Infinity`: every listed VCPU, keys unread.)
    */
-  collectUpTo(limit: number, out: Int32Array): number {
+  earliestEventWithin(vcpus: readonly Vcpu[], limit: number, nowNs: number): number {
+    let fire = Infinity
     if (!this.inTree) {
-      const items = this.items, prio = this.prio
-      let k = 0
+      const items = this.items, prio = this.prio, all = limit === Infinity
       for (let i = 0; i < this.size; i++) {
         const v = items[i]!
-        if (prio[v]! <= limit) out[k++] = v
+        if (all || prio[v]! <= limit) {
+          const e = vcpus[v]!.nextEventNs(nowNs)
+          if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+        }
       }
-      return k
+      return fire
     }
     const tree = this.tree, cap = this.cap
     if (limit === Infinity) limit = Number.MAX_VALUE // empty leaves hold Infinity; priorities are finite
-    if (!(tree[1]! <= limit)) return 0
+    if (!(tree[1]! <= limit)) return fire
     let stack = this.stack
-    let top = 0, k = 0
+    let top = 0
     stack[top++] = 1
     while (top > 0) {
       const i = stack[--top]!
       if (i >= cap) {
-        out[k++] = this.vAt[i - cap]!
+        const e = vcpus[this.vAt[i - cap]!]!.nextEventNs(nowNs)
+        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
         continue
       }
       if (top + 2 > stack.length) {
@@ -255,11 +260,10 @@ export class RunnableSet {
         grown.set(stack)
         this.stack = stack = grown
       }
-      // Right child first so that the left one is popped first: list order.
       if (tree[2 * i + 1]! <= limit) stack[top++] = 2 * i + 1
       if (tree[2 * i]! <= limit) stack[top++] = 2 * i
     }
-    return k
+    return fire
   }
 
   /** The `i`-th listed VCPU in list order (0 = head). In the tree: rebuilt once per change of `R` (checks, reports). */

@@ -15,12 +15,12 @@ import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
 import type { Ties } from "./reference/Scheduler.ts"
 import { PROP_SCALE } from "./support.ts"
 
-/** A stand-in VCPU: its budget after a refresh is fixed by the test; refreshes are logged. */
+/** A stand-in VCPU: its budget after a refresh is fixed by the test; refreshes and next-event reads are logged. */
 const fakeVcpu = (id: number, log: number[]): Vcpu & { budgetAfterRefresh: number } => ({
   kind: "main", policy: "fake", rule: "rm", budgetCapNs: 1, periodNs: 1, priority: 1, budgetNs: 0, budgetAfterRefresh: 0,
   refresh(_nowNs: number) { log.push(id); this.budgetNs = this.budgetAfterRefresh },
   peekBudget() { return this.budgetAfterRefresh },
-  nextEventNs() { return -1 },
+  nextEventNs(nowNs: number) { log.push(-1 - id); return id % 3 === 0 ? -1 : nowNs + 100 - id },
   endTimeslice() {},
   unblock() {},
 })
@@ -52,7 +52,6 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
   const treeLog: number[] = [], listLog: number[] = []
   const treeVcpus = Array.from({ length: N }, (_, v) => fakeVcpu(v, treeLog))
   const listVcpus = Array.from({ length: N }, (_, v) => fakeVcpu(v, listLog))
-  const out = new Int32Array(N)
   for (const [i, o] of seq.entries()) {
     const at = `op ${i} ${JSON.stringify(o)}`
     switch (o.kind) {
@@ -71,6 +70,7 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
         if (!list.has(o.v)) continue
         treeVcpus[o.v]!.priority = listVcpus[o.v]!.priority = o.priority
         tree.reprioritise(o.v, o.priority)
+        list.reprioritise(o.v, o.priority)
         break
       case "select": {
         for (let v = 0; v < N; v++) treeVcpus[v]!.budgetAfterRefresh = listVcpus[v]!.budgetAfterRefresh = o.budgets[v] ? 1 : 0
@@ -81,10 +81,12 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
         break
       }
       case "collect": {
-        const k = tree.collectUpTo(o.limit, out)
-        const got = Array.from(out.subarray(0, k))
-        const want = list.order().filter((v) => listVcpus[v]!.priority <= o.limit)
-        if (got.join() !== want.join()) return `${at}: the tree lists [${got.join(", ")}] ≤ ${o.limit}, the list [${want.join(", ")}]`
+        treeLog.length = listLog.length = 0
+        const a = tree.earliestEventWithin(treeVcpus, o.limit, 0), b = list.earliestEventWithin(listVcpus, o.limit, 0)
+        const got = treeLog.map((x) => -1 - x).sort((x, y) => x - y)
+        const want = list.order().filter((v) => listVcpus[v]!.priority <= o.limit).sort((x, y) => x - y)
+        if (got.join() !== want.join()) return `${at}: the tree reads the next events of [${got.join(", ")}] (priority ≤ ${o.limit}), the list [${want.join(", ")}]`
+        if (a !== b) return `${at}: earliest event ${a} from the tree, ${b} from the list`
         break
       }
     }
