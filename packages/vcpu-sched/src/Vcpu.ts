@@ -15,6 +15,9 @@
  *   an integer ≥ 0; `peekBudget(now)` returns what `refresh(now)` would set, without changing state;
  * - `nextEventNs(now)` is strictly greater than `now`, or `NONE` (-1);
  * - `refresh` never makes `priority` smaller (S2 compares the priority it finds before refreshing);
+ * - under `'rm'`, `priority` does not change while the VCPU is runnable (the PCPU keys its
+ *   runnable list by it, `RunnableSet.ts`), except through PIBS inheritance, which
+ *   `PcpuScheduler.requestIo` re-keys; the invariant checker checks the keys;
  * - all times and amounts are integer nanoseconds.
  *
  * @module
