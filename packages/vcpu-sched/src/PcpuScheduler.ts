@@ -306,8 +306,20 @@ export class PcpuScheduler implements CoreScheduler {
         if (e !== NONE && e - nowNs < fire) fire = e - nowNs
       }
     }
-    const eR = this.runnable.earliestEventWithin(this.vcpus, limitT, nowNs)
-    if (eR < fire) fire = eR
+    const r = this.runnable, vcpus = this.vcpus
+    if (r.inTree) {
+      const e = r.earliestEventInTree(vcpus, limitT, nowNs)
+      if (e < fire) fire = e
+    } else {
+      const list = r.array()
+      for (let i = 0; i < r.size; i++) {
+        const vcpu = vcpus[list[i]!]!
+        if (vcpu.priority <= limitT) {
+          const e = vcpu.nextEventNs(nowNs)
+          if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+        }
+      }
+    }
     if (fire < this.tickNs) fire = this.tickNs
     if (fire > this.maxTimerNs) fire = this.maxTimerNs
     let timerAt = nowNs + fire
@@ -341,7 +353,25 @@ export class PcpuScheduler implements CoreScheduler {
    * the tree lets the walk skip the VCPUs it would not refresh.)
    */
   protected select(nowNs: number): number {
-    return this.runnable.selectS2(this.vcpus, nowNs, this.byIndex)
+    const r = this.runnable
+    if (r.inTree) return r.selectInTree(this.vcpus, nowNs, this.byIndex)
+    let best = -1
+    let bestP = Infinity
+    const list = r.array(), vcpus = this.vcpus, byIndex = this.byIndex
+    for (let i = 0; i < r.size; i++) {
+      const v = list[i]!
+      const vcpu = vcpus[v]!
+      const p = vcpu.priority
+      if (p < bestP || (byIndex && p === bestP && v < best)) {
+        vcpu.refresh(nowNs)
+        const q = vcpu.priority
+        if (vcpu.budgetNs > 0 && (q < bestP || (byIndex && q === bestP && v < best))) {
+          best = v
+          bestP = q
+        }
+      }
+    }
+    return best
   }
 
 

@@ -1,7 +1,8 @@
 /**
  * The runnable list `R` of a PCPU scheduler (spec §C.1): the VCPUs with queued threads, in list
- * order (append at the tail, no duplicates, removal keeps the others' order), with S2's walk
- * (`selectS2`) and S4's earliest event of the VCPUs of priority ≤ a bound (`earliestEventWithin`).
+ * order (append at the tail, no duplicates, removal keeps the others' order); kept as a tree, it
+ * also does S2's walk (`selectInTree`) and S4's earliest event of the VCPUs of priority ≤ a bound
+ * (`earliestEventInTree`). While it is a plain array the scheduler walks it itself (`array()`).
  *
  * Two representations of the same list:
  * - the plain array (append O(1), removal and walks O(n)): under `priority: 'edf'` always (a
@@ -14,11 +15,11 @@
  *   min-tournament tree over positions whose leaves are the VCPUs' priorities. Append, removal and
  *   a priority change cost O(log n); `firstBelow(from, x)` finds the first listed VCPU at or after
  *   a position with priority `< x` (or `≤ x`) in O(log n), so S2's walk jumps from one VCPU it
- *   refreshes to the next, and `earliestEventWithin` visits only the k VCPUs of priority ≤ a bound,
+ *   refreshes to the next, and `earliestEventInTree` visits only the k VCPUs of priority ≤ a bound,
  *   in O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
  *   appends.
- * Both walks refresh exactly the same VCPUs in the same order and choose the same one
- * (test/RunnableSet.test.ts checks it against the array on random operation sequences).
+ * The tree's walks refresh exactly the VCPUs a linear walk of the list refreshes, in the same order,
+ * and choose the same one (test/RunnableSet.test.ts checks it on random operation sequences).
  *
  * Invariants:
  * - a VCPU is listed at most once; `size` = the number listed;
@@ -59,7 +60,7 @@ export class RunnableSet {
   /** Tree: the VCPU at each position, or -1. */
   private vAt = new Int32Array(0)
   private nextPos = 0
-  /** Scratch stack of `earliestEventWithin`. */
+  /** Scratch stack of `earliestEventInTree`. */
   private stack = new Int32Array(64)
 
   constructor(keyed: boolean, treeFrom = TREE_FROM) {
@@ -179,69 +180,39 @@ export class RunnableSet {
 
 
   /**
-   * S2 over `R` (`vcpus[v]` is VCPU `v`): walk `R` in list order keeping the best priority so far;
-   * refresh only VCPUs strictly better than it; the first with `b > 0` at a strictly better
-   * priority (after its refresh) becomes the candidate (`byIndex`, ties 'declaration': an equal
-   * priority with a smaller index is better too). Returns its index or -1.
-   *
-   * Tree (keyed: priorities never change on refresh): the same walk, jumping from one VCPU it
-   * refreshes to the next (the first later VCPU of priority < the best so far; ≤ with `byIndex`),
-   * so it refreshes exactly the VCPUs the list walk refreshes, in the same order, without visiting
-   * the others: O(log n) per refreshed VCPU.
+   * S2 over `R` kept as a tree (`vcpus[v]` is VCPU `v`; priorities never change on refresh): the
+   * walk of `R` in list order that keeps the best priority so far, refreshes only VCPUs strictly
+   * better than it, and takes the first with `b > 0` at a strictly better priority (`byIndex`,
+   * ties 'declaration': an equal priority with a smaller index is better too) — jumping from one
+   * VCPU it refreshes to the next (the first later VCPU of priority < the best so far; ≤ with
+   * `byIndex`), so it refreshes exactly the VCPUs the list walk refreshes, in the same order,
+   * without visiting the others: O(log n) per refreshed VCPU. Returns the chosen index or -1.
    */
-  selectS2(vcpus: readonly Vcpu[], nowNs: number, byIndex: boolean): number {
+  selectInTree(vcpus: readonly Vcpu[], nowNs: number, byIndex: boolean): number {
     let best = -1
     let bestP = Infinity
-    if (this.inTree) {
-      let from = 0
-      for (;;) {
-        const v = this.firstBelow(from, bestP, byIndex)
-        if (v < 0) return best
-        from = this.posOf[v]! + 1
-        const vcpu = vcpus[v]!
-        if (byIndex && v > best && vcpu.priority === bestP) continue
-        vcpu.refresh(nowNs)
-        if (vcpu.budgetNs > 0) {
-          best = v
-          bestP = vcpu.priority
-        }
-      }
-    }
-    const items = this.items
-    for (let i = 0; i < this.size; i++) {
-      const v = items[i]!
+    let from = 0
+    for (;;) {
+      const v = this.firstBelow(from, bestP, byIndex)
+      if (v < 0) return best
+      from = this.posOf[v]! + 1
       const vcpu = vcpus[v]!
-      const p = vcpu.priority
-      if (p < bestP || (byIndex && p === bestP && v < best)) {
-        vcpu.refresh(nowNs)
-        const q = vcpu.priority
-        if (vcpu.budgetNs > 0 && (q < bestP || (byIndex && q === bestP && v < best))) {
-          best = v
-          bestP = q
-        }
+      if (byIndex && v > best && vcpu.priority === bestP) continue
+      vcpu.refresh(nowNs)
+      if (vcpu.budgetNs > 0) {
+        best = v
+        bestP = vcpu.priority
       }
     }
-    return best
   }
 
   /**
-   * S4's part over `R`: the smallest `nextEventNs(nowNs) − nowNs` of the listed VCPUs whose
-   * priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`). In the tree O(k log n)
-   * for the k VCPUs within the limit. (`limit = Infinity`: every listed VCPU, keys unread.)
+   * S4's part over `R` kept as a tree: the smallest `nextEventNs(nowNs) − nowNs` of the listed
+   * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`); O(k log n) for
+   * the k VCPUs within the limit.
    */
-  earliestEventWithin(vcpus: readonly Vcpu[], limit: number, nowNs: number): number {
+  earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number): number {
     let fire = Infinity
-    if (!this.inTree) {
-      const items = this.items, prio = this.prio, all = limit === Infinity
-      for (let i = 0; i < this.size; i++) {
-        const v = items[i]!
-        if (all || prio[v]! <= limit) {
-          const e = vcpus[v]!.nextEventNs(nowNs)
-          if (e !== NONE && e - nowNs < fire) fire = e - nowNs
-        }
-      }
-      return fire
-    }
     const tree = this.tree, cap = this.cap
     if (limit === Infinity) limit = Number.MAX_VALUE // empty leaves hold Infinity; priorities are finite
     if (!(tree[1]! <= limit)) return fire
@@ -264,6 +235,15 @@ export class RunnableSet {
       if (tree[2 * i]! <= limit) stack[top++] = 2 * i
     }
     return fire
+  }
+
+  /**
+   * The list while it is kept as an array (`!inTree`): entries `[0, size)`, head first.
+   * NOTE: the live array, for the scheduler's walks (inlined there; a call per walk costs more than
+   * a walk of a short list). Read only.
+   */
+  array(): Int32Array {
+    return this.items
   }
 
   /** The `i`-th listed VCPU in list order (0 = head). In the tree: rebuilt once per change of `R` (checks, reports). */
