@@ -97,14 +97,17 @@ export class RunnableSet {
   /** Appends `v` (not listed) at the tail with priority `priority`. */
   add(v: number, priority: number): void {
     this.prio[v] = priority
-    if (!this.inTree) {
-      if (this.size < this.treeFrom) {
-        this.items[this.size++] = v
-        this.posOf[v] = 0
-        return
-      }
-      this.toTree()
+    if (!this.inTree && this.size < this.treeFrom) {
+      this.items[this.size++] = v
+      this.posOf[v] = 0
+      return
     }
+    // NOTE: the tree's part out of line, so that the array's part inlines into its callers.
+    this.addToTree(v, priority)
+  }
+
+  private addToTree(v: number, priority: number): void {
+    if (!this.inTree) this.toTree()
     if (this.nextPos === this.cap) this.compact()
     const p = this.nextPos++
     this.posOf[v] = p
@@ -127,6 +130,10 @@ export class RunnableSet {
       this.posOf[v] = -1
       return
     }
+    this.removeFromTree(v)
+  }
+
+  private removeFromTree(v: number): void {
     const p = this.posOf[v]!
     this.posOf[v] = -1
     this.vAt[p] = -1
