@@ -25,9 +25,10 @@ import type { Trace } from "@qvsim/sim-core"
 import type { ChannelCall, ChannelOps, ChannelRequest } from "./Channels.ts"
 import { Outcome, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import * as Program from "./Program.ts"
-import { ObservationLog } from "./ObservationLog.ts"
+import { DISCARD, ObservationLog, type ObservationSink } from "./ObservationLog.ts"
 
-export type { Observation } from "./ObservationLog.ts"
+export type { Observation, ObservationSink } from "./ObservationLog.ts"
+export { DISCARD } from "./ObservationLog.ts"
 
 /** The corrupted marker of a last-byte mailbox. */
 export const CORRUPTED = 0xff
@@ -50,10 +51,16 @@ export class Mailbox {
   readonly nextSeq: number[]
   /** What each reader saw last, by sandbox (-1 = nothing yet). */
   readonly lastSeen: number[]
-  /** Changes seen, in order, by every reader (empty unless `recordObservations`). */
+  /** Changes seen, in order, by every reader (while `sink` is this log; empty unless `recordObservations`). */
   readonly observations = new ObservationLog()
-  /** Whether observations are kept (they are traced either way). */
+  /** Whether observations are kept (they are traced either way): `sink`'s default is `observations`, else `DISCARD`. */
   readonly recordObservations: boolean
+  /**
+   * Where observations go: as `recordObservations` says unless set before the run (an experiment
+   * streaming the few it analyses, e.g. message-passing's reply times); the trace records them
+   * either way.
+   */
+  sink: ObservationSink
   /** Messages written, by sandbox. */
   readonly sent: number[]
   /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
@@ -67,6 +74,7 @@ export class Mailbox {
   constructor(index: number, name: string, parties: readonly [number, number], bytes: number, status: "lastByte" | "meta", dataGpa: number, metaGpa: number, sandboxes: number, trace: Trace.Trace, recordObservations = true) {
     this.index = index
     this.recordObservations = recordObservations
+    this.sink = recordObservations ? this.observations : DISCARD
     this.name = name
     this.parties = parties
     this.bytes = bytes
@@ -114,7 +122,7 @@ export class Mailbox {
   /** Records what reader `s` saw (traced in its scope). */
   observe(k: Kernel, p: Pcpu, s: number, seq: number): void {
     const corrupted = this.status === "lastByte" && seq === CORRUPTED
-    if (this.recordObservations) this.observations.add(s, k.localNow(p), k.sim.now, seq, corrupted)
+    this.sink.add(s, k.localNow(p), k.sim.now, seq, corrupted)
     this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
   }
 

@@ -6,8 +6,20 @@
  * holds the i-th; columns grow by whole chunks of 2^16 (never copied), so the memory held is the
  * log's size plus at most one chunk.
  *
+ * A mailbox hands its observations to an {@link ObservationSink}: by default its own log; an
+ * experiment that needs only some of them (a reader's reply times) streams them to its own sink
+ * instead, so a run of millions of exchanges keeps only what its analysis reads.
+ *
  * @module
  */
+
+/** Where a mailbox's observations go (called once per observation, in order). */
+export interface ObservationSink {
+  add(sandbox: number, localNs: number, atNs: number, seq: number, corrupted: boolean): void
+}
+
+/** A sink that keeps nothing (the observations are still traced). */
+export const DISCARD: ObservationSink = Object.freeze({ add: (): void => {} })
 
 /** One observation as an object (see `ObservationLog.get`). */
 export interface Observation {
@@ -37,7 +49,7 @@ class Chunk {
   readonly corrupted = new Uint8Array(CHUNK)
 }
 
-export class ObservationLog implements Iterable<Observation> {
+export class ObservationLog implements Iterable<Observation>, ObservationSink {
   private readonly chunks: Chunk[] = []
   /** Observations kept. */
   length = 0

@@ -133,6 +133,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
       seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
       checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
     })
+    v.prepare?.(prepared.system as System.System)
     Runner.execute(prepared, options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)
@@ -160,6 +161,7 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
       seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
       checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
     })
+    v.prepare?.(prepared.system as System.System)
     await Runner.executeAsync(prepared, options.control(v), options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)

@@ -35,6 +35,13 @@ export interface Variant {
   readonly system: (seed: number, scale: number, params?: Params) => Config.SystemInput
   /** Simulated time to run to, ns, at the given scale (and domain point). */
   readonly untilNs: (scale: number, params?: Params) => number
+  /**
+   * Optional: called on the variant's built system before it runs, e.g. to stream the few
+   * observations `analyse` reads instead of keeping them all (message-passing: its reply times).
+   * It must not change the run (no record, no draw, no event); `analyse` must accept a system it
+   * was not called on (a test's own run) and give the same result.
+   */
+  readonly prepare?: (system: System.System) => void
 }
 
 /**
@@ -145,6 +152,7 @@ export const runAll = (e: Experiment, options: RunAllOptions = {}): { runs: Run[
   if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale, { checkInvariants: options.checkInvariants ?? false }) }
   const runs: Run[] = e.variants.map((v) => {
     const system = new System.System(withRunOptions(v.system(seed, scale), options))
+    v.prepare?.(system)
     system.run(v.untilNs(scale))
     return { variant: v.name, system }
   })

@@ -171,10 +171,43 @@ export const domain = defineDomain({
 /** Round trips the sender makes at `scale` (the warm-up included). */
 export const roundTrips = (scale: number): number => 1 + iterationsAt(scale) * SIZES.reduce((a, s) => a + chunksOf(s).length, 0)
 
+/**
+ * The sender's reply times: the global times sandbox 0 saw the pong mailbox change (sequence ≥ 1),
+ * the only observations the analysis reads, in a column of 8 bytes each (in chunks of 2^16, never
+ * copied); the mailbox streams them here instead of keeping every observation of both mailboxes
+ * (2 × 27 bytes per exchange: the paper-size run's largest memory).
+ */
+export class ReplyTimes implements Mailbox.ObservationSink {
+  private readonly chunks: Float64Array[] = []
+  /** Reply times kept. */
+  length = 0
+
+  add(sandbox: number, _localNs: number, atNs: number, seq: number): void {
+    if (sandbox !== 0 || seq < 1) return
+    const i = this.length
+    if ((i & 0xffff) === 0) this.chunks.push(new Float64Array(0x10000))
+    this.chunks[i >>> 16]![i & 0xffff] = atNs
+    this.length = i + 1
+  }
+
+  /** Reply `i`'s time, ns (undefined past the end). */
+  at(i: number): number | undefined {
+    return i >= 0 && i < this.length ? this.chunks[i >>> 16]![i & 0xffff]! : undefined
+  }
+}
+
+/** Streams the pong mailbox's reply times to a {@link ReplyTimes} and keeps nothing of the ping mailbox's observations. */
+const streamReplies = (system: { readonly channels: { get(name: string): unknown } }): void => {
+  const pong = system.channels.get("pong"), ping = system.channels.get("ping")
+  if (pong instanceof Mailbox.Mailbox) pong.sink = new ReplyTimes()
+  if (ping instanceof Mailbox.Mailbox) ping.sink = Mailbox.DISCARD
+}
+
 const variant = (level: Level, description: string): Variant => ({
   name: level,
   description,
   system: messageSystem(level),
+  prepare: streamReplies,
   // ≈ 8 µs of CPU per 4 KiB round trip at the defaults (at least 10 µs is allowed; more when the point's memory
   // costs make a round trip dearer), at ≥ 40 % of the time; margin 3×, plus one second.
   untilNs: (scale: number, params?: Params) => {
@@ -204,9 +237,14 @@ export interface ExchangeCosts {
 export const exchangeCosts = (run: Run): ExchangeCosts => {
   const box = run.system.channels.get("pong")
   if (!(box instanceof Mailbox.Mailbox)) throw new Error("message-passing: no pong mailbox")
-  const obs = box.observations
-  const seen: number[] = []
-  for (let i = 0; i < obs.length; i++) if (obs.sandbox(i) === 0 && obs.seq(i) >= 1) seen.push(obs.atNs(i))
+  // The streamed reply times (the variant's `prepare`), or the same times from the mailbox's log (a system built without it).
+  let seen: ReplyTimes
+  if (box.sink instanceof ReplyTimes) seen = box.sink
+  else {
+    seen = new ReplyTimes()
+    const obs = box.observations
+    for (let i = 0; i < obs.length; i++) seen.add(obs.sandbox(i), obs.localNs(i), obs.atNs(i), obs.seq(i))
+  }
   const sent = box.sent[1] ?? 0
   // The iterations the sender's program was built with, from the round trips the echo made.
   const perIter = SIZES.reduce((a, s) => a + chunksOf(s).length, 0)
@@ -220,13 +258,13 @@ export const exchangeCosts = (run: Run): ExchangeCosts => {
     let lo = Infinity, hi = -Infinity
     // The first exchange of a size also reads the previous size's last reply: best and worst skip it.
     for (let i = 1; i < iterations; i++) {
-      const t0 = seen[at + i * n], t1 = seen[at + (i + 1) * n]
+      const t0 = seen.at(at + i * n), t1 = seen.at(at + (i + 1) * n)
       if (t0 === undefined || t1 === undefined) { lo = hi = NaN; break }
       lo = Math.min(lo, t1 - t0)
       hi = Math.max(hi, t1 - t0)
     }
     const end = at + iterations * n
-    const t0 = seen[at], t1 = seen[end]
+    const t0 = seen.at(at), t1 = seen.at(end)
     const ok = t0 !== undefined && t1 !== undefined && iterations > 0
     span.push(ok ? t1 - t0 : NaN)
     mean.push(ok ? (t1 - t0) / iterations : NaN)

@@ -70,6 +70,7 @@ export const runPoint = (e: Experiment, o: PointOptions): { runs: Run[]; result:
   let events = 0
   const runs: Run[] = e.variants.map((v) => {
     const system = new System.System(withRunOptions(variantInput(e, v, o.seed, o.scale, params), { checkInvariants, recordJobs }))
+    v.prepare?.(system)
     system.run(untilOf(v, o.scale, params))
     events += system.sim.events
     return { variant: v.name, system }

@@ -4,9 +4,9 @@
  * model that disagrees with the mailbox's charges).
  */
 import { describe, expect, it } from "vitest"
-import { System } from "@qvsim/sandbox-kernel"
+import { Mailbox, System } from "@qvsim/sandbox-kernel"
 import { runAll, type Run } from "../../src/paper/Experiment.ts"
-import { messagePassing, messageSystem, SIZES, VCPUS } from "../../src/paper/MessagePassing.ts"
+import { messagePassing, messageSystem, ReplyTimes, SIZES, VCPUS } from "../../src/paper/MessagePassing.ts"
 
 const run = (variant: string, input: ReturnType<ReturnType<typeof messageSystem>>, untilNs: number): Run =>
   ({ variant, system: new System.System(input).run(untilNs) })
@@ -27,6 +27,28 @@ describe("message-passing (E3)", () => {
     expect(Math.abs((r4k["best cycles"] as number) - (r4k["copy cycles"] as number))).toBeLessThan(100)
     const big = rows[13]!
     expect(big["Low worst µs"] as number).toBeGreaterThan(big["Hi worst µs"] as number)
+  })
+
+  it("streaming the reply times (the variants' prepare) gives the same analysis as the mailbox's full log, and keeps only the sender's replies", () => {
+    const s = 0.02
+    const runs = (streamed: boolean): Run[] => messagePassing.variants.map((v) => {
+      const system = new System.System(v.system(1, s))
+      if (streamed) v.prepare!(system)
+      return { variant: v.name, system: system.run(v.untilNs(s)) }
+    })
+    const logged = runs(false), streamed = runs(true)
+    expect(messagePassing.analyse(streamed)).toEqual(messagePassing.analyse(logged))
+    for (const r of streamed) {
+      const pong = r.system.channels.get("pong") as Mailbox.Mailbox, ping = r.system.channels.get("ping") as Mailbox.Mailbox
+      expect(pong.sink).toBeInstanceOf(ReplyTimes)
+      expect(pong.observations.length + ping.observations.length).toBe(0)
+    }
+    const log = (logged[0]!.system.channels.get("pong") as Mailbox.Mailbox).observations
+    const replies = (streamed[0]!.system.channels.get("pong") as Mailbox.Mailbox).sink as ReplyTimes
+    const fromLog = log.toArray().filter((o) => o.sandbox === 0 && o.seq >= 1).map((o) => o.atNs)
+    expect(replies.length).toBe(fromLog.length)
+    expect(Array.from({ length: replies.length }, (_, i) => replies.at(i))).toEqual(fromLog)
+    expect(replies.at(replies.length)).toBeUndefined()
   })
 
   it("the priority claim fails when Low's threads get Hi's VCPUs", () => {
