@@ -22,6 +22,7 @@
  * @module
  */
 import type { Trace } from "@qvsim/sim-core"
+import { Ept, PhysicalMemory } from "@qvsim/hardware"
 import type { ChannelCall, ChannelOps, ChannelRequest } from "./Channels.ts"
 import { Outcome, type Kernel, type Pcpu, type Thread } from "./kernel/index.ts"
 import * as Program from "./Program.ts"
@@ -150,7 +151,7 @@ export class Mailbox {
   }
 }
 
-const PH_START = 0, PH_READ_DATA = 1, PH_SPIN = 2
+const PH_START = 0, PH_SPIN = 2
 /** A busy-poll's CPU piece while waiting (the writer's change cuts it short). */
 const SPIN_NS = 1e15
 
@@ -164,7 +165,7 @@ class MailboxOps implements ChannelOps {
     this.s = s
   }
 
-  begin(k: Kernel, _p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number {
+  begin(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number {
     const costs = k.machine.costs
     call.phase = PH_START
     if (req.op === Program.Op.Send) {
@@ -172,7 +173,33 @@ class MailboxOps implements ChannelOps {
       return k.noise.copyNs(req.bytes)
     }
     if (req.op === Program.Op.Recv) k.misuse(th, `recv on mailbox "${this.box.name}" (mailboxes are polled)`)
+    if (req.op === Program.Op.PollUntilChanged && k.options.mergePieces) {
+      const seq = this.peekStatus(k, p)
+      if (seq >= 0 && seq === this.box.lastSeen[this.s]) {
+        // Unchanged now: the first poll's check is the spin's first poll (its boundary is the same
+        // time, its read the same value unless a send cuts the spin there). NOTE: no event for the
+        // first check (issue 15).
+        call.phase = PH_SPIN
+        this.box.spinners.push({ th, k, call, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, costs.ns.pollCheck) })
+        return SPIN_NS
+      }
+    }
     return costs.ns.pollCheck
+  }
+
+  /**
+   * The status word's value as this sandbox's read would see it now, without the read's effects;
+   * -1 when the read would not simply return a value (root mode, an EPT violation, the I/O APIC
+   * page, a frame without bytes): the poll then reads it at its boundary as usual.
+   */
+  private peekStatus(k: Kernel, p: Pcpu): number {
+    const ept = p.core.guestEpt
+    if (ept === null) return -1
+    const gpa = this.box.statusGpa
+    const frame = ept.translate(Math.floor(gpa / PhysicalMemory.PAGE_BYTES), Ept.Access.Read)
+    const m = k.machine
+    if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES || m.memory.bytesOf(frame) === undefined) return -1
+    return m.memory.read(frame, gpa % PhysicalMemory.PAGE_BYTES, this.box.status === "lastByte" ? 1 : 4)
   }
 
   finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
@@ -222,22 +249,13 @@ class MailboxOps implements ChannelOps {
         return Outcome.Done
       }
       box.observe(k, p, this.s, seq)
-      call.phase = PH_READ_DATA
       const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, m.read(core, box.metaGpa, 4)))
-      call.seq = seq
-      call.bytes = bytes
+      // The message's copy runs after the read, with nothing at its end: the result is known now.
+      th.result = { seq, changed: true, bytes, corrupted: box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
       th.remainingNs = k.noise.remoteCopyNs(bytes)
-      return th.remainingNs > 0 ? Outcome.Again : this.done(th, call)
+      return Outcome.DoneAfter
     }
-    if (call.phase === PH_SPIN) k.misuse(th, `busy-poll on "${box.name}" never saw a change`)
-    return this.done(th, call)
-  }
-
-  private done(th: Thread, call: ChannelCall): Outcome {
-    const seq = call.seq
-    const bytes = call.bytes
-    th.result = { seq, changed: true, bytes, corrupted: this.box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
-    return Outcome.Done
+    k.misuse(th, `busy-poll on "${box.name}" never saw a change`)
   }
 }
 

@@ -82,6 +82,13 @@ export const kernelSchema = z.strictObject({
   /** Guard: consecutive zero-time requests of one thread before the run fails (a program that never computes). */
   maxZeroTimeSteps: int(1).default(100_000),
   /**
+   * Simulation shortcut, not a model choice: merge a thread's consecutive CPU pieces into one event
+   * where no event can come between them (a poll's copy and the next compute; a busy-poll's first
+   * check and its spin). Every record keeps its time; false runs each piece as its own event (to
+   * check exactly that).
+   */
+  mergePieces: z.boolean().default(true),
+  /**
    * Check every core's scheduler at every decision (vcpu-sched `Invariants`: F1–F3, F7, F9, F10,
    * W1 and the runnable-list structure); a violation stops the run with a `SimulationError` naming
    * the time, sandbox, core, VCPU and seed (the CLI's exit 3). Default false: no cost.

@@ -16,7 +16,7 @@
  * Invariants:
  * - an op has at most one registration (a second one is refused, naming both owners);
  * - `finish` is called with `th.pending` already false; the kernel sets it back to true for
- *   `Again`, `Wait` and `Stopped`, so a handler never touches it;
+ *   `Again`, `Wait` and `Stopped` (not for `DoneAfter`), so a handler never touches it;
  * - handlers are plain functions registered once: no closure or allocation per request.
  *
  * NOTE: the table is two arrays of functions indexed by a small integer (no `switch` the kernel
@@ -42,6 +42,12 @@ export const Outcome = {
   Again: 3,
   /** Not finished: the thread blocks; once woken it runs `th.remainingNs` more CPU, then `finish` again (a channel's retry). */
   Wait: 4,
+  /**
+   * Applied; the result is in `th.result`, but the request still costs `th.remainingNs` of CPU
+   * after its effect (a copy of the message read) before the thread steps on, with no effect at its
+   * end: the dispatcher may merge that CPU with the program's next `compute` (one piece, one event).
+   */
+  DoneAfter: 5,
 } as const
 export type Outcome = (typeof Outcome)[keyof typeof Outcome]
 

@@ -72,6 +72,20 @@ export class Thread {
   pending = false
   /** The current request. */
   req: Program.Request | null = null
+  /**
+   * CPU (ns) at the end of `remainingNs` that belongs to a `compute` merged into the running piece
+   * (`Dispatch` look-ahead); 0 when nothing is merged. The first piece's boundary is at
+   * `remainingNs === mergedNs`.
+   */
+  mergedNs = 0
+  /**
+   * The program's next step, taken early by the look-ahead (the request after the running piece,
+   * its end, or {@link AHEAD_THREW}); null when none is held. Used at the piece's end instead of
+   * stepping the program.
+   */
+  ahead: IteratorResult<Program.Request, unknown> | null = null
+  /** What the program threw when `ahead` is {@link AHEAD_THREW}. */
+  aheadError: unknown = undefined
   /** Value for the next `gen.next`. */
   result: unknown = undefined
   /** What the current memory effect yields when the monitor refuses it. */
@@ -126,6 +140,9 @@ export class Thread {
     return Math.floor((localNs - this.firstReleaseNs) / this.periodNs) + 1
   }
 }
+
+/** `Thread.ahead` when the program threw at the early step (`Thread.aheadError` holds what it threw). */
+export const AHEAD_THREW: IteratorResult<Program.Request, unknown> = Object.freeze({ done: true, value: undefined })
 
 /** The generator of an exited or migrated thread (its own is dropped so it can be collected). */
 export const FINISHED: Generator<Program.Request, unknown, unknown> = (function* (): Generator<Program.Request, unknown, unknown> { return undefined })()

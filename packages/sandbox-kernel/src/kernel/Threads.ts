@@ -143,6 +143,7 @@ export class ThreadLifecycle {
   kill(th: Thread): void {
     if (th.status === ThreadStatus.Exited || th.status === ThreadStatus.Migrated) return
     th.killed = true
+    if (th.status === ThreadStatus.Runnable) this.k.dispatch.endAtBoundary(th)
     if (th.status === ThreadStatus.Sleeping) this.k.sleepQueue.remove(th)
     if (th.status !== ThreadStatus.Runnable && th.status !== ThreadStatus.Detached) this.k.processes.exit(th, -9)
   }
