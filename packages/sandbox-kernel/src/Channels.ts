@@ -24,7 +24,7 @@ import { Ept, PhysicalMemory, type Machine } from "@qvsim/hardware"
 import type { Trace } from "@qvsim/sim-core"
 import type { Kernel, Outcome, Pcpu, Thread } from "./kernel/index.ts"
 import * as Program from "./Program.ts"
-import { Mailbox } from "./Mailbox.ts"
+import { Mailbox, type Spinner } from "./Mailbox.ts"
 import { PrivateChannel } from "./PrivateChannel.ts"
 import { int, sandboxIndex, type ChannelOptions } from "./Options.ts"
 
@@ -74,6 +74,8 @@ export class ChannelCall {
   type = 0
   /** Message bytes read. */
   bytes = 0
+  /** This thread's busy-poll record (mailboxes' `pollUntilChanged`), made at its first busy-poll. */
+  spinner: Spinner | null = null
 }
 
 /** One sandbox's side of a channel, as its kernel's channel requests drive it. */

@@ -64,8 +64,8 @@ export class Mailbox {
   sink: ObservationSink
   /** Messages written, by sandbox. */
   readonly sent: number[]
-  /** Threads busy-polling (`pollUntilChanged`) this mailbox, with their kernels and CPU baselines. */
-  readonly spinners: Array<{ th: Thread; k: Kernel; call: ChannelCall; baseCpuNs: number; pollNs: number }> = []
+  /** Threads busy-polling (`pollUntilChanged`) this mailbox: each one's reused record, with its kernel and CPU baseline. */
+  readonly spinners: Spinner[] = []
   private readonly trace: Trace.Trace
   private readonly subjects: Trace.Subject[]
   private readonly kSend: Trace.RecordKind
@@ -141,13 +141,42 @@ export class Mailbox {
    */
   private wakeSpinners(): void {
     const list = this.spinners
-    if (list.length === 0) return
-    for (const sp of list.splice(0)) {
+    const n = list.length
+    if (n === 0) return
+    // NOTE: no copy of the list: cutting a spin (`setRemaining` with > 0 ns left) only restarts core work.
+    for (let i = 0; i < n; i++) {
+      const sp = list[i]!
       const e = sp.k.dispatch.executedNs(sp.th) - sp.baseCpuNs
       const boundary = (Math.floor(e / sp.pollNs) + 1) * sp.pollNs
       sp.call.phase = PH_START
       sp.k.dispatch.setRemaining(sp.th, boundary - e)
     }
+    list.length = 0
+  }
+
+  /** Registers `th` as a busy-poller from now (its CPU so far is the baseline of its poll boundaries). */
+  spin(k: Kernel, th: Thread, call: ChannelCall): void {
+    const sp = (call.spinner ??= new Spinner(th, k, call))
+    sp.baseCpuNs = k.dispatch.executedNs(th)
+    sp.pollNs = Math.max(1, k.machine.costs.ns.pollCheck)
+    this.spinners.push(sp)
+  }
+}
+
+/** A busy-poller's record (one per thread's channel call, reused by every busy-poll of the thread). */
+export class Spinner {
+  readonly th: Thread
+  readonly k: Kernel
+  readonly call: ChannelCall
+  /** The thread's executed CPU when it started polling, ns. */
+  baseCpuNs = 0
+  /** One poll's CPU, ns (≥ 1). */
+  pollNs = 1
+
+  constructor(th: Thread, k: Kernel, call: ChannelCall) {
+    this.th = th
+    this.k = k
+    this.call = call
   }
 }
 
@@ -180,7 +209,7 @@ class MailboxOps implements ChannelOps {
         // time, its read the same value unless a send cuts the spin there). NOTE: no event for the
         // first check (issue 15).
         call.phase = PH_SPIN
-        this.box.spinners.push({ th, k, call, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, costs.ns.pollCheck) })
+        this.box.spin(k, th, call)
         return SPIN_NS
       }
     }
@@ -198,8 +227,12 @@ class MailboxOps implements ChannelOps {
     const gpa = this.box.statusGpa
     const frame = ept.translate(Math.floor(gpa / PhysicalMemory.PAGE_BYTES), Ept.Access.Read)
     const m = k.machine
-    if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES || m.memory.bytesOf(frame) === undefined) return -1
-    return m.memory.read(frame, gpa % PhysicalMemory.PAGE_BYTES, this.box.status === "lastByte" ? 1 : 4)
+    if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES) return -1
+    const b = m.memory.bytesOf(frame)
+    if (b === undefined) return -1
+    // The little-endian value `PhysicalMemory.read` returns (a status never crosses its page).
+    const at = gpa % PhysicalMemory.PAGE_BYTES
+    return this.box.status === "lastByte" ? b[at]! : b[at]! + b[at + 1]! * 0x100 + b[at + 2]! * 0x10000 + b[at + 3]! * 0x1000000
   }
 
   finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
@@ -240,7 +273,7 @@ class MailboxOps implements ChannelOps {
       if (!changed && req.op === Program.Op.PollUntilChanged) {
         // Keep polling: burn CPU until a writer changes the status (it cuts this piece short).
         call.phase = PH_SPIN
-        box.spinners.push({ th, k, call, baseCpuNs: k.dispatch.executedNs(th), pollNs: Math.max(1, k.machine.costs.ns.pollCheck) })
+        box.spin(k, th, call)
         th.remainingNs = SPIN_NS
         return Outcome.Again
       }
