@@ -84,6 +84,8 @@ export interface ChannelOps {
   begin(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number
   /** Applies it (the result in `th.result`); `Again` and `Wait` come back to `finish` with `call` as left. */
   finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome
+  /** Whether `begin` of `req` may run early (see the request table's `EarlyBegin`). */
+  beginsEarly(req: ChannelRequest): boolean
 }
 
 /** A sandbox's channels as its kernel reaches them: its sides by name, and its threads' calls. */
@@ -104,6 +106,11 @@ class ChannelPort {
   finish(k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): Outcome {
     const call = this.calls[th.tid]!
     return call.ops!.finish(k, p, th, call, req)
+  }
+
+  beginsEarly(req: ChannelRequest): boolean {
+    const ops = this.byName.get(req.channel)
+    return ops !== undefined && ops.beginsEarly(req)
   }
 }
 
@@ -175,7 +182,8 @@ export class Channels {
     // Bound once per kernel (not per request).
     const begin = (k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): number => port.begin(k, p, th, req)
     const finish = (k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): Outcome => port.finish(k, p, th, req)
-    for (const op of [Program.Op.Send, Program.Op.Poll, Program.Op.Recv, Program.Op.PollUntilChanged]) k.requests.register(op, "channels", begin, finish)
+    const early = (_k: Kernel, _th: Thread, req: ChannelRequest): boolean => port.beginsEarly(req)
+    for (const op of [Program.Op.Send, Program.Op.Poll, Program.Op.Recv, Program.Op.PollUntilChanged]) k.requests.register(op, "channels", begin, finish, early)
   }
 
   /** Private channels sandbox `s` is a party of. */

@@ -217,6 +217,15 @@ class MailboxOps implements ChannelOps {
   }
 
   /**
+   * A send's begin only draws its copy's cost from the sandbox's copy stream (when the message
+   * fits); a poll's only returns the check's cost (its read is at its end). Not a busy-poll's: it
+   * peeks at the status.
+   */
+  beginsEarly(req: ChannelRequest): boolean {
+    return (req.op === Program.Op.Send && req.bytes <= this.box.bytes) || req.op === Program.Op.Poll
+  }
+
+  /**
    * The status word's value as this sandbox's read would see it now, without the read's effects;
    * -1 when the read would not simply return a value (root mode, an EPT violation, the I/O APIC
    * page, a frame without bytes): the poll then reads it at its boundary as usual.

@@ -151,6 +151,11 @@ class PrivateOps implements ChannelOps {
     this.s = s
   }
 
+  /** Never early (its requests begin as before: they are not on a hot path). */
+  beginsEarly(): boolean {
+    return false
+  }
+
   begin(k: Kernel, _p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): number {
     if (req.op === Program.Op.PollUntilChanged) k.misuse(th, `pollUntilChanged works on mailboxes; private channels are polled by their polling thread`)
     call.phase = S_CHECK

@@ -37,8 +37,6 @@ import { Activity, Work, type Pcpu } from "./Pcpu.ts"
 import { Outcome, type RequestTable } from "./Requests.ts"
 import { AHEAD_THREW, ThreadStatus, type Thread } from "./Thread.ts"
 
-/** `Program.Op.Compute` (a type-only import of Program here). */
-const COMPUTE = 0
 
 export class Dispatch {
   /** When this driver invokes the scheduler (see vcpu-sched `Invocation.ts`). */
@@ -290,44 +288,53 @@ export class Dispatch {
   /**
    * Before `th` runs a piece with no effect at its end (a `compute`, the copy after a poll's read):
    * when no event is queued before the piece would end, nothing can run between now and then, so
-   * the program's next step is taken now instead of at the piece's end. A `compute` (> 0 ns) is
-   * merged into the piece (`mergedNs`: one event instead of two); anything else is held in
-   * `th.ahead` and begun at the piece's end, as before. Every record, draw and effect keeps its
-   * time: a program's code between two yields runs earlier, with nothing else running meanwhile
-   * (an event scheduled later in this same instant may still run before the boundary: it can
-   * reach the thread only through the kernel — a kill cuts the piece back at the boundary,
-   * `endAtBoundary` — or through state shared by programs outside the kernel, which programs must
-   * not use to talk; they talk through channels and memory).
-   * NOTE: fewer events (issue 15); one look-ahead step per piece at most.
+   * the program's next step is taken now instead of at the piece's end. A request whose `begin`
+   * may run early (the table's `early`: a `compute`, a system call, a mailbox send's copy) is begun
+   * now and its CPU joins the piece (`mergedNs`: one event instead of two), and so on while the
+   * queue allows, up to a request with an effect at its end; anything else is held in `th.ahead`
+   * and begun at the piece's end, as before. Every record, draw and effect keeps its time and
+   * order: a program's code between two yields runs earlier, with nothing else running meanwhile
+   * (an event scheduled later in this same instant may still run before a boundary: it can reach
+   * the thread only through the kernel — a kill cuts the piece back at its first boundary,
+   * `endAtBoundary`, though an early begin's random draw stays drawn — or through state shared by
+   * programs outside the kernel, which programs must not use to talk: they talk through channels
+   * and memory).
+   * NOTE: fewer events (issue 15).
    */
   private lookAhead(th: Thread): void {
-    const sim = this.k.sim
-    if (!(sim.queue.peekTime() > sim.now + th.remainingNs)) return
-    let r: IteratorResult<Program.Request, unknown>
-    try {
-      r = th.gen.next(th.result)
-    } catch (e) {
-      th.result = undefined
-      th.ahead = AHEAD_THREW
-      th.aheadError = e
-      return
-    }
-    th.result = undefined
-    const req = r.value as Program.Request
-    if (r.done !== true && typeof req === "object" && req !== null && req.op === COMPUTE) {
-      const ns = req.ns
-      if (Number.isSafeInteger(ns) && ns > 0) {
-        th.req = req
-        th.mergedNs = ns
-        th.remainingNs += ns
+    const k = this.k
+    const sim = k.sim
+    const table = this.table
+    for (;;) {
+      if (!(sim.queue.peekTime() > sim.now + th.remainingNs)) return
+      let r: IteratorResult<Program.Request, unknown>
+      try {
+        r = th.gen.next(th.result)
+      } catch (e) {
+        th.result = undefined
+        th.ahead = AHEAD_THREW
+        th.aheadError = e
         return
       }
+      th.result = undefined
+      const req = r.value as Program.Request
+      const op: unknown = r.done !== true && typeof req === "object" && req !== null ? req.op : undefined
+      const early = typeof op === "number" ? table.early[op] : undefined
+      if (early === undefined || early === null || !early(k, th, req)) {
+        th.ahead = r
+        return
+      }
+      th.req = req
+      th.pending = table.finish[op as number] !== null
+      const ns = table.begin[op as number]!(k, th.pcpu, th, req)
+      th.mergedNs += ns
+      th.remainingNs += ns
+      if (th.pending) return
     }
-    th.ahead = r
   }
 
   /**
-   * `th` was killed: a piece with a `compute` merged into it (`lookAhead`) stops at the first
+   * `th` was killed: a piece with requests merged into it (`lookAhead`) stops at the first
    * piece's end, where the kill takes effect (the thread exits at its next step), as without the
    * merge.
    */

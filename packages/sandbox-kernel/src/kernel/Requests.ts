@@ -55,6 +55,12 @@ export type Outcome = (typeof Outcome)[keyof typeof Outcome]
 export type BeginRequest<R = Program.Request> = (k: Kernel, p: Pcpu, th: Thread, req: R) => number
 /** Applies request `req`'s effect for `th` on `p`. */
 export type FinishRequest<R = Program.Request> = (k: Kernel, p: Pcpu, th: Thread, req: R) => Outcome
+/**
+ * Whether `begin` of `req` may run before its time, when nothing can run in between (the
+ * dispatcher's look-ahead, `Dispatch.lookAhead`): it must cost > 0 ns, refuse nothing, and read or
+ * change nothing but the thread and its sandbox's random streams.
+ */
+export type EarlyBegin<R = Program.Request> = (k: Kernel, th: Thread, req: R) => boolean
 
 /** Internal ops (kernel library threads), above every `Program.Op`. */
 export const KernelOp = {
@@ -73,25 +79,28 @@ export class RequestTable {
   readonly begin: (BeginRequest<any> | undefined)[] = new Array<BeginRequest<any> | undefined>(MAX_OP + 1).fill(undefined)
   /** `finish` by op (null: no effect after the CPU). */
   readonly finish: (FinishRequest<any> | null)[] = new Array<FinishRequest<any> | null>(MAX_OP + 1).fill(null)
+  /** Whether `begin` may run early, by op (null: never). */
+  readonly early: (EarlyBegin<any> | null)[] = new Array<EarlyBegin<any> | null>(MAX_OP + 1).fill(null)
   /** Who registered each op (for the refusal of a second registration). */
   private readonly owners: (string | undefined)[] = []
 
   constructor() {
-    this.register(Program.Op.Compute, "kernel", beginCompute, null)
-    this.register(Program.Op.Syscall, "kernel", beginSyscall, null)
+    this.register(Program.Op.Compute, "kernel", beginCompute, null, computeEarly)
+    this.register(Program.Op.Syscall, "kernel", beginSyscall, null, syscallEarly)
     this.register(Program.Op.Now, "kernel", beginNow, null)
     this.register(Program.Op.KernelCall, "kernel", beginKernelCall, finishKernelCall)
     this.register(KernelOp.Block, "kernel", beginBlock, finishBlock)
   }
 
-  /** Registers `op` (owned by `owner`, named in refusals). */
-  register<R>(op: number, owner: string, begin: BeginRequest<R>, finish: FinishRequest<R> | null): void {
+  /** Registers `op` (owned by `owner`, named in refusals); `early`: when its `begin` may run early (default never). */
+  register<R>(op: number, owner: string, begin: BeginRequest<R>, finish: FinishRequest<R> | null, early: EarlyBegin<R> | null = null): void {
     if (!Number.isInteger(op) || op < 0 || op > MAX_OP) throw new RangeError(`RequestTable.register: op ${op} (${owner}) must be an integer in [0, ${MAX_OP}]`)
     const had = this.owners[op]
     if (had !== undefined) throw new RangeError(`RequestTable.register: op ${op} is already registered by ${had}; ${owner} cannot register it too`)
     this.owners[op] = owner
     this.begin[op] = begin
     this.finish[op] = finish
+    this.early[op] = early
   }
 
   /** Whether `op` is registered. */
@@ -109,6 +118,10 @@ export const beginSyscallEntry: BeginRequest<unknown> = (k, _p, th) => syscallNs
 const beginCompute: BeginRequest<Program.Compute> = (_k, _p, _th, req) => req.ns
 
 const beginSyscall: BeginRequest<Program.Syscall> = (k, _p, th, req) => syscallNs(k, th) + k.machine.costs.toNs(req.cycles)
+
+const computeEarly: EarlyBegin<Program.Compute> = (_k, _th, req) => Number.isSafeInteger(req.ns) && req.ns > 0
+
+const syscallEarly: EarlyBegin<Program.Syscall> = (k, th, req) => syscallNs(k, th) + k.machine.costs.toNs(req.cycles) > 0
 
 const beginNow: BeginRequest<Program.Now> = (k, p, th) => {
   th.result = k.localNow(p)
