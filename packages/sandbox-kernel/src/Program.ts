@@ -14,9 +14,10 @@
  * ```
  *
  * Invariants:
- * - every request is an immutable plain record validated at construction (a bad argument throws a
- *   {@link ProgramError} naming the constructor and the value), so a program may build a request
- *   once and yield it many times;
+ * - every request is a record validated at construction (a bad argument throws a
+ *   {@link ProgramError} naming the constructor and the value), never changed afterwards, so a
+ *   program may build a request once and yield it many times; all have one runtime shape
+ *   (`RequestShape.ts`: the dispatch's loads stay monomorphic);
  * - durations are integer ns of the sandbox's own clock (sleep) or of CPU execution (compute);
  * - nothing here reads a clock or a random source: programs draw from `ctx.rng`, a sim-core stream
  *   named after the sandbox and the thread.
@@ -31,6 +32,7 @@
  * @module
  */
 import type { Rng } from "@qvsim/sim-core"
+import { RequestShape } from "./RequestShape.ts"
 
 /** Request codes (the `op` of every request). */
 export const Op = {
@@ -195,30 +197,56 @@ const address = (api: string, gpa: number): number => {
 }
 
 /** Computes for `ns` ns of CPU (the thread's VCPU is charged; interrupts may stretch it in wall time). */
-export const compute = (ns: number): Compute => ({ op: Op.Compute, ns: nat("compute", "duration", ns) })
+export const compute = (ns: number): Compute => {
+  const r = new RequestShape(Op.Compute)
+  r.ns = nat("compute", "duration", ns)
+  return r as Compute
+}
 
 /** Sleeps `ns` ns of the sandbox's clock (a system call; woken by the sleep queue, spec §C.1 W2). */
-export const sleep = (ns: number): Sleep => ({ op: Op.Sleep, ns: nat("sleep", "duration", ns) })
+export const sleep = (ns: number): Sleep => {
+  const r = new RequestShape(Op.Sleep)
+  r.ns = nat("sleep", "duration", ns)
+  return r as Sleep
+}
 
 /** Sleeps until the sandbox's local time `localNs`. */
-export const sleepUntil = (localNs: number): SleepUntil => ({ op: Op.SleepUntil, localNs: nat("sleepUntil", "time", localNs) })
+export const sleepUntil = (localNs: number): SleepUntil => {
+  const r = new RequestShape(Op.SleepUntil)
+  r.localNs = nat("sleepUntil", "time", localNs)
+  return r as SleepUntil
+}
 
 /**
  * Ends the current job (if any) and waits for the thread's next periodic release (the thread's
  * `periodic` option); returns at once when a release is already due (a backlog).
  */
 export const waitJob = (): WaitJob => WAIT_JOB
-const WAIT_JOB: WaitJob = Object.freeze({ op: Op.WaitJob })
+const WAIT_JOB = new RequestShape(Op.WaitJob) as WaitJob
 
 /** A system call that does nothing but cost its entry (and `cycles` of kernel work). */
-export const syscall = (cycles = 0): Syscall => ({ op: Op.Syscall, cycles: nat("syscall", "cycles", cycles) })
+export const syscall = (cycles = 0): Syscall => {
+  const r = new RequestShape(Op.Syscall)
+  r.cycles = nat("syscall", "cycles", cycles)
+  return r as Syscall
+}
 
 /** Reads `size` bytes at guest-physical `gpa` through the sandbox's EPT. */
-export const read = (gpa: number, bytes: 1 | 2 | 4 = 4): Read => ({ op: Op.Read, gpa: address("read", gpa), size: size("read", bytes) })
+export const read = (gpa: number, bytes: 1 | 2 | 4 = 4): Read => {
+  const r = new RequestShape(Op.Read)
+  r.gpa = address("read", gpa)
+  r.size = size("read", bytes)
+  return r as Read
+}
 
 /** Writes `value` (`size` bytes) at guest-physical `gpa` through the sandbox's EPT. */
-export const write = (gpa: number, value: number, bytes: 1 | 2 | 4 = 4): Write =>
-  ({ op: Op.Write, gpa: address("write", gpa), size: size("write", bytes), value: nat("write", "value", value) })
+export const write = (gpa: number, value: number, bytes: 1 | 2 | 4 = 4): Write => {
+  const r = new RequestShape(Op.Write)
+  r.gpa = address("write", gpa)
+  r.size = size("write", bytes)
+  r.value = nat("write", "value", value)
+  return r as Write
+}
 
 /** Writes `length` bytes of `fill` from `gpa` (a wild write, a memset), across pages. */
 export const writeBytes = (gpa: number, length: number, fill = 0): WriteBytes => {
@@ -226,7 +254,11 @@ export const writeBytes = (gpa: number, length: number, fill = 0): WriteBytes =>
   nat("writeBytes", "length", length, 1)
   if (gpa + length > 2 ** 32) throw new ProgramError(`Program.writeBytes: [${gpa}, ${gpa + length}) leaves the 32-bit space`)
   if (!Number.isInteger(fill) || fill < 0 || fill > 255) throw new ProgramError(`Program.writeBytes: fill ${fill} must be a byte`)
-  return { op: Op.WriteBytes, gpa, length, fill }
+  const r = new RequestShape(Op.WriteBytes)
+  r.gpa = gpa
+  r.length = length
+  r.fill = fill
+  return r as WriteBytes
 }
 
 export interface IoOptions {
@@ -248,25 +280,30 @@ export const io = (o: IoOptions): Io => {
   const d = o.device ?? "ata"
   const mask = typeof d === "number" ? d : DeviceClass[d]
   if (mask === undefined || !Number.isSafeInteger(mask) || mask < 0) throw new ProgramError(`Program.io: unknown device ${String(d)}`)
-  return {
-    op: Op.Io,
-    classMask: mask,
-    workNs: nat("io", "workNs", o.workNs),
-    delayNs: nat("io", "delayNs", o.delayNs ?? 0),
-    wait: o.wait ?? true,
-  }
+  const r = new RequestShape(Op.Io)
+  r.classMask = mask
+  r.workNs = nat("io", "workNs", o.workNs)
+  r.delayNs = nat("io", "delayNs", o.delayNs ?? 0)
+  r.wait = o.wait ?? true
+  return r as Io
 }
 
 /** Sends on channel `channel` (a mailbox write or a private-channel message). */
 export const send = (channel: string, o: { readonly bytes?: number; readonly type?: number } = {}): Send => {
   if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.send: channel must be a non-empty name`)
-  return { op: Op.Send, channel, bytes: nat("send", "bytes", o.bytes ?? 64, 1), type: nat("send", "type", o.type ?? 1, 1) }
+  const r = new RequestShape(Op.Send)
+  r.channel = channel
+  r.bytes = nat("send", "bytes", o.bytes ?? 64, 1)
+  r.type = nat("send", "type", o.type ?? 1, 1)
+  return r as Send
 }
 
 /** Polls channel `channel`'s status word (a mailbox sequence number); reads the message if it changed. */
 export const poll = (channel: string): Poll => {
   if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.poll: channel must be a non-empty name`)
-  return { op: Op.Poll, channel }
+  const r = new RequestShape(Op.Poll)
+  r.channel = channel
+  return r as Poll
 }
 
 /**
@@ -277,45 +314,78 @@ export const poll = (channel: string): Poll => {
  */
 export const pollUntilChanged = (channel: string): PollUntilChanged => {
   if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.pollUntilChanged: channel must be a non-empty name`)
-  return { op: Op.PollUntilChanged, channel }
+  const r = new RequestShape(Op.PollUntilChanged)
+  r.channel = channel
+  return r as PollUntilChanged
 }
 
 /** Takes the next message the sandbox's channel-polling thread received on private channel `channel`, or null. */
 export const recv = (channel: string): Recv => {
   if (typeof channel !== "string" || channel === "") throw new ProgramError(`Program.recv: channel must be a non-empty name`)
-  return { op: Op.Recv, channel }
+  const r = new RequestShape(Op.Recv)
+  r.channel = channel
+  return r as Recv
 }
 
 /** Forks a child process running `program` (its address space of `pages` pages is copied); returns its pid. */
 export const fork = (program: Program, o: { readonly pages?: number; readonly name?: string } = {}): Fork => {
   if (typeof program !== "function") throw new ProgramError("Program.fork: program must be a generator function")
-  return { op: Op.Fork, program, pages: o.pages === undefined ? -1 : nat("fork", "pages", o.pages), name: o.name ?? "" }
+  const r = new RequestShape(Op.Fork)
+  r.program = program
+  r.pages = o.pages === undefined ? -1 : nat("fork", "pages", o.pages)
+  r.name = o.name ?? ""
+  return r as Fork
 }
 
 /** Ends the thread with exit code `code` (its parent's `waitpid` returns it). */
-export const exit = (code = 0): Exit => ({ op: Op.Exit, code: Math.trunc(code) })
+export const exit = (code = 0): Exit => {
+  const r = new RequestShape(Op.Exit)
+  r.code = Math.trunc(code)
+  return r as Exit
+}
 
 /** Waits for child `pid` to exit; returns its exit code (or -1 if it is not a child). */
-export const waitpid = (pid: number): Waitpid => ({ op: Op.Waitpid, pid: nat("waitpid", "pid", pid, 1) })
+export const waitpid = (pid: number): Waitpid => {
+  const r = new RequestShape(Op.Waitpid)
+  r.pid = nat("waitpid", "pid", pid, 1)
+  return r as Waitpid
+}
 
 /** A hypercall (VMCALL): a VM exit to the sandbox's monitor (spec §D.4). */
-export const hypercall = (number: number): Hypercall => ({ op: Op.Hypercall, number: nat("hypercall", "number", number) })
+export const hypercall = (number: number): Hypercall => {
+  const r = new RequestShape(Op.Hypercall)
+  r.number = nat("hypercall", "number", number)
+  return r as Hypercall
+}
 
 /** Migrates the calling thread to sandbox `sandbox` (spec §D.10). */
-export const migrate = (sandbox: number): Migrate => ({ op: Op.Migrate, sandbox: nat("migrate", "sandbox", sandbox) })
+export const migrate = (sandbox: number): Migrate => {
+  const r = new RequestShape(Op.Migrate)
+  r.sandbox = nat("migrate", "sandbox", sandbox)
+  return r as Migrate
+}
 
 /** The sandbox's local time (its TSC), ns; costs nothing. */
 export const now = (): Now => NOW
-const NOW: Now = Object.freeze({ op: Op.Now })
+const NOW = new RequestShape(Op.Now) as Now
 
 /** Charges `count` TLB misses (under EPT each costs the extra 2-D walk, `eptWalkExtra`). */
-export const tlbMisses = (count: number): TlbMisses => ({ op: Op.TlbMisses, count: nat("tlbMisses", "count", count) })
+export const tlbMisses = (count: number): TlbMisses => {
+  const r = new RequestShape(Op.TlbMisses)
+  r.count = nat("tlbMisses", "count", count)
+  return r as TlbMisses
+}
 
 /**
  * Runs `fn` inside the kernel after `costNs` of CPU (for kernel threads the library builds:
  * recovery, channel polling). `fn` must be deterministic.
  */
-export const kernelCall = (fn: (ctx: ThreadContext) => unknown, costNs = 0): KernelCall => ({ op: Op.KernelCall, fn, costNs: nat("kernelCall", "costNs", costNs) })
+export const kernelCall = (fn: (ctx: ThreadContext) => unknown, costNs = 0): KernelCall => {
+  const r = new RequestShape(Op.KernelCall)
+  r.fn = fn
+  r.costNs = nat("kernelCall", "costNs", costNs)
+  return r as KernelCall
+}
 
 /** A periodic program: waits for each release, then runs `job` (a generator function). */
 export const periodic = (job: (ctx: ThreadContext, index: number) => Generator<Request, unknown, any>): Program =>

@@ -26,6 +26,7 @@
  * @module
  */
 import * as Program from "../Program.ts"
+import { RequestShape } from "../RequestShape.ts"
 import type { Kernel } from "./Kernel.ts"
 import type { Pcpu } from "./Pcpu.ts"
 import { ThreadStatus, type Thread } from "./Thread.ts"
@@ -72,7 +73,7 @@ export const KernelOp = {
 export const MAX_OP = 127
 
 /** The request a library program yields to block until `Kernel.wake`. */
-export const BLOCK = Object.freeze({ op: KernelOp.Block }) as unknown as Program.Request
+export const BLOCK = new RequestShape(KernelOp.Block) as unknown as Program.Request
 
 export class RequestTable {
   /** `begin` by op (undefined: no such request). */
