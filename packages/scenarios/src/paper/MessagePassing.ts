@@ -86,20 +86,47 @@ const chunkSequence = (iterations: number): Uint16Array => {
   return out
 }
 
+/**
+ * The programs' CPU per chunk size and their compute requests, built once per program: the writer's
+ * and the reader's extra copy by chunk size, and one `compute` request per duration (a few
+ * distinct values over the whole run). NOTE: no request and no cost evaluation per round trip.
+ */
+class ChunkCosts {
+  readonly writeNs = new Float64Array(CHUNK + 1)
+  readonly readNs = new Float64Array(CHUNK + 1)
+  private readonly computes = new Map<number, Program.Compute>()
+
+  constructor(costs: CostModel.CostTable) {
+    for (const size of [64, ...SIZES]) {
+      for (const c of chunksOf(size)) {
+        this.writeNs[c] = extraWriteNs(costs, c)
+        this.readNs[c] = extraReadNs(costs, c)
+      }
+    }
+  }
+
+  compute(ns: number): Program.Compute {
+    let r = this.computes.get(ns)
+    if (r === undefined) this.computes.set(ns, (r = Program.compute(ns)))
+    return r
+  }
+}
+
 const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
   function* () {
     const chunks = chunkSequence(iterations)
+    const cpu = new ChunkCosts(costs)
     const pong = Program.pollUntilChanged("pong")
     // The reader's copy of reply k and the writer's copy of chunk k + 1 run back to back: one compute.
     let read = 0
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k]! + 1
-      const w = read + extraWriteNs(costs, c)
-      if (w > 0) yield Program.compute(w)
+      const w = read + cpu.writeNs[c]!
+      if (w > 0) yield cpu.compute(w)
       yield ONE_BYTE_PING
       // Wait for a real change (sequence ≥ 1: the first poll of a fresh mailbox reports its zero status as a change).
       while (((yield pong) as Program.PollResult).seq < 1) { /* poll again */ }
-      read = extraReadNs(costs, c)
+      read = cpu.readNs[c]!
     }
     if (read > 0) yield Program.compute(read)
     yield Program.sleep(1e15)
@@ -108,12 +135,13 @@ const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.
 const echoProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
   function* () {
     const chunks = chunkSequence(iterations)
+    const cpu = new ChunkCosts(costs)
     const ping = Program.pollUntilChanged("ping")
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k]! + 1
       while (((yield ping) as Program.PollResult).seq < 1) { /* poll again */ }
-      const work = extraReadNs(costs, c) + extraWriteNs(costs, c)
-      if (work > 0) yield Program.compute(work)
+      const work = cpu.readNs[c]! + cpu.writeNs[c]!
+      if (work > 0) yield cpu.compute(work)
       yield ONE_BYTE_PONG
     }
     yield Program.sleep(1e15)
