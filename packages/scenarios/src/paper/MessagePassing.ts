@@ -69,21 +69,33 @@ const ONE_BYTE_PING = Program.send("ping", { bytes: 1 })
 const ONE_BYTE_PONG = Program.send("pong", { bytes: 1 })
 
 /**
- * Every chunk of the run in order: the warm-up (64 B), then `iterations` messages of each size.
- * NOTE: an array of the run's chunk sizes (2.6 MB at paper size), not a generator of generators,
- * and the programs below wait for a reply in a loop of their own rather than through a nested
- * generator per round trip: the same requests, less work per round trip (issue 15).
+ * Every chunk of the run in order, walked one at a time: the warm-up (64 B), then `iterations`
+ * messages of each size. NOTE: no generator of generators and no
+ * array of the run's chunks: the programs below step through it with `next()` (issue 15).
  */
-const chunkSequence = (iterations: number): Uint16Array => {
-  // Chunk sizes 1..4096 stored as 0..4095.
-  const out = new Uint16Array(1 + iterations * SIZES.reduce((a, s) => a + chunksOf(s).length, 0))
-  out[0] = 64 - 1
-  let n = 1
-  for (const size of SIZES) {
-    const chunks = chunksOf(size)
-    for (let i = 0; i < iterations; i++) for (const c of chunks) out[n++] = c - 1
+class ChunkWalk {
+  private readonly iterations: number
+  private size = -1 // index in SIZES; -1: the warm-up
+  private rep = 0
+  private chunk = 0
+  private chunks: readonly number[] = [64]
+
+  constructor(iterations: number) {
+    this.iterations = iterations
   }
-  return out
+
+  /** The next chunk's bytes, or 0 after the last. */
+  next(): number {
+    if (this.chunk === this.chunks.length) {
+      this.chunk = 0
+      if (++this.rep >= (this.size < 0 ? 1 : this.iterations)) {
+        this.rep = 0
+        if (++this.size === SIZES.length) return 0
+        this.chunks = chunksOf(SIZES[this.size]!)
+      }
+    }
+    return this.chunks[this.chunk++]!
+  }
 }
 
 /**
@@ -114,13 +126,12 @@ class ChunkCosts {
 
 const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
   function* () {
-    const chunks = chunkSequence(iterations)
+    const walk = new ChunkWalk(iterations)
     const cpu = new ChunkCosts(costs)
     const pong = Program.pollUntilChanged("pong")
     // The reader's copy of reply k and the writer's copy of chunk k + 1 run back to back: one compute.
     let read = 0
-    for (let k = 0; k < chunks.length; k++) {
-      const c = chunks[k]! + 1
+    for (let c = walk.next(); c > 0; c = walk.next()) {
       const w = read + cpu.writeNs[c]!
       if (w > 0) yield cpu.compute(w)
       yield ONE_BYTE_PING
@@ -134,11 +145,10 @@ const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.
 
 const echoProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
   function* () {
-    const chunks = chunkSequence(iterations)
+    const walk = new ChunkWalk(iterations)
     const cpu = new ChunkCosts(costs)
     const ping = Program.pollUntilChanged("ping")
-    for (let k = 0; k < chunks.length; k++) {
-      const c = chunks[k]! + 1
+    for (let c = walk.next(); c > 0; c = walk.next()) {
       while (((yield ping) as Program.PollResult).seq < 1) { /* poll again */ }
       const work = cpu.readNs[c]! + cpu.writeNs[c]!
       if (work > 0) yield cpu.compute(work)
