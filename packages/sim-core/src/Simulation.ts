@@ -75,6 +75,12 @@ export class Simulation {
   now = 0
   /** Events processed so far. */
   events = 0
+  /**
+   * The time limit of the latest `run` (0 before the first): no event past it runs in that call.
+   * A model that takes work early when nothing can intervene (sandbox-kernel's merged CPU pieces)
+   * stays within it.
+   */
+  horizonNs = 0
   /** Why the last `run` returned (null before the first). */
   stopReason: StopReason | null = null
   private readonly handlers: Handler[] = []
@@ -150,6 +156,7 @@ export class Simulation {
       this.fail(`run: untilNs ${until} must be an integer ≥ now (${this.now}ns)`)
     }
     const maxEvents = limits.maxEvents ?? Infinity
+    this.horizonNs = until
     const queue = this.queue
     const handlers = this.handlers
     let processed = 0

@@ -38,6 +38,9 @@ import { Outcome, type RequestTable } from "./Requests.ts"
 import { AHEAD_THREW, ThreadStatus, type Thread } from "./Thread.ts"
 
 
+/** The most program steps one look-ahead takes (`Dispatch.lookAhead`). */
+const MAX_LOOK_AHEAD = 64
+
 export class Dispatch {
   /** When this driver invokes the scheduler (see vcpu-sched `Invocation.ts`). */
   readonly invokeTiming = Invocation.InvokeTiming.Inline
@@ -298,15 +301,19 @@ export class Dispatch {
    * the thread only through the kernel — a kill cuts the piece back at its first boundary,
    * `endAtBoundary`, though an early begin's random draw stays drawn — or through state shared by
    * programs outside the kernel, which programs must not use to talk: they talk through channels
-   * and memory).
+   * and memory). It stops at the run's time limit (`Simulation.horizonNs`: a program's state at
+   * the end of a run is as without it) and after {@link MAX_LOOK_AHEAD} steps (an endless loop of
+   * computes with nothing queued still returns to the run loop).
    * NOTE: fewer events (issue 15).
    */
   private lookAhead(th: Thread): void {
     const k = this.k
     const sim = k.sim
     const table = this.table
-    for (;;) {
-      if (!(sim.queue.peekTime() > sim.now + th.remainingNs)) return
+    for (let steps = 0; steps < MAX_LOOK_AHEAD; steps++) {
+      // Nothing queued before the piece's end, which the run reaches (not past its time limit).
+      const end = sim.now + th.remainingNs
+      if (!(sim.queue.peekTime() > end) || end > sim.horizonNs) return
       let r: IteratorResult<Program.Request, unknown>
       try {
         r = th.gen.next(th.result)
