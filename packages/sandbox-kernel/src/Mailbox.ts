@@ -124,13 +124,13 @@ export class Mailbox {
   observe(k: Kernel, p: Pcpu, s: number, seq: number): void {
     const corrupted = this.status === "lastByte" && seq === CORRUPTED
     this.sink.add(s, k.localNow(p), k.sim.now, seq, corrupted)
-    this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
+    this.trace.emit3(this.kSeen, this.subjects[s]!, this.index, seq, corrupted ? 1 : 0)
   }
 
   /** Traces a message written by `s`. */
   traceSend(s: number, seq: number): void {
     this.sent[s]!++
-    this.trace.emit(this.kSend, this.subjects[s]!, this.index, seq, this.bytes)
+    this.trace.emit3(this.kSend, this.subjects[s]!, this.index, seq, this.bytes)
     this.wakeSpinners()
   }
 
