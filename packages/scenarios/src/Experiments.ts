@@ -116,6 +116,20 @@ export interface Ran {
   readonly events: number
 }
 
+/**
+ * Variant `v`'s scenario, built through the Runner with the run's sinks and options, its system
+ * handed to the variant's pre-run hook (`Variant.prepare`): what `run` and `runAsync` execute.
+ */
+const prepareVariant = (e: Experiment.Experiment, v: Experiment.Variant, seed: number, scale: number, params: Params, options: RunOptions): Runner.Prepared => {
+  const { input, scenario } = parseVariant(e, v, seed, scale, params)
+  const prepared = Runner.prepare(scenario, {
+    seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
+    checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
+  })
+  v.prepare?.(prepared.system as System.System)
+  return prepared
+}
+
 /** Runs every variant and analyses them. */
 export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => {
   const seed = options.seed ?? e.seed
@@ -128,12 +142,7 @@ export const run = (e: Experiment.Experiment, options: RunOptions = {}): Ran => 
   const runs: Experiment.Run[] = []
   let events = 0
   for (const v of e.variants) {
-    const { input, scenario } = parseVariant(e, v, seed, scale, params)
-    const prepared = Runner.prepare(scenario, {
-      seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
-      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
-    })
-    v.prepare?.(prepared.system as System.System)
+    const prepared = prepareVariant(e, v, seed, scale, params, options)
     Runner.execute(prepared, options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)
@@ -156,12 +165,7 @@ export const runAsync = async (e: Experiment.Experiment, options: RunOptions & {
   const runs: Experiment.Run[] = []
   let events = 0
   for (const v of e.variants) {
-    const { input, scenario } = parseVariant(e, v, seed, scale, params)
-    const prepared = Runner.prepare(scenario, {
-      seed, untilNs: scenario.duration, sinks: options.sinks?.(v, scenario, input) ?? [],
-      checkInvariants: options.checkInvariants ?? false, recordJobs: options.recordJobs ?? false, recordObservations: true,
-    })
-    v.prepare?.(prepared.system as System.System)
+    const prepared = prepareVariant(e, v, seed, scale, params, options)
     await Runner.executeAsync(prepared, options.control(v), options.onSlice?.(v))
     events += prepared.sim.events
     options.onVariant?.(v, prepared.sim.events)

@@ -129,6 +129,11 @@ export class QvtSink implements TraceSink {
     if (this.at > BLOCK_WORDS) this.flushBlock()
   }
 
+  /**
+   * Encodes one record (the `TraceSink` contract). A trace hands this sink batches instead
+   * (`onBatch`); this per-record path stays for callers that feed records one by one, and as the
+   * independent encoding the batched one is checked against (Qvt.test: the same bytes).
+   */
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
     this.trace = trace
     const n = kind.fields.length
