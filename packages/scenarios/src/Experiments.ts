@@ -92,6 +92,15 @@ export const parseVariant = (e: Experiment.Experiment, v: Experiment.Variant, se
   return { input, scenario: parseScenario(input, `${e.name}/${v.name}`) }
 }
 
+/**
+ * Every variant's scenario at (seed, scale, params), built and validated, nothing run: a variant
+ * whose builder gives a bad input (a wrong field, another seed) is refused when the experiment
+ * loads, before any run or file (the CLI checks this first; the error names the variant).
+ */
+export const checkVariants = (e: Experiment.Experiment, seed: number, scale: number, params?: Params): void => {
+  for (const v of e.variants) parseVariant(e, v, seed, scale, params)
+}
+
 export interface RunOptions {
   readonly seed?: number
   readonly scale?: number

@@ -9,6 +9,9 @@ import * as Experiments from "../src/Experiments.ts"
 import * as Tidy from "../src/report/Tidy.ts"
 import * as Runner from "../src/Runner.ts"
 import { parseScenario, type ScenarioInput } from "../src/Scenario.ts"
+import { runAll } from "../src/paper/Experiment.ts"
+import * as RunPoint from "../src/robust/RunPoint.ts"
+import ownSeed from "./fixtures/own-seed-experiment.ts"
 import tiny from "./fixtures/tiny-experiment.ts"
 
 describe("Experiments", () => {
@@ -18,6 +21,23 @@ describe("Experiments", () => {
     expect(viaRunner.runs.map((r) => r.system.sim.trace.fingerprint())).toEqual(direct.runs.map((r) => r.system.sim.trace.fingerprint()))
     expect(viaRunner.result).toEqual(direct.result)
     expect(viaRunner.events).toBe(direct.events)
+  })
+
+  it("a variant's system runs on the run's seed on every path; a builder naming another seed is refused on every path", () => {
+    // tiny passes the seed through: runAll, runPoint and the variant's scenario all run seed 5.
+    const scenario = Experiments.parseVariant(tiny, tiny.variants[0]!, 5, 0.5).scenario
+    expect(scenario.seed).toBe(5)
+    const viaScenario = Runner.run(scenario).fingerprint
+    expect(runAll(tiny, { seed: 5, scale: 0.5 }).runs[0]!.system.sim.trace.fingerprint()).toBe(viaScenario)
+    expect(RunPoint.runPoint(tiny, { seed: 5, scale: 0.5 }).runs[0]!.system.sim.trace.fingerprint()).toBe(viaScenario)
+    // own-seed's second variant returns seed + 1: refused, naming it, before anything runs.
+    const refused = /own-seed\/other: system\.seed is 6, not the run's seed 5/
+    expect(() => Experiments.checkVariants(ownSeed, 5, 1)).toThrow(refused)
+    expect(() => runAll(ownSeed, { seed: 5 })).toThrow(refused)
+    expect(() => RunPoint.runPoint(ownSeed, { seed: 5, scale: 1 })).toThrow(refused)
+    expect(() => Experiments.run(ownSeed, { seed: 5, sinks: () => [] })).toThrow(refused)
+    // Its first variant, seed + 0, is accepted.
+    expect(Experiments.parseVariant(ownSeed, ownSeed.variants[0]!, 5, 1).scenario.seed).toBe(5)
   })
 
   it("a variant's scenario is a pure function of seed and scale", () => {

@@ -45,6 +45,17 @@ describe("qvsim with experiments and systems", { timeout: 60_000 }, () => {
     expect(html).toMatch(/<svg/)
   })
 
+  it("an experiment whose variant names another seed exits 2 naming it, before writing anything (plain and --robust)", () => {
+    const broken = join(fixtures, "own-seed-experiment.ts")
+    for (const extra of [[], ["--robust", "--samples", "2"]]) {
+      const out = join(fresh(), "out")
+      const r = qvsim(["run", broken, "--out", out, ...extra])
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(/own-seed\/other: system\.seed is \d+, not the run's seed \d+/)
+      expect(existsSync(out)).toBe(false)
+    }
+  })
+
   it("--json prints {experiment, seed, scale, wallMs, out, inputs, tables, claims, metrics} only; --seed changes the runs", () => {
     const out = fresh()
     const r = qvsim(["run", tiny, "--out", out, "--json", "--seed", "4"])

@@ -68,6 +68,8 @@ export const runExperiment = (found: Experiments.Found, flags: ExperimentFlags) 
         traced.add(n)
       }
     }
+    // Every variant's input is checked before the folder is touched (a bad one: exit 2, nothing written).
+    yield* attempt(() => Experiments.checkVariants(e, seed, scale, params))
     const inputs = found.source.endsWith(".ts") ? [found.source] : []
     const previous = yield* attempt(() => RunDirectory.prepare(outDir, id, flags.force))
     Signals.install()

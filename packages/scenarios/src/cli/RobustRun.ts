@@ -104,6 +104,8 @@ export const runRobust = (found: Experiments.Found, flags: RobustFlags) =>
     const jobs = yield* attempt(() => jobsOf(flags.jobs))
     const dir = Option.getOrElse(flags.out, () => join("out", e.name, `robust-scale${scale}-n${samples}`))
     const points = yield* attempt(() => Design.robustSample(d, samples))
+    // The variants' inputs at the first point, checked before any worker starts (a bad one: exit 2).
+    if (points.length > 0) yield* attempt(() => Experiments.checkVariants(e, points[0]!.seed, scale, points[0]!.params))
     const ran = yield* campaign(Campaign, { source: found.source, experiment: e.name, study: "robust", scale, points, jobs, dir, resume: flags.resume, command: commandLine(), progress: !flags.json })
     const summary = Verdicts.summarise(ran.records, parts.pooled ?? [])
     const results = {

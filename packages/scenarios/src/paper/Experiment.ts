@@ -19,6 +19,7 @@
 import { System, type Config } from "@qvsim/sandbox-kernel"
 import type { PooledClaim, Threshold } from "../robust/Contract.ts"
 import type { Domain, InputValue, Params } from "../robust/Domain.ts"
+import { ScenarioError } from "../Scenario.ts"
 
 /** One run of an experiment. */
 export interface Variant {
@@ -31,6 +32,7 @@ export interface Variant {
    * scale its request counts or duration by it (e.g. 30,000 pings × 0.01 = 300) and nothing else.
    * `params`: the point of the experiment's domain (robust/Domain.ts) to build; absent = the
    * headline point (every parameter at its default; `Domain.at` reads them typed either way).
+   * The system runs on the given seed: its `seed`, if set, must be that one (`systemOf`).
    */
   readonly system: (seed: number, scale: number, params?: Params) => Config.SystemInput
   /** Simulated time to run to, ns, at the given scale (and domain point). */
@@ -142,6 +144,20 @@ export const withRunOptions = (input: Config.SystemInput, o: RunAllOptions): Con
   ...(o.checkInvariants === true ? { kernel: { ...input.kernel, checkInvariants: true } } : {}),
 })
 
+/**
+ * Variant `v`'s system input on the run's `seed`: the builder's, its `seed` set to the run's. A
+ * builder that names another seed is refused (every path that runs a variant, `runAll`,
+ * robust/RunPoint and the CLI's Runner, builds it from this, so they cannot disagree; a replay
+ * re-runs the variant from the run's seed). Different draws per variant come from stream names.
+ */
+export const systemOf = (e: Experiment, v: Variant, seed: number, scale: number, params?: Params): Config.SystemInput => {
+  const input = v.system(seed, scale, params)
+  if (input.seed !== undefined && input.seed !== seed) {
+    throw new ScenarioError(`${e.name}/${v.name}: system.seed is ${JSON.stringify(input.seed)}, not the run's seed ${seed}: a variant's system runs on the run's seed (leave seed out, or pass the one given)`)
+  }
+  return { ...input, seed }
+}
+
 /** Typed identity for experiment modules. */
 export const defineExperiment = (e: Experiment): Experiment => e
 
@@ -151,7 +167,7 @@ export const runAll = (e: Experiment, options: RunAllOptions = {}): { runs: Run[
   const scale = options.scale ?? 1
   if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale, { checkInvariants: options.checkInvariants ?? false }) }
   const runs: Run[] = e.variants.map((v) => {
-    const system = new System.System(withRunOptions(v.system(seed, scale), options))
+    const system = new System.System(withRunOptions(systemOf(e, v, seed, scale), options))
     v.prepare?.(system)
     system.run(v.untilNs(scale))
     return { variant: v.name, system }

@@ -15,7 +15,7 @@
  */
 import { System, type Config } from "@qvsim/sandbox-kernel"
 import type { Experiment, ExperimentResult, Run, Variant } from "../paper/Experiment.ts"
-import { withRunOptions } from "../paper/Experiment.ts"
+import { systemOf, withRunOptions } from "../paper/Experiment.ts"
 import * as Override from "../Override.ts"
 import type { ScenarioInput } from "../Scenario.ts"
 import { claimId, type Threshold } from "./Contract.ts"
@@ -38,7 +38,7 @@ export const overridesFor = (d: Domain, variant: string, params: Params): Overri
 
 /** Variant `v`'s system input at a point: the builder's, then the parameters' paths. */
 export const variantInput = (e: Experiment, v: Variant, seed: number, scale: number, params: Params): Config.SystemInput => {
-  const input = v.system(seed, scale, params)
+  const input = systemOf(e, v, seed, scale, params)
   const overrides = overridesFor(domainOf(e), v.name, params)
   if (overrides.length === 0) return input
   const { seed: s, ...system } = input
