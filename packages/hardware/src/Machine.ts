@@ -235,7 +235,8 @@ export class Machine implements DmaPort {
   write(core: number, gpa: number, size: 1 | 2 | 4, value: number, kernel = false): boolean {
     const frame = this.access(core, gpa, Access.Write, kernel)
     if (frame < 0) return false
-    const offset = gpa % PAGE_BYTES
+    // NOTE: `gpa` is inside the 32-bit space (`access` checked it): its page offset is its low 12 bits (no double modulo).
+    const offset = gpa & (PAGE_BYTES - 1)
     if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.write: ${size} bytes at ${gpa} cross a page boundary`)
     if (frame === this.ioapicFrame) {
       if (size === 4) this.ioapic.mmioWrite(offset, value) // the I/O APIC decodes 32-bit accesses only
@@ -252,7 +253,7 @@ export class Machine implements DmaPort {
   read(core: number, gpa: number, size: 1 | 2 | 4, kernel = false): number {
     const frame = this.access(core, gpa, Access.Read, kernel)
     if (frame < 0) return -1
-    const offset = gpa % PAGE_BYTES
+    const offset = gpa & (PAGE_BYTES - 1)
     if (offset + size > PAGE_BYTES) this.sim.fail(`Machine.read: ${size} bytes at ${gpa} cross a page boundary`)
     if (frame === this.ioapicFrame) return size === 4 ? this.ioapic.mmioRead(offset) : 0
     return this.memory.read(frame, offset, size)
@@ -265,6 +266,13 @@ export class Machine implements DmaPort {
    */
   writeBytes(core: number, gpa: number, src: Uint8Array, srcOffset: number, length: number, kernel = false): boolean {
     if (length === 0) return true
+    if (length <= PAGE_BYTES - (gpa & (PAGE_BYTES - 1)) && gpa >= 0 && gpa < ADDRESS_SPACE) {
+      // NOTE: inside one page (a mailbox's message, most copies): one translation (issue 15).
+      const frame = this.access(core, gpa, Access.Write, kernel)
+      if (frame < 0) return false
+      if (frame !== this.ioapicFrame) this.memory.writeBytes(frame, gpa & (PAGE_BYTES - 1), src, srcOffset, length)
+      return true
+    }
     const firstPage = Math.floor(gpa / PAGE_BYTES)
     const lastPage = Math.floor((gpa + length - 1) / PAGE_BYTES)
     for (let p = firstPage; p <= lastPage; p++) {

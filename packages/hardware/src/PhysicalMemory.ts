@@ -9,9 +9,12 @@
  * frame can also hold real bytes (`backWithBytes`), for the pages channels and mailboxes use;
  * writes then update both the bytes and the hash, so the hash means the same in both cases.
  *
- * A running XOR digest over all frames (each frame's contribution mixes its number and hash) is
- * updated in O(1) per write: `digest()` changes iff some frame's hash changed. `rangeDigest`
- * gives the same over a range (a sandbox's slice) for isolation checks (F11, F19).
+ * An XOR digest over all frames (each frame's contribution mixes its number and hash):
+ * `digest()` changes iff some frame's hash changed. It is brought up to date when read: a write
+ * to a frame not written since the last `digest()` takes the frame's old contribution out and
+ * lists the frame, and `digest()` adds the listed frames' current contributions (O(frames written
+ * since), the same value as updating it at every write). `rangeDigest` gives the same over a
+ * range (a sandbox's slice) for isolation checks (F11, F19).
  *
  * Invariants:
  * - frames are 4096 bytes; frame numbers are 0 .. frames − 1;
@@ -41,12 +44,19 @@ export class PhysicalMemory {
   writes = 0
   // NOTE: lo/hi hash lanes interleaved in chunks of 1024 frames, allocated on first write.
   private readonly chunks: (Uint32Array | undefined)[]
-  private readonly bytes = new Map<number, Uint8Array>()
+  // NOTE: each frame's bytes (or undefined) in chunks of 1024 frames, allocated on first use: two
+  // array loads instead of a Map look-up on every access to a frame (issue 15).
+  private readonly byteChunks: (Array<Uint8Array | undefined> | undefined)[]
   // NOTE: one byte per frame says whether it has bytes, so a write to a hash-only frame (the common
-  // case) skips the Map look-up.
+  // case) skips the look-up.
   private readonly backed: Uint8Array
+  // The digest of every frame as of the last `digest()`, less the contributions of the frames
+  // written since (listed in `stale`, flagged in `staleFlag`). NOTE: no digest arithmetic per
+  // write, only per frame between two reads of the digest, which runs read only in checks (issue 15).
   private digest1 = 0
   private digest2 = 0
+  private readonly staleFlag: Uint8Array
+  private stale: number[] = []
 
   /** @param bytes size of the physical address space (a multiple of 4 KiB; default 4 GiB) */
   constructor(bytes = 2 ** 32) {
@@ -56,6 +66,27 @@ export class PhysicalMemory {
     this.frames = bytes / PAGE_BYTES
     this.chunks = new Array<Uint32Array | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
     this.backed = new Uint8Array(this.frames)
+    this.staleFlag = new Uint8Array(this.frames)
+    this.byteChunks = new Array<Array<Uint8Array | undefined> | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
+  }
+
+  /** The bytes of `frame`, or undefined (no check of `frame`). */
+  private bytesAt(frame: number): Uint8Array | undefined {
+    const c = this.byteChunks[frame >>> CHUNK_SHIFT]
+    return c === undefined ? undefined : c[frame & (CHUNK_FRAMES - 1)]
+  }
+
+  /** Sets (or with undefined, drops) the bytes of `frame` and its `backed` flag. */
+  private setBytes(frame: number, b: Uint8Array | undefined): void {
+    const ci = frame >>> CHUNK_SHIFT
+    let c = this.byteChunks[ci]
+    if (c === undefined) {
+      if (b === undefined) return
+      c = new Array<Uint8Array | undefined>(CHUNK_FRAMES).fill(undefined)
+      this.byteChunks[ci] = c
+    }
+    c[frame & (CHUNK_FRAMES - 1)] = b
+    this.backed[frame] = b === undefined ? 0 : 1
   }
 
   private check(api: string, frame: number, offset = 0, length = 0): void {
@@ -98,10 +129,15 @@ export class PhysicalMemory {
       this.chunks[ci] = c
     }
     const i = (frame & (CHUNK_FRAMES - 1)) * 2
-    const o1 = c[i]!
-    const o2 = c[i + 1]!
-    this.digest1 ^= contribution1(frame, o1, o2) ^ contribution1(frame, h1, h2)
-    this.digest2 ^= contribution2(frame, o1, o2) ^ contribution2(frame, h1, h2)
+    if (this.staleFlag[frame] === 0) {
+      // First write since the digest was last read: its old contribution out, the new one at the next read.
+      const o1 = c[i]!
+      const o2 = c[i + 1]!
+      this.digest1 ^= contribution1(frame, o1, o2)
+      this.digest2 ^= contribution2(frame, o1, o2)
+      this.staleFlag[frame] = 1
+      this.stale.push(frame)
+    }
     c[i] = h1
     c[i + 1] = h2
   }
@@ -113,7 +149,7 @@ export class PhysicalMemory {
   write(frame: number, offset: number, size: 1 | 2 | 4, value: number): void {
     this.check("write", frame, offset, size)
     if (this.backed[frame] === 1) {
-      const b = this.bytes.get(frame)!
+      const b = this.bytesAt(frame)!
       for (let i = 0; i < size; i++) b[offset + i] = (value >>> (8 * i)) & 0xff
     }
     const v = size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1)
@@ -126,8 +162,12 @@ export class PhysicalMemory {
   writeBytes(frame: number, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     this.check("writeBytes", frame, offset, length)
     if (srcOffset < 0 || srcOffset + length > src.length) throw new HardwareError(`PhysicalMemory.writeBytes: source range [${srcOffset}, ${srcOffset + length}) outside a ${src.length}-byte array`)
-    const b = this.bytes.get(frame)
-    if (b !== undefined) b.set(src.subarray(srcOffset, srcOffset + length), offset)
+    if (this.backed[frame] === 1) {
+      const b = this.bytesAt(frame)!
+      // NOTE: short copies (a mailbox's message) byte by byte, without a `subarray` per write.
+      if (length <= 64) for (let i = 0; i < length; i++) b[offset + i] = src[srcOffset + i]!
+      else b.set(src.subarray(srcOffset, srcOffset + length), offset)
+    }
     let h1 = round1(this.hash1(frame), offset | (length << 12) | 0x8000_0000)
     let h2 = round2(this.hash2(frame), offset | (length << 12) | 0x8000_0000)
     // NOTE: four bytes per round (little-endian words), then the tail byte by byte: every NIC DMA
@@ -150,24 +190,23 @@ export class PhysicalMemory {
   /** Gives `frame` real bytes (zeros; the frame must still be all zeros) and returns them. */
   backWithBytes(frame: number): Uint8Array {
     this.check("backWithBytes", frame)
-    let b = this.bytes.get(frame)
+    let b = this.bytesAt(frame)
     if (b !== undefined) return b
     if (!this.isZero(frame)) throw new HardwareError(`PhysicalMemory.backWithBytes: frame ${frame} was already written; back frames with bytes before their first use`)
     b = new Uint8Array(PAGE_BYTES)
-    this.bytes.set(frame, b)
-    this.backed[frame] = 1
+    this.setBytes(frame, b)
     return b
   }
 
   /** The bytes of `frame` if it has them (read-only use: writes must go through `write`). */
   bytesOf(frame: number): Uint8Array | undefined {
-    return this.bytes.get(frame)
+    return frame >= 0 && frame < this.frames ? this.bytesAt(frame) : undefined
   }
 
   /** Reads `size` bytes at `offset` in `frame` (little-endian, unsigned). */
   read(frame: number, offset: number, size: 1 | 2 | 4): number {
     this.check("read", frame, offset, size)
-    const b = this.bytes.get(frame)
+    const b = this.backed[frame] === 1 ? this.bytesAt(frame) : undefined
     if (b === undefined) {
       if (this.isZero(frame)) return 0
       throw new HardwareError(`PhysicalMemory.read: frame ${frame} holds only a content hash; back it with bytes (backWithBytes) before its first write to read it`)
@@ -181,10 +220,8 @@ export class PhysicalMemory {
   copyFrame(from: number, to: number): void {
     this.check("copyFrame", from)
     this.check("copyFrame", to)
-    const src = this.bytes.get(from)
-    if (src !== undefined) this.bytes.set(to, src.slice())
-    else this.bytes.delete(to)
-    this.backed[to] = this.backed[from]!
+    const src = this.bytesAt(from)
+    this.setBytes(to, src === undefined ? undefined : src.slice())
     this.setHash(to, this.hash1(from), this.hash2(from))
     this.writes++
   }
@@ -195,14 +232,27 @@ export class PhysicalMemory {
    */
   setContent(frame: number, h1: number, h2: number): void {
     this.check("setContent", frame)
-    this.bytes.delete(frame)
-    this.backed[frame] = 0
+    this.setBytes(frame, undefined)
     this.setHash(frame, h1 | 0, h2 | 0)
   }
 
   /** The XOR digest of every frame (16 hex digits); O(1). */
   digest(): string {
-    return hex64(this.digest1, this.digest2)
+    const stale = this.stale
+    let d1 = this.digest1
+    let d2 = this.digest2
+    for (let k = 0; k < stale.length; k++) {
+      const f = stale[k]!
+      const h1 = this.hash1(f)
+      const h2 = this.hash2(f)
+      d1 ^= contribution1(f, h1, h2)
+      d2 ^= contribution2(f, h1, h2)
+      this.staleFlag[f] = 0
+    }
+    this.stale = []
+    this.digest1 = d1
+    this.digest2 = d2
+    return hex64(d1, d2)
   }
 
   /** The XOR digest of frames `[first, first + count)` (16 hex digits); skips untouched chunks. */
