@@ -211,9 +211,9 @@ export class PhysicalMemory {
       if (this.isZero(frame)) return 0
       throw new HardwareError(`PhysicalMemory.read: frame ${frame} holds only a content hash; back it with bytes (backWithBytes) before its first write to read it`)
     }
-    let v = 0
-    for (let i = size - 1; i >= 0; i--) v = v * 256 + b[offset + i]!
-    return v
+    // NOTE: integer ops, no loop (a mailbox's status word is read at every poll): the same unsigned value.
+    if (size === 4) return (b[offset]! | (b[offset + 1]! << 8) | (b[offset + 2]! << 16) | (b[offset + 3]! << 24)) >>> 0
+    return size === 1 ? b[offset]! : b[offset]! | (b[offset + 1]! << 8)
   }
 
   /** Copies frame `from` onto frame `to` (hash and bytes): the VM fork, a monitor copy. */

@@ -93,9 +93,21 @@ class ChannelPort {
   readonly byName = new Map<string, ChannelOps>()
   /** The call of each thread (by tid) that has made a channel request. */
   private readonly calls: (ChannelCall | undefined)[] = []
+  // NOTE: the last name looked up and its side: a program's requests name the same channel again
+  // and again, and comparing one string is cheaper than a Map look-up per request (issue 15).
+  private lastName: string | null = null
+  private lastOps: ChannelOps | undefined = undefined
+
+  private opsOf(name: string): ChannelOps | undefined {
+    if (name === this.lastName) return this.lastOps
+    const ops = this.byName.get(name)
+    this.lastName = name
+    this.lastOps = ops
+    return ops
+  }
 
   begin(k: Kernel, p: Pcpu, th: Thread, req: ChannelRequest): number {
-    const ops = this.byName.get(req.channel)
+    const ops = this.opsOf(req.channel)
     if (ops === undefined) k.misuse(th, `no channel "${req.channel}" in sandbox ${k.sandbox}`)
     const call = this.calls[th.tid] ?? (this.calls[th.tid] = new ChannelCall())
     call.ops = ops
@@ -109,7 +121,7 @@ class ChannelPort {
   }
 
   beginsEarly(req: ChannelRequest): boolean {
-    const ops = this.byName.get(req.channel)
+    const ops = this.opsOf(req.channel)
     return ops !== undefined && ops.beginsEarly(req)
   }
 }
