@@ -64,8 +64,14 @@ export class Mailbox {
   sink: ObservationSink
   /** Messages written, by sandbox. */
   readonly sent: number[]
-  /** Threads busy-polling (`pollUntilChanged`) this mailbox: each one's reused record, with its kernel and CPU baseline. */
-  readonly spinners: Spinner[] = []
+  /**
+   * Threads busy-polling (`pollUntilChanged`) this mailbox: each one's reused record, with its
+   * kernel and CPU baseline, in the first `spinning` entries. NOTE: the array is never truncated
+   * (setting `length = 0` drops its store, and the next spin allocates a new one: issue 15).
+   */
+  private readonly spinners: Spinner[] = []
+  /** How many threads busy-poll this mailbox now. */
+  spinning = 0
   private readonly trace: Trace.Trace
   private readonly subjects: Trace.Subject[]
   private readonly kSend: Trace.RecordKind
@@ -141,9 +147,11 @@ export class Mailbox {
    */
   private wakeSpinners(): void {
     const list = this.spinners
-    const n = list.length
+    const n = this.spinning
     if (n === 0) return
-    // NOTE: no copy of the list: cutting a spin (`setRemaining` with > 0 ns left) only restarts core work.
+    this.spinning = 0
+    // NOTE: no copy of the list: cutting a spin (`setRemaining` with > 0 ns left) only restarts core
+    // work, so no thread spins again on this mailbox during the loop.
     for (let i = 0; i < n; i++) {
       const sp = list[i]!
       const e = sp.k.dispatch.executedNs(sp.th) - sp.baseCpuNs
@@ -151,7 +159,6 @@ export class Mailbox {
       sp.call.phase = PH_START
       sp.k.dispatch.setRemaining(sp.th, boundary - e)
     }
-    list.length = 0
   }
 
   /** Registers `th` as a busy-poller from now (its CPU so far is the baseline of its poll boundaries). */
@@ -159,7 +166,7 @@ export class Mailbox {
     const sp = (call.spinner ??= new Spinner(th, k, call))
     sp.baseCpuNs = k.dispatch.executedNs(th)
     sp.pollNs = Math.max(1, k.machine.costs.ns.pollCheck)
-    this.spinners.push(sp)
+    this.spinners[this.spinning++] = sp
   }
 }
 
