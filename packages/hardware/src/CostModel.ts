@@ -72,6 +72,8 @@ export type CostInput = z.input<typeof schema>
 
 /** Bytes per cache line for {@link CostTable.copyNs}. */
 export const LINE_BYTES = 64
+/** Copies of up to this many lines (a page) have their ns remembered. */
+const MEMO_LINES = 64
 
 /** The costs of one machine: cycles as configured, and ns at its clock rate. */
 export class CostTable {
@@ -83,6 +85,9 @@ export class CostTable {
   readonly ns: Readonly<Record<CostName, number>>
 
   /** `overrides` in cycles; `hz` the machine's clock rate. Refuses bad values naming the field. */
+  /** `copyNs` by line count (-1: not yet computed). */
+  private readonly copyNsMemo = new Float64Array(MEMO_LINES + 1).fill(-1)
+
   constructor(hz: number, overrides: CostInput = {}, prefix = "costs") {
     this.hz = hz
     const cycles = parseConfig("CostModel", schema, overrides, prefix) as Record<CostName, number>
@@ -99,6 +104,14 @@ export class CostTable {
 
   /** Nanoseconds to copy `bytes` bytes (see {@link copyCycles}). */
   copyNs(bytes: number): number {
+    const lines = Math.ceil(bytes / LINE_BYTES)
+    if (bytes > 0 && lines <= MEMO_LINES) {
+      // NOTE: a copy of up to a page costs one of 64 values, each converted once (a copy's cost is
+      // asked at every message and frame: issue 15).
+      const ns = this.copyNsMemo[lines]!
+      if (ns >= 0) return ns
+      return (this.copyNsMemo[lines] = Time.cyclesToNs(this.copyCycles(bytes), this.hz))
+    }
     return Time.cyclesToNs(this.copyCycles(bytes), this.hz)
   }
 
