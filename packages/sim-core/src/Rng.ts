@@ -108,10 +108,13 @@ export class RngStream {
     const range = hi - lo + 1
     if (range <= 0x1_0000_0000) {
       // Rejection sampling on 32 bits: accept below the largest multiple of `range`.
-      const limit = 0x1_0000_0000 - (0x1_0000_0000 % range)
+      // NOTE: `a % range` as `a − ⌊a / range⌋·range` (no floating-point modulo call): for
+      // integers a ≤ 2^32 the rounded quotient never reaches the next integer (it is at least
+      // 1/range below it, more than half an ulp), so the floor and the remainder are exact.
+      const limit = 0x1_0000_0000 - (0x1_0000_0000 - Math.floor(0x1_0000_0000 / range) * range)
       let x = this.nextU32()
       while (x >= limit) x = this.nextU32()
-      return lo + (x % range)
+      return lo + (x - Math.floor(x / range) * range)
     }
     // Wide ranges: 53-bit rejection.
     const limit = 9007199254740992 - (9007199254740992 % range)
