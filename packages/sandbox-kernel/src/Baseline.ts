@@ -104,7 +104,8 @@ export class XenNet {
       ns += this.netfrontNs + stackRx + (this.stacks[g]!.wouldAnswer(slot) ? stackTx : 0)
       out.push(slot)
     }
-    q.length = 0
+    // NOTE: emptied by pops: `length = 0` drops the array's store (a runtime call, and a new store at the next push: issue 15).
+    while (q.length > 0) q.pop()
     return ns
   }
 
@@ -116,7 +117,7 @@ export class XenNet {
       ns += this.netbackNs + costs.copyNs(this.driver.nic.frames.length(slot))
       out.push(slot)
     }
-    this.tx.length = 0
+    while (this.tx.length > 0) this.tx.pop() // NOTE: as above
     return ns
   }
 
@@ -148,7 +149,7 @@ class NetfrontHandler implements IrqHandler {
     if (this.phase === 0) {
       this.phase = 1
       for (const slot of this.frames) this.x.deliver(k.sandbox, slot)
-      this.frames.length = 0
+      while (this.frames.length > 0) this.frames.pop() // NOTE: as in takeRx
     }
     return -1
   }
@@ -166,7 +167,7 @@ class NetbackHandler implements IrqHandler {
   }
   next(): number {
     for (const slot of this.frames) this.x.transmit(slot)
-    this.frames.length = 0
+    while (this.frames.length > 0) this.frames.pop() // NOTE: as in takeRx
     return -1
   }
 }

@@ -259,10 +259,13 @@ export class Smp {
         if (p.sched.requestIo(io[i]!, period[i]!, th.schedId, local)) p.invokeWanted = true
       } else if (th.status === ThreadStatus.Runnable && p.sched.wakeup(th.schedId, local)) p.invokeWanted = true
     }
-    q.length = 0
-    io.length = 0
-    period.length = 0
-    recs.length = 0
+    // NOTE: emptied by pops: `length = 0` drops the array's store (a runtime call, and a new store at the next push: issue 15).
+    while (q.length > 0) {
+      q.pop()
+      io.pop()
+      period.pop()
+      recs.pop()
+    }
   }
 
   /** Wake-ups queued for `p` and not yet delivered. */
