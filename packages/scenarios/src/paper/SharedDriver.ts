@@ -160,10 +160,11 @@ export const rttOf = (run: Run): RttFigures => {
     maxNs: Math.max(...hosts.map((h) => h.maxRttNs)),
     ...(({ p50, p99 }) => ({ p50Ns: p50, p99Ns: p99 }))(spread(run.system.hosts.flatMap((h) => [...h.rtts()]))),
     vmExits: m.sandboxes.reduce((a, s) => a + s.vmExits, 0),
-    stranded: run.system.hosts.reduce((a, h) => {
+    stranded: run.system.hosts.reduce((a, h, i) => {
       let late = 0
       for (const r of h.rtts()) if (r >= h.config.floodIntervalNs) late++
-      return a + late + (h.stats().sent - h.stats().received)
+      // The host's counts from the metrics above (each `stats()` sorts the host's RTTs).
+      return a + late + (hosts[i]!.sent - hosts[i]!.received)
     }, 0),
   }
 }
