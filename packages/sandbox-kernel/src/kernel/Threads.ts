@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { Rng, Simulation } from "@qvsim/sim-core"
 import { PcpuScheduler } from "@qvsim/vcpu-sched"
 import * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
@@ -22,6 +23,42 @@ import type { Pcpu } from "./Pcpu.ts"
 import { FINISHED, Thread, ThreadStatus, type ThreadSpec } from "./Thread.ts"
 
 const ThreadState = PcpuScheduler.ThreadState
+
+/**
+ * A thread's context as its program sees it. Its random stream (`sandbox<s>/thread/<name>`, s the
+ * sandbox it was created in) is made at its first use: a stream is a pure function of the run's
+ * seed and its name, so the numbers are the same. NOTE: a fork storm adds thousands of threads
+ * whose programs never draw (issue 15).
+ */
+class Context implements Program.ThreadContext {
+  sandbox: number
+  readonly name: string
+  readonly pid: number
+  ip: number
+  dataBase: number
+  sliceBase: number
+  private stream: Rng.RngStream | null = null
+  private readonly sim: Simulation.Simulation
+  private readonly home: number
+
+  constructor(k: Kernel, name: string, pid: number) {
+    this.sandbox = k.sandbox
+    this.name = name
+    this.pid = pid
+    this.ip = k.ip
+    this.dataBase = k.userDataBase
+    this.sliceBase = k.sliceBase
+    this.sim = k.sim
+    this.home = k.sandbox
+  }
+
+  get rng(): Rng.RngStream {
+    return (this.stream ??= this.sim.rng(`sandbox${this.home}/thread/${this.name}`))
+  }
+}
+
+/** A thread as errors name it (built only for an error: a fork storm adds thousands of threads). */
+const who = (k: Kernel, name: string): string => `sandbox ${k.sandbox} thread "${name}"`
 
 export class ThreadLifecycle {
   private readonly k: Kernel
@@ -42,26 +79,17 @@ export class ThreadLifecycle {
     const schedId = p.freeSched[si]!.pop() ?? p.sched.addThread(si)
     const tid = k.threads.length
     const pid = k.processes.newPid()
-    const ctx: Program.ThreadContext = spec.adoptCtx ?? {
-      sandbox: k.sandbox,
-      name: spec.name,
-      pid,
-      rng: k.sim.rng(`sandbox${k.sandbox}/thread/${spec.name}`),
-      ip: k.ip,
-      dataBase: k.userDataBase,
-      sliceBase: k.sliceBase,
-    }
+    const ctx: Program.ThreadContext = spec.adoptCtx ?? new Context(k, spec.name, pid)
     let gen: Generator<Program.Request, unknown, unknown>
-    const who = `sandbox ${k.sandbox} thread "${spec.name}"`
     const problem = Program.programProblem(spec.program)
-    if (problem !== undefined) throw new Program.ProgramError(`${who}: its program ${problem}`)
+    if (problem !== undefined) throw new Program.ProgramError(`${who(k, spec.name)}: its program ${problem}`)
     try {
       gen = spec.program(ctx)
     } catch (e) {
-      throw new Program.ProgramError(`${who}: its program threw when called: ${errorText(e)}`)
+      throw new Program.ProgramError(`${who(k, spec.name)}: its program threw when called: ${errorText(e)}`)
     }
     if (gen === null || typeof gen !== "object" || typeof gen.next !== "function") {
-      throw new Program.ProgramError(`${who}: program must be a generator function (function*)`)
+      throw new Program.ProgramError(`${who(k, spec.name)}: program must be a generator function (function*)`)
     }
     const th = new Thread(tid, spec.name, pid, spec.user, p, spec.vcpu, schedId, ctx, gen, spec.pages ?? k.options.processPages)
     th.parent = parent
