@@ -99,8 +99,10 @@ const forever = (...reqs: Program.Request[]): Program.Program =>
   }
 
 /** A fork-storm thread: fork a child that computes 20 µs and exits, wait for it, again. */
+const CHILD_WORK = Program.compute(20 * US)
 const forker: Program.Program = function* () {
-  const child = Program.fork(function* () { yield Program.compute(20 * US) }, { pages: 16 })
+  // NOTE: requests built once, not per child or per write (issue 15: the fork storm and the wild writer allocated one per step).
+  const child = Program.fork(function* () { yield CHILD_WORK }, { pages: 16 })
   for (;;) {
     const pid = (yield child) as number
     yield Program.waitpid(pid)
@@ -111,8 +113,9 @@ const forker: Program.Program = function* () {
 const wildWriter = (targets: readonly number[]): Program.Program =>
   function* () {
     const work = Program.compute(10 * US)
+    const writes = targets.map((t) => Program.write(t, 0xdeadbeef))
     for (let i = 0; ; i++) {
-      yield Program.write(targets[i % targets.length]!, 0xdeadbeef)
+      yield writes[i % writes.length]!
       yield work
     }
   }
