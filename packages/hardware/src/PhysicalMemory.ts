@@ -33,6 +33,8 @@ export const PAGE_SHIFT = 12
 /** Frames per hash chunk (allocated on first write). */
 const CHUNK_FRAMES = 1024
 const CHUNK_SHIFT = 10
+/** Frame flags: it has bytes; it was written since the digest was last read. */
+const BACKED = 1, STALE = 2
 
 /** Frame number of a physical address. */
 export const frameOf = (address: number): number => Math.floor(address / PAGE_BYTES)
@@ -47,15 +49,14 @@ export class PhysicalMemory {
   // NOTE: each frame's bytes (or undefined) in chunks of 1024 frames, allocated on first use: two
   // array loads instead of a Map look-up on every access to a frame (issue 15).
   private readonly byteChunks: (Array<Uint8Array | undefined> | undefined)[]
-  // NOTE: one byte per frame says whether it has bytes, so a write to a hash-only frame (the common
-  // case) skips the look-up.
-  private readonly backed: Uint8Array
+  // NOTE: one byte of flags per frame: `BACKED` (it has bytes, so a write to a hash-only frame, the
+  // common case, skips the look-up) and `STALE` (written since the digest was last read).
+  private readonly flags: Uint8Array
   // The digest of every frame as of the last `digest()`, less the contributions of the frames
-  // written since (listed in `stale`, flagged in `staleFlag`). NOTE: no digest arithmetic per
-  // write, only per frame between two reads of the digest, which runs read only in checks (issue 15).
+  // written since (listed in `stale`, flagged `STALE`). NOTE: no digest arithmetic per write,
+  // only per frame between two reads of the digest, which runs read only in checks (issue 15).
   private digest1 = 0
   private digest2 = 0
-  private readonly staleFlag: Uint8Array
   private stale: number[] = []
 
   /** @param bytes size of the physical address space (a multiple of 4 KiB; default 4 GiB) */
@@ -65,8 +66,7 @@ export class PhysicalMemory {
     }
     this.frames = bytes / PAGE_BYTES
     this.chunks = new Array<Uint32Array | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
-    this.backed = new Uint8Array(this.frames)
-    this.staleFlag = new Uint8Array(this.frames)
+    this.flags = new Uint8Array(this.frames)
     this.byteChunks = new Array<Array<Uint8Array | undefined> | undefined>(Math.ceil(this.frames / CHUNK_FRAMES)).fill(undefined)
   }
 
@@ -76,7 +76,7 @@ export class PhysicalMemory {
     return c === undefined ? undefined : c[frame & (CHUNK_FRAMES - 1)]
   }
 
-  /** Sets (or with undefined, drops) the bytes of `frame` and its `backed` flag. */
+  /** Sets (or with undefined, drops) the bytes of `frame` and its `BACKED` flag. */
   private setBytes(frame: number, b: Uint8Array | undefined): void {
     const ci = frame >>> CHUNK_SHIFT
     let c = this.byteChunks[ci]
@@ -86,7 +86,7 @@ export class PhysicalMemory {
       this.byteChunks[ci] = c
     }
     c[frame & (CHUNK_FRAMES - 1)] = b
-    this.backed[frame] = b === undefined ? 0 : 1
+    this.flags[frame] = b === undefined ? this.flags[frame]! & ~BACKED : this.flags[frame]! | BACKED
   }
 
   private check(api: string, frame: number, offset = 0, length = 0): void {
@@ -129,13 +129,14 @@ export class PhysicalMemory {
       this.chunks[ci] = c
     }
     const i = (frame & (CHUNK_FRAMES - 1)) * 2
-    if (this.staleFlag[frame] === 0) {
+    const fl = this.flags[frame]!
+    if ((fl & STALE) === 0) {
       // First write since the digest was last read: its old contribution out, the new one at the next read.
       const o1 = c[i]!
       const o2 = c[i + 1]!
       this.digest1 ^= contribution1(frame, o1, o2)
       this.digest2 ^= contribution2(frame, o1, o2)
-      this.staleFlag[frame] = 1
+      this.flags[frame] = fl | STALE
       this.stale.push(frame)
     }
     c[i] = h1
@@ -148,7 +149,7 @@ export class PhysicalMemory {
    */
   write(frame: number, offset: number, size: 1 | 2 | 4, value: number): void {
     this.check("write", frame, offset, size)
-    if (this.backed[frame] === 1) {
+    if ((this.flags[frame]! & BACKED) !== 0) {
       const b = this.bytesAt(frame)!
       for (let i = 0; i < size; i++) b[offset + i] = (value >>> (8 * i)) & 0xff
     }
@@ -162,7 +163,7 @@ export class PhysicalMemory {
   writeBytes(frame: number, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     this.check("writeBytes", frame, offset, length)
     if (srcOffset < 0 || srcOffset + length > src.length) throw new HardwareError(`PhysicalMemory.writeBytes: source range [${srcOffset}, ${srcOffset + length}) outside a ${src.length}-byte array`)
-    if (this.backed[frame] === 1) {
+    if ((this.flags[frame]! & BACKED) !== 0) {
       const b = this.bytesAt(frame)!
       // NOTE: short copies (a mailbox's message) byte by byte, without a `subarray` per write.
       if (length <= 64) for (let i = 0; i < length; i++) b[offset + i] = src[srcOffset + i]!
@@ -206,7 +207,7 @@ export class PhysicalMemory {
   /** Reads `size` bytes at `offset` in `frame` (little-endian, unsigned). */
   read(frame: number, offset: number, size: 1 | 2 | 4): number {
     this.check("read", frame, offset, size)
-    const b = this.backed[frame] === 1 ? this.bytesAt(frame) : undefined
+    const b = (this.flags[frame]! & BACKED) !== 0 ? this.bytesAt(frame) : undefined
     if (b === undefined) {
       if (this.isZero(frame)) return 0
       throw new HardwareError(`PhysicalMemory.read: frame ${frame} holds only a content hash; back it with bytes (backWithBytes) before its first write to read it`)
@@ -247,7 +248,7 @@ export class PhysicalMemory {
       const h2 = this.hash2(f)
       d1 ^= contribution1(f, h1, h2)
       d2 ^= contribution2(f, h1, h2)
-      this.staleFlag[f] = 0
+      this.flags[f] = this.flags[f]! & ~STALE
     }
     this.stale = []
     this.digest1 = d1
