@@ -107,6 +107,8 @@ class ChunkCosts {
   readonly writeNs = new Float64Array(CHUNK + 1)
   readonly readNs = new Float64Array(CHUNK + 1)
   private readonly computes = new Map<number, Program.Compute>()
+  private lastNs = -1
+  private lastCompute: Program.Compute | null = null
 
   constructor(costs: CostModel.CostTable) {
     for (const size of [64, ...SIZES]) {
@@ -118,8 +120,12 @@ class ChunkCosts {
   }
 
   compute(ns: number): Program.Compute {
+    // NOTE: the last duration first: a size's round trips ask for the same one thousands of times in a row.
+    if (ns === this.lastNs) return this.lastCompute!
     let r = this.computes.get(ns)
     if (r === undefined) this.computes.set(ns, (r = Program.compute(ns)))
+    this.lastNs = ns
+    this.lastCompute = r
     return r
   }
 }
