@@ -28,7 +28,7 @@
  */
 import type { DemandModel, TaskParams } from "./Analysis.ts"
 import type { VcpuPolicy } from "./Policy.ts"
-import { ServerVcpu, VcpuError, type ServerContext, type ServerParams, type Vcpu } from "./Vcpu.ts"
+import { noteBudgetStateEdit, ServerVcpu, VcpuError, type ServerContext, type ServerParams, type Vcpu } from "./Vcpu.ts"
 
 export class DeferrableServer extends ServerVcpu {
   readonly policy: string = "deferrable"
@@ -137,6 +137,7 @@ export const policy: VcpuPolicy = {
     },
     install: (v, saved, shiftNs) => {
       if (!(v instanceof DeferrableServer) || saved.queue.length !== 1) return "not a deferrable server's state"
+      noteBudgetStateEdit() // outside the hooks: a PCPU's cached next event of this VCPU may be wrong now
       v.periodStartNs = saved.queue[0]![0] + shiftNs
       v.originNs = v.periodStartNs
       v.usedNs = saved.usedNs

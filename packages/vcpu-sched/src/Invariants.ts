@@ -184,6 +184,11 @@ export class InvariantChecker implements SchedulerObserver {
       if (k > 1) this.fail(`S: VCPU ${v} is ${k} times in R = [${sched.runnableList().join(", ")}]`, v)
       if ((k === 1) !== (sched.queuedCount(v) > 0)) this.fail(`S: VCPU ${v} ${k === 1 ? "is" : "is not"} in R = [${sched.runnableList().join(", ")}] with ${sched.queuedCount(v)} queued thread(s)`, v)
       if (k === 1 && sched.runnableKeyOf(v) !== sched.vcpus[v]!.priority) this.fail(`S: VCPU ${v} is ordered in R by priority ${sched.runnableKeyOf(v)}, but its priority is ${sched.vcpus[v]!.priority}`, v)
+      if (k === 1) {
+        // S4's cache of next events (`Vcpu.ts`: a listed VCPU's next event stays put until it passes).
+        const c = sched.runnableCachedEventOf(v), e = sched.vcpus[v]!.nextEventNs(nowNs)
+        if (c > nowNs && c !== (e === -1 ? Infinity : e)) this.fail(`S4: VCPU ${v}'s next event is cached as ${c}, but it is ${e} (a hook moved it without RunnableSet.eventsChanged, or a change outside the hooks without noteBudgetStateEdit)`, v)
+      }
       this.checkVcpu(sched, v, nowNs)
     }
     const g = this.env.globalNowNs()

@@ -27,7 +27,7 @@
 import { sporadicTask } from "./Analysis.ts"
 import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import type { VcpuPolicy } from "./Policy.ts"
-import { NONE, ServerVcpu, VcpuError, type PriorityRule, type Vcpu } from "./Vcpu.ts"
+import { NONE, noteBudgetStateEdit, ServerVcpu, VcpuError, type PriorityRule, type Vcpu } from "./Vcpu.ts"
 
 export interface MainVcpuOptions {
   /** Queue capacity (`MAX_REPL`), default 32. */
@@ -197,6 +197,7 @@ export class MainVcpu extends ServerVcpu {
    */
   restore(queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): string | null {
     if (queue.length > this.maxRepl) return `${queue.length} replenishments exceed the destination's maxRepl ${this.maxRepl}`
+    noteBudgetStateEdit() // outside the hooks: a PCPU's cached next event of this VCPU may be wrong now
     for (let i = 0; i < queue.length; i++) {
       this.times[i] = Math.max(0, queue[i]![0] + shiftNs)
       this.amounts[i] = queue[i]![1]

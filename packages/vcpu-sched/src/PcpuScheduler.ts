@@ -19,9 +19,10 @@
  * - Under `'rm'`, `R` is also a tournament tree over list positions keyed by priority: S2's walk
  *   jumps from one VCPU it refreshes to the next (the first later VCPU strictly better than the best
  *   so far), so it refreshes exactly the VCPUs Quest's walk refreshes, in the same order, without
- *   visiting the others; S4 lists only the VCPUs of priority ≤ the chosen one's. Each costs
- *   O(log n) per VCPU it touches instead of a walk of all of `R`. Under `'edf'` (a refresh moves
- *   deadlines) both walk the plain list.
+ *   visiting the others (O(log n) per VCPU it refreshes); S4 takes the earliest next event of the
+ *   VCPUs of priority ≤ the chosen one's from their cached next events (O(log V) plus O(log V) per
+ *   event read again; the cache rests on `Vcpu.ts`'s rule that a listed, non-current VCPU's next
+ *   event stays put until it passes). Under `'edf'` (a refresh moves deadlines) both walk the plain list.
  * - The running thread is not queued (it was taken by S3); every invocation first re-queues it if
  *   it is still runnable (W2), so its VCPU competes again from the tail of `R`.
  * - Time charged to a VCPU is the wall time between invocations (S1): top-half interrupt time and
@@ -182,6 +183,11 @@ export class PcpuScheduler implements CoreScheduler {
     return this.runnable.keyed ? this.runnable.keyOf(v) : this.vcpus[v]!.priority
   }
 
+  /** Listed VCPU `v`'s next event as S4's cache holds it (`RunnableSet.cachedEventOf`; checked by `Invariants`). */
+  runnableCachedEventOf(v: number): number {
+    return this.runnable.cachedEventOf(v)
+  }
+
   /** Number of queued threads of VCPU `v`. */
   queuedCount(v: number): number {
     return this.slots[v]!.qLen
@@ -269,6 +275,9 @@ export class PcpuScheduler implements CoreScheduler {
         this.threadState[th] = ThreadState.Blocked
       }
       slot.vcpu.endTimeslice(this.currentBackground ? 0 : delta, nowNs, slot.qLen > 0)
+      // The only hook that moves a listed VCPU's next event (it is listed when re-queued above or
+      // when it has other queued threads): S4's cache reads it again (`Vcpu.ts`, next events stay put).
+      if (slot.inR) this.runnable.eventsChanged(cv)
     }
     this.currentVcpu = -1
     this.currentThread = -1

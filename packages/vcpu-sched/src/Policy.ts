@@ -49,7 +49,10 @@ export interface MigratedBudget {
 export interface PolicyMigration {
   /** The state of `v` (a VCPU of this policy). */
   readonly save: (v: Vcpu) => MigratedBudget
-  /** Installs `saved`, times shifted by `shiftNs`, into `v` (a VCPU of this policy with the same `C, T`); returns an error message or null. */
+  /**
+   * Installs `saved`, times shifted by `shiftNs`, into `v` (a VCPU of this policy with the same `C, T`); returns an error message or null.
+   * Must call `noteBudgetStateEdit()` (`Vcpu.ts`) when it changes `v`: `v` may be runnable, and its PCPU caches next events.
+   */
   readonly install: (v: Vcpu, saved: MigratedBudget, shiftNs: number) => string | null
 }
 

@@ -18,6 +18,10 @@
  *   refreshes to the next, and `earliestEventInTree` visits only the k VCPUs of priority ≤ a bound,
  *   in O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
  *   appends.
+ * - in the tree form, S4's bound (`earliestEventInTree`) comes from the listed VCPUs' cached next
+ *   events ranked by priority (`internal/RankedEvents.ts`): O(log V) plus O(log V) per cached event
+ *   read again, instead of reading all k VCPUs within the bound. The owner calls `eventsChanged(v)`
+ *   when a hook may have moved listed `v`'s next event (the rule in `Vcpu.ts`).
  * The tree's walks refresh exactly the VCPUs a linear walk of the list refreshes, in the same order,
  * and choose the same one (test/RunnableSet.test.ts checks it on random operation sequences).
  *
@@ -33,7 +37,8 @@
  *
  * @module
  */
-import { NONE, type Vcpu } from "./Vcpu.ts"
+import { RankedEvents } from "./internal/RankedEvents.ts"
+import { budgetStateEdits, type Vcpu } from "./Vcpu.ts"
 
 /** Default `treeFrom`: longer lists are kept as a tree ([ASSUMED] a speed knob only: any value ≥ 0 gives the same schedules). */
 export const TREE_FROM = 16
@@ -60,8 +65,10 @@ export class RunnableSet {
   /** Tree: the VCPU at each position, or -1. */
   private vAt = new Int32Array(0)
   private nextPos = 0
-  /** Scratch stack of `earliestEventInTree`. */
-  private stack = new Int32Array(64)
+  /** Tree: S4's cached next events by priority rank; the VCPU count it ranks; the edits it has seen. */
+  private readonly events = new RankedEvents()
+  private vcpuCount = 0
+  private seenEdits = budgetStateEdits.count
 
   constructor(keyed: boolean, treeFrom = TREE_FROM) {
     this.keyed = keyed
@@ -70,6 +77,7 @@ export class RunnableSet {
 
   /** Room for VCPU indices `< n`. */
   reserve(n: number): void {
+    if (n > this.vcpuCount) this.vcpuCount = n
     if (n <= this.posOf.length) return
     let len = this.posOf.length
     while (len < n) len *= 2
@@ -115,6 +123,9 @@ export class RunnableSet {
     this.size++
     this.dirty = true
     this.setLeaf(p, priority)
+    // Its next event is read at the next S4 (its unblock hook may still run after the append).
+    if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
+    else this.events.stale(v)
   }
 
   /** Removes `v` (listed). */
@@ -140,6 +151,7 @@ export class RunnableSet {
     this.size--
     this.dirty = true
     this.setLeaf(p, Infinity)
+    this.events.unlisted(v)
     if (2 * this.size < this.treeFrom) this.toArray()
   }
 
@@ -147,7 +159,24 @@ export class RunnableSet {
   reprioritise(v: number, priority: number): void {
     if (!this.keyed || priority === this.prio[v]) return
     this.prio[v] = priority
-    if (this.inTree) this.setLeaf(this.posOf[v]!, priority)
+    if (this.inTree) {
+      this.setLeaf(this.posOf[v]!, priority)
+      if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
+    }
+  }
+
+  /**
+   * Listed `v`'s next event as S4's cache holds it (absolute ns, `Infinity` for none), or
+   * `-Infinity` when it will be read again (not cached, or not a tree). For checks: a cached value
+   * after now must equal `nextEventNs(now)`.
+   */
+  cachedEventOf(v: number): number {
+    return this.inTree && this.seenEdits === budgetStateEdits.count ? this.events.cachedOf(v) : -Infinity
+  }
+
+  /** A hook may have moved listed `v`'s next event (`Vcpu.ts`'s rule): S4 reads it again. */
+  eventsChanged(v: number): void {
+    if (this.inTree) this.events.stale(v)
   }
 
   /**
@@ -215,33 +244,16 @@ export class RunnableSet {
 
   /**
    * S4's part over `R` kept as a tree: the smallest `nextEventNs(nowNs) − nowNs` of the listed
-   * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`); O(k log n) for
-   * the k VCPUs within the limit.
+   * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`). From the
+   * cached next events (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again.
    */
   earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number): number {
-    let fire = Infinity
-    const tree = this.tree, cap = this.cap
-    if (limit === Infinity) limit = Number.MAX_VALUE // empty leaves hold Infinity; priorities are finite
-    if (!(tree[1]! <= limit)) return fire
-    let stack = this.stack
-    let top = 0
-    stack[top++] = 1
-    while (top > 0) {
-      const i = stack[--top]!
-      if (i >= cap) {
-        const e = vcpus[this.vAt[i - cap]!]!.nextEventNs(nowNs)
-        if (e !== NONE && e - nowNs < fire) fire = e - nowNs
-        continue
-      }
-      if (top + 2 > stack.length) {
-        const grown = new Int32Array(stack.length * 2)
-        grown.set(stack)
-        this.stack = stack = grown
-      }
-      if (tree[2 * i + 1]! <= limit) stack[top++] = 2 * i + 1
-      if (tree[2 * i]! <= limit) stack[top++] = 2 * i
+    const edits = budgetStateEdits.count
+    if (edits !== this.seenEdits) {
+      this.seenEdits = edits
+      this.events.leavesStale = true
     }
-    return fire
+    return this.events.earliest(vcpus, limit, nowNs, this.prio, this.posOf, this.vcpuCount)
   }
 
   /**
@@ -284,6 +296,12 @@ export class RunnableSet {
   private toTree(): void {
     this.inTree = true
     this.renumber()
+    const events = this.events
+    events.leavesStale = true
+    for (let i = 0; i < this.size; i++) {
+      const v = this.items[i]!
+      if (events.outOfRank(v, this.prio[v]!)) events.ranksStale = true
+    }
   }
 
   /** From the tree back to the array. */

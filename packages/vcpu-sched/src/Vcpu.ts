@@ -18,13 +18,33 @@
  * - under `'rm'`, `priority` does not change while the VCPU is runnable (the PCPU keys its
  *   runnable list by it, `RunnableSet.ts`), except through PIBS inheritance, which
  *   `PcpuScheduler.requestIo` re-keys; the invariant checker checks the keys;
- * - all times and amounts are integer nanoseconds.
+ * - all times and amounts are integer nanoseconds;
+ * - next events stay put: while a VCPU is runnable (in `R`) and not current, its `nextEventNs(t)`
+ *   keeps returning the same `e` for every `t < e` — only `endTimeslice` (current VCPU only) and
+ *   `unblock` (a VCPU neither runnable nor running) may move it, and `refresh` only takes what is
+ *   due. Quest keeps this by construction (`vcpu.c`: `end_timeslice` on `cur` only, `unblock` only if
+ *   `!runnable && !running`, `update_replenishments` reads `Q` or clears a passed `r`), and the PCPU
+ *   relies on it to cache listed VCPUs' next events for S4 (`internal/RankedEvents.ts`; the
+ *   invariant checker compares the cache with `nextEventNs`). Code that changes a VCPU's budget
+ *   state outside these hooks (a migration's or a reboot's `install`) calls {@link noteBudgetStateEdit}.
  *
  * @module
  */
 
 /** `nextEventNs` when the VCPU has nothing pending. */
 export const NONE = -1
+
+/**
+ * How many times a VCPU's budget state was changed outside the scheduler's hooks (see the rule
+ * "next events stay put" above); every PCPU re-reads its cached next events when it moves.
+ * Deterministic: it only decides what is re-read, never what is computed.
+ */
+export const budgetStateEdits = { count: 0 }
+
+/** Call after changing a VCPU's budget state outside its hooks (migration, reboot: a policy's `install`). */
+export const noteBudgetStateEdit = (): void => {
+  budgetStateEdits.count++
+}
 
 export type VcpuKind = "main" | "io"
 

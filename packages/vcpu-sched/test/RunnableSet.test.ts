@@ -3,14 +3,18 @@
  * changes, the set (kept as a tournament tree always, or past a short length, switching back and
  * forth) agrees with a plain list walked linearly as spec §C.1 states S2 (Quest's walk): the same
  * list order, the same S2 choice with exactly the same VCPUs refreshed in the same order (both tie
- * rules), and the same VCPUs read for S4's bound. A tree with a broken tie-break is caught.
+ * rules), and the same S4 bound (the array reading the same VCPUs' next events, the tree a subset:
+ * it caches them). A tree with a broken tie-break is caught. S4's cached next events
+ * (`internal/RankedEvents.ts`) are checked against a linear walk on random sequences where time
+ * passes and next events move (as the hooks may: outside `R`, or for a listed VCPU with
+ * `eventsChanged`, or from outside with `noteBudgetStateEdit`); a set that forgets one is caught.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
-import type { Vcpu } from "../src/Vcpu.ts"
+import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
 import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
 import type { Ties } from "./reference/Scheduler.ts"
 import { PROP_SCALE } from "./support.ts"
@@ -114,9 +118,11 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
         setLog.length = refLog.length = 0
         const a = set.inTree ? set.earliestEventInTree(setVcpus, o.limit, 0) : linearEarliest(set.order(), setVcpus, o.limit)
         const b = linearEarliest(ref, refVcpus, o.limit)
+        // The tree reads only next events it has not cached (the events here never change), all within the bound.
         const got = setLog.map((x) => -1 - x).sort((x, y) => x - y)
         const want = refLog.map((x) => -1 - x).sort((x, y) => x - y)
-        if (got.join() !== want.join()) return `${at}: the set reads the next events of [${got.join(", ")}] (priority ≤ ${o.limit}), the list [${want.join(", ")}]`
+        if (!set.inTree && got.join() !== want.join()) return `${at}: the array reads the next events of [${got.join(", ")}] (priority ≤ ${o.limit}), the list [${want.join(", ")}]`
+        if (!got.every((v) => want.includes(v))) return `${at}: the set reads the next events of [${got.join(", ")}], outside the VCPUs of priority ≤ ${o.limit} [${want.join(", ")}]`
         if (a !== b) return `${at}: earliest event ${a} from the set, ${b} from the list`
         break
       }
@@ -155,6 +161,114 @@ describe("RunnableSet: the tree agrees with the linear walk of the list", () => 
 
   it("catches a tree with a broken tie-break", () => {
     const r = fc.check(fc.property(ops, (seq) => disagreement(seq, () => new LaterOfEqual(true, 0)) === null), { numRuns: 300 })
+    expect(r.failed).toBe(true)
+  })
+})
+
+/** A stand-in VCPU whose pending events are a sorted list of times (as a replenishment queue). */
+const eventVcpu = (priority: number) => ({
+  kind: "main" as const, policy: "fake", rule: "rm" as const, budgetCapNs: 1, periodNs: 1, priority, budgetNs: 0, times: [] as number[],
+  refresh() {},
+  peekBudget() { return 0 },
+  nextEventNs(nowNs: number) { for (const t of this.times) if (t > nowNs) return t; return NONE },
+  endTimeslice() {},
+  unblock() {},
+})
+
+type EventOp =
+  /** Lists v with its own priority (fixed per VCPU under 'rm', but for PIBS inheritance: `reprioritise`). */
+  | { readonly kind: "add"; readonly v: number }
+  | { readonly kind: "remove"; readonly v: number }
+  /** v's priority changes (listed: the set is told; unlisted: as an idle I/O VCPU inheriting). */
+  | { readonly kind: "reprioritise"; readonly v: number; readonly priority: number }
+  | { readonly kind: "advance"; readonly ns: number }
+  /** v's events become `times` (relative to now): as a hook would (unlisted, or listed with `eventsChanged`), or from outside (`noteBudgetStateEdit`). */
+  | { readonly kind: "move"; readonly v: number; readonly times: readonly number[]; readonly how: "hook" | "edit" }
+  | { readonly kind: "collect"; readonly limit: number }
+
+/** Few VCPUs here, so that a moved next event is often the earliest. */
+const NE = 8
+const eventOp: fc.Arbitrary<EventOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reprioritise" as const), v: fc.nat(NE - 1), priority: fc.integer({ min: 1, max: 6 }).map((p) => p * 1000) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constantFrom("hook" as const, "hook" as const, "hook" as const, "edit" as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
+)
+
+/**
+ * Runs `seq` on a set built by `make` (S4 through its tree while it is one) and on a list walked
+ * linearly (S4 as spec §C.1 states it: every listed VCPU of priority ≤ the bound, `nextEventNs` now);
+ * the first disagreement in S4's bound, or null.
+ */
+const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet): string | null => {
+  const set = make(), ref: number[] = []
+  set.reserve(NE)
+  const vcpus = Array.from({ length: NE }, (_, v) => eventVcpu(1000 * (1 + (v % 6))))
+  let now = 0
+  for (const [i, o] of seq.entries()) {
+    switch (o.kind) {
+      case "add":
+        if (ref.includes(o.v)) continue
+        set.add(o.v, vcpus[o.v]!.priority)
+        ref.push(o.v)
+        break
+      case "remove":
+        if (!ref.includes(o.v)) continue
+        set.remove(o.v)
+        ref.splice(ref.indexOf(o.v), 1)
+        break
+      case "reprioritise":
+        vcpus[o.v]!.priority = o.priority
+        if (ref.includes(o.v)) set.reprioritise(o.v, o.priority)
+        break
+      case "advance":
+        now += o.ns
+        break
+      case "move":
+        vcpus[o.v]!.times = o.times.map((t) => now + t).sort((a, b) => a - b)
+        if (o.how === "edit") noteBudgetStateEdit()
+        else if (ref.includes(o.v)) set.eventsChanged(o.v)
+        break
+      case "collect": {
+        const a = set.inTree ? set.earliestEventInTree(vcpus, o.limit, now) : linearEarliestAt(set.order(), vcpus, o.limit, now)
+        const b = linearEarliestAt(ref, vcpus, o.limit, now)
+        if (a !== b) return `op ${i} ${JSON.stringify(o)} at ${now} (${set.inTree ? "tree" : "array"}): earliest event in ${a} from the set, in ${b} from the list (R = [${ref.join(", ")}])`
+        break
+      }
+    }
+  }
+  return null
+}
+
+/** S4's part at `nowNs`: the smallest `nextEventNs − now` of the listed VCPUs of priority ≤ `limit`. */
+const linearEarliestAt = (list: readonly number[], vcpus: readonly Vcpu[], limit: number, nowNs: number): number => {
+  let fire = Infinity
+  for (const v of list) {
+    if (vcpus[v]!.priority > limit) continue
+    const e = vcpus[v]!.nextEventNs(nowNs)
+    if (e !== NONE && e - nowNs < fire) fire = e - nowNs
+  }
+  return fire
+}
+
+/** Broken: forgets that a hook moved a listed VCPU's next event (S4 keeps the cached one). */
+class ForgetsMovedEvents extends RunnableSet {
+  override eventsChanged(_v: number): void {}
+}
+
+describe("RunnableSet: S4's cached next events = the linear walk at every instant", () => {
+  const eventOps = fc.array(eventOp, { minLength: 1, maxLength: 300, size: "max" })
+  it("on random appends, removals, priority changes, time passing and next events moved by hooks or edits", () => {
+    fc.assert(fc.property(eventOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => {
+      const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom))
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 400 * PROP_SCALE })
+  })
+
+  it("catches a set that forgets a listed VCPU's moved next event", () => {
+    const r = fc.check(fc.property(eventOps, (seq) => eventDisagreement(seq, () => new ForgetsMovedEvents(true, 0)) === null), { numRuns: 300 })
     expect(r.failed).toBe(true)
   })
 })

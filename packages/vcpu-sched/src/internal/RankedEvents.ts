@@ -1,0 +1,186 @@
+/**
+ * S4's bound over a long runnable list (`RunnableSet.ts` in its tree form): the earliest next event
+ * of the listed VCPUs whose priority is ≤ a limit, in O(log V) plus O(log V) per cached event that
+ * has gone stale — instead of reading the next event of each of the k listed VCPUs within the limit.
+ *
+ * How:
+ * - every VCPU of the PCPU has a rank: the VCPUs sorted by the priority `R` keys them by (ties by
+ *   index; an unlisted VCPU by its current priority), so "priority ≤ limit" is a prefix of the
+ *   ranks, found by binary search; a VCPU listed with another priority than it was ranked with
+ *   (PIBS inheritance) makes the owner re-rank (`outOfRank`);
+ * - a min-tree over ranks holds, for each listed VCPU, its next event as last read (absolute ns;
+ *   `Infinity` for none), `STALE` when it must be read again, and `Infinity` for a VCPU not listed;
+ * - a query covers the prefix with O(log V) subtrees; a subtree whose minimum is ≤ now holds stale
+ *   entries (marked, or an event that has passed): those leaves are read again (`nextEventNs`) and
+ *   written back; then the subtree's minimum is exact.
+ *
+ * Why a cached event stays exact (the rule `Vcpu.ts` states, as Quest's code keeps it): while a VCPU
+ * is listed and not current, nothing changes its next event before that event passes — its
+ * end-of-timeslice hook runs only for the current VCPU, its unblock hook only when it was neither
+ * runnable nor running, and a refresh only takes replenishments that are due (`vcpu.c`:
+ * `vcpu_schedule` calls `end_timeslice` on `cur` only; `vcpu_wakeup` calls `unblock` only if
+ * `!runnable && !running`; `main_vcpu_update_replenishments` reads `Q`; `io_vcpu_update_replenishments`
+ * clears `r` only once `r.t ≤ tcur`). The owner marks a leaf `STALE` where that does not hold: on
+ * append (unblock follows it), after the current VCPU's end of timeslice while it is listed, and for
+ * every listed VCPU after a change from outside the hooks (`Vcpu.budgetStateEdits`: migration, reboot).
+ *
+ * Invariants: `rankOf`/`vAtRank` are inverse permutations of `0..count-1`; `sortedPrio` ascending;
+ * unless `leavesStale`, leaf `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v`
+ * either ≤ the time of the last query (stale) or its next event, exact until it passes; inner nodes
+ * are the minimum of their children.
+ *
+ * NOTE: hot path of S4 over long lists: typed arrays, no allocation but on a re-rank (a VCPU added
+ * to the PCPU, or a listed priority that differs from its rank's: PIBS inheritance).
+ *
+ * @module
+ */
+import { NONE, type Vcpu } from "../Vcpu.ts"
+
+/** A leaf that must be read again. */
+export const STALE = -Infinity
+
+export class RankedEvents {
+  /** Number of VCPUs ranked. */
+  private count = 0
+  private rankOf = new Int32Array(0)
+  private vAtRank = new Int32Array(0)
+  /** The priority each VCPU was ranked with (by VCPU) and the priorities in rank order. */
+  private rankedPrio = new Float64Array(0)
+  private sortedPrio = new Float64Array(0)
+  private cap = 1
+  private tree = new Float64Array(2)
+  /** A re-rank is due before the next use. */
+  ranksStale = true
+  /** The leaves must be rebuilt from the list before the next use. */
+  leavesStale = true
+
+  /** True when `v` cannot keep its rank with priority `priority` (call before listing it). */
+  outOfRank(v: number, priority: number): boolean {
+    return v >= this.count || this.rankedPrio[v] !== priority
+  }
+
+  /** Listed `v`'s next event must be read again (no-op while the ranks or leaves are to be rebuilt anyway). */
+  stale(v: number): void {
+    if (!this.leavesStale && !this.ranksStale) this.setLeaf(this.rankOf[v]!, STALE)
+  }
+
+  /** Listed `v`'s cached next event (absolute ns, `Infinity` for none), or `STALE` when it is to be read again (checks). */
+  cachedOf(v: number): number {
+    return this.leavesStale || this.ranksStale || v >= this.count ? STALE : this.tree[this.cap + this.rankOf[v]!]!
+  }
+
+  /** `v` left the list. */
+  unlisted(v: number): void {
+    if (!this.leavesStale && !this.ranksStale) this.setLeaf(this.rankOf[v]!, Infinity)
+  }
+
+  /**
+   * The smallest `nextEventNs(nowNs) − nowNs` over the listed VCPUs of priority ≤ `limit`, or
+   * `Infinity`. `prio[v]` is the priority `v` is keyed by, `posOf[v] ≥ 0` when `v` is listed, and
+   * `n` the number of VCPUs (used when ranks or leaves are rebuilt).
+   */
+  earliest(vcpus: readonly Vcpu[], limit: number, nowNs: number, prio: Float64Array, posOf: Int32Array, n: number): number {
+    if (this.ranksStale || n !== this.count) this.rerank(vcpus, prio, posOf, n)
+    if (this.leavesStale) this.refill(posOf)
+    // hi = the number of ranks with priority ≤ limit.
+    const sorted = this.sortedPrio
+    let lo = 0, hi = this.count
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (sorted[mid]! <= limit) lo = mid + 1
+      else hi = mid
+    }
+    if (lo === 0) return Infinity
+    const tree = this.tree
+    let fire = Infinity
+    // The prefix [0, lo) as O(log V) subtrees, bottom-up.
+    let l = this.cap, r = this.cap + lo
+    while (l < r) {
+      if ((l & 1) === 1) {
+        const m = tree[l]! > nowNs ? tree[l]! : this.fresh(l, vcpus, nowNs)
+        if (m - nowNs < fire) fire = m - nowNs
+        l++
+      }
+      if ((r & 1) === 1) {
+        r--
+        const m = tree[r]! > nowNs ? tree[r]! : this.fresh(r, vcpus, nowNs)
+        if (m - nowNs < fire) fire = m - nowNs
+      }
+      l >>= 1
+      r >>= 1
+    }
+    return fire
+  }
+
+  /** Reads again every stale leaf under node `i` (minimum ≤ now); returns the node's exact minimum. */
+  private fresh(i: number, vcpus: readonly Vcpu[], nowNs: number): number {
+    const tree = this.tree, cap = this.cap
+    while (tree[i]! <= nowNs) {
+      let j = i
+      while (j < cap) {
+        j <<= 1
+        if (!(tree[j]! <= nowNs)) j++
+      }
+      const e = vcpus[this.vAtRank[j - cap]!]!.nextEventNs(nowNs)
+      this.setLeaf(j - cap, e === NONE ? Infinity : e)
+    }
+    return tree[i]!
+  }
+
+  private setLeaf(rank: number, value: number): void {
+    const tree = this.tree
+    let i = rank + this.cap
+    tree[i] = value
+    while (i > 1) {
+      const sib = tree[i ^ 1]!
+      const m = value < sib ? value : sib
+      i >>= 1
+      if (tree[i] === m) return // NOTE: the minimum above is unchanged: stop early
+      tree[i] = m
+      value = m
+    }
+  }
+
+  /**
+   * Ranks VCPUs `0..n-1` by priority, ties by index: a listed VCPU's key `prio[v]`, an unlisted
+   * one's current `priority` (what it will most likely be listed with); the leaves are rebuilt next.
+   */
+  private rerank(vcpus: readonly Vcpu[], prio: Float64Array, posOf: Int32Array, n: number): void {
+    if (this.rankOf.length < n) {
+      this.rankOf = new Int32Array(n)
+      this.vAtRank = new Int32Array(n)
+      this.rankedPrio = new Float64Array(n)
+      this.sortedPrio = new Float64Array(n)
+    }
+    const key = this.rankedPrio
+    for (let v = 0; v < n; v++) key[v] = posOf[v]! >= 0 ? prio[v]! : vcpus[v]!.priority
+    const order = Array.from({ length: n }, (_, v) => v).sort((a, b) => key[a]! - key[b]! || a - b)
+    for (let k = 0; k < n; k++) {
+      const v = order[k]!
+      this.rankOf[v] = k
+      this.vAtRank[k] = v
+      this.sortedPrio[k] = key[v]!
+    }
+    this.count = n
+    let cap = 1
+    while (cap < n) cap *= 2
+    if (cap !== this.cap || this.tree.length !== 2 * cap) {
+      this.cap = cap
+      this.tree = new Float64Array(2 * cap)
+    }
+    this.ranksStale = false
+    this.leavesStale = true
+  }
+
+  /** Every listed VCPU's leaf `STALE`, every other `Infinity`. O(V). */
+  private refill(posOf: Int32Array): void {
+    const tree = this.tree, cap = this.cap
+    tree.fill(Infinity)
+    for (let k = 0; k < this.count; k++) if (posOf[this.vAtRank[k]!]! >= 0) tree[cap + k] = STALE
+    for (let i = cap - 1; i >= 1; i--) {
+      const a = tree[2 * i]!, b = tree[2 * i + 1]!
+      tree[i] = a < b ? a : b
+    }
+    this.leavesStale = false
+  }
+}
