@@ -9,7 +9,11 @@
  * - `harmonic`: periods from {10, 20, 40, 80, 160, 320} ms: every task is released at each multiple
  *   of 320 ms, so `R` holds up to all of them (the case a linear walk of `R` pays for).
  * Printed: wall ns per sim-core event and per scheduler invocation, the mean length of `R` at an
- * invocation, and the 200/5 ratio of ns per event. Counts do not depend on the machine's load.
+ * invocation, the event mix (per 100 events: job releases, computation ends, invocations, and the
+ * invocations that switch threads — a timer tick that lets the same thread go on is the lightest
+ * event, a release the heaviest), and the 200/5 ratio of ns per event. Counts do not depend on the
+ * machine's load. The mix is part of what the ratio measures: at 5 tasks most events are 1 ms ticks,
+ * at 200 most are releases, completions and the switches they cause.
  *
  *   npx node packages/vcpu-sched/bench/scale.bench.ts
  */
@@ -35,29 +39,56 @@ const taskSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
   return Generators.taskSet(u, periods === "harmonic" ? Generators.periodsFromSet(rng, n, HARMONIC) : Generators.periodsLogUniform(rng, n, 10 * MS, 1000 * MS))
 }
 
+const pct = (part: number, whole: number): string => ((100 * part) / whole).toFixed(1)
+
 const runOnce = (tasks: readonly PeriodicTask[], onInvoke?: (h: Harness) => void): Harness =>
   new Harness(periodicSpec(tasks), { recordSchedule: false, ...(onInvoke === undefined ? {} : { onInvoke }) }).run(SIM_NS)
 
 export const rows: Array<Record<string, string | number>> = []
 export const ratios = new Map<Periods, number>()
+/** The same ratio from CPU time (`process.cpuUsage`: robust to other processes on the machine). */
+export const cpuRatios = new Map<Periods, number>()
+const CPU_ROUNDS = 5
 for (const periods of ["log-uniform", "harmonic"] as const) {
   const bench = new Bench({ time: 1500, warmup: true, warmupTime: 300 })
-  const counts = new Map<number, { jobs: number; events: number; invocations: number; missed: number; rSum: number }>()
+  const setsOf = new Map<number, PeriodicTask[][]>()
+  const counts = new Map<number, { jobs: number; events: number; invocations: number; switches: number; releases: number; missed: number; rSum: number }>()
   for (const n of SIZES) {
     const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(periods, n, k))
-    const total = { jobs: 0, events: 0, invocations: 0, missed: 0, rSum: 0 }
+    const total = { jobs: 0, events: 0, invocations: 0, switches: 0, releases: 0, missed: 0, rSum: 0 }
     for (const tasks of sets) {
-      // R's length seen after each invocation (the chosen VCPU has left it), summed.
-      const h = runOnce(tasks, (x) => { total.rSum += x.sched.runnableCount })
+      // R's length seen after each invocation (the chosen VCPU has left it), summed; thread switches.
+      let last = -1
+      const h = runOnce(tasks, (x) => {
+        total.rSum += x.sched.runnableCount
+        if (x.sched.currentThread !== last) total.switches++
+        last = x.sched.currentThread
+      })
       total.jobs += h.jobsCompleted
       total.events += h.sim.events
       total.invocations += h.sched.invocations
-      for (let i = 0; i < n; i++) total.missed += h.statsOf(i).missed
+      for (let i = 0; i < n; i++) {
+        total.missed += h.statsOf(i).missed
+        total.releases += h.statsOf(i).released
+      }
     }
     counts.set(n, total)
+    setsOf.set(n, sets)
     bench.add(`${n}`, () => { for (const tasks of sets) runOnce(tasks) })
   }
   await bench.run()
+  // CPU ns per event: the minimum over rounds, sizes interleaved within a round (≥ ~0.1 s per sample).
+  const cpuNs = new Map<number, number>()
+  for (let r = 0; r < CPU_ROUNDS; r++) {
+    for (const n of SIZES) {
+      const reps = Math.max(1, Math.round(400_000 / counts.get(n)!.events))
+      const c0 = process.cpuUsage()
+      for (let i = 0; i < reps; i++) for (const tasks of setsOf.get(n)!) runOnce(tasks)
+      const c = process.cpuUsage(c0)
+      const ns = ((c.user + c.system) * 1000) / (reps * counts.get(n)!.events)
+      if (!(ns >= cpuNs.get(n)!)) cpuNs.set(n, ns)
+    }
+  }
   const nsPerEvent = new Map<number, number>()
   for (const task of bench.tasks) {
     const r = task.result
@@ -73,17 +104,22 @@ for (const periods of ["log-uniform", "harmonic"] as const) {
       "events": c.events,
       "sched invocations": c.invocations,
       "mean |R| after an invocation": +(c.rSum / c.invocations).toFixed(2),
+      "per 100 events: releases / ends / invocations (switching)": `${pct(c.releases, c.events)} / ${pct(c.events - c.releases - c.invocations, c.events)} / ${pct(c.invocations, c.events)} (${pct(c.switches, c.events)})`,
       "deadline misses": c.missed,
       [`ms for ${SETS} runs (mean)`]: +r.latency.mean.toFixed(2),
       "ns per event": +ns.toFixed(1),
       "ns per invocation": +((r.latency.mean * 1e6) / c.invocations).toFixed(1),
+      [`CPU ns per event (min of ${CPU_ROUNDS})`]: +cpuNs.get(n)!.toFixed(1),
     })
   }
   ratios.set(periods, nsPerEvent.get(SIZES[SIZES.length - 1]!)! / nsPerEvent.get(SIZES[0]!)!)
+  cpuRatios.set(periods, cpuNs.get(SIZES[SIZES.length - 1]!)! / cpuNs.get(SIZES[0]!)!)
 }
 
 if (import.meta.main) {
   console.log(`vcpu-sched harness, cost per event by tasks per PCPU: rate-monotonic periodic sets, 20 s simulated, 1 ms timer rule on, trace off`)
   console.table(rows)
-  for (const [periods, ratio] of ratios) console.log(`${periods}: ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
+  for (const [periods, ratio] of ratios) {
+    console.log(`${periods}: ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}× (CPU time: ${cpuRatios.get(periods)!.toFixed(3)}×)`)
+  }
 }
