@@ -15,9 +15,8 @@
  *   min-tournament tree over positions whose leaves are the VCPUs' priorities. Append, removal and
  *   a priority change cost O(log n); `firstBelow(from, x)` finds the first listed VCPU at or after
  *   a position with priority `< x` (or `≤ x`) in O(log n), so S2's walk jumps from one VCPU it
- *   refreshes to the next, and `earliestEventInTree` visits only the k VCPUs of priority ≤ a bound,
- *   in O(k log n). Positions are compacted (renumbered in order) when they run out: O(n) every ≥ n
- *   appends.
+ *   refreshes to the next. Positions are compacted (renumbered in order) when they run out: O(n)
+ *   every ≥ n appends.
  * - in the tree form, S4's bound (`earliestEventInTree`) comes from the listed VCPUs' cached next
  *   events ranked by priority (`internal/RankedEvents.ts`): O(log V) plus O(log V) per cached event
  *   read again, instead of reading all k VCPUs within the bound. The owner calls `eventsChanged(v)`
