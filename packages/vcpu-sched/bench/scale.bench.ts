@@ -77,11 +77,11 @@ for (const periods of ["log-uniform", "harmonic"] as const) {
     bench.add(`${n}`, () => { for (const tasks of sets) runOnce(tasks) })
   }
   await bench.run()
-  // CPU ns per event: the minimum over rounds, sizes interleaved within a round (≥ ~0.1 s per sample).
+  // CPU ns per event: the minimum over rounds, sizes interleaved within a round (~1 M events, ≥ ~0.1 s, per sample).
   const cpuNs = new Map<number, number>()
   for (let r = 0; r < CPU_ROUNDS; r++) {
     for (const n of SIZES) {
-      const reps = Math.max(1, Math.round(400_000 / counts.get(n)!.events))
+      const reps = Math.max(1, Math.round(1_000_000 / counts.get(n)!.events))
       const c0 = process.cpuUsage()
       for (let i = 0; i < reps; i++) for (const tasks of setsOf.get(n)!) runOnce(tasks)
       const c = process.cpuUsage(c0)
