@@ -86,6 +86,8 @@ export class Simulation {
   private readonly handlers: Handler[] = []
   private readonly handlerNames: string[] = []
   private stopRequested = false
+  /** `events` at which the current `run` stops for its `maxEvents` (Infinity: no such limit). */
+  private eventsLimit = Infinity
   /** Name of the handler running now (for error messages), or "" between events. */
   private current = -1
 
@@ -138,6 +140,28 @@ export class Simulation {
     return this.queue.isPending(handle)
   }
 
+  /**
+   * Lets the running handler process the next event it would post, at `timeNs`, in place, when
+   * that event would be the very next one `run` pops: no pending event has a time ≤ `timeNs`,
+   * `timeNs` (an integer ≥ now) is within the run's time limit, and neither `stop()` nor the run's
+   * event limit ends the run first. Then it returns true: the current event counts as processed,
+   * `now` moves to `timeNs`, and the caller does the event's work at once instead of posting it
+   * (`run` counts that event when the handler returns). False changes nothing: post it as usual.
+   * Outside a handler it is always false.
+   *
+   * NOTE: for speed (the vcpu-sched harness's timer ticks): saves a push, a pop and a dispatch. The
+   * order is that of posting: an event posted now at `timeNs` runs after every pending event at
+   * `timeNs`, whatever its priority, so with none pending (strict `>`) it is the next one; its
+   * `seq` is the only thing not consumed, and nothing reads it.
+   */
+  runNextInPlace(timeNs: number): boolean {
+    if (this.current < 0 || this.stopRequested || this.events + 1 >= this.eventsLimit || !(timeNs <= this.horizonNs) || !(timeNs >= this.now)) return false
+    if (!(this.queue.peekTime() > timeNs) || Math.floor(timeNs) !== timeNs) return false
+    this.events++
+    this.now = timeNs
+    return true
+  }
+
   /** Asks `run` to return after the current event. */
   stop(): void {
     this.stopRequested = true
@@ -159,11 +183,12 @@ export class Simulation {
     this.horizonNs = until
     const queue = this.queue
     const handlers = this.handlers
-    let processed = 0
+    // Counting against `events` (not a local count) lets `runNextInPlace` see the limit too.
+    this.eventsLimit = this.events + maxEvents
     this.stopRequested = false
     let reason: StopReason
     for (;;) {
-      if (processed >= maxEvents) { reason = "maxEvents"; break }
+      if (this.events >= this.eventsLimit) { reason = "maxEvents"; break }
       const next = queue.peekTime()
       if (next === Infinity) { reason = "empty"; break }
       if (next > until) { reason = "until"; break }
@@ -175,11 +200,11 @@ export class Simulation {
       handlers[queue.handler]!(queue.a0, queue.a1)
       this.current = -1
       this.events++
-      processed++
       if (this.stopRequested) { reason = "stopped"; break }
     }
     // Reaching the time limit (or emptying the queue before it) leaves the clock at the limit.
     if ((reason === "until" || reason === "empty") && until !== Infinity) this.now = until
+    this.eventsLimit = Infinity
     this.stopReason = reason
     return reason
   }

@@ -24,8 +24,10 @@
  * - no randomness except from sim-core streams named `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
  *
  * NOTE: hot path written with reused per-thread records, one handler per event kind (ids, no
- * closures per event), and the end-of-computation event posted only when it falls at or before the
- * next timer expiry (otherwise the invocation accounts for the progress).
+ * closures per event), the end-of-computation event posted only when it falls at or before the
+ * next timer expiry (otherwise the invocation accounts for the progress), and a timer expiry that
+ * is the very next event of the run taken in place (sim-core `runNextInPlace`: same order, same
+ * event count) instead of posted.
  *
  * @module
  */
@@ -267,7 +269,13 @@ export class Harness {
   }
 
   private onInvokeEvent(): void {
-    const now = this.sim.now
+    // NOTE: a timer expiry that is the very next event runs here in place (sim-core
+    // `runNextInPlace`: same order, same event count), saving a push, a pop and a dispatch.
+    while (this.invokeNow(this.sim.now)) { /* the next invocation, in place */ }
+  }
+
+  /** One invocation at `now`; true when the next one (its timer) was taken in place. */
+  private invokeNow(now: number): boolean {
     this.invokeHandle = -1
     this.invokeAtNs = -1
     this.inInvoke = true
@@ -289,7 +297,15 @@ export class Harness {
     this.inInvoke = false
     if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
     this.apply(d)
+    if (d.timerAtNs === Infinity) {
+      if (this.onInvoke !== undefined) this.onInvoke(this, now)
+      return false
+    }
+    // The hook (tests) may post events or stop the run: the timer is posted before it runs.
+    if (this.onInvoke === undefined && this.sim.runNextInPlace(d.timerAtNs)) return true
+    this.postInvoke(d.timerAtNs)
     if (this.onInvoke !== undefined) this.onInvoke(this, now)
+    return false
   }
 
   // ---------------------------------------------------------------- thread programs
@@ -357,12 +373,15 @@ export class Harness {
     this.timerAtNs = d.timerAtNs
     if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
     else this.cancelComputeEnd()
-    if (d.timerAtNs !== Infinity) {
-      if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)
-      // NOTE: straight to the queue (timerAtNs ≥ now by construction): skips sim.at's second validation.
-      this.invokeHandle = this.sim.queue.push(d.timerAtNs, INVOKE_PRIORITY, this.hInvoke)
-      this.invokeAtNs = d.timerAtNs
-    }
+    // The timer's invocation is posted (or taken in place) by `invokeNow`.
+  }
+
+  /** Posts the invocation of the timer at `timerAtNs` (≥ now by construction). */
+  private postInvoke(timerAtNs: number): void {
+    if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)
+    // NOTE: straight to the queue (timerAtNs ≥ now by construction): skips sim.at's second validation.
+    this.invokeHandle = this.sim.queue.push(timerAtNs, INVOKE_PRIORITY, this.hInvoke)
+    this.invokeAtNs = timerAtNs
   }
 
   /** Posts (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
