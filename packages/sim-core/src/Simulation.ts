@@ -189,10 +189,7 @@ export class Simulation {
     let reason: StopReason
     for (;;) {
       if (this.events >= this.eventsLimit) { reason = "maxEvents"; break }
-      const next = queue.peekTime()
-      if (next === Infinity) { reason = "empty"; break }
-      if (next > until) { reason = "until"; break }
-      queue.pop()
+      if (!queue.popUntil(until)) { reason = queue.size === 0 ? "empty" : "until"; break }
       const t = queue.time
       if (t < this.now) this.fail(`time went back from ${this.now}ns to ${t}ns`)
       this.now = t

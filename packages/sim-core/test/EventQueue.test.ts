@@ -46,6 +46,28 @@ class PopCommand implements fc.Command<Model, EventQueue> {
   toString = () => "pop()"
 }
 
+class PopUntilCommand implements fc.Command<Model, EventQueue> {
+  readonly untilNs: number
+  constructor(untilNs: number) {
+    this.untilNs = untilNs
+  }
+  check = () => true
+  run(m: Model, q: EventQueue): void {
+    const next = m.events[0]
+    const got = q.popUntil(this.untilNs)
+    if (next === undefined || next.time > this.untilNs) {
+      expect(got).toBe(false)
+      expect(q.size).toBe(m.events.length)
+      return
+    }
+    m.events.shift()
+    expect(got).toBe(true)
+    expect([q.time, q.priority, q.seq, q.handler, q.a0, q.a1]).toEqual([next.time, next.priority, next.seq, next.handler, next.a0, -next.a0])
+    expect(q.size).toBe(m.events.length)
+  }
+  toString = () => `popUntil(${this.untilNs})`
+}
+
 class CancelCommand implements fc.Command<Model, EventQueue> {
   readonly pick: number
   constructor(pick: number) {
@@ -76,6 +98,7 @@ const commands = [
   fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 1000 }))
     .map(([t, p, a]) => new PushCommand(t, p, a)),
   fc.constant(new PopCommand()),
+  fc.integer({ min: 0, max: 22 }).map((t) => new PopUntilCommand(t)),
   fc.nat(1000).map((i) => new CancelCommand(i)),
   fc.constant(new PeekCommand()),
 ]
