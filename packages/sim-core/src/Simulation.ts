@@ -147,18 +147,20 @@ export class Simulation {
    * event limit ends the run first. Then it returns true: the current event counts as processed,
    * `now` moves to `timeNs`, and the caller does the event's work at once instead of posting it
    * (`run` counts that event when the handler returns). False changes nothing: post it as usual.
-   * Outside a handler it is always false.
+   * Outside a handler it is always false. `handler` is the id the event would be posted with: it
+   * names the event in errors from then on.
    *
    * NOTE: for speed (the vcpu-sched harness's timer ticks): saves a push, a pop and a dispatch. The
    * order is that of posting: an event posted now at `timeNs` runs after every pending event at
    * `timeNs`, whatever its priority, so with none pending (strict `>`) it is the next one; its
    * `seq` is the only thing not consumed, and nothing reads it.
    */
-  runNextInPlace(timeNs: number): boolean {
+  runNextInPlace(timeNs: number, handler: number): boolean {
     if (this.current < 0 || this.stopRequested || this.events + 1 >= this.eventsLimit || !(timeNs <= this.horizonNs) || !(timeNs >= this.now)) return false
     if (!(this.queue.peekTime() > timeNs) || Math.floor(timeNs) !== timeNs) return false
     this.events++
     this.now = timeNs
+    this.current = handler
     return true
   }
 

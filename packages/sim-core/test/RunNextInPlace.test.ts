@@ -28,7 +28,7 @@ interface Case {
 
 type InPlace = (sim: Simulation, timeNs: number) => boolean
 const never: InPlace = () => false
-const real: InPlace = (sim, t) => sim.runNextInPlace(t)
+const real: InPlace = (sim, t) => sim.runNextInPlace(t, 1)
 /** Broken on purpose: ignores events pending at `timeNs` itself (only earlier ones block it). */
 const broken: InPlace = (sim, t) => {
   if (!(sim.queue.peekTime() >= t) || t > sim.horizonNs) return false
@@ -93,13 +93,13 @@ describe("Simulation.runNextInPlace", () => {
 
   it("is refused outside a handler, past the time limit, after stop() and at the event limit", () => {
     const sim = new Simulation(1)
-    expect(sim.runNextInPlace(0)).toBe(false) // not in a handler
+    expect(sim.runNextInPlace(0, 0)).toBe(false) // not in a handler
     const seen: boolean[] = []
     const h = sim.register("h", (a0) => {
-      if (a0 === 0) seen.push(sim.runNextInPlace(sim.now + 100)) // beyond untilNs 50
-      if (a0 === 1) { sim.stop(); seen.push(sim.runNextInPlace(sim.now + 1)) }
-      if (a0 === 2) seen.push(sim.runNextInPlace(sim.now + 1)) // the run's last event (maxEvents 1)
-      if (a0 === 3) seen.push(sim.runNextInPlace(sim.now + 1), sim.now === 81, sim.runNextInPlace(sim.now + 0.5))
+      if (a0 === 0) seen.push(sim.runNextInPlace(sim.now + 100, h)) // beyond untilNs 50
+      if (a0 === 1) { sim.stop(); seen.push(sim.runNextInPlace(sim.now + 1, h)) }
+      if (a0 === 2) seen.push(sim.runNextInPlace(sim.now + 1, h)) // the run's last event (maxEvents 1)
+      if (a0 === 3) seen.push(sim.runNextInPlace(sim.now + 1, h), sim.now === 81, sim.runNextInPlace(sim.now + 0.5, h))
     })
     sim.at(10, 0, h, 0)
     sim.run({ untilNs: 50 })

@@ -24,10 +24,10 @@
  * - no randomness except from sim-core streams named `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
  *
  * NOTE: hot path written with reused per-thread records, one handler per event kind (ids, no
- * closures per event), the end-of-computation event posted only when it falls at or before the
- * next timer expiry (otherwise the invocation accounts for the progress), and a timer expiry that
- * is the very next event of the run taken in place (sim-core `runNextInPlace`: same order, same
- * event count) instead of posted.
+ * closures per event), the end-of-computation event asked for only when it falls at or before the
+ * next timer expiry (otherwise the invocation accounts for the progress), and the harness's own two
+ * events (invocation, end of computation) run in place, not posted, whenever one is the run's very
+ * next event (`settle`; sim-core `runNextInPlace`: same order, same event count).
  *
  * @module
  */
@@ -46,6 +46,9 @@ export { COMPUTE_END_PRIORITY, INVOKE_PRIORITY } from "./Invocation.ts"
 export { ThreadStats } from "./HarnessThread.ts"
 export type { HarnessOptions } from "./HarnessOptions.ts"
 export type { JobRecord } from "./Jobs.ts"
+
+/** What of a harness runs next in place (`Harness.settle`): nothing, an invocation, the end of the running computation. */
+const NEXT_NONE = 0, NEXT_INVOKE = 1, NEXT_STEP = 2
 
 export class Harness {
   /** When this driver invokes the scheduler (see `Invocation.ts`). */
@@ -76,7 +79,8 @@ export class Harness {
   private readonly hRelease: number
   private readonly hStep: number
   private readonly hInvoke: number
-  // invocation event
+  // This harness's own events, each pending at most once: the invocation and the end of the running
+  // computation. Time -1: none; handle -1 with a time: not posted yet (`settle` runs it in place or posts it).
   private invokeHandle = -1
   private invokeAtNs = -1
   private inInvoke = false
@@ -132,11 +136,12 @@ export class Harness {
     if (options.checkInvariants === true) {
       attach(sched, { fail: (message, v) => sim.fail(`pcpu ${this.pcpu}${v >= 0 ? ` VCPU ${spec.vcpus[v]?.name ?? v} (index ${v})` : ""}: ${message}`) })
     }
-    this.hRelease = sim.register("harness.release", (a0) => this.onRelease(a0))
-    this.hStep = sim.register("harness.computeDone", (a0) => this.onComputeDone(a0))
-    const hWake = sim.register("harness.wake", (a0) => this.onWake(a0))
-    const hIoDone = sim.register("harness.ioDone", (a0, a1) => this.onIoDone(a0, a1))
-    this.hInvoke = sim.register("harness.invoke", () => this.onInvokeEvent())
+    // Each handler ends by running what of this harness comes next in place, or posting it (`settle`).
+    this.hRelease = sim.register("harness.release", (a0) => { this.onRelease(a0); this.settle(NEXT_NONE) })
+    this.hStep = sim.register("harness.computeDone", (a0) => { this.onComputeDone(a0); this.settle(NEXT_NONE) })
+    const hWake = sim.register("harness.wake", (a0) => { this.onWake(a0); this.settle(NEXT_NONE) })
+    const hIoDone = sim.register("harness.ioDone", (a0, a1) => { this.onIoDone(a0, a1); this.settle(NEXT_NONE) })
+    this.hInvoke = sim.register("harness.invoke", () => this.settle(NEXT_INVOKE))
     let jobTrace: JobTrace | null = null
     if (this.traceOn) {
       this.kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
@@ -233,9 +238,10 @@ export class Harness {
     if (t.status === IDLE) this.resume(t, now)
   }
 
-  /** The running thread's computation step ends now. */
+  /** The running thread's computation step ends now (its event popped, or run in place). */
   private onComputeDone(th: number): void {
     this.stepHandle = -1
+    this.stepAtNs = -1
     const now = this.sim.now
     if (this.running !== th) return
     this.progress(now)
@@ -268,14 +274,46 @@ export class Harness {
     this.postComputeEnd(this.threads[th]!, this.runFromNs)
   }
 
-  private onInvokeEvent(): void {
-    // NOTE: a timer expiry that is the very next event runs here in place (sim-core
-    // `runNextInPlace`: same order, same event count), saving a push, a pop and a dispatch.
-    while (this.invokeNow(this.sim.now)) { /* the next invocation, in place */ }
+  /**
+   * Runs `next` (one of this harness's own events, due now, or none) and then, while its next own
+   * event (the earlier of the invocation and the end of the running computation, not posted yet) is
+   * the run's very next event, that one in place; when it is not, posts what is not posted yet.
+   *
+   * NOTE: for speed: an own event that is the run's next one runs here (sim-core
+   * `runNextInPlace`: the same events in the same order, the same event count), not through the
+   * queue. Own events asked for during an event are posted at its end, not at once: nothing else
+   * posts at their priorities (COMPUTE_END_PRIORITY, INVOKE_PRIORITY) within this harness's events,
+   * so no order changes. With an `onInvoke` hook nothing runs in place.
+   */
+  private settle(next: number): void {
+    for (;;) {
+      if (next === NEXT_INVOKE) this.invokeNow(this.sim.now)
+      else if (next === NEXT_STEP) this.onComputeDone(this.stepThread)
+      const stepAt = this.stepHandle < 0 ? this.stepAtNs : -1
+      const invokeAt = this.invokeHandle < 0 ? this.invokeAtNs : -1
+      if (stepAt < 0 && invokeAt < 0) return
+      // The end of a computation goes first at equal times (COMPUTE_END_PRIORITY < INVOKE_PRIORITY).
+      const step = stepAt >= 0 && (invokeAt < 0 || stepAt <= invokeAt)
+      if (this.onInvoke === undefined && this.sim.runNextInPlace(step ? stepAt : invokeAt, step ? this.hStep : this.hInvoke)) {
+        if (step) this.stepAtNs = -1
+        else this.invokeAtNs = -1
+        next = step ? NEXT_STEP : NEXT_INVOKE
+        continue
+      }
+      this.postOwn()
+      return
+    }
   }
 
-  /** One invocation at `now`; true when the next one (its timer) was taken in place. */
-  private invokeNow(now: number): boolean {
+  /** Posts this harness's own events that are not posted yet. */
+  private postOwn(): void {
+    if (this.stepAtNs >= 0 && this.stepHandle < 0) this.stepHandle = this.sim.at(this.stepAtNs, COMPUTE_END_PRIORITY, this.hStep, this.stepThread)
+    // NOTE: straight to the queue (≥ now by construction): skips sim.at's second validation.
+    if (this.invokeAtNs >= 0 && this.invokeHandle < 0) this.invokeHandle = this.sim.queue.push(this.invokeAtNs, INVOKE_PRIORITY, this.hInvoke)
+  }
+
+  /** One invocation at `now`. */
+  private invokeNow(now: number): void {
     this.invokeHandle = -1
     this.invokeAtNs = -1
     this.inInvoke = true
@@ -297,15 +335,11 @@ export class Harness {
     this.inInvoke = false
     if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
     this.apply(d)
-    if (d.timerAtNs === Infinity) {
-      if (this.onInvoke !== undefined) this.onInvoke(this, now)
-      return false
+    if (this.onInvoke !== undefined) {
+      // The hook (tests) may post events or stop the run: the harness's own events are posted first.
+      this.postOwn()
+      this.onInvoke(this, now)
     }
-    // The hook (tests) may post events or stop the run: the timer is posted before it runs.
-    if (this.onInvoke === undefined && this.sim.runNextInPlace(d.timerAtNs)) return true
-    this.postInvoke(d.timerAtNs)
-    if (this.onInvoke !== undefined) this.onInvoke(this, now)
-    return false
   }
 
   // ---------------------------------------------------------------- thread programs
@@ -349,7 +383,8 @@ export class Harness {
     const now = this.sim.now
     if (this.invokeAtNs === now) return
     if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)
-    this.invokeHandle = this.sim.at(now, INVOKE_PRIORITY, this.hInvoke)
+    // Posted (or run in place) when the current event ends (`settle`).
+    this.invokeHandle = -1
     this.invokeAtNs = now
   }
 
@@ -366,6 +401,7 @@ export class Harness {
     this.runFromNs = now
   }
 
+  /** Applies a decision: what runs from when, the end of its computation and the timer (posted by `settle`). */
   private apply(d: Decision): void {
     this.running = d.thread
     this.runningVcpu = d.vcpu
@@ -373,18 +409,11 @@ export class Harness {
     this.timerAtNs = d.timerAtNs
     if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
     else this.cancelComputeEnd()
-    // The timer's invocation is posted (or taken in place) by `invokeNow`.
+    // No invocation is pending (this one was it): the timer's is the next.
+    if (d.timerAtNs !== Infinity) this.invokeAtNs = d.timerAtNs
   }
 
-  /** Posts the invocation of the timer at `timerAtNs` (≥ now by construction). */
-  private postInvoke(timerAtNs: number): void {
-    if (this.invokeHandle >= 0) this.sim.cancel(this.invokeHandle)
-    // NOTE: straight to the queue (timerAtNs ≥ now by construction): skips sim.at's second validation.
-    this.invokeHandle = this.sim.queue.push(timerAtNs, INVOKE_PRIORITY, this.hInvoke)
-    this.invokeAtNs = timerAtNs
-  }
-
-  /** Posts (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
+  /** Asks for (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
   private postComputeEnd(t: HarnessThread, fromNs: number): void {
     const end = fromNs + t.remainingNs
     // At the timer's instant too: the computation must end (and what it causes happen) before the invocation.
@@ -393,14 +422,15 @@ export class Harness {
       return
     }
     // NOTE: an unchanged pending event is kept (same thread still running, same end) to save a cancel+push.
-    if (this.stepHandle >= 0 && this.stepThread === t.index && this.stepAtNs === end) return
+    if (this.stepAtNs === end && this.stepThread === t.index) return
     this.cancelComputeEnd()
-    this.stepHandle = this.sim.at(end, COMPUTE_END_PRIORITY, this.hStep, t.index)
-    this.stepThread = t.index
+    // Posted (or run in place) when the current event ends (`settle`).
     this.stepAtNs = end
+    this.stepThread = t.index
   }
 
   private cancelComputeEnd(): void {
+    this.stepAtNs = -1
     if (this.stepHandle >= 0) {
       this.sim.cancel(this.stepHandle)
       this.stepHandle = -1
