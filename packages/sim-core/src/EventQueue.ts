@@ -184,6 +184,14 @@ export class EventQueue {
     return slot < this.slotCount && this.sGen[slot] === gen && (gen & 1) === 1
   }
 
+  /**
+   * A lower bound of `peekTime()` in O(1) (no cancelled entry is dropped): exact unless the heap's
+   * top entry is a cancelled event.
+   */
+  nextTimeAtLeast(): number {
+    return this.front >= 0 ? this.frontTime : this.length > 0 ? this.hTime[0]! : Infinity
+  }
+
   /** Time of the earliest live event, or `Infinity` when none is pending. */
   peekTime(): number {
     if (this.front >= 0) return this.frontTime

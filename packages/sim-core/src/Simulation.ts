@@ -86,8 +86,11 @@ export class Simulation {
   private readonly handlers: Handler[] = []
   private readonly handlerNames: string[] = []
   private stopRequested = false
-  /** `events` at which the current `run` stops for its `maxEvents` (Infinity: no such limit). */
-  private eventsLimit = Infinity
+  /**
+   * While `run` runs and no `stop()` was asked: the `events` count at which it stops for its
+   * `maxEvents` (Infinity: none); else 0, so no event runs in place (`runNextInPlace`).
+   */
+  private inPlaceLimit = 0
   /** Name of the handler running now (for error messages), or "" between events. */
   private current = -1
 
@@ -147,7 +150,7 @@ export class Simulation {
    * event limit ends the run first. Then it returns true: the current event counts as processed,
    * `now` moves to `timeNs`, and the caller does the event's work at once instead of posting it
    * (`run` counts that event when the handler returns). False changes nothing: post it as usual.
-   * Outside a handler it is always false. `handler` is the id the event would be posted with: it
+   * Outside `run` (also after a handler threw out of it) it is always false. `handler` is the id the event would be posted with: it
    * names the event in errors from then on.
    *
    * NOTE: for speed (the vcpu-sched harness's timer ticks): saves a push, a pop and a dispatch. The
@@ -156,8 +159,10 @@ export class Simulation {
    * `seq` is the only thing not consumed, and nothing reads it.
    */
   runNextInPlace(timeNs: number, handler: number): boolean {
-    if (this.current < 0 || this.stopRequested || this.events + 1 >= this.eventsLimit || !(timeNs <= this.horizonNs) || !(timeNs >= this.now)) return false
-    if (!(this.queue.peekTime() > timeNs) || Math.floor(timeNs) !== timeNs) return false
+    // `inPlaceLimit`: the run's event limit, 0 outside `run` and after `stop()`.
+    if (this.events + 1 >= this.inPlaceLimit || !(timeNs <= this.horizonNs && timeNs >= this.now) || Math.floor(timeNs) !== timeNs) return false
+    // The bound is exact but for a cancelled top entry (then ask again, dropping it).
+    if (!(this.queue.nextTimeAtLeast() > timeNs) && !(this.queue.peekTime() > timeNs)) return false
     this.events++
     this.now = timeNs
     this.current = handler
@@ -167,6 +172,7 @@ export class Simulation {
   /** Asks `run` to return after the current event. */
   stop(): void {
     this.stopRequested = true
+    this.inPlaceLimit = 0
   }
 
   /** Throws a `SimulationError` at the current time and event. */
@@ -186,24 +192,28 @@ export class Simulation {
     const queue = this.queue
     const handlers = this.handlers
     // Counting against `events` (not a local count) lets `runNextInPlace` see the limit too.
-    this.eventsLimit = this.events + maxEvents
+    const eventsLimit = this.events + maxEvents
+    this.inPlaceLimit = eventsLimit
     this.stopRequested = false
     let reason: StopReason
-    for (;;) {
-      if (this.events >= this.eventsLimit) { reason = "maxEvents"; break }
-      if (!queue.popUntil(until)) { reason = queue.size === 0 ? "empty" : "until"; break }
-      const t = queue.time
-      if (t < this.now) this.fail(`time went back from ${this.now}ns to ${t}ns`)
-      this.now = t
-      this.current = queue.handler
-      handlers[queue.handler]!(queue.a0, queue.a1)
-      this.current = -1
-      this.events++
-      if (this.stopRequested) { reason = "stopped"; break }
+    try {
+      for (;;) {
+        if (this.events >= eventsLimit) { reason = "maxEvents"; break }
+        if (!queue.popUntil(until)) { reason = queue.size === 0 ? "empty" : "until"; break }
+        const t = queue.time
+        if (t < this.now) this.fail(`time went back from ${this.now}ns to ${t}ns`)
+        this.now = t
+        this.current = queue.handler
+        handlers[queue.handler]!(queue.a0, queue.a1)
+        this.current = -1
+        this.events++
+        if (this.stopRequested) { reason = "stopped"; break }
+      }
+    } finally {
+      this.inPlaceLimit = 0
     }
     // Reaching the time limit (or emptying the queue before it) leaves the clock at the limit.
     if ((reason === "until" || reason === "empty") && until !== Infinity) this.now = until
-    this.eventsLimit = Infinity
     this.stopReason = reason
     return reason
   }

@@ -112,5 +112,10 @@ describe("Simulation.runNextInPlace", () => {
     sim.run({ maxEvents: 5 })
     expect(seen).toEqual([false, false, false, true, true, false])
     expect(sim.events - before).toBe(2) // the posted event and the one taken in place
+    // A handler that throws out of `run` leaves nothing that runs in place.
+    const boom = sim.register("boom", () => { throw new Error("boom") })
+    sim.at(sim.now, 0, boom)
+    expect(() => sim.run()).toThrow("boom")
+    expect(sim.runNextInPlace(sim.now + 1, h)).toBe(false)
   })
 })

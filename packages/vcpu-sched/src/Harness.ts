@@ -47,8 +47,15 @@ export { ThreadStats } from "./HarnessThread.ts"
 export type { HarnessOptions } from "./HarnessOptions.ts"
 export type { JobRecord } from "./Jobs.ts"
 
-/** What of a harness runs next in place (`Harness.settle`): nothing, an invocation, the end of the running computation. */
-const NEXT_NONE = 0, NEXT_INVOKE = 1, NEXT_STEP = 2
+const ranPast = (th: number, now: number): never => {
+  throw new RangeError(`Harness: thread ${th} ran past the end of its computation at ${now}ns`)
+}
+
+/**
+ * What a harness does next (`Harness.settle`): look at its own events, run an invocation or the end
+ * of the running computation (due now, in place), or nothing.
+ */
+const OWN = 0, INVOKE = 1, STEP = 2, DONE = 3
 
 export class Harness {
   /** When this driver invokes the scheduler (see `Invocation.ts`). */
@@ -137,11 +144,11 @@ export class Harness {
       attach(sched, { fail: (message, v) => sim.fail(`pcpu ${this.pcpu}${v >= 0 ? ` VCPU ${spec.vcpus[v]?.name ?? v} (index ${v})` : ""}: ${message}`) })
     }
     // Each handler ends by running what of this harness comes next in place, or posting it (`settle`).
-    this.hRelease = sim.register("harness.release", (a0) => { this.onRelease(a0); this.settle(NEXT_NONE) })
-    this.hStep = sim.register("harness.computeDone", (a0) => { this.onComputeDone(a0); this.settle(NEXT_NONE) })
-    const hWake = sim.register("harness.wake", (a0) => { this.onWake(a0); this.settle(NEXT_NONE) })
-    const hIoDone = sim.register("harness.ioDone", (a0, a1) => { this.onIoDone(a0, a1); this.settle(NEXT_NONE) })
-    this.hInvoke = sim.register("harness.invoke", () => this.settle(NEXT_INVOKE))
+    this.hRelease = sim.register("harness.release", (a0) => { this.onRelease(a0); this.settle(OWN) })
+    this.hStep = sim.register("harness.computeDone", (a0) => { this.onComputeDone(a0); this.settle(OWN) })
+    const hWake = sim.register("harness.wake", (a0) => { this.onWake(a0); this.settle(OWN) })
+    const hIoDone = sim.register("harness.ioDone", (a0, a1) => { this.onIoDone(a0, a1); this.settle(OWN) })
+    this.hInvoke = sim.register("harness.invoke", () => this.settle(INVOKE))
     let jobTrace: JobTrace | null = null
     if (this.traceOn) {
       this.kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
@@ -286,23 +293,35 @@ export class Harness {
    * so no order changes. With an `onInvoke` hook nothing runs in place.
    */
   private settle(next: number): void {
-    for (;;) {
-      if (next === NEXT_INVOKE) this.invokeNow(this.sim.now)
-      else if (next === NEXT_STEP) this.onComputeDone(this.stepThread)
-      const stepAt = this.stepHandle < 0 ? this.stepAtNs : -1
-      const invokeAt = this.invokeHandle < 0 ? this.invokeAtNs : -1
-      if (stepAt < 0 && invokeAt < 0) return
-      // The end of a computation goes first at equal times (COMPUTE_END_PRIORITY < INVOKE_PRIORITY).
-      const step = stepAt >= 0 && (invokeAt < 0 || stepAt <= invokeAt)
-      if (this.onInvoke === undefined && this.sim.runNextInPlace(step ? stepAt : invokeAt, step ? this.hStep : this.hInvoke)) {
-        if (step) this.stepAtNs = -1
-        else this.invokeAtNs = -1
-        next = step ? NEXT_STEP : NEXT_INVOKE
-        continue
-      }
-      this.postOwn()
-      return
+    while (next !== DONE) {
+      if (next === INVOKE) next = this.invocations()
+      else if (next === STEP) {
+        this.onComputeDone(this.stepThread)
+        next = this.nextOwn()
+      } else next = this.nextOwn()
     }
+  }
+
+  /**
+   * This harness's next own event not posted yet (the earlier of the two): when it is the run's
+   * very next event, it is due now (INVOKE or STEP: run it); else what is not posted is posted (DONE).
+   */
+  private nextOwn(): number {
+    const stepAt = this.stepHandle < 0 ? this.stepAtNs : -1
+    const invokeAt = this.invokeHandle < 0 ? this.invokeAtNs : -1
+    if (stepAt < 0 && invokeAt < 0) return DONE
+    // The end of a computation goes first at equal times (COMPUTE_END_PRIORITY < INVOKE_PRIORITY).
+    const step = stepAt >= 0 && (invokeAt < 0 || stepAt <= invokeAt)
+    if (this.onInvoke === undefined && this.sim.runNextInPlace(step ? stepAt : invokeAt, step ? this.hStep : this.hInvoke)) {
+      if (step) {
+        this.stepAtNs = -1
+        return STEP
+      }
+      this.invokeAtNs = -1
+      return INVOKE
+    }
+    this.postOwn()
+    return DONE
   }
 
   /** Posts this harness's own events that are not posted yet. */
@@ -312,33 +331,53 @@ export class Harness {
     if (this.invokeAtNs >= 0 && this.invokeHandle < 0) this.invokeHandle = this.sim.queue.push(this.invokeAtNs, INVOKE_PRIORITY, this.hInvoke)
   }
 
-  /** One invocation at `now`. */
-  private invokeNow(now: number): void {
-    this.invokeHandle = -1
-    this.invokeAtNs = -1
-    this.inInvoke = true
-    this.progress(now)
-    const th = this.running
-    if (th >= 0 && this.threads[th]!.remainingNs === 0) this.afterCompute(this.threads[th]!, now)
-    const d = this.sched.invoke(now)
-    // A job that has executed and could go on loses the PCPU: one preemption.
-    if (th >= 0 && d.thread !== th) {
-      const t = this.threads[th]!
-      t.job.lostCore(t.status === COMPUTE)
-    }
-    if (this.lastInvokeNs >= 0 && now - this.lastInvokeNs > this.maxInvocationGapNs) this.maxInvocationGapNs = now - this.lastInvokeNs
-    this.lastInvokeNs = now
-    if (this.preemptWantedNs >= 0) {
-      if (now - this.preemptWantedNs > this.maxPreemptionLatencyNs) this.maxPreemptionLatencyNs = now - this.preemptWantedNs
-      this.preemptWantedNs = -1
-    }
-    this.inInvoke = false
-    if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
-    this.apply(d)
-    if (this.onInvoke !== undefined) {
-      // The hook (tests) may post events or stop the run: the harness's own events are posted first.
-      this.postOwn()
-      this.onInvoke(this, now)
+  /**
+   * The invocation due now, then the next ones in place while the timer's is the run's very next
+   * event; returns what follows (STEP: the end of the running computation is due; DONE).
+   *
+   * NOTE: the timer's invocations loop here (the usual event of a run), not through `settle`: V8
+   * compiles this loop as one unit and inlines the calls each invocation makes.
+   */
+  private invocations(): number {
+    for (;;) {
+      const now = this.sim.now
+      this.invokeHandle = -1
+      this.invokeAtNs = -1
+      this.inInvoke = true
+      this.progress(now)
+      const th = this.running
+      if (th >= 0 && this.threads[th]!.remainingNs === 0) this.afterCompute(this.threads[th]!, now)
+      const d = this.sched.invoke(now)
+      // A job that has executed and could go on loses the PCPU: one preemption.
+      if (th >= 0 && d.thread !== th) {
+        const t = this.threads[th]!
+        t.job.lostCore(t.status === COMPUTE)
+      }
+      if (this.lastInvokeNs >= 0 && now - this.lastInvokeNs > this.maxInvocationGapNs) this.maxInvocationGapNs = now - this.lastInvokeNs
+      this.lastInvokeNs = now
+      if (this.preemptWantedNs >= 0) {
+        if (now - this.preemptWantedNs > this.maxPreemptionLatencyNs) this.maxPreemptionLatencyNs = now - this.preemptWantedNs
+        this.preemptWantedNs = -1
+      }
+      this.inInvoke = false
+      if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
+      // Apply the decision: what runs from when, the end of its computation, the timer (`settle` posts them).
+      this.running = d.thread
+      this.runningVcpu = d.vcpu
+      this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
+      this.timerAtNs = d.timerAtNs
+      if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
+      else this.cancelComputeEnd()
+      // No invocation is pending (this one was it): the timer's is the next.
+      if (d.timerAtNs !== Infinity) this.invokeAtNs = d.timerAtNs
+      if (this.onInvoke !== undefined) {
+        // The hook (tests) may post events or stop the run: the harness's own events are posted first.
+        this.postOwn()
+        this.onInvoke(this, now)
+        return DONE
+      }
+      const next = this.nextOwn()
+      if (next !== INVOKE) return next
     }
   }
 
@@ -396,21 +435,9 @@ export class Harness {
     if (now <= from) return
     const t = this.threads[th]!
     t.remainingNs -= now - from
-    if (t.remainingNs < 0) throw new RangeError(`Harness: thread ${th} ran past the end of its computation at ${now}ns`)
+    if (t.remainingNs < 0) ranPast(th, now)
     accountPiece(t.job, this.recorded, from, now, from, this.runningVcpu, th, t.service ? t.stats.completed : t.curJobNo)
     this.runFromNs = now
-  }
-
-  /** Applies a decision: what runs from when, the end of its computation and the timer (posted by `settle`). */
-  private apply(d: Decision): void {
-    this.running = d.thread
-    this.runningVcpu = d.vcpu
-    this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
-    this.timerAtNs = d.timerAtNs
-    if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
-    else this.cancelComputeEnd()
-    // No invocation is pending (this one was it): the timer's is the next.
-    if (d.timerAtNs !== Infinity) this.invokeAtNs = d.timerAtNs
   }
 
   /** Asks for (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
