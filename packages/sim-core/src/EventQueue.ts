@@ -13,8 +13,9 @@
  *
  * Cancellation is O(1) by generation: a handle encodes `(slot, generation)`; a slot's generation
  * is odd while its event is pending and even otherwise, so cancelling (or popping) bumps it once
- * and every older handle goes stale; a dead entry is dropped when it reaches the top. If dead entries outnumber live ones
- * the heap is compacted (amortised O(1) per cancel).
+ * and every older handle goes stale; a dead entry is dropped when it reaches the top (cancelled
+ * there, or surfaced by a pop), so the heap's top entry is always live and `peekTime` is O(1). If
+ * dead entries outnumber live ones the heap is compacted (amortised O(1) per cancel).
  *
  * Front: an event pushed ahead of every pending one (the common "next event" of a run: a timer
  * or an action at `now`) waits in a one-entry front instead of the heap, and is popped from there
@@ -173,6 +174,7 @@ export class EventQueue {
       return true
     }
     this.dead++
+    if (this.hSlot[0] === slot) this.dropDeadTop() // the top stays live
     if (this.dead > 64 && this.dead > this.length >> 1) this.compact()
     return true
   }
@@ -184,19 +186,9 @@ export class EventQueue {
     return slot < this.slotCount && this.sGen[slot] === gen && (gen & 1) === 1
   }
 
-  /**
-   * A lower bound of `peekTime()` in O(1) (no cancelled entry is dropped): exact unless the heap's
-   * top entry is a cancelled event.
-   */
-  nextTimeAtLeast(): number {
-    return this.front >= 0 ? this.frontTime : this.length > 0 ? this.hTime[0]! : Infinity
-  }
-
-  /** Time of the earliest live event, or `Infinity` when none is pending. */
+  /** Time of the earliest live event, or `Infinity` when none is pending. O(1). */
   peekTime(): number {
-    if (this.front >= 0) return this.frontTime
-    this.dropDeadTop()
-    return this.length > 0 ? this.hTime[0]! : Infinity
+    return this.front >= 0 ? this.frontTime : this.length > 0 ? this.hTime[0]! : Infinity
   }
 
   /**
@@ -219,16 +211,12 @@ export class EventQueue {
       this.time = this.frontTime
     } else {
       if (this.length === 0) return false
-      slot = this.hSlot[0]!
-      if ((this.sGen[slot]! & 1) === 0) {
-        this.dropDeadTop()
-        if (this.length === 0) return false
-        slot = this.hSlot[0]!
-      }
+      slot = this.hSlot[0]! // live (the top always is)
       const time = this.hTime[0]!
       if (time > untilNs) return false
       this.time = time
       this.removeTop()
+      if (this.length > 0 && (this.sGen[this.hSlot[0]!]! & 1) === 0) this.dropDeadTop()
     }
     this.key = this.sKey[slot]!
     this.handler = this.sHandler[slot]!

@@ -160,9 +160,7 @@ export class Simulation {
    */
   runNextInPlace(timeNs: number, handler: number): boolean {
     // `inPlaceLimit`: the run's event limit, 0 outside `run` and after `stop()`.
-    if (this.events + 1 >= this.inPlaceLimit || !(timeNs <= this.horizonNs && timeNs >= this.now) || Math.floor(timeNs) !== timeNs) return false
-    // The bound is exact but for a cancelled top entry (then ask again, dropping it).
-    if (!(this.queue.nextTimeAtLeast() > timeNs) && !(this.queue.peekTime() > timeNs)) return false
+    if (this.events + 1 >= this.inPlaceLimit || !(timeNs <= this.horizonNs && timeNs >= this.now) || !(this.queue.peekTime() > timeNs) || Math.floor(timeNs) !== timeNs) return false
     this.events++
     this.now = timeNs
     this.current = handler

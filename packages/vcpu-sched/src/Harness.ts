@@ -295,16 +295,17 @@ export class Harness {
   private settle(next: number): void {
     while (next !== DONE) {
       if (next === INVOKE) next = this.invocations()
-      else if (next === STEP) {
-        this.onComputeDone(this.stepThread)
+      else {
+        if (next === STEP) this.onComputeDone(this.stepThread)
         next = this.nextOwn()
-      } else next = this.nextOwn()
+        if (next === DONE) this.postOwn()
+      }
     }
   }
 
   /**
    * This harness's next own event not posted yet (the earlier of the two): when it is the run's
-   * very next event, it is due now (INVOKE or STEP: run it); else what is not posted is posted (DONE).
+   * very next event, it is due now (INVOKE or STEP: run it); else DONE (then post them: `postOwn`).
    */
   private nextOwn(): number {
     const stepAt = this.stepHandle < 0 ? this.stepAtNs : -1
@@ -320,7 +321,6 @@ export class Harness {
       this.invokeAtNs = -1
       return INVOKE
     }
-    this.postOwn()
     return DONE
   }
 
@@ -377,7 +377,9 @@ export class Harness {
         return DONE
       }
       const next = this.nextOwn()
-      if (next !== INVOKE) return next
+      if (next === INVOKE) continue
+      if (next === DONE) this.postOwn()
+      return next
     }
   }
 
