@@ -278,7 +278,7 @@ export class Harness {
     // A computation that ends at this instant is over: its end (pending at `now`) is not delayed.
     if (this.threads[th]!.remainingNs === 0) return
     if (this.runFromNs < this.irqBusyUntilNs) this.runFromNs = this.irqBusyUntilNs
-    this.postComputeEnd(this.threads[th]!, this.runFromNs)
+    this.postComputeEnd(th, this.runFromNs)
   }
 
   /**
@@ -366,8 +366,7 @@ export class Harness {
       this.runningVcpu = d.vcpu
       this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
       this.timerAtNs = d.timerAtNs
-      if (d.thread >= 0) this.postComputeEnd(this.threads[d.thread]!, this.runFromNs)
-      else this.cancelComputeEnd()
+      this.postComputeEnd(d.thread, this.runFromNs)
       // No invocation is pending (this one was it): the timer's is the next.
       if (d.timerAtNs !== Infinity) this.invokeAtNs = d.timerAtNs
       if (this.onInvoke !== undefined) {
@@ -391,7 +390,7 @@ export class Harness {
     programs.stepDone(t, now)
     if (programs.advance(t, now)) {
       // Still computing: post its end if it falls before the timer (invocations account for the rest).
-      if (!this.inInvoke) this.postComputeEnd(t, now)
+      if (!this.inInvoke) this.postComputeEnd(t.index, now)
     } else {
       this.sched.block(t.index, now)
       this.running = -1
@@ -442,20 +441,22 @@ export class Harness {
     this.runFromNs = now
   }
 
-  /** Asks for (or keeps) the end-of-computation event of the running thread if it falls at or before the timer. */
-  private postComputeEnd(t: HarnessThread, fromNs: number): void {
-    const end = fromNs + t.remainingNs
+  /**
+   * Asks for (or keeps) the end-of-computation event of the running thread `th` (-1: none), running
+   * from `fromNs`, if it falls at or before the timer; otherwise none is pending.
+   */
+  private postComputeEnd(th: number, fromNs: number): void {
+    const end = th >= 0 ? fromNs + this.threads[th]!.remainingNs : -1
     // At the timer's instant too: the computation must end (and what it causes happen) before the invocation.
-    if (end > this.timerAtNs) {
-      this.cancelComputeEnd()
-      return
-    }
+    const wanted = end >= 0 && end <= this.timerAtNs
     // NOTE: an unchanged pending event is kept (same thread still running, same end) to save a cancel+push.
-    if (this.stepAtNs === end && this.stepThread === t.index) return
+    if (wanted && this.stepAtNs === end && this.stepThread === th) return
     this.cancelComputeEnd()
-    // Posted (or run in place) when the current event ends (`settle`).
-    this.stepAtNs = end
-    this.stepThread = t.index
+    if (wanted) {
+      // Posted (or run in place) when the current event ends (`settle`).
+      this.stepAtNs = end
+      this.stepThread = th
+    }
   }
 
   private cancelComputeEnd(): void {
