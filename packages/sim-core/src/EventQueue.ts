@@ -14,17 +14,11 @@
  * Cancellation is O(1) by generation: a handle encodes `(slot, generation)`; a slot's generation
  * is odd while its event is pending and even otherwise, so cancelling (or popping) bumps it once
  * and every older handle goes stale; a dead entry is dropped when it reaches the top (cancelled
- * there, or surfaced by a pop), so the heap's top entry is always live and `peekTime` is O(1). If
- * dead entries outnumber live ones the heap is compacted (amortised O(1) per cancel).
- *
- * Front: an event pushed ahead of every pending one (the common "next event" of a run: a timer
- * or an action at `now`) waits in a one-entry front instead of the heap, and is popped from there
- * without a sift. Invariant: the front, when set, is live and strictly precedes every heap entry
- * (a push that is not ahead of it goes to the heap; one ahead of it moves it to the heap).
+ * there at once, surfaced by a pop at the next look). If dead entries outnumber live ones the heap
+ * is compacted (amortised O(1) per cancel).
  *
  * NOTE: sift loops are written with a "hole" (one write per level instead of a swap) and
- * inline comparisons, as in flatqueue, for speed; the front saves a sift-up and a sift-down per
- * such event.
+ * inline comparisons, as in flatqueue, for speed.
  *
  * @module
  */
@@ -58,9 +52,6 @@ export class EventQueue {
   private slotCount = 0
   private seqCounter = 0
   private dead = 0
-  /** Slot of the front event (-1: none) and its time. */
-  private front = -1
-  private frontTime = 0
 
   /** Fields of the last popped event (a reused record: read them right after `pop`). */
   time = 0
@@ -93,7 +84,7 @@ export class EventQueue {
 
   /** Number of live (not cancelled) pending events. */
   get size(): number {
-    return this.length - this.dead + (this.front >= 0 ? 1 : 0)
+    return this.length - this.dead
   }
 
   /** Number of events ever pushed (the next `seq`). */
@@ -123,31 +114,9 @@ export class EventQueue {
     this.sA1[slot] = a1
     const gen = (this.sGen[slot]! + 1) & 0x1fff_ffff // odd: pending
     this.sGen[slot] = gen
-    // Ahead of every pending event: to the front (its key has the largest seq, so an equal time
-    // is ahead only with a smaller priority). A (dead) heap top only makes this test stricter.
-    const f = this.front
-    if (f < 0) {
-      if (this.length === 0 || time < this.hTime[0]! || (time === this.hTime[0]! && key < sKey[this.hSlot[0]!]!)) {
-        this.front = slot
-        this.frontTime = time
-        return gen * SLOT_BITS + slot
-      }
-    } else if (time < this.frontTime || (time === this.frontTime && key < sKey[f]!)) {
-      this.heapInsert(this.frontTime, f)
-      this.front = slot
-      this.frontTime = time
-      return gen * SLOT_BITS + slot
-    }
-    this.heapInsert(time, slot)
-    return gen * SLOT_BITS + slot
-  }
-
-  /** Inserts `(time, slot)` into the heap. */
-  private heapInsert(time: number, slot: number): void {
     if (this.length >= this.hTime.length) this.growHeap()
     // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
-    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    const key = sKey[slot]!
+    const hTime = this.hTime, hSlot = this.hSlot
     let pos = this.length++
     while (pos > 0) {
       const parent = (pos - 1) >> 1
@@ -159,6 +128,7 @@ export class EventQueue {
     }
     hTime[pos] = time
     hSlot[pos] = slot
+    return gen * SLOT_BITS + slot
   }
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. O(1). */
@@ -167,14 +137,8 @@ export class EventQueue {
     const gen = (handle - slot) / SLOT_BITS
     if (slot >= this.slotCount || this.sGen[slot] !== gen || (gen & 1) === 0) return false
     this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: dead, its heap entry is dropped later
-    if (slot === this.front) {
-      // The front is never dead: it leaves at once.
-      this.front = -1
-      this.freeSlots[this.freeCount++] = slot
-      return true
-    }
     this.dead++
-    if (this.hSlot[0] === slot) this.dropDeadTop() // the top stays live
+    if (this.hSlot[0] === slot) this.dropDeadTop() // at the top: dropped at once
     if (this.dead > 64 && this.dead > this.length >> 1) this.compact()
     return true
   }
@@ -186,9 +150,18 @@ export class EventQueue {
     return slot < this.slotCount && this.sGen[slot] === gen && (gen & 1) === 1
   }
 
-  /** Time of the earliest live event, or `Infinity` when none is pending. O(1). */
+  /**
+   * A lower bound of `peekTime()` in O(1), changing nothing: exact unless a cancelled entry
+   * surfaced at the heap's top since the last pop.
+   */
+  nextTimeAtLeast(): number {
+    return this.length > 0 ? this.hTime[0]! : Infinity
+  }
+
+  /** Time of the earliest live event, or `Infinity` when none is pending. */
   peekTime(): number {
-    return this.front >= 0 ? this.frontTime : this.length > 0 ? this.hTime[0]! : Infinity
+    this.dropDeadTop()
+    return this.length > 0 ? this.hTime[0]! : Infinity
   }
 
   /**
@@ -196,40 +169,50 @@ export class EventQueue {
    * `a0`, `a1`. Returns false (and changes nothing) when the queue is empty.
    */
   pop(): boolean {
-    return this.popUntil(Infinity)
-  }
-
-  /**
-   * As `pop`, for the earliest live event only if its time is ≤ `untilNs`: false (and nothing
-   * changes) when the queue is empty or the next event is later (tell them apart by `size`).
-   */
-  popUntil(untilNs: number): boolean {
-    let slot = this.front
-    if (slot >= 0) {
-      if (this.frontTime > untilNs) return false
-      this.front = -1
-      this.time = this.frontTime
-    } else {
+    if (this.length === 0) return false
+    let slot = this.hSlot[0]!
+    if ((this.sGen[slot]! & 1) === 0) {
+      this.dropDeadTop()
       if (this.length === 0) return false
-      slot = this.hSlot[0]! // live (the top always is)
-      const time = this.hTime[0]!
-      if (time > untilNs) return false
-      this.time = time
-      this.removeTop()
-      if (this.length > 0 && (this.sGen[this.hSlot[0]!]! & 1) === 0) this.dropDeadTop()
+      slot = this.hSlot[0]!
     }
+    this.time = this.hTime[0]!
     this.key = this.sKey[slot]!
     this.handler = this.sHandler[slot]!
     this.a0 = this.sA0[slot]!
     this.a1 = this.sA1[slot]!
     this.releaseSlot(slot)
+    this.removeTop()
+    return true
+  }
+
+  /**
+   * As `pop`, for the earliest live event only if its time is ≤ `untilNs`: false (and nothing
+   * changes) when the queue is empty or the next event is later (tell them apart by `size`).
+   * NOTE: `pop`'s twin with the time test, so the run loop reads the top once per event.
+   */
+  popUntil(untilNs: number): boolean {
+    if (this.length === 0) return false
+    let slot = this.hSlot[0]!
+    if ((this.sGen[slot]! & 1) === 0) {
+      this.dropDeadTop()
+      if (this.length === 0) return false
+      slot = this.hSlot[0]!
+    }
+    const time = this.hTime[0]!
+    if (time > untilNs) return false
+    this.time = time
+    this.key = this.sKey[slot]!
+    this.handler = this.sHandler[slot]!
+    this.a0 = this.sA0[slot]!
+    this.a1 = this.sA1[slot]!
+    this.releaseSlot(slot)
+    this.removeTop()
     return true
   }
 
   /** Removes every event. Handles issued before become stale. */
   clear(): void {
-    if (this.front >= 0) this.releaseSlot(this.front)
-    this.front = -1
     for (let i = 0; i < this.length; i++) this.releaseSlot(this.hSlot[i]!)
     this.length = 0
     this.dead = 0
