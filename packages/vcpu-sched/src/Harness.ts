@@ -34,13 +34,13 @@
 import { Simulation, type Trace } from "@qvsim/sim-core"
 import type { HarnessOptions } from "./HarnessOptions.ts"
 import { HarnessPrograms, type JobTrace } from "./HarnessPrograms.ts"
-import { COMPUTE, compile, HarnessThread, IDLE, type ThreadStats } from "./HarnessThread.ts"
+import { buildThreads, COMPUTE, IDLE, type HarnessThread, type ThreadStats } from "./HarnessThread.ts"
 import { attach } from "./Invariants.ts"
 import { COMPUTE_END_PRIORITY, INVOKE_PRIORITY, InvokeTiming } from "./Invocation.ts"
 import { accountPiece, type JobRecord } from "./Jobs.ts"
 import { PcpuScheduler, type Decision } from "./PcpuScheduler.ts"
 import { Schedule } from "./Schedule.ts"
-import { relativeDeadline, validate, type PcpuSpec, type ThreadSpec } from "./Workload.ts"
+import { validate, type PcpuSpec } from "./Workload.ts"
 
 export { COMPUTE_END_PRIORITY, INVOKE_PRIORITY } from "./Invocation.ts"
 export { ThreadStats } from "./HarnessThread.ts"
@@ -76,7 +76,7 @@ export class Harness {
   maxInvocationGapNs = 0
   /** Largest delay between a preempting wakeup and the next invocation, ns (F9; 0 when correct). */
   maxPreemptionLatencyNs = 0
-  private readonly threads: HarnessThread[] = []
+  private readonly threads: HarnessThread[]
   /** `schedule` when segments are recorded, else null. */
   private readonly recorded: Schedule | null
   /** The threads' programs, job completions and records. */
@@ -122,24 +122,8 @@ export class Harness {
     this.onInvoke = options.onInvoke
     this.irqNs = options.irqTopHalfNs ?? 0
     if (!Number.isSafeInteger(this.irqNs) || this.irqNs < 0) throw new RangeError(`Harness: irqTopHalfNs ${this.irqNs} must be an integer ≥ 0`)
-    const sched = this.sched
-    spec.vcpus.forEach((v, i) => {
-      const custom = options.makeVcpu?.(i, v, sched)
-      if (custom !== undefined) sched.addVcpu(custom)
-      else if (v.kind === "io") sched.addIoVcpu(v.budgetNs, v.periodNs)
-      else sched.addMainVcpu(v.budgetNs, v.periodNs, 0, v)
-    })
-    const sim = this.sim
-    spec.threads.forEach((t, i) => {
-      sched.addThread(t.vcpu)
-      this.threads.push(this.makeThread(i, t))
-    })
-    spec.vcpus.forEach((v, i) => {
-      if (v.kind !== "io") { this.serviceThreadOf.push(-1); return }
-      const id = sched.addThread(i)
-      this.serviceThreadOf.push(id)
-      this.threads.push(new HarnessThread(id, i, true, [], [], Infinity, sim, this.pcpu))
-    })
+    const sched = this.sched, sim = this.sim
+    this.threads = buildThreads(spec, sched, sim, this.pcpu, options.makeVcpu, this.serviceThreadOf)
     if (options.checkInvariants === true) {
       attach(sched, { fail: (message, v) => sim.fail(`pcpu ${this.pcpu}${v >= 0 ? ` VCPU ${spec.vcpus[v]?.name ?? v} (index ${v})` : ""}: ${message}`) })
     }
@@ -161,7 +145,7 @@ export class Harness {
     this.jobs = this.programs.jobs
     this.ioJobs = this.programs.ioJobs
     // First releases, then a first invocation at 0 (the scheduler starts with the PCPU).
-    for (const t of this.threads) if (!t.service) this.scheduleFirstRelease(t)
+    for (const t of this.threads) if (t.firstReleaseNs >= 0) sim.at(t.firstReleaseNs, Simulation.EventClass.Workload, this.hRelease, t.index)
     this.invokeHandle = sim.at(0, INVOKE_PRIORITY, this.hInvoke)
     this.invokeAtNs = 0
   }
@@ -211,24 +195,6 @@ export class Harness {
   /** Whether thread `thread` currently has work it could run (its VCPU has "pending work"). */
   hasPendingWork(thread: number): boolean {
     return this.threads[thread]!.status === COMPUTE
-  }
-
-  // ---------------------------------------------------------------- set-up
-
-  private makeThread(i: number, t: ThreadSpec): HarnessThread {
-    const rel = relativeDeadline(t)
-    const deadline = rel === Infinity ? this.spec.vcpus[t.vcpu]!.periodNs : rel
-    const rt = new HarnessThread(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), deadline, this.sim, this.pcpu)
-    rt.arrivals(t.arrivals)
-    return rt
-  }
-
-  private scheduleFirstRelease(t: HarnessThread): void {
-    const a = this.spec.threads[t.index]!.arrivals
-    let first = -1
-    if (a.kind === "explicit") first = a.releasesNs.length > 0 ? a.releasesNs[0]! : -1
-    else first = a.offsetNs ?? 0
-    if (first >= 0) this.sim.at(first, Simulation.EventClass.Workload, this.hRelease, t.index)
   }
 
   // ---------------------------------------------------------------- event handlers

@@ -16,10 +16,12 @@
  * @module
  */
 import type { Rng, Simulation } from "@qvsim/sim-core"
+import type { HarnessOptions } from "./HarnessOptions.ts"
 import { Ring } from "./internal/Ring.ts"
 import { IoQueue } from "./IoQueue.ts"
 import { CurrentJob, JobStats } from "./Jobs.ts"
-import type { Range, Step, ThreadSpec } from "./Workload.ts"
+import type { PcpuScheduler } from "./PcpuScheduler.ts"
+import { relativeDeadline, type PcpuSpec, type Range, type Step, type ThreadSpec } from "./Workload.ts"
 
 /** Per-thread job statistics of the harness: the shared ones, and the releases (declared threads). */
 export class ThreadStats extends JobStats {
@@ -69,6 +71,8 @@ export class HarnessThread {
   arrB = 0
   arrIdx = 0
   arrTimes: readonly number[] = []
+  /** Its first release, ns (-1: none; I/O service threads have none). */
+  firstReleaseNs = -1
   /** Relative deadline of its jobs, ns (Infinity: I/O service threads). */
   readonly deadlineNs: number
   readonly rngArrivals: Rng.RngStream
@@ -89,6 +93,7 @@ export class HarnessThread {
 
   /** Sets the arrival process of a declared thread. */
   arrivals(a: ThreadSpec["arrivals"]): void {
+    this.firstReleaseNs = a.kind === "explicit" ? (a.releasesNs.length > 0 ? a.releasesNs[0]! : -1) : (a.offsetNs ?? 0)
     switch (a.kind) {
       case "periodic": this.arrKind = ARR_PERIODIC; this.arrA = a.periodNs; this.arrB = a.offsetNs ?? 0; break
       case "sporadic": this.arrKind = ARR_SPORADIC; this.arrA = a.minInterArrivalNs; this.arrB = a.maxExtraNs ?? 0; break
@@ -135,3 +140,31 @@ export const compile = (steps: readonly Step[]): CompiledStep[] =>
     }
     return c
   })
+
+/**
+ * The scheduler's VCPUs and threads of `spec`, and the harness's runtime record of each thread: the
+ * declared threads (ids `0..threads.length-1`), then one service thread per I/O VCPU (its id in
+ * `serviceThreadOf[vcpu]`, -1 for Main VCPUs, appended to it). `makeVcpu` may build a VCPU itself.
+ */
+export const buildThreads = (spec: PcpuSpec, sched: PcpuScheduler, sim: Simulation.Simulation, pcpu: number, makeVcpu: HarnessOptions["makeVcpu"], serviceThreadOf: number[]): HarnessThread[] => {
+  spec.vcpus.forEach((v, i) => {
+    const custom = makeVcpu?.(i, v, sched)
+    if (custom !== undefined) sched.addVcpu(custom)
+    else if (v.kind === "io") sched.addIoVcpu(v.budgetNs, v.periodNs)
+    else sched.addMainVcpu(v.budgetNs, v.periodNs, 0, v)
+  })
+  const threads = spec.threads.map((t, i) => {
+    sched.addThread(t.vcpu)
+    const rel = relativeDeadline(t)
+    const th = new HarnessThread(i, t.vcpu, false, compile(t.job), (t.jobs ?? []).map(compile), rel === Infinity ? spec.vcpus[t.vcpu]!.periodNs : rel, sim, pcpu)
+    th.arrivals(t.arrivals)
+    return th
+  })
+  spec.vcpus.forEach((v, i) => {
+    if (v.kind !== "io") { serviceThreadOf.push(-1); return }
+    const id = sched.addThread(i)
+    serviceThreadOf.push(id)
+    threads.push(new HarnessThread(id, i, true, [], [], Infinity, sim, pcpu))
+  })
+  return threads
+}
