@@ -162,7 +162,7 @@ describe("Fingerprint", () => {
     expect(verdict.failed, fc.defaultReportMessage(verdict)).toBe(false)
   })
 
-  it("any single changed field changes the fingerprint the hot path computes (emitN → PrintBatch, two records interleaved) (property)", () => {
+  it("any single changed field changes the fingerprint the hot path computes (emitN → PrintBatch.flush) (property)", () => {
     // each record emitted again through a Trace: kinds and subjects declared on first sight
     const hotPath = (records: readonly TraceRecord[]): string => {
       const clock = { now: 0 }
