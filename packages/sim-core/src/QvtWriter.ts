@@ -51,6 +51,7 @@ export class QvtSink implements TraceSink {
 
   /** Encodes a batch of packed records (see `TraceSink.onBatch`). */
   onBatch(trace: Trace, buf: Float64Array, end: number): void {
+    if (this.closed) this.refuse()
     this.trace = trace
     // NOTE: the batch's words through one view, made once (the trace reuses its buffer)
     if (this.src === null || this.src.buffer !== buf.buffer) this.src = new Int32Array(buf.buffer)
@@ -135,6 +136,7 @@ export class QvtSink implements TraceSink {
    * independent encoding the batched one is checked against (Qvt.test: the same bytes).
    */
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void {
+    if (this.closed) this.refuse()
     this.trace = trace
     const n = kind.fields.length
     if (kind.id >= this.kindSlots.length || this.kindSlots[kind.id] === 0) this.defineKind(kind)
@@ -217,6 +219,12 @@ export class QvtSink implements TraceSink {
     }
   }
 
+  /** Records after `close` would go after the end chunk (or nowhere): a clear error instead. */
+  private refuse(): never {
+    throw new Error(`QvtSink: records after close() (detach the sink from its trace before closing it, or close the trace)`)
+  }
+
+  /** Writes the pending block and the end chunk, then closes the writer; later records throw. */
   close(): void {
     if (this.closed) return
     // the records still pending in the trace's batch come here first (while attached)

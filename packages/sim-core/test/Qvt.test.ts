@@ -190,6 +190,29 @@ describe("Qvt", () => {
     )
   })
 
+  it("refuses records after close(), by batch and one by one, and writes nothing more", () => {
+    const clock = { now: 0 }
+    const trace = new Trace(clock)
+    const kind = trace.kind("two", ["p", "q"])
+    const subject = trace.subject("s")
+    const out = memoryWriter()
+    const sink = new QvtSink(out, header)
+    trace.attach(sink)
+    trace.emit2(kind, subject, 1, 2)
+    sink.close()
+    const written = out.bytes().length
+    expect(decode(out.bytes()).records).toHaveLength(1)
+    // still attached: the next flush hands it a batch
+    trace.emit2(kind, subject, 3, 4)
+    expect(() => trace.fingerprint()).toThrow(/QvtSink: records after close\(\)/)
+    const values = new Float64Array(8)
+    expect(() => sink.onRecord(trace, kind, 5, subject, values)).toThrow(/QvtSink: records after close\(\)/)
+    expect(out.bytes().length).toBe(written)
+    // closing twice stays harmless
+    sink.close()
+    expect(out.bytes().length).toBe(written)
+  })
+
   it("the flip property catches a file whose records nothing checks (broken variant)", () => {
     // The sink attaches after the run's first record, so the file cannot be checked against the
     // run's fingerprint: a value flipped in place then decodes to other records, and the property fails.
