@@ -1,11 +1,11 @@
 /**
  * The run's fingerprints, computed in batches: `Trace.emit` only copies a record into `buf`
- * (kind id, subject id, time, field values); `flush` hashes the pending records in one tight
- * loop (on a full buffer, and before any fingerprint is read).
+ * (kind id, subject id, time, field values); `flush` hashes the pending records in one call (on a
+ * full buffer, and before any fingerprint is read) of `PrintWasm`'s loop.
  *
- * Each record's digest is computed as in `Fingerprint` (start from the kind name, absorb the
- * subject name, the time, each field; numbers by their IEEE-754 bits, symbols by their text's
- * 64-bit hash) and folded into the run's print and its scope's print.
+ * Each record's digest is `Fingerprint`'s (lanes from the kind and the subject, then the time and
+ * each field; numbers by their IEEE-754 bits, symbols by their text's 64-bit hash), folded into
+ * the run's print and its scope's print.
  *
  * Invariants: the prints equal what `fingerprintRecords` computes from the record objects; the
  * result does not depend on when batches are flushed; nothing is allocated per record.
@@ -13,28 +13,36 @@
  * While one scope has subjects, its print is the run's (same start, same records): `flush` folds
  * into the run's print only, and `addScope` copies it when a second scope appears.
  *
- * NOTE: built for speed (the fingerprint is always on): `Fingerprint`'s step is inlined here, and the
- * rare values (NaN, -0; Infinity shares their exponent) share one branch. One record at a time: a
- * loop that interleaved two records by hand (session 4) was about 9 % slower on this machine's
- * flush (`PrintBatch` fed the harness's 751 k records: 19.5 → 17.8 ns per record); the loop is
- * bound by its instruction count (typed-array loads and checks), not by the steps' latency.
+ * NOTE: built for speed (the fingerprint is always on). `buf` and the tables the loop reads live in
+ * the batch's own WebAssembly memory (laid out below); a table that fills is copied to a larger
+ * place at the end (the memory grows, and `buf` is a new view then: read `batch.buf` afresh).
  *
  * @module
  */
-import { Fingerprint, LITTLE, NAN_HI, PRINT_A, PRINT_B } from "./Fingerprint.ts"
-
-/** The high word of -0. */
-const NEG_ZERO_HI = 0x8000_0000 | 0
+import { Fingerprint, halves, LITTLE, PRINT_SEED, subjectStart } from "./Fingerprint.ts"
+import { type Flush, printModule } from "./PrintWasm.ts"
+import { WebAssembly } from "./Wasm.ts"
 
 /** Records of at most this many doubles (kind, subject, time, 8 fields). */
 export const RECORD_SLOTS = 11
 /** Pending doubles before a flush (32 KiB: stays in the L1 cache). */
 const CAPACITY = 4096
+/** The record buffer's doubles and bytes (the tables follow it). */
+const BUF_DOUBLES = CAPACITY + RECORD_SLOTS
+const BUF_BYTES = align(BUF_DOUBLES * 8)
+const PAGE = 65536
+
+/** A table in the memory: its byte offset, entries it has room for, and bytes per entry. */
+interface Table { offset: number; capacity: number; readonly entry: number }
+
+const [SEED_LO, SEED_HI] = halves(PRINT_SEED)
 
 export class PrintBatch {
-  /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos`. */
-  readonly buf = new Float64Array(CAPACITY + RECORD_SLOTS)
-  private readonly words = new Int32Array(this.buf.buffer)
+  private readonly memory = new WebAssembly.Memory({ initial: 1 })
+  private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
+  /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos` (a new view when the memory grows). */
+  buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
+  private view = new DataView(this.memory.buffer)
   /** Next free slot in `buf`. */
   pos = 0
   /** `emit` flushes when `pos` passes this. */
@@ -42,93 +50,71 @@ export class PrintBatch {
   /** Takes the pending records at each flush before they are hashed (the trace's batch sinks). */
   onFlush: ((buf: Float64Array, end: number) => void) | null = null
 
-  // Per kind: start lanes, field count, symbol flags (bit i: field i is a symbol).
-  private kindA = new Int32Array(16)
-  private kindB = new Int32Array(16)
-  private kindN = new Uint8Array(16)
-  private kindSymbols = new Uint8Array(16)
-  // Per subject: name hash words and scope slot.
-  private subjectLo = new Int32Array(16)
-  private subjectHi = new Int32Array(16)
-  private subjectScope = new Int32Array(16)
-  // Per symbol: text hash words.
-  private symbolLo = new Int32Array(16)
-  private symbolHi = new Int32Array(16)
-  // Prints: slot 0 is the run; slot s + 1 is scope slot s. Lanes at [2 s], [2 s + 1].
-  private lanes = new Int32Array([PRINT_A, PRINT_B])
-  private counts = new Float64Array(1)
+  /** The first free byte after the tables. */
+  private top = BUF_BYTES
+  // See `PrintWasm` for each table's entries.
+  private readonly kinds = this.table(16, 16)
+  private readonly subjects = this.table(16, 16)
+  private readonly symbols = this.table(8, 16)
+  /** Slot 0 is the run's print; slot s + 1 is scope slot s's. */
+  private readonly prints = this.table(16, 4)
+  private printCount = 0
 
-  /** Declares kind `id`: its digest's start lanes, field count and which fields are symbols. */
+  constructor() {
+    this.addPrint()
+  }
+
+  /** Declares kind `id`: its lane X start, field count and which fields are symbols. */
   addKind(id: number, start: readonly [number, number], fields: number, isSymbol: readonly boolean[]): void {
-    if (id >= this.kindA.length) {
-      this.kindA = grow(this.kindA, id)
-      this.kindB = grow(this.kindB, id)
-      this.kindN = grow(this.kindN, id)
-      this.kindSymbols = grow(this.kindSymbols, id)
-    }
-    this.kindA[id] = start[0]
-    this.kindB[id] = start[1]
-    this.kindN[id] = fields
+    const at = this.entry(this.kinds, id)
     let mask = 0
     isSymbol.forEach((s, i) => { if (s) mask |= 1 << i })
-    this.kindSymbols[id] = mask
+    this.view.setInt32(at, start[0], true)
+    this.view.setInt32(at + 4, start[1], true)
+    this.view.setInt32(at + 8, fields, true)
+    this.view.setInt32(at + 12, mask, true)
   }
 
   /** Declares a new scope print; returns its slot. */
   addScope(): number {
     this.flush()
-    const slot = this.counts.length - 1
+    const slot = this.printCount - 1
     // The one scope's print was the run's so far (see `flush`): it is kept apart from now on.
     if (slot === 1) {
-      this.lanes[2] = this.lanes[0]!
-      this.lanes[3] = this.lanes[1]!
-      this.counts[1] = this.counts[0]!
+      const run = this.prints.offset
+      new Uint8Array(this.memory.buffer).copyWithin(run + 16, run, run + 16)
     }
-    const lanes = new Int32Array(this.lanes.length + 2)
-    lanes.set(this.lanes)
-    lanes[lanes.length - 2] = PRINT_A
-    lanes[lanes.length - 1] = PRINT_B
-    this.lanes = lanes
-    const counts = new Float64Array(this.counts.length + 1)
-    counts.set(this.counts)
-    this.counts = counts
+    this.addPrint()
     return slot
   }
 
   /** Declares subject `id`: its name's hash and its scope slot. */
   addSubject(id: number, hashLo: number, hashHi: number, scopeSlot: number): void {
-    if (id >= this.subjectLo.length) {
-      this.subjectLo = grow(this.subjectLo, id)
-      this.subjectHi = grow(this.subjectHi, id)
-      this.subjectScope = grow(this.subjectScope, id)
-    }
-    this.subjectLo[id] = hashLo
-    this.subjectHi[id] = hashHi
-    this.subjectScope[id] = scopeSlot
+    const at = this.entry(this.subjects, id)
+    const [lo, hi] = subjectStart([hashLo, hashHi])
+    this.view.setInt32(at, lo, true)
+    this.view.setInt32(at + 4, hi, true)
+    this.view.setInt32(at + 8, (scopeSlot + 1) * 16, true)
   }
 
   /** Declares symbol `id`: its text's hash. */
   addSymbol(id: number, lo: number, hi: number): void {
-    if (id >= this.symbolLo.length) {
-      this.symbolLo = grow(this.symbolLo, id)
-      this.symbolHi = grow(this.symbolHi, id)
-    }
-    this.symbolLo[id] = lo
-    this.symbolHi[id] = hi
+    const at = this.entry(this.symbols, id)
+    this.view.setInt32(at, lo, true)
+    this.view.setInt32(at + 4, hi, true)
   }
 
   /** The run's fingerprint so far (flushes first). */
   runHex(): string {
     this.flush()
-    return Fingerprint.hexOf(this.lanes[0]!, this.lanes[1]!, this.counts[0]!)
+    return this.hexOf(0)
   }
 
   /** The fingerprint of scope slot `slot` so far (flushes first). */
   scopeHex(slot: number): string {
     this.flush()
     // While there is one scope, its print is the run's (see `flush`).
-    const at = this.counts.length > 2 ? slot + 1 : 0
-    return Fingerprint.hexOf(this.lanes[2 * at]!, this.lanes[2 * at + 1]!, this.counts[at]!)
+    return this.hexOf(this.printCount > 2 ? slot + 1 : 0)
   }
 
   /** Hashes the pending records into the prints; returns the new `pos` (0). */
@@ -137,81 +123,62 @@ export class PrintBatch {
     this.pos = 0
     if (end === 0) return 0
     if (this.onFlush !== null) this.onFlush(this.buf, end)
-    const buf = this.buf
-    const w = this.words
-    const lanes = this.lanes
-    const counts = this.counts
-    const kindA = this.kindA, kindB = this.kindB, kindN = this.kindN, kindSymbols = this.kindSymbols
-    const subjectLo = this.subjectLo, subjectHi = this.subjectHi, subjectScope = this.subjectScope
-    const symbolLo = this.symbolLo, symbolHi = this.symbolHi
+    // WebAssembly reads little-endian: on a big-endian machine, turn each double's bytes around.
+    if (!LITTLE) new Uint8Array(this.memory.buffer, 0, end * 8).forEach((_, i, b) => { if ((i & 7) < 4) { const j = i ^ 7; const t = b[i]!; b[i] = b[j]!; b[j] = t } })
     // While there is one scope, its print is the run's (see `scopeHex`): no second fold.
-    const scoped = counts.length > 2
-    const swap = !LITTLE
-    let runA = lanes[0]!
-    let runB = lanes[1]!
-    let records = 0
-    let p = 0
-    while (p < end) {
-      const k = buf[p]! | 0
-      const s = buf[p + 1]! | 0
-      const next = p + 3 + kindN[k]!
-      // the kind's start lanes combined with the subject name's hash (bijective in each word)
-      let a = (kindA[k]! + subjectLo[s]!) | 0
-      let b = kindB[k]! ^ subjectHi[s]!
-      // Then the time and each field (Fingerprint's step, inlined); q: the word index of the next
-      // value, m: bit 0 set when that value is a symbol (the time never is).
-      const last = 2 * next
-      let m = kindSymbols[k]! << 1
-      for (let q = 2 * p + 4; q < last; q += 2) {
-        let lo: number, hi: number
-        if ((m & 1) !== 0) {
-          // a symbol: its text's 64-bit hash
-          const id = buf[q >> 1]! | 0
-          lo = symbolLo[id]!
-          hi = symbolHi[id]!
-        } else {
-          // a number: its IEEE-754 words
-          lo = w[q]!
-          hi = w[q + 1]!
-          if (swap) { const t = lo; lo = hi; hi = t }
-          // Exponent all ones (Infinity or NaN) or the high word of -0: rare, one branch for both.
-          if ((hi & 0x7ff0_0000) === 0x7ff0_0000 || hi === NEG_ZERO_HI) {
-            // a NaN's bits vary by machine: the canonical one
-            if (buf[q >> 1] !== buf[q >> 1]) { lo = 0; hi = NAN_HI }
-            // -0 is 0 (JSON writes both as 0)
-            else if (hi === NEG_ZERO_HI && lo === 0) hi = 0
-          }
-        }
-        const na = (Math.imul(((a << 13) | (a >>> 19)) ^ lo, 0xcc9e2d51) + b) | 0
-        b = (((b << 17) | (b >>> 15)) + hi) ^ na
-        a = na
-        m >>>= 1
-      }
-      // absorb the digest (a, b) into the run's print and its scope's
-      const ra = (Math.imul(((runA << 13) | (runA >>> 19)) ^ a, 0xcc9e2d51) + runB) | 0
-      runB = (((runB << 17) | (runB >>> 15)) + b) ^ ra
-      runA = ra
-      if (scoped) {
-        const slot = subjectScope[s]! + 1
-        const sa = lanes[2 * slot]!, sb = lanes[2 * slot + 1]!
-        const na = (Math.imul(((sa << 13) | (sa >>> 19)) ^ a, 0xcc9e2d51) + sb) | 0
-        lanes[2 * slot] = na
-        lanes[2 * slot + 1] = (((sb << 17) | (sb >>> 15)) + b) ^ na
-        counts[slot] = counts[slot]! + 1
-      }
-      records++
-      p = next
-    }
-    lanes[0] = runA
-    lanes[1] = runB
-    counts[0] = counts[0]! + records
+    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0)
+    const count = this.prints.offset + 8
+    this.view.setFloat64(count, this.view.getFloat64(count, true) + records, true)
     return 0
+  }
+
+  /** The fingerprint of print slot `at`. */
+  private hexOf(at: number): string {
+    const p = this.prints.offset + 16 * at
+    return Fingerprint.hexOf(this.view.getInt32(p, true), this.view.getInt32(p + 4, true), this.view.getFloat64(p + 8, true))
+  }
+
+  /** Appends a print at its start, with no records. */
+  private addPrint(): void {
+    const at = this.entry(this.prints, this.printCount++)
+    this.view.setInt32(at, SEED_LO, true)
+    this.view.setInt32(at + 4, SEED_HI, true)
+    this.view.setFloat64(at + 8, 0, true)
+  }
+
+  /** A table of `capacity` entries of `entry` bytes at the end of the used memory. */
+  private table(entry: number, capacity: number): Table {
+    const t = { offset: this.top, capacity, entry }
+    this.reserve(t.offset + capacity * entry)
+    this.top = align(t.offset + capacity * entry)
+    return t
+  }
+
+  /** The byte offset of entry `id` of `t`, after moving `t` to a larger place if it has no room. */
+  private entry(t: Table, id: number): number {
+    if (id >= t.capacity) {
+      const capacity = Math.max(2 * t.capacity, id + 1)
+      const offset = this.top
+      this.reserve(offset + capacity * t.entry)
+      new Uint8Array(this.memory.buffer).copyWithin(offset, t.offset, t.offset + t.capacity * t.entry)
+      t.offset = offset
+      t.capacity = capacity
+      this.top = align(offset + capacity * t.entry)
+    }
+    return t.offset + id * t.entry
+  }
+
+  /** Grows the memory to at least `bytes` (the views are made anew). */
+  private reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength
+    if (bytes <= have) return
+    this.memory.grow(Math.ceil((bytes - have) / PAGE))
+    this.buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
+    this.view = new DataView(this.memory.buffer)
   }
 }
 
-/** A copy of `a` with room for index `id` (at least doubled). */
-const grow = <A extends Int32Array | Uint8Array | Float64Array>(a: A, id: number): A => {
-  const grown = new (a.constructor as new (n: number) => A)(Math.max(2 * a.length, id + 1))
-  grown.set(a)
-  return grown
+/** `n` rounded up to a multiple of 16. */
+function align(n: number): number {
+  return (n + 15) & ~15
 }

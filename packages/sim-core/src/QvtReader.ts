@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Fingerprint, hashString64, kindStart, LITTLE, RecordDigest } from "./Fingerprint.ts"
+import { Fingerprint, hashString64, kindStart, LITTLE, RecordDigest, subjectStart } from "./Fingerprint.ts"
 import { checksum, decoder, MAGIC, MAX_CHUNK_BYTES, pad4, QvtError, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL, VERSION } from "./QvtFormat.ts"
 import type { TraceRecord } from "./Trace.ts"
 /** A kind as the file defines it. */
@@ -23,6 +23,8 @@ export interface SubjectDef {
   readonly name: string
   readonly scope: number
   readonly hash: readonly [number, number]
+  /** Its records' digest lane Y start (see `Fingerprint.subjectStart`). */
+  readonly start: readonly [number, number]
 }
 
 /** Reads `length` bytes at `position` (fewer at the end of the file). */
@@ -128,7 +130,7 @@ export class QvtReader {
             values[i] = (flags & (1 << i)) !== 0 ? body.double(scratch, scratchWords) : body.int()
             if (kind.isSymbol[i] && this.symbols[values[i]!] === undefined) throw new QvtError(`undefined symbol ${values[i]}`, body.offset - 4)
           }
-          digest.start(kind.start, subject.hash)
+          digest.start(kind.start, subject.start)
           digest.number(t)
           for (let i = 0; i < kind.fields.length; i++) {
             if (kind.isSymbol[i]) digest.value(symbolHashes[values[i]!]![0], symbolHashes[values[i]!]![1])
@@ -152,7 +154,8 @@ export class QvtReader {
         const id = body.word(), scope = body.int()
         if (this.subjects.has(id)) throw new QvtError(`subject ${id} defined twice`, at + 8)
         const name = body.string()
-        this.subjects.set(id, { id, scope, name, hash: hashString64(name) })
+        const hash = hashString64(name)
+        this.subjects.set(id, { id, scope, name, hash, start: subjectStart(hash) })
       } else if (tag === TAG_SYMBOL) {
         const id = body.word()
         if (id !== this.symbols.length) throw new QvtError(`bad symbol definition (id ${id})`, at + 8)

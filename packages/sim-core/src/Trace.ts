@@ -8,7 +8,7 @@
  * a symbol id from `trace.symbol("vm-exit")` and is written as its string.
  *
  * Invariants:
- * - the fingerprint (two 32-bit lanes, see `Fingerprint`) is always computed, over the canonical
+ * - the fingerprint (64 bits, see `Fingerprint`) is always computed, over the canonical
  *   encoding of every record: kind name, subject name, time, then each field value (numbers by
  *   their IEEE-754 bits, symbols by their string's 64-bit hash). It does not depend on interning
  *   order, on whether a sink listens, or on when `PrintBatch` hashes the pending records;
@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { Fingerprint, hashString64, kindStart, RecordDigest } from "./Fingerprint.ts"
+import { Fingerprint, hashString64, kindStart, RecordDigest, subjectStart } from "./Fingerprint.ts"
 import { PrintBatch } from "./PrintBatch.ts"
 import { TraceEmit } from "./TraceEmit.ts"
 
@@ -33,7 +33,7 @@ export class RecordKind {
   readonly isSymbol: readonly boolean[]
   /** The number of fields. */
   readonly arity: number
-  /** A record digest's lanes after absorbing the name's 64-bit hash (see `Fingerprint.kindStart`). */
+  /** A record digest's lane X at its start: the name's 64-bit hash absorbed (see `Fingerprint.kindStart`). */
   readonly start: readonly [number, number]
   constructor(id: number, name: string, fields: readonly string[]) {
     this.id = id
@@ -271,6 +271,7 @@ export const fingerprintRecords = (records: Iterable<TraceRecord>): string => {
   const d = new RecordDigest()
   const hashes = new Map<string, [number, number]>()
   const starts = new Map<string, [number, number]>()
+  const subjectStarts = new Map<string, [number, number]>()
   const hashOf = (text: string): [number, number] => {
     let h = hashes.get(text)
     if (h === undefined) {
@@ -285,7 +286,12 @@ export const fingerprintRecords = (records: Iterable<TraceRecord>): string => {
       start = kindStart(hashString64(rec.kind))
       starts.set(rec.kind, start)
     }
-    d.start(start, hashOf(rec.subject))
+    let subject = subjectStarts.get(rec.subject)
+    if (subject === undefined) {
+      subject = subjectStart(hashString64(rec.subject))
+      subjectStarts.set(rec.subject, subject)
+    }
+    d.start(start, subject)
     d.number(rec.t)
     for (const key of Object.keys(rec)) {
       if (key === "t" || key === "kind" || key === "subject") continue

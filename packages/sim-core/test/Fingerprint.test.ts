@@ -2,12 +2,13 @@
  * The run fingerprint: the batched hot path (`Trace.emit`/`emitN` → `PrintBatch`) equals the
  * general path over record objects (`fingerprintRecords`), per run and per scope, whatever the
  * record lengths, the order in which scopes appear and the flush points; any single changed field
- * changes it (shown to catch a digest that skips a field); its value is pinned (the same on every
+ * changes it (shown to catch a digest that skips a field); both equal a BigInt transcription of
+ * the digest's definition (`Fingerprint`'s module comment); its value is pinned (the same on every
  * machine).
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Fingerprint, hashString64, RecordDigest } from "../src/Fingerprint.ts"
+import { arithmetic, Fingerprint, hashString64, P1, P2, P3, P4, P5, RecordDigest } from "../src/Fingerprint.ts"
 import { Trace, fingerprintRecords, MemorySink, type TraceRecord } from "../src/Trace.ts"
 
 /** Any number a record may carry (no NaN: JSON cannot carry it; -0 is written as 0). */
@@ -86,7 +87,84 @@ const singleChangeVerdict = (print: (records: readonly TraceRecord[]) => string)
     }),
   )
 
+/** The digest as `Fingerprint`'s module comment defines it, in BigInt arithmetic (an independent transcription). */
+const referencePrint = (records: readonly TraceRecord[]): string => {
+  const M = (1n << 64n) - 1n
+  const rotl = (x: bigint, r: bigint): bigint => ((x << r) | (x >> (64n - r))) & M
+  const round = (acc: bigint, v: bigint): bigint => (rotl((acc + v * P2) & M, 31n) * P1) & M
+  const word = (pair: readonly [number, number]): bigint => (BigInt(pair[1] >>> 0) << 32n) | BigInt(pair[0] >>> 0)
+  const numberWord = (x: number): bigint => {
+    if (Number.isNaN(x)) return 0x7ff8_0000_0000_0000n
+    const view = new DataView(new ArrayBuffer(8))
+    view.setFloat64(0, x + 0, true)
+    return view.getBigUint64(0, true)
+  }
+  let acc = P5
+  for (const r of records) {
+    let x = round(P1, word(hashString64(r.kind)))
+    let y = round(P2, word(hashString64(r.subject)))
+    const values = [r.t, ...Object.keys(r).filter((k) => k !== "t" && k !== "kind" && k !== "subject").map((k) => r[k]!)]
+    values.forEach((v, i) => {
+      const w = typeof v === "string" ? word(hashString64(v)) : numberWord(v)
+      if (i % 2 === 0) x = round(x, w)
+      else y = round(y, w)
+    })
+    const d = x ^ ((y * P3) & M)
+    acc = (rotl(acc ^ d, 27n) * P1 + P4) & M
+  }
+  let h = (acc + BigInt(records.length) * P5) & M
+  h ^= h >> 33n
+  h = (h * P2) & M
+  h ^= h >> 29n
+  h = (h * P3) & M
+  h ^= h >> 32n
+  return h.toString(16).padStart(16, "0")
+}
+
 describe("Fingerprint", () => {
+  it("the 64-bit arithmetic on 32-bit halves equals BigInt arithmetic (property)", () => {
+    const word = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        expect(arithmetic.mul(a, b)).toBe((a * b) & ((1n << 64n) - 1n))
+        const x = (a + b * P2) & ((1n << 64n) - 1n)
+        expect(arithmetic.round(a, b)).toBe((((x << 31n) | (x >> 33n)) * P1) & ((1n << 64n) - 1n))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it("the general path and the hot path equal the definition transcribed in BigInt (property)", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 200 }), (rows) => {
+        const sink = new MemorySink()
+        const trace = emitAll(rows, { sink, byArity: true })
+        const expected = referencePrint(sink.records)
+        expect(fingerprintRecords(sink.records)).toBe(expected)
+        expect(trace.fingerprint()).toBe(expected)
+      }),
+    )
+  })
+
+  it("the hot path keeps its tables right as they grow past the memory's first page (3,000 subjects in 300 scopes, 2,000 symbols, 60 kinds)", () => {
+    const clock = { now: 0 }
+    const trace = new Trace(clock)
+    const sink = new MemorySink()
+    trace.attach(sink)
+    for (let i = 0; i < 30_000; i++) {
+      clock.now += i % 7
+      const kind = trace.kind(`k${i % 60}`, i % 60 < 30 ? ["x", "$s"] : ["x", "y", "z"])
+      const subject = trace.subject(`s${(i * 7) % 3000}`, ((i * 7) % 3000) % 300)
+      if (i % 60 < 30) trace.emit2(kind, subject, i, trace.symbol(`y${i % 2000}`))
+      else trace.emit3(kind, subject, i, -i, i / 3)
+    }
+    expect(trace.fingerprint()).toBe(fingerprintRecords(sink.records))
+    for (const scope of [0, 17, 299]) {
+      const mine = sink.records.filter((r) => Number(r.subject.slice(1)) % 300 === scope)
+      expect(trace.scopeFingerprint(scope)).toBe(fingerprintRecords(mine))
+    }
+  })
+
   it("the batched hot path equals fingerprintRecords, per run and per scope, across flushes and through JSON (property)", () => {
     fc.assert(
       fc.property(fc.array(rowArb, { maxLength: 3000 }), fc.boolean(), fc.boolean(), (rows, byArity, lateSubjects) => {
@@ -214,13 +292,14 @@ describe("Fingerprint", () => {
   it("is pinned: the same digest on every machine (the values are integer arithmetic on IEEE-754 bits)", () => {
     const rows: Row[] = Array.from({ length: 10 }, (_, i) => ({ kind: i % 3, subject: i % 4, dt: 1_000_000_007 * i, values: [i, -i, i / 3], tag: i }))
     const trace = emitAll(rows)
-    expect(trace.fingerprint()).toBe("eca4ab614b8b0a3a")
-    expect(trace.scopeFingerprint(0)).toBe("08f4a8e8182f7afe")
+    expect(trace.fingerprint()).toBe("5d235b8afecbb842")
+    expect(trace.scopeFingerprint(0)).toBe("d6b300ae29927b82")
     expect(hashString64("sched.dispatch")).toEqual([582717878, -1796835593])
-    expect(new Fingerprint().hex()).toBe("73f6305cc5df4dec")
+    expect(new Fingerprint().hex()).toBe("ef46db3751d8e999")
     const d = new RecordDigest()
     d.start([1, 2], [3, 4])
     d.number(2 ** 40 + 0.5)
-    expect([d.a, d.b]).toEqual([135464966, 1248790534])
+    d.number(-1)
+    expect([d.xl, d.xh, d.yl, d.yh]).toEqual([-1788395424, 712685526, -2037410546, 79189511])
   })
 })
