@@ -16,12 +16,16 @@
  * NOTE: built for speed (the fingerprint is always on). `buf` and the tables the loop reads live in
  * the batch's own WebAssembly memory (laid out below); a table that fills is copied to a larger
  * place at the end (the memory grows, and `buf` is a new view then: read `batch.buf` afresh).
+ * Limit: V8 reserves 8 GiB of address space per WebAssembly memory, so a process holds at most
+ * about 16,000 traces (Simulations) alive at once on x86-64 Linux (garbage ones are collected when
+ * a new one needs room: 20,000 made one after another are fine); past that, creating one throws a
+ * `RangeError` saying so.
  *
  * @module
  */
 import { Fingerprint, halves, LITTLE, PRINT_SEED, subjectStart } from "./Fingerprint.ts"
 import { type Flush, printModule } from "./PrintWasm.ts"
-import { WebAssembly } from "./Wasm.ts"
+import { type Memory, WebAssembly } from "./Wasm.ts"
 
 /** Records of at most this many doubles (kind, subject, time, 8 fields). */
 export const RECORD_SLOTS = 11
@@ -38,7 +42,7 @@ interface Table { offset: number; capacity: number; readonly entry: number }
 const [SEED_LO, SEED_HI] = halves(PRINT_SEED)
 
 export class PrintBatch {
-  private readonly memory = new WebAssembly.Memory({ initial: 1 })
+  private readonly memory = newMemory()
   private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
   /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos` (a new view when the memory grows). */
   buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
@@ -175,6 +179,15 @@ export class PrintBatch {
     this.memory.grow(Math.ceil((bytes - have) / PAGE))
     this.buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
     this.view = new DataView(this.memory.buffer)
+  }
+}
+
+/** A batch's memory (one page), or a `RangeError` that says why there is none. */
+function newMemory(): Memory {
+  try {
+    return new WebAssembly.Memory({ initial: 1 })
+  } catch (e) {
+    throw new RangeError(`Trace: no WebAssembly memory for the fingerprint (${String(e)}): each live trace reserves 8 GiB of address space, about 16,000 at once at most; keep fewer Simulations alive`)
   }
 }
 
