@@ -3,13 +3,17 @@
  * little-endian words (format in `QvtFormat`, docs/trace-format.md).
  *
  * NOTE: the writer is on the run's hot path: attached to a trace, it takes the fingerprint batch's
- * packed records at each flush (`onBatch`: no call per record) and encodes them in one loop into
- * a reused word buffer (no per-record allocation), handing out 256 KiB blocks.
+ * packed records at each flush (`onBatch`: no call per record), copies them into its WebAssembly
+ * memory and encodes them there (`QvtEncode`), into a reused word buffer (no per-record
+ * allocation), handing out 256 KiB blocks; a record that needs a definition first (or a new block)
+ * is prepared here, then the loop goes on. Its per-kind and per-subject tables live in that memory.
  *
  * @module
  */
 import { Fingerprint, LITTLE } from "./Fingerprint.ts"
+import { type Encode, encodeModule, IN, IN_DOUBLES, OUT, OUT_WORDS, STATE, TABLES } from "./QvtEncode.ts"
 import { BLOCK_WORDS, encodeChunk, encodeHeader, fileBytes, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL } from "./QvtFormat.ts"
+import { WebAssembly } from "./Wasm.ts"
 import type { RecordKind, Subject, Trace, TraceHeader, TraceSink } from "./Trace.ts"
 /** Where the bytes go (in order; `write` may keep no reference to `bytes`). */
 export interface ByteWriter {
@@ -20,21 +24,29 @@ export interface ByteWriter {
 /** Writes every record it receives to a `.qvt` byte stream. */
 export class QvtSink implements TraceSink {
   private readonly out: ByteWriter
-  private readonly words = new Uint32Array(BLOCK_WORDS + 32)
-  private readonly ints = new Int32Array(this.words.buffer)
-  /** Per kind id: 0 until defined in the file, then its field count + 1. */
-  private kindSlots = new Uint8Array(64)
-  /** Per kind id: bit i set when field i is a symbol. */
-  private kindSymbolMask = new Uint8Array(64)
-  /** The words of the trace's batch buffer (see `onBatch`). */
-  private src: Int32Array | null = null
+  private readonly memory = new WebAssembly.Memory({ initial: Math.ceil((TABLES + 3 * 64) / PAGE) })
+  private readonly encode = new WebAssembly.Instance(encodeModule, { env: { memory: this.memory } }).exports.encode as Encode
+  /** The first free byte of the memory (tables are placed there). */
+  private top = TABLES
+  /** Byte tables in the memory: per kind, 0 until defined in the file, then its field count + 1; per kind, bit i set when field i is a symbol; per subject, 1 once defined. */
+  private readonly kinds = { offset: TABLES, length: 64 }
+  private readonly masks = { offset: TABLES + 64, length: 64 }
+  private readonly subjects = { offset: TABLES + 128, length: 64 }
+  // Views of the memory (made anew when it grows).
+  private input!: Float64Array
+  private words!: Uint32Array
+  private ints!: Int32Array
+  private state!: Int32Array
+  private stateT!: Float64Array
+  private kindSlots!: Uint8Array
+  private kindSymbolMask!: Uint8Array
+  private subjectDone!: Uint8Array
   private readonly scratch = new Float64Array(1)
   private readonly scratchWords = new Uint32Array(this.scratch.buffer)
   /** Next free word of the block (words 0–2: tag, length, count). */
   private at = 3
   private inBlock = 0
   private lastT = 0
-  private subjectDone = new Uint8Array(64)
   private symbolsDone = 0
   private written = 0
   private trace: Trace | null = null
@@ -42,6 +54,8 @@ export class QvtSink implements TraceSink {
 
   constructor(out: ByteWriter, header: TraceHeader) {
     this.out = out
+    this.top = TABLES + 3 * 64
+    this.views()
     out.write(encodeHeader(header))
   }
 
@@ -53,69 +67,49 @@ export class QvtSink implements TraceSink {
   onBatch(trace: Trace, buf: Float64Array, end: number): void {
     if (this.closed) this.refuse()
     this.trace = trace
-    // NOTE: the batch's words through one view, made once (the trace reuses its buffer)
-    if (this.src === null || this.src.buffer !== buf.buffer) this.src = new Int32Array(buf.buffer)
-    const src = this.src
-    const base = buf.byteOffset >> 2
-    const swap = LITTLE ? 0 : 1
-    const w = this.words
-    const ints = this.ints
-    // NOTE: the block's state in locals, written back around the (rare) calls that use it
-    let at = this.at
-    let inBlock = this.inBlock
-    let lastT = this.lastT
-    // a symbol field needs a definition first when its id is not yet in the file
-    let symbolsDone = this.symbolsDone
-    let p = 0
-    while (p < end) {
-      const kid = buf[p]! | 0
-      const sid = buf[p + 1]! | 0
-      let prepare = kid >= this.kindSlots.length || this.kindSlots[kid] === 0 || sid >= this.subjectDone.length || this.subjectDone[sid] === 0 || at > BLOCK_WORDS
-      for (let m = this.kindSymbolMask[kid]!, i = p + 3; m !== 0 && !prepare; m >>>= 1, i++) if ((m & 1) !== 0 && buf[i]! >= symbolsDone) prepare = true
-      if (prepare) {
-        this.at = at
-        this.inBlock = inBlock
-        this.prepare(trace, buf, p)
-        at = this.at
-        inBlock = this.inBlock
-        symbolsDone = this.symbolsDone
+    if (!LITTLE) {
+      // WebAssembly reads little-endian doubles: here, record by record
+      const values = new Float64Array(8)
+      for (let p = 0; p < end;) {
+        const kind = trace.kindOf(buf[p]! | 0)
+        for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 3 + i]!
+        this.onRecord(trace, kind, buf[p + 2]!, trace.subjectOf(buf[p + 1]! | 0), values)
+        p += 3 + kind.arity
       }
-      const n = this.kindSlots[kid]! - 1
-      const head = at
-      let q = head + 2
-      let flags = 0
-      const t = buf[p + 2]!
-      const dt = t - lastT
-      if (inBlock > 0 && (dt >>> 0) === dt) {
-        w[q++] = dt
-      } else {
-        flags = T_ABS
-        w[q] = src[base + 2 * p + 4 + swap]!
-        w[q + 1] = src[base + 2 * p + 5 - swap]!
-        q += 2
-      }
-      lastT = t
-      for (let i = 0; i < n; i++) {
-        const v = buf[p + 3 + i]!
-        if ((v | 0) === v) ints[q++] = v
-        else {
-          flags |= 1 << i
-          const word = base + 2 * (p + 3 + i)
-          w[q] = src[word + swap]!
-          w[q + 1] = src[word + 1 - swap]!
-          q += 2
-        }
-      }
-      w[head] = kid | (flags << 16)
-      w[head + 1] = sid
-      at = q
-      inBlock++
-      this.written++
-      p += 3 + n
+      return
     }
-    this.at = at
-    this.inBlock = inBlock
-    this.lastT = lastT
+    for (let from = 0; from < end;) {
+      // whole records, at most IN_DOUBLES doubles at a time (a trace's batch fits at once)
+      let to = end
+      if (end - from > IN_DOUBLES) {
+        to = from
+        for (let next = from; next < end && next - from <= IN_DOUBLES; next += 3 + trace.kindOf(buf[next]! | 0).arity) to = next
+        if (to === from) to = from + 3 + trace.kindOf(buf[from]! | 0).arity
+      }
+      this.input.set(buf.subarray(from, to))
+      this.encodeSlice(trace, buf, from, to - from)
+      from = to
+    }
+  }
+
+  /** Encodes the `length` doubles copied from `buf` at `from`, preparing the records that need it. */
+  private encodeSlice(trace: Trace, buf: Float64Array, from: number, length: number): void {
+    this.state[0] = 0
+    for (;;) {
+      // (views read afresh: `prepare` may grow the memory)
+      this.state[1] = this.at
+      this.state[2] = this.inBlock
+      this.state[3] = 0
+      this.stateT[0] = this.lastT
+      const stopped = this.encode(length, this.symbolsDone, this.kinds.offset, this.masks.offset, this.kinds.length, this.subjects.offset, this.subjects.length)
+      this.at = this.state[1]!
+      this.inBlock = this.state[2]!
+      this.written += this.state[3]!
+      this.lastT = this.stateT[0]!
+      if (stopped === 0) return
+      // before the record at p: its definitions, a new block (the memory may grow: views anew)
+      this.prepare(trace, buf, from + this.state[0]!)
+    }
   }
 
   /** Before the record at `p` of a batch: defines its kind, subject and symbols, starts a new block if full. */
@@ -193,9 +187,9 @@ export class QvtSink implements TraceSink {
   private defineKind(kind: RecordKind): void {
     if (kind.id > 0xffff) throw new RangeError(`QvtSink: more than 65536 record kinds`)
     this.flushBlock()
-    if (kind.id >= this.kindSlots.length) {
-      this.kindSlots = grown(this.kindSlots, kind.id)
-      this.kindSymbolMask = grown(this.kindSymbolMask, kind.id)
+    if (kind.id >= this.kinds.length) {
+      this.grow(this.kinds, kind.id)
+      this.grow(this.masks, kind.id)
     }
     let mask = 0
     kind.isSymbol.forEach((s, i) => { if (s) mask |= 1 << i })
@@ -206,7 +200,7 @@ export class QvtSink implements TraceSink {
 
   private defineSubject(subject: Subject): void {
     this.flushBlock()
-    if (subject.id >= this.subjectDone.length) this.subjectDone = grown(this.subjectDone, subject.id)
+    if (subject.id >= this.subjects.length) this.grow(this.subjects, subject.id)
     this.subjectDone[subject.id] = 1
     this.out.write(encodeChunk(TAG_SUBJECT, [subject.id, subject.scope | 0], [subject.name]))
   }
@@ -217,6 +211,33 @@ export class QvtSink implements TraceSink {
     for (; this.symbolsDone <= id; this.symbolsDone++) {
       this.out.write(encodeChunk(TAG_SYMBOL, [this.symbolsDone], [trace.symbolText(this.symbolsDone)]))
     }
+  }
+
+  /** Moves byte table `t` to a larger place at the end of the memory, with room for index `id`. */
+  private grow(t: { offset: number; length: number }, id: number): void {
+    const length = Math.max(2 * t.length, id + 1)
+    const offset = this.top
+    this.top += (length + 15) & ~15
+    if (this.top > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE))
+    const bytes = new Uint8Array(this.memory.buffer)
+    bytes.copyWithin(offset, t.offset, t.offset + t.length)
+    bytes.fill(0, offset + t.length, offset + length)
+    t.offset = offset
+    t.length = length
+    this.views()
+  }
+
+  /** Makes the views of the memory (again, after it grew or a table moved). */
+  private views(): void {
+    const buffer = this.memory.buffer
+    this.input = new Float64Array(buffer, IN, IN_DOUBLES)
+    this.words = new Uint32Array(buffer, OUT, OUT_WORDS)
+    this.ints = new Int32Array(buffer, OUT, OUT_WORDS)
+    this.state = new Int32Array(buffer, STATE, 4)
+    this.stateT = new Float64Array(buffer, STATE + 16, 1)
+    this.kindSlots = new Uint8Array(buffer, this.kinds.offset, this.kinds.length)
+    this.kindSymbolMask = new Uint8Array(buffer, this.masks.offset, this.masks.length)
+    this.subjectDone = new Uint8Array(buffer, this.subjects.offset, this.subjects.length)
   }
 
   /** Records after `close` would go after the end chunk (or nowhere): a clear error instead. */
@@ -238,8 +259,4 @@ export class QvtSink implements TraceSink {
   }
 }
 
-const grown = (a: Uint8Array<ArrayBuffer>, id: number): Uint8Array<ArrayBuffer> => {
-  const g = new Uint8Array(Math.max(2 * a.length, id + 1))
-  g.set(a)
-  return g
-}
+const PAGE = 65536

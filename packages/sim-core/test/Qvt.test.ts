@@ -190,6 +190,36 @@ describe("Qvt", () => {
     )
   })
 
+  it("a batch larger than the encoder's input (an onBatch caller other than a trace) gives the bytes of record-by-record encoding", () => {
+    const trace = new Trace({ now: 0 })
+    const kinds = [trace.kind("two", ["p", "q"]), trace.kind("sym", ["x", "$tag"]), trace.kind("none")]
+    const subjects = [trace.subject("a", 0), trace.subject("b", 1)]
+    const symbols = [trace.symbol("u"), trace.symbol("v")]
+    const packed: number[] = []
+    for (let i = 0; i < 9000; i++) {
+      const k = i % 3
+      packed.push(kinds[k]!.id, subjects[i % 2]!.id, i * 1000 + (i % 7 === 0 ? 0.5 : 0))
+      if (k === 0) packed.push(i, i % 5 === 0 ? 2 ** 40 : -i)
+      else if (k === 1) packed.push(i / 3, symbols[i % 2]!)
+    }
+    const buf = Float64Array.from(packed)
+    const batched = memoryWriter(), single = memoryWriter()
+    const a = new QvtSink(batched, header), b = new QvtSink(single, header)
+    a.onBatch(trace, buf, buf.length)
+    const values = new Float64Array(8)
+    for (let p = 0; p < buf.length;) {
+      const kind = trace.kindOf(buf[p]!)
+      for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 3 + i]!
+      b.onRecord(trace, kind, buf[p + 2]!, trace.subjectOf(buf[p + 1]!), values)
+      p += 3 + kind.arity
+    }
+    a.close()
+    b.close()
+    expect(buf.length).toBeGreaterThan(4 * 4096)
+    expect(batched.bytes()).toEqual(single.bytes())
+    expect(decode(batched.bytes()).records).toHaveLength(9000)
+  })
+
   it("refuses records after close(), by batch and one by one, and writes nothing more", () => {
     const clock = { now: 0 }
     const trace = new Trace(clock)
