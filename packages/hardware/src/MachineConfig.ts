@@ -93,8 +93,13 @@ const refine = (c: Omit<z.output<z.ZodObject<typeof shape>>, "boot" | "protectio
   if (c.clockDriftPpm.length > c.cores) issue(["clockDriftPpm"], `${c.clockDriftPpm.length} entries for ${c.cores} cores`)
   if (c.sandboxOfCore !== undefined) {
     if (c.sandboxOfCore.length !== c.cores) issue(["sandboxOfCore"], `${c.sandboxOfCore.length} entries for ${c.cores} cores`)
-    const n = Math.max(-1, ...c.sandboxOfCore) + 1
-    for (let s = 0; s < n; s++) if (!c.sandboxOfCore.includes(s)) issue(["sandboxOfCore"], `sandbox ${s} has no core (sandbox ids must be 0..${n - 1})`)
+    // Coverage only when every entry is a sandbox id (zod still runs this refinement when an entry
+    // is out of range, already reported: ids up to 2^31 made this loop exhaust the heap).
+    const ids = c.sandboxOfCore
+    if (ids.every((s) => Number.isSafeInteger(s) && s >= 0 && s < MemoryLayout.MAX_SANDBOXES)) {
+      const n = Math.max(-1, ...ids) + 1
+      for (let s = 0; s < n; s++) if (!ids.includes(s)) issue(["sandboxOfCore"], `sandbox ${s} has no core (sandbox ids must be 0..${n - 1})`)
+    }
   }
   if (c.cores > LocalApic.MAX_FLAT_CORES && c.lapic.logicalIds !== undefined && c.lapic.logicalIds !== "x2apic") {
     issue(["lapic", "logicalIds"], `the flat logical model ('${c.lapic.logicalIds}') addresses ${LocalApic.MAX_FLAT_CORES} cores, not ${c.cores}: use 'x2apic' (the default above ${LocalApic.MAX_FLAT_CORES} cores)`)

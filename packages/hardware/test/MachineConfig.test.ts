@@ -40,6 +40,9 @@ describe("MachineConfig", () => {
     expect(refused({ clockDriftPpm: [0.0001] })).toEqual(["clockDriftPpm.0: must be a multiple of 0.001 ppm (got 0.0001)"])
     expect(refused({ nic: { irqLine: 30 } })).toEqual(["nic.irqLine: line 30 does not exist on an I/O APIC with 24 lines"])
     expect(refused({ sandboxOfCore: [0, 0, 2, 2] })).toEqual(["sandboxOfCore: sandbox 1 has no core (sandbox ids must be 0..2)"])
+    // An id out of range is reported once, by itself (found by the fuzz campaign: 2^31 made the
+    // coverage check loop 2^31 times and exhaust the heap).
+    expect(refused({ sandboxOfCore: [0, 1, 2 ** 31, 2] })).toEqual(["sandboxOfCore.2: must be ≤ 63 (got 2147483648)"])
   })
 
   it("reports every problem at once", () => {
