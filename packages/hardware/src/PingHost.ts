@@ -29,6 +29,7 @@ import type { Wire, WireEndpoint } from "./Wire.ts"
 import * as Frame from "./Frame.ts"
 import { LogHistogram } from "./LogHistogram.ts"
 import { durationNs, int, ipv4, mac, parseConfig } from "./internal/config.ts"
+import { selectKth } from "./internal/select.ts"
 
 /** Ping host options. */
 export const schema = z.strictObject({
@@ -319,8 +320,18 @@ export class PingHost implements WireEndpoint {
     this.forEachLostInWindow(() => lost++)
     const h = this.rttHistogram
     const exact = this.sent <= WINDOW
-    const sorted = exact ? this.rtts().sort() : undefined
-    const rank = (p: number): number => (n === 0 ? NaN : sorted === undefined ? h.quantile(p) : sorted[Math.max(0, Math.ceil(p * n) - 1)]!)
+    // Nearest-rank p50 and p99: exact by selection in the window's RTTs (NOTE: two selections
+    // instead of a sort of up to 65,536 values, the same values: issue 15), else the histogram's.
+    let p50 = NaN, p99 = NaN
+    if (n > 0 && exact) {
+      const rtts = this.rtts()
+      const k99 = Math.max(0, Math.ceil(0.99 * n) - 1), k50 = Math.max(0, Math.ceil(0.5 * n) - 1)
+      p99 = selectKth(rtts, k99)
+      p50 = selectKth(rtts, k50, 0, k99)
+    } else if (n > 0) {
+      p50 = h.quantile(0.5)
+      p99 = h.quantile(0.99)
+    }
     return {
       sent: this.sent,
       received: n,
@@ -333,8 +344,8 @@ export class PingHost implements WireEndpoint {
       minRttNs: n === 0 ? NaN : h.min,
       meanRttNs: n === 0 ? NaN : this.rttSumNs / n,
       maxRttNs: n === 0 ? NaN : h.max,
-      p50RttNs: rank(0.5),
-      p99RttNs: rank(0.99),
+      p50RttNs: p50,
+      p99RttNs: p99,
       quantilesExact: exact,
     }
   }

@@ -63,6 +63,8 @@ export class Tsc {
 
   /** The earliest global time whose local time is ≥ `local` (0 if already reached at t = 0). */
   globalAt(local: number): number {
+    // NOTE: without drift local = t + offset exactly, so the search below would stop at once (issue 15).
+    if (this.driftPpb === 0) return local <= this.offsetNs ? 0 : local - this.offsetNs
     if (local <= this.localNs(0)) return 0
     let t = this.driftPpb === 0
       ? local - this.offsetNs

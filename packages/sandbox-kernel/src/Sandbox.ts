@@ -130,6 +130,9 @@ export class Sandbox {
       monitorNs += p.monitorNs
       invocations += p.invocations
     }
+    // One pass, no intermediate list (a fork storm leaves tens of thousands of thread records).
+    const threads: ThreadMetrics[] = []
+    for (const t of k.threads) if (t.status !== ThreadStatus.Migrated || t.cpuNs > 0) threads.push(threadMetrics(k, t))
     return {
       sandbox: this.index,
       ip: Frame.formatIp(this.ip),
@@ -141,7 +144,7 @@ export class Sandbox {
       irqNs,
       monitorNs,
       schedulerInvocations: invocations,
-      threads: k.threads.filter((t) => t.status !== ThreadStatus.Migrated || t.cpuNs > 0).map((t) => threadMetrics(k, t)),
+      threads,
     }
   }
 }

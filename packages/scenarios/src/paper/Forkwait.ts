@@ -151,7 +151,8 @@ export interface ForkwaitFigures {
 }
 
 export const figures = (run: Run): ForkwaitFigures => {
-  const sb = run.system.metrics().sandboxes[0]!
+  const m = run.system.metrics()
+  const sb = m.sandboxes[0]!
   const parent = sb.threads.find((t) => t.name === "forkwait")!
   const children = sb.threads.filter((t) => t.name !== "forkwait" && t.status === "exited").length
   const cpuNs = sb.threads.reduce((a, t) => a + t.cpuNs, 0)
@@ -161,7 +162,7 @@ export const figures = (run: Run): ForkwaitFigures => {
     completed: parent.status === "exited" && children > 0,
     cycles,
     perIteration: children === 0 ? 0 : Math.round(cycles / children),
-    vmExits: run.system.metrics().sandboxes.reduce((a, s) => a + s.vmExits, 0),
+    vmExits: m.sandboxes.reduce((a, s) => a + s.vmExits, 0),
   }
 }
 
