@@ -189,7 +189,7 @@ export class Core {
     this.inVmxRoot = true
     this.guestEpt = null
     this.vmExits++
-    this.sim.trace.emit(this.kindExit, this.subject, reason, qualification)
+    this.sim.trace.emit2(this.kindExit, this.subject, reason, qualification)
     this.sim.at(this.sim.now, Simulation.EventClass.Device, this.exitHandler, reason, qualification)
   }
 

@@ -162,7 +162,7 @@ export class IoApic {
     const keep = this.low[line]! & LOW_REMOTE_IRR
     this.low[line] = ((low & LOW_WRITABLE) | keep) >>> 0
     this.high[line] = (this.bus.x2apic ? high : high & 0xff00_0000) >>> 0
-    this.sim.trace.emit(this.kindProgram, this.subject, line, this.low[line]!, this.high[line]!)
+    this.sim.trace.emit3(this.kindProgram, this.subject, line, this.low[line]!, this.high[line]!)
     if (this.level[line] === 1) this.levelCheck(line)
   }
 
@@ -245,7 +245,7 @@ export class IoApic {
   /** Sends one interrupt message of `vector` to the cores in logical destination `mask`. Broken test variants override this. */
   protected deliver(line: number, vector: number, mask: number): void {
     this.messages++
-    this.sim.trace.emit(this.kindRaise, this.subject, line, vector, mask)
+    this.sim.trace.emit3(this.kindRaise, this.subject, line, vector, mask)
     const skew = this.config.deliverySkewNs
     if (skew === 0) {
       this.bus.send(mask, vector, Source.IoApic, this.config.irqLatencyNs)

@@ -220,11 +220,11 @@ export class Machine implements DmaPort {
     if (this.pageTablesOnly) {
       // The sandbox's own kernel takes the page fault: no monitor, no exit.
       c.pageFaults++
-      this.sim.trace.emit(this.kindPageFault, c.subject, gpa, kind)
+      this.sim.trace.emit2(this.kindPageFault, c.subject, gpa, kind)
       return
     }
     c.eptViolations++
-    this.sim.trace.emit(this.kindViolation, c.subject, gpa, kind)
+    this.sim.trace.emit2(this.kindViolation, c.subject, gpa, kind)
     c.vmExit(VmExitReason.EptViolation, qualification(gpa, kind))
   }
 

@@ -172,13 +172,13 @@ export abstract class NicRx extends NicDma implements WireEndpoint {
     this.rxSeqs[i] = this.rxFrames
     this.rxArrival[i] = this.sim.now
     this.rxOwn[i] = 0
-    this.sim.trace.emit(this.kindRx, this.subject, i, length, this.rxFrames)
+    this.sim.trace.emit3(this.kindRx, this.subject, i, length, this.rxFrames)
     this.rxFrames++
     this.setStatus(Isr.RxOk)
   }
 
   private dropped(reason: number, slot: number, length: number): void {
-    this.sim.trace.emit(this.kindDrop, this.subject, reason, length)
+    this.sim.trace.emit2(this.kindDrop, this.subject, reason, length)
     this.frames.free(slot)
   }
 }

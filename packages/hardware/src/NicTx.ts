@@ -104,7 +104,7 @@ export abstract class NicTx extends NicRx {
     this.txStates[i] = TxState.Done
     this.txNext = i + 1 === this.txRingSize ? 0 : i + 1
     this.txFrames++
-    this.sim.trace.emit(this.kindTx, this.subject, i, this.frames.length(this.txBuffer[i]!))
+    this.sim.trace.emit2(this.kindTx, this.subject, i, this.frames.length(this.txBuffer[i]!))
     this.setStatus(Isr.TxOk)
     this.startTx()
   }

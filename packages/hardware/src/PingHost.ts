@@ -188,7 +188,7 @@ export class PingHost implements WireEndpoint {
     this.sendTimes[i] = this.sim.now
     this.replyTimes[i] = -1
     this.sent++
-    this.sim.trace.emit(this.kindRequest, this.subject, seq)
+    this.sim.trace.emit1(this.kindRequest, this.subject, seq)
     this.wire.send(this.port, slot)
   }
 
@@ -230,7 +230,7 @@ export class PingHost implements WireEndpoint {
     this.rttHistogram.add(rtt)
     const late = rtt > this.config.timeoutNs ? 1 : 0
     this.late += late
-    this.sim.trace.emit(this.kindReply, this.subject, seq, rtt, late)
+    this.sim.trace.emit3(this.kindReply, this.subject, seq, rtt, late)
     if (this.config.mode === "flood" && this.running && seq === this.sent - 1 && !this.done) {
       if (this.floodHandle >= 0) this.sim.cancel(this.floodHandle)
       this.floodHandle = -1

@@ -183,7 +183,7 @@ export class Wire {
 
   private drop(from: number, slot: number, length: number): void {
     this.unknownDestination++
-    this.sim.trace.emit(this.kindDrop, this.subject, from, length)
+    this.sim.trace.emit2(this.kindDrop, this.subject, from, length)
     this.frames.free(slot)
   }
 }

@@ -75,7 +75,7 @@ export class XenNet {
     const q = this.rx[g]!
     q.push(slot)
     this.forwarded[g]!++
-    this.trace.emit(this.kHop, this.subjects[this.domain]!, this.trace.symbol("rx"), g)
+    this.trace.emit2(this.kHop, this.subjects[this.domain]!, this.trace.symbol("rx"), g)
     if (q.length === 1) this.notify(this.domain, g)
     return this.netbackNs + this.kernels[g]!.machine.costs.copyNs(frames.length(slot))
   }
@@ -83,7 +83,7 @@ export class XenNet {
   /** Guest `g`'s stack replies: the frame goes back to the driver domain. */
   private reply(g: number, slot: number): boolean {
     this.tx.push(slot)
-    this.trace.emit(this.kHop, this.subjects[g]!, this.trace.symbol("tx"), this.domain)
+    this.trace.emit2(this.kHop, this.subjects[g]!, this.trace.symbol("tx"), this.domain)
     if (this.tx.length === 1) this.notify(g, this.domain)
     this.transmitted[g]!++
     return true

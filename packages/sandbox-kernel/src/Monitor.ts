@@ -198,7 +198,7 @@ export class Monitor implements ExitHandler {
         k.exits.resolveStopped(p, undefined)
         ns = this.simple(0)
     }
-    this.trace.emit(this.kExit, this.subject, p.index, reason, reason === R.EptViolation ? Ept.qualificationAddress(qualification) : qualification, this.actions[action])
+    this.trace.emit4(this.kExit, this.subject, p.index, reason, reason === R.EptViolation ? Ept.qualificationAddress(qualification) : qualification, this.actions[action])
     if (task !== null) return this.begin(k, p, task)
     return ns
   }

@@ -94,7 +94,7 @@ export class NetStack {
     const sent = this.transmit(slot, length)
     if (sent) {
       this.echoReplies++
-      this.trace.emit(this.kEcho, this.subject, seq, Frame.ipDst(frames.bytes, o) & 0xff)
+      this.trace.emit2(this.kEcho, this.subject, seq, Frame.ipDst(frames.bytes, o) & 0xff)
     }
     return sent
   }

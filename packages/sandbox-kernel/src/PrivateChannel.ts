@@ -126,11 +126,11 @@ export class PrivateChannel {
   }
 
   traceSend(s: number, seq: number, bytes: number): void {
-    this.trace.emit(this.kSend, this.subjects[s]!, this.index, seq, bytes)
+    this.trace.emit3(this.kSend, this.subjects[s]!, this.index, seq, bytes)
   }
 
   traceSeen(s: number, seq: number, torn: boolean): void {
-    this.trace.emit(this.kSeen, this.subjects[s]!, this.index, seq, torn ? 1 : 0)
+    this.trace.emit3(this.kSeen, this.subjects[s]!, this.index, seq, torn ? 1 : 0)
   }
 
   /** Check word a reader expects for a header. */

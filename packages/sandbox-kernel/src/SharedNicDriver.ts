@@ -282,7 +282,7 @@ export class SharedNicDriver {
     st.frames += seen
     st.delivered += delivered
     st.recycled += recycled
-    this.trace.emit(this.kWalk, this.subjects[s]!, seen, delivered, recycled, this.cursor[s]!)
+    this.trace.emit4(this.kWalk, this.subjects[s]!, seen, delivered, recycled, this.cursor[s]!)
     this.checkLag(s)
     return cost
   }
