@@ -17,6 +17,8 @@ export class KernelTrace {
   private readonly kDispatch: Trace.RecordKind
   private readonly kJob: Trace.RecordKind
   private readonly kThread: Trace.RecordKind
+  private forkSymbol = -1
+  private exitSymbol = -1
   constructor(trace: Trace.Trace, sandbox: number) {
     this.trace = trace
     this.subject = trace.subject(`sandbox${sandbox}`, sandbox)
@@ -31,6 +33,12 @@ export class KernelTrace {
     this.trace.emit4(this.kJob, this.subject, thread, job, response, missed)
   }
   thread(event: string, thread: number, arg: number): void {
-    this.trace.emit3(this.kThread, this.subject, this.trace.symbol(event), thread, arg)
+    // NOTE: the symbols of fork and exit remembered (a fork storm: two look-ups per child); each
+    // interned at its first use as before, so the symbol order is unchanged.
+    let symbol: number
+    if (event === "fork") symbol = this.forkSymbol >= 0 ? this.forkSymbol : (this.forkSymbol = this.trace.symbol(event))
+    else if (event === "exit") symbol = this.exitSymbol >= 0 ? this.exitSymbol : (this.exitSymbol = this.trace.symbol(event))
+    else symbol = this.trace.symbol(event)
+    this.trace.emit3(this.kThread, this.subject, symbol, thread, arg)
   }
 }

@@ -64,6 +64,8 @@ export class ThreadLifecycle {
   private readonly k: Kernel
   /** Exited or detached threads still current on their core: their slots are freed after the next invocation. */
   readonly retiring: Thread[] = []
+  /** The last program that passed `programProblem` (a program's kind never changes). */
+  private checkedProgram: Program.Program | null = null
 
   constructor(k: Kernel) {
     this.k = k
@@ -81,8 +83,12 @@ export class ThreadLifecycle {
     const pid = k.processes.newPid()
     const ctx: Program.ThreadContext = spec.adoptCtx ?? new Context(k, spec.name, pid)
     let gen: Generator<Program.Request, unknown, unknown>
-    const problem = Program.programProblem(spec.program)
-    if (problem !== undefined) throw new Program.ProgramError(`${who(k, spec.name)}: its program ${problem}`)
+    // NOTE: a fork storm adds thousands of threads of one program: it is checked once (issue 15).
+    if (spec.program !== this.checkedProgram) {
+      const problem = Program.programProblem(spec.program)
+      if (problem !== undefined) throw new Program.ProgramError(`${who(k, spec.name)}: its program ${problem}`)
+      this.checkedProgram = spec.program
+    }
     try {
       gen = spec.program(ctx)
     } catch (e) {
