@@ -110,9 +110,11 @@ describe("cancelling runs", { timeout: 120_000 }, () => {
 
   it("under timeout (SIGTERM to the process group) npm run exits and leaves no qvsim process", () => {
     const seed = String(2_000_000 + (process.pid % 1000))
-    const r = spawnSync("timeout", ["6", "npm", "run", "--silent", "qvsim", "--", "run", "timers", "--until", "30000s", "--seed", seed], { cwd: root, encoding: "utf8" })
+    // 3,000,000 s of timers: minutes of CPU, so the 6 s timeout always comes first (30,000 s now
+    // runs in about 6-7 s on a quiet machine and sometimes finished before the timeout).
+    const r = spawnSync("timeout", ["6", "npm", "run", "--silent", "qvsim", "--", "run", "timers", "--until", "3000000s", "--seed", seed], { cwd: root, encoding: "utf8" })
     expect(r.status).toBe(124)
-    expect(r.stderr).toMatch(/qvsim: interrupted \(SIGTERM\) at .* simulated of 30000s; nothing written/)
+    expect(r.stderr).toMatch(/qvsim: interrupted \(SIGTERM\) at .* simulated of 3000000s; nothing written/)
     expect(spawnSync("pgrep", ["-f", "--", `--seed ${seed}`]).status).toBe(1)
   })
 
