@@ -169,27 +169,13 @@ export class EventQueue {
    * `a0`, `a1`. Returns false (and changes nothing) when the queue is empty.
    */
   pop(): boolean {
-    if (this.length === 0) return false
-    let slot = this.hSlot[0]!
-    if ((this.sGen[slot]! & 1) === 0) {
-      this.dropDeadTop()
-      if (this.length === 0) return false
-      slot = this.hSlot[0]!
-    }
-    this.time = this.hTime[0]!
-    this.key = this.sKey[slot]!
-    this.handler = this.sHandler[slot]!
-    this.a0 = this.sA0[slot]!
-    this.a1 = this.sA1[slot]!
-    this.releaseSlot(slot)
-    this.removeTop()
-    return true
+    return this.popUntil(Infinity)
   }
 
   /**
    * As `pop`, for the earliest live event only if its time is ≤ `untilNs`: false (and nothing
    * changes) when the queue is empty or the next event is later (tell them apart by `size`).
-   * NOTE: `pop`'s twin with the time test, so the run loop reads the top once per event.
+   * The run loop calls it, so it reads the top once per event (not `peekTime`, then `pop`).
    */
   popUntil(untilNs: number): boolean {
     if (this.length === 0) return false

@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { setMinLeaf } from "./internal/minTree.ts"
 import { RankedEvents } from "./internal/RankedEvents.ts"
 import { budgetStateEdits, type Vcpu } from "./Vcpu.ts"
 
@@ -278,17 +279,7 @@ export class RunnableSet {
   }
 
   private setLeaf(p: number, value: number): void {
-    const tree = this.tree
-    let i = p + this.cap
-    tree[i] = value
-    while (i > 1) {
-      const sib = tree[i ^ 1]!
-      const m = value < sib ? value : sib
-      i >>= 1
-      if (tree[i] === m) return // NOTE: the minimum above is unchanged: stop early
-      tree[i] = m
-      value = m
-    }
+    setMinLeaf(this.tree, this.cap, p, value)
   }
 
   /** From the array to the tree: positions `0..size-1` in list order. */

@@ -35,6 +35,7 @@
  * @module
  */
 import { NONE, type Vcpu } from "../Vcpu.ts"
+import { setMinLeaf } from "./minTree.ts"
 
 /** A leaf that must be read again. */
 export const STALE = -Infinity
@@ -128,17 +129,7 @@ export class RankedEvents {
   }
 
   private setLeaf(rank: number, value: number): void {
-    const tree = this.tree
-    let i = rank + this.cap
-    tree[i] = value
-    while (i > 1) {
-      const sib = tree[i ^ 1]!
-      const m = value < sib ? value : sib
-      i >>= 1
-      if (tree[i] === m) return // NOTE: the minimum above is unchanged: stop early
-      tree[i] = m
-      value = m
-    }
+    setMinLeaf(this.tree, this.cap, rank, value)
   }
 
   /**
