@@ -18,7 +18,7 @@
  * @module
  */
 import { BLOCK_WORDS, T_ABS } from "./QvtFormat.ts"
-import { f64, functionModule, i32, op, WebAssembly } from "./Wasm.ts"
+import { f64, functionModule, i32, i64, op, WebAssembly } from "./Wasm.ts"
 
 /** Byte offsets: the batch (doubles), the block's words, the state. */
 export const IN = 0
@@ -32,13 +32,33 @@ export const TABLES = STATE + 32
 // params
 const END = 0, SYMBOLS_DONE = 1, KINDS = 2, MASKS = 3, KIND_COUNT = 4, SUBJECTS = 5, SUBJECT_COUNT = 6
 // locals: i32
-const P = 7, AT = 8, IN_BLOCK = 9, WRITTEN = 10, KID = 11, SID = 12, SLOT = 13, MASK = 14, N = 15, Q = 16, FLAGS = 17, I = 18, A = 19, IV = 20, STATUS = 21
+const P = 7, AT = 8, IN_BLOCK = 9, WRITTEN = 10, KID = 11, SID = 12, SLOT = 13, MASK = 14, N = 15, Q = 16, FLAGS = 17, I = 18, A = 19, STATUS = 21 // (20: free)
 // f64
-const LAST_T = 22, T = 23, DT = 24, V = 25
-const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f64, f64, f64, f64]
+const LAST_T = 22, T = 23, DT = 24, V = 25, R = 26
+// i64
+const K = 27
+const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f64, f64, f64, f64, f64, i64]
 
 /** The id (a small non-negative integer) of the double on the stack: the low word of `x + 2^52`. */
 const id = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64, ...op.i32WrapI64]
+
+/** 1.5 · 2^52: in [2^52, 2^53), where doubles are the integers, their bits linear in the value. */
+const M = 1.5 * 2 ** 52
+const M_BITS = 0x4338_0000_0000_0000n
+/**
+ * Whether the double in local `x` is an integer k with `k - low` in [0, 2^32) (`low` = -2^31: an
+ * int32; 0: a u32), leaving K = k's bits (its low word is k as an i32). `R = x + M` is rounded to an
+ * integer; when `R - M == x` (exact: R and M are within a factor 2) and R's bits minus M's are in
+ * range, R is in [2^52, 2^53) and those bits are `x` itself; outside that binade they differ from
+ * M's by at least 2^51 (NaN: the equality fails; -0: is 0, as JSON writes it).
+ * NOTE: built for speed: a saturating truncation and the conversion back cost V8 a longer
+ * dependent chain and an out-of-line check (the loop's largest cost in a profile).
+ */
+const integerIn = (x: number, low: bigint): number[] => [
+  ...op.get(x), ...op.f64(M), ...op.f64Add, ...op.tee(R), ...op.f64(M), ...op.f64Sub, ...op.get(x), ...op.f64Eq,
+  ...op.get(R), ...op.i64ReinterpretF64, ...op.tee(K), ...op.i64(-M_BITS - low), ...op.i64Add, ...op.i64(1n << 32n), ...op.i64LtU,
+  ...op.i32And,
+]
 /** `A` ← the byte address of double `P + k` of the batch (`k` on the stack). */
 const value = (k: number): number[] => [...op.get(P), ...op.i32(k), ...op.i32Add, ...op.i32(3), ...op.i32Shl, ...op.set(A)]
 /** Copies the double at byte `A` to words `Q`, `Q + 1` of the block; `Q += 2`. */
@@ -86,9 +106,9 @@ const body = [
   ...op.i32(0), ...op.set(FLAGS),
   ...value(2), ...op.get(A), ...op.f64Load(IN), ...op.tee(T), ...op.get(LAST_T), ...op.f64Sub, ...op.set(DT),
   ...op.get(IN_BLOCK), ...op.i32(0), ...op.i32GtU,
-  ...op.get(DT), ...op.get(DT), ...op.i32TruncSatF64U, ...op.tee(IV), ...op.f64ConvertI32U, ...op.f64Eq, ...op.i32And,
+  ...integerIn(DT, 0n), ...op.i32And,
   ...op.if,
-  ...qAddress, ...op.get(IV), ...op.i32Store(OUT), ...nextQ,
+  ...qAddress, ...op.get(K), ...op.i32WrapI64, ...op.i32Store(OUT), ...nextQ,
   ...op.else,
   ...op.i32(T_ABS), ...op.set(FLAGS), ...copyDouble,
   ...op.end,
@@ -97,9 +117,9 @@ const body = [
   ...op.block, ...op.loop,
   ...op.get(I), ...op.get(N), ...op.i32GeU, ...op.brIf(1),
   ...value(3), ...op.get(A), ...op.get(I), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(A),
-  ...op.get(A), ...op.f64Load(IN), ...op.tee(V), ...op.get(V), ...op.i32TruncSatF64S, ...op.tee(IV), ...op.f64ConvertI32S, ...op.f64Eq,
+  ...op.get(A), ...op.f64Load(IN), ...op.set(V), ...integerIn(V, -(1n << 31n)),
   ...op.if,
-  ...qAddress, ...op.get(IV), ...op.i32Store(OUT), ...nextQ,
+  ...qAddress, ...op.get(K), ...op.i32WrapI64, ...op.i32Store(OUT), ...nextQ,
   ...op.else,
   ...op.get(FLAGS), ...op.i32(1), ...op.get(I), ...op.i32Shl, ...op.i32Or, ...op.set(FLAGS), ...copyDouble,
   ...op.end,

@@ -28,10 +28,15 @@ const memoryWriter = () => {
 const reader = (bytes: Uint8Array): QvtReader =>
   new QvtReader((position, length) => bytes.subarray(position, Math.min(bytes.length, position + length)), bytes.length)
 
-const anyValue = fc.oneof(fc.integer(), fc.nat(), fc.maxSafeInteger(), fc.double({ noNaN: true }), fc.constantFrom(0, -0, 2 ** 31, -(2 ** 31), 2 ** 32, 0.5))
+const anyValue = fc.oneof(fc.integer(), fc.nat(), fc.maxSafeInteger(), fc.double({ noNaN: true }), fc.constantFrom(
+  0, -0, 2 ** 31, -(2 ** 31), 2 ** 32, 0.5,
+  // edges of the encoder's integer test (QvtEncode.integerIn): int32 bounds, the binade [2^52, 2^53) of x + 1.5·2^52
+  2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 51, -(2 ** 51), 2 ** 52, -(2 ** 52), 1.5 * 2 ** 52, -(1.5 * 2 ** 52), 2 ** 53, -(2 ** 53),
+  Infinity, -Infinity, Number.MIN_VALUE, -0.5, 2 ** 31 - 0.5,
+))
 const rowArb = fc.record({
   kind: fc.nat(3), subject: fc.nat(4),
-  dt: fc.oneof(fc.constantFrom(0, 1, 1000), fc.nat(), fc.constantFrom(2 ** 32, 2 ** 40, 0.25)),
+  dt: fc.oneof(fc.constantFrom(0, 1, 1000), fc.nat(), fc.constantFrom(2 ** 32, 2 ** 40, 0.25, 2 ** 32 - 1, 2 ** 32 - 0.5, 2 ** 52, 1.5 * 2 ** 52)),
   values: fc.array(anyValue, { minLength: 8, maxLength: 8 }), tag: fc.nat(5),
 })
 type Row = typeof rowArb extends fc.Arbitrary<infer R> ? R : never
@@ -218,6 +223,41 @@ describe("Qvt", () => {
     expect(buf.length).toBeGreaterThan(4 * 4096)
     expect(batched.bytes()).toEqual(single.bytes())
     expect(decode(batched.bytes()).records).toHaveLength(9000)
+  })
+
+  it("every edge of the encoder's integer test, in every field and as a time delta, gives the bytes of record-by-record encoding and reads back", () => {
+    // QvtEncode.integerIn: an int32 (or u32 delta) is one word, anything else a double; each edge
+    // below sits on one side of a bound (int32, u32, the binade of x + 1.5·2^52), or is not finite.
+    const edges = [
+      0, -0, 1, -1, 0.5, -0.5, Number.MIN_VALUE, 2 ** 31 - 1, 2 ** 31, 2 ** 31 - 0.5, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32,
+      2 ** 51, -(2 ** 51), 2 ** 52, -(2 ** 52), 1.5 * 2 ** 52, -(1.5 * 2 ** 52), 2 ** 53, -(2 ** 53), Infinity, -Infinity, NaN,
+    ]
+    const dts = [0, 1, 0.25, 2 ** 32 - 1, 2 ** 32 - 0.5, 2 ** 32, 2 ** 52, 1.5 * 2 ** 52, 2 ** 31]
+    const trace = new Trace({ now: 0 })
+    const eight = trace.kind("eight", ["a", "b", "c", "d", "e", "f", "g", "h"])
+    const subject = trace.subject("s", 0)
+    const packed: number[] = []
+    let t = 0
+    for (let i = 0; i < edges.length * 8; i++) {
+      t += dts[i % dts.length]!
+      packed.push(eight.id, subject.id, t)
+      for (let f = 0; f < 8; f++) packed.push(edges[(i + f * 3) % edges.length]!)
+    }
+    const buf = Float64Array.from(packed)
+    const batched = memoryWriter(), single = memoryWriter()
+    const a = new QvtSink(batched, header), b = new QvtSink(single, header)
+    a.onBatch(trace, buf, buf.length)
+    for (let p = 0; p < buf.length; p += 11) b.onRecord(trace, eight, buf[p + 2]!, subject, buf.subarray(p + 3, p + 11))
+    a.close()
+    b.close()
+    expect(batched.bytes()).toEqual(single.bytes())
+    const got = decode(batched.bytes()).records
+    expect(got).toHaveLength(edges.length * 8)
+    for (const [r, rec] of got.entries()) {
+      expect(rec.t).toBe(buf[r * 11 + 2])
+      // -0 reads back as 0 (as JSON writes it); every other value, NaN included, as written
+      for (const [f, name] of eight.fields.entries()) expect(Object.is(rec[name], buf[r * 11 + 3 + f]) || (rec[name] === 0 && buf[r * 11 + 3 + f] === 0)).toBe(true)
+    }
   })
 
   it("refuses records after close(), by batch and one by one, and writes nothing more", () => {
