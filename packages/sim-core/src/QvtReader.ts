@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { Fingerprint, hashString64, kindStart, LITTLE, RecordDigest, subjectStart } from "./Fingerprint.ts"
+import { hashString64, kindStart, LITTLE, subjectStart } from "./Fingerprint.ts"
 import { checksum, decoder, MAGIC, MAX_CHUNK_BYTES, pad4, QvtError, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL, VERSION } from "./QvtFormat.ts"
+import { RecordPrint } from "./RecordPrint.ts"
 import type { TraceRecord } from "./Trace.ts"
 /** A kind as the file defines it. */
 export interface KindDef {
@@ -26,6 +27,10 @@ export interface SubjectDef {
   /** Its records' digest lane Y start (see `Fingerprint.subjectStart`). */
   readonly start: readonly [number, number]
 }
+
+/** A definition with its id in the reader's `RecordPrint`. */
+interface KindEntry extends KindDef { readonly print: number }
+interface SubjectEntry extends SubjectDef { readonly print: number }
 
 /** Reads `length` bytes at `position` (fewer at the end of the file). */
 export type ReadAt = (position: number, length: number) => Uint8Array
@@ -55,8 +60,10 @@ export class QvtReader {
   private readonly first: number
   readonly header: unknown
   /** Definitions by id (ids are the run's: sparse, in first-use order). */
-  readonly kinds = new Map<number, KindDef>()
-  readonly subjects = new Map<number, SubjectDef>()
+  private readonly kindEntries = new Map<number, KindEntry>()
+  private readonly subjectEntries = new Map<number, SubjectEntry>()
+  readonly kinds: ReadonlyMap<number, KindDef> = this.kindEntries
+  readonly subjects: ReadonlyMap<number, SubjectDef> = this.subjectEntries
   readonly symbols: string[] = []
   /** Set once the end chunk is read. */
   end: QvtEnd | null = null
@@ -90,10 +97,8 @@ export class QvtReader {
     const rec: RawRecord = { kind: undefined as unknown as KindDef, subject: undefined as unknown as SubjectDef, t: 0, values }
     let at = this.first
     let count = 0
-    // The fingerprint of the records read, checked against the end chunk's.
-    const print = new Fingerprint()
-    const digest = new RecordDigest()
-    const symbolHashes: Array<readonly [number, number]> = []
+    // The fingerprint of the records read (by the hot path, in batches), checked against the end chunk's.
+    const print = new RecordPrint()
     while (this.end === null) {
       // A cut inside the header's padding leaves `at` past the end: the missing bytes start at the end.
       if (at + 8 > this.size) throw new QvtError(`truncated: no end chunk (the file ends at ${this.size} bytes)`, Math.min(at, this.size))
@@ -118,9 +123,9 @@ export class QvtReader {
         for (let r = 0; r < n; r++) {
           const where = body.offset
           const head = body.word()
-          const kind = this.kinds.get(head & 0xffff)
+          const kind = this.kindEntries.get(head & 0xffff)
           if (kind === undefined) throw new QvtError(`record of undefined kind ${head & 0xffff}`, where)
-          const subject = this.subjects.get(body.word())
+          const subject = this.subjectEntries.get(body.word())
           if (subject === undefined) throw new QvtError(`record of an undefined subject`, where + 4)
           const flags = head >>> 16
           if ((flags & T_ABS) !== 0) t = body.double(scratch, scratchWords)
@@ -130,13 +135,7 @@ export class QvtReader {
             values[i] = (flags & (1 << i)) !== 0 ? body.double(scratch, scratchWords) : body.int()
             if (kind.isSymbol[i] && this.symbols[values[i]!] === undefined) throw new QvtError(`undefined symbol ${values[i]}`, body.offset - 4)
           }
-          digest.start(kind.start, subject.start)
-          digest.number(t)
-          for (let i = 0; i < kind.fields.length; i++) {
-            if (kind.isSymbol[i]) digest.value(symbolHashes[values[i]!]![0], symbolHashes[values[i]!]![1])
-            else digest.number(values[i]!)
-          }
-          print.add(digest)
+          print.add(kind.print, subject.print, t, values, kind.fields.length)
           rec.kind = kind
           rec.subject = subject
           rec.t = t
@@ -146,22 +145,23 @@ export class QvtReader {
         if (body.offset !== at + 8 + length) throw new QvtError(`record block length does not match its ${n} records`, body.offset)
       } else if (tag === TAG_KIND) {
         const id = body.word(), fields = body.word(), mask = body.word()
-        if (id > 0xffff || this.kinds.has(id) || fields > 8) throw new QvtError(`bad kind definition (id ${id}, ${fields} fields)`, at + 8)
+        if (id > 0xffff || this.kindEntries.has(id) || fields > 8) throw new QvtError(`bad kind definition (id ${id}, ${fields} fields)`, at + 8)
         const name = body.string()
         const names = Array.from({ length: fields }, () => body.string())
-        this.kinds.set(id, { id, name, fields: names, isSymbol: names.map((_, i) => (mask & (1 << i)) !== 0), start: kindStart(hashString64(name)) })
+        const isSymbol = names.map((_, i) => (mask & (1 << i)) !== 0)
+        this.kindEntries.set(id, { id, name, fields: names, isSymbol, start: kindStart(hashString64(name)), print: print.kind(name, isSymbol) })
       } else if (tag === TAG_SUBJECT) {
         const id = body.word(), scope = body.int()
-        if (this.subjects.has(id)) throw new QvtError(`subject ${id} defined twice`, at + 8)
+        if (this.subjectEntries.has(id)) throw new QvtError(`subject ${id} defined twice`, at + 8)
         const name = body.string()
         const hash = hashString64(name)
-        this.subjects.set(id, { id, scope, name, hash, start: subjectStart(hash) })
+        this.subjectEntries.set(id, { id, scope, name, hash, start: subjectStart(hash), print: print.subject(name) })
       } else if (tag === TAG_SYMBOL) {
         const id = body.word()
         if (id !== this.symbols.length) throw new QvtError(`bad symbol definition (id ${id})`, at + 8)
         const text = body.string()
         this.symbols.push(text)
-        symbolHashes.push(hashString64(text))
+        print.symbol(text)
       } else if (tag === TAG_END) {
         const records = body.word() + body.word() * 2 ** 32
         const runRecords = body.word() + body.word() * 2 ** 32
