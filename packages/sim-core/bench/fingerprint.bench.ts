@@ -3,12 +3,15 @@
  * mix (kinds of 4, 2 and 3 numeric fields, one subject; 5 values absorbed per record on average
  * with the time) and of a system-like mix (a symbol field, 40 subjects in 5 scopes), emitted with
  * `emitN` into a `Trace` and hashed by `PrintBatch.flush` (the hot path, WebAssembly), beside the
- * general path (`fingerprintRecords` over the same records as objects: replay, diff, the .qvt
- * reader). The emit's copy is included in the hot-path rows; the model's own cost is not.
+ * general path (`fingerprintRecords` over the same records as objects: replay, diff), and the
+ * `.qvt` reader over a file of the system-like mix (decoding and checking the run's fingerprint,
+ * which it computes through `RecordPrint`, the hot path). The emit's copy is included in the
+ * hot-path rows; the model's own cost is not.
  *
  *   npx node packages/sim-core/bench/fingerprint.bench.ts
  */
 import { Bench } from "tinybench"
+import { QvtReader, QvtSink } from "../src/Qvt.ts"
 import { fingerprintRecords, MemorySink, Trace, type TraceRecord } from "../src/Trace.ts"
 
 const RECORDS = 300_000
@@ -66,12 +69,49 @@ const systemRecords: readonly TraceRecord[] = b.records
   if (fingerprintRecords(harnessRecords) !== ha.fingerprint() || fingerprintRecords(systemRecords) !== sb.fingerprint()) throw new Error("hot and general paths differ")
 }
 
+/** The system-like mix as a .qvt file in memory. */
+const qvtFile = ((): Uint8Array => {
+  const parts: Uint8Array[] = []
+  const clock = { now: 0 }
+  const trace = new Trace(clock)
+  const sink = new QvtSink({ write: (b) => { parts.push(b.slice()) }, close: () => {} }, { type: "header", qvsim: "bench", scenario: { name: "fingerprint.bench", hash: "-" }, seed: 0, options: {} })
+  trace.attach(sink)
+  // the same records as systemMix's (emitted again, into this trace)
+  const deliver = trace.kind("irq.deliver", ["vector", "$via", "core"])
+  const exit = trace.kind("vm.exit", ["$reason", "rip"])
+  const run = trace.kind("thread.run", ["thread", "until"])
+  const subjects = Array.from({ length: 40 }, (_, i) => trace.subject(`sandbox${i % 5}/dev${i}`, i % 5))
+  const via = [trace.symbol("ioapic"), trace.symbol("ipi"), trace.symbol("msi")]
+  for (let i = 0; i < RECORDS; i++) {
+    clock.now += 500 + (i % 11) * 1000
+    const s = subjects[i % 40]!
+    const k = i % 4
+    if (k === 0) trace.emit3(deliver, s, 32 + (i % 200), via[i % 3]!, i % 4)
+    else if (k === 1) trace.emit2(exit, s, via[(i >> 2) % 3]!, 0x1000 + i)
+    else trace.emit2(run, s, i % 17, clock.now + 10_000)
+  }
+  trace.close()
+  if (trace.fingerprint() !== fingerprintRecords(systemRecords)) throw new Error("the .qvt file's run differs from the system mix")
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
+})()
+const readQvt = (): void => {
+  const reader = new QvtReader((position, length) => qvtFile.subarray(position, Math.min(qvtFile.length, position + length)), qvtFile.length)
+  let n = 0
+  for (const _ of reader.records()) n++
+  // the reader checked the records against the run's fingerprint (it throws otherwise)
+  if (n !== RECORDS || reader.end?.runRecords !== RECORDS) throw new Error(`the .qvt reader read ${n} records`)
+}
+
 const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 })
 bench
   .add("harness mix: emitN + PrintBatch (hot path)", () => { harnessMix() })
   .add("system mix: emitN + PrintBatch (hot path)", () => { systemMix() })
   .add("harness mix: fingerprintRecords (general path)", () => { fingerprintRecords(harnessRecords) })
   .add("system mix: fingerprintRecords (general path)", () => { fingerprintRecords(systemRecords) })
+  .add("system mix: .qvt reader, records + fingerprint check", readQvt)
 await bench.run()
 
 const rows = bench.tasks.map((task) => {
