@@ -14,9 +14,10 @@
  * pairs with the untraced one, run back to back (u, q, u, q, …: both see the same load), after a
  * warm-up of every variant; a pair's ratio is traced / untraced, in CPU time (`process.cpuUsage`,
  * user + system of this process) and in wall time, and the ratio reported is the median over the
- * pairs, with the interquartile range of the pairs' ratios beside it. With 60 pairs, four runs of
- * this bench on a loaded 2-core machine (load 2.7) gave CPU ratios within ±1.5 % of each other;
- * wall-time ratios, which take other processes' time slices, spread more.
+ * pairs, with the interquartile range of the pairs' ratios beside it. On a 2-core machine shared
+ * with other work (load 2–4.5), eight runs of this bench (40–100 pairs) gave .qvt CPU ratios of
+ * 1.08–1.14 (±2.5 %), where single pairs range 0.8–1.4; wall-time ratios, which also take other
+ * processes' time slices, spread more (1.06–1.19).
  *
  *   npx node packages/sandbox-kernel/bench/system.bench.ts [pairs of the .qvt row, default 60]
  */
