@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { Simulation, type Trace, type EventQueue } from "@qvsim/sim-core"
+import { Simulation, Time, type Trace, type EventQueue } from "@qvsim/sim-core"
 import type { Tsc } from "./Tsc.ts"
 import type { Ept } from "./Ept.ts"
 import type { LocalApic } from "./LocalApic.ts"
@@ -134,11 +134,17 @@ export class Core {
       this.sim.fail(`core${this.index}.startWork: duration ${durationNs} must be an integer number of ns ≥ 0`)
     }
     const now = this.sim.now
+    const end = now + durationNs
     this.working = true
     this.workTag = tag
     this.workStartNs = now
-    this.workEndNs = now + durationNs
-    this.workHandle = this.sim.at(this.workEndNs, Simulation.EventClass.Device, this.doneHandler, tag)
+    this.workEndNs = end
+    // NOTE: straight to the queue (`end` is an integer ≥ now, checked above; `sim.at` checks it
+    // again): a piece of work starts at almost every event (issue 15). Past the time range,
+    // `sim.at` reports it.
+    this.workHandle = end <= Time.MAX_TIME
+      ? this.sim.queue.push(end, Simulation.EventClass.Device, this.doneHandler, tag)
+      : this.sim.at(end, Simulation.EventClass.Device, this.doneHandler, tag)
   }
 
   /** Stops the running piece; returns the ns it still needed (≥ 0), or -1 when idle. */

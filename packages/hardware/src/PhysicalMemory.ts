@@ -122,25 +122,34 @@ export class PhysicalMemory {
   }
 
   private setHash(frame: number, h1: number, h2: number): void {
+    const c = this.hashChunk(frame)
+    const i = (frame & (CHUNK_FRAMES - 1)) * 2
+    this.markStale(frame, c, i)
+    c[i] = h1
+    c[i + 1] = h2
+  }
+
+  /** The hash chunk of `frame` (allocated on first use). */
+  private hashChunk(frame: number): Uint32Array {
     const ci = frame >>> CHUNK_SHIFT
     let c = this.chunks[ci]
     if (c === undefined) {
       c = new Uint32Array(CHUNK_FRAMES * 2)
       this.chunks[ci] = c
     }
-    const i = (frame & (CHUNK_FRAMES - 1)) * 2
+    return c
+  }
+
+  /** Before `frame`'s hash (at `c[i]`, `c[i + 1]`) changes: its first change since the digest was read takes its old contribution out (the new one goes in at the next read). */
+  private markStale(frame: number, c: Uint32Array, i: number): void {
     const fl = this.flags[frame]!
-    if ((fl & STALE) === 0) {
-      // First write since the digest was last read: its old contribution out, the new one at the next read.
-      const o1 = c[i]!
-      const o2 = c[i + 1]!
-      this.digest1 ^= contribution1(frame, o1, o2)
-      this.digest2 ^= contribution2(frame, o1, o2)
-      this.flags[frame] = fl | STALE
-      this.stale.push(frame)
-    }
-    c[i] = h1
-    c[i + 1] = h2
+    if ((fl & STALE) !== 0) return
+    const o1 = c[i]!
+    const o2 = c[i + 1]!
+    this.digest1 ^= contribution1(frame, o1, o2)
+    this.digest2 ^= contribution2(frame, o1, o2)
+    this.flags[frame] = fl | STALE
+    this.stale.push(frame)
   }
 
   /**
@@ -155,7 +164,12 @@ export class PhysicalMemory {
     }
     const v = size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1)
     const w = offset | (size << 12)
-    this.setHash(frame, round1(round1(this.hash1(frame), w), v), round2(round2(this.hash2(frame), w), v))
+    // NOTE: the hash chunk looked up once for the read of the old hash and the write of the new (issue 15).
+    const c = this.hashChunk(frame)
+    const i = (frame & (CHUNK_FRAMES - 1)) * 2
+    this.markStale(frame, c, i)
+    c[i] = round1(round1(c[i]!, w), v)
+    c[i + 1] = round2(round2(c[i + 1]!, w), v)
     this.writes++
   }
 
@@ -169,8 +183,11 @@ export class PhysicalMemory {
       if (length <= 64) for (let i = 0; i < length; i++) b[offset + i] = src[srcOffset + i]!
       else b.set(src.subarray(srcOffset, srcOffset + length), offset)
     }
-    let h1 = round1(this.hash1(frame), offset | (length << 12) | 0x8000_0000)
-    let h2 = round2(this.hash2(frame), offset | (length << 12) | 0x8000_0000)
+    const c = this.hashChunk(frame)
+    const ci = (frame & (CHUNK_FRAMES - 1)) * 2
+    this.markStale(frame, c, ci)
+    let h1 = round1(c[ci]!, offset | (length << 12) | 0x8000_0000)
+    let h2 = round2(c[ci + 1]!, offset | (length << 12) | 0x8000_0000)
     // NOTE: four bytes per round (little-endian words), then the tail byte by byte: every NIC DMA
     // comes through here, and a round per byte was most of a received frame's cost.
     const end = srcOffset + length
@@ -184,7 +201,8 @@ export class PhysicalMemory {
       h1 = round1(h1, src[i]!)
       h2 = round2(h2, src[i]!)
     }
-    this.setHash(frame, h1, h2)
+    c[ci] = h1
+    c[ci + 1] = h2
     this.writes++
   }
 

@@ -111,10 +111,15 @@ export class Mailbox {
     return seq
   }
 
-  /** Writer `s`'s message with sequence `seq` into `buf` (its last byte is the status on a last-byte mailbox). */
-  fillMessage(seq: number): Uint8Array {
+  /**
+   * The message with sequence `seq` (every byte `seq & 0xff`; its last byte is the status on a
+   * last-byte mailbox), valid in its first `bytes` bytes. NOTE: only the bytes a send writes are
+   * filled (a 1-byte ping on a 64-byte mailbox fills one byte, not 64).
+   */
+  fillMessage(seq: number, bytes: number = this.bytes): Uint8Array {
     const m = this.message
-    m.fill(seq & 0xff)
+    const b = seq & 0xff
+    for (let i = 0; i < bytes; i++) m[i] = b
     return m
   }
 
@@ -266,12 +271,13 @@ class MailboxOps implements ChannelOps {
       } else {
         seq = box.takeSeq(this.s)
       }
-      const msg = box.fillMessage(seq)
+      const n = box.status === "lastByte" && req.bytes === box.bytes ? box.bytes - 1 : req.bytes
+      const msg = box.fillMessage(seq, n)
       if (box.status === "lastByte") {
-        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes === box.bytes ? box.bytes - 1 : req.bytes)) return Outcome.Stopped
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, n)) return Outcome.Stopped
         if (!m.write(core, box.statusGpa, 1, seq)) return Outcome.Stopped
       } else {
-        if (!m.writeBytes(core, box.dataGpa, msg, 0, req.bytes)) return Outcome.Stopped
+        if (!m.writeBytes(core, box.dataGpa, msg, 0, n)) return Outcome.Stopped
         if (!m.write(core, box.metaGpa, 4, req.bytes)) return Outcome.Stopped
         if (!m.write(core, box.statusGpa, 4, seq)) return Outcome.Stopped
       }
