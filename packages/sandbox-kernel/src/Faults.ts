@@ -34,7 +34,7 @@
  */
 import { z } from "zod"
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import type { IrqHandler, Kernel, Pcpu } from "./kernel/index.ts"
+import { Thread, type IrqHandler, type Kernel, type Pcpu } from "./kernel/index.ts"
 import { int, sandboxIndex } from "./Options.ts"
 
 /** A target of a wild write. */
@@ -328,7 +328,8 @@ export class Faults {
       case "killThread": {
         const th = k.threadNamed(f.thread)
         if (th === undefined) this.sim.fail(`fault ${i}: sandbox ${f.sandbox} has no thread "${f.thread}"`)
-        k.kill(th)
+        // A reaped fork child has exited: killing it does nothing, as for any exited thread.
+        if (th instanceof Thread) k.kill(th)
         return
       }
       case "trigger":

@@ -13,7 +13,7 @@ import type { Simulation } from "@qvsim/sim-core"
 import { Frame, type Machine } from "@qvsim/hardware"
 import type { CoreScheduler } from "@qvsim/vcpu-sched"
 import type { SandboxConfig, SystemConfig } from "./Config.ts"
-import { ExitOnInterrupt, Kernel, ThreadStatus, type Thread } from "./kernel/index.ts"
+import { ExitOnInterrupt, Kernel, ThreadStatus, type ThreadEntry } from "./kernel/index.ts"
 import { Monitor } from "./Monitor.ts"
 import { layout as smpLayout } from "./smp/SharedState.ts"
 import { makeFairScheduler } from "./Linux.ts"
@@ -149,7 +149,7 @@ export class Sandbox {
   }
 }
 
-const threadMetrics = (k: Kernel, t: Thread): ThreadMetrics => {
+const threadMetrics = (k: Kernel, t: ThreadEntry): ThreadMetrics => {
   const s = t.stats
   return {
     name: t.name,

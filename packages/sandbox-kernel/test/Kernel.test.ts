@@ -7,7 +7,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Schedule as ScheduleNs } from "@qvsim/vcpu-sched"
-import { Assumptions, Config, Program, System } from "../src/index.ts"
+import { Assumptions, Config, Kernel, Program, System } from "../src/index.ts"
 import { MS, US, configOf, workloadArb } from "./support.ts"
 
 describe("worked example 2 (§B.5) inside a sandbox", () => {
@@ -159,6 +159,41 @@ describe("fork, exit, waitpid", () => {
     const sys = new System.System({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "p", vcpu: 0, program: parent }] }] })
     sys.run(50 * MS)
     expect(results).toEqual([-1, 3])
+  })
+
+  it("a reaped child's entry in the thread table is a compact record with its final figures (issue 15: fork storms); a child not reaped keeps its full record", () => {
+    const child = (code: number): Program.Program => function* () {
+      yield Program.compute(MS)
+      yield Program.exit(code)
+    }
+    const parent: Program.Program = function* () {
+      for (let i = 0; i < 5; i++) {
+        const pid = (yield Program.fork(child(10 + i))) as number
+        // Children 0-1: the parent waits first (reaped at their exit); 2-3: they exit first (reaped by waitpid); 4: never reaped.
+        if (i >= 2) yield Program.sleep(5 * MS)
+        if (i < 4) yield Program.waitpid(pid)
+      }
+      yield Program.sleep(1e12)
+    }
+    const sys = new System.System({ machine: { cores: 1 }, sandboxes: [{ threads: [{ name: "p", vcpu: 0, program: parent }] }] })
+    sys.run(100 * MS)
+    const k = sys.sandbox(0).kernel
+    // tids 0-2: the I/O VCPUs' service threads; 3: the parent; 4-8: its children (pids 5-9).
+    expect(k.threads.map((t) => t instanceof Kernel.ReapedThread)).toEqual([false, false, false, false, true, true, true, true, false])
+    const full = k.threads[8] as Kernel.Thread
+    expect(full.status).toBe(Kernel.ThreadStatus.Exited)
+    for (let tid = 4; tid <= 7; tid++) {
+      const r = k.threads[tid] as Kernel.ReapedThread
+      expect([r.tid, r.name, r.pid, r.exitCode, r.status, r.cpuNs, r.pcpu]).toEqual([tid, `p#${tid + 1}`, tid + 1, 6 + tid, Kernel.ThreadStatus.Exited, full.cpuNs, full.pcpu])
+    }
+    // The figures a user sees are those of the full records: every child the same (same program, same costs).
+    const children = sys.metrics().sandboxes[0]!.threads.slice(4)
+    expect(children.map((t) => t.name)).toEqual(["p#5", "p#6", "p#7", "p#8", "p#9"])
+    const { name: _n, tid: _t, ...figures } = children[4]!
+    expect(figures.cpuNs).toBeGreaterThan(MS)
+    for (const t of children) expect({ ...t, name: "", tid: 0 }).toEqual({ ...figures, name: "", tid: 0 })
+    // A reaped child looked up by name has exited: killing it (a `killThread` fault) does nothing.
+    expect(k.threadNamed("p#5")).toBe(k.threads[4])
   })
 })
 

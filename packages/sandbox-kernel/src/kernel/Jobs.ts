@@ -21,7 +21,7 @@ import * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
 import type { Pcpu } from "./Pcpu.ts"
 import { beginSyscallEntry, Outcome, type FinishRequest, type RequestTable } from "./Requests.ts"
-import { ThreadStatus, type Thread } from "./Thread.ts"
+import { ReapedThread, ThreadStatus, type Thread } from "./Thread.ts"
 
 /** Per-thread job statistics (periodic threads; responses in the sandbox's local ns): the shared ones, and the jobs begun. */
 export class JobStats extends SchedJobs.JobStats {
@@ -80,7 +80,7 @@ export class Jobs {
     const k = this.k
     const out: JobRow[] = []
     for (const th of k.threads) {
-      if (th.periodNs === 0 || th.status === ThreadStatus.Migrated || th.status === ThreadStatus.Detached) continue
+      if (th instanceof ReapedThread || th.periodNs === 0 || th.status === ThreadStatus.Migrated || th.status === ThreadStatus.Detached) continue
       const taken = th.jobBase + th.stats.started
       if (th.job.active) out.push(SchedJobs.recordOf(th.name, taken - 1, th.job, -1, th.deadlineNs))
       if (th.status === ThreadStatus.Exited) continue

@@ -47,7 +47,7 @@ import { Activity, Pcpu, Work } from "./Pcpu.ts"
 import { Processes } from "./Processes.ts"
 import { BLOCK, RequestTable } from "./Requests.ts"
 import { SleepQueue } from "./SleepQueue.ts"
-import { ThreadStatus, type Thread, type ThreadSpec } from "./Thread.ts"
+import { ThreadStatus, type Thread, type ThreadEntry, type ThreadSpec } from "./Thread.ts"
 import { ThreadLifecycle } from "./Threads.ts"
 import type { Smp } from "../smp/Smp.ts"
 
@@ -109,7 +109,7 @@ export class Kernel {
   /** Scheduler VCPU index of each sandbox VCPU. */
   readonly schedIndexOf: number[] = []
   /** Every thread the sandbox has had, by tid. */
-  readonly threads: Thread[] = []
+  readonly threads: ThreadEntry[] = []
   readonly ip: number
   /** Guest-physical base of the sandbox's slice and of its bytes-backed data area. */
   readonly sliceBase: number
@@ -276,8 +276,8 @@ export class Kernel {
     this.lifecycle.kill(th)
   }
 
-  /** The thread named `name`, or undefined. */
-  threadNamed(name: string): Thread | undefined {
+  /** The thread named `name` (the first by tid; a reaped fork child's record too), or undefined. */
+  threadNamed(name: string): ThreadEntry | undefined {
     for (const th of this.threads) if (th.name === name && th.status !== ThreadStatus.Migrated) return th
     return undefined
   }

@@ -17,7 +17,7 @@
 import * as Program from "../Program.ts"
 import type { Kernel } from "./Kernel.ts"
 import { Outcome, syscallNs, type BeginRequest, type FinishRequest, type RequestTable } from "./Requests.ts"
-import { FINISHED, ThreadStatus, type Thread } from "./Thread.ts"
+import { FINISHED, ReapedThread, ThreadStatus, type Thread } from "./Thread.ts"
 
 export class Processes {
   private readonly k: Kernel
@@ -69,6 +69,8 @@ export class Processes {
   private reap(child: Thread): number {
     child.reaped = true
     this.procs.delete(child.pid)
+    // NOTE: the kernel's table keeps a compact record of a reaped fork child (issue 15: fork storms).
+    if (ReapedThread.fits(child)) this.k.threads[child.tid] = new ReapedThread(child)
     return child.exitCode
   }
 

@@ -78,7 +78,7 @@ export class SleepQueue {
   /** Exact mode: the sleep of `tid` numbered `gen` ends now (unless it was cut short). */
   private onTimer(tid: number, gen: number): void {
     const th = this.k.threads[tid]
-    if (th === undefined || th.sleepGen !== gen || th.status !== ThreadStatus.Sleeping) return
+    if (th === undefined || th.status !== ThreadStatus.Sleeping || th.sleepGen !== gen) return
     this.wakeSleeper(th)
   }
 

@@ -4,7 +4,8 @@
  * its sleep, periodic-release, process and accounting state.
  *
  * Invariants:
- * - `tid` is dense in creation order within the sandbox and never reused (`Kernel.threads[tid]`);
+ * - `tid` is dense in creation order within the sandbox and never reused (`Kernel.threads[tid]`,
+ *   which holds a compact {@link ReapedThread} instead once a fork child is reaped);
  *   the scheduler thread id `schedId` may be reused once the thread has exited and been retired;
  * - `pending` is true exactly while the current request's effect waits: for `remainingNs` of CPU,
  *   for a wake-up (a channel's retry), or for the monitor (`stopped`);
@@ -140,6 +141,61 @@ export class Thread {
     return Math.floor((localNs - this.firstReleaseNs) / this.periodNs) + 1
   }
 }
+
+/** The job statistics of a thread that never took a job (shared by every {@link ReapedThread}; made at first use: `Jobs.ts` and this module import each other). */
+let noJobs: Readonly<JobStats> | null = null
+
+/**
+ * What `Kernel.threads[tid]` keeps of a fork child once its parent reaped it (issue 15: a fork
+ * storm reaps tens of thousands of children; their full records were most of the heap, and most
+ * of the collector's work): its name, ids, where it ran, its CPU and its exit code. Holders of the
+ * {@link Thread} object itself (its scheduler slot while it retires, its own children's `parent`)
+ * keep it as before; only the look-up by tid sees this record.
+ *
+ * Invariants: made only for an exited, reaped, non-periodic thread that never took a job (its job
+ * statistics are zero, `releasedBy` is 0); every field has the thread's final value (an exited
+ * thread's CPU, dispatches and status never change again).
+ */
+export class ReapedThread {
+  readonly tid: number
+  readonly name: string
+  readonly pid: number
+  readonly pcpu: Pcpu
+  readonly vcpu: number
+  readonly status = ThreadStatus.Exited
+  readonly exitCode: number
+  readonly killed: boolean
+  readonly cpuNs: number
+  readonly dispatches: number
+  readonly periodNs = 0
+  readonly stats: Readonly<JobStats>
+
+  constructor(th: Thread) {
+    this.tid = th.tid
+    this.name = th.name
+    this.pid = th.pid
+    this.pcpu = th.pcpu
+    this.vcpu = th.vcpu
+    this.exitCode = th.exitCode
+    this.killed = th.killed
+    this.cpuNs = th.cpuNs
+    this.dispatches = th.dispatches
+    this.stats = noJobs ??= Object.freeze(new JobStats())
+  }
+
+  /** A reaped fork child is not periodic: no job released. */
+  releasedBy(_localNs: number): number {
+    return 0
+  }
+
+  /** Whether `th`'s record may be replaced by a {@link ReapedThread} (see its invariants). */
+  static fits(th: Thread): boolean {
+    return th.status === ThreadStatus.Exited && th.reaped && th.periodNs === 0 && th.stats.started === 0 && th.stats.completed === 0 && !th.job.active
+  }
+}
+
+/** A thread as `Kernel.threads[tid]` holds it: live (or exited, not compacted), or a reaped fork child's record. */
+export type ThreadEntry = Thread | ReapedThread
 
 /** `Thread.ahead` when the program threw at the early step (`Thread.aheadError` holds what it threw). */
 export const AHEAD_THREW: IteratorResult<Program.Request, unknown> = Object.freeze({ done: true, value: undefined })

@@ -14,7 +14,7 @@
  * @module
  */
 import type { Params } from "../robust/Domain.ts"
-import { Program, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
+import { Kernel, Program, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
 import type { Claim, ResultTable, Run } from "./Experiment.ts"
 import type { RecoveryRun } from "./driver-recovery.ts"
 
@@ -64,7 +64,7 @@ export const heartbeatGaps = (run: Run): number[] => {
   const sys: System.System = run.system
   return Array.from({ length: CORES }, (_, c) => {
     const name = `heartbeat@${c}`
-    const log = sys.sandboxes[0]!.kernel.threads.filter((th) => th.name === name).flatMap((th) => beats.get(th.ctx) ?? [])
+    const log = sys.sandboxes[0]!.kernel.threads.filter((th) => th.name === name).flatMap((th) => (th instanceof Kernel.Thread ? beats.get(th.ctx) ?? [] : []))
     let gap = 0, prev = 0
     for (const t of log) {
       gap = Math.max(gap, t - prev)

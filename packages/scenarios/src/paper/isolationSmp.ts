@@ -19,7 +19,7 @@
  * @module
  */
 import type { Params } from "../robust/Domain.ts"
-import { Smp, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
+import { Kernel, Smp, type Config, type Program as ProgramNs, type System } from "@qvsim/sandbox-kernel"
 import { Program } from "@qvsim/sandbox-kernel"
 import type { Claim, ResultTable, Run } from "./Experiment.ts"
 import {
@@ -123,7 +123,7 @@ export const measureSmp = (run: Run): SmpIsolationRun => {
   let wanted = 0
   const timelines = RECEIVERS.map((r): Timeline => {
     const th = sys.sandboxes[0]!.kernel.threadNamed(`receiver@${r.sandbox}`)
-    const entry = th === undefined ? undefined : logs.get(th.ctx)
+    const entry = th instanceof Kernel.Thread ? logs.get(th.ctx) : undefined
     const log = entry?.log ?? []
     wanted = entry?.wanted ?? 0
     const points = log.map((o, i) => ({ localNs: o.localNs, atNs: o.localNs, seq: o.seq, corrupted: o.seq === 0xff, step: i === 0 ? NaN : stepOf(log[i - 1]!.seq, o.seq) }))
