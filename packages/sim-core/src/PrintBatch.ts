@@ -1,7 +1,8 @@
 /**
  * The run's fingerprints, computed in batches: `Trace.emit` only copies a record into `buf`
- * (kind id, subject id, time, field values); `flush` hashes the pending records in one call (on a
- * full buffer, and before any fingerprint is read) of `PrintWasm`'s loop.
+ * (kind id, subject id, time, field values) and its length into `lengths`; `flush` hashes the
+ * pending records in one call (on a full buffer, and before any fingerprint is read) of
+ * `PrintWasm`'s loop.
  *
  * Each record's digest is `Fingerprint`'s (lanes from the kind and the subject, then the time and
  * each field; numbers by their IEEE-754 bits, symbols by their text's 64-bit hash), folded into
@@ -13,9 +14,10 @@
  * While one scope has subjects, its print is the run's (same start, same records): `flush` folds
  * into the run's print only, and `addScope` copies it when a second scope appears.
  *
- * NOTE: built for speed (the fingerprint is always on). `buf` and the tables the loop reads live in
- * the batch's own WebAssembly memory (laid out below); a table that fills is copied to a larger
- * place at the end (the memory grows, and `buf` is a new view then: read `batch.buf` afresh).
+ * NOTE: built for speed (the fingerprint is always on). `buf`, `lengths` and the tables the loop
+ * reads live in the batch's own WebAssembly memory (laid out below); a table that fills is copied
+ * to a larger place at the end (the memory grows, and `buf` and `lengths` are new views then: read
+ * them afresh).
  * Limit: V8 reserves 8 GiB of address space per WebAssembly memory, so a process holds at most
  * about 16,000 traces (Simulations) alive at once on x86-64 Linux (garbage ones are collected when
  * a new one needs room: 20,000 made one after another are fine); past that, creating one throws a
@@ -34,6 +36,9 @@ const CAPACITY = 4096
 /** The record buffer's doubles and bytes (the tables follow it). */
 const BUF_DOUBLES = CAPACITY + RECORD_SLOTS
 const BUF_BYTES = align(BUF_DOUBLES * 8)
+/** The record lengths follow the buffer: one byte per double of it. */
+const LENGTHS_OFFSET = BUF_BYTES
+const LENGTHS_BYTES = align(BUF_DOUBLES)
 const PAGE = 65536
 
 /** A table in the memory: its byte offset, entries it has room for, and bytes per entry. */
@@ -46,6 +51,11 @@ export class PrintBatch {
   private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
   /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos` (a new view when the memory grows). */
   buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
+  /**
+   * The length in doubles (3 + its field count) of the record that starts at each position of
+   * `buf` (`emit` writes it; the flush steps from record to record with it).
+   */
+  lengths = new Uint8Array(this.memory.buffer, LENGTHS_OFFSET, BUF_DOUBLES)
   private view = new DataView(this.memory.buffer)
   /** Next free slot in `buf`. */
   pos = 0
@@ -55,7 +65,7 @@ export class PrintBatch {
   onFlush: ((buf: Float64Array, end: number) => void) | null = null
 
   /** The first free byte after the tables. */
-  private top = BUF_BYTES
+  private top = LENGTHS_OFFSET + LENGTHS_BYTES
   // See `PrintWasm` for each table's entries.
   private readonly kinds = this.table(16, 16)
   private readonly subjects = this.table(16, 16)
@@ -121,6 +131,13 @@ export class PrintBatch {
     return this.hexOf(this.printCount > 2 ? slot + 1 : 0)
   }
 
+  /** Records emitted so far: those hashed (the run's print's count) and those pending. */
+  records(): number {
+    let n = this.view.getFloat64(this.prints.offset + 8, true)
+    for (let p = 0; p < this.pos; p += this.lengths[p]!) n++
+    return n
+  }
+
   /** Hashes the pending records into the prints; returns the new `pos` (0). */
   flush(): number {
     const end = this.pos
@@ -130,7 +147,7 @@ export class PrintBatch {
     // WebAssembly reads little-endian: on a big-endian machine, turn each double's bytes around.
     if (!LITTLE) new Uint8Array(this.memory.buffer, 0, end * 8).forEach((_, i, b) => { if ((i & 7) < 4) { const j = i ^ 7; const t = b[i]!; b[i] = b[j]!; b[j] = t } })
     // While there is one scope, its print is the run's (see `scopeHex`): no second fold.
-    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0)
+    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0, LENGTHS_OFFSET)
     const count = this.prints.offset + 8
     this.view.setFloat64(count, this.view.getFloat64(count, true) + records, true)
     return 0
@@ -178,6 +195,7 @@ export class PrintBatch {
     if (bytes <= have) return
     this.memory.grow(Math.ceil((bytes - have) / PAGE))
     this.buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
+    this.lengths = new Uint8Array(this.memory.buffer, LENGTHS_OFFSET, BUF_DOUBLES)
     this.view = new DataView(this.memory.buffer)
   }
 }

@@ -4,21 +4,27 @@
  * digest (the general path, in TypeScript, is what the tests compare it with).
  *
  * Memory (little-endian, laid out by `PrintBatch`): the record buffer at 0 (doubles:
- * `[kind id, subject id, t, v0 … v(n-1)]` per record), and four tables given by their byte offsets:
+ * `[kind id, subject id, t, v0 … v(n-1)]` per record), the record lengths (one byte per double of
+ * the buffer: at a record's first double, 3 + n), and four tables given by their byte offsets:
  * - kinds, 16 B each: lane X's start (i64), field count n (i32), symbol mask (i32, bit i: field i);
  * - subjects, 16 B each: lane Y's start (i64), the byte offset of its scope's print in the prints table (i32);
  * - symbols, 8 B each: the text's 64-bit hash;
  * - prints, 16 B each: the print (i64), its record count (f64); the run's first.
  *
- * `flush(end, kinds, subjects, symbols, prints, scoped) → records`: hashes the records in
+ * `flush(end, kinds, subjects, symbols, prints, scoped, lengths) → records`: hashes the records in
  * `[0, end)` (doubles), folds them into the run's print and, when `scoped` is not 0, into each
  * record's scope print (adding 1 to its count); returns the number of records (the caller counts
- * the run's).
+ * the run's). A record length that no record has traps (a broken batch never loops or reads past).
  *
  * NOTE: built for speed (the fingerprint is always on): WebAssembly, because the same loop in
  * TypeScript is bound by its instruction count (typed-array bounds checks, 32-bit halves of each
- * 64-bit step), not by the digest. Records without symbols take a loop that absorbs two values per
- * turn, one per lane (two independent multiply chains).
+ * 64-bit step), not by the digest. Measured (`bench -- fingerprint`, a flush-only loop): the step
+ * from one record to the next was a chain of dependent loads and conversions (kind id → kind entry
+ * → field count → next record, about 20 cycles) that bounded the loop as much as the hashing did;
+ * the lengths `emit` writes beside the buffer cut it to one byte load. Records without symbols
+ * take one straight run of code per field count (no counter, each value at a constant offset; the
+ * lanes X and Y are two independent multiply chains); numbers are made canonical with an IEEE add
+ * of 0 and one well-predicted NaN test.
  *
  * @module
  */
@@ -26,27 +32,36 @@ import { NAN_HI, P1, P2, P3, P4 } from "./Fingerprint.ts"
 import { f64, functionModule, i32, i64, op, WebAssembly } from "./Wasm.ts"
 
 // params
-const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5
+const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5, LENGTHS = 6
 // locals: i32
-const P = 6, K = 7, S = 8, Q = 9, LAST = 10, M = 11, RECORDS = 12, T = 13, A = 14, E = 15
+const P = 7, K = 8, S = 9, Q = 10, LAST = 11, M = 12, RECORDS = 13, T = 14, A = 15, E = 16, L = 17
 // i64
-const X = 16, Y = 17, V = 18, ACC = 19, R = 20
+const X = 18, Y = 19, V = 20, ACC = 21, R = 22
 // f64
-const F = 21
-const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, f64]
+const F = 23
+const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, f64]
+
+/** The most fields a record has. */
+const MAX_FIELDS = 8
 
 const CANONICAL_NAN = BigInt(NAN_HI) << 32n
 
-/** `V` ← the canonical word of the number at byte `Q`: its bits after `+ 0` (-0 → 0), NaN → the canonical NaN. */
-const number = [
-  ...op.get(Q), ...op.i64Load(), ...op.tee(V), ...op.i64(1n), ...op.i64Shl, ...op.i64(0xffe0_0000_0000_0000n), ...op.i64GeU,
-  ...op.if,
-  // exponent all ones: a NaN (any payload) becomes the canonical one (Infinity stays)
-  ...op.get(Q), ...op.f64Load(), ...op.tee(F), ...op.get(F), ...op.f64Ne, ...op.if, ...op.i64(CANONICAL_NAN), ...op.set(V), ...op.end,
-  ...op.else,
-  // -0 is 0
-  ...op.get(V), ...op.i64(0x8000_0000_0000_0000n), ...op.i64Eq, ...op.if, ...op.i64(0n), ...op.set(V), ...op.end,
-  ...op.end,
+/** `unreachable` (not in `Wasm.ts`): traps. */
+const unreachable = [0x00]
+
+/** `br_table` (not in `Wasm.ts`): to `labels[i]` for the i32 `i` on the stack, else to `fallback` (labels < 128: one byte each). */
+const brTable = (labels: readonly number[], fallback: number): number[] => {
+  if (labels.length > 127 || [...labels, fallback].some((l) => l > 127)) throw new RangeError("brTable: one-byte immediates only")
+  return [0x0e, labels.length, ...labels, fallback]
+}
+
+/**
+ * `V` ← the canonical word of the number at byte `base + offset`: the bits of `x + 0` (-0 → 0; an
+ * IEEE add, never folded away), a NaN (any payload) → the canonical one.
+ */
+const number = (base: number, offset: number): number[] => [
+  ...op.get(base), ...op.f64Load(offset), ...op.f64(0), ...op.f64Add, ...op.tee(F), ...op.get(F), ...op.f64Ne,
+  ...op.if, ...op.i64(CANONICAL_NAN), ...op.set(V), ...op.else, ...op.get(F), ...op.i64ReinterpretF64, ...op.set(V), ...op.end,
 ]
 
 /** `V` ← the hash of the symbol whose id is at byte `Q`. */
@@ -66,45 +81,55 @@ const round = (lane: number): number[] => [
  */
 const id = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64, ...op.i32WrapI64]
 
-/** `Q += 8`. */
-const nextValue = [...op.get(Q), ...op.i32(8), ...op.i32Add, ...op.set(Q)]
-
 /** `print ← rotl(print ⊕ R, 27)·P1 + P4` for the print on the stack's top (as an expression). */
 const merge = [...op.get(R), ...op.i64Xor, ...op.i64(27n), ...op.i64Rotl, ...op.i64(P1), ...op.i64Mul, ...op.i64(P4), ...op.i64Add]
+
+/** The values of a record of `n` numeric fields at byte `T` (the time, then each field), into X, Y, X, … in turn. */
+const numbers = (n: number): number[] =>
+  Array.from({ length: n + 1 }, (_, i) => [...number(T, 16 + 8 * i), ...round(i % 2 === 0 ? X : Y)]).flat()
+
+/**
+ * A record without symbols: one straight run of code per field count (`br_table` on `L - 3`), each
+ * value read at a constant offset from the record. Case n, after the `end` of its block, branches
+ * past the cases after it (their blocks, then the outer one).
+ */
+const byFieldCount = [
+  ...op.block,
+  ...Array.from({ length: MAX_FIELDS + 1 }, () => op.block).flat(),
+  ...op.get(L), ...op.i32(3), ...op.i32Sub, ...brTable(Array.from({ length: MAX_FIELDS + 1 }, (_, n) => n), MAX_FIELDS),
+  ...Array.from({ length: MAX_FIELDS + 1 }, (_, n) => [...op.end, ...numbers(n), ...(n < MAX_FIELDS ? op.br(MAX_FIELDS - n) : [])]).flat(),
+  ...op.end,
+]
 
 const body = [
   ...op.get(PRINTS), ...op.i64Load(), ...op.set(ACC),
   ...op.block, ...op.loop,
-  // the record at double P: its kind's and subject's table entries, its lanes' starts
+  // the record at double P, of L doubles: its kind's and subject's table entries, its lanes' starts
   ...op.get(P), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
+  ...op.get(LENGTHS), ...op.get(P), ...op.i32Add, ...op.i32Load8U(), ...op.set(L),
+  // a length that is no record's (3 + 0 … 8 fields) traps (`unreachable`) rather than loop or read past it
+  ...op.get(L), ...op.i32(3), ...op.i32Sub, ...op.i32(MAX_FIELDS), ...op.i32GtU, ...op.if, ...unreachable, ...op.end,
   ...op.get(P), ...op.i32(3), ...op.i32Shl, ...op.tee(T),
   ...op.f64Load(), ...id, ...op.i32(4), ...op.i32Shl, ...op.get(KINDS), ...op.i32Add, ...op.set(K),
   ...op.get(T), ...op.f64Load(8), ...id, ...op.i32(4), ...op.i32Shl, ...op.get(SUBJECTS), ...op.i32Add, ...op.set(S),
   ...op.get(K), ...op.i64Load(), ...op.set(X),
   ...op.get(S), ...op.i64Load(), ...op.set(Y),
-  // values from byte Q (the time) to LAST (after field n-1)
-  ...op.get(T), ...op.i32(16), ...op.i32Add, ...op.set(Q),
-  ...op.get(T), ...op.i32(24), ...op.i32Add, ...op.get(K), ...op.i32Load(8), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(LAST),
   ...op.get(K), ...op.i32Load(12), ...op.tee(M), ...op.i32Eqz,
   ...op.if,
-  // no symbol: two values per turn, X then Y (the time always exists)
-  ...op.block, ...op.loop,
-  ...number, ...round(X), ...nextValue,
-  ...op.get(Q), ...op.get(LAST), ...op.i32GeU, ...op.brIf(1),
-  ...number, ...round(Y), ...nextValue,
-  ...op.get(Q), ...op.get(LAST), ...op.i32LtU, ...op.brIf(0),
-  ...op.end, ...op.end,
+  ...byFieldCount,
   ...op.else,
-  // symbols: one value per turn; M's bit 0 is the value's (the time is never a symbol), E the lane
+  // symbols: one value per turn from byte Q (the time) to LAST (after the record); M's bit 0 is the value's (the time is never a symbol), E the lane
+  ...op.get(T), ...op.i32(16), ...op.i32Add, ...op.set(Q),
+  ...op.get(T), ...op.get(L), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(LAST),
   ...op.get(M), ...op.i32(1), ...op.i32Shl, ...op.set(M),
   ...op.i32(0), ...op.set(E),
   ...op.loop,
-  ...op.get(M), ...op.i32(1), ...op.i32And, ...op.if, ...symbol, ...op.else, ...number, ...op.end,
+  ...op.get(M), ...op.i32(1), ...op.i32And, ...op.if, ...symbol, ...op.else, ...number(Q, 0), ...op.end,
   ...op.get(E), ...op.if, ...round(Y), ...op.else, ...round(X), ...op.end,
   ...op.get(E), ...op.i32(1), ...op.i32Xor, ...op.set(E),
   ...op.get(M), ...op.i32(1), ...op.i32ShrU, ...op.set(M),
-  ...nextValue,
-  ...op.get(Q), ...op.get(LAST), ...op.i32LtU, ...op.brIf(0),
+  ...op.get(Q), ...op.i32(8), ...op.i32Add, ...op.tee(Q),
+  ...op.get(LAST), ...op.i32LtU, ...op.brIf(0),
   ...op.end,
   ...op.end,
   // the digest R = X ⊕ Y·P3, merged into the run's print
@@ -117,7 +142,7 @@ const body = [
   ...op.get(A), ...op.get(A), ...op.f64Load(8), ...op.f64(1), ...op.f64Add, ...op.f64Store(8),
   ...op.end,
   ...op.get(RECORDS), ...op.i32(1), ...op.i32Add, ...op.set(RECORDS),
-  ...op.get(LAST), ...op.i32(3), ...op.i32ShrU, ...op.set(P),
+  ...op.get(P), ...op.get(L), ...op.i32Add, ...op.set(P),
   ...op.br(0),
   ...op.end, ...op.end,
   ...op.get(PRINTS), ...op.get(ACC), ...op.i64Store(),
@@ -125,7 +150,7 @@ const body = [
 ]
 
 /** The compiled module (compiled once, instantiated per `PrintBatch` with its own memory). */
-export const printModule = new WebAssembly.Module(functionModule("flush", [i32, i32, i32, i32, i32, i32], [i32], LOCALS, body))
+export const printModule = new WebAssembly.Module(functionModule("flush", [i32, i32, i32, i32, i32, i32, i32], [i32], LOCALS, body))
 
 /** The exported function's signature. */
-export type Flush = (end: number, kinds: number, subjects: number, symbols: number, prints: number, scoped: number) => number
+export type Flush = (end: number, kinds: number, subjects: number, symbols: number, prints: number, scoped: number, lengths: number) => number

@@ -67,6 +67,7 @@ export class RecordPrint {
     buf[p + 1] = subject
     buf[p + 2] = t
     for (let i = 0; i < n; i++) buf[p + 3 + i] = values[i]!
+    batch.lengths[p] = 3 + n
     batch.pos = p + 3 + n
   }
 

@@ -1,8 +1,9 @@
 /**
  * Emitting trace records: `emit0` … `emit8` (one method per field count) and the general `emit`.
  *
- * An emit only copies the record (kind id, subject id, time, field values) into the fingerprint
- * batch (`PrintBatch`, hashed in batches at `flush`) and, when a sink listens, hands it over.
+ * An emit only copies the record (kind id, subject id, time, field values) and its length (3 + its
+ * field count, at the record's first position of `lengths`) into the fingerprint batch
+ * (`PrintBatch`, hashed in batches at `flush`) and, when a sink listens, hands it over.
  *
  * Invariants:
  * - `emitN` takes exactly the N values of a kind declared with N fields (a kind of another field
@@ -30,8 +31,13 @@ export abstract class TraceEmit {
   protected readonly clock: { readonly now: number }
   /** True while a sink is attached. */
   protected hasSinks = false
-  /** Records emitted so far. */
-  count = 0
+  /**
+   * Records emitted so far. NOTE: counted when read (the batch's hashed records and the lengths of
+   * its pending ones), not per emit.
+   */
+  get count(): number {
+    return this.batch.records()
+  }
 
   constructor(batch: PrintBatch, clock: { readonly now: number }) {
     this.batch = batch
@@ -55,8 +61,8 @@ export abstract class TraceEmit {
     if (p >= batch.limit || kind.arity !== 0) p = this.reserve(kind, 0)
     const buf = batch.buf
     buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
+    batch.lengths[p] = 3
     batch.pos = p + 3
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -68,8 +74,8 @@ export abstract class TraceEmit {
     const buf = batch.buf
     buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
     buf[p + 3] = v0
+    batch.lengths[p] = 4
     batch.pos = p + 4
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -82,8 +88,8 @@ export abstract class TraceEmit {
     buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
     buf[p + 3] = v0
     buf[p + 4] = v1
+    batch.lengths[p] = 5
     batch.pos = p + 5
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -97,8 +103,8 @@ export abstract class TraceEmit {
     buf[p + 3] = v0
     buf[p + 4] = v1
     buf[p + 5] = v2
+    batch.lengths[p] = 6
     batch.pos = p + 6
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -113,8 +119,8 @@ export abstract class TraceEmit {
     buf[p + 4] = v1
     buf[p + 5] = v2
     buf[p + 6] = v3
+    batch.lengths[p] = 7
     batch.pos = p + 7
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -130,8 +136,8 @@ export abstract class TraceEmit {
     buf[p + 5] = v2
     buf[p + 6] = v3
     buf[p + 7] = v4
+    batch.lengths[p] = 8
     batch.pos = p + 8
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -148,8 +154,8 @@ export abstract class TraceEmit {
     buf[p + 6] = v3
     buf[p + 7] = v4
     buf[p + 8] = v5
+    batch.lengths[p] = 9
     batch.pos = p + 9
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -167,8 +173,8 @@ export abstract class TraceEmit {
     buf[p + 7] = v4
     buf[p + 8] = v5
     buf[p + 9] = v6
+    batch.lengths[p] = 10
     batch.pos = p + 10
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -187,8 +193,8 @@ export abstract class TraceEmit {
     buf[p + 8] = v5
     buf[p + 9] = v6
     buf[p + 10] = v7
+    batch.lengths[p] = 11
     batch.pos = p + 11
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 
@@ -204,8 +210,8 @@ export abstract class TraceEmit {
     buf[p] = kind.id; buf[p + 1] = subject.id; buf[p + 2] = this.clock.now
     buf[p + 3] = v0; buf[p + 4] = v1; buf[p + 5] = v2; buf[p + 6] = v3
     buf[p + 7] = v4; buf[p + 8] = v5; buf[p + 9] = v6; buf[p + 10] = v7
+    batch.lengths[p] = 3 + kind.arity
     batch.pos = p + 3 + kind.arity
-    this.count++
     if (this.hasSinks) this.deliver(kind, subject, p)
   }
 }

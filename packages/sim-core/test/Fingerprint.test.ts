@@ -146,6 +146,48 @@ describe("Fingerprint", () => {
     )
   })
 
+  it("the hot path equals the definition for kinds of every field count (0-8), symbols in any field, and any number: NaN payloads, -0, ±Infinity (property)", () => {
+    // PrintWasm hashes numeric records by one straight run of code per field count, symbol records
+    // by a loop, and steps from record to record by the lengths emit writes: each is checked here.
+    const otherNan = new Float64Array(new Uint32Array([7, 0xfff4_0000]).buffer)[0]!
+    const anyValue = fc.oneof(anyNumber, fc.double(), fc.constantFrom(Number.NaN, otherNan, -0, Infinity, -Infinity))
+    const kindArb = fc.record({ fields: fc.nat(8), symbols: fc.oneof(fc.constant(0), fc.nat(255)) })
+    const recordArb = fc.record({ kind: fc.nat(), subject: fc.nat(2), dt: fc.constantFrom(0, 3, 2 ** 33), values: fc.array(anyValue, { minLength: 8, maxLength: 8 }), tag: fc.nat(5), general: fc.boolean() })
+    fc.assert(
+      fc.property(fc.array(kindArb, { minLength: 1, maxLength: 6 }), fc.array(recordArb, { maxLength: 700 }), (kindSpecs, rows) => {
+        const clock = { now: 0 }
+        const trace = new Trace(clock)
+        const kinds = kindSpecs.map((k, i) => trace.kind(`k${i}`, Array.from({ length: k.fields }, (_, f) => ((k.symbols >> f) & 1) === 1 ? `$f${f}` : `f${f}`)))
+        const subjects = ["a", "b", "c"].map((name, i) => trace.subject(name, i))
+        const expected: TraceRecord[] = []
+        for (const r of rows) {
+          clock.now += r.dt
+          const kind = kinds[r.kind % kinds.length]!
+          const texts = r.values.map((_, f) => `tag-${(r.tag + f) % 7}`)
+          const v = r.values.map((x, f) => (kind.isSymbol[f] ? trace.symbol(texts[f]!) : x))
+          const subject = subjects[r.subject]!
+          const n = kind.arity
+          if (r.general) trace.emit(kind, subject, ...v.slice(0, n))
+          else if (n === 0) trace.emit0(kind, subject)
+          else if (n === 1) trace.emit1(kind, subject, v[0]!)
+          else if (n === 2) trace.emit2(kind, subject, v[0]!, v[1]!)
+          else if (n === 3) trace.emit3(kind, subject, v[0]!, v[1]!, v[2]!)
+          else if (n === 4) trace.emit4(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!)
+          else if (n === 5) trace.emit5(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!)
+          else if (n === 6) trace.emit6(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!)
+          else if (n === 7) trace.emit7(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!)
+          else trace.emit8(kind, subject, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!)
+          const rec: Record<string, number | string> = { t: clock.now, kind: kind.name, subject: subject.name }
+          kind.fields.forEach((f, i) => { rec[f] = kind.isSymbol[i] ? texts[i]! : r.values[i]! })
+          expected.push(rec as TraceRecord)
+        }
+        expect(trace.fingerprint()).toBe(referencePrint(expected))
+        for (const [i, subject] of subjects.entries()) expect(trace.scopeFingerprint(i)).toBe(referencePrint(expected.filter((r) => r.subject === subject.name)))
+      }),
+      { numRuns: 60 },
+    )
+  })
+
   it("the hot path keeps its tables right as they grow past the memory's first page (3,000 subjects in 300 scopes, 2,000 symbols, 60 kinds)", () => {
     const clock = { now: 0 }
     const trace = new Trace(clock)
