@@ -16,6 +16,53 @@ describe("Rng", () => {
     `)
   })
 
+  it("is pinned: int and float draws (a change here breaks every stored fingerprint)", () => {
+    // Values from the implementation before int's fast path (7a0f934): small ranges, int32
+    // extremes, the full 2^32 range, wide ranges.
+    const r = Rng.stream(11, "sandbox0/copy")
+    const bounds: Array<[number, number]> = [[-37, 37], [-37, 37], [0, 23], [-37, 37], [0, 0], [-2147483648, 2147483647], [0, 4294967295], [5, 2 ** 40], [-(2 ** 31), 2 ** 31], [1, 6]]
+    expect([...bounds.map(([lo, hi]) => r.int(lo, hi)), r.float(), r.float()]).toEqual(
+      [-25, -26, 2, 10, 0, 780656486, 921211857, 817695034768, 1943858680, 5, 0.779580703360566, 0.12167350643700015],
+    )
+  })
+
+  it("int draws the numbers of the plain rejection sampler on nextU32 (property; a sampler that skips the rejection fails it)", () => {
+    // The reference: 32-bit rejection below the largest multiple of the range, 53-bit beyond 2^32.
+    const reference = (r: Rng.RngStream, lo: number, hi: number, limitOf = (range: number) => 0x1_0000_0000 - (0x1_0000_0000 % range)): number => {
+      const range = hi - lo + 1
+      if (range <= 0x1_0000_0000) {
+        const limit = limitOf(range)
+        let x = r.nextU32()
+        while (x >= limit) x = r.nextU32()
+        return lo + (x % range)
+      }
+      const limit = 2 ** 53 - (2 ** 53 % range)
+      for (;;) {
+        const x = (r.nextU32() >>> 5) * 67108864 + (r.nextU32() >>> 6)
+        if (x < limit) return lo + (x % range)
+      }
+    }
+    const bound = fc.oneof(fc.integer({ min: -2147483648, max: 2147483647 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: -40, max: 40 }))
+    const pairs = fc.array(fc.tuple(bound, bound).map(([a, b]) => (a <= b ? [a, b] : [b, a]) as [number, number]), { minLength: 1, maxLength: 40 })
+    const agrees = (limitOf?: (range: number) => number) =>
+      fc.property(fc.nat(), pairs, fc.nat(3), (seed, bounds, repeat) => {
+        const r = Rng.stream(seed, "int")
+        const ref = Rng.stream(seed, "int")
+        for (const [lo, hi] of bounds) {
+          for (let i = 0; i <= repeat; i++) expect(r.int(lo, hi)).toBe(reference(ref, lo, hi, limitOf))
+        }
+      })
+    fc.assert(agrees())
+    // Broken variant: no rejection (every draw accepted, as if the cheap bound were the limit).
+    // Ranges between 2^31 and 2^31 + 2^30 reject up to half of the draws, so the property must find it.
+    const wide = fc.array(fc.tuple(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 2 ** 31, max: 2 ** 31 + 2 ** 30 })).map(([a, b]) => [a - 2 ** 31, b - 2 ** 31] as [number, number]), { minLength: 1, maxLength: 40 })
+    expect(fc.check(fc.property(fc.nat(), wide, (seed, bounds) => {
+      const r = Rng.stream(seed, "int")
+      const ref = Rng.stream(seed, "int")
+      for (const [lo, hi] of bounds) expect(r.int(lo, hi)).toBe(reference(ref, lo, hi, () => 0x1_0000_0000))
+    })).failed).toBe(true)
+  })
+
   it("same seed and name give the same stream (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.string(), (seed, name) => {
