@@ -309,19 +309,21 @@ export class RunnableSet {
 
   /**
    * Lays `items[0, size)` (the list order) out as positions `0..size-1` of a tree with room for
-   * ≥ 3·size more appends (arrays reused while the capacity is unchanged).
+   * ≥ 3·size more appends (arrays reused while large enough).
    */
   private renumber(): void {
     let cap = 16
     while (cap < 4 * (this.size + 1)) cap *= 2
-    if (cap !== this.cap) {
-      this.cap = cap
+    this.cap = cap
+    // NOTE: the arrays are kept while large enough (a burst grows and shrinks `R` every period:
+    // no allocation per switch); only `[0, 2·cap)` and `[0, cap)` are in use.
+    if (this.tree.length < 2 * cap) {
       this.tree = new Float64Array(2 * cap)
       this.vAt = new Int32Array(cap)
     }
     const tree = this.tree
-    tree.fill(Infinity)
-    this.vAt.fill(-1)
+    tree.fill(Infinity, 0, 2 * cap)
+    this.vAt.fill(-1, 0, cap)
     for (let p = 0; p < this.size; p++) {
       const v = this.items[p]!
       this.posOf[v] = p
