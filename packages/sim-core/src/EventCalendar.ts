@@ -170,7 +170,7 @@ export class EventCalendar extends EventHeap {
         const k = this.curIdx
         const endNs = (this.cur + 1) * widthNs
         let s = this.bHead[k]!
-        let keep = -1
+        let keep = -1, due = -1
         while (s >= 0) {
           const next = sNext[s]!
           if ((sGen[s]! & 1) === 0) {
@@ -178,7 +178,8 @@ export class EventCalendar extends EventHeap {
             this.farDead--
             this.ringCount--
           } else if (sTime[s]! < endNs) {
-            this.heapInsert(sTime[s]!, s, sKey[s]!)
+            sNext[s] = due
+            due = s
             this.ringCount--
             this.moved++
           } else {
@@ -189,6 +190,13 @@ export class EventCalendar extends EventHeap {
           s = next
         }
         this.bHead[k] = keep
+        // NOTE: the bucket's list is newest first, `due` oldest first: pushed in that order, events
+        // of one instant (a harmonic burst) arrive in key order and stay where they land in the heap.
+        while (due >= 0) {
+          const next = sNext[due]!
+          this.heapInsert(sTime[due]!, due, sKey[due]!)
+          due = next
+        }
         this.cur++
         this.curIdx = (k + 1) & mask
         this.nearEnd = endNs

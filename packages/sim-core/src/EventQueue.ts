@@ -93,8 +93,9 @@ export class EventQueue extends EventCalendar {
   }
 
   /**
-   * A lower bound of `peekTime()` in O(1), changing nothing: exact unless a cancelled entry
-   * surfaced at the heap's top since the last pop.
+   * A lower bound of `peekTime()`, changing no pending event: exact unless a cancelled entry
+   * surfaced at the heap's top since the last pop. O(1) but when the heap is empty and the
+   * calendar is not: then the calendar's next bucket moves to the heap first (amortised O(1)).
    */
   nextTimeAtLeast(): number {
     if (this.length > 0) return this.hTime[0]!
