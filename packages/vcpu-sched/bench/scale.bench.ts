@@ -13,7 +13,12 @@
  * invocations that switch threads — a timer tick that lets the same thread go on is the lightest
  * event, a release the heaviest), and the 200/5 ratio of ns per event. Counts do not depend on the
  * machine's load. The mix is part of what the ratio measures: at 5 tasks most events are 1 ms ticks,
- * at 200 most are releases, completions and the switches they cause.
+ * at 200 most are releases, completions and the switches they cause. Also printed (counts): queue
+ * pushes per event (events run in place are not pushed), and CPU ns per job. A least-squares fit
+ * over the rows' CPU figures, `ns/event ≈ tick·(1 − h) + (heavy0 + heavyPerDoubling·log2 n)·h`
+ * with `h` the share of heavy events (releases, ends, switching invocations) and the rest the
+ * ticks that let the same thread go on, splits each 200/5 ratio into its event-mix part (the
+ * model at 5 tasks with 200's mix) and its task-count part (the rest).
  *
  *   npx node packages/vcpu-sched/bench/scale.bench.ts
  */
@@ -45,6 +50,8 @@ const runOnce = (tasks: readonly PeriodicTask[], onInvoke?: (h: Harness) => void
   new Harness(periodicSpec(tasks), { recordSchedule: false, ...(onInvoke === undefined ? {} : { onInvoke }) }).run(SIM_NS)
 
 export const rows: Array<Record<string, string | number>> = []
+/** Per row: CPU ns per event and the share of heavy events (releases, ends, switching invocations). */
+const fitRows: Array<{ periods: Periods; n: number; cpuNs: number; heavy: number }> = []
 export const ratios = new Map<Periods, number>()
 /** The same ratio from CPU time (`process.cpuUsage`: robust to other processes on the machine). */
 export const cpuRatios = new Map<Periods, number>()
@@ -52,10 +59,10 @@ const CPU_ROUNDS = 5
 for (const periods of ["log-uniform", "harmonic"] as const) {
   const bench = new Bench({ time: 1500, warmup: true, warmupTime: 300 })
   const setsOf = new Map<number, PeriodicTask[][]>()
-  const counts = new Map<number, { jobs: number; events: number; invocations: number; switches: number; releases: number; missed: number; rSum: number }>()
+  const counts = new Map<number, { jobs: number; events: number; invocations: number; switches: number; releases: number; missed: number; rSum: number; pushes: number }>()
   for (const n of SIZES) {
     const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(periods, n, k))
-    const total = { jobs: 0, events: 0, invocations: 0, switches: 0, releases: 0, missed: 0, rSum: 0 }
+    const total = { jobs: 0, events: 0, invocations: 0, switches: 0, releases: 0, missed: 0, rSum: 0, pushes: 0 }
     for (const tasks of sets) {
       // R's length seen after each invocation (the chosen VCPU has left it), summed; thread switches.
       let last = -1
@@ -67,6 +74,8 @@ for (const periods of ["log-uniform", "harmonic"] as const) {
       total.jobs += h.jobsCompleted
       total.events += h.sim.events
       total.invocations += h.sched.invocations
+      // Without the hook's own pushes: its runs post every own event (nothing in place), so count on a plain run.
+      total.pushes += runOnce(tasks).sim.queue.pushed
       for (let i = 0; i < n; i++) {
         total.missed += h.statsOf(i).missed
         total.releases += h.statsOf(i).released
@@ -110,10 +119,41 @@ for (const periods of ["log-uniform", "harmonic"] as const) {
       "ns per event": +ns.toFixed(1),
       "ns per invocation": +((r.latency.mean * 1e6) / c.invocations).toFixed(1),
       [`CPU ns per event (min of ${CPU_ROUNDS})`]: +cpuNs.get(n)!.toFixed(1),
+      "CPU ns per job": Math.round((cpuNs.get(n)! * c.events) / c.jobs),
+      "queue pushes per event": +(c.pushes / c.events).toFixed(3),
     })
+    fitRows.push({ periods, n, cpuNs: cpuNs.get(n)!, heavy: (c.events - c.invocations + c.switches) / c.events })
   }
   ratios.set(periods, nsPerEvent.get(SIZES[SIZES.length - 1]!)! / nsPerEvent.get(SIZES[0]!)!)
   cpuRatios.set(periods, cpuNs.get(SIZES[SIZES.length - 1]!)! / cpuNs.get(SIZES[0]!)!)
+}
+
+/**
+ * Least squares of `cpuNs ≈ tick·(1 − h) + heavy0·h + heavyPerDoubling·h·log2 n` over the rows
+ * (normal equations, 3×3, Gaussian elimination).
+ */
+const fitMix = (): { tick: number; heavy0: number; heavyPerDoubling: number } => {
+  const m = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+  for (const r of fitRows) {
+    const x = [1 - r.heavy, r.heavy, r.heavy * Math.log2(r.n)]
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) m[i]![j]! += x[i]! * x[j]!
+      m[i]![3]! += x[i]! * r.cpuNs
+    }
+  }
+  for (let i = 0; i < 3; i++) {
+    for (let k = i + 1; k < 3; k++) {
+      const f = m[k]![i]! / m[i]![i]!
+      for (let j = i; j < 4; j++) m[k]![j]! -= f * m[i]![j]!
+    }
+  }
+  const b = [0, 0, 0]
+  for (let i = 2; i >= 0; i--) {
+    let v = m[i]![3]!
+    for (let j = i + 1; j < 3; j++) v -= m[i]![j]! * b[j]!
+    b[i] = v / m[i]![i]!
+  }
+  return { tick: b[0]!, heavy0: b[1]!, heavyPerDoubling: b[2]! }
 }
 
 if (import.meta.main) {
@@ -121,5 +161,13 @@ if (import.meta.main) {
   console.table(rows)
   for (const [periods, ratio] of ratios) {
     console.log(`${periods}: ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}× (CPU time: ${cpuRatios.get(periods)!.toFixed(3)}×)`)
+  }
+  const f = fitMix()
+  const model = (h: number, n: number): number => f.tick * (1 - h) + (f.heavy0 + f.heavyPerDoubling * Math.log2(n)) * h
+  console.log(`fit over the ${fitRows.length} rows (CPU): a tick ${f.tick.toFixed(1)} ns, a heavy event ${f.heavy0.toFixed(1)} + ${f.heavyPerDoubling.toFixed(1)}·log2(tasks) ns`)
+  for (const periods of ["log-uniform", "harmonic"] as const) {
+    const lo = fitRows.find((r) => r.periods === periods && r.n === SIZES[0])!, hi = fitRows.find((r) => r.periods === periods && r.n === SIZES[SIZES.length - 1])!
+    const mix = model(hi.heavy, lo.n) / model(lo.heavy, lo.n)
+    console.log(`${periods}: heavy events ${(100 * lo.heavy).toFixed(1)} % -> ${(100 * hi.heavy).toFixed(1)} %; model ratio ${(model(hi.heavy, hi.n) / model(lo.heavy, lo.n)).toFixed(2)}× = event mix ${mix.toFixed(2)}× · task count ${(model(hi.heavy, hi.n) / model(hi.heavy, lo.n)).toFixed(2)}×`)
   }
 }
