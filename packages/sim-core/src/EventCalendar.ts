@@ -69,6 +69,9 @@ export class EventCalendar extends EventHeap {
   /** Dead entries in the far tier. */
   protected farDead = 0
   protected readonly sample = new Float64Array(SAMPLE)
+  /** What the last `gather` found: live events, the earliest time. */
+  private gatheredCount = 0
+  private gatheredMinNs = Infinity
 
   /** Into the far tier (`time ≥ nearEnd`): its calendar bucket, or the list beyond FAR_LIMIT. O(1). */
   protected pushFar(time: number, slot: number): void {
@@ -120,10 +123,26 @@ export class EventCalendar extends EventHeap {
    * again, and those beyond FAR_LIMIT (whose bucket arithmetic would not be exact).
    */
   protected toHeap(): void {
-    const sGen = this.sGen, sNext = this.sNext
     this.nearEnd = Infinity
     this.calendarFrom = CALENDAR_FROM
-    for (let k = -1; k < this.bCount; k++) {
+    const sNext = this.sNext, sTime = this.sTime, sKey = this.sKey
+    for (let s = this.gather(true); s >= 0;) {
+      const next = sNext[s]!
+      this.heapInsert(sTime[s]!, s, sKey[s]!)
+      s = next
+    }
+    if (this.length >= this.calendarFrom) this.toCalendar()
+  }
+
+  /**
+   * Empties the buckets (and the list beyond FAR_LIMIT with `beyond`) into one list of their live
+   * events, returning its first slot (-1: none) and freeing the dead; `gatheredCount` and
+   * `gatheredMinNs` describe the list.
+   */
+  private gather(beyond: boolean): number {
+    const sGen = this.sGen, sNext = this.sNext, sTime = this.sTime
+    let all = -1, live = 0, minNs = Infinity
+    for (let k = beyond ? -1 : 0; k < this.bCount; k++) {
       let s = k < 0 ? this.byHead : this.bHead[k]!
       if (k >= 0) this.bHead[k] = -1
       while (s >= 0) {
@@ -132,15 +151,24 @@ export class EventCalendar extends EventHeap {
           this.freeSlots[this.freeCount++] = s
           this.farDead--
         } else {
-          this.heapInsert(this.sTime[s]!, s, this.sKey[s]!)
+          sNext[s] = all
+          all = s
+          live++
+          if (sTime[s]! < minNs) minNs = sTime[s]!
         }
         s = next
       }
     }
-    this.byHead = -1
-    this.ringCount = this.byCount = 0
-    if (this.length >= this.calendarFrom) this.toCalendar()
+    this.ringCount = 0
+    if (beyond) {
+      this.byHead = -1
+      this.byCount = 0
+    }
+    this.gatheredCount = live
+    this.gatheredMinNs = minNs
+    return all
   }
+
 
   /** Bucket number `a` mod `bCount` (`a` an integer < 2^53: exact in doubles). */
   protected indexOf(a: number): number {
@@ -238,26 +266,8 @@ export class EventCalendar extends EventHeap {
    * when none was live (the calendar is then empty).
    */
   protected layOut(): boolean {
-    const sGen = this.sGen, sNext = this.sNext, sTime = this.sTime
-    let all = -1, live = 0, minNs = Infinity
-    for (let k = 0; k < this.bCount; k++) {
-      let s = this.bHead[k]!
-      this.bHead[k] = -1
-      while (s >= 0) {
-        const next = sNext[s]!
-        if ((sGen[s]! & 1) === 0) {
-          this.freeSlots[this.freeCount++] = s
-          this.farDead--
-        } else {
-          sNext[s] = all
-          all = s
-          live++
-          if (sTime[s]! < minNs) minNs = sTime[s]!
-        }
-        s = next
-      }
-    }
-    this.ringCount = 0
+    const sNext = this.sNext, sTime = this.sTime
+    const all = this.gather(false), live = this.gatheredCount, minNs = this.gatheredMinNs
     this.skips = this.moved = 0
     if (live === 0) return false
     const stride = Math.ceil(live / SAMPLE)
