@@ -35,18 +35,30 @@ const FAR_LIMIT = 2 ** 52
 const SAMPLE = 32
 const MAX_BUCKETS = 1 << 16
 /**
- * [ASSUMED] speed knob only (any value gives the same order): a heap of at most this many events
- * holds them all (a small heap beats the calendar's constant costs); past it the later events go to
- * the calendar, and they come back once fewer than CALENDAR_TO are left there at a refill.
+ * [ASSUMED] speed knob only (any value gives the same order; the constructor's `calendarFrom`, tests
+ * pass 64): a heap of at most this many events holds them all; past it the later events go to the
+ * calendar, and they come back once fewer than CALENDAR_TO are left there at a refill. Measured:
+ * at ~100 pending (the 64-sandbox manycore run) the calendar's extra handling of each far event
+ * (a push to a bucket, a move to the heap) costs more than the heap levels it saves (manycore CPU
+ * +10 %); at 1,000 pending and more it wins (hold model, `bench -- queue`: −30 % at 1,000).
  */
-const CALENDAR_FROM = 64
+const CALENDAR_FROM = 512
 const CALENDAR_TO = 8
 
 export class EventCalendar extends EventHeap {
+  /** `calendarFrom`: the heap length from which later events go to the calendar (a speed knob only). */
+  constructor(initialCapacity = 1024, calendarFrom = CALENDAR_FROM) {
+    super(initialCapacity)
+    if (!(calendarFrom >= 1)) throw new EventQueueError(`EventQueue: calendarFrom ${calendarFrom} must be ≥ 1`)
+    this.calendarStart = calendarFrom
+    this.calendarFrom = calendarFrom
+  }
   /** Near heap: every event with `time < nearEnd` (the heap holds only those; Infinity: the heap holds every event). */
   protected nearEnd = Infinity
   /** Heap length from which the later events go to the calendar (Infinity while they do). */
-  protected calendarFrom = CALENDAR_FROM
+  protected calendarFrom: number
+  /** The heap length from which the calendar starts (`CALENDAR_FROM` unless told). */
+  private readonly calendarStart: number
   /**
    * The calendar: `bCount` buckets (a power of two) of `widthNs`; an event of bucket number
    * `a = ⌊time / widthNs⌋` is in bucket `a mod bCount` (an unsorted list through `sNext`, `bHead[i]`
@@ -124,7 +136,7 @@ export class EventCalendar extends EventHeap {
    */
   protected toHeap(): void {
     this.nearEnd = Infinity
-    this.calendarFrom = CALENDAR_FROM
+    this.calendarFrom = this.calendarStart
     const sNext = this.sNext, sTime = this.sTime, sKey = this.sKey
     for (let s = this.gather(true); s >= 0;) {
       const next = sNext[s]!

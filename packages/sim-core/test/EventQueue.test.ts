@@ -104,8 +104,8 @@ const commands = [
 ]
 
 // Wide times, as a simulation pushes them: after the last popped time (`m.now`), by a small, a
-// medium or a huge step, in bulk so that the heap passes CALENDAR_FROM (64) and the later events go
-// to the calendar; equal times stay common (steps of 0); some near FAR_LIMIT (2^52) and 2^53.
+// medium or a huge step, in bulk so that the heap passes the tests' calendarFrom (64) and the later
+// events go to the calendar; equal times stay common (steps of 0); some near FAR_LIMIT (2^52) and 2^53.
 interface WideModel extends Model { now: number }
 const FAR = 2 ** 52
 class BulkPushCommand implements fc.Command<WideModel, EventQueue> {
@@ -181,11 +181,11 @@ describe("EventQueue", () => {
   })
 
   it("keeps the order with the calendar in use: wide times, bulk pushes, cancels (model-based)", () => {
-    fc.assert(fc.property(fc.commands(wideCommands, { maxCommands: 200, size: "max" }), wideRun(() => new EventQueue(16))), { numRuns: 300 })
+    fc.assert(fc.property(fc.commands(wideCommands, { maxCommands: 200, size: "max" }), wideRun(() => new EventQueue(16, 64))), { numRuns: 300 })
   })
 
   it("keeps the order with times at FAR_LIMIT (2^52) and 2^53 − 1 among them (model-based)", () => {
-    fc.assert(fc.property(fc.commands(wideCommandsOf(true), { maxCommands: 200, size: "max" }), wideRun(() => new EventQueue(16))), { numRuns: 200 })
+    fc.assert(fc.property(fc.commands(wideCommandsOf(true), { maxCommands: 200, size: "max" }), wideRun(() => new EventQueue(16, 64))), { numRuns: 200 })
   })
 
   it("the wide model-based test catches a calendar whose near/far boundary is too low (broken variant)", () => {
@@ -198,7 +198,7 @@ describe("EventQueue", () => {
       toCalendar.call(this)
       if (this.nearEnd !== Infinity) this.nearEnd = this.hTime[0]! + 1
     }
-    const result = fc.check(fc.property(fc.commands(wideCommands, { maxCommands: 200, size: "max" }), wideRun(() => new LowBoundary(16))), { numRuns: 600, endOnFailure: true })
+    const result = fc.check(fc.property(fc.commands(wideCommands, { maxCommands: 200, size: "max" }), wideRun(() => new LowBoundary(16, 64))), { numRuns: 600, endOnFailure: true })
     expect(result.failed).toBe(true)
   })
 
@@ -208,19 +208,19 @@ describe("EventQueue", () => {
     class WrongYear extends EventQueue {}
     ;(WrongYear.prototype as unknown as { indexOf(a: number): number }).indexOf = () => 0
     // More steps of a year or more ahead than the correctness property draws.
-    const result = fc.check(fc.property(fc.commands(wideCommandsOf(false, 60), { maxCommands: 200, size: "max" }), wideRun(() => new WrongYear(16))), { numRuns: 600, endOnFailure: true })
+    const result = fc.check(fc.property(fc.commands(wideCommandsOf(false, 60), { maxCommands: 200, size: "max" }), wideRun(() => new WrongYear(16, 64))), { numRuns: 600, endOnFailure: true })
     expect(result.failed).toBe(true)
   })
 
   it("with the calendar in use: jumps over empty years, frees cancelled far events, pops in order", () => {
-    const q = new EventQueue(16)
+    const q = new EventQueue(16, 64)
     const pushed: Array<[number, number]> = []
     const push = (t: number): number => {
       const h = q.push(t, 1, 0, pushed.length)
       pushed.push([t, pushed.length])
       return h
     }
-    for (let i = 0; i < 100; i++) push(1000 + 7 * i) // past CALENDAR_FROM: the calendar starts
+    for (let i = 0; i < 100; i++) push(1000 + 7 * i) // past calendarFrom (64): the calendar starts
     const far: number[] = []
     for (let i = 0; i < 3000; i++) far.push(push(2000 + ((i * 7919) % 100_000))) // into the calendar
     for (let i = 0; i < 5; i++) push(1e15 + i) // many years ahead: reached by a jump
