@@ -151,11 +151,14 @@ export class EventQueue {
   }
 
   /**
-   * A lower bound of `peekTime()` in O(1), changing nothing: exact unless a cancelled entry
-   * surfaced at the heap's top since the last pop.
+   * Whether no pending event is due at or before `timeNs`, in O(1), changing nothing: exact unless
+   * a cancelled entry surfaced at the heap's top since the last pop (then false: the caller posts
+   * its event instead of running it in place).
+   * NOTE: a boolean, so the per-event caller (`Simulation.runNextInPlace`) neither boxes nor
+   * unboxes the top's time (issue 15: the boxed number was 11 MB allocated per 5 harness runs).
    */
-  nextTimeAtLeast(): number {
-    return this.length > 0 ? this.hTime[0]! : Infinity
+  noneUntil(timeNs: number): boolean {
+    return this.length === 0 || this.hTime[0]! > timeNs
   }
 
   /** Time of the earliest live event, or `Infinity` when none is pending. */

@@ -161,7 +161,7 @@ export class Simulation {
   runNextInPlace(timeNs: number, handler: number): boolean {
     // `inPlaceLimit`: the run's event limit, 0 outside `run` and after `stop()`.
     // A cancelled event surfaced at the queue's top only makes the test stricter (then it is posted).
-    if (this.events + 1 >= this.inPlaceLimit || !(timeNs <= this.horizonNs && timeNs >= this.now) || !(this.queue.nextTimeAtLeast() > timeNs) || Math.floor(timeNs) !== timeNs) return false
+    if (this.events + 1 >= this.inPlaceLimit || !(timeNs <= this.horizonNs && timeNs >= this.now) || !this.queue.noneUntil(timeNs) || Math.floor(timeNs) !== timeNs) return false
     this.events++
     this.now = timeNs
     this.current = handler
