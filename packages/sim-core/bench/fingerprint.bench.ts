@@ -41,6 +41,13 @@ const systemMix = (sink?: MemorySink): Trace => {
   const clock = { now: 0 }
   const trace = new Trace(clock)
   if (sink !== undefined) trace.attach(sink)
+  emitSystemMix(trace, clock)
+  trace.fingerprint()
+  return trace
+}
+
+/** Emits the system-like mix's records into `trace`, advancing `clock`. */
+function emitSystemMix(trace: Trace, clock: { now: number }): void {
   const deliver = trace.kind("irq.deliver", ["vector", "$via", "core"])
   const exit = trace.kind("vm.exit", ["$reason", "rip"])
   const run = trace.kind("thread.run", ["thread", "until"])
@@ -54,8 +61,6 @@ const systemMix = (sink?: MemorySink): Trace => {
     else if (k === 1) trace.emit2(exit, s, via[(i >> 2) % 3]!, 0x1000 + i)
     else trace.emit2(run, s, i % 17, clock.now + 10_000)
   }
-  trace.fingerprint()
-  return trace
 }
 
 const a = new MemorySink()
@@ -76,20 +81,7 @@ const qvtFile = ((): Uint8Array => {
   const trace = new Trace(clock)
   const sink = new QvtSink({ write: (b) => { parts.push(b.slice()) }, close: () => {} }, { type: "header", qvsim: "bench", scenario: { name: "fingerprint.bench", hash: "-" }, seed: 0, options: {} })
   trace.attach(sink)
-  // the same records as systemMix's (emitted again, into this trace)
-  const deliver = trace.kind("irq.deliver", ["vector", "$via", "core"])
-  const exit = trace.kind("vm.exit", ["$reason", "rip"])
-  const run = trace.kind("thread.run", ["thread", "until"])
-  const subjects = Array.from({ length: 40 }, (_, i) => trace.subject(`sandbox${i % 5}/dev${i}`, i % 5))
-  const via = [trace.symbol("ioapic"), trace.symbol("ipi"), trace.symbol("msi")]
-  for (let i = 0; i < RECORDS; i++) {
-    clock.now += 500 + (i % 11) * 1000
-    const s = subjects[i % 40]!
-    const k = i % 4
-    if (k === 0) trace.emit3(deliver, s, 32 + (i % 200), via[i % 3]!, i % 4)
-    else if (k === 1) trace.emit2(exit, s, via[(i >> 2) % 3]!, 0x1000 + i)
-    else trace.emit2(run, s, i % 17, clock.now + 10_000)
-  }
+  emitSystemMix(trace, clock) // the same records as systemMix's (emitted again, into this trace)
   trace.close()
   if (trace.fingerprint() !== fingerprintRecords(systemRecords)) throw new Error("the .qvt file's run differs from the system mix")
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
