@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hashString64, kindStart, LITTLE, subjectStart } from "./Fingerprint.ts"
+import { LITTLE } from "./Fingerprint.ts"
 import { checksum, decoder, MAGIC, MAX_CHUNK_BYTES, pad4, QvtError, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL, VERSION } from "./QvtFormat.ts"
 import { RecordPrint } from "./RecordPrint.ts"
 import type { TraceRecord } from "./Trace.ts"
@@ -14,8 +14,6 @@ export interface KindDef {
   readonly name: string
   readonly fields: readonly string[]
   readonly isSymbol: readonly boolean[]
-  /** Its records' digest start (see `Fingerprint.kindStart`). */
-  readonly start: readonly [number, number]
 }
 
 /** A subject as the file defines it. */
@@ -23,9 +21,6 @@ export interface SubjectDef {
   readonly id: number
   readonly name: string
   readonly scope: number
-  readonly hash: readonly [number, number]
-  /** Its records' digest lane Y start (see `Fingerprint.subjectStart`). */
-  readonly start: readonly [number, number]
 }
 
 /** A definition with its id in the reader's `RecordPrint`. */
@@ -149,13 +144,12 @@ export class QvtReader {
         const name = body.string()
         const names = Array.from({ length: fields }, () => body.string())
         const isSymbol = names.map((_, i) => (mask & (1 << i)) !== 0)
-        this.kindEntries.set(id, { id, name, fields: names, isSymbol, start: kindStart(hashString64(name)), print: print.kind(name, isSymbol) })
+        this.kindEntries.set(id, { id, name, fields: names, isSymbol, print: print.kind(name, isSymbol) })
       } else if (tag === TAG_SUBJECT) {
         const id = body.word(), scope = body.int()
         if (this.subjectEntries.has(id)) throw new QvtError(`subject ${id} defined twice`, at + 8)
         const name = body.string()
-        const hash = hashString64(name)
-        this.subjectEntries.set(id, { id, scope, name, hash, start: subjectStart(hash), print: print.subject(name) })
+        this.subjectEntries.set(id, { id, scope, name, print: print.subject(name) })
       } else if (tag === TAG_SYMBOL) {
         const id = body.word()
         if (id !== this.symbols.length) throw new QvtError(`bad symbol definition (id ${id})`, at + 8)
