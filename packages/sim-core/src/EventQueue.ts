@@ -17,8 +17,25 @@
  * there at once, surfaced by a pop at the next look). If dead entries outnumber live ones the heap
  * is compacted (amortised O(1) per cancel).
  *
+ * The front event: an event pushed when it precedes every pending one (the heap's top, live or
+ * not, and the far list's head) is kept in a one-event register in front of the heap; a later
+ * push that precedes it moves it into the heap and takes its place; a pop takes it with no heap
+ * operation. In a model where each event mostly posts the next one (a core's work completing, a
+ * thread stepping on), most events never enter the heap: no sift-up to the root, no sift-down.
+ *
+ * Far events: an event pushed at least `farNs` (default 2^40 ns ≈ 18 simulated minutes) after
+ * the last popped time goes, while fewer than `farMax` (default 16) are there, to a short list kept
+ * sorted by `(time, key)` beside the heap instead of into it; each pop compares the heap's top with
+ * the list's head (one number compared on the hot path: `farNext`, the head's time), so the order
+ * is the same as with the heap alone. Cancelling a far event takes it out of the list at once (no
+ * dead entry).
+ *
  * NOTE: sift loops are written with a "hole" (one write per level instead of a swap) and
- * inline comparisons, as in flatqueue, for speed.
+ * inline comparisons, as in flatqueue, for speed. The front event and the far list are for speed
+ * too (issue 15): in message-passing nearly every event is posted by the one before it; and a
+ * busy-poll is one CPU piece of 10^15 ns that the writer's change cuts short, so it pushed and
+ * cancelled two such events per round trip, each leaving a dead entry in the heap (a deeper heap
+ * for every pop, and a compaction every ~32 round trips).
  *
  * @module
  */
@@ -30,6 +47,18 @@ import { CapacityError } from "./Capacity.ts"
 
 const SLOT_BITS = 2 ** 24 // slots per generation step: at most 16 M events pending at once
 const PRIORITY_SHIFT = 2 ** 44 // seq < 2^44 ≈ 1.76e13 events per run
+/** Default `farNs`: how far after the last popped time an event must be to go to the far list. */
+export const FAR_NS = 2 ** 40
+/** Default `farMax`: the far list's length at most (past it, far events go to the heap). */
+export const FAR_MAX = 16
+
+/** Tuning of the far list (tests make it small to exercise it; the order never depends on it). */
+export interface EventQueueOptions {
+  /** An event at least this many ns after the last popped time may go to the far list (≥ 1). */
+  readonly farNs?: number
+  /** The far list's length at most (0: no far list). */
+  readonly farMax?: number
+}
 
 /** Thrown on misuse (bad time or priority, too many pending events). */
 export class EventQueueError extends RangeError {
@@ -52,6 +81,17 @@ export class EventQueue {
   private slotCount = 0
   private seqCounter = 0
   private dead = 0
+  // far list, sorted by (time, key): slots and times; `sFar[slot]` is 1 while the slot is in it
+  private readonly farNs: number
+  private readonly farSlots: Int32Array
+  private readonly farTimes: Float64Array
+  private farCount = 0
+  /** Time of the far list's head, or Infinity when it is empty. */
+  private farNext = Infinity
+  private sFar: Uint8Array
+  // the front event: the earliest pending one, kept out of the heap (-1: none)
+  private frontSlot = -1
+  private frontTime = 0
 
   /** Fields of the last popped event (a reused record: read them right after `pop`). */
   time = 0
@@ -70,8 +110,13 @@ export class EventQueue {
     return this.key % PRIORITY_SHIFT
   }
 
-  constructor(initialCapacity = 1024) {
+  constructor(initialCapacity = 1024, options: EventQueueOptions = {}) {
     const n = Math.max(16, initialCapacity | 0)
+    this.farNs = Math.max(1, options.farNs ?? FAR_NS)
+    const farMax = Math.max(0, options.farMax ?? FAR_MAX)
+    this.farSlots = new Int32Array(farMax)
+    this.farTimes = new Float64Array(farMax)
+    this.sFar = new Uint8Array(n)
     this.hTime = new Float64Array(n)
     this.hSlot = new Int32Array(n)
     this.sKey = new Float64Array(n)
@@ -84,7 +129,7 @@ export class EventQueue {
 
   /** Number of live (not cancelled) pending events. */
   get size(): number {
-    return this.length - this.dead
+    return this.length - this.dead + this.farCount + (this.frontSlot >= 0 ? 1 : 0)
   }
 
   /** Number of events ever pushed (the next `seq`). */
@@ -114,9 +159,45 @@ export class EventQueue {
     this.sA1[slot] = a1
     const gen = (this.sGen[slot]! + 1) & 0x1fff_ffff // odd: pending
     this.sGen[slot] = gen
+    const handle = gen * SLOT_BITS + slot
+    const front = this.frontSlot
+    if (front < 0) {
+      // No front event: this one is it when it precedes the heap's top (live or not) and the far list's head.
+      const hTop = this.length > 0 ? this.hTime[0]! : Infinity
+      if ((time < hTop || (time === hTop && key < sKey[this.hSlot[0]!]!)) &&
+          (time < this.farNext || (time === this.farNext && key < sKey[this.farSlots[0]!]!))) {
+        this.frontSlot = slot
+        this.frontTime = time
+        return handle
+      }
+    } else if (this.precedesFront(time, key)) {
+      // It goes first: the front event moves to the heap.
+      const oldTime = this.frontTime
+      this.frontSlot = slot
+      this.frontTime = time
+      this.heapPush(oldTime, front)
+      return handle
+    }
+    if (time - this.time >= this.farNs && this.farCount < this.farSlots.length) this.pushFar(time, key, slot)
+    else this.heapPush(time, slot)
+    return handle
+  }
+
+  /**
+   * Whether an event at (`time`, `key`) comes before the front event (there is one). Protected:
+   * the test suite's broken variant overrides it.
+   */
+  protected precedesFront(time: number, key: number): boolean {
+    const ft = this.frontTime
+    return time < ft || (time === ft && key < this.sKey[this.frontSlot]!)
+  }
+
+  /** Adds `slot` at `time` to the heap. */
+  private heapPush(time: number, slot: number): void {
     if (this.length >= this.hTime.length) this.growHeap()
     // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
-    const hTime = this.hTime, hSlot = this.hSlot
+    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
+    const key = sKey[slot]!
     let pos = this.length++
     while (pos > 0) {
       const parent = (pos - 1) >> 1
@@ -128,7 +209,6 @@ export class EventQueue {
     }
     hTime[pos] = time
     hSlot[pos] = slot
-    return gen * SLOT_BITS + slot
   }
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. O(1). */
@@ -137,6 +217,15 @@ export class EventQueue {
     const gen = (handle - slot) / SLOT_BITS
     if (slot >= this.slotCount || this.sGen[slot] !== gen || (gen & 1) === 0) return false
     this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: dead, its heap entry is dropped later
+    if (slot === this.frontSlot) {
+      this.frontSlot = -1
+      this.freeSlots[this.freeCount++] = slot
+      return true
+    }
+    if (this.sFar[slot] === 1) {
+      this.removeFar(slot)
+      return true
+    }
     this.dead++
     if (this.hSlot[0] === slot) this.dropDeadTop() // at the top: dropped at once
     if (this.dead > 64 && this.dead > this.length >> 1) this.compact()
@@ -158,13 +247,16 @@ export class EventQueue {
    * unboxes the top's time (issue 15: the boxed number was 11 MB allocated per 5 harness runs).
    */
   noneUntil(timeNs: number): boolean {
-    return this.length === 0 || this.hTime[0]! > timeNs
+    if (this.frontSlot >= 0) return this.frontTime > timeNs
+    return (this.length === 0 || this.hTime[0]! > timeNs) && this.farNext > timeNs
   }
 
   /** Time of the earliest live event, or `Infinity` when none is pending. */
   peekTime(): number {
+    if (this.frontSlot >= 0) return this.frontTime
     this.dropDeadTop()
-    return this.length > 0 ? this.hTime[0]! : Infinity
+    const t = this.length > 0 ? this.hTime[0]! : Infinity
+    return t < this.farNext ? t : this.farNext
   }
 
   /**
@@ -181,14 +273,30 @@ export class EventQueue {
    * The run loop calls it, so it reads the top once per event (not `peekTime`, then `pop`).
    */
   popUntil(untilNs: number): boolean {
-    if (this.length === 0) return false
+    const front = this.frontSlot
+    if (front >= 0) {
+      // The front event precedes every other: no heap operation.
+      const t = this.frontTime
+      if (t > untilNs) return false
+      this.frontSlot = -1
+      this.time = t
+      this.key = this.sKey[front]!
+      this.handler = this.sHandler[front]!
+      this.a0 = this.sA0[front]!
+      this.a1 = this.sA1[front]!
+      this.releaseSlot(front)
+      return true
+    }
+    if (this.length === 0) return this.popFar(untilNs)
     let slot = this.hSlot[0]!
     if ((this.sGen[slot]! & 1) === 0) {
       this.dropDeadTop()
-      if (this.length === 0) return false
+      if (this.length === 0) return this.popFar(untilNs)
       slot = this.hSlot[0]!
     }
     const time = this.hTime[0]!
+    // The far list's head first when it is earlier (rare: far events are mostly cancelled first).
+    if (this.farNext <= time && this.farFirst(time, this.sKey[slot]!)) return this.popFar(untilNs)
     if (time > untilNs) return false
     this.time = time
     this.key = this.sKey[slot]!
@@ -202,9 +310,69 @@ export class EventQueue {
 
   /** Removes every event. Handles issued before become stale. */
   clear(): void {
+    if (this.frontSlot >= 0) this.releaseSlot(this.frontSlot)
+    this.frontSlot = -1
     for (let i = 0; i < this.length; i++) this.releaseSlot(this.hSlot[i]!)
+    for (let i = 0; i < this.farCount; i++) {
+      this.sFar[this.farSlots[i]!] = 0
+      this.releaseSlot(this.farSlots[i]!)
+    }
     this.length = 0
     this.dead = 0
+    this.farCount = 0
+    this.farNext = Infinity
+  }
+
+  /**
+   * Whether the far list's head (time `farNext`) comes before the heap's top event (`time`, `key`).
+   * Protected: the test suite's broken variant overrides it.
+   */
+  protected farFirst(time: number, key: number): boolean {
+    return this.farNext < time || this.sKey[this.farSlots[0]!]! < key
+  }
+
+  /** Inserts `slot` (at `time`, tie-break `key`) into the far list, which has room, in order. */
+  private pushFar(time: number, key: number, slot: number): void {
+    const fs = this.farSlots, ft = this.farTimes, sKey = this.sKey
+    let i = this.farCount++
+    while (i > 0 && (ft[i - 1]! > time || (ft[i - 1] === time && sKey[fs[i - 1]!]! > key))) {
+      fs[i] = fs[i - 1]!
+      ft[i] = ft[i - 1]!
+      i--
+    }
+    fs[i] = slot
+    ft[i] = time
+    this.sFar[slot] = 1
+    this.farNext = ft[0]!
+  }
+
+  /** Takes (cancelled) `slot` out of the far list and frees it. */
+  private removeFar(slot: number): void {
+    const fs = this.farSlots, ft = this.farTimes
+    let i = 0
+    while (fs[i] !== slot) i++
+    for (this.farCount--; i < this.farCount; i++) {
+      fs[i] = fs[i + 1]!
+      ft[i] = ft[i + 1]!
+    }
+    this.sFar[slot] = 0
+    this.freeSlots[this.freeCount++] = slot
+    this.farNext = this.farCount > 0 ? ft[0]! : Infinity
+  }
+
+  /** As `popUntil` for the far list's head (the earliest live event when called). */
+  private popFar(untilNs: number): boolean {
+    if (this.farCount === 0 || this.farNext > untilNs) return false
+    const slot = this.farSlots[0]!
+    this.time = this.farNext
+    this.key = this.sKey[slot]!
+    this.handler = this.sHandler[slot]!
+    this.a0 = this.sA0[slot]!
+    this.a1 = this.sA1[slot]!
+    this.removeFar(slot)
+    const gen = this.sGen[slot]!
+    this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: popped
+    return true
   }
 
   /** Returns a slot to the free list, making its generation even (not pending) if it was odd. */
@@ -306,6 +474,7 @@ export class EventQueue {
     this.sA1 = grow(this.sA1, new Float64Array(n))
     this.sGen = grow(this.sGen, new Uint32Array(n))
     this.freeSlots = grow(this.freeSlots, new Int32Array(n))
+    this.sFar = grow(this.sFar, new Uint8Array(n))
   }
 }
 
@@ -316,7 +485,7 @@ const badPriority = (priority: number): never => {
   throw new EventQueueError(`EventQueue.push: priority ${priority} must be an integer in 0..255`)
 }
 
-const grow = <A extends Float64Array | Int32Array | Uint32Array>(from: A, to: A): A => {
+const grow = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(from: A, to: A): A => {
   to.set(from as never)
   return to
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { EventQueue } from "../src/EventQueue.ts"
+import { EventQueue, type EventQueueOptions } from "../src/EventQueue.ts"
 
 /** The trivially correct model: a sorted array of live events. */
 interface ModelEvent { time: number; priority: number; seq: number; handler: number; a0: number; handle: number }
@@ -93,6 +93,21 @@ class PeekCommand implements fc.Command<Model, EventQueue> {
   toString = () => "peekTime()"
 }
 
+class NoneUntilCommand implements fc.Command<Model, EventQueue> {
+  readonly untilNs: number
+  constructor(untilNs: number) {
+    this.untilNs = untilNs
+  }
+  check = () => true
+  run(m: Model, q: EventQueue): void {
+    // Sound always (true only when nothing is due by then); exact when the heap's top is live, so
+    // compare with the exact answer only when true.
+    const none = m.events.length === 0 || m.events[0]!.time > this.untilNs
+    if (q.noneUntil(this.untilNs)) expect(none).toBe(true)
+  }
+  toString = () => `noneUntil(${this.untilNs})`
+}
+
 // Few distinct times and priorities, so equal keys (the FIFO tie-break) are common.
 const commands = [
   fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 1000 }))
@@ -101,16 +116,74 @@ const commands = [
   fc.integer({ min: 0, max: 22 }).map((t) => new PopUntilCommand(t)),
   fc.nat(1000).map((i) => new CancelCommand(i)),
   fc.constant(new PeekCommand()),
+  fc.integer({ min: 0, max: 22 }).map((t) => new NoneUntilCommand(t)),
 ]
+
+/**
+ * The far list made small enough for these times (events 3 ns or more after the last pop, at most
+ * 3 at once): pushes go to both tiers, the list fills and overflows to the heap, heads tie with
+ * the heap's top.
+ */
+const SMALL_FAR: EventQueueOptions = { farNs: 3, farMax: 3 }
+const modelRun = (make: () => EventQueue) => fc.property(fc.commands(commands, { size: "+1" }), (cmds) => {
+  fc.modelRun(() => ({ model: { events: [], seq: 0, handles: [] }, real: make() }), cmds)
+})
 
 describe("EventQueue", () => {
   it("behaves like a sorted array of (time, priority, seq), with cancellation (model-based)", () => {
-    fc.assert(
-      fc.property(fc.commands(commands, { size: "+1" }), (cmds) => {
-        fc.modelRun(() => ({ model: { events: [], seq: 0, handles: [] }, real: new EventQueue(16) }), cmds)
-      }),
-      { numRuns: 300 },
-    )
+    fc.assert(modelRun(() => new EventQueue(16)), { numRuns: 300 })
+  })
+
+  it("with a small far list: still a sorted array of (time, priority, seq) (model-based)", () => {
+    fc.assert(modelRun(() => new EventQueue(16, SMALL_FAR)), { numRuns: 300, endOnFailure: true })
+  })
+
+  it("the model-based test with a small far list catches a pop that ignores the far list's head, a far or front tie-break that ignores the keys (broken variants)", () => {
+    class IgnoresFar extends EventQueue {
+      protected override farFirst(): boolean {
+        return false // Broken: the heap's top first even when a far event is earlier.
+      }
+    }
+    class FarTiesLast extends EventQueue {
+      protected override farFirst(time: number): boolean {
+        return this.peekFarTime() < time // Broken: on equal times the heap's event first, whatever the keys.
+      }
+      private peekFarTime(): number {
+        return (this as unknown as { farNext: number }).farNext
+      }
+    }
+    class FrontTiesFirst extends EventQueue {
+      protected override precedesFront(time: number): boolean {
+        return time <= this.peekTime() // Broken: on equal times the new event takes the front, whatever the keys.
+      }
+    }
+    for (const Broken of [IgnoresFar, FarTiesLast, FrontTiesFirst]) {
+      const result = fc.check(modelRun(() => new Broken(16, SMALL_FAR)), { numRuns: 900, endOnFailure: true })
+      expect(result.failed, Broken.name).toBe(true)
+    }
+  })
+
+  it("a far event pops in order, cancels without a dead entry, and the default far list takes only far events", () => {
+    const q = new EventQueue(16)
+    const far = q.push(2 ** 50, 0, 1)
+    q.push(5, 0, 2)
+    const far2 = q.push(2 ** 41, 3, 3)
+    q.push(2 ** 41, 2, 4)
+    expect(q.size).toBe(4)
+    expect(q.peekTime()).toBe(5)
+    expect(q.noneUntil(2 ** 41 - 1)).toBe(false)
+    expect(q.pop() && q.handler).toBe(2)
+    expect(q.noneUntil(2 ** 41 - 1)).toBe(true)
+    expect(q.cancel(far)).toBe(true)
+    expect(q.cancel(far)).toBe(false)
+    expect(q.isPending(far)).toBe(false)
+    expect(q.size).toBe(2)
+    expect(q.pop() && [q.time, q.priority, q.handler]).toEqual([2 ** 41, 2, 4])
+    expect(q.isPending(far2)).toBe(true)
+    expect(q.pop() && [q.time, q.priority, q.handler]).toEqual([2 ** 41, 3, 3])
+    expect(q.isPending(far2)).toBe(false)
+    expect(q.pop()).toBe(false)
+    expect(q.size).toBe(0)
   })
 
   it("pops equal times in priority, then FIFO order, and survives growth and compaction", () => {
@@ -150,12 +223,7 @@ describe("EventQueue", () => {
         return super.push(time, Math.max(0, priority - (a0 % 2)), handler, a0, a1)
       }
     }
-    const result = fc.check(
-      fc.property(fc.commands(commands, { size: "+1" }), (cmds) => {
-        fc.modelRun(() => ({ model: { events: [], seq: 0, handles: [] }, real: new LifoQueue(16) }), cmds)
-      }),
-      { numRuns: 900, endOnFailure: true },
-    )
+    const result = fc.check(modelRun(() => new LifoQueue(16)), { numRuns: 900, endOnFailure: true })
     expect(result.failed).toBe(true)
   })
 })
