@@ -144,6 +144,37 @@ export class EventQueue {
   push(time: number, priority: number, handler: number, a0 = 0, a1 = 0): EventHandle {
     if (!(time >= 0 && time <= Number.MAX_SAFE_INTEGER && Math.floor(time) === time)) badTime(time)
     if ((priority & 255) !== priority) badPriority(priority)
+    const slot = this.fillSlot(priority, handler, a0, a1)
+    const key = this.sKey[slot]!
+    const gen = this.sGen[slot]!
+    const handle = gen * SLOT_BITS + slot
+    // NOTE: the slot's filling and the front and far cases in methods of their own: `push` stays
+    // under V8's inlining limit (460 bytes of bytecode; with them written here it was 593 and was
+    // called, not inlined, at every push).
+    if (this.frontSlot >= 0 ? this.precedesFront(time, key) : this.isEarliest(time, key)) return this.toFront(time, slot, handle)
+    if (time - this.time >= this.farNs && this.farCount < this.farSlots.length) return this.pushFar(time, key, slot, handle)
+    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
+    if (this.length >= hTime.length) {
+      this.heapPush(time, slot)
+      return handle
+    }
+    // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
+    let pos = this.length++
+    while (pos > 0) {
+      const parent = (pos - 1) >> 1
+      const pt = hTime[parent]!
+      if (pt < time || (pt === time && sKey[hSlot[parent]!]! <= key)) break
+      hTime[pos] = pt
+      hSlot[pos] = hSlot[parent]!
+      pos = parent
+    }
+    hTime[pos] = time
+    hSlot[pos] = slot
+    return handle
+  }
+
+  /** A free slot holding the event's tie-break key (the next `seq`), payload and a new odd (pending) generation. */
+  private fillSlot(priority: number, handler: number, a0: number, a1: number): number {
     let slot: number
     if (this.freeCount > 0) {
       slot = this.freeSlots[--this.freeCount]!
@@ -151,36 +182,32 @@ export class EventQueue {
       slot = this.slotCount++
       if (slot >= this.sHandler.length) this.growSlots()
     }
-    const key = priority * PRIORITY_SHIFT + this.seqCounter++
-    const sKey = this.sKey
-    sKey[slot] = key
+    this.sKey[slot] = priority * PRIORITY_SHIFT + this.seqCounter++
     this.sHandler[slot] = handler
     this.sA0[slot] = a0
     this.sA1[slot] = a1
-    const gen = (this.sGen[slot]! + 1) & 0x1fff_ffff // odd: pending
-    this.sGen[slot] = gen
-    const handle = gen * SLOT_BITS + slot
-    const front = this.frontSlot
-    if (front < 0) {
-      // No front event: this one is it when it precedes the heap's top (live or not) and the far list's head.
-      const hTop = this.length > 0 ? this.hTime[0]! : Infinity
-      if ((time < hTop || (time === hTop && key < sKey[this.hSlot[0]!]!)) &&
-          (time < this.farNext || (time === this.farNext && key < sKey[this.farSlots[0]!]!))) {
-        this.frontSlot = slot
-        this.frontTime = time
-        return handle
-      }
-    } else if (this.precedesFront(time, key)) {
-      // It goes first: the front event moves to the heap.
-      const oldTime = this.frontTime
-      this.frontSlot = slot
-      this.frontTime = time
-      this.heapPush(oldTime, front)
-      return handle
-    }
-    if (time - this.time >= this.farNs && this.farCount < this.farSlots.length) this.pushFar(time, key, slot)
-    else this.heapPush(time, slot)
+    this.sGen[slot] = (this.sGen[slot]! + 1) & 0x1fff_ffff // odd: pending
+    return slot
+  }
+
+  /** `slot` (at `time`) becomes the front event; a previous one moves to the heap. Returns `handle`. */
+  private toFront(time: number, slot: number, handle: EventHandle): EventHandle {
+    const old = this.frontSlot
+    if (old >= 0) this.heapPush(this.frontTime, old)
+    this.frontSlot = slot
+    this.frontTime = time
     return handle
+  }
+
+  /** With no front event: whether (`time`, `key`) precedes the heap's top (live or not) and the far list's head. */
+  private isEarliest(time: number, key: number): boolean {
+    const sKey = this.sKey
+    if (this.length > 0) {
+      const ht = this.hTime[0]!
+      if (!(time < ht || (time === ht && key < sKey[this.hSlot[0]!]!))) return false
+    }
+    const fn = this.farNext
+    return time < fn || (time === fn && key < sKey[this.farSlots[0]!]!)
   }
 
   /**
@@ -192,7 +219,7 @@ export class EventQueue {
     return time < ft || (time === ft && key < this.sKey[this.frontSlot]!)
   }
 
-  /** Adds `slot` at `time` to the heap. */
+  /** Adds `slot` at `time` to the heap (growing it when full). */
   private heapPush(time: number, slot: number): void {
     if (this.length >= this.hTime.length) this.growHeap()
     // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
@@ -331,8 +358,8 @@ export class EventQueue {
     return this.farNext < time || this.sKey[this.farSlots[0]!]! < key
   }
 
-  /** Inserts `slot` (at `time`, tie-break `key`) into the far list, which has room, in order. */
-  private pushFar(time: number, key: number, slot: number): void {
+  /** Inserts `slot` (at `time`, tie-break `key`) into the far list, which has room, in order. Returns `handle`. */
+  private pushFar(time: number, key: number, slot: number, handle: EventHandle): EventHandle {
     const fs = this.farSlots, ft = this.farTimes, sKey = this.sKey
     let i = this.farCount++
     while (i > 0 && (ft[i - 1]! > time || (ft[i - 1] === time && sKey[fs[i - 1]!]! > key))) {
@@ -344,6 +371,7 @@ export class EventQueue {
     ft[i] = time
     this.sFar[slot] = 1
     this.farNext = ft[0]!
+    return handle
   }
 
   /** Takes (cancelled) `slot` out of the far list and frees it. */
