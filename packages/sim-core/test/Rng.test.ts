@@ -127,6 +127,24 @@ describe("Rng", () => {
     expect(Number.isInteger(r.exponentialNs(1000))).toBe(true)
   })
 
+  it("bits53 draws float's bits: bits53() / 2^53 === float(), and bits53() < p·2^53 iff float() < p (property; a wrong scaling fails it)", () => {
+    const P = 2 ** 53
+    // p near 0 and 1, on and between multiples of 2^-53, and plain values.
+    const probability = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 64 }).map((k) => k / P), fc.integer({ min: 0, max: 64 }).map((k) => 1 - k / P), fc.constantFrom(0, 1, 0.02, 1e-300, 5e-324))
+    const agrees = (bits: (r: Rng.RngStream) => number) => fc.property(fc.nat(), fc.string({ maxLength: 8 }), fc.array(probability, { minLength: 1, maxLength: 40 }), (seed, name, ps) => {
+      const a = Rng.stream(seed, name), b = Rng.stream(seed, name), c = Rng.stream(seed, name), d = Rng.stream(seed, name)
+      for (const p of ps) {
+        if (bits(a) / P !== b.float()) return false
+        if ((bits(c) < p * P) !== (d.float() < p)) return false
+      }
+      return true
+    })
+    fc.assert(agrees((r) => r.bits53()), { numRuns: 200, endOnFailure: true })
+    // Broken variant: the high bits scaled by 2^27 instead of 2^26 (the same draws, wrong value).
+    const wrong = (r: Rng.RngStream) => (r.nextU32() >>> 5) * 2 ** 27 + (r.nextU32() >>> 6)
+    expect(fc.check(agrees(wrong), { numRuns: 200, endOnFailure: true }).failed).toBe(true)
+  })
+
   it("shuffle is a permutation; pick picks a member", () => {
     fc.assert(
       fc.property(fc.array(fc.integer()), fc.nat(), (xs, seed) => {

@@ -40,6 +40,8 @@ export class CostNoise {
   readonly tlbMissRate: number
   /** Extra ns of one TLB miss (the EPT's 2-D walk; 0 without EPT). */
   readonly missNs: number
+  /** `tlbMissRate · 2^53`: a page misses when `bits53()` is below it (`float() < tlbMissRate`, exactly). */
+  private readonly missBelow: number
   /** One poll of the spin loop, ns (`costs.pollCheck`). */
   readonly pollNs: number
   /** TLB misses drawn so far. */
@@ -53,6 +55,7 @@ export class CostNoise {
   constructor(sim: Simulation.Simulation, machine: Machine.Machine, sandbox: number, fraction: number, tlbMissRate: number, eptActive: boolean) {
     this.fraction = fraction
     this.tlbMissRate = tlbMissRate
+    this.missBelow = tlbMissRate * 2 ** 53
     this.costs = machine.costs
     this.missNs = eptActive ? machine.costs.ns.eptWalkExtra : 0
     this.pollNs = machine.costs.ns.pollCheck
@@ -94,7 +97,8 @@ export class CostNoise {
   private tlbFrom(rng: Rng.RngStream, pages: number): number {
     if (this.missNs === 0 || this.tlbMissRate === 0) return 0
     let misses = 0
-    for (let i = 0; i < pages; i++) if (rng.float() < this.tlbMissRate) misses++
+    // NOTE: `bits53() < missBelow` is `float() < tlbMissRate` without a division (Rng.bits53).
+    for (let i = 0; i < pages; i++) if (rng.bits53() < this.missBelow) misses++
     this.tlbMisses += misses
     return misses * this.missNs
   }
