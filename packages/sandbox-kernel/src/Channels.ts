@@ -93,14 +93,21 @@ class ChannelPort {
   readonly byName = new Map<string, ChannelOps>()
   /** The call of each thread (by tid) that has made a channel request. */
   private readonly calls: (ChannelCall | undefined)[] = []
-  // NOTE: the last name looked up and its side: a program's requests name the same channel again
-  // and again, and comparing one string is cheaper than a Map look-up per request (issue 15).
+  // NOTE: the last two names looked up and their sides: a program's requests name the same
+  // channel or two again and again (message-passing's sides send on one mailbox and poll the
+  // other), and comparing a string or two is cheaper than a Map look-up per request (issue 15).
   private lastName: string | null = null
   private lastOps: ChannelOps | undefined = undefined
+  private prevName: string | null = null
+  private prevOps: ChannelOps | undefined = undefined
 
   private opsOf(name: string): ChannelOps | undefined {
     if (name === this.lastName) return this.lastOps
-    const ops = this.byName.get(name)
+    let ops: ChannelOps | undefined
+    if (name === this.prevName) ops = this.prevOps
+    else ops = this.byName.get(name)
+    this.prevName = this.lastName
+    this.prevOps = this.lastOps
     this.lastName = name
     this.lastOps = ops
     return ops
