@@ -253,7 +253,10 @@ export class RunnableSet {
       this.seenEdits = edits
       this.events.leavesStale = true
     }
-    return this.events.earliest(vcpus, limit, nowNs, this.prio, this.posOf, this.vcpuCount)
+    const events = this.events, io = events.io
+    io[0] = nowNs
+    events.earliest(vcpus, limit, this.prio, this.posOf, this.vcpuCount)
+    return io[1]!
   }
 
   /**

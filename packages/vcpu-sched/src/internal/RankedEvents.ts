@@ -54,6 +54,19 @@ export class RankedEvents {
   ranksStale = true
   /** The leaves must be rebuilt from the list before the next use. */
   leavesStale = true
+  /**
+   * The last query's limit and its number of ranks of priority ≤ it (NaN: none since the last
+   * re-rank). NOTE: successive invocations mostly choose VCPUs of one priority (a burst of equal
+   * periods): the binary search's branches are unpredictable, the compare is not.
+   */
+  private boundLimit = NaN
+  private boundOf = 0
+  /**
+   * `earliest`'s time in (`[0]`, ns) and answer out (`[1]`). NOTE: a number passed to or returned
+   * from a call that is not inlined is boxed (a heap allocation; `now` is past the small-integer
+   * range after about one simulated second): the scheduler's invocation calls `earliest` out of line.
+   */
+  readonly io = new Float64Array(2)
 
   /** True when `v` cannot keep its rank with priority `priority` (call before listing it). */
   outOfRank(v: number, priority: number): boolean {
@@ -80,10 +93,45 @@ export class RankedEvents {
    * `Infinity`. `prio[v]` is the priority `v` is keyed by, `posOf[v] ≥ 0` when `v` is listed, and
    * `n` the number of VCPUs (used when ranks or leaves are rebuilt).
    */
-  earliest(vcpus: readonly Vcpu[], limit: number, nowNs: number, prio: Float64Array, posOf: Int32Array, n: number): number {
+  earliest(vcpus: readonly Vcpu[], limit: number, prio: Float64Array, posOf: Int32Array, n: number): void {
+    const nowNs = this.io[0]!
+    if (this.ranksStale || this.leavesStale || n !== this.count) this.rebuild(vcpus, prio, posOf, n)
+    // The number of ranks with priority ≤ limit (successive invocations mostly choose VCPUs of one priority).
+    const lo = limit === this.boundLimit ? this.boundOf : this.boundFor(limit)
+    const tree = this.tree
+    let fire = Infinity
+    // The prefix [0, lo) as O(log V) subtrees, bottom-up; a subtree whose minimum has passed holds
+    // stale leaves: read them again first.
+    // NOTE: `fresh` returns nothing and the node is read after it (a number returned from a call
+    // that is not inlined is boxed), so the loop's numbers stay unboxed doubles.
+    let l = this.cap, r = this.cap + lo
+    while (l < r) {
+      if ((l & 1) === 1) {
+        if (!(tree[l]! > nowNs)) this.fresh(l, vcpus, nowNs)
+        const d = tree[l]! - nowNs
+        if (d < fire) fire = d
+        l++
+      }
+      if ((r & 1) === 1) {
+        r--
+        if (!(tree[r]! > nowNs)) this.fresh(r, vcpus, nowNs)
+        const d = tree[r]! - nowNs
+        if (d < fire) fire = d
+      }
+      l >>= 1
+      r >>= 1
+    }
+    this.io[1] = fire
+  }
+
+  /** Ranks and leaves rebuilt as needed (a VCPU added, a PIBS priority change, a switch to the tree, a budget-state edit). */
+  private rebuild(vcpus: readonly Vcpu[], prio: Float64Array, posOf: Int32Array, n: number): void {
     if (this.ranksStale || n !== this.count) this.rerank(vcpus, prio, posOf, n)
     if (this.leavesStale) this.refill(posOf)
-    // hi = the number of ranks with priority ≤ limit.
+  }
+
+  /** The number of ranks of priority ≤ `limit` (binary search), kept for the next query of the same limit. */
+  private boundFor(limit: number): number {
     const sorted = this.sortedPrio
     let lo = 0, hi = this.count
     while (lo < hi) {
@@ -91,30 +139,13 @@ export class RankedEvents {
       if (sorted[mid]! <= limit) lo = mid + 1
       else hi = mid
     }
-    if (lo === 0) return Infinity
-    const tree = this.tree
-    let fire = Infinity
-    // The prefix [0, lo) as O(log V) subtrees, bottom-up.
-    let l = this.cap, r = this.cap + lo
-    while (l < r) {
-      if ((l & 1) === 1) {
-        const m = tree[l]! > nowNs ? tree[l]! : this.fresh(l, vcpus, nowNs)
-        if (m - nowNs < fire) fire = m - nowNs
-        l++
-      }
-      if ((r & 1) === 1) {
-        r--
-        const m = tree[r]! > nowNs ? tree[r]! : this.fresh(r, vcpus, nowNs)
-        if (m - nowNs < fire) fire = m - nowNs
-      }
-      l >>= 1
-      r >>= 1
-    }
-    return fire
+    this.boundLimit = limit
+    this.boundOf = lo
+    return lo
   }
 
-  /** Reads again every stale leaf under node `i` (minimum ≤ now); returns the node's exact minimum. */
-  private fresh(i: number, vcpus: readonly Vcpu[], nowNs: number): number {
+  /** Reads again every stale leaf under node `i` (minimum ≤ now), so that the node's minimum is exact. */
+  private fresh(i: number, vcpus: readonly Vcpu[], nowNs: number): void {
     const tree = this.tree, cap = this.cap
     while (tree[i]! <= nowNs) {
       let j = i
@@ -123,9 +154,8 @@ export class RankedEvents {
         if (!(tree[j]! <= nowNs)) j++
       }
       const e = vcpus[this.vAtRank[j - cap]!]!.nextEventNs(nowNs)
-      this.setLeaf(j - cap, e === NONE ? Infinity : e)
+      setMinLeaf(tree, cap, j - cap, e === NONE ? Infinity : e)
     }
-    return tree[i]!
   }
 
   private setLeaf(rank: number, value: number): void {
@@ -161,6 +191,7 @@ export class RankedEvents {
     }
     this.ranksStale = false
     this.leavesStale = true
+    this.boundLimit = NaN
   }
 
   /** Every listed VCPU's leaf `STALE`, every other `Infinity`. O(V). */

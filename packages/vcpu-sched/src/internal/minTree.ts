@@ -10,11 +10,12 @@ export const setMinLeaf = (tree: Float64Array, cap: number, leaf: number, value:
   let i = leaf + cap
   tree[i] = value
   while (i > 1) {
-    const sib = tree[i ^ 1]!
-    const m = value < sib ? value : sib
+    // NOTE: the node is read back, not carried in a variable: a number carried round the loop
+    // (`value = m`) was kept boxed by V8 and allocated one heap number per level.
+    const a = tree[i]!, b = tree[i ^ 1]!
+    const m = a < b ? a : b
     i >>= 1
     if (tree[i] === m) return // NOTE: the minimum above is unchanged: stop early
     tree[i] = m
-    value = m
   }
 }
