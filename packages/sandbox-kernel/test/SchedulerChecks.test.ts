@@ -27,7 +27,8 @@ const run = (d: SystemDesc, hooks: System.SystemHooks = {}): string | null => {
 
 /** S2 broken: the first runnable VCPU with budget wins, whatever its period. */
 class IgnoresPriority extends PcpuScheduler.PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!
       vcpu.refresh(nowNs)

@@ -36,7 +36,8 @@ class BlindSmp extends Smp.Smp {
 
 /** S2 broken: the first runnable VCPU with budget wins, whatever its period. */
 class IgnoresPriority extends PcpuScheduler.PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!
       vcpu.refresh(nowNs)

@@ -30,6 +30,8 @@
  * - Equal priorities follow the `ties` option: `'rotate'` (Quest) takes the earlier VCPU in `R`, and
  *   a re-queued running VCPU rejoins `R` at the tail; `'declaration'` takes the smaller VCPU index
  *   (and lets a woken VCPU preempt an equal-priority VCPU of larger index).
+ * - The state and its read-only views (for checks and reports) are in `PcpuState.ts`, which this
+ *   class extends; this file holds the rules that change the state.
  * - An {@link SchedulerObserver} (`observer`, null by default) sees every wakeup and invocation:
  *   the invariant checker (`Invariants.ts`) hangs there, so checking costs nothing when off.
  *
@@ -46,37 +48,17 @@
 import type { CoreScheduler } from "./CoreScheduler.ts"
 import { Decision, ThreadState, type MainVcpuParams, type SchedulerObserver } from "./Decision.ts"
 import { IoVcpu } from "./IoVcpu.ts"
-import { resolveOptions, type SchedulerOptions, type SchedulerOptionsInput } from "./Options.ts"
+import { resolveOptions, type SchedulerOptionsInput } from "./Options.ts"
 import * as Policy from "./Policy.ts"
-import { RunnableSet, TREE_FROM } from "./RunnableSet.ts"
+import { PcpuState } from "./PcpuState.ts"
+import { TREE_FROM } from "./RunnableSet.ts"
 import { NONE, VcpuError, type Vcpu } from "./Vcpu.ts"
 import { VcpuSlot } from "./VcpuSlot.ts"
 
 export { Decision, ThreadState, type MainVcpuParams, type SchedulerObserver } from "./Decision.ts"
 export { checkDispatch } from "./DispatchCheck.ts"
 
-export class PcpuScheduler implements CoreScheduler {
-  readonly options: SchedulerOptions
-  /** The budget policies, by VCPU index. */
-  readonly vcpus: Vcpu[] = []
-  private readonly slots: VcpuSlot[] = []
-  /** `R`: the runnable VCPUs (list order; under 'rm' also a tournament tree by priority). */
-  private readonly runnable: RunnableSet
-  private readonly threadVcpu: number[] = []
-  private readonly threadState: number[] = []
-  /** Current VCPU (-1 = idle) and thread (-1 = none) since the last invocation. */
-  currentVcpu = -1
-  currentThread = -1
-  /** True when the current VCPU runs in the background band. */
-  currentBackground = false
-  /** `t_prev`: time of the last invocation, ns. */
-  tPrevNs = 0
-  /** Invocations so far. */
-  invocations = 0
-  /** The reused decision record. */
-  readonly decision = new Decision()
-  /** Called after every wakeup and invocation when set (invariant checking); null costs nothing. */
-  observer: SchedulerObserver | null = null
+export class PcpuScheduler extends PcpuState implements CoreScheduler {
   // Copies of hot options. NOTE: read once, kept as fields to avoid a property chain per invocation.
   private readonly tickNs: number
   private readonly maxTimerNs: number
@@ -94,7 +76,7 @@ export class PcpuScheduler implements CoreScheduler {
    * a speed knob only, every value gives the same schedules; tests pass 0 to run the tree always).
    */
   constructor(options: SchedulerOptionsInput = {}, runnableTreeFrom = TREE_FROM) {
-    this.options = resolveOptions(options)
+    super(resolveOptions(options), runnableTreeFrom)
     this.tickNs = this.options.timerTickNs
     this.maxTimerNs = this.options.maxTimerIntervalNs
     this.latencyNs = this.options.enforcementLatencyNs
@@ -103,7 +85,6 @@ export class PcpuScheduler implements CoreScheduler {
     this.background = this.options.ioBackground === "belowAll"
     this.byIndex = this.options.ties === "declaration"
     this.edf = this.options.priority === "edf"
-    this.runnable = new RunnableSet(!this.edf, runnableTreeFrom)
   }
 
   /**
@@ -141,61 +122,6 @@ export class PcpuScheduler implements CoreScheduler {
     this.threadVcpu.push(vcpu)
     this.threadState.push(ThreadState.Blocked)
     return this.threadVcpu.length - 1
-  }
-
-  /** Number of threads. */
-  get threadCount(): number {
-    return this.threadVcpu.length
-  }
-
-  /** The VCPU a thread belongs to. */
-  vcpuOf(thread: number): number {
-    return this.threadVcpu[thread]!
-  }
-
-  /** A thread's {@link ThreadState}. */
-  stateOf(thread: number): ThreadState {
-    return this.threadState[thread] as ThreadState
-  }
-
-  /** True when VCPU `v` is in `R`. */
-  isRunnable(v: number): boolean {
-    return this.slots[v]!.inR
-  }
-
-  /** Length of `R`. */
-  get runnableCount(): number {
-    return this.runnable.size
-  }
-
-  /** The `i`-th VCPU of `R` (0 = head), without allocating (under 'rm': sorts once per change of `R`). */
-  runnableAt(i: number): number {
-    return this.runnable.at(i)
-  }
-
-  /** `R` in list order (allocates; for checks and reports). */
-  runnableList(): number[] {
-    return this.runnable.order()
-  }
-
-  /** Under 'rm': the priority `R`'s tree keys listed VCPU `v` by (must equal its `priority`; checked by `Invariants`). */
-  runnableKeyOf(v: number): number {
-    return this.runnable.keyed ? this.runnable.keyOf(v) : this.vcpus[v]!.priority
-  }
-
-  /** Listed VCPU `v`'s next event as S4's cache holds it (`RunnableSet.cachedEventOf`; checked by `Invariants`). */
-  runnableCachedEventOf(v: number): number {
-    return this.runnable.cachedEventOf(v)
-  }
-
-  /** Number of queued threads of VCPU `v`. */
-  queuedCount(v: number): number {
-    return this.slots[v]!.qLen
-  }
-
-  /** Queued threads of VCPU `v`, head first (allocates). */
-  queuedThreads(v: number): number[] {
-    return this.slots[v]!.queued()
   }
 
   /**
@@ -260,6 +186,20 @@ export class PcpuScheduler implements CoreScheduler {
 
   /** S1–S5 (with W2's re-queue of the running thread). Returns the reused {@link Decision}. */
   invoke(nowNs: number): Decision {
+    // NOTE: the time goes to the body and to S2 through a Float64Array, and this method is small
+    // enough for V8 to inline into the caller: a number passed to a call that is not inlined is
+    // boxed once past V8's small integers (~1.07 s in ns), one heap number per invocation for each.
+    this.clock[0] = nowNs
+    return this.invokeAtClock()
+  }
+
+  /** The time of the invocation under way, ns (for `select` and its overrides). */
+  protected invocationNs(): number {
+    return this.clock[0]!
+  }
+
+  private invokeAtClock(): Decision {
+    const nowNs = this.clock[0]!
     this.invocations++
     // S1 + W2: charge the current VCPU for the wall time since the last invocation.
     const cv = this.currentVcpu
@@ -284,7 +224,7 @@ export class PcpuScheduler implements CoreScheduler {
     this.currentBackground = false
 
     // S2 (and P7's background band when nothing with budget is runnable).
-    let best = this.select(nowNs)
+    let best = this.select()
     let bg = false
     if (best < 0 && this.background) {
       best = this.selectBackground()
@@ -355,13 +295,14 @@ export class PcpuScheduler implements CoreScheduler {
   }
 
   /**
-   * S2: walk `R` keeping the best priority so far; refresh only VCPUs strictly better than it; the
-   * first with `b > 0` at a strictly better priority (after its refresh) becomes the candidate
+   * S2 at `invocationNs()`: walk `R` keeping the best priority so far; refresh only VCPUs strictly
+   * better than it; the first with `b > 0` at a strictly better priority (after its refresh) becomes the candidate
    * (`ties: 'declaration'`: an equal priority with a smaller index is better too). Returns its
    * index or -1. (Under 'rm' a refresh never changes the priority: the re-check always passes, and
    * the tree lets the walk skip the VCPUs it would not refresh.)
    */
-  protected select(nowNs: number): number {
+  protected select(): number {
+    const nowNs = this.clock[0]!
     const r = this.runnable
     if (r.inTree) return r.selectInTree(this.vcpus, nowNs, this.byIndex)
     let best = -1

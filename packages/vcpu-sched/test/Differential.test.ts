@@ -80,7 +80,8 @@ class DeadlineNeverAdvances extends MainVcpu {
 
 /** Broken EDF S2: takes a VCPU on the priority it had before its refresh (a refresh can move its deadline later). */
 class SelectsOnStalePriority extends PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     let best = -1, bestP = Infinity
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!

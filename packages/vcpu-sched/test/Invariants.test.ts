@@ -74,7 +74,8 @@ describe("the checker holds on the real scheduler", () => {
 
 /** S2 broken: the first runnable VCPU with budget wins, whatever its period. */
 class IgnoresPriority extends PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!
       vcpu.refresh(nowNs)
@@ -86,7 +87,8 @@ class IgnoresPriority extends PcpuScheduler {
 
 /** S2 broken for ties only: the later VCPU in R wins among equal periods (`≤` for `<`). */
 class LastOfEqual extends PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     let best = -1, bestT = Infinity
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!

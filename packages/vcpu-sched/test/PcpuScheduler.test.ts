@@ -112,7 +112,8 @@ describe("PcpuScheduler rules", () => {
 
 /** Broken S2: the first runnable VCPU with budget wins, whatever its period. */
 class IgnoresPriority extends PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!
       vcpu.refresh(nowNs)
@@ -124,7 +125,8 @@ class IgnoresPriority extends PcpuScheduler {
 
 /** Broken S2: rate-monotonic upside down (largest period first). */
 class InverseRm extends PcpuScheduler {
-  protected override select(nowNs: number): number {
+  protected override select(): number {
+    const nowNs = this.invocationNs()
     let best = -1
     for (const v of this.runnableList()) {
       const vcpu = this.vcpus[v]!
