@@ -1,8 +1,12 @@
 /**
- * The run's fingerprints, computed in batches: `Trace.emit` only copies a record into `buf`
- * (kind id, subject id, time, field values) and its length into `lengths`; `flush` hashes the
- * pending records in one call (on a full buffer, and before any fingerprint is read) of
- * `PrintWasm`'s loop.
+ * The run's fingerprints, computed in batches: `Trace.emit` only copies a record into `buf` (its
+ * head, time, field values); `flush` hashes the pending records in one call (on a full buffer, and
+ * before any fingerprint is read) of `PrintWasm`'s loop.
+ *
+ * A record's head (one double, an integer below 2^51) packs its length in doubles (2 + its field
+ * count: bits 0–3), its kind id (bits 4–23) and its subject id (bits 24–50): `recordHead`,
+ * `headLength`, `headKind`, `headSubject`. So there are at most `MAX_KINDS` kinds and
+ * `MAX_SUBJECTS` subjects (`Trace` and `RecordPrint` refuse more).
  *
  * Each record's digest is `Fingerprint`'s (lanes from the kind and the subject, then the time and
  * each field; numbers by their IEEE-754 bits, symbols by their text's 64-bit hash), folded into
@@ -14,10 +18,11 @@
  * While one scope has subjects, its print is the run's (same start, same records): `flush` folds
  * into the run's print only, and `addScope` copies it when a second scope appears.
  *
- * NOTE: built for speed (the fingerprint is always on). `buf`, `lengths` and the tables the loop
- * reads live in the batch's own WebAssembly memory (laid out below); a table that fills is copied
- * to a larger place at the end (the memory grows, and `buf` and `lengths` are new views then: read
- * them afresh).
+ * NOTE: built for speed (the fingerprint is always on). `buf` and the tables the loop reads live
+ * in the batch's own WebAssembly memory (laid out below); a table that fills is copied to a larger
+ * place at the end (the memory grows, and `buf` is a new view then: read it afresh). One head per
+ * record, not a kind id, a subject id and a length byte: two stores fewer per emit (and their
+ * checks), one load fewer per record in the flush (measured: see `TraceEmit`).
  * Limit: V8 reserves 8 GiB of address space per WebAssembly memory, so a process holds at most
  * about 16,000 traces (Simulations) alive at once on x86-64 Linux (garbage ones are collected when
  * a new one needs room: 20,000 made one after another are fine); past that, creating one throws a
@@ -29,16 +34,33 @@ import { Fingerprint, halves, LITTLE, PRINT_SEED, subjectStart } from "./Fingerp
 import { type Flush, printModule } from "./PrintWasm.ts"
 import { type Memory, WebAssembly } from "./Wasm.ts"
 
-/** Records of at most this many doubles (kind, subject, time, 8 fields). */
-export const RECORD_SLOTS = 11
+/** Records of at most this many doubles (head, time, 8 fields). */
+export const RECORD_SLOTS = 10
+/** Kind ids are below this (20 bits of the head). */
+export const MAX_KINDS = 2 ** 20
+/** Subject ids are below this (27 bits of the head: the flush's subject table offset, id · 16, is an i32). */
+export const MAX_SUBJECTS = 2 ** 27
+/** The head's unit for the kind id (after 4 bits of length) and for the subject id (after 20 bits of kind id). */
+const HEAD_KIND = 16
+const HEAD_SUBJECT = 2 ** 24
+
+/** The kind's part of a record's head: its length (2 + `fields`) and kind id `kind`. */
+export const kindHead = (kind: number, fields: number): number => 2 + fields + kind * HEAD_KIND
+/** The subject's part of a record's head: subject id `subject`. */
+export const subjectHead = (subject: number): number => subject * HEAD_SUBJECT
+/** The head of a record of kind id `kind` (`fields` fields) and subject id `subject`. */
+export const recordHead = (kind: number, fields: number, subject: number): number => kindHead(kind, fields) + subjectHead(subject)
+/** A record's length in doubles (head, time, fields) from its head. */
+export const headLength = (head: number): number => head % HEAD_KIND
+/** A record's kind id from its head. */
+export const headKind = (head: number): number => Math.floor(head / HEAD_KIND) % MAX_KINDS
+/** A record's subject id from its head. */
+export const headSubject = (head: number): number => Math.floor(head / HEAD_SUBJECT)
 /** Pending doubles before a flush (32 KiB: stays in the L1 cache). */
 const CAPACITY = 4096
 /** The record buffer's doubles and bytes (the tables follow it). */
 const BUF_DOUBLES = CAPACITY + RECORD_SLOTS
 const BUF_BYTES = align(BUF_DOUBLES * 8)
-/** The record lengths follow the buffer: one byte per double of it. */
-const LENGTHS_OFFSET = BUF_BYTES
-const LENGTHS_BYTES = align(BUF_DOUBLES)
 const PAGE = 65536
 
 /** A table in the memory: its byte offset, entries it has room for, and bytes per entry. */
@@ -49,13 +71,11 @@ const [SEED_LO, SEED_HI] = halves(PRINT_SEED)
 export class PrintBatch {
   private readonly memory = newMemory()
   private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
-  /** Pending records: `[kindId, subjectId, t, v0 … v(n-1)]` each, from 0 to `pos` (a new view when the memory grows). */
-  buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
   /**
-   * The length in doubles (3 + its field count) of the record that starts at each position of
-   * `buf` (`emit` writes it; the flush steps from record to record with it).
+   * Pending records: `[head, t, v0 … v(n-1)]` each (see `recordHead`; the flush steps from record
+   * to record by the head's length), from 0 to `pos` (a new view when the memory grows).
    */
-  lengths = new Uint8Array(this.memory.buffer, LENGTHS_OFFSET, BUF_DOUBLES)
+  buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
   private view = new DataView(this.memory.buffer)
   /** Next free slot in `buf`. */
   pos = 0
@@ -65,7 +85,7 @@ export class PrintBatch {
   onFlush: ((buf: Float64Array, end: number) => void) | null = null
 
   /** The first free byte after the tables. */
-  private top = LENGTHS_OFFSET + LENGTHS_BYTES
+  private top = BUF_BYTES
   // See `PrintWasm` for each table's entries.
   private readonly kinds = this.table(16, 16)
   private readonly subjects = this.table(16, 16)
@@ -134,7 +154,7 @@ export class PrintBatch {
   /** Records emitted so far: those hashed (the run's print's count) and those pending. */
   records(): number {
     let n = this.view.getFloat64(this.prints.offset + 8, true)
-    for (let p = 0; p < this.pos; p += this.lengths[p]!) n++
+    for (let p = 0; p < this.pos; p += headLength(this.buf[p]!)) n++
     return n
   }
 
@@ -147,7 +167,7 @@ export class PrintBatch {
     // WebAssembly reads little-endian: on a big-endian machine, turn each double's bytes around.
     if (!LITTLE) new Uint8Array(this.memory.buffer, 0, end * 8).forEach((_, i, b) => { if ((i & 7) < 4) { const j = i ^ 7; const t = b[i]!; b[i] = b[j]!; b[j] = t } })
     // While there is one scope, its print is the run's (see `scopeHex`): no second fold.
-    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0, LENGTHS_OFFSET)
+    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0)
     const count = this.prints.offset + 8
     this.view.setFloat64(count, this.view.getFloat64(count, true) + records, true)
     return 0
@@ -195,7 +215,6 @@ export class PrintBatch {
     if (bytes <= have) return
     this.memory.grow(Math.ceil((bytes - have) / PAGE))
     this.buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
-    this.lengths = new Uint8Array(this.memory.buffer, LENGTHS_OFFSET, BUF_DOUBLES)
     this.view = new DataView(this.memory.buffer)
   }
 }

@@ -4,14 +4,15 @@
  * digest (the general path, in TypeScript, is what the tests compare it with).
  *
  * Memory (little-endian, laid out by `PrintBatch`): the record buffer at 0 (doubles:
- * `[kind id, subject id, t, v0 … v(n-1)]` per record), the record lengths (one byte per double of
- * the buffer: at a record's first double, 3 + n), and four tables given by their byte offsets:
+ * `[head, t, v0 … v(n-1)]` per record; the head packs the length 2 + n in bits 0–3, the kind id in
+ * bits 4–23, the subject id in bits 24–50, see `recordHead`), and four tables given by their byte
+ * offsets:
  * - kinds, 16 B each: lane X's start (i64), field count n (i32), symbol mask (i32, bit i: field i);
  * - subjects, 16 B each: lane Y's start (i64), the byte offset of its scope's print in the prints table (i32);
  * - symbols, 8 B each: the text's 64-bit hash;
  * - prints, 16 B each: the print (i64), its record count (f64); the run's first.
  *
- * `flush(end, kinds, subjects, symbols, prints, scoped, lengths) → records`: hashes the records in
+ * `flush(end, kinds, subjects, symbols, prints, scoped) → records`: hashes the records in
  * `[0, end)` (doubles), folds them into the run's print and, when `scoped` is not 0, into each
  * record's scope print (adding 1 to its count); returns the number of records (the caller counts
  * the run's). A record length that no record has traps (a broken batch never loops or reads past).
@@ -21,7 +22,8 @@
  * 64-bit step), not by the digest. Measured (`bench -- fingerprint`, a flush-only loop): the step
  * from one record to the next was a chain of dependent loads and conversions (kind id → kind entry
  * → field count → next record, about 20 cycles) that bounded the loop as much as the hashing did;
- * the lengths `emit` writes beside the buffer cut it to one byte load. Records without symbols
+ * the length in each record's head cuts it to one load, shared with the kind and subject ids
+ * (their table offsets are two masks of the head's bits: kind id · 16, subject id · 16). Records without symbols
  * take one straight run of code per field count (no counter, each value at a constant offset; the
  * lanes X and Y are two independent multiply chains); numbers are made canonical with an IEEE add
  * of 0 and one well-predicted NaN test.
@@ -32,13 +34,13 @@ import { NAN_HI, P1, P2, P3, P4 } from "./Fingerprint.ts"
 import { f64, functionModule, i32, i64, op, WebAssembly } from "./Wasm.ts"
 
 // params
-const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5, LENGTHS = 6
+const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5
 // locals: i32
-const P = 7, K = 8, S = 9, Q = 10, LAST = 11, M = 12, RECORDS = 13, T = 14, A = 15, E = 16, L = 17
+const P = 6, K = 7, S = 8, Q = 9, LAST = 10, M = 11, RECORDS = 12, T = 13, A = 14, E = 15, L = 16
 // i64
-const X = 18, Y = 19, V = 20, ACC = 21, R = 22
+const X = 17, Y = 18, V = 19, ACC = 20, R = 21
 // f64
-const F = 23
+const F = 22
 const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, f64]
 
 /** The most fields a record has. */
@@ -76,27 +78,28 @@ const round = (lane: number): number[] => [
 ]
 
 /**
- * The id (a small non-negative integer) of the double on the stack: the low word of `x + 2^52`
- * (whose mantissa is then `x` itself). NOTE: cheaper than a float-to-int conversion.
+ * The bits of the head (an integer below 2^51) on the stack: those of `x + 2^52` (whose mantissa
+ * is then `x` itself; the exponent's bits, from bit 52, are masked off by each use). NOTE: cheaper
+ * than a float-to-int conversion.
  */
-const id = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64, ...op.i32WrapI64]
+const headBits = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64]
 
 /** `print ← rotl(print ⊕ R, 27)·P1 + P4` for the print on the stack's top (as an expression). */
 const merge = [...op.get(R), ...op.i64Xor, ...op.i64(27n), ...op.i64Rotl, ...op.i64(P1), ...op.i64Mul, ...op.i64(P4), ...op.i64Add]
 
 /** The values of a record of `n` numeric fields at byte `T` (the time, then each field), into X, Y, X, … in turn. */
 const numbers = (n: number): number[] =>
-  Array.from({ length: n + 1 }, (_, i) => [...number(T, 16 + 8 * i), ...round(i % 2 === 0 ? X : Y)]).flat()
+  Array.from({ length: n + 1 }, (_, i) => [...number(T, 8 + 8 * i), ...round(i % 2 === 0 ? X : Y)]).flat()
 
 /**
- * A record without symbols: one straight run of code per field count (`br_table` on `L - 3`), each
+ * A record without symbols: one straight run of code per field count (`br_table` on `L - 2`), each
  * value read at a constant offset from the record. Case n, after the `end` of its block, branches
  * past the cases after it (their blocks, then the outer one).
  */
 const byFieldCount = [
   ...op.block,
   ...Array.from({ length: MAX_FIELDS + 1 }, () => op.block).flat(),
-  ...op.get(L), ...op.i32(3), ...op.i32Sub, ...brTable(Array.from({ length: MAX_FIELDS + 1 }, (_, n) => n), MAX_FIELDS),
+  ...op.get(L), ...op.i32(2), ...op.i32Sub, ...brTable(Array.from({ length: MAX_FIELDS + 1 }, (_, n) => n), MAX_FIELDS),
   ...Array.from({ length: MAX_FIELDS + 1 }, (_, n) => [...op.end, ...numbers(n), ...(n < MAX_FIELDS ? op.br(MAX_FIELDS - n) : [])]).flat(),
   ...op.end,
 ]
@@ -104,14 +107,16 @@ const byFieldCount = [
 const body = [
   ...op.get(PRINTS), ...op.i64Load(), ...op.set(ACC),
   ...op.block, ...op.loop,
-  // the record at double P, of L doubles: its kind's and subject's table entries, its lanes' starts
+  // the record at double P (byte T), of L doubles (its head's bits 0-3): its kind's and subject's
+  // table entries (the head's kind id · 16 and subject id · 16), its lanes' starts
   ...op.get(P), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
-  ...op.get(LENGTHS), ...op.get(P), ...op.i32Add, ...op.i32Load8U(), ...op.set(L),
-  // a length that is no record's (3 + 0 … 8 fields) traps (`unreachable`) rather than loop or read past it
-  ...op.get(L), ...op.i32(3), ...op.i32Sub, ...op.i32(MAX_FIELDS), ...op.i32GtU, ...op.if, ...unreachable, ...op.end,
   ...op.get(P), ...op.i32(3), ...op.i32Shl, ...op.tee(T),
-  ...op.f64Load(), ...id, ...op.i32(4), ...op.i32Shl, ...op.get(KINDS), ...op.i32Add, ...op.set(K),
-  ...op.get(T), ...op.f64Load(8), ...id, ...op.i32(4), ...op.i32Shl, ...op.get(SUBJECTS), ...op.i32Add, ...op.set(S),
+  ...op.f64Load(), ...headBits, ...op.tee(V), ...op.i32WrapI64, ...op.tee(L),
+  ...op.i32(0xff_fff0), ...op.i32And, ...op.get(KINDS), ...op.i32Add, ...op.set(K),
+  ...op.get(L), ...op.i32(15), ...op.i32And, ...op.set(L),
+  // a length that is no record's (2 + 0 … 8 fields) traps (`unreachable`) rather than loop or read past it
+  ...op.get(L), ...op.i32(2), ...op.i32Sub, ...op.i32(MAX_FIELDS), ...op.i32GtU, ...op.if, ...unreachable, ...op.end,
+  ...op.get(V), ...op.i64(20n), ...op.i64ShrU, ...op.i32WrapI64, ...op.i32(-16), ...op.i32And, ...op.get(SUBJECTS), ...op.i32Add, ...op.set(S),
   ...op.get(K), ...op.i64Load(), ...op.set(X),
   ...op.get(S), ...op.i64Load(), ...op.set(Y),
   ...op.get(K), ...op.i32Load(12), ...op.tee(M), ...op.i32Eqz,
@@ -119,7 +124,7 @@ const body = [
   ...byFieldCount,
   ...op.else,
   // symbols: one value per turn from byte Q (the time) to LAST (after the record); M's bit 0 is the value's (the time is never a symbol), E the lane
-  ...op.get(T), ...op.i32(16), ...op.i32Add, ...op.set(Q),
+  ...op.get(T), ...op.i32(8), ...op.i32Add, ...op.set(Q),
   ...op.get(T), ...op.get(L), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(LAST),
   ...op.get(M), ...op.i32(1), ...op.i32Shl, ...op.set(M),
   ...op.i32(0), ...op.set(E),
@@ -150,7 +155,7 @@ const body = [
 ]
 
 /** The compiled module (compiled once, instantiated per `PrintBatch` with its own memory). */
-export const printModule = new WebAssembly.Module(functionModule("flush", [i32, i32, i32, i32, i32, i32, i32], [i32], LOCALS, body))
+export const printModule = new WebAssembly.Module(functionModule("flush", [i32, i32, i32, i32, i32, i32], [i32], LOCALS, body))
 
 /** The exported function's signature. */
-export type Flush = (end: number, kinds: number, subjects: number, symbols: number, prints: number, scoped: number, lengths: number) => number
+export type Flush = (end: number, kinds: number, subjects: number, symbols: number, prints: number, scoped: number) => number

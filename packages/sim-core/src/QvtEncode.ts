@@ -39,8 +39,11 @@ const LAST_T = 22, T = 23, DT = 24, V = 25, R = 26
 const K = 27
 const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f64, f64, f64, f64, f64, i64]
 
-/** The id (a small non-negative integer) of the double on the stack: the low word of `x + 2^52`. */
-const id = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64, ...op.i32WrapI64]
+/**
+ * The bits of the record head (an integer below 2^51, see `PrintBatch.recordHead`) on the stack:
+ * those of `x + 2^52` (whose mantissa is then `x` itself; the exponent's bits are masked off).
+ */
+const headBits = [...op.f64(2 ** 52), ...op.f64Add, ...op.i64ReinterpretF64]
 
 /** 1.5 · 2^52: in [2^52, 2^53), where doubles are the integers, their bits linear in the value. */
 const M = 1.5 * 2 ** 52
@@ -80,8 +83,10 @@ const body = [
   ...op.get(P), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
   ...op.block,
   // kind and subject defined in the file, room in the block? (else stop before this record)
-  ...value(0), ...op.get(A), ...op.f64Load(IN), ...id, ...op.set(KID),
-  ...op.get(A), ...op.f64Load(IN + 8), ...id, ...op.set(SID),
+  // the head: kind id (bits 4-23), subject id (bits 24-50)
+  ...value(0), ...op.get(A), ...op.f64Load(IN), ...headBits, ...op.tee(K),
+  ...op.i32WrapI64, ...op.i32(4), ...op.i32ShrU, ...op.i32(0xf_ffff), ...op.i32And, ...op.set(KID),
+  ...op.get(K), ...op.i64(24n), ...op.i64ShrU, ...op.i32WrapI64, ...op.i32(0x7ff_ffff), ...op.i32And, ...op.set(SID),
   ...op.get(KID), ...op.get(KIND_COUNT), ...op.i32GeU, ...op.brIf(0),
   ...op.get(KINDS), ...op.get(KID), ...op.i32Add, ...op.i32Load8U(), ...op.tee(SLOT), ...op.i32Eqz, ...op.brIf(0),
   ...op.get(SID), ...op.get(SUBJECT_COUNT), ...op.i32GeU, ...op.brIf(0),
@@ -93,7 +98,7 @@ const body = [
   ...op.block, ...op.loop,
   ...op.get(MASK), ...op.i32Eqz, ...op.brIf(1),
   ...op.get(MASK), ...op.i32(1), ...op.i32And, ...op.if,
-  ...value(3), ...op.get(A), ...op.get(I), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.f64Load(IN), ...op.get(SYMBOLS_DONE), ...op.f64Ge,
+  ...value(2), ...op.get(A), ...op.get(I), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.f64Load(IN), ...op.get(SYMBOLS_DONE), ...op.f64Ge,
   ...op.if, ...op.br(4), ...op.end,
   ...op.end,
   ...op.get(MASK), ...op.i32(1), ...op.i32ShrU, ...op.set(MASK),
@@ -104,7 +109,7 @@ const body = [
   ...op.get(SLOT), ...op.i32(1), ...op.i32Sub, ...op.set(N),
   ...op.get(AT), ...op.i32(2), ...op.i32Add, ...op.set(Q),
   ...op.i32(0), ...op.set(FLAGS),
-  ...value(2), ...op.get(A), ...op.f64Load(IN), ...op.tee(T), ...op.get(LAST_T), ...op.f64Sub, ...op.set(DT),
+  ...value(1), ...op.get(A), ...op.f64Load(IN), ...op.tee(T), ...op.get(LAST_T), ...op.f64Sub, ...op.set(DT),
   ...op.get(IN_BLOCK), ...op.i32(0), ...op.i32GtU,
   ...integerIn(DT, 0n), ...op.i32And,
   ...op.if,
@@ -116,7 +121,7 @@ const body = [
   ...op.i32(0), ...op.set(I),
   ...op.block, ...op.loop,
   ...op.get(I), ...op.get(N), ...op.i32GeU, ...op.brIf(1),
-  ...value(3), ...op.get(A), ...op.get(I), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(A),
+  ...value(2), ...op.get(A), ...op.get(I), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(A),
   ...op.get(A), ...op.f64Load(IN), ...op.set(V), ...integerIn(V, -(1n << 31n)),
   ...op.if,
   ...qAddress, ...op.get(K), ...op.i32WrapI64, ...op.i32Store(OUT), ...nextQ,
@@ -131,7 +136,7 @@ const body = [
   ...op.get(Q), ...op.set(AT),
   ...op.get(IN_BLOCK), ...op.i32(1), ...op.i32Add, ...op.set(IN_BLOCK),
   ...op.get(WRITTEN), ...op.i32(1), ...op.i32Add, ...op.set(WRITTEN),
-  ...op.get(P), ...op.i32(3), ...op.i32Add, ...op.get(N), ...op.i32Add, ...op.set(P),
+  ...op.get(P), ...op.i32(2), ...op.i32Add, ...op.get(N), ...op.i32Add, ...op.set(P),
   ...op.br(1),
   ...op.end,
   // stopped before the record at P

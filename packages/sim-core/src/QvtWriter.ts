@@ -11,6 +11,7 @@
  * @module
  */
 import { Fingerprint, LITTLE } from "./Fingerprint.ts"
+import { headKind, headLength, headSubject } from "./PrintBatch.ts"
 import { type Encode, encodeModule, IN, IN_DOUBLES, OUT, OUT_WORDS, STATE, TABLES } from "./QvtEncode.ts"
 import { BLOCK_WORDS, encodeChunk, encodeHeader, fileBytes, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL } from "./QvtFormat.ts"
 import { WebAssembly } from "./Wasm.ts"
@@ -71,10 +72,10 @@ export class QvtSink implements TraceSink {
       // WebAssembly reads little-endian doubles: here, record by record
       const values = new Float64Array(8)
       for (let p = 0; p < end;) {
-        const kind = trace.kindOf(buf[p]! | 0)
-        for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 3 + i]!
-        this.onRecord(trace, kind, buf[p + 2]!, trace.subjectOf(buf[p + 1]! | 0), values)
-        p += 3 + kind.arity
+        const kind = trace.kindOf(headKind(buf[p]!))
+        for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 2 + i]!
+        this.onRecord(trace, kind, buf[p + 1]!, trace.subjectOf(headSubject(buf[p]!)), values)
+        p += 2 + kind.arity
       }
       return
     }
@@ -83,8 +84,8 @@ export class QvtSink implements TraceSink {
       let to = end
       if (end - from > IN_DOUBLES) {
         to = from
-        for (let next = from; next < end && next - from <= IN_DOUBLES; next += 3 + trace.kindOf(buf[next]! | 0).arity) to = next
-        if (to === from) to = from + 3 + trace.kindOf(buf[from]! | 0).arity
+        for (let next = from; next < end && next - from <= IN_DOUBLES; next += headLength(buf[next]!)) to = next
+        if (to === from) to = from + headLength(buf[from]!)
       }
       this.input.set(buf.subarray(from, to))
       this.encodeSlice(trace, buf, from, to - from)
@@ -114,13 +115,13 @@ export class QvtSink implements TraceSink {
 
   /** Before the record at `p` of a batch: defines its kind, subject and symbols, starts a new block if full. */
   private prepare(trace: Trace, buf: Float64Array, p: number): void {
-    const kid = buf[p]! | 0
-    const sid = buf[p + 1]! | 0
+    const kid = headKind(buf[p]!)
+    const sid = headSubject(buf[p]!)
     if (kid >= this.kindSlots.length || this.kindSlots[kid] === 0) this.defineKind(trace.kindOf(kid))
     if (sid >= this.subjectDone.length || this.subjectDone[sid] === 0) this.defineSubject(trace.subjectOf(sid))
     const n = this.kindSlots[kid]! - 1
     const symbols = this.kindSymbolMask[kid]!
-    for (let i = 0; i < n; i++) if ((symbols & (1 << i)) !== 0 && buf[p + 3 + i]! >= this.symbolsDone) this.defineSymbols(trace, buf[p + 3 + i]!)
+    for (let i = 0; i < n; i++) if ((symbols & (1 << i)) !== 0 && buf[p + 2 + i]! >= this.symbolsDone) this.defineSymbols(trace, buf[p + 2 + i]!)
     if (this.at > BLOCK_WORDS) this.flushBlock()
   }
 

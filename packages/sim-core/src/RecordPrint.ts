@@ -21,7 +21,7 @@
  * @module
  */
 import { hashString64, kindStart } from "./Fingerprint.ts"
-import { PrintBatch } from "./PrintBatch.ts"
+import { MAX_KINDS, MAX_SUBJECTS, PrintBatch, recordHead } from "./PrintBatch.ts"
 
 /** The most fields a record may have (as a trace's kinds: the batch keeps room for one such record past its limit). */
 export const MAX_FIELDS = 8
@@ -35,6 +35,7 @@ export class RecordPrint {
   /** A new kind id for records of kind `name` whose field i is a symbol when `isSymbol[i]`. */
   kind(name: string, isSymbol: readonly boolean[]): number {
     if (isSymbol.length > MAX_FIELDS) throw new RangeError(`RecordPrint: record kind "${name}" has ${isSymbol.length} fields, at most ${MAX_FIELDS}`)
+    if (this.kinds >= MAX_KINDS) throw new RangeError(`RecordPrint: record kind "${name}": at most ${MAX_KINDS} kinds`)
     const id = this.kinds++
     this.batch.addKind(id, kindStart(hashString64(name)), isSymbol.length, isSymbol)
     return id
@@ -42,6 +43,7 @@ export class RecordPrint {
 
   /** A new subject id for subject `name`. */
   subject(name: string): number {
+    if (this.subjects >= MAX_SUBJECTS) throw new RangeError(`RecordPrint: subject "${name}": at most ${MAX_SUBJECTS} subjects`)
     const id = this.subjects++
     const [lo, hi] = hashString64(name)
     // one scope slot for all: only the run's print is kept (PrintBatch folds scopes once there are two)
@@ -63,12 +65,10 @@ export class RecordPrint {
     let p = batch.pos
     if (p >= batch.limit) p = batch.flush()
     const buf = batch.buf
-    buf[p] = kind
-    buf[p + 1] = subject
-    buf[p + 2] = t
-    for (let i = 0; i < n; i++) buf[p + 3 + i] = values[i]!
-    batch.lengths[p] = 3 + n
-    batch.pos = p + 3 + n
+    buf[p] = recordHead(kind, n, subject)
+    buf[p + 1] = t
+    for (let i = 0; i < n; i++) buf[p + 2 + i] = values[i]!
+    batch.pos = p + 2 + n
   }
 
   /** The print of the records added so far (16 hex digits). */

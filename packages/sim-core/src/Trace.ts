@@ -20,7 +20,7 @@
  * @module
  */
 import { Fingerprint, hashString64, kindStart, RecordDigest, subjectStart } from "./Fingerprint.ts"
-import { PrintBatch } from "./PrintBatch.ts"
+import { kindHead, MAX_KINDS, MAX_SUBJECTS, PrintBatch, subjectHead } from "./PrintBatch.ts"
 import { TraceEmit } from "./TraceEmit.ts"
 
 /** A record kind: its name and field names (a `$` prefix marks a symbol field). */
@@ -35,6 +35,8 @@ export class RecordKind {
   readonly arity: number
   /** A record digest's lane X at its start: the name's 64-bit hash absorbed (see `Fingerprint.kindStart`). */
   readonly start: readonly [number, number]
+  /** The kind's part of a record's head (its length and kind id; plus `Subject.head`, the subject id: see `PrintBatch.recordHead`). */
+  readonly head: number
   constructor(id: number, name: string, fields: readonly string[]) {
     this.id = id
     this.name = name
@@ -42,6 +44,7 @@ export class RecordKind {
     this.isSymbol = fields.map((f) => f.startsWith("$"))
     this.arity = fields.length
     this.start = kindStart(hashString64(name))
+    this.head = kindHead(id, fields.length)
   }
 }
 
@@ -55,6 +58,8 @@ export interface Subject {
   readonly hashHi: number
   /** The slot of the subject's scope print (see `PrintBatch`). */
   readonly scopeSlot: number
+  /** The subject's part of a record's head (its id; see `RecordKind.head`). */
+  readonly head: number
 }
 
 /** A trace record as an object: `{t, kind, subject, ...fields}`. */
@@ -74,8 +79,9 @@ export interface TraceSink {
   onRecord(trace: Trace, kind: RecordKind, t: number, subject: Subject, values: Float64Array): void
   /**
    * Takes the pending records in emission order, packed as doubles in `buf[0 … end)`: each
-   * `[kind id, subject id, t, value 0 … value n-1]` with n the kind's field count (`trace.kindOf`,
-   * `trace.subjectOf`, `trace.symbolText` resolve the ids). Called whenever the fingerprint batch
+   * `[head, t, value 0 … value n-1]` with n the kind's field count; the head packs the record's
+   * length (2 + n), kind id and subject id (`PrintBatch.headLength`, `headKind`, `headSubject`;
+   * `trace.kindOf`, `trace.subjectOf`, `trace.symbolText` resolve the ids). Called whenever the fingerprint batch
    * is flushed: when full, when a fingerprint is read, at `detach` and `close`. `buf` is reused.
    */
   onBatch?(trace: Trace, buf: Float64Array, end: number): void
@@ -127,6 +133,7 @@ export class Trace extends TraceEmit {
       return existing
     }
     if (fields.length > MAX_FIELDS) throw new TypeError(`Trace.kind("${name}"): at most ${MAX_FIELDS} fields`)
+    if (this.kinds.length >= MAX_KINDS) throw new RangeError(`Trace.kind("${name}"): at most ${MAX_KINDS} record kinds per trace`)
     for (const f of fields) {
       const bare = f.startsWith("$") ? f.slice(1) : f
       if (bare === "t" || bare === "kind" || bare === "subject") {
@@ -144,13 +151,15 @@ export class Trace extends TraceEmit {
   subject(name: string, scope = -1): Subject {
     const existing = this.subjectsByName.get(name)
     if (existing !== undefined) return existing
+    if (this.subjects.length >= MAX_SUBJECTS) throw new RangeError(`Trace.subject("${name}"): at most ${MAX_SUBJECTS} subjects per trace`)
     let scopeSlot = this.scopeSlots.get(scope)
     if (scopeSlot === undefined) {
       scopeSlot = this.batch.addScope()
       this.scopeSlots.set(scope, scopeSlot)
     }
     const [hashLo, hashHi] = hashString64(name)
-    const subject: Subject = { id: this.subjects.length, name, scope, hashLo, hashHi, scopeSlot }
+    const id = this.subjects.length
+    const subject: Subject = { id, name, scope, hashLo, hashHi, scopeSlot, head: subjectHead(id) }
     this.batch.addSubject(subject.id, hashLo, hashHi, scopeSlot)
     this.subjects.push(subject)
     this.subjectsByName.set(name, subject)
@@ -221,9 +230,9 @@ export class Trace extends TraceEmit {
     const values = this.values
     const buf = this.batch.buf
     const n = kind.arity
-    for (let i = 0; i < n; i++) values[i] = buf[p + 3 + i]!
+    for (let i = 0; i < n; i++) values[i] = buf[p + 2 + i]!
     for (let i = n; i < MAX_FIELDS; i++) values[i] = 0
-    const t = buf[p + 2]!
+    const t = buf[p + 1]!
     const sinks = this.recordSinks
     for (let i = 0; i < sinks.length; i++) sinks[i]!.onRecord(this, kind, t, subject, values)
   }

@@ -72,7 +72,7 @@ export const op = {
   i32Load8U: (offset = 0): number[] => [0x2d, 0, ...uleb(offset)],
   i32Store: (offset = 0): number[] => [0x36, 2, ...uleb(offset)],
   i32Add: [0x6a], i32Sub: [0x6b], i32GtU: [0x4b], i32Shl: [0x74], i32ShrU: [0x76], i32And: [0x71], i32Eqz: [0x45], i32LtU: [0x49], i32GeU: [0x4f], i32Xor: [0x73],
-  i64Add: [0x7c], i64Sub: [0x7d], i64Mul: [0x7e], i64LtU: [0x54], i64Xor: [0x85], i64Rotl: [0x89], i64Shl: [0x86], i64Eq: [0x51], i64GeU: [0x5a], i32Or: [0x72],
+  i64Add: [0x7c], i64Sub: [0x7d], i64Mul: [0x7e], i64LtU: [0x54], i64Xor: [0x85], i64Rotl: [0x89], i64Shl: [0x86], i64ShrU: [0x88], i64Eq: [0x51], i64GeU: [0x5a], i32Or: [0x72],
   f64Add: [0xa0], f64Sub: [0xa1], f64Eq: [0x61], f64Ne: [0x62], f64Ge: [0x66],
   f64ConvertI32S: [0xb7], f64ConvertI32U: [0xb8],
   i64ReinterpretF64: [0xbd], i32WrapI64: [0xa7],

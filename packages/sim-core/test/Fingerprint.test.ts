@@ -8,7 +8,9 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { arithmetic, Fingerprint, hashString64, P1, P2, P3, P4, P5, RecordDigest } from "../src/Fingerprint.ts"
+import { arithmetic, Fingerprint, hashString64, kindStart, P1, P2, P3, P4, P5, RecordDigest } from "../src/Fingerprint.ts"
+import { headKind, headLength, headSubject, MAX_KINDS, MAX_SUBJECTS, PrintBatch, recordHead } from "../src/PrintBatch.ts"
+import { RecordPrint } from "../src/RecordPrint.ts"
 import { Trace, fingerprintRecords, MemorySink, type TraceRecord } from "../src/Trace.ts"
 
 /** Any number a record may carry (no NaN: JSON cannot carry it; -0 is written as 0). */
@@ -204,6 +206,41 @@ describe("Fingerprint", () => {
     for (const scope of [0, 17, 299]) {
       const mine = sink.records.filter((r) => Number(r.subject.slice(1)) % 300 === scope)
       expect(trace.scopeFingerprint(scope)).toBe(fingerprintRecords(mine))
+    }
+  })
+
+  it("the hot path reads kind and subject ids of any width from a record's head (ids past 2^16 and 2^20 hash as small ones)", () => {
+    // A record's head packs length (bits 0-3), kind id (4-23) and subject id (24-50); the flush
+    // masks and shifts them out. Wide ids here would meet any mask or shift that is off.
+    const names = [["k0", 2], ["k1", 3]] as const
+    const wideKinds = [5, MAX_KINDS - 3], wideSubjects = [3, 1_100_003]
+    const wide = new PrintBatch(), narrow = new RecordPrint()
+    const narrowKinds = names.map(([name, n], i) => {
+      wide.addKind(wideKinds[i]!, kindStart(hashString64(name)), n, [false, false, false])
+      return narrow.kind(name, Array.from({ length: n }, () => false))
+    })
+    const narrowSubjects = ["s0", "s1"].map((name, i) => {
+      const [lo, hi] = hashString64(name)
+      wide.addSubject(wideSubjects[i]!, lo, hi, 0)
+      return narrow.subject(name)
+    })
+    for (let r = 0; r < 5000; r++) {
+      const k = r % 2, s = (r >> 1) % 2, n = names[k]![1], t = r * 1000
+      const values = [r, -r, r / 7]
+      let p = wide.pos
+      if (p >= wide.limit) p = wide.flush()
+      wide.buf[p] = recordHead(wideKinds[k]!, n, wideSubjects[s]!)
+      wide.buf[p + 1] = t
+      for (let i = 0; i < n; i++) wide.buf[p + 2 + i] = values[i]!
+      wide.pos = p + 2 + n
+      narrow.add(narrowKinds[k]!, narrowSubjects[s]!, t, values, n)
+    }
+    expect(wide.records()).toBe(5000)
+    expect(wide.runHex()).toBe(narrow.hex())
+    // the codec at its limits
+    for (const [kind, fields, subject] of [[0, 0, 0], [MAX_KINDS - 1, 8, MAX_SUBJECTS - 1], [1, 3, MAX_SUBJECTS - 2], [MAX_KINDS - 2, 0, 1]] as const) {
+      const head = recordHead(kind, fields, subject)
+      expect([headLength(head), headKind(head), headSubject(head)]).toEqual([2 + fields, kind, subject])
     }
   })
 

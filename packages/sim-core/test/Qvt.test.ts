@@ -5,6 +5,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { headKind, headSubject } from "../src/PrintBatch.ts"
 import { MAGIC, QvtError, QvtReader, QvtSink, VERSION } from "../src/Qvt.ts"
 import { canonicalJson, MemorySink, Trace, type TraceHeader, type TraceRecord, type TraceSink } from "../src/Trace.ts"
 
@@ -203,7 +204,7 @@ describe("Qvt", () => {
     const packed: number[] = []
     for (let i = 0; i < 9000; i++) {
       const k = i % 3
-      packed.push(kinds[k]!.id, subjects[i % 2]!.id, i * 1000 + (i % 7 === 0 ? 0.5 : 0))
+      packed.push(kinds[k]!.head + subjects[i % 2]!.head, i * 1000 + (i % 7 === 0 ? 0.5 : 0))
       if (k === 0) packed.push(i, i % 5 === 0 ? 2 ** 40 : -i)
       else if (k === 1) packed.push(i / 3, symbols[i % 2]!)
     }
@@ -213,10 +214,10 @@ describe("Qvt", () => {
     a.onBatch(trace, buf, buf.length)
     const values = new Float64Array(8)
     for (let p = 0; p < buf.length;) {
-      const kind = trace.kindOf(buf[p]!)
-      for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 3 + i]!
-      b.onRecord(trace, kind, buf[p + 2]!, trace.subjectOf(buf[p + 1]!), values)
-      p += 3 + kind.arity
+      const kind = trace.kindOf(headKind(buf[p]!))
+      for (let i = 0; i < kind.arity; i++) values[i] = buf[p + 2 + i]!
+      b.onRecord(trace, kind, buf[p + 1]!, trace.subjectOf(headSubject(buf[p]!)), values)
+      p += 2 + kind.arity
     }
     a.close()
     b.close()
@@ -240,23 +241,23 @@ describe("Qvt", () => {
     let t = 0
     for (let i = 0; i < edges.length * 8; i++) {
       t += dts[i % dts.length]!
-      packed.push(eight.id, subject.id, t)
+      packed.push(eight.head + subject.head, t)
       for (let f = 0; f < 8; f++) packed.push(edges[(i + f * 3) % edges.length]!)
     }
     const buf = Float64Array.from(packed)
     const batched = memoryWriter(), single = memoryWriter()
     const a = new QvtSink(batched, header), b = new QvtSink(single, header)
     a.onBatch(trace, buf, buf.length)
-    for (let p = 0; p < buf.length; p += 11) b.onRecord(trace, eight, buf[p + 2]!, subject, buf.subarray(p + 3, p + 11))
+    for (let p = 0; p < buf.length; p += 10) b.onRecord(trace, eight, buf[p + 1]!, subject, buf.subarray(p + 2, p + 10))
     a.close()
     b.close()
     expect(batched.bytes()).toEqual(single.bytes())
     const got = decode(batched.bytes()).records
     expect(got).toHaveLength(edges.length * 8)
     for (const [r, rec] of got.entries()) {
-      expect(rec.t).toBe(buf[r * 11 + 2])
+      expect(rec.t).toBe(buf[r * 10 + 1])
       // -0 reads back as 0 (as JSON writes it); every other value, NaN included, as written
-      for (const [f, name] of eight.fields.entries()) expect(Object.is(rec[name], buf[r * 11 + 3 + f]) || (rec[name] === 0 && buf[r * 11 + 3 + f] === 0)).toBe(true)
+      for (const [f, name] of eight.fields.entries()) expect(Object.is(rec[name], buf[r * 10 + 2 + f]) || (rec[name] === 0 && buf[r * 10 + 2 + f] === 0)).toBe(true)
     }
   })
 
