@@ -6,7 +6,9 @@
  * time, trace and schedule recording off, Quest's 1 ms timer rule on (the default options); the
  * 10-task sets once more with trace records on (the run fingerprint computed, as the CLI runs it).
  * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
- * show that memory does not grow with simulated time.
+ * show that memory does not grow with simulated time. Each row gives the mean wall time (tinybench)
+ * and, less noisy on a shared machine, the median wall time and the median CPU time (user +
+ * system) of the timed calls.
  *
  *   npx node packages/vcpu-sched/bench/jobs.bench.ts
  */
@@ -34,6 +36,23 @@ const runOnce = (tasks: readonly PeriodicTask[], trace = false): Harness => new 
 export const rows: Array<Record<string, string | number>> = []
 const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 })
 const jobsOf = new Map<number, { jobs: number; invocations: number; events: number; missed: number }>()
+/** CPU time (user + system, ms) of each timed call, per task name: the machine is shared, CPU time is less noisy than wall time. */
+const cpuOf = new Map<string, number[]>()
+/** `fn`, recording its CPU time under `name` (the workload is `fn`'s, unchanged). */
+const timedCpu = (name: string, fn: () => void) => {
+  const samples: number[] = []
+  cpuOf.set(name, samples)
+  return () => {
+    const start = process.cpuUsage()
+    fn()
+    const used = process.cpuUsage(start)
+    samples.push((used.user + used.system) / 1000)
+  }
+}
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
 for (const n of [5, 10, 20]) {
   const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(n, k))
   const total = { jobs: 0, invocations: 0, events: 0, missed: 0 }
@@ -45,9 +64,9 @@ for (const n of [5, 10, 20]) {
     for (let i = 0; i < n; i++) total.missed += h.statsOf(i).missed
   }
   jobsOf.set(n, total)
-  bench.add(`${n} tasks`, () => { for (const tasks of sets) runOnce(tasks) })
+  bench.add(`${n} tasks`, timedCpu(`${n} tasks`, () => { for (const tasks of sets) runOnce(tasks) }))
   // As the CLI runs a scheduling scenario: trace records emitted, so the run fingerprint is computed.
-  if (n === 10) bench.add(`${n} tasks, fingerprint on`, () => { for (const tasks of sets) runOnce(tasks, true) })
+  if (n === 10) bench.add(`${n} tasks, fingerprint on`, timedCpu(`${n} tasks, fingerprint on`, () => { for (const tasks of sets) runOnce(tasks, true) }))
 }
 await bench.run()
 for (const task of bench.tasks) {
@@ -63,6 +82,10 @@ for (const task of bench.tasks) {
     "deadline misses": j.missed,
     "ms for 5 runs (mean)": +r.latency.mean.toFixed(2),
     "jobs/s (wall)": Math.round((j.jobs / r.latency.mean) * 1000),
+    "ms (p50)": +r.latency.p50.toFixed(2),
+    "jobs/s (wall, p50)": Math.round((j.jobs / r.latency.p50) * 1000),
+    // the timed calls are the last ones (tinybench's warm-up calls come first)
+    "CPU ms (p50)": +median(cpuOf.get(task.name)!.slice(-r.latency.samplesCount)).toFixed(2),
     "events/s (wall)": Math.round((j.events / r.latency.mean) * 1000),
   })
 }
