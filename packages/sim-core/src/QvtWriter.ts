@@ -96,6 +96,7 @@ export class QvtSink implements TraceSink {
   /** Encodes the `length` doubles copied from `buf` at `from`, preparing the records that need it. */
   private encodeSlice(trace: Trace, buf: Float64Array, from: number, length: number): void {
     this.state[0] = 0
+    let lastStop = -1
     for (;;) {
       // (views read afresh: `prepare` may grow the memory)
       this.state[1] = this.at
@@ -108,6 +109,9 @@ export class QvtSink implements TraceSink {
       this.written += this.state[3]!
       this.lastT = this.stateT[0]!
       if (stopped === 0) return
+      // A second stop before the same record, once prepared, is a broken encoder: an error, not a loop.
+      if (this.state[0] === lastStop) throw new Error(`QvtSink: the encoder stopped twice before the record at ${from + lastStop} of a batch`)
+      lastStop = this.state[0]!
       // before the record at p: its definitions, a new block (the memory may grow: views anew)
       this.prepare(trace, buf, from + this.state[0]!)
     }
