@@ -126,17 +126,29 @@ export class RngStream {
     // NOTE: the fast path of every draw the model makes (cost jitter, spin phase: 32-bit bounds):
     // int32 bounds are safe integers and their range is at most 2^32; the rejection limit is at
     // least 2^32 − range + 1, so a draw up to 2^32 − range is accepted without computing it (all
-    // but range / 2^32 of the draws). Same numbers as the general path below (issue 15: two
-    // isSafeInteger checks and a division less per draw, millions of draws per experiment).
+    // but range / 2^32 of the draws). Same numbers as the general path (issue 15: two
+    // isSafeInteger checks and a division less per draw, millions of draws per experiment). The
+    // rest is out of line (`intRejected`, `intWide`) so that this stays small enough for V8 to
+    // inline into its callers (375 bytecode bytes before, not inlined into CostNoise's copies).
     if ((lo | 0) === lo && (hi | 0) === hi && lo <= hi) {
       const range = hi - lo + 1
-      let x = this.nextU32()
-      if (x > 0x1_0000_0000 - range) {
-        const limit = limitOf(range)
-        while (x >= limit) x = this.nextU32()
-      }
-      return lo + (x - Math.floor(x / range) * range)
+      const x = this.nextU32()
+      if (x <= 0x1_0000_0000 - range) return lo + (x - Math.floor(x / range) * range)
+      return this.intRejected(lo, range, x)
     }
+    return this.intWide(lo, hi)
+  }
+
+  /** `int`'s int32 path after a first draw `first` above 2^32 − `range`: 32-bit rejection ({@link limitOf}). */
+  private intRejected(lo: number, range: number, first: number): number {
+    const limit = limitOf(range)
+    let x = first
+    while (x >= limit) x = this.nextU32()
+    return lo + (x - Math.floor(x / range) * range)
+  }
+
+  /** `int` for bounds that are not both int32 (or are invalid). */
+  private intWide(lo: number, hi: number): number {
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo > hi) {
       throw new RngError(`int(${lo}, ${hi}): bounds must be safe integers with lo <= hi`)
     }
