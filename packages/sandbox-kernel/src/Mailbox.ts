@@ -46,6 +46,9 @@ export class Mailbox {
   readonly dataGpa: number
   /** Guest-physical address of the status (the last byte, or the meta page's seq word). */
   readonly statusGpa: number
+  /** The status's guest page and its byte offset in it (`statusGpa` split once: `peekStatus` reads them at every busy-poll). */
+  readonly statusPage: number
+  readonly statusOffset: number
   /** Guest-physical address of the meta page (`'meta'`), or -1. */
   readonly metaGpa: number
   /** Each writer's next sequence number, by sandbox. */
@@ -89,6 +92,8 @@ export class Mailbox {
     this.dataGpa = dataGpa
     this.metaGpa = metaGpa
     this.statusGpa = status === "lastByte" ? dataGpa + bytes - 1 : metaGpa + 4
+    this.statusPage = Math.floor(this.statusGpa / PhysicalMemory.PAGE_BYTES)
+    this.statusOffset = this.statusGpa % PhysicalMemory.PAGE_BYTES
     this.nextSeq = new Array<number>(sandboxes).fill(1)
     this.lastSeen = new Array<number>(sandboxes).fill(-1)
     this.sent = new Array<number>(sandboxes).fill(0)
@@ -245,15 +250,15 @@ class MailboxOps implements ChannelOps {
   private peekStatus(k: Kernel, p: Pcpu): number {
     const ept = p.core.guestEpt
     if (ept === null) return -1
-    const gpa = this.box.statusGpa
-    const frame = ept.translate(Math.floor(gpa / PhysicalMemory.PAGE_BYTES), Ept.Access.Read)
+    const box = this.box
+    const frame = ept.translate(box.statusPage, Ept.Access.Read)
     const m = k.machine
     if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES) return -1
     const b = m.memory.bytesOf(frame)
     if (b === undefined) return -1
     // The little-endian value `PhysicalMemory.read` returns (a status never crosses its page).
-    const at = gpa % PhysicalMemory.PAGE_BYTES
-    return this.box.status === "lastByte" ? b[at]! : b[at]! + b[at + 1]! * 0x100 + b[at + 2]! * 0x10000 + b[at + 3]! * 0x1000000
+    const at = box.statusOffset
+    return box.status === "lastByte" ? b[at]! : b[at]! + b[at + 1]! * 0x100 + b[at + 2]! * 0x10000 + b[at + 3]! * 0x1000000
   }
 
   finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
