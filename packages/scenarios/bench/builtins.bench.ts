@@ -16,9 +16,11 @@
  * The first round still pays most of the JIT's warm-up (it runs about twice as long in a short
  * filtered list), which the medians leave out from N = 3 on.
  * A difference of a few per cent between two trees shows only in such medians on a shared host.
+ * The 1-minute load average at the start and at the end is printed with the figures.
  *
  * Filter by substring: `node packages/scenarios/bench/builtins.bench.ts forkwait`.
  */
+import { loadavg } from "node:os"
 import { Time } from "@qvsim/sim-core"
 import * as Builtins from "../src/Builtins.ts"
 import * as Experiments from "../src/Experiments.ts"
@@ -86,6 +88,7 @@ for (const e of Experiments.registered()) {
   })
 }
 
+const loadAtStart = loadavg()[0]!
 /** Each job's runs, in job order. */
 const runs: Row[][] = jobs.map(() => [])
 const rounds: { wallMs: number; cpuMs: number }[] = []
@@ -128,7 +131,7 @@ const fmt = (r: Row): string[] => [
   r.wallMs > 0 ? Math.round(r.events / (r.wallMs / 1000)).toLocaleString("en-US") : "—",
 ]
 const what = repeat === 1 ? "one run of each row" : `median of ${repeat} runs of each row (alternating order); the total is the sum of the medians`
-console.log(`${what}; wall and CPU (user + system) in s`)
+console.log(`${what}; wall and CPU (user + system) in s; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`)
 const header = repeat === 1
   ? ["name", "kind", "simulated", "events", "wall s", "cpu s", "events/s"]
   : ["name", "kind", "simulated", "events", "median wall s", "median cpu s", "events/s"]
