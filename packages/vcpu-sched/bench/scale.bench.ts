@@ -18,7 +18,10 @@
  * over the rows' CPU figures, `ns/event ≈ tick·(1 − h) + (heavy0 + heavyPerDoubling·log2 n)·h`
  * with `h` the share of heavy events (releases, ends, switching invocations) and the rest the
  * ticks that let the same thread go on, splits each 200/5 ratio into its event-mix part (the
- * model at 5 tasks with 200's mix) and its task-count part (the rest).
+ * model at 5 tasks with 200's mix) and its task-count part (the rest). Then, per row, the cost of a
+ * heavy event at that size: the row's measured CPU ns per event less the ticks' share at the fitted
+ * tick cost, divided by the heavy share (so `measured = tick·(1 − h) + heavy·h` holds exactly and the
+ * reader can check it), and the 200/5 ratio of that cost beside the per-event one.
  *
  *   npx node packages/vcpu-sched/bench/scale.bench.ts
  */
@@ -156,6 +159,9 @@ const fitMix = (): { tick: number; heavy0: number; heavyPerDoubling: number } =>
   return { tick: b[0]!, heavy0: b[1]!, heavyPerDoubling: b[2]! }
 }
 
+/** A row's CPU ns per event less the ticks' share at `tickNs` each, per heavy event. */
+const heavyNs = (r: { cpuNs: number; heavy: number }, tickNs: number): number => (r.cpuNs - tickNs * (1 - r.heavy)) / r.heavy
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness, cost per event by tasks per PCPU: rate-monotonic periodic sets, 20 s simulated, 1 ms timer rule on, trace off`)
   console.table(rows)
@@ -169,5 +175,20 @@ if (import.meta.main) {
     const lo = fitRows.find((r) => r.periods === periods && r.n === SIZES[0])!, hi = fitRows.find((r) => r.periods === periods && r.n === SIZES[SIZES.length - 1])!
     const mix = model(hi.heavy, lo.n) / model(lo.heavy, lo.n)
     console.log(`${periods}: heavy events ${(100 * lo.heavy).toFixed(1)} % -> ${(100 * hi.heavy).toFixed(1)} %; model ratio ${(model(hi.heavy, hi.n) / model(lo.heavy, lo.n)).toFixed(2)}× = event mix ${mix.toFixed(2)}× · task count ${(model(hi.heavy, hi.n) / model(hi.heavy, lo.n)).toFixed(2)}×`)
+  }
+  // Per size, the measured CPU ns per event split with the fitted tick: what is left is the cost of a heavy event at that size.
+  const perKind = fitRows.map((r) => ({
+    "periods": r.periods,
+    "tasks": r.n,
+    "heavy share %": +(100 * r.heavy).toFixed(1),
+    "CPU ns per event (measured)": +r.cpuNs.toFixed(1),
+    "ns per tick (fit)": +f.tick.toFixed(1),
+    "ns per heavy event (measured − tick share)": +heavyNs(r, f.tick).toFixed(1),
+  }))
+  console.log(`per event kind: a heavy event's CPU ns at each size = (measured ns per event − fitted tick × tick share) ÷ heavy share`)
+  console.table(perKind)
+  for (const periods of ["log-uniform", "harmonic"] as const) {
+    const lo = fitRows.find((r) => r.periods === periods && r.n === SIZES[0])!, hi = fitRows.find((r) => r.periods === periods && r.n === SIZES[SIZES.length - 1])!
+    console.log(`${periods}: ns per heavy event, ${hi.n} tasks / ${lo.n} tasks: ${(heavyNs(hi, f.tick) / heavyNs(lo, f.tick)).toFixed(3)}× (per event, all kinds: ${(hi.cpuNs / lo.cpuNs).toFixed(3)}×)`)
   }
 }
