@@ -23,6 +23,9 @@ import { Fingerprint, hashString64, kindStart, RecordDigest, subjectStart } from
 import { kindHead, MAX_KINDS, MAX_SUBJECTS, PrintBatch, subjectHead } from "./PrintBatch.ts"
 import { TraceEmit } from "./TraceEmit.ts"
 
+/** The pending-record buffer (`trace.pending`, for inline emitters: see `TraceEmit`). */
+export type { PrintBatch } from "./PrintBatch.ts"
+
 /** A record kind: its name and field names (a `$` prefix marks a symbol field). */
 export class RecordKind {
   readonly id: number

@@ -22,9 +22,29 @@
  * 10 tasks, counted by callgrind: 362 -> 334 instructions per record for the trace's part; the
  * whole traced run's CPU time moved within noise).
  *
+ * Inline emitters. The hottest model loops (the vcpu-sched harness's invocation) write their
+ * records into the batch themselves, the same record `emitN` writes, with no call:
+ * ```
+ * const out = trace.pending            // once (the same object for the trace's life)
+ * const head = TraceEmit.head(kind, subject)  // once
+ * // per record of n fields, at the current time `now`:
+ * let p = out.pos
+ * if (p >= out.limit) p = out.flush()
+ * const buf = out.buf                  // read afresh: a new view when the memory grew
+ * buf[p] = head; buf[p + 1] = now; buf[p + 2] = v0; … buf[p + 1 + n] = v(n-1)
+ * out.pos = p + 2 + n
+ * if (trace.hasSinks) trace.deliverAt(p)
+ * ```
+ * NOTE: for speed. V8 inlines a call only when its call site was hot in the caller's past: a
+ * caller that ran untraced for a while (a bench's untraced rows first, a sweep) keeps calling
+ * `emitN` out of line, its numbers boxed; and when it is inlined, `emitN`'s bytecode counts against
+ * the caller's inlining budget, so the caller's own helpers stop being inlined (measured on the
+ * harness: `nextOwn` per invocation). Written inline, neither happens. The writer must declare the
+ * kind with exactly n fields (nothing checks it here; a wrong length stops the flush).
+ *
  * @module
  */
-import type { PrintBatch } from "./PrintBatch.ts"
+import { headKind, headSubject, type PrintBatch } from "./PrintBatch.ts"
 import type { RecordKind, Subject } from "./Trace.ts"
 
 /** The emitters of `Trace` (the rest of `Trace` declares kinds and subjects, reads prints, keeps sinks). */
@@ -33,8 +53,8 @@ export abstract class TraceEmit {
   protected readonly batch: PrintBatch
   /** Where the record time comes from (the simulation). */
   protected readonly clock: { readonly now: number }
-  /** True while a sink is attached. */
-  protected hasSinks = false
+  /** True while a sink takes records one by one (read it, do not set it, outside `Trace`; see "Inline emitters"). */
+  hasSinks = false
   /**
    * Records emitted so far. NOTE: counted when read (the batch's hashed records and the lengths of
    * its pending ones), not per emit.
@@ -50,6 +70,26 @@ export abstract class TraceEmit {
 
   /** Hands the record at `p` of the batch buffer (`arity` values) to every sink. */
   protected abstract deliver(kind: RecordKind, subject: Subject, p: number): void
+  /** The record kind of id `id`. */
+  abstract kindOf(id: number): RecordKind
+  /** The subject of id `id`. */
+  abstract subjectOf(id: number): Subject
+
+  /** The pending records, for inline emitters (see "Inline emitters" above); the same object for the trace's life. */
+  get pending(): PrintBatch {
+    return this.batch
+  }
+
+  /** The head of a record of `kind` on `subject`, for inline emitters. */
+  static head(kind: RecordKind, subject: Subject): number {
+    return kind.head + subject.head
+  }
+
+  /** Hands the record an inline emitter wrote at `p` of the batch buffer to every sink (call it when `hasSinks`). */
+  deliverAt(p: number): void {
+    const head = this.batch.buf[p]!
+    this.deliver(this.kindOf(headKind(head)), this.subjectOf(headSubject(head)), p)
+  }
 
   /** The slow path of `emitN`: a kind of another field count throws; else flushes the batch (returns 0). */
   private reserve(kind: RecordKind, n: number): number {

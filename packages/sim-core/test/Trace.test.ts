@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Simulation } from "../src/Simulation.ts"
-import { fingerprintRecords, JsonlSink, MemorySink, type TraceRecord } from "../src/Trace.ts"
+import { fingerprintRecords, JsonlSink, MemorySink, Trace, type RecordKind, type Subject, type TraceRecord, type TraceSink } from "../src/Trace.ts"
 
 /** A small model: emits `n` records of two kinds with the given values. */
 const run = (values: number[], sink?: MemorySink): Simulation => {
@@ -92,6 +92,63 @@ describe("Trace", () => {
       '{"t":1,"kind":"k","subject":"s","v":2.5}',
       "",
     ])
+  })
+
+  it("an inline emitter (TraceEmit's protocol) leaves the same records, prints and sink calls as emitN (property)", () => {
+    /** The documented inline protocol: `pending`, `Trace.head`, `deliverAt`. */
+    const inline = (trace: Trace, now: number, kind: RecordKind, subject: Subject, values: readonly number[]): void => {
+      const out = trace.pending
+      let p = out.pos
+      if (p >= out.limit) p = out.flush()
+      const buf = out.buf
+      buf[p] = Trace.head(kind, subject)
+      buf[p + 1] = now
+      for (let i = 0; i < values.length; i++) buf[p + 2 + i] = values[i]!
+      out.pos = p + 2 + values.length
+      if (trace.hasSinks) trace.deliverAt(p)
+    }
+    const byArity = (trace: Trace, kind: RecordKind, s: Subject, v: readonly number[]): void => {
+      switch (v.length) {
+        case 0: return trace.emit0(kind, s)
+        case 1: return trace.emit1(kind, s, v[0]!)
+        case 2: return trace.emit2(kind, s, v[0]!, v[1]!)
+        case 3: return trace.emit3(kind, s, v[0]!, v[1]!, v[2]!)
+        default: return trace.emit4(kind, s, v[0]!, v[1]!, v[2]!, v[3]!)
+      }
+    }
+    const value = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, 2 ** 40 + 0.5))
+    const row = fc.record({ kind: fc.nat(4), subject: fc.nat(2), values: fc.array(value, { minLength: 4, maxLength: 4 }), inline: fc.boolean() })
+    fc.assert(fc.property(fc.array(row, { minLength: 1, maxLength: 40 }), fc.nat(30), fc.boolean(), (rows, repeat, withSink) => {
+      const runWith = (useInline: boolean) => {
+        const sim = new Simulation(1)
+        const kinds = [0, 1, 2, 3, 4].map((n) => sim.trace.kind(`k${n}`, Array.from({ length: n }, (_, i) => `f${i}`)))
+        const subjects = [0, 1, 2].map((i) => sim.trace.subject(`s${i}`, i % 2))
+        const mem = new MemorySink()
+        const batches: number[] = []
+        const batchSink: TraceSink = { onRecord: () => {}, onBatch: (_t, buf, end) => { for (let i = 0; i < end; i++) batches.push(buf[i]!) } }
+        if (withSink) sim.trace.attach(mem)
+        sim.trace.attach(batchSink)
+        const h = sim.register("h", (i) => {
+          const r = rows[i % rows.length]!
+          const values = r.values.slice(0, r.kind)
+          if (useInline && r.inline) inline(sim.trace, sim.now, kinds[r.kind]!, subjects[r.subject]!, values)
+          else byArity(sim.trace, kinds[r.kind]!, subjects[r.subject]!, values)
+        })
+        // enough records, repeated, to fill the batch (4,096 doubles) several times
+        const n = rows.length * (repeat * 10 + 1)
+        for (let i = 0; i < n; i++) sim.at(i * 7, 0, h, i)
+        sim.run()
+        const print = sim.trace.fingerprint()
+        return { print, scopes: [sim.trace.scopeFingerprint(0), sim.trace.scopeFingerprint(1)], count: sim.trace.count, records: mem.records, batches }
+      }
+      const a = runWith(false)
+      const b = runWith(true)
+      expect(b.print).toBe(a.print)
+      expect(b.scopes).toEqual(a.scopes)
+      expect(b.count).toBe(a.count)
+      expect(b.records).toEqual(a.records)
+      expect(b.batches).toEqual(a.batches)
+    }), { numRuns: 60 })
   })
 
   it("refuses reserved field names and a kind redeclared differently", () => {

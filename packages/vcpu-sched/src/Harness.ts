@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { Simulation, type Trace } from "@qvsim/sim-core"
+import { Simulation, Trace } from "@qvsim/sim-core"
 import type { HarnessOptions } from "./HarnessOptions.ts"
 import { HarnessPrograms, type JobTrace } from "./HarnessPrograms.ts"
 import { buildThreads, COMPUTE, IDLE, type HarnessThread, type ThreadStats } from "./HarnessThread.ts"
@@ -105,9 +105,10 @@ export class Harness {
   private readonly irqNs: number
   private irqBusyUntilNs = 0
   // trace
-  private readonly kDispatch: Trace.RecordKind | null = null
-  private readonly kRelease: Trace.RecordKind | null = null
-  private readonly subject: Trace.Subject | null = null
+  /** The trace's pending records, and the heads of this harness's `sched.dispatch` and `job.release` records (written inline: see `invocations`). */
+  private readonly out: Trace.PrintBatch | null = null
+  private readonly dispatchHead: number = 0
+  private readonly releaseHead: number = 0
 
   constructor(spec: PcpuSpec, options: HarnessOptions = {}) {
     validate(spec)
@@ -135,11 +136,14 @@ export class Harness {
     this.hInvoke = sim.register("harness.invoke", () => this.settle(INVOKE))
     let jobTrace: JobTrace | null = null
     if (this.traceOn) {
-      this.kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
-      this.kRelease = sim.trace.kind("job.release", ["thread", "job"])
+      const kDispatch = sim.trace.kind("sched.dispatch", ["vcpu", "thread", "timerAt", "budget"])
+      const kRelease = sim.trace.kind("job.release", ["thread", "job"])
       const kComplete = sim.trace.kind("job.complete", ["thread", "job", "response"])
-      this.subject = sim.trace.subject(`pcpu${this.pcpu}`, this.pcpu)
-      jobTrace = { kComplete, subject: this.subject }
+      const subject = sim.trace.subject(`pcpu${this.pcpu}`, this.pcpu)
+      this.out = sim.trace.pending
+      this.dispatchHead = Trace.Trace.head(kDispatch, subject)
+      this.releaseHead = Trace.Trace.head(kRelease, subject)
+      jobTrace = { out: this.out, completeHead: Trace.Trace.head(kComplete, subject) }
     }
     this.programs = new HarnessPrograms(sim, sched, this.threads, this.serviceThreadOf, options.recordJobs ?? false, jobTrace, (now) => this.wantInvoke(now), hWake, hIoDone)
     this.jobs = this.programs.jobs
@@ -205,7 +209,19 @@ export class Harness {
     t.releases.push(now)
     t.jobNos.push(t.nextJobNo++)
     t.stats.released++
-    if (this.traceOn) this.sim.trace.emit2(this.kRelease!, this.subject!, th, t.nextJobNo - 1)
+    if (this.traceOn) {
+      // `trace.emit2(kRelease, subject, thread, job)` written inline (NOTE: speed, see `invocations`).
+      const out = this.out!
+      let p = out.pos
+      if (p >= out.limit) p = out.flush()
+      const buf = out.buf
+      buf[p] = this.releaseHead
+      buf[p + 1] = now
+      buf[p + 2] = th
+      buf[p + 3] = t.nextJobNo - 1
+      out.pos = p + 4
+      if (this.sim.trace.hasSinks) this.sim.trace.deliverAt(p)
+    }
     const next = t.nextReleaseAfter(now)
     if (next >= 0) this.sim.at(next, Simulation.EventClass.Workload, this.hRelease, th)
     if (t.status === IDLE) this.resume(t, now)
@@ -326,7 +342,23 @@ export class Harness {
         this.preemptWantedNs = -1
       }
       this.inInvoke = false
-      if (this.traceOn) this.sim.trace.emit4(this.kDispatch!, this.subject!, d.vcpu, d.thread, d.timerAtNs === Infinity ? -1 : d.timerAtNs, d.budgetNs)
+      if (this.traceOn) {
+        // The `sched.dispatch` record, i.e. `trace.emit4(kDispatch, subject, vcpu, thread, timerAt, budget)`,
+        // written inline (NOTE: speed, see sim-core `TraceEmit`, "Inline emitters"): no call to inline,
+        // so nothing here depends on V8's inlining budget or on how hot the call was before.
+        const out = this.out!
+        let p = out.pos
+        if (p >= out.limit) p = out.flush()
+        const buf = out.buf
+        buf[p] = this.dispatchHead
+        buf[p + 1] = now
+        buf[p + 2] = d.vcpu
+        buf[p + 3] = d.thread
+        buf[p + 4] = d.timerAtNs === Infinity ? -1 : d.timerAtNs
+        buf[p + 5] = d.budgetNs
+        out.pos = p + 6
+        if (this.sim.trace.hasSinks) this.sim.trace.deliverAt(p)
+      }
       // Apply the decision: what runs from when, the end of its computation, the timer (`settle` posts them).
       this.running = d.thread
       this.runningVcpu = d.vcpu

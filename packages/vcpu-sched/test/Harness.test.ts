@@ -39,6 +39,19 @@ describe("Harness", () => {
     expect(off.statsOf(0)).toMatchObject({ released: 3, completed: 2, missed: 0, maxResponseNs: 1 * MS })
   })
 
+  it("the records a sink receives are the ones fingerprinted (written inline, see TraceEmit) (property)", () => {
+    fc.assert(fc.property(Arbitraries.pcpuSpec({ ios: [0, 1] }), fc.nat(1000), (spec, seed) => {
+      const h = new Harness(spec, { seed, trace: true })
+      const sink = new Trace.MemorySink()
+      h.sim.trace.attach(sink)
+      h.run(50 * MS)
+      expect(sink.records.length).toBe(h.sim.trace.count)
+      expect(Trace.fingerprintRecords(sink.records)).toBe(h.sim.trace.fingerprint())
+      // the same run without a sink has the same print
+      expect(new Harness(spec, { seed, trace: true }).run(50 * MS).sim.trace.fingerprint()).toBe(h.sim.trace.fingerprint())
+    }), { numRuns: 30 })
+  })
+
   it("releases jobs periodically (with offset), sporadically (≥ minimum inter-arrival), as Poisson and explicitly", () => {
     const spec: PcpuSpec = {
       vcpus: [{ budgetNs: 10 * MS, periodNs: 10 * MS }],
