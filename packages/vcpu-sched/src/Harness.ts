@@ -213,7 +213,7 @@ export class Harness {
       // `trace.emit2(kRelease, subject, thread, job)` written inline (NOTE: speed, see `invocations`).
       const out = this.out!
       let p = out.pos
-      if (p >= out.limit) p = out.flush()
+      if (p >= out.limit) p = out.flush() | 0
       const buf = out.buf
       buf[p] = this.releaseHead
       buf[p + 1] = now
@@ -348,7 +348,7 @@ export class Harness {
         // so nothing here depends on V8's inlining budget or on how hot the call was before.
         const out = this.out!
         let p = out.pos
-        if (p >= out.limit) p = out.flush()
+        if (p >= out.limit) p = out.flush() | 0
         const buf = out.buf
         buf[p] = this.dispatchHead
         buf[p + 1] = now

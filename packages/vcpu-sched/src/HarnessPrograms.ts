@@ -148,7 +148,7 @@ export class HarnessPrograms {
       // harness's dispatch record: see `Harness.invocations` and sim-core `TraceEmit`, "Inline emitters").
       const out = trace.out
       let p = out.pos
-      if (p >= out.limit) p = out.flush()
+      if (p >= out.limit) p = out.flush() | 0
       const buf = out.buf
       buf[p] = trace.completeHead
       buf[p + 1] = this.sim.now
