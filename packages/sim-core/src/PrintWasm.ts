@@ -35,8 +35,8 @@ import { f64, functionModule, i32, i64, op, WebAssembly } from "./Wasm.ts"
 
 // params
 const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5
-// locals: i32
-const P = 6, K = 7, S = 8, Q = 9, LAST = 10, M = 11, RECORDS = 12, T = 13, A = 14, E = 15, L = 16
+// locals: i32 (local 6 is unused: T, the record's byte offset, is the loop's only position)
+const K = 7, S = 8, Q = 9, LAST = 10, M = 11, RECORDS = 12, T = 13, A = 14, E = 15, L = 16
 // i64
 const X = 17, Y = 18, V = 19, ACC = 20, R = 21
 // f64
@@ -106,11 +106,13 @@ const byFieldCount = [
 
 const body = [
   ...op.get(PRINTS), ...op.i64Load(), ...op.set(ACC),
+  // END in bytes: the loop steps T (the record's byte offset) alone
+  ...op.get(END), ...op.i32(3), ...op.i32Shl, ...op.set(END),
   ...op.block, ...op.loop,
-  // the record at double P (byte T), of L doubles (its head's bits 0-3): its kind's and subject's
+  // the record at byte T, of L doubles (its head's bits 0-3): its kind's and subject's
   // table entries (the head's kind id · 16 and subject id · 16), its lanes' starts
-  ...op.get(P), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
-  ...op.get(P), ...op.i32(3), ...op.i32Shl, ...op.tee(T),
+  ...op.get(T), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
+  ...op.get(T),
   ...op.f64Load(), ...headBits, ...op.tee(V), ...op.i32WrapI64, ...op.tee(L),
   ...op.i32(0xff_fff0), ...op.i32And, ...op.get(KINDS), ...op.i32Add, ...op.set(K),
   ...op.get(L), ...op.i32(15), ...op.i32And, ...op.set(L),
@@ -147,7 +149,7 @@ const body = [
   ...op.get(A), ...op.get(A), ...op.f64Load(8), ...op.f64(1), ...op.f64Add, ...op.f64Store(8),
   ...op.end,
   ...op.get(RECORDS), ...op.i32(1), ...op.i32Add, ...op.set(RECORDS),
-  ...op.get(P), ...op.get(L), ...op.i32Add, ...op.set(P),
+  ...op.get(T), ...op.get(L), ...op.i32(3), ...op.i32Shl, ...op.i32Add, ...op.set(T),
   ...op.br(0),
   ...op.end, ...op.end,
   ...op.get(PRINTS), ...op.get(ACC), ...op.i64Store(),
