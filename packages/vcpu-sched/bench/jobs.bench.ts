@@ -5,6 +5,7 @@
  * `(C_i, T_i)` and one thread with jobs of demand `C_i` released every `T_i`), 100 s of simulated
  * time, trace and schedule recording off, Quest's 1 ms timer rule on (the default options); the
  * 10-task sets once more with trace records on (the run fingerprint computed, as the CLI runs it).
+ * The fingerprint's cost is printed as traced ÷ untraced − 1 of the 10-task rows' medians.
  * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
  * show that memory does not grow with simulated time. Each row gives the mean wall time (tinybench)
  * and, less noisy on a shared machine, the median wall time and the median CPU time (user +
@@ -104,9 +105,17 @@ const gc = runInNewContext("gc") as () => void
   }
 }
 
+/** The fingerprint's cost on the 10-task sets: traced ÷ untraced − 1, by the CPU medians (and by the wall medians). */
+const costOf = (column: string): number => {
+  const of = (name: string) => Number(rows.find((r) => r["task set (U = 0.7)"] === name)![column])
+  return of("10 tasks, fingerprint on") / of("10 tasks") - 1
+}
+export const fingerprintCost = { cpu: costOf("CPU ms (p50)"), wall: costOf("ms (p50)") }
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness: rate-monotonic periodic sets, 100 s simulated, 1 ms timer rule on, trace off unless "fingerprint on"`)
   console.table(rows)
+  console.log(`fingerprint cost, 10 tasks (traced ÷ untraced − 1): ${(fingerprintCost.cpu * 100).toFixed(1)} % by the CPU medians, ${(fingerprintCost.wall * 100).toFixed(1)} % by the wall medians`)
   console.log("Heap after GC during one 10-task run (must not grow with simulated time):")
   console.table(memoryRows)
 }
