@@ -166,13 +166,30 @@ export const runAll = (e: Experiment, options: RunAllOptions = {}): { runs: Run[
   const seed = options.seed ?? e.seed
   const scale = options.scale ?? 1
   if (e.compute !== undefined) return { runs: [], result: e.compute(seed, scale, { checkInvariants: options.checkInvariants ?? false }) }
+  const { runs } = runVariants(e, (v) => systemOf(e, v, seed, scale), (v) => v.untilNs(scale), options)
+  return { runs, result: e.analyse(runs) }
+}
+
+/**
+ * Builds every variant's system from `inputOf` with the run's options applied, lets the variant
+ * prepare it, runs it for `untilNs`, and counts the events: the one loop `runAll` (the headline
+ * point) and robust/RunPoint (any point of the domain) share.
+ */
+export const runVariants = (
+  e: Experiment,
+  inputOf: (v: Variant) => Config.SystemInput,
+  untilNs: (v: Variant) => number,
+  options: RunAllOptions,
+): { runs: Run[]; events: number } => {
+  let events = 0
   const runs: Run[] = e.variants.map((v) => {
-    const system = new System.System(withRunOptions(systemOf(e, v, seed, scale), options))
+    const system = new System.System(withRunOptions(inputOf(v), options))
     v.prepare?.(system)
-    system.run(v.untilNs(scale))
+    system.run(untilNs(v))
+    events += system.sim.events
     return { variant: v.name, system }
   })
-  return { runs, result: e.analyse(runs) }
+  return { runs, events }
 }
 
 /** A table as CSV (RFC 4180 quoting). */

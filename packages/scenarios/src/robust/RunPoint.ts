@@ -13,9 +13,9 @@
  *
  * @module
  */
-import { System, type Config } from "@qvsim/sandbox-kernel"
+import type { Config } from "@qvsim/sandbox-kernel"
 import type { Experiment, ExperimentResult, Run, Variant } from "../paper/Experiment.ts"
-import { systemOf, withRunOptions } from "../paper/Experiment.ts"
+import { runVariants, systemOf } from "../paper/Experiment.ts"
 import * as Override from "../Override.ts"
 import type { ScenarioInput } from "../Scenario.ts"
 import { claimId, type Threshold } from "./Contract.ts"
@@ -67,14 +67,7 @@ export const runPoint = (e: Experiment, o: PointOptions): { runs: Run[]; result:
   if (e.compute !== undefined) {
     return { runs: [], result: e.compute(o.seed, o.scale, { checkInvariants }, params), events: 0 }
   }
-  let events = 0
-  const runs: Run[] = e.variants.map((v) => {
-    const system = new System.System(withRunOptions(variantInput(e, v, o.seed, o.scale, params), { checkInvariants, recordJobs }))
-    v.prepare?.(system)
-    system.run(untilOf(v, o.scale, params))
-    events += system.sim.events
-    return { variant: v.name, system }
-  })
+  const { runs, events } = runVariants(e, (v) => variantInput(e, v, o.seed, o.scale, params), (v) => untilOf(v, o.scale, params), { checkInvariants, recordJobs })
   return { runs, result: e.analyse(runs, params), events }
 }
 
