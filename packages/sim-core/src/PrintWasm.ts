@@ -35,13 +35,13 @@ import { f64, functionModule, i32, i64, op, WebAssembly } from "./Wasm.ts"
 
 // params
 const END = 0, KINDS = 1, SUBJECTS = 2, SYMBOLS = 3, PRINTS = 4, SCOPED = 5
-// locals: i32 (local 6 is unused: T, the record's byte offset, is the loop's only position)
-const K = 7, S = 8, Q = 9, LAST = 10, M = 11, RECORDS = 12, T = 13, A = 14, E = 15, L = 16
+// locals: i32 (T, the record's byte offset, is the loop's only position)
+const K = 6, S = 7, Q = 8, LAST = 9, M = 10, RECORDS = 11, T = 12, A = 13, E = 14, L = 15
 // i64
-const X = 17, Y = 18, V = 19, ACC = 20, R = 21
+const X = 16, Y = 17, V = 18, ACC = 19, R = 20
 // f64
-const F = 22
-const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, f64]
+const F = 21
+const LOCALS = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, f64]
 
 /** The most fields a record has. */
 const MAX_FIELDS = 8
