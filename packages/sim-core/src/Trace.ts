@@ -205,7 +205,7 @@ export class Trace extends TraceEmit {
     this.sinks = sinks
     this.recordSinks = sinks.filter((s) => s.onBatch === undefined)
     this.batchSinks = sinks.filter((s) => s.onBatch !== undefined)
-    this.hasSinks = this.recordSinks.length > 0
+    this.recordSinksOn = this.recordSinks.length > 0
     this.batch.onFlush = this.batchSinks.length > 0 ? (buf, end) => this.toBatchSinks(buf, end) : null
   }
 

@@ -151,6 +151,18 @@ describe("Trace", () => {
     }), { numRuns: 60 })
   })
 
+  it("hasSinks follows the record sinks attached and cannot be set from outside", () => {
+    const sim = new Simulation(1)
+    const sink = new MemorySink()
+    expect(sim.trace.hasSinks).toBe(false)
+    sim.trace.attach(sink)
+    expect(sim.trace.hasSinks).toBe(true)
+    expect(() => { (sim.trace as unknown as { hasSinks: boolean }).hasSinks = false }).toThrow(TypeError)
+    expect(sim.trace.hasSinks).toBe(true)
+    sim.trace.detach(sink)
+    expect(sim.trace.hasSinks).toBe(false)
+  })
+
   it("refuses reserved field names and a kind redeclared differently", () => {
     const sim = new Simulation(1)
     expect(() => sim.trace.kind("x", ["t"])).toThrow(/reserved/)
