@@ -70,6 +70,8 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
   private readonly byIndex: boolean
   /** `priority: 'edf'`. */
   private readonly edf: boolean
+  /** This object is a plain `PcpuScheduler` (no subclass overrides what `idleInvocations` stands for). */
+  private readonly plainClass: boolean
 
   /**
    * `runnableTreeFrom`: under 'rm', `R` is kept as a tree once longer than this (`RunnableSet.ts`;
@@ -85,6 +87,7 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
     this.background = this.options.ioBackground === "belowAll"
     this.byIndex = this.options.ties === "declaration"
     this.edf = this.options.priority === "edf"
+    this.plainClass = Object.getPrototypeOf(this) === PcpuScheduler.prototype
   }
 
   /**
@@ -191,6 +194,46 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
     // boxed once past V8's small integers (~1.07 s in ns), one heap number per invocation for each.
     this.clock[0] = nowNs
     return this.invokeAtClock()
+  }
+
+  /**
+   * The timer's interval when the PCPU idles with nothing runnable (no VCPU current, `R` empty) and
+   * `invoke` may be replaced by {@link idleInvocations}: this class itself (no subclass override),
+   * no observer, `R` kept as an array, a finite interval. Else -1.
+   */
+  idleTimerNs(): number {
+    if (this.currentVcpu >= 0 || this.runnable.size !== 0 || this.runnable.inTree || this.observer !== null || !this.plainClass) return -1
+    const step = this.idleStepNs()
+    return step === Infinity ? -1 : step
+  }
+
+  /** S4 with nothing runnable: the longest timer (`maxTimerIntervalNs`), not before the dispatch (`schedOverheadNs`). */
+  private idleStepNs(): number {
+    return this.maxTimerNs > this.overheadNs ? this.maxTimerNs : this.overheadNs
+  }
+
+  /**
+   * `count` invocations in a row, the last at `lastNs`, while the PCPU idles with nothing runnable
+   * (call it only when `idleTimerNs()` ≥ 0, and with nothing changed between them): the state and
+   * decision are those the `count` calls of `invoke` leave. Each of them chooses nothing (S2 has no
+   * VCPU to walk) and sets the timer `idleTimerNs()` later; nothing else changes.
+   */
+  idleInvocations(count: number, lastNs: number): Decision {
+    this.clock[0] = lastNs
+    this.invocations += count
+    this.tPrevNs = lastNs
+    this.currentVcpu = -1
+    this.currentThread = -1
+    this.currentBackground = false
+    const d = this.decision
+    d.vcpu = -1
+    d.thread = -1
+    d.runFromNs = lastNs + this.overheadNs
+    d.timerAtNs = lastNs + this.idleStepNs()
+    d.budgetNs = 0
+    d.background = false
+    d.budgetLimited = false
+    return d
   }
 
   /** The time of the invocation under way, ns (for `select` and its overrides). */
