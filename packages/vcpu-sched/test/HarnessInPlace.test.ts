@@ -5,12 +5,18 @@
  * fingerprint and event count — alone, with I/O VCPUs and interrupt top halves, and with two
  * harnesses sharing one simulation (their events interleave at equal times). The property is also
  * run on a simulation whose `runNextInPlace` is broken on purpose, to show it can fail.
+ *
+ * An idle PCPU's timer ticks run together (`Harness.idleTicks`, `PcpuScheduler.idleInvocations`):
+ * the same run as with a scheduler subclass (which takes every invocation the long way), over the
+ * timer and overhead options that set the ticks' interval, runs cut at several times and by event
+ * counts; the property also fails with `idleInvocations` setting a timer 1 ns late.
  */
 import { Simulation } from "@qvsim/sim-core"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arbitraries from "../src/Arbitraries.ts"
 import { Harness } from "../src/Harness.ts"
+import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import type { PcpuSpec } from "../src/Workload.ts"
 import { MS, US } from "./support.ts"
 
@@ -76,5 +82,82 @@ describe("Harness: own events run in place", () => {
   it("the property catches a simulation that runs in place over an event at the same instant", () => {
     const r = fc.check(fc.property(caseArb, (c) => { expect(runCase(c, "broken").run).toEqual(runCase(c, "posted").run) }), { numRuns: 60, endOnFailure: true })
     expect(r.failed).toBe(true)
+  })
+})
+
+/** Takes every invocation the long way (`idleTimerNs` is -1 for a subclass). */
+class LongWay extends PcpuScheduler {}
+
+interface IdleCase {
+  readonly spec: PcpuSpec
+  readonly seed: number
+  /** Where the run is cut: `untilNs` limits (ascending) and an event-count step before each. */
+  readonly cuts: readonly number[]
+  readonly maxEvents: number
+}
+
+const idleCaseArb: fc.Arbitrary<IdleCase> = fc.record({
+  // low budgets: the PCPU idles often; the options vary the idle timer (maxTimerIntervalNs, schedOverheadNs)
+  spec: Arbitraries.pcpuSpec({ mains: [1, 3], ios: [0, 1], horizonUnits: 600, options: Arbitraries.schedulerOptions({ overhead: true, latency: true }) }),
+  seed: fc.nat(1000),
+  cuts: fc.uniqueArray(fc.integer({ min: 0, max: HORIZON }), { minLength: 0, maxLength: 3 }).map((xs) => [...xs].sort((a, b) => a - b)),
+  maxEvents: fc.integer({ min: 1, max: 400 }),
+})
+
+const runIdle = (c: IdleCase, longWay: boolean) => {
+  const sim = new Simulation.Simulation(c.seed)
+  const h = new Harness(c.spec, { sim, trace: true, recordJobs: true, ...(longWay ? { scheduler: new LongWay(c.spec.options ?? {}) } : {}) })
+  for (const until of [...c.cuts, HORIZON]) {
+    if (until < sim.now) continue
+    sim.run({ maxEvents: c.maxEvents, untilNs: until })
+    h.run(until)
+  }
+  const d = h.sched.decision
+  return {
+    events: sim.events,
+    fingerprint: sim.trace.fingerprint(),
+    segments: h.schedule.segments(),
+    jobs: h.jobs,
+    ioJobs: h.ioJobs,
+    unfinished: h.unfinishedJobs(),
+    invocations: h.sched.invocations,
+    gap: h.maxInvocationGapNs,
+    latency: h.maxPreemptionLatencyNs,
+    decision: { ...d },
+    now: sim.now,
+  }
+}
+
+describe("Harness: an idle PCPU's ticks run together", () => {
+  it("give the same run as invoking the scheduler at each (schedule, jobs, statistics, fingerprint, event count, last decision)", () => {
+    const idleInvocations = PcpuScheduler.prototype.idleInvocations
+    let together = 0
+    PcpuScheduler.prototype.idleInvocations = function (count: number, lastNs: number) {
+      together += count
+      return idleInvocations.call(this, count, lastNs)
+    }
+    try {
+      fc.assert(fc.property(idleCaseArb, (c) => {
+        expect(runIdle(c, false)).toEqual(runIdle(c, true))
+      }), { numRuns: 60 })
+    } finally {
+      PcpuScheduler.prototype.idleInvocations = idleInvocations
+    }
+    expect(together).toBeGreaterThan(100) // the shortcut does run (some hundreds of ticks in 60 runs)
+  })
+
+  it("the property catches idle ticks that set the timer 1 ns late", () => {
+    const idleInvocations = PcpuScheduler.prototype.idleInvocations
+    PcpuScheduler.prototype.idleInvocations = function (count: number, lastNs: number) {
+      const d = idleInvocations.call(this, count, lastNs)
+      d.timerAtNs += 1
+      return d
+    }
+    try {
+      const r = fc.check(fc.property(idleCaseArb, (c) => { expect(runIdle(c, false)).toEqual(runIdle(c, true)) }), { numRuns: 60, endOnFailure: true })
+      expect(r.failed).toBe(true)
+    } finally {
+      PcpuScheduler.prototype.idleInvocations = idleInvocations
+    }
   })
 })
