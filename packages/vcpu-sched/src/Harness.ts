@@ -342,38 +342,40 @@ export class Harness {
         this.preemptWantedNs = -1
       }
       this.inInvoke = false
+      // Apply the decision: what runs from when, the end of its computation, the timer (`settle` posts them).
+      const vcpu = d.vcpu, thread = d.thread, timerAt = d.timerAtNs
+      this.running = thread
+      this.runningVcpu = vcpu
+      this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
+      this.timerAtNs = timerAt
+      this.postComputeEnd(thread, this.runFromNs)
+      // No invocation is pending (this one was it): the timer's is the next.
+      if (timerAt !== Infinity) this.invokeAtNs = timerAt
       if (this.traceOn) {
         // The `sched.dispatch` record, i.e. `trace.emit4(kDispatch, subject, vcpu, thread, timerAt, budget)`,
         // written inline (NOTE: speed, see sim-core `TraceEmit`, "Inline emitters"): no call to inline,
-        // so nothing here depends on V8's inlining budget or on how hot the call was before.
+        // so nothing here depends on V8's inlining budget or on how hot the call was before. Written
+        // after the decision is applied (nothing there emits records), from the values already read.
         const out = this.out!
         let p = out.pos
         if (p >= out.limit) p = out.flush() | 0
         const buf = out.buf
         buf[p] = this.dispatchHead
         buf[p + 1] = now
-        buf[p + 2] = d.vcpu
-        buf[p + 3] = d.thread
-        buf[p + 4] = d.timerAtNs === Infinity ? -1 : d.timerAtNs
+        buf[p + 2] = vcpu
+        buf[p + 3] = thread
+        buf[p + 4] = timerAt === Infinity ? -1 : timerAt
         buf[p + 5] = d.budgetNs
         out.pos = p + 6
         if (this.sim.trace.hasSinks) this.sim.trace.deliverAt(p)
       }
-      // Apply the decision: what runs from when, the end of its computation, the timer (`settle` posts them).
-      this.running = d.thread
-      this.runningVcpu = d.vcpu
-      this.runFromNs = d.runFromNs > this.irqBusyUntilNs ? d.runFromNs : this.irqBusyUntilNs
-      this.timerAtNs = d.timerAtNs
-      this.postComputeEnd(d.thread, this.runFromNs)
-      // No invocation is pending (this one was it): the timer's is the next.
-      if (d.timerAtNs !== Infinity) this.invokeAtNs = d.timerAtNs
       if (this.onInvoke !== undefined) {
         // The hook (tests) may post events or stop the run: the harness's own events are posted first.
         this.postOwn()
         this.onInvoke(this, now)
         return DONE
       }
-      if (d.thread < 0) this.idleTicks()
+      if (thread < 0) this.idleTicks()
       const next = this.nextOwn()
       if (next === INVOKE) continue
       if (next === DONE) this.postOwn()
