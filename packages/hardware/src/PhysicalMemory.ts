@@ -35,6 +35,8 @@ const CHUNK_FRAMES = 1024
 const CHUNK_SHIFT = 10
 /** Absorptions the pending log holds before it is mixed in (two int32 slots each: 16 KiB). */
 const PENDING = 2048
+/** Copies of up to this many bytes log their hash absorptions (`writeBytes`); longer ones are mixed in at once. */
+const LOGGED_COPY = 64
 /** Frame flags: it has bytes; it was written since the digest was last read. */
 const BACKED = 1, STALE = 2
 
@@ -251,11 +253,15 @@ export class PhysicalMemory {
     // (little-endian words), then the tail byte by byte (mixed in later: `pending`).
     // NOTE: words, not bytes: every NIC DMA comes through here, and a round per byte was most of a
     // received frame's cost.
+    // NOTE: a long copy (a NIC frame's DMA: hundreds of words) is mixed in now, after what is
+    // pending (logging each word costs more than it saves); a short one (a mailbox's message) is logged.
     const absorptions = 1 + (length >>> 2) + (length & 3)
-    if (this.pendingCount + absorptions > PENDING) this.settle()
-    if (absorptions > PENDING) {
-      this.writeBytesHashNow(frame, offset, src, srcOffset, length)
-      return
+    if (length > LOGGED_COPY || this.pendingCount + absorptions > PENDING) {
+      if (this.pendingCount !== 0) this.settle()
+      if (length > LOGGED_COPY) {
+        this.writeBytesHashNow(frame, offset, src, srcOffset, length)
+        return
+      }
     }
     const q = this.pending
     let j = 2 * this.pendingCount
@@ -275,7 +281,7 @@ export class PhysicalMemory {
     this.writes++
   }
 
-  /** `writeBytes`'s hash of a copy too long for the pending log (> 8 KiB: none the model makes), mixed in now (the log is empty). */
+  /** `writeBytes`'s hash of a long copy, mixed in now (nothing is pending). */
   private writeBytesHashNow(frame: number, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     const c = this.hashChunk(frame)
     const ci = (frame & (CHUNK_FRAMES - 1)) * 2
