@@ -37,8 +37,8 @@ const CHUNK_SHIFT = 10
 const PENDING = 2048
 /** Copies of up to this many bytes log their hash absorptions (`writeBytes`); longer ones are mixed in at once. */
 const LOGGED_COPY = 64
-/** Frame flags: it has bytes; it was written since the digest was last read. */
-const BACKED = 1, STALE = 2
+/** Frame flag: it was written since the digest was last read. (Whether a frame has bytes is `bytesAt`'s answer.) */
+const STALE = 2
 
 /** Frame number of a physical address. */
 export const frameOf = (address: number): number => Math.floor(address / PAGE_BYTES)
@@ -53,8 +53,9 @@ export class PhysicalMemory {
   // NOTE: each frame's bytes (or undefined) in chunks of 1024 frames, allocated on first use: two
   // array loads instead of a Map look-up on every access to a frame (issue 15).
   private readonly byteChunks: (Array<Uint8Array | undefined> | undefined)[]
-  // NOTE: one byte of flags per frame: `BACKED` (it has bytes, so a write to a hash-only frame, the
-  // common case, skips the look-up) and `STALE` (written since the digest was last read).
+  // NOTE: one byte of flags per frame: `STALE` (written since the digest was last read), read only
+  // when pending hash absorptions are mixed in (`settle`). Accesses find a frame's bytes with
+  // `bytesAt` (a hash-only frame's chunk or entry is undefined), not through a flag.
   private readonly flags: Uint8Array
   // The digest of every frame as of the last `digest()`, less the contributions of the frames
   // written since (listed in `stale`, flagged `STALE`). NOTE: no digest arithmetic per write,
@@ -92,7 +93,7 @@ export class PhysicalMemory {
     return c === undefined ? undefined : c[frame & (CHUNK_FRAMES - 1)]
   }
 
-  /** Sets (or with undefined, drops) the bytes of `frame` and its `BACKED` flag. */
+  /** Sets (or with undefined, drops) the bytes of `frame`. */
   private setBytes(frame: number, b: Uint8Array | undefined): void {
     const ci = frame >>> CHUNK_SHIFT
     let c = this.byteChunks[ci]
@@ -102,7 +103,6 @@ export class PhysicalMemory {
       this.byteChunks[ci] = c
     }
     c[frame & (CHUNK_FRAMES - 1)] = b
-    this.flags[frame] = b === undefined ? this.flags[frame]! & ~BACKED : this.flags[frame]! | BACKED
   }
 
   /**
@@ -186,8 +186,10 @@ export class PhysicalMemory {
    */
   write(frame: number, offset: number, size: 1 | 2 | 4, value: number): void {
     this.check("write", frame, offset, size)
-    if ((this.flags[frame]! & BACKED) !== 0) {
-      const b = this.bytesAt(frame)!
+    // NOTE: the bytes looked up directly (a hash-only frame has none), not through `flags`: one
+    // small, hot array instead of a line of the megabyte of flags per access (issue 15).
+    const b = this.bytesAt(frame)
+    if (b !== undefined) {
       for (let i = 0; i < size; i++) b[offset + i] = (value >>> (8 * i)) & 0xff
     }
     const v = size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1)
@@ -243,8 +245,8 @@ export class PhysicalMemory {
   writeBytes(frame: number, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     this.check("writeBytes", frame, offset, length)
     if (srcOffset < 0 || srcOffset + length > src.length) throw new HardwareError(`PhysicalMemory.writeBytes: source range [${srcOffset}, ${srcOffset + length}) outside a ${src.length}-byte array`)
-    if ((this.flags[frame]! & BACKED) !== 0) {
-      const b = this.bytesAt(frame)!
+    const b = this.bytesAt(frame) // NOTE: as `write`
+    if (b !== undefined) {
       // NOTE: short copies (a mailbox's message) byte by byte, without a `subarray` per write.
       if (length <= 64) for (let i = 0; i < length; i++) b[offset + i] = src[srcOffset + i]!
       else b.set(src.subarray(srcOffset, srcOffset + length), offset)
@@ -323,7 +325,7 @@ export class PhysicalMemory {
   /** Reads `size` bytes at `offset` in `frame` (little-endian, unsigned). */
   read(frame: number, offset: number, size: 1 | 2 | 4): number {
     this.check("read", frame, offset, size)
-    const b = (this.flags[frame]! & BACKED) !== 0 ? this.bytesAt(frame) : undefined
+    const b = this.bytesAt(frame) // NOTE: as `write`
     if (b === undefined) {
       if (this.isZero(frame)) return 0
       throw new HardwareError(`PhysicalMemory.read: frame ${frame} holds only a content hash; back it with bytes (backWithBytes) before its first write to read it`)
