@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { PhysicalMemory } from "../src/PhysicalMemory.ts"
+import { round1, round2 } from "../src/internal/hash.ts"
 
 describe("PhysicalMemory", () => {
   it("starts all zeros: hash 0, reads 0, digest of nothing", () => {
@@ -37,6 +38,52 @@ describe("PhysicalMemory", () => {
         expect(m.rangeDigest(0, m.frames)).toBe(m.digest())
       },
     ), { numRuns: 50 })
+  })
+
+  it("mixes pending hash absorptions exactly as mixing at each write would (model: eager rounds per frame, in order)", () => {
+    // Writes of every size, short (logged) and long (mixed at once) copies, copies of frames and
+    // hash reads interleaved; a model mixes each write into its frame's lanes at once.
+    const frame = fc.integer({ min: 0, max: 5 }).map((f) => f * 700) // two chunks, frames shared by many ops
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("write" as const), frame, offset: fc.integer({ min: 0, max: 4092 }), size: fc.constantFrom(1 as const, 2 as const, 4 as const), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
+      fc.record({ kind: fc.constant("bytes" as const), frame, offset: fc.integer({ min: 0, max: 3000 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 90, size: "max" }) }),
+      fc.record({ kind: fc.constant("copy" as const), frame, to: frame }),
+      fc.record({ kind: fc.constant("read" as const), frame }),
+    )
+    fc.assert(fc.property(fc.array(op, { maxLength: 60, size: "max" }), (ops) => {
+      const m = new PhysicalMemory()
+      const model = new Map<number, [number, number]>()
+      const lanes = (f: number): [number, number] => model.get(f) ?? [0, 0]
+      const absorb = (f: number, xs: number[]): void => {
+        let [h1, h2] = lanes(f)
+        for (const x of xs) {
+          h1 = round1(h1, x)
+          h2 = round2(h2, x)
+        }
+        model.set(f, [h1 >>> 0, h2 >>> 0])
+      }
+      for (const o of ops) {
+        if (o.kind === "write") {
+          m.write(o.frame, o.offset, o.size, o.value)
+          absorb(o.frame, [o.offset | (o.size << 12), o.size === 4 ? o.value >>> 0 : o.value & ((1 << (8 * o.size)) - 1)])
+        } else if (o.kind === "bytes") {
+          const b = o.bytes
+          m.writeBytes(o.frame, o.offset, b, 0, b.length)
+          const xs = [o.offset | (b.length << 12) | 0x8000_0000]
+          let i = 0
+          for (; i + 4 <= b.length; i += 4) xs.push(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))
+          for (; i < b.length; i++) xs.push(b[i]!)
+          absorb(o.frame, xs)
+        } else if (o.kind === "copy") {
+          m.copyFrame(o.frame, o.to)
+          model.set(o.to, lanes(o.frame))
+        } else {
+          expect([m.hash1(o.frame), m.hash2(o.frame)]).toEqual(lanes(o.frame))
+        }
+      }
+      for (let f = 0; f <= 3500; f += 700) expect([m.hash1(f), m.hash2(f)]).toEqual(lanes(f))
+      expect(m.digest()).toBe(m.rangeDigest(0, m.frames))
+    }), { numRuns: 100 })
   })
 
   it("gives a range digest that changes only when a frame inside the range changes", () => {
