@@ -46,6 +46,7 @@ export type EventHandle = number
 import { CapacityError } from "./Capacity.ts"
 
 const SLOT_BITS = 2 ** 24 // slots per generation step: at most 16 M events pending at once
+const SLOT_INV = 2 ** -24 // 1 / SLOT_BITS, exact
 const PRIORITY_SHIFT = 2 ** 44 // seq < 2^44 ≈ 1.76e13 events per run
 /** Default `farNs`: how far after the last popped time an event must be to go to the far list. */
 export const FAR_NS = 2 ** 40
@@ -240,8 +241,9 @@ export class EventQueue {
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. O(1). */
   cancel(handle: EventHandle): boolean {
-    const slot = handle % SLOT_BITS
-    const gen = (handle - slot) / SLOT_BITS
+    // NOTE: no `%`: a handle past 2^31 is a double, and V8's double modulus is a C call.
+    const gen = Math.floor(handle * SLOT_INV)
+    const slot = handle - gen * SLOT_BITS
     if (slot >= this.slotCount || this.sGen[slot] !== gen || (gen & 1) === 0) return false
     this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: dead, its heap entry is dropped later
     if (slot === this.frontSlot) {
@@ -261,8 +263,9 @@ export class EventQueue {
 
   /** True while the event of `handle` is pending (neither popped nor cancelled). */
   isPending(handle: EventHandle): boolean {
-    const slot = handle % SLOT_BITS
-    const gen = (handle - slot) / SLOT_BITS
+    // NOTE: no `%`: a handle past 2^31 is a double, and V8's double modulus is a C call.
+    const gen = Math.floor(handle * SLOT_INV)
+    const slot = handle - gen * SLOT_BITS
     return slot < this.slotCount && this.sGen[slot] === gen && (gen & 1) === 1
   }
 
