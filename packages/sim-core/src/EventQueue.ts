@@ -52,6 +52,8 @@ const PRIORITY_SHIFT = 2 ** 44 // seq < 2^44 ≈ 1.76e13 events per run
 export const FAR_NS = 2 ** 40
 /** Default `farMax`: the far list's length at most (past it, far events go to the heap). */
 export const FAR_MAX = 16
+/** Default `aheadFrom`: the heap's length at which events far ahead start to go to the ahead heap. */
+export const AHEAD_FROM = 64
 
 /** Tuning of the far list (tests make it small to exercise it; the order never depends on it). */
 export interface EventQueueOptions {
@@ -59,6 +61,10 @@ export interface EventQueueOptions {
   readonly farNs?: number
   /** The far list's length at most (0: no far list). */
   readonly farMax?: number
+  /** The heap's length (live and dead entries) that makes the queue split off an ahead heap (≥ 2). */
+  readonly aheadFrom?: number
+  /** Every this many pushes to the ahead heap (a power of 2), whether to merge it back is checked. */
+  readonly aheadCheck?: number
 }
 
 /** Thrown on misuse (bad time or priority, too many pending events). */
@@ -89,7 +95,32 @@ export class EventQueue {
   private farCount = 0
   /** Time of the far list's head, or Infinity when it is empty. */
   private farNext = Infinity
+  /** Slot of that event (the far list's head or the ahead heap's top), or -1. */
+  private farSlot = -1
+  /** The time of the event `push` hands to `pushAhead`. */
+  private aheadTime = 0
+  /** 1 while the slot is in the far list, 2 while in the ahead heap. */
   private sFar: Uint8Array
+  // the ahead heap: events pushed at least `aheadNs` after the last popped time, once the heap grew
+  // past `aheadFrom` (dead entries as in the heap; its top is always live)
+  private aTime: Float64Array
+  private aSlot: Int32Array
+  private aLength = 0
+  private aDead = 0
+  private readonly aheadFrom: number
+  /** Events at least this far after the last popped time go to the ahead heap (Infinity: none yet). */
+  private aheadNs = Infinity
+  /** min(farNs, aheadNs): `push`'s one test for both. */
+  private splitNs: number
+  /** The heap's length at which `heapPush` makes room (grows it, or splits off the ahead heap). */
+  private heapLimit: number
+  /** No split is tried before this many pushes (`makeRoom`). */
+  private splitRetryAt = 0
+  /** Pushes (`seq`) at the last split, and to the ahead heap since; pushes to wait after an undone split. */
+  private splitSeq = 0
+  private aheadPushes = 0
+  private splitBackoff = 64
+  private readonly aheadCheckMask: number
   // the front event: the earliest pending one, kept out of the heap (-1: none)
   private frontSlot = -1
   private frontTime = 0
@@ -117,6 +148,12 @@ export class EventQueue {
     const farMax = Math.max(0, options.farMax ?? FAR_MAX)
     this.farSlots = new Int32Array(farMax)
     this.farTimes = new Float64Array(farMax)
+    this.aheadFrom = Math.max(2, options.aheadFrom ?? AHEAD_FROM)
+    this.aheadCheckMask = Math.max(1, options.aheadCheck ?? 1024) - 1
+    this.splitNs = this.farNs
+    this.heapLimit = Math.min(n, this.aheadFrom)
+    this.aTime = new Float64Array(16)
+    this.aSlot = new Int32Array(16)
     this.sFar = new Uint8Array(n)
     this.hTime = new Float64Array(n)
     this.hSlot = new Int32Array(n)
@@ -130,7 +167,7 @@ export class EventQueue {
 
   /** Number of live (not cancelled) pending events. */
   get size(): number {
-    return this.length - this.dead + this.farCount + (this.frontSlot >= 0 ? 1 : 0)
+    return this.length - this.dead + this.farCount + this.aLength - this.aDead + (this.frontSlot >= 0 ? 1 : 0)
   }
 
   /** Number of events ever pushed (the next `seq`). */
@@ -153,9 +190,13 @@ export class EventQueue {
     // under V8's inlining limit (460 bytes of bytecode; with them written here it was 593 and was
     // called, not inlined, at every push).
     if (this.frontSlot >= 0 ? this.precedesFront(time, key) : this.isEarliest(time, key)) return this.toFront(time, slot, handle)
-    if (time - this.time >= this.farNs && this.farCount < this.farSlots.length) return this.pushFar(time, key, slot, handle)
+    if (time - this.time >= this.splitNs) {
+      this.aheadTime = time
+      this.pushAhead(slot, handle)
+      return handle
+    }
     const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    if (this.length >= hTime.length) {
+    if (this.length >= this.heapLimit) {
       this.heapPush(time, slot)
       return handle
     }
@@ -208,7 +249,7 @@ export class EventQueue {
       if (!(time < ht || (time === ht && key < sKey[this.hSlot[0]!]!))) return false
     }
     const fn = this.farNext
-    return time < fn || (time === fn && key < sKey[this.farSlots[0]!]!)
+    return time < fn || (time === fn && key < sKey[this.farSlot]!)
   }
 
   /**
@@ -220,9 +261,9 @@ export class EventQueue {
     return time < ft || (time === ft && key < this.sKey[this.frontSlot]!)
   }
 
-  /** Adds `slot` at `time` to the heap (growing it when full). */
+  /** Adds `slot` at `time` to the heap (making room first at `heapLimit`). */
   private heapPush(time: number, slot: number): void {
-    if (this.length >= this.hTime.length) this.growHeap()
+    if (this.length >= this.heapLimit) this.makeRoom()
     // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
     const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
     const key = sKey[slot]!
@@ -251,8 +292,10 @@ export class EventQueue {
       this.freeSlots[this.freeCount++] = slot
       return true
     }
-    if (this.sFar[slot] === 1) {
-      this.removeFar(slot)
+    const far = this.sFar[slot]!
+    if (far !== 0) {
+      if (far === 1) this.removeFar(slot)
+      else this.cancelAhead(slot)
       return true
     }
     this.dead++
@@ -317,16 +360,16 @@ export class EventQueue {
       this.releaseSlot(front)
       return true
     }
-    if (this.length === 0) return this.popFar(untilNs)
+    if (this.length === 0) return this.farNext <= untilNs && this.popFar()
     let slot = this.hSlot[0]!
     if ((this.sGen[slot]! & 1) === 0) {
       this.dropDeadTop()
-      if (this.length === 0) return this.popFar(untilNs)
+      if (this.length === 0) return this.farNext <= untilNs && this.popFar()
       slot = this.hSlot[0]!
     }
     const time = this.hTime[0]!
     // The far list's head first when it is earlier (rare: far events are mostly cancelled first).
-    if (this.farNext <= time && this.farFirst(time, this.sKey[slot]!)) return this.popFar(untilNs)
+    if (this.farNext <= time && this.farFirst(time, this.sKey[slot]!)) return this.farNext <= untilNs && this.popFar()
     if (time > untilNs) return false
     this.time = time
     this.key = this.sKey[slot]!
@@ -347,10 +390,16 @@ export class EventQueue {
       this.sFar[this.farSlots[i]!] = 0
       this.releaseSlot(this.farSlots[i]!)
     }
+    for (let i = 0; i < this.aLength; i++) {
+      this.sFar[this.aSlot[i]!] = 0
+      this.releaseSlot(this.aSlot[i]!)
+    }
     this.length = 0
     this.dead = 0
     this.farCount = 0
-    this.farNext = Infinity
+    this.aLength = 0
+    this.aDead = 0
+    this.updateFar()
   }
 
   /**
@@ -358,7 +407,190 @@ export class EventQueue {
    * Protected: the test suite's broken variant overrides it.
    */
   protected farFirst(time: number, key: number): boolean {
-    return this.farNext < time || this.sKey[this.farSlots[0]!]! < key
+    return this.farNext < time || this.sKey[this.farSlot]! < key
+  }
+
+  /**
+   * `push`'s case for an event at least `splitNs` after the last popped time: to the far list (at
+   * least `farNs` after, while it has room), else to the ahead heap (at least `aheadNs` after), else
+   * to the heap. Returns `handle`.
+   */
+  private pushAhead(slot: number, handle: EventHandle): void {
+    // NOTE: the time comes in a field, not as an argument, and nothing is returned: a number passed
+    // to or returned from a call that is not inlined is boxed (a heap allocation).
+    const time = this.aheadTime
+    const ahead = time - this.time
+    if (ahead >= this.farNs && this.farCount < this.farSlots.length) {
+      this.pushFar(time, this.sKey[slot]!, slot, handle)
+      return
+    }
+    if (ahead < this.aheadNs) {
+      this.heapPush(time, slot)
+      return
+    }
+    if (this.aLength >= this.aTime.length) {
+      const n = this.aTime.length * 2
+      this.aTime = grow(this.aTime, new Float64Array(n))
+      this.aSlot = grow(this.aSlot, new Int32Array(n))
+    }
+    // NOTE: sift-up with a hole, as in `push`.
+    const aTime = this.aTime, aSlot = this.aSlot, sKey = this.sKey
+    const key = sKey[slot]!
+    let pos = this.aLength++
+    while (pos > 0) {
+      const parent = (pos - 1) >> 1
+      const pt = aTime[parent]!
+      if (pt < time || (pt === time && sKey[aSlot[parent]!]! <= key)) break
+      aTime[pos] = pt
+      aSlot[pos] = aSlot[parent]!
+      pos = parent
+    }
+    aTime[pos] = time
+    aSlot[pos] = slot
+    this.sFar[slot] = 2
+    if (pos === 0) this.updateFar()
+    if ((++this.aheadPushes & this.aheadCheckMask) === 0 && 4 * this.aheadPushes > 3 * (this.seqCounter - this.splitSeq)) this.mergeAhead()
+  }
+
+  /**
+   * Most pushes go to the ahead heap (the heap holds few near events: the split saves nothing and
+   * costs the far path on most pops): the ahead heap's events go back to the heap, and the next
+   * split waits twice as long as the last.
+   */
+  private mergeAhead(): void {
+    const aTime = this.aTime, aSlot = this.aSlot
+    for (let i = 0; i < this.aLength; i++) {
+      const s = aSlot[i]!
+      this.sFar[s] = 0
+      if ((this.sGen[s]! & 1) === 0) {
+        this.freeSlots[this.freeCount++] = s
+        continue
+      }
+      if (this.length >= this.hTime.length) this.growHeap()
+      this.hTime[this.length] = aTime[i]!
+      this.hSlot[this.length++] = s
+    }
+    this.aLength = 0
+    this.aDead = 0
+    for (let i = (this.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    this.aheadNs = Infinity
+    this.splitNs = this.farNs
+    this.splitBackoff *= 2
+    this.splitRetryAt = this.seqCounter + this.splitBackoff * this.length
+    this.heapLimit = Math.min(this.length + 1, this.hTime.length)
+    this.updateFar()
+  }
+
+  /** Cancelled `slot` is in the ahead heap: a dead entry, dropped at once at the top. */
+  private cancelAhead(slot: number): void {
+    this.aDead++
+    if (this.aSlot[0] === slot) {
+      this.dropDeadAhead()
+      this.updateFar()
+    } else if (this.aDead > 64 && this.aDead > this.aLength >> 1) {
+      const aTime = this.aTime, aSlot = this.aSlot
+      let n = 0
+      for (let i = 0; i < this.aLength; i++) {
+        const s = aSlot[i]!
+        if ((this.sGen[s]! & 1) === 1) {
+          aTime[n] = aTime[i]!
+          aSlot[n] = s
+          n++
+        } else {
+          this.sFar[s] = 0
+          this.freeSlots[this.freeCount++] = s
+        }
+      }
+      this.aLength = n
+      this.aDead = 0
+      for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(aTime, aSlot, this.sKey, n, i)
+    }
+  }
+
+  /** Drops the ahead heap's dead entries at its top. */
+  private dropDeadAhead(): void {
+    const aSlot = this.aSlot
+    while (this.aLength > 0 && (this.sGen[aSlot[0]!]! & 1) === 0) {
+      const s = aSlot[0]!
+      this.sFar[s] = 0
+      this.freeSlots[this.freeCount++] = s
+      this.aDead--
+      removeTop(this.aTime, aSlot, this.sKey, --this.aLength)
+    }
+  }
+
+  /** `farNext` and `farSlot` from the far list's head and the ahead heap's (live) top. */
+  private updateFar(): void {
+    let t = Infinity, s = -1
+    if (this.farCount > 0) {
+      t = this.farTimes[0]!
+      s = this.farSlots[0]!
+    }
+    if (this.aLength > 0) {
+      const at = this.aTime[0]!, as = this.aSlot[0]!
+      if (at < t || (at === t && this.sKey[as]! < this.sKey[s]!)) {
+        t = at
+        s = as
+      }
+    }
+    this.farNext = t
+    this.farSlot = s
+  }
+
+  /**
+   * The heap reached `heapLimit`: once it holds `aheadFrom` entries, the events at least as far
+   * ahead as its nearest eighth's farthest move to the ahead heap and later ones that far ahead go
+   * there too (so the heap keeps the near events: a short sift for each); then it grows if full.
+   */
+  private makeRoom(): void {
+    if (this.length >= this.aheadFrom && this.seqCounter >= this.splitRetryAt && !this.splitAhead()) {
+      // Nothing to split off (e.g. every event at the same time): try again after ~4 heaps' worth of pushes.
+      this.splitRetryAt = this.seqCounter + 4 * this.length
+    }
+    if (this.length >= this.hTime.length) this.growHeap()
+    const limit = this.seqCounter < this.splitRetryAt ? this.length + 1 : Math.max(this.aheadFrom, 2 * this.length)
+    this.heapLimit = limit < this.hTime.length ? limit : this.hTime.length
+  }
+
+  /** Moves the heap's far-ahead events to the ahead heap (see `makeRoom`); false when there is no such split. */
+  private splitAhead(): boolean {
+    const hTime = this.hTime, hSlot = this.hSlot, sGen = this.sGen, now = this.time
+    const ahead = new Float64Array(this.length)
+    let k = 0
+    for (let i = 0; i < this.length; i++) if ((sGen[hSlot[i]!]! & 1) === 1) ahead[k++] = hTime[i]! - now
+    if (k < 2) return false
+    const sorted = ahead.subarray(0, k).sort()
+    const split = sorted[k >> 5]!
+    if (!(split > 0)) return false
+    this.aheadNs = split
+    this.splitNs = split < this.farNs ? split : this.farNs
+    this.splitSeq = this.seqCounter
+    this.aheadPushes = 0
+    // The far ones to the ahead heap, the dead dropped, the rest re-heapified.
+    let n = 0
+    for (let i = 0; i < this.length; i++) {
+      const s = hSlot[i]!, t = hTime[i]!
+      if ((sGen[s]! & 1) === 0) {
+        this.freeSlots[this.freeCount++] = s
+      } else if (t - now >= split) {
+        if (this.aLength >= this.aTime.length) {
+          const m = this.aTime.length * 2
+          this.aTime = grow(this.aTime, new Float64Array(m))
+          this.aSlot = grow(this.aSlot, new Int32Array(m))
+        }
+        siftUp(this.aTime, this.aSlot, this.sKey, this.aLength++, t, s)
+        this.sFar[s] = 2
+      } else {
+        hTime[n] = t
+        hSlot[n] = s
+        n++
+      }
+    }
+    this.length = n
+    this.dead = 0
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    this.updateFar()
+    return true
   }
 
   /** Inserts `slot` (at `time`, tie-break `key`) into the far list, which has room, in order. Returns `handle`. */
@@ -373,7 +605,7 @@ export class EventQueue {
     fs[i] = slot
     ft[i] = time
     this.sFar[slot] = 1
-    this.farNext = ft[0]!
+    if (i === 0) this.updateFar()
     return handle
   }
 
@@ -388,21 +620,65 @@ export class EventQueue {
     }
     this.sFar[slot] = 0
     this.freeSlots[this.freeCount++] = slot
-    this.farNext = this.farCount > 0 ? ft[0]! : Infinity
+    this.updateFar()
   }
 
-  /** As `popUntil` for the far list's head (the earliest live event when called). */
-  private popFar(untilNs: number): boolean {
-    if (this.farCount === 0 || this.farNext > untilNs) return false
-    const slot = this.farSlots[0]!
+  /**
+   * As `popUntil` for the far list's head or the ahead heap's top (the earliest live event when
+   * called, due by the caller's limit). NOTE: no argument: a number passed to a call that is not
+   * inlined is boxed.
+   */
+  private popFar(): boolean {
+    const slot = this.farSlot
+    if (slot < 0) return false
     this.time = this.farNext
     this.key = this.sKey[slot]!
     this.handler = this.sHandler[slot]!
     this.a0 = this.sA0[slot]!
     this.a1 = this.sA1[slot]!
-    this.removeFar(slot)
-    const gen = this.sGen[slot]!
-    this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: popped
+    if (this.sFar[slot] === 1) {
+      this.removeFar(slot)
+      const gen = this.sGen[slot]!
+      this.sGen[slot] = (gen + 1) & 0x1fff_ffff // even: popped
+      return true
+    }
+    this.sFar[slot] = 0
+    this.releaseSlot(slot)
+    const last = --this.aLength
+    if (last > 0) {
+      // NOTE: the ahead heap's sift-down written here (hole, keys only on equal times), as `removeTop`.
+      const aTime = this.aTime, aSlot = this.aSlot, sKey = this.sKey
+      const time = aTime[last]!, moved = aSlot[last]!
+      const half = last >> 1
+      let pos = 0
+      while (pos < half) {
+        let child = 2 * pos + 1
+        let ct = aTime[child]!
+        const right = child + 1
+        if (right < last) {
+          const rt = aTime[right]!
+          if (rt < ct || (rt === ct && sKey[aSlot[right]!]! < sKey[aSlot[child]!]!)) {
+            child = right
+            ct = rt
+          }
+        }
+        if (time < ct || (time === ct && sKey[moved]! <= sKey[aSlot[child]!]!)) break
+        aTime[pos] = ct
+        aSlot[pos] = aSlot[child]!
+        pos = child
+      }
+      aTime[pos] = time
+      aSlot[pos] = moved
+      if ((this.sGen[aSlot[0]!]! & 1) === 0) this.dropDeadAhead()
+    }
+    if (this.farCount === 0) {
+      // The far list empty (the usual case): the ahead heap's top is the next far event.
+      const has = this.aLength > 0
+      this.farNext = has ? this.aTime[0]! : Infinity
+      this.farSlot = has ? this.aSlot[0]! : -1
+    } else {
+      this.updateFar()
+    }
     return true
   }
 
@@ -514,6 +790,48 @@ const badTime = (time: number): never => {
 }
 const badPriority = (priority: number): never => {
   throw new EventQueueError(`EventQueue.push: priority ${priority} must be an integer in 0..255`)
+}
+
+/** Sift-up of (`time`, `slot`) from position `pos` of a heap over `times`/`slots` (keys by slot in `keys`). */
+const siftUp = (times: Float64Array, slots: Int32Array, keys: Float64Array, pos: number, time: number, slot: number): void => {
+  const key = keys[slot]!
+  while (pos > 0) {
+    const parent = (pos - 1) >> 1
+    const pt = times[parent]!
+    if (pt < time || (pt === time && keys[slots[parent]!]! <= key)) break
+    times[pos] = pt
+    slots[pos] = slots[parent]!
+    pos = parent
+  }
+  times[pos] = time
+  slots[pos] = slot
+}
+
+/** Sift-down from position `start` of a heap of `n` entries. */
+const siftDown = (times: Float64Array, slots: Int32Array, keys: Float64Array, n: number, start: number): void => {
+  const time = times[start]!, slot = slots[start]!, key = keys[slot]!
+  let pos = start
+  for (;;) {
+    let child = 2 * pos + 1
+    if (child >= n) break
+    const right = child + 1
+    if (right < n && (times[right]! < times[child]! || (times[right] === times[child] && keys[slots[right]!]! < keys[slots[child]!]!))) child = right
+    const ct = times[child]!
+    if (time < ct || (time === ct && key <= keys[slots[child]!]!)) break
+    times[pos] = ct
+    slots[pos] = slots[child]!
+    pos = child
+  }
+  times[pos] = time
+  slots[pos] = slot
+}
+
+/** Removes a heap's top: its entry `last` (the length after removal) moves to the top and sifts down. */
+const removeTop = (times: Float64Array, slots: Int32Array, keys: Float64Array, last: number): void => {
+  if (last === 0) return
+  times[0] = times[last]!
+  slots[0] = slots[last]!
+  siftDown(times, slots, keys, last, 0)
 }
 
 const grow = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(from: A, to: A): A => {

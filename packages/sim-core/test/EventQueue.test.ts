@@ -125,6 +125,11 @@ const commands = [
  * the heap's top.
  */
 const SMALL_FAR: EventQueueOptions = { farNs: 3, farMax: 3 }
+/**
+ * The ahead heap made small: the heap splits once it holds 4 entries, and whether to merge the
+ * ahead heap back is checked every 2 pushes to it (so splits, merges and retries all happen).
+ */
+const SMALL_AHEAD: EventQueueOptions = { aheadFrom: 4, aheadCheck: 2 }
 const modelRun = (make: () => EventQueue) => fc.property(fc.commands(commands, { size: "+1" }), (cmds) => {
   fc.modelRun(() => ({ model: { events: [], seq: 0, handles: [] }, real: make() }), cmds)
 })
@@ -136,6 +141,28 @@ describe("EventQueue", () => {
 
   it("with a small far list: still a sorted array of (time, priority, seq) (model-based)", () => {
     fc.assert(modelRun(() => new EventQueue(16, SMALL_FAR)), { numRuns: 300, endOnFailure: true })
+  })
+
+  it("with a small ahead heap (and a small far list): still a sorted array of (time, priority, seq) (model-based)", () => {
+    fc.assert(modelRun(() => new EventQueue(16, SMALL_AHEAD)), { numRuns: 300, endOnFailure: true })
+    fc.assert(modelRun(() => new EventQueue(16, { ...SMALL_AHEAD, ...SMALL_FAR })), { numRuns: 300, endOnFailure: true })
+  })
+
+  it("the model-based test with a small ahead heap catches a pop that ignores the ahead heap's top, or its tie-break (broken variants)", () => {
+    class IgnoresAhead extends EventQueue {
+      protected override farFirst(): boolean {
+        return false // Broken: the heap's top first even when an ahead event is earlier.
+      }
+    }
+    class AheadTiesLast extends EventQueue {
+      protected override farFirst(time: number): boolean {
+        return (this as unknown as { farNext: number }).farNext < time // Broken: on equal times the heap's event first.
+      }
+    }
+    for (const Broken of [IgnoresAhead, AheadTiesLast]) {
+      const result = fc.check(modelRun(() => new Broken(16, { ...SMALL_AHEAD, farMax: 0 })), { numRuns: 900, endOnFailure: true })
+      expect(result.failed, Broken.name).toBe(true)
+    }
   })
 
   it("the model-based test with a small far list catches a pop that ignores the far list's head, a far or front tie-break that ignores the keys (broken variants)", () => {
