@@ -53,7 +53,7 @@ export const FAR_NS = 2 ** 40
 /** Default `farMax`: the far list's length at most (past it, far events go to the heap). */
 export const FAR_MAX = 16
 /** Default `aheadFrom`: the heap's length at which events far ahead start to go to the ahead heap. */
-export const AHEAD_FROM = 64
+export const AHEAD_FROM = 128
 
 /** Tuning of the far list (tests make it small to exercise it; the order never depends on it). */
 export interface EventQueueOptions {
@@ -119,6 +119,9 @@ export class EventQueue {
   /** Pushes (`seq`) at the last split, and to the ahead heap since; pushes to wait after an undone split. */
   private splitSeq = 0
   private aheadPushes = 0
+  /** Pops from the ahead heap since the last split, and those with the heap empty. */
+  private aheadPops = 0
+  private aheadAlonePops = 0
   private splitBackoff = 64
   private readonly aheadCheckMask: number
   // the front event: the earliest pending one, kept out of the heap (-1: none)
@@ -566,6 +569,8 @@ export class EventQueue {
     this.splitNs = split < this.farNs ? split : this.farNs
     this.splitSeq = this.seqCounter
     this.aheadPushes = 0
+    this.aheadPops = 0
+    this.aheadAlonePops = 0
     // The far ones to the ahead heap, the dead dropped, the rest re-heapified.
     let n = 0
     for (let i = 0; i < this.length; i++) {
@@ -644,6 +649,8 @@ export class EventQueue {
     }
     this.sFar[slot] = 0
     this.releaseSlot(slot)
+    // With the heap empty the split holds nothing back from it: counted, to undo it (`mergeAhead`).
+    if (this.length === 0) this.aheadAlonePops++
     const last = --this.aLength
     if (last > 0) {
       // NOTE: the ahead heap's sift-down written here (hole, keys only on equal times), as `removeTop`.
@@ -679,6 +686,7 @@ export class EventQueue {
     } else {
       this.updateFar()
     }
+    if ((++this.aheadPops & this.aheadCheckMask) === 0 && 2 * this.aheadAlonePops > this.aheadPops) this.mergeAhead()
     return true
   }
 
