@@ -211,7 +211,11 @@ export class ThreadLifecycle {
       const p = th.pcpu
       if (p.current === th) continue
       this.releaseSlot(p, this.k.schedIndexOf[th.vcpu]!, th.schedId)
-      r.splice(i, 1)
+      // NOTE: the last one by `pop` (the usual case: one retiring thread): `splice` allocates the
+      // array it returns and leaves the list's storage empty, so the next `retire`'s `push`
+      // allocated new storage (a fork storm: one of each per child, issue 15). Same order.
+      if (i === r.length - 1) r.pop()
+      else r.splice(i, 1)
     }
   }
 }
