@@ -156,7 +156,9 @@ const threadMetrics = (k: Kernel, t: ThreadEntry): ThreadMetrics => {
     tid: t.tid,
     status: statusNames[t.status] ?? String(t.status),
     cpuNs: t.cpuNs,
-    jobsReleased: t.releasedBy(k.localNow(t.pcpu)),
+    // NOTE: the local clock only for a periodic thread (`releasedBy` is 0 for the others): a fork
+    // storm leaves tens of thousands of records, each converting the time (issue 15).
+    jobsReleased: t.periodNs === 0 ? 0 : t.releasedBy(k.localNow(t.pcpu)),
     jobsStarted: s.started,
     jobsCompleted: s.completed,
     jobsMissed: s.missed,
