@@ -144,8 +144,25 @@ export interface RttFigures {
   readonly stranded: number
 }
 
+/**
+ * The hosts' RTTs (`parts[i]`: host i's), host after host, in one typed array. NOTE: the hosts'
+ * typed arrays copied in, not spread into a JS array of (boxed) numbers and flattened: a flood run
+ * has up to 2 × 65,536 RTTs (issue 15).
+ */
+const concat = (parts: readonly Float64Array[]): Float64Array => {
+  const all = new Float64Array(parts.reduce((a, p) => a + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    all.set(p, at)
+    at += p.length
+  }
+  return all
+}
+
 export const rttOf = (run: Run): RttFigures => {
   const m = run.system.metrics()
+  // Each host's RTTs, made once (`rtts()` builds a new array at each call).
+  const rtts = run.system.hosts.map((h) => h.rtts())
   const hosts = m.hosts
   const received = hosts.reduce((a, h) => a + h.received, 0)
   const [mode, g] = run.variant.split("-") as [Mode, string]
@@ -158,11 +175,11 @@ export const rttOf = (run: Run): RttFigures => {
     minNs: Math.min(...hosts.map((h) => h.minRttNs)),
     avgNs: received === 0 ? NaN : hosts.reduce((a, h) => a + h.meanRttNs * h.received, 0) / received,
     maxNs: Math.max(...hosts.map((h) => h.maxRttNs)),
-    ...(({ p50, p99 }) => ({ p50Ns: p50, p99Ns: p99 }))(spread(run.system.hosts.flatMap((h) => [...h.rtts()]))),
+    ...(({ p50, p99 }) => ({ p50Ns: p50, p99Ns: p99 }))(spread(concat(rtts))),
     vmExits: m.sandboxes.reduce((a, s) => a + s.vmExits, 0),
     stranded: run.system.hosts.reduce((a, h, i) => {
       let late = 0
-      for (const r of h.rtts()) if (r >= h.config.floodIntervalNs) late++
+      for (const r of rtts[i]!) if (r >= h.config.floodIntervalNs) late++
       // The host's counts from the metrics above (each `stats()` sorts the host's RTTs).
       return a + late + (hosts[i]!.sent - hosts[i]!.received)
     }, 0),
