@@ -43,13 +43,16 @@
  * 256, of each); no split is tried past 16·aheadFrom entries (sorting and moving them would cost
  * more than the longer heap does).
  *
- * NOTE: sift loops are written with a "hole" (one write per level instead of a swap) and
- * inline comparisons, as in flatqueue, for speed. The front event and the far list are for speed
- * too (issue 15): in message-passing nearly every event is posted by the one before it; and a
- * busy-poll is one CPU piece of 10^15 ns that the writer's change cuts short, so it pushed and
- * cancelled two such events per round trip, each leaving a dead entry in the heap (a deeper heap
- * for every pop, and a compaction every ~32 round trips). The ahead heap is for speed (issue 15,
- * tasks per PCPU 5 → 200): `push` and `popUntil` have no test for it beyond the far test they
+ * The heap operations (sift up, sift down, remove the top, heapify) are `internal/keyedHeap.ts`'s,
+ * one code for both heaps.
+ *
+ * NOTE: the sift loops are written with a "hole" (one write per level instead of a swap) and
+ * inline comparisons, as in flatqueue, for speed (see `keyedHeap.ts`). The front event and the far
+ * list are for speed too (issue 15): in message-passing nearly every event is posted by the one
+ * before it; and a busy-poll is one CPU piece of 10^15 ns that the writer's change cuts short, so
+ * it pushed and cancelled two such events per round trip, each leaving a dead entry in the heap (a
+ * deeper heap for every pop, and a compaction every ~32 round trips). The ahead heap is for speed
+ * (issue 15, tasks per PCPU 5 → 200): `push` and `popUntil` have no test for it beyond the far test they
  * had (`splitNs` = min(farNs, aheadNs); `heapLimit` replaces the heap's capacity test), so a
  * queue that never splits (no built-in or experiment of the paper does) runs the same hot paths.
  * Measured (in-process A/B against the tree before it, CPU medians of 20 alternating rounds, both
@@ -64,6 +67,7 @@
 export type EventHandle = number
 
 import { CapacityError } from "./Capacity.ts"
+import { grow, heapify, removeTop, siftUp } from "./internal/keyedHeap.ts"
 
 const SLOT_BITS = 2 ** 24 // slots per generation step: at most 16 M events pending at once
 const SLOT_INV = 2 ** -24 // 1 / SLOT_BITS, exact
@@ -218,23 +222,7 @@ export class EventQueue {
       this.pushAhead(slot, handle)
       return handle
     }
-    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    if (this.length >= this.heapLimit) {
-      this.heapPush(time, slot)
-      return handle
-    }
-    // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
-    let pos = this.length++
-    while (pos > 0) {
-      const parent = (pos - 1) >> 1
-      const pt = hTime[parent]!
-      if (pt < time || (pt === time && sKey[hSlot[parent]!]! <= key)) break
-      hTime[pos] = pt
-      hSlot[pos] = hSlot[parent]!
-      pos = parent
-    }
-    hTime[pos] = time
-    hSlot[pos] = slot
+    this.heapPush(time, slot)
     return handle
   }
 
@@ -287,20 +275,7 @@ export class EventQueue {
   /** Adds `slot` at `time` to the heap (making room first at `heapLimit`). */
   private heapPush(time: number, slot: number): void {
     if (this.length >= this.heapLimit) this.makeRoom()
-    // NOTE: sift-up with a hole, comparisons inlined; keys read only on equal times.
-    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    const key = sKey[slot]!
-    let pos = this.length++
-    while (pos > 0) {
-      const parent = (pos - 1) >> 1
-      const pt = hTime[parent]!
-      if (pt < time || (pt === time && sKey[hSlot[parent]!]! <= key)) break
-      hTime[pos] = pt
-      hSlot[pos] = hSlot[parent]!
-      pos = parent
-    }
-    hTime[pos] = time
-    hSlot[pos] = slot
+    siftUp(this.hTime, this.hSlot, this.sKey, this.length++, time, slot)
   }
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. O(1). */
@@ -400,7 +375,7 @@ export class EventQueue {
     this.a0 = this.sA0[slot]!
     this.a1 = this.sA1[slot]!
     this.releaseSlot(slot)
-    this.removeTop()
+    removeTop(this.hTime, this.hSlot, this.sKey, --this.length)
     return true
   }
 
@@ -451,27 +426,10 @@ export class EventQueue {
       this.heapPush(time, slot)
       return
     }
-    if (this.aLength >= this.aTime.length) {
-      const n = this.aTime.length * 2
-      this.aTime = grow(this.aTime, new Float64Array(n))
-      this.aSlot = grow(this.aSlot, new Int32Array(n))
-    }
-    // NOTE: sift-up with a hole, as in `push`.
-    const aTime = this.aTime, aSlot = this.aSlot, sKey = this.sKey
-    const key = sKey[slot]!
-    let pos = this.aLength++
-    while (pos > 0) {
-      const parent = (pos - 1) >> 1
-      const pt = aTime[parent]!
-      if (pt < time || (pt === time && sKey[aSlot[parent]!]! <= key)) break
-      aTime[pos] = pt
-      aSlot[pos] = aSlot[parent]!
-      pos = parent
-    }
-    aTime[pos] = time
-    aSlot[pos] = slot
+    if (this.aLength >= this.aTime.length) this.growAhead()
+    siftUp(this.aTime, this.aSlot, this.sKey, this.aLength++, time, slot)
     this.sFar[slot] = 2
-    if (pos === 0) this.updateFar()
+    if (this.aSlot[0] === slot) this.updateFar()
     if ((++this.aheadPushes & this.aheadCheckMask) === 0 && 4 * this.aheadPushes > 3 * (this.seqCounter - this.splitSeq)) this.mergeAhead()
   }
 
@@ -495,7 +453,7 @@ export class EventQueue {
     }
     this.aLength = 0
     this.aDead = 0
-    for (let i = (this.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    heapify(this.hTime, this.hSlot, this.sKey, this.length)
     this.aheadNs = Infinity
     this.splitNs = this.farNs
     this.splitBackoff *= 2
@@ -511,22 +469,8 @@ export class EventQueue {
       this.dropDeadAhead()
       this.updateFar()
     } else if (this.aDead > 64 && this.aDead > this.aLength >> 1) {
-      const aTime = this.aTime, aSlot = this.aSlot
-      let n = 0
-      for (let i = 0; i < this.aLength; i++) {
-        const s = aSlot[i]!
-        if ((this.sGen[s]! & 1) === 1) {
-          aTime[n] = aTime[i]!
-          aSlot[n] = s
-          n++
-        } else {
-          this.sFar[s] = 0
-          this.freeSlots[this.freeCount++] = s
-        }
-      }
-      this.aLength = n
+      this.aLength = this.keepLive(this.aTime, this.aSlot, this.aLength)
       this.aDead = 0
-      for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(aTime, aSlot, this.sKey, n, i)
     }
   }
 
@@ -602,11 +546,7 @@ export class EventQueue {
       if ((sGen[s]! & 1) === 0) {
         this.freeSlots[this.freeCount++] = s
       } else if (t - now >= split) {
-        if (this.aLength >= this.aTime.length) {
-          const m = this.aTime.length * 2
-          this.aTime = grow(this.aTime, new Float64Array(m))
-          this.aSlot = grow(this.aSlot, new Int32Array(m))
-        }
+        if (this.aLength >= this.aTime.length) this.growAhead()
         siftUp(this.aTime, this.aSlot, this.sKey, this.aLength++, t, s)
         this.sFar[s] = 2
       } else {
@@ -617,7 +557,7 @@ export class EventQueue {
     }
     this.length = n
     this.dead = 0
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    heapify(hTime, hSlot, this.sKey, n)
     this.updateFar()
     return true
   }
@@ -677,30 +617,8 @@ export class EventQueue {
     if (this.length === 0) this.aheadAlonePops++
     const last = --this.aLength
     if (last > 0) {
-      // NOTE: the ahead heap's sift-down written here (hole, keys only on equal times), as `removeTop`.
-      const aTime = this.aTime, aSlot = this.aSlot, sKey = this.sKey
-      const time = aTime[last]!, moved = aSlot[last]!
-      const half = last >> 1
-      let pos = 0
-      while (pos < half) {
-        let child = 2 * pos + 1
-        let ct = aTime[child]!
-        const right = child + 1
-        if (right < last) {
-          const rt = aTime[right]!
-          if (rt < ct || (rt === ct && sKey[aSlot[right]!]! < sKey[aSlot[child]!]!)) {
-            child = right
-            ct = rt
-          }
-        }
-        if (time < ct || (time === ct && sKey[moved]! <= sKey[aSlot[child]!]!)) break
-        aTime[pos] = ct
-        aSlot[pos] = aSlot[child]!
-        pos = child
-      }
-      aTime[pos] = time
-      aSlot[pos] = moved
-      if ((this.sGen[aSlot[0]!]! & 1) === 0) this.dropDeadAhead()
+      removeTop(this.aTime, this.aSlot, this.sKey, last)
+      if ((this.sGen[this.aSlot[0]!]! & 1) === 0) this.dropDeadAhead()
     }
     if (this.farCount === 0) {
       // The far list empty (the usual case): the ahead heap's top is the next far event.
@@ -725,83 +643,46 @@ export class EventQueue {
     while (this.length > 0 && (this.sGen[this.hSlot[0]!]! & 1) === 0) {
       this.freeSlots[this.freeCount++] = this.hSlot[0]!
       this.dead--
-      this.removeTop()
+      removeTop(this.hTime, this.hSlot, this.sKey, --this.length)
     }
   }
 
-  private removeTop(): void {
-    const last = --this.length
-    if (last === 0) return
-    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    const time = hTime[last]!, slot = hSlot[last]!
-    // NOTE: sift-down with a hole, comparisons inlined; keys read only on equal times.
-    const half = last >> 1
-    let pos = 0
-    while (pos < half) {
-      let child = 2 * pos + 1
-      let ct = hTime[child]!
-      const right = child + 1
-      if (right < last) {
-        const rt = hTime[right]!
-        if (rt < ct || (rt === ct && sKey[hSlot[right]!]! < sKey[hSlot[child]!]!)) {
-          child = right
-          ct = rt
-        }
-      }
-      if (time < ct || (time === ct && sKey[slot]! <= sKey[hSlot[child]!]!)) break
-      hTime[pos] = ct
-      hSlot[pos] = hSlot[child]!
-      pos = child
-    }
-    hTime[pos] = time
-    hSlot[pos] = slot
-  }
-
-  /** Drops every dead entry and re-heapifies (Floyd), O(n). */
+  /** Drops every dead entry of the heap and re-heapifies, O(n). */
   private compact(): void {
-    const hTime = this.hTime, hSlot = this.hSlot
-    let n = 0
-    for (let i = 0; i < this.length; i++) {
-      const slot = hSlot[i]!
-      if ((this.sGen[slot]! & 1) === 1) {
-        hTime[n] = hTime[i]!
-        hSlot[n] = slot
-        n++
-      } else {
-        this.freeSlots[this.freeCount++] = slot
-      }
-    }
-    this.length = n
+    this.length = this.keepLive(this.hTime, this.hSlot, this.length)
     this.dead = 0
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i)
   }
 
-  private siftDown(start: number): void {
-    const hTime = this.hTime, hSlot = this.hSlot, sKey = this.sKey
-    const n = this.length
-    const time = hTime[start]!, slot = hSlot[start]!, key = sKey[slot]!
-    let pos = start
-    for (;;) {
-      let child = 2 * pos + 1
-      if (child >= n) break
-      const right = child + 1
-      if (right < n && (hTime[right]! < hTime[child]! || (hTime[right] === hTime[child] && sKey[hSlot[right]!]! < sKey[hSlot[child]!]!))) {
-        child = right
+  /**
+   * Keeps the live entries of the first `n` of a heap (the heap or the ahead heap), frees the dead
+   * ones' slots (out of the ahead heap too) and re-heapifies (Floyd). Returns the new length.
+   */
+  private keepLive(times: Float64Array, slots: Int32Array, n: number): number {
+    let k = 0
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!
+      if ((this.sGen[s]! & 1) === 1) {
+        times[k] = times[i]!
+        slots[k++] = s
+      } else {
+        this.sFar[s] = 0
+        this.freeSlots[this.freeCount++] = s
       }
-      const ct = hTime[child]!
-      if (time < ct || (time === ct && key <= sKey[hSlot[child]!]!)) break
-      hTime[pos] = ct
-      hSlot[pos] = hSlot[child]!
-      pos = child
     }
-    hTime[pos] = time
-    hSlot[pos] = slot
+    heapify(times, slots, this.sKey, k)
+    return k
   }
 
   private growHeap(): void {
     const n = this.hTime.length * 2
     this.hTime = grow(this.hTime, new Float64Array(n))
     this.hSlot = grow(this.hSlot, new Int32Array(n))
+  }
+
+  private growAhead(): void {
+    const n = this.aTime.length * 2
+    this.aTime = grow(this.aTime, new Float64Array(n))
+    this.aSlot = grow(this.aSlot, new Int32Array(n))
   }
 
   private growSlots(): void {
@@ -822,51 +703,4 @@ const badTime = (time: number): never => {
 }
 const badPriority = (priority: number): never => {
   throw new EventQueueError(`EventQueue.push: priority ${priority} must be an integer in 0..255`)
-}
-
-/** Sift-up of (`time`, `slot`) from position `pos` of a heap over `times`/`slots` (keys by slot in `keys`). */
-const siftUp = (times: Float64Array, slots: Int32Array, keys: Float64Array, pos: number, time: number, slot: number): void => {
-  const key = keys[slot]!
-  while (pos > 0) {
-    const parent = (pos - 1) >> 1
-    const pt = times[parent]!
-    if (pt < time || (pt === time && keys[slots[parent]!]! <= key)) break
-    times[pos] = pt
-    slots[pos] = slots[parent]!
-    pos = parent
-  }
-  times[pos] = time
-  slots[pos] = slot
-}
-
-/** Sift-down from position `start` of a heap of `n` entries. */
-const siftDown = (times: Float64Array, slots: Int32Array, keys: Float64Array, n: number, start: number): void => {
-  const time = times[start]!, slot = slots[start]!, key = keys[slot]!
-  let pos = start
-  for (;;) {
-    let child = 2 * pos + 1
-    if (child >= n) break
-    const right = child + 1
-    if (right < n && (times[right]! < times[child]! || (times[right] === times[child] && keys[slots[right]!]! < keys[slots[child]!]!))) child = right
-    const ct = times[child]!
-    if (time < ct || (time === ct && key <= keys[slots[child]!]!)) break
-    times[pos] = ct
-    slots[pos] = slots[child]!
-    pos = child
-  }
-  times[pos] = time
-  slots[pos] = slot
-}
-
-/** Removes a heap's top: its entry `last` (the length after removal) moves to the top and sifts down. */
-const removeTop = (times: Float64Array, slots: Int32Array, keys: Float64Array, last: number): void => {
-  if (last === 0) return
-  times[0] = times[last]!
-  slots[0] = slots[last]!
-  siftDown(times, slots, keys, last, 0)
-}
-
-const grow = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(from: A, to: A): A => {
-  to.set(from as never)
-  return to
 }
