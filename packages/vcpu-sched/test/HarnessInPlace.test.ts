@@ -38,6 +38,17 @@ interface Case {
 
 const HORIZON = 60 * MS
 
+/** What a harness's run leaves: its schedule, jobs, statistics and invocation count. */
+const outcomeOf = (h: Harness) => ({
+  segments: h.schedule.segments(),
+  jobs: h.jobs,
+  ioJobs: h.ioJobs,
+  unfinished: h.unfinishedJobs(),
+  invocations: h.sched.invocations,
+  gap: h.maxInvocationGapNs,
+  latency: h.maxPreemptionLatencyNs,
+})
+
 const runCase = (c: Case, mode: "inPlace" | "posted" | "broken") => {
   const sim = mode === "broken" ? new SameInstantSim(c.seed) : new Simulation.Simulation(c.seed)
   const hook = mode === "posted" ? () => {} : undefined
@@ -48,15 +59,7 @@ const runCase = (c: Case, mode: "inPlace" | "posted" | "broken") => {
     run: {
       events: sim.events,
       fingerprint: sim.trace.fingerprint(),
-      harnesses: hs.map((h) => ({
-        segments: h.schedule.segments(),
-        jobs: h.jobs,
-        ioJobs: h.ioJobs,
-        unfinished: h.unfinishedJobs(),
-        invocations: h.sched.invocations,
-        gap: h.maxInvocationGapNs,
-        latency: h.maxPreemptionLatencyNs,
-      })),
+      harnesses: hs.map(outcomeOf),
     },
     pushed: sim.queue.pushed,
   }
@@ -116,13 +119,7 @@ const runIdle = (c: IdleCase, longWay: boolean) => {
   return {
     events: sim.events,
     fingerprint: sim.trace.fingerprint(),
-    segments: h.schedule.segments(),
-    jobs: h.jobs,
-    ioJobs: h.ioJobs,
-    unfinished: h.unfinishedJobs(),
-    invocations: h.sched.invocations,
-    gap: h.maxInvocationGapNs,
-    latency: h.maxPreemptionLatencyNs,
+    ...outcomeOf(h),
     decision: { ...d },
     now: sim.now,
   }
