@@ -506,7 +506,7 @@ export class EventQueue {
 
   /**
    * The heap reached `heapLimit`: once it holds `aheadFrom` entries, the events at least as far
-   * ahead as its nearest eighth's farthest move to the ahead heap and later ones that far ahead go
+   * ahead as its nearest 1/32's farthest (`splitAhead`) move to the ahead heap and later ones that far ahead go
    * there too (so the heap keeps the near events: a short sift for each); then it grows if full.
    */
   private makeRoom(): void {
