@@ -31,7 +31,7 @@
  * @module
  */
 import { Fingerprint, halves, LITTLE, PRINT_SEED, subjectStart } from "./Fingerprint.ts"
-import { type Flush, printModule } from "./PrintWasm.ts"
+import { type Flush, printModule, printModuleScoped } from "./PrintWasm.ts"
 import { type Memory, WebAssembly } from "./Wasm.ts"
 
 /** Records of at most this many doubles (head, time, 8 fields). */
@@ -71,6 +71,7 @@ const [SEED_LO, SEED_HI] = halves(PRINT_SEED)
 export class PrintBatch {
   private readonly memory = newMemory()
   private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
+  private hashScoped: Flush | null = null
   /**
    * Pending records: `[head, t, v0 … v(n-1)]` each (see `recordHead`; the flush steps from record
    * to record by the head's length), from 0 to `pos` (a new view when the memory grows).
@@ -167,7 +168,9 @@ export class PrintBatch {
     // WebAssembly reads little-endian: on a big-endian machine, turn each double's bytes around.
     if (!LITTLE) new Uint8Array(this.memory.buffer, 0, end * 8).forEach((_, i, b) => { if ((i & 7) < 4) { const j = i ^ 7; const t = b[i]!; b[i] = b[j]!; b[j] = t } })
     // While there is one scope, its print is the run's (see `scopeHex`): no second fold.
-    const records = this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, this.printCount > 2 ? 1 : 0)
+    const records = this.printCount > 2
+      ? (this.hashScoped ??= new WebAssembly.Instance(printModuleScoped, { env: { memory: this.memory } }).exports.flush as Flush)(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, 1)
+      : this.hash(end, this.kinds.offset, this.subjects.offset, this.symbols.offset, this.prints.offset, 0)
     const count = this.prints.offset + 8
     this.view.setFloat64(count, this.view.getFloat64(count, true) + records, true)
     return 0

@@ -80,6 +80,8 @@ export const op = {
   i32TruncSatF64S: [0xfc, 0x02], i32TruncSatF64U: [0xfc, 0x03],
   block: [0x02, 0x40], loop: [0x03, 0x40], if: [0x04, 0x40], else: [0x05], end: [0x0b],
   br: (depth: number): number[] => [0x0c, ...uleb(depth)],
+  /** `select`: the first of two values when the i32 on top is not 0, else the second. */
+  select: [0x1b],
   brIf: (depth: number): number[] => [0x0d, ...uleb(depth)],
 }
 
