@@ -14,6 +14,7 @@
  */
 import { Decision, ThreadState, type SchedulerObserver } from "./Decision.ts"
 import type { SchedulerOptions } from "./Options.ts"
+import { PriorityBuckets } from "./internal/PriorityBuckets.ts"
 import { RunnableSet } from "./RunnableSet.ts"
 import type { Vcpu } from "./Vcpu.ts"
 import type { VcpuSlot } from "./VcpuSlot.ts"
@@ -46,7 +47,7 @@ export abstract class PcpuState {
   /** `runnableTreeFrom`: see `PcpuScheduler`'s constructor. */
   constructor(options: SchedulerOptions, runnableTreeFrom: number) {
     this.options = options
-    this.runnable = new RunnableSet(options.priority !== "edf", runnableTreeFrom)
+    this.runnable = new RunnableSet(options.priority !== "edf", runnableTreeFrom, options.ties === "declaration" ? null : new PriorityBuckets())
   }
 
   /** Number of threads. */

@@ -17,7 +17,12 @@
  *   a position with priority `< x` (or `≤ x`) in O(log n), so S2's walk jumps from one VCPU it
  *   refreshes to the next. Positions are compacted (renumbered in order) when they run out: O(n)
  *   every ≥ n appends.
- * - in the tree form, S4's bound (`earliestEventInTree`) comes from the listed VCPUs' cached next
+ * - under 'rm' with `ties: 'rotate'`, while the listed VCPUs have at most `MAX_BUCKETS` distinct
+ *   priorities (harmonic sets have ≤ 6 periods), the long list is kept as one FIFO per priority
+ *   instead (`internal/PriorityBuckets.ts`): append and removal O(1), S2's walk O(buckets) per
+ *   VCPU it refreshes, no tree search. A further priority, a priority change or a walk under
+ *   'declaration' ties turns it into the position tree until `R` is short again.
+ * - in the tree form (either kind), S4's bound (`earliestEventInTree`) comes from the listed VCPUs' cached next
  *   events ranked by priority (`internal/RankedEvents.ts`): O(log V) plus O(log V) per cached event
  *   read again, instead of reading all k VCPUs within the bound. The owner calls `eventsChanged(v)`
  *   when a hook may have moved listed `v`'s next event (the rule in `Vcpu.ts`).
@@ -37,6 +42,7 @@
  * @module
  */
 import { setMinLeaf } from "./internal/minTree.ts"
+import { PriorityBuckets } from "./internal/PriorityBuckets.ts"
 import { RankedEvents } from "./internal/RankedEvents.ts"
 import { budgetStateEdits, type Vcpu } from "./Vcpu.ts"
 
@@ -48,8 +54,10 @@ export class RunnableSet {
   readonly keyed: boolean
   /** Lists longer than this are kept as a tree (keyed only). */
   readonly treeFrom: number
-  /** True while the list is kept as a tree. */
+  /** True while the list is kept as a tree (the position tree, or the buckets when `inBuckets`). */
   inTree = false
+  /** True while the long list is kept as buckets (`inTree` too; the position tree is then unused). */
+  inBuckets = false
   /** Number of VCPUs listed. */
   size = 0
   /** Array: the list, entries `[0, size)`. Tree: the list order, rebuilt when `dirty`. */
@@ -69,10 +77,14 @@ export class RunnableSet {
   private readonly events = new RankedEvents()
   private vcpuCount = 0
   private seenEdits = budgetStateEdits.count
+  /** The long list as one FIFO per priority, while `inBuckets`; null: never (`ties: 'declaration'`, whose walk they do not do). */
+  private readonly buckets: PriorityBuckets | null
 
-  constructor(keyed: boolean, treeFrom = TREE_FROM) {
+  /** `buckets`: where a long list may be kept as buckets (null: never; tests pass broken variants). */
+  constructor(keyed: boolean, treeFrom = TREE_FROM, buckets: PriorityBuckets | null = new PriorityBuckets()) {
     this.keyed = keyed
     this.treeFrom = keyed ? treeFrom : Infinity
+    this.buckets = keyed ? buckets : null
   }
 
   /** Room for VCPU indices `< n`. */
@@ -90,6 +102,7 @@ export class RunnableSet {
     const items = new Int32Array(len)
     items.set(this.items)
     this.items = items
+    this.buckets?.reserve(len)
   }
 
   /** True when `v` is listed. */
@@ -116,13 +129,18 @@ export class RunnableSet {
 
   private addToTree(v: number, priority: number): void {
     if (!this.inTree) this.toTree()
-    if (this.nextPos === this.cap) this.compact()
-    const p = this.nextPos++
-    this.posOf[v] = p
-    this.vAt[p] = v
+    if (this.inBuckets && !this.buckets!.add(v, priority)) this.leaveBuckets()
+    if (this.inBuckets) {
+      this.posOf[v] = 0
+    } else {
+      if (this.nextPos === this.cap) this.compact()
+      const p = this.nextPos++
+      this.posOf[v] = p
+      this.vAt[p] = v
+      this.setLeaf(p, priority)
+    }
     this.size++
     this.dirty = true
-    this.setLeaf(p, priority)
     // Its next event is read at the next S4 (its unblock hook may still run after the append).
     if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
     else this.events.stale(v)
@@ -147,10 +165,13 @@ export class RunnableSet {
   private removeFromTree(v: number): void {
     const p = this.posOf[v]!
     this.posOf[v] = -1
-    this.vAt[p] = -1
     this.size--
     this.dirty = true
-    this.setLeaf(p, Infinity)
+    if (this.inBuckets) this.buckets!.remove(v)
+    else {
+      this.vAt[p] = -1
+      this.setLeaf(p, Infinity)
+    }
     this.events.unlisted(v)
     if (2 * this.size < this.treeFrom) this.toArray()
   }
@@ -160,6 +181,8 @@ export class RunnableSet {
     if (!this.keyed || priority === this.prio[v]) return
     this.prio[v] = priority
     if (this.inTree) {
+      // A bucket keeps one priority: the listed VCPU would change buckets mid-list (rare: PIBS).
+      if (this.inBuckets) this.leaveBuckets()
       this.setLeaf(this.posOf[v]!, priority)
       if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
     }
@@ -180,7 +203,7 @@ export class RunnableSet {
   }
 
   /**
-   * Tree: the first listed VCPU at position ≥ `from` whose priority is `< x` (`orEqual`:
+   * Position tree (`inTree && !inBuckets`): the first listed VCPU at position ≥ `from` whose priority is `< x` (`orEqual`:
    * `≤ x`), or -1. O(log n).
    */
   firstBelow(from: number, x: number, orEqual: boolean): number {
@@ -225,6 +248,10 @@ export class RunnableSet {
    * without visiting the others: O(log n) per refreshed VCPU. Returns the chosen index or -1.
    */
   selectInTree(vcpus: readonly Vcpu[], nowNs: number, byIndex: boolean): number {
+    if (this.inBuckets) {
+      if (!byIndex) return this.buckets!.select(vcpus, nowNs)
+      this.leaveBuckets()
+    }
     let best = -1
     let bestP = Infinity
     let from = 0
@@ -285,10 +312,11 @@ export class RunnableSet {
     setMinLeaf(this.tree, this.cap, p, value)
   }
 
-  /** From the array to the tree: positions `0..size-1` in list order. */
+  /** From the array to the tree: buckets when allowed and the priorities are few, else positions `0..size-1` in list order. */
   private toTree(): void {
     this.inTree = true
-    this.renumber()
+    this.inBuckets = this.fillBuckets()
+    if (!this.inBuckets) this.renumber()
     const events = this.events
     events.leavesStale = true
     for (let i = 0; i < this.size; i++) {
@@ -302,6 +330,26 @@ export class RunnableSet {
     this.materialise()
     for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
     this.inTree = false
+    this.inBuckets = false
+  }
+
+  /** The list `items[0, size)` into the buckets, in order; false when its priorities are too many. */
+  private fillBuckets(): boolean {
+    const b = this.buckets
+    if (b === null) return false
+    b.clear()
+    for (let i = 0; i < this.size; i++) {
+      const v = this.items[i]!
+      if (!b.add(v, this.prio[v]!)) return false
+    }
+    return true
+  }
+
+  /** From the buckets to the position tree (same list order). */
+  private leaveBuckets(): void {
+    this.materialise()
+    this.inBuckets = false
+    this.renumber()
   }
 
   /** Tree positions ran out: renumber the listed VCPUs in order. */
@@ -343,6 +391,11 @@ export class RunnableSet {
 
   /** The tree's list order into `items`. */
   private materialise(): void {
+    if (this.inBuckets) {
+      this.buckets!.order(this.items, this.size)
+      this.dirty = false
+      return
+    }
     let k = 0
     for (let p = 0; p < this.nextPos; p++) if (this.vAt[p]! >= 0) this.items[k++] = this.vAt[p]!
     this.dirty = false

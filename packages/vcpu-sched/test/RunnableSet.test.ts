@@ -4,7 +4,9 @@
  * forth) agrees with a plain list walked linearly as spec §C.1 states S2 (Quest's walk): the same
  * list order, the same S2 choice with exactly the same VCPUs refreshed in the same order (both tie
  * rules), and the same S4 bound (the array reading the same VCPUs' next events, the tree a subset:
- * it caches them). A tree with a broken tie-break is caught. S4's cached next events
+ * it caches them). A tree with a broken tie-break is caught. The same with a long list kept as
+ * buckets (one FIFO per priority, `internal/PriorityBuckets.ts`), also past their number (more
+ * priorities than buckets: into the tree); two broken bucket walks are caught. S4's cached next events
  * (`internal/RankedEvents.ts`) are checked against a linear walk on random sequences where time
  * passes and next events move (as the hooks may: outside `R`, or for a listed VCPU with
  * `eventsChanged`, or from outside with `noteBudgetStateEdit`); a set that forgets one is caught.
@@ -13,6 +15,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
+import { PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
 import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
 import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
@@ -47,6 +50,16 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
 )
 const ops = fc.array(op, { minLength: 1, maxLength: 300 })
+/** For the buckets: more priorities than buckets (some lists overflow into the tree), selections mostly under 'rotate' (the buckets' walk). */
+const manyPriorities = fc.integer({ min: 1, max: 12 }).map((p) => p * 1000)
+const bucketOp: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(N - 1), priority: manyPriorities }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(N - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reprioritise" as const), v: fc.nat(N - 1), priority: manyPriorities }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("select" as const), budgets: fc.array(fc.boolean(), { minLength: N, maxLength: N }), byIndex: fc.constantFrom(false, false, false, false, false, false, false, true) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(manyPriorities, fc.constant(Infinity)) }) },
+)
+const bucketOps = fc.array(bucketOp, { minLength: 1, maxLength: 300 })
 
 /**
  * S2 as the spec states it, over a list in order: keep the best priority so far; refresh only VCPUs
@@ -139,12 +152,63 @@ class LaterOfEqual extends RunnableSet {
   }
 }
 
+/** Broken bucket walk: an equal priority counts as better (`≤` for `<`), so later VCPUs of the best priority are refreshed and the last of equals wins. */
+class EqualIsBetter extends PriorityBuckets {
+  override select(vcpus: readonly Vcpu[], nowNs: number): number {
+    const k = this.k, cur = this.cur, bprio = this.bprio, seq = this.seq, next = this.next
+    for (let b = 0; b < k; b++) cur[b] = this.head[b]!
+    let best = -1, bestP = Infinity
+    for (;;) {
+      let mb = -1, ms = Infinity
+      for (let b = 0; b < k; b++) {
+        const c = cur[b]!
+        if (c >= 0 && bprio[b]! <= bestP && seq[c]! < ms) { ms = seq[c]!; mb = b }
+      }
+      if (mb < 0) return best
+      const v = cur[mb]!
+      cur[mb] = next[v]!
+      vcpus[v]!.refresh(nowNs)
+      if (vcpus[v]!.budgetNs > 0) { best = v; bestP = bprio[mb]! }
+    }
+  }
+}
+
+/** Broken bucket walk: takes the eligible buckets one after another (by bucket) instead of merging them in list order. */
+class BucketByBucket extends PriorityBuckets {
+  override select(vcpus: readonly Vcpu[], nowNs: number): number {
+    let best = -1, bestP = Infinity
+    for (let b = 0; b < this.k; b++) {
+      for (let v = this.head[b]!; v >= 0 && this.bprio[b]! < bestP; v = this.next[v]!) {
+        vcpus[v]!.refresh(nowNs)
+        if (vcpus[v]!.budgetNs > 0) { best = v; bestP = this.bprio[b]! }
+      }
+    }
+    return best
+  }
+}
+
 describe("RunnableSet: the tree agrees with the linear walk of the list", () => {
   it("on random appends, removals, priority changes, S2 selections (both tie rules) and S4 bounds", () => {
-    fc.assert(fc.property(ops, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => {
+    fc.assert(fc.property(ops, fc.constantFrom(0, 0, 1, 3, TREE_FROM), fc.boolean(), (seq, treeFrom, buckets) => {
+      const d = disagreement(seq, () => new RunnableSet(true, treeFrom, buckets ? new PriorityBuckets() : null))
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}, buckets ${buckets}: ${d}`)
+    }), { numRuns: 400 })
+  })
+
+  it("kept as buckets: more priorities than buckets, selections mostly under 'rotate'", () => {
+    fc.assert(fc.property(bucketOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => {
       const d = disagreement(seq, () => new RunnableSet(true, treeFrom))
       if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
     }), { numRuns: 400 })
+  })
+
+  it("catches two broken bucket walks (equal counted as better; bucket by bucket)", () => {
+    // Few priorities and 'rotate' walks only: the list stays in the buckets.
+    const rotateOps = ops.map((seq) => seq.map((o): Op => (o.kind === "select" ? { ...o, byIndex: false } : o)))
+    for (const make of [() => new EqualIsBetter(), () => new BucketByBucket()]) {
+      const r = fc.check(fc.property(rotateOps, (seq) => disagreement(seq, () => new RunnableSet(true, 0, make())) === null), { numRuns: 300 })
+      expect(r.failed, make().constructor.name).toBe(true)
+    }
   })
 
   it("through many compactions (a long run of appends and removals on few VCPUs)", () => {
@@ -157,10 +221,11 @@ describe("RunnableSet: the tree agrees with the linear walk of the list", () => 
     }
     expect(disagreement(seq, () => new RunnableSet(true, 0))).toBeNull()
     expect(disagreement(seq, () => new RunnableSet(true, 2))).toBeNull()
+    expect(disagreement(seq, () => new RunnableSet(true, 0, null))).toBeNull()
   })
 
   it("catches a tree with a broken tie-break", () => {
-    const r = fc.check(fc.property(ops, (seq) => disagreement(seq, () => new LaterOfEqual(true, 0)) === null), { numRuns: 300 })
+    const r = fc.check(fc.property(ops, (seq) => disagreement(seq, () => new LaterOfEqual(true, 0, null)) === null), { numRuns: 300 })
     expect(r.failed).toBe(true)
   })
 })
