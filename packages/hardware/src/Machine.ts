@@ -247,6 +247,27 @@ export class Machine implements DmaPort {
   }
 
   /**
+   * Two 32-bit guest writes side by side by `core`: `v0` at `gpa`, then `v1` at `gpa + 4` (both in
+   * one page), as `write(core, gpa, 4, v0)` then `write(core, gpa + 4, 4, v1)`: the second write's
+   * check is the first's (same page, same access), so one EPT check serves both. Returns false —
+   * nothing written — on an EPT violation. NOTE: a mailbox's size and sequence words at every
+   * message-passing send (issue 15).
+   */
+  writeWords(core: number, gpa: number, v0: number, v1: number): boolean {
+    const frame = this.access(core, gpa, Access.Write)
+    if (frame < 0) return false
+    const offset = gpa & (PAGE_BYTES - 1)
+    if (offset + 8 > PAGE_BYTES) this.sim.fail(`Machine.writeWords: 8 bytes at ${gpa} cross a page boundary`)
+    if (frame === this.ioapicFrame) {
+      this.ioapic.mmioWrite(offset, v0)
+      this.ioapic.mmioWrite(offset + 4, v1)
+      return true
+    }
+    this.memory.writeWords(frame, offset, v0, v1)
+    return true
+  }
+
+  /**
    * A guest read of `size` bytes at `gpa` by `core`: the value (unsigned, little-endian), or -1
    * after an EPT violation. `kernel`: see {@link access}.
    */

@@ -306,6 +306,21 @@ describe("Machine", () => {
     expect(machine.memory.digest()).toBe(digest)
   })
 
+  it("writes two words side by side (writeWords) as two 4-byte writes through the EPT, and nothing where the page is refused", () => {
+    const machines = [0, 1].map(() => new Machine(new Simulation.Simulation(1), { layout: { kind: "2015" } }))
+    const [pair, single] = machines as [Machine, Machine]
+    const page = pair.layout.channelPage(1, 2)
+    expect(pair.writeWords(1, page + 8, 1, 0xffff_fffe)).toBe(true)
+    expect(single.write(1, page + 8, 4, 1) && single.write(1, page + 12, 4, 0xffff_fffe)).toBe(true)
+    expect([pair.read(2, page + 8, 4), pair.read(2, page + 12, 4)]).toEqual([1, 0xffff_fffe])
+    expect(pair.memory.digest()).toBe(single.memory.digest())
+    const digest = pair.memory.digest()
+    expect(pair.writeWords(3, page + 8, 5, 6)).toBe(false) // sandbox 3 is not a party: one exit, nothing written
+    expect(pair.cores[3]!.eptViolations).toBe(1)
+    expect(pair.memory.digest()).toBe(digest)
+    expect(() => pair.writeWords(1, page + 4092, 5, 6)).toThrow(/cross a page boundary/)
+  })
+
   it("refuses guest accesses from a core in root mode and addresses beyond 4 GiB", () => {
     const sim = new Simulation.Simulation(1)
     const machine = new Machine(sim)

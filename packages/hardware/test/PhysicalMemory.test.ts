@@ -47,6 +47,7 @@ describe("PhysicalMemory", () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant("write" as const), frame, offset: fc.integer({ min: 0, max: 4092 }), size: fc.constantFrom(1 as const, 2 as const, 4 as const), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
       fc.record({ kind: fc.constant("bytes" as const), frame, offset: fc.integer({ min: 0, max: 3000 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 90, size: "max" }) }),
+      fc.record({ kind: fc.constant("words" as const), frame, offset: fc.integer({ min: 0, max: 4088 }), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }), value2: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
       fc.record({ kind: fc.constant("copy" as const), frame, to: frame }),
       fc.record({ kind: fc.constant("read" as const), frame }),
     )
@@ -74,6 +75,9 @@ describe("PhysicalMemory", () => {
           for (; i + 4 <= b.length; i += 4) xs.push(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))
           for (; i < b.length; i++) xs.push(b[i]!)
           absorb(o.frame, xs)
+        } else if (o.kind === "words") {
+          m.writeWords(o.frame, o.offset, o.value, o.value2)
+          absorb(o.frame, [o.offset | (4 << 12), o.value >>> 0, (o.offset + 4) | (4 << 12), o.value2 >>> 0])
         } else if (o.kind === "copy") {
           m.copyFrame(o.frame, o.to)
           model.set(o.to, lanes(o.frame))
@@ -84,6 +88,25 @@ describe("PhysicalMemory", () => {
       for (let f = 0; f <= 3500; f += 700) expect([m.hash1(f), m.hash2(f)]).toEqual(lanes(f))
       expect(m.digest()).toBe(m.rangeDigest(0, m.frames))
     }), { numRuns: 100 })
+  })
+
+  it("writes two words side by side (writeWords) as two 4-byte writes: bytes, hashes and digest, wherever the log is full", () => {
+    // The log holds 2,048 absorptions; the pair needs four: filled to 2,040..2,048 before it.
+    for (let fill = 2040; fill <= 2048; fill++) {
+      const pair = new PhysicalMemory(), single = new PhysicalMemory()
+      for (const m of [pair, single]) {
+        m.backWithBytes(3)
+        for (let i = 0; i + 2 <= fill - (fill & 1 ? 3 : 0); i += 2) m.write(i & 2 ? 9 : 3, (i * 4) & 4095, 4, i * 2654435761)
+        if (fill & 1) m.writeBytes(9, 10, Uint8Array.of(1, 2, 3, 4, 5), 0, 5) // three absorptions
+      }
+      pair.writeWords(3, 4084, 0xdead_beef, 7)
+      single.write(3, 4084, 4, 0xdead_beef)
+      single.write(3, 4088, 4, 7)
+      for (const f of [3, 9]) expect([pair.hash1(f), pair.hash2(f)]).toEqual([single.hash1(f), single.hash2(f)])
+      expect([pair.read(3, 4084, 4), pair.read(3, 4088, 4)]).toEqual([0xdead_beef, 7])
+      expect(pair.digest()).toBe(single.digest())
+      expect(pair.writes).toBe(single.writes)
+    }
   })
 
   it("gives a range digest that changes only when a frame inside the range changes", () => {

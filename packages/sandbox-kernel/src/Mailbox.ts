@@ -283,8 +283,8 @@ class MailboxOps implements ChannelOps {
         if (!m.write(core, box.statusGpa, 1, seq)) return Outcome.Stopped
       } else {
         if (!m.writeBytes(core, box.dataGpa, msg, 0, n)) return Outcome.Stopped
-        if (!m.write(core, box.metaGpa, 4, req.bytes)) return Outcome.Stopped
-        if (!m.write(core, box.statusGpa, 4, seq)) return Outcome.Stopped
+        // The size word, then the sequence word (`statusGpa` is `metaGpa + 4`): one call.
+        if (!m.writeWords(core, box.metaGpa, req.bytes, seq)) return Outcome.Stopped
       }
       box.traceSend(this.s, seq)
       th.result = true
