@@ -243,22 +243,42 @@ class MailboxOps implements ChannelOps {
   }
 
   /**
-   * The status word's value as this sandbox's read would see it now, without the read's effects;
-   * -1 when the read would not simply return a value (root mode, an EPT violation, the I/O APIC
-   * page, a frame without bytes): the poll then reads it at its boundary as usual.
+   * The bytes of the status's page as this sandbox's reads reach them now, or undefined when a read
+   * would not simply return a value (root mode, an EPT violation, the I/O APIC page, a frame
+   * without bytes): the caller then reads through the machine as usual (`Machine.read`, with its
+   * effects). A read that simply returns a value has no effect, so reading these bytes instead is
+   * the same read. NOTE: no `Machine.read` per poll and per send (issue 15).
    */
-  private peekStatus(k: Kernel, p: Pcpu): number {
+  private statusBytes(k: Kernel, p: Pcpu): Uint8Array | undefined {
     const ept = p.core.guestEpt
-    if (ept === null) return -1
-    const box = this.box
-    const frame = ept.translate(box.statusPage, Ept.Access.Read)
+    if (ept === null) return undefined
+    const frame = ept.translate(this.box.statusPage, Ept.Access.Read)
     const m = k.machine
-    if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES) return -1
-    const b = m.memory.bytesOf(frame)
-    if (b === undefined) return -1
-    // The little-endian value `PhysicalMemory.read` returns (a status never crosses its page).
+    if (frame < 0 || frame === m.layout.ioapicBase / PhysicalMemory.PAGE_BYTES) return undefined
+    return m.memory.bytesOf(frame)
+  }
+
+  /** The status in `b` (its page's bytes): the little-endian value `PhysicalMemory.read` returns (a status never crosses its page). */
+  private statusIn(b: Uint8Array): number {
+    const box = this.box
     const at = box.statusOffset
     return box.status === "lastByte" ? b[at]! : b[at]! + b[at + 1]! * 0x100 + b[at + 2]! * 0x10000 + b[at + 3]! * 0x1000000
+  }
+
+  /** A meta mailbox's size word in `b` (the status's page: `statusGpa` is `metaGpa + 4`), as `PhysicalMemory.read` returns it. */
+  private sizeIn(b: Uint8Array): number {
+    const at = this.box.statusOffset - 4
+    return b[at]! + b[at + 1]! * 0x100 + b[at + 2]! * 0x10000 + b[at + 3]! * 0x1000000
+  }
+
+  /**
+   * The status word's value as this sandbox's read would see it now, without the read's effects;
+   * -1 when the read would not simply return a value (see `statusBytes`): the poll then reads it
+   * at its boundary as usual.
+   */
+  private peekStatus(k: Kernel, p: Pcpu): number {
+    const b = this.statusBytes(k, p)
+    return b === undefined ? -1 : this.statusIn(b)
   }
 
   finish(k: Kernel, p: Pcpu, th: Thread, call: ChannelCall, req: ChannelRequest): Outcome {
@@ -270,7 +290,8 @@ class MailboxOps implements ChannelOps {
       let seq: number
       if (box.status === "meta") {
         // Ping-pong protocol: each side bumps the shared sequence (read-modify-write).
-        const cur = m.read(core, box.statusGpa, 4)
+        const b = this.statusBytes(k, p)
+        const cur = b !== undefined ? this.statusIn(b) : m.read(core, box.statusGpa, 4)
         if (p.core.inVmxRoot) return Outcome.Stopped
         seq = cur + 1
       } else {
@@ -293,7 +314,8 @@ class MailboxOps implements ChannelOps {
     // Poll: read the status; when it changed, read the message (a second CPU phase).
     if (call.phase === PH_START) {
       th.failValue = FAILED_POLL
-      const seq = m.read(core, box.statusGpa, box.status === "lastByte" ? 1 : 4)
+      const b = this.statusBytes(k, p)
+      const seq = b !== undefined ? this.statusIn(b) : m.read(core, box.statusGpa, box.status === "lastByte" ? 1 : 4)
       if (p.core.inVmxRoot) return Outcome.Stopped
       const changed = seq !== box.lastSeen[this.s]
       box.lastSeen[this.s] = seq
@@ -309,7 +331,7 @@ class MailboxOps implements ChannelOps {
         return Outcome.Done
       }
       box.observe(k, p, this.s, seq)
-      const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, m.read(core, box.metaGpa, 4)))
+      const bytes = box.status === "lastByte" ? box.bytes : Math.min(box.bytes, Math.max(0, b !== undefined ? this.sizeIn(b) : m.read(core, box.metaGpa, 4)))
       // The message's copy runs after the read, with nothing at its end: the result is known now.
       th.result = { seq, changed: true, bytes, corrupted: box.status === "lastByte" && seq === CORRUPTED, torn: false, ok: true }
       th.remainingNs = k.noise.remoteCopyNs(bytes)
