@@ -158,6 +158,11 @@ export class Dispatch {
   /** `th` executed on `p` from `th.runStartNs` to `now`: its segment, and its job's first start (local ns). */
   private ran(p: Pcpu, th: Thread, now: number): void {
     const from = th.runStartNs
+    const job = th.job
+    // NOTE: with no schedule recorded, a piece changes only an active job's open first start
+    // (`accountPiece`: `job.ran`), so otherwise neither the piece's local start (a clock
+    // conversion) nor its job number is worked out: nearly every piece (issue 15).
+    if (p.schedule === null && (job.firstStartNs >= 0 || !job.active)) return
     SchedJobs.accountPiece(th.job, p.schedule, from, now, p.tsc.localNs(from), p.currentVcpu, th.tid, jobOf(th))
   }
 
