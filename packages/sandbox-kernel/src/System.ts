@@ -198,6 +198,12 @@ export class System implements Core.CoreListener {
     if (phase && config.nicSharers.length > 0) machine.ioapic.program(machine.nic.irqLine, { vector: machine.config.boot.nicVector, destination: 0 })
     this.boots = phase ? timeline(machine, config.boot) : this.sandboxes.map((s) => ({ sandbox: s.index, entryNs: 0, readyNs: 0 }))
     machine.setListener(this)
+    // NOTE: each core of a sandbox reports straight to its kernel (a sandbox's kernel never changes),
+    // not through this system's look-up of the sandbox at every core event (issue 15): the same calls.
+    machine.cores.forEach((core, c) => {
+      const sandbox = this.sandboxes[sandboxOfCore[c] ?? -1]
+      if (sandbox !== undefined) core.listener = sandbox.kernel
+    })
     this.hosts = config.hosts.map((h, i) => this.makePingHost(h as Record<string, unknown>, i))
     this.faults = new Faults(sim, {
       kernels,

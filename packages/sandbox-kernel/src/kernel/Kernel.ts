@@ -294,6 +294,19 @@ export class Kernel {
 
   // ------------------------------------------------------------------ core events (System's CoreListener)
 
+  // The CoreListener of this sandbox's cores (`System` registers the kernel on them).
+  workDone(core: number, tag: number): void {
+    this.onWorkDone(core, tag)
+  }
+
+  interrupt(core: number, vector: number): void {
+    this.onInterrupt(core, vector)
+  }
+
+  vmExit(core: number, reason: number, qualification: number): void {
+    this.onVmExit(core, reason, qualification)
+  }
+
   /** A piece of core work completed. */
   onWorkDone(core: number, tag: number): void {
     const p = this.pcpuOfCore[core]!
