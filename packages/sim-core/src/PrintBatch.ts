@@ -20,7 +20,9 @@
  *
  * NOTE: built for speed (the fingerprint is always on). `buf` and the tables the loop reads live
  * in the batch's own WebAssembly memory (laid out below); a table that fills is copied to a larger
- * place at the end (the memory grows, and `buf` is a new view then: read it afresh). One head per
+ * place at the end (a larger memory replaces the batch's, and `buf` is a new view then: read it
+ * afresh; never `grow`, which detaches a buffer and so costs every typed-array access in the
+ * process a check: see `moveMemory`). One head per
  * record, not a kind id, a subject id and a length byte: two stores fewer per emit (and their
  * checks), one load fewer per record in the flush (measured: see `TraceEmit`).
  * Limit: V8 reserves 8 GiB of address space per WebAssembly memory, so a process holds at most
@@ -32,7 +34,7 @@
  */
 import { Fingerprint, halves, LITTLE, PRINT_SEED, subjectStart } from "./Fingerprint.ts"
 import { type Flush, printModule, printModuleScoped } from "./PrintWasm.ts"
-import { type Memory, WebAssembly } from "./Wasm.ts"
+import { type Memory, moveMemory, WebAssembly } from "./Wasm.ts"
 
 /** Records of at most this many doubles (head, time, 8 fields). */
 export const RECORD_SLOTS = 10
@@ -61,7 +63,6 @@ const CAPACITY = 4096
 /** The record buffer's doubles and bytes (the tables follow it). */
 const BUF_DOUBLES = CAPACITY + RECORD_SLOTS
 const BUF_BYTES = align(BUF_DOUBLES * 8)
-const PAGE = 65536
 
 /** A table in the memory: its byte offset, entries it has room for, and bytes per entry. */
 interface Table { offset: number; capacity: number; readonly entry: number }
@@ -69,12 +70,12 @@ interface Table { offset: number; capacity: number; readonly entry: number }
 const [SEED_LO, SEED_HI] = halves(PRINT_SEED)
 
 export class PrintBatch {
-  private readonly memory = newMemory()
-  private readonly hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
+  private memory = newMemory()
+  private hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
   private hashScoped: Flush | null = null
   /**
    * Pending records: `[head, t, v0 … v(n-1)]` each (see `recordHead`; the flush steps from record
-   * to record by the head's length), from 0 to `pos` (a new view when the memory grows).
+   * to record by the head's length), from 0 to `pos` (a new view when the memory is replaced).
    */
   buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
   private view = new DataView(this.memory.buffer)
@@ -212,11 +213,12 @@ export class PrintBatch {
     return t.offset + id * t.entry
   }
 
-  /** Grows the memory to at least `bytes` (the views are made anew). */
+  /** Replaces the memory by one of at least `bytes` with the same bytes (the instances and views are made anew). */
   private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength
-    if (bytes <= have) return
-    this.memory.grow(Math.ceil((bytes - have) / PAGE))
+    if (bytes <= this.memory.buffer.byteLength) return
+    this.memory = moveMemory(this.memory, bytes)
+    this.hash = new WebAssembly.Instance(printModule, { env: { memory: this.memory } }).exports.flush as Flush
+    this.hashScoped = null
     this.buf = new Float64Array(this.memory.buffer, 0, BUF_DOUBLES)
     this.view = new DataView(this.memory.buffer)
   }

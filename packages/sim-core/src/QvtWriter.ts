@@ -14,7 +14,7 @@ import { Fingerprint, LITTLE } from "./Fingerprint.ts"
 import { headKind, headLength, headSubject } from "./PrintBatch.ts"
 import { type Encode, encodeModule, IN, IN_DOUBLES, OUT, OUT_WORDS, STATE, TABLES } from "./QvtEncode.ts"
 import { BLOCK_WORDS, encodeChunk, encodeHeader, fileBytes, T_ABS, TAG_END, TAG_KIND, TAG_RECORDS, TAG_SUBJECT, TAG_SYMBOL } from "./QvtFormat.ts"
-import { WebAssembly } from "./Wasm.ts"
+import { type Memory, moveMemory, PAGE, WebAssembly } from "./Wasm.ts"
 import type { RecordKind, Subject, Trace, TraceHeader, TraceSink } from "./Trace.ts"
 /** Where the bytes go (in order; `write` may keep no reference to `bytes`). */
 export interface ByteWriter {
@@ -25,15 +25,15 @@ export interface ByteWriter {
 /** Writes every record it receives to a `.qvt` byte stream. */
 export class QvtSink implements TraceSink {
   private readonly out: ByteWriter
-  private readonly memory = new WebAssembly.Memory({ initial: Math.ceil((TABLES + 3 * 64) / PAGE) })
-  private readonly encode = new WebAssembly.Instance(encodeModule, { env: { memory: this.memory } }).exports.encode as Encode
+  private memory: Memory = new WebAssembly.Memory({ initial: Math.ceil((TABLES + 3 * 64) / PAGE) })
+  private encode = new WebAssembly.Instance(encodeModule, { env: { memory: this.memory } }).exports.encode as Encode
   /** The first free byte of the memory (tables are placed there). */
   private top = TABLES
   /** Byte tables in the memory: per kind, 0 until defined in the file, then its field count + 1; per kind, bit i set when field i is a symbol; per subject, 1 once defined. */
   private readonly kinds = { offset: TABLES, length: 64 }
   private readonly masks = { offset: TABLES + 64, length: 64 }
   private readonly subjects = { offset: TABLES + 128, length: 64 }
-  // Views of the memory (made anew when it grows).
+  // Views of the memory (made anew when it is replaced or a table moves).
   private input!: Float64Array
   private words!: Uint32Array
   private ints!: Int32Array
@@ -223,7 +223,11 @@ export class QvtSink implements TraceSink {
     const length = Math.max(2 * t.length, id + 1)
     const offset = this.top
     this.top += (length + 15) & ~15
-    if (this.top > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE))
+    // A larger memory, never `grow` (see `moveMemory`).
+    if (this.top > this.memory.buffer.byteLength) {
+      this.memory = moveMemory(this.memory, this.top)
+      this.encode = new WebAssembly.Instance(encodeModule, { env: { memory: this.memory } }).exports.encode as Encode
+    }
     const bytes = new Uint8Array(this.memory.buffer)
     bytes.copyWithin(offset, t.offset, t.offset + t.length)
     bytes.fill(0, offset + t.length, offset + length)
@@ -264,4 +268,3 @@ export class QvtSink implements TraceSink {
   }
 }
 
-const PAGE = 65536

@@ -190,11 +190,12 @@ describe("Fingerprint", () => {
     )
   })
 
-  it("the hot path keeps its tables right as they grow past the memory's first page (3,000 subjects in 300 scopes, 2,000 symbols, 60 kinds)", () => {
+  it("the hot path keeps its tables right as they grow past the memory's first page (3,000 subjects in 300 scopes, 2,000 symbols, 60 kinds), and detaches no buffer", () => {
     const clock = { now: 0 }
     const trace = new Trace(clock)
     const sink = new MemorySink()
     trace.attach(sink)
+    const first = trace["batch"].buf
     for (let i = 0; i < 30_000; i++) {
       clock.now += i % 7
       const kind = trace.kind(`k${i % 60}`, i % 60 < 30 ? ["x", "$s"] : ["x", "y", "z"])
@@ -207,6 +208,10 @@ describe("Fingerprint", () => {
       const mine = sink.records.filter((r) => Number(r.subject.slice(1)) % 300 === scope)
       expect(trace.scopeFingerprint(scope)).toBe(fingerprintRecords(mine))
     }
+    // A larger memory replaced the first, which was not grown: growing detaches a buffer (a
+    // detached view reads length 0), and with it V8's detaching protector (see `moveMemory`).
+    expect(trace["batch"].buf).not.toBe(first)
+    expect(first.length).toBe(trace["batch"].buf.length)
   })
 
   it("the hot path reads kind and subject ids of any width from a record's head (ids past 2^16 and 2^20 hash as small ones)", () => {

@@ -206,7 +206,9 @@ describe("Qvt", () => {
     const mem = new MemorySink()
     const out = memoryWriter()
     trace.attach(mem)
-    trace.attach(new QvtSink(out, header))
+    const sink = new QvtSink(out, header)
+    trace.attach(sink)
+    const first = sink["input"]
     for (let i = 0; i < 2000; i++) {
       clock.now += 7
       trace.emit1(kinds[i % 2 === 0 ? 3 : 65_535]!, subjects[(i >> 1) % 2 === 0 ? 2 : 69_999]!, i)
@@ -214,6 +216,9 @@ describe("Qvt", () => {
     trace.close()
     expect(decode(out.bytes()).records.map(canonicalJson)).toEqual(mem.records.map(canonicalJson))
     expect(new Set(mem.records.map((r) => `${r.kind} ${r.subject}`))).toEqual(new Set(["k3 s2", "k65535 s2", "k3 s69999", "k65535 s69999"]))
+    // The tables outgrew the first memory, which was replaced, not grown (a detached view reads length 0: see `moveMemory`).
+    expect(sink["input"]).not.toBe(first)
+    expect(first.length).toBe(sink["input"].length)
   })
 
   it("a batch larger than the encoder's input (an onBatch caller other than a trace) gives the bytes of record-by-record encoding", () => {
