@@ -267,4 +267,3 @@ export class QvtSink implements TraceSink {
     this.out.close()
   }
 }
-

@@ -47,7 +47,6 @@ export const moveMemory = (old: Memory, bytes: number): Memory => {
   return memory
 }
 
-
 /** Value types. */
 export const i32 = 0x7f
 export const i64 = 0x7e
