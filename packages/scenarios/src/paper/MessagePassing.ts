@@ -130,38 +130,188 @@ class ChunkCosts {
   }
 }
 
-const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
-  function* () {
-    const walk = new ChunkWalk(iterations)
-    const cpu = new ChunkCosts(costs)
-    const pong = Program.pollUntilChanged("pong")
-    // The reader's copy of reply k and the writer's copy of chunk k + 1 run back to back: one compute.
-    let read = 0
-    for (let c = walk.next(); c > 0; c = walk.next()) {
-      const w = read + cpu.writeNs[c]!
-      if (w > 0) yield cpu.compute(w)
-      yield ONE_BYTE_PING
-      // Wait for a real change (sequence ≥ 1: the first poll of a fresh mailbox reports its zero status as a change).
-      while (((yield pong) as Program.PollResult).seq < 1) { /* poll again */ }
-      read = cpu.readNs[c]!
+/**
+ * A program's steps as an iterator the kernel resumes with `next(result)` like a generator's: the
+ * same requests in the same order as the generator function written beside each subclass, with
+ * one reused iterator result. NOTE: the two programs below step once per request of every round
+ * trip (2.6 M round trips at paper size): a generator's resumption and its fresh `{ value, done }`
+ * per step were about a third of the run's allocation (issue 15). The kernel reads a step's result
+ * before it asks for the next one (`Dispatch.runCurrent`/`lookAhead`), so one object serves.
+ */
+abstract class Steps implements Generator<Program.Request, unknown, unknown> {
+  private readonly r: { value: Program.Request | undefined; done: boolean } = { value: undefined, done: false }
+
+  /** The next request, or undefined at the end (`resumed`: what the previous request returned). */
+  protected abstract step(resumed: unknown): Program.Request | undefined
+
+  next(resumed?: unknown): IteratorResult<Program.Request, unknown> {
+    const r = this.r
+    if (!r.done) {
+      const req = this.step(resumed)
+      if (req === undefined) r.done = true
+      r.value = req
     }
-    if (read > 0) yield Program.compute(read)
-    yield Program.sleep(1e15)
+    return r as IteratorResult<Program.Request, unknown>
   }
 
-const echoProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
-  function* () {
-    const walk = new ChunkWalk(iterations)
-    const cpu = new ChunkCosts(costs)
-    const ping = Program.pollUntilChanged("ping")
-    for (let c = walk.next(); c > 0; c = walk.next()) {
-      while (((yield ping) as Program.PollResult).seq < 1) { /* poll again */ }
-      const work = cpu.readNs[c]! + cpu.writeNs[c]!
-      if (work > 0) yield cpu.compute(work)
-      yield ONE_BYTE_PONG
-    }
-    yield Program.sleep(1e15)
+  return(value?: unknown): IteratorResult<Program.Request, unknown> {
+    this.r.done = true
+    this.r.value = undefined
+    return { value, done: true }
   }
+
+  throw(e?: unknown): IteratorResult<Program.Request, unknown> {
+    this.r.done = true
+    this.r.value = undefined
+    throw e
+  }
+
+  [Symbol.iterator](): this {
+    return this
+  }
+
+  [Symbol.dispose](): void {
+    this.return()
+  }
+}
+
+const S_CHUNK = 0, S_PING = 1, S_POLL = 2, S_REPLY = 3, S_LAST = 4, S_SLEEP = 5, S_END = 6
+
+/**
+ * The sender, as this generator function (one step per yield):
+ *
+ *     const walk = new ChunkWalk(iterations), cpu = new ChunkCosts(costs)
+ *     const pong = Program.pollUntilChanged("pong")
+ *     // The reader's copy of reply k and the writer's copy of chunk k + 1 run back to back: one compute.
+ *     let read = 0
+ *     for (let c = walk.next(); c > 0; c = walk.next()) {
+ *       const w = read + cpu.writeNs[c]!
+ *       if (w > 0) yield cpu.compute(w)
+ *       yield ONE_BYTE_PING
+ *       // Wait for a real change (sequence ≥ 1: the first poll of a fresh mailbox reports its zero status as a change).
+ *       while (((yield pong) as Program.PollResult).seq < 1) { poll again }
+ *       read = cpu.readNs[c]!
+ *     }
+ *     if (read > 0) yield Program.compute(read)
+ *     yield Program.sleep(1e15)
+ */
+class SenderSteps extends Steps {
+  private readonly walk: ChunkWalk
+  private readonly cpu: ChunkCosts
+  private readonly pong = Program.pollUntilChanged("pong")
+  private state = S_CHUNK
+  private c = 0
+  private read = 0
+
+  constructor(iterations: number, costs: CostModel.CostTable) {
+    super()
+    this.walk = new ChunkWalk(iterations)
+    this.cpu = new ChunkCosts(costs)
+  }
+
+  protected step(resumed: unknown): Program.Request | undefined {
+    let state = this.state
+    if (state === S_REPLY) {
+      if ((resumed as Program.PollResult).seq < 1) return this.pong
+      this.read = this.cpu.readNs[this.c]!
+      state = S_CHUNK
+    }
+    if (state === S_CHUNK) {
+      const c = (this.c = this.walk.next())
+      if (c <= 0) {
+        state = S_LAST
+      } else {
+        const w = this.read + this.cpu.writeNs[c]!
+        state = S_PING
+        if (w > 0) {
+          this.state = S_PING
+          return this.cpu.compute(w)
+        }
+      }
+    }
+    if (state === S_PING) {
+      this.state = S_POLL
+      return ONE_BYTE_PING
+    }
+    if (state === S_POLL) {
+      this.state = S_REPLY
+      return this.pong
+    }
+    if (state === S_LAST) {
+      state = S_SLEEP
+      if (this.read > 0) {
+        this.state = S_SLEEP
+        return Program.compute(this.read)
+      }
+    }
+    if (state === S_SLEEP) {
+      this.state = S_END
+      return Program.sleep(1e15)
+    }
+    return undefined
+  }
+}
+
+/**
+ * The echo, as this generator function (one step per yield):
+ *
+ *     const walk = new ChunkWalk(iterations), cpu = new ChunkCosts(costs)
+ *     const ping = Program.pollUntilChanged("ping")
+ *     for (let c = walk.next(); c > 0; c = walk.next()) {
+ *       while (((yield ping) as Program.PollResult).seq < 1) { poll again }
+ *       const work = cpu.readNs[c]! + cpu.writeNs[c]!
+ *       if (work > 0) yield cpu.compute(work)
+ *       yield ONE_BYTE_PONG
+ *     }
+ *     yield Program.sleep(1e15)
+ */
+class EchoSteps extends Steps {
+  private readonly walk: ChunkWalk
+  private readonly cpu: ChunkCosts
+  private readonly ping = Program.pollUntilChanged("ping")
+  private state = S_CHUNK
+  private c = 0
+
+  constructor(iterations: number, costs: CostModel.CostTable) {
+    super()
+    this.walk = new ChunkWalk(iterations)
+    this.cpu = new ChunkCosts(costs)
+  }
+
+  protected step(resumed: unknown): Program.Request | undefined {
+    let state = this.state
+    if (state === S_CHUNK) {
+      const c = (this.c = this.walk.next())
+      if (c <= 0) {
+        this.state = S_END
+        return Program.sleep(1e15)
+      }
+      this.state = S_REPLY
+      return this.ping
+    }
+    if (state === S_REPLY) {
+      if ((resumed as Program.PollResult).seq < 1) return this.ping
+      const c = this.c
+      const work = this.cpu.readNs[c]! + this.cpu.writeNs[c]!
+      state = S_PING
+      if (work > 0) {
+        this.state = S_PING
+        return this.cpu.compute(work)
+      }
+    }
+    if (state === S_PING) {
+      this.state = S_CHUNK
+      return ONE_BYTE_PONG
+    }
+    return undefined
+  }
+}
+
+export const senderProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
+  () => new SenderSteps(iterations, costs)
+
+export const echoProgram = (iterations: number, costs: CostModel.CostTable): Program.Program =>
+  () => new EchoSteps(iterations, costs)
 
 const busy: Program.Program = function* () {
   for (;;) yield Program.compute(1_000_000_000)

@@ -3,10 +3,12 @@
  * every claim holds; each is caught on a broken input (Low given Hi's VCPUs, a run cut short, a copy
  * model that disagrees with the mailbox's charges).
  */
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Mailbox, System } from "@qvsim/sandbox-kernel"
+import { CostModel, MachineConfig } from "@qvsim/hardware"
+import { Mailbox, Program, System } from "@qvsim/sandbox-kernel"
 import { runAll, type Run } from "../../src/paper/Experiment.ts"
-import { messagePassing, messageSystem, ReplyTimes, SIZES, VCPUS } from "../../src/paper/MessagePassing.ts"
+import { CHUNK, echoProgram, messagePassing, messageSystem, ReplyTimes, senderProgram, SIZES, VCPUS } from "../../src/paper/MessagePassing.ts"
 
 const run = (variant: string, input: ReturnType<ReturnType<typeof messageSystem>>, untilNs: number): Run =>
   ({ variant, system: new System.System(input).run(untilNs) })
@@ -71,5 +73,68 @@ describe("message-passing (E3)", () => {
     const costly = { machine: { cores: 2, costs: { remoteLineTransfer: 400 } } }
     const broken = [run("hi", { ...messageSystem("hi")(1, s), ...costly }, until(s)), run("low", { ...messageSystem("low")(1, s), ...costly }, until(s))]
     expect(messagePassing.analyse(broken).claims[3]!.holds).toBe(false)
+  })
+
+  describe("the sender's and the echo's steps (iterators, not generators) yield what their generator functions yield", () => {
+    // The programs as generator functions over the run's chunks (the warm-up's 64 B, then `iterations` messages of each size).
+    function* chunks(iterations: number): Generator<number> {
+      yield 64
+      for (const size of SIZES) for (let i = 0; i < iterations; i++) for (let left = size; left > 0; left -= CHUNK) yield Math.min(CHUNK, left)
+    }
+    const extra = (costs: CostModel.CostTable) => ({
+      write: (b: number) => costs.copyNs(b) - costs.copyNs(1),
+      read: (b: number) => costs.copyNs(b) + Math.ceil(b / 64) * costs.ns.remoteLineTransfer - (costs.copyNs(1) + costs.ns.remoteLineTransfer),
+    })
+    function* sender(iterations: number, costs: CostModel.CostTable): Generator<Program.Request, void, unknown> {
+      const x = extra(costs)
+      let read = 0
+      for (const c of chunks(iterations)) {
+        const w = read + x.write(c)
+        if (w > 0) yield Program.compute(w)
+        yield Program.send("ping", { bytes: 1 })
+        while (((yield Program.pollUntilChanged("pong")) as Program.PollResult).seq < 1) { /* poll again */ }
+        read = x.read(c)
+      }
+      if (read > 0) yield Program.compute(read)
+      yield Program.sleep(1e15)
+    }
+    function* echo(iterations: number, costs: CostModel.CostTable): Generator<Program.Request, void, unknown> {
+      const x = extra(costs)
+      for (const c of chunks(iterations)) {
+        while (((yield Program.pollUntilChanged("ping")) as Program.PollResult).seq < 1) { /* poll again */ }
+        const work = x.read(c) + x.write(c)
+        if (work > 0) yield Program.compute(work)
+        yield Program.send("pong", { bytes: 1 })
+      }
+      yield Program.sleep(1e15)
+    }
+    const ctx = {} as Program.ThreadContext
+    /** Every request of `it`, resumed as the kernel would: a busy-poll returns `stale[i]` unchanged reads (sequence 0) before the change. */
+    const drive = (it: Iterator<Program.Request, unknown, unknown>, stale: readonly number[]): unknown[] => {
+      const out: unknown[] = []
+      let polls = 0, left = -1
+      let resumed: unknown
+      for (let r = it.next(); r.done !== true; r = it.next(resumed)) {
+        const req = r.value
+        out.push({ ...req })
+        resumed = true
+        if (req.op === Program.Op.PollUntilChanged) {
+          if (left < 0) left = stale[polls++ % stale.length]!
+          resumed = { seq: left > 0 ? 0 : polls, changed: true, bytes: 1, corrupted: false, torn: false, ok: true }
+          left--
+        }
+      }
+      out.push("done")
+      return out
+    }
+    const costsArb = fc.record({ copyPerLine: fc.integer({ min: 8, max: 64 }), remoteLineTransfer: fc.integer({ min: 0, max: 400 }), pollCheck: fc.integer({ min: 1, max: 100 }) })
+      .map((c) => { const m = MachineConfig.parse({ cores: 2, costs: c }); return new CostModel.CostTable(m.cpuHz, m.costs) })
+
+    it("the same requests in the same order, at any costs and any number of stale polls (property)", () => {
+      fc.assert(fc.property(fc.integer({ min: 2, max: 3 }), costsArb, fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 }), (iterations, costs, stale) => {
+        expect(drive(senderProgram(iterations, costs)(ctx), stale)).toEqual(drive(sender(iterations, costs), stale))
+        expect(drive(echoProgram(iterations, costs)(ctx), stale)).toEqual(drive(echo(iterations, costs), stale))
+      }), { numRuns: 25 })
+    })
   })
 })
