@@ -272,7 +272,9 @@ export class Dispatch {
         r = ahead
       } else {
         try {
-          r = th.gen.next(th.result)
+          // NOTE: a `Steps` program from a call site of its own (see ProgramSteps), generators from theirs.
+          const steps = th.steps
+          r = steps !== null ? steps.next(th.result) : th.gen.next(th.result)
         } catch (e) {
           this.k.misuse(th, `its program threw: ${errorText(e)}`)
         }
@@ -321,7 +323,8 @@ export class Dispatch {
       if (!(sim.queue.peekTime() > end) || end > sim.horizonNs) return
       let r: IteratorResult<Program.Request, unknown>
       try {
-        r = th.gen.next(th.result)
+        const stepsNow = th.steps
+        r = stepsNow !== null ? stepsNow.next(th.result) : th.gen.next(th.result)
       } catch (e) {
         th.result = undefined
         th.ahead = AHEAD_THREW

@@ -84,6 +84,7 @@ export class Processes {
     th.remainingNs = 0
     th.pending = false
     th.gen = FINISHED
+    th.steps = null
     k.trace.thread("exit", th.tid, code)
     const parent = th.parent
     if (parent !== null && parent.status === ThreadStatus.WaitChild && parent.waitingFor === th.pid) {

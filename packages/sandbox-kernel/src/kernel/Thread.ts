@@ -15,6 +15,7 @@
  */
 import { Jobs as SchedJobs } from "@qvsim/vcpu-sched"
 import type * as Program from "../Program.ts"
+import { Steps } from "../ProgramSteps.ts"
 import { JobStats } from "./Jobs.ts"
 import type { Pcpu } from "./Pcpu.ts"
 
@@ -64,6 +65,8 @@ export class Thread {
   /** Thread id in the PCPU scheduler. */
   schedId: number
   gen: Generator<Program.Request, unknown, unknown>
+  /** `gen` when it is a {@link Steps} (resumed from a call site of its own: see `ProgramSteps`), else null. */
+  steps: Steps | null
   readonly ctx: Program.ThreadContext
   pages: number
   status: ThreadStatus = ThreadStatus.Blocked
@@ -132,6 +135,7 @@ export class Thread {
     this.schedId = schedId
     this.ctx = ctx
     this.gen = gen
+    this.steps = gen instanceof Steps ? gen : null
     this.pages = pages
   }
 

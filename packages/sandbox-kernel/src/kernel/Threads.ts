@@ -161,6 +161,7 @@ export class ThreadLifecycle {
   markMigrated(th: Thread): void {
     th.status = ThreadStatus.Migrated
     th.gen = FINISHED
+    th.steps = null
   }
 
   /** Wakes `th` from a kernel block (or remembers the wake if it is not blocked). */

@@ -29,7 +29,7 @@
  */
 import type { Config } from "@qvsim/sandbox-kernel"
 import { CostModel, MachineConfig } from "@qvsim/hardware"
-import { Mailbox, Program } from "@qvsim/sandbox-kernel"
+import { Mailbox, Program, ProgramSteps } from "@qvsim/sandbox-kernel"
 import * as Assumed from "../robust/Assumed.ts"
 import { at, defineDomain, type Params } from "../robust/Domain.ts"
 import { defineExperiment, type Claim, type ExperimentResult, type Run, type Variant } from "./Experiment.ts"
@@ -131,50 +131,12 @@ class ChunkCosts {
 }
 
 /**
- * A program's steps as an iterator the kernel resumes with `next(result)` like a generator's: the
- * same requests in the same order as the generator function written beside each subclass, with
- * one reused iterator result. NOTE: the two programs below step once per request of every round
- * trip (2.6 M round trips at paper size): a generator's resumption and its fresh `{ value, done }`
- * per step were about a third of the run's allocation (issue 15). The kernel reads a step's result
- * before it asks for the next one (`Dispatch.runCurrent`/`lookAhead`), so one object serves.
+ * NOTE: the sender and the echo step once per request of every round trip (2.6 M round trips at
+ * paper size): they are `ProgramSteps.Steps` (a small state machine each, one reused iterator
+ * result), not generator functions, whose resumption and fresh `{ value, done }` per step were
+ * about a third of the run's allocation (issue 15). Each class's comment gives the generator
+ * function it stands for: the same requests in the same order.
  */
-abstract class Steps implements Generator<Program.Request, unknown, unknown> {
-  private readonly r: { value: Program.Request | undefined; done: boolean } = { value: undefined, done: false }
-
-  /** The next request, or undefined at the end (`resumed`: what the previous request returned). */
-  protected abstract step(resumed: unknown): Program.Request | undefined
-
-  next(resumed?: unknown): IteratorResult<Program.Request, unknown> {
-    const r = this.r
-    if (!r.done) {
-      const req = this.step(resumed)
-      if (req === undefined) r.done = true
-      r.value = req
-    }
-    return r as IteratorResult<Program.Request, unknown>
-  }
-
-  return(value?: unknown): IteratorResult<Program.Request, unknown> {
-    this.r.done = true
-    this.r.value = undefined
-    return { value, done: true }
-  }
-
-  throw(e?: unknown): IteratorResult<Program.Request, unknown> {
-    this.r.done = true
-    this.r.value = undefined
-    throw e
-  }
-
-  [Symbol.iterator](): this {
-    return this
-  }
-
-  [Symbol.dispose](): void {
-    this.return()
-  }
-}
-
 const S_CHUNK = 0, S_PING = 1, S_POLL = 2, S_REPLY = 3, S_LAST = 4, S_SLEEP = 5, S_END = 6
 
 /**
@@ -195,7 +157,7 @@ const S_CHUNK = 0, S_PING = 1, S_POLL = 2, S_REPLY = 3, S_LAST = 4, S_SLEEP = 5,
  *     if (read > 0) yield Program.compute(read)
  *     yield Program.sleep(1e15)
  */
-class SenderSteps extends Steps {
+class SenderSteps extends ProgramSteps.Steps {
   private readonly walk: ChunkWalk
   private readonly cpu: ChunkCosts
   private readonly pong = Program.pollUntilChanged("pong")
@@ -265,7 +227,7 @@ class SenderSteps extends Steps {
  *     }
  *     yield Program.sleep(1e15)
  */
-class EchoSteps extends Steps {
+class EchoSteps extends ProgramSteps.Steps {
   private readonly walk: ChunkWalk
   private readonly cpu: ChunkCosts
   private readonly ping = Program.pollUntilChanged("ping")
