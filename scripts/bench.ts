@@ -1,14 +1,64 @@
 /**
  * `npm run bench`: runs every package's benchmarks (packages/<pkg>/bench/*.bench.ts), one after
  * the other in separate processes so they do not disturb each other, and prints their tables.
- * Filter by substring: `npm run bench -- queue`.
+ * Filter by substring: `npm run bench -- queue`. Arguments after a second `--` go to every bench:
+ * `npm run bench -- builtins -- --repeat 3 message`.
+ *
+ * **Which state the benches measure.** By default (mode "cli") each bench runs the code as the
+ * CLI runs it from its second run on: Node's compile cache on and warm, so no module's TypeScript
+ * is stripped in the bench's processes. That matters beyond start-up: Node's type stripping
+ * (amaro) runs in WebAssembly and grows its memory at the first module it strips, which detaches
+ * an ArrayBuffer and so invalidates V8's ArrayBufferDetaching protector for the rest of the
+ * process; every optimized typed-array access then checks its buffer (6.6 % of the harness
+ * workload, session 10). `qvsim` (packages/scenarios/src/cli/qvsim.mjs) turns the cache on before
+ * it loads any TypeScript, so a CLI run with a warm cache keeps the protector intact.
+ * - The cache folder is `node_modules/.cache/qvsim-bench/compile-cache` of this checkout (not the
+ *   CLI's default folder in the OS temp folder: each checkout keeps its own), given to every bench
+ *   as NODE_COMPILE_CACHE, so the bench's child processes (the CLI, the longrun/manycore children)
+ *   and worker threads use it too.
+ * - Priming, first: `scripts/bench-prime.mjs` loads, strips and compiles every module a bench can
+ *   load (each source file of packages/{src,bench} and scripts, dynamic imports' targets
+ *   included, and their static imports) without evaluating any, once per set of V8 flags the
+ *   benches' processes start with (PRIME_FLAGS: V8's flag hash selects the cache's subfolder). So
+ *   the state a bench meets does not depend on whether the cache happened to be warm: every
+ *   module is in the cache, whatever ran before.
+ * - Each process and worker thread of a bench reports at exit (`scripts/bench-process.mjs`,
+ *   loaded through NODE_OPTIONS=--import): after the bench, one line says how many ran with the
+ *   cache on and whether any stripped TypeScript (then its protector was invalidated: such a
+ *   process is listed with its script and flags).
+ *
+ * Options (before any filter): `--plain` runs the benches as `node <file>.bench.ts` does (below),
+ * for comparisons; `--trace-protector` turns V8's --trace-protector-invalidation on in every
+ * process (lines "Invalidating protector cell ..." on their standard output; a bench that parses
+ * a child's standard output may fail on them, which is then the finding).
+ *
+ * **`node packages/<pkg>/bench/<file>.bench.ts`** (and `--plain`) measures the other state: the
+ * compile cache off (unless NODE_COMPILE_CACHE is set in your environment), so Node strips the
+ * bench's TypeScript in the process and the protector is invalidated before the bench's first
+ * line runs. The benches' child processes then run without the cache too, except the CLI
+ * (qvsim.mjs), which turns on its own default cache (warm or not, depending on what ran before).
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { join, relative } from "node:path"
+import { pathToFileURL } from "node:url"
 
 const root = join(import.meta.dirname, "..")
-const filter = process.argv.slice(2)
+/**
+ * The V8 flags the benches' processes start with, each set primed: none (the bench processes, the
+ * CLI and its workers) and `--expose-gc` (longrun.bench.ts's children). A process with other flags
+ * meets a cold cache: the report after its bench lists it as having stripped TypeScript.
+ */
+const PRIME_FLAGS: ReadonlyArray<readonly string[]> = [[], ["--expose-gc"]]
+const CACHE = join(root, "node_modules", ".cache", "qvsim-bench", "compile-cache")
+
+const argv = process.argv.slice(2)
+const dash = argv.indexOf("--")
+const own = dash >= 0 ? argv.slice(0, dash) : argv
+const passed = dash >= 0 ? argv.slice(dash + 1) : []
+const plain = own.includes("--plain")
+const trace = own.includes("--trace-protector")
+const filter = own.filter((a) => a !== "--plain" && a !== "--trace-protector")
 const files = readdirSync(join(root, "packages"))
   .flatMap((pkg) => {
     const dir = join(root, "packages", pkg, "bench")
@@ -16,12 +66,48 @@ const files = readdirSync(join(root, "packages"))
   })
   .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
 
+interface ProcessLine { pid: number; thread: string; script: string; execArgv: string[]; cache: string | null; stripped: boolean; code: number }
+
+const logDir = join(root, "node_modules", ".cache", "qvsim-bench")
+mkdirSync(logDir, { recursive: true })
+const log = join(logDir, `processes-${process.pid}.jsonl`)
+const preload = pathToFileURL(join(root, "scripts", "bench-process.mjs")).href
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, QVSIM_BENCH_LOG: log, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --import=${preload}`.trim() }
+if (trace) baseEnv["QVSIM_BENCH_TRACE_PROTECTOR"] = "1"
+if (plain) delete baseEnv["NODE_COMPILE_CACHE"]
+else baseEnv["NODE_COMPILE_CACHE"] = CACHE
+
+const mode = plain
+  ? "plain (as `node <file>.bench.ts`: compile cache off, TypeScript stripped in the process, V8's ArrayBufferDetaching protector invalidated)"
+  : `cli (compile cache on and primed, as the CLI runs from its second run on: ${relative(root, CACHE)})`
+
 let failed = 0
-for (const file of files) {
-  console.log(`\n=== ${file}`)
-  const r = spawnSync(process.execPath, [file], { cwd: root, stdio: "inherit" })
-  if (r.status !== 0) failed++
+if (!plain) {
+  for (const flags of PRIME_FLAGS) {
+    const r = spawnSync(process.execPath, [...flags, join(root, "scripts", "bench-prime.mjs")], { cwd: root, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: CACHE } })
+    const out = r.stdout.trim().split("\n").at(-1) ?? ""
+    if (r.status !== 0) {
+      console.error(`priming the compile cache (flags: ${flags.join(" ") || "none"}) failed, exit ${r.status}:\n${out}\n${r.stderr}`)
+      process.exit(1)
+    }
+    const o = JSON.parse(out) as { files: number; ms: number }
+    console.log(`primed the compile cache for flags [${flags.join(" ")}]: ${o.files} files and their imports, ${o.ms} ms`)
+  }
 }
+
+for (const file of files) {
+  console.log(`\n=== ${file}\nmode: ${mode}`)
+  rmSync(log, { force: true })
+  const r = spawnSync(process.execPath, [file, ...passed], { cwd: root, stdio: "inherit", env: baseEnv })
+  if (r.status !== 0) failed++
+  const lines: ProcessLine[] = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as ProcessLine) : []
+  const cached = lines.filter((l) => l.cache !== null).length
+  const stripped = lines.filter((l) => l.stripped)
+  const threads = lines.filter((l) => l.thread !== "main").length
+  console.log(`processes: ${lines.length - threads} and ${threads} worker thread(s) reported; compile cache on in ${cached}; TypeScript stripped (protector invalidated) in ${stripped.length}`)
+  for (const l of stripped) console.log(`  stripped: ${l.script || "(no script)"} ${l.thread} flags [${l.execArgv.join(" ")}] cache ${l.cache === null ? "off" : relative(root, l.cache)}`)
+}
+rmSync(log, { force: true })
 if (failed > 0) {
   console.error(`${failed} benchmark file(s) failed`)
   process.exit(1)
