@@ -22,12 +22,16 @@
 "use strict"
 const log = process.env.QVSIM_BENCH_LOG
 if (process.env.QVSIM_BENCH_TRACE_PROTECTOR === "1") require("node:v8").setFlagsFromString("--trace-protector-invalidation")
+const AMARO = "NativeModule internal/deps/amaro/dist/index"
 if (log !== undefined && log !== "") {
-  process.on("exit", (code) => {
+  const { isMainThread, threadId } = require("node:worker_threads")
+  let reported = false
+  const report = (code) => {
+    if (reported) return
+    reported = true
     const { appendFileSync } = require("node:fs")
     const { getCompileCacheDir } = require("node:module")
     const { join, relative } = require("node:path")
-    const { isMainThread, threadId } = require("node:worker_threads")
     const root = join(__dirname, "..")
     appendFileSync(log, JSON.stringify({
       pid: process.pid,
@@ -35,8 +39,20 @@ if (log !== undefined && log !== "") {
       script: process.argv[1] === undefined ? "" : relative(root, process.argv[1]),
       execArgv: process.execArgv,
       cache: getCompileCacheDir?.() ?? null,
-      stripped: process.moduleLoadList.includes("NativeModule internal/deps/amaro/dist/index"),
+      stripped: process.moduleLoadList.includes(AMARO),
       code,
     }) + "\n")
-  })
+  }
+  process.on("exit", report)
+  // A worker thread that its pool terminates never sees "exit" (the sweep and robust pools end
+  // theirs so): there, look every 250 ms, while the worker's event loop is free, whether it has
+  // stripped TypeScript, and report it at once if so (unref'd: the timer keeps nothing alive).
+  if (!isMainThread) {
+    const look = setInterval(() => {
+      if (!process.moduleLoadList.includes(AMARO)) return
+      clearInterval(look)
+      report(null)
+    }, 250)
+    look.unref()
+  }
 }
