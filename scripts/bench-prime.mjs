@@ -23,10 +23,11 @@
 // runs. If the graph does not link or load (one file's import cannot be resolved, say), each
 // file is primed on its own the same way and the failures are listed (exit code 1).
 //
+// `node scripts/bench-prime.mjs <file>...` primes the named files (and their imports) instead.
 // Prints one JSON line: { dir, flags, files, failed: [{ file, error }], ms }.
 import { flushCompileCache, getCompileCacheDir } from "node:module"
 import { readdirSync } from "node:fs"
-import { join, relative } from "node:path"
+import { join, relative, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { execArgv } from "node:process"
 
@@ -41,7 +42,7 @@ const walk = (dir) =>
     return /\.(ts|mts|mjs)$/.test(e.name) && !/\.(test|d)\.ts$/.test(e.name) ? [path] : []
   })
 
-export const files = () => [
+const files = () => [
   ...readdirSync(join(root, "packages")).flatMap((pkg) =>
     ["src", "bench"].flatMap((sub) => {
       try {
@@ -77,7 +78,8 @@ if (import.meta.main) {
     console.error("bench-prime: the compile cache is off: set NODE_COMPILE_CACHE=<dir>")
     process.exit(2)
   }
-  const all = files()
+  const named = process.argv.slice(2)
+  const all = named.length > 0 ? named.map((f) => resolve(f)) : files()
   const failed = []
   if ((await prime(all)) !== undefined) {
     for (const p of all) {

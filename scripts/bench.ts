@@ -25,12 +25,22 @@
  * - Each process and worker thread of a bench reports at exit (`scripts/bench-process.cjs`,
  *   loaded through NODE_OPTIONS=--require): after the bench, one line says how many ran with the
  *   cache on and whether any stripped TypeScript (then its protector was invalidated: such a
- *   process is listed with its script and flags).
+ *   process is listed with its script and flags). Stripping is what invalidates the protector in
+ *   a bench process (checked with V8's trace, `--trace-protector`, on every bench); anything else
+ *   that detached a buffer would show only in that trace.
+ * - What would meet a cold cache, and so strip: a process started with V8 flags not in PRIME_FLAGS;
+ *   a worker thread started after its process changed a V8 flag at run time (v8.setFlagsFromString:
+ *   the worker's cache subfolder follows the changed flag hash); a `.ts` file from outside the
+ *   checkout (a user's scenario in a temporary folder). No bench does any of these (the
+ *   `--trace-protector` mode does the second, and primes for it).
  *
- * Options (before any filter): `--plain` runs the benches as `node <file>.bench.ts` does (below),
- * for comparisons; `--trace-protector` turns V8's --trace-protector-invalidation on in every
- * process (lines "Invalidating protector cell ..." on their standard output; a bench that parses
- * a child's standard output may fail on them, which is then the finding).
+ * Options (before any filter): `--plain` runs the benches as `node <file>.bench.ts` does (below;
+ * the report preload is still loaded), for comparisons; `--trace-protector` turns V8's
+ * --trace-protector-invalidation on in every process (lines "Invalidating protector cell ..." on
+ * their standard output; a bench that parses a child's standard output may fail on them, which is
+ * then the finding). Other protectors than ArrayBufferDetaching show there too: spawnSync
+ * invalidates TypedArrayLengthLookupChain in the process that calls it, heap-js (queue.bench's
+ * comparison) at import; the simulation's own processes keep it.
  *
  * **`node packages/<pkg>/bench/<file>.bench.ts`** (and `--plain`) measures the other state: the
  * compile cache off (unless NODE_COMPILE_CACHE is set in your environment), so Node strips the
@@ -72,7 +82,7 @@ const files = readdirSync(join(root, "packages"))
   })
   .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
 
-interface ProcessLine { pid: number; thread: string; script: string; execArgv: string[]; cache: string | null; stripped: boolean; code: number }
+interface ProcessLine { pid: number; thread: string; script: string; execArgv: string[]; cache: string | null; stripped: boolean; code: number | null }
 
 const logDir = join(root, "node_modules", ".cache", "qvsim-bench")
 mkdirSync(logDir, { recursive: true })
