@@ -42,6 +42,17 @@
  * invalidates TypedArrayLengthLookupChain in the process that calls it, heap-js (queue.bench's
  * comparison) at import; the simulation's own processes keep it.
  *
+ * What the mode changes, CPU, cli ÷ plain (session 11, 2 shared cores, load 3.6-7.5, noisy):
+ * - jobs bench, 6 alternating pairs of `npm run bench [--plain] jobs`, CPU p50 per row: 5 tasks
+ *   0.884, 10 tasks 0.901 (6 of 6 < 1), 10 tasks fingerprint on 0.964 (4 of 6), 20 tasks 0.940;
+ * - its 10-task workload alone (5 sets × 100 s; 9 rounds after 2 warm-ups per process, medians),
+ *   20 alternating pairs of processes: untraced 0.939 (17 of 20 < 1), fingerprint on 0.950 (18 of
+ *   20). In one process with the cache warm, invalidating the protector half-way (a WebAssembly
+ *   memory grown, as amaro's is) made the second half 1.076 / 1.078 × the first, against 1.003 /
+ *   0.999 without (15 pairs of processes; 13 of 15 pairs show it);
+ * - builtins bench (the whole paper, BENCH_REPEAT=3, sum of medians), 5 alternating pairs: 0.982
+ *   (4 of 5 < 1, range 0.886-1.000).
+ *
  * **`node packages/<pkg>/bench/<file>.bench.ts`** (and `--plain`) measures the other state: the
  * compile cache off (unless NODE_COMPILE_CACHE is set in your environment), so Node strips the
  * bench's TypeScript in the process and the protector is invalidated before the bench's first
