@@ -106,10 +106,17 @@ export class PingHost implements WireEndpoint {
   corrupt = 0
   /** Frames received that were not echo replies to this host. */
   ignored = 0
-  /** Ring of send times by `seq & (length − 1)`; grows by doubling up to {@link WINDOW}. */
-  private sendTimes = new Float64Array(1024)
-  /** Reply arrival times, same ring (-1: no reply). */
+  /** Reply arrival times, ring by `seq & (length − 1)` (-1: no reply); grows by doubling up to {@link WINDOW}. */
   private replyTimes = new Float64Array(1024).fill(-1)
+  /**
+   * Send times, same ring and length as `replyTimes`; `null` while every request so far was sent
+   * at `regularStartNs + seq · intervalNs` (interval mode, no restart), which gives them exactly.
+   * NOTE: the ring is half the memory without them (issue 15: 3 ping hosts' full windows were
+   * 3 MiB of a long system run's growth); the first request sent at another time (flood mode, a
+   * restart) stores every send time in the window from then on.
+   */
+  private sendTimes: Float64Array | null = null
+  private regularStartNs = 0
   /** Sum of the received RTTs, ns (integers: exact below 2^53). */
   private rttSumNs = 0
   private readonly rttHistogram = new LogHistogram()
@@ -175,17 +182,20 @@ export class PingHost implements WireEndpoint {
 
   private sendRequest(): void {
     const seq = this.sent
-    if (seq >= this.sendTimes.length) {
-      if (this.sendTimes.length < WINDOW) this.growRecords()
+    if (seq >= this.replyTimes.length) {
+      if (this.replyTimes.length < WINDOW) this.growRecords()
       else this.evict(seq - WINDOW)
     }
+    const now = this.sim.now
+    if (seq === 0) this.regularStartNs = now
+    if (this.sendTimes === null && (this.config.mode !== "interval" || now !== this.regularStartNs + seq * this.config.intervalNs)) this.storeSendTimes()
     const frames = this.wire.frames
     const slot = frames.alloc()
     const c = this.config
     const length = Frame.buildEchoRequest(frames.bytes, frames.offset(slot), c.mac, c.targetMac, c.ip, c.targetIp, c.ident, seq, c.payloadBytes)
     frames.setLength(slot, length)
-    const i = seq & (this.sendTimes.length - 1)
-    this.sendTimes[i] = this.sim.now
+    const i = seq & (this.replyTimes.length - 1)
+    if (this.sendTimes !== null) this.sendTimes[i] = now
     this.replyTimes[i] = -1
     this.sent++
     this.sim.trace.emit1(this.kindRequest, this.subject, seq)
@@ -203,13 +213,28 @@ export class PingHost implements WireEndpoint {
 
   /** Doubles the ring while it is smaller than the window (sequence numbers are still indices). */
   private growRecords(): void {
-    const n = this.sendTimes.length * 2
-    const s = new Float64Array(n)
-    s.set(this.sendTimes)
-    this.sendTimes = s
+    const n = this.replyTimes.length * 2
+    if (this.sendTimes !== null) {
+      const s = new Float64Array(n)
+      s.set(this.sendTimes)
+      this.sendTimes = s
+    }
     const r = new Float64Array(n).fill(-1)
     r.set(this.replyTimes)
     this.replyTimes = r
+  }
+
+  /** From now on send times are stored: those of the requests in the window, from the regular spacing they all had. */
+  private storeSendTimes(): void {
+    const mask = this.replyTimes.length - 1
+    const s = new Float64Array(this.replyTimes.length)
+    for (let q = this.firstKept; q < this.sent; q++) s[q & mask] = this.regularStartNs + q * this.config.intervalNs
+    this.sendTimes = s
+  }
+
+  /** Send time of request `seq`, in the window, at ring index `i`. */
+  private sendTimeAt(seq: number, i: number): number {
+    return this.sendTimes === null ? this.regularStartNs + seq * this.config.intervalNs : this.sendTimes[i]!
   }
 
   /** WireEndpoint: matches echo replies to requests; frees the frame. */
@@ -222,10 +247,10 @@ export class PingHost implements WireEndpoint {
     frames.free(slot)
     if (seq < 0) return
     const now = this.sim.now
-    const i = seq & (this.sendTimes.length - 1)
+    const i = seq & (this.replyTimes.length - 1)
     this.replyTimes[i] = now
     this.received++
-    const rtt = now - this.sendTimes[i]!
+    const rtt = now - this.sendTimeAt(seq, i)
     this.rttSumNs += rtt
     this.rttHistogram.add(rtt)
     const late = rtt > this.config.timeoutNs ? 1 : 0
@@ -255,7 +280,7 @@ export class PingHost implements WireEndpoint {
       this.unexpected++
       return -1
     }
-    if (this.replyTimes[seq & (this.sendTimes.length - 1)]! >= 0) {
+    if (this.replyTimes[seq & (this.replyTimes.length - 1)]! >= 0) {
       this.duplicates++
       return -1
     }
@@ -270,19 +295,19 @@ export class PingHost implements WireEndpoint {
   /** Ring index of request `seq` (sent), or a RangeError if it left the window. */
   private kept(seq: number, what: string): number {
     if (seq < this.firstKept) throw new RangeError(`PingHost ${this.config.name}.${what}(${seq}): only the last ${WINDOW} requests are kept (${this.sent} sent)`)
-    return seq & (this.sendTimes.length - 1)
+    return seq & (this.replyTimes.length - 1)
   }
 
   /** Send time of request `seq`, ns (-1 if not sent; throws if it left the window). */
   sendTimeNs(seq: number): number {
-    return seq >= 0 && seq < this.sent ? this.sendTimes[this.kept(seq, "sendTimeNs")]! : -1
+    return seq >= 0 && seq < this.sent ? this.sendTimeAt(seq, this.kept(seq, "sendTimeNs")) : -1
   }
 
   /** Round-trip time of request `seq`, ns, or -1 without a reply (throws if it left the window). */
   rttNs(seq: number): number {
     if (seq < 0 || seq >= this.sent) return -1
     const i = this.kept(seq, "rttNs")
-    return this.replyTimes[i]! < 0 ? -1 : this.replyTimes[i]! - this.sendTimes[i]!
+    return this.replyTimes[i]! < 0 ? -1 : this.replyTimes[i]! - this.sendTimeAt(seq, i)
   }
 
   /** RTTs of the replied requests in sequence order, ns (throws once requests have left the window: use `stats()`). */
@@ -290,7 +315,7 @@ export class PingHost implements WireEndpoint {
     if (this.sent > WINDOW) throw new RangeError(`PingHost ${this.config.name}.rtts(): ${this.sent} requests sent, only the last ${WINDOW} are kept; stats() streams over all`)
     const out = new Float64Array(this.received)
     let k = 0
-    for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! >= 0) out[k++] = this.replyTimes[s]! - this.sendTimes[s]!
+    for (let s = 0; s < this.sent; s++) if (this.replyTimes[s]! >= 0) out[k++] = this.replyTimes[s]! - this.sendTimeAt(s, s)
     return out
   }
 
@@ -306,10 +331,10 @@ export class PingHost implements WireEndpoint {
   /** Calls `f` with each request in the window without a reply whose timeout has passed, in order. */
   private forEachLostInWindow(f: (seq: number) => void): void {
     const deadline = this.sim.now - this.config.timeoutNs
-    const mask = this.sendTimes.length - 1
+    const mask = this.replyTimes.length - 1
     for (let s = this.firstKept; s < this.sent; s++) {
       const i = s & mask
-      if (this.replyTimes[i]! < 0 && this.sendTimes[i]! <= deadline) f(s)
+      if (this.replyTimes[i]! < 0 && this.sendTimeAt(s, i) <= deadline) f(s)
     }
   }
 

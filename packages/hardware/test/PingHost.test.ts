@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import fc from "fast-check"
 import { Simulation, Time } from "@qvsim/sim-core"
 import { FrameStore } from "../src/FrameStore.ts"
 import { Wire } from "../src/Wire.ts"
@@ -139,6 +140,68 @@ describe("PingHost against a trivially echoing peer", () => {
     sim.run({ untilNs: Time.ms(2_000) })
     expect(ping.stats()).toMatchObject({ lost: 70_000, outstanding: 0 })
     expect(ping.lostSeqs().length).toBe(70_000)
+  })
+
+  it("interval mode without a restart keeps no send times (computed: half the window's memory); a restart's irregular send stores them, the earlier ones included", () => {
+    const { sim, wire } = setup()
+    const echo = new EchoHost(sim, wire, { delayNs: 5_000 })
+    const ping = new PingHost(sim, wire, { targetMac: echo.mac, intervalNs: Time.ms(3), startNs: Time.ms(1) })
+    const stored = () => (ping as unknown as { sendTimes: Float64Array | null }).sendTimes
+    ping.start()
+    sim.run({ untilNs: Time.ms(10) }) // requests at 1, 4, 7, 10 ms
+    expect(stored()).toBeNull()
+    ping.stop()
+    sim.run({ untilNs: Time.ms(20) }) // the 13 ms event finds the host stopped
+    ping.start() // request 4 at 20 ms: not 1 + 4 · 3 ms
+    sim.run({ untilNs: Time.ms(40) }) // then request k at 20 + k · 3 ms: 35, 38 ms
+    expect(stored()).not.toBeNull()
+    expect(ping.sent).toBe(7)
+    expect([0, 1, 2, 3, 4, 5, 6].map((q) => ping.sendTimeNs(q))).toEqual([1, 4, 7, 10, 20, 35, 38].map(Time.ms))
+    expect(ping.rttNs(3)).toBe(2 * WIRE_98 + 5_000)
+    expect(ping.rttNs(4)).toBe(2 * WIRE_98 + 5_000)
+  })
+
+  it("send times and RTTs per request are the traced ones, with stops and restarts at any time (property)", () => {
+    const schedule = fc.record({
+      intervalNs: fc.integer({ min: 10_000, max: 3_000_000 }),
+      startNs: fc.integer({ min: 0, max: 5_000_000 }),
+      delayNs: fc.integer({ min: 0, max: 4_000_000 }),
+      timeoutNs: fc.integer({ min: 1_000, max: 5_000_000 }),
+      // Times at which the host is stopped, then started again (increasing, in ns).
+      toggles: fc.array(fc.integer({ min: 1, max: 4_000_000 }), { maxLength: 6 }),
+      flood: fc.boolean(),
+    })
+    fc.assert(fc.property(schedule, (c) => {
+      const sim = new Simulation.Simulation(3)
+      const wire = new Wire(sim, new FrameStore(64), { jitterNs: 0 })
+      const echo = new EchoHost(sim, wire, { delayNs: c.delayNs })
+      const ping = new PingHost(sim, wire, { targetMac: echo.mac, mode: c.flood ? "flood" : "interval", intervalNs: c.intervalNs, floodIntervalNs: c.intervalNs, startNs: c.startNs, timeoutNs: c.timeoutNs })
+      const traced = new MemorySinkKinds(sim, true)
+      ping.start()
+      let t = 0
+      c.toggles.forEach((gap, k) => {
+        t += gap
+        sim.run({ untilNs: t })
+        if (k % 2 === 0) ping.stop()
+        else ping.start()
+      })
+      ping.start()
+      sim.run({ untilNs: t + 20_000_000 })
+      const sentAt = new Map<number, number>(), rtt = new Map<number, number>()
+      for (const r of traced.records) {
+        if (r.kind === "host.echo.request") sentAt.set(r["seq"] as number, r.t)
+        if (r.kind === "host.echo.reply") rtt.set(r["seq"] as number, r["rttNs"] as number)
+      }
+      expect(ping.sent).toBe(sentAt.size)
+      expect(ping.sent).toBeLessThanOrEqual(WINDOW)
+      for (let q = 0; q < ping.sent; q++) {
+        expect(ping.sendTimeNs(q)).toBe(sentAt.get(q))
+        expect(ping.rttNs(q)).toBe(rtt.get(q) ?? -1)
+      }
+      const lost = [...sentAt].filter(([q, at]) => !rtt.has(q) && at <= sim.now - c.timeoutNs).map(([q]) => q)
+      expect(ping.lostSeqs()).toEqual(lost)
+      expect(ping.stats()).toMatchObject({ sent: sentAt.size, received: rtt.size, lost: lost.length })
+    }), { numRuns: 40 })
   })
 
   it("refuses a bad configuration naming the field", () => {
