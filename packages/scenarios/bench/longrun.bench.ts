@@ -7,7 +7,7 @@
  * simulated, each in a fresh child process, so each peak RSS (`process.resourceUsage().maxRSS`
  * at exit) is that run's own. Each length runs `RUNS` times (default 7, interleaved) and the table
  * gives the median with the range. Also printed: what the run retains (heap used plus array
- * buffers after a full GC at exit, which does not depend on timing), events and records (which do
+ * buffers after two full GCs at exit, which does not depend on timing), events and records (which do
  * not depend on the load), and the 1000 s / 10 s ratios (target: peak RSS ≤ 1.10). The load
  * average is printed beside the figures.
  *
@@ -25,9 +25,10 @@
  *   growth of the run itself, which would raise every process's peak.
  * - Growth that stops: (1) the young generation — its two 16 MiB semi-spaces are committed
  *   during loading, but a 10 s run makes ~1 scavenge and touches only one of them; from ~20 s on
- *   both are touched (+6.5 MiB). (2) The ping hosts' request window (`PingHost`: 2 × 8 B per
- *   request, 65,536 requests) fills at 655 s: 3 × 1 MiB (+~1 MiB of malloc fragmentation from
- *   its doubling). Heap used after a full GC is 23.2–23.3 MiB at 10, 100, 1,000 and 3,000 s.
+ *   both are touched (+6.5 MiB). (2) The ping hosts' request window (`PingHost`: 65,536
+ *   requests, 8 B each in interval mode, 16 B before session 11) fills at 655 s: 3 × 0.5 MiB
+ *   (before: 3 × 1 MiB, +~1 MiB of malloc fragmentation from its doubling). Heap used after a
+ *   full GC is 23.0–23.3 MiB at 10, 100, 1,000 and 3,000 s.
  *
  *   RUNS=7 npx node packages/scenarios/bench/longrun.bench.ts [--seconds 10,100,1000] [--sandboxes 4]
  */
@@ -52,7 +53,7 @@ interface ChildResult {
   readonly maxRssKiB: number
   /** RSS after the system is built, before its first event, bytes. */
   readonly startRssBytes: number
-  /** Heap used plus array buffers after a full GC at exit, bytes. */
+  /** Heap used plus array buffers after two full GCs at exit, bytes. */
   readonly retainedBytes: number
 }
 
@@ -66,7 +67,12 @@ if (args[0] === "--child") {
   const wallMs = performance.now() - start
   const pings = prepared.system!.hosts.reduce((a, h) => a + h.sent, 0)
   const maxRssKiB = process.resourceUsage().maxRSS
-  ;(globalThis as { gc?: () => void }).gc?.()
+  // Two full GCs: array buffers are swept concurrently, so after one GC `arrayBuffers` still
+  // counts the dead ones in some processes (session 11: 1.5 MiB of the ping hosts' grown-out
+  // rings in 2 of 4 runs), which made "retained" depend on timing.
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  gc?.()
   const m = process.memoryUsage()
   const out: ChildResult = { wallMs, events: s.events, records: s.records, pings, maxRssKiB, startRssBytes, retainedBytes: m.heapUsed + m.arrayBuffers }
   process.stdout.write(JSON.stringify(out))
