@@ -13,7 +13,10 @@
  *
  * What the figures are made of (session 11, measured with `/proc/self/smaps`, `--trace-gc`,
  * `--trace-zone-stats`): loading the modules (Node's type stripping included) takes the process
- * to ~116 MiB and building the system to ~121 MiB ("RSS at start"), before the first event.
+ * to ~116 MiB and building the system to ~121 MiB ("RSS at start"), before the first event. With
+ * Node's compile cache warm (as the CLI runs: nothing is stripped) the start is ~100 MiB and a
+ * 10 s run's peak ~124 MiB, so the same growth in MiB reads as a larger ratio (base 1.106 and
+ * 1.111, this tree 1.071 and 1.055 in two alternating pairs, session 11).
  * - Noise, not growth: the peak of one and the same run varies by up to ~30 MiB from process to
  *   process, upwards only. At the run's start many functions get hot at once and V8 queues ~100
  *   concurrent Maglev compile jobs; their zones (5–19 MiB at once) live in the compiler thread's
