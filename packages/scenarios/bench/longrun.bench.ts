@@ -20,8 +20,9 @@
  * - Noise, not growth: the peak of one and the same run varies by up to ~30 MiB from process to
  *   process, upwards only. At the run's start many functions get hot at once and V8 queues ~100
  *   concurrent Maglev compile jobs; their zones (5–19 MiB at once) live in the compiler thread's
- *   malloc arena, which glibc keeps resident. How many pile up depends on how fast that thread
- *   drains them, i.e. on the host's load. With `--no-concurrent-recompilation` (or `--no-maglev`)
+ *   malloc arena, which glibc keeps resident. How many pile up depends on the compiler threads'
+ *   timing against the main thread, which the host's load moves either way (at load 1-3 most of
+ *   a set's runs piled up, 161-177 MiB medians; at load 4-6 one or two of seven). With `--no-concurrent-recompilation` (or `--no-maglev`)
  *   twelve 10 s runs read 136–141 MiB. The lowest peak (in the range) is no steadier: a 10 s run
  *   also reads ~3 MiB low when its second scavenge falls after its end.
  * - So a second, smaller set of runs (`STEADY_RUNS`, default 3 per length) runs the same children
