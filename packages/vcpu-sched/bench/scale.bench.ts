@@ -23,6 +23,17 @@
  * tick cost, divided by the heavy share (so `measured = tick·(1 − h) + heavy·h` holds exactly and the
  * reader can check it), and the 200/5 ratio of that cost beside the per-event one.
  *
+ * Last, a section with the event mix held the same at every size ("fixed demand"): every job
+ * demands the same `FIXED_DEMAND_NS` (2 ms) at every size, and the periods grow with the number of
+ * tasks so that U ≈ 0.7 still (`T_i = base·r_i` with `base = C·Σ 1/r_j / 0.7`; `r_i` log-uniform in
+ * 1–100, or from {1, 2, 4, 8, 16, 32} for the harmonic kind, whose base is rounded to whole ns so
+ * the periods stay harmonic), 100 s simulated (`FIXED_SIM_NS`: the harness's construction and the
+ * burst of first releases at 0 stay a small part). So a set runs about the same number of jobs per simulated second at
+ * every size (0.7 / 2 ms), each job with its release, its end and the ticks of 2 ms of running,
+ * and the releases, ends and ticks come in about the same proportion at every size: its 200/5 ratio
+ * of CPU ns per event (min of 5 rounds, sizes interleaved, as above) is the cost of more tasks with
+ * the mix held, the mix printed beside it to check. It reads no row above and changes none.
+ *
  *   npx node packages/vcpu-sched/bench/scale.bench.ts
  */
 import { Rng } from "@qvsim/sim-core"
@@ -49,8 +60,8 @@ const taskSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
 
 const pct = (part: number, whole: number): string => ((100 * part) / whole).toFixed(1)
 
-const runOnce = (tasks: readonly PeriodicTask[], onInvoke?: (h: Harness) => void): Harness =>
-  new Harness(periodicSpec(tasks), { recordSchedule: false, ...(onInvoke === undefined ? {} : { onInvoke }) }).run(SIM_NS)
+const runOnce = (tasks: readonly PeriodicTask[], onInvoke?: (h: Harness) => void, simNs = SIM_NS): Harness =>
+  new Harness(periodicSpec(tasks), { recordSchedule: false, ...(onInvoke === undefined ? {} : { onInvoke }) }).run(simNs)
 
 export const rows: Array<Record<string, string | number>> = []
 /** Per row: CPU ns per event and the share of heavy events (releases, ends, switching invocations). */
@@ -162,6 +173,86 @@ const fitMix = (): { tick: number; heavy0: number; heavyPerDoubling: number } =>
 /** A row's CPU ns per event less the ticks' share at `tickNs` each, per heavy event. */
 const heavyNs = (r: { cpuNs: number; heavy: number }, tickNs: number): number => (r.cpuNs - tickNs * (1 - r.heavy)) / r.heavy
 
+/** Each job's demand in the fixed-demand section, ns. */
+const FIXED_DEMAND_NS = 2 * MS
+/**
+ * The fixed-demand section's simulated time: 100 s (its sets run ~35,000 events per 20 s whatever
+ * the size, so building a 200-task harness, ~0.5–1 ms, would be ~10 % of a 20 s run's CPU, and
+ * the start, when every task is released at 0, a large part of it).
+ */
+const FIXED_SIM_NS = 100_000_000_000
+const HARMONIC_RATIOS = [1, 2, 4, 8, 16, 32]
+
+/** Fixed-demand task set `k` of `n` tasks (fixed seed): every `C = FIXED_DEMAND_NS`, periods scaled to U ≈ 0.7. */
+const fixedDemandSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
+  const rng = Rng.stream(SEED, `bench/scale/fixed-demand/${periods}/${n}/${k}`)
+  const r = Array.from({ length: n }, () => (periods === "harmonic" ? rng.pick(HARMONIC_RATIOS) : Math.exp(Math.log(100) * rng.float())))
+  let inv = 0
+  for (const x of r) inv += 1 / x
+  const base = (FIXED_DEMAND_NS * inv) / 0.7
+  return r.map((x) => ({ budgetNs: FIXED_DEMAND_NS, periodNs: periods === "harmonic" ? Math.round(base) * x : Math.max(FIXED_DEMAND_NS, Math.round(base * x)) }))
+}
+
+export const fixedRows: Array<Record<string, string | number>> = []
+/** Fixed-demand section: CPU ns per event, 200 tasks / 5 tasks, by period kind. */
+export const fixedCpuRatios = new Map<Periods, number>()
+{
+  const cpuNs = new Map<string, number>()
+  const setsOf = new Map<string, PeriodicTask[][]>()
+  const eventsOf = new Map<string, number>()
+  for (const periods of ["log-uniform", "harmonic"] as const) {
+    for (const n of SIZES) {
+      const sets = Array.from({ length: SETS }, (_, k) => fixedDemandSetOf(periods, n, k))
+      const c = { jobs: 0, events: 0, invocations: 0, switches: 0, releases: 0, missed: 0, u: 0 }
+      for (const tasks of sets) {
+        let last = -1
+        const h = runOnce(tasks, (x) => {
+          if (x.sched.currentThread !== last) c.switches++
+          last = x.sched.currentThread
+        }, FIXED_SIM_NS)
+        c.jobs += h.jobsCompleted
+        c.events += h.sim.events
+        c.invocations += h.sched.invocations
+        for (let i = 0; i < n; i++) {
+          c.missed += h.statsOf(i).missed
+          c.releases += h.statsOf(i).released
+        }
+        for (const t of tasks) c.u += t.budgetNs / t.periodNs / SETS
+      }
+      setsOf.set(`${periods}/${n}`, sets)
+      eventsOf.set(`${periods}/${n}`, c.events)
+      fixedRows.push({
+        "periods": periods,
+        "tasks on one PCPU": n,
+        "U (mean of sets)": +c.u.toFixed(3),
+        "mean period ms": +(sets.flat().reduce((a, t) => a + t.periodNs, 0) / (SETS * n) / MS).toFixed(1),
+        [`jobs (${SETS} sets × ${FIXED_SIM_NS / 1e9} s)`]: c.jobs,
+        "events": c.events,
+        "per 100 events: releases / ends / invocations (switching)": `${pct(c.releases, c.events)} / ${pct(c.events - c.releases - c.invocations, c.events)} / ${pct(c.invocations, c.events)} (${pct(c.switches, c.events)})`,
+        "deadline misses": c.missed,
+      })
+    }
+  }
+  for (let r = 0; r < CPU_ROUNDS; r++) {
+    for (const periods of ["log-uniform", "harmonic"] as const) {
+      for (const n of SIZES) {
+        const key = `${periods}/${n}`, events = eventsOf.get(key)!
+        const reps = Math.max(1, Math.round(1_000_000 / events))
+        for (const tasks of setsOf.get(key)!) runOnce(tasks, undefined, FIXED_SIM_NS) // warm
+        const c0 = process.cpuUsage()
+        for (let i = 0; i < reps; i++) for (const tasks of setsOf.get(key)!) runOnce(tasks, undefined, FIXED_SIM_NS)
+        const c = process.cpuUsage(c0)
+        const ns = ((c.user + c.system) * 1000) / (reps * events)
+        if (!(ns >= cpuNs.get(key)!)) cpuNs.set(key, ns)
+      }
+    }
+  }
+  for (const row of fixedRows) row[`CPU ns per event (min of ${CPU_ROUNDS})`] = +cpuNs.get(`${row["periods"]}/${row["tasks on one PCPU"]}`)!.toFixed(1)
+  for (const periods of ["log-uniform", "harmonic"] as const) {
+    fixedCpuRatios.set(periods, cpuNs.get(`${periods}/${SIZES[SIZES.length - 1]}`)! / cpuNs.get(`${periods}/${SIZES[0]}`)!)
+  }
+}
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness, cost per event by tasks per PCPU: rate-monotonic periodic sets, 20 s simulated, 1 ms timer rule on, trace off`)
   console.table(rows)
@@ -190,5 +281,10 @@ if (import.meta.main) {
   for (const periods of ["log-uniform", "harmonic"] as const) {
     const lo = fitRows.find((r) => r.periods === periods && r.n === SIZES[0])!, hi = fitRows.find((r) => r.periods === periods && r.n === SIZES[SIZES.length - 1])!
     console.log(`${periods}: ns per heavy event, ${hi.n} tasks / ${lo.n} tasks: ${(heavyNs(hi, f.tick) / heavyNs(lo, f.tick)).toFixed(3)}× (per event, all kinds: ${(hi.cpuNs / lo.cpuNs).toFixed(3)}×)`)
+  }
+  console.log(`fixed demand: every job ${FIXED_DEMAND_NS / MS} ms at every size, periods scaled to U ≈ 0.7, ${FIXED_SIM_NS / 1e9} s simulated (the event mix held: compare the mix column)`)
+  console.table(fixedRows)
+  for (const [periods, ratio] of fixedCpuRatios) {
+    console.log(`fixed demand, ${periods}: CPU ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
   }
 }
