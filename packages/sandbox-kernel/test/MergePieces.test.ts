@@ -14,6 +14,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Program, System, type Config } from "../src/index.ts"
 import { systemArb, toConfig } from "./systemArb.ts"
+import { pingPongSystem } from "./support.ts"
 
 const MS = 1_000_000
 
@@ -34,19 +35,7 @@ const pingPong = (killAtNs: number | null, readComputeNs: number): Config.System
       yield Program.send(out, { bytes: 4096 })
     }
   }
-  return {
-    seed: 7,
-    machine: { cores: 2 },
-    channels: [
-      { kind: "mailbox", name: "ping", between: [0, 1], bytes: 4096, status: "meta" },
-      { kind: "mailbox", name: "pong", between: [0, 1], bytes: 4096, status: "meta" },
-    ],
-    sandboxes: [
-      { threads: [{ name: "sender", vcpu: 0, program: side("ping", "pong", true) }] },
-      { threads: [{ name: "echo", vcpu: 0, program: side("pong", "ping", false) }] },
-    ],
-    faults: killAtNs === null ? [] : [{ kind: "killThread", sandbox: 1, atNs: killAtNs, thread: "echo" }],
-  }
+  return pingPongSystem(side, killAtNs)
 }
 
 describe("merged CPU pieces", { timeout: 120_000 }, () => {

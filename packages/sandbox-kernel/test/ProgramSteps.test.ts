@@ -8,6 +8,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Kernel, Program, ProgramSteps, System, type Config } from "../src/index.ts"
+import { pingPongSystem } from "./support.ts"
 
 const MS = 1_000_000
 
@@ -61,19 +62,7 @@ const sideSteps = (out: string, back: string, first: boolean, computeNs: number,
 
 const pingPong = (steps: boolean, killAtNs: number | null, computeNs: number, throwAt = -1): Config.SystemInput => {
   const side = (out: string, back: string, first: boolean) => steps ? sideSteps(out, back, first, computeNs, throwAt) : sideGen(out, back, first, computeNs)
-  return {
-    seed: 7,
-    machine: { cores: 2 },
-    channels: [
-      { kind: "mailbox", name: "ping", between: [0, 1], bytes: 4096, status: "meta" },
-      { kind: "mailbox", name: "pong", between: [0, 1], bytes: 4096, status: "meta" },
-    ],
-    sandboxes: [
-      { threads: [{ name: "sender", vcpu: 0, program: side("ping", "pong", true) }] },
-      { threads: [{ name: "echo", vcpu: 0, program: side("pong", "ping", false) }] },
-    ],
-    faults: killAtNs === null ? [] : [{ kind: "killThread", sandbox: 1, atNs: killAtNs, thread: "echo" }],
-  }
+  return pingPongSystem(side, killAtNs)
 }
 
 describe("ProgramSteps", () => {

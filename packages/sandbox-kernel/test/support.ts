@@ -102,3 +102,22 @@ export const configOf = (w: WorkloadDesc, extra: Partial<Config.SystemInput> = {
     })),
   })),
 })
+
+/**
+ * A ping-pong over two meta mailboxes (the message-passing protocol): `side("ping", "pong", true)`
+ * is the sender's program in sandbox 0, `side("pong", "ping", false)` the echo's in sandbox 1; the
+ * echo is killed at `killAtNs` if given.
+ */
+export const pingPongSystem = (side: (out: string, back: string, first: boolean) => Program.Program, killAtNs: number | null): Config.SystemInput => ({
+  seed: 7,
+  machine: { cores: 2 },
+  channels: [
+    { kind: "mailbox", name: "ping", between: [0, 1], bytes: 4096, status: "meta" },
+    { kind: "mailbox", name: "pong", between: [0, 1], bytes: 4096, status: "meta" },
+  ],
+  sandboxes: [
+    { threads: [{ name: "sender", vcpu: 0, program: side("ping", "pong", true) }] },
+    { threads: [{ name: "echo", vcpu: 0, program: side("pong", "ping", false) }] },
+  ],
+  faults: killAtNs === null ? [] : [{ kind: "killThread", sandbox: 1, atNs: killAtNs, thread: "echo" }],
+})
