@@ -204,6 +204,53 @@ describe("PingHost against a trivially echoing peer", () => {
     }), { numRuns: 40 })
   })
 
+  it("interval mode past the 65,536-request window: computed send times, then a restart with the ring full stores the window's; RTTs and lost requests as traced", () => {
+    // Review of d03ea3e: its tests stay within the window; the wrap tests are flood mode (times stored from the first request).
+    const I = 2_000, TIMEOUT = 50_000
+    for (const answering of [true, false]) {
+      const sim = new Simulation.Simulation(3)
+      const wire = new Wire(sim, new FrameStore(64), { jitterNs: 0 })
+      const peer = answering ? new EchoHost(sim, wire, { delayNs: 700 }) : new EchoHost(sim, wire, { ip: "192.168.2.99" })
+      const ping = new PingHost(sim, wire, { targetMac: peer.mac, intervalNs: I, timeoutNs: TIMEOUT, startNs: 1_000 })
+      const stored = () => (ping as unknown as { sendTimes: Float64Array | null }).sendTimes
+      // Traced send time and RTT per request (compact: 72,000 requests).
+      const sentAt = new Float64Array(80_000).fill(-1), rtt = new Float64Array(80_000).fill(-1)
+      sim.trace.attach({
+        onRecord(_trace, kind, t, _subject, values) {
+          if (kind.name === "host.echo.request") sentAt[values[0]!] = t
+          if (kind.name === "host.echo.reply") rtt[values[0]!] = values[1]!
+        },
+      })
+      ping.start()
+      const t1 = 1_000 + 68_000 * I + 700
+      sim.run({ untilNs: t1 })
+      expect(ping.sent).toBe(68_001)
+      expect(stored()).toBeNull() // past the window, still computed
+      ping.stop()
+      const t2 = t1 + 3 * I + 300 // off the grid
+      sim.run({ untilNs: t2 })
+      ping.start() // request 68,001 at t2, then request k at t2 + k · I (the host's restart rule): from t2 + 68,002 · I on
+      sim.run({ untilNs: t2 + 72_000 * I })
+      expect(stored()).not.toBeNull()
+      const n = ping.sent, first = n - WINDOW
+      expect(n).toBeGreaterThan(68_001 + 3_000)
+      expect(sentAt[68_001]).toBe(t2)
+      expect(() => ping.sendTimeNs(first - 1)).toThrow(RangeError)
+      for (let q = first; q < n; q++) {
+        if (ping.sendTimeNs(q) !== sentAt[q]) expect(`send time of ${q}: ${ping.sendTimeNs(q)}`).toBe(`send time of ${q}: ${sentAt[q]}`)
+        if (ping.rttNs(q) !== rtt[q]) expect(`RTT of ${q}: ${ping.rttNs(q)}`).toBe(`RTT of ${q}: ${rtt[q]}`)
+      }
+      const lost: number[] = []
+      for (let q = 0; q < n; q++) if (rtt[q]! < 0 && (q < first || sentAt[q]! <= sim.now - TIMEOUT)) lost.push(q)
+      expect(ping.lostSeqs()).toEqual(lost)
+      let received = 0
+      for (let q = 0; q < n; q++) if (rtt[q]! >= 0) received++
+      expect(lost.length === 0).toBe(answering)
+      expect(received > 0).toBe(answering)
+      expect(ping.stats()).toMatchObject({ sent: n, received, lost: lost.length, outstanding: n - received - lost.length })
+    }
+  })
+
   it("refuses a bad configuration naming the field", () => {
     const { sim, wire } = setup()
     expect(() => new PingHost(sim, wire, { targetIp: "192.168.2" })).toThrow(/pingHost\.targetIp: "192\.168\.2" is not a dotted-quad/)
