@@ -126,7 +126,8 @@ export class PingHost implements WireEndpoint {
   private readonly lostRuns: number[] = []
   private running = false
   private startedAtNs = 0
-  private floodHandle: EventQueue.EventHandle = -1
+  /** The pending send event (-1: none): a stop cancels it, a reply in flood mode replaces it. */
+  private sendEvent: EventQueue.EventHandle = -1
   private readonly sim: Simulation.Simulation
   private readonly wire: Wire
   private readonly sendHandler: number
@@ -153,14 +154,14 @@ export class PingHost implements WireEndpoint {
     if (this.running) return
     this.running = true
     this.startedAtNs = Math.max(this.sim.now, this.config.startNs)
-    this.sim.at(this.startedAtNs, Simulation.EventClass.Workload, this.sendHandler)
+    this.sendEvent = this.sim.at(this.startedAtNs, Simulation.EventClass.Workload, this.sendHandler)
   }
 
   /** Sends no more requests (replies still count). */
   stop(): void {
     this.running = false
-    if (this.floodHandle >= 0) this.sim.cancel(this.floodHandle)
-    this.floodHandle = -1
+    if (this.sendEvent >= 0) this.sim.cancel(this.sendEvent)
+    this.sendEvent = -1
   }
 
   /** True once `count` requests were sent (never for an unlimited host). */
@@ -169,14 +170,14 @@ export class PingHost implements WireEndpoint {
   }
 
   private onSendEvent(): void {
-    this.floodHandle = -1
+    this.sendEvent = -1
     if (!this.running) return
     this.sendRequest()
     if (this.done) return
     if (this.config.mode === "interval") {
-      this.sim.at(this.startedAtNs + this.sent * this.config.intervalNs, Simulation.EventClass.Workload, this.sendHandler)
+      this.sendEvent = this.sim.at(this.startedAtNs + this.sent * this.config.intervalNs, Simulation.EventClass.Workload, this.sendHandler)
     } else {
-      this.floodHandle = this.sim.after(this.config.floodIntervalNs, Simulation.EventClass.Workload, this.sendHandler)
+      this.sendEvent = this.sim.after(this.config.floodIntervalNs, Simulation.EventClass.Workload, this.sendHandler)
     }
   }
 
@@ -257,8 +258,8 @@ export class PingHost implements WireEndpoint {
     this.late += late
     this.sim.trace.emit3(this.kindReply, this.subject, seq, rtt, late)
     if (this.config.mode === "flood" && this.running && seq === this.sent - 1 && !this.done) {
-      if (this.floodHandle >= 0) this.sim.cancel(this.floodHandle)
-      this.floodHandle = -1
+      if (this.sendEvent >= 0) this.sim.cancel(this.sendEvent)
+      this.sendEvent = -1
       this.onSendEvent()
     }
   }

@@ -151,7 +151,7 @@ describe("PingHost against a trivially echoing peer", () => {
     sim.run({ untilNs: Time.ms(10) }) // requests at 1, 4, 7, 10 ms
     expect(stored()).toBeNull()
     ping.stop()
-    sim.run({ untilNs: Time.ms(20) }) // the 13 ms event finds the host stopped
+    sim.run({ untilNs: Time.ms(20) }) // the stop cancelled the 13 ms send
     ping.start() // request 4 at 20 ms: not 1 + 4 · 3 ms
     sim.run({ untilNs: Time.ms(40) }) // then request k at 20 + k · 3 ms: 35, 38 ms
     expect(stored()).not.toBeNull()
@@ -249,6 +249,35 @@ describe("PingHost against a trivially echoing peer", () => {
       expect(received > 0).toBe(answering)
       expect(ping.stats()).toMatchObject({ sent: n, received, lost: lost.length, outstanding: n - received - lost.length })
     }
+  })
+
+  it("a stop cancels the pending send: a start before its time sends no extra request (interval and flood)", () => {
+    // Review: the event pending at a stop used to fire after a start in between (the host running
+    // again): an extra request at the old time and a second chain of send events.
+    const sendTimes = (mode: "interval" | "flood", toggles: ReadonlyArray<readonly [number, "stop" | "start"]>, untilNs: number): number[] => {
+      const { sim, wire } = setup()
+      const echo = new EchoHost(sim, wire, { delayNs: 5_000 })
+      const ping = new PingHost(sim, wire, { targetMac: echo.mac, mode, intervalNs: Time.ms(3), floodIntervalNs: Time.ms(3), startNs: Time.ms(1) })
+      const at: number[] = []
+      sim.trace.attach({ onRecord(_trace, kind, t) { if (kind.name === "host.echo.request") at.push(t) } })
+      ping.start()
+      for (const [t, what] of toggles) {
+        sim.run({ untilNs: t })
+        if (what === "stop") ping.stop()
+        else ping.start()
+      }
+      sim.run({ untilNs })
+      expect(ping.sent).toBe(at.length)
+      return at
+    }
+    // Interval: request 1 at 4 ms, a stop at 5 ms, a start at 6 ms: request 2 at 6 ms, then request k at 6 + k · 3 ms (not also at 7 ms).
+    expect(sendTimes("interval", [[Time.ms(5), "stop"], [Time.ms(6), "start"]], Time.ms(19))).toEqual([1, 4, 6, 15, 18].map(Time.ms))
+    // Both modes: a stop and a start before the first request: one request at startNs, not two.
+    expect(sendTimes("interval", [[Time.us(200), "stop"], [Time.us(500), "start"]], Time.ms(5))).toEqual([1, 4].map(Time.ms))
+    const flood = sendTimes("flood", [[Time.us(200), "stop"], [Time.us(500), "start"]], Time.ms(1) + 20_000)
+    expect(flood.filter((t) => t === Time.ms(1))).toEqual([Time.ms(1)])
+    // One flood chain: each next request one round trip after the last.
+    for (let i = 1; i < flood.length; i++) expect(flood[i]! - flood[i - 1]!).toBe(2 * WIRE_98 + 5_000)
   })
 
   it("refuses a bad configuration naming the field", () => {
