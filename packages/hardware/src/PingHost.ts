@@ -171,7 +171,7 @@ export class PingHost implements WireEndpoint {
 
   private onSendEvent(): void {
     this.sendEvent = -1
-    if (!this.running) return
+    if (!this.running || this.done) return
     this.sendRequest()
     if (this.done) return
     if (this.config.mode === "interval") {

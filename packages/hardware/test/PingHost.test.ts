@@ -280,6 +280,19 @@ describe("PingHost against a trivially echoing peer", () => {
     for (let i = 1; i < flood.length; i++) expect(flood[i]! - flood[i - 1]!).toBe(2 * WIRE_98 + 5_000)
   })
 
+  it("a host that has sent its count sends nothing more after a stop and a start", () => {
+    const { sim, wire } = setup()
+    const echo = new EchoHost(sim, wire)
+    const ping = new PingHost(sim, wire, { targetMac: echo.mac, intervalNs: Time.ms(3), count: 3 })
+    ping.start()
+    sim.run({ untilNs: Time.ms(10) })
+    expect([ping.sent, ping.done]).toEqual([3, true])
+    ping.stop()
+    ping.start()
+    sim.run({ untilNs: Time.ms(20) })
+    expect(ping.sent).toBe(3)
+  })
+
   it("refuses a bad configuration naming the field", () => {
     const { sim, wire } = setup()
     expect(() => new PingHost(sim, wire, { targetIp: "192.168.2" })).toThrow(/pingHost\.targetIp: "192\.168\.2" is not a dotted-quad/)
