@@ -20,13 +20,15 @@
  * runnable nor running, and a refresh only takes replenishments that are due (`vcpu.c`:
  * `vcpu_schedule` calls `end_timeslice` on `cur` only; `vcpu_wakeup` calls `unblock` only if
  * `!runnable && !running`; `main_vcpu_update_replenishments` reads `Q`; `io_vcpu_update_replenishments`
- * clears `r` only once `r.t ≤ tcur`). The owner marks a leaf `STALE` where that does not hold: on
- * append (unblock follows it), after the current VCPU's end of timeslice while it is listed, and for
- * every listed VCPU after a change from outside the hooks (`Vcpu.budgetStateEdits`: migration, reboot).
+ * clears `r` only once `r.t ≤ tcur`). The owner calls `stale(v)` where that does not hold: on
+ * append (unblock follows it) and after the current VCPU's end of timeslice while it is listed (`v`
+ * is queued and read at the start of the next query, `flush`); and marks every listed leaf `STALE`
+ * after a change from outside the hooks (`Vcpu.budgetStateEdits`: migration, reboot: `leavesStale`).
  *
  * Invariants: `rankOf`/`vAtRank` are inverse permutations of `0..count-1`; `sortedPrio` ascending;
  * unless `leavesStale`, leaf `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v`
- * either ≤ the time of the last query (stale) or its next event, exact until it passes; inner nodes
+ * either ≤ the time of the last query (stale), or its next event, exact until it passes, unless `v`
+ * is queued (`isPending[v]`, at most once in `pending[0, pendingCount)`: read at the next query); inner nodes
  * are the minimum of their children.
  *
  * NOTE: hot path of S4 over long lists: typed arrays, no allocation but on a re-rank (a VCPU added
@@ -67,20 +69,32 @@ export class RankedEvents {
    * range after about one simulated second): the scheduler's invocation calls `earliest` out of line.
    */
   readonly io = new Float64Array(2)
+  /** VCPUs whose next event must be read again at the next query (`stale`), each once (`isPending[v]` = 1). */
+  private pending = new Int32Array(0)
+  private isPending = new Uint8Array(0)
+  private pendingCount = 0
 
   /** True when `v` cannot keep its rank with priority `priority` (call before listing it). */
   outOfRank(v: number, priority: number): boolean {
     return v >= this.count || this.rankedPrio[v] !== priority
   }
 
-  /** Listed `v`'s next event must be read again (no-op while the ranks or leaves are to be rebuilt anyway). */
+  /**
+   * Listed `v`'s next event must be read again (no-op while the ranks or leaves are to be rebuilt anyway).
+   * NOTE: queued, not written into the tree: the next query reads it and writes the leaf once
+   * (`flush`), instead of a `STALE` leaf climbed to the root here plus a descent to it and a second
+   * climb at the query (measured: see `flush`).
+   */
   stale(v: number): void {
-    if (!this.leavesStale && !this.ranksStale) this.setLeaf(this.rankOf[v]!, STALE)
+    if (!this.leavesStale && !this.ranksStale && this.isPending[v] === 0) {
+      this.isPending[v] = 1
+      this.pending[this.pendingCount++] = v
+    }
   }
 
   /** Listed `v`'s cached next event (absolute ns, `Infinity` for none), or `STALE` when it is to be read again (checks). */
   cachedOf(v: number): number {
-    return this.leavesStale || this.ranksStale || v >= this.count ? STALE : this.tree[this.cap + this.rankOf[v]!]!
+    return this.leavesStale || this.ranksStale || v >= this.count || this.isPending[v] === 1 ? STALE : this.tree[this.cap + this.rankOf[v]!]!
   }
 
   /** `v` left the list. */
@@ -96,6 +110,7 @@ export class RankedEvents {
   earliest(vcpus: readonly Vcpu[], limit: number, prio: Float64Array, posOf: Int32Array, n: number): void {
     const nowNs = this.io[0]!
     if (this.ranksStale || this.leavesStale || n !== this.count) this.rebuild(vcpus, prio, posOf, n)
+    if (this.pendingCount > 0) this.flush(vcpus, posOf, nowNs)
     // The number of ranks with priority ≤ limit (successive invocations mostly choose VCPUs of one priority).
     const lo = limit === this.boundLimit ? this.boundOf : this.boundFor(limit)
     const tree = this.tree
@@ -144,6 +159,25 @@ export class RankedEvents {
     return lo
   }
 
+  /**
+   * The queued VCPUs' next events read and written into their leaves (a queued VCPU no longer
+   * listed keeps its `Infinity` leaf). Reading a queued VCPU outside the query's prefix early is
+   * exact all the same: its hooks have run (the queue is read at the query, after the append's
+   * unblock and the end of timeslice), and a cached event stays exact until it passes.
+   */
+  private flush(vcpus: readonly Vcpu[], posOf: Int32Array, nowNs: number): void {
+    const pending = this.pending, isPending = this.isPending, count = this.pendingCount
+    this.pendingCount = 0
+    for (let i = 0; i < count; i++) {
+      const v = pending[i]!
+      isPending[v] = 0
+      if (posOf[v]! >= 0) {
+        const e = vcpus[v]!.nextEventNs(nowNs)
+        setMinLeaf(this.tree, this.cap, this.rankOf[v]!, e === NONE ? Infinity : e)
+      }
+    }
+  }
+
   /** Reads again every stale leaf under node `i` (minimum ≤ now), so that the node's minimum is exact. */
   private fresh(i: number, vcpus: readonly Vcpu[], nowNs: number): void {
     const tree = this.tree, cap = this.cap
@@ -172,6 +206,9 @@ export class RankedEvents {
       this.vAtRank = new Int32Array(n)
       this.rankedPrio = new Float64Array(n)
       this.sortedPrio = new Float64Array(n)
+      this.pending = new Int32Array(n)
+      this.isPending = new Uint8Array(n)
+      this.pendingCount = 0
     }
     const key = this.rankedPrio
     for (let v = 0; v < n; v++) key[v] = posOf[v]! >= 0 ? prio[v]! : vcpus[v]!.priority
@@ -197,6 +234,9 @@ export class RankedEvents {
   /** Every listed VCPU's leaf `STALE`, every other `Infinity`. O(V). */
   private refill(posOf: Int32Array): void {
     const tree = this.tree, cap = this.cap
+    // Every listed leaf is read again anyway: the queue is dropped.
+    for (let i = 0; i < this.pendingCount; i++) this.isPending[this.pending[i]!] = 0
+    this.pendingCount = 0
     tree.fill(Infinity)
     for (let k = 0; k < this.count; k++) if (posOf[this.vAtRank[k]!]! >= 0) tree[cap + k] = STALE
     for (let i = cap - 1; i >= 1; i--) {
