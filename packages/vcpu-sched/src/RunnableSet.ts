@@ -74,15 +74,16 @@ export class RunnableSet {
   private vAt = new Int32Array(0)
   private nextPos = 0
   /** Tree: S4's cached next events by priority rank; the VCPU count it ranks; the edits it has seen. */
-  private readonly events = new RankedEvents()
+  private readonly events: RankedEvents
   private vcpuCount = 0
   private seenEdits = budgetStateEdits.count
   /** The long list as one FIFO per priority, while `inBuckets`; null: never (`ties: 'declaration'`, whose walk they do not do). */
   private readonly buckets: PriorityBuckets | null
 
-  /** `buckets`: where a long list may be kept as buckets (null: never; tests pass broken variants). */
-  constructor(keyed: boolean, treeFrom = TREE_FROM, buckets: PriorityBuckets | null = new PriorityBuckets()) {
+  /** `buckets`: where a long list may be kept as buckets (null: never); `events`: S4's cache (tests pass broken variants of both). */
+  constructor(keyed: boolean, treeFrom = TREE_FROM, buckets: PriorityBuckets | null = new PriorityBuckets(), events = new RankedEvents()) {
     this.keyed = keyed
+    this.events = events
     this.treeFrom = keyed ? treeFrom : Infinity
     this.buckets = keyed ? buckets : null
   }
@@ -317,18 +318,14 @@ export class RunnableSet {
     this.inTree = true
     this.inBuckets = this.fillBuckets()
     if (!this.inBuckets) this.renumber()
-    const events = this.events
-    events.leavesStale = true
-    for (let i = 0; i < this.size; i++) {
-      const v = this.items[i]!
-      if (events.outOfRank(v, this.prio[v]!)) events.ranksStale = true
-    }
+    this.events.toTreeForm(this.items, this.size, this.prio)
   }
 
   /** From the tree back to the array. */
   private toArray(): void {
     this.materialise()
     for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
+    this.events.toArrayForm(this.items, this.size)
     this.inTree = false
     this.inBuckets = false
   }

@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import { PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
+import { RankedEvents } from "../src/internal/RankedEvents.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
 import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
 import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
@@ -318,6 +319,11 @@ const linearEarliestAt = (list: readonly number[], vcpus: readonly Vcpu[], limit
   return fire
 }
 
+/** Broken: the listed VCPUs' leaves stay when the list goes back to the array (cached events of VCPUs no longer listed). */
+class KeepsLeavesInArray extends RankedEvents {
+  override toArrayForm(_items: Int32Array, _size: number): void {}
+}
+
 /** Broken: forgets that a hook moved a listed VCPU's next event (S4 keeps the cached one). */
 class ForgetsMovedEvents extends RunnableSet {
   override eventsChanged(_v: number): void {}
@@ -330,6 +336,27 @@ describe("RunnableSet: S4's cached next events = the linear walk at every instan
       const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom))
       if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
     }), { numRuns: 400 * PROP_SCALE })
+  })
+
+  // Lists that shrink back to the array and grow into the tree again (as a harmonic set's R does at
+  // every burst of releases): the leaves kept across the array phase must be those of no VCPU.
+  const churnOps = fc.array(fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
+  ), { minLength: 1, maxLength: 300, size: "max" })
+  it("on lists that go back and forth between the array and the tree", () => {
+    fc.assert(fc.property(churnOps, fc.constantFrom(3, 4, 5), (seq, treeFrom) => {
+      const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom))
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 300 * PROP_SCALE })
+  })
+
+  it("catches a cache that keeps the leaves of the VCPUs listed when the list went back to the array", () => {
+    const r = fc.check(fc.property(churnOps, (seq) => eventDisagreement(seq, () => new RunnableSet(true, 4, new PriorityBuckets(), new KeepsLeavesInArray())) === null), { numRuns: 300 })
+    expect(r.failed).toBe(true)
   })
 
   it("catches a set that forgets a listed VCPU's moved next event", () => {

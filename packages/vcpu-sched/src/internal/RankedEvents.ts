@@ -26,7 +26,8 @@
  * after a change from outside the hooks (`Vcpu.budgetStateEdits`: migration, reboot: `leavesStale`).
  *
  * Invariants: `rankOf`/`vAtRank` are inverse permutations of `0..count-1`; `sortedPrio` ascending;
- * unless `leavesStale`, leaf `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v`
+ * unless `leavesStale` or `ranksStale`, every leaf is `Infinity` while the owner keeps its list as an
+ * array (between `toArrayForm` and `toTreeForm`), and else leaf `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v`
  * either ≤ the time of the last query (stale), or its next event, exact until it passes, unless `v`
  * is queued (`isPending[v]`, at most once in `pending[0, pendingCount)`: read at the next query); inner nodes
  * are the minimum of their children.
@@ -95,6 +96,36 @@ export class RankedEvents {
   /** Listed `v`'s cached next event (absolute ns, `Infinity` for none), or `STALE` when it is to be read again (checks). */
   cachedOf(v: number): number {
     return this.leavesStale || this.ranksStale || v >= this.count || this.isPending[v] === 1 ? STALE : this.tree[this.cap + this.rankOf[v]!]!
+  }
+
+  /**
+   * The list (`items[0, size)`) is kept as an array from now on: its VCPUs' leaves become `Infinity`
+   * and the queue is dropped, so that every leaf is `Infinity` while the list is an array (the
+   * owner calls neither `stale` nor `unlisted` then). O(size · log V).
+   */
+  toArrayForm(items: Int32Array, size: number): void {
+    if (this.leavesStale || this.ranksStale) return
+    for (let i = 0; i < size; i++) {
+      const v = items[i]!
+      if (v < this.count) this.setLeaf(this.rankOf[v]!, Infinity)
+    }
+    this.dropPending()
+  }
+
+  /**
+   * The list (`items[0, size)`, `prio[v]` the priority listed `v` is keyed by) is kept as a tree
+   * again: each listed VCPU's next event is read at the next query; a VCPU that cannot keep its
+   * rank makes the owner re-rank. NOTE: O(size) against the O(V) refill of every leaf (every leaf
+   * is `Infinity` while the list is an array: `toArrayForm`): a harmonic set's `R` crosses the
+   * tree's threshold at every burst of releases (measured: see the commit that added it).
+   */
+  toTreeForm(items: Int32Array, size: number, prio: Float64Array): void {
+    for (let i = 0; i < size; i++) {
+      const v = items[i]!
+      if (this.outOfRank(v, prio[v]!)) this.ranksStale = true
+    }
+    if (this.leavesStale || this.ranksStale) return // rebuilt at the next query
+    for (let i = 0; i < size; i++) this.stale(items[i]!)
   }
 
   /** `v` left the list. */
@@ -192,6 +223,11 @@ export class RankedEvents {
     }
   }
 
+  private dropPending(): void {
+    for (let i = 0; i < this.pendingCount; i++) this.isPending[this.pending[i]!] = 0
+    this.pendingCount = 0
+  }
+
   private setLeaf(rank: number, value: number): void {
     setMinLeaf(this.tree, this.cap, rank, value)
   }
@@ -235,8 +271,7 @@ export class RankedEvents {
   private refill(posOf: Int32Array): void {
     const tree = this.tree, cap = this.cap
     // Every listed leaf is read again anyway: the queue is dropped.
-    for (let i = 0; i < this.pendingCount; i++) this.isPending[this.pending[i]!] = 0
-    this.pendingCount = 0
+    this.dropPending()
     tree.fill(Infinity)
     for (let k = 0; k < this.count; k++) if (posOf[this.vAtRank[k]!]! >= 0) tree[cap + k] = STALE
     for (let i = cap - 1; i >= 1; i--) {
