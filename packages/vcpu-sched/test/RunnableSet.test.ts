@@ -9,7 +9,9 @@
  * priorities than buckets: into the tree); two broken bucket walks are caught. S4's cached next events
  * (`internal/RankedEvents.ts`) are checked against a linear walk on random sequences where time
  * passes and next events move (as the hooks may: outside `R`, or for a listed VCPU with
- * `eventsChanged`, or from outside with `noteBudgetStateEdit`); a set that forgets one is caught.
+ * `eventsChanged`, or from outside with `noteBudgetStateEdit`); a set that forgets one is caught; and on
+ * lists that go back and forth between the array and the tree, where a cache that keeps the leaves of
+ * the VCPUs listed when the list went back to the array is caught.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -355,7 +357,7 @@ describe("RunnableSet: S4's cached next events = the linear walk at every instan
   })
 
   it("catches a cache that keeps the leaves of the VCPUs listed when the list went back to the array", () => {
-    const r = fc.check(fc.property(churnOps, (seq) => eventDisagreement(seq, () => new RunnableSet(true, 4, new PriorityBuckets(), new KeepsLeavesInArray())) === null), { numRuns: 300 })
+    const r = fc.check(fc.property(churnOps, (seq) => eventDisagreement(seq, () => new RunnableSet(true, 4, new PriorityBuckets(), new KeepsLeavesInArray())) === null), { numRuns: 2000 })
     expect(r.failed).toBe(true)
   })
 
