@@ -30,16 +30,10 @@ class Wrapped extends ProgramSteps.Steps {
 }
 
 /** Broken: of two computes in a row, hands out the first one's again (a stale request, as a result held across `next()` would read). */
-class OneLate extends ProgramSteps.Steps {
+class OneLate extends Wrapped {
   private prev: Program.Request | undefined = undefined
-  private readonly g: Generator<Program.Request, unknown, unknown>
-  constructor(g: Generator<Program.Request, unknown, unknown>) {
-    super()
-    this.g = g
-  }
-  protected step(resumed: unknown): Program.Request | undefined {
-    const r = this.g.next(resumed)
-    const req = r.done === true ? undefined : r.value
+  protected override step(resumed: unknown): Program.Request | undefined {
+    const req = super.step(resumed)
     const out = this.prev !== undefined && req !== undefined && req.op === Program.Op.Compute && this.prev.op === Program.Op.Compute ? this.prev : req
     this.prev = req
     return out
