@@ -70,7 +70,9 @@ const root = join(import.meta.dirname, "..")
  * meets a cold cache: the report after its bench lists it as having stripped TypeScript.
  */
 const PRIME_FLAGS: ReadonlyArray<readonly string[]> = [[], ["--expose-gc"]]
-const CACHE = join(root, "node_modules", ".cache", "qvsim-bench", "compile-cache")
+/** This checkout's bench folder: the compile cache and each run's process log. */
+const BENCH_DIR = join(root, "node_modules", ".cache", "qvsim-bench")
+const CACHE = join(BENCH_DIR, "compile-cache")
 /**
  * Benches whose child processes' start is what they measure: the report preload is given to the
  * bench process only (on its command line), not to its children (through NODE_OPTIONS), whose
@@ -95,7 +97,7 @@ const files = readdirSync(join(root, "packages"))
 
 interface ProcessLine { pid: number; thread: string; script: string; execArgv: string[]; cache: string | null; stripped: boolean; code: number | null }
 
-const logDir = join(root, "node_modules", ".cache", "qvsim-bench")
+const logDir = BENCH_DIR
 mkdirSync(logDir, { recursive: true })
 const log = join(logDir, `processes-${process.pid}.jsonl`)
 const preload = join(root, "scripts", "bench-process.cjs")
