@@ -70,7 +70,8 @@ for (const c of cases) {
   console.log(`${c.name.padEnd(28)} ${events.toLocaleString("en-US").padStart(11)}  ${rate(bestSync).toLocaleString("en-US").padStart(11)}  ${rate(bestAsync).toLocaleString("en-US").padStart(11)}  ${pct(bestAsync, bestSync).padEnd(10)}  ${rate(bestProgress).toLocaleString("en-US").padStart(14)}  ${pct(bestProgress, bestAsync)} vs sliced`)
 }
 
-const main = join(import.meta.dirname, "..", "src", "cli", "main.ts")
+/** The `qvsim` executable, as a user starts it (compile cache on: main.ts and its modules not type-stripped again). */
+const main = join(import.meta.dirname, "..", "src", "cli", "qvsim.mjs")
 /** [ms until the run printed "interrupted", ms until the process had exited] after SIGINT. */
 const latency = (): Promise<[number, number]> =>
   new Promise((resolve, reject) => {
