@@ -12,7 +12,8 @@
  * instant causes (a device completing with no delay, a zero sleep) — are applied before the
  * scheduler runs. Job statistics, segments and the I/O service queues are the ones the kernel
  * uses too (`Jobs.ts`, `IoQueue.ts`); the threads' runtime records are in `HarnessThread.ts`, what they do between decisions
- * (job programs, I/O service, job records) in `HarnessPrograms.ts`, the options in `HarnessOptions.ts`.
+ * (job programs, I/O service, job records) in `HarnessPrograms.ts`, an idle PCPU's timer ticks in
+ * `HarnessIdleTicks.ts`, the options in `HarnessOptions.ts`.
  *
  * Invariants:
  * - at most one invocation event is pending; a preempting wakeup (W1) moves it to `now`, so the
@@ -35,6 +36,7 @@ import { Simulation, Trace } from "@qvsim/sim-core"
 import type { HarnessOptions } from "./HarnessOptions.ts"
 import { HarnessPrograms, type JobTrace } from "./HarnessPrograms.ts"
 import { buildThreads, COMPUTE, IDLE, type HarnessThread, type ThreadStats } from "./HarnessThread.ts"
+import { runIdleTicks } from "./HarnessIdleTicks.ts"
 import { attach } from "./Invariants.ts"
 import { COMPUTE_END_PRIORITY, INVOKE_PRIORITY, InvokeTiming } from "./Invocation.ts"
 import { accountPiece, type JobRecord } from "./Jobs.ts"
@@ -385,41 +387,19 @@ export class Harness {
 
   /**
    * After an invocation that left the PCPU idle: the timer's next invocations, in a row, while the
-   * PCPU idles with nothing runnable and each is the run's very next event (sim-core
-   * `runNextInPlace`, one event each, as `invocations` would run them). Each chooses nothing and sets
-   * the timer `idleTimerNs()` later, so only its time and its `sched.dispatch` record differ: they are
-   * run here together and the scheduler's state set once (`PcpuScheduler.idleInvocations`).
+   * PCPU idles with nothing runnable and each is the run's very next event (`HarnessIdleTicks.ts`),
+   * and the scheduler's state set once (`PcpuScheduler.idleInvocations`).
    *
-   * NOTE: for speed: the ticks of an idle PCPU are about a quarter of the jobs bench's invocations
-   * (10 tasks, U = 0.7). Not with record sinks (`hasSinks`), an `onInvoke` hook, an injected
-   * scheduler subclass or observer (`idleTimerNs` is then -1): they see each invocation the long way.
+   * NOTE: for speed (see `HarnessIdleTicks.ts`). Not with record sinks (`hasSinks`), an `onInvoke`
+   * hook, an injected scheduler subclass or observer (`idleTimerNs` is then -1): they see each
+   * invocation the long way.
    */
   private idleTicks(): void {
     const step = this.sched.idleTimerNs()
     if (step < 0 || this.onInvoke !== undefined || this.stepAtNs >= 0 || this.stepHandle >= 0 || this.invokeHandle >= 0 || this.preemptWantedNs >= 0 || this.sim.trace.hasSinks) return
-    const sim = this.sim, hInvoke = this.hInvoke, traced = this.traceOn
-    let t = this.invokeAtNs
-    let n = 0
-    while (t >= 0 && sim.runNextInPlace(t, hInvoke)) {
-      n++
-      if (traced) {
-        // This tick's `sched.dispatch` record (see `invocations`): no VCPU, no thread, the timer, no budget.
-        const out = this.out!
-        let p = out.pos
-        if (p >= out.limit) p = out.flush() | 0
-        const buf = out.buf
-        buf[p] = this.dispatchHead
-        buf[p + 1] = t
-        buf[p + 2] = -1
-        buf[p + 3] = -1
-        buf[p + 4] = t + step
-        buf[p + 5] = 0
-        out.pos = p + 6
-      }
-      t += step
-    }
+    const n = runIdleTicks(this.sim, this.hInvoke, this.invokeAtNs, step, this.traceOn ? this.out : null, this.dispatchHead)
     if (n === 0) return
-    const last = t - step
+    const last = this.invokeAtNs + (n - 1) * step
     const d = this.sched.idleInvocations(n, last)
     // Each gap between these invocations (and from the one before) is `step`.
     if (step > this.maxInvocationGapNs) this.maxInvocationGapNs = step
