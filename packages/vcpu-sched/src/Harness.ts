@@ -209,7 +209,7 @@ export class Harness {
     const t = this.threads[th]!
     const now = this.sim.now
     t.releases.push(now)
-    t.jobNos.push(t.nextJobNo++)
+    t.nextJobNo++
     t.stats.released++
     if (this.traceOn) {
       // `trace.emit2(kRelease, subject, thread, job)` written inline (NOTE: speed, see `invocations`).

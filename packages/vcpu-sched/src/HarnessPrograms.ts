@@ -20,7 +20,7 @@
  * @module
  */
 import { Simulation, type Trace } from "@qvsim/sim-core"
-import { COMPUTE, draw, IDLE, IOWAIT, SLEEP, STEP_COMPUTE, STEP_SLEEP, type HarnessThread } from "./HarnessThread.ts"
+import { COMPUTE, IDLE, IOWAIT, SLEEP, STEP_COMPUTE, STEP_SLEEP, type HarnessThread } from "./HarnessThread.ts"
 import { USER_IO } from "./IoQueue.ts"
 import { recordOf, type JobRecord } from "./Jobs.ts"
 import type { PcpuScheduler } from "./PcpuScheduler.ts"
@@ -75,8 +75,8 @@ export class HarnessPrograms {
           t.status = IDLE
           return false
         }
+        t.curJobNo = t.pendingJobNo(0)
         t.job.begin(t.releases.shift())
-        t.curJobNo = t.jobNos.shift()
         prog = t.curJobNo < t.jobPrograms.length ? t.jobPrograms[t.curJobNo]! : t.program
         t.curProgram = prog
         t.stepIdx = 0
@@ -87,22 +87,22 @@ export class HarnessPrograms {
       }
       const step = prog[t.stepIdx]!
       if (step.kind === STEP_COMPUTE) {
-        const d = draw(t.rngJob, step.lo, step.hi)
+        const d = t.drawJob(step.lo, step.hi)
         if (d === 0) { t.stepIdx++; continue }
         t.remainingNs = d
         t.status = COMPUTE
         return true
       }
       if (step.kind === STEP_SLEEP) {
-        const d = draw(t.rngJob, step.lo, step.hi)
+        const d = t.drawJob(step.lo, step.hi)
         t.status = SLEEP
         this.sim.at(now + d, Simulation.EventClass.Timer, this.hWake, t.index)
         return false
       }
       // STEP_IO
       if (step.probability < 1 && !(t.rngJob.float() < step.probability)) { t.stepIdx++; continue }
-      const work = draw(t.rngJob, step.lo, step.hi)
-      const delay = draw(t.rngJob, step.delayLo, step.delayHi)
+      const work = t.drawJob(step.lo, step.hi)
+      const delay = t.drawJob(step.delayLo, step.delayHi)
       const svc = this.threads[this.serviceThreadOf[step.ioVcpu]!]!
       svc.io!.push(work, USER_IO, t.index, delay, step.wait ? 1 : 0)
       if (svc.status === IDLE) this.nextIoJob(svc) // may complete a zero-work request at once
@@ -132,7 +132,7 @@ export class HarnessPrograms {
       if (t.curProgram !== null) out.push(recordOf(t.index, t.curJobNo, t.job, -1, t.deadlineNs))
       for (let i = 0; i < t.releases.length; i++) {
         const r = t.releases.at(i)
-        out.push({ thread: t.index, job: t.jobNos.at(i), releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + t.deadlineNs, preemptions: 0 })
+        out.push({ thread: t.index, job: t.pendingJobNo(i), releaseNs: r, firstStartNs: -1, completeNs: -1, deadlineNs: r + t.deadlineNs, preemptions: 0 })
       }
     }
     return out

@@ -5,7 +5,8 @@
  * {@link IoQueue}.
  *
  * Invariants:
- * - `releases` and `jobNos` have the same length and are in release order;
+ * - `releases` are in release order; the job number of the `i`-th is `nextJobNo − releases.length + i`
+ *   (jobs are numbered in release order and started in that order);
  * - `status === COMPUTE` exactly while the thread has CPU work (`remainingNs > 0`, or a step that
  *   just ended at this instant), and then its `job` is active;
  * - its random draws come only from the streams `harness/pcpu<p>/thread<i>/arrivals` and `/job`.
@@ -17,10 +18,10 @@
  */
 import type { Rng, Simulation } from "@qvsim/sim-core"
 import type { HarnessOptions } from "./HarnessOptions.ts"
-import { Ring } from "./internal/Ring.ts"
 import { IoQueue } from "./IoQueue.ts"
 import { CurrentJob, JobStats } from "./Jobs.ts"
 import type { PcpuScheduler } from "./PcpuScheduler.ts"
+import { PendingReleases } from "./PendingReleases.ts"
 import { relativeDeadline, type PcpuSpec, type Range, type Step, type ThreadSpec } from "./Workload.ts"
 
 /** Per-thread job statistics of the harness: the shared ones, and the releases (declared threads). */
@@ -53,9 +54,8 @@ export class HarnessThread {
   readonly service: boolean
   readonly program: CompiledStep[]
   readonly jobPrograms: CompiledStep[][]
-  /** Releases not started yet, and their job numbers. */
-  readonly releases = new Ring()
-  readonly jobNos = new Ring()
+  /** Releases not started yet (their job numbers: `pendingJobNo`). */
+  readonly releases = new PendingReleases()
   /** Service threads: the I/O jobs handed to their VCPU (null for declared threads). */
   readonly io: IoQueue | null
   status = IDLE
@@ -65,6 +65,7 @@ export class HarnessThread {
   curJobNo = 0
   /** The job in progress: release, first start, preemptions. */
   readonly job = new CurrentJob()
+  /** Jobs released so far (the number of the next release). */
   nextJobNo = 0
   arrKind = ARR_NONE
   arrA = 0
@@ -75,9 +76,15 @@ export class HarnessThread {
   firstReleaseNs = -1
   /** Relative deadline of its jobs, ns (Infinity: I/O service threads). */
   readonly deadlineNs: number
-  readonly rngArrivals: Rng.RngStream
-  readonly rngJob: Rng.RngStream
   readonly stats = new ThreadStats()
+  // The random streams, each made at its first draw (most threads draw from neither: fixed demands,
+  // periodic arrivals): a stream is a function of the seed and its name only, so when it is made
+  // changes no draw. NOTE: memory and speed: two streams per thread, each hashing its name, were
+  // ~10 % of building a 200-task harness.
+  private arrivalsStream: Rng.RngStream | null = null
+  private jobStream: Rng.RngStream | null = null
+  private readonly sim: Simulation.Simulation
+  private readonly pcpu: number
 
   constructor(index: number, vcpu: number, service: boolean, program: CompiledStep[], jobPrograms: CompiledStep[][], deadlineNs: number, sim: Simulation.Simulation, pcpu: number) {
     this.index = index
@@ -87,8 +94,28 @@ export class HarnessThread {
     this.program = program
     this.jobPrograms = jobPrograms
     this.deadlineNs = deadlineNs
-    this.rngArrivals = sim.rng(`harness/pcpu${pcpu}/thread${index}/arrivals`)
-    this.rngJob = sim.rng(`harness/pcpu${pcpu}/thread${index}/job`)
+    this.sim = sim
+    this.pcpu = pcpu
+  }
+
+  /** The stream `harness/pcpu<p>/thread<i>/arrivals` (random arrival processes). */
+  get rngArrivals(): Rng.RngStream {
+    return (this.arrivalsStream ??= this.sim.rng(`harness/pcpu${this.pcpu}/thread${this.index}/arrivals`))
+  }
+
+  /** The stream `harness/pcpu<p>/thread<i>/job` (job programs' ranges and probabilities). */
+  get rngJob(): Rng.RngStream {
+    return (this.jobStream ??= this.sim.rng(`harness/pcpu${this.pcpu}/thread${this.index}/job`))
+  }
+
+  /** An integer in `[lo, hi]` from the job stream: no draw (and no stream) when the range is a single value. */
+  drawJob(lo: number, hi: number): number {
+    return lo === hi ? lo : this.rngJob.int(lo, hi)
+  }
+
+  /** The job number of the `i`-th pending release (0: the next to start). */
+  pendingJobNo(i: number): number {
+    return this.nextJobNo - this.releases.length + i
   }
 
   /** Sets the arrival process of a declared thread. */
@@ -114,8 +141,6 @@ export class HarnessThread {
   }
 }
 
-/** An integer in `[lo, hi]`: no draw when the range is a single value. */
-export const draw = (rng: Rng.RngStream, lo: number, hi: number): number => (lo === hi ? lo : rng.int(lo, hi))
 const lo = (r: Range): number => (typeof r === "number" ? r : r[0])
 const hi = (r: Range): number => (typeof r === "number" ? r : r[1])
 

@@ -35,6 +35,23 @@ describe("jobs", () => {
     expect(h.relativeDeadlineOf(1)).toBe(20 * MS)
   })
 
+  it("an overloaded thread's backlog: the unfinished rows give each pending release and its job number, in order", () => {
+    // 3 ms of work released every 1 ms on a VCPU of 1 ms per 2 ms: the backlog grows by ~5 jobs per 6 ms.
+    const over: PcpuSpec = {
+      vcpus: [{ name: "v", budgetNs: 1 * MS, periodNs: 2 * MS }],
+      threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 1 * MS, offsetNs: 100 * US }, job: [{ compute: 3 * MS }] }],
+    }
+    const h = new Harness(over, { recordJobs: true }).run(12 * MS)
+    const open = h.unfinishedJobs()
+    const done = h.jobs.length
+    expect(open.length).toBeGreaterThanOrEqual(4)
+    // The job in progress, then the queued ones: consecutive job numbers, each released 1 ms after the one before.
+    expect(open.map((j) => j.job)).toEqual(open.map((_j, i) => done + i))
+    expect(open.map((j) => j.releaseNs)).toEqual(open.map((_j, i) => 100 * US + (done + i) * MS))
+    expect(open.slice(1).every((j) => j.firstStartNs === -1 && j.deadlineNs === j.releaseNs + 1 * MS)).toBe(true)
+    expect(done + open.length).toBe(h.statsOf(0).released)
+  })
+
   it("the rows agree with the statistics and the segments, for random workloads", () => {
     const specs = Arbitraries.pcpuSpec({ unitNs: 100 * US, mains: [1, 4], ios: [0, 1] })
     fc.assert(fc.property(specs, (s) => {
