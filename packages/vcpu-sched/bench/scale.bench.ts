@@ -34,6 +34,15 @@
  * of CPU ns per event (min of 5 rounds, sizes interleaved, as above) is the cost of more tasks with
  * the mix held, the mix printed beside it to check. It reads no row above and changes none.
  *
+ * Then the same fixed-demand sets measured apart from the rows above, after them (so their figures
+ * are taken exactly as before): each round builds its harnesses first (CPU timed on its own: the
+ * build column, µs per harness, and its share of a run of the fixed-demand row), then times only
+ * their `run`s ("run only" column, CPU ns per event, min of 5 rounds, and its 200/5 ratio). The
+ * fixed-demand row times a fresh harness's construction with its run; at 200 tasks a harness's
+ * construction (its objects also copied by the young-generation collections during its run) is a few
+ * per cent of the row, at 5 a fraction of one, so part of that row's ratio is construction; the run-only
+ * ratio leaves it out (its harnesses, built before the timed runs, are also older when they run).
+ *
  *   npx node packages/vcpu-sched/bench/scale.bench.ts
  */
 import { Rng } from "@qvsim/sim-core"
@@ -196,6 +205,8 @@ const fixedDemandSetOf = (periods: Periods, n: number, k: number): PeriodicTask[
 export const fixedRows: Array<Record<string, string | number>> = []
 /** Fixed-demand section: CPU ns per event, 200 tasks / 5 tasks, by period kind. */
 export const fixedCpuRatios = new Map<Periods, number>()
+/** The same, runs only (harnesses built before the timed runs): CPU ns per event, 200 tasks / 5 tasks. */
+export const fixedRunCpuRatios = new Map<Periods, number>()
 {
   const cpuNs = new Map<string, number>()
   const setsOf = new Map<string, PeriodicTask[][]>()
@@ -251,6 +262,38 @@ export const fixedCpuRatios = new Map<Periods, number>()
   for (const periods of ["log-uniform", "harmonic"] as const) {
     fixedCpuRatios.set(periods, cpuNs.get(`${periods}/${SIZES[SIZES.length - 1]}`)! / cpuNs.get(`${periods}/${SIZES[0]}`)!)
   }
+  // Run only: the same sets, each round's harnesses built first (timed apart), then their runs timed.
+  const runNs = new Map<string, number>(), buildUs = new Map<string, number>()
+  const cpuNow = (): number => { const c = process.cpuUsage(); return (c.user + c.system) * 1000 }
+  for (let r = 0; r < CPU_ROUNDS; r++) {
+    for (const periods of ["log-uniform", "harmonic"] as const) {
+      for (const n of SIZES) {
+        const key = `${periods}/${n}`, events = eventsOf.get(key)!, sets = setsOf.get(key)!
+        const reps = Math.max(1, Math.round(1_000_000 / events))
+        const build = (): Harness[] => sets.map((tasks) => new Harness(periodicSpec(tasks), { recordSchedule: false }))
+        for (const h of build()) h.run(FIXED_SIM_NS) // warm
+        const b0 = cpuNow()
+        const built: Harness[] = []
+        for (let i = 0; i < reps; i++) built.push(...build())
+        const b = (cpuNow() - b0) / 1000 / built.length
+        const r0 = cpuNow()
+        for (const h of built) h.run(FIXED_SIM_NS)
+        const ns = (cpuNow() - r0) / (reps * events)
+        if (!(ns >= runNs.get(key)!)) runNs.set(key, ns)
+        if (!(b >= buildUs.get(key)!)) buildUs.set(key, b)
+      }
+    }
+  }
+  for (const row of fixedRows) {
+    const key = `${row["periods"]}/${row["tasks on one PCPU"]}`
+    row[`CPU ns per event, run only (min of ${CPU_ROUNDS})`] = +runNs.get(key)!.toFixed(1)
+    row["build µs per harness (min)"] = +buildUs.get(key)!.toFixed(1)
+    // A harness's build against the CPU of one set's run in the fixed-demand row (construction included there).
+    row["build % of a row run"] = +((100 * buildUs.get(key)! * 1000) / ((cpuNs.get(key)! * eventsOf.get(key)!) / SETS)).toFixed(2)
+  }
+  for (const periods of ["log-uniform", "harmonic"] as const) {
+    fixedRunCpuRatios.set(periods, runNs.get(`${periods}/${SIZES[SIZES.length - 1]}`)! / runNs.get(`${periods}/${SIZES[0]}`)!)
+  }
 }
 
 if (import.meta.main) {
@@ -286,5 +329,8 @@ if (import.meta.main) {
   console.table(fixedRows)
   for (const [periods, ratio] of fixedCpuRatios) {
     console.log(`fixed demand, ${periods}: CPU ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
+  }
+  for (const [periods, ratio] of fixedRunCpuRatios) {
+    console.log(`fixed demand, run only (harnesses built before the timed runs), ${periods}: CPU ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
   }
 }
