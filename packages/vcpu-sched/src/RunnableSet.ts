@@ -36,6 +36,9 @@
  * - tree: `vAt[posOf[v]] = v` for a listed `v`; leaf `posOf[v]` holds `prio[v]`, empty leaves
  *   `Infinity`; an inner node is the minimum of its children; positions `< nextPos ≤ cap`.
  *
+ * `dirty`, `compact`, `leaveBuckets`, `renumber`, `materialise` and `toArray` are protected for the
+ * test suite's broken variants.
+ *
  * NOTE: hot path (every wakeup and invocation): typed arrays, no allocation once grown; in the tree
  * the list order is materialised lazily (only checks, reports and the switch back read it).
  *
@@ -62,7 +65,7 @@ export class RunnableSet {
   size = 0
   /** Array: the list, entries `[0, size)`. Tree: the list order, rebuilt when `dirty`. */
   private items = new Int32Array(8)
-  private dirty = false
+  protected dirty = false
   /** Position of each VCPU in the tree (array: 0), -1 when not listed. */
   private posOf = new Int32Array(8).fill(-1)
   /** Keyed: the priority each listed VCPU was added with. */
@@ -322,7 +325,7 @@ export class RunnableSet {
   }
 
   /** From the tree back to the array. */
-  private toArray(): void {
+  protected toArray(): void {
     this.materialise()
     for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
     this.events.toArrayForm(this.items, this.size)
@@ -343,14 +346,14 @@ export class RunnableSet {
   }
 
   /** From the buckets to the position tree (same list order). */
-  private leaveBuckets(): void {
+  protected leaveBuckets(): void {
     this.materialise()
     this.inBuckets = false
     this.renumber()
   }
 
   /** Tree positions ran out: renumber the listed VCPUs in order. */
-  private compact(): void {
+  protected compact(): void {
     this.materialise()
     this.renumber()
   }
@@ -359,7 +362,7 @@ export class RunnableSet {
    * Lays `items[0, size)` (the list order) out as positions `0..size-1` of a tree with room for
    * ≥ 3·size more appends (arrays reused while large enough).
    */
-  private renumber(): void {
+  protected renumber(): void {
     let cap = 16
     while (cap < 4 * (this.size + 1)) cap *= 2
     this.cap = cap
@@ -387,7 +390,7 @@ export class RunnableSet {
   }
 
   /** The tree's list order into `items`. */
-  private materialise(): void {
+  protected materialise(): void {
     if (this.inBuckets) {
       this.buckets!.order(this.items, this.size)
       this.dirty = false

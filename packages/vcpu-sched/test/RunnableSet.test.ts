@@ -3,8 +3,11 @@
  * changes, the set (kept as a tournament tree always, or past a short length, switching back and
  * forth) agrees with a plain list walked linearly as spec §C.1 states S2 (Quest's walk): the same
  * list order, the same S2 choice with exactly the same VCPUs refreshed in the same order (both tie
- * rules), and the same S4 bound (the array reading the same VCPUs' next events, the tree a subset:
- * it caches them). A tree with a broken tie-break is caught. The same with a long list kept as
+ * rules), and the same S4 bound (the array reading the same VCPUs' next events, the tree those it
+ * has not cached, each once, of listed VCPUs). The op lists are long (size "max": lists past
+ * `TREE_FROM`, bucket overflow, compactions) and the list order is read only now and then (reading
+ * it rebuilds the tree's materialised order). A tree with a broken tie-break is caught, and so are a
+ * compaction, a leaving of the buckets and a bucket overflow that work from a stale order or bucket. The same with a long list kept as
  * buckets (one FIFO per priority, `internal/PriorityBuckets.ts`), also past their number (more
  * priorities than buckets: into the tree); two broken bucket walks are caught. S4's cached next events
  * (`internal/RankedEvents.ts`) are checked against a linear walk on random sequences where time
@@ -17,7 +20,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
-import { PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
+import { MAX_BUCKETS, PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
 import { RankedEvents } from "../src/internal/RankedEvents.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
 import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
@@ -52,7 +55,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("select" as const), budgets: fc.array(fc.boolean(), { minLength: N, maxLength: N }), byIndex: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
 )
-const ops = fc.array(op, { minLength: 1, maxLength: 300 })
+// size "max": fast-check's default size draws about 6 ops (at most 12 in 400 lists), so a list never
+// grew past `TREE_FROM`, filled the buckets, compacted the tree's positions or left the buckets
+// through a walk; broken variants of those paths passed (see "catches three broken variants").
+const ops = fc.array(op, { minLength: 1, maxLength: 300, size: "max" })
 /** For the buckets: more priorities than buckets (some lists overflow into the tree), selections mostly under 'rotate' (the buckets' walk). */
 const manyPriorities = fc.integer({ min: 1, max: 12 }).map((p) => p * 1000)
 const bucketOp: fc.Arbitrary<Op> = fc.oneof(
@@ -62,7 +68,7 @@ const bucketOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("select" as const), budgets: fc.array(fc.boolean(), { minLength: N, maxLength: N }), byIndex: fc.constantFrom(false, false, false, false, false, false, false, true) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(manyPriorities, fc.constant(Infinity)) }) },
 )
-const bucketOps = fc.array(bucketOp, { minLength: 1, maxLength: 300 })
+const bucketOps = fc.array(bucketOp, { minLength: 1, maxLength: 300, size: "max" })
 
 /**
  * S2 as the spec states it, over a list in order: keep the best priority so far; refresh only VCPUs
@@ -91,6 +97,9 @@ const linearEarliest = (list: readonly number[], vcpus: readonly Vcpu[], limit: 
   }
   return fire
 }
+
+/** The list as the scheduler walks it while it is an array (`array()`, entries `[0, size)`). */
+const arrayOf = (set: RunnableSet): number[] => Array.from(set.array().subarray(0, set.size))
 
 /**
  * Runs `ops` on a set built by `make` (walked through its tree while it is one, linearly while it is
@@ -124,7 +133,7 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
       case "select": {
         for (let v = 0; v < N; v++) setVcpus[v]!.budgetAfterRefresh = refVcpus[v]!.budgetAfterRefresh = o.budgets[v] ? 1 : 0
         setLog.length = refLog.length = 0
-        const a = set.inTree ? set.selectInTree(setVcpus, 0, o.byIndex) : linearSelect(set.order(), setVcpus, o.byIndex)
+        const a = set.inTree ? set.selectInTree(setVcpus, 0, o.byIndex) : linearSelect(arrayOf(set), setVcpus, o.byIndex)
         const b = linearSelect(ref, refVcpus, o.byIndex)
         if (a !== b) return `${at}: the set selects ${a}, the list ${b} (R = [${ref.join(", ")}])`
         if (setLog.join() !== refLog.join()) return `${at}: the set refreshes [${setLog.join(", ")}], the list [${refLog.join(", ")}]`
@@ -132,19 +141,25 @@ const disagreement = (seq: readonly Op[], make: () => RunnableSet): string | nul
       }
       case "collect": {
         setLog.length = refLog.length = 0
-        const a = set.inTree ? set.earliestEventInTree(setVcpus, o.limit, 0) : linearEarliest(set.order(), setVcpus, o.limit)
+        const a = set.inTree ? set.earliestEventInTree(setVcpus, o.limit, 0) : linearEarliest(arrayOf(set), setVcpus, o.limit)
         const b = linearEarliest(ref, refVcpus, o.limit)
-        // The tree reads only next events it has not cached (the events here never change), all within the bound.
+        // The tree reads only next events it has not cached (the events here never change), each
+        // once, of listed VCPUs: those within the bound, and those queued since the last query
+        // (`RankedEvents.flush` reads every queued VCPU, inside the bound or not: a pure read).
         const got = setLog.map((x) => -1 - x).sort((x, y) => x - y)
         const want = refLog.map((x) => -1 - x).sort((x, y) => x - y)
         if (!set.inTree && got.join() !== want.join()) return `${at}: the array reads the next events of [${got.join(", ")}] (priority ≤ ${o.limit}), the list [${want.join(", ")}]`
-        if (!got.every((v) => want.includes(v))) return `${at}: the set reads the next events of [${got.join(", ")}], outside the VCPUs of priority ≤ ${o.limit} [${want.join(", ")}]`
+        if (!got.every((v, k) => ref.includes(v) && got[k - 1] !== v)) return `${at}: the set reads the next events of [${got.join(", ")}], not each once of the listed VCPUs [${ref.join(", ")}]`
         if (a !== b) return `${at}: earliest event ${a} from the set, ${b} from the list`
         break
       }
     }
-    if (set.size !== ref.length || set.order().join() !== ref.join()) return `${at}: order [${set.order().join(", ")}] ≠ [${ref.join(", ")}]`
+    if (set.size !== ref.length) return `${at}: size ${set.size} ≠ ${ref.length}`
+    // The list order only now and then: reading it rebuilds the tree's materialised order, which
+    // would hide a set that walks or renumbers from a stale one.
+    if (o.kind === "collect" && set.order().join() !== ref.join()) return `${at}: order [${set.order().join(", ")}] ≠ [${ref.join(", ")}]`
   }
+  if (set.order().join() !== ref.join()) return `at the end: order [${set.order().join(", ")}] ≠ [${ref.join(", ")}]`
   return null
 }
 
@@ -190,6 +205,41 @@ class BucketByBucket extends PriorityBuckets {
   }
 }
 
+/** Broken: renumbers the positions from the list order of the last rebuild when they run out. */
+class StaleCompact extends RunnableSet {
+  protected override compact(): void {
+    this.renumber()
+  }
+}
+
+/** Broken: leaves the buckets for the position tree in the list order of the last rebuild. */
+class StaleLeaveBuckets extends RunnableSet {
+  protected override leaveBuckets(): void {
+    this.inBuckets = false
+    this.renumber()
+  }
+}
+
+/** Broken: a new priority with every bucket in use takes the last bucket even when it is not empty (instead of refusing). */
+class OverflowTakesBusyBucket extends PriorityBuckets {
+  override add(v: number, priority: number): boolean {
+    let b = 0
+    while (b < this.k && this.bprio[b] !== priority) b++
+    if (b < this.k || this.k < MAX_BUCKETS || this.head.some((h) => h < 0)) return super.add(v, priority)
+    b = this.k - 1
+    this.bprio[b] = priority
+    this.sortBuckets()
+    const t = this.tail[b]!
+    this.bucketOf[v] = b
+    this.seq[v] = this.nextSeq++
+    this.prev[v] = t
+    this.next[v] = -1
+    this.next[t] = v
+    this.tail[b] = v
+    return true
+  }
+}
+
 describe("RunnableSet: the tree agrees with the linear walk of the list", () => {
   it("on random appends, removals, priority changes, S2 selections (both tie rules) and S4 bounds", () => {
     fc.assert(fc.property(ops, fc.constantFrom(0, 0, 1, 3, TREE_FROM), fc.boolean(), (seq, treeFrom, buckets) => {
@@ -211,6 +261,21 @@ describe("RunnableSet: the tree agrees with the linear walk of the list", () => 
     for (const make of [() => new EqualIsBetter(), () => new BucketByBucket()]) {
       const r = fc.check(fc.property(rotateOps, (seq) => disagreement(seq, () => new RunnableSet(true, 0, make())) === null), { numRuns: 300 })
       expect(r.failed, make().constructor.name).toBe(true)
+    }
+  })
+
+  it("catches three broken variants of the paths long lists reach (compaction, leaving the buckets, bucket overflow)", () => {
+    // Each passed on FC_SEED=1..20 (300 runs) before these lists had size "max" and the list order
+    // was read only now and then: StaleCompact needs both, OverflowTakesBusyBucket the long lists,
+    // StaleLeaveBuckets the order read less often.
+    const variants: readonly [string, (treeFrom: number) => RunnableSet][] = [
+      ["StaleCompact", (treeFrom) => new StaleCompact(true, treeFrom)],
+      ["StaleLeaveBuckets", (treeFrom) => new StaleLeaveBuckets(true, treeFrom)],
+      ["OverflowTakesBusyBucket", (treeFrom) => new RunnableSet(true, treeFrom, new OverflowTakesBusyBucket())],
+    ]
+    for (const [name, make] of variants) {
+      const r = fc.check(fc.property(bucketOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => disagreement(seq, () => make(treeFrom)) === null), { numRuns: 300 })
+      expect(r.failed, name).toBe(true)
     }
   })
 

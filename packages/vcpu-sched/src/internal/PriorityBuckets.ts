@@ -106,7 +106,7 @@ export class PriorityBuckets {
   }
 
   /** `byPrio` from the buckets' priorities (a new priority: rare, ≤ MAX_BUCKETS entries). */
-  private sortBuckets(): void {
+  protected sortBuckets(): void {
     const byPrio = this.byPrio, bprio = this.bprio, k = this.k
     for (let i = 0; i < k; i++) {
       let j = i
