@@ -87,7 +87,10 @@ spawn() {
 # Has our just-spawned child PID exited? Not `running`: until the forked shell has exec'd the
 # daemon, its comm is still this script's, so a name check right after `spawn` can read a live,
 # starting daemon as gone (seen 1 in 200 spawns on an idle machine; a CI run under load failed so,
-# with no daemon log). The PID cannot be recycled while we have not reaped it.
+# with no daemon log). Gone from /proc or a zombie reads as exited: bash reaps its finished
+# background children by itself (SIGCHLD), so an exited daemon's PID is mostly gone, not a zombie,
+# and could in principle be reused; another process under that PID during the wait would read as
+# alive, and the wait then fails with "not ready" instead of "it exited" (still a failure).
 exited() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
