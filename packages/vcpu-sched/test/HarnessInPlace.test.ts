@@ -9,7 +9,8 @@
  * An idle PCPU's timer ticks run together (`Harness.idleTicks`, `PcpuScheduler.idleInvocations`):
  * the same run as with a scheduler subclass (which takes every invocation the long way), over the
  * timer and overhead options that set the ticks' interval, runs cut at several times and by event
- * counts; the property also fails with `idleInvocations` setting a timer 1 ns late.
+ * counts; the property also fails with `idleInvocations` setting a timer 1 ns late. A long, mostly
+ * idle traced run checks the same where the trace's pending records fill up inside a run of ticks.
  */
 import { Simulation } from "@qvsim/sim-core"
 import fc from "fast-check"
@@ -141,6 +142,36 @@ describe("Harness: an idle PCPU's ticks run together", () => {
       PcpuScheduler.prototype.idleInvocations = idleInvocations
     }
     expect(together).toBeGreaterThan(100) // the shortcut does run (some hundreds of ticks in 60 runs)
+  })
+
+  it("a long, mostly idle traced run: the trace's pending records fill up inside runs of ticks (flushed there), same run as the long way", () => {
+    // 100 µs of work every 50 ms: 49 idle ticks (1 ms timer) between jobs, 6 slots each, so the
+    // pending records (4096 slots) fill up 30 times in 20 s, 26 of them inside a run of ticks (in
+    // 2 s: 3 times, none there). The random cases above (60 ms) never reach that flush.
+    const spec: PcpuSpec = {
+      vcpus: [{ budgetNs: 1 * MS, periodNs: 10 * MS }],
+      threads: [{ vcpu: 0, arrivals: { kind: "periodic", periodNs: 50 * MS, offsetNs: 300 * US }, job: [{ compute: 100 * US }] }],
+    }
+    const idleInvocations = PcpuScheduler.prototype.idleInvocations
+    let together = 0
+    PcpuScheduler.prototype.idleInvocations = function (count: number, lastNs: number) {
+      together += count
+      return idleInvocations.call(this, count, lastNs)
+    }
+    const run = (longWay: boolean) => {
+      const sim = new Simulation.Simulation(1)
+      const h = new Harness(spec, { sim, trace: true, recordJobs: true, ...(longWay ? { scheduler: new LongWay({}) } : {}) })
+      h.run(20_000 * MS)
+      return { events: sim.events, fingerprint: sim.trace.fingerprint(), ...outcomeOf(h) }
+    }
+    try {
+      const together0 = together
+      const a = run(false)
+      expect(together - together0).toBe(400 * 49) // the ticks ran together: 49 after each of the 400 jobs
+      expect(a).toEqual(run(true))
+    } finally {
+      PcpuScheduler.prototype.idleInvocations = idleInvocations
+    }
   })
 
   it("the property catches idle ticks that set the timer 1 ns late", () => {
