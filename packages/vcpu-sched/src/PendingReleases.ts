@@ -15,7 +15,7 @@
  * touched at every release (at 200 tasks a release mostly finds its thread's objects out of cache).
  * Measured with the lazy random streams (`HarnessThread`): in-process A/B of the scale bench's
  * fixed-demand workload, CPU per event, geometric mean of the two load orders' medians of 20–30
- * rounds, three replicates: 200 tasks 0.95–0.98 (log-uniform and harmonic), 5 tasks 0.97–1.02
+ * rounds, three replicates: 200 tasks 0.94–0.98 (log-uniform and harmonic), 5 tasks 0.97–1.02
  * (an unchanged copy reads 0.99–1.01 at 200, up to 1.05 at 5); building a 200-task harness ~0.5–0.75×.
  *
  * @module
