@@ -106,9 +106,9 @@ export class EventQueue {
   private sHandler: Int32Array
   private sA0: Float64Array
   private sA1: Float64Array
-  private sGen: Uint32Array
-  private freeSlots: Int32Array
-  private freeCount = 0
+  protected sGen: Uint32Array
+  protected freeSlots: Int32Array
+  protected freeCount = 0
   private slotCount = 0
   private seqCounter = 0
   private dead = 0
@@ -124,7 +124,7 @@ export class EventQueue {
   /** The time of the event `push` hands to `pushAhead`. */
   private aheadTime = 0
   /** 1 while the slot is in the far list, 2 while in the ahead heap. */
-  private sFar: Uint8Array
+  protected sFar: Uint8Array
   // the ahead heap: events pushed at least `aheadNs` after the last popped time, once the heap grew
   // past `aheadFrom` (dead entries as in the heap; its top is always live)
   private aTime: Float64Array
@@ -656,8 +656,9 @@ export class EventQueue {
   /**
    * Keeps the live entries of the first `n` of a heap (the heap or the ahead heap), frees the dead
    * ones' slots (out of the ahead heap too) and re-heapifies (Floyd). Returns the new length.
+   * Protected, with the slot arrays it uses, for the tests' broken variant.
    */
-  private keepLive(times: Float64Array, slots: Int32Array, n: number): number {
+  protected keepLive(times: Float64Array, slots: Int32Array, n: number): number {
     let k = 0
     for (let i = 0; i < n; i++) {
       const s = slots[i]!

@@ -180,6 +180,65 @@ describe("EventQueue", () => {
     }
   })
 
+  // Many events ahead, most cancelled: the ahead heap's compaction (`keepLive` once its dead entries
+  // pass 64 and half of it), which the command lists above are too short to reach.
+  const SPLIT_KEPT: EventQueueOptions = { aheadFrom: 16, aheadCheck: 1024 }
+  const manyCancelled = (make: () => EventQueue) => fc.property(
+    fc.array(fc.record({ time: fc.integer({ min: 1, max: 1_000_000 }), priority: fc.integer({ min: 0, max: 3 }), cancel: fc.integer({ min: 0, max: 4 }).map((x) => x > 0), popAfter: fc.integer({ min: 0, max: 19 }) }), { minLength: 150, maxLength: 400 }),
+    fc.array(fc.nat(), { minLength: 400, maxLength: 400 }),
+    (evs, order) => {
+      const q = make()
+      const model = evs.map((e, seq) => ({ ...e, seq, handle: q.push(e.time, e.priority, seq), live: true }))
+      const live = () => model.filter((m) => m.live).sort((a, b) => a.time - b.time || a.priority - b.priority || a.seq - b.seq)
+      // Cancel the chosen ones in a shuffled order, popping the earliest now and then.
+      const chosen = model.filter((m) => m.cancel).map((m, i) => ({ m, r: order[i]! })).sort((a, b) => a.r - b.r || a.m.seq - b.m.seq)
+      for (const { m } of chosen) {
+        if (!m.live) continue
+        expect(q.cancel(m.handle)).toBe(true)
+        m.live = false
+        if (m.popAfter === 0) {
+          const want = live()[0]
+          expect(q.pop()).toBe(want !== undefined)
+          if (want === undefined) continue
+          expect([q.time, q.priority, q.seq]).toEqual([want.time, want.priority, want.seq])
+          want.live = false
+        }
+        expect(q.size).toBe(live().length)
+      }
+      for (const want of live()) {
+        expect(q.pop()).toBe(true)
+        expect([q.time, q.priority, q.seq]).toEqual([want.time, want.priority, want.seq])
+      }
+      expect(q.pop()).toBe(false)
+    },
+  )
+
+  it("with many events ahead, most of them cancelled: still a sorted array of (time, priority, seq) (the ahead heap's compaction)", () => {
+    fc.assert(manyCancelled(() => new EventQueue(16, SPLIT_KEPT)), { numRuns: 60, endOnFailure: true })
+  })
+
+  it("the test with many events ahead catches a compaction that does not re-heapify (broken variant; the ahead heap compacts in it, the heap does not)", () => {
+    class NoReheapify extends EventQueue {
+      override keepLive(times: Float64Array, slots: Int32Array, n: number): number {
+        // Broken: the live entries kept in place order, not made a heap again.
+        let k = 0
+        for (let i = 0; i < n; i++) {
+          const s = slots[i]!
+          if ((this.sGen[s]! & 1) === 1) {
+            times[k] = times[i]!
+            slots[k++] = s
+          } else {
+            this.sFar[s] = 0
+            this.freeSlots[this.freeCount++] = s
+          }
+        }
+        return k
+      }
+    }
+    const result = fc.check(manyCancelled(() => new NoReheapify(16, SPLIT_KEPT)), { numRuns: 60, endOnFailure: true })
+    expect(result.failed).toBe(true)
+  })
+
   it("a far event pops in order, cancels without a dead entry, and the default far list takes only far events", () => {
     const q = new EventQueue(16)
     const far = q.push(2 ** 50, 0, 1)
