@@ -162,8 +162,10 @@ describe("EventQueue", () => {
   }
 
   it("the model-based test with a small ahead heap catches a pop that ignores the ahead heap's top, or its tie-break (broken variants)", () => {
+    // 3,000 runs (here and in the two catches below): at 900, FarTiesLast went uncaught at 1 random seed in ~80 (seed 1375171676), a
+    // CI flake; each run catches it with probability ~0.4 %, so 3,000 miss it about once in 10^5.
     for (const Broken of [IgnoresFar, FarTiesLast]) {
-      const result = fc.check(modelRun(() => new Broken(16, { ...SMALL_AHEAD, farMax: 0 })), { numRuns: 900, endOnFailure: true })
+      const result = fc.check(modelRun(() => new Broken(16, { ...SMALL_AHEAD, farMax: 0 })), { numRuns: 3000, endOnFailure: true })
       expect(result.failed, Broken.name).toBe(true)
     }
   })
@@ -175,7 +177,7 @@ describe("EventQueue", () => {
       }
     }
     for (const Broken of [IgnoresFar, FarTiesLast, FrontTiesFirst]) {
-      const result = fc.check(modelRun(() => new Broken(16, SMALL_FAR)), { numRuns: 900, endOnFailure: true })
+      const result = fc.check(modelRun(() => new Broken(16, SMALL_FAR)), { numRuns: 3000, endOnFailure: true })
       expect(result.failed, Broken.name).toBe(true)
     }
   })
@@ -299,7 +301,7 @@ describe("EventQueue", () => {
         return super.push(time, Math.max(0, priority - (a0 % 2)), handler, a0, a1)
       }
     }
-    const result = fc.check(modelRun(() => new LifoQueue(16)), { numRuns: 900, endOnFailure: true })
+    const result = fc.check(modelRun(() => new LifoQueue(16)), { numRuns: 3000, endOnFailure: true })
     expect(result.failed).toBe(true)
   })
 })
