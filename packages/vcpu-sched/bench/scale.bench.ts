@@ -190,6 +190,11 @@ const FIXED_DEMAND_NS = 2 * MS
  * the start, when every task is released at 0, a large part of it).
  */
 const FIXED_SIM_NS = 100_000_000_000
+/**
+ * The fixed-demand section's sizes: the headline's, then 400 and 800 (the shape of the growth past
+ * the target's range: logarithmic or not). Its 200/5 ratio reads the headline's sizes only.
+ */
+const FIXED_SIZES = [...SIZES, 400, 800]
 const HARMONIC_RATIOS = [1, 2, 4, 8, 16, 32]
 
 /** Fixed-demand task set `k` of `n` tasks (fixed seed): every `C = FIXED_DEMAND_NS`, periods scaled to U ≈ 0.7. */
@@ -207,12 +212,14 @@ export const fixedRows: Array<Record<string, string | number>> = []
 export const fixedCpuRatios = new Map<Periods, number>()
 /** The same, runs only (harnesses built before the timed runs): CPU ns per event, 200 tasks / 5 tasks. */
 export const fixedRunCpuRatios = new Map<Periods, number>()
+/** Fixed-demand section: a least-squares line of CPU ns per event against log2(tasks), over `FIXED_SIZES`. */
+export const fixedPerDoubling = new Map<Periods, { at5: number; perDoubling: number }>()
 {
   const cpuNs = new Map<string, number>()
   const setsOf = new Map<string, PeriodicTask[][]>()
   const eventsOf = new Map<string, number>()
   for (const periods of ["log-uniform", "harmonic"] as const) {
-    for (const n of SIZES) {
+    for (const n of FIXED_SIZES) {
       const sets = Array.from({ length: SETS }, (_, k) => fixedDemandSetOf(periods, n, k))
       const c = { jobs: 0, events: 0, invocations: 0, switches: 0, releases: 0, missed: 0, u: 0 }
       for (const tasks of sets) {
@@ -246,7 +253,7 @@ export const fixedRunCpuRatios = new Map<Periods, number>()
   }
   for (let r = 0; r < CPU_ROUNDS; r++) {
     for (const periods of ["log-uniform", "harmonic"] as const) {
-      for (const n of SIZES) {
+      for (const n of FIXED_SIZES) {
         const key = `${periods}/${n}`, events = eventsOf.get(key)!
         const reps = Math.max(1, Math.round(1_000_000 / events))
         for (const tasks of setsOf.get(key)!) runOnce(tasks, undefined, FIXED_SIM_NS) // warm
@@ -261,13 +268,23 @@ export const fixedRunCpuRatios = new Map<Periods, number>()
   for (const row of fixedRows) row[`CPU ns per event (min of ${CPU_ROUNDS})`] = +cpuNs.get(`${row["periods"]}/${row["tasks on one PCPU"]}`)!.toFixed(1)
   for (const periods of ["log-uniform", "harmonic"] as const) {
     fixedCpuRatios.set(periods, cpuNs.get(`${periods}/${SIZES[SIZES.length - 1]}`)! / cpuNs.get(`${periods}/${SIZES[0]}`)!)
+    // y = a + b·log2(n) by least squares; `at5` the line's value at 5 tasks.
+    const xs = FIXED_SIZES.map((n) => Math.log2(n)), ys = FIXED_SIZES.map((n) => cpuNs.get(`${periods}/${n}`)!)
+    const mx = xs.reduce((a, x) => a + x, 0) / xs.length, my = ys.reduce((a, y) => a + y, 0) / ys.length
+    let sxy = 0, sxx = 0
+    for (let i = 0; i < xs.length; i++) {
+      sxy += (xs[i]! - mx) * (ys[i]! - my)
+      sxx += (xs[i]! - mx) ** 2
+    }
+    const b = sxy / sxx
+    fixedPerDoubling.set(periods, { at5: my + b * (Math.log2(5) - mx), perDoubling: b })
   }
   // Run only: the same sets, each round's harnesses built first (timed apart), then their runs timed.
   const runNs = new Map<string, number>(), buildUs = new Map<string, number>()
   const cpuNow = (): number => { const c = process.cpuUsage(); return (c.user + c.system) * 1000 }
   for (let r = 0; r < CPU_ROUNDS; r++) {
     for (const periods of ["log-uniform", "harmonic"] as const) {
-      for (const n of SIZES) {
+      for (const n of FIXED_SIZES) {
         const key = `${periods}/${n}`, events = eventsOf.get(key)!, sets = setsOf.get(key)!
         const reps = Math.max(1, Math.round(1_000_000 / events))
         const build = (): Harness[] => sets.map((tasks) => new Harness(periodicSpec(tasks), { recordSchedule: false }))
@@ -329,6 +346,10 @@ if (import.meta.main) {
   console.table(fixedRows)
   for (const [periods, ratio] of fixedCpuRatios) {
     console.log(`fixed demand, ${periods}: CPU ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
+  }
+  for (const [periods, { at5, perDoubling }] of fixedPerDoubling) {
+    const at = (n: number): number => at5 + perDoubling * Math.log2(n / 5)
+    console.log(`fixed demand, ${periods}: least squares over ${FIXED_SIZES.join(", ")} tasks, CPU ns per event ≈ ${at5.toFixed(1)} + ${perDoubling.toFixed(1)}·log2(tasks / 5) (the line's 200/5: ${(at(200) / at5).toFixed(3)}×; the 1.2× target at 200 tasks would need ≤ ${((0.2 * at5) / Math.log2(40)).toFixed(1)} ns per doubling)`)
   }
   for (const [periods, ratio] of fixedRunCpuRatios) {
     console.log(`fixed demand, run only (harnesses built before the timed runs), ${periods}: CPU ns per event, ${SIZES[SIZES.length - 1]} tasks / ${SIZES[0]} tasks: ${ratio.toFixed(3)}×`)
