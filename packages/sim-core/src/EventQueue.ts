@@ -106,9 +106,9 @@ export class EventQueue {
   private sHandler: Int32Array
   private sA0: Float64Array
   private sA1: Float64Array
-  protected sGen: Uint32Array
-  protected freeSlots: Int32Array
-  protected freeCount = 0
+  private sGen: Uint32Array
+  private freeSlots: Int32Array
+  private freeCount = 0
   private slotCount = 0
   private seqCounter = 0
   private dead = 0
@@ -124,7 +124,7 @@ export class EventQueue {
   /** The time of the event `push` hands to `pushAhead`. */
   private aheadTime = 0
   /** 1 while the slot is in the far list, 2 while in the ahead heap. */
-  protected sFar: Uint8Array
+  private sFar: Uint8Array
   // the ahead heap: events pushed at least `aheadNs` after the last popped time, once the heap grew
   // past `aheadFrom` (dead entries as in the heap; its top is always live)
   private aTime: Float64Array
@@ -656,9 +656,16 @@ export class EventQueue {
   /**
    * Keeps the live entries of the first `n` of a heap (the heap or the ahead heap), frees the dead
    * ones' slots (out of the ahead heap too) and re-heapifies (Floyd). Returns the new length.
-   * Protected, with the slot arrays it uses, for the tests' broken variant.
+   * Protected, with `dropDead`, for the tests' broken variant (a compaction that does not re-heapify).
    */
   protected keepLive(times: Float64Array, slots: Int32Array, n: number): number {
+    const k = this.dropDead(times, slots, n)
+    heapify(times, slots, this.sKey, k)
+    return k
+  }
+
+  /** `keepLive`'s first half: the live entries moved to the front in place order, the dead ones' slots freed. Returns their number. */
+  protected dropDead(times: Float64Array, slots: Int32Array, n: number): number {
     let k = 0
     for (let i = 0; i < n; i++) {
       const s = slots[i]!
@@ -670,7 +677,6 @@ export class EventQueue {
         this.freeSlots[this.freeCount++] = s
       }
     }
-    heapify(times, slots, this.sKey, k)
     return k
   }
 
