@@ -22,12 +22,12 @@
  *
  * @module
  */
-import { existsSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import { fit, type CatchRow } from "./catches/Record.ts"
 import { sweep } from "./catches/Sweep.ts"
 import { formatTable, prob, worstFirst } from "./catches/Table.ts"
 import { flagHelp, parseFlags, UsageError } from "./lib/cli.ts"
+import { checkConfigAndTest } from "./lib/selection.ts"
 
 const root = resolve(import.meta.dirname, "..", "..")
 
@@ -56,20 +56,12 @@ ${flagHelp(flags)}`
 
 export const main = async (argv: readonly string[]): Promise<number> => {
   const f = parseFlags(flags, argv)
-  const config = resolve(f.config ?? join(root, "vitest.config.ts"))
-  if (!existsSync(config)) throw new UsageError(`--config ${JSON.stringify(f.config)}: no such file`)
-  if (f.test !== undefined) {
-    try {
-      new RegExp(f.test)
-    } catch {
-      throw new UsageError(`--test ${JSON.stringify(f.test)}: not a regular expression`)
-    }
-  }
+  const { config, testPattern } = checkConfigAndTest(root, f.config, f.test)
   const seeds = f.seeds ?? 100
   const mult = f.mult ?? 10
   console.log(`catch campaign: seeds 1..${seeds}, numRuns x ${mult} per seed (stopping at the first failure)`)
   const t0 = performance.now()
-  const r = sweep({ root, config, projects: f.project, skipProjects: f.project.length > 0 ? [] : SKIPPED_UNLESS_NAMED, filters: f.filter, testPattern: f.test ?? null, seeds, mult })
+  const r = sweep({ root, config, projects: f.project, skipProjects: f.project.length > 0 ? [] : SKIPPED_UNLESS_NAMED, filters: f.filter, testPattern, seeds, mult })
   if (r.files === 0 && r.status === 0) throw new UsageError(`--project ${f.project.join(",") || "(all)"} --filter ${f.filter.join(",") || "(all)"}: no test file`)
   const rows: CatchRow[] = worstFirst(r.records.map(fit))
   console.log(rows.length === 0 ? "\nno catch (no fast-check call failed at its file's seed)" : `\n${formatTable(rows)}`)

@@ -19,10 +19,11 @@
  * @module
  */
 import { fork, type ChildProcess } from "node:child_process"
-import { existsSync, renameSync, writeFileSync } from "node:fs"
+import { renameSync, writeFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { join, resolve } from "node:path"
 import { flagHelp, parseFlags, UsageError } from "./lib/cli.ts"
+import { checkConfigAndTest } from "./lib/selection.ts"
 import type { FromRunner, ToRunner } from "./lib/seedRunner.ts"
 import { deriveSeeds, formatFailures, formatTable, SEED_LIMIT, Tally } from "./lib/seedResults.ts"
 
@@ -81,15 +82,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     if (!Number.isSafeInteger(n) || n < 0 || n > SEED_LIMIT) throw new UsageError(`--seed ${JSON.stringify(text)}: expected an integer in [0, ${SEED_LIMIT}]`)
     return n
   })
-  const config = resolve(f.config ?? join(root, "vitest.config.ts"))
-  if (!existsSync(config)) throw new UsageError(`--config ${JSON.stringify(f.config)}: no such file`)
-  if (f.test !== undefined) {
-    try {
-      new RegExp(f.test)
-    } catch {
-      throw new UsageError(`--test ${JSON.stringify(f.test)}: not a regular expression`)
-    }
-  }
+  const { config, testPattern } = checkConfigAndTest(root, f.config, f.test)
   const master = f.count === undefined ? null : (f["master-seed"] ?? Math.floor(Math.random() * SEED_LIMIT))
   const seeds = master === null ? given : deriveSeeds(master, f.count!)
   const jobs = Math.min(f.jobs ?? availableParallelism(), seeds.length)
@@ -161,7 +154,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         else if (!r.restart && (r.busy !== null || code !== 0)) crashed ??= `runner ${r.id} exited with code ${code} while running seed ${r.busy}`
         if (live === 0) resolveAll()
       })
-      child.send({ type: "init", root, config, projects: f.project, skipProjects: f.project.length > 0 ? [] : SKIPPED_UNLESS_NAMED, filters: f.filter, testPattern: f.test ?? null, isolate: f.isolate } satisfies ToRunner)
+      child.send({ type: "init", root, config, projects: f.project, skipProjects: f.project.length > 0 ? [] : SKIPPED_UNLESS_NAMED, filters: f.filter, testPattern, isolate: f.isolate } satisfies ToRunner)
     }
     for (let id = 0; id < jobs; id++) spawnRunner(id)
   })

@@ -12,19 +12,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, dirname, join } from "node:path"
 import { parseRecords, type CatchRecord } from "./Record.ts"
+import type { TestSelection } from "../lib/selection.ts"
 
-export interface SweepOptions {
-  /** The repository root (vitest's root). */
-  readonly root: string
-  /** The vitest config whose projects are run. */
-  readonly config: string
-  /** Project names to keep (all when empty, but for `skipProjects`). */
-  readonly projects: readonly string[]
-  readonly skipProjects: readonly string[]
-  /** Substrings of a test file's path (vitest's CLI filters). */
-  readonly filters: readonly string[]
-  /** A regular expression a test's full name must match (vitest's -t), or null. */
-  readonly testPattern: string | null
+export interface SweepOptions extends TestSelection {
   readonly seeds: number
   readonly mult: number
 }

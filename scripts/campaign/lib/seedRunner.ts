@@ -27,21 +27,10 @@ import { dirname, relative, resolve } from "node:path"
 import { Writable } from "node:stream"
 import { createVitest, type TestSpecification, type Vitest } from "vitest/node"
 import type { TestOutcome } from "./seedResults.ts"
+import type { TestSelection } from "./selection.ts"
 
-export interface RunnerInit {
+export interface RunnerInit extends TestSelection {
   readonly type: "init"
-  /** The repository root (paths in outcomes are relative to it). */
-  readonly root: string
-  /** vitest config file (default: the root's vitest.config.ts). */
-  readonly config: string
-  /** vitest project names to keep (all when empty). */
-  readonly projects: readonly string[]
-  /** vitest project names to leave out. */
-  readonly skipProjects: readonly string[]
-  /** Substrings of a test file's path (relative to the root); a file is kept if it contains one (all when empty). */
-  readonly filters: readonly string[]
-  /** A regular expression a test's full name must match (all when null). */
-  readonly testPattern: string | null
   /** Each test file in a fresh worker (npm test's way), or one worker for all files of a run. */
   readonly isolate: boolean
 }
