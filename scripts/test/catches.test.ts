@@ -11,7 +11,7 @@ import { join } from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { fit, type CatchRecord } from "../campaign/catches/Record.ts"
-import { formatTable } from "../campaign/catches/Table.ts"
+import { formatTable, worstFirst } from "../campaign/catches/Table.ts"
 import { COMMON_RUNS, RARE_RUNS, rare } from "./fixtures/catches/properties.ts"
 
 const root = join(import.meta.dirname, "..", "..")
@@ -43,7 +43,7 @@ describe("catch campaign bookkeeping", () => {
   })
 
   it("sorts worst first: observed misses, then fitted miss probability", () => {
-    const table = formatTable([fit({ ...record(10, [5, 5]), test: "strong" }), fit({ ...record(10, [5, -1]), test: "weak" }), fit({ ...record(10, [9, 2]), test: "middle" })])
+    const table = formatTable(worstFirst([fit({ ...record(10, [5, 5]), test: "strong" }), fit({ ...record(10, [5, -1]), test: "weak" }), fit({ ...record(10, [9, 2]), test: "middle" })]))
     expect(table.split("\n").slice(1).map((l) => l.split(/ {2,}/)[1])).toEqual(["weak", "middle", "strong"])
   })
 })

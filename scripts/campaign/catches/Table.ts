@@ -16,9 +16,9 @@ export const prob = (p: number): string => (p < 1e-30 ? "<1e-30" : p >= 0.01 ? p
 
 const HEAD = ["file", "test", "call", "runs", "seeds", "misses", "latest 1st failure", "P(miss)/CI run"] as const
 
-/** The table as aligned text (the test name cut to 100 characters). */
+/** The table as aligned text, rows in the order given (the campaign gives them `worstFirst`; the test name cut to 100 characters). */
 export const formatTable = (rows: readonly CatchRow[]): string => {
-  const cells = worstFirst(rows).map((r) => [
+  const cells = rows.map((r) => [
     `${r.project}:${r.file}`,
     r.test.length > 100 ? `${r.test.slice(0, 99)}…` : r.test,
     `${r.call} ${r.kind}`,
