@@ -6,10 +6,11 @@
  * with equal time and priority pop in insertion order (FIFO). The order never depends on heap
  * stability, object identity or anything but these three numbers.
  *
- * Storage: the heap holds `(time, slot)`; each event's tie-break key
- * `priority * 2^44 + seq` (exact in a double while `seq < 2^44`) and payload (handler id, two
- * numeric arguments) live in a slot of a free-listed pool, so a sift moves two numbers per level
- * and reads the key only on equal times. Nothing is allocated per event: arrays grow by doubling.
+ * Storage: the heap holds `(time, key, slot)` (three parallel arrays), the key being the event's
+ * tie-break `priority * 2^44 + seq` (exact in a double while `seq < 2^44`), also kept with its
+ * payload (handler id, two numeric arguments) in a slot of a free-listed pool; a sift moves three
+ * numbers per level and compares keys without a load through the slot (with harmonic periods most
+ * times tie: see `keyedHeap.ts`). Nothing is allocated per event: arrays grow by doubling.
  *
  * Cancellation is O(1) by generation: a handle encodes `(slot, generation)`; a slot's generation
  * is odd while its event is pending and even otherwise, so cancelling (or popping) bumps it once
@@ -99,6 +100,7 @@ export class EventQueueError extends RangeError {
 export class EventQueue {
   // heap, by position
   private hTime: Float64Array
+  private hKey: Float64Array
   private hSlot: Int32Array
   private length = 0
   // pool, by slot
@@ -128,6 +130,7 @@ export class EventQueue {
   // the ahead heap: events pushed at least `aheadNs` after the last popped time, once the heap grew
   // past `aheadFrom` (dead entries as in the heap; its top is always live)
   private aTime: Float64Array
+  private aKey: Float64Array
   private aSlot: Int32Array
   private aLength = 0
   private aDead = 0
@@ -180,9 +183,11 @@ export class EventQueue {
     this.splitNs = this.farNs
     this.heapLimit = Math.min(n, this.aheadFrom)
     this.aTime = new Float64Array(16)
+    this.aKey = new Float64Array(16)
     this.aSlot = new Int32Array(16)
     this.sFar = new Uint8Array(n)
     this.hTime = new Float64Array(n)
+    this.hKey = new Float64Array(n)
     this.hSlot = new Int32Array(n)
     this.sKey = new Float64Array(n)
     this.sHandler = new Int32Array(n)
@@ -254,13 +259,12 @@ export class EventQueue {
 
   /** With no front event: whether (`time`, `key`) precedes the heap's top (live or not) and the far list's head. */
   private isEarliest(time: number, key: number): boolean {
-    const sKey = this.sKey
     if (this.length > 0) {
       const ht = this.hTime[0]!
-      if (!(time < ht || (time === ht && key < sKey[this.hSlot[0]!]!))) return false
+      if (!(time < ht || (time === ht && key < this.hKey[0]!))) return false
     }
     const fn = this.farNext
-    return time < fn || (time === fn && key < sKey[this.farSlot]!)
+    return time < fn || (time === fn && key < this.sKey[this.farSlot]!)
   }
 
   /**
@@ -275,7 +279,7 @@ export class EventQueue {
   /** Adds `slot` at `time` to the heap (making room first at `heapLimit`). */
   private heapPush(time: number, slot: number): void {
     if (this.length >= this.heapLimit) this.makeRoom()
-    siftUp(this.hTime, this.hSlot, this.sKey, this.length++, time, slot)
+    siftUp(this.hTime, this.hSlot, this.hKey, this.length++, time, this.sKey[slot]!, slot)
   }
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. O(1). */
@@ -375,7 +379,7 @@ export class EventQueue {
     this.a0 = this.sA0[slot]!
     this.a1 = this.sA1[slot]!
     this.releaseSlot(slot)
-    removeTop(this.hTime, this.hSlot, this.sKey, --this.length)
+    removeTop(this.hTime, this.hSlot, this.hKey, --this.length)
     return true
   }
 
@@ -427,7 +431,7 @@ export class EventQueue {
       return
     }
     if (this.aLength >= this.aTime.length) this.growAhead()
-    siftUp(this.aTime, this.aSlot, this.sKey, this.aLength++, time, slot)
+    siftUp(this.aTime, this.aSlot, this.aKey, this.aLength++, time, this.sKey[slot]!, slot)
     this.sFar[slot] = 2
     if (this.aSlot[0] === slot) this.updateFar()
     if ((++this.aheadPushes & this.aheadCheckMask) === 0 && 4 * this.aheadPushes > 3 * (this.seqCounter - this.splitSeq)) this.mergeAhead()
@@ -449,11 +453,12 @@ export class EventQueue {
       }
       if (this.length >= this.hTime.length) this.growHeap()
       this.hTime[this.length] = aTime[i]!
+      this.hKey[this.length] = this.aKey[i]!
       this.hSlot[this.length++] = s
     }
     this.aLength = 0
     this.aDead = 0
-    heapify(this.hTime, this.hSlot, this.sKey, this.length)
+    heapify(this.hTime, this.hSlot, this.hKey, this.length)
     this.aheadNs = Infinity
     this.splitNs = this.farNs
     this.splitBackoff *= 2
@@ -469,7 +474,7 @@ export class EventQueue {
       this.dropDeadAhead()
       this.updateFar()
     } else if (this.aDead > 64 && this.aDead > this.aLength >> 1) {
-      this.aLength = this.keepLive(this.aTime, this.aSlot, this.aLength)
+      this.aLength = this.keepLive(this.aTime, this.aSlot, this.aKey, this.aLength)
       this.aDead = 0
     }
   }
@@ -482,7 +487,7 @@ export class EventQueue {
       this.sFar[s] = 0
       this.freeSlots[this.freeCount++] = s
       this.aDead--
-      removeTop(this.aTime, aSlot, this.sKey, --this.aLength)
+      removeTop(this.aTime, aSlot, this.aKey, --this.aLength)
     }
   }
 
@@ -525,7 +530,7 @@ export class EventQueue {
 
   /** Moves the heap's far-ahead events to the ahead heap (see `makeRoom`); false when there is no such split. */
   private splitAhead(): boolean {
-    const hTime = this.hTime, hSlot = this.hSlot, sGen = this.sGen, now = this.time
+    const hTime = this.hTime, hSlot = this.hSlot, hKey = this.hKey, sGen = this.sGen, now = this.time
     const ahead = new Float64Array(this.length)
     let k = 0
     for (let i = 0; i < this.length; i++) if ((sGen[hSlot[i]!]! & 1) === 1) ahead[k++] = hTime[i]! - now
@@ -547,17 +552,18 @@ export class EventQueue {
         this.freeSlots[this.freeCount++] = s
       } else if (t - now >= split) {
         if (this.aLength >= this.aTime.length) this.growAhead()
-        siftUp(this.aTime, this.aSlot, this.sKey, this.aLength++, t, s)
+        siftUp(this.aTime, this.aSlot, this.aKey, this.aLength++, t, hKey[i]!, s)
         this.sFar[s] = 2
       } else {
         hTime[n] = t
+        hKey[n] = hKey[i]!
         hSlot[n] = s
         n++
       }
     }
     this.length = n
     this.dead = 0
-    heapify(hTime, hSlot, this.sKey, n)
+    heapify(hTime, hSlot, hKey, n)
     this.updateFar()
     return true
   }
@@ -617,7 +623,7 @@ export class EventQueue {
     if (this.length === 0) this.aheadAlonePops++
     const last = --this.aLength
     if (last > 0) {
-      removeTop(this.aTime, this.aSlot, this.sKey, last)
+      removeTop(this.aTime, this.aSlot, this.aKey, last)
       if ((this.sGen[this.aSlot[0]!]! & 1) === 0) this.dropDeadAhead()
     }
     if (this.farCount === 0) {
@@ -643,13 +649,13 @@ export class EventQueue {
     while (this.length > 0 && (this.sGen[this.hSlot[0]!]! & 1) === 0) {
       this.freeSlots[this.freeCount++] = this.hSlot[0]!
       this.dead--
-      removeTop(this.hTime, this.hSlot, this.sKey, --this.length)
+      removeTop(this.hTime, this.hSlot, this.hKey, --this.length)
     }
   }
 
   /** Drops every dead entry of the heap and re-heapifies, O(n). */
   private compact(): void {
-    this.length = this.keepLive(this.hTime, this.hSlot, this.length)
+    this.length = this.keepLive(this.hTime, this.hSlot, this.hKey, this.length)
     this.dead = 0
   }
 
@@ -658,19 +664,20 @@ export class EventQueue {
    * ones' slots (out of the ahead heap too) and re-heapifies (Floyd). Returns the new length.
    * Protected, with `dropDead`, for the tests' broken variant (a compaction that does not re-heapify).
    */
-  protected keepLive(times: Float64Array, slots: Int32Array, n: number): number {
-    const k = this.dropDead(times, slots, n)
-    heapify(times, slots, this.sKey, k)
+  protected keepLive(times: Float64Array, slots: Int32Array, keys: Float64Array, n: number): number {
+    const k = this.dropDead(times, slots, keys, n)
+    heapify(times, slots, keys, k)
     return k
   }
 
   /** `keepLive`'s first half: the live entries moved to the front in place order, the dead ones' slots freed. Returns their number. */
-  protected dropDead(times: Float64Array, slots: Int32Array, n: number): number {
+  protected dropDead(times: Float64Array, slots: Int32Array, keys: Float64Array, n: number): number {
     let k = 0
     for (let i = 0; i < n; i++) {
       const s = slots[i]!
       if ((this.sGen[s]! & 1) === 1) {
         times[k] = times[i]!
+        keys[k] = keys[i]!
         slots[k++] = s
       } else {
         this.sFar[s] = 0
@@ -683,12 +690,14 @@ export class EventQueue {
   private growHeap(): void {
     const n = this.hTime.length * 2
     this.hTime = grow(this.hTime, new Float64Array(n))
+    this.hKey = grow(this.hKey, new Float64Array(n))
     this.hSlot = grow(this.hSlot, new Int32Array(n))
   }
 
   private growAhead(): void {
     const n = this.aTime.length * 2
     this.aTime = grow(this.aTime, new Float64Array(n))
+    this.aKey = grow(this.aKey, new Float64Array(n))
     this.aSlot = grow(this.aSlot, new Int32Array(n))
   }
 

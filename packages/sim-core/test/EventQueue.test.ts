@@ -221,8 +221,8 @@ describe("EventQueue", () => {
 
   it("the test with many events ahead catches a compaction that does not re-heapify (broken variant; the ahead heap compacts in it, the heap does not)", () => {
     class NoReheapify extends EventQueue {
-      protected override keepLive(times: Float64Array, slots: Int32Array, n: number): number {
-        return this.dropDead(times, slots, n) // Broken: the live entries kept in place order, not made a heap again.
+      protected override keepLive(times: Float64Array, slots: Int32Array, keys: Float64Array, n: number): number {
+        return this.dropDead(times, slots, keys, n) // Broken: the live entries kept in place order, not made a heap again.
       }
     }
     const result = fc.check(manyCancelled(() => new NoReheapify(16, SPLIT_KEPT)), { numRuns: 60, endOnFailure: true })
