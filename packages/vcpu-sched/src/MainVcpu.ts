@@ -1,9 +1,9 @@
 /**
  * Main VCPU: the corrected sporadic server of spec §B.3, as Quest implements it (rules SS0–SS7).
  *
- * State: the replenishment queue `Q` of `(t, b)` entries sorted by `t` (two parallel typed arrays
- * of capacity `maxRepl`, head at index 0), the used-but-uncharged time `u` (`usedNs`), and the
- * budget `b` (`budgetNs`) the scheduler sees. `capacity(now)` = `head.b − u` when `head.t ≤ now`,
+ * State: the replenishment queue `Q` of `(t, b)` entries sorted by `t` (capacity `maxRepl`, head
+ * first), the used-but-uncharged time `u` (`usedNs`), all in one flat Float64Array record (see
+ * `rec`), and the budget `b` (`budgetNs`) the scheduler sees. `capacity(now)` = `head.b − u` when `head.t ≤ now`,
  * else 0.
  *
  * Invariants (F1, checked by {@link checkInvariants}): Σ amounts in `Q` = `C`; every amount > 0;
@@ -20,7 +20,7 @@
  *   does) and the remnant, moved to `head.t + u`, is re-inserted in order.
  *
  * NOTE: the queue is shifted in place instead of a ring: it holds 1–3 entries in practice, and
- * index 0 = head keeps every rule a direct array access.
+ * the head at a fixed index keeps every rule a direct array access.
  *
  * @module
  */
@@ -47,15 +47,18 @@ export interface MainVcpuOptions {
  */
 export class MainVcpu extends ServerVcpu {
   readonly policy: string = "sporadic"
-  /** `u`: time consumed but not yet charged to a chunk, ns. */
-  usedNs = 0
   readonly maxRepl: number
   readonly splitAdvancesHead: boolean
-  /** Replenishment times (ns), sorted; entries `[0, count)` are live. */
-  readonly times: Float64Array
-  /** Replenishment amounts (ns), parallel to `times`. */
-  readonly amounts: Float64Array
-  count = 0
+  /**
+   * The server's whole mutable budget state, one flat record from index `o`: `[o] = u` (usedNs),
+   * `[o + 1] = |Q|` (count), then `Q` interleaved, entry `i` = `(t, b)` at `[o + 2 + 2i]`,
+   * `[o + 3 + 2i]`.
+   * NOTE: one Float64Array instead of two parallel arrays and number fields: every hook reads
+   * `u`, `|Q|` and the head `(t₀, b₀)`, and at 200 VCPUs per PCPU each event's VCPU is cold; here
+   * they are 32 contiguous bytes behind one object -> typed array -> backing store chain.
+   */
+  protected readonly rec: Float64Array
+  protected readonly o: number
 
   /** SS0: `Q := [(createdAtNs, C)]`, `u := 0`. */
   constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: MainVcpuOptions = {}) {
@@ -64,16 +67,48 @@ export class MainVcpu extends ServerVcpu {
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
     this.maxRepl = maxRepl
     this.splitAdvancesHead = options.splitAdvancesHead ?? false
-    this.times = new Float64Array(maxRepl)
-    this.amounts = new Float64Array(maxRepl)
-    this.times[0] = createdAtNs
-    this.amounts[0] = budgetNs
-    this.count = 1
+    this.rec = new Float64Array(2 + 2 * maxRepl)
+    this.o = 0
+    const r = this.rec, o = this.o
+    r[o] = 0
+    r[o + 1] = 1
+    r[o + 2] = createdAtNs
+    r[o + 3] = budgetNs
+  }
+
+  /** `u`: time consumed but not yet charged to a chunk, ns. */
+  get usedNs(): number {
+    return this.rec[this.o]!
+  }
+  set usedNs(ns: number) {
+    this.rec[this.o] = ns
+  }
+  /** `|Q|`: live entries. */
+  get count(): number {
+    return this.rec[this.o + 1]!
+  }
+  set count(n: number) {
+    this.rec[this.o + 1] = n
+  }
+  /** Entry `i`'s replenishment time, ns (`i < count`). */
+  timeAt(i: number): number {
+    return this.rec[this.o + 2 + 2 * i]!
+  }
+  /** Entry `i`'s amount, ns (`i < count`). */
+  amountAt(i: number): number {
+    return this.rec[this.o + 3 + 2 * i]!
+  }
+  protected setTimeAt(i: number, t: number): void {
+    this.rec[this.o + 2 + 2 * i] = t
+  }
+  protected setAmountAt(i: number, b: number): void {
+    this.rec[this.o + 3 + 2 * i] = b
   }
 
   /** `head.b − u` if the head is eligible at `nowNs`, else 0 (may be ≤ 0). */
   capacity(nowNs: number): number {
-    return this.count === 0 || this.times[0]! > nowNs ? 0 : this.amounts[0]! - this.usedNs
+    const r = this.rec, o = this.o
+    return r[o + 1] === 0 || r[o + 2]! > nowNs ? 0 : r[o + 3]! - r[o]!
   }
 
   /** SS1. */
@@ -89,106 +124,116 @@ export class MainVcpu extends ServerVcpu {
 
   /** SS2: the earliest entry time strictly after `nowNs`, or `NONE`. */
   nextEventNs(nowNs: number): number {
-    const times = this.times
-    for (let i = 0; i < this.count; i++) if (times[i]! > nowNs) return times[i]!
+    const r = this.rec, o = this.o
+    const end = o + 2 + 2 * r[o + 1]!
+    for (let i = o + 2; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
     return NONE
   }
 
   /** SS3: `u += Δ`; SS4; SS5 if no longer runnable; `b := max(capacity, 0)`. */
   endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {
-    this.usedNs += deltaNs
+    const r = this.rec, o = this.o
+    const u = r[o]! + deltaNs
+    r[o] = u
     // NOTE: SS4's guard (capacity ≤ 0) inlined: most invocations charge an eligible head with budget left.
-    if (this.times[0]! > nowNs || this.amounts[0]! <= this.usedNs) this.budgetCheck(nowNs)
+    if (r[o + 2]! > nowNs || r[o + 3]! <= u) this.budgetCheck(nowNs)
     if (!runnable) this.splitCheck(nowNs)
     const c = this.capacity(nowNs)
     this.budgetNs = c > 0 ? c : 0
-    if (this.rule === "edf") this.setPeriodStart(this.times[0]!)
+    if (this.rule === "edf") this.setPeriodStart(r[o + 2]!)
   }
 
   /** SS4: exhaustion handling (only when `capacity(now) ≤ 0`). */
   protected budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    const times = this.times, amounts = this.amounts
+    const r = this.rec, o = this.o, h = o + 2
     // SS4.1: every fully used chunk comes back one period after it became eligible.
-    while (this.count > 0 && amounts[0]! <= this.usedNs) {
-      const t = times[0]!, b = amounts[0]!
-      this.usedNs -= b
+    while (r[o + 1]! > 0 && r[h + 1]! <= r[o]!) {
+      const t = r[h]!, b = r[h + 1]!
+      r[o] = r[o]! - b
       this.removeHead()
       this.insert(t + this.periodNs, b)
     }
     // SS4.2: an overrun both delays and reduces the next chunk; merge once if they would touch.
-    if (this.usedNs > 0) {
-      times[0] = times[0]! + this.usedNs
-      if (this.count > 1 && times[0]! + amounts[0]! >= times[1]!) this.mergeHead()
+    const u = r[o]!
+    if (u > 0) {
+      r[h] = r[h]! + u
+      if (r[o + 1]! > 1 && r[h]! + r[h + 1]! >= r[h + 2]!) this.mergeHead()
       // Not in §B.3: the pushed head can pass more than one entry; one merge then leaves Q unsorted
       // (F1). Keep merging while it is out of order, at the head's (later) time: conservative, and
       // identical to the rule whenever one merge keeps Q sorted.
-      while (this.count > 1 && times[0]! > times[1]!) this.mergeHead()
+      while (r[o + 1]! > 1 && r[h]! > r[h + 2]!) this.mergeHead()
     }
   }
 
   /** Removes the head and adds its amount to the next entry, which takes the head's time. */
   private mergeHead(): void {
-    const t = this.times[0]!, b = this.amounts[0]!
+    const r = this.rec, h = this.o + 2
+    const t = r[h]!, b = r[h + 1]!
     this.removeHead()
-    this.amounts[0] = this.amounts[0]! + b
-    this.times[0] = t
+    r[h + 1] = r[h + 1]! + b
+    r[h] = t
   }
 
   /** SS5: blocking with a partially used, eligible chunk. */
   protected splitCheck(nowNs: number): void {
-    if (!(this.usedNs > 0 && this.times[0]! <= nowNs)) return
-    const times = this.times, amounts = this.amounts
-    const used = this.usedNs
-    const headT = times[0]!
-    const remnant = amounts[0]! - used
-    if (this.count === this.maxRepl) {
-      if (this.count === 1) {
+    const r = this.rec, o = this.o, h = o + 2
+    const used = r[o]!
+    if (!(used > 0 && r[h]! <= nowNs)) return
+    const headT = r[h]!
+    const remnant = r[h + 1]! - used
+    const count = r[o + 1]!
+    if (count === this.maxRepl) {
+      if (count === 1) {
         // No second entry to fold the remnant into: the whole chunk comes back one period later.
-        times[0] = headT + this.periodNs
+        r[h] = headT + this.periodNs
       } else {
         // SS5.2 full queue: the remnant is deferred to the next chunk; SS5.3 uses that chunk's time.
         this.removeHead()
-        amounts[0] = amounts[0]! + remnant
-        this.insert(times[0]! + this.periodNs, used)
+        r[h + 1] = r[h + 1]! + remnant
+        this.insert(r[h]! + this.periodNs, used)
       }
     } else if (this.splitAdvancesHead) {
       this.removeHead()
       this.insert(headT + used, remnant)
       this.insert(headT + this.periodNs, used)
     } else {
-      amounts[0] = remnant
+      r[h + 1] = remnant
       this.insert(headT + this.periodNs, used)
     }
-    this.usedNs = 0
+    r[o] = 0
   }
 
   /** SS6: activation. */
   unblock(nowNs: number): void {
     if (!(this.capacity(nowNs) > 0)) return
-    const times = this.times, amounts = this.amounts
-    times[0] = nowNs
-    while (this.count > 1 && times[1]! <= nowNs + amounts[0]! - this.usedNs) {
-      const b = amounts[0]!
+    const r = this.rec, o = this.o, h = o + 2
+    r[h] = nowNs
+    while (r[o + 1]! > 1 && r[h + 2]! <= nowNs + r[h + 1]! - r[o]!) {
+      const b = r[h + 1]!
       this.removeHead()
-      amounts[0] = amounts[0]! + b
-      times[0] = nowNs
+      r[h + 1] = r[h + 1]! + b
+      r[h] = nowNs
     }
     if (this.rule === "edf") this.setPeriodStart(nowNs)
   }
 
   protected removeHead(): void {
-    shiftHead(this.times, this.amounts, this.count)
-    this.count--
+    const r = this.rec, o = this.o
+    const count = r[o + 1]!
+    shiftHead(r, o + 2, count)
+    r[o + 1] = count - 1
   }
 
   /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */
   protected insert(t: number, b: number): void {
-    if (this.count >= this.maxRepl) {
+    const r = this.rec, o = this.o
+    const count = r[o + 1]!
+    if (count >= this.maxRepl) {
       throw new VcpuError(`MainVcpu: insert (${t}, ${b}) into a full replenishment queue (maxRepl ${this.maxRepl})`)
     }
-    insertBeforeEqual(this.times, this.amounts, this.count, t, b)
-    this.count++
+    insertBeforeEqual(r, o + 2, count, t, b)
+    r[o + 1] = count + 1
   }
 
   /**
@@ -198,21 +243,22 @@ export class MainVcpu extends ServerVcpu {
   restore(queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): string | null {
     if (queue.length > this.maxRepl) return `${queue.length} replenishments exceed the destination's maxRepl ${this.maxRepl}`
     noteBudgetStateEdit() // outside the hooks: a PCPU's cached next event of this VCPU may be wrong now
+    const r = this.rec, h = this.o + 2
     for (let i = 0; i < queue.length; i++) {
-      this.times[i] = Math.max(0, queue[i]![0] + shiftNs)
-      this.amounts[i] = queue[i]![1]
+      r[h + 2 * i] = Math.max(0, queue[i]![0] + shiftNs)
+      r[h + 2 * i + 1] = queue[i]![1]
     }
-    this.count = queue.length
-    this.usedNs = usedNs
+    r[this.o + 1] = queue.length
+    r[this.o] = usedNs
     this.budgetNs = 0
-    if (this.rule === "edf" && this.count > 0) this.setPeriodStart(this.times[0]!)
+    if (this.rule === "edf" && queue.length > 0) this.setPeriodStart(r[h]!)
     return null
   }
 
   /** The queue as `[t, b]` pairs, head first (allocates; for tests and reports). */
   replenishments(): Array<[number, number]> {
     const out: Array<[number, number]> = []
-    for (let i = 0; i < this.count; i++) out.push([this.times[i]!, this.amounts[i]!])
+    for (let i = 0; i < this.count; i++) out.push([this.timeAt(i), this.amountAt(i)])
     return out
   }
 }
@@ -225,9 +271,9 @@ export const queueString = (v: { replenishments(): Array<[number, number]> }, un
 export const checkInvariants = (v: MainVcpu): string | null => {
   let sum = 0
   for (let i = 0; i < v.count; i++) {
-    const t = v.times[i]!, b = v.amounts[i]!
+    const t = v.timeAt(i), b = v.amountAt(i)
     if (!(b > 0)) return `F1: amount ${b} at index ${i} is not > 0 (Q = ${queueString(v)})`
-    if (i > 0 && t < v.times[i - 1]!) return `F1: Q not sorted at index ${i} (Q = ${queueString(v)})`
+    if (i > 0 && t < v.timeAt(i - 1)) return `F1: Q not sorted at index ${i} (Q = ${queueString(v)})`
     sum += b
   }
   if (sum !== v.budgetCapNs) return `F1: Σ Q = ${sum} ≠ C = ${v.budgetCapNs} (Q = ${queueString(v)})`

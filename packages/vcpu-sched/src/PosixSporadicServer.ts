@@ -36,8 +36,8 @@ export class PosixSporadicServer extends ServerVcpu {
   /** Execution since `act`, ns (the amount N3 posts). */
   consumedNs = 0
   readonly maxRepl: number
-  readonly times: Float64Array
-  readonly amounts: Float64Array
+  /** Pending replenishments interleaved (`internal/replQueue.ts`): entry `i` = `(rec[2i], rec[2i + 1])` = (time, amount). */
+  private readonly rec: Float64Array
   count = 0
 
   constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: { readonly maxRepl?: number; readonly rule?: PriorityRule; readonly deadlineNs?: number } = {}) {
@@ -46,8 +46,7 @@ export class PosixSporadicServer extends ServerVcpu {
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`PosixSporadicServer: maxRepl ${maxRepl} must be an integer ≥ 1`)
     this.capacityNs = budgetNs
     this.maxRepl = maxRepl
-    this.times = new Float64Array(maxRepl)
-    this.amounts = new Float64Array(maxRepl)
+    this.rec = new Float64Array(2 * maxRepl)
   }
 
   /** N4 (called for a runnable server): apply due replenishments; activate if capacity came back. */
@@ -59,13 +58,15 @@ export class PosixSporadicServer extends ServerVcpu {
 
   peekBudget(nowNs: number): number {
     let cap = this.capacityNs
-    for (let i = 0; i < this.count && this.times[i]! <= nowNs; i++) cap += this.amounts[i]!
+    const r = this.rec, end = 2 * this.count
+    for (let i = 0; i < end && r[i]! <= nowNs; i += 2) cap += r[i + 1]!
     if (cap > this.budgetCapNs) cap = this.budgetCapNs
     return cap > 0 ? cap : 0
   }
 
   nextEventNs(nowNs: number): number {
-    for (let i = 0; i < this.count; i++) if (this.times[i]! > nowNs) return this.times[i]!
+    const r = this.rec, end = 2 * this.count
+    for (let i = 0; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
     return NONE
   }
 
@@ -100,11 +101,12 @@ export class PosixSporadicServer extends ServerVcpu {
   /** Applies every replenishment due at `nowNs`; returns the time of the one that lifted `cap` above 0, or -1. */
   private applyDue(nowNs: number): number {
     let raisedAt = -1
-    while (this.count > 0 && this.times[0]! <= nowNs) {
+    const r = this.rec
+    while (this.count > 0 && r[0]! <= nowNs) {
       const before = this.capacityNs
-      this.capacityNs = Math.min(this.budgetCapNs, before + this.amounts[0]!)
-      if (before <= 0 && this.capacityNs > 0 && raisedAt < 0) raisedAt = this.times[0]!
-      shiftHead(this.times, this.amounts, this.count)
+      this.capacityNs = Math.min(this.budgetCapNs, before + r[1]!)
+      if (before <= 0 && this.capacityNs > 0 && raisedAt < 0) raisedAt = r[0]!
+      shiftHead(r, 0, this.count)
       this.count--
     }
     return raisedAt
@@ -112,28 +114,28 @@ export class PosixSporadicServer extends ServerVcpu {
 
   /** N3/N5: posts a replenishment (before equal times); a full queue merges into its latest entry. */
   private post(t: number, amount: number): void {
-    const times = this.times, amounts = this.amounts
+    const r = this.rec
     if (this.count === this.maxRepl) {
-      const last = this.count - 1
-      amounts[last] = amounts[last]! + amount
-      if (t > times[last]!) times[last] = t
+      const last = 2 * (this.count - 1)
+      r[last + 1] = r[last + 1]! + amount
+      if (t > r[last]!) r[last] = t
       return
     }
-    insertBeforeEqual(times, amounts, this.count, t, amount)
+    insertBeforeEqual(r, 0, this.count, t, amount)
     this.count++
   }
 
   /** Pending replenishments as `[t, amount]`, earliest first (allocates). */
   replenishments(): Array<[number, number]> {
     const out: Array<[number, number]> = []
-    for (let i = 0; i < this.count; i++) out.push([this.times[i]!, this.amounts[i]!])
+    for (let i = 0; i < this.count; i++) out.push([this.rec[2 * i]!, this.rec[2 * i + 1]!])
     return out
   }
 
   /** Σ pending amounts, ns (grows past `C` under defect D1). */
   pendingSum(): number {
     let s = 0
-    for (let i = 0; i < this.count; i++) s += this.amounts[i]!
+    for (let i = 0; i < this.count; i++) s += this.rec[2 * i + 1]!
     return s
   }
 }

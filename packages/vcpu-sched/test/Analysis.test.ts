@@ -160,8 +160,8 @@ const interference = (c: InterferenceCase, make?: (C: number, T: number) => Main
 class HalfPeriodRepost extends MainVcpu {
   protected override budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    while (this.amounts[0]! <= this.usedNs) {
-      const t = this.times[0]!, b = this.amounts[0]!
+    while (this.amountAt(0) <= this.usedNs) {
+      const t = this.timeAt(0), b = this.amountAt(0)
       this.usedNs -= b
       this.removeHead()
       this.insert(t + Math.floor(this.periodNs / 2), b)

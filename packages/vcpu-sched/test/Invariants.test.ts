@@ -123,10 +123,10 @@ class NoIdleTimer extends PcpuScheduler {
 class DropsMergeTerm extends MainVcpu {
   override unblock(nowNs: number): void {
     if (!(this.capacity(nowNs) > 0)) return
-    this.times[0] = nowNs
-    while (this.count > 1 && this.times[1]! <= nowNs + this.amounts[0]! - this.usedNs) {
+    this.setTimeAt(0, nowNs)
+    while (this.count > 1 && this.timeAt(1) <= nowNs + this.amountAt(0) - this.usedNs) {
       this.removeHead()
-      this.times[0] = nowNs
+      this.setTimeAt(0, nowNs)
     }
   }
 }

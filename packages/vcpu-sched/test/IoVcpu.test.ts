@@ -217,7 +217,7 @@ const f8 = (spec: PcpuSpec, clamp: boolean): string | null => {
     for (let th = 0; th < mains; th++) {
       if (!h.hasPendingWork(th)) continue
       const v = h.sched.vcpus[th]!
-      if (v instanceof MainVcpu && v.capacity(now) > 0 && v.times[0]! <= now - v.periodNs) return `F5: Main VCPU ${th} holds a chunk eligible since ${v.times[0]}`
+      if (v instanceof MainVcpu && v.capacity(now) > 0 && v.timeAt(0) <= now - v.periodNs) return `F5: Main VCPU ${th} holds a chunk eligible since ${v.timeAt(0)}`
     }
     return null
   }, { recordSchedule: false }, (h) => {

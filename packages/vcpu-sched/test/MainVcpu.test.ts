@@ -47,9 +47,7 @@ describe("MainVcpu rules", () => {
 
   it("SS4.2 regression: an overrun that pushes the head past two entries keeps Q sorted (F1)", () => {
     const v = new MainVcpu(40, 1000, 0, { maxRepl: 4 })
-    v.times.set([100, 102, 104, 106])
-    v.amounts.set([10, 10, 10, 10])
-    v.count = 4
+    expect(v.restore([[100, 10], [102, 10], [104, 10], [106, 10]], 0, 0)).toBeNull()
     v.endTimeslice(15, 120, true) // 100:10 used up → 1100; overrun 5 pushes 102 → 107, past 104 and 106
     expect(queueString(v)).toBe("107:30, 1100:10") // one merge alone would leave "107:20, 106:10, 1100:10"
     expect(v.usedNs).toBe(5)
@@ -95,8 +93,8 @@ describe("MainVcpu rules", () => {
 class ForgetsRepost extends MainVcpu {
   protected override budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    while (this.count > 1 && this.amounts[0]! <= this.usedNs) {
-      this.usedNs -= this.amounts[0]!
+    while (this.count > 1 && this.amountAt(0) <= this.usedNs) {
+      this.usedNs -= this.amountAt(0)
       this.removeHead()
     }
   }
@@ -106,11 +104,11 @@ class ForgetsRepost extends MainVcpu {
 class AmplifiesOverrun extends MainVcpu {
   protected override budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    while (this.amounts[0]! <= this.usedNs) {
-      const t = this.times[0]!, b = this.amounts[0]!
+    while (this.amountAt(0) <= this.usedNs) {
+      const t = this.timeAt(0), b = this.amountAt(0)
       this.usedNs -= b
       this.removeHead()
-      const overrun = this.count === 0 || this.amounts[0]! > this.usedNs ? this.usedNs : 0
+      const overrun = this.count === 0 || this.amountAt(0) > this.usedNs ? this.usedNs : 0
       this.insert(t + this.periodNs, b + overrun)
       this.usedNs -= overrun
     }

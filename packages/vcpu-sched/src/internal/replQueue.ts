@@ -1,28 +1,32 @@
 /**
- * Sorted replenishment lists over two parallel typed arrays (times, amounts), entries `[0, count)`,
- * shared by the corrected and the naive sporadic servers. The caller keeps `count`.
+ * Sorted replenishment lists stored interleaved in a Float64Array: entry `i` is
+ * `(rec[q + 2i], rec[q + 2i + 1])` = (time, amount), entries `[0, count)` live. Shared by the
+ * corrected and the naive sporadic servers; the caller keeps `count` and the record's layout.
+ *
+ * NOTE: interleaved (time beside amount) and inside the server's one flat record, so the head
+ * `(t₀, b₀)` a hook reads shares a cache line with `u` and `|Q|` (see MainVcpu's header: at 200
+ * VCPUs per PCPU these records are cold at each event, and two parallel arrays were two chains of
+ * object -> typed array -> backing store).
  * @module
  */
 
 /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times); `count` < capacity. */
-export const insertBeforeEqual = (times: Float64Array, amounts: Float64Array, count: number, t: number, b: number): void => {
-  let i = count
-  while (i > 0 && times[i - 1]! >= t) {
-    times[i] = times[i - 1]!
-    amounts[i] = amounts[i - 1]!
-    i--
+export const insertBeforeEqual = (rec: Float64Array, q: number, count: number, t: number, b: number): void => {
+  let i = q + 2 * count
+  while (i > q && rec[i - 2]! >= t) {
+    rec[i] = rec[i - 2]!
+    rec[i + 1] = rec[i - 1]!
+    i -= 2
   }
-  times[i] = t
-  amounts[i] = b
+  rec[i] = t
+  rec[i + 1] = b
 }
 
 /**
  * Drops entry 0 by shifting the others down.
  * NOTE: a plain loop, not copyWithin: the list holds a few entries and the builtin call costs more.
  */
-export const shiftHead = (times: Float64Array, amounts: Float64Array, count: number): void => {
-  for (let i = 0; i < count - 1; i++) {
-    times[i] = times[i + 1]!
-    amounts[i] = amounts[i + 1]!
-  }
+export const shiftHead = (rec: Float64Array, q: number, count: number): void => {
+  const end = q + 2 * (count - 1)
+  for (let i = q; i < end; i++) rec[i] = rec[i + 2]!
 }
