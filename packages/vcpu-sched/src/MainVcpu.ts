@@ -25,7 +25,7 @@
  * @module
  */
 import { sporadicTask } from "./Analysis.ts"
-import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
+import { allocRecord, insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import type { VcpuPolicy } from "./Policy.ts"
 import { NONE, noteBudgetStateEdit, ServerVcpu, VcpuError, type PriorityRule, type Vcpu } from "./Vcpu.ts"
 
@@ -67,8 +67,9 @@ export class MainVcpu extends ServerVcpu {
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
     this.maxRepl = maxRepl
     this.splitAdvancesHead = options.splitAdvancesHead ?? false
-    this.rec = new Float64Array(2 + 2 * maxRepl)
-    this.o = 0
+    const place = allocRecord(2 + 2 * maxRepl)
+    this.rec = place.rec
+    this.o = place.o
     const r = this.rec, o = this.o
     r[o] = 0
     r[o + 1] = 1
