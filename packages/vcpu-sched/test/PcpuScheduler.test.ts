@@ -177,8 +177,8 @@ const f5 = (spec: PcpuSpec, scheduler?: PcpuScheduler, untilNs = HORIZON, deadli
     for (let th = 0; th < spec.threads.length; th++) {
       if (!h.hasPendingWork(th)) continue
       const v = h.sched.vcpus[h.sched.vcpuOf(th)]!
-      if (v instanceof MainVcpu && v.capacity(now) > 0 && v.times[0]! <= now - v.periodNs) {
-        return `F5: VCPU ${h.sched.vcpuOf(th)} (T=${v.periodNs}) holds an eligible chunk from ${v.times[0]} at ${now}`
+      if (v instanceof MainVcpu && v.capacity(now) > 0 && v.timeAt(0) <= now - v.periodNs) {
+        return `F5: VCPU ${h.sched.vcpuOf(th)} (T=${v.periodNs}) holds an eligible chunk from ${v.timeAt(0)} at ${now}`
       }
     }
     return null

@@ -143,7 +143,7 @@ export const mainMisses = (spec: Workload.PcpuSpec, clamp: boolean, seed: number
       for (let th = 0; th < mains; th++) {
         if (!hh.hasPendingWork(th)) continue
         const v = hh.sched.vcpus[th]
-        if (v instanceof MainVcpu.MainVcpu && v.capacity(now) > 0 && v.times[0]! <= now - v.periodNs) starved = true
+        if (v instanceof MainVcpu.MainVcpu && v.capacity(now) > 0 && v.timeAt(0) <= now - v.periodNs) starved = true
       }
     },
   })
