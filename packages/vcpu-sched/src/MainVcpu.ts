@@ -49,13 +49,13 @@ export class MainVcpu extends ServerVcpu {
   readonly policy: string = "sporadic"
   readonly maxRepl: number
   readonly splitAdvancesHead: boolean
+  /** `|Q|`: live entries. */
+  count = 1
   /**
-   * The server's whole mutable budget state, one flat record from index `o`: `[o] = u` (usedNs),
-   * `[o + 1] = |Q|` (count), then `Q` interleaved, entry `i` = `(t, b)` at `[o + 2 + 2i]`,
-   * `[o + 3 + 2i]`.
-   * NOTE: one Float64Array instead of two parallel arrays and number fields: every hook reads
-   * `u`, `|Q|` and the head `(t₀, b₀)`, and at 200 VCPUs per PCPU each event's VCPU is cold; here
-   * they are 32 contiguous bytes behind one object -> typed array -> backing store chain.
+   * The rest of the server's mutable budget state, one flat record from index `o`: `[o] = u`
+   * (usedNs), then `Q` interleaved, entry `i` = `(t, b)` at `[o + 1 + 2i]`, `[o + 2 + 2i]`.
+   * NOTE: one Float64Array instead of two parallel arrays and a number field: every hook reads `u`
+   * and the head `(t₀, b₀)`, and at 200 VCPUs per PCPU each event's VCPU is cold.
    */
   protected readonly rec: Float64Array
   protected readonly o: number
@@ -67,14 +67,13 @@ export class MainVcpu extends ServerVcpu {
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
     this.maxRepl = maxRepl
     this.splitAdvancesHead = options.splitAdvancesHead ?? false
-    const place = allocRecord(2 + 2 * maxRepl)
+    const place = allocRecord(1 + 2 * maxRepl)
     this.rec = place.rec
     this.o = place.o
     const r = this.rec, o = this.o
     r[o] = 0
-    r[o + 1] = 1
-    r[o + 2] = createdAtNs
-    r[o + 3] = budgetNs
+    r[o + 1] = createdAtNs
+    r[o + 2] = budgetNs
   }
 
   /** `u`: time consumed but not yet charged to a chunk, ns. */
@@ -84,32 +83,25 @@ export class MainVcpu extends ServerVcpu {
   set usedNs(ns: number) {
     this.rec[this.o] = ns
   }
-  /** `|Q|`: live entries. */
-  get count(): number {
-    return this.rec[this.o + 1]!
-  }
-  set count(n: number) {
-    this.rec[this.o + 1] = n
-  }
   /** Entry `i`'s replenishment time, ns (`i < count`). */
   timeAt(i: number): number {
-    return this.rec[this.o + 2 + 2 * i]!
+    return this.rec[this.o + 1 + 2 * i]!
   }
   /** Entry `i`'s amount, ns (`i < count`). */
   amountAt(i: number): number {
-    return this.rec[this.o + 3 + 2 * i]!
+    return this.rec[this.o + 2 + 2 * i]!
   }
   protected setTimeAt(i: number, t: number): void {
-    this.rec[this.o + 2 + 2 * i] = t
+    this.rec[this.o + 1 + 2 * i] = t
   }
   protected setAmountAt(i: number, b: number): void {
-    this.rec[this.o + 3 + 2 * i] = b
+    this.rec[this.o + 2 + 2 * i] = b
   }
 
   /** `head.b − u` if the head is eligible at `nowNs`, else 0 (may be ≤ 0). */
   capacity(nowNs: number): number {
     const r = this.rec, o = this.o
-    return r[o + 1] === 0 || r[o + 2]! > nowNs ? 0 : r[o + 3]! - r[o]!
+    return this.count === 0 || r[o + 1]! > nowNs ? 0 : r[o + 2]! - r[o]!
   }
 
   /** SS1. */
@@ -126,8 +118,8 @@ export class MainVcpu extends ServerVcpu {
   /** SS2: the earliest entry time strictly after `nowNs`, or `NONE`. */
   nextEventNs(nowNs: number): number {
     const r = this.rec, o = this.o
-    const end = o + 2 + 2 * r[o + 1]!
-    for (let i = o + 2; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
+    const end = o + 1 + 2 * this.count
+    for (let i = o + 1; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
     return NONE
   }
 
@@ -137,19 +129,19 @@ export class MainVcpu extends ServerVcpu {
     const u = r[o]! + deltaNs
     r[o] = u
     // NOTE: SS4's guard (capacity ≤ 0) inlined: most invocations charge an eligible head with budget left.
-    if (r[o + 2]! > nowNs || r[o + 3]! <= u) this.budgetCheck(nowNs)
+    if (r[o + 1]! > nowNs || r[o + 2]! <= u) this.budgetCheck(nowNs)
     if (!runnable) this.splitCheck(nowNs)
     const c = this.capacity(nowNs)
     this.budgetNs = c > 0 ? c : 0
-    if (this.rule === "edf") this.setPeriodStart(r[o + 2]!)
+    if (this.rule === "edf") this.setPeriodStart(r[o + 1]!)
   }
 
   /** SS4: exhaustion handling (only when `capacity(now) ≤ 0`). */
   protected budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    const r = this.rec, o = this.o, h = o + 2
+    const r = this.rec, o = this.o, h = o + 1
     // SS4.1: every fully used chunk comes back one period after it became eligible.
-    while (r[o + 1]! > 0 && r[h + 1]! <= r[o]!) {
+    while (this.count > 0 && r[h + 1]! <= r[o]!) {
       const t = r[h]!, b = r[h + 1]!
       r[o] = r[o]! - b
       this.removeHead()
@@ -159,17 +151,17 @@ export class MainVcpu extends ServerVcpu {
     const u = r[o]!
     if (u > 0) {
       r[h] = r[h]! + u
-      if (r[o + 1]! > 1 && r[h]! + r[h + 1]! >= r[h + 2]!) this.mergeHead()
+      if (this.count > 1 && r[h]! + r[h + 1]! >= r[h + 2]!) this.mergeHead()
       // Not in §B.3: the pushed head can pass more than one entry; one merge then leaves Q unsorted
       // (F1). Keep merging while it is out of order, at the head's (later) time: conservative, and
       // identical to the rule whenever one merge keeps Q sorted.
-      while (r[o + 1]! > 1 && r[h]! > r[h + 2]!) this.mergeHead()
+      while (this.count > 1 && r[h]! > r[h + 2]!) this.mergeHead()
     }
   }
 
   /** Removes the head and adds its amount to the next entry, which takes the head's time. */
   private mergeHead(): void {
-    const r = this.rec, h = this.o + 2
+    const r = this.rec, h = this.o + 1
     const t = r[h]!, b = r[h + 1]!
     this.removeHead()
     r[h + 1] = r[h + 1]! + b
@@ -178,12 +170,12 @@ export class MainVcpu extends ServerVcpu {
 
   /** SS5: blocking with a partially used, eligible chunk. */
   protected splitCheck(nowNs: number): void {
-    const r = this.rec, o = this.o, h = o + 2
+    const r = this.rec, o = this.o, h = o + 1
     const used = r[o]!
     if (!(used > 0 && r[h]! <= nowNs)) return
     const headT = r[h]!
     const remnant = r[h + 1]! - used
-    const count = r[o + 1]!
+    const count = this.count
     if (count === this.maxRepl) {
       if (count === 1) {
         // No second entry to fold the remnant into: the whole chunk comes back one period later.
@@ -208,9 +200,9 @@ export class MainVcpu extends ServerVcpu {
   /** SS6: activation. */
   unblock(nowNs: number): void {
     if (!(this.capacity(nowNs) > 0)) return
-    const r = this.rec, o = this.o, h = o + 2
+    const r = this.rec, o = this.o, h = o + 1
     r[h] = nowNs
-    while (r[o + 1]! > 1 && r[h + 2]! <= nowNs + r[h + 1]! - r[o]!) {
+    while (this.count > 1 && r[h + 2]! <= nowNs + r[h + 1]! - r[o]!) {
       const b = r[h + 1]!
       this.removeHead()
       r[h + 1] = r[h + 1]! + b
@@ -221,20 +213,20 @@ export class MainVcpu extends ServerVcpu {
 
   protected removeHead(): void {
     const r = this.rec, o = this.o
-    const count = r[o + 1]!
-    shiftHead(r, o + 2, count)
-    r[o + 1] = count - 1
+    const count = this.count
+    shiftHead(r, o + 1, count)
+    this.count = count - 1
   }
 
   /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */
   protected insert(t: number, b: number): void {
     const r = this.rec, o = this.o
-    const count = r[o + 1]!
+    const count = this.count
     if (count >= this.maxRepl) {
       throw new VcpuError(`MainVcpu: insert (${t}, ${b}) into a full replenishment queue (maxRepl ${this.maxRepl})`)
     }
-    insertBeforeEqual(r, o + 2, count, t, b)
-    r[o + 1] = count + 1
+    insertBeforeEqual(r, o + 1, count, t, b)
+    this.count = count + 1
   }
 
   /**
@@ -244,12 +236,12 @@ export class MainVcpu extends ServerVcpu {
   restore(queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): string | null {
     if (queue.length > this.maxRepl) return `${queue.length} replenishments exceed the destination's maxRepl ${this.maxRepl}`
     noteBudgetStateEdit() // outside the hooks: a PCPU's cached next event of this VCPU may be wrong now
-    const r = this.rec, h = this.o + 2
+    const r = this.rec, h = this.o + 1
     for (let i = 0; i < queue.length; i++) {
       r[h + 2 * i] = Math.max(0, queue[i]![0] + shiftNs)
       r[h + 2 * i + 1] = queue[i]![1]
     }
-    r[this.o + 1] = queue.length
+    this.count = queue.length
     r[this.o] = usedNs
     this.budgetNs = 0
     if (this.rule === "edf" && queue.length > 0) this.setPeriodStart(r[h]!)
