@@ -25,7 +25,7 @@
  * @module
  */
 import { sporadicTask } from "./Analysis.ts"
-import { allocRecord, insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
+import { insertBeforeEqual, shiftHead } from "./internal/replQueue.ts"
 import type { VcpuPolicy } from "./Policy.ts"
 import { NONE, noteBudgetStateEdit, ServerVcpu, VcpuError, type PriorityRule, type Vcpu } from "./Vcpu.ts"
 
@@ -52,13 +52,16 @@ export class MainVcpu extends ServerVcpu {
   /** `|Q|`: live entries. */
   count = 1
   /**
-   * The rest of the server's mutable budget state, one flat record from index `o`: `[o] = u`
-   * (usedNs), then `Q` interleaved, entry `i` = `(t, b)` at `[o + 1 + 2i]`, `[o + 2 + 2i]`.
-   * NOTE: one Float64Array instead of two parallel arrays and a number field: every hook reads `u`
-   * and the head `(t₀, b₀)`, and at 200 VCPUs per PCPU each event's VCPU is cold.
+   * The rest of the server's mutable budget state, one flat record: `[0] = u` (usedNs), then `Q`
+   * interleaved, entry `i` = `(t, b)` at `[1 + 2i]`, `[2 + 2i]` (so the head is `[1]`, `[2]`).
+   * NOTE: one Float64Array instead of two parallel ones (`times`, `amounts`) and a number field
+   * for `u`: every hook reads `u` and the head, now 24 contiguous bytes behind one typed array, at
+   * literal indices. Measured (in-process A/B against the two arrays, fixed-demand and jobs
+   * workloads): ~3 % less CPU per event at 5 and at 200 VCPUs alike. Tried and slower: `|Q|` in
+   * the record as a double, records carved from shared slabs at a variable offset (no gain at
+   * 200, +2-9 % at 5), the priority in the record behind an accessor.
    */
   protected readonly rec: Float64Array
-  protected readonly o: number
 
   /** SS0: `Q := [(createdAtNs, C)]`, `u := 0`. */
   constructor(budgetNs: number, periodNs: number, createdAtNs = 0, options: MainVcpuOptions = {}) {
@@ -67,41 +70,36 @@ export class MainVcpu extends ServerVcpu {
     if (!Number.isSafeInteger(maxRepl) || maxRepl < 1) throw new VcpuError(`MainVcpu: maxRepl ${maxRepl} must be an integer ≥ 1`)
     this.maxRepl = maxRepl
     this.splitAdvancesHead = options.splitAdvancesHead ?? false
-    const place = allocRecord(1 + 2 * maxRepl)
-    this.rec = place.rec
-    this.o = place.o
-    const r = this.rec, o = this.o
-    r[o] = 0
-    r[o + 1] = createdAtNs
-    r[o + 2] = budgetNs
+    this.rec = new Float64Array(1 + 2 * maxRepl)
+    const r = this.rec
+    r[0] = 0
+    r[1] = createdAtNs
+    r[2] = budgetNs
   }
 
   /** `u`: time consumed but not yet charged to a chunk, ns. */
   get usedNs(): number {
-    return this.rec[this.o]!
+    return this.rec[0]!
   }
   set usedNs(ns: number) {
-    this.rec[this.o] = ns
+    this.rec[0] = ns
   }
   /** Entry `i`'s replenishment time, ns (`i < count`). */
   timeAt(i: number): number {
-    return this.rec[this.o + 1 + 2 * i]!
+    return this.rec[1 + 2 * i]!
   }
   /** Entry `i`'s amount, ns (`i < count`). */
   amountAt(i: number): number {
-    return this.rec[this.o + 2 + 2 * i]!
+    return this.rec[2 + 2 * i]!
   }
   protected setTimeAt(i: number, t: number): void {
-    this.rec[this.o + 1 + 2 * i] = t
-  }
-  protected setAmountAt(i: number, b: number): void {
-    this.rec[this.o + 2 + 2 * i] = b
+    this.rec[1 + 2 * i] = t
   }
 
   /** `head.b − u` if the head is eligible at `nowNs`, else 0 (may be ≤ 0). */
   capacity(nowNs: number): number {
-    const r = this.rec, o = this.o
-    return this.count === 0 || r[o + 1]! > nowNs ? 0 : r[o + 2]! - r[o]!
+    const r = this.rec
+    return this.count === 0 || r[1]! > nowNs ? 0 : r[2]! - r[0]!
   }
 
   /** SS1. */
@@ -117,115 +115,115 @@ export class MainVcpu extends ServerVcpu {
 
   /** SS2: the earliest entry time strictly after `nowNs`, or `NONE`. */
   nextEventNs(nowNs: number): number {
-    const r = this.rec, o = this.o
-    const end = o + 1 + 2 * this.count
-    for (let i = o + 1; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
+    const r = this.rec
+    const end = 1 + 2 * this.count
+    for (let i = 1; i < end; i += 2) if (r[i]! > nowNs) return r[i]!
     return NONE
   }
 
   /** SS3: `u += Δ`; SS4; SS5 if no longer runnable; `b := max(capacity, 0)`. */
   endTimeslice(deltaNs: number, nowNs: number, runnable: boolean): void {
-    const r = this.rec, o = this.o
-    const u = r[o]! + deltaNs
-    r[o] = u
+    const r = this.rec
+    const u = r[0]! + deltaNs
+    r[0] = u
     // NOTE: SS4's guard (capacity ≤ 0) inlined: most invocations charge an eligible head with budget left.
-    if (r[o + 1]! > nowNs || r[o + 2]! <= u) this.budgetCheck(nowNs)
+    if (r[1]! > nowNs || r[2]! <= u) this.budgetCheck(nowNs)
     if (!runnable) this.splitCheck(nowNs)
     const c = this.capacity(nowNs)
     this.budgetNs = c > 0 ? c : 0
-    if (this.rule === "edf") this.setPeriodStart(r[o + 1]!)
+    if (this.rule === "edf") this.setPeriodStart(r[1]!)
   }
 
   /** SS4: exhaustion handling (only when `capacity(now) ≤ 0`). */
   protected budgetCheck(nowNs: number): void {
     if (this.capacity(nowNs) > 0) return
-    const r = this.rec, o = this.o, h = o + 1
+    const r = this.rec
     // SS4.1: every fully used chunk comes back one period after it became eligible.
-    while (this.count > 0 && r[h + 1]! <= r[o]!) {
-      const t = r[h]!, b = r[h + 1]!
-      r[o] = r[o]! - b
+    while (this.count > 0 && r[2]! <= r[0]!) {
+      const t = r[1]!, b = r[2]!
+      r[0] = r[0]! - b
       this.removeHead()
       this.insert(t + this.periodNs, b)
     }
     // SS4.2: an overrun both delays and reduces the next chunk; merge once if they would touch.
-    const u = r[o]!
+    const u = r[0]!
     if (u > 0) {
-      r[h] = r[h]! + u
-      if (this.count > 1 && r[h]! + r[h + 1]! >= r[h + 2]!) this.mergeHead()
+      r[1] = r[1]! + u
+      if (this.count > 1 && r[1]! + r[2]! >= r[3]!) this.mergeHead()
       // Not in §B.3: the pushed head can pass more than one entry; one merge then leaves Q unsorted
       // (F1). Keep merging while it is out of order, at the head's (later) time: conservative, and
       // identical to the rule whenever one merge keeps Q sorted.
-      while (this.count > 1 && r[h]! > r[h + 2]!) this.mergeHead()
+      while (this.count > 1 && r[1]! > r[3]!) this.mergeHead()
     }
   }
 
   /** Removes the head and adds its amount to the next entry, which takes the head's time. */
   private mergeHead(): void {
-    const r = this.rec, h = this.o + 1
-    const t = r[h]!, b = r[h + 1]!
+    const r = this.rec
+    const t = r[1]!, b = r[2]!
     this.removeHead()
-    r[h + 1] = r[h + 1]! + b
-    r[h] = t
+    r[2] = r[2]! + b
+    r[1] = t
   }
 
   /** SS5: blocking with a partially used, eligible chunk. */
   protected splitCheck(nowNs: number): void {
-    const r = this.rec, o = this.o, h = o + 1
-    const used = r[o]!
-    if (!(used > 0 && r[h]! <= nowNs)) return
-    const headT = r[h]!
-    const remnant = r[h + 1]! - used
+    const r = this.rec
+    const used = r[0]!
+    if (!(used > 0 && r[1]! <= nowNs)) return
+    const headT = r[1]!
+    const remnant = r[2]! - used
     const count = this.count
     if (count === this.maxRepl) {
       if (count === 1) {
         // No second entry to fold the remnant into: the whole chunk comes back one period later.
-        r[h] = headT + this.periodNs
+        r[1] = headT + this.periodNs
       } else {
         // SS5.2 full queue: the remnant is deferred to the next chunk; SS5.3 uses that chunk's time.
         this.removeHead()
-        r[h + 1] = r[h + 1]! + remnant
-        this.insert(r[h]! + this.periodNs, used)
+        r[2] = r[2]! + remnant
+        this.insert(r[1]! + this.periodNs, used)
       }
     } else if (this.splitAdvancesHead) {
       this.removeHead()
       this.insert(headT + used, remnant)
       this.insert(headT + this.periodNs, used)
     } else {
-      r[h + 1] = remnant
+      r[2] = remnant
       this.insert(headT + this.periodNs, used)
     }
-    r[o] = 0
+    r[0] = 0
   }
 
   /** SS6: activation. */
   unblock(nowNs: number): void {
     if (!(this.capacity(nowNs) > 0)) return
-    const r = this.rec, o = this.o, h = o + 1
-    r[h] = nowNs
-    while (this.count > 1 && r[h + 2]! <= nowNs + r[h + 1]! - r[o]!) {
-      const b = r[h + 1]!
+    const r = this.rec
+    r[1] = nowNs
+    while (this.count > 1 && r[3]! <= nowNs + r[2]! - r[0]!) {
+      const b = r[2]!
       this.removeHead()
-      r[h + 1] = r[h + 1]! + b
-      r[h] = nowNs
+      r[2] = r[2]! + b
+      r[1] = nowNs
     }
     if (this.rule === "edf") this.setPeriodStart(nowNs)
   }
 
   protected removeHead(): void {
-    const r = this.rec, o = this.o
+    const r = this.rec
     const count = this.count
-    shiftHead(r, o + 1, count)
+    shiftHead(r, 1, count)
     this.count = count - 1
   }
 
   /** Inserts `(t, b)` at the first position whose time is ≥ `t` (before equal times). */
   protected insert(t: number, b: number): void {
-    const r = this.rec, o = this.o
+    const r = this.rec
     const count = this.count
     if (count >= this.maxRepl) {
       throw new VcpuError(`MainVcpu: insert (${t}, ${b}) into a full replenishment queue (maxRepl ${this.maxRepl})`)
     }
-    insertBeforeEqual(r, o + 1, count, t, b)
+    insertBeforeEqual(r, 1, count, t, b)
     this.count = count + 1
   }
 
@@ -236,15 +234,15 @@ export class MainVcpu extends ServerVcpu {
   restore(queue: ReadonlyArray<readonly [number, number]>, usedNs: number, shiftNs: number): string | null {
     if (queue.length > this.maxRepl) return `${queue.length} replenishments exceed the destination's maxRepl ${this.maxRepl}`
     noteBudgetStateEdit() // outside the hooks: a PCPU's cached next event of this VCPU may be wrong now
-    const r = this.rec, h = this.o + 1
+    const r = this.rec
     for (let i = 0; i < queue.length; i++) {
-      r[h + 2 * i] = Math.max(0, queue[i]![0] + shiftNs)
-      r[h + 2 * i + 1] = queue[i]![1]
+      r[1 + 2 * i] = Math.max(0, queue[i]![0] + shiftNs)
+      r[2 + 2 * i] = queue[i]![1]
     }
     this.count = queue.length
-    r[this.o] = usedNs
+    r[0] = usedNs
     this.budgetNs = 0
-    if (this.rule === "edf" && queue.length > 0) this.setPeriodStart(r[h]!)
+    if (this.rule === "edf" && queue.length > 0) this.setPeriodStart(r[1]!)
     return null
   }
 

@@ -4,9 +4,8 @@
  * corrected and the naive sporadic servers; the caller keeps `count` and the record's layout.
  *
  * NOTE: interleaved (time beside amount) and inside the server's one flat record, so the head
- * `(t₀, b₀)` a hook reads shares a cache line with `u` and `|Q|` (see MainVcpu's header: at 200
- * VCPUs per PCPU these records are cold at each event, and two parallel arrays were two chains of
- * object -> typed array -> backing store).
+ * `(t₀, b₀)` a hook reads shares a cache line with `u` (see MainVcpu's `rec`: one typed array
+ * instead of two).
  * @module
  */
 
@@ -31,32 +30,3 @@ export const shiftHead = (rec: Float64Array, q: number, count: number): void => 
   for (let i = q; i < end; i++) rec[i] = rec[i + 2]!
 }
 
-/** Where a server's record lives: `rec[o ...]`. */
-export interface RecordPlace {
-  readonly rec: Float64Array
-  readonly o: number
-}
-
-/** Doubles per shared slab (32 KiB). */
-const SLAB_DOUBLES = 4096
-let slab: Float64Array | null = null
-let slabUsed = 0
-
-/**
- * A zeroed record of `size` doubles, carved from a shared slab in creation order (records a
- * multiple of 64 bytes apart); a record larger than a quarter slab gets its own array.
- * NOTE: the servers of a PCPU share one typed-array object (hot) instead of one each (cold at
- * 200 VCPUs: object -> typed array -> backing store). Records are never reused; a slab is freed
- * when the last server in it is. Placement never changes a result.
- */
-export const allocRecord = (size: number): RecordPlace => {
-  const stride = (size + 7) & ~7
-  if (stride > SLAB_DOUBLES / 4) return { rec: new Float64Array(size), o: 0 }
-  if (slab === null || slabUsed + stride > SLAB_DOUBLES) {
-    slab = new Float64Array(SLAB_DOUBLES)
-    slabUsed = 0
-  }
-  const o = slabUsed
-  slabUsed += stride
-  return { rec: slab, o }
-}
