@@ -55,11 +55,13 @@ export class MainVcpu extends ServerVcpu {
    * The rest of the server's mutable budget state, one flat record: `[0] = u` (usedNs), then `Q`
    * interleaved, entry `i` = `(t, b)` at `[1 + 2i]`, `[2 + 2i]` (so the head is `[1]`, `[2]`).
    * NOTE: one Float64Array instead of two parallel ones (`times`, `amounts`) and a number field
-   * for `u`: every hook reads `u` and the head, now 24 contiguous bytes behind one typed array, at
-   * literal indices. Measured (in-process A/B against the two arrays, fixed-demand and jobs
-   * workloads): ~3 % less CPU per event at 5 and at 200 VCPUs alike. Tried and slower: `|Q|` in
-   * the record as a double, records carved from shared slabs at a variable offset (no gain at
-   * 200, +2-9 % at 5), the priority in the record behind an accessor.
+   * for `u`: every hook reads `u` and the head, 24 contiguous bytes behind one typed array, at
+   * literal indices. Measured (in-process CPU A/B against the two arrays, 40 rounds per load order,
+   * load ~3-4): fixed-demand 200 tasks 0.94-1.04, 5 tasks 0.92-1.02 (a copy of the old code
+   * 0.93-1.02): a few % less work at every size, not the 200-task growth (the cold reads are not
+   * here). Tried and dropped: `|Q|` in the record as a double, records carved from shared slabs at a
+   * variable offset (no gain at 200, up to +9 % at 5), the priority in the record behind an
+   * accessor (+0-4 %).
    */
   protected readonly rec: Float64Array
 
