@@ -28,7 +28,7 @@ export interface HarnessOptions {
   readonly checkInvariants?: boolean
   /** Emit trace records (`sched.dispatch`, `job.release`, `job.complete`) through sim-core (default false). */
   readonly trace?: boolean
-  /** PCPU number written in segments (default 0). */
+  /** PCPU number, an integer ≥ 0 written in segments and naming the random streams and trace subject (default 0); harnesses sharing one `sim` each need their own. */
   readonly pcpu?: number
   /** Called after every scheduler invocation (property tests). */
   readonly onInvoke?: (harness: Harness, nowNs: number) => void

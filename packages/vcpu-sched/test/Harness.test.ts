@@ -170,6 +170,19 @@ describe("several PCPUs on one simulation", () => {
     expect(b.schedule.segments()).toEqual(alone[1]!.schedule.segments())
     expect(b.schedule.segments()[0]!.pcpu).toBe(1)
   })
+
+  it("a second harness with a PCPU number already used on the simulation is refused (it would draw the same random streams)", () => {
+    const spec: PcpuSpec = { vcpus: [{ budgetNs: 2 * MS, periodNs: 5 * MS }], threads: [{ vcpu: 0, arrivals: { kind: "poisson", meanInterArrivalNs: 3 * MS }, job: [{ compute: [100 * US, 900 * US] }] }] }
+    const shared = new Simulation.Simulation(9)
+    new Harness(spec, { sim: shared })
+    expect(() => new Harness(spec, { sim: shared })).toThrow(/pcpu 0 already has a harness on this simulation/)
+    expect(() => new Harness(spec, { sim: shared, pcpu: 0 })).toThrow(/pcpu 0 already/)
+    expect(() => new Harness(spec, { sim: shared, pcpu: 1 })).not.toThrow()
+    // Each simulation has its own numbers: pcpu 0 again on another simulation is fine.
+    expect(() => new Harness(spec, { sim: new Simulation.Simulation(9) })).not.toThrow()
+    expect(() => new Harness(spec, { pcpu: -1 })).toThrow(/pcpu -1 must be an integer ≥ 0/)
+    expect(() => new Harness(spec, { pcpu: 1.5 })).toThrow(/pcpu 1.5 must be an integer ≥ 0/)
+  })
 })
 
 describe("interrupt top halves", () => {
