@@ -300,7 +300,7 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
     }
     const r = this.runnable, vcpus = this.vcpus
     if (r.inTree) {
-      const e = r.earliestEventInTree(vcpus, limitT, nowNs)
+      const e = r.earliestEventInTree(vcpus, limitT, nowNs, fire)
       if (e < fire) fire = e
     } else {
       const list = r.array()

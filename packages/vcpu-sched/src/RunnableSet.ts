@@ -275,10 +275,12 @@ export class RunnableSet {
 
   /**
    * S4's part over `R` kept as a tree: the smallest `nextEventNs(nowNs) − nowNs` of the listed
-   * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`). From the
-   * cached next events (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again.
+   * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`); when that is
+   * ≥ `below` (S4's bound so far), some value ≥ `below` instead (O(1) when the earliest event of
+   * the whole list is not before `nowNs + below`). From the cached next events
+   * (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again.
    */
-  earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number): number {
+  earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number, below = Infinity): number {
     const edits = budgetStateEdits.count
     if (edits !== this.seenEdits) {
       this.seenEdits = edits
@@ -286,6 +288,7 @@ export class RunnableSet {
     }
     const events = this.events, io = events.io
     io[0] = nowNs
+    io[2] = below
     events.earliest(vcpus, limit, this.prio, this.posOf, this.vcpuCount)
     return io[1]!
   }

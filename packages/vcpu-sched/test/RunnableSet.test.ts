@@ -368,9 +368,13 @@ const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet): st
         else if (ref.includes(o.v)) set.eventsChanged(o.v)
         break
       case "collect": {
-        const a = set.inTree ? set.earliestEventInTree(vcpus, o.limit, now) : linearEarliestAt(set.order(), vcpus, o.limit, now)
+        // S4's bound so far (`below`): none, just above the answer (the answer must be exact), or
+        // the answer itself (any value ≥ it will do). Derived from the answer, so that the op
+        // sequences (and the catches' run counts tuned on them) stay as they were.
         const b = linearEarliestAt(ref, vcpus, o.limit, now)
-        if (a !== b) return `op ${i} ${JSON.stringify(o)} at ${now} (${set.inTree ? "tree" : "array"}): earliest event in ${a} from the set, in ${b} from the list (R = [${ref.join(", ")}])`
+        const below = i % 3 === 0 ? Infinity : i % 3 === 1 ? b + 1 : b
+        const a = set.inTree ? set.earliestEventInTree(vcpus, o.limit, now, below) : linearEarliestAt(set.order(), vcpus, o.limit, now)
+        if (b >= below ? !(a >= below) : a !== b) return `op ${i} ${JSON.stringify(o)} at ${now} (${set.inTree ? "tree" : "array"}): earliest event in ${a} from the set (below ${below}), in ${b} from the list (R = [${ref.join(", ")}])`
         break
       }
     }

@@ -65,11 +65,11 @@ export class RankedEvents {
   private boundLimit = NaN
   private boundOf = 0
   /**
-   * `earliest`'s time in (`[0]`, ns) and answer out (`[1]`). NOTE: a number passed to or returned
+   * `earliest`'s time in (`[0]`, ns), the caller's bound in (`[2]`, ns) and answer out (`[1]`). NOTE: a number passed to or returned
    * from a call that is not inlined is boxed (a heap allocation; `now` is past the small-integer
    * range after about one simulated second): the scheduler's invocation calls `earliest` out of line.
    */
-  readonly io = new Float64Array(2)
+  readonly io = new Float64Array(3)
   /** VCPUs whose next event must be read again at the next query (`stale`), each once (`isPending[v]` = 1). */
   private pending = new Int32Array(0)
   private isPending = new Uint8Array(0)
@@ -138,13 +138,25 @@ export class RankedEvents {
 
   /**
    * The smallest `nextEventNs(nowNs) − nowNs` over the listed VCPUs of priority ≤ `limit`, or
-   * `Infinity`. `prio[v]` is the priority `v` is keyed by, `posOf[v] ≥ 0` when `v` is listed, and
+   * `Infinity` — or, when that is ≥ `io[2]` (the caller's bound so far), a value ≥ `io[2]` (a lower
+   * bound of it). `prio[v]` is the priority `v` is keyed by, `posOf[v] ≥ 0` when `v` is listed, and
    * `n` the number of VCPUs (used when ranks or leaves are rebuilt).
    */
   earliest(vcpus: readonly Vcpu[], limit: number, prio: Float64Array, posOf: Int32Array, n: number): void {
-    const nowNs = this.io[0]!
+    const io = this.io
+    const nowNs = io[0]!
     if (this.ranksStale || this.leavesStale || n !== this.count) this.rebuild(vcpus, prio, posOf, n)
     if (this.pendingCount > 0) this.flush(vcpus, posOf, nowNs)
+    // The root bounds every listed VCPU's event: past `now` (no leaf stale) and not before the
+    // caller's bound, it is the answer's lower bound and the prefix need not be searched.
+    // NOTE: harmonic fixed-demand workload at 200 tasks (scale bench): 99 % of the queries end
+    // here (the budget, ≤ 2 ms, is below every listed VCPU's next replenishment), and no query's
+    // answer was below the budget; measured: see the commit message / `RunnableSet.ts`.
+    const root = this.tree[1]!
+    if (root > nowNs && root - nowNs >= io[2]!) {
+      io[1] = root - nowNs
+      return
+    }
     // The number of ranks with priority ≤ limit (successive invocations mostly choose VCPUs of one priority).
     const lo = limit === this.boundLimit ? this.boundOf : this.boundFor(limit)
     const tree = this.tree
