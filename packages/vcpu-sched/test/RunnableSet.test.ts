@@ -173,18 +173,18 @@ class LaterOfEqual extends RunnableSet {
 /** Broken bucket walk: an equal priority counts as better (`≤` for `<`), so later VCPUs of the best priority are refreshed and the last of equals wins. */
 class EqualIsBetter extends PriorityBuckets {
   override select(vcpus: readonly Vcpu[], nowNs: number): number {
-    const k = this.k, cur = this.cur, bprio = this.bprio, seq = this.seq, next = this.next
+    const k = this.k, cur = this.cur, bprio = this.bprio, link = this.link
     for (let b = 0; b < k; b++) cur[b] = this.head[b]!
     let best = -1, bestP = Infinity
     for (;;) {
       let mb = -1, ms = Infinity
       for (let b = 0; b < k; b++) {
         const c = cur[b]!
-        if (c >= 0 && bprio[b]! <= bestP && seq[c]! < ms) { ms = seq[c]!; mb = b }
+        if (c >= 0 && bprio[b]! <= bestP && link[4 * c + 3]! < ms) { ms = link[4 * c + 3]!; mb = b }
       }
       if (mb < 0) return best
       const v = cur[mb]!
-      cur[mb] = next[v]!
+      cur[mb] = link[4 * v]!
       vcpus[v]!.refresh(nowNs)
       if (vcpus[v]!.budgetNs > 0) { best = v; bestP = bprio[mb]! }
     }
@@ -196,7 +196,7 @@ class BucketByBucket extends PriorityBuckets {
   override select(vcpus: readonly Vcpu[], nowNs: number): number {
     let best = -1, bestP = Infinity
     for (let b = 0; b < this.k; b++) {
-      for (let v = this.head[b]!; v >= 0 && this.bprio[b]! < bestP; v = this.next[v]!) {
+      for (let v = this.head[b]!; v >= 0 && this.bprio[b]! < bestP; v = this.link[4 * v]!) {
         vcpus[v]!.refresh(nowNs)
         if (vcpus[v]!.budgetNs > 0) { best = v; bestP = this.bprio[b]! }
       }
@@ -229,14 +229,38 @@ class OverflowTakesBusyBucket extends PriorityBuckets {
     b = this.k - 1
     this.bprio[b] = priority
     this.sortBuckets()
-    const t = this.tail[b]!
-    this.bucketOf[v] = b
-    this.seq[v] = this.nextSeq++
-    this.prev[v] = t
-    this.next[v] = -1
-    this.next[t] = v
+    const t = this.tail[b]!, link = this.link
+    link[4 * v] = -1
+    link[4 * v + 1] = t
+    link[4 * v + 2] = b
+    link[4 * v + 3] = this.nextSeq++
+    link[4 * t] = v
     this.tail[b] = v
     return true
+  }
+}
+
+/** Buckets whose append numbers run out after a few appends (renumbered in list order: `renumberSeq`). */
+class FewSeqNumbers extends PriorityBuckets {
+  constructor() {
+    super()
+    this.seqLimit = 5
+  }
+}
+
+/** Broken: when the append numbers run out, starts again from 0 without renumbering the listed VCPUs. */
+class SeqWrapsAround extends FewSeqNumbers {
+  protected override renumberSeq(): void {
+    this.nextSeq = 0
+  }
+}
+
+/** Broken: renumbers the listed VCPUs but not the buckets' cached head numbers (`headSeq`). */
+class StaleHeadSeq extends FewSeqNumbers {
+  protected override renumberSeq(): void {
+    const before = this.headSeq.slice()
+    super.renumberSeq()
+    this.headSeq.set(before)
   }
 }
 
@@ -279,6 +303,17 @@ describe("RunnableSet: the tree agrees with the linear walk of the list", () => 
       // fit); the others by run 34. A caught variant costs its first failing run only.
       const r = fc.check(fc.property(bucketOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => disagreement(seq, () => make(treeFrom)) === null), { numRuns: 1000, endOnFailure: true })
       expect(r.failed, name).toBe(true)
+    }
+  })
+
+  it("kept as buckets whose append numbers run out (renumbered in list order), and catches two broken renumberings", () => {
+    fc.assert(fc.property(bucketOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => {
+      const d = disagreement(seq, () => new RunnableSet(true, treeFrom, new FewSeqNumbers()))
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 300 })
+    for (const make of [() => new SeqWrapsAround(), () => new StaleHeadSeq()]) {
+      const r = fc.check(fc.property(bucketOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => disagreement(seq, () => new RunnableSet(true, treeFrom, make())) === null), { numRuns: 1000, endOnFailure: true })
+      expect(r.failed, make().constructor.name).toBe(true)
     }
   })
 

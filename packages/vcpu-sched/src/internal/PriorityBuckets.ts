@@ -18,8 +18,10 @@
  *
  * Fields are protected for the test suite's broken variants.
  *
- * Invariants: each listed VCPU is in exactly one bucket, the one of its priority (`bucketOf`);
- * a bucket's members are linked head → tail in increasing `seq`; `seq` of a later append is larger;
+ * Invariants: each listed VCPU is in exactly one bucket, the one of its priority (its record's
+ * bucket); a bucket's members are linked head → tail in increasing `seq`; `seq` of a later append
+ * is larger (append numbers are int32: when they reach `seqLimit` the listed VCPUs are renumbered
+ * `0, 1, …` in list order first, `renumberSeq`); a non-empty bucket's `headSeq` is its head's `seq`;
  * no two buckets hold the same priority.
  *
  * NOTE: hot path of S2 over long lists (harmonic sets, 200 tasks: R ~63 long at a select, 3.6
@@ -35,6 +37,11 @@
  * budget on: fixed-demand harmonic 200 0.978 / 0.988 / 0.978 / 0.973 (in-process against the
  * merge alone, CPU medians of 30 rounds, load orders AB / BA / AB / BA, load 2.9), harmonic 50
  * 0.980 / 0.984 / 0.992 / 0.991.
+ * Each VCPU's links, bucket and append number in one Int32Array record (`link`), and each bucket's
+ * head number beside its head (`headSeq`, so the pass over the heads reads no VCPU's record):
+ * fixed-demand harmonic 200 0.982 / 0.973 (in-process against four per-VCPU arrays, CPU medians
+ * of 100 rounds per load order, load 3.7-4.2). Either alone: `headSeq` 0.998 / 0.997 (the same
+ * runs' third tree), the record 0.989 / 1.022 (40 rounds): no gain.
  *
  * @module
  */
@@ -49,34 +56,33 @@ export class PriorityBuckets {
   protected readonly bprio = new Float64Array(MAX_BUCKETS)
   protected readonly head = new Int32Array(MAX_BUCKETS).fill(-1)
   protected readonly tail = new Int32Array(MAX_BUCKETS).fill(-1)
+  /** The head's append number per non-empty bucket (NOTE: `select` reads the heads' numbers without touching their records). */
+  protected readonly headSeq = new Float64Array(MAX_BUCKETS)
   /** `select`'s cursor per bucket. */
   protected readonly cur = new Int32Array(MAX_BUCKETS)
   /** `select`'s records: indices in `byPrio` of the heads that come before every better bucket's head. */
   private readonly rec = new Int32Array(MAX_BUCKETS)
   /** The buckets `[0, k)` by priority, smallest first (so "better than the best so far" is a prefix of it). */
   protected readonly byPrio = new Int32Array(MAX_BUCKETS)
-  /** Per VCPU: list links within its bucket, its bucket, its append number. */
-  protected next = new Int32Array(8)
-  protected prev = new Int32Array(8)
-  protected bucketOf = new Int32Array(8)
-  protected seq = new Float64Array(8)
-  /** The next append number (a double: never runs out). */
+  /**
+   * Per VCPU `v`, one record at `link[4v, 4v + 4)`: its next and previous in its bucket (-1: none),
+   * its bucket, its append number (`seq`, increasing along the list). NOTE: one record, not four
+   * arrays: at 200 VCPUs the per-VCPU arrays are cold at an append or removal (the VCPU records
+   * evict them), and each array was a cache line of its own.
+   */
+  protected link = new Int32Array(32)
+  /** The next append number; at `seqLimit` the listed VCPUs are renumbered in list order (`renumberSeq`). */
   protected nextSeq = 0
+  protected seqLimit = 0x7fffffff
 
   /** Room for VCPU indices `< n`. */
   reserve(n: number): void {
-    if (n <= this.next.length) return
-    let len = this.next.length
-    while (len < n) len *= 2
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (len: number) => T): T => {
-      const b = make(len)
-      b.set(a)
-      return b
-    }
-    this.next = grow(this.next, (l) => new Int32Array(l))
-    this.prev = grow(this.prev, (l) => new Int32Array(l))
-    this.bucketOf = grow(this.bucketOf, (l) => new Int32Array(l))
-    this.seq = grow(this.seq, (l) => new Float64Array(l))
+    if (4 * n <= this.link.length) return
+    let len = this.link.length
+    while (len < 4 * n) len *= 2
+    const b = new Int32Array(len)
+    b.set(this.link)
+    this.link = b
   }
 
   /** Empties every bucket and forgets their priorities. */
@@ -102,15 +108,44 @@ export class PriorityBuckets {
       bprio[b] = priority
       this.sortBuckets()
     }
-    const t = this.tail[b]!
-    this.bucketOf[v] = b
-    this.seq[v] = this.nextSeq++
-    this.prev[v] = t
-    this.next[v] = -1
-    if (t >= 0) this.next[t] = v
-    else this.head[b] = v
+    if (this.nextSeq === this.seqLimit) this.renumberSeq()
+    const link = this.link, t = this.tail[b]!, r = 4 * v
+    link[r] = -1
+    link[r + 1] = t
+    link[r + 2] = b
+    const sq = this.nextSeq++
+    link[r + 3] = sq
+    if (t >= 0) link[4 * t] = v
+    else {
+      this.head[b] = v
+      this.headSeq[b] = sq
+    }
     this.tail[b] = v
     return true
+  }
+
+  /** The listed VCPUs' append numbers renumbered `0, 1, …` in list order (the numbers ran out). */
+  protected renumberSeq(): void {
+    const k = this.k, cur = this.cur, link = this.link
+    for (let b = 0; b < k; b++) cur[b] = this.head[b]!
+    let n = 0
+    for (;;) {
+      let mb = -1
+      let ms = Infinity
+      for (let b = 0; b < k; b++) {
+        const c = cur[b]!
+        if (c >= 0 && link[4 * c + 3]! < ms) {
+          ms = link[4 * c + 3]!
+          mb = b
+        }
+      }
+      if (mb < 0) break
+      const v = cur[mb]!
+      cur[mb] = link[4 * v]!
+      link[4 * v + 3] = n++
+    }
+    for (let b = 0; b < k; b++) if (this.head[b]! >= 0) this.headSeq[b] = link[4 * this.head[b]! + 3]!
+    this.nextSeq = n
   }
 
   /** `byPrio` from the buckets' priorities (a new priority: rare, ≤ MAX_BUCKETS entries). */
@@ -128,10 +163,14 @@ export class PriorityBuckets {
 
   /** Removes listed `v`. */
   remove(v: number): void {
-    const b = this.bucketOf[v]!, p = this.prev[v]!, n = this.next[v]!
-    if (p >= 0) this.next[p] = n
-    else this.head[b] = n
-    if (n >= 0) this.prev[n] = p
+    const link = this.link, r = 4 * v
+    const n = link[r]!, p = link[r + 1]!, b = link[r + 2]!
+    if (p >= 0) link[4 * p] = n
+    else {
+      this.head[b] = n
+      if (n >= 0) this.headSeq[b] = link[4 * n + 3]!
+    }
+    if (n >= 0) link[4 * n + 1] = p
     else this.tail[b] = p
   }
 
@@ -142,7 +181,7 @@ export class PriorityBuckets {
    * the eligible buckets by `seq` (see the module comment). Returns the chosen index or -1.
    */
   select(vcpus: readonly Vcpu[], nowNs: number): number {
-    const k = this.k, byPrio = this.byPrio, head = this.head, seq = this.seq, rec = this.rec
+    const k = this.k, byPrio = this.byPrio, head = this.head, headSeq = this.headSeq, rec = this.rec
     // While every VCPU refreshed gets budget, the walk refreshes the bucket heads that come before
     // the heads of every better bucket in the list (`seq` smaller than theirs), latest-in-`byPrio`
     // first: each has the smallest `seq` of the buckets better than the one taken before it.
@@ -151,9 +190,9 @@ export class PriorityBuckets {
     let n = 0
     let ms = Infinity
     for (let i = 0; i < k; i++) {
-      const h = head[byPrio[i]!]!
-      if (h >= 0 && seq[h]! < ms) {
-        ms = seq[h]!
+      const b = byPrio[i]!
+      if (head[b]! >= 0 && headSeq[b]! < ms) {
+        ms = headSeq[b]!
         rec[n++] = i
       }
     }
@@ -181,17 +220,17 @@ export class PriorityBuckets {
    * `byPrio[at]`'s, which is past its head (refreshed without budget).
    */
   private merge(vcpus: readonly Vcpu[], nowNs: number, best: number, eligible: number, at: number): number {
-    const k = this.k, cur = this.cur, byPrio = this.byPrio, seq = this.seq, next = this.next
+    const k = this.k, cur = this.cur, byPrio = this.byPrio, link = this.link
     for (let b = 0; b < k; b++) cur[b] = this.head[b]!
     const ab = byPrio[at]!
-    cur[ab] = next[cur[ab]!]!
+    cur[ab] = link[4 * cur[ab]!]!
     for (;;) {
       let mi = -1
       let ms = Infinity
       for (let i = 0; i < eligible; i++) {
         const c = cur[byPrio[i]!]!
         if (c >= 0) {
-          const s = seq[c]!
+          const s = link[4 * c + 3]!
           if (s < ms) {
             ms = s
             mi = i
@@ -201,7 +240,7 @@ export class PriorityBuckets {
       if (mi < 0) return best
       const b = byPrio[mi]!
       const v = cur[b]!
-      cur[b] = next[v]!
+      cur[b] = link[4 * v]!
       const vcpu = vcpus[v]!
       vcpu.refresh(nowNs)
       if (vcpu.budgetNs > 0) {
@@ -213,21 +252,21 @@ export class PriorityBuckets {
 
   /** The list order (every bucket merged by `seq`) into `out[0, count)`; `count` = the number listed. */
   order(out: Int32Array, count: number): void {
-    const k = this.k, cur = this.cur, seq = this.seq
+    const k = this.k, cur = this.cur, link = this.link
     for (let b = 0; b < k; b++) cur[b] = this.head[b]!
     for (let i = 0; i < count; i++) {
       let mb = -1
       let ms = Infinity
       for (let b = 0; b < k; b++) {
         const c = cur[b]!
-        if (c >= 0 && seq[c]! < ms) {
-          ms = seq[c]!
+        if (c >= 0 && link[4 * c + 3]! < ms) {
+          ms = link[4 * c + 3]!
           mb = b
         }
       }
       const v = cur[mb]!
       out[i] = v
-      cur[mb] = this.next[v]!
+      cur[mb] = link[4 * v]!
     }
   }
 }
