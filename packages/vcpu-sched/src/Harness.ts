@@ -33,7 +33,7 @@
  * @module
  */
 import { Simulation, Trace } from "@qvsim/sim-core"
-import type { HarnessOptions } from "./HarnessOptions.ts"
+import { claimPcpu, type HarnessOptions } from "./HarnessOptions.ts"
 import { HarnessPrograms, type JobTrace } from "./HarnessPrograms.ts"
 import { buildThreads, COMPUTE, IDLE, type HarnessThread, type ThreadStats } from "./HarnessThread.ts"
 import { runIdleTicks } from "./HarnessIdleTicks.ts"
@@ -58,24 +58,6 @@ const ranPast = (th: number, now: number): never => {
  * of the running computation (due now, in place), or nothing.
  */
 const OWN = 0, INVOKE = 1, STEP = 2, DONE = 3
-
-/** The PCPU numbers that have a harness, per simulation (harnesses sharing one simulation through `options.sim`). */
-const pcpusOf = new WeakMap<Simulation.Simulation, Set<number>>()
-
-/**
- * Checks `options.pcpu` and records it for `sim`: a PCPU number names the harness's random streams
- * (`harness/pcpu<p>/...`), its trace subject and its schedule's segments, so two harnesses on one
- * simulation with the same number would draw the same streams and mix their records.
- */
-const claimPcpu = (sim: Simulation.Simulation, pcpu: number): void => {
-  if (!Number.isSafeInteger(pcpu) || pcpu < 0) throw new RangeError(`Harness: pcpu ${pcpu} must be an integer ≥ 0`)
-  let taken = pcpusOf.get(sim)
-  if (taken === undefined) pcpusOf.set(sim, (taken = new Set()))
-  if (taken.has(pcpu)) {
-    throw new RangeError(`Harness: pcpu ${pcpu} already has a harness on this simulation (its random streams, trace subject and segments are named by the number): give each harness sharing options.sim its own pcpu`)
-  }
-  taken.add(pcpu)
-}
 
 export class Harness {
   /** When this driver invokes the scheduler (see `Invocation.ts`). */

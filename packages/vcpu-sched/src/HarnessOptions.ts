@@ -2,6 +2,7 @@
  * What a {@link Harness} is asked to do: the run's seed, what it records (segments, job rows,
  * trace records), checking, and the hooks tests use to inject broken variants or share a
  * simulation between PCPUs. Every field is optional; the defaults are in each field's comment.
+ * Also the check of `pcpu` against the other harnesses of a shared simulation (`claimPcpu`).
  *
  * @module
  */
@@ -47,4 +48,22 @@ export interface HarnessOptions {
    * it with `sim.run(...)` and call {@link Harness.flush} at the end; `seed` is ignored.
    */
   readonly sim?: Simulation.Simulation
+}
+
+/** The PCPU numbers that have a harness, per simulation (harnesses sharing one simulation through `options.sim`). */
+const pcpusOf = new WeakMap<Simulation.Simulation, Set<number>>()
+
+/**
+ * Checks `options.pcpu` and records it for `sim`: a PCPU number names the harness's random streams
+ * (`harness/pcpu<p>/...`), its trace subject and its schedule's segments, so two harnesses on one
+ * simulation with the same number would draw the same streams and mix their records.
+ */
+export const claimPcpu = (sim: Simulation.Simulation, pcpu: number): void => {
+  if (!Number.isSafeInteger(pcpu) || pcpu < 0) throw new RangeError(`Harness: pcpu ${pcpu} must be an integer ≥ 0`)
+  let taken = pcpusOf.get(sim)
+  if (taken === undefined) pcpusOf.set(sim, (taken = new Set()))
+  if (taken.has(pcpu)) {
+    throw new RangeError(`Harness: pcpu ${pcpu} already has a harness on this simulation (its random streams, trace subject and segments are named by the number): give each harness sharing options.sim its own pcpu`)
+  }
+  taken.add(pcpu)
 }
