@@ -24,7 +24,10 @@ describe("VcpuSlot", () => {
         if (o.kind === "add") slot.addThread()
         else if (o.kind === "push") {
           // Only threads bound to the VCPU and not queued yet can be pushed (the scheduler's rule).
-          const free = [...Array(slot.threads).keys()].filter((t) => !model.includes(t))
+          // Ids are the scheduler's (global, not 0..threads-1), never 0: a ring cell never written
+          // (0) cannot pass for a queued thread (branch sl28's one-thread form had a variant only
+          // such ids catch; main's ring growth without its copy is caught either way).
+          const free = [...Array(slot.threads).keys()].map((t) => 5 + 3 * t).filter((t) => !model.includes(t))
           if (free.length === 0) continue
           const th = free[o.pick % free.length]!
           slot.push(th)
