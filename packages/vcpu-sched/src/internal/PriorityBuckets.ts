@@ -126,24 +126,10 @@ export class PriorityBuckets {
 
   /** The listed VCPUs' append numbers renumbered `0, 1, …` in list order (the numbers ran out). */
   protected renumberSeq(): void {
-    const k = this.k, cur = this.cur, link = this.link
-    for (let b = 0; b < k; b++) cur[b] = this.head[b]!
+    const k = this.k, link = this.link
+    this.startMerge()
     let n = 0
-    for (;;) {
-      let mb = -1
-      let ms = Infinity
-      for (let b = 0; b < k; b++) {
-        const c = cur[b]!
-        if (c >= 0 && link[4 * c + 3]! < ms) {
-          ms = link[4 * c + 3]!
-          mb = b
-        }
-      }
-      if (mb < 0) break
-      const v = cur[mb]!
-      cur[mb] = link[4 * v]!
-      link[4 * v + 3] = n++
-    }
+    for (let v = this.nextInOrder(); v >= 0; v = this.nextInOrder()) link[4 * v + 3] = n++
     for (let b = 0; b < k; b++) if (this.head[b]! >= 0) this.headSeq[b] = link[4 * this.head[b]! + 3]!
     this.nextSeq = n
   }
@@ -252,21 +238,35 @@ export class PriorityBuckets {
 
   /** The list order (every bucket merged by `seq`) into `out[0, count)`; `count` = the number listed. */
   order(out: Int32Array, count: number): void {
-    const k = this.k, cur = this.cur, link = this.link
+    this.startMerge()
+    for (let i = 0; i < count; i++) out[i] = this.nextInOrder()
+  }
+
+  /** Starts a merge of the buckets in list order (`order`, `renumberSeq`): each bucket's cursor at its head. */
+  private startMerge(): void {
+    const k = this.k, cur = this.cur
     for (let b = 0; b < k; b++) cur[b] = this.head[b]!
-    for (let i = 0; i < count; i++) {
-      let mb = -1
-      let ms = Infinity
-      for (let b = 0; b < k; b++) {
-        const c = cur[b]!
-        if (c >= 0 && link[4 * c + 3]! < ms) {
-          ms = link[4 * c + 3]!
-          mb = b
-        }
+  }
+
+  /**
+   * The merge's next VCPU in list order (of the buckets' cursors, the one of smallest append
+   * number), its bucket's cursor moved on; -1 once every bucket is taken. Reads each cursor's append
+   * number before the caller may renumber the VCPU it returns.
+   */
+  private nextInOrder(): number {
+    const k = this.k, cur = this.cur, link = this.link
+    let mb = -1
+    let ms = Infinity
+    for (let b = 0; b < k; b++) {
+      const c = cur[b]!
+      if (c >= 0 && link[4 * c + 3]! < ms) {
+        ms = link[4 * c + 3]!
+        mb = b
       }
-      const v = cur[mb]!
-      out[i] = v
-      cur[mb] = link[4 * v]!
     }
+    if (mb < 0) return -1
+    const v = cur[mb]!
+    cur[mb] = link[4 * v]!
+    return v
   }
 }
