@@ -94,6 +94,7 @@ export class MainVcpu extends ServerVcpu {
   amountAt(i: number): number {
     return this.rec[2 + 2 * i]!
   }
+  /** Sets entry `i`'s time (for the test suite's broken variants: `Invariants.test.ts`). */
   protected setTimeAt(i: number, t: number): void {
     this.rec[1 + 2 * i] = t
   }

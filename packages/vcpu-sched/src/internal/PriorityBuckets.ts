@@ -206,8 +206,8 @@ export class PriorityBuckets {
    * `byPrio[at]`'s, which is past its head (refreshed without budget).
    */
   private merge(vcpus: readonly Vcpu[], nowNs: number, best: number, eligible: number, at: number): number {
-    const k = this.k, cur = this.cur, byPrio = this.byPrio, link = this.link
-    for (let b = 0; b < k; b++) cur[b] = this.head[b]!
+    const cur = this.cur, byPrio = this.byPrio, link = this.link
+    this.startMerge()
     const ab = byPrio[at]!
     cur[ab] = link[4 * cur[ab]!]!
     for (;;) {
@@ -242,7 +242,7 @@ export class PriorityBuckets {
     for (let i = 0; i < count; i++) out[i] = this.nextInOrder()
   }
 
-  /** Starts a merge of the buckets in list order (`order`, `renumberSeq`): each bucket's cursor at its head. */
+  /** Starts a merge of the buckets in list order (`merge`, `order`, `renumberSeq`): each bucket's cursor at its head. */
   private startMerge(): void {
     const k = this.k, cur = this.cur
     for (let b = 0; b < k; b++) cur[b] = this.head[b]!
