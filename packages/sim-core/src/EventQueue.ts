@@ -44,8 +44,8 @@
  * 256, of each); no split is tried past 16·aheadFrom entries (sorting and moving them would cost
  * more than the longer heap does).
  *
- * The heap operations (sift up, sift down, remove the top, heapify) are `internal/keyedHeap.ts`'s,
- * one code for both heaps.
+ * The heap's operations (sift up, sift down, remove the top, heapify) are `internal/keyedHeap.ts`'s;
+ * the ahead heap's are `internal/aheadHeap.ts`'s (`(time, slot)` only, keys through the slot on ties).
  *
  * NOTE: the sift loops are written with a "hole" (one write per level instead of a swap) and
  * inline comparisons, as in flatqueue, for speed (see `keyedHeap.ts`). The front event and the far
@@ -68,6 +68,7 @@
 export type EventHandle = number
 
 import { CapacityError } from "./Capacity.ts"
+import { heapifyAhead, removeTopAhead, siftUpAhead } from "./internal/aheadHeap.ts"
 import { grow, heapify, removeTop, siftUp } from "./internal/keyedHeap.ts"
 
 const SLOT_BITS = 2 ** 24 // slots per generation step: at most 16 M events pending at once
@@ -128,9 +129,8 @@ export class EventQueue {
   /** 1 while the slot is in the far list, 2 while in the ahead heap. */
   private sFar: Uint8Array
   // the ahead heap: events pushed at least `aheadNs` after the last popped time, once the heap grew
-  // past `aheadFrom` (dead entries as in the heap; its top is always live)
+  // past `aheadFrom` (dead entries as in the heap; its top is always live; keys by slot: `sKey`)
   private aTime: Float64Array
-  private aKey: Float64Array
   private aSlot: Int32Array
   private aLength = 0
   private aDead = 0
@@ -183,7 +183,6 @@ export class EventQueue {
     this.splitNs = this.farNs
     this.heapLimit = Math.min(n, this.aheadFrom)
     this.aTime = new Float64Array(16)
-    this.aKey = new Float64Array(16)
     this.aSlot = new Int32Array(16)
     this.sFar = new Uint8Array(n)
     this.hTime = new Float64Array(n)
@@ -430,8 +429,8 @@ export class EventQueue {
       this.heapPush(time, slot)
       return
     }
-    if (this.aLength >= this.aTime.length) this.growAhead()
-    siftUp(this.aTime, this.aSlot, this.aKey, this.aLength++, time, this.sKey[slot]!, slot)
+    if (this.aLength + 1 >= this.aTime.length) this.growAhead()
+    siftUpAhead(this.aTime, this.aSlot, this.sKey, this.aLength++, time, this.sKey[slot]!, slot)
     this.sFar[slot] = 2
     if (this.aSlot[0] === slot) this.updateFar()
     if ((++this.aheadPushes & this.aheadCheckMask) === 0 && 4 * this.aheadPushes > 3 * (this.seqCounter - this.splitSeq)) this.mergeAhead()
@@ -453,7 +452,7 @@ export class EventQueue {
       }
       if (this.length >= this.hTime.length) this.growHeap()
       this.hTime[this.length] = aTime[i]!
-      this.hKey[this.length] = this.aKey[i]!
+      this.hKey[this.length] = this.sKey[s]!
       this.hSlot[this.length++] = s
     }
     this.aLength = 0
@@ -474,7 +473,7 @@ export class EventQueue {
       this.dropDeadAhead()
       this.updateFar()
     } else if (this.aDead > 64 && this.aDead > this.aLength >> 1) {
-      this.aLength = this.keepLive(this.aTime, this.aSlot, this.aKey, this.aLength)
+      this.aLength = this.keepLive(this.aTime, this.aSlot, null, this.aLength)
       this.aDead = 0
     }
   }
@@ -487,7 +486,7 @@ export class EventQueue {
       this.sFar[s] = 0
       this.freeSlots[this.freeCount++] = s
       this.aDead--
-      removeTop(this.aTime, aSlot, this.aKey, --this.aLength)
+      removeTopAhead(this.aTime, aSlot, this.sKey, --this.aLength)
     }
   }
 
@@ -551,8 +550,8 @@ export class EventQueue {
       if ((sGen[s]! & 1) === 0) {
         this.freeSlots[this.freeCount++] = s
       } else if (t - now >= split) {
-        if (this.aLength >= this.aTime.length) this.growAhead()
-        siftUp(this.aTime, this.aSlot, this.aKey, this.aLength++, t, hKey[i]!, s)
+        if (this.aLength + 1 >= this.aTime.length) this.growAhead()
+        siftUpAhead(this.aTime, this.aSlot, this.sKey, this.aLength++, t, hKey[i]!, s)
         this.sFar[s] = 2
       } else {
         hTime[n] = t
@@ -623,7 +622,7 @@ export class EventQueue {
     if (this.length === 0) this.aheadAlonePops++
     const last = --this.aLength
     if (last > 0) {
-      removeTop(this.aTime, this.aSlot, this.aKey, last)
+      removeTopAhead(this.aTime, this.aSlot, this.sKey, last)
       if ((this.sGen[this.aSlot[0]!]! & 1) === 0) this.dropDeadAhead()
     }
     if (this.farCount === 0) {
@@ -660,24 +659,26 @@ export class EventQueue {
   }
 
   /**
-   * Keeps the live entries of the first `n` of a heap (the heap or the ahead heap), frees the dead
-   * ones' slots (out of the ahead heap too) and re-heapifies (Floyd). Returns the new length.
-   * Protected, with `dropDead`, for the tests' broken variant (a compaction that does not re-heapify).
+   * Keeps the live entries of the first `n` of a heap (the heap, or with `keys` null the ahead heap,
+   * whose keys are its slots'), frees the dead ones' slots (out of the ahead heap too) and
+   * re-heapifies (Floyd). Returns the new length. Protected, with `dropDead`, for the tests' broken
+   * variant (a compaction that does not re-heapify).
    */
-  protected keepLive(times: Float64Array, slots: Int32Array, keys: Float64Array, n: number): number {
+  protected keepLive(times: Float64Array, slots: Int32Array, keys: Float64Array | null, n: number): number {
     const k = this.dropDead(times, slots, keys, n)
-    heapify(times, slots, keys, k)
+    if (keys === null) heapifyAhead(times, slots, this.sKey, k)
+    else heapify(times, slots, keys, k)
     return k
   }
 
   /** `keepLive`'s first half: the live entries moved to the front in place order, the dead ones' slots freed. Returns their number. */
-  protected dropDead(times: Float64Array, slots: Int32Array, keys: Float64Array, n: number): number {
+  protected dropDead(times: Float64Array, slots: Int32Array, keys: Float64Array | null, n: number): number {
     let k = 0
     for (let i = 0; i < n; i++) {
       const s = slots[i]!
       if ((this.sGen[s]! & 1) === 1) {
         times[k] = times[i]!
-        keys[k] = keys[i]!
+        if (keys !== null) keys[k] = keys[i]!
         slots[k++] = s
       } else {
         this.sFar[s] = 0
@@ -697,7 +698,6 @@ export class EventQueue {
   private growAhead(): void {
     const n = this.aTime.length * 2
     this.aTime = grow(this.aTime, new Float64Array(n))
-    this.aKey = grow(this.aKey, new Float64Array(n))
     this.aSlot = grow(this.aSlot, new Int32Array(n))
   }
 
