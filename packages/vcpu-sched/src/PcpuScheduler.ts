@@ -152,8 +152,11 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
     if (state === ThreadState.Blocked) {
       const wasActive = slot.inR || v === this.currentVcpu
       this.enqueue(slot, thread)
-      if (!slot.inR) this.appendR(v, slot)
+      const append = !slot.inR
+      if (append) this.appendR(v, slot)
       if (!wasActive) vcpu.unblock(nowNs) // SS6 / P4 / N1
+      // S4's cache takes its next event now, while its state is at hand (`RunnableSet.eventIs`).
+      if (append && this.runnable.inTree) this.runnable.eventIs(v, vcpu.nextEventNs(nowNs))
     }
     vcpu.refresh(nowNs)
     const cur = this.currentVcpu
@@ -260,7 +263,7 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
       slot.vcpu.endTimeslice(this.currentBackground ? 0 : delta, nowNs, slot.qLen > 0)
       // The only hook that moves a listed VCPU's next event (it is listed when re-queued above or
       // when it has other queued threads): S4's cache reads it again (`Vcpu.ts`, next events stay put).
-      if (slot.inR) this.runnable.eventsChanged(cv)
+      if (slot.inR && this.runnable.inTree) this.runnable.eventIs(cv, slot.vcpu.nextEventNs(nowNs))
     }
     this.currentVcpu = -1
     this.currentThread = -1
@@ -300,7 +303,13 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
     }
     const r = this.runnable, vcpus = this.vcpus
     if (r.inTree) {
-      const e = r.earliestEventInTree(vcpus, limitT, nowNs, fire)
+      // NOTE: the numbers through `s4` (see `RunnableSet.earliestInTree`).
+      const io = r.s4
+      io[0] = nowNs
+      io[2] = fire
+      io[3] = limitT
+      r.earliestInTree(vcpus)
+      const e = io[1]!
       if (e < fire) fire = e
     } else {
       const list = r.array()

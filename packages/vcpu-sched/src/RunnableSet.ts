@@ -25,7 +25,8 @@
  * - in the tree form (either kind), S4's bound (`earliestEventInTree`) comes from the listed VCPUs' cached next
  *   events ranked by priority (`internal/RankedEvents.ts`): O(log V) plus O(log V) per cached event
  *   read again, instead of reading all k VCPUs within the bound. The owner calls `eventsChanged(v)`
- *   when a hook may have moved listed `v`'s next event (the rule in `Vcpu.ts`).
+ *   when a hook may have moved listed `v`'s next event (the rule in `Vcpu.ts`), or `eventIs(v, e)`
+ *   with the event it has just read after that hook (and after an append's unblock).
  * The tree's walks refresh exactly the VCPUs a linear walk of the list refreshes, in the same order,
  * and choose the same one (test/RunnableSet.test.ts checks it on random operation sequences).
  *
@@ -46,7 +47,7 @@
  */
 import { setMinLeaf } from "./internal/minTree.ts"
 import { PriorityBuckets } from "./internal/PriorityBuckets.ts"
-import { RankedEvents } from "./internal/RankedEvents.ts"
+import { POS, PRIO, RankedEvents, REC } from "./internal/RankedEvents.ts"
 import { budgetStateEdits, type Vcpu } from "./Vcpu.ts"
 
 /** Default `treeFrom`: longer lists are kept as a tree ([ASSUMED] a speed knob only: any value ≥ 0 gives the same schedules). */
@@ -66,10 +67,12 @@ export class RunnableSet {
   /** Array: the list, entries `[0, size)`. Tree: the list order, rebuilt when `dirty`. */
   private items = new Int32Array(8)
   protected dirty = false
-  /** Position of each VCPU in the tree (array: 0), -1 when not listed. */
-  private posOf = new Int32Array(8).fill(-1)
-  /** Keyed: the priority each listed VCPU was added with. */
-  private prio = new Float64Array(8)
+  /**
+   * Per VCPU `v`, one record at `rec[REC·v, REC·v + REC)` (`internal/RankedEvents.ts` keeps its
+   * per-VCPU fields in it too): `PRIO`, the priority it was added with (keyed); `POS`, its position
+   * in the tree (array: 0), -1 when not listed.
+   */
+  private rec = RunnableSet.records(new Float64Array(0), 8)
   /** Tree: leaves (positions) and inner nodes: `tree[1]` the root, leaf `p` at `cap + p`. */
   private cap = 0
   private tree = new Float64Array(0)
@@ -78,6 +81,8 @@ export class RunnableSet {
   private nextPos = 0
   /** Tree: S4's cached next events by priority rank; the VCPU count it ranks; the edits it has seen. */
   private readonly events: RankedEvents
+  /** S4's numbers in and out (`earliestInTree`): the cache's own `io`. */
+  readonly s4: Float64Array
   private vcpuCount = 0
   private seenEdits = budgetStateEdits.count
   /** The long list as one FIFO per priority, while `inBuckets`; null: never (`ties: 'declaration'`, whose walk they do not do). */
@@ -87,6 +92,8 @@ export class RunnableSet {
   constructor(keyed: boolean, treeFrom = TREE_FROM, buckets: PriorityBuckets | null = new PriorityBuckets(), events = new RankedEvents()) {
     this.keyed = keyed
     this.events = events
+    this.s4 = events.io
+    events.attach(this.rec)
     this.treeFrom = keyed ? treeFrom : Infinity
     this.buckets = keyed ? buckets : null
   }
@@ -94,37 +101,42 @@ export class RunnableSet {
   /** Room for VCPU indices `< n`. */
   reserve(n: number): void {
     if (n > this.vcpuCount) this.vcpuCount = n
-    if (n <= this.posOf.length) return
-    let len = this.posOf.length
+    let len = this.rec.length / REC
+    if (n <= len) return
     while (len < n) len *= 2
-    const pos = new Int32Array(len).fill(-1)
-    pos.set(this.posOf)
-    this.posOf = pos
-    const prio = new Float64Array(len)
-    prio.set(this.prio)
-    this.prio = prio
+    this.rec = RunnableSet.records(this.rec, len)
+    this.events.attach(this.rec)
     const items = new Int32Array(len)
     items.set(this.items)
     this.items = items
     this.buckets?.reserve(len)
   }
 
+  /** Records for VCPUs `< len`: `old`'s, then fresh ones (not listed, every other field 0). */
+  private static records(old: Float64Array, len: number): Float64Array {
+    const rec = new Float64Array(REC * len)
+    rec.set(old)
+    for (let v = old.length / REC; v < len; v++) rec[8 * v + 1] = -1
+    return rec
+  }
+
   /** True when `v` is listed. */
   has(v: number): boolean {
-    return this.posOf[v]! >= 0
+    return this.rec[8 * v + 1]! >= 0
   }
 
   /** Keyed: the priority listed `v` is ordered by (for checks). */
   keyOf(v: number): number {
-    return this.prio[v]!
+    return this.rec[8 * v]!
   }
 
   /** Appends `v` (not listed) at the tail with priority `priority`. */
   add(v: number, priority: number): void {
-    this.prio[v] = priority
+    const rec = this.rec
+    rec[8 * v] = priority
     if (!this.inTree && this.size < this.treeFrom) {
       this.items[this.size++] = v
-      this.posOf[v] = 0
+      rec[8 * v + 1] = 0
       return
     }
     // NOTE: the tree's part out of line, so that the array's part inlines into its callers.
@@ -135,11 +147,11 @@ export class RunnableSet {
     if (!this.inTree) this.toTree()
     if (this.inBuckets && !this.buckets!.add(v, priority)) this.leaveBuckets()
     if (this.inBuckets) {
-      this.posOf[v] = 0
+      this.rec[8 * v + 1] = 0
     } else {
       if (this.nextPos === this.cap) this.compact()
       const p = this.nextPos++
-      this.posOf[v] = p
+      this.rec[8 * v + 1] = p
       this.vAt[p] = v
       this.setLeaf(p, priority)
     }
@@ -160,15 +172,15 @@ export class RunnableSet {
       // NOTE: a plain loop, not copyWithin: the array is short and the builtin call costs more.
       for (; i < n; i++) items[i] = items[i + 1]!
       this.size = n
-      this.posOf[v] = -1
+      this.rec[8 * v + 1] = -1
       return
     }
     this.removeFromTree(v)
   }
 
   private removeFromTree(v: number): void {
-    const p = this.posOf[v]!
-    this.posOf[v] = -1
+    const p = this.rec[8 * v + 1]!
+    this.rec[8 * v + 1] = -1
     this.size--
     this.dirty = true
     if (this.inBuckets) this.buckets!.remove(v)
@@ -182,12 +194,12 @@ export class RunnableSet {
 
   /** Keyed: listed `v`'s priority is now `priority` (it keeps its place in the list). */
   reprioritise(v: number, priority: number): void {
-    if (!this.keyed || priority === this.prio[v]) return
-    this.prio[v] = priority
+    if (!this.keyed || priority === this.rec[8 * v]) return
+    this.rec[8 * v] = priority
     if (this.inTree) {
       // A bucket keeps one priority: the listed VCPU would change buckets mid-list (rare: PIBS).
       if (this.inBuckets) this.leaveBuckets()
-      this.setLeaf(this.posOf[v]!, priority)
+      this.setLeaf(this.rec[8 * v + 1]!, priority)
       if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
     }
   }
@@ -199,6 +211,15 @@ export class RunnableSet {
    */
   cachedEventOf(v: number): number {
     return this.inTree && this.seenEdits === budgetStateEdits.count ? this.events.cachedOf(v) : -Infinity
+  }
+
+  /**
+   * Listed `v`'s next event is `e` (`nextEventNs(now)`), read after the hooks that may have moved
+   * it (its append's unblock, its end of timeslice): S4's cache takes it now instead of reading it
+   * at the next query (`eventsChanged` without the read). Tree only (call it when `inTree`).
+   */
+  eventIs(v: number, e: number): void {
+    this.events.known(v, e)
   }
 
   /** A hook may have moved listed `v`'s next event (`Vcpu.ts`'s rule): S4 reads it again. */
@@ -262,7 +283,7 @@ export class RunnableSet {
     for (;;) {
       const v = this.firstBelow(from, bestP, byIndex)
       if (v < 0) return best
-      from = this.posOf[v]! + 1
+      from = this.rec[8 * v + 1]! + 1
       const vcpu = vcpus[v]!
       if (byIndex && v > best && vcpu.priority === bestP) continue
       vcpu.refresh(nowNs)
@@ -281,16 +302,31 @@ export class RunnableSet {
    * (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again.
    */
   earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number, below = Infinity): number {
+    const io = this.s4
+    io[0] = nowNs
+    io[2] = below
+    io[3] = limit
+    this.earliestInTree(vcpus)
+    return io[1]!
+  }
+
+  /**
+   * `earliestEventInTree` with its numbers in `s4`: `nowNs` at `[0]`, `below` at `[2]`, `limit` at
+   * `[3]`; the answer at `[1]`. NOTE: the scheduler's invocation calls this out of line, and a number
+   * passed to or returned from a call that is not inlined is boxed (one heap allocation each, the
+   * time and an 'rm' priority being past the small integers).
+   */
+  earliestInTree(vcpus: readonly Vcpu[]): void {
+    if (budgetStateEdits.count !== this.seenEdits || !this.events.atRoot(this.vcpuCount)) this.earliestFull(vcpus)
+  }
+
+  private earliestFull(vcpus: readonly Vcpu[]): void {
     const edits = budgetStateEdits.count
     if (edits !== this.seenEdits) {
       this.seenEdits = edits
       this.events.leavesStale = true
     }
-    const events = this.events, io = events.io
-    io[0] = nowNs
-    io[2] = below
-    events.earliest(vcpus, limit, this.prio, this.posOf, this.vcpuCount)
-    return io[1]!
+    this.events.earliest(vcpus, this.vcpuCount)
   }
 
   /**
@@ -324,13 +360,13 @@ export class RunnableSet {
     this.inTree = true
     this.inBuckets = this.fillBuckets()
     if (!this.inBuckets) this.renumber()
-    this.events.toTreeForm(this.items, this.size, this.prio)
+    this.events.toTreeForm(this.items, this.size)
   }
 
   /** From the tree back to the array. */
   protected toArray(): void {
     this.materialise()
-    for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
+    for (let i = 0; i < this.size; i++) this.rec[8 * this.items[i]! + 1] = 0
     this.events.toArrayForm(this.items, this.size)
     this.inTree = false
     this.inBuckets = false
@@ -343,7 +379,7 @@ export class RunnableSet {
     b.clear()
     for (let i = 0; i < this.size; i++) {
       const v = this.items[i]!
-      if (!b.add(v, this.prio[v]!)) return false
+      if (!b.add(v, this.rec[8 * v]!)) return false
     }
     return true
   }
@@ -380,9 +416,9 @@ export class RunnableSet {
     this.vAt.fill(-1, 0, cap)
     for (let p = 0; p < this.size; p++) {
       const v = this.items[p]!
-      this.posOf[v] = p
+      this.rec[8 * v + 1] = p
       this.vAt[p] = v
-      tree[cap + p] = this.prio[v]!
+      tree[cap + p] = this.rec[8 * v]!
     }
     this.nextPos = this.size
     for (let i = cap - 1; i >= 1; i--) {

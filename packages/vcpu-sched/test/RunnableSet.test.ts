@@ -21,7 +21,7 @@ import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import { MAX_BUCKETS, PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
-import { RankedEvents } from "../src/internal/RankedEvents.ts"
+import { QUEUED, RankedEvents, REC } from "../src/internal/RankedEvents.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
 import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
 import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
@@ -377,7 +377,9 @@ const eventOp: fc.Arbitrary<EventOp> = fc.oneof(
  * linearly (S4 as spec §C.1 states it: every listed VCPU of priority ≤ the bound, `nextEventNs` now);
  * the first disagreement in S4's bound, or null.
  */
-const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet): string | null => {
+// `tell`: at every other append and hook move the set is told the next event (`eventIs`), as the
+// scheduler does; at the others it reads it itself (`eventsChanged`, the queue), so both mix.
+const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet, tell = false): string | null => {
   const set = make(), ref: number[] = []
   set.reserve(NE)
   const vcpus = Array.from({ length: NE }, (_, v) => eventVcpu(1000 * (1 + (v % 6))))
@@ -387,6 +389,8 @@ const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet): st
       case "add":
         if (ref.includes(o.v)) continue
         set.add(o.v, vcpus[o.v]!.priority)
+        // As the scheduler's wakeup: the appended VCPU's next event, read after its unblock hook.
+        if (tell && i % 2 === 0 && set.inTree) set.eventIs(o.v, vcpus[o.v]!.nextEventNs(now))
         ref.push(o.v)
         break
       case "remove":
@@ -404,7 +408,11 @@ const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet): st
       case "move":
         vcpus[o.v]!.times = o.times.map((t) => now + t).sort((a, b) => a - b)
         if (o.how === "edit") noteBudgetStateEdit()
-        else if (ref.includes(o.v)) set.eventsChanged(o.v)
+        // As the scheduler's end of timeslice (`tell`, every other op): the moved event, read after the hook.
+        else if (ref.includes(o.v)) {
+          if (!tell || i % 2 === 0) set.eventsChanged(o.v)
+          else if (set.inTree) set.eventIs(o.v, vcpus[o.v]!.nextEventNs(now))
+        }
         break
       case "collect": {
         // S4's bound so far (`below`): none, just above the answer (the answer must be exact), or
@@ -437,6 +445,20 @@ class KeepsLeavesInArray extends RankedEvents {
   override toArrayForm(_items: Int32Array, _size: number): void {}
 }
 
+/** Broken: a VCPU told its next event while queued (left in the queue as read) is not queued again by a later `stale`. */
+class LosesRequeue extends RankedEvents {
+  override stale(v: number): void {
+    if (this.rec[REC * v + QUEUED] !== 2) super.stale(v)
+  }
+}
+
+/** Broken: takes a told next event only from a VCPU queued to be read (a listed VCPU's moved event is lost). */
+class TellsOnlyQueued extends RunnableSet {
+  override eventIs(v: number, e: number): void {
+    if (this.cachedEventOf(v) === -Infinity) super.eventIs(v, e)
+  }
+}
+
 /** Broken: forgets that a hook moved a listed VCPU's next event (S4 keeps the cached one). */
 class ForgetsMovedEvents extends RunnableSet {
   override eventsChanged(_v: number): void {}
@@ -460,6 +482,16 @@ describe("RunnableSet: S4's cached next events = the linear walk at every instan
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
   ), { minLength: 1, maxLength: 300, size: "max" })
+  // Listed VCPUs whose next events move again and again between queries (each move told or queued,
+  // by turns, with `tell`): a VCPU told while queued, then queued again, must be read again.
+  const moveOps = fc.array(fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
+    { weight: 5, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
+  ), { minLength: 1, maxLength: 300, size: "max" })
+
   it("on lists that go back and forth between the array and the tree", () => {
     fc.assert(fc.property(churnOps, fc.constantFrom(3, 4, 5), (seq, treeFrom) => {
       const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom))
@@ -471,6 +503,31 @@ describe("RunnableSet: S4's cached next events = the linear walk at every instan
     // NOTE: 6000 runs, stopping at the first failure. At 2000 runs it missed at 3 of FC_SEEDs 1..2000
     // (1.5e-3 per CI run); the latest first failure there was run 2783 (mean 309, ~0.1 ms a run).
     const r = fc.check(fc.property(churnOps, (seq) => eventDisagreement(seq, () => new RunnableSet(true, 4, new PriorityBuckets(), new KeepsLeavesInArray())) === null), { numRuns: 6000, endOnFailure: true })
+    expect(r.failed).toBe(true)
+  })
+
+  it("with the owner telling the next events it reads after the hooks (eventIs: at an append, after an end of timeslice), mixed with the queue", () => {
+    fc.assert(fc.property(eventOps, fc.constantFrom(0, 0, 1, 3, TREE_FROM), (seq, treeFrom) => {
+      const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom), true)
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 400 * PROP_SCALE })
+    fc.assert(fc.property(churnOps, fc.constantFrom(3, 4, 5), (seq, treeFrom) => {
+      const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom), true)
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 300 * PROP_SCALE })
+    fc.assert(fc.property(moveOps, fc.constantFrom(0, 3), (seq, treeFrom) => {
+      const d = eventDisagreement(seq, () => new RunnableSet(true, treeFrom), true)
+      if (d !== null) throw new Error(`treeFrom ${treeFrom}: ${d}`)
+    }), { numRuns: 300 * PROP_SCALE })
+  })
+
+  it("catches a cache that does not queue again a VCPU told its next event while queued", () => {
+    const r = fc.check(fc.property(moveOps, (seq) => eventDisagreement(seq, () => new RunnableSet(true, 0, new PriorityBuckets(), new LosesRequeue()), true) === null), { numRuns: 3000, endOnFailure: true })
+    expect(r.failed).toBe(true)
+  })
+
+  it("catches a set that takes a told next event only from a VCPU queued to be read", () => {
+    const r = fc.check(fc.property(eventOps, (seq) => eventDisagreement(seq, () => new TellsOnlyQueued(true, 0), true) === null), { numRuns: 1000, endOnFailure: true })
     expect(r.failed).toBe(true)
   })
 
