@@ -412,7 +412,8 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
   }
 
   private appendR(v: number, slot: VcpuSlot): void {
-    this.runnable.add(v, slot.vcpu.priority)
+    // Told: both callers tell the tree the VCPU's next event after its hooks (`RunnableSet.eventIs`).
+    this.runnable.add(v, slot.vcpu.priority, true)
     slot.inR = true
   }
 

@@ -47,7 +47,7 @@
  */
 import { setMinLeaf } from "./internal/minTree.ts"
 import { PriorityBuckets } from "./internal/PriorityBuckets.ts"
-import { POS, PRIO, RankedEvents, REC } from "./internal/RankedEvents.ts"
+import { RankedEvents } from "./internal/RankedEvents.ts"
 import { budgetStateEdits, type Vcpu } from "./Vcpu.ts"
 
 /** Default `treeFrom`: longer lists are kept as a tree ([ASSUMED] a speed knob only: any value ≥ 0 gives the same schedules). */
@@ -67,12 +67,10 @@ export class RunnableSet {
   /** Array: the list, entries `[0, size)`. Tree: the list order, rebuilt when `dirty`. */
   private items = new Int32Array(8)
   protected dirty = false
-  /**
-   * Per VCPU `v`, one record at `rec[REC·v, REC·v + REC)` (`internal/RankedEvents.ts` keeps its
-   * per-VCPU fields in it too): `PRIO`, the priority it was added with (keyed); `POS`, its position
-   * in the tree (array: 0), -1 when not listed.
-   */
-  private rec = RunnableSet.records(new Float64Array(0), 8)
+  /** Position of each VCPU in the tree (array: 0), -1 when not listed. */
+  private posOf = new Int32Array(8).fill(-1)
+  /** Keyed: the priority each listed VCPU was added with. */
+  private prio = new Float64Array(8)
   /** Tree: leaves (positions) and inner nodes: `tree[1]` the root, leaf `p` at `cap + p`. */
   private cap = 0
   private tree = new Float64Array(0)
@@ -93,7 +91,6 @@ export class RunnableSet {
     this.keyed = keyed
     this.events = events
     this.s4 = events.io
-    events.attach(this.rec)
     this.treeFrom = keyed ? treeFrom : Infinity
     this.buckets = keyed ? buckets : null
   }
@@ -101,65 +98,63 @@ export class RunnableSet {
   /** Room for VCPU indices `< n`. */
   reserve(n: number): void {
     if (n > this.vcpuCount) this.vcpuCount = n
-    let len = this.rec.length / REC
-    if (n <= len) return
+    if (n <= this.posOf.length) return
+    let len = this.posOf.length
     while (len < n) len *= 2
-    this.rec = RunnableSet.records(this.rec, len)
-    this.events.attach(this.rec)
+    const pos = new Int32Array(len).fill(-1)
+    pos.set(this.posOf)
+    this.posOf = pos
+    const prio = new Float64Array(len)
+    prio.set(this.prio)
+    this.prio = prio
     const items = new Int32Array(len)
     items.set(this.items)
     this.items = items
     this.buckets?.reserve(len)
   }
 
-  /** Records for VCPUs `< len`: `old`'s, then fresh ones (not listed, every other field 0). */
-  private static records(old: Float64Array, len: number): Float64Array {
-    const rec = new Float64Array(REC * len)
-    rec.set(old)
-    for (let v = old.length / REC; v < len; v++) rec[8 * v + 1] = -1
-    return rec
-  }
-
   /** True when `v` is listed. */
   has(v: number): boolean {
-    return this.rec[8 * v + 1]! >= 0
+    return this.posOf[v]! >= 0
   }
 
   /** Keyed: the priority listed `v` is ordered by (for checks). */
   keyOf(v: number): number {
-    return this.rec[8 * v]!
+    return this.prio[v]!
   }
 
-  /** Appends `v` (not listed) at the tail with priority `priority`. */
-  add(v: number, priority: number): void {
-    const rec = this.rec
-    rec[8 * v] = priority
+  /**
+   * Appends `v` (not listed) at the tail with priority `priority`. `told`: the caller tells its next
+   * event (`eventIs`) after its hooks, before any other call (else it is read at the next S4).
+   */
+  add(v: number, priority: number, told = false): void {
+    this.prio[v] = priority
     if (!this.inTree && this.size < this.treeFrom) {
       this.items[this.size++] = v
-      rec[8 * v + 1] = 0
+      this.posOf[v] = 0
       return
     }
     // NOTE: the tree's part out of line, so that the array's part inlines into its callers.
-    this.addToTree(v, priority)
+    this.addToTree(v, priority, told)
   }
 
-  private addToTree(v: number, priority: number): void {
+  private addToTree(v: number, priority: number, told: boolean): void {
     if (!this.inTree) this.toTree()
     if (this.inBuckets && !this.buckets!.add(v, priority)) this.leaveBuckets()
     if (this.inBuckets) {
-      this.rec[8 * v + 1] = 0
+      this.posOf[v] = 0
     } else {
       if (this.nextPos === this.cap) this.compact()
       const p = this.nextPos++
-      this.rec[8 * v + 1] = p
+      this.posOf[v] = p
       this.vAt[p] = v
       this.setLeaf(p, priority)
     }
     this.size++
     this.dirty = true
-    // Its next event is read at the next S4 (its unblock hook may still run after the append).
+    // Its next event is read at the next S4 (its unblock hook may still run after the append), or told.
     if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
-    else this.events.stale(v)
+    else if (!told) this.events.stale(v)
   }
 
   /** Removes `v` (listed). */
@@ -172,15 +167,15 @@ export class RunnableSet {
       // NOTE: a plain loop, not copyWithin: the array is short and the builtin call costs more.
       for (; i < n; i++) items[i] = items[i + 1]!
       this.size = n
-      this.rec[8 * v + 1] = -1
+      this.posOf[v] = -1
       return
     }
     this.removeFromTree(v)
   }
 
   private removeFromTree(v: number): void {
-    const p = this.rec[8 * v + 1]!
-    this.rec[8 * v + 1] = -1
+    const p = this.posOf[v]!
+    this.posOf[v] = -1
     this.size--
     this.dirty = true
     if (this.inBuckets) this.buckets!.remove(v)
@@ -194,12 +189,12 @@ export class RunnableSet {
 
   /** Keyed: listed `v`'s priority is now `priority` (it keeps its place in the list). */
   reprioritise(v: number, priority: number): void {
-    if (!this.keyed || priority === this.rec[8 * v]) return
-    this.rec[8 * v] = priority
+    if (!this.keyed || priority === this.prio[v]) return
+    this.prio[v] = priority
     if (this.inTree) {
       // A bucket keeps one priority: the listed VCPU would change buckets mid-list (rare: PIBS).
       if (this.inBuckets) this.leaveBuckets()
-      this.setLeaf(this.rec[8 * v + 1]!, priority)
+      this.setLeaf(this.posOf[v]!, priority)
       if (this.events.outOfRank(v, priority)) this.events.ranksStale = true
     }
   }
@@ -283,7 +278,7 @@ export class RunnableSet {
     for (;;) {
       const v = this.firstBelow(from, bestP, byIndex)
       if (v < 0) return best
-      from = this.rec[8 * v + 1]! + 1
+      from = this.posOf[v]! + 1
       const vcpu = vcpus[v]!
       if (byIndex && v > best && vcpu.priority === bestP) continue
       vcpu.refresh(nowNs)
@@ -326,7 +321,7 @@ export class RunnableSet {
       this.seenEdits = edits
       this.events.leavesStale = true
     }
-    this.events.earliest(vcpus, this.vcpuCount)
+    this.events.earliest(vcpus, this.prio, this.posOf, this.vcpuCount)
   }
 
   /**
@@ -360,13 +355,13 @@ export class RunnableSet {
     this.inTree = true
     this.inBuckets = this.fillBuckets()
     if (!this.inBuckets) this.renumber()
-    this.events.toTreeForm(this.items, this.size)
+    this.events.toTreeForm(this.items, this.size, this.prio)
   }
 
   /** From the tree back to the array. */
   protected toArray(): void {
     this.materialise()
-    for (let i = 0; i < this.size; i++) this.rec[8 * this.items[i]! + 1] = 0
+    for (let i = 0; i < this.size; i++) this.posOf[this.items[i]!] = 0
     this.events.toArrayForm(this.items, this.size)
     this.inTree = false
     this.inBuckets = false
@@ -379,7 +374,7 @@ export class RunnableSet {
     b.clear()
     for (let i = 0; i < this.size; i++) {
       const v = this.items[i]!
-      if (!b.add(v, this.rec[8 * v]!)) return false
+      if (!b.add(v, this.prio[v]!)) return false
     }
     return true
   }
@@ -416,9 +411,9 @@ export class RunnableSet {
     this.vAt.fill(-1, 0, cap)
     for (let p = 0; p < this.size; p++) {
       const v = this.items[p]!
-      this.rec[8 * v + 1] = p
+      this.posOf[v] = p
       this.vAt[p] = v
-      tree[cap + p] = this.rec[8 * v]!
+      tree[cap + p] = this.prio[v]!
     }
     this.nextPos = this.size
     for (let i = cap - 1; i >= 1; i--) {

@@ -21,7 +21,7 @@ import { describe, expect, it } from "vitest"
 import type { SchedulerOptionsInput } from "../src/Options.ts"
 import { PcpuScheduler } from "../src/PcpuScheduler.ts"
 import { MAX_BUCKETS, PriorityBuckets } from "../src/internal/PriorityBuckets.ts"
-import { QUEUED, RankedEvents, REC } from "../src/internal/RankedEvents.ts"
+import { RankedEvents } from "../src/internal/RankedEvents.ts"
 import { RunnableSet, TREE_FROM } from "../src/RunnableSet.ts"
 import { NONE, noteBudgetStateEdit, type Vcpu } from "../src/Vcpu.ts"
 import { caseJson, diffCases, differ, type DiffCase } from "./differential.ts"
@@ -388,8 +388,8 @@ const eventDisagreement = (seq: readonly EventOp[], make: () => RunnableSet, tel
     switch (o.kind) {
       case "add":
         if (ref.includes(o.v)) continue
-        set.add(o.v, vcpus[o.v]!.priority)
-        // As the scheduler's wakeup: the appended VCPU's next event, read after its unblock hook.
+        // As the scheduler's wakeup (`tell`, every other op): the appended VCPU's next event, read after its unblock hook.
+        set.add(o.v, vcpus[o.v]!.priority, tell && i % 2 === 0)
         if (tell && i % 2 === 0 && set.inTree) set.eventIs(o.v, vcpus[o.v]!.nextEventNs(now))
         ref.push(o.v)
         break
@@ -448,7 +448,7 @@ class KeepsLeavesInArray extends RankedEvents {
 /** Broken: a VCPU told its next event while queued (left in the queue as read) is not queued again by a later `stale`. */
 class LosesRequeue extends RankedEvents {
   override stale(v: number): void {
-    if (this.rec[REC * v + QUEUED] !== 2) super.stale(v)
+    if (this.queued[v] !== 2) super.stale(v) // 2: TOLD
   }
 }
 

@@ -27,14 +27,14 @@
  * marks every listed leaf `STALE` after a change from outside the hooks (`Vcpu.budgetStateEdits`:
  * migration, reboot: `leavesStale`).
  *
- * Invariants (`r` = VCPU `v`'s record in the owner's array, `REC`): `r.RANK`/`vAtRank` are inverse
- * permutations of `0..count-1`; `sortedPrio` ascending; unless `leavesStale` or `ranksStale`, `r.LEAF`
- * equals leaf `r.RANK`; every leaf is `Infinity` while the owner keeps its list as an array (between
- * `toArrayForm` and `toTreeForm`), and else leaf `r.RANK` is `Infinity` for an unlisted `v`, and for
- * a listed `v` either ≤ the time of the last query (stale), or its next event, exact until it passes,
- * unless `r.QUEUED` is 1 (to be read at the next query); `v` is in `pending[0, pendingCount)` at most
- * once, exactly when `r.QUEUED` ≠ 0 (2: told by `known` since it was queued, not to be read); inner
- * nodes are the minimum of their children.
+ * Invariants: `rankOf`/`vAtRank` are inverse permutations of `0..count-1`; `sortedPrio` ascending;
+ * unless `leavesStale` or `ranksStale`, every leaf is `Infinity`
+ * while the owner keeps its list as an array (between `toArrayForm` and `toTreeForm`), and else leaf
+ * `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v` either ≤ the time of the last
+ * query (stale), or its next event, exact until it passes, unless `queued[v]` is `TO_READ` (read at
+ * the next query); `v` is in `pending[0, pendingCount)` at most once, exactly when `queued[v]` is not
+ * `OUT` (`TOLD`: told by `known` since it was queued, not to be read); inner nodes are the minimum
+ * of their children.
  *
  * NOTE: hot path of S4 over long lists: typed arrays, no allocation but on a re-rank (a VCPU added
  * to the PCPU, or a listed priority that differs from its rank's: PIBS inheritance).
@@ -47,28 +47,19 @@ import { setMinLeaf } from "./minTree.ts"
 /** A leaf that must be read again. */
 export const STALE = -Infinity
 
-/**
- * The per-VCPU record the owner (`RunnableSet`) keeps for both: VCPU `v`'s fields at
- * `rec[REC·v + field]`. The owner's: `PRIO` (the priority `v` is listed with), `POS` (its position,
- * -1 when not listed). This cache's: `RANKED`, the priority it was ranked with; `RANK`; `QUEUED`, 1
- * while it is to be read at the next query (`stale`), 2 while it stays in the queue already told
- * (`known`), else 0; `LEAF`, the value its leaf holds. NOTE: one record, not one array per field:
- * at 200 VCPUs an append, removal or query found each per-VCPU array's line cold. The code indexes
- * the fields at literal offsets (`8 * v + 3`), as `MainVcpu` and `PriorityBuckets` do theirs.
- */
-export const REC = 8
-export const PRIO = 0
-export const POS = 1
-const RANKED = 2
-const RANK = 3
-export const QUEUED = 4
-const LEAF = 5
+/** `queued[v]`: not in the queue; to be read at the next query (`stale`); in the queue, told since (`known`). */
+const OUT = 0
+const TO_READ = 1
+const TOLD = 2
 
 export class RankedEvents {
   /** Number of VCPUs ranked. */
   private count = 0
-  /** The owner's per-VCPU records (`REC`; `attach`; protected for the test suite's broken variants). */
-  protected rec: Float64Array = new Float64Array(0)
+  private rankOf = new Int32Array(0)
+  /** The priority each VCPU was ranked with. */
+  private rankedPrio = new Float64Array(0)
+  /** Per VCPU: `OUT`, `TO_READ` or `TOLD` (protected for the test suite's broken variants). */
+  protected queued = new Uint8Array(0)
   private vAtRank = new Int32Array(0)
   /** The priorities in rank order. */
   private sortedPrio = new Float64Array(0)
@@ -95,14 +86,9 @@ export class RankedEvents {
   private pending = new Int32Array(0)
   private pendingCount = 0
 
-  /** The owner's per-VCPU records from now on (room for every VCPU ranked; a new owner's array keeps the fields). */
-  attach(rec: Float64Array): void {
-    this.rec = rec
-  }
-
   /** True when `v` cannot keep its rank with priority `priority` (call before listing it). */
   outOfRank(v: number, priority: number): boolean {
-    return v >= this.count || this.rec[8 * v + 2] !== priority
+    return v >= this.count || this.rankedPrio[v] !== priority
   }
 
   /**
@@ -114,11 +100,9 @@ export class RankedEvents {
    * rounds, both load orders): B/A medians 0.902-0.930; the queue alone, 0.953 and 0.941 (2 processes).
    */
   stale(v: number): void {
-    const q = 8 * v + 4
     if (this.leavesStale || this.ranksStale) return
-    const f = this.rec[q]
-    if (f === 0) this.pending[this.pendingCount++] = v
-    this.rec[q] = 1
+    if (this.queued[v] === OUT) this.pending[this.pendingCount++] = v
+    this.queued[v] = TO_READ
   }
 
   /**
@@ -130,21 +114,18 @@ export class RankedEvents {
    */
   known(v: number, e: number): void {
     if (this.leavesStale || this.ranksStale) return
-    const q = 8 * v + 4
-    if (this.rec[q] === 1) {
-      const n = this.pendingCount - 1
-      // Queued last (its append just now): dequeued; else left in the queue as read (2).
-      if (this.pending[n] === v) {
-        this.pendingCount = n
-        this.rec[q] = 0
-      } else this.rec[q] = 2
-    }
+    const n = this.pendingCount - 1
+    // Queued last (its append just now): dequeued; else, if queued, left in the queue as told.
+    if (n >= 0 && this.pending[n] === v) {
+      this.pendingCount = n
+      this.queued[v] = OUT
+    } else if (this.queued[v] === TO_READ) this.queued[v] = TOLD
     this.put(v, e === NONE ? Infinity : e)
   }
 
   /** Listed `v`'s cached next event (absolute ns, `Infinity` for none), or `STALE` when it is to be read again (checks). */
   cachedOf(v: number): number {
-    return this.leavesStale || this.ranksStale || v >= this.count || this.rec[8 * v + 4] === 1 ? STALE : this.tree[this.cap + this.rec[8 * v + 3]!]!
+    return this.leavesStale || this.ranksStale || v >= this.count || this.queued[v] === TO_READ ? STALE : this.tree[this.cap + this.rankOf[v]!]!
   }
 
   /**
@@ -162,17 +143,17 @@ export class RankedEvents {
   }
 
   /**
-   * The list (`items[0, size)`, each listed with its record's `PRIO`) is kept as a tree
+   * The list (`items[0, size)`, `prio[v]` the priority listed `v` is keyed by) is kept as a tree
    * again: each listed VCPU's next event is read at the next query; a VCPU that cannot keep its
    * rank makes the owner re-rank. NOTE: O(size) against the O(V) refill of every leaf (every leaf
    * is `Infinity` while the list is an array: `toArrayForm`): a harmonic set's `R` crosses the
    * tree's threshold at every burst of releases (the refill was 7.9 ns per event of the harmonic
    * fixed-demand workload at 200 tasks, CPU profile; measured: see `stale`).
    */
-  toTreeForm(items: Int32Array, size: number): void {
+  toTreeForm(items: Int32Array, size: number, prio: Float64Array): void {
     for (let i = 0; i < size; i++) {
       const v = items[i]!
-      if (this.outOfRank(v, this.rec[8 * v]!)) this.ranksStale = true
+      if (this.outOfRank(v, prio[v]!)) this.ranksStale = true
     }
     if (this.leavesStale || this.ranksStale) return // rebuilt at the next query
     for (let i = 0; i < size; i++) this.stale(items[i]!)
@@ -186,13 +167,14 @@ export class RankedEvents {
   /**
    * The smallest `nextEventNs(nowNs) − nowNs` over the listed VCPUs of priority ≤ `limit`, or
    * `Infinity` — or, when that is ≥ `io[2]` (the caller's bound so far), a value ≥ `io[2]` (a lower
-   * bound of it). `n` is the number of VCPUs (used when ranks or leaves are rebuilt).
+   * bound of it); the limit is `io[3]`. `prio[v]` is the priority `v` is keyed by, `posOf[v] ≥ 0`
+   * when `v` is listed, and `n` the number of VCPUs (used when ranks or leaves are rebuilt).
    */
-  earliest(vcpus: readonly Vcpu[], n: number): void {
+  earliest(vcpus: readonly Vcpu[], prio: Float64Array, posOf: Int32Array, n: number): void {
     const io = this.io
     const nowNs = io[0]!
-    if (this.ranksStale || this.leavesStale || n !== this.count) this.rebuild(vcpus, n)
-    if (this.pendingCount > 0) this.flush(vcpus, nowNs)
+    if (this.ranksStale || this.leavesStale || n !== this.count) this.rebuild(vcpus, prio, posOf, n)
+    if (this.pendingCount > 0) this.flush(vcpus, posOf, nowNs)
     // The root bounds every listed VCPU's event: past `now` (no leaf stale) and not before the
     // caller's bound, it is the answer's lower bound and the prefix need not be searched.
     // NOTE: harmonic fixed-demand workload at 200 tasks (scale bench): 99 % of the queries end
@@ -252,9 +234,9 @@ export class RankedEvents {
   }
 
   /** Ranks and leaves rebuilt as needed (a VCPU added, a PIBS priority change, a switch to the tree, a budget-state edit). */
-  private rebuild(vcpus: readonly Vcpu[], n: number): void {
-    if (this.ranksStale || n !== this.count) this.rerank(vcpus, n)
-    if (this.leavesStale) this.refill()
+  private rebuild(vcpus: readonly Vcpu[], prio: Float64Array, posOf: Int32Array, n: number): void {
+    if (this.ranksStale || n !== this.count) this.rerank(vcpus, prio, posOf, n)
+    if (this.leavesStale) this.refill(posOf)
   }
 
   /** The number of ranks of priority ≤ `limit` (binary search), kept for the next query of the same limit. */
@@ -277,14 +259,14 @@ export class RankedEvents {
    * exact all the same: its hooks have run (the queue is read at the query, after the append's
    * unblock and the end of timeslice), and a cached event stays exact until it passes.
    */
-  private flush(vcpus: readonly Vcpu[], nowNs: number): void {
-    const pending = this.pending, rec = this.rec, count = this.pendingCount
+  private flush(vcpus: readonly Vcpu[], posOf: Int32Array, nowNs: number): void {
+    const pending = this.pending, queued = this.queued, count = this.pendingCount
     this.pendingCount = 0
     for (let i = 0; i < count; i++) {
       const v = pending[i]!
-      const f = rec[8 * v + 4]
-      rec[8 * v + 4] = 0
-      if (f === 1 && rec[8 * v + 1]! >= 0) {
+      const f = queued[v]
+      queued[v] = OUT
+      if (f === TO_READ && posOf[v]! >= 0) {
         const e = vcpus[v]!.nextEventNs(nowNs)
         this.put(v, e === NONE ? Infinity : e)
       }
@@ -302,50 +284,49 @@ export class RankedEvents {
       }
       const v = this.vAtRank[j - cap]!
       const e = vcpus[v]!.nextEventNs(nowNs)
-      this.rec[8 * v + 5] = e === NONE ? Infinity : e
       setMinLeaf(tree, cap, j - cap, e === NONE ? Infinity : e)
     }
   }
 
   private dropPending(): void {
-    for (let i = 0; i < this.pendingCount; i++) this.rec[8 * this.pending[i]! + 4] = 0
+    for (let i = 0; i < this.pendingCount; i++) this.queued[this.pending[i]!] = OUT
     this.pendingCount = 0
   }
 
   /**
-   * `v`'s leaf (and its record's copy) set to `value`. NOTE: a no-op when the record's copy already
-   * holds it, so that neither the rank nor the tree is read: in the harmonic fixed-demand workload
-   * at 200 tasks (3 sets x 100 s) a listed VCPU's next event is `Infinity` (no future replenishment)
-   * at 209,017 of 210,567 reads and at 203,028 of 203,046 removals, each of which wrote `Infinity`
-   * over `Infinity`, reading a rank and a leaf line that were cold.
+   * `v`'s leaf set to `value`. NOTE: `Infinity` while the root is `Infinity` (every leaf is) is a
+   * no-op that reads neither the rank nor the tree: in the harmonic fixed-demand workload at 200
+   * tasks (3 sets x 100 s) a listed VCPU's next event is `Infinity` (no future replenishment) at
+   * 209,017 of 210,567 reads and at 203,028 of 203,046 removals, each of which wrote `Infinity` over
+   * `Infinity`, reading a rank and a leaf line that were cold.
    */
   private put(v: number, value: number): void {
-    const r = 8 * v
-    if (this.rec[r + 5] === value) return
-    this.rec[r + 5] = value
-    setMinLeaf(this.tree, this.cap, this.rec[r + 3]!, value)
+    if (value === Infinity && this.tree[1] === Infinity) return
+    setMinLeaf(this.tree, this.cap, this.rankOf[v]!, value)
   }
 
   /**
-   * Ranks VCPUs `0..n-1` by priority, ties by index: a listed VCPU's key (its record's `PRIO`), an unlisted
+   * Ranks VCPUs `0..n-1` by priority, ties by index: a listed VCPU's key `prio[v]`, an unlisted
    * one's current `priority` (what it will most likely be listed with); the leaves are rebuilt next.
    */
-  private rerank(vcpus: readonly Vcpu[], n: number): void {
-    const rec = this.rec
-    if (this.vAtRank.length < n) {
+  private rerank(vcpus: readonly Vcpu[], prio: Float64Array, posOf: Int32Array, n: number): void {
+    if (this.rankOf.length < n) {
+      this.rankOf = new Int32Array(n)
       this.vAtRank = new Int32Array(n)
+      this.rankedPrio = new Float64Array(n)
       this.sortedPrio = new Float64Array(n)
       this.pending = new Int32Array(n)
+      this.queued = new Uint8Array(n)
       this.pendingCount = 0
-      for (let v = 0; v < n; v++) rec[8 * v + 4] = 0
     }
-    for (let v = 0; v < n; v++) rec[8 * v + 2] = rec[8 * v + 1]! >= 0 ? rec[8 * v]! : vcpus[v]!.priority
-    const order = Array.from({ length: n }, (_, v) => v).sort((a, b) => rec[8 * a + 2]! - rec[8 * b + 2]! || a - b)
+    const key = this.rankedPrio
+    for (let v = 0; v < n; v++) key[v] = posOf[v]! >= 0 ? prio[v]! : vcpus[v]!.priority
+    const order = Array.from({ length: n }, (_, v) => v).sort((a, b) => key[a]! - key[b]! || a - b)
     for (let k = 0; k < n; k++) {
       const v = order[k]!
-      rec[8 * v + 3] = k
+      this.rankOf[v] = k
       this.vAtRank[k] = v
-      this.sortedPrio[k] = rec[8 * v + 2]!
+      this.sortedPrio[k] = key[v]!
     }
     this.count = n
     let cap = 1
@@ -360,17 +341,12 @@ export class RankedEvents {
   }
 
   /** Every listed VCPU's leaf `STALE`, every other `Infinity`. O(V). */
-  private refill(): void {
-    const tree = this.tree, cap = this.cap, rec = this.rec
+  private refill(posOf: Int32Array): void {
+    const tree = this.tree, cap = this.cap
     // Every listed leaf is read again anyway: the queue is dropped.
     this.dropPending()
     tree.fill(Infinity)
-    for (let k = 0; k < this.count; k++) {
-      const v = this.vAtRank[k]!
-      const x = rec[8 * v + 1]! >= 0 ? STALE : Infinity
-      tree[cap + k] = x
-      rec[8 * v + 5] = x
-    }
+    for (let k = 0; k < this.count; k++) if (posOf[this.vAtRank[k]!]! >= 0) tree[cap + k] = STALE
     for (let i = cap - 1; i >= 1; i--) {
       const a = tree[2 * i]!, b = tree[2 * i + 1]!
       tree[i] = a < b ? a : b
