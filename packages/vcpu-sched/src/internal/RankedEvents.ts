@@ -31,10 +31,9 @@
  * unless `leavesStale` or `ranksStale`, every leaf is `Infinity`
  * while the owner keeps its list as an array (between `toArrayForm` and `toTreeForm`), and else leaf
  * `rankOf[v]` is `Infinity` for an unlisted `v`, and for a listed `v` either ≤ the time of the last
- * query (stale), or its next event, exact until it passes, unless `queued[v]` is `TO_READ` (read at
- * the next query); `v` is in `pending[0, pendingCount)` at most once, exactly when `queued[v]` is not
- * `OUT` (`TOLD`: told by `known` since it was queued, not to be read); inner nodes are the minimum
- * of their children.
+ * query (stale), or its next event, exact until it passes, unless `isPending[v]` is 1 (read at
+ * the next query); `v` is in `pending[0, pendingCount)` at most once, exactly when `isPending[v]` is 1;
+ * inner nodes are the minimum of their children.
  *
  * NOTE: hot path of S4 over long lists: typed arrays, no allocation but on a re-rank (a VCPU added
  * to the PCPU, or a listed priority that differs from its rank's: PIBS inheritance).
@@ -47,19 +46,12 @@ import { setMinLeaf } from "./minTree.ts"
 /** A leaf that must be read again. */
 export const STALE = -Infinity
 
-/** `queued[v]`: not in the queue; to be read at the next query (`stale`); in the queue, told since (`known`). */
-const OUT = 0
-const TO_READ = 1
-const TOLD = 2
-
 export class RankedEvents {
   /** Number of VCPUs ranked. */
   private count = 0
   private rankOf = new Int32Array(0)
   /** The priority each VCPU was ranked with. */
   private rankedPrio = new Float64Array(0)
-  /** Per VCPU: `OUT`, `TO_READ` or `TOLD` (protected for the test suite's broken variants). */
-  protected queued = new Uint8Array(0)
   private vAtRank = new Int32Array(0)
   /** The priorities in rank order. */
   private sortedPrio = new Float64Array(0)
@@ -82,8 +74,9 @@ export class RankedEvents {
    * range after about one simulated second): the scheduler's invocation calls `earliest` out of line.
    */
   readonly io = new Float64Array(4)
-  /** VCPUs whose next event must be read again at the next query (`stale`), each once (its record's flag 1). */
+  /** VCPUs whose next event must be read again at the next query (`stale`), each once (`isPending[v]` = 1). */
   private pending = new Int32Array(0)
+  private isPending = new Uint8Array(0)
   private pendingCount = 0
 
   /** True when `v` cannot keep its rank with priority `priority` (call before listing it). */
@@ -100,32 +93,27 @@ export class RankedEvents {
    * rounds, both load orders): B/A medians 0.902-0.930; the queue alone, 0.953 and 0.941 (2 processes).
    */
   stale(v: number): void {
-    if (this.leavesStale || this.ranksStale) return
-    if (this.queued[v] === OUT) this.pending[this.pendingCount++] = v
-    this.queued[v] = TO_READ
+    if (!this.leavesStale && !this.ranksStale && this.isPending[v] === 0) {
+      this.isPending[v] = 1
+      this.pending[this.pendingCount++] = v
+    }
   }
 
   /**
    * Listed `v`'s next event is `e` (absolute ns, `NONE` for none), read after the hooks that may
-   * have moved it ran (nothing moves it before the next query): written into its leaf now, and `v`
-   * no longer queued (no-op while the ranks or leaves are to be rebuilt anyway). NOTE: the owner
-   * calls it where the VCPU's state was just read (its append at a wakeup, its end of timeslice):
-   * the queue's read at the next query found it cold (harmonic fixed-demand workload, 200 tasks).
+   * have moved it ran (nothing moves it before the next query): written into its leaf now (no-op
+   * while the ranks or leaves are to be rebuilt anyway). A `v` still queued is read again at the
+   * next query all the same (exact; the scheduler queues none of the VCPUs it tells). NOTE: the
+   * owner calls it where the VCPU's state was just read (its append at a wakeup, its end of
+   * timeslice): read at the next query, the state was cold (harmonic fixed-demand workload, 200 tasks).
    */
   known(v: number, e: number): void {
-    if (this.leavesStale || this.ranksStale) return
-    const n = this.pendingCount - 1
-    // Queued last (its append just now): dequeued; else, if queued, left in the queue as told.
-    if (n >= 0 && this.pending[n] === v) {
-      this.pendingCount = n
-      this.queued[v] = OUT
-    } else if (this.queued[v] === TO_READ) this.queued[v] = TOLD
-    this.put(v, e === NONE ? Infinity : e)
+    if (!this.leavesStale && !this.ranksStale) this.put(v, e === NONE ? Infinity : e)
   }
 
   /** Listed `v`'s cached next event (absolute ns, `Infinity` for none), or `STALE` when it is to be read again (checks). */
   cachedOf(v: number): number {
-    return this.leavesStale || this.ranksStale || v >= this.count || this.queued[v] === TO_READ ? STALE : this.tree[this.cap + this.rankOf[v]!]!
+    return this.leavesStale || this.ranksStale || v >= this.count || this.isPending[v] === 1 ? STALE : this.tree[this.cap + this.rankOf[v]!]!
   }
 
   /**
@@ -260,13 +248,12 @@ export class RankedEvents {
    * unblock and the end of timeslice), and a cached event stays exact until it passes.
    */
   private flush(vcpus: readonly Vcpu[], posOf: Int32Array, nowNs: number): void {
-    const pending = this.pending, queued = this.queued, count = this.pendingCount
+    const pending = this.pending, isPending = this.isPending, count = this.pendingCount
     this.pendingCount = 0
     for (let i = 0; i < count; i++) {
       const v = pending[i]!
-      const f = queued[v]
-      queued[v] = OUT
-      if (f === TO_READ && posOf[v]! >= 0) {
+      isPending[v] = 0
+      if (posOf[v]! >= 0) {
         const e = vcpus[v]!.nextEventNs(nowNs)
         this.put(v, e === NONE ? Infinity : e)
       }
@@ -289,7 +276,7 @@ export class RankedEvents {
   }
 
   private dropPending(): void {
-    for (let i = 0; i < this.pendingCount; i++) this.queued[this.pending[i]!] = OUT
+    for (let i = 0; i < this.pendingCount; i++) this.isPending[this.pending[i]!] = 0
     this.pendingCount = 0
   }
 
@@ -316,7 +303,7 @@ export class RankedEvents {
       this.rankedPrio = new Float64Array(n)
       this.sortedPrio = new Float64Array(n)
       this.pending = new Int32Array(n)
-      this.queued = new Uint8Array(n)
+      this.isPending = new Uint8Array(n)
       this.pendingCount = 0
     }
     const key = this.rankedPrio
