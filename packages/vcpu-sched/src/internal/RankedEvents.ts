@@ -105,7 +105,10 @@ export class RankedEvents {
    * while the ranks or leaves are to be rebuilt anyway). A `v` still queued is read again at the
    * next query all the same (exact; the scheduler queues none of the VCPUs it tells). NOTE: the
    * owner calls it where the VCPU's state was just read (its append at a wakeup, its end of
-   * timeslice): read at the next query, the state was cold (harmonic fixed-demand workload, 200 tasks).
+   * timeslice): read at the next query, the state was cold. With `put`'s early end (harmonic
+   * fixed-demand workload, 200 tasks; in-process A/B against 5a960bb, a copy of it as C, CPU medians
+   * of 60 rounds per load order, load 3.0): 0.951 / 0.957 (copy 1.004 / 1.016). Bound: this cache's
+   * whole work skipped in the buckets form (same events there) read 0.85-0.87 against 5a960bb.
    */
   known(v: number, e: number): void {
     if (!this.leavesStale && !this.ranksStale) this.put(v, e === NONE ? Infinity : e)
