@@ -136,6 +136,15 @@ class ForgetsMovedEvents extends RunnableSet {
   override eventsChanged(_v: number): void {}
 }
 
+/** Op lists of appends, removals, time passing, moves by hooks and S4 queries, in the given proportions. */
+const weightedOps = (w: { add: number; remove: number; advance: number; move: number; collect: number }) => fc.array(fc.oneof(
+  { weight: w.add, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
+  { weight: w.remove, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
+  { weight: w.advance, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
+  { weight: w.move, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
+  { weight: w.collect, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
+), { minLength: 1, maxLength: 300, size: "max" })
+
 describe("RunnableSet: S4's cached next events = the linear walk at every instant", () => {
   const eventOps = fc.array(eventOp, { minLength: 1, maxLength: 300, size: "max" })
   it("on random appends, removals, priority changes, time passing and next events moved by hooks or edits", () => {
@@ -147,22 +156,10 @@ describe("RunnableSet: S4's cached next events = the linear walk at every instan
 
   // Lists that shrink back to the array and grow into the tree again (as a harmonic set's R does at
   // every burst of releases): the leaves kept across the array phase must be those of no VCPU.
-  const churnOps = fc.array(fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
-  ), { minLength: 1, maxLength: 300, size: "max" })
+  const churnOps = weightedOps({ add: 4, remove: 4, advance: 2, move: 2, collect: 3 })
   // Listed VCPUs whose next events move again and again between queries (each move told or queued,
   // by turns, with `tell`).
-  const moveOps = fc.array(fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant("add" as const), v: fc.nat(NE - 1) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), v: fc.nat(NE - 1) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("advance" as const), ns: fc.integer({ min: 0, max: 40 }) }) },
-    { weight: 5, arbitrary: fc.record({ kind: fc.constant("move" as const), v: fc.nat(NE - 1), times: fc.array(fc.integer({ min: -20, max: 100 }), { maxLength: 4 }), how: fc.constant("hook" as const) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("collect" as const), limit: fc.oneof(priority, fc.constant(Infinity)) }) },
-  ), { minLength: 1, maxLength: 300, size: "max" })
+  const moveOps = weightedOps({ add: 3, remove: 1, advance: 1, move: 5, collect: 2 })
 
   it("on lists that go back and forth between the array and the tree", () => {
     fc.assert(fc.property(churnOps, fc.constantFrom(3, 4, 5), (seq, treeFrom) => {
