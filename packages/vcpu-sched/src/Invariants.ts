@@ -187,7 +187,7 @@ export class InvariantChecker implements SchedulerObserver {
       if (k === 1) {
         // S4's cache of next events (`Vcpu.ts`: a listed VCPU's next event stays put until it passes).
         const c = sched.runnableCachedEventOf(v), e = sched.vcpus[v]!.nextEventNs(nowNs)
-        if (c > nowNs && c !== (e === -1 ? Infinity : e)) this.fail(`S4: VCPU ${v}'s next event is cached as ${c}, but it is ${e} (a hook moved it without RunnableSet.eventsChanged, or a change outside the hooks without noteBudgetStateEdit)`, v)
+        if (c > nowNs && c !== (e === -1 ? Infinity : e)) this.fail(`S4: VCPU ${v}'s next event is cached as ${c}, but it is ${e} (a hook moved it without RunnableSet.eventsChanged or eventIs, or a change outside the hooks without noteBudgetStateEdit)`, v)
       }
       this.checkVcpu(sched, v, nowNs)
     }

@@ -264,7 +264,8 @@ export class PcpuScheduler extends PcpuState implements CoreScheduler {
       }
       slot.vcpu.endTimeslice(this.currentBackground ? 0 : delta, nowNs, slot.qLen > 0)
       // The only hook that moves a listed VCPU's next event (it is listed when re-queued above or
-      // when it has other queued threads): S4's cache reads it again (`Vcpu.ts`, next events stay put).
+      // when it has other queued threads): S4's cache is told its new next event, read here while its
+      // state is at hand (`RunnableSet.eventIs`; `Vcpu.ts`: next events stay put otherwise).
       if (slot.inR && this.runnable.inTree) this.runnable.eventIs(cv, slot.vcpu.nextEventNs(nowNs))
     }
     this.currentVcpu = -1

@@ -217,7 +217,10 @@ export class RunnableSet {
     this.events.known(v, e)
   }
 
-  /** A hook may have moved listed `v`'s next event (`Vcpu.ts`'s rule): S4 reads it again. */
+  /**
+   * A hook may have moved listed `v`'s next event (`Vcpu.ts`'s rule): S4 reads it again at its next
+   * query. (The scheduler reads the event itself after such hooks and tells it: `eventIs`.)
+   */
   eventsChanged(v: number): void {
     if (this.inTree) this.events.stale(v)
   }
@@ -294,7 +297,9 @@ export class RunnableSet {
    * VCPUs whose priority (key) is ≤ `limit`, or `Infinity` (`vcpus[v]` is VCPU `v`); when that is
    * ≥ `below` (S4's bound so far), some value ≥ `below` instead (O(1) when the earliest event of
    * the whole list is not before `nowNs + below`). From the cached next events
-   * (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again.
+   * (`internal/RankedEvents.ts`): O(log V) plus O(log V) per event read again. (The scheduler's
+   * invocation sets `s4` and calls `earliestInTree` itself, so that no number is boxed; this form is
+   * for the tests and checks.)
    */
   earliestEventInTree(vcpus: readonly Vcpu[], limit: number, nowNs: number, below = Infinity): number {
     const io = this.s4

@@ -1,5 +1,6 @@
 /**
- * A binary min-heap's operations over parallel arrays, for `EventQueue`'s heap and its ahead heap:
+ * A binary min-heap's operations over parallel arrays, for `EventQueue`'s heap (its ahead heap has
+ * its own, keys read through the slot: `aheadHeap.ts`):
  * position `i` holds an entry's time in `times[i]`, its tie-break key in `keys[i]` (the queue's
  * `priority * 2^44 + seq`, unique) and its slot in `slots[i]`; ties on time are broken by the key,
  * so the order is total and never depends on where an entry sits. The heap's length is the caller's: each function takes it.
@@ -15,8 +16,8 @@
  * removeTop (to a leaf, then up) 1.07x / 1.04x. The scale bench's workload at 200 tasks,
  * in-process, CPU, 60 rounds per load order, against a copy of the base's: harmonic 0.96x /
  * 0.94x, log-uniform 1.01x / 0.92x (the branch's report has every figure). They are small free functions
- * over typed arrays so V8 inlines them at each call site (`EventQueue.push`, `popUntil`, the ahead
- * heap's push and pop), where the same loops were written out before (checked with
+ * over typed arrays so V8 inlines them at each call site (`EventQueue.push`, `popUntil`; then also
+ * the ahead heap's push and pop), where the same loops were written out before (checked with
  * `--trace-turbo-inlining`). Measured in-process against that tree (d4bfd0a), CPU, B/A medians,
  * both load orders, load 2.3-4.5: the scale bench's workload at 200 tasks, log-uniform 0.988 / 1.055 (50
  * rounds), harmonic 0.924 / 1.030 (16); message-passing 0.977 / 0.982 and shared-driver 1.009 /
