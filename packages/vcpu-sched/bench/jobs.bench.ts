@@ -5,7 +5,13 @@
  * `(C_i, T_i)` and one thread with jobs of demand `C_i` released every `T_i`), 100 s of simulated
  * time, trace and schedule recording off, Quest's 1 ms timer rule on (the default options); the
  * 10-task sets once more with trace records on (the run fingerprint computed, as the CLI runs it).
- * The fingerprint's cost is printed as traced ÷ untraced − 1 of the 10-task rows' medians.
+ * The fingerprint's cost is printed as traced ÷ untraced − 1 of the 10-task rows' medians, and
+ * again measured with the two alternated (`INTERLEAVED_ROUNDS` pairs of an untraced and a traced run
+ * of the five 10-task sets, the order swapped every pair, CPU medians, the first pair a warm-up):
+ * tinybench runs its rows one after the other, untraced first, and their ratio swings with the
+ * compiler's state (session 15, one evening, nothing else running: −27 %, −22 %, 18 %, 20 %, 24 %
+ * by the rows). Alternated, the order no longer favours either, but a process's compiled state
+ * still moves the figure: 15.5 % and 9.5 % in two runs of this bench (rows 17.9 % and 10.0 %).
  * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
  * show that memory does not grow with simulated time. Each row gives the mean wall time (tinybench)
  * and, less noisy on a shared machine, the median wall time and the median CPU time (user +
@@ -112,10 +118,34 @@ const costOf = (column: string): number => {
 }
 export const fingerprintCost = { cpu: costOf("CPU ms (p50)"), wall: costOf("ms (p50)") }
 
+/** Pairs of an untraced and a traced run of the 10-task sets for the alternated measure (the first a warm-up). */
+const INTERLEAVED_ROUNDS = 16
+/** The fingerprint's cost with the untraced and traced runs alternated: traced ÷ untraced − 1 of their CPU medians, ms. */
+export const interleavedCost = ((): { cost: number; untracedMs: number; tracedMs: number } => {
+  const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(10, k))
+  const cpuMs = (trace: boolean): number => {
+    const start = process.cpuUsage()
+    for (const tasks of sets) runOnce(tasks, trace)
+    const used = process.cpuUsage(start)
+    return (used.user + used.system) / 1000
+  }
+  const untraced: number[] = [], traced: number[] = []
+  for (let i = 0; i <= INTERLEAVED_ROUNDS; i++) {
+    const tracedFirst = i % 2 === 1
+    const x = cpuMs(tracedFirst), y = cpuMs(!tracedFirst)
+    if (i === 0) continue
+    traced.push(tracedFirst ? x : y)
+    untraced.push(tracedFirst ? y : x)
+  }
+  const untracedMs = median(untraced), tracedMs = median(traced)
+  return { cost: tracedMs / untracedMs - 1, untracedMs, tracedMs }
+})()
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness: rate-monotonic periodic sets, 100 s simulated, 1 ms timer rule on, trace off unless "fingerprint on"`)
   console.table(rows)
   console.log(`fingerprint cost, 10 tasks (traced ÷ untraced − 1): ${(fingerprintCost.cpu * 100).toFixed(1)} % by the CPU medians, ${(fingerprintCost.wall * 100).toFixed(1)} % by the wall medians`)
+  console.log(`fingerprint cost, 10 tasks, untraced and traced runs alternated (${INTERLEAVED_ROUNDS} pairs, CPU medians): ${(interleavedCost.cost * 100).toFixed(1)} % (${interleavedCost.untracedMs.toFixed(1)} ms untraced, ${interleavedCost.tracedMs.toFixed(1)} ms traced)`)
   console.log("Heap after GC during one 10-task run (must not grow with simulated time):")
   console.table(memoryRows)
 }
