@@ -123,21 +123,13 @@ const INTERLEAVED_ROUNDS = 16
 /** The fingerprint's cost with the untraced and traced runs alternated: traced ÷ untraced − 1 of their CPU medians, ms. */
 export const interleavedCost = ((): { cost: number; untracedMs: number; tracedMs: number } => {
   const sets = Array.from({ length: SETS }, (_, k) => taskSetOf(10, k))
-  const cpuMs = (trace: boolean): number => {
-    const start = process.cpuUsage()
-    for (const tasks of sets) runOnce(tasks, trace)
-    const used = process.cpuUsage(start)
-    return (used.user + used.system) / 1000
-  }
-  const untraced: number[] = [], traced: number[] = []
+  const run = (trace: boolean) => timedCpu(`10 tasks${trace ? ", fingerprint on" : ""}, alternated`, () => { for (const tasks of sets) runOnce(tasks, trace) })
+  const untracedRun = run(false), tracedRun = run(true)
   for (let i = 0; i <= INTERLEAVED_ROUNDS; i++) {
-    const tracedFirst = i % 2 === 1
-    const x = cpuMs(tracedFirst), y = cpuMs(!tracedFirst)
-    if (i === 0) continue
-    traced.push(tracedFirst ? x : y)
-    untraced.push(tracedFirst ? y : x)
+    if (i % 2 === 1) { tracedRun(); untracedRun() } else { untracedRun(); tracedRun() }
   }
-  const untracedMs = median(untraced), tracedMs = median(traced)
+  // the first pair is the warm-up
+  const untracedMs = median(cpuOf.get("10 tasks, alternated")!.slice(1)), tracedMs = median(cpuOf.get("10 tasks, fingerprint on, alternated")!.slice(1))
   return { cost: tracedMs / untracedMs - 1, untracedMs, tracedMs }
 })()
 
