@@ -23,7 +23,8 @@
  * tick cost, divided by the heavy share (so `measured = tick·(1 − h) + heavy·h` holds exactly and the
  * reader can check it), and the 200/5 ratio of that cost beside the per-event one.
  *
- * Last, a section with the event mix held the same at every size ("fixed demand"): every job
+ * Last, a section with the event mix held the same at every size ("fixed demand", its sets built by
+ * `fixedDemandSetOf` in fixedDemand.ts, shared with scripts/cachesim.ts): every job
  * demands the same `FIXED_DEMAND_NS` (2 ms) at every size, and the periods grow with the number of
  * tasks so that U ≈ 0.7 still (`T_i = base·r_i` with `base = C·Σ 1/r_j / 0.7`; `r_i` log-uniform in
  * 1–100, or from {1, 2, 4, 8, 16, 32} for the harmonic kind, whose base is rounded to whole ns so
@@ -54,15 +55,15 @@ import { Bench } from "tinybench"
 import * as Generators from "../src/Generators.ts"
 import { Harness } from "../src/Harness.ts"
 import { periodicSpec, type PeriodicTask } from "../src/Workload.ts"
+import { FIXED_DEMAND_NS, FIXED_SIM_NS, fixedDemandSetOf, type Periods, SCALE_SEED } from "./fixedDemand.ts"
 
 const SIM_NS = 20_000_000_000 // 20 s
-const SEED = 2026
+const SEED = SCALE_SEED
 const SETS = 3
 const SIZES = [5, 20, 50, 100, 200]
 
 const MS = 1_000_000
 const HARMONIC = [10, 20, 40, 80, 160, 320].map((p) => p * MS)
-type Periods = "log-uniform" | "harmonic"
 
 /** Task set `k` of `n` tasks (fixed seed). */
 const taskSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
@@ -186,31 +187,11 @@ const fitMix = (): { tick: number; heavy0: number; heavyPerDoubling: number } =>
 /** A row's CPU ns per event less the ticks' share at `tickNs` each, per heavy event. */
 const heavyNs = (r: { cpuNs: number; heavy: number }, tickNs: number): number => (r.cpuNs - tickNs * (1 - r.heavy)) / r.heavy
 
-/** Each job's demand in the fixed-demand section, ns. */
-const FIXED_DEMAND_NS = 2 * MS
-/**
- * The fixed-demand section's simulated time: 100 s (its sets run ~35,000 events per 20 s whatever
- * the size, so building a 200-task harness, ~0.3–0.65 ms since `PendingReleases` (~0.5–1 ms
- * before), would be several per cent of a 20 s run's CPU, and the start, when every task is
- * released at 0, a large part of it; the "run only" section prints the build's share at 100 s).
- */
-const FIXED_SIM_NS = 100_000_000_000
 /**
  * The fixed-demand section's sizes: the headline's, then 400 and 800 (the shape of the growth past
  * the target's range: logarithmic or not). Its 200/5 ratio reads the headline's sizes only.
  */
 const FIXED_SIZES = [...SIZES, 400, 800]
-const HARMONIC_RATIOS = [1, 2, 4, 8, 16, 32]
-
-/** Fixed-demand task set `k` of `n` tasks (fixed seed): every `C = FIXED_DEMAND_NS`, periods scaled to U ≈ 0.7. */
-const fixedDemandSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
-  const rng = Rng.stream(SEED, `bench/scale/fixed-demand/${periods}/${n}/${k}`)
-  const r = Array.from({ length: n }, () => (periods === "harmonic" ? rng.pick(HARMONIC_RATIOS) : Math.exp(Math.log(100) * rng.float())))
-  let inv = 0
-  for (const x of r) inv += 1 / x
-  const base = (FIXED_DEMAND_NS * inv) / 0.7
-  return r.map((x) => ({ budgetNs: FIXED_DEMAND_NS, periodNs: periods === "harmonic" ? Math.round(base) * x : Math.max(FIXED_DEMAND_NS, Math.round(base * x)) }))
-}
 
 export const fixedRows: Array<Record<string, string | number>> = []
 /** Fixed-demand section: CPU ns per event, 200 tasks / 5 tasks, by period kind. */
