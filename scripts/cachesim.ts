@@ -1,0 +1,230 @@
+/**
+ * `npm run cachesim` (or `node scripts/cachesim.ts`): instructions and simulated cache misses per
+ * simulated event of the scale bench's fixed-demand workload at several sizes (tasks on one PCPU),
+ * under valgrind's callgrind. It is how session 17 explained issue 15's fixed-demand 200/5 ratio
+ * (CPU ns per event, ~1.30 natively): which part is more instructions per event and which is more
+ * cache misses.
+ *
+ *   node scripts/cachesim.ts [--sizes 5,20,200] [--rounds 3] [--warmup 3] [--periods log-uniform|harmonic]
+ *                            [--functions 5,200] [--sim-s 100] [--top 30] [--keep]
+ *
+ * Method. Per size, one child process (scripts/cachesim/child.ts) under
+ * `valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64
+ * --smc-check=all-non-file --dump-before='node::ResourceUsage*'` (fixed caches, so figures do not
+ * depend on the host's; all-non-file because V8 writes and rewrites code). The child builds the
+ * bench's fixed-demand sets of that size (packages/vcpu-sched/bench/fixedDemand.ts: 3 sets, each
+ * run 100 s simulated, a fresh harness per run), runs `--warmup` rounds, then `--rounds` measured
+ * rounds bracketed by `process.resourceUsage()` calls, so callgrind writes one dump per round into
+ * a temporary folder (removed after, unless --keep). Each dump is parsed (scripts/cachesim/parse.ts)
+ * and divided by the round's simulated events. Printed per size: median [min..max] over the kept
+ * rounds of instructions (Ir; and the part in JIT code), data reads and writes, D1 read/write
+ * misses, LL misses, I1 misses, per event; then each figure's ratio of the last size to the first
+ * (medians). With `--functions A,B` (two of the sizes), node runs with `--perf-basic-prof` and the
+ * self cost per function per event of size A and B is printed side by side, largest changes first
+ * (JIT code named by the last perf-map entry covering its address).
+ *
+ * Caveats.
+ * - Valgrind serializes and slows the run ~100-300× (session 17: ~35,000 ns per event against ~110
+ *   natively), so V8's timing-driven work (tier-up, concurrent compilation, GC) falls at other
+ *   points than natively. A round in which V8's C++ (compiler, GC) or other non-JIT code runs more
+ *   than `BURST_NON_JIT_IR` (300) instructions per event is a compile/GC burst: dropped (a third of
+ *   session 17's rounds; kept rounds read ~47 non-JIT instructions per event, dropped ~1600).
+ *   The rounds kept measure the steady state; compilation and GC costs that the native run pays are
+ *   left out.
+ * - The simulated caches are not the host's (no prefetcher, LRU, no timing): misses are counts, a
+ *   guide to where the time goes, not a time.
+ * - V8 inlines differently at different sizes (session 17: `select` and `pickThread` inlined into
+ *   their callers at one size, not the other), so the per-function table is rough: compare sums of
+ *   related functions, and trust the totals.
+ * - The child runs TypeScript through node's type stripping (no compile cache), as
+ *   `node <bench>.ts` does (see scripts/bench.ts on what that changes).
+ * - Time: start-up and each round's ~560,000 events under valgrind; session 17's single runs of 3
+ *   warm-up and 3 measured rounds took ~200 s of CPU per size (11 min wall on the loaded 2-core
+ *   machine). Budget ~1-1.5 min CPU per round and size, plus ~1 min start-up.
+ *
+ * Example (session 17, log-uniform periods, 9 rounds kept of 13 at 5 and 200 tasks, per event,
+ * median [min..max]):
+ *   5 tasks:   Ir 1369 [1334..1431], D1 misses 1.72 [0.88..2.54], LL data 0.50, I1 misses 24.7
+ *   20 tasks:  Ir 1524 [1491..1585], D1 misses 4.61 [4.20..6.05], LL data 0.55, I1 misses 23.1
+ *   200 tasks: Ir 1610 [1545..1720], D1 misses 11.04 [10.16..12.77], LL data 0.93, I1 misses 37.2
+ * 200/5: instructions 1.176×, D1 misses 6.4×, I1 misses 1.5×. The event mix is the same at every
+ * size (calls per event of the hot methods within ~5 %), so the instruction growth alone bounds the
+ * native ratio near 1.18 (it cannot be lower unless an instruction got cheaper); the rest of the
+ * ~1.30 native ratio is the ~9 more D1 misses (and ~12 more I1 misses) per event: at ~2-5 ns each
+ * (mostly L2 hits, LL data misses grow by 0.4 only) they account for ~20-40 ns of the ~35 ns growth.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { FIXED_SIM_NS, type Periods } from "../packages/vcpu-sched/bench/fixedDemand.ts"
+import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePerfMap, perFunction, type Round, roundOf, summaryOf } from "./cachesim/parse.ts"
+
+const root = join(import.meta.dirname, "..")
+
+const usage = "usage: node scripts/cachesim.ts [--sizes 5,20,200] [--rounds R] [--warmup W] [--periods log-uniform|harmonic] [--functions A,B] [--sim-s S] [--top N] [--keep]"
+const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform" as Periods, functions: undefined as [number, number] | undefined, simNs: FIXED_SIM_NS, top: 30, keep: false }
+{
+  const args = process.argv.slice(2)
+  const list = (s: string | undefined): number[] => (s ?? "").split(",").filter((x) => x !== "").map(Number)
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    const v = args[i + 1]
+    const bad = (): never => {
+      console.error(`cachesim: bad ${a} ${v ?? ""}\n${usage}`)
+      process.exit(2)
+    }
+    if (a === "--keep") {
+      opts.keep = true
+      continue
+    }
+    i++
+    if (a === "--sizes") opts.sizes = list(v)
+    else if (a === "--rounds") opts.rounds = Number(v)
+    else if (a === "--warmup") opts.warmup = Number(v)
+    else if (a === "--sim-s") opts.simNs = Number(v) * 1e9
+    else if (a === "--top") opts.top = Number(v)
+    else if (a === "--periods") opts.periods = v === "harmonic" || v === "log-uniform" ? v : bad()
+    else if (a === "--functions") {
+      const f = list(v)
+      opts.functions = f.length === 2 ? [f[0]!, f[1]!] : bad()
+    } else bad()
+  }
+  const ints = [...opts.sizes, opts.rounds, opts.warmup, opts.top]
+  if (opts.sizes.length === 0 || !ints.every((x) => Number.isInteger(x) && x >= 0) || opts.rounds < 1 || !(opts.simNs > 0)) {
+    console.error(usage)
+    process.exit(2)
+  }
+  if (opts.functions !== undefined && !opts.functions.every((f) => opts.sizes.includes(f))) {
+    console.error(`cachesim: --functions ${opts.functions.join(",")}: both sizes must be among --sizes ${opts.sizes.join(",")}`)
+    process.exit(2)
+  }
+}
+
+const valgrind = spawnSync("valgrind", ["--version"], { encoding: "utf8" })
+if (valgrind.error !== undefined || valgrind.status !== 0) {
+  console.error("cachesim: valgrind not found (install the Debian package `valgrind`: apt-get install valgrind)")
+  process.exit(2)
+}
+
+const dir = mkdtempSync(join(tmpdir(), "qvsim-cachesim-"))
+const perfMaps: string[] = []
+const cleanup = (): void => {
+  for (const m of perfMaps) rmSync(m, { force: true })
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true })
+}
+process.on("exit", cleanup)
+
+/** CPU seconds (user + system) of this process's waited-for children (/proc/self/stat cutime + cstime; NaN off Linux). */
+const childrenCpuS = (): number => {
+  try {
+    const f = readFileSync("/proc/self/stat", "utf8")
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ")
+    return (Number(rest[13]) + Number(rest[14])) / 100 // fields 16 and 17, in clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return NaN
+  }
+}
+
+interface SizeRun { n: number; rounds: Array<{ dump: Dump; round: Round }>; nsPerEvent: number[]; perfMap: string | undefined; wallS: number; cpuS: number }
+
+const runSize = (n: number): SizeRun => {
+  const perf = opts.functions?.includes(n) === true
+  const out = join(dir, `cg.n${n}.out`)
+  const args = [
+    "--tool=callgrind", "--cache-sim=yes", "--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64", "--smc-check=all-non-file",
+    "--dump-before=node::ResourceUsage*", "--dump-instr=no", `--callgrind-out-file=${out}`,
+    process.execPath, ...(perf ? ["--perf-basic-prof"] : []), join(root, "scripts/cachesim/child.ts"),
+    String(n), String(opts.warmup), String(opts.rounds), String(opts.simNs), opts.periods,
+  ]
+  const t0 = Date.now()
+  const c0 = childrenCpuS()
+  const r = spawnSync("valgrind", args, { encoding: "utf8", maxBuffer: 1 << 26, cwd: root })
+  const wallS = (Date.now() - t0) / 1000
+  const cpuS = childrenCpuS() - c0
+  const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("{"))
+  if (r.status !== 0 || line === undefined) {
+    console.error(`cachesim: the run of ${n} tasks failed (status ${r.status}):\n${(r.stderr ?? "").slice(-3000)}`)
+    process.exit(1)
+  }
+  const info = JSON.parse(line) as { events: number[]; nsPerEvent: number[] }
+  const rounds: SizeRun["rounds"] = []
+  let pid: number | undefined
+  for (let k = 1; k <= opts.rounds; k++) {
+    const file = `${out}.${k + 1}`
+    if (!existsSync(file)) throw new Error(`cachesim: no dump ${file} (round ${k})`)
+    const dump = parseCallgrind(readFileSync(file, "utf8"))
+    pid = dump.pid
+    rounds.push({ dump, round: roundOf(dump, info.events[k - 1]!) })
+  }
+  let perfMap: string | undefined
+  if (perf && pid !== undefined) {
+    perfMap = `/tmp/perf-${pid}.map`
+    perfMaps.push(perfMap)
+  }
+  return { n, rounds, nsPerEvent: info.nsPerEvent, perfMap, wallS, cpuS }
+}
+
+const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "-")
+const decimals = (m: number): number => (m >= 100 ? 1 : m >= 1 ? 3 : 4)
+
+console.log(`cachesim: ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of 3 sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
+const runs: SizeRun[] = []
+for (const n of opts.sizes) {
+  const run = runSize(n)
+  runs.push(run)
+  const kept = run.rounds.filter((r) => !r.round.dropped).length
+  console.log(`\n${n} tasks: ${kept} of ${run.rounds.length} rounds kept (dropped: non-JIT instructions > ${BURST_NON_JIT_IR} per event), ${run.rounds[0]?.round.events ?? 0} events per round, ${f(run.wallS, 0)} s wall, ${f(run.cpuS, 0)} s CPU`)
+  console.log(`  per round: ${run.rounds.map(({ round: r }, i) => `#${i + 1} Ir ${f(r.perEvent.Ir ?? 0, 0)} (non-JIT ${f(r.nonJitIr, 0)})${r.dropped ? " dropped" : ""}`).join(", ")}`)
+  console.log(`  ns per event under valgrind: ${run.nsPerEvent.join(", ")}`)
+  const s = summaryOf(run.rounds.map((x) => x.round))
+  for (const { label } of FIGURES) {
+    const v = s.get(label)!
+    const d = decimals(v.median)
+    console.log(`  ${label.padEnd(20)} ${f(v.median, d).padStart(9)}  [${f(v.min, d)}..${f(v.max, d)}]`)
+  }
+}
+
+if (runs.length >= 2) {
+  const a = runs[0]!, b = runs[runs.length - 1]!
+  const sa = summaryOf(a.rounds.map((x) => x.round)), sb = summaryOf(b.rounds.map((x) => x.round))
+  console.log(`\n${b.n}/${a.n} tasks, medians per event:`)
+  for (const { label } of FIGURES) {
+    const x = sa.get(label)!.median, y = sb.get(label)!.median
+    const d = decimals(x)
+    console.log(`  ${label.padEnd(20)} ${f(x, d).padStart(9)} → ${f(y, d).padStart(9)}  ${f(y / x, 3)}×`)
+  }
+  const ir = FIGURES[0]!.label
+  const irRatio = sb.get(ir)!.median / sa.get(ir)!.median
+  console.log(`  (the instruction ratio, ${f(irRatio, 3)}, is what the native CPU ratio would be if every instruction cost the same at both sizes; more is cache misses and the like)`)
+}
+
+if (opts.functions !== undefined) {
+  const [na, nb] = opts.functions
+  const ra = runs.find((r) => r.n === na)!, rb = runs.find((r) => r.n === nb)!
+  const strip = `file://${root}/packages/`
+  const named = (r: SizeRun): Map<string, Record<string, number>> => {
+    const map = r.perfMap !== undefined && existsSync(r.perfMap) ? parsePerfMap(readFileSync(r.perfMap, "utf8")) : []
+    if (map.length === 0) console.log(`  (no perf map for ${r.n} tasks: JIT code left as addresses)`)
+    return perFunction(r.rounds, jitNamer(map, strip))
+  }
+  const A = named(ra), B = named(rb)
+  const z: Record<string, number> = {}
+  const g = (m: Map<string, Record<string, number>>, k: string, e: string): number => (m.get(k) ?? z)[e] ?? 0
+  const d1 = (m: Map<string, Record<string, number>>, k: string): number => g(m, k, "D1mr") + g(m, k, "D1mw")
+  const keys = [...new Set([...A.keys(), ...B.keys()])]
+  const weight = (k: string): number => Math.abs(g(B, k, "Ir") - g(A, k, "Ir")) + 40 * Math.abs(d1(B, k) - d1(A, k))
+  keys.sort((x, y) => weight(y) - weight(x))
+  console.log(`\nper function, self cost per event, ${na} → ${nb} tasks (rounds kept), largest |ΔIr| + 40·|ΔD1| first (rough: inlining differs between sizes)`)
+  const row = (c: string[]): string => c.map((x, i) => (i === c.length - 1 ? x : x.padStart(7))).join(" ")
+  console.log(row(["Ir A", "Ir B", "ΔIr", "D1 A", "D1 B", "ΔD1", "LLd A", "LLd B", "I1 A", "I1 B", "| function"]))
+  const line = (name: string, ga: (e: string) => number, gb: (e: string) => number): string => {
+    const da = ga("D1mr") + ga("D1mw"), db = gb("D1mr") + gb("D1mw")
+    return row([f(ga("Ir"), 1), f(gb("Ir"), 1), (gb("Ir") >= ga("Ir") ? "+" : "") + f(gb("Ir") - ga("Ir"), 1), f(da, 3), f(db, 3), (db >= da ? "+" : "") + f(db - da, 3),
+      f(ga("DLmr") + ga("DLmw"), 3), f(gb("DLmr") + gb("DLmw"), 3), f(ga("I1mr"), 2), f(gb("I1mr"), 2), `| ${name.slice(0, 80)}`])
+  }
+  for (const k of keys.slice(0, opts.top)) console.log(line(k, (e) => g(A, k, e), (e) => g(B, k, e)))
+  const total = (m: Map<string, Record<string, number>>) => (e: string): number => [...m.values()].reduce((s, r) => s + (r[e] ?? 0), 0)
+  console.log(line("TOTAL", total(A), total(B)))
+}
+if (opts.keep) console.log(`\ndumps kept in ${dir}`)

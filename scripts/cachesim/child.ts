@@ -1,0 +1,44 @@
+/**
+ * scripts/cachesim.ts's workload, run under callgrind: the scale bench's fixed-demand sets of one
+ * size (packages/vcpu-sched/bench/fixedDemand.ts, `SETS` sets, each run for `simNs`), `warmup`
+ * rounds, then `rounds` measured rounds (a round runs each set once, a fresh harness each). It calls
+ * `process.resourceUsage()` (node's C++ `node::ResourceUsage`, called nowhere else in the run) right
+ * before the first measured round and after each, so that callgrind's
+ * `--dump-before='node::ResourceUsage*'` writes one dump per measured round (dump k+1 is round k;
+ * dump 1 is start-up and warm-up). Prints one JSON line: the events of each measured round and its
+ * CPU ns per event (under valgrind: ~100-300× native, for orientation only).
+ *
+ *   node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>
+ */
+import { fixedDemandSetOf, type Periods } from "../../packages/vcpu-sched/bench/fixedDemand.ts"
+import { Harness } from "../../packages/vcpu-sched/src/Harness.ts"
+import { periodicSpec, type PeriodicTask } from "../../packages/vcpu-sched/src/Workload.ts"
+
+/** Sets per size: the scale bench's. */
+export const SETS = 3
+
+const [n, warmup, rounds, simNs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
+const periods = (process.argv[6] ?? "log-uniform") as Periods
+if (![n, warmup, rounds, simNs].every(Number.isFinite) || (periods !== "log-uniform" && periods !== "harmonic")) {
+  console.error("usage: node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>")
+  process.exit(2)
+}
+const sets = Array.from({ length: SETS }, (_, k) => fixedDemandSetOf(periods, n, k))
+const runOnce = (tasks: readonly PeriodicTask[]): number => new Harness(periodicSpec(tasks), { recordSchedule: false }).run(simNs).sim.events
+const round = (): number => {
+  let e = 0
+  for (const t of sets) e += runOnce(t)
+  return e
+}
+for (let w = 0; w < warmup; w++) round()
+const events: number[] = []
+const nsPerEvent: number[] = []
+process.resourceUsage()
+for (let i = 0; i < rounds; i++) {
+  const c0 = process.cpuUsage()
+  events.push(round())
+  const c = process.cpuUsage(c0)
+  nsPerEvent.push(+(((c.user + c.system) * 1000) / events[i]!).toFixed(1))
+  process.resourceUsage()
+}
+console.log(JSON.stringify({ n, warmup, rounds, simNs, periods, events, nsPerEvent }))
