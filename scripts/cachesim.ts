@@ -139,7 +139,8 @@ const runSize = (n: number): SizeRun => {
   ]
   const t0 = Date.now()
   const c0 = childrenCpuS()
-  const r = spawnSync("valgrind", args, { encoding: "utf8", maxBuffer: 1 << 26, cwd: root })
+  // cwd: the temporary folder, where node's --perf-basic-prof also writes its isolate-*-v8.log.
+  const r = spawnSync("valgrind", args, { encoding: "utf8", maxBuffer: 1 << 26, cwd: dir })
   const wallS = (Date.now() - t0) / 1000
   const cpuS = childrenCpuS() - c0
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("{"))
