@@ -27,10 +27,11 @@
  * - Valgrind serializes and slows the run ~100-300× (session 17: ~35,000 ns per event against ~110
  *   natively), so V8's timing-driven work (tier-up, concurrent compilation, GC) falls at other
  *   points than natively. A round in which V8's C++ (compiler, GC) or other non-JIT code runs more
- *   than `BURST_NON_JIT_IR` (300) instructions per event is a compile/GC burst: dropped (a third of
- *   session 17's rounds; kept rounds read ~47 non-JIT instructions per event, dropped ~1600).
- *   The rounds kept measure the steady state; compilation and GC costs that the native run pays are
- *   left out.
+ *   than `BURST_NON_JIT_IR` (300) instructions per event is a compile/GC burst: dropped (a quarter to a third
+ *   of session 17's rounds; steady rounds read ~30-100 non-JIT instructions per event, bursts
+ *   ~600-2600). The rounds kept measure the steady state; compilation and GC costs that the native
+ *   run pays are left out. A smaller burst under the limit is kept (one round at 200 tasks read 261
+ *   non-JIT, Ir 1748 against ~1570): hence medians, and the range printed beside them.
  * - The simulated caches are not the host's (no prefetcher, LRU, no timing): misses are counts, a
  *   guide to where the time goes, not a time.
  * - V8 inlines differently at different sizes (session 17: `select` and `pickThread` inlined into
@@ -38,9 +39,10 @@
  *   related functions, and trust the totals.
  * - The child runs TypeScript through node's type stripping (no compile cache), as
  *   `node <bench>.ts` does (see scripts/bench.ts on what that changes).
- * - Time: start-up and each round's ~560,000 events under valgrind; session 17's single runs of 3
- *   warm-up and 3 measured rounds took ~200 s of CPU per size (11 min wall on the loaded 2-core
- *   machine). Budget ~1-1.5 min CPU per round and size, plus ~1 min start-up.
+ * - Time: ~50 s CPU of start-up, then ~25-35 s CPU per round (3 sets × ~560,000 events) and size,
+ *   more for the rounds with a burst. Session 17, `--sizes 5,200 --rounds 5 --warmup 3
+ *   --functions 5,200` on the shared 2-core machine (load ~3.5): 5 tasks 251 s CPU (335 s wall),
+ *   200 tasks 277 s CPU (469 s wall), 13.4 min in all; 3 of 5 and 4 of 5 rounds kept.
  *
  * Example (session 17, log-uniform periods, 9 rounds kept of 13 at 5 and 200 tasks, per event,
  * median [min..max]):
