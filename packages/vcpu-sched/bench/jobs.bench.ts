@@ -11,7 +11,8 @@
  * tinybench runs its rows one after the other, untraced first, and their ratio swings with the
  * compiler's state (session 15, one evening, nothing else running: −27 %, −22 %, 18 %, 20 %, 24 %
  * by the rows). Alternated, the order no longer favours either, but a process's compiled state
- * still moves the figure: 15.5 % and 9.5 % in two runs of this bench (rows 17.9 % and 10.0 %).
+ * still moves the figure: 15.5 % and 9.5 % in two runs of this bench (rows 17.9 % and 10.0 %). The
+ * pairs' medians are also printed as jobs per CPU second, beside the rows' jobs per wall second.
  * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
  * show that memory does not grow with simulated time. Each row gives the mean wall time (tinybench)
  * and, less noisy on a shared machine, the median wall time and the median CPU time (user +
@@ -133,11 +134,19 @@ export const interleavedCost = ((): { cost: number; untracedMs: number; tracedMs
   return { cost: tracedMs / untracedMs - 1, untracedMs, tracedMs }
 })()
 
+/**
+ * Jobs per CPU second of the five 10-task sets at `ms` CPU ms for all five: the alternated pairs'
+ * reading of the rows' jobs/s (the "fingerprint on" row runs after the untraced rows, in the
+ * compiled state they left, and read 32-37 % dearer than untraced where the pairs read 15-17 %, in
+ * two runs of session 17).
+ */
+const jobsPerCpuSecond = (ms: number): string => `${((jobsOf.get(10)!.jobs / ms) * 1000 / 1e6).toFixed(3)} M`
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness: rate-monotonic periodic sets, 100 s simulated, 1 ms timer rule on, trace off unless "fingerprint on"`)
   console.table(rows)
   console.log(`fingerprint cost, 10 tasks (traced ÷ untraced − 1): ${(fingerprintCost.cpu * 100).toFixed(1)} % by the CPU medians, ${(fingerprintCost.wall * 100).toFixed(1)} % by the wall medians`)
-  console.log(`fingerprint cost, 10 tasks, untraced and traced runs alternated (${INTERLEAVED_ROUNDS} pairs, CPU medians): ${(interleavedCost.cost * 100).toFixed(1)} % (${interleavedCost.untracedMs.toFixed(1)} ms untraced, ${interleavedCost.tracedMs.toFixed(1)} ms traced)`)
+  console.log(`fingerprint cost, 10 tasks, untraced and traced runs alternated (${INTERLEAVED_ROUNDS} pairs, CPU medians): ${(interleavedCost.cost * 100).toFixed(1)} % (${interleavedCost.untracedMs.toFixed(1)} ms untraced, ${interleavedCost.tracedMs.toFixed(1)} ms traced: ${jobsPerCpuSecond(interleavedCost.untracedMs)} and ${jobsPerCpuSecond(interleavedCost.tracedMs)} jobs per CPU second)`)
   console.log("Heap after GC during one 10-task run (must not grow with simulated time):")
   console.table(memoryRows)
 }
