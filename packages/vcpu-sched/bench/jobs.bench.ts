@@ -137,8 +137,8 @@ export const interleavedCost = ((): { cost: number; untracedMs: number; tracedMs
 /**
  * Jobs per CPU second of the five 10-task sets at `ms` CPU ms for all five: the alternated pairs'
  * reading of the rows' jobs/s (the "fingerprint on" row runs after the untraced rows, in the
- * compiled state they left, and read 32-37 % dearer than untraced where the pairs read 15-17 %, in
- * two runs of session 17).
+ * compiled state they left, and read 31-37 % dearer than untraced where the pairs read 15-21 %, in
+ * three runs of session 17).
  */
 const jobsPerCpuSecond = (ms: number): string => `${((jobsOf.get(10)!.jobs / ms) * 1000 / 1e6).toFixed(3)} M`
 
