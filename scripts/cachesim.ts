@@ -60,7 +60,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { FIXED_SIM_NS, type Periods } from "../packages/vcpu-sched/bench/fixedDemand.ts"
+import { FIXED_SIM_NS, type Periods, SETS_PER_SIZE } from "../packages/vcpu-sched/bench/fixedDemand.ts"
 import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePerfMap, perFunction, type Round, roundOf, summaryOf } from "./cachesim/parse.ts"
 
 const root = join(import.meta.dirname, "..")
@@ -173,7 +173,7 @@ const runSize = (n: number): SizeRun => {
 const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "-")
 const decimals = (m: number): number => (m >= 100 ? 1 : m >= 1 ? 3 : 4)
 
-console.log(`cachesim: ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of 3 sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
+console.log(`cachesim: ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of ${SETS_PER_SIZE} sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
 const runs: SizeRun[] = []
 for (const n of opts.sizes) {
   const run = runSize(n)

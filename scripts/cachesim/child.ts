@@ -1,6 +1,6 @@
 /**
  * scripts/cachesim.ts's workload, run under callgrind: the scale bench's fixed-demand sets of one
- * size (packages/vcpu-sched/bench/fixedDemand.ts, `SETS` sets, each run for `simNs`), `warmup`
+ * size (packages/vcpu-sched/bench/fixedDemand.ts, `SETS_PER_SIZE` sets, each run for `simNs`), `warmup`
  * rounds, then `rounds` measured rounds (a round runs each set once, a fresh harness each). It calls
  * `process.resourceUsage()` (node's C++ `node::ResourceUsage`, called nowhere else in the run) right
  * before the first measured round and after each, so that callgrind's
@@ -10,12 +10,9 @@
  *
  *   node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>
  */
-import { fixedDemandSetOf, type Periods } from "../../packages/vcpu-sched/bench/fixedDemand.ts"
+import { fixedDemandSetOf, type Periods, SETS_PER_SIZE } from "../../packages/vcpu-sched/bench/fixedDemand.ts"
 import { Harness } from "../../packages/vcpu-sched/src/Harness.ts"
 import { periodicSpec, type PeriodicTask } from "../../packages/vcpu-sched/src/Workload.ts"
-
-/** Sets per size: the scale bench's. */
-export const SETS = 3
 
 const [n, warmup, rounds, simNs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
 const periods = (process.argv[6] ?? "log-uniform") as Periods
@@ -23,7 +20,7 @@ if (![n, warmup, rounds, simNs].every(Number.isFinite) || (periods !== "log-unif
   console.error("usage: node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>")
   process.exit(2)
 }
-const sets = Array.from({ length: SETS }, (_, k) => fixedDemandSetOf(periods, n, k))
+const sets = Array.from({ length: SETS_PER_SIZE }, (_, k) => fixedDemandSetOf(periods, n, k))
 const runOnce = (tasks: readonly PeriodicTask[]): number => new Harness(periodicSpec(tasks), { recordSchedule: false }).run(simNs).sim.events
 const round = (): number => {
   let e = 0

@@ -23,6 +23,8 @@ export const FIXED_DEMAND_NS = 2 * MS
  * released at 0, a large part of it; the "run only" section prints the build's share at 100 s).
  */
 export const FIXED_SIM_NS = 100_000_000_000
+/** Task sets per size: the scale bench's (both its sections) and scripts/cachesim.ts's. */
+export const SETS_PER_SIZE = 3
 const HARMONIC_RATIOS = [1, 2, 4, 8, 16, 32]
 
 /** Fixed-demand task set `k` of `n` tasks (fixed seed): every `C = FIXED_DEMAND_NS`, periods scaled to U ≈ 0.7. */

@@ -55,11 +55,9 @@ import { Bench } from "tinybench"
 import * as Generators from "../src/Generators.ts"
 import { Harness } from "../src/Harness.ts"
 import { periodicSpec, type PeriodicTask } from "../src/Workload.ts"
-import { FIXED_DEMAND_NS, FIXED_SIM_NS, fixedDemandSetOf, type Periods, SCALE_SEED } from "./fixedDemand.ts"
+import { FIXED_DEMAND_NS, FIXED_SIM_NS, fixedDemandSetOf, type Periods, SCALE_SEED, SETS_PER_SIZE as SETS } from "./fixedDemand.ts"
 
 const SIM_NS = 20_000_000_000 // 20 s
-const SEED = SCALE_SEED
-const SETS = 3
 const SIZES = [5, 20, 50, 100, 200]
 
 const MS = 1_000_000
@@ -67,7 +65,7 @@ const HARMONIC = [10, 20, 40, 80, 160, 320].map((p) => p * MS)
 
 /** Task set `k` of `n` tasks (fixed seed). */
 const taskSetOf = (periods: Periods, n: number, k: number): PeriodicTask[] => {
-  const rng = Rng.stream(SEED, `bench/scale/${periods}/${n}/${k}`)
+  const rng = Rng.stream(SCALE_SEED, `bench/scale/${periods}/${n}/${k}`)
   const u = Generators.uunifast(rng, n, 0.7)
   return Generators.taskSet(u, periods === "harmonic" ? Generators.periodsFromSet(rng, n, HARMONIC) : Generators.periodsLogUniform(rng, n, 10 * MS, 1000 * MS))
 }
