@@ -6,7 +6,7 @@
  * cache misses.
  *
  *   node scripts/cachesim.ts [--sizes 5,20,200] [--rounds 3] [--warmup 3] [--periods log-uniform|harmonic]
- *                            [--functions 5,200] [--sim-s 100] [--top 30] [--keep]
+ *                            [--functions 5,200] [--sim-s 100] [--top 30] [--keep] [--plain]
  *
  * Method. Per size, one child process (scripts/cachesim/child.ts) under
  * `valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64
@@ -37,8 +37,14 @@
  * - V8 inlines differently at different sizes (session 17: `select` and `pickThread` inlined into
  *   their callers at one size, not the other), so the per-function table is rough: compare sums of
  *   related functions, and trust the totals.
- * - The child runs TypeScript through node's type stripping (no compile cache), as
- *   `node <bench>.ts` does (see scripts/bench.ts on what that changes).
+ * - The child runs as `npm run bench` runs a bench (session 18): with a compile cache primed for
+ *   its V8 flags (`scripts/bench-prime.mjs` on the child, in the temporary folder), so no
+ *   TypeScript is stripped in it and V8's ArrayBufferDetaching protector stays intact (see
+ *   scripts/bench.ts: stripping grows a WebAssembly memory, which detaches a buffer; every
+ *   optimized typed-array access then checks its buffer). Each size's line says whether the child
+ *   stripped anything. `--plain` runs it as `node <bench>.ts` does instead (stripping in the
+ *   child, protector invalidated), the mode of session 17's figures below: typed-array-heavy code
+ *   reads dearer there than in the benches.
  * - Time: ~50 s CPU of start-up, then ~25-35 s CPU per round (3 sets × ~560,000 events) and size,
  *   more for the rounds with a burst. Session 17, `--sizes 5,200 --rounds 5 --warmup 3
  *   --functions 5,200` on the shared 2-core machine (load ~3.5): 5 tasks 251 s CPU (335 s wall),
@@ -65,8 +71,8 @@ import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePe
 
 const root = join(import.meta.dirname, "..")
 
-const usage = "usage: node scripts/cachesim.ts [--sizes 5,20,200] [--rounds R] [--warmup W] [--periods log-uniform|harmonic] [--functions A,B] [--sim-s S] [--top N] [--keep]"
-const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform" as Periods, functions: undefined as [number, number] | undefined, simNs: FIXED_SIM_NS, top: 30, keep: false }
+const usage = "usage: node scripts/cachesim.ts [--sizes 5,20,200] [--rounds R] [--warmup W] [--periods log-uniform|harmonic] [--functions A,B] [--sim-s S] [--top N] [--keep] [--plain]"
+const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform" as Periods, functions: undefined as [number, number] | undefined, simNs: FIXED_SIM_NS, top: 30, keep: false, plain: false }
 {
   const args = process.argv.slice(2)
   const list = (s: string | undefined): number[] => (s ?? "").split(",").filter((x) => x !== "").map(Number)
@@ -77,8 +83,8 @@ const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform"
       console.error(`cachesim: bad ${a} ${v ?? ""}\n${usage}`)
       process.exit(2)
     }
-    if (a === "--keep") {
-      opts.keep = true
+    if (a === "--keep" || a === "--plain") {
+      opts[a === "--keep" ? "keep" : "plain"] = true
       continue
     }
     i++
@@ -130,21 +136,40 @@ const childrenCpuS = (): number => {
   }
 }
 
-interface SizeRun { n: number; rounds: Array<{ dump: Dump; round: Round }>; nsPerEvent: number[]; perfMap: string | undefined; wallS: number; cpuS: number }
+interface SizeRun { n: number; rounds: Array<{ dump: Dump; round: Round }>; nsPerEvent: number[]; stripped: boolean; perfMap: string | undefined; wallS: number; cpuS: number }
+
+const child = join(root, "scripts/cachesim/child.ts")
+/** The child's compile cache (one subfolder per V8 flag set, primed once per set), unless --plain. */
+const cache = join(dir, "compile-cache")
+const primed = new Set<string>()
+const prime = (flags: readonly string[]): void => {
+  if (primed.has(flags.join(" "))) return
+  primed.add(flags.join(" "))
+  const r = spawnSync(process.execPath, [...flags, join(root, "scripts/bench-prime.mjs"), child], { cwd: root, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: cache } })
+  if (r.status !== 0) {
+    console.error(`cachesim: priming the compile cache (flags: ${flags.join(" ") || "none"}) failed, exit ${r.status}:\n${r.stdout}\n${r.stderr}`)
+    process.exit(1)
+  }
+}
 
 const runSize = (n: number): SizeRun => {
   const perf = opts.functions?.includes(n) === true
   const out = join(dir, `cg.n${n}.out`)
+  const flags = perf ? ["--perf-basic-prof"] : []
+  if (!opts.plain) prime(flags)
   const args = [
     "--tool=callgrind", "--cache-sim=yes", "--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64", "--smc-check=all-non-file",
     "--dump-before=node::ResourceUsage*", "--dump-instr=no", `--callgrind-out-file=${out}`,
-    process.execPath, ...(perf ? ["--perf-basic-prof"] : []), join(root, "scripts/cachesim/child.ts"),
+    process.execPath, ...flags, child,
     String(n), String(opts.warmup), String(opts.rounds), String(opts.simNs), opts.periods,
   ]
   const t0 = Date.now()
   const c0 = childrenCpuS()
   // cwd: the temporary folder, where node's --perf-basic-prof also writes its isolate-*-v8.log.
-  const r = spawnSync("valgrind", args, { encoding: "utf8", maxBuffer: 1 << 26, cwd: dir })
+  const env = { ...process.env }
+  if (opts.plain) delete env["NODE_COMPILE_CACHE"]
+  else env["NODE_COMPILE_CACHE"] = cache
+  const r = spawnSync("valgrind", args, { encoding: "utf8", maxBuffer: 1 << 26, cwd: dir, env })
   const wallS = (Date.now() - t0) / 1000
   const cpuS = childrenCpuS() - c0
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("{"))
@@ -152,7 +177,7 @@ const runSize = (n: number): SizeRun => {
     console.error(`cachesim: the run of ${n} tasks failed (status ${r.status}):\n${(r.stderr ?? "").slice(-3000)}`)
     process.exit(1)
   }
-  const info = JSON.parse(line) as { events: number[]; nsPerEvent: number[] }
+  const info = JSON.parse(line) as { events: number[]; nsPerEvent: number[]; stripped: boolean }
   const rounds: SizeRun["rounds"] = []
   let pid: number | undefined
   for (let k = 1; k <= opts.rounds; k++) {
@@ -167,13 +192,13 @@ const runSize = (n: number): SizeRun => {
     perfMap = `/tmp/perf-${pid}.map`
     perfMaps.push(perfMap)
   }
-  return { n, rounds, nsPerEvent: info.nsPerEvent, perfMap, wallS, cpuS }
+  return { n, rounds, nsPerEvent: info.nsPerEvent, stripped: info.stripped, perfMap, wallS, cpuS }
 }
 
 const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "-")
 const decimals = (m: number): number => (m >= 100 ? 1 : m >= 1 ? 3 : 4)
 
-console.log(`cachesim: ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of ${SETS_PER_SIZE} sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
+console.log(`cachesim: ${opts.plain ? "plain (TypeScript stripped in the child)" : "bench mode (compile cache primed)"}; ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of ${SETS_PER_SIZE} sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
 const runs: SizeRun[] = []
 for (const n of opts.sizes) {
   const run = runSize(n)
@@ -182,6 +207,8 @@ for (const n of opts.sizes) {
   console.log(`\n${n} tasks: ${kept} of ${run.rounds.length} rounds kept (dropped: non-JIT instructions > ${BURST_NON_JIT_IR} per event), ${run.rounds[0]?.round.events ?? 0} events per round, ${f(run.wallS, 0)} s wall, ${f(run.cpuS, 0)} s CPU`)
   console.log(`  per round: ${run.rounds.map(({ round: r }, i) => `#${i + 1} Ir ${f(r.perEvent.Ir ?? 0, 0)} (non-JIT ${f(r.nonJitIr, 0)})${r.dropped ? " dropped" : ""}`).join(", ")}`)
   console.log(`  ns per event under valgrind: ${run.nsPerEvent.join(", ")}`)
+  console.log(`  TypeScript stripped in the child: ${run.stripped ? "yes (V8's ArrayBufferDetaching protector invalidated: typed-array accesses check their buffer)" : "no (compile cache hit; protector intact, as in the benches)"}`)
+  if (run.stripped && !opts.plain) console.log("  (the primed cache was missed: the figures are those of --plain's mode)")
   if (kept === 0) console.log("  (no round kept: V8 was still compiling or collecting; raise --warmup)")
   const s = summaryOf(run.rounds.map((x) => x.round))
   for (const { label } of FIGURES) {

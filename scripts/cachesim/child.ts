@@ -6,7 +6,8 @@
  * before the first measured round and after each, so that callgrind's
  * `--dump-before='node::ResourceUsage*'` writes one dump per measured round (dump k+1 is round k;
  * dump 1 is start-up and warm-up). Prints one JSON line: the events of each measured round and its
- * CPU ns per event (under valgrind: ~100-300× native, for orientation only).
+ * CPU ns per event (under valgrind: ~100-300× native, for orientation only), and whether Node's
+ * type stripping ran in it.
  *
  *   node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>
  */
@@ -38,4 +39,6 @@ for (let i = 0; i < rounds; i++) {
   nsPerEvent.push(+(((c.user + c.system) * 1000) / events[i]!).toFixed(1))
   process.resourceUsage()
 }
-console.log(JSON.stringify({ n, warmup, rounds, simNs, periods, events, nsPerEvent }))
+// Whether Node's type stripping (amaro) ran in this process: see scripts/bench-process.cjs.
+const stripped = (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes("NativeModule internal/deps/amaro/dist/index")
+console.log(JSON.stringify({ n, warmup, rounds, simNs, periods, events, nsPerEvent, stripped }))
