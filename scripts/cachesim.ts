@@ -50,7 +50,14 @@
  *   --functions 5,200` on the shared 2-core machine (load ~3.5): 5 tasks 251 s CPU (335 s wall),
  *   200 tasks 277 s CPU (469 s wall), 13.4 min in all; 3 of 5 and 4 of 5 rounds kept.
  *
- * Example (session 17, log-uniform periods, 9 rounds kept of 13 at 5 and 200 tasks, per event,
+ * Example (session 18, bench mode, main at e9b021f, `--sizes 5,200 --rounds 3 --warmup 3`, log-uniform;
+ * 1 of 3 rounds kept at each size: compile bursts are frequent in this mode too): 5 tasks Ir 1263
+ * (JIT 1233), D1 misses 1.01; 200 tasks Ir 1427 (JIT 1373), D1 misses 9.11; 200/5: instructions
+ * 1.131× (JIT 1.114×), D1 misses 9.0×. A kept round's JIT instructions repeat to ~0.1-15 per event
+ * between runs (5 tasks: 1274.1 in four rounds of two runs before e9b021f), so a change of a few
+ * tens of instructions per event is visible here when native timings cannot show it.
+ *
+ * Example (session 17, plain mode, log-uniform periods, 9 rounds kept of 13 at 5 and 200 tasks, per event,
  * median [min..max]):
  *   5 tasks:   Ir 1369 [1334..1431], D1 misses 1.72 [0.88..2.54], LL data 0.50, I1 misses 24.7
  *   20 tasks:  Ir 1524 [1491..1585], D1 misses 4.61 [4.20..6.05], LL data 0.55, I1 misses 23.1
