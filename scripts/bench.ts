@@ -62,6 +62,7 @@
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
+import { primeCompileCache } from "./compileCache.ts"
 
 const root = join(import.meta.dirname, "..")
 /**
@@ -120,13 +121,7 @@ if (!plain) {
   // subfolder is primed too.
   const sets = trace ? PRIME_FLAGS.flatMap((f) => [f, [...f, "--trace-protector-invalidation"]]) : PRIME_FLAGS
   for (const flags of sets) {
-    const r = spawnSync(process.execPath, [...flags, join(root, "scripts", "bench-prime.mjs")], { cwd: root, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: CACHE } })
-    const out = r.stdout.trim().split("\n").at(-1) ?? ""
-    if (r.status !== 0) {
-      console.error(`priming the compile cache (flags: ${flags.join(" ") || "none"}) failed, exit ${r.status}:\n${out}\n${r.stderr}`)
-      process.exit(1)
-    }
-    const o = JSON.parse(out) as { files: number; ms: number }
+    const o = primeCompileCache("", CACHE, flags)
     console.log(`primed the compile cache for flags [${flags.join(" ")}]: ${o.files} files and their imports, ${o.ms} ms`)
   }
 }

@@ -73,6 +73,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { primeCompileCache } from "./compileCache.ts"
 import { FIXED_SIM_NS, type Periods, SETS_PER_SIZE } from "../packages/vcpu-sched/bench/fixedDemand.ts"
 import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePerfMap, perFunction, type Round, roundOf, summaryOf } from "./cachesim/parse.ts"
 
@@ -152,11 +153,7 @@ const primed = new Set<string>()
 const prime = (flags: readonly string[]): void => {
   if (primed.has(flags.join(" "))) return
   primed.add(flags.join(" "))
-  const r = spawnSync(process.execPath, [...flags, join(root, "scripts/bench-prime.mjs"), child], { cwd: root, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: cache } })
-  if (r.status !== 0) {
-    console.error(`cachesim: priming the compile cache (flags: ${flags.join(" ") || "none"}) failed, exit ${r.status}:\n${r.stdout}\n${r.stderr}`)
-    process.exit(1)
-  }
+  primeCompileCache("cachesim: ", cache, flags, [child])
 }
 
 const runSize = (n: number): SizeRun => {
