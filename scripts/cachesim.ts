@@ -6,7 +6,12 @@
  * cache misses.
  *
  *   node scripts/cachesim.ts [--sizes 5,20,200] [--rounds 3] [--warmup 3] [--periods log-uniform|harmonic]
- *                            [--functions 5,200] [--sim-s 100] [--top 30] [--keep] [--plain]
+ *                            [--functions 5,200] [--sim-s 100] [--top 30] [--trace] [--keep] [--plain]
+ *
+ * With `--trace`, each size also runs with trace records on (the run fingerprint computed, as the
+ * CLI always does), in a process of its own, and each traced figure is printed beside the untraced
+ * one: the fingerprint's cost in instructions and misses, which the native benches read anywhere
+ * from 5 to 30 % on this host (see jobs.bench.ts: the process's compiled state moves it).
  *
  * Method. Per size, one child process (scripts/cachesim/child.ts) under
  * `valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64
@@ -75,12 +80,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { primeCompileCache } from "./compileCache.ts"
 import { FIXED_SIM_NS, type Periods, SETS_PER_SIZE } from "../packages/vcpu-sched/bench/fixedDemand.ts"
-import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePerfMap, perFunction, type Round, roundOf, summaryOf } from "./cachesim/parse.ts"
+import { BURST_NON_JIT_IR, type Dump, FIGURES, jitNamer, parseCallgrind, parsePerfMap, perFunction, type Round, roundOf, type Spread, summaryOf } from "./cachesim/parse.ts"
 
 const root = join(import.meta.dirname, "..")
 
-const usage = "usage: node scripts/cachesim.ts [--sizes 5,20,200] [--rounds R] [--warmup W] [--periods log-uniform|harmonic] [--functions A,B] [--sim-s S] [--top N] [--keep] [--plain]"
-const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform" as Periods, functions: undefined as [number, number] | undefined, simNs: FIXED_SIM_NS, top: 30, keep: false, plain: false }
+const usage = "usage: node scripts/cachesim.ts [--sizes 5,20,200] [--rounds R] [--warmup W] [--periods log-uniform|harmonic] [--functions A,B | --trace --functions A] [--sim-s S] [--top N] [--trace] [--keep] [--plain]"
+const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform" as Periods, functions: undefined as [number, number] | undefined, simNs: FIXED_SIM_NS, top: 30, trace: false, keep: false, plain: false }
 {
   const args = process.argv.slice(2)
   const list = (s: string | undefined): number[] => (s ?? "").split(",").filter((x) => x !== "").map(Number)
@@ -91,8 +96,8 @@ const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform"
       console.error(`cachesim: bad ${a} ${v ?? ""}\n${usage}`)
       process.exit(2)
     }
-    if (a === "--keep" || a === "--plain") {
-      opts[a === "--keep" ? "keep" : "plain"] = true
+    if (a === "--keep" || a === "--plain" || a === "--trace") {
+      opts[a === "--keep" ? "keep" : a === "--plain" ? "plain" : "trace"] = true
       continue
     }
     i++
@@ -104,7 +109,7 @@ const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform"
     else if (a === "--periods") opts.periods = v === "harmonic" || v === "log-uniform" ? v : bad()
     else if (a === "--functions") {
       const f = list(v)
-      opts.functions = f.length === 2 ? [f[0]!, f[1]!] : bad()
+      opts.functions = f.length === 2 ? [f[0]!, f[1]!] : f.length === 1 ? [f[0]!, f[0]!] : bad()
     } else bad()
   }
   const ints = [...opts.sizes, opts.rounds, opts.warmup, opts.top]
@@ -112,8 +117,9 @@ const opts = { sizes: [5, 20, 200], rounds: 3, warmup: 3, periods: "log-uniform"
     console.error(usage)
     process.exit(2)
   }
-  if (opts.functions !== undefined && !opts.functions.every((f) => opts.sizes.includes(f))) {
-    console.error(`cachesim: --functions ${opts.functions.join(",")}: both sizes must be among --sizes ${opts.sizes.join(",")}`)
+  const one = opts.functions !== undefined && opts.functions[0] === opts.functions[1]
+  if (opts.functions !== undefined && (!opts.functions.every((f) => opts.sizes.includes(f)) || (one && !opts.trace))) {
+    console.error(`cachesim: --functions ${[...new Set(opts.functions)].join(",")}: two sizes among --sizes ${opts.sizes.join(",")}, or one with --trace (untraced ÷ traced)`)
     process.exit(2)
   }
 }
@@ -144,7 +150,7 @@ const childrenCpuS = (): number => {
   }
 }
 
-interface SizeRun { n: number; rounds: Array<{ dump: Dump; round: Round }>; nsPerEvent: number[]; stripped: boolean; perfMap: string | undefined; wallS: number; cpuS: number }
+interface SizeRun { n: number; traced: boolean; rounds: Array<{ dump: Dump; round: Round }>; nsPerEvent: number[]; stripped: boolean; perfMap: string | undefined; wallS: number; cpuS: number }
 
 const child = join(root, "scripts/cachesim/child.ts")
 /** The child's compile cache (one subfolder per V8 flag set, primed once per set), unless --plain. */
@@ -156,16 +162,17 @@ const prime = (flags: readonly string[]): void => {
   primeCompileCache("cachesim: ", cache, flags, [child])
 }
 
-const runSize = (n: number): SizeRun => {
-  const perf = opts.functions?.includes(n) === true
-  const out = join(dir, `cg.n${n}.out`)
+const runSize = (n: number, traced: boolean): SizeRun => {
+  // One size with --trace: that size's untraced and traced runs are the two compared.
+  const perf = opts.functions?.includes(n) === true && (!traced || opts.functions[0] === opts.functions[1])
+  const out = join(dir, `cg.n${n}${traced ? ".trace" : ""}.out`)
   const flags = perf ? ["--perf-basic-prof"] : []
   if (!opts.plain) prime(flags)
   const args = [
     "--tool=callgrind", "--cache-sim=yes", "--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64", "--smc-check=all-non-file",
     "--dump-before=node::ResourceUsage*", "--dump-instr=no", `--callgrind-out-file=${out}`,
     process.execPath, ...flags, child,
-    String(n), String(opts.warmup), String(opts.rounds), String(opts.simNs), opts.periods,
+    String(n), String(opts.warmup), String(opts.rounds), String(opts.simNs), opts.periods, ...(traced ? ["trace"] : []),
   ]
   const t0 = Date.now()
   const c0 = childrenCpuS()
@@ -196,7 +203,7 @@ const runSize = (n: number): SizeRun => {
     perfMap = `/tmp/perf-${pid}.map`
     perfMaps.push(perfMap)
   }
-  return { n, rounds, nsPerEvent: info.nsPerEvent, stripped: info.stripped, perfMap, wallS, cpuS }
+  return { n, traced, rounds, nsPerEvent: info.nsPerEvent, stripped: info.stripped, perfMap, wallS, cpuS }
 }
 
 const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : "-")
@@ -204,11 +211,19 @@ const decimals = (m: number): number => (m >= 100 ? 1 : m >= 1 ? 3 : 4)
 
 console.log(`cachesim: ${opts.plain ? "plain (TypeScript stripped in the child)" : "bench mode (compile cache primed)"}; ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of ${SETS_PER_SIZE} sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
 const runs: SizeRun[] = []
-for (const n of opts.sizes) {
-  const run = runSize(n)
-  runs.push(run)
+const traced: SizeRun[] = []
+for (const run of opts.sizes.flatMap((n) => (opts.trace ? [false, true] : [false]).map((t) => ({ n, t })))) {
+  const { n } = run
+  const r0 = runSize(n, run.t)
+  ;(run.t ? traced : runs).push(r0)
+  printRun(r0)
+}
+
+/** One size's block: its rounds and the medians per event. */
+function printRun(run: SizeRun): void {
+  const n = run.n
   const kept = run.rounds.filter((r) => !r.round.dropped).length
-  console.log(`\n${n} tasks: ${kept} of ${run.rounds.length} rounds kept (dropped: non-JIT instructions > ${BURST_NON_JIT_IR} per event), ${run.rounds[0]?.round.events ?? 0} events per round, ${f(run.wallS, 0)} s wall, ${f(run.cpuS, 0)} s CPU`)
+  console.log(`\n${n} tasks${run.traced ? ", trace records on (fingerprint computed)" : ""}: ${kept} of ${run.rounds.length} rounds kept (dropped: non-JIT instructions > ${BURST_NON_JIT_IR} per event), ${run.rounds[0]?.round.events ?? 0} events per round, ${f(run.wallS, 0)} s wall, ${f(run.cpuS, 0)} s CPU`)
   console.log(`  per round: ${run.rounds.map(({ round: r }, i) => `#${i + 1} Ir ${f(r.perEvent.Ir ?? 0, 0)} (non-JIT ${f(r.nonJitIr, 0)})${r.dropped ? " dropped" : ""}`).join(", ")}`)
   console.log(`  ns per event under valgrind: ${run.nsPerEvent.join(", ")}`)
   console.log(`  TypeScript stripped in the child: ${run.stripped ? "yes (V8's ArrayBufferDetaching protector invalidated: typed-array accesses check their buffer)" : "no (compile cache hit; protector intact, as in the benches)"}`)
@@ -222,23 +237,33 @@ for (const n of opts.sizes) {
   }
 }
 
-if (runs.length >= 2) {
-  const a = runs[0]!, b = runs[runs.length - 1]!
+/** Each figure's median per event in run `a`, in `b`, and `b ÷ a`; returns both runs' summaries. */
+function printRatios(title: string, a: SizeRun, b: SizeRun): [Map<string, Spread>, Map<string, Spread>] {
   const sa = summaryOf(a.rounds.map((x) => x.round)), sb = summaryOf(b.rounds.map((x) => x.round))
-  console.log(`\n${b.n}/${a.n} tasks, medians per event:`)
+  console.log(`\n${title}`)
   for (const { label } of FIGURES) {
     const x = sa.get(label)!.median, y = sb.get(label)!.median
     const d = decimals(x)
     console.log(`  ${label.padEnd(20)} ${f(x, d).padStart(9)} → ${f(y, d).padStart(9)}  ${f(y / x, 3)}×`)
   }
+  return [sa, sb]
+}
+
+if (runs.length >= 2) {
+  const a = runs[0]!, b = runs[runs.length - 1]!
+  const [sa, sb] = printRatios(`${b.n}/${a.n} tasks, medians per event:`, a, b)
   const ir = FIGURES[0]!.label
   const irRatio = sb.get(ir)!.median / sa.get(ir)!.median
   console.log(`  (the instruction ratio, ${f(irRatio, 3)}, is what the native CPU ratio would be if every instruction cost the same at both sizes; more is cache misses and the like)`)
 }
 
+for (const t of traced) {
+  printRatios(`${t.n} tasks, trace records on ÷ off (the fingerprint's cost as the CLI runs it: each in its own process), medians per event:`, runs.find((r) => r.n === t.n)!, t)
+}
+
 if (opts.functions !== undefined) {
   const [na, nb] = opts.functions
-  const ra = runs.find((r) => r.n === na)!, rb = runs.find((r) => r.n === nb)!
+  const ra = runs.find((r) => r.n === na)!, rb = na === nb ? traced.find((r) => r.n === nb)! : runs.find((r) => r.n === nb)!
   const strip = `file://${root}/packages/`
   const named = (r: SizeRun): Map<string, Record<string, number>> => {
     const map = r.perfMap !== undefined && existsSync(r.perfMap) ? parsePerfMap(readFileSync(r.perfMap, "utf8")) : []
@@ -252,7 +277,8 @@ if (opts.functions !== undefined) {
   const keys = [...new Set([...A.keys(), ...B.keys()])]
   const weight = (k: string): number => Math.abs(g(B, k, "Ir") - g(A, k, "Ir")) + 40 * Math.abs(d1(B, k) - d1(A, k))
   keys.sort((x, y) => weight(y) - weight(x))
-  console.log(`\nper function, self cost per event, ${na} → ${nb} tasks (rounds kept), largest |ΔIr| + 40·|ΔD1| first (rough: inlining differs between sizes)`)
+  const what = na === nb ? `${na} tasks, trace records off → on` : `${na} → ${nb} tasks`
+  console.log(`\nper function, self cost per event, ${what} (rounds kept), largest |ΔIr| + 40·|ΔD1| first (rough: inlining differs between runs)`)
   const row = (c: string[]): string => c.map((x, i) => (i === c.length - 1 ? x : x.padStart(7))).join(" ")
   console.log(row(["Ir A", "Ir B", "ΔIr", "D1 A", "D1 B", "ΔD1", "LLd A", "LLd B", "I1 A", "I1 B", "| function"]))
   const line = (name: string, ga: (e: string) => number, gb: (e: string) => number): string => {

@@ -7,9 +7,10 @@
  * `--dump-before='node::ResourceUsage*'` writes one dump per measured round (dump k+1 is round k;
  * dump 1 is start-up and warm-up). Prints one JSON line: the events of each measured round and its
  * CPU ns per event (under valgrind: ~100-300× native, for orientation only), and whether Node's
- * type stripping ran in it.
+ * type stripping ran in it. With `trace` last, each harness runs with trace records on and its run
+ * fingerprint is read at the end (the CLI's way: the fingerprint is always on there).
  *
- *   node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>
+ *   node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic> [trace]
  */
 import { fixedDemandSetOf, type Periods, SETS_PER_SIZE } from "../../packages/vcpu-sched/bench/fixedDemand.ts"
 import { Harness } from "../../packages/vcpu-sched/src/Harness.ts"
@@ -17,12 +18,19 @@ import { periodicSpec, type PeriodicTask } from "../../packages/vcpu-sched/src/W
 
 const [n, warmup, rounds, simNs] = process.argv.slice(2, 6).map(Number) as [number, number, number, number]
 const periods = (process.argv[6] ?? "log-uniform") as Periods
-if (![n, warmup, rounds, simNs].every(Number.isFinite) || (periods !== "log-uniform" && periods !== "harmonic")) {
-  console.error("usage: node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic>")
+const trace = process.argv[7] === "trace"
+if (![n, warmup, rounds, simNs].every(Number.isFinite) || (periods !== "log-uniform" && periods !== "harmonic") || (process.argv[7] !== undefined && !trace)) {
+  console.error("usage: node scripts/cachesim/child.ts <n> <warmup> <rounds> <simNs> <log-uniform|harmonic> [trace]")
   process.exit(2)
 }
 const sets = Array.from({ length: SETS_PER_SIZE }, (_, k) => fixedDemandSetOf(periods, n, k))
-const runOnce = (tasks: readonly PeriodicTask[]): number => new Harness(periodicSpec(tasks), { recordSchedule: false }).run(simNs).sim.events
+/** The fingerprints read (traced runs): kept so the read is not dead code. */
+const prints = new Set<string>()
+const runOnce = (tasks: readonly PeriodicTask[]): number => {
+  const h = new Harness(periodicSpec(tasks), { recordSchedule: false, trace }).run(simNs)
+  if (trace) prints.add(h.sim.trace.fingerprint())
+  return h.sim.events
+}
 const round = (): number => {
   let e = 0
   for (const t of sets) e += runOnce(t)
@@ -41,4 +49,4 @@ for (let i = 0; i < rounds; i++) {
 }
 // Whether Node's type stripping (amaro) ran in this process: see scripts/bench-process.cjs.
 const stripped = (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes("NativeModule internal/deps/amaro/dist/index")
-console.log(JSON.stringify({ n, warmup, rounds, simNs, periods, events, nsPerEvent, stripped }))
+console.log(JSON.stringify({ n, warmup, rounds, simNs, periods, trace, prints: prints.size, events, nsPerEvent, stripped }))
