@@ -13,6 +13,12 @@
  * by the rows). Alternated, the order no longer favours either, but a process's compiled state
  * still moves the figure: 15.5 % and 9.5 % in two runs of this bench (rows 17.9 % and 10.0 %). The
  * pairs' medians are also printed as jobs per CPU second, beside the rows' jobs per wall second.
+ * Last, the measure that matches how the CLI runs, one mode per process: `PROCESS_PAIRS` pairs of
+ * processes (jobsProcess.ts: warm-up rounds, then timed rounds of the five 10-task sets), one
+ * untraced and one traced, the order swapped every pair; traced ÷ untraced − 1 of the medians
+ * over processes (each process's median round, CPU). In one process both modes share compiled
+ * code, so the two in-process measures swing (session 19, three runs each, back to back: rows
+ * 29.8 / 15.6 / 15.7 %, pairs 10.5 / 16.0 / 16.6 %; an earlier run 13.3 % and 29.5 %).
  * Then heap in use (after a full GC) at 10 s, 100 s and 1000 s of simulated time of one run, to
  * show that memory does not grow with simulated time. Each row gives the mean wall time (tinybench)
  * and, less noisy on a shared machine, the median wall time and the median CPU time (user +
@@ -20,26 +26,14 @@
  *
  *   npx node packages/vcpu-sched/bench/jobs.bench.ts
  */
+import { spawnSync } from "node:child_process"
+import { join } from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { Rng } from "@qvsim/sim-core"
 import { Bench } from "tinybench"
-import * as Generators from "../src/Generators.ts"
 import { Harness } from "../src/Harness.ts"
-import { periodicSpec, type PeriodicTask } from "../src/Workload.ts"
-
-const SIM_NS = 100_000_000_000 // 100 s
-const SEED = 2026
-
-const SETS = 5
-
-/** Task set `k` of `n` tasks used by the benchmark (fixed seed). */
-export const taskSetOf = (n: number, k = 0): PeriodicTask[] => {
-  const rng = Rng.stream(SEED, `bench/jobs/${n}/${k}`)
-  return Generators.taskSet(Generators.uunifast(rng, n, 0.7), Generators.periodsLogUniform(rng, n, 10_000_000, 1_000_000_000))
-}
-
-const runOnce = (tasks: readonly PeriodicTask[], trace = false): Harness => new Harness(periodicSpec(tasks), { recordSchedule: false, trace }).run(SIM_NS)
+import { periodicSpec } from "../src/Workload.ts"
+import { runOnce, SETS, taskSetOf } from "./jobsSets.ts"
 
 export const rows: Array<Record<string, string | number>> = []
 const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 })
@@ -142,11 +136,38 @@ export const interleavedCost = ((): { cost: number; untracedMs: number; tracedMs
  */
 const jobsPerCpuSecond = (ms: number): string => `${((jobsOf.get(10)!.jobs / ms) * 1000 / 1e6).toFixed(3)} M`
 
+/** Pairs of processes (one untraced, one traced) of the separate-process measure. */
+const PROCESS_PAIRS = 8
+/**
+ * The fingerprint's cost with each mode in processes of its own (see the module comment): traced ÷
+ * untraced − 1 of the medians over processes, CPU ms per round of the five 10-task sets. NOTE: last
+ * of the timed measures: spawning a process invalidates a V8 protector in the process that spawns
+ * (see scripts/bench.ts), which would cost the in-process measures after it.
+ */
+export const separateCost = ((): { cost: number; untracedMs: number; tracedMs: number; spreads: string } => {
+  const file = join(import.meta.dirname, "jobsProcess.ts")
+  const of = { untraced: [] as number[], traced: [] as number[] }
+  for (let i = 0; i < PROCESS_PAIRS; i++) {
+    for (const mode of i % 2 === 0 ? (["untraced", "traced"] as const) : (["traced", "untraced"] as const)) {
+      const r = spawnSync(process.execPath, [file, mode], { encoding: "utf8" })
+      const line = r.stdout?.split("\n").find((l) => l.startsWith("{"))
+      if (r.status !== 0 || line === undefined) throw new Error(`jobs bench: jobsProcess.ts ${mode} failed (status ${r.status}): ${r.stderr}`)
+      const out = JSON.parse(line) as { jobs: number; cpuMs: number[] }
+      if (out.jobs !== jobsOf.get(10)!.jobs) throw new Error(`jobs bench: jobsProcess.ts ${mode} ran ${out.jobs} jobs per round, not ${jobsOf.get(10)!.jobs}`)
+      of[mode].push(median(out.cpuMs))
+    }
+  }
+  const range = (xs: number[]): string => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`
+  const untracedMs = median(of.untraced), tracedMs = median(of.traced)
+  return { cost: tracedMs / untracedMs - 1, untracedMs, tracedMs, spreads: `per process ${range(of.untraced)} and ${range(of.traced)} ms` }
+})()
+
 if (import.meta.main) {
   console.log(`vcpu-sched harness: rate-monotonic periodic sets, 100 s simulated, 1 ms timer rule on, trace off unless "fingerprint on"`)
   console.table(rows)
   console.log(`fingerprint cost, 10 tasks (traced ÷ untraced − 1): ${(fingerprintCost.cpu * 100).toFixed(1)} % by the CPU medians, ${(fingerprintCost.wall * 100).toFixed(1)} % by the wall medians`)
   console.log(`fingerprint cost, 10 tasks, untraced and traced runs alternated (${INTERLEAVED_ROUNDS} pairs, CPU medians): ${(interleavedCost.cost * 100).toFixed(1)} % (${interleavedCost.untracedMs.toFixed(1)} ms untraced, ${interleavedCost.tracedMs.toFixed(1)} ms traced: ${jobsPerCpuSecond(interleavedCost.untracedMs)} and ${jobsPerCpuSecond(interleavedCost.tracedMs)} jobs per CPU second)`)
+  console.log(`fingerprint cost, 10 tasks, each mode in processes of its own (as the CLI runs; ${PROCESS_PAIRS} pairs alternated, CPU medians): ${(separateCost.cost * 100).toFixed(1)} % (${separateCost.untracedMs.toFixed(1)} ms untraced, ${separateCost.tracedMs.toFixed(1)} ms traced: ${jobsPerCpuSecond(separateCost.untracedMs)} and ${jobsPerCpuSecond(separateCost.tracedMs)} jobs per CPU second; ${separateCost.spreads})`)
   console.log("Heap after GC during one 10-task run (must not grow with simulated time):")
   console.table(memoryRows)
 }
