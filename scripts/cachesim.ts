@@ -11,7 +11,9 @@
  * With `--trace`, each size also runs with trace records on (the run fingerprint computed, as the
  * CLI always does), in a process of its own, and each traced figure is printed beside the untraced
  * one: the fingerprint's cost in instructions and misses, which the native benches read anywhere
- * from 5 to 30 % on this host (see jobs.bench.ts: the process's compiled state moves it).
+ * from 5 to 30 % on this host (see jobs.bench.ts: the process's compiled state moves it). With
+ * `--trace --functions A` (one of the sizes), the per-function table compares size A's untraced
+ * and traced runs.
  *
  * Method. Per size, one child process (scripts/cachesim/child.ts) under
  * `valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64
@@ -220,11 +222,10 @@ const decimals = (m: number): number => (m >= 100 ? 1 : m >= 1 ? 3 : 4)
 console.log(`cachesim: ${opts.plain ? "plain (TypeScript stripped in the child)" : "bench mode (compile cache primed)"}; ${opts.periods} fixed-demand sets, sizes ${opts.sizes.join(", ")}; ${opts.warmup} warm-up + ${opts.rounds} measured rounds of ${SETS_PER_SIZE} sets × ${opts.simNs / 1e9} s per size; caches I1/D1 32 KiB 8-way, LL 1 MiB 16-way, 64 B lines`)
 const runs: SizeRun[] = []
 const traced: SizeRun[] = []
-for (const run of opts.sizes.flatMap((n) => (opts.trace ? [false, true] : [false]).map((t) => ({ n, t })))) {
-  const { n } = run
-  const r0 = runSize(n, run.t)
-  ;(run.t ? traced : runs).push(r0)
-  printRun(r0)
+for (const { n, t } of opts.sizes.flatMap((n) => (opts.trace ? [false, true] : [false]).map((t) => ({ n, t })))) {
+  const run = runSize(n, t)
+  ;(t ? traced : runs).push(run)
+  printRun(run)
 }
 
 /** One size's block: its rounds and the medians per event. */
