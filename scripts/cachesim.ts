@@ -67,7 +67,7 @@
  * Example (session 19, bench mode, `--sizes 10 --trace --rounds 4 --warmup 4`, 2 of 4 rounds kept
  * each): untraced Ir 1336 (JIT 1309), D1 misses 1.73; traced Ir 1561 (JIT 1520), D1 misses 4.23:
  * the fingerprint costs 1.168× in instructions (natively, jobs.bench.ts's separate-process measure
- * read 17.4-18.6 % the same evening). `--trace --functions 10`: the WebAssembly digest is ~95 of
+ * read 17.4 % and 18.6 % the same evening). `--trace --functions 10`: the WebAssembly digest is ~95 of
  * the ~250 extra instructions per event (about one record per event); the rest is the records'
  * emission and what V8 compiled differently around it. A 4 KiB batch instead of 32 KiB (PrintBatch's
  * CAPACITY) read JIT 1504 and D1 3.56 traced (1.146×), natively indistinguishable: not kept.
