@@ -169,7 +169,8 @@ const primed = new Set<string>()
 const prime = (flags: readonly string[]): void => {
   if (primed.has(flags.join(" "))) return
   primed.add(flags.join(" "))
-  primeCompileCache("cachesim: ", cache, flags, [child])
+  // In the temporary folder, as the child runs: --perf-basic-prof writes its isolate log there.
+  primeCompileCache("cachesim: ", cache, flags, [child], dir)
 }
 
 const runSize = (n: number, traced: boolean): SizeRun => {
